@@ -1,0 +1,167 @@
+"""What the hardware tells the core (events) and what the core asks of it (actions).
+
+Adapters post events into the daemon's single queue; the core answers each
+event with a list of actions that the daemon hands back to the adapters.
+Both are plain frozen dataclasses so they cross threads safely and compare
+by value in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- events: adapters -> core -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """The line rang (RING / +CRING / VOICE CALL / ring cadence on FXO)."""
+
+    line: str
+    caller: str | None = None  # None while unknown or withheld
+
+
+@dataclass(frozen=True)
+class CallerId:
+    """Caller ID that arrived after the ring (+CLIP, NMBR = ...)."""
+
+    line: str
+    caller: str | None  # None when withheld
+
+
+@dataclass(frozen=True)
+class CallAnswered:
+    """The modem accepted ATA (or went off-hook): audio now flows."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class AnswerFailed:
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DtmfReceived:
+    line: str
+    digit: str  # one of 0-9 * # A-D
+
+
+@dataclass(frozen=True)
+class RemoteHangup:
+    """The far end went away (NO CARRIER, VOICE CALL: END, ^CEND, busy tone...)."""
+
+    line: str
+    reason: str = "caller hung up"
+
+
+@dataclass(frozen=True)
+class LineDown:
+    """The line can no longer carry calls; any call on it is lost."""
+
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LineUp:
+    line: str
+
+
+@dataclass(frozen=True)
+class PromptFinished:
+    """A prompt played to its end (not emitted when it was stopped)."""
+
+    line: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class HookOff:
+    """A handset's receiver was lifted (debounced)."""
+
+    handset: str
+
+
+@dataclass(frozen=True)
+class HookOn:
+    handset: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Nothing happened but time passed: lets the core fire its timers."""
+
+
+# --- actions: core -> adapters ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    line: str
+
+
+@dataclass(frozen=True)
+class HangUp:
+    line: str
+
+
+@dataclass(frozen=True)
+class Play:
+    line: str
+    prompt: str
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class StopAudio:
+    line: str
+
+
+@dataclass(frozen=True)
+class RingHandset:
+    handset: str
+
+
+@dataclass(frozen=True)
+class StopRinging:
+    handset: str
+
+
+@dataclass(frozen=True)
+class ConnectAudio:
+    handset: str
+    line: str
+
+
+@dataclass(frozen=True)
+class DisconnectAudio:
+    handset: str
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """Persist the call's opening so a crash mid-call leaves a trace."""
+
+    call_id: str
+    line: str
+    caller: str | None
+    started_at: float
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """Persist the finished call: the whole record in one write."""
+
+    record: dict
+
+
+Event = (
+    IncomingCall | CallerId | CallAnswered | AnswerFailed | DtmfReceived | RemoteHangup | LineDown
+    | LineUp | PromptFinished | HookOff | HookOn | Tick
+)
+Action = (
+    Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
+    | CallStarted | CallEnded
+)
