@@ -1,0 +1,72 @@
+"""One call as the core tracks it, and the record it leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Call:
+    id: str
+    line: str
+    caller: str | None
+    started_at: float
+    answered_at: float | None = None
+    route_started_at: float | None = None
+    connected_at: float | None = None
+    ended_at: float | None = None
+    node: str | None = None
+    path: list[str] = field(default_factory=list)  # the keys the caller pressed, in order
+    nodes: list[str] = field(default_factory=list)  # the flow nodes the call went through
+    skill: str | None = None
+    handset: str | None = None
+    operator: str | None = None
+    ringing: set[str] = field(default_factory=set)  # handsets ringing for this call now
+    retries: int = 0
+    after_hours: bool = False
+    typeahead: list[str] = field(default_factory=list)  # keys pressed over a prompt, kept for the next menu
+    outcome: str | None = None
+    ended_by: str | None = None
+    reason: str | None = None
+
+    def record(self) -> dict:
+        """The call record as stored: times in epoch seconds, durations in whole seconds."""
+        end = self.ended_at if self.ended_at is not None else self.started_at
+        wait = None
+        if self.route_started_at is not None:
+            wait = round((self.connected_at or end) - self.route_started_at, 3)
+        talk = round(end - self.connected_at, 3) if self.connected_at is not None else None
+        return {
+            "id": self.id,
+            "line": self.line,
+            "caller": self.caller,
+            "started_at": self.started_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at,
+            "menu_path": "".join(self.path),
+            "nodes": ",".join(self.nodes),
+            "skill": self.skill,
+            "handset": self.handset,
+            "operator": self.operator,
+            "wait_seconds": wait,
+            "talk_seconds": talk,
+            "outcome": self.outcome,
+            "ended_by": self.ended_by,
+            "reason": self.reason,
+        }
+
+    def live(self, now: float) -> dict:
+        """What the status page shows of a call in progress."""
+        state = "connected" if self.connected_at else "ringing operators" if self.ringing else "in menu"
+        if self.answered_at is None:
+            state = "answering"
+        return {
+            "id": self.id,
+            "line": self.line,
+            "caller": self.caller,
+            "state": state,
+            "node": self.node,
+            "menu_path": "".join(self.path),
+            "handset": self.handset,
+            "seconds": round(now - self.started_at, 1),
+        }
