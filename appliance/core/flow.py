@@ -72,20 +72,13 @@ def parse_flow(doc: object, prompts: Iterable[str], where: str = "flow") -> tupl
         return None, [Problem(f"{where}.nodes", "the flow has no nodes")]
     nodes: dict[str, Node] = {}
     for node_id, raw in raw_nodes.items():
-        node, node_problems = _parse_node(str(node_id), raw, known_prompts, f"{where}.nodes.{node_id}")
+        node, node_problems = _parse_node(str(node_id), raw, known_prompts, set(raw_nodes), f"{where}.nodes.{node_id}")
         problems += node_problems
         if node:
             nodes[node.id] = node
     start = doc.get("start")
     if not isinstance(start, str) or start not in raw_nodes:
         problems.append(Problem(f"{where}.start", f"names no node: {start!r}"))
-    for node in nodes.values():
-        for target_field in (*NODE_TYPES[node.type]["targets"], "keys"):
-            targets = node.keys.items() if target_field == "keys" else [(None, getattr(node, target_field))]
-            for key, target in targets:
-                if target and target not in raw_nodes:
-                    path = f"{where}.nodes.{node.id}.{target_field}" + (f".{key}" if key else "")
-                    problems.append(Problem(path, f"names a missing node {target!r}"))
     if isinstance(start, str) and start in nodes:
         reachable = _reachable(start, nodes)
         for node_id in nodes:
@@ -96,7 +89,9 @@ def parse_flow(doc: object, prompts: Iterable[str], where: str = "flow") -> tupl
     return Flow(start=str(start), nodes=nodes), problems
 
 
-def _parse_node(node_id: str, raw: object, prompts: set[str], where: str) -> tuple[Node | None, list[Problem]]:
+def _parse_node(
+    node_id: str, raw: object, prompts: set[str], node_ids: set[str], where: str
+) -> tuple[Node | None, list[Problem]]:
     if not isinstance(raw, dict):
         return None, [Problem(where, "must be a table")]
     kind = raw.get("type")
@@ -115,9 +110,15 @@ def _parse_node(node_id: str, raw: object, prompts: set[str], where: str) -> tup
     if not isinstance(keys, dict):
         problems.append(Problem(f"{where}.keys", "must be a table of key = node"))
         keys = {}
-    for key in keys:
+    for key, target in keys.items():
         if len(str(key)) != 1 or str(key) not in DIGITS:
             problems.append(Problem(f"{where}.keys.{key}", "a key is one of 0-9, *, #, A-D"))
+        if target not in node_ids:
+            problems.append(Problem(f"{where}.keys.{key}", f"names a missing node {target!r}"))
+    for name in spec["targets"]:
+        target = raw.get(name)
+        if isinstance(target, str) and target not in node_ids:
+            problems.append(Problem(f"{where}.{name}", f"names a missing node {target!r}"))
     if kind == "menu" and len(keys) > 5:
         problems.append(Problem(f"{where}.keys", f"{len(keys)} options: callers get lost past five", "warning"))
     for name, kinds in (("timeout", (int, float)), ("ring_timeout", (int, float)), ("retries", (int,))):

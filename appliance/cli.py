@@ -1,0 +1,199 @@
+"""`hotline` — run, simulate and check the appliance."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import config as configuration
+from .core.problems import Problem
+
+log = logging.getLogger("hotline")
+
+DEFAULT_DATA = Path("/var/lib/hotline")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hotline", description="A Raspberry Pi telephone hotline.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon on real hardware")
+    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--data", type=Path, default=DEFAULT_DATA, help="state directory (database, prompts)")
+
+    sim = sub.add_parser("simulate", help="the whole box (daemon + web page) on simulated hardware")
+    sim.add_argument("--port", type=int, default=8080)
+    sim.add_argument("--data", type=Path, default=Path("data"))
+    sim.add_argument("--config", type=Path, help="a config to simulate instead of the built-in one")
+
+    check = sub.add_parser("check", help="check a config file; exit 1 if anything is wrong")
+    check.add_argument("--config", required=True, type=Path)
+
+    web = sub.add_parser("web", help="serve the web app for a running daemon")
+    web.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+
+    dtmf = sub.add_parser("dtmf-decode", help="print the DTMF digits found in a WAV recording")
+    dtmf.add_argument("file")
+
+    firmware = sub.add_parser("firmware", help="write the Pi boot config fragment, udev rules and watchdog drop-in")
+    firmware.add_argument("--config", required=True, type=Path)
+    firmware.add_argument("--out", required=True, type=Path)
+
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
+               "dtmf-decode": _dtmf_decode, "firmware": _firmware}[args.command]
+    return handler(args)
+
+
+def _setup_logging(verbose: bool) -> None:
+    try:
+        from .notify import setup_logging
+    except ImportError:
+        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return
+    setup_logging(verbose)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
+
+
+def _load(path: Path, simulated: bool = False) -> configuration.Config | None:
+    try:
+        config = configuration.load(path, simulated=simulated)
+    except configuration.ConfigError as exc:
+        _print_problems(exc.problems)
+        print(f"{path}: {len(exc.problems)} problem(s); nothing started.", file=sys.stderr)
+        return None
+    _print_problems(list(config.warnings))
+    return config
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
+    print(f"{args.config}: OK — {len(config.lines)} line(s), {len(config.handsets)} handset(s), "
+          f"{len(config.flow.nodes)} flow nodes")
+    return 0
+
+
+def _run_daemon(daemon: Any) -> int:
+    from .audio.prompts import PromptError
+    from .modem.line import ModemError
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        daemon.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        daemon.start()
+    except (PromptError, ModemError, OSError) as exc:
+        print(f"hotline could not start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        daemon.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .daemon import Daemon
+    from .pins import NoGpioError, real_pin_factory
+
+    config = _load(args.config)
+    if config is None:
+        return 1
+    try:
+        pin_factory = real_pin_factory()
+    except NoGpioError as exc:
+        print(f"hotline could not start: {exc}", file=sys.stderr)
+        return 1
+    return _run_daemon(Daemon(config, data_dir=args.data, pin_factory=pin_factory))
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .daemon import Daemon
+    from .simulation import Simulation
+
+    if args.config:
+        try:
+            import tomllib
+
+            document = tomllib.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        document = configuration.default_document()
+    simulation = Simulation(document)
+    try:
+        config = configuration.parse(simulation.document, simulated=True)
+    except configuration.ConfigError as exc:
+        _print_problems(exc.problems)
+        simulation.close()
+        return 1
+    daemon = Daemon(config, data_dir=args.data, pin_factory=simulation.pin_factory)
+    daemon.commands.update(simulation.commands())
+    server = _serve_web(args.data, "127.0.0.1", args.port, daemon.control_path)
+    print(f"hotline simulate: web page and API on http://127.0.0.1:{args.port}/", flush=True)
+    try:
+        return _run_daemon(daemon)
+    finally:
+        server.close()
+        simulation.close()
+
+
+def _serve_web(data: Path, host: str, port: int, control_path: Path) -> Any:
+    from waitress.server import create_server
+
+    from web import create_app
+
+    server = create_server(create_app(data, control_path=control_path), host=host, port=port, threads=4)
+    threading.Thread(target=server.run, name="web", daemon=True).start()
+    return server
+
+
+def _web(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from web import create_app
+
+    serve(create_app(args.data), host=args.host, port=args.port, threads=4)
+    return 0
+
+
+def _dtmf_decode(args: argparse.Namespace) -> int:
+    from .audio.dtmf import main as dtmf_main
+
+    return dtmf_main([args.file])
+
+
+def _firmware(args: argparse.Namespace) -> int:
+    from .firmware import write_bundle
+
+    config = _load(args.config)
+    if config is None:
+        return 1
+    uart = any(line.port in ("/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0") for line in config.lines)
+    for path in write_bundle(args.out, config.output_pins(), uart_modem=uart):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

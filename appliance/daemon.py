@@ -1,0 +1,267 @@
+"""The daemon: one event loop between the hardware adapters and the switchboard.
+
+Adapter threads post events into one queue; the loop feeds them to the core
+and hands the core's actions back to the adapters. It waits on the queue with
+a timeout set by the core's next timer, so an idle box does no work at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .audio.catalog import render_prompts
+from .audio.player import AlsaPlayer
+from .config import Config
+from .control import ControlRequest, ControlServer
+from .core import events as ev
+from .core.router import handset_states
+from .core.switchboard import Switchboard
+from .handsets.devices import build_handset
+from .modem.line import ModemError, ModemLine
+from .notify import Notifier
+from .store.calls import CallStore
+
+log = logging.getLogger(__name__)
+
+
+class _Stop:
+    """Posted to end the loop from another thread or a signal handler."""
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        data_dir: str | Path,
+        pin_factory: Any,
+        clock: Callable[[], float] = time.time,
+        notifier: Notifier | None = None,
+        open_pcm: Callable[..., Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.pin_factory = pin_factory
+        self.clock = clock
+        self.notifier = notifier or Notifier()
+        self.events: queue.Queue = queue.Queue()
+        self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
+        self._open_pcm = open_pcm
+        self.handsets: dict[str, Any] = {}
+        self.players: dict[str, AlsaPlayer] = {}
+        self.lines: dict[str, ModemLine] = {}
+        self.prompts: dict[str, bytes] = {}
+        self.store: CallStore | None = None
+        self.control: ControlServer | None = None
+        self.core: Switchboard | None = None
+
+    @property
+    def control_path(self) -> Path:
+        return self.data_dir / "control.sock"
+
+    def post(self, item: object) -> None:
+        self.events.put(item)
+
+    def stop(self) -> None:
+        self.events.put(_Stop())
+
+    # --- start and stop -------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring up every adapter; on any failure, leave nothing half-started and every relay off."""
+        try:
+            self._start()
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def _start(self) -> None:
+        cfg = self.config
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Handsets first: their outputs go off the moment they exist, whatever the last run left on.
+        for spec in cfg.handsets:
+            self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
+                                                      post=self.post)
+        self.store = CallStore(self.data_dir / "calls.db")
+        interrupted = self.store.close_interrupted(self.clock())
+        if interrupted:
+            log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
+        self.prompts = render_prompts(cfg, self.data_dir / "prompts")
+        for line in cfg.lines:
+            player_args = {"open_pcm": self._open_pcm} if self._open_pcm else {}
+            player = AlsaPlayer(line.id, line.audio_out, post=self.post, **player_args)
+            self.players[line.id] = player
+            player.open()
+        self.core = Switchboard(
+            lines=[line.id for line in cfg.lines],
+            handsets=handset_states((s["id"], s.get("operator"), s.get("skills", [])) for s in cfg.handsets),
+            flow=cfg.flow, schedule=cfg.schedule, clock=self.clock,
+        )
+        for line in cfg.lines:
+            modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
+                              rtscts=line.rtscts, sim_pin=line.sim_pin)
+            self.lines[line.id] = modem
+            try:
+                modem.start()
+            except ModemError as exc:
+                log.error("line %s is down: %s", line.id, exc)
+                self.post(ev.LineDown(line.id, str(exc)))
+        self.control = ControlServer(self.control_path, self.post)
+        self._drain_startup_events()
+        self.notifier.ready(self.summary())
+        log.info("hotline ready: %s", self.summary())
+
+    def _drain_startup_events(self) -> None:
+        """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
+        pending = []
+        while True:
+            try:
+                pending.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        for item in pending:
+            self._process(item)
+
+    def shutdown(self) -> None:
+        """Every relay off first, then release the hardware; safe to call more than once."""
+        for handset in self.handsets.values():
+            try:
+                handset.off()
+            except Exception:
+                log.exception("could not switch handset %s off", handset)
+        for modem in self.lines.values():
+            modem.close()
+        for player in self.players.values():
+            player.close()
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        for handset in self.handsets.values():
+            handset.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.handsets.clear()
+        self.lines.clear()
+        self.players.clear()
+
+    # --- the loop -------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until stop(); relays are off when this returns, however it returns."""
+        self.notifier.status(self.summary())
+        watchdog = self.notifier.watchdog_interval()
+        next_ping = time.monotonic()
+        try:
+            while True:
+                timeout = self._wait_time(watchdog, next_ping)
+                try:
+                    item = self.events.get(timeout=timeout)
+                except queue.Empty:
+                    item = ev.Tick()
+                if isinstance(item, _Stop):
+                    break
+                self._process(item)
+                if watchdog is not None and time.monotonic() >= next_ping:
+                    # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
+                    self.notifier.ping()
+                    self.notifier.status(self.summary())
+                    next_ping = time.monotonic() + watchdog
+        finally:
+            self.notifier.stopping()
+            self.shutdown()
+
+    def _wait_time(self, watchdog: float | None, next_ping: float) -> float | None:
+        waits = []
+        deadline = self.core.next_deadline() if self.core else None
+        if deadline is not None:
+            waits.append(max(0.0, deadline - self.clock()))
+        if watchdog is not None:
+            waits.append(max(0.0, next_ping - time.monotonic()))
+        return min(waits) if waits else None
+
+    def _process(self, item: object) -> None:
+        if isinstance(item, ControlRequest):
+            item.reply.put(self._command(item))
+            return
+        try:
+            actions = self.core.handle(item)
+        except Exception:
+            log.exception("the core failed on %r", item)
+            line = getattr(item, "line", None)
+            actions = self.core.abort(line, "internal error") if line else []
+        for action in actions:
+            self._dispatch(action)
+
+    def _command(self, request: ControlRequest) -> dict[str, Any]:
+        handler = self.commands.get(request.command)
+        if handler is None:
+            return {"ok": False, "error": f"unknown command {request.command!r}"}
+        try:
+            return {"ok": True, **handler(request.args)}
+        except (KeyError, ValueError) as exc:
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:
+            log.exception("control command %s failed", request.command)
+            return {"ok": False, "error": f"{request.command} failed: {exc}"}
+
+    def _dispatch(self, action: object, aborting: bool = False) -> None:
+        try:
+            self._apply(action)
+        except Exception:
+            log.exception("could not carry out %r", action)
+            line = getattr(action, "line", None)
+            if line and not aborting:
+                for follow_up in self.core.abort(line, f"hardware failed on {type(action).__name__}"):
+                    self._dispatch(follow_up, aborting=True)
+
+    def _apply(self, action: object) -> None:
+        match action:
+            case ev.Answer(line=line):
+                self.lines[line].answer()
+            case ev.HangUp(line=line):
+                self.lines[line].hangup()
+            case ev.Play(line=line, prompt=prompt, loop=loop):
+                self.players[line].play(prompt, self.prompts[prompt], loop)
+            case ev.StopAudio(line=line):
+                self.players[line].stop()
+            case ev.RingHandset(handset=handset):
+                self.handsets[handset].ring()
+            case ev.StopRinging(handset=handset):
+                self.handsets[handset].stop_ringing()
+            case ev.ConnectAudio(handset=handset, line=line):
+                self.handsets[handset].connect(line)
+            case ev.DisconnectAudio(handset=handset):
+                self.handsets[handset].disconnect()
+            case ev.CallStarted():
+                self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
+            case ev.CallEnded(record=record):
+                self.store.call_ended(record)
+            case _:
+                raise TypeError(f"unknown action {action!r}")
+
+    # --- status ---------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        status = self.core.status()
+        for line in status["lines"]:
+            modem = self.lines.get(line["id"])
+            line["modem"] = modem.status() if modem else None
+        for handset in status["handsets"]:
+            device = self.handsets.get(handset["id"])
+            handset["off_hook"] = bool(device and device.is_off_hook)
+        return status
+
+    def summary(self) -> str:
+        if self.core is None:
+            return "starting"
+        lines = self.core.line_state
+        up = sum(1 for state in lines.values() if state == "up")
+        calls = sum(1 for call in self.core.lines.values() if call is not None)
+        operators = sum(1 for h in self.core.router.handsets.values() if h.operator)
+        return f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"

@@ -1,0 +1,201 @@
+"""The call logic with a fake clock: every path a caller can take through the default flow."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from appliance import config as configuration
+from appliance.core import events as ev
+from appliance.core.clock import FakeClock
+from appliance.core.router import handset_states
+from appliance.core.schedule import Schedule
+from appliance.core.switchboard import RINGBACK, Switchboard
+
+LINE = "gsm1"
+
+
+def board(document: dict | None = None, schedule: Schedule | None = None) -> tuple[Switchboard, FakeClock]:
+    cfg = configuration.parse(document or configuration.default_document(), simulated=True)
+    clock = FakeClock()
+    ids = (f"call-{n}" for n in itertools.count(1))
+    sb = Switchboard(
+        lines=[line.id for line in cfg.lines],
+        handsets=handset_states((h["id"], h.get("operator"), h.get("skills", [])) for h in cfg.handsets),
+        flow=cfg.flow, schedule=schedule or cfg.schedule, clock=clock, new_id=lambda: next(ids),
+    )
+    sb.handle(ev.LineUp(LINE))
+    return sb, clock
+
+
+def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+79161234567") -> None:
+    assert sb.handle(ev.IncomingCall(LINE, caller)) == [
+        ev.Answer(LINE), ev.CallStarted("call-1", LINE, caller, clock()),
+    ]
+    clock.advance(0.5)
+    assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "greeting")]
+    clock.advance(3)
+    assert sb.handle(ev.PromptFinished(LINE, "greeting")) == [ev.Play(LINE, "main_menu")]
+
+
+def ended(actions: list) -> dict:
+    records = [a.record for a in actions if isinstance(a, ev.CallEnded)]
+    assert len(records) == 1, actions
+    return records[0]
+
+
+def test_caller_reaches_legal_operator_and_the_record_tells_the_story():
+    sb, clock = board()
+    to_menu(sb, clock)
+    clock.advance(2)
+    assert sb.handle(ev.DtmfReceived(LINE, "1")) == [
+        ev.StopAudio(LINE), ev.Play(LINE, RINGBACK, loop=True), ev.RingHandset("h1"),
+    ]
+    clock.advance(4)
+    assert sb.handle(ev.HookOff("h1")) == [ev.StopRinging("h1"), ev.StopAudio(LINE), ev.ConnectAudio("h1", LINE)]
+    assert sb.status()["handsets"][0]["state"] == "on call"
+    clock.advance(60)
+    actions = sb.handle(ev.RemoteHangup(LINE))
+    assert actions[:2] == [ev.StopAudio(LINE), ev.DisconnectAudio("h1")]
+    record = ended(actions)
+    assert record["caller"] == "+79161234567"
+    assert record["menu_path"] == "1"
+    assert record["handset"] == "h1" and record["operator"] == "Anna"
+    assert record["wait_seconds"] == 4 and record["talk_seconds"] == 60
+    assert record["outcome"] == "completed" and record["ended_by"] == "caller"
+    assert record["answered_at"] - record["started_at"] == 0.5
+    assert sb.status()["calls"] == [] and sb.status()["handsets"][0]["state"] == "off-hook"
+
+
+def test_key_pressed_over_the_greeting_is_kept_for_the_menu():
+    sb, clock = board()
+    sb.handle(ev.IncomingCall(LINE, None))
+    sb.handle(ev.CallAnswered(LINE))
+    actions = sb.handle(ev.DtmfReceived(LINE, "2"))
+    assert actions[0] == ev.StopAudio(LINE)
+    assert ev.RingHandset("h2") in actions and ev.RingHandset("h1") not in actions
+
+
+def test_menu_timeout_retries_then_goes_to_anyone():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.PromptFinished(LINE, "main_menu"))
+    clock.advance(6)
+    assert sb.handle(ev.Tick()) == [ev.Play(LINE, "main_menu")]
+    sb.handle(ev.PromptFinished(LINE, "main_menu"))
+    clock.advance(6)
+    assert sb.handle(ev.Tick()) == [ev.Play(LINE, "main_menu")]
+    sb.handle(ev.PromptFinished(LINE, "main_menu"))
+    assert sb.next_deadline() == clock() + 6
+    clock.advance(6)
+    actions = sb.handle(ev.Tick())
+    assert {ev.RingHandset("h1"), ev.RingHandset("h2")} <= set(actions)
+
+
+def test_wrong_key_plays_invalid_prompt_then_the_menu_again():
+    sb, clock = board()
+    to_menu(sb, clock)
+    assert sb.handle(ev.DtmfReceived(LINE, "7")) == [ev.StopAudio(LINE), ev.Play(LINE, "invalid")]
+    assert sb.handle(ev.PromptFinished(LINE, "invalid")) == [ev.Play(LINE, "main_menu")]
+
+
+def test_nobody_lifts_so_caller_hears_busy_message_and_call_is_no_answer():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    clock.advance(30)
+    actions = sb.handle(ev.Tick())
+    assert actions == [ev.StopRinging("h1"), ev.StopAudio(LINE), ev.Play(LINE, "nobody")]
+    actions = sb.handle(ev.PromptFinished(LINE, "nobody"))
+    assert actions[0] == ev.HangUp(LINE)
+    record = ended(actions)
+    assert record["outcome"] == "no answer" and record["wait_seconds"] == 30 and record["talk_seconds"] is None
+
+
+def test_an_off_hook_handset_is_never_rung():
+    sb, clock = board()
+    sb.handle(ev.HookOff("h1"))
+    to_menu(sb, clock)
+    actions = sb.handle(ev.DtmfReceived(LINE, "0"))
+    assert ev.RingHandset("h2") in actions and ev.RingHandset("h1") not in actions
+
+
+def test_two_lifts_at_once_connect_exactly_one_and_leave_no_ringing():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "0"))
+    first = sb.handle(ev.HookOff("h2"))
+    second = sb.handle(ev.HookOff("h1"))
+    assert ev.ConnectAudio("h2", LINE) in first
+    assert set(first) >= {ev.StopRinging("h1"), ev.StopRinging("h2")}
+    assert second == []
+    states = {h["id"]: h["state"] for h in sb.status()["handsets"]}
+    assert states == {"h1": "off-hook", "h2": "on call"}
+
+
+def test_lift_racing_the_callers_hang_up_never_connects_audio():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    actions = sb.handle(ev.RemoteHangup(LINE))
+    assert ev.StopRinging("h1") in actions
+    assert ended(actions)["outcome"] == "abandoned"
+    assert sb.handle(ev.HookOff("h1")) == []
+
+
+def test_operator_hanging_up_ends_the_call():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    sb.handle(ev.HookOff("h1"))
+    clock.advance(10)
+    actions = sb.handle(ev.HookOn("h1"))
+    assert actions[0] == ev.HangUp(LINE) and ev.DisconnectAudio("h1") in actions
+    record = ended(actions)
+    assert record["ended_by"] == "operator" and record["talk_seconds"] == 10
+
+
+def test_closed_hours_play_the_closed_message():
+    sb, clock = board(schedule=Schedule(always_open=False))
+    sb.handle(ev.IncomingCall(LINE, "+100"))
+    assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "greeting")]
+    assert sb.handle(ev.PromptFinished(LINE, "greeting")) == [ev.Play(LINE, "closed")]
+    record = ended(sb.handle(ev.PromptFinished(LINE, "closed")))
+    assert record["outcome"] == "closed"
+
+
+def test_withheld_number_is_an_anonymous_caller_and_late_caller_id_fills_in():
+    sb, clock = board()
+    sb.handle(ev.IncomingCall(LINE, None))
+    sb.handle(ev.CallerId(LINE, "+7900"))
+    assert sb.status()["calls"][0]["caller"] == "+7900"
+    record = ended(sb.handle(ev.RemoteHangup(LINE)))
+    assert record["outcome"] == "left in menu"
+
+
+def test_line_lost_mid_call_closes_the_record_with_the_reason():
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    actions = sb.handle(ev.LineDown(LINE, "modem stopped answering"))
+    assert ev.StopRinging("h1") in actions
+    record = ended(actions)
+    assert record["outcome"] == "failed" and record["reason"] == "modem stopped answering"
+    assert sb.status()["lines"][0] == {"id": LINE, "state": "down", "reason": "modem stopped answering",
+                                       "call": None}
+
+
+def test_repeated_ring_does_not_start_a_second_call():
+    sb, clock = board()
+    sb.handle(ev.IncomingCall(LINE, "+1"))
+    assert sb.handle(ev.IncomingCall(LINE, "+1")) == []
+
+
+@pytest.mark.parametrize("event", [ev.DtmfReceived(LINE, "1"), ev.PromptFinished(LINE, "greeting"),
+                                   ev.RemoteHangup(LINE), ev.HookOff("nope"), ev.HookOn("h1"), ev.Tick()])
+def test_stray_events_on_an_idle_line_change_nothing(event):
+    sb, _ = board()
+    before = sb.status()
+    assert sb.handle(event) == []
+    assert sb.status() == before

@@ -1,0 +1,76 @@
+"""The JSON API: watch the box, and in simulation drive it from outside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from appliance import control
+from appliance.store.calls import CallLog
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _daemon(command: str, **args: Any):
+    try:
+        reply = control.call(current_app.config["CONTROL_PATH"], command, **args)
+    except control.ControlError as exc:
+        return jsonify(error=str(exc)), 503
+    if not reply.pop("ok", False):
+        return jsonify(error=reply.get("error", "refused")), 400 if "unknown command" not in reply.get(
+            "error", "") else 404
+    return jsonify(reply)
+
+
+@blueprint.get("/status")
+def status():
+    return _daemon("status")
+
+
+@blueprint.get("/calls")
+def calls():
+    try:
+        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        return jsonify(error="limit and offset must be whole numbers"), 400
+    return jsonify(calls=CallLog(current_app.config["DATABASE"]).recent(limit, offset))
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@blueprint.post("/sim/call")
+def sim_call():
+    body = _json_body()
+    caller = body.get("caller")
+    if caller is not None and not isinstance(caller, str):
+        return jsonify(error="caller must be a phone number string, or null for a withheld number"), 400
+    return _daemon("sim.call", caller=caller, line=body.get("line"))
+
+
+@blueprint.post("/sim/dtmf")
+def sim_dtmf():
+    body = _json_body()
+    digits = body.get("digits")
+    if not isinstance(digits, str) or not digits or any(d not in "0123456789*#ABCD" for d in digits):
+        return jsonify(error="digits must be a string of 0-9, *, #, A-D"), 400
+    return _daemon("sim.dtmf", digits=digits, line=body.get("line"))
+
+
+@blueprint.post("/sim/hangup")
+def sim_hangup():
+    return _daemon("sim.hangup", line=_json_body().get("line"))
+
+
+@blueprint.post("/sim/handsets/<handset>/offhook")
+def sim_offhook(handset: str):
+    return _daemon("sim.offhook", handset=handset)
+
+
+@blueprint.post("/sim/handsets/<handset>/onhook")
+def sim_onhook(handset: str):
+    return _daemon("sim.onhook", handset=handset)
