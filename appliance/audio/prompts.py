@@ -1,0 +1,126 @@
+"""The prompt library: text and uploaded recordings turned into line-format audio, cached on disk.
+
+Every prompt is made once (espeak-ng or sox run at config time, not while a caller waits) and kept
+under a name derived from everything that shapes its sound, so a repeat request is a file lookup.
+A file only appears in the cache when it is complete: work happens in a scratch directory inside
+the cache and the finished file is moved in with os.replace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from appliance.audio.convert import PIPELINE_VERSION, PromptError, duration, speak, to_line_format, voice_for
+
+__all__ = ["PromptError", "PromptLibrary"]
+
+_BYTES_PER_SAMPLE = 2
+
+
+def _sniff(data: bytes) -> str | None:
+    """The sox type of an upload from its first bytes; the file name's suffix is not trusted."""
+    if data[:4] in (b"RIFF", b"RF64") and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:4] == b"fLaC":
+        return "flac"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        # Length-prefixed so ("ab", "c") and ("a", "bc") cannot collide.
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()[:40]
+
+
+class PromptLibrary:
+    """Makes and caches prompts in the line format: raw S16LE mono at `rate`."""
+
+    def __init__(self, cache_dir: str | Path, rate: int = 8000, *, max_upload_bytes: int = 20_000_000,
+                 max_seconds: float = 600.0) -> None:
+        if rate <= 0:
+            raise ValueError(f"prompt rate must be positive, got {rate}")
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.rate = rate
+        self.max_upload_bytes = max_upload_bytes
+        self.max_seconds = max_seconds
+
+    def from_text(self, text: str, lang: str) -> Path:
+        """Speak `text` in `lang` with espeak-ng; returns the cached .raw file."""
+        what = f"prompt text {text[:40]!r}"
+        if not text.strip():
+            raise PromptError("prompt text is empty")
+        voice = voice_for(lang)
+        key = _digest(b"text", PIPELINE_VERSION.encode(), str(self.rate).encode(), voice.encode(),
+                      text.encode("utf-8"))
+        dst = self.cache_dir / f"tts-{key}.raw"
+        if dst.exists():
+            return dst
+        with self._scratch() as work:
+            wav = work / "speech.wav"
+            speak(text, voice, wav, what)
+            self._finish(wav, "wav", dst, what, work)
+        return dst
+
+    def from_upload(self, data: bytes, filename: str) -> Path:
+        """Convert an uploaded WAV/MP3/OGG/FLAC recording; returns the cached .raw file."""
+        what = f"upload {filename!r}"
+        if not data:
+            raise PromptError(f"{what} is empty")
+        if len(data) > self.max_upload_bytes:
+            raise PromptError(f"{what} is {len(data)} bytes, more than the limit of {self.max_upload_bytes}")
+        src_type = _sniff(data)
+        if src_type is None:
+            raise PromptError(f"{what} is not a WAV, MP3, OGG or FLAC recording")
+        key = _digest(b"upload", PIPELINE_VERSION.encode(), str(self.rate).encode(), data)
+        dst = self.cache_dir / f"upload-{key}.raw"
+        if dst.exists():
+            return dst
+        with self._scratch() as work:
+            src = work / f"upload.{src_type}"
+            src.write_bytes(data)
+            # Checked before converting so a long file does not tie up the Pi's CPU for nothing.
+            self._check_length(duration(src, src_type, what), what)
+            self._finish(src, src_type, dst, what, work)
+        return dst
+
+    def samples(self, path: Path) -> bytes:
+        """The PCM bytes of a prompt made by this library."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise PromptError(f"prompt file {str(path)!r} cannot be read: {exc.strerror}") from exc
+        if len(data) % _BYTES_PER_SAMPLE:
+            raise PromptError(f"prompt file {str(path)!r} is not 16-bit PCM (odd length {len(data)})")
+        return data
+
+    def _check_length(self, seconds: float, what: str) -> None:
+        if seconds > self.max_seconds:
+            raise PromptError(f"{what} lasts {seconds:.1f} s, more than the limit of {self.max_seconds:g} s")
+
+    def _finish(self, src: Path, src_type: str, dst: Path, what: str, work: Path) -> None:
+        out = work / "line.raw"
+        to_line_format(src, out, self.rate, what, src_type)
+        size = out.stat().st_size
+        if size == 0:
+            raise PromptError(f"{what} is silent: nothing is left after trimming silence")
+        self._check_length(size / _BYTES_PER_SAMPLE / self.rate, what)
+        os.replace(out, dst)
+
+    @contextmanager
+    def _scratch(self) -> Iterator[Path]:
+        # Inside the cache directory so os.replace stays on one filesystem and is atomic.
+        with tempfile.TemporaryDirectory(prefix=".work-", dir=self.cache_dir) as work:
+            yield Path(work)
