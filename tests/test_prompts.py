@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
+import wave
 from array import array
 from pathlib import Path
 
@@ -126,3 +128,111 @@ def test_missing_prompt_file_is_a_prompt_error_naming_it(tmp_path: Path) -> None
     library = PromptLibrary(tmp_path / "cache")
     with pytest.raises(PromptError, match="gone.raw"):
         library.samples(tmp_path / "gone.raw")
+
+
+def write_wav(path: Path, *, seconds: float, rate: int = 22050, channels: int = 2, freq: float = 440.0,
+              amplitude: float = 0.1, pad: float = 0.3) -> Path:
+    """A quiet sine between two stretches of digital silence, made with the wave module."""
+    silence = [0] * int(pad * rate)
+    step = 2 * math.pi * freq / rate
+    tone = [int(amplitude * FULL_SCALE * math.sin(step * n)) for n in range(int(seconds * rate))]
+    frames = array("h", [s for s in silence + tone + silence for _ in range(channels)])
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames.tobytes())
+    return path
+
+
+def goertzel_power(samples, freq: float, rate: int = RATE) -> float:
+    coeff = 2 * math.cos(2 * math.pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - coeff * s1 * s2
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """One second of 440 Hz padded with silence, as WAV and as sox's own OGG, FLAC and MP3 of it."""
+    folder = tmp_path_factory.mktemp("recordings")
+    wav = write_wav(folder / "tone.wav", seconds=1.0)
+    made = {"wav": wav.read_bytes()}
+    for kind in ("ogg", "flac", "mp3"):
+        target = folder / f"tone.{kind}"
+        subprocess.run(["sox", str(wav), str(target)], check=True, capture_output=True)
+        made[kind] = target.read_bytes()
+    return made
+
+
+@pytest.mark.parametrize("kind", ["wav", "ogg", "flac", "mp3"])
+def test_upload_becomes_a_trimmed_normalised_8k_mono_prompt(tmp_path: Path, recordings: dict[str, bytes],
+                                                           kind: str) -> None:
+    library = PromptLibrary(tmp_path / "cache")
+    samples = pcm(library.samples(library.from_upload(recordings[kind], f"hold-music.{kind}")))
+
+    # The 0.3 s of silence each side is gone; MP3 decoders add a few ms of their own at the ends.
+    assert 0.97 < len(samples) / RATE < 1.06
+    assert abs(peak(samples) - MINUS_3_DB) < 0.03 * FULL_SCALE
+    assert peak(samples[:EDGE]) > 0.1 * FULL_SCALE
+    assert peak(samples[-EDGE:]) > 0.1 * FULL_SCALE
+    # Still a 440 Hz tone at 8 kHz, i.e. mixed down and resampled rather than relabelled.
+    middle = samples[RATE // 4: RATE // 4 + 800]
+    assert goertzel_power(middle, 440) > 100 * goertzel_power(middle, 880)
+
+
+def test_same_upload_is_converted_once(tmp_path: Path, recordings: dict[str, bytes], spy_path: Path) -> None:
+    library = PromptLibrary(tmp_path / "cache")
+    first = library.from_upload(recordings["wav"], "a.wav")
+    again = library.from_upload(recordings["wav"], "renamed.wav")
+    assert again == first
+    assert len(runs(spy_path, "sox")) == 1
+    assert cache_entries(tmp_path / "cache") == [first.name]
+
+
+def test_upload_type_comes_from_content_not_name(tmp_path: Path, recordings: dict[str, bytes]) -> None:
+    library = PromptLibrary(tmp_path / "cache")
+    assert len(library.samples(library.from_upload(recordings["flac"], "greeting.wav"))) > RATE
+
+
+def refused(library: PromptLibrary, data: bytes, name: str, why: str) -> None:
+    with pytest.raises(PromptError, match=why) as caught:
+        library.from_upload(data, name)
+    assert repr(name) in str(caught.value)
+    assert cache_entries(library.cache_dir) == []
+
+
+def test_empty_upload_is_refused(tmp_path: Path) -> None:
+    refused(PromptLibrary(tmp_path / "cache"), b"", "nothing.wav", "empty")
+
+
+def test_unknown_upload_is_refused(tmp_path: Path) -> None:
+    refused(PromptLibrary(tmp_path / "cache"), b"<html>not audio</html>" * 20, "page.mp3", "not a WAV")
+
+
+@pytest.mark.parametrize("kind", ["wav", "ogg", "flac", "mp3"])
+def test_corrupt_upload_is_refused_with_sox_reason(tmp_path: Path, recordings: dict[str, bytes],
+                                                   kind: str) -> None:
+    # The right magic bytes, then rubbish: sox gets to see it and fails.
+    data = recordings[kind][:4] + bytes(range(256)) * 8
+    if kind == "wav":
+        data = b"RIFF\xff\xff\x00\x00WAVEjunk" + bytes(range(256)) * 8
+    refused(PromptLibrary(tmp_path / "cache"), data, f"broken.{kind}", "sox|soxi")
+
+
+def test_oversized_upload_is_refused_before_decoding(tmp_path: Path, recordings: dict[str, bytes],
+                                                     spy_path: Path) -> None:
+    library = PromptLibrary(tmp_path / "cache", max_upload_bytes=len(recordings["wav"]) - 1)
+    refused(library, recordings["wav"], "big.wav", "more than the limit")
+    assert runs(spy_path, "sox") == []
+
+
+@pytest.mark.parametrize("kind", ["wav", "mp3"])
+def test_too_long_upload_is_refused(tmp_path: Path, recordings: dict[str, bytes], kind: str) -> None:
+    refused(PromptLibrary(tmp_path / "cache", max_seconds=1.2), recordings[kind], f"long.{kind}", "lasts")
+
+
+def test_silent_upload_is_refused(tmp_path: Path) -> None:
+    silent = write_wav(tmp_path / "silent.wav", seconds=0.5, amplitude=0.0)
+    refused(PromptLibrary(tmp_path / "cache"), silent.read_bytes(), "silent.wav", "silent")

@@ -81,9 +81,9 @@ def speak(text: str, voice: str, out_wav: Path, what: str) -> None:
              stdin=text.encode("utf-8"), timeout=SPEAK_TIMEOUT)
 
 
-def duration(src: Path, src_type: str, what: str) -> float:
-    """Length in seconds as the file's header (or a scan, for MP3) reports it."""
-    out = run_tool(["soxi", "-t", src_type, "-D", str(src)], what, timeout=SOX_TIMEOUT)
+def duration(src: Path, what: str) -> float:
+    """Length in seconds as the file's header (or a scan, for MP3) reports; soxi goes by the file's suffix."""
+    out = run_tool(["soxi", "-D", str(src)], what, timeout=SOX_TIMEOUT)
     try:
         return float(out.strip())
     except ValueError as exc:

@@ -92,7 +92,7 @@ class PromptLibrary:
             src = work / f"upload.{src_type}"
             src.write_bytes(data)
             # Checked before converting so a long file does not tie up the Pi's CPU for nothing.
-            self._check_length(duration(src, src_type, what), what)
+            self._check_length(duration(src, what), what)
             self._finish(src, src_type, dst, what, work)
         return dst
 
