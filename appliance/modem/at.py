@@ -1,0 +1,275 @@
+"""The AT engine: splits what a modem sends into lines and matches replies to the one command in flight.
+
+Everything a modem sends goes through here, so nothing it sends may raise: unreadable bytes and
+over-long lines are logged and dropped, and a broken report handler is logged, never propagated.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+DLE = 0x10
+PROMPT = "> "  # the SMS text prompt, which arrives without a line end
+
+BASIC_FINALS = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR")
+# Call set-up commands end with these too; for any other command they are reports about the call.
+CALL_FINALS = BASIC_FINALS + ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "CONNECT")
+
+
+class ModemError(Exception):
+    """A modem or its port failed; the message names the line/port and the reason."""
+
+
+class AtTimeout(ModemError):
+    pass
+
+
+class PortLost(ModemError):
+    pass
+
+
+@dataclass(frozen=True)
+class DleEvent:
+    """A <DLE>-shielded code from a V.253 voice modem (DTMF digit or call-progress tone)."""
+
+    code: str
+
+
+@dataclass
+class Reply:
+    command: str
+    lines: list[str]
+    final: str
+
+    @property
+    def ok(self) -> bool:
+        return self.final == "OK" or self.final.startswith("CONNECT")
+
+    def value(self, prefix: str) -> str | None:
+        """The text after `prefix` on the first reply line that has it (`+CSQ:` -> `20,0`)."""
+        for line in self.lines:
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+        return None
+
+
+def is_final(line: str, finals: tuple[str, ...]) -> bool:
+    return any(line == f or line.startswith(f + ":") or line.startswith(f + " ") for f in finals)
+
+
+class LineSplitter:
+    """Turns a byte stream into report lines, prompts and <DLE> codes.
+
+    CR, LF, CRLF and CRCR all end a line; empty lines vanish. Lines with control characters or
+    invalid UTF-8 are garbage (a glitching UART), and lines longer than `max_line` are dropped whole.
+    """
+
+    def __init__(self, name: str = "modem", max_line: int = 1024) -> None:
+        self._name = name
+        self._max = max_line
+        self._buf = bytearray()
+        self._overflow = False
+        self._dle = False
+        self.skipped = 0
+
+    def feed(self, data: bytes) -> list[str | DleEvent]:
+        out: list[str | DleEvent] = []
+        for b in data:
+            if self._dle:
+                self._dle = False
+                out.append(DleEvent(chr(b)))
+            elif b == DLE:
+                self._dle = True
+            elif b in (0x0D, 0x0A):
+                self._end_line(out)
+            elif self._overflow:
+                continue
+            else:
+                self._buf.append(b)
+                if len(self._buf) > self._max:
+                    log.warning("%s: line longer than %d bytes dropped", self._name, self._max)
+                    self.skipped += 1
+                    self._buf.clear()
+                    self._overflow = True
+        if self._buf in (b"> ", b">"):
+            self._buf.clear()
+            out.append(PROMPT)
+        return out
+
+    def _end_line(self, out: list[str | DleEvent]) -> None:
+        raw = bytes(self._buf)
+        self._buf.clear()
+        if self._overflow:
+            self._overflow = False
+            return
+        if not raw:
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in text):
+            log.warning("%s: unreadable line skipped: %r", self._name, raw[:80])
+            self.skipped += 1
+            return
+        text = text.strip()
+        if text:
+            out.append(text)
+
+
+@dataclass
+class _Pending:
+    command: str
+    finals: tuple[str, ...]
+    expect: str | None
+    payload: str | None
+    lines: list[str] = field(default_factory=list)
+    final: str | None = None
+    lost: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class AtChannel:
+    """One open serial port: a reader thread and `command()` for one command at a time.
+
+    `is_report(line)` tells which lines are unsolicited reports even while a command is in flight;
+    those and every line outside a command go to `on_report` (on the reader thread).
+    `on_lost(reason)` is called once when the port fails.
+    """
+
+    def __init__(self, port: object, *, name: str, is_report: Callable[[str], bool],
+                 on_report: Callable[[str | DleEvent], None], on_lost: Callable[[str], None]) -> None:
+        self._port = port
+        self.name = name
+        self._is_report = is_report
+        self._on_report = on_report
+        self._on_lost = on_lost
+        self.splitter = LineSplitter(name)
+        self._lock = threading.Lock()
+        self._cmd_lock = threading.Lock()
+        self._pending: _Pending | None = None
+        self._closed = threading.Event()
+        self.lost: str | None = None
+        self._reader = threading.Thread(target=self._read_loop, name=f"{name}-reader", daemon=True)
+
+    def start(self) -> None:
+        self._reader.start()
+
+    def command(self, command: str, *, timeout: float = 3.0, finals: tuple[str, ...] = BASIC_FINALS,
+                expect: str | None = None, payload: str | None = None) -> Reply:
+        """Send one command and wait for its final result code.
+
+        `expect` is the prefix of the reply lines (`+CLCC:`) so they are kept even when the same
+        prefix is also a report. `payload` is sent after the `> ` prompt, ended by Ctrl-Z.
+        """
+        with self._cmd_lock:
+            if self.lost is not None:
+                raise PortLost(f"{self.name}: port lost: {self.lost}")
+            pending = _Pending(command, finals, expect, payload)
+            with self._lock:
+                self._pending = pending
+            try:
+                self._write(command + "\r")
+                if not pending.done.wait(timeout):
+                    raise AtTimeout(f"{self.name}: no answer to {command} within {timeout:g} s")
+            finally:
+                with self._lock:
+                    self._pending = None
+            if pending.lost is not None:
+                raise PortLost(f"{self.name}: port lost during {command}: {pending.lost}")
+            return Reply(command, pending.lines, pending.final or "")
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        with self._lock:
+            pending = self._pending
+            if self.lost is None:
+                self.lost = "closed"
+        if pending is not None:
+            pending.lost = "closed"
+            pending.done.set()
+        try:
+            self._port.cancel_read()
+        except Exception:  # noqa: BLE001 - a vanished port may refuse even this
+            log.debug("%s: cancel_read failed", self.name, exc_info=True)
+        if self._reader.is_alive() and self._reader is not threading.current_thread():
+            self._reader.join(2.0)
+        try:
+            self._port.close()
+        except Exception:  # noqa: BLE001
+            log.debug("%s: close failed", self.name, exc_info=True)
+
+    def _write(self, text: str) -> None:
+        try:
+            self._port.write(text.encode())
+        except Exception as exc:  # noqa: BLE001 - any failure to write means the port is gone
+            self._lose(f"write failed: {exc}")
+            raise PortLost(f"{self.name}: write failed: {exc}") from exc
+
+    def _read_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                data = self._port.read(max(1, self._port.in_waiting))
+            except Exception as exc:  # noqa: BLE001 - SerialException, OSError, TypeError on a closed fd
+                if not self._closed.is_set():
+                    self._lose(str(exc) or type(exc).__name__)
+                return
+            for token in self.splitter.feed(data):
+                self._dispatch(token)
+
+    def _lose(self, reason: str) -> None:
+        with self._lock:
+            if self.lost is not None:
+                return
+            self.lost = reason
+            pending = self._pending
+        if pending is not None:
+            pending.lost = reason
+            pending.done.set()
+        log.warning("%s: port lost: %s", self.name, reason)
+        try:
+            self._on_lost(reason)
+        except Exception:  # noqa: BLE001
+            log.exception("%s: port-lost handler failed", self.name)
+
+    def _dispatch(self, token: str | DleEvent) -> None:
+        with self._lock:
+            pending = self._pending
+        if pending is not None and isinstance(token, str) and self._belongs(pending, token):
+            return
+        try:
+            self._on_report(token)
+        except Exception:  # noqa: BLE001 - a report we cannot handle must not stop the reader
+            log.exception("%s: report %r not handled", self.name, token)
+
+    def _belongs(self, pending: _Pending, line: str) -> bool:
+        if line == PROMPT:
+            if pending.payload is None:
+                return False
+            try:
+                self._write(pending.payload + "\x1a")
+            except PortLost:
+                pass  # the pending command has been failed by _lose already
+            return True
+        if line.upper() == pending.command.upper():
+            return True  # echo
+        if pending.payload is not None and line in pending.payload.splitlines():
+            return True  # the SMS text echoed back
+        if is_final(line, pending.finals):
+            pending.final = line
+            pending.done.set()
+            return True
+        if pending.expect is not None and line.startswith(pending.expect):
+            pending.lines.append(line)
+            return True
+        if self._is_report(line):
+            return False
+        pending.lines.append(line)
+        return True

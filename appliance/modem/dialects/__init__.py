@@ -1,0 +1,33 @@
+"""Modem families by name, and `auto` detection from what the modem says about itself."""
+
+from __future__ import annotations
+
+from appliance.modem.dialects.base import Dialect
+from appliance.modem.dialects.sim800 import Sim800
+
+DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Sim800,)}
+
+
+def dialect_named(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]()
+    except KeyError:
+        known = ", ".join(sorted(DIALECTS) + ["auto"])
+        raise ValueError(f"unknown modem dialect {name!r} (known: {known})") from None
+
+
+def detect(identity: str) -> str | None:
+    """The dialect for the text of ATI / AT+CGMI / AT+CGMM, or None when it names no family we know."""
+    text = identity.upper()
+    if "SIMCOM" in text or "SIM800" in text or "SIM900" in text:
+        if any(m in text for m in ("SIM7600", "SIM7500", "SIM7000", "A76", "A78")):
+            return "sim7600" if "sim7600" in DIALECTS else None
+        return "sim800"
+    if "QUECTEL" in text or any(m in text for m in ("EC2", "EG2", "UC20", "EC200")):
+        return "quectel" if "quectel" in DIALECTS else None
+    if "HUAWEI" in text or any(m in text for m in ("E1550", "E173", "E1752")):
+        return "huawei" if "huawei" in DIALECTS else None
+    return None
+
+
+__all__ = ["DIALECTS", "Dialect", "detect", "dialect_named"]

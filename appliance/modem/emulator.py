@@ -1,0 +1,208 @@
+"""A modem on a real pseudo-terminal: pyserial opens its `port` exactly like /dev/ttyUSB2.
+
+It speaks the AT text of the chosen family (see emulator_script.py) and injects the faults a field
+modem shows: hung firmware, garbage bytes, USB unplug and return, power-down reports, SIM and
+registration trouble, errors on ATA and calls dropped mid-menu.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import threading
+import tty
+
+from appliance.modem.emulator_script import Script
+
+
+class ModemEmulator:
+    def __init__(self, dialect: str = "sim800", *, link: str | None = None, sim_pin: str | None = None) -> None:
+        """`link`, when given, is a stable symlink (like /dev/serial/by-id/...) re-pointed at each new pty."""
+        self.dialect = dialect
+        self.link = link
+        self.received: list[str] = []
+        self.script = Script(dialect, self._send, sim_pin=sim_pin)
+        self.hung = False  # fault: the firmware stops answering commands
+        self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._slave_path = ""
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    @property
+    def port(self) -> str:
+        return self.link or self._slave_path
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        self._plug()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.script.cancel_timers()
+        self._unplug()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def unplug(self) -> None:
+        """The USB device vanishes: the port's path goes away and the open port fails."""
+        self.script.cancel_timers()
+        self.script.reset_call()
+        self._unplug()
+
+    def replug(self) -> None:
+        """The device comes back, under a new pty path (the stable `link` follows it)."""
+        self._plug()
+        self.script.boot_reports()
+
+    # --- the caller's side ---------------------------------------------------------------
+
+    def incoming_call(self, caller: str | None) -> None:
+        self.script.incoming_call(caller)
+
+    def cancel_call(self) -> None:
+        """The caller gives up while it still rings."""
+        self.script.remote_hangup()
+
+    def send_dtmf(self, digits: str) -> None:
+        for digit in digits:
+            self.script.dtmf(digit)
+
+    def remote_hangup(self) -> None:
+        self.script.remote_hangup()
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def send_garbage(self, data: bytes) -> None:
+        self._write(data)
+
+    def power_down(self, under_voltage: bool = False) -> None:
+        self.script.power_down("UNDER-VOLTAGE POWER DOWN" if under_voltage else "NORMAL POWER DOWN")
+
+    def power_on(self) -> None:
+        """What pulsing PWRKEY does: the firmware boots again and answers."""
+        self.hung = False
+        self.script.power_on()
+
+    def set_sim(self, state: str) -> None:
+        """READY, SIM PIN, NOT READY...: what AT+CPIN? answers and +CPIN: reports."""
+        self.script.set_sim(state)
+
+    def set_registration(self, stat: int) -> None:
+        """Reports +CREG: 0,<stat> and answers AT+CREG? with it (1 home, 2 searching, 3 denied)."""
+        self.script.set_registration(stat)
+
+    def fail_answer(self, error: str | None = "+CME ERROR: 3") -> None:
+        """Make ATA answer with `error` (None: answer normally again)."""
+        self.script.answer_error = error
+
+    def drop_call(self) -> None:
+        """The network drops the call mid-menu: only the family's call-end report says so."""
+        self.script.remote_hangup(dropped=True)
+
+    # --- what the line sent ---------------------------------------------------------------
+
+    def wait_for(self, prefix: str, timeout: float) -> bool:
+        """Block until a command starting with `prefix` has arrived (since start)."""
+        want = prefix.upper()
+        with self._cond:
+            return self._cond.wait_for(lambda: any(c.upper().startswith(want) for c in self.received), timeout)
+
+    def count(self, prefix: str) -> int:
+        want = prefix.upper()
+        with self._cond:
+            return sum(1 for c in self.received if c.upper().startswith(want))
+
+    # --- the pty --------------------------------------------------------------------------
+
+    def _plug(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)  # a line that stopped reading must not block the emulator
+        self._master, self._slave = master, slave
+        self._slave_path = os.ttyname(slave)
+        if self.link:
+            tmp = self.link + ".new"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            os.symlink(self._slave_path, tmp)
+            os.replace(tmp, self.link)
+        self._thread = threading.Thread(target=self._serve, args=(master,), name="modem-emulator", daemon=True)
+        self._thread.start()
+
+    def _unplug(self) -> None:
+        master, slave, thread = self._master, self._slave, self._thread
+        self._master = self._slave = None
+        if thread is not None:
+            os.write(self._wake_w, b"x")
+            thread.join(2.0)
+            with contextlib.suppress(OSError):
+                os.read(self._wake_r, 64)
+        for fd in (master, slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
+
+    def _serve(self, master: int) -> None:
+        pending = bytearray()
+        while True:
+            ready, _, _ = select.select([master, self._wake_r], [], [])
+            if self._wake_r in ready:
+                return
+            try:
+                data = os.read(master, 4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            pending.extend(data)
+            while True:
+                if self.script.awaiting_text:
+                    end = pending.find(b"\x1a")
+                    if end < 0:
+                        break
+                    text = bytes(pending[:end]).decode(errors="replace")
+                    del pending[: end + 1]
+                    self.script.text_entered(text)
+                    continue
+                end = pending.find(b"\r")
+                if end < 0:
+                    break
+                line = bytes(pending[:end]).decode(errors="replace").strip()
+                del pending[: end + 1]
+                if line:
+                    self._command(line)
+
+    def _command(self, line: str) -> None:
+        with self._cond:
+            self.received.append(line)
+            self._cond.notify_all()
+        if self.hung or self.script.powered_off:
+            return
+        if self.script.echo:
+            self._write(line.encode() + b"\r")
+        self.script.command(line)
+
+    def _send(self, *lines: str, raw: bytes | None = None) -> None:
+        if raw is not None:
+            self._write(raw)
+        for line in lines:
+            self._write(b"\r\n" + line.encode() + b"\r\n")
+
+    def _write(self, data: bytes) -> None:
+        with self._write_lock:
+            master = self._master
+            if master is None:
+                return
+            with contextlib.suppress(OSError):
+                os.write(master, data)

@@ -1,0 +1,301 @@
+"""What the emulated modem says, per family: replies to commands and the reports of a call's life.
+
+The texts follow the vendors' AT manuals (see docs/modems.md); `Script` holds the modem's state
+(SIM, registration, the call, stored SMS) and is driven by the emulator's pty thread and by tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DLE = b"\x10"
+
+
+@dataclass(frozen=True)
+class Family:
+    identity: tuple[str, ...]  # ATI
+    cgmi: str | None  # None: the command is unknown (ERROR)
+    cgmm: str | None
+    dtmf: Callable[[str], str | bytes]
+    answered: tuple[str, ...]  # reports after ATA succeeded / the far end picked up
+    ended: tuple[str | bytes, ...]  # far end hung up
+    dropped: tuple[str | bytes, ...]  # the network dropped the call: the family's own report only
+    boot: tuple[str, ...]
+    gsm: bool = True
+
+
+FAMILIES: dict[str, Family] = {
+    "sim800": Family(
+        ("SIM800 R14.18",), "SIMCOM_Ltd", "SIMCOM_SIM800L", lambda d: f"+DTMF: {d}",
+        ('+CLCC: 1,1,0,0,0,"{num}",145,""',), ('+CLCC: 1,1,6,0,0,"{num}",145,""', "NO CARRIER"),
+        ('+CLCC: 1,1,6,0,0,"{num}",145,""',), ("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready")),
+    "sim7600": Family(
+        ("Manufacturer: SIMCOM INCORPORATED", "Model: SIMCOM_SIM7600E-H", "Revision: SIM7600M22_V2.0"),
+        "SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H", lambda d: f"+RXDTMF: {d}",
+        ("VOICE CALL: BEGIN",), ("VOICE CALL: END: 000042", "NO CARRIER"), ("VOICE CALL: END: 000042",),
+        ("RDY", "+CPIN: READY", "SMS DONE", "PB DONE")),
+    "quectel": Family(
+        ("Quectel", "EC25", "Revision: EC25EFAR06A03M4G"), "Quectel", "EC25",
+        lambda d: f"+QTONEDET: {ord(d)}", (), ("NO CARRIER",), (),
+        ("RDY", "+CFUN: 1", "+CPIN: READY", "+QIND: SMS DONE")),
+    "huawei": Family(
+        ("Manufacturer: huawei", "Model: E1550", "Revision: 11.608.13.02.00", "IMEI: 351111111111111"),
+        "huawei", "E1550", lambda d: f"^DDTMF: {d}", ("^CONN:1,0",), ("^CEND:1,42,104,16", "NO CARRIER"),
+        ("^CEND:1,42,104,31",), ("^SYSSTART",)),
+    "v253": Family(
+        ("CX93001-EIS_V0.2002-V92",), None, None, lambda d: DLE + d.encode(), ("VCON",),
+        (DLE + b"b",), (DLE + b"d",), (), gsm=False),
+}
+
+
+def _ucs2(text: str) -> str:
+    return text.encode("utf-16-be").hex().upper()
+
+
+class Script:
+    def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None) -> None:
+        if dialect not in FAMILIES:
+            raise ValueError(f"the emulator speaks {', '.join(FAMILIES)}, not {dialect!r}")
+        self.dialect = dialect
+        self.family = FAMILIES[dialect]
+        self._send = send
+        self.echo = True
+        self.powered_off = False
+        self.sim_pin = sim_pin
+        self.sim_state = "SIM PIN" if sim_pin else "READY"
+        self.registration = 1
+        self.signal = 20
+        self.operator = "MTS RUS"
+        self.answer_error: str | None = None
+        self.dial_outcome = "answer"  # answer | busy | no answer | failed
+        self.ussd_reply = "Balance: 100.00 r"
+        self.ussd_ucs2 = False
+        self.urc_before_csq: tuple[str, ...] = ()  # reports slipped into the +CSQ reply (Huawei ^RSSI)
+        self.charset = "GSM"
+        self.call = "idle"  # idle | ringing | active | dialing
+        self.caller: str | None = None
+        self.sent_sms: list[tuple[str, str, str]] = []  # (number, text as typed, charset)
+        self.inbox: dict[int, tuple[str, str]] = {}
+        self.awaiting_text = False
+        self._sms_to = ""
+        self._ring_stop = threading.Event()
+        self._timers: list[threading.Timer] = []
+
+    # --- the call ------------------------------------------------------------------------
+
+    def incoming_call(self, caller: str | None) -> None:
+        self.call, self.caller = "ringing", caller
+        self._ring_stop = threading.Event()
+        threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True, name="emulator-ring").start()
+
+    def _ring(self, stop: threading.Event) -> None:
+        first = True
+        while not stop.is_set() and self.call == "ringing":
+            self._send("RING")
+            if self.family.gsm:
+                number = self.caller or ""
+                validity = 0 if self.caller else 1
+                self._send(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
+                           f'"",0,"",{validity}')
+            elif first:
+                self._send("DATE = 0321", "TIME = 1405", f"NMBR = {self.caller or 'P'}")
+            first = False
+            stop.wait(3.0)
+
+    def dtmf(self, digit: str) -> None:
+        report = self.family.dtmf(digit)
+        self._report(report)
+
+    def remote_hangup(self, dropped: bool = False) -> None:
+        was = self.call
+        self.reset_call()
+        if was == "idle":
+            return
+        if was == "ringing" and self.family.gsm:
+            self._send("NO CARRIER")
+            return
+        for report in self.family.dropped if dropped else self.family.ended:
+            self._report(report.format(num=self.caller or "") if isinstance(report, str) else report)
+
+    def reset_call(self) -> None:
+        self._ring_stop.set()
+        self.call = "idle"
+
+    def _report(self, report: str | bytes) -> None:
+        if isinstance(report, bytes):
+            self._send(raw=report)
+        else:
+            self._send(report)
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        timer = threading.Timer(delay, action)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self._ring_stop.set()
+
+    # --- faults --------------------------------------------------------------------------
+
+    def power_down(self, report: str) -> None:
+        self.reset_call()
+        self._send(report)
+        self.powered_off = True
+
+    def power_on(self) -> None:
+        self.powered_off = False
+        self.echo = True
+        self.boot_reports()
+
+    def boot_reports(self) -> None:
+        self._send(*self.family.boot)
+
+    def set_sim(self, state: str) -> None:
+        self.sim_state = state
+        self._send(f"+CPIN: {state}")
+
+    def set_registration(self, stat: int) -> None:
+        self.registration = stat
+        self._send(f"+CREG: {stat}")
+
+    def deliver_sms(self, sender: str, text: str) -> int:
+        index = max(self.inbox, default=0) + 1
+        self.inbox[index] = (sender, text)
+        self._send(f'+CMTI: "SM",{index}')
+        return index
+
+    # --- commands ------------------------------------------------------------------------
+
+    def text_entered(self, text: str) -> None:
+        self.awaiting_text = False
+        self.sent_sms.append((self._sms_to, text, self.charset))
+        self._send(f"+CMGS: {len(self.sent_sms)}", "OK")
+
+    def command(self, line: str) -> None:
+        cmd = line.upper()
+        reply = self._reply(line, cmd)
+        if reply is not None:
+            self._send(*reply)
+
+    def _reply(self, line: str, cmd: str) -> tuple[str, ...] | None:  # noqa: C901 - one table of commands
+        fam = self.family
+        if cmd in ("ATE0", "ATE1"):
+            self.echo = cmd == "ATE1"
+            return ("OK",)
+        if cmd == "ATI":
+            return fam.identity + ("OK",)
+        if cmd in ("AT+CGMI", "AT+GMI"):
+            return ((fam.cgmi, "OK") if fam.cgmi else ("ERROR",)) if cmd == "AT+CGMI" else ("CONEXANT", "OK")
+        if cmd == "AT+CGMM":
+            return (fam.cgmm, "OK") if fam.cgmm else ("ERROR",)
+        if cmd == "AT+FCLASS=?":
+            return ("0,1,1.0,2,8", "OK") if not fam.gsm else ("0", "OK")
+        if not fam.gsm and cmd.startswith(("AT+C", "AT^", "AT+Q")):
+            return ("ERROR",)
+        if cmd == "AT+CPIN?":
+            return (f"+CPIN: {self.sim_state}", "OK") if self.sim_state != "NO SIM" else ("+CME ERROR: 10",)
+        if cmd.startswith("AT+CPIN="):
+            if self.sim_pin and line[8:].strip('"') == self.sim_pin:
+                self.sim_state = "READY"
+                self._later(0.05, lambda: self._send("+CPIN: READY"))
+                return ("OK",)
+            return ("+CME ERROR: 16",)
+        if cmd == "AT+CSQ":
+            return self.urc_before_csq + (f"+CSQ: {self.signal},99", "OK")
+        if cmd == "AT+CREG?":
+            return (f"+CREG: 1,{self.registration}", "OK")
+        if cmd == "AT+COPS?":
+            return (f'+COPS: 0,0,"{self.operator}",0', "OK") if self.registration in (1, 5) else ("+COPS: 0", "OK")
+        if cmd in ("AT+CGSN", "AT+GSN"):
+            return ("866000000000001", "OK")
+        if cmd == "AT+CIMI":
+            return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
+        if cmd == "AT+CLCC":
+            states = {"active": 0, "ringing": 4, "dialing": 3}
+            if self.call in states:
+                return (f'+CLCC: 1,{0 if self.call == "dialing" else 1},{states[self.call]},0,0,'
+                        f'"{self.caller or ""}",129', "OK")
+            return ("OK",)
+        if cmd in ("ATA", "AT+VLS=1") and (fam.gsm or cmd == "AT+VLS=1"):
+            return self._answer()
+        if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):
+            was = self.call
+            self.reset_call()
+            if self.dialect == "huawei" and was != "idle":
+                return ("OK", "^CEND:1,0,104,16")
+            return ("OK",)
+        if cmd.startswith("ATD"):
+            return self._dial(line[3:].rstrip(";").lstrip("TtPp"))
+        if cmd.startswith('AT+CSCS="'):
+            self.charset = line[9:].rstrip('"').upper()
+            return ("OK",)
+        if cmd.startswith("AT+CMGS="):
+            self._sms_to = line[8:].split(",")[0].strip('"')
+            self.awaiting_text = True
+            self._send(raw=b"\r\n> ")
+            return None
+        if cmd.startswith("AT+CMGR="):
+            return self._read_sms(line[8:])
+        if cmd.startswith("AT+CMGD="):
+            self.inbox.pop(int(line[8:].split(",")[0]), None)
+            return ("OK",)
+        if cmd.startswith("AT+CUSD=1,"):
+            text = _ucs2(self.ussd_reply) if self.ussd_ucs2 else self.ussd_reply
+            dcs = 72 if self.ussd_ucs2 else 15
+            self._later(0.1, lambda: self._send(f'+CUSD: 0,"{text}",{dcs}'))
+            return ("OK",)
+        if cmd.startswith("AT+VTS"):
+            return ("OK",)
+        if cmd.startswith("AT"):
+            return ("OK",)  # settings the emulator accepts without modelling them
+        return ("ERROR",)
+
+    def _answer(self) -> tuple[str, ...]:
+        if self.answer_error:
+            return (self.answer_error,)
+        if self.call != "ringing":
+            return ("NO CARRIER",) if self.family.gsm else ("OK",)
+        self._ring_stop.set()
+        self.call = "active"
+        return ("OK",) + tuple(r.format(num=self.caller or "") for r in self.family.answered)
+
+    def _dial(self, number: str) -> tuple[str, ...]:
+        if self.registration not in (1, 5) and self.family.gsm:
+            return ("NO CARRIER",)
+        self.call, self.caller = "dialing", number
+        outcome = self.dial_outcome
+        progress = {"huawei": ("^ORIG:1,0", "^CONF:1")}.get(self.dialect, ())
+
+        def settle() -> None:
+            if self.call != "dialing":
+                return
+            if outcome == "answer":
+                self.call = "active"
+                for report in self.family.answered:
+                    self._send(report.replace(",1,0,0,0,", ",0,0,0,0,").format(num=number))
+                return
+            self.call = "idle"
+            if not self.family.gsm:
+                self._send(raw=DLE + (b"b" if outcome == "busy" else b"q"))
+                return
+            if self.dialect == "huawei":
+                self._send(f"^CEND:1,0,104,{17 if outcome == 'busy' else 19 if outcome == 'no answer' else 21}")
+            self._send({"busy": "BUSY", "no answer": "NO ANSWER"}.get(outcome, "NO CARRIER"))
+
+        self._later(0.2, settle)
+        return ("OK",) + progress
+
+    def _read_sms(self, arg: str) -> tuple[str, ...]:
+        index = int(arg.split(",")[0])
+        if index not in self.inbox:
+            return ("+CMS ERROR: 321",)
+        sender, text = self.inbox[index]
+        if self.charset == "UCS2":
+            sender, text = _ucs2(sender), _ucs2(text)
+        return (f'+CMGR: "REC UNREAD","{sender}","","24/05/01,10:00:00+12"', text, "OK")

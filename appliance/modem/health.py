@@ -1,0 +1,74 @@
+"""A line's health in words: SIM, registration, operator, signal, identities. Pure parsing plus one poll."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from appliance.modem.at import Reply
+from appliance.modem.dialects.base import REGISTRATION_WORDS, fields, registration_stat
+
+SIM_WORDS = {
+    "READY": None,
+    "SIM PIN": "the SIM needs its PIN",
+    "SIM PUK": "the SIM is blocked (PUK needed)",
+    "NOT READY": "the SIM is not ready",
+    "NOT INSERTED": "no SIM inserted",
+    "NO SIM": "no SIM inserted",
+}
+
+
+def csq_to_dbm(rssi: int) -> int | None:
+    """27.007 +CSQ <rssi>: 0 is -113 dBm or less, 31 is -51 dBm or more, 99 unknown."""
+    if not 0 <= rssi <= 31:
+        return None
+    return -113 + 2 * rssi
+
+
+def signal_bars(dbm: int | None) -> int:
+    """0..5 bars, the way handsets draw them."""
+    if dbm is None:
+        return 0
+    for bars, floor in ((5, -73), (4, -83), (3, -93), (2, -103), (1, -111)):
+        if dbm >= floor:
+            return bars
+    return 0
+
+
+def sim_problem(state: str) -> str | None:
+    """None when the SIM is usable, else the reason in words."""
+    state = state.strip().upper()
+    if state in SIM_WORDS:
+        return SIM_WORDS[state]
+    return f"the SIM reports {state}"
+
+
+def registration_problem(stat: int | None) -> str | None:
+    if stat in (1, 5):
+        return None
+    return f"not on the network: {REGISTRATION_WORDS.get(stat, 'registration unknown')}"
+
+
+def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> None:
+    """Ask the modem how it is, updating `health` in place. Commands a modem refuses leave fields unset."""
+    def ask(cmd: str, expect: str | None = None) -> Reply | None:
+        reply = command(cmd, expect=expect)
+        return reply if reply.ok else None
+
+    reply = ask("AT+CPIN?", "+CPIN:")
+    health["sim"] = reply.value("+CPIN:") if reply else "unknown"
+    reply = ask("AT+CREG?", "+CREG:")
+    stat = registration_stat(reply.value("+CREG:") or "") if reply else None
+    health["registration"] = REGISTRATION_WORDS.get(stat, "unknown") if stat is not None else "unknown"
+    health["registration_stat"] = stat
+    reply = ask("AT+COPS?", "+COPS:")
+    parts = fields(reply.value("+COPS:") or "") if reply else []
+    health["operator"] = parts[2] if len(parts) > 2 else None
+    reply = ask("AT+CSQ", "+CSQ:")
+    parts = fields(reply.value("+CSQ:") or "") if reply else []
+    dbm = csq_to_dbm(int(parts[0])) if parts and parts[0].isdigit() else None
+    health["signal_dbm"] = dbm
+    health["signal_bars"] = signal_bars(dbm)
+    if identities:
+        for key, cmd in (("imei", "AT+CGSN"), ("imsi", "AT+CIMI")):
+            reply = ask(cmd)
+            health[key] = next((ln for ln in reply.lines if ln.isdigit()), None) if reply else None
