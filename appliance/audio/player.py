@@ -48,6 +48,7 @@ class AlsaPlayer:
         self.rate = rate
         self.period_frames = period_frames
         self.underruns = 0
+        self.frames_written = 0  # what reached the PCM: tests and status read it, since PCMs buffer
         self._post = post
         self._open_pcm = open_pcm
         self._clock = clock
@@ -136,6 +137,7 @@ class AlsaPlayer:
                     log.warning("line %s: audio underrun (%.0f ms late)", self.line_id, late * 1000)
                     started += late  # resynchronise rather than rush to catch up
                 self._pcm.write(chunk)
+                self.frames_written += self.period_frames
                 sent += 1
             if not loop or not pcm:
                 return True
