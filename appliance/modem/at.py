@@ -269,7 +269,7 @@ class AtChannel:
         if pending.expect is not None and line.startswith(pending.expect):
             pending.lines.append(line)
             return True
-        if self._is_report(line):
-            return False
+        if self._is_report(line) or is_final(line, CALL_FINALS):
+            return False  # call progress outside ATA/ATD is news about the call, not this reply
         pending.lines.append(line)
         return True

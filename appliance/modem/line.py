@@ -130,12 +130,12 @@ class ModemLine:
             return
         self._closing.set()
         self._jobs.put(None)
-        if self._channel is not None:
-            self._channel.close()  # fails a command in flight, so the worker sees `closing` at once
+        with self._lock:
+            channel = self._channel
+        if channel is not None:
+            channel.close()  # fails a command in flight, so the worker sees `closing` at once
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(5.0)
-        if self._channel is not None:
-            self._channel.close()
 
     def submit(self, job: Callable[[Callable[..., Reply]], None]) -> None:
         """Queue `job(command)` on the worker (SMS, USSD, dialling); `command` is the AT channel's."""
@@ -148,10 +148,17 @@ class ModemLine:
             port = self._serial_factory(self.port, **self._serial_args)
         except Exception as exc:  # noqa: BLE001 - SerialException, OSError, ValueError from a bad URL
             raise ModemError(f"line {self.line_id}: cannot open {self.port}: {exc}") from exc
-        self._channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
-                                  is_report=lambda line: self._dialect.is_report(line),
-                                  on_report=self._on_report, on_lost=self._on_lost)
-        self._channel.start()
+        channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
+                            is_report=lambda line: self._dialect.is_report(line),
+                            on_report=self._on_report, on_lost=self._on_lost)
+        with self._lock:
+            refused = self._closing.is_set()
+            if not refused:
+                self._channel = channel
+        if refused:  # close() ran meanwhile: it must not be left holding the port
+            port.close()
+            raise ModemError(f"line {self.line_id}: closed")
+        channel.start()
 
     def _initialise(self) -> str | None:
         """Bring the modem to a known state within INIT_BUDGET; the reason in words if it cannot be."""

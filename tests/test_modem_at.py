@@ -1,0 +1,181 @@
+"""The AT engine on a real pty: line splitting, reply matching, reports mid-reply, prompts, faults."""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import tty
+
+import pytest
+import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from appliance.modem.at import PROMPT, AtChannel, AtTimeout, DleEvent, LineSplitter, PortLost
+
+
+def test_lines_end_with_cr_lf_crlf_or_crcr():
+    s = LineSplitter()
+    assert s.feed(b"\r\nOK\r\n+CSQ: 1,2\r\rRING\rNO CARRIER\n\n") == ["OK", "+CSQ: 1,2", "RING", "NO CARRIER"]
+
+
+def test_a_line_split_across_reads_is_joined():
+    s = LineSplitter()
+    assert s.feed(b"+CLIP: \"+7916") == []
+    assert s.feed(b'123",145\r\n') == ['+CLIP: "+7916123",145']
+
+
+def test_garbage_and_over_long_lines_are_skipped_and_counted():
+    s = LineSplitter(max_line=64)
+    out = s.feed(b"\x00\xff\x81\xfe\x02junk\r\nOK\r\n" + b"A" * 500 + b"\r\nRING\r\n")
+    assert out == ["OK", "RING"]
+    assert s.skipped == 2
+
+
+def test_sms_prompt_without_line_end_is_recognised():
+    assert LineSplitter().feed(b"\r\n> ") == [PROMPT]
+
+
+def test_dle_shielded_codes_are_events():
+    assert LineSplitter().feed(b"\x105\x10b\r\nOK\r\n") == [DleEvent("5"), DleEvent("b"), "OK"]
+
+
+def test_cyrillic_text_is_a_line_not_garbage():
+    assert LineSplitter().feed("Баланс 100 р\r\n".encode()) == ["Баланс 100 р"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_any_bytes_never_raise_and_never_yield_control_characters(chunks):
+    s = LineSplitter(max_line=128)
+    for chunk in chunks:
+        for token in s.feed(chunk):
+            if isinstance(token, str):
+                assert len(token) <= 128
+                assert not any(ord(c) < 0x20 and c != "\t" for c in token)
+
+
+class FakeModem:
+    """The far side of a pty: answers each command with canned bytes."""
+
+    def __init__(self) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.slave = slave
+        self.path = os.ttyname(slave)
+        self.answers: dict[str, bytes] = {}
+        self.got = bytearray()
+        self._stop_r, self._stop_w = os.pipe()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        buf = b""
+        while True:
+            ready, _, _ = select.select([self.master, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            try:
+                data = os.read(self.master, 1024)
+            except OSError:
+                return
+            self.got.extend(data)
+            buf += data
+            while b"\r" in buf:
+                line, buf = buf.split(b"\r", 1)
+                answer = self.answers.get(line.decode(errors="replace").strip())
+                if answer:
+                    os.write(self.master, answer)
+
+    def say(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def vanish(self) -> None:
+        os.write(self._stop_w, b"x")
+        self.thread.join()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def rig():
+    modem = FakeModem()
+    reports: list = []
+    lost: list[str] = []
+    got_report = threading.Event()
+
+    def on_report(token):
+        reports.append(token)
+        got_report.set()
+
+    port = serial.serial_for_url(modem.path, baudrate=115200, timeout=None)
+    channel = AtChannel(port, name="line t (pty)", is_report=lambda ln: ln.startswith(("^", "RING", "+CLIP")),
+                        on_report=on_report, on_lost=lost.append)
+    channel.start()
+    yield modem, channel, reports, lost, got_report
+    channel.close()
+    if modem.thread.is_alive():
+        modem.vanish()
+
+
+def test_reply_mixed_with_reports_and_echo(rig):
+    modem, channel, reports, _, _ = rig
+    modem.answers["AT+CSQ"] = b"AT+CSQ\r\r\n^RSSI: 15\r\n+CSQ: 20,99\r\n^HCSQ: \"LTE\",50\r\n\r\nOK\r\n"
+    reply = channel.command("AT+CSQ", timeout=2)
+    assert reply.ok
+    assert reply.lines == ["+CSQ: 20,99"]
+    assert reply.value("+CSQ:") == "20,99"
+    assert reports == ["^RSSI: 15", '^HCSQ: "LTE",50']
+
+
+def test_error_finals_end_the_command(rig):
+    modem, channel, _, _, _ = rig
+    modem.answers["ATA"] = b"\r\n+CME ERROR: operation not allowed\r\n"
+    reply = channel.command("ATA", timeout=2)
+    assert not reply.ok
+    assert reply.final == "+CME ERROR: operation not allowed"
+
+
+def test_no_carrier_is_a_report_outside_call_commands_and_final_for_dial(rig):
+    modem, channel, reports, _, _ = rig
+    modem.answers["AT+CREG?"] = b"\r\nNO CARRIER\r\n+CREG: 1,1\r\nOK\r\n"
+    reply = channel.command("AT+CREG?", timeout=2)
+    assert reply.ok and reply.lines == ["+CREG: 1,1"]
+    assert reports == ["NO CARRIER"]
+    modem.answers["ATD+100;"] = b"\r\nBUSY\r\n"
+    from appliance.modem.at import CALL_FINALS
+    assert channel.command("ATD+100;", timeout=2, finals=CALL_FINALS).final == "BUSY"
+
+
+def test_unanswered_command_times_out_and_the_next_one_works(rig):
+    modem, channel, _, _, _ = rig
+    with pytest.raises(AtTimeout, match="AT\\+CSQ"):
+        channel.command("AT+CSQ", timeout=0.3)
+    modem.answers["AT"] = b"\r\nOK\r\n"
+    assert channel.command("AT", timeout=2).ok
+
+
+def test_sms_text_goes_after_the_prompt_with_ctrl_z(rig):
+    modem, channel, _, _, _ = rig
+    modem.answers['AT+CMGS="+7916"'] = b"\r\n> "
+    threading.Timer(0.3, lambda: modem.say(b"\r\n+CMGS: 7\r\n\r\nOK\r\n")).start()
+    reply = channel.command('AT+CMGS="+7916"', timeout=3, payload="hello")
+    assert reply.ok and reply.value("+CMGS:") == "7"
+    assert bytes(modem.got).endswith(b"hello\x1a")
+
+
+def test_reports_between_commands_reach_the_handler(rig):
+    modem, _, reports, _, got = rig
+    modem.say(b"\r\nRING\r\n\x00\xff\xfe\r\n")
+    assert got.wait(2)
+    assert reports[0] == "RING"
+
+
+def test_port_vanishing_is_reported_once_and_fails_commands(rig):
+    modem, channel, _, lost, _ = rig
+    modem.vanish()
+    with pytest.raises(PortLost):
+        for _ in range(20):  # the loss may be noticed by the read or by the write
+            channel.command("AT", timeout=0.2)
+    assert len(lost) == 1
