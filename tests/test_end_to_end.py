@@ -80,11 +80,13 @@ def test_one_call_end_to_end(box):
     wait_until(lambda: pin(simulation, RING["h1"]).state == 1 and pin(simulation, RING["h2"]).state == 1,
                what="both ring relays on")
     time.sleep(1.3)
-    history = [(s.timestamp, s.state) for s in pin(simulation, RING["h1"]).states]
-    edges = [(t, s) for (t, s), (_, prev) in zip(history[1:], history, strict=False) if s != prev]
-    on_times = [b[0] - a[0] for a, b in zip(edges, edges[1:], strict=False) if a[1] == 1]
-    off_times = [b[0] - a[0] for a, b in zip(edges, edges[1:], strict=False) if a[1] == 0]
-    assert on_times and off_times, edges
+    # MockPin records each change with the time since the previous one: a state lasted until the next entry.
+    states = pin(simulation, RING["h1"]).states
+    first_on = next(i for i, s in enumerate(states) if s.state == 1)
+    lasted = [(a.state, b.timestamp) for a, b in zip(states[first_on:], states[first_on + 1:], strict=False)]
+    on_times = [t for state, t in lasted if state == 1]
+    off_times = [t for state, t in lasted if state == 0]
+    assert on_times and off_times, lasted
     assert all(0.2 < t < 0.5 for t in on_times), on_times
     assert all(0.1 < t < 0.4 for t in off_times), off_times
 
