@@ -1,0 +1,213 @@
+"""Software DTMF receiver for caller audio (ITU-T Q.24 figures), and the `hotline dtmf-decode` command.
+
+How it decides, per frame of ~28.5 ms slid in steps of one sub-block (~4.75 ms):
+
+* Each nominal tone is measured together with two guard frequencies 5 % below and above it (a rectangular
+  window, one DFT bin per frequency).  A band counts only if its strongest of the twelve measurements is a
+  nominal tone: a tone more than 2.5 % off is nearer a guard and is rejected, which puts the accept/reject
+  boundary midway between Q.24's 1.5 % (must accept) and 3.5 % (must reject).  The frame is long enough
+  for that at 697 Hz, which makes it narrow at 1633 Hz, so a tone's power is read as the strongest of three
+  bins at -1.5 %, 0 and +1.5 %.
+* The two tones must carry most of the frame's energy (speech and music spread theirs), stay within the twist
+  limits, and the signal must be steady across all six sub-blocks, so a frame only passes when the tone fills
+  it.  Two passing frames in a row confirm a digit: 40 ms tones pass, 20 ms tones never fill a frame.
+* A held digit is released by three quiet sub-blocks (a gap of ~14 ms or more: a 40 ms pause always does,
+  a 10 ms drop-out never does) or by ten frames in a row that no longer show it.
+
+numpy is imported lazily: the daemon imports this module on a Pi Zero and only pays for numpy when a line
+actually needs the software receiver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import wave
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy
+
+ROWS = (697.0, 770.0, 852.0, 941.0)
+COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
+KEYS = ("123A", "456B", "789C", "*0#D")
+
+HOP_SECONDS = 0.00475
+SUBBLOCKS = 6  # frame = 6 hops ≈ 28.5 ms: long enough to tell 1.5 % from 3.5 % at 697 Hz, short enough for 40 ms
+GUARD = 0.05  # guard frequencies at ±5 %: half of the ~10.5 % spacing between neighbouring DTMF tones
+SPREAD = 0.015  # extra bins where an off-frequency tone that must still be accepted is measured at full power
+MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
+MAX_TWIST_DB = 6.0  # high tone above low: Q.24 needs +4 dB
+MIN_TWIST_DB = -10.0  # high tone below low: Q.24 needs -8 dB
+MIN_TONE_SHARE = 0.8  # the two tones' share of the frame energy: real tones give >0.9 at 15 dB SNR, chords <0.75
+MIN_STEADY = 0.4  # every sub-block carries at least this share of the frame's mean energy
+CONFIRM_FRAMES = 2
+QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
+RELEASE_QUIET_BLOCKS = 3
+RELEASE_FRAMES = 10
+
+MIN_RATE = 4000  # the highest guard frequency (1715 Hz) must stay below Nyquist
+MAX_RATE = 192000
+
+
+class DtmfFileError(ValueError):
+    """A file given to decode_file cannot be read as PCM audio; the message names the file and the problem."""
+
+
+class DtmfDetector:
+    """Streaming receiver: feed signed 16-bit little-endian mono PCM in chunks of any size, get digits back."""
+
+    def __init__(self, rate: int = 8000) -> None:
+        import numpy as np
+
+        if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
+            raise ValueError(f"DTMF sample rate must be an integer from {MIN_RATE} to {MAX_RATE} Hz, got {rate!r}")
+        self.rate = rate
+        self._np = np
+        self._hop = round(rate * HOP_SECONDS)
+        self._window = SUBBLOCKS * self._hop
+        nominal = np.array(ROWS + COLUMNS)
+        # per nominal tone: (guard below, -1.5 %, nominal, +1.5 %, guard above); rows then columns
+        offsets = np.array([1 - GUARD, 1 - SPREAD, 1.0, 1 + SPREAD, 1 + GUARD])
+        freqs = (nominal[:, None] * offsets[None, :]).ravel()
+        omega = 2 * np.pi * freqs / rate
+        self._basis = np.exp(-1j * np.outer(np.arange(self._hop), omega)).astype(np.complex64)
+        # a sub-block's DFT lags by its offset inside the frame
+        self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self._hop, omega)).astype(np.complex64)
+        self._power_scale = 2.0 / self._window**2  # |X|² of a full-frame DFT -> the sine's mean-square power
+        self._odd_byte = b""
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._past_coeffs = np.zeros((SUBBLOCKS - 1, freqs.size), dtype=np.complex64)
+        self._past_energy = np.zeros(SUBBLOCKS - 1, dtype=np.float32)
+        self._held: str | None = None
+        self._held_level = 0.0
+        self._candidate: str | None = None
+        self._candidate_frames = 0
+        self._quiet_blocks = 0
+        self._missing_frames = 0
+
+    def feed(self, pcm: bytes) -> list[str]:
+        """Digits confirmed in this chunk; each key press is reported once, when it is confirmed."""
+        np = self._np
+        data = self._odd_byte + bytes(pcm)
+        usable = len(data) - len(data) % 2
+        self._odd_byte = data[usable:]
+        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) / 32768.0
+        if self._pending.size:
+            samples = np.concatenate((self._pending, samples))
+        blocks = samples.size // self._hop
+        self._pending = samples[blocks * self._hop :]
+        if not blocks:
+            return []
+        sub = samples[: blocks * self._hop].reshape(blocks, self._hop)
+        coeffs = np.concatenate((self._past_coeffs, sub @ self._basis))
+        energy = np.concatenate((self._past_energy, np.einsum("ij,ij->i", sub, sub) / self._hop))
+        self._past_coeffs = coeffs[-(SUBBLOCKS - 1) :]
+        self._past_energy = energy[-(SUBBLOCKS - 1) :]
+        digits, levels = self._classify(coeffs, energy)
+        return self._track(digits, levels, energy[SUBBLOCKS - 1 :])
+
+    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray) -> tuple[list[str | None], list[float]]:
+        """Per frame: the digit it shows (or None) and its mean energy."""
+        np = self._np
+        windows = np.lib.stride_tricks.sliding_window_view(coeffs, SUBBLOCKS, axis=0)  # frames × bins × 6
+        frame_coeffs = np.einsum("fbk,kb->fb", windows, self._shift)
+        power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
+        bands = power.reshape(-1, 2, 4, 5)  # frames × (rows, columns) × tones × bins
+        strongest = bands[:, :, :, 0::2].reshape(-1, 2, 12).argmax(axis=2)  # among guards and nominals
+        tone = strongest // 3
+        tone_power = np.take_along_axis(bands, tone[:, :, None, None], axis=2)[:, :, 0, 1:4].max(axis=2)
+        low, high = tone_power[:, 0], tone_power[:, 1]
+        sub_energy = np.lib.stride_tricks.sliding_window_view(energy, SUBBLOCKS)
+        mean_energy = sub_energy.mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            twist_db = 10 * np.log10(high / low)
+            share = (low + high) / mean_energy
+        valid = (
+            (strongest % 3 == 1).all(axis=1)
+            & (low >= MIN_TONE_POWER)
+            & (high >= MIN_TONE_POWER)
+            & (twist_db >= MIN_TWIST_DB)
+            & (twist_db <= MAX_TWIST_DB)
+            & (share >= MIN_TONE_SHARE)
+            & (sub_energy.min(axis=1) >= MIN_STEADY * mean_energy)
+        )
+        digits = [KEYS[r][c] if ok else None for ok, r, c in zip(valid.tolist(), *tone.T.tolist(), strict=True)]
+        return digits, mean_energy.tolist()
+
+    def _track(self, digits: list[str | None], levels: list[float], newest_energy: numpy.ndarray) -> list[str]:
+        confirmed: list[str] = []
+        for digit, level, newest in zip(digits, levels, newest_energy.tolist(), strict=True):
+            if self._held is not None:
+                self._quiet_blocks = self._quiet_blocks + 1 if newest < QUIET * self._held_level else 0
+                self._missing_frames = 0 if digit == self._held else self._missing_frames + 1
+                if self._quiet_blocks >= RELEASE_QUIET_BLOCKS or self._missing_frames >= RELEASE_FRAMES:
+                    self._held = None
+            if digit is None or digit == self._held:
+                self._candidate, self._candidate_frames = None, 0
+                continue
+            self._candidate_frames = self._candidate_frames + 1 if digit == self._candidate else 1
+            self._candidate = digit
+            if self._candidate_frames >= CONFIRM_FRAMES:
+                # a new digit straight after another (no pause) is still a new key press
+                self._held, self._held_level = digit, level
+                self._quiet_blocks = self._missing_frames = 0
+                self._candidate, self._candidate_frames = None, 0
+                confirmed.append(digit)
+        return confirmed
+
+
+def _read_wav(path: str) -> tuple[int, bytes]:
+    """(rate, signed 16-bit little-endian mono PCM) of a PCM WAV file."""
+    import numpy as np
+
+    try:
+        with wave.open(path, "rb") as wav:
+            rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+            frames = wav.readframes(wav.getnframes())
+    except FileNotFoundError:
+        raise DtmfFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DtmfFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (wave.Error, EOFError) as exc:
+        raise DtmfFileError(f"{path}: not a PCM WAV file ({exc or 'truncated header'})") from None
+    if width not in (1, 2):
+        raise DtmfFileError(f"{path}: unsupported sample width {8 * width} bits (8 or 16-bit PCM only)")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise DtmfFileError(f"{path}: unsupported sample rate {rate} Hz ({MIN_RATE}-{MAX_RATE} Hz only)")
+    usable = len(frames) - len(frames) % (width * channels)
+    if not usable:
+        raise DtmfFileError(f"{path}: no audio in the file")
+    if width == 1:  # 8-bit WAV is unsigned
+        samples = (np.frombuffer(frames[:usable], dtype=np.uint8).astype(np.int32) - 128) * 256
+    else:
+        samples = np.frombuffer(frames[:usable], dtype="<i2").astype(np.int32)
+    # averaging (not picking one channel) keeps a tone that is only on one side
+    mono = samples.reshape(-1, channels).mean(axis=1)
+    return rate, np.round(mono).astype("<i2").tobytes()
+
+
+def decode_file(path: str) -> str:
+    """The DTMF digits in a PCM WAV file (any rate from 4 to 192 kHz, mono or stereo, 8 or 16-bit)."""
+    rate, pcm = _read_wav(path)
+    detector = DtmfDetector(rate)
+    chunk = 2 * rate * 10  # ten seconds at a time bounds memory on long recordings
+    return "".join(digit for start in range(0, len(pcm), chunk) for digit in detector.feed(pcm[start : start + chunk]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`hotline dtmf-decode FILE.wav`: print the digits in the file."""
+    parser = argparse.ArgumentParser(prog="hotline dtmf-decode", description="Print the DTMF digits in a WAV file.")
+    parser.add_argument("file", help="PCM WAV file: 8 or 16-bit, mono or stereo, any rate from 4 to 192 kHz")
+    args = parser.parse_args(argv)
+    try:
+        digits = decode_file(args.file)
+    except DtmfFileError as exc:
+        print(f"hotline dtmf-decode: error: {exc}", file=sys.stderr)
+        return 1
+    print(digits)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
