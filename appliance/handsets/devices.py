@@ -1,0 +1,280 @@
+"""Operator handsets as the core sees them: ring, stop, connect a line, report the hook.
+
+Two wirings are supported: `Handset` (a ring relay switching a ringer supply, a cradle switch,
+an audio relay per line) and `SlicHandset` (an AG1171-class SLIC module per phone).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from appliance.core.events import HookOff, HookOn
+from appliance.handsets.cadence import check_cadence
+from appliance.handsets.parts import AudioRelay, HookSwitch, PresenceSwitch, RingRelay, SlicRinger
+from appliance.handsets.pins import Pin, audio_pins_of, input_pins, kind_of, output_pins, pin_of
+
+__all__ = [
+    "AudioRelay",
+    "Handset",
+    "HookSwitch",
+    "PresenceSwitch",
+    "RingRelay",
+    "SlicHandset",
+    "SlicRinger",
+    "build_handset",
+    "input_pins",
+    "output_pins",
+]
+
+Post = Callable[[object], None]
+
+
+class _Station:
+    """What both wirings share: the hook, the audio relays, and the safety rules around ringing."""
+
+    def __init__(
+        self,
+        handset_id: str,
+        *,
+        audio_pins: Mapping[str, Pin],
+        cadence: Sequence[float],
+        pin_factory: object,
+        post: Post,
+        active_high: bool,
+    ) -> None:
+        if not isinstance(handset_id, str) or not handset_id:
+            raise ValueError(f"handset id {handset_id!r} must be a non-empty string")
+        if not audio_pins:
+            raise ValueError(f"handset {handset_id!r} needs an audio relay pin for at least one line")
+        self.id = handset_id
+        self.cadence = check_cadence(cadence)
+        self._post = post
+        self._lock = threading.Lock()
+        self._ring_lock = threading.Lock()  # a lift landing while ring() starts must still stop the ringing
+        self._connected: str | None = None
+        self._closed = False
+        self._parts: list[Any] = []  # closed in reverse order, also when a later part fails to build
+        self._audio: dict[str, AudioRelay] = {}
+        self._ringer: RingRelay | SlicRinger | None = None
+        self._hook: HookSwitch | None = None
+        self._pin_factory = pin_factory
+        self._active_high = active_high
+        self._audio_pins = dict(audio_pins)
+
+    def _build(
+        self,
+        make_ringer: Callable[[], RingRelay | SlicRinger],
+        hook_pin: Pin,
+        lifted_when: str,
+        bounce_time: float,
+    ) -> None:
+        try:
+            self._ringer = self._add(make_ringer())
+            for line, pin in self._audio_pins.items():
+                self._audio[line] = self._add(
+                    AudioRelay(pin, pin_factory=self._pin_factory, active_high=self._active_high)
+                )
+            self._hook = self._add(
+                HookSwitch(
+                    hook_pin,
+                    pin_factory=self._pin_factory,
+                    bounce_time=bounce_time,
+                    lifted_when=lifted_when,
+                    when_lifted=self._lifted,
+                    when_replaced=self._replaced,
+                )
+            )
+        except BaseException:
+            self._release()
+            raise
+        # A receiver left off at start must be known to the core, or it would be rung.
+        if self._hook.is_lifted:
+            self._post(HookOff(self.id))
+
+    def _add(self, part: Any) -> Any:
+        self._parts.append(part)
+        return part
+
+    @property
+    def is_off_hook(self) -> bool:
+        return self._hook is not None and self._hook.is_lifted
+
+    @property
+    def is_ringing(self) -> bool:
+        return self._ringer is not None and self._ringer.is_ringing
+
+    @property
+    def connected_line(self) -> str | None:
+        return self._connected
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self._audio)
+
+    def ring(self) -> None:
+        """Ring with the cadence; a lifted receiver is never rung; ringing again keeps the rhythm."""
+        with self._ring_lock:
+            if self._closed or self.is_off_hook or self.is_ringing:
+                return
+            self._ringer.ring(self.cadence)
+
+    def stop_ringing(self) -> None:
+        with self._ring_lock:
+            if self._ringer is not None:
+                self._ringer.stop()
+
+    def connect(self, line: str) -> None:
+        """Put `line` on this handset; any other line it had is cut first (break before make)."""
+        if line not in self._audio:
+            raise ValueError(
+                f"handset {self.id!r} has no audio relay for line {line!r} (has: {', '.join(self._audio)})"
+            )
+        with self._lock:
+            if self._closed:
+                return
+            for other, relay in self._audio.items():
+                if other != line:
+                    relay.off()
+            self._audio[line].on()
+            self._connected = line
+
+    def disconnect(self) -> None:
+        with self._lock:
+            for relay in self._audio.values():
+                relay.off()
+            self._connected = None
+
+    def off(self) -> None:
+        """Every output off: the safe state."""
+        self.stop_ringing()
+        self.disconnect()
+
+    def close(self) -> None:
+        """off(), then give the pins back; safe to call twice."""
+        if self._closed:
+            return
+        self.off()
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        # The hook goes first so no report arrives from a handset that is half closed.
+        for part in reversed(self._parts):
+            part.close()
+        self._parts.clear()
+
+    def _lifted(self) -> None:
+        # Ring trip: stop here, at once, rather than wait for the core's StopRinging, so no burst
+        # of ring voltage reaches the operator's ear.
+        self.stop_ringing()
+        self._post(HookOff(self.id))
+
+    def _replaced(self) -> None:
+        self._post(HookOn(self.id))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} off_hook={self.is_off_hook} ringing={self.is_ringing}>"
+
+
+class Handset(_Station):
+    """A desk phone wired with a ring relay, a cradle switch to ground, and an audio relay per line."""
+
+    def __init__(
+        self,
+        handset_id: str,
+        *,
+        ring_pin: Pin,
+        hook_pin: Pin,
+        audio_pins: Mapping[str, Pin],
+        cadence: Sequence[float],
+        pin_factory: object,
+        post: Post,
+        bounce_time: float = 0.03,
+        active_high: bool = True,
+    ) -> None:
+        super().__init__(
+            handset_id,
+            audio_pins=audio_pins,
+            cadence=cadence,
+            pin_factory=pin_factory,
+            post=post,
+            active_high=active_high,
+        )
+        self._build(
+            lambda: RingRelay(ring_pin, pin_factory=pin_factory, active_high=active_high),
+            hook_pin,
+            "low",
+            bounce_time,
+        )
+
+
+class SlicHandset(_Station):
+    """A desk phone on an AG1171-class SLIC: RM and F/R make ring voltage, SHK goes high off-hook."""
+
+    def __init__(
+        self,
+        handset_id: str,
+        *,
+        ring_mode_pin: Pin,
+        fr_pin: Pin,
+        hook_pin: Pin,
+        audio_pins: Mapping[str, Pin],
+        cadence: Sequence[float],
+        pin_factory: object,
+        post: Post,
+        ring_hz: float = 20.0,
+        bounce_time: float = 0.03,
+        active_high: bool = True,
+    ) -> None:
+        super().__init__(
+            handset_id,
+            audio_pins=audio_pins,
+            cadence=cadence,
+            pin_factory=pin_factory,
+            post=post,
+            active_high=active_high,
+        )
+        self._build(
+            lambda: SlicRinger(ring_mode_pin, fr_pin, pin_factory=pin_factory, ring_hz=ring_hz),
+            hook_pin,
+            "high",
+            bounce_time,
+        )
+
+    @property
+    def ring_hz(self) -> float:
+        return self._ringer.ring_hz
+
+
+def build_handset(
+    spec: Mapping[str, Any], *, pin_factory: object, cadence: Sequence[float], post: Post
+) -> Handset | SlicHandset:
+    """The handset one [[handsets]] table describes.
+
+    Optional keys besides the pins: bounce_time (seconds, default 0.03), active_low (relay boards
+    that switch on a low input, default false), ring_hz (SLIC only, default 20).
+    """
+    kind = kind_of(spec)
+    if not isinstance(spec.get("active_low", False), bool):
+        raise ValueError(f"handset {spec.get('id')!r}: active_low must be true or false")
+    common: dict[str, Any] = {
+        "hook_pin": pin_of(spec, "hook_pin"),
+        "audio_pins": audio_pins_of(spec),
+        "cadence": cadence,
+        "pin_factory": pin_factory,
+        "post": post,
+        "bounce_time": spec.get("bounce_time", 0.03),
+        "active_high": not spec.get("active_low", False),
+    }
+    handset_id = spec.get("id")
+    if kind == "slic":
+        return SlicHandset(
+            handset_id,
+            ring_mode_pin=pin_of(spec, "ring_mode_pin"),
+            fr_pin=pin_of(spec, "fr_pin"),
+            ring_hz=spec.get("ring_hz", 20.0),
+            **common,
+        )
+    return Handset(handset_id, ring_pin=pin_of(spec, "ring_pin"), **common)

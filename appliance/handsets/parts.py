@@ -1,0 +1,316 @@
+"""The physical parts wired to a Pi for one handset: ringers, switches and relays, through gpiozero.
+
+Every part takes the pin factory as an argument (the daemon passes the real one, tests pass
+gpiozero's MockFactory); nothing here sets gpiozero's global Device.pin_factory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from gpiozero import DigitalInputDevice, DigitalOutputDevice, PWMOutputDevice
+from gpiozero.exc import PinPWMUnsupported
+
+from appliance.handsets.cadence import check_cadence
+from appliance.handsets.pins import Pin
+
+Callback = Callable[[], None]
+
+
+def _nothing() -> None:
+    pass
+
+
+class _CadencePlayer:
+    """Plays a cadence (on, off, on, off ... seconds) in a background thread until stopped."""
+
+    def __init__(self) -> None:
+        self._control = threading.Lock()  # serialises ring() and stop(), which come from several threads
+        self._output = threading.Lock()  # no burst may start after stop() has turned the output off
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_ringing(self) -> bool:
+        return not self._stopped.is_set()
+
+    def ring(self, cadence: Sequence[float]) -> None:
+        """Ring following `cadence` from its first "on" part, until stop()."""
+        cadence = check_cadence(cadence)
+        with self._control:
+            self._stop_locked()
+            stopped = self._stopped = threading.Event()
+            self._thread = threading.Thread(
+                target=self._play, args=(cadence, stopped), daemon=True, name="ring"
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Silence at once; returns after the ring thread has ended."""
+        with self._control:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        with self._output:
+            self._stopped.set()
+            self._sound(False)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+
+    def _play(self, cadence: tuple[float, ...], stopped: threading.Event) -> None:
+        # Deadlines from one start time, so thread wake-up delays do not add up over a long ring.
+        deadline = time.monotonic()
+        while True:
+            for index, seconds in enumerate(cadence):
+                deadline += seconds
+                if index % 2 == 0:
+                    if self._burst(deadline, stopped):
+                        return
+                elif self._set(False, stopped) or stopped.wait(max(0.0, deadline - time.monotonic())):
+                    return
+
+    def _burst(self, deadline: float, stopped: threading.Event) -> bool:
+        """Make ring voltage until `deadline`; True when stopped meanwhile."""
+        return self._set(True, stopped) or stopped.wait(max(0.0, deadline - time.monotonic()))
+
+    def _set(self, on: bool, stopped: threading.Event) -> bool:
+        with self._output:
+            if stopped.is_set():
+                return True
+            self._sound(on)
+            return False
+
+    def _sound(self, on: bool) -> None:
+        raise NotImplementedError
+
+
+class RingRelay(_CadencePlayer):
+    """A relay switching the ringer supply onto a handset's line."""
+
+    def __init__(self, pin: Pin, *, pin_factory: object, active_high: bool = True) -> None:
+        super().__init__()
+        self._relay = DigitalOutputDevice(
+            pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
+        )
+
+    def _sound(self, on: bool) -> None:
+        self._relay.value = on
+
+    def close(self) -> None:
+        self.stop()
+        self._relay.close()
+
+
+class SlicRinger(_CadencePlayer):
+    """The ringing side of an AG1171-class SLIC.
+
+    Ring voltage is made by holding RM (ring mode) high and toggling F/R at `ring_hz`; the
+    datasheet asks for RM to be low at all other times. F/R is driven by PWM where the pin
+    backend has it, else toggled by the ring thread.
+    """
+
+    def __init__(
+        self, ring_mode_pin: Pin, fr_pin: Pin, *, pin_factory: object, ring_hz: float = 20.0
+    ) -> None:
+        super().__init__()
+        if isinstance(ring_hz, bool) or not isinstance(ring_hz, int | float) or not 15 <= ring_hz <= 60:
+            raise ValueError(
+                f"ring_hz {ring_hz!r} must be a ringing frequency between 15 and 60 Hz (usually 20-25)"
+            )
+        self.ring_hz = float(ring_hz)
+        self._ring_mode = DigitalOutputDevice(ring_mode_pin, initial_value=False, pin_factory=pin_factory)
+        try:
+            self._fr: DigitalOutputDevice | PWMOutputDevice = PWMOutputDevice(
+                fr_pin, initial_value=0, frequency=self.ring_hz, pin_factory=pin_factory
+            )
+            self.uses_pwm = True
+        except PinPWMUnsupported:
+            self._fr = DigitalOutputDevice(fr_pin, initial_value=False, pin_factory=pin_factory)
+            self.uses_pwm = False
+        except Exception:
+            self._ring_mode.close()
+            raise
+
+    def _sound(self, on: bool) -> None:
+        if on:
+            self._ring_mode.on()
+            self._fr.value = 0.5 if self.uses_pwm else 1
+        else:
+            self._fr.off()
+            self._ring_mode.off()
+
+    def _burst(self, deadline: float, stopped: threading.Event) -> bool:
+        if self.uses_pwm:
+            return super()._burst(deadline, stopped)
+        half_period = 0.5 / self.ring_hz
+        next_toggle = time.monotonic()
+        level = True
+        while True:
+            with self._output:
+                if stopped.is_set():
+                    return True
+                self._ring_mode.on()
+                self._fr.value = level
+            next_toggle = min(next_toggle + half_period, deadline)
+            if stopped.wait(max(0.0, next_toggle - time.monotonic())):
+                return True
+            if next_toggle >= deadline:
+                return False
+            level = not level
+
+    def close(self) -> None:
+        self.stop()
+        self._fr.close()
+        self._ring_mode.close()
+
+
+class AudioRelay:
+    """A relay that puts one line's audio on one handset: closed = that handset hears that line."""
+
+    def __init__(self, pin: Pin, *, pin_factory: object, active_high: bool = True) -> None:
+        self._relay = DigitalOutputDevice(
+            pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return bool(self._relay.value)
+
+    def on(self) -> None:
+        self._relay.on()
+
+    def off(self) -> None:
+        self._relay.off()
+
+    def close(self) -> None:
+        self._relay.off()
+        self._relay.close()
+
+
+class _DebouncedInput:
+    """A switch input reported only once it has settled for `bounce_time` seconds.
+
+    Debounced here rather than by gpiozero's bounce_time: backends differ (RPi.GPIO drops the
+    edges that follow the first, which can leave the last state unreported; MockPin ignores it).
+    After the first edge the pin is read once `bounce_time` later, so a burst of edges gives at
+    most one report and a glitch that returns to the old state gives none.
+    """
+
+    def __init__(
+        self,
+        pin: Pin,
+        *,
+        pin_factory: object,
+        active_when: str,
+        bounce_time: float,
+        when_active: Callback | None,
+        when_inactive: Callback | None,
+    ) -> None:
+        if active_when not in ("low", "high"):
+            raise ValueError(f"active_when {active_when!r} must be 'low' or 'high'")
+        if (
+            isinstance(bounce_time, bool)
+            or not isinstance(bounce_time, int | float)
+            or not 0 <= bounce_time <= 1
+        ):
+            raise ValueError(f"bounce_time {bounce_time!r} must be between 0 and 1 second")
+        self._bounce_time = float(bounce_time)
+        self._when_active = when_active or _nothing
+        self._when_inactive = when_inactive or _nothing
+        self._lock = threading.Lock()
+        self._notify = threading.Lock()  # reports leave in the order the pin settled
+        self._timer: threading.Timer | None = None
+        self._closed = False
+        # A closed-to-ground switch uses the pull-up; a driven logic output gets a pull-down so an
+        # unpowered module reads inactive.
+        self._device = DigitalInputDevice(pin, pull_up=active_when == "low", pin_factory=pin_factory)
+        self._active = bool(self._device.is_active)
+        self._device.when_activated = self._edge
+        self._device.when_deactivated = self._edge
+
+    @property
+    def is_active(self) -> bool:
+        return self._active
+
+    def _edge(self) -> None:
+        with self._lock:
+            if self._timer is not None or self._closed:
+                return
+            self._timer = threading.Timer(self._bounce_time, self._settle)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _settle(self) -> None:
+        with self._notify:
+            with self._lock:
+                self._timer = None
+                if self._closed or self._device.is_active == self._active:
+                    return
+                self._active = not self._active
+                active = self._active
+            (self._when_active if active else self._when_inactive)()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        self._device.close()
+
+
+class HookSwitch(_DebouncedInput):
+    """A handset's cradle switch; by default it closes to ground when the receiver is lifted."""
+
+    def __init__(
+        self,
+        pin: Pin,
+        *,
+        pin_factory: object,
+        bounce_time: float = 0.03,
+        lifted_when: str = "low",
+        when_lifted: Callback | None = None,
+        when_replaced: Callback | None = None,
+    ) -> None:
+        super().__init__(
+            pin,
+            pin_factory=pin_factory,
+            active_when=lifted_when,
+            bounce_time=bounce_time,
+            when_active=when_lifted,
+            when_inactive=when_replaced,
+        )
+
+    @property
+    def is_lifted(self) -> bool:
+        return self.is_active
+
+
+class PresenceSwitch(_DebouncedInput):
+    """A switch at an operator's desk (key switch, seat or badge contact) closing to ground while present."""
+
+    def __init__(
+        self,
+        pin: Pin,
+        *,
+        pin_factory: object,
+        bounce_time: float = 0.05,
+        when_present: Callback | None = None,
+        when_absent: Callback | None = None,
+    ) -> None:
+        super().__init__(
+            pin,
+            pin_factory=pin_factory,
+            active_when="low",
+            bounce_time=bounce_time,
+            when_active=when_present,
+            when_inactive=when_absent,
+        )
+
+    @property
+    def is_present(self) -> bool:
+        return self.is_active

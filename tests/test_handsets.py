@@ -1,0 +1,287 @@
+"""Handsets through gpiozero's MockFactory: safe outputs, cadence timing, debounce, SLIC ringing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
+
+from appliance.core.events import HookOff, HookOn
+from appliance.handsets.cadence import CADENCES, resolve_cadence
+from appliance.handsets.devices import Handset, SlicHandset, build_handset
+
+RELAY = {"id": "h1", "kind": "relay", "ring_pin": 17, "hook_pin": 27, "audio_pins": {"gsm1": 22, "gsm2": 23}}
+SLIC = {
+    "id": "s1",
+    "kind": "slic",
+    "ring_mode_pin": 5,
+    "fr_pin": 6,
+    "hook_pin": 13,
+    "audio_pins": {"gsm1": 19},
+}
+
+
+class Inbox:
+    """Collects posted events; lets a test wait for one without sleeping a fixed time."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, event: object) -> None:
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 2.0) -> list[object]:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.events) >= count, timeout)
+        return list(self.events)
+
+
+def wait_until(condition, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+def high_spans(states) -> tuple[list[float], list[float]]:
+    """Durations of the complete on and off stretches of an output, from MockPin's state history."""
+    on, off = [], []
+    # The first stretch is the wait before ringing began, the last one was cut short by stop.
+    for previous, current in zip(states[1:-2], states[2:-1], strict=False):
+        (on if previous.state else off).append(current.timestamp)
+    return on, off
+
+
+class GroundedPin(MockPin):
+    """A hook input whose switch is already closed to ground: the pull-up cannot raise it."""
+
+    def _set_pull(self, value):
+        self._pull = value
+        self._change_state(False)
+
+
+@pytest.fixture
+def factory():
+    return MockFactory()
+
+
+def relay_handset(factory, inbox, cadence=(0.1, 0.2), **spec):
+    return build_handset({**RELAY, **spec}, pin_factory=factory, cadence=cadence, post=inbox)
+
+
+def test_presets_have_the_national_cadences():
+    assert resolve_cadence("ru") == (1.0, 4.0)
+    assert resolve_cadence("na") == (2.0, 4.0)
+    assert resolve_cadence("uk") == (0.4, 0.2, 0.4, 2.0)
+    assert set(CADENCES) == {"ru", "na", "uk"}
+    assert resolve_cadence("custom", [0.5, 1]) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "custom", "named"),
+    [
+        ("xx", None, "'xx'"),
+        ("custom", None, "custom"),
+        ("custom", [1.0], "[1.0]"),
+        ("custom", [1.0, -2], "-2"),
+        ("custom", [1.0, "x"], "'x'"),
+        ("custom", [1.0, float("inf")], "inf"),
+    ],
+)
+def test_bad_cadence_is_refused_naming_the_value(name, custom, named):
+    with pytest.raises(ValueError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        resolve_cadence(name, custom)
+
+
+def test_outputs_are_off_at_construction_off_and_close(factory):
+    inbox = Inbox()
+    handset = relay_handset(factory, inbox)
+    outputs = [factory.pin(p) for p in (17, 22, 23)]
+    assert [p.state for p in outputs] == [False, False, False]
+    handset.ring()
+    handset.connect("gsm1")
+    assert wait_until(lambda: factory.pin(17).state)
+    handset.off()
+    assert [p.state for p in outputs] == [False, False, False]
+    assert not handset.is_ringing and handset.connected_line is None
+    handset.ring()
+    handset.connect("gsm2")
+    handset.close()
+    handset.close()
+    assert [p.state for p in outputs] == [False, False, False]
+    # Pins are given back: a new handset can take them.
+    relay_handset(factory, inbox).close()
+
+
+def test_relay_cadence_timing_follows_the_cadence(factory):
+    handset = relay_handset(factory, Inbox(), cadence=(0.15, 0.3))
+    ring = factory.pin(17)
+    handset.ring()
+    time.sleep(1.0)  # three on/off cycles plus a bit
+    handset.stop_ringing()
+    assert ring.state is False
+    on, off = high_spans(ring.states)
+    assert len(on) >= 2 and len(off) >= 2
+    assert all(0.12 <= t <= 0.3 for t in on), on
+    assert all(0.25 <= t <= 0.5 for t in off), off
+
+
+def test_uk_double_ring_has_two_bursts_per_cycle(factory):
+    # The UK preset scaled down ten times: 40 ms on, 20 ms off, 40 ms on, 200 ms off.
+    cadence = tuple(s / 10 for s in CADENCES["uk"])
+    handset = relay_handset(factory, Inbox(), cadence=cadence)
+    handset.ring()
+    time.sleep(0.55)
+    handset.stop_ringing()
+    _, off = high_spans(factory.pin(17).states)
+    short = [t for t in off if t < 0.1]
+    long = [t for t in off if t >= 0.1]
+    assert short and long, off
+    assert all(0.01 <= t <= 0.08 for t in short)
+    assert all(0.15 <= t <= 0.35 for t in long)
+
+
+def test_stop_ringing_silences_at_once_mid_burst(factory):
+    handset = relay_handset(factory, Inbox(), cadence=(5.0, 1.0))
+    handset.ring()
+    assert wait_until(lambda: factory.pin(17).state)
+    started = time.monotonic()
+    handset.stop_ringing()
+    assert time.monotonic() - started < 1.0
+    assert factory.pin(17).state is False and not handset.is_ringing
+
+
+def test_a_burst_of_hook_edges_gives_one_hook_off(factory):
+    inbox = Inbox()
+    handset = relay_handset(factory, inbox)
+    hook = factory.pin(27)
+    for _ in range(6):  # a contact bouncing for a few milliseconds, then resting lifted (to ground)
+        hook.drive_low()
+        hook.drive_high()
+    hook.drive_low()
+    assert inbox.wait_for(1) == [HookOff("h1")]
+    time.sleep(0.1)
+    assert inbox.events == [HookOff("h1")] and handset.is_off_hook
+    hook.drive_high()
+    assert inbox.wait_for(2) == [HookOff("h1"), HookOn("h1")]
+    assert not handset.is_off_hook
+
+
+def test_a_glitch_shorter_than_bounce_time_is_ignored(factory):
+    inbox = Inbox()
+    handset = relay_handset(factory, inbox, bounce_time=0.05)
+    factory.pin(27).drive_low()
+    factory.pin(27).drive_high()
+    time.sleep(0.15)
+    assert inbox.events == [] and not handset.is_off_hook
+
+
+def test_lifting_while_ringing_stops_the_ringing(factory):
+    inbox = Inbox()
+    handset = relay_handset(factory, inbox, cadence=(5.0, 1.0))
+    handset.ring()
+    assert wait_until(lambda: factory.pin(17).state)
+    factory.pin(27).drive_low()
+    assert inbox.wait_for(1) == [HookOff("h1")]
+    assert factory.pin(17).state is False and not handset.is_ringing
+
+
+def test_a_lifted_handset_is_never_rung_and_is_reported_at_start(factory):
+    factory.pin(27, pin_class=GroundedPin)  # receiver left off the cradle before the daemon started
+    inbox = Inbox()
+    handset = relay_handset(factory, inbox)
+    assert inbox.events == [HookOff("h1")] and handset.is_off_hook
+    handset.ring()
+    time.sleep(0.05)
+    assert factory.pin(17).states[-1].state is False and not handset.is_ringing
+
+
+def test_connect_closes_one_audio_relay_at_a_time(factory):
+    handset = relay_handset(factory, Inbox())
+    handset.connect("gsm1")
+    assert (factory.pin(22).state, factory.pin(23).state) == (True, False)
+    handset.connect("gsm2")
+    assert (factory.pin(22).state, factory.pin(23).state) == (False, True)
+    assert handset.connected_line == "gsm2"
+    with pytest.raises(ValueError, match="'gsm9'"):
+        handset.connect("gsm9")
+    assert handset.connected_line == "gsm2" and factory.pin(23).state is True
+    handset.disconnect()
+    assert (factory.pin(22).state, factory.pin(23).state) == (False, False)
+
+
+def test_active_low_relay_board_is_off_when_high(factory):
+    handset = relay_handset(factory, Inbox(), active_low=True)
+    assert factory.pin(17).state is True and factory.pin(22).state is True  # high = relay released
+    handset.connect("gsm1")
+    assert factory.pin(22).state is False
+    handset.close()
+
+
+def test_slic_rings_with_ring_mode_high_and_fr_at_ring_hz_by_pwm():
+    factory = MockFactory(pin_class=MockPWMPin)
+    handset = build_handset({**SLIC, "ring_hz": 25}, pin_factory=factory, cadence=(0.2, 0.2), post=Inbox())
+    assert isinstance(handset, SlicHandset)
+    rm, fr = factory.pin(5), factory.pin(6)
+    assert (rm.state, fr.state) == (0, 0)
+    handset.ring()
+    assert wait_until(lambda: rm.state == 1)
+    assert fr.frequency == 25 and fr.state == 0.5  # a square wave at the ring frequency
+    assert wait_until(lambda: rm.state == 0)  # the silent part: RM low, F/R still
+    assert fr.state == 0
+    handset.close()
+    assert (rm.state, fr.state) == (0, 0)
+
+
+def test_slic_without_pwm_toggles_fr_in_software_at_ring_hz(factory):
+    handset = build_handset(SLIC, pin_factory=factory, cadence=(0.3, 0.3), post=Inbox())
+    handset.ring()
+    time.sleep(0.45)
+    handset.stop_ringing()
+    fr_states = factory.pin(6).states
+    half_periods = [s.timestamp for s in fr_states[2:] if s.timestamp < 0.1]
+    assert len(half_periods) >= 8
+    frequency = 1 / (2 * sorted(half_periods)[len(half_periods) // 2])
+    assert 15 <= frequency <= 25, frequency
+    assert factory.pin(5).state is False and factory.pin(6).state is False
+
+
+def test_slic_hook_is_off_hook_when_shk_goes_high(factory):
+    inbox = Inbox()
+    handset = build_handset(SLIC, pin_factory=factory, cadence=(0.2, 0.2), post=inbox)
+    assert not handset.is_off_hook
+    factory.pin(13).drive_high()
+    assert inbox.wait_for(1) == [HookOff("s1")]
+    factory.pin(13).drive_low()
+    assert inbox.wait_for(2)[-1] == HookOn("s1")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"kind": "fxs"}, "'fxs'"),
+        ({"ring_pin": None}, "ring_pin"),
+        ({"audio_pins": {}}, "audio_pins"),
+        ({"audio_pins": {"gsm1": "nowhere!"}}, "nowhere"),
+        ({"hook_pin": 99}, "hook_pin"),
+        ({"bounce_time": 5}, "bounce_time"),
+        ({"active_low": "yes"}, "active_low"),
+    ],
+)
+def test_bad_spec_is_refused_naming_the_field_and_leaves_pins_free(factory, change, named):
+    spec = {k: v for k, v in {**RELAY, **change}.items() if v is not None}
+    with pytest.raises(Exception, match=named):
+        build_handset(spec, pin_factory=factory, cadence=(1.0, 4.0), post=Inbox())
+    good = build_handset(RELAY, pin_factory=factory, cadence=(1.0, 4.0), post=Inbox())
+    assert isinstance(good, Handset)
+    good.close()
+
+
+def test_slic_ring_hz_outside_ringing_range_is_refused(factory):
+    with pytest.raises(ValueError, match="ring_hz 200"):
+        build_handset({**SLIC, "ring_hz": 200}, pin_factory=factory, cadence=(1.0, 4.0), post=Inbox())
