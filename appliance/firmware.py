@@ -67,8 +67,10 @@ def merge_block(text: str, block: str) -> str:
     if start != -1 and end > start:
         tail = text[end + len(END):]
         return text[:start] + block + tail.removeprefix("\n")
-    separator = "" if not text or text.endswith("\n") else "\n"
-    return text + separator + ("\n" if text else "") + block
+    if not text:
+        return block
+    # One blank line before the block, however often it is removed and merged again.
+    return text.rstrip("\n") + "\n\n" + block
 
 
 def watchdog_dropin() -> str:
