@@ -201,10 +201,12 @@ class Daemon:
     def _command(self, request: ControlRequest) -> dict[str, Any]:
         handler = self.commands.get(request.command)
         if handler is None:
-            return {"ok": False, "error": f"unknown command {request.command!r}"}
+            return {"ok": False, "error": f"unknown command {request.command!r}", "not_found": True}
         try:
             return {"ok": True, **handler(request.args)}
-        except (KeyError, ValueError) as exc:
+        except LookupError as exc:
+            return {"ok": False, "error": str(exc.args[0]) if exc.args else "not found", "not_found": True}
+        except ValueError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
             log.exception("control command %s failed", request.command)

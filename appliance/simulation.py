@@ -34,9 +34,9 @@ class Simulation:
     def commands(self) -> dict[str, Any]:
         """Control-socket commands that play the caller and the operators."""
         return {
-            "sim.call": lambda a: self._line(a).incoming_call(a.get("caller")) or {},
-            "sim.dtmf": lambda a: self._line(a).send_dtmf(str(a["digits"])) or {},
-            "sim.hangup": lambda a: self._line(a).remote_hangup() or {},
+            "sim.call": lambda a: self._line(a).incoming_call(a.get("caller")) or {"ringing": True},
+            "sim.dtmf": lambda a: self._line(a).send_dtmf(str(a["digits"])) or {"sent": a["digits"]},
+            "sim.hangup": lambda a: self._line(a).remote_hangup() or {"hung_up": True},
             "sim.offhook": lambda a: self._hook(a, lifted=True),
             "sim.onhook": lambda a: self._hook(a, lifted=False),
         }

@@ -18,8 +18,7 @@ def _daemon(command: str, **args: Any):
     except control.ControlError as exc:
         return jsonify(error=str(exc)), 503
     if not reply.pop("ok", False):
-        return jsonify(error=reply.get("error", "refused")), 400 if "unknown command" not in reply.get(
-            "error", "") else 404
+        return jsonify(error=reply.get("error", "refused")), 404 if reply.get("not_found") else 400
     return jsonify(reply)
 
 

@@ -1,0 +1,188 @@
+"""Relays are off whenever the software is not in control: start, exit, SIGTERM, crash, failed start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from appliance import config as configuration
+from appliance.daemon import Daemon
+from appliance.simulation import Simulation
+
+OUTPUTS = (17, 22, 5, 13)
+
+
+def make(tmp_path) -> tuple[Daemon, Simulation]:
+    document = configuration.default_document()
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    simulation = Simulation(document)
+    config = configuration.parse(simulation.document, simulated=True)
+    return Daemon(config, data_dir=tmp_path / "data", pin_factory=simulation.pin_factory), simulation
+
+
+def states(simulation: Simulation) -> list[int]:
+    return [simulation.pin_factory.pin(n).state for n in OUTPUTS]
+
+
+def ring_both(daemon: Daemon, simulation: Simulation) -> None:
+    """Put the box mid-call with both handsets ringing."""
+    emulator = simulation.emulators["gsm1"]
+    emulator.incoming_call("+15550001")
+    assert emulator.wait_for("ATA", 5)
+    time.sleep(0.3)
+    emulator.send_dtmf("0")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and states(simulation)[0] + states(simulation)[2] < 2:
+        time.sleep(0.01)
+    assert states(simulation)[0] == 1 and states(simulation)[2] == 1
+
+
+def test_outputs_are_off_at_start_even_if_left_on(tmp_path):
+    document = configuration.default_document()
+    simulation = Simulation(document)
+    for n in OUTPUTS:  # as a crashed run, or the firmware of a badly wired board, might leave them
+        pin = simulation.pin_factory.pin(n)
+        pin.function = "output"
+        pin.state = 1
+    assert states(simulation) == [1, 1, 1, 1]
+    daemon = Daemon(configuration.parse(simulation.document, simulated=True), data_dir=tmp_path,
+                    pin_factory=simulation.pin_factory)
+    daemon.start()
+    try:
+        assert states(simulation) == [0, 0, 0, 0]
+    finally:
+        daemon.shutdown()
+        simulation.close()
+
+
+def test_sigterm_mid_ring_leaves_every_relay_off(tmp_path):
+    daemon, simulation = make(tmp_path)
+    daemon.start()
+    previous = signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
+    try:
+        def ring_then_terminate():
+            ring_both(daemon, simulation)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=ring_then_terminate, daemon=True).start()
+        daemon.run()  # in the main thread, where the signal arrives
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        simulation.close()
+    assert states(simulation) == [0, 0, 0, 0]
+
+
+def test_normal_exit_leaves_every_relay_off(tmp_path):
+    daemon, simulation = make(tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    try:
+        ring_both(daemon, simulation)
+    finally:
+        daemon.stop()
+        runner.join(10)
+        simulation.close()
+    assert states(simulation) == [0, 0, 0, 0]
+
+
+def test_unexpected_exception_in_the_loop_leaves_every_relay_off(tmp_path):
+    daemon, simulation = make(tmp_path)
+    daemon.start()
+    failure = []
+
+    def run():
+        try:
+            daemon.run()
+        except RuntimeError as exc:
+            failure.append(exc)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        ring_both(daemon, simulation)
+
+        def explode(timeout, next_ping):
+            raise RuntimeError("the loop itself broke")
+
+        daemon._wait_time = explode
+        daemon.post(object())  # wakes the loop, which now fails outside any call
+        runner.join(10)
+    finally:
+        simulation.close()
+    assert failure and states(simulation) == [0, 0, 0, 0]
+
+
+def test_an_error_inside_one_call_ends_that_call_not_the_daemon(tmp_path):
+    daemon, simulation = make(tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    try:
+        ring_both(daemon, simulation)
+
+        def broken_connect(line):
+            raise OSError("relay board unplugged")
+
+        daemon.handsets["h1"].connect = broken_connect
+        simulation.pin_factory.pin(27).drive_low()  # h1 lifts: connecting fails
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and daemon.status()["calls"]:
+            time.sleep(0.02)
+        assert daemon.status()["calls"] == []
+        assert states(simulation) == [0, 0, 0, 0]
+        assert simulation.emulators["gsm1"].wait_for("ATH", 5)
+        assert runner.is_alive()
+    finally:
+        daemon.stop()
+        runner.join(10)
+        simulation.close()
+    with sqlite3.connect(tmp_path / "data" / "calls.db") as conn:
+        outcome, reason = conn.execute("SELECT outcome, reason FROM calls").fetchone()
+    assert outcome == "failed" and "ConnectAudio" in reason
+
+
+def test_a_start_that_fails_leaves_nothing_on(tmp_path):
+    daemon, simulation = make(tmp_path)
+
+    def no_sound_card(*args):
+        raise OSError("ALSA: no such card")
+
+    daemon._open_pcm = no_sound_card
+    with pytest.raises(OSError, match="no such card"):
+        daemon.start()
+    simulation.close()
+    assert states(simulation) == [0, 0, 0, 0]
+    assert daemon.handsets == {} and daemon.control is None
+
+
+def test_a_call_cut_by_a_crash_is_closed_as_interrupted_on_restart(tmp_path):
+    daemon, simulation = make(tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    ring_both(daemon, simulation)
+    # Simulate kill -9: the database is left with an open call; nothing gets to close it.
+    db = tmp_path / "data" / "calls.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NULL").fetchone()[0] == 1
+    copy = tmp_path / "crashed"
+    copy.mkdir()
+    with sqlite3.connect(db) as src, sqlite3.connect(copy / "calls.db") as dst:
+        src.backup(dst)
+    daemon.stop()
+    runner.join(10)
+    simulation.close()
+    again, simulation2 = make(tmp_path)
+    again.data_dir = copy
+    again.start()
+    again.shutdown()
+    simulation2.close()
+    with sqlite3.connect(copy / "calls.db") as conn:
+        rows = conn.execute("SELECT outcome, ended_at IS NOT NULL FROM calls").fetchall()
+    assert rows == [("interrupted", 1)]
