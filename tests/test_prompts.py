@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.audio import convert
 from appliance.audio.prompts import PromptError, PromptLibrary
 
 RATE = 8000
@@ -236,3 +237,22 @@ def test_too_long_upload_is_refused(tmp_path: Path, recordings: dict[str, bytes]
 def test_silent_upload_is_refused(tmp_path: Path) -> None:
     silent = write_wav(tmp_path / "silent.wav", seconds=0.5, amplitude=0.0)
     refused(PromptLibrary(tmp_path / "cache"), silent.read_bytes(), "silent.wav", "silent")
+
+
+def test_missing_espeak_is_a_prompt_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    library = PromptLibrary(tmp_path / "cache")
+    with pytest.raises(PromptError, match="espeak-ng is not installed"):
+        library.from_text("Hello", "en")
+    assert cache_entries(tmp_path / "cache") == []
+
+
+def test_hung_sox_is_stopped_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          recordings: dict[str, bytes]) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "soxi").write_text("#!/bin/sh\nexec sleep 30\n")
+    (bin_dir / "soxi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(convert, "SOX_TIMEOUT", 0.5)
+    refused(PromptLibrary(tmp_path / "cache"), recordings["wav"], "slow.wav", "took longer than 0.5 s")
