@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from appliance.modem.dialects.base import Dialect
+from appliance.modem.dialects.huawei import Huawei
+from appliance.modem.dialects.quectel import Quectel
 from appliance.modem.dialects.sim800 import Sim800
+from appliance.modem.dialects.sim7600 import Sim7600
+from appliance.modem.dialects.v253 import V253
 
-DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Sim800,)}
+DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Sim800, Sim7600, Quectel, Huawei, V253)}
 
 
 def dialect_named(name: str) -> Dialect:
@@ -19,14 +23,14 @@ def dialect_named(name: str) -> Dialect:
 def detect(identity: str) -> str | None:
     """The dialect for the text of ATI / AT+CGMI / AT+CGMM, or None when it names no family we know."""
     text = identity.upper()
+    if any(m in text for m in ("SIM7600", "SIM7500", "SIM7000", "A7670", "A7672", "A76", "A78")):
+        return "sim7600"
     if "SIMCOM" in text or "SIM800" in text or "SIM900" in text:
-        if any(m in text for m in ("SIM7600", "SIM7500", "SIM7000", "A76", "A78")):
-            return "sim7600" if "sim7600" in DIALECTS else None
         return "sim800"
-    if "QUECTEL" in text or any(m in text for m in ("EC2", "EG2", "UC20", "EC200")):
-        return "quectel" if "quectel" in DIALECTS else None
+    if "QUECTEL" in text or any(m in text for m in ("EC25", "EC21", "EG25", "UC20", "EC200")):
+        return "quectel"
     if "HUAWEI" in text or any(m in text for m in ("E1550", "E173", "E1752")):
-        return "huawei" if "huawei" in DIALECTS else None
+        return "huawei"
     return None
 
 

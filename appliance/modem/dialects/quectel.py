@@ -1,0 +1,33 @@
+"""Quectel EC2x/EG25/UC20 (EC2x&EG9x&EM05 Series AT Commands Manual).
+
+* Caller ID: 27.007 `+CLIP:`.
+* DTMF detection: `AT+QTONEDET=1` -> `+QTONEDET: <code>`, the key as its ASCII code (49 is "1").
+* Call state: the module reports no call-state changes by default, so the line asks `AT+CLCC`
+  every few seconds while a call is up; an empty list means the far end is gone.
+* Hang-up: `ATH` (or `AT+CHUP`). DTMF sending: `AT+VTS=<digit>`.
+* Audio: analogue/PCM codec by default; voice over USB (UAC) needs `AT+QPCMV=1,2` before the call.
+"""
+
+from __future__ import annotations
+
+from appliance.modem.at import DleEvent
+from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, after
+
+
+class Quectel(Dialect):
+    name = "quectel"
+    report_prefixes = Dialect.report_prefixes + ("+QTONEDET:", "+QIND:", "+QUSIM:", "POWERED DOWN")
+    init_commands = Dialect.init_commands + ("AT+QTONEDET=1",)
+    poll_call_state = True
+
+    def send_dtmf_command(self, digit: str) -> str:
+        return f"AT+VTS={digit}"
+
+    def parse(self, token: str | DleEvent) -> list[Happening]:
+        if isinstance(token, str) and token.startswith("+QTONEDET:"):
+            code = after(token, "+QTONEDET:")
+            digit = chr(int(code)) if code.isdigit() and int(code) < 128 else code
+            return [Dtmf(digit)] if digit in DTMF_DIGITS else []
+        if token == "POWERED DOWN":
+            token = "NORMAL POWER DOWN"
+        return super().parse(token)

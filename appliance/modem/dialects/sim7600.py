@@ -1,0 +1,45 @@
+"""SIMCom SIM7600/SIM7500/A76xx (SIM7500_SIM7600 Series AT Command Manual).
+
+* Caller ID: `+CLIP:` as in 27.007 after each RING.
+* Call state: `VOICE CALL: BEGIN` when a call connects, `VOICE CALL: END: <duration>` when it ends
+  (often with no NO CARRIER at all on a remote hang-up).
+* DTMF detection: `+RXDTMF: <key>` (switched on with `AT+DDET=1` on firmwares that need it).
+* Hang-up: `AT+CHUP`. DTMF sending: `AT+VTS=<digit>`.
+* Audio: with the analogue codec nothing to do; voice over USB needs `AT+CPCMREG=1` after
+  `VOICE CALL: BEGIN` (and `AT+CPCMREG=0` at the end) or the caller hears nothing.
+"""
+
+from __future__ import annotations
+
+from appliance.modem.at import DleEvent
+from appliance.modem.dialects.base import (
+    DTMF_DIGITS,
+    CallConnected,
+    CallEnded,
+    Dialect,
+    Dtmf,
+    Happening,
+    after,
+)
+
+
+class Sim7600(Dialect):
+    name = "sim7600"
+    report_prefixes = Dialect.report_prefixes + ("+RXDTMF:", "VOICE CALL:", "MISSED_CALL:", "PB DONE", "SMS DONE")
+    init_commands = Dialect.init_commands + ("AT+DDET=1",)
+    hangup_command = "AT+CHUP"
+    usb_audio_commands = ("AT+CPCMREG=1",)  # only when the line's audio runs over USB
+
+    def send_dtmf_command(self, digit: str) -> str:
+        return f"AT+VTS={digit}"
+
+    def parse(self, token: str | DleEvent) -> list[Happening]:
+        if isinstance(token, str):
+            if token.startswith("+RXDTMF:"):
+                digit = after(token, "+RXDTMF:")
+                return [Dtmf(digit)] if digit in DTMF_DIGITS else []
+            if token == "VOICE CALL: BEGIN":
+                return [CallConnected()]
+            if token.startswith("VOICE CALL: END"):
+                return [CallEnded("caller hung up")]
+        return super().parse(token)
