@@ -67,21 +67,28 @@ class DtmfDetector:
         self._hop = round(rate * HOP_SECONDS)
         self._window = SUBBLOCKS * self._hop
         nominal = np.array(ROWS + COLUMNS)
-        # per nominal tone: (guard below, -1.5 %, nominal, +1.5 %, guard above); rows then columns
-        offsets = np.array([1 - GUARD, 1 - SPREAD, 1.0, 1 + SPREAD, 1 + GUARD])
-        freqs = (nominal[:, None] * offsets[None, :]).ravel()
+        # bins 0-23: (guard below, nominal, guard above) per tone, rows then columns, so that the decision is
+        # one contiguous argmax per band; bins 24-39: (-1.5 %, +1.5 %) per tone, for the tone's power
+        decision = nominal[:, None] * np.array([1 - GUARD, 1.0, 1 + GUARD])
+        spread = nominal[:, None] * np.array([1 - SPREAD, 1 + SPREAD])
+        freqs = np.concatenate((decision.ravel(), spread.ravel()))
         omega = 2 * np.pi * freqs / rate
-        self._basis = np.exp(-1j * np.outer(np.arange(self._hop), omega)).astype(np.complex64)
+        phase = np.outer(np.arange(self._hop), omega)
+        # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy
+        self._basis = np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self._hop, -1).astype(np.float32)
         # a sub-block's DFT lags by its offset inside the frame
         self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self._hop, omega)).astype(np.complex64)
         self._power_scale = 2.0 / self._window**2  # |X|² of a full-frame DFT -> the sine's mean-square power
+        band_tone = np.arange(8)
+        self._nominal_bin = band_tone * 3 + 1  # indexed by band * 4 + tone
+        self._spread_bins = 24 + band_tone * 2
         self._odd_byte = b""
         self._pending = np.zeros(0, dtype=np.float32)
         self._past_coeffs = np.zeros((SUBBLOCKS - 1, freqs.size), dtype=np.complex64)
         self._past_energy = np.zeros(SUBBLOCKS - 1, dtype=np.float32)
-        self._held: str | None = None
+        self._held = -1  # key codes are row * 4 + column; -1 is none
         self._held_level = 0.0
-        self._candidate: str | None = None
+        self._candidate = -1
         self._candidate_frames = 0
         self._quiet_blocks = 0
         self._missing_frames = 0
@@ -92,7 +99,7 @@ class DtmfDetector:
         data = self._odd_byte + bytes(pcm)
         usable = len(data) - len(data) % 2
         self._odd_byte = data[usable:]
-        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) / 32768.0
+        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) * np.float32(1 / 32768)
         if self._pending.size:
             samples = np.concatenate((self._pending, samples))
         blocks = samples.size // self._hop
@@ -100,60 +107,70 @@ class DtmfDetector:
         if not blocks:
             return []
         sub = samples[: blocks * self._hop].reshape(blocks, self._hop)
-        coeffs = np.concatenate((self._past_coeffs, sub @ self._basis))
+        coeffs = np.concatenate((self._past_coeffs, (sub @ self._basis).view(np.complex64)))
         energy = np.concatenate((self._past_energy, np.einsum("ij,ij->i", sub, sub) / self._hop))
         self._past_coeffs = coeffs[-(SUBBLOCKS - 1) :]
         self._past_energy = energy[-(SUBBLOCKS - 1) :]
-        digits, levels = self._classify(coeffs, energy)
-        return self._track(digits, levels, energy[SUBBLOCKS - 1 :])
+        codes, levels = self._classify(coeffs, energy, blocks)
+        return self._track(codes, levels, energy[SUBBLOCKS - 1 :])
 
-    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray) -> tuple[list[str | None], list[float]]:
-        """Per frame: the digit it shows (or None) and its mean energy."""
+    def _classify(
+        self, coeffs: numpy.ndarray, energy: numpy.ndarray, frames: int
+    ) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """Per frame: the key code it shows (-1 for none) and its mean energy."""
         np = self._np
-        windows = np.lib.stride_tricks.sliding_window_view(coeffs, SUBBLOCKS, axis=0)  # frames × bins × 6
-        frame_coeffs = np.einsum("fbk,kb->fb", windows, self._shift)
+        frame_coeffs = coeffs[:frames] * self._shift[0]
+        mean_energy = energy[:frames].copy()
+        min_energy = energy[:frames].copy()
+        for k in range(1, SUBBLOCKS):
+            frame_coeffs += coeffs[k : k + frames] * self._shift[k]
+            mean_energy += energy[k : k + frames]
+            np.minimum(min_energy, energy[k : k + frames], out=min_energy)
+        mean_energy /= SUBBLOCKS
         power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
-        bands = power.reshape(-1, 2, 4, 5)  # frames × (rows, columns) × tones × bins
-        strongest = bands[:, :, :, 0::2].reshape(-1, 2, 12).argmax(axis=2)  # among guards and nominals
-        tone = strongest // 3
-        tone_power = np.take_along_axis(bands, tone[:, :, None, None], axis=2)[:, :, 0, 1:4].max(axis=2)
+        strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
+        tone = strongest // 3 + (0, 4)  # band * 4 + tone
+        rows = np.arange(frames)[:, None]
+        tone_power = np.maximum(power[rows, self._nominal_bin[tone]], power[rows, self._spread_bins[tone]])
+        tone_power = np.maximum(tone_power, power[rows, self._spread_bins[tone] + 1])
         low, high = tone_power[:, 0], tone_power[:, 1]
-        sub_energy = np.lib.stride_tricks.sliding_window_view(energy, SUBBLOCKS)
-        mean_energy = sub_energy.mean(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            twist_db = 10 * np.log10(high / low)
-            share = (low + high) / mean_energy
         valid = (
             (strongest % 3 == 1).all(axis=1)
             & (low >= MIN_TONE_POWER)
             & (high >= MIN_TONE_POWER)
-            & (twist_db >= MIN_TWIST_DB)
-            & (twist_db <= MAX_TWIST_DB)
-            & (share >= MIN_TONE_SHARE)
-            & (sub_energy.min(axis=1) >= MIN_STEADY * mean_energy)
+            & (high >= low * 10 ** (MIN_TWIST_DB / 10))
+            & (high <= low * 10 ** (MAX_TWIST_DB / 10))
+            & (low + high >= MIN_TONE_SHARE * mean_energy)
+            & (min_energy >= MIN_STEADY * mean_energy)
         )
-        digits = [KEYS[r][c] if ok else None for ok, r, c in zip(valid.tolist(), *tone.T.tolist(), strict=True)]
-        return digits, mean_energy.tolist()
+        return np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1), mean_energy
 
-    def _track(self, digits: list[str | None], levels: list[float], newest_energy: numpy.ndarray) -> list[str]:
+    def _track(self, codes: numpy.ndarray, levels: numpy.ndarray, newest_energy: numpy.ndarray) -> list[str]:
+        # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
+        if self._held < 0 and not (codes >= 0).any():
+            self._candidate, self._candidate_frames = -1, 0
+            return []
+        if (codes == self._held).all() and not (newest_energy < QUIET * self._held_level).any():
+            self._quiet_blocks = self._missing_frames = 0
+            return []
         confirmed: list[str] = []
-        for digit, level, newest in zip(digits, levels, newest_energy.tolist(), strict=True):
-            if self._held is not None:
+        for code, level, newest in zip(codes.tolist(), levels.tolist(), newest_energy.tolist(), strict=True):
+            if self._held >= 0:
                 self._quiet_blocks = self._quiet_blocks + 1 if newest < QUIET * self._held_level else 0
-                self._missing_frames = 0 if digit == self._held else self._missing_frames + 1
+                self._missing_frames = 0 if code == self._held else self._missing_frames + 1
                 if self._quiet_blocks >= RELEASE_QUIET_BLOCKS or self._missing_frames >= RELEASE_FRAMES:
-                    self._held = None
-            if digit is None or digit == self._held:
-                self._candidate, self._candidate_frames = None, 0
+                    self._held = -1
+            if code < 0 or code == self._held:
+                self._candidate, self._candidate_frames = -1, 0
                 continue
-            self._candidate_frames = self._candidate_frames + 1 if digit == self._candidate else 1
-            self._candidate = digit
+            self._candidate_frames = self._candidate_frames + 1 if code == self._candidate else 1
+            self._candidate = code
             if self._candidate_frames >= CONFIRM_FRAMES:
                 # a new digit straight after another (no pause) is still a new key press
-                self._held, self._held_level = digit, level
+                self._held, self._held_level = code, level
                 self._quiet_blocks = self._missing_frames = 0
-                self._candidate, self._candidate_frames = None, 0
-                confirmed.append(digit)
+                self._candidate, self._candidate_frames = -1, 0
+                confirmed.append(KEYS[code // 4][code % 4])
         return confirmed
 
 
