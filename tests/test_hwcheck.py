@@ -1,0 +1,163 @@
+"""`hotline check` against a staged /dev and /proc, with modems played on real pseudo-terminals."""
+
+from __future__ import annotations
+
+import os
+import threading
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.hwcheck import decode_throttled, format_findings, probe
+
+CARDS = """ 0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones
+                      bcm2835 Headphones
+ 1 [Device         ]: USB-Audio - USB PnP Sound Device
+                      C-Media Electronics Inc. USB PnP Sound Device at usb-3f980000.usb-1.2, full speed
+"""
+
+
+class PtyModem:
+    """A modem on a real pty: answers AT and ATI like a SIM800 (or stays silent)."""
+
+    def __init__(self, identity: str | None) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave
+        self._identity = identity
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                data = os.read(self.master, 256)
+            except OSError:
+                return
+            buffer += data
+            while b"\r" in buffer:
+                command, buffer = buffer.split(b"\r", 1)
+                if self._identity is None:
+                    continue
+                if command == b"AT":
+                    os.write(self.master, b"AT\r\r\nOK\r\n")
+                elif command == b"ATI":
+                    os.write(self.master, f"ATI\r\r\n{self._identity}\r\n\r\nOK\r\n".encode())
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self._slave)
+
+
+@pytest.fixture
+def pi(tmp_path: Path) -> Iterator[tuple[Path, PtyModem, PtyModem]]:
+    """A staged root: a SIM800 on ttyUSB0 (also by-id), a silent GPS port on ttyUSB1, cards, a GPIO chip."""
+    modem, gps = PtyModem("SIM800 R14.18"), PtyModem(None)
+    dev = tmp_path / "dev"
+    (dev / "serial/by-id").mkdir(parents=True)
+    (dev / "ttyUSB0").symlink_to(modem.path)
+    (dev / "ttyUSB1").symlink_to(gps.path)
+    (dev / "serial/by-id/usb-1a86_USB_Serial-if00-port0").symlink_to("../../ttyUSB0")
+    (dev / "serial/by-id/usb-unplugged-if00-port0").symlink_to("../../ttyUSB9")
+    (dev / "gpiochip0").touch()
+    (tmp_path / "proc/asound").mkdir(parents=True)
+    (tmp_path / "proc/asound/cards").write_text(CARDS)
+    yield tmp_path, modem, gps
+    modem.close()
+    gps.close()
+
+
+@pytest.fixture
+def no_vcgencmd(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+
+
+def _by_what(findings) -> dict[str, object]:
+    return {f.what: f for f in findings}
+
+
+def test_modem_is_found_once_under_all_its_names_with_its_dialect(pi, no_vcgencmd) -> None:
+    root, modem, gps = pi
+    findings = _by_what(probe(sys_root=root))
+    modem_finding = next(f for w, f in findings.items() if "/dev/ttyUSB0" in w)
+    assert "/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0" in modem_finding.what
+    assert modem_finding.ok
+    assert modem_finding.found == "modem SIM800 R14.18; dialect sim800"
+    gps_finding = next(f for w, f in findings.items() if "/dev/ttyUSB1" in w)
+    assert gps_finding.found == "silent"
+    assert sum("serial port" in w for w in findings) == 2  # the dangling by-id link is not a port
+
+
+def test_expected_ports_are_compared_with_what_answers(pi, no_vcgencmd) -> None:
+    root, _, _ = pi
+    expected = {"gsm1": "/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0", "gsm2": "/dev/ttyUSB1",
+                "gsm3": "/dev/hotline/sim7600-at", "sim": "sim://sim800"}
+    findings = _by_what(probe(expected, sys_root=root))
+    assert findings["line gsm1 port"].ok
+    assert not findings["line gsm2 port"].ok
+    assert "does not answer AT" in findings["line gsm2 port"].found
+    assert "AT port" in findings["line gsm2 port"].advice
+    gsm3 = findings["line gsm3 port"]
+    assert (gsm3.ok, gsm3.found) == (False, "missing")
+    assert "/dev/ttyUSB0" in gsm3.advice  # names the modem that does answer, so the fix is obvious
+    assert findings["line sim port"].ok
+
+
+def test_sound_cards_gpio_and_a_plain_report(pi, no_vcgencmd) -> None:
+    root, _, _ = pi
+    findings = probe({"gsm2": "/dev/ttyUSB1"}, sys_root=root)
+    by_what = _by_what(findings)
+    assert "card 1 Device (USB-Audio - USB PnP Sound Device)" in by_what["sound cards"].found
+    assert by_what["GPIO"].found == "/dev/gpiochip0"
+    assert by_what["power"].found == "not a Raspberry Pi (no vcgencmd)"
+    report = format_findings(findings)
+    assert "[FAIL] line gsm2 port: present but does not answer AT" in report
+    assert report.rstrip().endswith("1 problem found.")
+
+
+def test_a_bare_machine_says_what_is_missing(tmp_path: Path, no_vcgencmd) -> None:
+    by_what = _by_what(probe({"gsm1": "/dev/ttyUSB2"}, sys_root=tmp_path))
+    assert not by_what["sound cards"].ok and "USB sound card" in by_what["sound cards"].advice
+    assert not by_what["GPIO"].ok
+    assert "No modem answers AT" in by_what["line gsm1 port"].advice
+
+
+def test_a_port_that_cannot_be_opened_is_reported_not_raised(pi, no_vcgencmd) -> None:
+    root, _, _ = pi
+
+    def busy(device: str):
+        raise OSError(16, f"could not open port {device}: [Errno 16] Device or resource busy")
+
+    findings = _by_what(probe({"gsm1": "/dev/ttyUSB0"}, sys_root=root, open_port=busy))
+    assert findings["line gsm1 port"].found.startswith("busy")
+
+
+def _fake_vcgencmd(tmp_path: Path, monkeypatch, output: str) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "vcgencmd").write_text(f"#!/bin/sh\necho '{output}'\n")
+    (bin_dir / "vcgencmd").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+
+def test_under_voltage_is_reported_with_advice(tmp_path: Path, monkeypatch) -> None:
+    _fake_vcgencmd(tmp_path, monkeypatch, "throttled=0x50005")
+    power = _by_what(probe(sys_root=tmp_path))["power"]
+    assert not power.ok
+    assert power.found.startswith("under-voltage now; throttled now; under-voltage has occurred since boot")
+    assert "power supply" in power.advice
+
+
+def test_a_healthy_pi_reports_fine_power(tmp_path: Path, monkeypatch) -> None:
+    _fake_vcgencmd(tmp_path, monkeypatch, "throttled=0x0")
+    assert _by_what(probe(sys_root=tmp_path))["power"].ok
+
+
+def test_throttled_bits_in_words() -> None:
+    assert decode_throttled(0) == []
+    assert decode_throttled(0x80008) == ["soft temperature limit now",
+                                         "soft temperature limit has occurred since boot"]
