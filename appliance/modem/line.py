@@ -360,7 +360,7 @@ class ModemLine:
                 return
             attempt += 1
             silent = self._channel is not None and self._channel.lost is None
-            if silent and self._power_cycle is not None and attempt % 3 == 2:
+            if silent and self._power_cycle is not None and attempt % 3 == 1:
                 log.warning("line %s: power-cycling the modem", self.line_id)
                 try:
                     self._power_cycle()
