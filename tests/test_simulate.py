@@ -89,6 +89,8 @@ def test_a_call_driven_through_the_api_is_logged(simulated):
     assert calls[0]["caller"] == "+79160000001" and calls[0]["menu_path"] == "2"
     assert calls[0]["operator"] == "Boris" and calls[0]["outcome"] == "completed"
     assert request(port, "/api/sim/handsets/h2/onhook", {})[0] == 200
+    wait_for(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "idle",
+             5, "h2 back on its cradle")
     assert os.path.exists(data / "calls.db")
 
 
