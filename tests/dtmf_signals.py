@@ -30,12 +30,13 @@ SPEECH = [
 
 
 def tone(digit: str, ms: float, rate: int = 8000, level_db: float = -10.0, twist_db: float = 0.0,
-         offset: float = 0.0) -> np.ndarray:
-    """One key press: each tone at level_db (dB below a full-scale sine), the high tone twist_db above the low
-    one, both frequencies scaled by (1 + offset)."""
+         offset: float = 0.0, high_offset: float | None = None) -> np.ndarray:
+    """One key press: each tone at level_db (dB relative to a full-scale sine), the high tone twist_db above the
+    low one, the frequencies scaled by (1 + offset) (the high one by (1 + high_offset) if given)."""
     t = np.arange(round(rate * ms / 1000)) / rate
+    high_hz = COLUMN_HZ[digit] * (1 + (offset if high_offset is None else high_offset))
     low = 10 ** (level_db / 20) * np.sin(2 * np.pi * ROW_HZ[digit] * (1 + offset) * t)
-    high = 10 ** ((level_db + twist_db) / 20) * np.sin(2 * np.pi * COLUMN_HZ[digit] * (1 + offset) * t + 1.0)
+    high = 10 ** ((level_db + twist_db) / 20) * np.sin(2 * np.pi * high_hz * t + 1.0)
     return low + high
 
 
