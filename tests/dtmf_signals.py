@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROW_HZ = {"1": 697, "2": 697, "3": 697, "A": 697, "4": 770, "5": 770, "6": 770, "B": 770,
-          "7": 852, "8": 852, "9": 852, "C": 852, "*": 941, "0": 941, "#": 941, "D": 941}  # fmt: skip
-COLUMN_HZ = {"1": 1209, "4": 1209, "7": 1209, "*": 1209, "2": 1336, "5": 1336, "8": 1336, "0": 1336,
-             "3": 1477, "6": 1477, "9": 1477, "#": 1477, "A": 1633, "B": 1633, "C": 1633, "D": 1633}  # fmt: skip
+KEYPAD = ("123A", "456B", "789C", "*0#D")
+ROW_HZ = {key: hz for keys, hz in zip(KEYPAD, (697, 770, 852, 941), strict=True) for key in keys}
+COLUMN_HZ = {keys[i]: hz for keys in KEYPAD for i, hz in enumerate((1209, 1336, 1477, 1633))}
 ALL_DIGITS = "123A456B789C*0#D"
 
 SPEECH = [
@@ -29,10 +28,17 @@ SPEECH = [
 ]
 
 
-def tone(digit: str, ms: float, rate: int = 8000, level_db: float = -10.0, twist_db: float = 0.0,
-         offset: float = 0.0, high_offset: float | None = None) -> np.ndarray:
-    """One key press: each tone at level_db (dB relative to a full-scale sine), the high tone twist_db above the
-    low one, the frequencies scaled by (1 + offset) (the high one by (1 + high_offset) if given)."""
+def tone(
+    digit: str,
+    ms: float,
+    rate: int = 8000,
+    level_db: float = -10.0,
+    twist_db: float = 0.0,
+    offset: float = 0.0,
+    high_offset: float | None = None,
+) -> np.ndarray:
+    """One key press: each tone at level_db (dB relative to a full-scale sine), the high tone twist_db
+    above the low one, the frequencies scaled by (1 + offset) (the high one by (1 + high_offset) if given)."""
     t = np.arange(round(rate * ms / 1000)) / rate
     high_hz = COLUMN_HZ[digit] * (1 + (offset if high_offset is None else high_offset))
     low = 10 ** (level_db / 20) * np.sin(2 * np.pi * ROW_HZ[digit] * (1 + offset) * t)
@@ -44,8 +50,14 @@ def silence(ms: float, rate: int = 8000) -> np.ndarray:
     return np.zeros(round(rate * ms / 1000))
 
 
-def sequence(digits: str, tone_ms: float = 60, gap_ms: float = 60, rate: int = 8000, lead_ms: float = 100,
-             **tone_args: float) -> np.ndarray:
+def sequence(
+    digits: str,
+    tone_ms: float = 60,
+    gap_ms: float = 60,
+    rate: int = 8000,
+    lead_ms: float = 100,
+    **tone_args: float,
+) -> np.ndarray:
     """Digits separated by gap_ms of silence, with lead_ms of silence before and after."""
     parts = [silence(lead_ms, rate)]
     for digit in digits:
@@ -84,7 +96,9 @@ def music(rate: int = 8000, seconds: float = 6.0, seed: int = 7) -> np.ndarray:
     step = 0.25
     for start in np.arange(0, seconds - step, step):
         # melody in the 600-1700 Hz region where the DTMF tones live; chords lower down
-        notes = [int(rng.integers(75, 93))] + [int(n) for n in rng.choice(np.arange(48, 75), 3, replace=False)]
+        notes = [int(rng.integers(75, 93))] + [
+            int(n) for n in rng.choice(np.arange(48, 75), 3, replace=False)
+        ]
         length = step * (2 if rng.random() < 0.3 else 1)
         t = np.arange(round(rate * min(length, seconds - start))) / rate
         envelope = np.minimum(1, t / 0.01) * np.exp(-t * 3)
@@ -98,27 +112,35 @@ def music(rate: int = 8000, seconds: float = 6.0, seed: int = 7) -> np.ndarray:
 
 
 def two_note_music(rate: int = 8000) -> np.ndarray:
-    """Sustained two-note chords whose fundamentals sit right on DTMF pairs but carry an instrument's harmonics."""
+    """Sustained two-note chords with fundamentals right on DTMF pairs but an instrument's harmonics."""
     parts = []
     for low, high in ((698.5, 1318.5), (784.0, 1174.7), (880.0, 1396.9), (932.3, 1661.2)):
         t = np.arange(round(rate * 0.4)) / rate
-        voice = sum(0.6**h * (np.sin(2 * np.pi * low * (h + 1) * t) + np.sin(2 * np.pi * high * (h + 1) * t))
-                    for h in range(4) if high * (h + 1) < rate / 2)
+        voice = sum(
+            0.6**h * (np.sin(2 * np.pi * low * (h + 1) * t) + np.sin(2 * np.pi * high * (h + 1) * t))
+            for h in range(4)
+            if high * (h + 1) < rate / 2
+        )
         parts += [0.2 * voice, silence(100, rate)]
     return np.concatenate(parts)
 
 
 def speech(rate: int = 8000) -> list[np.ndarray]:
-    """The SPEECH sentences spoken by espeak-ng, resampled by sox to rate (raises if either tool is missing)."""
+    """The SPEECH sentences spoken by espeak-ng, resampled by sox to rate (raises if either is missing)."""
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
         raise FileNotFoundError("espeak-ng and sox are needed for the speech talk-off signals")
     with tempfile.TemporaryDirectory() as tmp:
         out = []
         for i, (voice, text) in enumerate(SPEECH):
             spoken, resampled = Path(tmp, f"{i}.wav"), Path(tmp, f"{i}-{rate}.wav")
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(spoken), text], check=True, capture_output=True)
-            subprocess.run(["sox", str(spoken), "-r", str(rate), "-b", "16", str(resampled)], check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-w", str(spoken), text], check=True, capture_output=True
+            )
+            subprocess.run(
+                ["sox", str(spoken), "-r", str(rate), "-b", "16", str(resampled)],
+                check=True,
+                capture_output=True,
+            )
             with wave.open(str(resampled), "rb") as wav:
                 samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2") / 32768.0
             out.append(samples)

@@ -1,4 +1,4 @@
-"""The software DTMF receiver against ITU-T Q.24's figures, talk-off, WAV files and the dtmf-decode command."""
+"""The software DTMF receiver against ITU-T Q.24's figures, talk-off, WAV files and the command."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def heard(signal: np.ndarray, rate: int = 8000, period_ms: float = 20) -> str:
     """What the receiver reports when the signal arrives in capture periods, as on a line."""
     detector = DtmfDetector(rate)
     data, step = pcm(signal), 2 * round(rate * period_ms / 1000)
-    return "".join(d for start in range(0, len(data), step) for d in detector.feed(data[start : start + step]))
+    return "".join(
+        d for start in range(0, len(data), step) for d in detector.feed(data[start : start + step])
+    )
 
 
 def test_every_key_is_reported_once_while_its_tone_is_still_sounding() -> None:
@@ -51,7 +53,11 @@ def test_every_key_is_reported_once_while_its_tone_is_still_sounding() -> None:
 def test_chunk_size_does_not_change_the_digits(chunk_bytes: int) -> None:
     data = pcm(with_noise(sequence("159D#", tone_ms=45, gap_ms=45), 15))
     detector = DtmfDetector()
-    digits = [d for start in range(0, len(data), chunk_bytes) for d in detector.feed(data[start : start + chunk_bytes])]
+    digits = [
+        d
+        for start in range(0, len(data), chunk_bytes)
+        for d in detector.feed(data[start : start + chunk_bytes])
+    ]
     assert "".join(digits) == "159D#"
 
 
@@ -111,7 +117,9 @@ def test_quiet_tones_are_detected_and_near_silence_is_not() -> None:
 
 @pytest.mark.parametrize("rate", [16000, 22050, 44100])
 def test_other_sample_rates(rate: int) -> None:
-    assert heard(with_noise(sequence(ALL_DIGITS, tone_ms=40, gap_ms=40, rate=rate), 15), rate=rate) == ALL_DIGITS
+    assert (
+        heard(with_noise(sequence(ALL_DIGITS, tone_ms=40, gap_ms=40, rate=rate), 15), rate=rate) == ALL_DIGITS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +168,9 @@ def test_decode_mono_8khz_wav(tmp_path: Path) -> None:
 
 
 def test_decode_stereo_44100_wav_with_keys_on_one_channel(tmp_path: Path) -> None:
-    path = write_wav(tmp_path / "keys.wav", sequence("4711#", rate=44100, tone_ms=50, gap_ms=50), 44100, channels=2)
+    path = write_wav(
+        tmp_path / "keys.wav", sequence("4711#", rate=44100, tone_ms=50, gap_ms=50), 44100, channels=2
+    )
     with wave.open(str(path)) as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 44100)
     assert decode_file(str(path)) == "4711#"
@@ -235,9 +245,14 @@ def test_main_reports_a_bad_file_on_stderr(tmp_path: Path, capsys: pytest.Captur
 
 def test_command_line_in_a_real_process(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "call.wav", sequence("*31#", rate=22050), 22050, channels=2)
-    ok = subprocess.run([sys.executable, "-m", "appliance.audio.dtmf", str(path)], cwd=REPO, capture_output=True,
-                        text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "appliance.audio.dtmf", str(path)], cwd=REPO, capture_output=True, text=True
+    )
     assert (ok.returncode, ok.stdout) == (0, "*31#\n")
-    missing = subprocess.run([sys.executable, "-m", "appliance.audio.dtmf", str(tmp_path / "none.wav")], cwd=REPO,
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "appliance.audio.dtmf", str(tmp_path / "none.wav")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1 and "none.wav: no such file" in missing.stderr

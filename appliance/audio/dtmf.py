@@ -33,13 +33,17 @@ COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYS = ("123A", "456B", "789C", "*0#D")
 
 HOP_SECONDS = 0.00475
-SUBBLOCKS = 6  # frame = 6 hops ≈ 28.5 ms: long enough to tell 1.5 % from 3.5 % at 697 Hz, short enough for 40 ms
+SUBBLOCKS = (
+    6  # frame = 6 hops ≈ 28.5 ms: long enough to tell 1.5 % from 3.5 % at 697 Hz, short enough for 40 ms
+)
 GUARD = 0.05  # guard frequencies at ±5 %: half of the ~10.5 % spacing between neighbouring DTMF tones
 SPREAD = 0.015  # extra bins where an off-frequency tone that must still be accepted is measured at full power
 MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
 MAX_TWIST_DB = 6.0  # high tone above low: Q.24 needs +4 dB
 MIN_TWIST_DB = -10.0  # high tone below low: Q.24 needs -8 dB
-MIN_TONE_SHARE = 0.8  # the two tones' share of the frame energy: real tones give >0.9 at 15 dB SNR, chords <0.75
+MIN_TONE_SHARE = (
+    0.8  # the two tones' share of the frame energy: real tones give >0.9 at 15 dB SNR, chords <0.75
+)
 MIN_STEADY = 0.4  # every sub-block carries at least this share of the frame's mean energy
 CONFIRM_FRAMES = 2
 QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
@@ -55,13 +59,15 @@ class DtmfFileError(ValueError):
 
 
 class DtmfDetector:
-    """Streaming receiver: feed signed 16-bit little-endian mono PCM in chunks of any size, get digits back."""
+    """Streaming receiver: feed signed 16-bit little-endian mono PCM in chunks of any size."""
 
     def __init__(self, rate: int = 8000) -> None:
         import numpy as np
 
         if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
-            raise ValueError(f"DTMF sample rate must be an integer from {MIN_RATE} to {MAX_RATE} Hz, got {rate!r}")
+            raise ValueError(
+                f"DTMF sample rate must be an integer from {MIN_RATE} to {MAX_RATE} Hz, got {rate!r}"
+            )
         self.rate = rate
         self._np = np
         self._hop = round(rate * HOP_SECONDS)
@@ -75,7 +81,9 @@ class DtmfDetector:
         omega = 2 * np.pi * freqs / rate
         phase = np.outer(np.arange(self._hop), omega)
         # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy
-        self._basis = np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self._hop, -1).astype(np.float32)
+        self._basis = (
+            np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self._hop, -1).astype(np.float32)
+        )
         # a sub-block's DFT lags by its offset inside the frame
         self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self._hop, omega)).astype(np.complex64)
         self._power_scale = 2.0 / self._window**2  # |X|² of a full-frame DFT -> the sine's mean-square power
@@ -209,12 +217,16 @@ def decode_file(path: str) -> str:
     rate, pcm = _read_wav(path)
     detector = DtmfDetector(rate)
     chunk = 2 * rate * 10  # ten seconds at a time bounds memory on long recordings
-    return "".join(digit for start in range(0, len(pcm), chunk) for digit in detector.feed(pcm[start : start + chunk]))
+    return "".join(
+        digit for start in range(0, len(pcm), chunk) for digit in detector.feed(pcm[start : start + chunk])
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """`hotline dtmf-decode FILE.wav`: print the digits in the file."""
-    parser = argparse.ArgumentParser(prog="hotline dtmf-decode", description="Print the DTMF digits in a WAV file.")
+    parser = argparse.ArgumentParser(
+        prog="hotline dtmf-decode", description="Print the DTMF digits in a WAV file."
+    )
     parser.add_argument("file", help="PCM WAV file: 8 or 16-bit, mono or stereo, any rate from 4 to 192 kHz")
     args = parser.parse_args(argv)
     try:
