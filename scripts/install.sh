@@ -197,7 +197,8 @@ do_install() {
         run systemctl restart "${UNITS[@]}"
     fi
     say "installed. Check the hardware with: sudo -u hotline $VENV/bin/hotline check --config /etc/hotline/hotline.toml"
-    say "the setup page is http://$(hostname).local/ (the firmware lines apply after a reboot)"
+    say "the setup page is http://$(cat "$ROOT/etc/hostname" 2> /dev/null || echo raspberrypi).local/" \
+        "(the firmware lines apply after a reboot)"
 }
 
 do_uninstall() {

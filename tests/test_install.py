@@ -170,3 +170,48 @@ def test_staged_services_are_enabled_as_systemd_sees_them(pi_root: Path) -> None
         state = subprocess.run(["systemctl", "--root", str(pi_root), "is-enabled", unit], capture_output=True,
                                text=True, timeout=30)
         assert state.stdout.strip() == "enabled"
+
+
+def test_image_stage_installs_the_same_appliance(tmp_path: Path) -> None:
+    """build.sh prepares pi-gen; the stage's host step and its chroot install run against a staging root."""
+    pi_gen = tmp_path / "pi-gen"
+    (pi_gen / "stage2").mkdir(parents=True)
+    (pi_gen / "build.sh").write_text("#!/bin/sh\nexit 1\n")
+    (pi_gen / "build.sh").chmod(0o755)
+    prepared = subprocess.run(["bash", str(REPO / "image/build.sh"), "--prepare-only"], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "PI_GEN_DIR": str(pi_gen)})
+    assert prepared.returncode == 0, prepared.stderr
+    config = (pi_gen / "config").read_text()
+    assert 'STAGE_LIST="stage0 stage1 stage2 stage-hotline"' in config
+    assert "TARGET_HOSTNAME=hotline" in config
+    assert (pi_gen / "stage2/SKIP_IMAGES").exists()
+    stage = pi_gen / "stage-hotline"
+    packages = set((stage / "00-hotline/00-packages").read_text().split())
+    assert {"avahi-daemon", "python3-venv", "libasound2-dev"} <= packages
+    assert 'IMG_SUFFIX="-lite"' in (stage / "EXPORT_IMAGE").read_text()
+
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\traspberrypi\n")
+    (rootfs / "boot/firmware").mkdir(parents=True)
+    (rootfs / "boot/firmware/config.txt").write_text("dtparam=audio=on\n")
+    host_step = subprocess.run(["bash", str(stage / "00-hotline/00-run.sh")], cwd=stage / "00-hotline",
+                               capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "ROOTFS_DIR": str(rootfs)})
+    assert host_step.returncode == 0, host_step.stderr
+    assert (rootfs / "etc/hostname").read_text() == "hotline\n"
+    assert "127.0.1.1\thotline" in (rootfs / "etc/hosts").read_text()
+    source = rootfs / "tmp/hotline-src"
+    assert (source / "scripts/install.sh").is_file()
+
+    # The chroot step's own command line, pointed at the staging root instead of a chroot.
+    chroot_step = (stage / "00-hotline/00-run-chroot.sh").read_text()
+    assert "install.sh --source /tmp/hotline-src --no-apt --no-start" in chroot_step
+    assert "systemctl enable avahi-daemon.service" in chroot_step
+    command = ["bash", str(source / "scripts/install.sh"), "--root", str(rootfs), "--source", str(source),
+               "--no-apt", "--no-start"]
+    installed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert installed.returncode == 0, installed.stderr
+    assert (rootfs / "etc/systemd/system/multi-user.target.wants/hotline-web.service").is_symlink()
+    assert "gpio=5,13,17,22=op,dl" in (rootfs / "boot/firmware/config.txt").read_text()
+    assert not any("apt-get" in line for line in _plan(rootfs))
