@@ -10,7 +10,7 @@ from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from appliance.core.events import HookOff, HookOn
 from appliance.handsets.cadence import CADENCES, resolve_cadence
-from appliance.handsets.devices import Handset, SlicHandset, build_handset
+from appliance.handsets.devices import Handset, PresenceSwitch, SlicHandset, build_handset
 
 RELAY = {"id": "h1", "kind": "relay", "ring_pin": 17, "hook_pin": 27, "audio_pins": {"gsm1": 22, "gsm2": 23}}
 SLIC = {
@@ -158,7 +158,7 @@ def test_stop_ringing_silences_at_once_mid_burst(factory):
 
 def test_a_burst_of_hook_edges_gives_one_hook_off(factory):
     inbox = Inbox()
-    handset = relay_handset(factory, inbox)
+    handset = relay_handset(factory, inbox, bounce_time=0.1)  # wide, so a busy machine cannot split the burst
     hook = factory.pin(27)
     for _ in range(6):  # a contact bouncing for a few milliseconds, then resting lifted (to ground)
         hook.drive_low()
@@ -285,3 +285,20 @@ def test_bad_spec_is_refused_naming_the_field_and_leaves_pins_free(factory, chan
 def test_slic_ring_hz_outside_ringing_range_is_refused(factory):
     with pytest.raises(ValueError, match="ring_hz 200"):
         build_handset({**SLIC, "ring_hz": 200}, pin_factory=factory, cadence=(1.0, 4.0), post=Inbox())
+
+
+def test_presence_switch_reports_operator_arrival_and_departure(factory):
+    seen = []
+    switch = PresenceSwitch(
+        4,
+        pin_factory=factory,
+        bounce_time=0.02,
+        when_present=lambda: seen.append("here"),
+        when_absent=lambda: seen.append("gone"),
+    )
+    assert not switch.is_present
+    factory.pin(4).drive_low()
+    assert wait_until(lambda: seen == ["here"]) and switch.is_present
+    factory.pin(4).drive_high()
+    assert wait_until(lambda: seen == ["here", "gone"]) and not switch.is_present
+    switch.close()
