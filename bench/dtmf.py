@@ -1,0 +1,143 @@
+"""DTMF receiver bench: our detector against multimon-ng on the same generated signals.
+
+Prints, per case, the digits each one heard, then the cases right and the real-time factor (audio seconds per
+processing second) of each.  It prints figures and asserts nothing.  `run()` returns them for bench/run.
+
+    .venv/bin/python bench/dtmf.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import numpy as np  # noqa: E402  (bench only; the detector itself imports numpy lazily)
+from dtmf_signals import (  # noqa: E402
+    ALL_DIGITS,
+    music,
+    pcm,
+    resample,
+    sequence,
+    silence,
+    speech,
+    tone,
+    two_note_music,
+    with_noise,
+)
+
+from appliance.audio.dtmf import DtmfDetector  # noqa: E402
+
+RATE = 8000  # the line rate our detector runs at in the appliance
+MULTIMON_RATE = 22050  # multimon-ng's fixed raw input rate
+PERIOD_MS = 20
+
+
+def cases() -> list[tuple[str, str, np.ndarray]]:
+    """(name, expected digits, signal at RATE): every Q.24 point the tests cover, plus talk-off material."""
+    out = [
+        ("16 keys, 60 ms", ALL_DIGITS, sequence(ALL_DIGITS)),
+        ("offset +1.5 %", ALL_DIGITS, sequence(ALL_DIGITS, offset=0.015)),
+        ("offset -1.5 %", ALL_DIGITS, sequence(ALL_DIGITS, offset=-0.015)),
+        ("offset +3.5 % (reject)", "", sequence(ALL_DIGITS, offset=0.035)),
+        ("offset -3.5 % (reject)", "", sequence(ALL_DIGITS, offset=-0.035)),
+        ("40 ms tones, 40 ms pauses", ALL_DIGITS, sequence(ALL_DIGITS, tone_ms=40, gap_ms=40)),
+        ("20 ms tones (reject)", "", sequence(ALL_DIGITS, tone_ms=20, gap_ms=40)),
+        ("twist +4 dB", ALL_DIGITS, sequence(ALL_DIGITS, twist_db=4)),
+        ("twist -8 dB", ALL_DIGITS, sequence(ALL_DIGITS, twist_db=-8)),
+        ("level -40 dB", ALL_DIGITS, sequence(ALL_DIGITS, level_db=-40)),
+        ("repeat 1111, 40 ms pauses", "1111", sequence("1111", tone_ms=40, gap_ms=40)),
+        ("3 s key press, 15 dB SNR", "9", with_noise(np.concatenate((silence(100), tone("9", 3000))), 15)),
+        ("10 ms drop-out", "7", np.concatenate((silence(100), tone("7", 100), silence(10), tone("7", 100)))),
+        ("music", "", music(seconds=8)),
+        ("chords on DTMF pairs", "", two_note_music()),
+    ]
+    short = sequence(ALL_DIGITS, tone_ms=40, gap_ms=40)
+    out += [(f"40 ms tones, 15 dB SNR #{seed}", ALL_DIGITS, with_noise(short, 15, seed)) for seed in (1, 2, 3)]
+    if shutil.which("espeak-ng") and shutil.which("sox"):
+        spoken = speech(RATE)
+        out += [(f"speech #{i + 1}", "", s * (0.9 / np.abs(s).max())) for i, s in enumerate(spoken)]
+        keys = sequence("2580" * 3, level_db=-6)
+        talk = np.resize(spoken[3], keys.size)
+        talk *= np.sqrt(np.mean(keys[keys != 0] ** 2) / 10 ** 1.5 / np.mean(talk**2))
+        out.append(("keys over speech 15 dB below", "2580" * 3, keys + talk))
+    # a trailing pause lets a decoder that reports on release (multimon-ng) finish the last key
+    return [(name, expected, np.concatenate((signal, silence(200)))) for name, expected, signal in out]
+
+
+def ours(signal: bytes, rate: int, period_bytes: int | None = None) -> tuple[str, float]:
+    start = time.perf_counter()
+    detector = DtmfDetector(rate)
+    step = period_bytes or len(signal)
+    digits = "".join(d for i in range(0, len(signal), step) for d in detector.feed(signal[i : i + step]))
+    return digits, time.perf_counter() - start
+
+
+def multimon(signal: bytes) -> tuple[str, float]:
+    start = time.perf_counter()
+    done = subprocess.run(["multimon-ng", "-q", "-a", "DTMF", "-t", "raw", "-"], input=signal,
+                          capture_output=True, check=True)  # fmt: skip
+    elapsed = time.perf_counter() - start
+    lines = done.stdout.decode().splitlines()
+    return "".join(line.split(":", 1)[1].strip() for line in lines if line.startswith("DTMF:")), elapsed
+
+
+def run() -> dict:
+    """Figures: per case what each decoder heard, cases right and real-time factor per decoder."""
+    rows, total_seconds = [], 0.0
+    have_multimon = shutil.which("multimon-ng") is not None
+    for name, expected, signal in cases():
+        total_seconds += signal.size / RATE
+        row = {"case": name, "expected": expected, "ours": ours(pcm(signal), RATE)[0]}
+        if have_multimon:
+            row["multimon-ng"] = multimon(pcm(resample(signal, RATE, MULTIMON_RATE)))[0]
+        rows.append(row)
+    # speed on all cases back to back, so process start-up does not dominate multimon-ng's figure
+    joined = np.concatenate([signal for _, _, signal in cases()])
+    at_line_rate = pcm(joined)
+    at_multimon_rate = pcm(resample(joined, RATE, MULTIMON_RATE))
+    seconds = joined.size / RATE
+    period = 2 * RATE * PERIOD_MS // 1000
+    decoders: dict[str, dict] = {
+        "ours": {
+            "right": sum(r["ours"] == r["expected"] for r in rows),
+            "rtf": seconds / best_of(lambda: ours(at_line_rate, RATE)[1]),
+            "rtf_20ms_periods": seconds / best_of(lambda: ours(at_line_rate, RATE, period)[1]),
+            "rtf_at_22050": seconds / best_of(lambda: ours(at_multimon_rate, MULTIMON_RATE)[1]),
+        }
+    }
+    if have_multimon:
+        decoders["multimon-ng"] = {
+            "right": sum(r["multimon-ng"] == r["expected"] for r in rows),
+            "rtf": seconds / best_of(lambda: multimon(at_multimon_rate)[1]),
+        }
+    return {"cases": rows, "total": len(rows), "audio_seconds": round(total_seconds, 1), "decoders": decoders}
+
+
+def best_of(timed, repeats: int = 3) -> float:
+    """The fastest of a few runs: the machine is shared, the slow runs measure the neighbours."""
+    return min(timed() for _ in range(repeats))
+
+
+def main() -> None:
+    figures = run()
+    names = list(figures["decoders"])
+    print(f"{'case':32} {'expected':18} " + " ".join(f"{n:18}" for n in names))
+    for row in figures["cases"]:
+        marks = " ".join(f"{(row[n] or '-') + ('' if row[n] == row['expected'] else ' ✗'):18}" for n in names)
+        print(f"{row['case']:32} {row['expected'] or '-':18} {marks}")
+    print()
+    for name, figs in figures["decoders"].items():
+        extra = "".join(f", {k} {v:,.0f}×" for k, v in figs.items() if k.startswith("rtf_"))
+        right = f"{figs['right']}/{figures['total']}"
+        print(f"{name:12} right {right}  real-time factor {figs['rtf']:,.0f}×{extra}")
+    print(f"({figures['audio_seconds']} s of audio; ours at {RATE} Hz, multimon-ng at {MULTIMON_RATE} Hz)")
+
+
+if __name__ == "__main__":
+    main()
