@@ -58,7 +58,7 @@ def cases() -> list[tuple[str, str, np.ndarray]]:
         ("chords on DTMF pairs", "", two_note_music()),
     ]
     short = sequence(ALL_DIGITS, tone_ms=40, gap_ms=40)
-    out += [(f"40 ms tones, 15 dB SNR #{seed}", ALL_DIGITS, with_noise(short, 15, seed)) for seed in (1, 2, 3)]
+    out += [(f"40 ms tones, 15 dB SNR #{n}", ALL_DIGITS, with_noise(short, 15, n)) for n in (1, 2, 3)]
     if shutil.which("espeak-ng") and shutil.which("sox"):
         spoken = speech(RATE)
         out += [(f"speech #{i + 1}", "", s * (0.9 / np.abs(s).max())) for i, s in enumerate(spoken)]
