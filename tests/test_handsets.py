@@ -302,3 +302,21 @@ def test_presence_switch_reports_operator_arrival_and_departure(factory):
     factory.pin(4).drive_high()
     assert wait_until(lambda: seen == ["here", "gone"]) and not switch.is_present
     switch.close()
+
+
+def test_a_pin_failing_mid_ring_leaves_the_ringer_off(factory):
+    handset = relay_handset(factory, Inbox(), cadence=(0.05, 0.05))
+    ring = factory.pin(17)
+    real_change = ring._change_state
+    failures = []
+
+    def fail_on_second_burst(value):
+        if value and any(s.state for s in ring.states):
+            failures.append(value)
+            raise OSError("GPIO went away")
+        return real_change(value)
+
+    ring._change_state = fail_on_second_burst
+    handset.ring()
+    assert wait_until(lambda: failures and not handset.is_ringing)
+    assert ring.state is False

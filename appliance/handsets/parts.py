@@ -6,6 +6,7 @@ gpiozero's MockFactory); nothing here sets gpiozero's global Device.pin_factory.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from appliance.handsets.cadence import check_cadence
 from appliance.handsets.pins import Pin
 
 Callback = Callable[[], None]
+log = logging.getLogger(__name__)
 
 
 def _nothing() -> None:
@@ -62,6 +64,16 @@ class _CadencePlayer:
         self._thread = None
 
     def _play(self, cadence: tuple[float, ...], stopped: threading.Event) -> None:
+        try:
+            self._follow(cadence, stopped)
+        except Exception:
+            # A pin that failed mid-ring must not leave ring voltage on the line.
+            log.exception("ringing failed; switching the ringer off")
+            with self._output:
+                stopped.set()
+                self._sound(False)
+
+    def _follow(self, cadence: tuple[float, ...], stopped: threading.Event) -> None:
         # Deadlines from one start time, so thread wake-up delays do not add up over a long ring.
         deadline = time.monotonic()
         while True:
