@@ -90,6 +90,29 @@ class HookOn:
 
 
 @dataclass(frozen=True)
+class RecordingFinished:
+    """A voicemail or call recording ended; path is None when it was discarded (too short)."""
+
+    line: str
+    path: str | None
+    seconds: float
+    reason: str  # "key", "silence", "max length", "stopped", "too short"
+
+
+@dataclass(frozen=True)
+class DialAnswered:
+    """An outbound call (a callback) was answered by the far end."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class DialFailed:
+    line: str
+    reason: str  # "busy", "no answer", "failed: ..."
+
+
+@dataclass(frozen=True)
 class Tick:
     """Nothing happened but time passed: lets the core fire its timers."""
 
@@ -141,6 +164,44 @@ class DisconnectAudio:
 
 
 @dataclass(frozen=True)
+class StartRecording:
+    """Record the caller into path (compressed by the recorder); stop on '#' if stop_on_key."""
+
+    line: str
+    path: str
+    max_seconds: float
+    silence_seconds: float
+    min_seconds: float
+    stop_on_key: bool = True
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    line: str
+
+
+@dataclass(frozen=True)
+class Dial:
+    line: str
+    number: str
+
+
+@dataclass(frozen=True)
+class SendSms:
+    line: str
+    number: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the caller to an external number (deflection / explicit transfer / conference per network)."""
+
+    line: str
+    number: str
+
+
+@dataclass(frozen=True)
 class CallStarted:
     """Persist the call's opening so a crash mid-call leaves a trace."""
 
@@ -159,9 +220,9 @@ class CallEnded:
 
 Event = (
     IncomingCall | CallerId | CallAnswered | AnswerFailed | DtmfReceived | RemoteHangup | LineDown
-    | LineUp | PromptFinished | HookOff | HookOn | Tick
+    | LineUp | PromptFinished | HookOff | HookOn | RecordingFinished | DialAnswered | DialFailed | Tick
 )
 Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
-    | CallStarted | CallEnded
+    | StartRecording | StopRecording | Dial | SendSms | Transfer | CallStarted | CallEnded
 )
