@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import threading
+import time
 import tty
 
 from appliance.modem.emulator_script import Script
@@ -22,6 +23,8 @@ class ModemEmulator:
         self.dialect = dialect
         self.link = link
         self.received: list[str] = []
+        self.received_at: list[float] = []  # time.monotonic() of each received command, for the bench
+        self.ring_sent_at: list[float] = []  # time.monotonic() just after each RING was written
         self.script = Script(dialect, self._send, sim_pin=sim_pin)
         self.hung = False  # fault: the firmware stops answering commands
         self._cond = threading.Condition()
@@ -186,6 +189,7 @@ class ModemEmulator:
     def _command(self, line: str) -> None:
         with self._cond:
             self.received.append(line)
+            self.received_at.append(time.monotonic())
             self._cond.notify_all()
         if self.hung or self.script.powered_off:
             return
@@ -198,6 +202,8 @@ class ModemEmulator:
             self._write(raw)
         for line in lines:
             self._write(b"\r\n" + line.encode() + b"\r\n")
+            if line == "RING":
+                self.ring_sent_at.append(time.monotonic())
 
     def _write(self, data: bytes) -> None:
         with self._write_lock:

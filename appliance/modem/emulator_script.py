@@ -206,6 +206,10 @@ class Script:
                 self._later(0.05, lambda: self._send("+CPIN: READY"))
                 return ("OK",)
             return ("+CME ERROR: 16",)
+        if cmd == "AT+CSCA?":
+            return ('+CSCA: "+79168999100",145', "OK")
+        if cmd == "AT+CFUN?":
+            return ("+CFUN: 1", "OK")
         if cmd == "AT+CSQ":
             return self.urc_before_csq + (f"+CSQ: {self.signal},99", "OK")
         if cmd == "AT+CREG?":
@@ -252,6 +256,8 @@ class Script:
             return ("OK",)
         if cmd.startswith("AT+VTS"):
             return ("OK",)
+        if cmd.endswith("?") or cmd == "AT+CLAC":
+            return ("ERROR",)  # queries the emulator does not model
         if cmd.startswith("AT"):
             return ("OK",)  # settings the emulator accepts without modelling them
         return ("ERROR",)
