@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--data", type=Path, default=Path("data"))
     sim.add_argument("--config", type=Path, help="a config to simulate instead of the built-in one")
 
-    check = sub.add_parser("check", help="check a config file; exit 1 if anything is wrong")
+    check = sub.add_parser("check", help="check a config (and, on a Pi, the hardware); exit 1 if anything is wrong")
     check.add_argument("--config", required=True, type=Path)
+    check.add_argument("--hardware", action=argparse.BooleanOptionalAction, default=None,
+                       help="also probe serial ports, sound cards, GPIO and power (default: on a Raspberry Pi)")
 
     web = sub.add_parser("web", help="serve the web app for a running daemon")
     web.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     firmware = sub.add_parser("firmware", help="write the Pi boot config fragment, udev rules and watchdog drop-in")
     firmware.add_argument("--config", required=True, type=Path)
     firmware.add_argument("--out", required=True, type=Path)
+    firmware.add_argument("--boot", type=Path, help="boot partition to merge config.txt/cmdline.txt into")
 
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -80,24 +83,46 @@ def _load(path: Path, simulated: bool = False) -> configuration.Config | None:
     return config
 
 
+def _on_a_pi() -> bool:
+    try:
+        return "Raspberry Pi" in Path("/proc/device-tree/model").read_text(errors="replace")
+    except OSError:
+        return False
+
+
 def _check(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    status = 0
     if config is None:
-        return 1
-    print(f"{args.config}: OK — {len(config.lines)} line(s), {len(config.handsets)} handset(s), "
-          f"{len(config.flow.nodes)} flow nodes")
-    return 0
+        status = 1
+    else:
+        print(f"{args.config}: OK — {len(config.lines)} line(s), {len(config.handsets)} handset(s), "
+              f"{len(config.flow.nodes)} flow nodes")
+    if args.hardware or (args.hardware is None and _on_a_pi()):
+        from .hwcheck import format_findings, probe
+
+        ports = {line.id: line.port for line in config.lines} if config else None
+        findings = probe(ports)
+        print(format_findings(findings))
+        if any(not finding.ok for finding in findings):
+            status = 1
+    return status
 
 
 def _run_daemon(daemon: Any) -> int:
     from .audio.prompts import PromptError
+    from .control import ControlRequest
     from .modem.line import ModemError
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
         daemon.stop()
 
+    def on_reload(_signum: int, _frame: object) -> None:
+        daemon.post(ControlRequest("config.reload", {}))
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_reload)
     try:
         daemon.start()
     except (PromptError, ModemError, OSError) as exc:
@@ -123,7 +148,21 @@ def _run(args: argparse.Namespace) -> int:
     except NoGpioError as exc:
         print(f"hotline could not start: {exc}", file=sys.stderr)
         return 1
-    return _run_daemon(Daemon(config, data_dir=args.data, pin_factory=pin_factory))
+    daemon = Daemon(config, data_dir=args.data, pin_factory=pin_factory)
+    daemon.commands["config.reload"] = lambda _args: _reload(daemon, args.config)
+    return _run_daemon(daemon)
+
+
+def _reload(daemon: Any, path: Path) -> dict[str, Any]:
+    """SIGHUP: read the config file again; a bad one is reported and the running config stays in force."""
+    try:
+        config = configuration.load(path)
+    except configuration.ConfigError as exc:
+        log.error("config reload refused, the running config stays in force:\n%s", exc)
+        raise ValueError(str(exc)) from None
+    daemon.reconfigure(config)
+    log.info("config reloaded from %s", path)
+    return {"reloaded": str(path)}
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -184,15 +223,10 @@ def _dtmf_decode(args: argparse.Namespace) -> int:
 
 
 def _firmware(args: argparse.Namespace) -> int:
-    from .firmware import write_bundle
+    from .firmware import main as firmware_main
 
-    config = _load(args.config)
-    if config is None:
-        return 1
-    uart = any(line.port in ("/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0") for line in config.lines)
-    for path in write_bundle(args.out, config.output_pins(), uart_modem=uart):
-        print(path)
-    return 0
+    argv = ["--config", str(args.config), "--out", str(args.out)]
+    return firmware_main(argv + (["--boot", str(args.boot)] if args.boot else []))
 
 
 if __name__ == "__main__":

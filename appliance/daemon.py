@@ -103,6 +103,9 @@ class Daemon:
             flow=cfg.flow, schedule=cfg.schedule, clock=self.clock,
         )
         for line in cfg.lines:
+            if line.port.startswith("sim://"):
+                self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
+                continue
             modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
                               rtscts=line.rtscts, sim_pin=line.sim_pin)
             self.lines[line.id] = modem
@@ -246,6 +249,18 @@ class Daemon:
                 self.store.call_ended(record)
             case _:
                 raise TypeError(f"unknown action {action!r}")
+
+    def reconfigure(self, config: Config) -> None:
+        """Apply a new config between events: calls in progress carry on; new calls take the new flow.
+
+        Prompts are rendered before anything changes, so a prompt that fails leaves the old config whole.
+        Lines and handsets need a restart to change (their hardware is open); the flow, schedule and
+        prompts change at once.
+        """
+        prompts = render_prompts(config, self.data_dir / "prompts")
+        self.prompts = {**self.prompts, **prompts}
+        self.config = config
+        self.core.reconfigure(config.flow, config.schedule)
 
     # --- status ---------------------------------------------------------------
 

@@ -22,7 +22,14 @@ class NoGpioError(RuntimeError):
 def real_pin_factory(preferred: str | None = None) -> Any:
     """The first backend that opens on this board; NoGpioError listing what each said otherwise."""
     import importlib
+    import os
 
+    if os.environ.get("GPIOZERO_PIN_FACTORY") == "mock":
+        # gpiozero's own switch for running without a board: used to exercise `hotline run` off a Pi.
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        log.warning("GPIO is simulated (GPIOZERO_PIN_FACTORY=mock): no relay will really switch")
+        return MockFactory(pin_class=MockPWMPin)
     failures = []
     for name, module, cls in BACKENDS:
         if preferred and name != preferred:

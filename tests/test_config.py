@@ -77,9 +77,17 @@ def test_broken_toml_and_missing_file_are_named(tmp_path):
     assert result.returncode == 1 and "no such file" in result.stderr
 
 
-def test_sim_ports_only_exist_in_simulation():
-    _, problems = configuration.check(configuration.default_document())
-    assert any(p.field == "lines[0].port" and "simulate" in p.message for p in problems)
+def test_sim_ports_outside_simulation_leave_the_line_down_with_a_warning():
+    config, problems = configuration.check(configuration.default_document())
+    assert config is not None
+    assert any(p.field == "lines[0].port" and "simulate" in p.message and p.severity == "warning" for p in problems)
+
+
+def test_devices_can_be_left_unchecked_for_an_image_build():
+    document = real_box()
+    document["lines"][0]["port"] = "/dev/serial0-absent-here"
+    assert configuration.check(document)[0] is None
+    assert configuration.check(document, check_devices=False)[0] is not None
 
 
 def test_flow_problems_name_the_node():
