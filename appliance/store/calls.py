@@ -1,27 +1,69 @@
-"""The call log: the daemon writes it, everyone else reads it."""
+"""The call log: the daemon writes it, everyone else reads it.
+
+SD cards wear out, so a call costs few transactions: one when it starts and one
+when it ends (the whole record, its event timeline, voicemail, callback and
+survey rows, and any webhooks for them, committed together).
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
+from ..integrations.webhooks import Endpoint, enqueue
+from ..privacy import Privacy
 from .migrations import migrate
+from .queries import CallLog
+
+__all__ = ["CallLog", "CallStore", "EVENTS", "CALL_TYPES", "TICKET_STATES"]
+
+EVENTS = (
+    "ANSWERED", "KEY", "ENTERQUEUE", "RINGNOANSWER", "CONNECT", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY",
+    "COMPLETECALLER", "COMPLETEAGENT", "VOICEMAIL", "CALLBACK_REQUEST", "SURVEY", "TRANSFER", "FAILED",
+)
+# "data" calls carry a request; the others are recorded so they can be counted and filtered out.
+CALL_TYPES = ("data", "silent", "hang-up", "abusive", "test")
+TICKET_STATES = {"open": {"in progress", "closed"}, "in progress": {"open", "closed"}, "closed": {"open"}}
+_CALL_COLUMNS = (
+    "id", "line", "caller", "started_at", "answered_at", "ended_at", "menu_path", "nodes", "skill", "handset",
+    "operator", "wait_seconds", "talk_seconds", "outcome", "ended_by", "reason", "call_type", "category",
+)
+_NOT_EXTRA = {*_CALL_COLUMNS, "events", "recordings"}
 
 
 class CallStore:
-    """The daemon's writer. A call costs two transactions: one when it starts, one when it ends."""
+    """The daemon's writer: the only process that writes call data."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        privacy: Privacy | None = None,
+        webhooks: Sequence[Endpoint] = (),
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.data_dir = self.path.parent
+        self.privacy = privacy or Privacy.for_data_dir(self.data_dir)
+        self.webhooks = list(webhooks)
+        self.on_outbox = on_outbox  # wakes the webhook sender after a commit that queued deliveries
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+        self.db = sqlite_utils.Database(conn)
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
+        self.db.execute("PRAGMA foreign_keys=ON")
         migrate(self.db)
+
+    # --- the call lifecycle ---------------------------------------------------
 
     def close_interrupted(self, now: float) -> int:
         """Calls the daemon never finished (a crash, a power cut) are closed, not left open forever."""
-        with self.db.conn:
+        with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE calls SET ended_at = ?, outcome = 'interrupted', ended_by = 'system', "
                 "reason = 'the daemon stopped during the call' WHERE ended_at IS NULL",
@@ -30,34 +72,213 @@ class CallStore:
         return cursor.rowcount
 
     def call_started(self, call_id: str, line: str, caller: str | None, started_at: float) -> None:
-        with self.db.conn:
-            self.db["calls"].insert({"id": call_id, "line": line, "caller": caller, "started_at": started_at})
+        queued = 0
+        with self.db.atomic():
+            self.db["calls"].insert({
+                "id": call_id, "line": line, "caller": self.privacy.stored(caller),
+                "caller_key": self.privacy.key(caller), "started_at": started_at,
+            })
+            queued = self._webhook("call.started", started_at, {
+                "id": call_id, "line": line, "caller": self.privacy.stored(caller),
+                "caller_key": self.privacy.key(caller), "started_at": started_at,
+            })
+        self._wake(queued)
+
+    def call_connected(self, call_id: str, handset: str, operator: str | None, at: float) -> None:
+        """An operator took the call: shown live, and the `call.answered` webhook goes out now, not at the end."""
+        with self.db.atomic():
+            self.db.execute("UPDATE calls SET connected_at = ?, handset = ?, operator = ? WHERE id = ?",
+                            [at, handset, operator, call_id])
+            queued = self._webhook("call.answered", at,
+                                   {"id": call_id, "handset": handset, "operator": operator, "connected_at": at})
+        self._wake(queued)
 
     def call_ended(self, record: dict) -> None:
-        with self.db.conn:
-            self.db["calls"].upsert(record, pk="id")
+        """The finished call, its timeline and what the caller left behind, in one transaction."""
+        row, events = _call_row(record)
+        number = record.get("caller")
+        row["caller"], row["caller_key"] = self.privacy.stored(number), self.privacy.key(number)
+        key = row["caller_key"]
+        call_id = row["id"]
+        with self.db.atomic():
+            before = self.db.execute("SELECT connected_at FROM calls WHERE id = ?", [call_id]).fetchone()
+            self.db["calls"].upsert(row, pk="id")
+            self.db.execute("DELETE FROM call_events WHERE call_id = ?", [call_id])  # a rewrite replaces
+            self.db["call_events"].insert_all(
+                ({"call_id": call_id, **event} for event in events), batch_size=500)
+            queued = 0
+            for event in events:
+                name, at, detail = event["event"], event["at"], event["detail"]
+                if name == "VOICEMAIL":
+                    voicemail = {"call_id": call_id, "caller_key": key, "at": at, "path": detail,
+                                 "seconds": record.get("voicemail_seconds")}
+                    self.db["voicemails"].insert(voicemail)
+                    queued += self._webhook("voicemail", at, {**voicemail, "caller": row["caller"]})
+                elif name == "CALLBACK_REQUEST":
+                    # The number is kept (even in pseudonym mode) only until the callback is done.
+                    callback = {"call_id": call_id, "caller_key": key, "number": detail or number,
+                                "requested_at": at, "status": "pending"}
+                    self.db["callbacks"].insert(callback)
+                    queued += self._webhook("callback", at, {k: v for k, v in callback.items() if k != "number"})
+                elif name == "SURVEY":
+                    self.db["surveys"].insert({"call_id": call_id, "at": at, "score": int(detail)})
+            for recording in record.get("recordings") or ():
+                self.db["recordings"].insert({"call_id": call_id, "at": recording.get("at", row["ended_at"]),
+                                              "path": recording["path"], "seconds": recording.get("seconds")})
+            if row.get("connected_at") is not None and (before is None or before[0] is None):
+                queued += self._webhook("call.answered", row["connected_at"], {
+                    "id": call_id, "handset": row.get("handset"), "operator": row.get("operator"),
+                    "connected_at": row["connected_at"]})
+            public = {k: v for k, v in row.items() if k != "extra"}
+            queued += self._webhook("call.ended", row.get("ended_at") or row["started_at"],
+                                    {**public, "events": events})
+        self._wake(queued)
+
+    # --- what operators add (asked for over the control socket) --------------
+
+    def add_note(self, call_id: str, author: str, text: str, *, now: float) -> int:
+        text = (text or "").strip()
+        if not text:
+            raise ValueError("a note needs some text")
+        with self.db.atomic():
+            key = self._caller_key(call_id)
+            return self.db["notes"].insert(
+                {"call_id": call_id, "caller_key": key, "at": now, "author": author, "text": text}).last_pk
+
+    def set_call_type(self, call_id: str, call_type: str, category: str | None = None) -> None:
+        if call_type not in CALL_TYPES:
+            raise ValueError(f"call type {call_type!r} is not one of {', '.join(CALL_TYPES)}")
+        if category is not None and not (0 < len(category.strip()) <= 80):
+            raise ValueError("category must be 1 to 80 characters")
+        with self.db.atomic():
+            self._caller_key(call_id)
+            self.db.execute("UPDATE calls SET call_type = ?, category = ? WHERE id = ?",
+                            [call_type, category.strip() if category else None, call_id])
+
+    def open_ticket(self, call_id: str | None, title: str, author: str, *, now: float,
+                    assignee: str | None = None) -> int:
+        title = (title or "").strip()
+        if not title:
+            raise ValueError("a ticket needs a title")
+        with self.db.atomic():
+            key = self._caller_key(call_id) if call_id else None
+            return self.db["tickets"].insert({
+                "call_id": call_id, "caller_key": key, "title": title, "status": "open", "assignee": assignee,
+                "created_at": now, "updated_at": now, "created_by": author}).last_pk
+
+    def update_ticket(self, ticket_id: int, *, now: float, status: str | None = None,
+                      assignee: str | None = None, title: str | None = None) -> dict:
+        with self.db.atomic():
+            row = self.db.execute("SELECT status FROM tickets WHERE id = ?", [ticket_id]).fetchone()
+            if row is None:
+                raise LookupError(f"no ticket {ticket_id}")
+            changes: dict[str, Any] = {"updated_at": now}
+            if status is not None and status != row[0]:
+                if status not in TICKET_STATES:
+                    raise ValueError(f"ticket status {status!r} is not one of {', '.join(TICKET_STATES)}")
+                if status not in TICKET_STATES[row[0]]:
+                    raise ValueError(f"a ticket cannot go from {row[0]!r} to {status!r}")
+                changes["status"] = status
+                changes["closed_at"] = now if status == "closed" else None
+            if assignee is not None:
+                changes["assignee"] = assignee
+            if title is not None:
+                if not title.strip():
+                    raise ValueError("a ticket needs a title")
+                changes["title"] = title.strip()
+            self.db["tickets"].update(ticket_id, changes)
+            return dict(self.db["tickets"].get(ticket_id))
+
+    def upsert_contact(self, number: str, *, name: str | None, note: str | None, author: str, now: float) -> str:
+        """A name and note for a caller, keyed by pseudonym; returns the caller key."""
+        key = self.privacy.key(number)
+        if key is None:
+            raise ValueError("a contact needs a phone number")
+        with self.db.atomic():
+            self.db["contacts"].upsert({"caller_key": key, "number": self.privacy.stored(number), "name": name,
+                                        "note": note, "updated_at": now, "updated_by": author}, pk="caller_key")
+        return key
+
+    def record_sms(self, line: str, direction: str, number: str, text: str, *, at: float) -> int:
+        if direction not in ("in", "out"):
+            raise ValueError(f"SMS direction {direction!r} must be 'in' or 'out'")
+        with self.db.atomic():
+            return self.db["sms"].insert({"line": line, "direction": direction, "caller_key": self.privacy.key(number),
+                                          "number": self.privacy.stored(number), "at": at, "text": text}).last_pk
+
+    def callback_done(self, callback_id: int, by: str, *, now: float) -> None:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE callbacks SET status = 'done', done_at = ?, done_by = ?, number = NULL "
+                "WHERE id = ? AND status = 'pending'", [now, by, callback_id])
+            if cursor.rowcount == 0:
+                raise LookupError(f"no pending callback {callback_id}")
+
+    def voicemail_listened(self, voicemail_id: int, *, now: float) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE voicemails SET listened_at = COALESCE(listened_at, ?) WHERE id = ?",
+                            [now, voicemail_id])
 
     def close(self) -> None:
         self.db.close()
 
+    # --- helpers --------------------------------------------------------------
 
-class CallLog:
-    """A reader for the web app: its own read-only connection, so it never blocks the daemon's writes."""
+    def _caller_key(self, call_id: str) -> str | None:
+        row = self.db.execute("SELECT caller_key FROM calls WHERE id = ?", [call_id]).fetchone()
+        if row is None:
+            raise LookupError(f"no call {call_id}")
+        return row[0]
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def _webhook(self, event: str, at: float, data: dict) -> int:
+        return enqueue(self.db, self.webhooks, event, data, at) if self.webhooks else 0
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        return conn
+    def _wake(self, queued: int) -> None:
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
 
-    def recent(self, limit: int = 50, offset: int = 0) -> list[dict]:
-        if not self.path.exists():
-            return []
-        conn = self._connect()
-        try:
-            rows = conn.execute("SELECT * FROM calls ORDER BY started_at DESC LIMIT ? OFFSET ?", [limit, offset])
-            return [dict(row) for row in rows]
-        finally:
-            conn.close()
+
+def _call_row(record: dict) -> tuple[dict, list[dict]]:
+    """Check a core record and fold its timeline into the call row; ValueError names the bad field."""
+    if not isinstance(record.get("id"), str) or not record["id"]:
+        raise ValueError("call record has no id")
+    if not isinstance(record.get("started_at"), int | float):
+        raise ValueError(f"call {record['id']}: started_at must be epoch seconds")
+    events = []
+    for n, event in enumerate(record.get("events") or ()):
+        name, at = event.get("event"), event.get("at")
+        if not isinstance(name, str) or not name or not isinstance(at, int | float):
+            raise ValueError(f"call {record['id']}: event {n} needs an 'event' name and an 'at' time: {event!r}")
+        detail = event.get("detail")
+        if name == "SURVEY" and str(detail) not in {"1", "2", "3", "4", "5"}:
+            raise ValueError(f"call {record['id']}: survey score {detail!r} is not 1-5")
+        events.append({"at": float(at), "event": name, "handset": event.get("handset"),
+                       "detail": None if detail is None else str(detail)})
+    events.sort(key=lambda e: e["at"])
+    row = {column: record.get(column) for column in _CALL_COLUMNS}
+    for column in ("call_type", "category"):  # set by operators, possibly while the call was still going
+        if row[column] is None:
+            del row[column]
+    extra = {k: v for k, v in record.items() if k not in _NOT_EXTRA}
+    row["extra"] = json.dumps(extra, default=str) if extra else None
+
+    def first(name: str) -> float | None:
+        return next((e["at"] for e in events if e["event"] == name), None)
+
+    end = row["ended_at"]
+    queued, connected = first("ENTERQUEUE"), first("CONNECT")
+    if not events:  # a record from a core without a timeline: milestones from its durations
+        if row["talk_seconds"] is not None and end is not None:
+            connected = end - row["talk_seconds"]
+        if row["wait_seconds"] is not None and (connected or end) is not None:
+            queued = (connected or end) - row["wait_seconds"]
+    row["queued_at"], row["connected_at"] = queued, connected
+    if row["wait_seconds"] is None and queued is not None:
+        row["wait_seconds"] = round((connected or first("ABANDON") or end or queued) - queued, 3)
+    if row["talk_seconds"] is None and connected is not None and end is not None:
+        row["talk_seconds"] = round(end - connected, 3)
+    if row["outcome"] is None and first("ABANDON") is not None:
+        row["outcome"] = "abandoned"
+    scores = [int(e["detail"]) for e in events if e["event"] == "SURVEY"]
+    row["survey_score"] = scores[-1] if scores else None
+    return row, events

@@ -1,0 +1,176 @@
+"""Webhooks on call events, from a persistent outbox so nothing is lost across restarts.
+
+The store puts one outbox row per endpoint in the same transaction as the call
+data it describes. The sender (a thread in the daemon) posts due rows, signs
+each body with the endpoint's secret (`X-Hotline-Signature: sha256=<hex HMAC-SHA256
+of the body>`), and on failure retries with exponential backoff until
+`max_attempts`, after which the row stays in the outbox marked failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+EVENTS = ("call.started", "call.answered", "call.ended", "voicemail", "callback")
+Post = Callable[[str, bytes, dict[str, str], float], int]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    secret: str
+    events: frozenset[str] = field(default_factory=lambda: frozenset(EVENTS))
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"webhook url {self.url!r} must start with http:// or https://")
+        if len(self.secret) < 16:
+            raise ValueError(f"webhook secret for {self.url} must be at least 16 characters")
+        unknown = set(self.events) - set(EVENTS)
+        if unknown:
+            raise ValueError(f"webhook {self.url}: unknown event(s) {', '.join(sorted(unknown))}; "
+                             f"choose from {', '.join(EVENTS)}")
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    """What a receiver does: recompute the signature and compare in constant time."""
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+def enqueue(db, endpoints: Iterable[Endpoint], event: str, data: dict, at: float) -> int:
+    """Queue `event` for every endpoint that wants it, inside the caller's transaction; returns rows queued."""
+    rows = []
+    for endpoint in endpoints:
+        if event in endpoint.events:
+            body = json.dumps({"event": event, "at": at, "data": data}, separators=(",", ":"), default=str)
+            rows.append({"url": endpoint.url, "event": event, "body": body, "created_at": at, "attempts": 0,
+                         "next_attempt_at": at})
+    if rows:
+        db["webhook_outbox"].insert_all(rows)
+    return len(rows)
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST with the standard library; returns the HTTP status (an error status is returned, not raised)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+class WebhookSender:
+    """Delivers the outbox. `deliver_due()` is one pass; `run(stop)` loops, sleeping until the next row is due."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        endpoints: Sequence[Endpoint],
+        *,
+        clock: Callable[[], float] = time.time,
+        post: Post = http_post,
+        base_delay: float = 5.0,
+        max_delay: float = 3600.0,
+        max_attempts: int = 15,
+        timeout: float = 10.0,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.endpoints = {e.url: e for e in endpoints}
+        self.clock = clock
+        self.post = post
+        self.base_delay, self.max_delay, self.max_attempts, self.timeout = base_delay, max_delay, max_attempts, timeout
+        self._wake = threading.Event()
+        self._conn = sqlite3.connect(str(self.db_path), check_same_thread=False, timeout=10)
+        self._conn.row_factory = sqlite3.Row
+
+    def wake(self) -> None:
+        """New rows were queued: deliver now rather than at the next timer."""
+        self._wake.set()
+
+    def delay(self, attempts: int) -> float:
+        """Backoff after the n-th failed attempt: base, 2 base, 4 base ... capped at max_delay."""
+        return min(self.base_delay * 2 ** (attempts - 1), self.max_delay)
+
+    def next_due(self) -> float | None:
+        row = self._conn.execute("SELECT MIN(next_attempt_at) FROM webhook_outbox "
+                                 "WHERE delivered_at IS NULL AND failed_at IS NULL").fetchone()
+        return row[0]
+
+    def deliver_due(self) -> int:
+        """Try every row that is due now; returns how many were delivered."""
+        now = self.clock()
+        due = self._conn.execute(
+            "SELECT id, url, event, body, attempts FROM webhook_outbox WHERE delivered_at IS NULL "
+            "AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY id", [now]).fetchall()
+        delivered = 0
+        for row in due:
+            delivered += self._deliver(row)
+        return delivered
+
+    def _deliver(self, row: sqlite3.Row) -> int:
+        endpoint = self.endpoints.get(row["url"])
+        attempts = row["attempts"] + 1
+        if endpoint is None:  # removed from the configuration since the row was queued
+            self._update(row["id"], attempts=attempts, failed_at=self.clock(), last_error="endpoint removed")
+            return 0
+        body = row["body"].encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "hotline-webhooks/1",
+                   "X-Hotline-Event": row["event"], "X-Hotline-Delivery": str(row["id"]),
+                   "X-Hotline-Signature": sign(endpoint.secret, body)}
+        try:
+            status = self.post(endpoint.url, body, headers, self.timeout)
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except Exception as exc:  # a refused connection, a timeout, DNS: all are reasons to retry
+            error = f"{type(exc).__name__}: {exc}"
+        now = self.clock()
+        if error is None:
+            self._update(row["id"], attempts=attempts, delivered_at=now, last_error=None)
+            return 1
+        if attempts >= self.max_attempts:
+            log.error("webhook %s to %s failed for good after %d attempts: %s", row["id"], endpoint.url,
+                      attempts, error)
+            self._update(row["id"], attempts=attempts, failed_at=now, last_error=error)
+        else:
+            log.warning("webhook %s to %s failed (%s); retry %d in %.0f s", row["id"], endpoint.url, error,
+                        attempts, self.delay(attempts))
+            self._update(row["id"], attempts=attempts, next_attempt_at=now + self.delay(attempts), last_error=error)
+        return 0
+
+    def _update(self, row_id: int, **changes: object) -> None:
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        with self._conn:
+            self._conn.execute(f"UPDATE webhook_outbox SET {columns} WHERE id = ?", [*changes.values(), row_id])
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until stop is set (then call wake() so it notices at once); blocks, never polls."""
+        while not stop.is_set():
+            try:
+                self.deliver_due()
+                due = self.next_due()
+            except sqlite3.Error:
+                log.exception("webhook outbox unreadable; trying again in a minute")
+                due = self.clock() + 60
+            timeout = None if due is None else max(0.0, due - self.clock())
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,115 @@
+"""How caller numbers are kept and shown: in full, masked, or only as a keyed pseudonym.
+
+Every stored call carries `caller_key`, an HMAC of the number under a per-box
+secret, whatever the mode: that is what links a caller's calls together (the
+operator's caller history) without the number itself having to be kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+MODES = ("full", "masked", "pseudonym")
+SECRET_FILE = "privacy.key"
+PSEUDONYM_PREFIX = "~"
+# Roles that may see a number as stored; everyone else sees it masked.
+FULL_NUMBER_ROLES = frozenset({"admin", "supervisor"})
+
+# ITU-T E.164 country codes of one and two digits; every other code has three.
+_CC1 = {"1", "7"}
+_CC2 = {
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+    "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
+    "86", "90", "91", "92", "93", "94", "95", "98",
+}
+_NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-.]*$")
+
+
+def normalise(number: str) -> str:
+    """The number as dialled digits (and a leading +), so '+7 (916) 123-45-67' and '+79161234567' are one caller."""
+    number = number.strip()
+    digits = re.sub(r"\D", "", number)
+    return ("+" + digits) if number.startswith("+") else digits
+
+
+def mask(number: str) -> str:
+    """'+79161234567' -> '+7 *** ***-45-67': the country and the last four digits, enough to recognise a caller."""
+    plain = normalise(number) if _NUMBER.match(number.strip()) else number.strip()
+    digits = plain.lstrip("+")
+    if not digits.isdigit() or len(digits) < 6:
+        return "***" + digits[-2:] if digits.isdigit() else "***"
+    tail = f"***-{digits[-4:-2]}-{digits[-2:]}"
+    if not plain.startswith("+"):
+        return f"*** {tail}"
+    code = digits[:1] if digits[:1] in _CC1 else digits[:2] if digits[:2] in _CC2 else digits[:3]
+    return f"+{code} *** {tail}"
+
+
+def is_protected(stored: str) -> bool:
+    """True if a stored caller is already masked or a pseudonym (nothing more to hide)."""
+    return stored.startswith(PSEUDONYM_PREFIX) or "*" in stored
+
+
+def shown(stored: str | None, role: str | None) -> str | None:
+    """What a person with this role sees of a stored caller; None for a withheld number."""
+    if stored is None or role in FULL_NUMBER_ROLES or is_protected(stored):
+        return stored
+    return mask(stored)
+
+
+def load_secret(data_dir: str | Path) -> bytes:
+    """The box's pseudonym secret, created on first start (0600, owner only); the same secret forever after."""
+    path = Path(data_dir) / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = bytes.fromhex(path.read_text().strip())
+        if len(secret) < 16:
+            raise ValueError(f"{path} holds a secret shorter than 16 bytes; restore it from a backup") from None
+        return secret
+    secret = secrets.token_bytes(32)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret.hex() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return secret
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """A box's number policy: the mode and the secret behind its pseudonyms."""
+
+    mode: str
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"privacy mode {self.mode!r} is not one of {', '.join(MODES)}")
+
+    @classmethod
+    def for_data_dir(cls, data_dir: str | Path, mode: str = "full") -> Privacy:
+        if mode not in MODES:  # before the secret file is created for nothing
+            raise ValueError(f"privacy mode {mode!r} is not one of {', '.join(MODES)}")
+        return cls(mode, load_secret(data_dir))
+
+    def key(self, number: str | None) -> str | None:
+        """The caller's stable pseudonym key (128 bits of HMAC-SHA256), or None for a withheld number."""
+        if not number:
+            return None
+        return hmac.new(self.secret, normalise(number).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def stored(self, number: str | None) -> str | None:
+        """The caller as this mode allows it to be written down."""
+        if not number:
+            return None
+        if self.mode == "full":
+            return number
+        if self.mode == "masked":
+            return mask(number)
+        return PSEUDONYM_PREFIX + self.key(number)[:12]

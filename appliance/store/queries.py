@@ -1,0 +1,179 @@
+"""Reading the call log: the web app and the API, on their own read-only connections."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..privacy import PSEUDONYM_PREFIX, SECRET_FILE, Privacy, shown
+from . import stats
+
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+_FILTERS = ("since", "until", "outcome", "caller", "q", "call_type", "operator", "line")
+
+
+class CallLog:
+    """A reader: its own read-only connection per query, so it never blocks the daemon's writes."""
+
+    def __init__(self, path: str | Path, *, privacy: Privacy | None = None) -> None:
+        self.path = Path(path)
+        self._privacy = privacy
+
+    @property
+    def privacy(self) -> Privacy | None:
+        """The box's pseudonym secret, read when first needed (searching by number needs it)."""
+        if self._privacy is None and (self.path.parent / SECRET_FILE).exists():
+            self._privacy = Privacy.for_data_dir(self.path.parent)
+        return self._privacy
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _query(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        if not self.path.exists():
+            return []
+        conn = self._connect()
+        try:
+            return [dict(row) for row in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    # --- lists ----------------------------------------------------------------
+
+    def recent(self, limit: int = 50, offset: int = 0, *, role: str | None = None) -> list[dict]:
+        rows = self._query("SELECT * FROM calls ORDER BY started_at DESC LIMIT ? OFFSET ?", [limit, offset])
+        return [_public(row, role) for row in rows]
+
+    def caller_key(self, caller: str) -> str | None:
+        """Whatever a person typed to find a caller: a number, a pseudonym ('~...'), or a caller key."""
+        caller = caller.strip()
+        if _KEY.match(caller):
+            return caller
+        if caller.startswith(PSEUDONYM_PREFIX):
+            rows = self._query("SELECT caller_key FROM calls WHERE caller = ? LIMIT 1", [caller])
+            return rows[0]["caller_key"] if rows else None
+        if self.privacy is None:
+            raise ValueError("cannot look a number up: this box has no privacy key yet")
+        return self.privacy.key(caller)
+
+    def _where(self, filters: dict[str, Any]) -> tuple[str, list]:
+        unknown = set(filters) - set(_FILTERS)
+        if unknown:
+            raise ValueError(f"unknown call filter(s): {', '.join(sorted(unknown))}")
+        clauses, params = [], []
+        if filters.get("since") is not None:
+            clauses.append("started_at >= ?")
+            params.append(float(filters["since"]))
+        if filters.get("until") is not None:
+            clauses.append("started_at < ?")
+            params.append(float(filters["until"]))
+        for column in ("outcome", "call_type", "operator", "line"):
+            if filters.get(column):
+                clauses.append(f"{column} = ?")
+                params.append(filters[column])
+        if filters.get("caller"):
+            clauses.append("caller_key = ?")
+            params.append(self.caller_key(filters["caller"]))
+        if filters.get("q"):
+            clauses.append("id IN (SELECT call_id FROM notes WHERE id IN "
+                           "(SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?))")
+            params.append(fts_query(filters["q"]))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def search(self, *, limit: int = 100, offset: int = 0, role: str | None = None, **filters: Any) -> list[dict]:
+        """Calls matching the filters (since, until, outcome, caller, q, call_type, operator, line), newest first."""
+        where, params = self._where(filters)
+        rows = self._query(f"SELECT * FROM calls{where} ORDER BY started_at DESC LIMIT ? OFFSET ?",
+                           [*params, limit, offset])
+        return [_public(row, role) for row in rows]
+
+    def iter_calls(self, *, role: str | None = None, batch: int = 500, **filters: Any) -> Iterator[dict]:
+        """Every matching call, oldest first, a batch at a time (for streaming exports of any size)."""
+        where, params = self._where(filters)
+        if not self.path.exists():
+            return
+        conn = self._connect()
+        try:
+            cursor = conn.execute(f"SELECT * FROM calls{where} ORDER BY started_at", params)
+            while rows := cursor.fetchmany(batch):
+                for row in rows:
+                    yield _public(dict(row), role)
+        finally:
+            conn.close()
+
+    # --- one call -------------------------------------------------------------
+
+    def call(self, call_id: str, *, role: str | None = None) -> dict | None:
+        """One call with its timeline, what was left and written about it, and the caller's history."""
+        rows = self._query("SELECT * FROM calls WHERE id = ?", [call_id])
+        if not rows:
+            return None
+        call = _public(rows[0], role)
+        for name, sql in (
+            ("events", "SELECT at, event, handset, detail FROM call_events WHERE call_id = ? ORDER BY at, id"),
+            ("notes", "SELECT id, at, author, text FROM notes WHERE call_id = ? ORDER BY at"),
+            ("tickets", "SELECT id, title, status, assignee, created_at, updated_at, closed_at FROM tickets "
+                        "WHERE call_id = ? ORDER BY id"),
+            ("voicemails", "SELECT id, at, path, seconds, listened_at FROM voicemails WHERE call_id = ?"),
+            ("callbacks", "SELECT id, requested_at, status, done_at, done_by FROM callbacks WHERE call_id = ?"),
+            ("recordings", "SELECT id, at, path, seconds FROM recordings WHERE call_id = ?"),
+        ):
+            call[name] = self._query(sql, [call_id])
+        call["history"] = self.history(rows[0]["caller_key"], before=rows[0]["started_at"], role=role)
+        return call
+
+    def history(self, caller_key: str | None, *, before: float | None = None, limit: int = 10,
+                role: str | None = None) -> dict:
+        """How often this caller called before, when, how it went, and what operators wrote."""
+        if caller_key is None:
+            return {"count": 0, "first": None, "last": None, "outcomes": {}, "calls": [], "notes": [],
+                    "contact": None, "open_tickets": []}
+        bound = float("inf") if before is None else before
+        summary = self._query("SELECT COUNT(*) AS count, MIN(started_at) AS first, MAX(started_at) AS last "
+                              "FROM calls WHERE caller_key = ? AND started_at < ?", [caller_key, bound])
+        outcomes = self._query("SELECT COALESCE(outcome, 'in progress') AS outcome, COUNT(*) AS n FROM calls "
+                               "WHERE caller_key = ? AND started_at < ? GROUP BY 1", [caller_key, bound])
+        calls = self._query(
+            "SELECT id, started_at, outcome, call_type, category, operator, talk_seconds FROM calls "
+            "WHERE caller_key = ? AND started_at < ? ORDER BY started_at DESC LIMIT ?", [caller_key, bound, limit])
+        notes = self._query("SELECT n.call_id, n.at, n.author, n.text FROM notes n JOIN calls c ON c.id = n.call_id "
+                            "WHERE n.caller_key = ? AND c.started_at < ? ORDER BY n.at DESC LIMIT 50",
+                            [caller_key, bound])
+        contact = self._query("SELECT number, name, note FROM contacts WHERE caller_key = ?", [caller_key])
+        if contact:
+            contact[0]["number"] = shown(contact[0]["number"], role)
+        tickets = self._query("SELECT id, call_id, title, status, assignee, updated_at FROM tickets "
+                              "WHERE caller_key = ? AND status != 'closed' ORDER BY id", [caller_key])
+        return {**summary[0], "outcomes": {r["outcome"]: r["n"] for r in outcomes}, "calls": calls,
+                "notes": notes, "contact": contact[0] if contact else None, "open_tickets": tickets}
+
+    # --- statistics -----------------------------------------------------------
+
+    def stats(self, since: float, until: float, **options: Any) -> dict:
+        """The dashboard figures for calls started in [since, until); see appliance.store.stats.dashboard."""
+        if not self.path.exists():
+            return stats.empty(since, until)
+        conn = self._connect()
+        try:
+            return stats.dashboard(conn, since, until, **options)
+        finally:
+            conn.close()
+
+
+def fts_query(text: str) -> str:
+    """Free text as an FTS5 query of quoted words (all must match), so no input is a syntax error."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise ValueError(f"search text {text!r} has no words in it")
+    return " ".join(f'"{word}"' for word in words)
+
+
+def _public(row: dict, role: str | None) -> dict:
+    row.pop("extra", None)
+    row["caller"] = shown(row.get("caller"), role) if role is not None else row.get("caller")
+    return row
