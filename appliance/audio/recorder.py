@@ -1,0 +1,328 @@
+"""Caller audio in: voicemail and call recordings, and keys heard in the audio, one capture thread per line.
+
+The thread reads one period (20 ms at 8 kHz) at a time. A real capture PCM blocks until a period is
+there, which paces the thread; PCMs that do not pace (ALSA `null` and `file` in tests and simulation)
+are paced to real time by a condition wait, so `stop()` and `key()` take effect within one period.
+Audio goes to a raw scratch file next to the target, never into memory (a call recording can last an
+hour on a 512 MB Pi), and is compressed to FLAC on a short-lived thread once the recording ends, so the
+line keeps listening for keys meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import operator
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..core.events import DtmfReceived, RecordingFinished
+
+log = logging.getLogger(__name__)
+
+SILENCE_DBFS = -40.0  # a period whose RMS is below this is silence: line hiss sits near -50, speech above -35
+SILENCE_TAIL_SECONDS = 0.3  # kept after the last sound, so the last word's decay is not cut off
+KEY_TAIL_SECONDS = 0.25  # dropped before a '#' that ended the take: the tone sounded that long before it was heard
+RETRY_SECONDS = 1.0  # wait before reopening a capture PCM that failed
+CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 160 ms before it overruns
+
+
+def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:
+    import alsaaudio  # only the daemon needs it; `hotline check` and the web app never load ALSA
+
+    return alsaaudio.PCM(
+        alsaaudio.PCM_CAPTURE, device=device, channels=1, rate=rate,
+        format=alsaaudio.PCM_FORMAT_S16_LE, periodsize=period_frames, periods=CAPTURE_PERIODS,
+    )
+
+
+def encode_flac(raw: str, dst: str, rate: int) -> None:
+    """Compress raw S16LE mono into FLAC at dst; CalledProcessError/OSError/TimeoutExpired when it cannot."""
+    seconds = os.path.getsize(raw) / 2 / rate
+    subprocess.run(
+        ["flac", "--silent", "--force", "--force-raw-format", "--endian=little", "--sign=signed",
+         "--channels=1", "--bps=16", f"--sample-rate={rate}", "-o", dst, raw],
+        capture_output=True, check=True, timeout=60 + seconds,  # ~100x real time even on a Pi Zero
+    )
+
+
+@dataclass
+class _Take:
+    """One recording in progress: written by the capture thread only, ended by whoever sets `reason`."""
+
+    path: str
+    raw_path: str
+    raw: BinaryIO
+    max_frames: float
+    silence_frames: float
+    min_frames: float
+    stop_on_key: bool
+    frames: int = 0
+    heard_until: int = 0  # frames up to the end of the last period that was not silence
+    reason: str | None = None
+
+
+class AlsaRecorder:
+    def __init__(
+        self,
+        line_id: str,
+        device: str,
+        *,
+        post: Callable[[object], None],
+        rate: int = 8000,
+        period_frames: int = 160,
+        open_pcm: Callable[[str, int, int], Any] = open_alsa_capture,
+        detect_dtmf: bool = False,
+        silence_dbfs: float = SILENCE_DBFS,
+        encode: Callable[[str, str, int], None] = encode_flac,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.line_id = line_id
+        self.device = device
+        self.rate = rate
+        self.period_frames = period_frames
+        self.detect_dtmf = detect_dtmf
+        self.frames_captured = 0  # every frame read from the PCM: tests and status read it
+        self.overruns = 0
+        self._post = post
+        self._open_pcm = open_pcm
+        self._encode = encode
+        self._clock = clock
+        self._silence_level = period_frames * (32768 * 10 ** (silence_dbfs / 20)) ** 2  # sum of squares
+        self._pcm: Any = None
+        self._detector: Any = None
+        self._paced_from = 0.0
+        self._paced_frames = 0
+        self._wake = threading.Condition()
+        self._take: _Take | None = None
+        self._listening = False
+        self._closed = False
+        self._encoders: list[threading.Thread] = []
+        self._thread = threading.Thread(target=self._run, name=f"capture-{line_id}", daemon=True)
+        self._thread.start()
+
+    # --- the interface the daemon uses ---------------------------------------------------
+
+    def open(self) -> None:
+        """Open the capture PCM now, so a missing sound card is reported at start, not at the first call."""
+        if self._pcm is None:
+            self._pcm = self._open_pcm(self.device, self.rate, self.period_frames)
+            self._paced_from, self._paced_frames = self._clock(), 0
+
+    def listen(self) -> None:
+        """Capture for the software DTMF receiver from now on (the call was answered); needs detect_dtmf."""
+        with self._wake:
+            self._listening = self.detect_dtmf
+            self._wake.notify()
+
+    def stop_listening(self) -> None:
+        """The call is over: capture only while recording, so an idle line costs no CPU."""
+        with self._wake:
+            self._listening = False
+            self._wake.notify()
+
+    def start(self, path: str, *, max_seconds: float, silence_seconds: float, min_seconds: float,
+              stop_on_key: bool = True) -> None:
+        """Record the caller into `path` (FLAC); a recording already running ends as "stopped".
+
+        A whole-call recording is `stop_on_key=False, silence_seconds=math.inf`; telling the caller that the
+        call is recorded is the core's job, before it asks for this.
+        """
+        for name, value in (("max_seconds", max_seconds), ("silence_seconds", silence_seconds)):
+            if not isinstance(value, int | float) or math.isnan(value) or value <= 0:
+                raise ValueError(f"recording {name} must be a positive number of seconds, got {value!r}")
+        if not isinstance(min_seconds, int | float) or not 0 <= min_seconds <= max_seconds:
+            raise ValueError(f"recording min_seconds must be from 0 to max_seconds ({max_seconds!r}), "
+                             f"got {min_seconds!r}")
+        target = Path(path)
+        if target.is_dir():
+            raise ValueError(f"recording path {path} is a directory")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, raw_path = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".raw", dir=target.parent)
+        except OSError as exc:
+            raise ValueError(f"recording path {path} cannot be written: {exc.strerror or exc}") from exc
+        take = _Take(str(target), raw_path, os.fdopen(fd, "wb"), max_seconds * self.rate,
+                     silence_seconds * self.rate, min_seconds * self.rate, stop_on_key)
+        with self._wake:
+            if self._take is not None:
+                self._take.reason = "stopped"
+            self._take = take
+            self._wake.notify()
+
+    def key(self, digit: str) -> None:
+        """A key the modem heard: '#' ends a recording started with stop_on_key."""
+        with self._wake:
+            self._end_on_key(digit)
+
+    def stop(self) -> None:
+        """The caller hung up (or the core gave up): the recording so far is kept if long enough."""
+        with self._wake:
+            if self._take is not None:
+                self._take.reason = "stopped"
+                self._take = None
+                self._wake.notify()
+
+    def close(self) -> None:
+        self.stop()
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout=5)
+        for encoder in list(self._encoders):
+            encoder.join(timeout=60)
+        self._release()
+
+    @property
+    def recording(self) -> bool:
+        return self._take is not None
+
+    # --- the capture thread --------------------------------------------------------------
+
+    def _end_on_key(self, digit: str) -> None:
+        if digit == "#" and self._take is not None and self._take.stop_on_key:
+            self._take.reason = "key"
+            self._take = None
+            self._wake.notify()
+
+    def _run(self) -> None:
+        current: _Take | None = None
+        while True:
+            with self._wake:
+                while current is None and self._take is None and not self._listening and not self._closed:
+                    self._wake.wait()
+                wanted = self._take
+                busy = wanted is not None or (self._listening and not self._closed)
+            if current is not None and current is not wanted:
+                self._finish(current)  # whoever replaced or ended it gave the reason
+                current = None
+            if not busy:
+                self._release()
+                if self._closed:
+                    return
+                continue
+            current = wanted
+            period = self._read(current)
+            if period is None:
+                continue
+            if self.detect_dtmf:
+                self._hear_keys(period)
+            if current is not None:
+                self._keep(current, period)
+
+    def _read(self, take: _Take | None) -> bytes | None:
+        """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""
+        try:
+            self.open()
+            due = self._paced_from + self._paced_frames / self.rate
+            with self._wake:
+                # A condition wait, not a sleep: stop(), key() and close() cut it short.
+                while self._take is take and not self._closed and self._clock() < due:
+                    self._wake.wait(due - self._clock())
+                if self._take is not take or self._closed:
+                    return None
+            frames, data = self._pcm.read()
+        except Exception as exc:  # a sound card that vanished must not kill the line
+            log.error("line %s: capture from %s failed: %s", self.line_id, self.device, exc)
+            self._release()
+            with self._wake:
+                if self._take is not None:
+                    self._take.reason = "stopped"
+                    self._take = None
+                self._wake.wait(RETRY_SECONDS)  # close() and start() still wake it at once
+            return None
+        if frames <= 0:  # -EPIPE: the core was busy too long and the card overwrote audio
+            self.overruns += 1
+            log.warning("line %s: capture overrun", self.line_id)
+            self._paced_from, self._paced_frames = self._clock(), 0
+            return None
+        self._paced_frames += frames
+        self.frames_captured += frames
+        return bytes(data[:frames * 2])
+
+    def _hear_keys(self, period: bytes) -> None:
+        if self._detector is None:
+            from .dtmf import DtmfDetector  # numpy: paid for only by lines that need the software receiver
+
+            self._detector = DtmfDetector(self.rate)
+        for digit in self._detector.feed(period):
+            self._post(DtmfReceived(self.line_id, digit))
+            with self._wake:
+                self._end_on_key(digit)
+
+    def _keep(self, take: _Take, period: bytes) -> None:
+        take.raw.write(period)
+        samples = array("h", period)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        take.frames += len(samples)
+        if sum(map(operator.mul, samples, samples)) >= self._silence_level * len(samples) / self.period_frames:
+            take.heard_until = take.frames
+        if take.frames >= take.max_frames:
+            reason = "max length"
+        elif take.frames - take.heard_until >= take.silence_frames:
+            reason = "silence"
+        else:
+            return
+        with self._wake:
+            if self._take is take:
+                take.reason = reason
+                self._take = None
+
+    def _finish(self, take: _Take) -> None:
+        take.raw.close()
+        kept = take.frames
+        if take.reason == "key":
+            kept -= round(KEY_TAIL_SECONDS * self.rate)
+        if math.isfinite(take.silence_frames):  # a voicemail; a call recording keeps its quiet end
+            tail = round(SILENCE_TAIL_SECONDS * self.rate) if take.heard_until else 0  # all quiet: nothing said
+            kept = min(kept, take.heard_until + tail)
+        kept = max(0, min(kept, take.frames))
+        seconds = kept / self.rate
+        if kept < take.min_frames or kept == 0:
+            os.unlink(take.raw_path)
+            self._post(RecordingFinished(self.line_id, None, seconds, "too short"))
+            return
+        os.truncate(take.raw_path, kept * 2)
+        encoder = threading.Thread(target=self._compress, args=(take, seconds),
+                                   name=f"flac-{self.line_id}", daemon=True)
+        self._encoders.append(encoder)
+        encoder.start()
+
+    def _compress(self, take: _Take, seconds: float) -> None:
+        fd, part = tempfile.mkstemp(prefix=f".{Path(take.path).name}.", suffix=".part",
+                                    dir=Path(take.path).parent)
+        os.close(fd)
+        try:
+            self._encode(take.raw_path, part, self.rate)
+            with open(part, "rb") as done:
+                os.fsync(done.fileno())  # the rename must not land before the data on the SD card
+            os.replace(part, take.path)
+            event = RecordingFinished(self.line_id, take.path, seconds, take.reason or "stopped")
+        except (OSError, subprocess.SubprocessError) as exc:
+            why = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else str(exc)
+            log.error("line %s: compressing %s failed: %s", self.line_id, take.path, why)
+            event = RecordingFinished(self.line_id, None, seconds, f"failed: {why[:200]}")
+            if os.path.exists(part):
+                os.unlink(part)
+        finally:
+            os.unlink(take.raw_path)
+            self._encoders.remove(threading.current_thread())
+        self._post(event)
+
+    def _release(self) -> None:
+        if self._pcm is not None:
+            try:
+                self._pcm.close()
+            except Exception:  # noqa: BLE001 - a vanished card may refuse even this
+                log.debug("line %s: closing %s failed", self.line_id, self.device, exc_info=True)
+            self._pcm = None
