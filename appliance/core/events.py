@@ -113,6 +113,32 @@ class DialFailed:
 
 
 @dataclass(frozen=True)
+class SmsReceived:
+    line: str
+    sender: str | None
+    text: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    """The outcome of a SendSms: ok, or the modem's reason for refusing it."""
+
+    line: str
+    number: str
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    line: str
+    number: str
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Nothing happened but time passed: lets the core fire its timers."""
 
@@ -202,6 +228,28 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class SaveVoicemail:
+    """A voicemail was recorded for this call (it may arrive after the call record was written)."""
+
+    call_id: str
+    path: str
+    seconds: float
+    caller: str | None
+
+
+@dataclass(frozen=True)
+class SaveCallback:
+    """A callback request, or an attempt at one: the store keeps the queue of callbacks to do."""
+
+    request_id: str
+    call_id: str | None
+    number: str
+    state: str  # "waiting", "ringing operator", "dialling", "done", "failed", "gave up"
+    attempts: int
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class CallStarted:
     """Persist the call's opening so a crash mid-call leaves a trace."""
 
@@ -220,9 +268,11 @@ class CallEnded:
 
 Event = (
     IncomingCall | CallerId | CallAnswered | AnswerFailed | DtmfReceived | RemoteHangup | LineDown
-    | LineUp | PromptFinished | HookOff | HookOn | RecordingFinished | DialAnswered | DialFailed | Tick
+    | LineUp | PromptFinished | HookOff | HookOn | RecordingFinished | DialAnswered | DialFailed | SmsReceived
+    | SmsResult | TransferResult | Tick
 )
 Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
-    | StartRecording | StopRecording | Dial | SendSms | Transfer | CallStarted | CallEnded
+    | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveCallback | CallStarted
+    | CallEnded
 )
