@@ -21,10 +21,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+HEADERS = {"Content-Type": "application/json"}  # plus the API token, read from the data dir once it exists
+
+
 def request(port: int, path: str, body: dict | None = None, method: str | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method or (
-        "POST" if data is not None else "GET"), headers={"Content-Type": "application/json"})
+        "POST" if data is not None else "GET"), headers=HEADERS)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -51,6 +54,10 @@ def simulated(tmp_path_factory):
                              "--data", str(data)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def status():
+        token = data / "api-token"
+        if not token.exists():
+            return None
+        HEADERS["Authorization"] = "Bearer " + token.read_text().strip()
         try:
             code, body = request(port, "/api/status")
         except OSError:
@@ -107,6 +114,15 @@ def test_bad_requests_are_refused_with_a_reason(simulated, path, body, code):
     status, reply = request(port, path, body)
     assert status == code and reply["error"]
     assert request(port, "/api/status")[1]["handsets"] == before["handsets"]
+
+
+def test_the_api_wants_its_token(simulated):
+    port, _, _, data = simulated
+    assert os.stat(data / "api-token").st_mode & 0o777 == 0o600
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=10)
+    assert refused.value.code == 401
 
 
 def test_calls_query_arguments_are_checked(simulated):

@@ -6,25 +6,34 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from appliance import control
 from appliance.store.calls import CallLog
+
+from .calls_query import Calls
+from .link import DaemonError, ask
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _daemon(command: str, **args: Any):
     try:
-        reply = control.call(current_app.config["CONTROL_PATH"], command, **args)
-    except control.ControlError as exc:
-        return jsonify(error=str(exc)), 503
-    if not reply.pop("ok", False):
-        return jsonify(error=reply.get("error", "refused")), 404 if reply.get("not_found") else 400
-    return jsonify(reply)
+        return jsonify(ask(command, **args))
+    except DaemonError as exc:
+        return jsonify(error=str(exc)), exc.status
 
 
 @blueprint.get("/status")
 def status():
     return _daemon("status")
+
+
+@blueprint.get("/dashboard")
+def dashboard():
+    """Status and today's figures in one answer, for the dashboard's poll."""
+    today = Calls(current_app.config["DATABASE"]).today()
+    try:
+        return jsonify(status=ask("status"), today=today)
+    except DaemonError as exc:
+        return jsonify(error=str(exc), today=today), exc.status
 
 
 @blueprint.get("/calls")

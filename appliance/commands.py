@@ -1,0 +1,112 @@
+"""Control commands the web page needs: read and apply the config, test-ring a handset, override the schedule.
+
+Each runs on the daemon's event loop (the control socket posts it there), so it never races a call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import tomllib
+from typing import Any
+
+from . import config as configuration
+from .audio.catalog import render_prompts
+from .audio.prompts import PromptError
+from .control import ControlRequest
+
+log = logging.getLogger(__name__)
+
+MAX_TEST_RING = 10.0
+
+
+def register(daemon: Any) -> None:
+    """Add the web page's commands to daemon.commands."""
+    daemon.commands.update({
+        "config.get": lambda _args: _config_get(daemon),
+        "config.apply": lambda args: _config_apply(daemon, args),
+        "handset.test_ring": lambda args: _test_ring(daemon, args),
+        "handset.test_ring_stop": lambda args: _test_ring_stop(daemon, args),
+        "schedule.override": lambda args: _schedule_override(daemon, args),
+    })
+
+
+def _config_get(daemon: Any) -> dict[str, Any]:
+    return {"document": daemon.config.document, "override": daemon.core.schedule.override}
+
+
+def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    text = args.get("toml")
+    if not isinstance(text, str):
+        raise ValueError("config.apply needs the document as TOML text in \"toml\"")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"the document is not valid TOML: {exc}") from None
+    try:
+        config = configuration.parse(document)
+    except configuration.ConfigError as exc:
+        raise ValueError("; ".join(str(p) for p in exc.problems)) from None
+    try:
+        prompts = render_prompts(config, daemon.data_dir / "prompts")
+    except PromptError as exc:
+        raise ValueError(str(exc)) from None
+    old = daemon.config
+    # Lines and handsets are hardware: they are rebuilt at the next start, never under a live call.
+    restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence)
+    override = daemon.core.schedule.override
+    daemon.prompts = prompts
+    daemon.core.reconfigure(config.flow, dataclasses.replace(config.schedule, override=override))
+    daemon.config = config
+    _keep(daemon, text)
+    log.info("config applied from the web page%s", " (hardware changes wait for a restart)" if restart else "")
+    return {"applied": True, "restart_needed": restart, "warnings": [str(p) for p in config.warnings]}
+
+
+def _keep(daemon: Any, text: str) -> None:
+    """The applied document survives a restart as data_dir/config.toml (written atomically)."""
+    path = daemon.data_dir / "config.toml"
+    scratch = path.with_suffix(".toml.new")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, path)
+
+
+def _handset(daemon: Any, args: dict[str, Any]) -> tuple[str, Any]:
+    handset_id = args.get("handset")
+    if handset_id not in daemon.handsets:
+        raise LookupError(f"no handset {handset_id!r}")
+    return handset_id, daemon.handsets[handset_id]
+
+
+def _test_ring(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    handset_id, device = _handset(daemon, args)
+    state = daemon.core.router.handsets[handset_id].state
+    if state != "idle":
+        raise ValueError(f"handset {handset_id} is {state}: a test ring would disturb a call")
+    seconds = args.get("seconds", 3)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= MAX_TEST_RING:
+        raise ValueError(f"seconds must be a number between 0 and {MAX_TEST_RING:g}")
+    device.ring()
+    # The stop goes back through the loop like any command, so it never races a call's own ringing.
+    stop = ControlRequest("handset.test_ring_stop", {"handset": handset_id})
+    timer = threading.Timer(seconds, daemon.post, args=(stop,))
+    timer.daemon = True
+    timer.start()
+    return {"handset": handset_id, "ringing_for": seconds}
+
+
+def _test_ring_stop(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    handset_id, device = _handset(daemon, args)
+    if daemon.core.router.handsets[handset_id].state == "idle":
+        device.stop_ringing()
+    return {"handset": handset_id, "ringing": device.is_ringing}
+
+
+def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    mode = args.get("mode")
+    if mode not in ("open", "closed", None):
+        raise ValueError("mode must be \"open\", \"closed\" or null to follow the hours")
+    daemon.core.schedule = dataclasses.replace(daemon.core.schedule, override=mode)
+    return {"override": mode, "open": daemon.core.schedule.is_open(daemon.clock())}

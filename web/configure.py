@@ -1,0 +1,220 @@
+"""Configuration pages: every save is checked as a whole, kept as a revision with its diff, and applied."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import tomllib
+import wave
+from typing import Any
+
+import tomli_w
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from appliance import config as configuration
+from appliance.audio.prompts import PromptError, PromptLibrary
+
+from . import forms
+from .i18n import translate as _
+from .link import DaemonError, ask
+from .security import requires
+
+blueprint = Blueprint("configure", __name__, url_prefix="/config")
+
+_UPLOAD_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _store():
+    return current_app.extensions["web_store"]
+
+
+def current_document() -> dict[str, Any]:
+    """The latest revision; the first visit keeps the daemon's running config as revision 1."""
+    latest = _store().latest_revision()
+    if latest is None:
+        try:
+            document = ask("config.get")["document"]
+        except DaemonError as exc:
+            abort(503, f"the running config cannot be read: {exc}")
+        text = tomli_w.dumps(document)
+        _store().add_revision(text, "", None, "the config the box was running")
+        return document
+    return tomllib.loads(latest["toml"])
+
+
+def save(document: dict[str, Any], note: str) -> tuple[bool, list]:
+    """Check, keep and apply a new document. Returns (saved, problems); nothing changes unless it is clean."""
+    _config, problems = configuration.check(document)
+    if any(p.severity == "error" for p in problems):
+        flash(_("Not saved: fix the problems marked below."), "error")
+        return False, problems
+    previous = _store().latest_revision()
+    text = tomli_w.dumps(document)
+    if previous and previous["toml"] == text:
+        flash(_("Nothing changed."), "info")
+        return True, problems
+    try:
+        reply = ask("config.apply", timeout=30, toml=text)
+    except DaemonError as exc:
+        flash(_("The box refused the config: {error}", error=str(exc)), "error")
+        return False, problems
+    diff = "".join(difflib.unified_diff((previous["toml"] if previous else "").splitlines(keepends=True),
+                                        text.splitlines(keepends=True), "before", "after"))
+    revision = _store().add_revision(text, diff, g.user["username"] if g.user else "api", note)
+    message = ("Saved as revision {id}; lines and handsets change at the next restart."
+               if reply.get("restart_needed") else "Saved as revision {id} and applied.")
+    flash(_(message, id=revision), "info")
+    return True, problems
+
+
+@blueprint.get("/")
+@requires("admin")
+def index():
+    return redirect(url_for("configure.section", name="flow"))
+
+
+@blueprint.route("/<name>", methods=["GET", "POST"])
+@requires("admin")
+def section(name: str):
+    if name not in forms.SECTIONS:
+        abort(404, f"no config section {name!r}")
+    document = current_document()
+    problems: list = []
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "add":
+                new = forms.add(name, document, request.form.get("new_name", ""), request.form.get("new_type", ""))
+            else:
+                new = forms.apply(name, document, request.form)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("configure.section", name=name))
+        saved, problems = save(new, f"{name} edited")
+        if saved:
+            return redirect(url_for("configure.section", name=name))
+        document = new  # show what was typed, with its problems beside it
+    else:
+        problems = configuration.check(document)[1]
+    override = None
+    if name == "schedule":
+        try:
+            override = ask("config.get").get("override")
+        except DaemonError:
+            override = None
+    return render_template("config.html", section=name, sections=forms.SECTIONS,
+                           groups=forms.groups(name, document), problems=problems,
+                           problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
+                           override=override), 400 if request.method == "POST" else 200
+
+
+@blueprint.route("/toml", methods=["GET", "POST"])
+@requires("admin")
+def toml():
+    problems: list = []
+    text = tomli_w.dumps(current_document())
+    if request.method == "POST":
+        text = request.form.get("toml", "")
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            flash(f"not valid TOML: {exc}", "error")
+            return render_template("config_toml.html", text=text, problems=[], sections=forms.SECTIONS), 400
+        saved, problems = save(document, "TOML edited")
+        if saved:
+            return redirect(url_for("configure.toml"))
+    return render_template("config_toml.html", text=text, problems=problems, sections=forms.SECTIONS)
+
+
+@blueprint.get("/revisions")
+@requires("admin")
+def revisions():
+    current_document()
+    return render_template("revisions.html", revisions=_store().revisions(), sections=forms.SECTIONS)
+
+
+@blueprint.post("/revisions/<int:revision_id>/revert")
+@requires("admin")
+def revert(revision_id: int):
+    old = _store().revision(revision_id)
+    if old is None:
+        abort(404, f"no revision {revision_id}")
+    save(tomllib.loads(old["toml"]), f"reverted to revision {revision_id}")
+    return redirect(url_for("configure.revisions"))
+
+
+@blueprint.post("/handsets/<handset>/test-ring")
+@requires("admin")
+def test_ring(handset: str):
+    try:
+        ask("handset.test_ring", handset=handset, seconds=3)
+        flash(f"{handset}: ringing for 3 s", "info")
+    except DaemonError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("configure.section", name="handsets"))
+
+
+@blueprint.post("/schedule/override")
+@requires("supervisor")
+def schedule_override():
+    mode = request.form.get("mode")
+    try:
+        ask("schedule.override", mode=None if mode == "follow" else mode)
+    except DaemonError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("configure.section", name="schedule"))
+
+
+def _library() -> PromptLibrary:
+    return PromptLibrary(current_app.config["DATA_DIR"] / "prompts")
+
+
+@blueprint.get("/prompts/<name>.wav")
+@requires("operator")
+def prompt_wav(name: str):
+    """A prompt as the caller hears it (8 kHz mono), wrapped as WAV so the browser can play it."""
+    document = current_document()
+    spec = document.get("prompts", {}).get(name)
+    if not isinstance(spec, dict):
+        abort(404, f"no prompt {name!r}")
+    library = _library()
+    try:
+        if "text" in spec:
+            raw = library.samples(library.from_text(spec["text"], spec.get("lang", "en")))
+        else:
+            upload = current_app.config["DATA_DIR"] / "uploads" / spec["file"]
+            raw = library.samples(library.from_upload(upload.read_bytes(), upload.name))
+    except (PromptError, OSError) as exc:
+        abort(422, f"prompt {name}: {exc}")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(library.rate)
+        wav.writeframes(raw)
+    return Response(out.getvalue(), mimetype="audio/wav")
+
+
+@blueprint.post("/prompts/<name>/upload")
+@requires("admin")
+def prompt_upload(name: str):
+    document = current_document()
+    if name not in document.get("prompts", {}):
+        abort(404, f"no prompt {name!r}")
+    upload = request.files.get("recording")
+    if upload is None or not upload.filename:
+        flash("choose a WAV, MP3, OGG or FLAC file first", "error")
+        return redirect(url_for("configure.section", name="prompts"))
+    data = upload.read()
+    try:
+        _library().from_upload(data, upload.filename)  # refuses what the daemon could not play
+    except PromptError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("configure.section", name="prompts"))
+    filename = f"{name}-{_UPLOAD_NAME.sub('_', upload.filename)[-60:]}"
+    uploads = current_app.config["DATA_DIR"] / "uploads"
+    uploads.mkdir(exist_ok=True)
+    (uploads / filename).write_bytes(data)
+    document["prompts"][name] = {"file": filename}
+    save(document, f"prompt {name}: recording uploaded")
+    return redirect(url_for("configure.section", name="prompts"))

@@ -1,0 +1,254 @@
+"""The config document as HTML form fields and back.
+
+A field's name is its path in the document, written the way a config Problem names it
+("handsets[1].hook_pin", "flow.nodes.menu.keys"), so each problem lands next to its field.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.config import DIALECTS, HANDSET_PINS, LANGUAGES
+from appliance.core.flow import NODE_TYPES
+from appliance.core.problems import Problem
+from appliance.core.schedule import DAYS
+from appliance.handsets.cadence import CADENCES
+
+SECTIONS = ("box", "lines", "handsets", "prompts", "schedule", "flow")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str
+    label: str
+    kind: str  # text | textarea | int | number | bool | list | intlist | numlist | map | intmap | select
+    value: Any = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The value as the input shows it."""
+        value = self.value
+        if value is None:
+            return ""
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items())
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+
+@dataclass
+class Group:
+    title: str
+    path: str
+    fields: list[Field]
+    deletable: bool = False
+    kind: str = ""  # "handset" or "prompt" for the extra buttons
+
+
+def steps(path: str) -> list[str | int]:
+    return [int(index) if index else name for name, index in _STEP.findall(path)]
+
+
+def get(document: dict[str, Any], path: str) -> Any:
+    node: Any = document
+    for step in steps(path):
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def put(document: dict[str, Any], path: str, value: Any) -> None:
+    """Set (or with value None, remove) the field at path, making tables on the way."""
+    *parents, last = steps(path)
+    node: Any = document
+    for step in parents:
+        if isinstance(step, int):
+            node = node[step]
+        else:
+            node = node.setdefault(step, {})
+    if value is None:
+        if isinstance(last, int):
+            del node[last]
+        else:
+            node.pop(last, None)
+    else:
+        node[last] = value
+
+
+def _field(document: dict[str, Any], path: str, kind: str, options: tuple[str, ...] = ()) -> Field:
+    return Field(path, path.rsplit(".", 1)[-1], kind, get(document, path), options)
+
+
+def groups(section: str, document: dict[str, Any]) -> list[Group]:
+    """The form of one section of the document."""
+    if section == "box":
+        return [Group("box", "box", [_field(document, "box.name", "text"),
+                                     _field(document, "box.language", "select", LANGUAGES),
+                                     _field(document, "box.country", "text"),
+                                     _field(document, "ringing.cadence", "select", (*CADENCES, "custom")),
+                                     _field(document, "ringing.custom", "numlist")])]
+    if section == "lines":
+        return [Group(f"line {line.get('id', i)}", f"lines[{i}]", [
+            _field(document, f"lines[{i}].id", "text"), _field(document, f"lines[{i}].port", "text"),
+            _field(document, f"lines[{i}].dialect", "select", DIALECTS),
+            _field(document, f"lines[{i}].baudrate", "int"), _field(document, f"lines[{i}].rtscts", "bool"),
+            _field(document, f"lines[{i}].sim_pin", "text"), _field(document, f"lines[{i}].power_pin", "int"),
+            _field(document, f"lines[{i}].audio_out", "text"), _field(document, f"lines[{i}].audio_in", "text"),
+        ], deletable=len(document.get("lines", [])) > 1) for i, line in enumerate(document.get("lines", []))]
+    if section == "handsets":
+        result = []
+        for i, spec in enumerate(document.get("handsets", [])):
+            where = f"handsets[{i}]"
+            pins = HANDSET_PINS.get(spec.get("kind", "relay"), HANDSET_PINS["relay"])
+            fields = [_field(document, f"{where}.{name}", "text") for name in ("id", "name", "operator")]
+            fields.append(_field(document, f"{where}.kind", "select", tuple(HANDSET_PINS)))
+            fields += [_field(document, f"{where}.{name}", "int") for name in pins]
+            fields += [_field(document, f"{where}.audio_pins", "intmap"), _field(document, f"{where}.skills", "list")]
+            result.append(Group(f"handset {spec.get('id', i)}", where, fields, deletable=True, kind="handset"))
+        return result
+    if section == "prompts":
+        result = []
+        for name, spec in document.get("prompts", {}).items():
+            where = f"prompts.{name}"
+            kind = "file" if isinstance(spec, dict) and "file" in spec else "text"
+            fields = ([_field(document, f"{where}.file", "text")] if kind == "file" else
+                      [_field(document, f"{where}.text", "textarea"),
+                       _field(document, f"{where}.lang", "select", LANGUAGES)])
+            result.append(Group(name, where, fields, deletable=True, kind="prompt"))
+        return result
+    if section == "schedule":
+        fields = [_field(document, "schedule.timezone", "text"), _field(document, "schedule.always_open", "bool")]
+        fields += [_field(document, f"schedule.hours.{day}", "list") for day in DAYS]
+        return [Group("schedule", "schedule", fields)]
+    if section == "flow":
+        nodes = tuple(document.get("flow", {}).get("nodes", {}))
+        prompts = ("", *document.get("prompts", {}))
+        targets = ("", *nodes)
+        result = [Group("flow", "flow", [_field(document, "flow.start", "select", nodes)])]
+        for node_id, node in document.get("flow", {}).get("nodes", {}).items():
+            where = f"flow.nodes.{node_id}"
+            kind = node.get("type") if isinstance(node, dict) else None
+            fields = [_field(document, f"{where}.type", "select", tuple(NODE_TYPES))]
+            for name in _node_fields(kind):
+                if name in ("prompt", "invalid_prompt"):
+                    fields.append(_field(document, f"{where}.{name}", "select", prompts))
+                elif name in ("next", "on_timeout", "on_invalid", "open", "closed"):
+                    fields.append(_field(document, f"{where}.{name}", "select", targets))
+                elif name == "keys":
+                    fields.append(_field(document, f"{where}.keys", "map"))
+                else:
+                    fields.append(_field(document, f"{where}.{name}", "int" if name == "retries" else
+                                         "number" if name in ("timeout", "ring_timeout") else "text"))
+            result.append(Group(node_id, where, fields, deletable=True))
+        return result
+    raise KeyError(section)
+
+
+def _node_fields(kind: str | None) -> tuple[str, ...]:
+    return {
+        "play": ("prompt", "next"),
+        "menu": ("prompt", "keys", "invalid_prompt", "timeout", "retries", "on_timeout", "on_invalid"),
+        "schedule": ("open", "closed"),
+        "route": ("skill", "ring_timeout", "next"),
+        "hangup": (),
+    }.get(kind or "", ())
+
+
+def _number(text: str, whole: bool) -> Any:
+    try:
+        return int(text) if whole or re.fullmatch(r"-?\d+", text) else float(text)
+    except ValueError:
+        return text  # left as typed: the check names the field and says what it needs
+
+
+def parse_value(kind: str, text: str) -> Any:
+    """The document value for what was typed; None means the field is left out."""
+    text = text.strip()
+    if kind == "bool":
+        return text == "true"
+    if not text:
+        return None
+    if kind in ("int", "number"):
+        return _number(text, kind == "int")
+    if kind in ("list", "intlist", "numlist"):
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        return items if kind == "list" else [_number(item, kind == "intlist") for item in items]
+    if kind in ("map", "intmap"):
+        table = {}
+        for pair in re.split(r"[,\n]", text):
+            if pair.strip():
+                key, _, value = pair.partition("=")
+                value = value.strip()
+                table[key.strip().strip('"')] = _number(value, True) if kind == "intmap" else value
+        return table
+    return text
+
+
+def apply(section: str, document: dict[str, Any], form: Any) -> dict[str, Any]:
+    """A new document: the section's fields as the form has them; groups ticked for deletion removed."""
+    new = copy.deepcopy(document)
+    for group in groups(section, document):
+        for field in group.fields:
+            if field.path in form:
+                values = form.getlist(field.path)
+                put(new, field.path, parse_value(field.kind, values[-1]))
+    # Deleting list items from the end keeps the earlier indexes valid.
+    doomed = sorted((g.path for g in groups(section, document) if form.get(f"delete:{g.path}")),
+                    key=lambda p: steps(p), reverse=True)
+    for path in doomed:
+        put(new, path, None)
+    return new
+
+
+def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    """A new document with an empty item added to the section; ValueError naming a bad name."""
+    new = copy.deepcopy(document)
+    name = name.strip()
+    if section in ("prompts", "flow", "handsets", "lines") and not _ID.match(name):
+        raise ValueError(f"{name!r}: a name is lowercase letters, digits, - and _")
+    if section == "prompts":
+        if name in new.get("prompts", {}):
+            raise ValueError(f"there is already a prompt {name!r}")
+        new.setdefault("prompts", {})[name] = {"text": "…", "lang": new.get("box", {}).get("language", "en")}
+    elif section == "flow":
+        if kind not in NODE_TYPES:
+            raise ValueError(f"node type must be one of {', '.join(NODE_TYPES)}")
+        nodes = new.setdefault("flow", {}).setdefault("nodes", {})
+        if name in nodes:
+            raise ValueError(f"there is already a node {name!r}")
+        nodes[name] = {"type": kind}
+    elif section == "handsets":
+        new.setdefault("handsets", []).append({"id": name, "kind": "relay"})
+    elif section == "lines":
+        new.setdefault("lines", []).append({"id": name, "port": "", "dialect": "auto"})
+    else:
+        raise ValueError(f"nothing can be added to {section}")
+    return new
+
+
+def _belongs(problem: Problem, path: str, whole_field: bool) -> bool:
+    if problem.field == path:
+        return True
+    return whole_field and problem.field.startswith((path + ".", path + "["))
+
+
+def problems_at(problems: list[Problem], path: str, whole_field: bool = True) -> list[Problem]:
+    """The problems to show next to a field (and anything inside it), or a group's own (whole_field=False)."""
+    return [p for p in problems if _belongs(p, path, whole_field)]
+
+
+def unplaced(problems: list[Problem], section: str, document: dict[str, Any]) -> list[Problem]:
+    """Problems that belong to no field or group on this section's form: shown above it."""
+    form = groups(section, document)
+    return [p for p in problems
+            if not any(_belongs(p, f.path, True) for g in form for f in g.fields)
+            and not any(_belongs(p, g.path, False) for g in form)]

@@ -1,0 +1,144 @@
+"""English and Russian: the English text is the key, RU maps it to Russian. A missing entry shows English."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, g, request, session
+
+RU = {
+    "Hotline": "Горячая линия",
+    "Dashboard": "Обзор",
+    "Configuration": "Настройка",
+    "Records": "Журнал",
+    "Statistics": "Статистика",
+    "Console": "Пульт оператора",
+    "Simulation": "Симуляция",
+    "Backup": "Резервная копия",
+    "Users": "Пользователи",
+    "Log out": "Выйти",
+    "Log in": "Войти",
+    "Set up the box": "Первоначальная настройка",
+    "Create the first admin account. There is no default password.":
+        "Создайте первую учётную запись администратора. Пароля по умолчанию нет.",
+    "User name": "Имя пользователя",
+    "Password": "Пароль",
+    "Password again": "Пароль ещё раз",
+    "Language": "Язык",
+    "Role": "Роль",
+    "Create": "Создать",
+    "Save": "Сохранить",
+    "Delete": "Удалить",
+    "Add": "Добавить",
+    "Wrong user name or password.": "Неверное имя пользователя или пароль.",
+    "Too many failed attempts: try again in {seconds} s.":
+        "Слишком много неудачных попыток: повторите через {seconds} с.",
+    "The passwords differ.": "Пароли не совпадают.",
+    "Lines": "Линии",
+    "Handsets": "Телефоны",
+    "Callers waiting": "Ожидающие абоненты",
+    "Calls now": "Текущие звонки",
+    "Today": "Сегодня",
+    "Line": "Линия",
+    "State": "Состояние",
+    "Registration": "Регистрация",
+    "Signal": "Сигнал",
+    "Network operator": "Оператор сети",
+    "Handset": "Телефон",
+    "Operator": "Оператор",
+    "Caller": "Абонент",
+    "Menu": "Меню",
+    "Seconds": "Секунды",
+    "Calls": "Звонки",
+    "Answered": "Отвечено",
+    "Abandoned": "Брошено",
+    "Average wait, s": "Среднее ожидание, с",
+    "Cannot reach the box": "Нет связи с устройством",
+    "Box": "Устройство",
+    "Prompts": "Фразы",
+    "Schedule": "Расписание",
+    "Flow": "Сценарий",
+    "Revisions": "Версии",
+    "TOML": "TOML",
+    "Saved as revision {id} and applied.": "Сохранено как версия {id} и применено.",
+    "Saved as revision {id}; lines and handsets change at the next restart.":
+        "Сохранено как версия {id}; линии и телефоны изменятся после перезапуска.",
+    "Nothing changed.": "Ничего не изменилось.",
+    "Not saved: fix the problems marked below.": "Не сохранено: исправьте отмеченные ошибки.",
+    "The box refused the config: {error}": "Устройство отклонило настройки: {error}",
+    "Revert to this revision": "Вернуть эту версию",
+    "Test ring": "Пробный звонок",
+    "Listen": "Прослушать",
+    "Upload a recording": "Загрузить запись",
+    "New prompt name": "Имя новой фразы",
+    "New node name": "Имя нового узла",
+    "Type": "Тип",
+    "Start node": "Начальный узел",
+    "Force open": "Открыть принудительно",
+    "Force closed": "Закрыть принудительно",
+    "Follow the hours": "По расписанию",
+    "Search": "Поиск",
+    "From": "С",
+    "To": "По",
+    "Outcome": "Результат",
+    "Started": "Начало",
+    "Wait, s": "Ожидание, с",
+    "Talk, s": "Разговор, с",
+    "Export CSV": "Выгрузить CSV",
+    "Timeline": "Ход звонка",
+    "Notes": "Заметки",
+    "Call type": "Тип обращения",
+    "Categories": "Категории",
+    "Note": "Заметка",
+    "Previous calls": "Предыдущие звонки",
+    "No call on this handset.": "На этом телефоне нет звонка.",
+    "Call the box": "Позвонить",
+    "Hang up": "Положить трубку",
+    "Lift": "Снять трубку",
+    "Replace": "Положить",
+    "Caller number": "Номер абонента",
+    "Download a backup": "Скачать резервную копию",
+    "Restore": "Восстановить",
+    "Voicemail": "Голосовая почта",
+    "No voicemail yet: the box does not record messages in this version.":
+        "Голосовой почты пока нет: эта версия не записывает сообщения.",
+    "Service level": "Уровень обслуживания",
+    "Total": "Всего",
+    "idle": "свободен", "ringing": "звонит", "on call": "разговор", "off-hook": "трубка снята",
+    "up": "работает", "down": "не работает", "starting": "запуск",
+    "in menu": "в меню", "answering": "ответ", "ringing operators": "вызов операторов", "connected": "соединён",
+    "completed": "завершён", "abandoned": "брошен", "failed": "сбой", "interrupted": "прерван",
+    "unanswered": "без ответа", "closed": "нерабочее время",
+}
+
+
+def language() -> str:
+    user = g.get("user")
+    if user:
+        return user["lang"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in ("en", "ru"):
+        return chosen
+    return request.accept_languages.best_match(["en", "ru"]) or "en"
+
+
+def translate(text: str, **values: object) -> str:
+    if language() == "ru":
+        text = RU.get(text, text)
+    return text.format(**values) if values else text
+
+
+def catalog() -> dict[str, str]:
+    """The strings the dashboard's script shows (states), in the page's language."""
+    keys = ("idle", "ringing", "on call", "off-hook", "up", "down", "starting", "in menu", "answering",
+            "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace")
+    return {key: translate(key) for key in keys}
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(_=translate, language=language, i18n_catalog=catalog)
+    app.jinja_env.filters["datetime"] = _local_time
+
+
+def _local_time(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else ""

@@ -1,0 +1,33 @@
+"use strict";
+// Poll the box every two seconds: lines, handsets, calls in progress and today's figures.
+async function refresh() {
+  const error = document.getElementById("error");
+  try {
+    const reply = await Hotline.get("/api/dashboard");
+    const status = reply.status, today = reply.today;
+    fillToday(today);
+    Hotline.fill("lines", status.lines.map((l) => {
+      const modem = l.modem || {};
+      return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), modem.registration,
+        modem.signal_dbm === undefined || modem.signal_dbm === null ? "" : modem.signal_dbm + " dBm",
+        modem.operator];
+    }));
+    Hotline.fill("handsets", status.handsets.map((h) => [h.id, h.operator, Hotline.t(h.state)]));
+    Hotline.fill("live", status.calls.map((c) => [c.line, c.caller || "—", Hotline.t(c.state), c.menu_path,
+      c.handset, c.seconds]));
+    document.getElementById("waiting").textContent =
+      String(status.calls.filter((c) => c.state !== "connected").length);
+    error.hidden = true;
+  } catch (err) {
+    error.textContent = Hotline.t("Cannot reach the box") + ": " + err.message;
+    error.hidden = false;
+  }
+}
+function fillToday(today) {
+  document.getElementById("today-total").textContent = today.total;
+  document.getElementById("today-answered").textContent = today.answered;
+  document.getElementById("today-abandoned").textContent = today.abandoned;
+  document.getElementById("today-wait").textContent = today.average_wait;
+}
+refresh();
+setInterval(refresh, 2000);
