@@ -275,8 +275,9 @@ def _call_row(record: dict) -> tuple[dict, list[dict]]:
     row["queued_at"], row["connected_at"] = queued, connected
     if row["wait_seconds"] is None and queued is not None:
         row["wait_seconds"] = round((connected or first("ABANDON") or end or queued) - queued, 3)
-    if row["talk_seconds"] is None and connected is not None and end is not None:
-        row["talk_seconds"] = round(end - connected, 3)
+    hangup = next((e["at"] for e in events if e["event"] in ("COMPLETECALLER", "COMPLETEAGENT", "TRANSFER")), end)
+    if row["talk_seconds"] is None and connected is not None and hangup is not None:
+        row["talk_seconds"] = round(hangup - connected, 3)
     if row["outcome"] is None and first("ABANDON") is not None:
         row["outcome"] = "abandoned"
     scores = [int(e["detail"]) for e in events if e["event"] == "SURVEY"]

@@ -93,13 +93,18 @@ class CallLog:
         return [_public(row, role) for row in rows]
 
     def iter_calls(self, *, role: str | None = None, batch: int = 500, **filters: Any) -> Iterator[dict]:
-        """Every matching call, oldest first, a batch at a time (for streaming exports of any size)."""
+        """Every matching call, oldest first, a batch at a time (for streaming exports of any size).
+
+        Bad filters raise here, before anything is read or sent."""
         where, params = self._where(filters)
+        return self._iterate(f"SELECT * FROM calls{where} ORDER BY started_at", params, role, batch)
+
+    def _iterate(self, sql: str, params: list, role: str | None, batch: int) -> Iterator[dict]:
         if not self.path.exists():
             return
         conn = self._connect()
         try:
-            cursor = conn.execute(f"SELECT * FROM calls{where} ORDER BY started_at", params)
+            cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(batch):
                 for row in rows:
                     yield _public(dict(row), role)
@@ -166,11 +171,11 @@ class CallLog:
 
 
 def fts_query(text: str) -> str:
-    """Free text as an FTS5 query of quoted words (all must match), so no input is a syntax error."""
+    """Free text as an FTS5 query of quoted word prefixes (all must match), so no input is a syntax error."""
     words = re.findall(r"\w+", text)
     if not words:
         raise ValueError(f"search text {text!r} has no words in it")
-    return " ".join(f'"{word}"' for word in words)
+    return " ".join(f'"{word}"*' for word in words)
 
 
 def _public(row: dict, role: str | None) -> dict:
