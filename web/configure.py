@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 
 from appliance import config as configuration
 from appliance.audio.prompts import PromptError, PromptLibrary
+from appliance.core.flow import NODE_TYPES
 
 from . import forms
 from .i18n import translate as _
@@ -105,7 +106,7 @@ def section(name: str):
     return render_template("config.html", section=name, sections=forms.SECTIONS,
                            groups=forms.groups(name, document), problems=problems,
                            problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
-                           override=override), 400 if request.method == "POST" else 200
+                           override=override, node_types=tuple(NODE_TYPES)), 400 if request.method == "POST" else 200
 
 
 @blueprint.route("/toml", methods=["GET", "POST"])

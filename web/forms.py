@@ -137,30 +137,35 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
         for node_id, node in document.get("flow", {}).get("nodes", {}).items():
             where = f"flow.nodes.{node_id}"
             kind = node.get("type") if isinstance(node, dict) else None
+            spec = NODE_TYPES.get(kind or "", {})
             fields = [_field(document, f"{where}.type", "select", tuple(NODE_TYPES))]
-            for name in _node_fields(kind):
-                if name in ("prompt", "invalid_prompt"):
+            for name in _node_fields(kind, node if isinstance(node, dict) else {}):
+                if name in spec.get("prompts", ()):
                     fields.append(_field(document, f"{where}.{name}", "select", prompts))
-                elif name in ("next", "on_timeout", "on_invalid", "open", "closed"):
+                elif name in spec.get("targets", ()):
                     fields.append(_field(document, f"{where}.{name}", "select", targets))
                 elif name == "keys":
                     fields.append(_field(document, f"{where}.keys", "map"))
                 else:
-                    fields.append(_field(document, f"{where}.{name}", "int" if name == "retries" else
-                                         "number" if name in ("timeout", "ring_timeout") else "text"))
+                    fields.append(_field(document, f"{where}.{name}", "int" if name in _INTEGERS else
+                                         "number" if name in _NUMBERS else "text"))
             result.append(Group(node_id, where, fields, deletable=True))
         return result
     raise KeyError(section)
 
 
-def _node_fields(kind: str | None) -> tuple[str, ...]:
-    return {
-        "play": ("prompt", "next"),
-        "menu": ("prompt", "keys", "invalid_prompt", "timeout", "retries", "on_timeout", "on_invalid"),
-        "schedule": ("open", "closed"),
-        "route": ("skill", "ring_timeout", "next"),
-        "hangup": (),
-    }.get(kind or "", ())
+_NUMBERS = {"timeout", "ring_timeout", "max_wait", "max_seconds", "silence_seconds", "min_seconds"}
+_INTEGERS = {"retries", "length"}
+# Optional fields worth offering even when the node leaves them out.
+_OPTIONAL = {"menu": ("timeout", "retries"), "route": ("skill",)}
+
+
+def _node_fields(kind: str | None, node: dict[str, Any]) -> list[str]:
+    """The fields a node of this type takes (from the flow's own table), then any others it has."""
+    spec = NODE_TYPES.get(kind or "", {})
+    names = [*spec.get("required", ()), *spec.get("prompts", ()), *spec.get("targets", ()),
+             *_OPTIONAL.get(kind or "", ()), *node]
+    return [name for i, name in enumerate(names) if name != "type" and name not in names[:i]]
 
 
 def _number(text: str, whole: bool) -> Any:
