@@ -60,8 +60,9 @@ def test_sigkill_mid_write_leaves_a_consistent_database_and_open_calls_are_close
     store = CallStore(path)  # what the daemon does on restart
     try:
         assert store.close_interrupted(now=10_000.0) == len(open_before)
-        rows = store.db.execute("SELECT id, outcome, ended_at FROM calls WHERE id IN (%s)"
-                                % ",".join("?" * len(open_before)), list(open_before)).fetchall()
+        marks = ",".join("?" * len(open_before))
+        rows = store.db.execute(f"SELECT id, outcome, ended_at FROM calls WHERE id IN ({marks})",
+                                list(open_before)).fetchall()
         assert {(outcome, ended) for _, outcome, ended in rows} == {("interrupted", 10_000.0)}
         assert store.db.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NULL").fetchone()[0] == 0
         assert store.close_interrupted(now=20_000.0) == 0  # closed once, not again
