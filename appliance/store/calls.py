@@ -107,6 +107,10 @@ class CallStore:
             self.db["call_events"].insert_all(
                 ({"call_id": call_id, **event} for event in events), batch_size=500)
             queued = 0
+            if row.get("connected_at") is not None and (before is None or before[0] is None):
+                queued += self._webhook("call.answered", row["connected_at"], {
+                    "id": call_id, "handset": row.get("handset"), "operator": row.get("operator"),
+                    "connected_at": row["connected_at"]})
             for event in events:
                 name, at, detail = event["event"], event["at"], event["detail"]
                 if name == "VOICEMAIL":
@@ -125,10 +129,6 @@ class CallStore:
             for recording in record.get("recordings") or ():
                 self.db["recordings"].insert({"call_id": call_id, "at": recording.get("at", row["ended_at"]),
                                               "path": recording["path"], "seconds": recording.get("seconds")})
-            if row.get("connected_at") is not None and (before is None or before[0] is None):
-                queued += self._webhook("call.answered", row["connected_at"], {
-                    "id": call_id, "handset": row.get("handset"), "operator": row.get("operator"),
-                    "connected_at": row["connected_at"]})
             public = {k: v for k, v in row.items() if k != "extra"}
             queued += self._webhook("call.ended", row.get("ended_at") or row["started_at"],
                                     {**public, "events": events})

@@ -1,0 +1,193 @@
+"""Webhooks reach a real local HTTP server, signed, retried with backoff, and survive a restart of the sender."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from test_store import NUMBER, record, write
+
+from appliance.integrations.webhooks import Endpoint, WebhookSender, verify
+from appliance.privacy import Privacy
+from appliance.store.calls import CallStore
+
+SECRET = "a shared secret of the CRM"
+
+
+class Receiver:
+    """A CRM on 127.0.0.1: answers each POST with the next status in `statuses` (then 200), records bodies."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.received: queue.Queue = queue.Queue()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.received.put((status, dict(self.headers), body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def take(self, n: int) -> list[tuple[int, dict, bytes]]:
+        return [self.received.get(timeout=10) for _ in range(n)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def make_store(tmp_path, url: str, **endpoint) -> CallStore:
+    return CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "masked"),
+                     webhooks=[Endpoint(url, SECRET, **endpoint)])
+
+
+def outbox(store: CallStore) -> list[tuple]:
+    return store.db.execute("SELECT event, attempts, delivered_at, failed_at, next_attempt_at FROM webhook_outbox "
+                            "ORDER BY id").fetchall()
+
+
+def test_call_events_are_delivered_signed_in_order(tmp_path, receiver):
+    store = make_store(tmp_path, receiver.url)
+    write(store, record("c1", 1000.0, voicemail="voicemail/c1.flac", callback=True))
+    sender = WebhookSender(store.path, store.webhooks, clock=Clock(5000.0))
+    assert sender.deliver_due() == 5
+    got = receiver.take(5)
+    events = [headers["X-Hotline-Event"] for _, headers, _ in got]
+    assert events == ["call.started", "call.answered", "voicemail", "callback", "call.ended"]
+    for _, headers, body in got:
+        assert verify(SECRET, body, headers["X-Hotline-Signature"])
+        assert not verify("somebody else's secret", body, headers["X-Hotline-Signature"])
+    ended = json.loads(got[-1][2])
+    assert ended["data"]["id"] == "c1" and ended["data"]["caller"] == "+7 *** ***-45-67"
+    assert [e["event"] for e in ended["data"]["events"]][0] == "ANSWERED"
+    assert NUMBER.encode() not in b"".join(body for _, _, body in got)  # the privacy mode holds outside too
+    assert all(row[2] == 5000.0 for row in outbox(store))
+    assert sender.deliver_due() == 0  # delivered once, not again
+    sender.close()
+    store.close()
+
+
+def test_an_endpoint_gets_only_the_events_it_asked_for(tmp_path, receiver):
+    store = make_store(tmp_path, receiver.url, events=frozenset({"voicemail"}))
+    write(store, record("c1", 1000.0))
+    write(store, record("c2", 2000.0, voicemail="voicemail/c2.flac"))
+    assert [row[0] for row in outbox(store)] == ["voicemail"]
+    store.close()
+    with pytest.raises(ValueError, match="unknown event"):
+        Endpoint(receiver.url, SECRET, events=frozenset({"call.exploded"}))
+    with pytest.raises(ValueError, match="must start with http"):
+        Endpoint("ftp://crm", SECRET)
+
+
+def test_a_failing_endpoint_is_retried_with_backoff_across_a_restart_of_the_sender(tmp_path):
+    receiver = Receiver(statuses=[500, 503])
+    try:
+        store = make_store(tmp_path, receiver.url, events=frozenset({"call.started"}))
+        store.call_started("c1", "gsm1", NUMBER, 1000.0)
+        clock = Clock(1000.0)
+        sender = WebhookSender(store.path, store.webhooks, clock=clock, base_delay=5)
+        assert sender.deliver_due() == 0
+        assert receiver.take(1)[0][0] == 500
+        assert outbox(store) == [("call.started", 1, None, None, 1005.0)]
+        clock.now = 1004.0
+        assert sender.deliver_due() == 0 and receiver.received.empty()  # not due yet
+        sender.close()  # the daemon restarts mid-retry
+
+        clock.now = 1005.0
+        sender = WebhookSender(store.path, store.webhooks, clock=clock, base_delay=5)
+        assert sender.deliver_due() == 0
+        assert receiver.take(1)[0][0] == 503
+        assert outbox(store) == [("call.started", 2, None, None, 1015.0)]  # the wait doubles
+        clock.now = 1015.0
+        assert sender.deliver_due() == 1
+        status, headers, body = receiver.take(1)[0]
+        assert status == 200 and verify(SECRET, body, headers["X-Hotline-Signature"])
+        assert json.loads(body)["data"]["id"] == "c1"
+        assert outbox(store) == [("call.started", 3, 1015.0, None, 1015.0)]
+        sender.close()
+        store.close()
+    finally:
+        receiver.close()
+
+
+def test_an_unreachable_endpoint_is_kept_and_finally_marked_failed(tmp_path):
+    dead = Receiver()
+    url = dead.url
+    dead.close()  # nothing listens on that port any more: connection refused
+    store = make_store(tmp_path, url, events=frozenset({"call.started"}))
+    store.call_started("c1", "gsm1", NUMBER, 0.0)
+    clock = Clock(0.0)
+    sender = WebhookSender(store.path, store.webhooks, clock=clock, base_delay=2, max_delay=10, max_attempts=5)
+    waits = []
+    for _ in range(5):
+        sender.deliver_due()
+        due = sender.next_due()
+        waits.append(None if due is None else due - clock.now)
+        clock.now = due if due is not None else clock.now
+    assert waits == [2, 4, 8, 10, None]  # doubling, capped, then given up
+    (event, attempts, delivered, failed, _), = outbox(store)
+    assert attempts == 5 and delivered is None and failed is not None
+    error = store.db.execute("SELECT last_error FROM webhook_outbox").fetchone()[0]
+    assert "Connection refused" in error or "URLError" in error
+    sender.close()
+    store.close()
+
+
+def test_the_running_sender_is_woken_by_a_new_call(tmp_path, receiver):
+    store = make_store(tmp_path, receiver.url, events=frozenset({"call.started"}))
+    sender = WebhookSender(store.path, store.webhooks)
+    store.on_outbox = sender.wake
+    stop = threading.Event()
+    runner = threading.Thread(target=sender.run, args=(stop,))
+    runner.start()
+    try:
+        store.call_started("c1", "gsm1", NUMBER, 1000.0)
+        status, headers, _ = receiver.take(1)[0]  # arrives without waiting for any timer
+        assert status == 200 and headers["X-Hotline-Event"] == "call.started"
+    finally:
+        stop.set()
+        sender.wake()
+        runner.join(5)
+    assert not runner.is_alive()
+    sender.close()
+    store.close()
+
+
+def test_answered_goes_out_when_the_operator_lifts_and_only_once(tmp_path, receiver):
+    store = make_store(tmp_path, receiver.url)
+    rec = record("c1", 1000.0)
+    store.call_started("c1", "gsm1", NUMBER, 1000.0)
+    store.call_connected("c1", "h2", "Boris", at=1012.0)
+    assert [row[0] for row in outbox(store)] == ["call.started", "call.answered"]
+    store.call_ended(rec)
+    assert [row[0] for row in outbox(store)] == ["call.started", "call.answered", "call.ended"]
+    store.close()
