@@ -80,9 +80,14 @@ def _handset(daemon: Any, args: dict[str, Any]) -> tuple[str, Any]:
     return handset_id, daemon.handsets[handset_id]
 
 
+def _state(daemon: Any, handset_id: str) -> str:
+    """What the switchboard thinks the handset is doing (idle, ringing, on call...)."""
+    return next((h["state"] for h in daemon.core.status()["handsets"] if h["id"] == handset_id), "unknown")
+
+
 def _test_ring(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     handset_id, device = _handset(daemon, args)
-    state = daemon.core.router.handsets[handset_id].state
+    state = _state(daemon, handset_id)
     if state != "idle":
         raise ValueError(f"handset {handset_id} is {state}: a test ring would disturb a call")
     seconds = args.get("seconds", 3)
@@ -99,7 +104,7 @@ def _test_ring(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 def _test_ring_stop(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     handset_id, device = _handset(daemon, args)
-    if daemon.core.router.handsets[handset_id].state == "idle":
+    if _state(daemon, handset_id) == "idle":
         device.stop_ringing()
     return {"handset": handset_id, "ringing": device.is_ringing}
 
