@@ -240,7 +240,9 @@ class AlsaRecorder:
                     self._take = None
                 self._wake.wait(RETRY_SECONDS)  # close() and start() still wake it at once
             return None
-        if frames <= 0:  # -EPIPE: the core was busy too long and the card overwrote audio
+        if frames == 0:  # a source that had nothing yet (serial audio while the modem transmits)
+            return None
+        if frames < 0:  # -EPIPE: the core was busy too long and the card overwrote audio
             self.overruns += 1
             log.warning("line %s: capture overrun", self.line_id)
             self._paced_from, self._paced_frames = self._clock(), 0
