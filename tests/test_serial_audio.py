@@ -246,3 +246,15 @@ def test_sample_conversion_matches_sox(fmt, encoding):
     decoded = subprocess.run(["sox", "-D", *modem, "-", *line, "-"], input=encoded, capture_output=True,
                              check=True).stdout
     assert from_modem(encoded, fmt) == decoded
+
+
+def test_opening_the_recorder_at_boot_does_not_start_receiving(modem, tmp_path):
+    audio, fake, events = modem()
+    rec = AlsaRecorder("pots1", "modem", post=events.put, open_pcm=audio.open_capture)
+    try:
+        rec.open()
+        audio.open()
+        time.sleep(0.2)
+        assert "AT+VRX" not in fake.commands
+    finally:
+        rec.close()

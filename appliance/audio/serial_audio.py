@@ -362,16 +362,17 @@ class _Capture:
     def __init__(self, audio: SerialAudio, period_frames: int) -> None:
         self._audio = audio
         self._bytes = period_frames * 2
-        self._open = True
-        with audio._wake:
-            audio._receivers += 1
-            audio._heard.clear()
-            audio._wake.notify_all()
+        self._open = False  # AT+VRX starts at the first read: AlsaRecorder.open() at boot must not start it
 
     def read(self) -> tuple[int, bytes]:
         """One period, blocking until the modem has sent it; (0, b"") after a while with none (a prompt plays)."""
         audio = self._audio
         with audio._wake:
+            if not self._open:
+                self._open = True
+                audio._receivers += 1
+                audio._heard.clear()
+                audio._wake.notify_all()
             audio._wake.wait_for(lambda: len(audio._heard) >= self._bytes or audio._closed, 4 * READ_SLICE)
             if len(audio._heard) < self._bytes:
                 return 0, b""
