@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .config_people import People, parse_people
 from .core.flow import Flow, parse_flow
 from .core.problems import Problem
 from .core.schedule import Schedule, parse_schedule
@@ -62,6 +63,7 @@ class Config:
     schedule: Schedule
     prompts: dict[str, dict[str, Any]]
     flow: Flow
+    people: People
     warnings: tuple[Problem, ...] = ()
 
     def output_pins(self) -> list[int]:
@@ -108,7 +110,8 @@ def check(
     checks a config for a box whose modems are not plugged in here.
     """
     problems: list[Problem] = []
-    known = {"box", "ringing", "lines", "handsets", "schedule", "prompts", "flow"}
+    known = {"box", "ringing", "lines", "handsets", "schedule", "prompts", "flow", "operators", "roster", "queue",
+             "callbacks", "callers"}
     problems += [Problem(key, "unknown section") for key in document if key not in known]
     box = _table(document, "box", problems)
     language = box.get("language", "en")
@@ -121,9 +124,10 @@ def check(
     schedule, schedule_problems = parse_schedule(document.get("schedule"))
     problems += schedule_problems
     prompts = _prompts(_table(document, "prompts", problems), problems)
-    flow, flow_problems = parse_flow(document.get("flow"), prompts)
+    flow, flow_problems = parse_flow(document.get("flow"), _flow_prompts(prompts))
     problems += flow_problems
-    skills = {skill for spec in handsets for skill in spec.get("skills", [])}
+    people = parse_people(document, handsets, set(prompts), schedule.timezone, problems)
+    skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
             if node.type == "route" and node.skill and node.skill not in skills:
@@ -134,9 +138,14 @@ def check(
     config = Config(
         document=document, name=str(box.get("name", "Hotline")), language=language,
         country=str(box.get("country", "ru")), lines=tuple(lines), handsets=tuple(handsets), cadence=cadence,
-        schedule=schedule, prompts=prompts, flow=flow, warnings=tuple(problems),
+        schedule=schedule, prompts=prompts, flow=flow, people=people, warnings=tuple(problems),
     )
     return config, problems
+
+
+def _flow_prompts(prompts: dict[str, Any]) -> set[str]:
+    """Prompts a flow may name: the configured ones, and the tones the box generates itself."""
+    return {*prompts, "tone:ringback", "tone:beep"}
 
 
 def _table(document: dict[str, Any], key: str, problems: list[Problem]) -> dict[str, Any]:

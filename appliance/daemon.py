@@ -16,10 +16,10 @@ from typing import Any
 
 from .audio.catalog import render_prompts
 from .audio.player import AlsaPlayer
+from .board import make_switchboard
 from .config import Config
 from .control import ControlRequest, ControlServer
 from .core import events as ev
-from .core.router import handset_states
 from .core.switchboard import Switchboard
 from .handsets.devices import build_handset
 from .modem.line import ModemError, ModemLine
@@ -97,11 +97,7 @@ class Daemon:
             player = AlsaPlayer(line.id, line.audio_out, post=self.post, **player_args)
             self.players[line.id] = player
             player.open()
-        self.core = Switchboard(
-            lines=[line.id for line in cfg.lines],
-            handsets=handset_states((s["id"], s.get("operator"), s.get("skills", [])) for s in cfg.handsets),
-            flow=cfg.flow, schedule=cfg.schedule, clock=self.clock,
-        )
+        self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         for line in cfg.lines:
             if line.port.startswith("sim://"):
                 self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
@@ -260,7 +256,7 @@ class Daemon:
         prompts = render_prompts(config, self.data_dir / "prompts")
         self.prompts = {**self.prompts, **prompts}
         self.config = config
-        self.core.reconfigure(config.flow, config.schedule)
+        self.core.reconfigure(config.flow, config.schedule, config.people.callers, set(self.prompts))
 
     # --- status ---------------------------------------------------------------
 
@@ -280,5 +276,5 @@ class Daemon:
         lines = self.core.line_state
         up = sum(1 for state in lines.values() if state == "up")
         calls = sum(1 for call in self.core.lines.values() if call is not None)
-        operators = sum(1 for h in self.core.router.handsets.values() if h.operator)
+        operators = sum(1 for o in self.core.operators if o.handset is not None)
         return f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"

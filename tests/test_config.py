@@ -101,7 +101,10 @@ def test_flow_problems_name_the_node():
     assert "flow.start" in fields
     assert "flow.nodes.menu.keys.x" in fields
     assert "unknown node type 'teleport'" in fields["flow.nodes.busy.type"]
+    # Whole-graph checks run once every node parses.
     document["flow"]["start"] = "welcome"
+    document["flow"]["nodes"]["busy"]["type"] = "play"
+    del document["flow"]["nodes"]["menu"]["keys"]["x"]
     _, problems = configuration.check(document)
     assert any(p.field == "flow.nodes.orphan" and "unreachable" in p.message for p in problems)
 

@@ -9,7 +9,7 @@ import pytest
 from appliance import config as configuration
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
-from appliance.core.router import handset_states
+from appliance.board import make_switchboard
 from appliance.core.schedule import Schedule
 from appliance.core.switchboard import RINGBACK, Switchboard
 
@@ -20,19 +20,19 @@ def board(document: dict | None = None, schedule: Schedule | None = None) -> tup
     cfg = configuration.parse(document or configuration.default_document(), simulated=True)
     clock = FakeClock()
     ids = (f"call-{n}" for n in itertools.count(1))
-    sb = Switchboard(
-        lines=[line.id for line in cfg.lines],
-        handsets=handset_states((h["id"], h.get("operator"), h.get("skills", [])) for h in cfg.handsets),
-        flow=cfg.flow, schedule=schedule or cfg.schedule, clock=clock, new_id=lambda: next(ids),
-    )
+    sb = make_switchboard(cfg, clock, new_id=lambda: next(ids))
+    if schedule is not None:
+        sb.reconfigure(sb.flow, schedule)
     sb.handle(ev.LineUp(LINE))
     return sb, clock
 
 
-def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+79161234567") -> None:
-    assert sb.handle(ev.IncomingCall(LINE, caller)) == [
-        ev.Answer(LINE), ev.CallStarted("call-1", LINE, caller, clock()),
-    ]
+def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+79161234567",
+            call_id: str | None = "call-1") -> None:
+    actions = sb.handle(ev.IncomingCall(LINE, caller))
+    assert actions[0] == ev.Answer(LINE)
+    if call_id:
+        assert actions[1] == ev.CallStarted(call_id, LINE, caller, clock())
     clock.advance(0.5)
     assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "greeting")]
     clock.advance(3)
@@ -100,17 +100,40 @@ def test_wrong_key_plays_invalid_prompt_then_the_menu_again():
     assert sb.handle(ev.PromptFinished(LINE, "invalid")) == [ev.Play(LINE, "main_menu")]
 
 
-def test_nobody_lifts_so_caller_hears_busy_message_and_call_is_no_answer():
+def test_nobody_lifts_operator_is_retried_then_the_caller_overflows_and_the_operator_pauses():
     sb, clock = board()
     to_menu(sb, clock)
     sb.handle(ev.DtmfReceived(LINE, "1"))
-    clock.advance(30)
+    clock.advance(20)  # Anna's ring timeout
+    assert sb.handle(ev.Tick()) == [ev.StopRinging("h1")]
+    assert sb.next_deadline() == clock() + 5  # her retry pause
+    clock.advance(5)
+    assert sb.handle(ev.Tick()) == [ev.RingHandset("h1")]
+    clock.advance(20)
+    assert sb.handle(ev.Tick()) == [ev.StopRinging("h1")]
+    clock.advance(15)  # 60 s in the queue: the flow's overflow path
     actions = sb.handle(ev.Tick())
-    assert actions == [ev.StopRinging("h1"), ev.StopAudio(LINE), ev.Play(LINE, "nobody")]
-    actions = sb.handle(ev.PromptFinished(LINE, "nobody"))
-    assert actions[0] == ev.HangUp(LINE)
-    record = ended(actions)
-    assert record["outcome"] == "no answer" and record["wait_seconds"] == 30 and record["talk_seconds"] is None
+    assert actions == [ev.StopAudio(LINE), ev.Play(LINE, "nobody")]
+    record = ended(sb.handle(ev.PromptFinished(LINE, "nobody")))
+    assert record["outcome"] == "no answer" and record["wait_seconds"] == 60 and record["talk_seconds"] is None
+    timeline = [e["event"] for e in record["events"]]
+    assert timeline == ["ANSWERED", "KEY", "ENTERQUEUE", "RINGNOANSWER", "RINGNOANSWER", "EXITWITHTIMEOUT"]
+    assert {o["name"]: o["state"] for o in sb.status()["operators"]}["Anna"] == "available"
+
+
+def test_three_missed_rings_in_a_row_pause_the_operator():
+    sb, clock = board()
+    for _ in range(3):
+        to_menu(sb, clock, call_id=None)
+        sb.handle(ev.DtmfReceived(LINE, "1"))
+        clock.advance(20)
+        sb.handle(ev.Tick())
+        sb.handle(ev.RemoteHangup(LINE))
+        clock.advance(10)
+    anna = {o["name"]: o for o in sb.status()["operators"]}["Anna"]
+    assert anna["state"] == "paused" and "3 calls" in anna["pause_reason"]
+    to_menu(sb, clock, call_id=None)
+    assert ev.RingHandset("h1") not in sb.handle(ev.DtmfReceived(LINE, "1"))
 
 
 def test_an_off_hook_handset_is_never_rung():

@@ -14,6 +14,7 @@ class Call:
     answered_at: float | None = None
     route_started_at: float | None = None
     connected_at: float | None = None
+    released_at: float | None = None  # the operator hung up but the caller stayed (for the survey)
     ended_at: float | None = None
     node: str | None = None
     path: list[str] = field(default_factory=list)  # the keys the caller pressed, in order
@@ -21,13 +22,30 @@ class Call:
     skill: str | None = None
     handset: str | None = None
     operator: str | None = None
-    ringing: set[str] = field(default_factory=set)  # handsets ringing for this call now
+    ringing: dict[str, str] = field(default_factory=dict)  # handset -> operator, ringing for this call now
     retries: int = 0
     after_hours: bool = False
+    priority: bool = False
+    queued: bool = False  # waiting in the hand-off queue now
+    not_before: float = 0.0  # a callback that failed waits until then before it is offered again
+    callback_number: str | None = None  # set on the callback entries the box will dial out for
+    attempts: int = 0
+    blocked: bool = False
+    language: str | None = None
     typeahead: list[str] = field(default_factory=list)  # keys pressed over a prompt, kept for the next menu
+    digits: str = ""  # a collect node's digits so far
+    collected: dict[str, str] = field(default_factory=dict)
+    announced: bool = False  # heard the emergency announcement
+    playing: str | None = None  # the prompt the core last asked for, to know what a PromptFinished ends
+    survey_score: int | None = None
+    voicemail: bool = False
+    events: list[dict] = field(default_factory=list)  # the queue_log-style timeline
     outcome: str | None = None
     ended_by: str | None = None
     reason: str | None = None
+
+    def log(self, at: float, event: str, *, handset: str | None = None, detail: str | None = None) -> None:
+        self.events.append({"at": at, "event": event, "handset": handset, "detail": detail})
 
     def record(self) -> dict:
         """The call record as stored: times in epoch seconds, durations in whole seconds."""
@@ -35,7 +53,7 @@ class Call:
         wait = None
         if self.route_started_at is not None:
             wait = round((self.connected_at or end) - self.route_started_at, 3)
-        talk = round(end - self.connected_at, 3) if self.connected_at is not None else None
+        talk = round((self.released_at or end) - self.connected_at, 3) if self.connected_at is not None else None
         return {
             "id": self.id,
             "line": self.line,
@@ -53,11 +71,17 @@ class Call:
             "outcome": self.outcome,
             "ended_by": self.ended_by,
             "reason": self.reason,
+            "language": self.language,
+            "survey_score": self.survey_score,
+            "priority": self.priority,
+            "events": list(self.events),
+            "direction": "callback" if self.callback_number else "inbound",
         }
 
     def live(self, now: float) -> dict:
         """What the status page shows of a call in progress."""
-        state = "connected" if self.connected_at else "ringing operators" if self.ringing else "in menu"
+        state = "connected" if self.connected_at else "ringing operators" if self.ringing else (
+            "waiting" if self.queued else "in menu")
         if self.answered_at is None:
             state = "answering"
         return {

@@ -9,22 +9,38 @@ from .problems import Problem
 
 DIGITS = set("0123456789*#ABCD")
 
+LANGUAGES = ("en", "ru")
+
 # Which fields each node type takes; "targets" are fields naming another node.
 NODE_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
     "play": {"required": ("prompt", "next"), "targets": ("next",), "prompts": ("prompt",)},
     "menu": {
         "required": ("prompt", "keys"),
         "targets": ("on_timeout", "on_invalid"),
-        "prompts": ("prompt", "invalid_prompt"),
+        "prompts": ("prompt", "invalid_prompt", "timeout_prompt"),
     },
+    "collect": {"required": ("prompt", "next"), "targets": ("next", "on_timeout"), "prompts": ("prompt",)},
+    "language": {"required": ("prompt", "keys", "next"), "targets": ("next",), "prompts": ("prompt",)},
     "schedule": {"required": ("open", "closed"), "targets": ("open", "closed"), "prompts": ()},
-    "route": {"required": ("next",), "targets": ("next",), "prompts": ()},
-    "hangup": {"required": (), "targets": (), "prompts": ()},
+    "branch": {"required": ("on", "match", "otherwise"), "targets": ("match", "otherwise"), "prompts": ()},
+    "route": {"required": ("next",), "targets": ("next", "survey"), "prompts": ()},
+    "voicemail": {"required": ("next",), "targets": ("next",), "prompts": ("prompt",)},
+    "callback": {"required": ("next",), "targets": ("next",), "prompts": ("prompt",)},
+    "survey": {"required": ("prompt", "next"), "targets": ("next",), "prompts": ("prompt", "thanks_prompt")},
+    "sms": {"required": ("text", "next"), "targets": ("next",), "prompts": ()},
+    "transfer": {"required": ("number",), "targets": ("on_fail",), "prompts": ("prompt",)},
+    "hangup": {"required": (), "targets": (), "prompts": ("prompt",)},
 }
-_KNOWN_FIELDS = {
-    "type", "prompt", "next", "keys", "timeout", "retries", "invalid_prompt", "on_timeout", "on_invalid",
-    "skill", "ring_timeout", "open", "closed",
-}
+ENDS_CALL = ("hangup", "transfer")
+BRANCH_ON = ("holiday", "caller_list", "open", "collected")
+_STRINGS = (
+    "prompt", "next", "invalid_prompt", "timeout_prompt", "thanks_prompt", "on_timeout", "on_invalid", "skill",
+    "open", "closed", "var", "terminator", "on", "list", "match", "otherwise", "text", "number", "survey",
+    "on_fail", "value",
+)
+_NUMBERS = ("timeout", "max_wait", "max_seconds", "silence_seconds", "min_seconds")
+_INTEGERS = ("retries", "length")
+_KNOWN_FIELDS = {"type", "keys", *_STRINGS, *_NUMBERS, *_INTEGERS}
 
 
 @dataclass(frozen=True)
@@ -37,19 +53,37 @@ class Node:
     timeout: float = 6.0
     retries: int = 2
     invalid_prompt: str | None = None
+    timeout_prompt: str | None = None
+    thanks_prompt: str | None = None
     on_timeout: str | None = None
     on_invalid: str | None = None
     skill: str | None = None
-    ring_timeout: float = 30.0
+    max_wait: float = 60.0
     open: str | None = None
     closed: str | None = None
+    var: str = "digits"
+    length: int = 0  # collect: stop after this many digits; 0 waits for the terminator
+    terminator: str = "#"
+    on: str | None = None  # branch: holiday | caller_list | open | collected
+    list: str | None = None
+    value: str | None = None  # branch on collected: the digits to match
+    match: str | None = None
+    otherwise: str | None = None
+    max_seconds: float = 120.0
+    silence_seconds: float = 5.0
+    min_seconds: float = 2.0
+    text: str | None = None
+    number: str | None = None
+    survey: str | None = None
+    on_fail: str | None = None
 
     def targets(self) -> Iterable[str]:
         for name in NODE_TYPES[self.type]["targets"]:
             value = getattr(self, name)
             if value:
                 yield value
-        yield from self.keys.values()
+        if self.type != "language":
+            yield from self.keys.values()
 
 
 @dataclass(frozen=True)
@@ -79,11 +113,19 @@ def parse_flow(doc: object, prompts: Iterable[str], where: str = "flow") -> tupl
     start = doc.get("start")
     if not isinstance(start, str) or start not in raw_nodes:
         problems.append(Problem(f"{where}.start", f"names no node: {start!r}"))
-    if isinstance(start, str) and start in nodes:
+    if isinstance(start, str) and start in nodes and len(nodes) == len(raw_nodes):
         reachable = _reachable(start, nodes)
         for node_id in nodes:
             if node_id not in reachable:
                 problems.append(Problem(f"{where}.nodes.{node_id}", "unreachable: no path from the start leads here"))
+        ending = _can_end(nodes)
+        for node_id in sorted(reachable - ending):
+            problems.append(Problem(f"{where}.nodes.{node_id}",
+                                    "a loop without an exit: no path from here reaches a hangup or transfer"))
+        for node_id, depth in _menu_depths(start, nodes).items():
+            if depth > 3:
+                problems.append(Problem(f"{where}.nodes.{node_id}",
+                                        f"menu {depth} levels deep: callers get lost past three", "warning"))
     if problems and any(p.severity == "error" for p in problems):
         return None, problems
     return Flow(start=str(start), nodes=nodes), problems
@@ -113,7 +155,10 @@ def _parse_node(
     for key, target in keys.items():
         if len(str(key)) != 1 or str(key) not in DIGITS:
             problems.append(Problem(f"{where}.keys.{key}", "a key is one of 0-9, *, #, A-D"))
-        if target not in node_ids:
+        if kind == "language":
+            if target not in LANGUAGES:
+                problems.append(Problem(f"{where}.keys.{key}", f"{target!r} is not one of {', '.join(LANGUAGES)}"))
+        elif target not in node_ids:
             problems.append(Problem(f"{where}.keys.{key}", f"names a missing node {target!r}"))
     for name in spec["targets"]:
         target = raw.get(name)
@@ -121,17 +166,58 @@ def _parse_node(
             problems.append(Problem(f"{where}.{name}", f"names a missing node {target!r}"))
     if kind == "menu" and len(keys) > 5:
         problems.append(Problem(f"{where}.keys", f"{len(keys)} options: callers get lost past five", "warning"))
-    for name, kinds in (("timeout", (int, float)), ("ring_timeout", (int, float)), ("retries", (int,))):
+    for name in (*_NUMBERS, *_INTEGERS):
+        kinds = (int,) if name in _INTEGERS else (int, float)
         if name in raw and (not isinstance(raw[name], kinds) or isinstance(raw[name], bool) or raw[name] < 0):
-            problems.append(Problem(f"{where}.{name}", "must be a non-negative number"))
-    for name in ("prompt", "next", "invalid_prompt", "on_timeout", "on_invalid", "skill", "open", "closed"):
+            problems.append(Problem(f"{where}.{name}", "must be a non-negative " + (
+                "whole number" if name in _INTEGERS else "number")))
+    for name in _STRINGS:
         if name in raw and not isinstance(raw[name], str):
             problems.append(Problem(f"{where}.{name}", "must be a string"))
+    if kind == "branch" and raw.get("on") not in BRANCH_ON:
+        problems.append(Problem(f"{where}.on", f"{raw.get('on')!r} is not one of {', '.join(BRANCH_ON)}"))
+    if kind == "branch" and raw.get("on") == "caller_list" and not raw.get("list"):
+        problems.append(Problem(f"{where}.list", "a caller_list branch names the list to check"))
+    if kind == "collect" and not raw.get("length") and raw.get("terminator", "#") not in DIGITS:
+        problems.append(Problem(f"{where}.terminator", "needs a key (usually #) when no length is set"))
+    if kind == "survey" and set(str(k) for k in keys) - set("12345"):
+        problems.append(Problem(f"{where}.keys", "a survey takes the keys 1 to 5 and needs no keys table"))
     if problems:
         return None, problems
     values = {k: v for k, v in raw.items() if k != "type"}
     values["keys"] = {str(k): str(v) for k, v in keys.items()}
     return Node(id=node_id, type=kind, **values), []
+
+
+def _can_end(nodes: dict[str, Node]) -> set[str]:
+    """Nodes from which some path ends the call; a menu without on_timeout ends it after its retries."""
+    ending = {n.id for n in nodes.values() if n.type in ENDS_CALL or (n.type == "menu" and not n.on_timeout)}
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes.values():
+            if node.id not in ending and any(t in ending for t in node.targets()):
+                ending.add(node.id)
+                changed = True
+    return ending
+
+
+def _menu_depths(start: str, nodes: dict[str, Node]) -> dict[str, int]:
+    """How many menus deep each menu sits on the shortest path from the start."""
+    depths: dict[str, int] = {}
+    todo = [(start, 0)]
+    seen: set[str] = set()
+    while todo:
+        node_id, depth = todo.pop(0)
+        if node_id in seen or node_id not in nodes:
+            continue
+        seen.add(node_id)
+        node = nodes[node_id]
+        if node.type == "menu":
+            depth += 1
+            depths[node_id] = depth
+        todo.extend((target, depth) for target in node.targets())
+    return depths
 
 
 def _reachable(start: str, nodes: dict[str, Node]) -> set[str]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .problems import Problem
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -18,17 +20,32 @@ class Schedule:
     timezone: str = "UTC"
     always_open: bool = True
     hours: dict[str, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()  # one-off closed days
+    yearly_holidays: frozenset[tuple[int, int]] = frozenset()  # (month, day) closed every year
+    special_days: dict[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # moved working days
     override: str | None = None  # "open" / "closed" from the web page, None to follow the hours
+
+    def is_holiday(self, now: float) -> bool:
+        day = self._local(now).date()
+        return day not in self.special_days and (day in self.holidays or (day.month, day.day) in self.yearly_holidays)
 
     def is_open(self, now: float) -> bool:
         if self.override is not None:
             return self.override == "open"
         if self.always_open:
             return True
-        local = datetime.fromtimestamp(now, ZoneInfo(self.timezone))
-        spans = self.hours.get(DAYS[local.weekday()], ())
+        local = self._local(now)
+        if local.date() in self.special_days:
+            spans = self.special_days[local.date()]
+        elif self.is_holiday(now):
+            return False
+        else:
+            spans = self.hours.get(DAYS[local.weekday()], ())
         moment = local.time()
         return any(start <= moment < end for start, end in spans)
+
+    def _local(self, now: float) -> datetime:
+        return datetime.fromtimestamp(now, ZoneInfo(self.timezone))
 
 
 def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list[Problem]]:
@@ -56,24 +73,72 @@ def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list
         if day not in DAYS:
             problems.append(Problem(f"{where}.hours.{day}", f"unknown day; use one of {', '.join(DAYS)}"))
             continue
-        if not isinstance(spans, list):
-            problems.append(Problem(f"{where}.hours.{day}", 'must be a list like ["09:00-18:00"]'))
+        hours[day] = _spans(spans, f"{where}.hours.{day}", problems)
+    holidays, yearly = set(), set()
+    raw_holidays = doc.get("holidays", [])
+    if not isinstance(raw_holidays, list):
+        problems.append(Problem(f"{where}.holidays", 'must be a list like ["2026-01-07", "05-09"]'))
+        raw_holidays = []
+    for i, text in enumerate(raw_holidays):
+        day = _date(text)
+        if isinstance(day, date):
+            holidays.add(day)
+        elif day is not None:
+            yearly.add(day)
+        else:
+            problems.append(Problem(f"{where}.holidays[{i}]", f"{text!r} is not YYYY-MM-DD or MM-DD (yearly)"))
+    special: dict[date, tuple[tuple[time, time], ...]] = {}
+    raw_special = doc.get("special_days", {})
+    if not isinstance(raw_special, dict):
+        problems.append(Problem(f"{where}.special_days", 'must be a table like "2026-12-27" = ["09:00-18:00"]'))
+        raw_special = {}
+    for text, spans in raw_special.items():
+        day = _date(text)
+        if not isinstance(day, date):
+            problems.append(Problem(f"{where}.special_days.{text}", "is not a YYYY-MM-DD date"))
             continue
-        parsed = []
-        for i, span in enumerate(spans):
-            m = _SPAN.match(str(span))
-            if not m:
-                problems.append(Problem(f"{where}.hours.{day}[{i}]", f"{span!r} is not HH:MM-HH:MM"))
-                continue
-            h1, m1, h2, m2 = (int(g) for g in m.groups())
-            start = time(h1, m1)
-            end = time.max if (h2, m2) == (24, 0) else time(h2 % 24, m2)
-            if end <= start:
-                problems.append(Problem(f"{where}.hours.{day}[{i}]", f"{span!r} ends before it starts"))
-                continue
-            parsed.append((start, end))
-        hours[day] = tuple(parsed)
+        special[day] = _spans(spans, f"{where}.special_days.{text}", problems)
     if not always_open and not any(hours.values()) and not problems:
         problems.append(Problem(f"{where}.hours", "no opening hours and always_open is false: the line is "
                                 "never open", "warning"))
-    return Schedule(timezone=str(tz), always_open=always_open, hours=hours), problems
+    override = doc.get("override")
+    if override not in (None, "open", "closed"):
+        problems.append(Problem(f"{where}.override", 'must be "open" or "closed" (or left out)'))
+        override = None
+    return Schedule(timezone=str(tz), always_open=always_open, hours=hours, holidays=frozenset(holidays),
+                    yearly_holidays=frozenset(yearly), special_days=special, override=override), problems
+
+
+def _date(text: object) -> date | tuple[int, int] | None:
+    """A YYYY-MM-DD date, a (month, day) for MM-DD, or None when it is neither."""
+    text = str(text)
+    try:
+        if m := _DATE.match(text):
+            return date(*(int(g) for g in m.groups()))
+        if m := _YEARLY.match(text):
+            month, day = (int(g) for g in m.groups())
+            date(2024, month, day)  # a leap year, so 02-29 is a valid yearly holiday
+            return month, day
+    except ValueError:
+        return None
+    return None
+
+
+def _spans(spans: object, where: str, problems: list[Problem]) -> tuple[tuple[time, time], ...]:
+    if not isinstance(spans, list):
+        problems.append(Problem(where, 'must be a list like ["09:00-18:00"]'))
+        return ()
+    parsed = []
+    for i, span in enumerate(spans):
+        m = _SPAN.match(str(span))
+        if not m:
+            problems.append(Problem(f"{where}[{i}]", f"{span!r} is not HH:MM-HH:MM"))
+            continue
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        start = time(h1, m1)
+        end = time.max if (h2, m2) == (24, 0) else time(h2 % 24, m2)
+        if end <= start:
+            problems.append(Problem(f"{where}[{i}]", f"{span!r} ends before it starts"))
+            continue
+        parsed.append((start, end))
+    return tuple(parsed)

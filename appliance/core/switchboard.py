@@ -7,41 +7,65 @@ touched here, so every path through a call is tested with a fake clock.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Callable, Iterable
 
 from . import events as ev
 from .call import Call
+from .callers import CallerLists
 from .clock import Clock
-from .flow import Flow, Node
-from .router import HandsetState, Router
+from .flow import Flow
+from .handoff import RINGBACK, Handoff, HandsetState, QueueSettings, position_prompt
+from .ivr import FlowSteps
+from .operators import Operators
 from .schedule import Schedule
 
 log = logging.getLogger(__name__)
 
-RINGBACK = "tone:ringback"  # a prompt name the audio side generates rather than loads
+__all__ = ["RINGBACK", "CallbackSettings", "Switchboard"]
 
 
-class Switchboard:
+class CallbackSettings:
+    def __init__(self, max_attempts: int = 3, retry_after: float = 300.0) -> None:
+        self.max_attempts = max_attempts
+        self.retry_after = retry_after
+
+
+class Switchboard(FlowSteps):
     def __init__(
         self,
         *,
         lines: Iterable[str],
-        handsets: dict[str, HandsetState],
+        handsets: Iterable[str],
+        operators: Operators,
         flow: Flow,
         schedule: Schedule,
         clock: Clock,
+        queue: QueueSettings | None = None,
+        callers: CallerLists | None = None,
+        callbacks: CallbackSettings | None = None,
+        prompts: Iterable[str] = (),
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        rng: random.Random | None = None,
     ) -> None:
         self.lines: dict[str, Call | None] = dict.fromkeys(lines)
         self.line_state: dict[str, str] = dict.fromkeys(self.lines, "starting")
         self.line_reason: dict[str, str | None] = dict.fromkeys(self.lines)
-        self.router = Router(handsets)
+        self.handsets = {h: HandsetState(h) for h in handsets}
+        self.operators = operators
         self.flow = flow
         self.schedule = schedule
+        self.callers = callers or CallerLists()
+        self.callbacks = callbacks or CallbackSettings()
+        self.prompts = frozenset(prompts)
         self.clock = clock
         self.new_id = new_id
-        self._timers: dict[tuple[str, str], float] = {}  # (timer kind, line) -> deadline
+        self.announcement: str | None = None  # the emergency announcement's prompt, while it is on
+        self._timers: dict[tuple[str, str], float] = {}  # (timer kind, call id) -> deadline
+        self._recording: dict[str, Call] = {}  # line -> the call whose voicemail is being recorded
+        self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
+        self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
 
     # --- public ---------------------------------------------------------------
 
@@ -54,12 +78,20 @@ class Switchboard:
         return actions
 
     def next_deadline(self) -> float | None:
-        return min(self._timers.values(), default=None)
+        deadlines = [*self._timers.values()]
+        handoff = self.handoff.next_deadline()
+        if handoff is not None:
+            deadlines.append(handoff)
+        return min(deadlines, default=None)
 
-    def reconfigure(self, flow: Flow, schedule: Schedule) -> None:
+    def reconfigure(self, flow: Flow, schedule: Schedule, callers: CallerLists | None = None,
+                    prompts: Iterable[str] | None = None) -> None:
         """A new config: calls already in a node keep going; new nodes come from the new flow."""
-        self.flow = flow
-        self.schedule = schedule
+        self.flow, self.schedule = flow, schedule
+        if callers is not None:
+            self.callers = callers
+        if prompts is not None:
+            self.prompts = frozenset(prompts)
 
     def abort(self, line: str, reason: str) -> list[object]:
         """Something went wrong inside this line's call: end it cleanly, never half-way."""
@@ -68,20 +100,38 @@ class Switchboard:
             return []
         return [ev.HangUp(line), ev.StopAudio(line), *self._finish(call, "failed", "system", reason)]
 
+    def request_callback(self, number: str) -> list[object]:
+        """A callback asked for from the web page (a voicemail to return, a missed caller)."""
+        return self._request_callback(None, number)
+
     def status(self) -> dict:
         now = self.clock()
+        calls = [c for c in self.lines.values() if c is not None]
         return {
             "lines": [
                 {"id": line, "state": self.line_state[line], "reason": self.line_reason[line],
                  "call": call.id if call else None}
                 for line, call in self.lines.items()
             ],
-            "handsets": [
-                {"id": h.id, "operator": h.operator, "state": h.state, "skills": sorted(h.skills)}
-                for h in self.router.handsets.values()
+            "handsets": [self._handset_status(h) for h in self.handsets.values()],
+            "operators": [
+                {"name": o.name, "state": o.state.value, "handset": o.handset, "pause_reason": o.pause_reason,
+                 "calls_taken": o.calls_taken}
+                for o in self.operators
             ],
-            "calls": [call.live(now) for call in self.lines.values() if call is not None],
+            "calls": [call.live(now) for call in calls],
+            "waiting": [{"call": c.id, "position": i + 1, "callback": c.callback_number is not None,
+                         "seconds": round(now - (c.route_started_at or now), 1)}
+                        for i, c in enumerate(self.handoff.waiting)],
+            "announcement": self.announcement,
+            "schedule": {"open": self.schedule.is_open(now), "override": self.schedule.override},
         }
+
+    def _handset_status(self, handset: HandsetState) -> dict:
+        operator = self.operators.at_handset(handset.id)
+        return {"id": handset.id, "state": handset.state, "operator": operator.name if operator else None,
+                "operator_state": operator.state.value if operator else None,
+                "skills": sorted(operator.skills) if operator else []}
 
     # --- lines ----------------------------------------------------------------
 
@@ -101,21 +151,36 @@ class Switchboard:
     def _on_IncomingCall(self, event: ev.IncomingCall) -> list[object]:
         if event.line not in self.lines or self.lines[event.line] is not None:
             return []  # repeated RINGs of the call already being answered
-        call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=self.clock())
+        now = self.clock()
+        call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now)
+        self._classify(call)
         self.lines[event.line] = call
         return [ev.Answer(event.line), ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
 
+    def _classify(self, call: Call) -> None:
+        call.blocked = self.callers.is_blocked(call.caller, self.clock())
+        call.priority = self.callers.is_priority(call.caller)
+
     def _on_CallerId(self, event: ev.CallerId) -> list[object]:
         call = self.lines.get(event.line)
-        if call is not None and call.caller is None:
+        if call is not None and call.caller is None and event.caller:
             call.caller = event.caller
+            if call.answered_at is None:
+                self._classify(call)
         return []
 
     def _on_CallAnswered(self, event: ev.CallAnswered) -> list[object]:
         call = self.lines.get(event.line)
-        if call is None or call.answered_at is not None:
+        if call is None or call.answered_at is not None or call.callback_number is not None:
             return []
         call.answered_at = self.clock()
+        call.log(call.answered_at, "ANSWERED", detail=call.caller)
+        if call.blocked:
+            call.node = None
+            if "blocked" in self.prompts:
+                call.playing = "blocked"
+                return [ev.Play(call.line, "blocked")]
+            return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
         return self._enter(call, self.flow.start)
 
     def _on_AnswerFailed(self, event: ev.AnswerFailed) -> list[object]:
@@ -126,158 +191,172 @@ class Switchboard:
         call = self.lines.get(event.line)
         if call is None:
             return []
+        actions: list[object] = [ev.StopAudio(event.line)]
+        if call.queued:
+            actions += self.handoff.leave(call, "ABANDON")
+        if self._recording.get(event.line) is call:
+            actions.append(ev.StopRecording(event.line))
         if call.connected_at is not None:
+            call.log(self.clock(), "COMPLETECALLER")
             outcome = "completed"
-        elif call.route_started_at is not None:
+        elif call.route_started_at is not None and not call.voicemail:
             outcome = "abandoned"
+        elif call.voicemail or self._recording.get(event.line) is call:
+            outcome = "voicemail"
         else:
             outcome = "left in menu"
-        return [ev.StopAudio(event.line), *self._finish(call, outcome, "caller", event.reason)]
+        return actions + self._finish(call, outcome, "caller", event.reason)
 
-    # --- the flow -------------------------------------------------------------
+    # --- the flow's inputs ----------------------------------------------------
+
+    def _active(self, line: str) -> tuple[Call, object] | None:
+        call = self.lines.get(line)
+        if call is None or call.node is None or (call.connected_at is not None and call.released_at is None):
+            return None
+        node = self.flow.nodes.get(call.node)
+        return (call, node) if node is not None else None
 
     def _on_PromptFinished(self, event: ev.PromptFinished) -> list[object]:
         call = self.lines.get(event.line)
-        if call is None or call.node is None or call.connected_at is not None:
-            return []
-        node = self.flow.nodes.get(call.node)
-        if node is None:
-            return []
-        if node.type == "play" and event.prompt == node.prompt:
-            return self._enter(call, node.next)
-        if node.type == "menu" and event.prompt == node.prompt:
-            self._timers[("menu", call.line)] = self.clock() + node.timeout
-        if node.type == "menu" and event.prompt == node.invalid_prompt:
-            return [ev.Play(call.line, node.prompt)]
-        return []
+        if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
+            return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
+        active = self._active(event.line)
+        if active is None or event.prompt != active[0].playing:
+            return []  # a prompt that was replaced, or a call already past it
+        return self._prompt_done(*active)
 
     def _on_DtmfReceived(self, event: ev.DtmfReceived) -> list[object]:
-        call = self.lines.get(event.line)
-        if call is None or call.node is None or call.connected_at is not None:
+        active = self._active(event.line)
+        return self._key(active[0], active[1], event.digit) if active else []
+
+    def _on_RecordingFinished(self, event: ev.RecordingFinished) -> list[object]:
+        call = self._recording.pop(event.line, None)
+        if call is None:
             return []
-        node = self.flow.nodes.get(call.node)
-        if node is None:
+        actions: list[object] = []
+        if event.path is not None:
+            call.voicemail = True
+            actions.append(ev.SaveVoicemail(call.id, event.path, event.seconds, call.caller))
+        if self.lines.get(event.line) is call and call.node is not None:
+            call.log(self.clock(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
+            actions += self._enter(call, self.flow.nodes[call.node].next)
+        return actions
+
+    def _on_TransferResult(self, event: ev.TransferResult) -> list[object]:
+        active = self._active(event.line)
+        if active is None:
             return []
-        if node.type == "menu":
-            return [ev.StopAudio(call.line), *self._menu_key(call, node, event.digit)]
-        if node.type == "play":
-            # Barge-in over an announcement: the key is kept for the menu that follows.
-            call.typeahead.append(event.digit)
-            return [ev.StopAudio(call.line), *self._enter(call, node.next)]
-        return []
-
-    def _enter(self, call: Call, node_id: str | None) -> list[object]:
-        self._timers.pop(("menu", call.line), None)
-        node = self.flow.nodes.get(node_id or "")
-        if node is None:
-            return [ev.HangUp(call.line), *self._finish(call, "failed", "system", f"flow has no node {node_id!r}")]
-        call.node = node.id
-        call.nodes.append(node.id)
-        call.retries = 0
-        if node.type == "play":
-            return [ev.Play(call.line, node.prompt)]
-        if node.type == "menu":
-            if call.typeahead:
-                return self._menu_key(call, node, call.typeahead.pop(0))
-            return [ev.Play(call.line, node.prompt)]
-        if node.type == "schedule":
-            is_open = self.schedule.is_open(self.clock())
-            call.after_hours = not is_open
-            return self._enter(call, node.open if is_open else node.closed)
-        if node.type == "route":
-            return self._route(call, node)
-        return [ev.HangUp(call.line), *self._finish(call, self._outcome_at_hangup(call), "system", None)]
-
-    def _menu_key(self, call: Call, node: Node, digit: str) -> list[object]:
-        self._timers.pop(("menu", call.line), None)
-        target = node.keys.get(digit)
-        if target is not None:
-            call.path.append(digit)
-            return self._enter(call, target)
-        call.retries += 1
-        if call.retries > node.retries:
-            return self._enter(call, node.on_invalid or node.on_timeout)
-        return [ev.Play(call.line, node.invalid_prompt or node.prompt)]
-
-    def _menu_timeout(self, call: Call) -> list[object]:
-        node = self.flow.nodes[call.node]
-        call.retries += 1
-        if call.retries > node.retries:
-            return self._enter(call, node.on_timeout)
-        return [ev.Play(call.line, node.prompt)]
-
-    @staticmethod
-    def _outcome_at_hangup(call: Call) -> str:
-        if call.route_started_at is not None:
-            return "no answer"
-        return "closed" if call.after_hours else "ended by flow"
+        call, node = active
+        if event.ok:
+            return self._finish(call, "transferred", "system", f"handed to {event.number}")
+        call.log(self.clock(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+        return self._enter(call, node.on_fail)
 
     # --- hand-off to operators ------------------------------------------------
 
-    def _route(self, call: Call, node: Node) -> list[object]:
-        call.skill = node.skill
-        if call.route_started_at is None:
-            call.route_started_at = self.clock()
-        chosen = self.router.free_for(node.skill)
-        if not chosen:
-            return self._enter(call, node.next)
-        for handset_id in chosen:
-            self.router.handsets[handset_id].ringing_for = call.id
-            call.ringing.add(handset_id)
-        self._timers[("ring", call.line)] = self.clock() + node.ring_timeout
-        return [ev.Play(call.line, RINGBACK, loop=True), *(ev.RingHandset(h) for h in chosen)]
-
-    def _stop_ringing(self, call: Call) -> list[object]:
-        stopped = sorted(call.ringing)
-        for handset_id in stopped:
-            self.router.handsets[handset_id].ringing_for = None
-        call.ringing.clear()
-        self._timers.pop(("ring", call.line), None)
-        return [ev.StopRinging(h) for h in stopped]
-
-    def _ring_timeout(self, call: Call) -> list[object]:
-        node = self.flow.nodes[call.node]
-        return [*self._stop_ringing(call), ev.StopAudio(call.line), *self._enter(call, node.next)]
-
     def _on_HookOff(self, event: ev.HookOff) -> list[object]:
-        handset = self.router.handsets.get(event.handset)
+        handset = self.handsets.get(event.handset)
         if handset is None:
             return []
         handset.off_hook = True
-        call = self._call_by_id(handset.ringing_for)
+        call = self._call_by_id(handset.ringing_for) or self._callback_by_id(handset.ringing_for)
         if call is None:
             return []
-        # The first lift wins: the loop is single-threaded, so a second lift finds nothing ringing.
-        actions = self._stop_ringing(call)
-        handset.connected_to = call.id
-        call.handset = handset.id
-        call.operator = handset.operator
-        call.connected_at = self.clock()
-        return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset.id, call.line)]
+        actions = self.handoff.lifted(handset.id, call)
+        if call.callback_number is not None:
+            actions += self._dial_callback(call)
+        return actions
 
     def _on_HookOn(self, event: ev.HookOn) -> list[object]:
-        handset = self.router.handsets.get(event.handset)
+        handset = self.handsets.get(event.handset)
         if handset is None:
             return []
         handset.off_hook = False
         call = self._call_by_id(handset.connected_to)
         if call is None:
-            return []
+            return self.handoff.dispatch()  # a receiver back on its cradle may be rung again
+        if call.callback_number is not None and call.connected_at is None:
+            # The operator gave up before the caller answered: try again later.
+            self.lines[call.line] = None
+            return [ev.HangUp(call.line), *self.handoff.released(call),
+                    *self._callback_failed(call, "operator hung up before the answer")]
+        call.log(self.clock(), "COMPLETEAGENT", handset=handset.id)
+        node = self.flow.nodes.get(call.node or "")
+        if node is not None and node.type == "route" and node.survey and call.callback_number is None:
+            # The operator is done; the caller stays for the survey question.
+            call.released_at = self.clock()
+            return self.handoff.released(call) + self._enter(call, node.survey)
         return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
+
+    # --- callbacks --------------------------------------------------------------
+
+    def _request_callback(self, call: Call | None, number: str | None) -> list[object]:
+        if not number:
+            return []
+        request = Call(id=self.new_id(), line="", caller=number, started_at=self.clock(), callback_number=number)
+        request.priority = self.callers.is_priority(number)
+        if call is not None:
+            call.log(self.clock(), "CALLBACK_REQUEST", detail=number)
+            request.path = list(call.path)
+        self._callbacks[request.id] = request
+        return [ev.SaveCallback(request.id, call.id if call else None, number, "waiting", 0),
+                *self.handoff.enqueue(request, call.skill if call else None, None)]
+
+    def _callback_by_id(self, call_id: str | None) -> Call | None:
+        return self._callbacks.get(call_id) if call_id else None
+
+    def _dial_callback(self, request: Call) -> list[object]:
+        """The operator is on the handset: take a free line and dial the caller, the operator listening."""
+        line = next((n for n, c in self.lines.items() if c is None and self.line_state[n] == "up"), None)
+        if line is None:
+            return self._callback_failed(request, "no free line")
+        request.line, request.attempts = line, request.attempts + 1
+        self.lines[line] = request
+        request.log(self.clock(), "DIAL", detail=request.callback_number)
+        return [ev.ConnectAudio(request.handset, line), ev.Dial(line, request.callback_number),
+                ev.SaveCallback(request.id, None, request.callback_number, "dialling", request.attempts)]
+
+    def _on_DialAnswered(self, event: ev.DialAnswered) -> list[object]:
+        request = self.lines.get(event.line)
+        if request is None or request.callback_number is None or request.connected_at is not None:
+            return []
+        request.connected_at = request.answered_at = self.clock()
+        request.log(request.connected_at, "CONNECT", handset=request.handset, detail=request.operator)
+        return [ev.SaveCallback(request.id, None, request.callback_number, "done", request.attempts)]
+
+    def _on_DialFailed(self, event: ev.DialFailed) -> list[object]:
+        request = self.lines.get(event.line)
+        if request is None or request.callback_number is None:
+            return []
+        self.lines[event.line] = None
+        return [*self.handoff.released(request), *self._callback_failed(request, event.reason)]
+
+    def _callback_failed(self, request: Call, reason: str) -> list[object]:
+        request.log(self.clock(), "FAILED", detail=reason)
+        request.handset = request.operator = None
+        request.line = ""
+        if request.attempts >= self.callbacks.max_attempts:
+            self._callbacks.pop(request.id, None)
+            return [ev.SaveCallback(request.id, None, request.callback_number, "gave up", request.attempts, reason)]
+        request.not_before = self.clock() + self.callbacks.retry_after
+        return [ev.SaveCallback(request.id, None, request.callback_number, "waiting", request.attempts, reason),
+                *self.handoff.enqueue(request, request.skill, None)]
 
     # --- ending ---------------------------------------------------------------
 
     def _finish(self, call: Call, outcome: str, ended_by: str, reason: str | None) -> list[object]:
-        actions = self._stop_ringing(call)
-        self._timers.pop(("menu", call.line), None)
-        if call.handset is not None:
-            handset = self.router.handsets[call.handset]
-            if handset.connected_to == call.id:
-                handset.connected_to = None
-                actions.append(ev.DisconnectAudio(handset.id))
+        actions: list[object] = []
+        if call.queued:
+            actions += self.handoff.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
+        actions += self.handoff.released(call)
+        for kind in ("input", "ring", "maxwait", "announce"):
+            self._timers.pop((kind, call.id), None)
         call.ended_at = self.clock()
         call.outcome, call.ended_by, call.reason = outcome, ended_by, reason
-        self.lines[call.line] = None
+        if call.line and self.lines.get(call.line) is call:
+            self.lines[call.line] = None
+        if call.callback_number is not None:
+            self._callbacks.pop(call.id, None)
         log.info("call %s on %s ended: %s (%s)", call.id, call.line, outcome, reason or ended_by)
         return [*actions, ev.CallEnded(call.record())]
 
@@ -289,13 +368,29 @@ class Switchboard:
     def _fire_timers(self) -> list[object]:
         now = self.clock()
         actions: list[object] = []
+        for operator_change in self.operators.tick(now):
+            log.info("operator %s: %s (%s)", operator_change.operator, operator_change.state.value,
+                     operator_change.why)
         due = sorted((deadline, key) for key, deadline in self._timers.items() if deadline <= now)
-        for _, (kind, line) in due:
-            if self._timers.pop((kind, line), None) is None:
+        for _, (kind, call_id) in due:
+            if self._timers.pop((kind, call_id), None) is None:
                 continue  # an earlier timer in this batch already cleared it
-            call = self.lines.get(line)
+            call = self._call_by_id(call_id) or self._callback_by_id(call_id)
             if call is None:
                 continue
-            actions += self._menu_timeout(call) if kind == "menu" else self._ring_timeout(call)
+            actions += self._timer(kind, call)
+        if self.handoff.waiting:
+            actions += self.handoff.dispatch()  # wrap-ups and retry pauses may have ended
         return actions
 
+    def _timer(self, kind: str, call: Call) -> list[object]:
+        if kind == "input":
+            return self._input_timeout(call)
+        if kind == "ring":
+            return self.handoff.ring_timeout(call)
+        if kind == "announce":
+            self._timers[("announce", call.id)] = self.clock() + self.handoff.settings.announce_every
+            return [ev.StopAudio(call.line), self._say(call, position_prompt(self.handoff.position(call)))]
+        # maxwait: nobody answered in time, the flow's overflow path takes over
+        node = self.flow.nodes[call.node]
+        return [*self.handoff.leave(call, "EXITWITHTIMEOUT"), ev.StopAudio(call.line), *self._enter(call, node.next)]

@@ -1,0 +1,38 @@
+"""Building the switchboard from a checked config: the one place the core meets the config document."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import uuid
+from collections.abc import Callable
+
+from .config import Config
+from .core.clock import Clock
+from .core.operators import Operators
+from .core.switchboard import Switchboard
+
+
+def make_operators(config: Config, now: float) -> Operators:
+    """Fresh operator states: everyone named on a handset is logged in there, unless the roster says otherwise."""
+    people = config.people
+    operators = Operators([dataclasses.replace(o) for o in people.operators], people.roster)
+    on_roster = {s.operator for s in people.roster.shifts} if people.roster else set()
+    for name, handset in people.logins.items():
+        if name not in on_roster:
+            operators.login(name, handset, now, manual=False)
+    operators.tick(now)
+    return operators
+
+
+def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None = None,
+                     new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                     rng: random.Random | None = None) -> Switchboard:
+    return Switchboard(
+        lines=[line.id for line in config.lines],
+        handsets=[spec["id"] for spec in config.handsets],
+        operators=make_operators(config, clock()),
+        flow=config.flow, schedule=config.schedule, clock=clock,
+        queue=config.people.queue, callers=config.people.callers, callbacks=config.people.callbacks,
+        prompts=prompts if prompts is not None else set(config.prompts), new_id=new_id, rng=rng,
+    )

@@ -1,0 +1,195 @@
+"""Hand-off: callers wait in order, operators are chosen by skill and strategy, the first lift wins.
+
+Plain code over the switchboard's handset states and the operators' states;
+it returns actions and never reads a clock of its own.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import events as ev
+from .call import Call
+from .operators import Operators
+from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
+
+RINGBACK = "tone:ringback"  # a prompt name the audio side generates rather than loads
+
+
+@dataclass
+class HandsetState:
+    id: str
+    off_hook: bool = False
+    ringing_for: str | None = None  # call id
+    connected_to: str | None = None  # call id
+
+    @property
+    def free(self) -> bool:
+        # A lifted receiver cannot ring, and a handset already busy must not be offered a second caller.
+        return not self.off_hook and self.ringing_for is None and self.connected_to is None
+
+    @property
+    def state(self) -> str:
+        if self.connected_to:
+            return "on call"
+        if self.ringing_for:
+            return "ringing"
+        return "off-hook" if self.off_hook else "idle"
+
+
+def position_prompt(position: int) -> str:
+    """The prompt that tells a waiting caller their place in line (the catalog renders 1..9)."""
+    return f"queue.position.{min(position, 9)}"
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    strategy: str = "ringall"
+    tiers: tuple[SkillTier, ...] = DEFAULT_TIERS
+    announce_every: float = 0.0  # seconds between position announcements; 0 never announces
+    hold_prompt: str = RINGBACK  # what a waiting caller hears: ringback, or music on hold
+
+
+class Handoff:
+    def __init__(
+        self,
+        handsets: dict[str, HandsetState],
+        operators: Operators,
+        settings: QueueSettings,
+        clock: Callable[[], float],
+        timers: dict[tuple[str, str], float],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.handsets = handsets
+        self.operators = operators
+        self.settings = settings
+        self.clock = clock
+        self.timers = timers  # shared with the switchboard: (kind, line) -> deadline
+        self.rng = rng or random.Random()
+        self.memory = StrategyMemory()
+        self.waiting: list[Call] = []
+
+    # --- entering and leaving ---------------------------------------------------
+
+    def enqueue(self, call: Call, skill: str | None, max_wait: float | None) -> list[object]:
+        """Put a caller (or a callback request, which has no line yet) in line for an operator."""
+        now = self.clock()
+        call.skill = skill
+        call.queued = True
+        if call.route_started_at is None:
+            call.route_started_at = now
+        call.log(now, "ENTERQUEUE", detail=skill)
+        # Priority callers go ahead of everyone who is not; otherwise first come, first served.
+        place = len(self.waiting)
+        if call.priority:
+            place = next((i for i, c in enumerate(self.waiting) if not c.priority), len(self.waiting))
+        self.waiting.insert(place, call)
+        if call.callback_number is not None:
+            return self.dispatch()  # nobody is on the line to hear music
+        if max_wait is not None:
+            self.timers[("maxwait", call.id)] = now + max_wait
+        if self.settings.announce_every > 0:
+            self.timers[("announce", call.id)] = now + self.settings.announce_every
+        return [ev.Play(call.line, self.settings.hold_prompt, loop=True), *self.dispatch()]
+
+    def leave(self, call: Call, event: str, detail: str | None = None) -> list[object]:
+        """Take the call out of the queue (hung up, timed out, pressed a key): ringing stops, nobody missed it."""
+        actions = self._stop_ringing(call, unanswered=event == "EXITWITHTIMEOUT")
+        if call in self.waiting:
+            self.waiting.remove(call)
+            call.queued = False
+            call.log(self.clock(), event, detail=detail)
+        for kind in ("maxwait", "announce"):
+            self.timers.pop((kind, call.id), None)
+        return actions + self.dispatch()
+
+    def position(self, call: Call) -> int:
+        return self.waiting.index(call) + 1
+
+    # --- choosing and ringing -----------------------------------------------------
+
+    def dispatch(self) -> list[object]:
+        """Offer free operators to waiting callers, in queue order."""
+        now = self.clock()
+        actions: list[object] = []
+        for call in list(self.waiting):
+            if call.ringing or call.not_before > now:
+                continue
+            busy = {h.id: not h.free for h in self.handsets.values()}
+            candidates = eligible(self.operators.candidates(busy, now), call.skill,
+                                  now - call.route_started_at, self.settings.tiers)
+            waves = choose(self.settings.strategy, candidates, memory=self.memory, rng=self.rng,
+                           queue=call.skill or "")
+            if not waves:
+                continue
+            ring_for = min(self.operators.get(c.operator).ring_timeout for c in waves[0])
+            for candidate in waves[0]:
+                self.operators.ringing(candidate.operator, now)
+                self.memory.rung(call.skill or "", candidate.operator)
+                self.handsets[candidate.handset].ringing_for = call.id
+                call.ringing[candidate.handset] = candidate.operator
+                actions.append(ev.RingHandset(candidate.handset))
+            self.timers[("ring", call.id)] = now + ring_for
+        return actions
+
+    def ring_timeout(self, call: Call) -> list[object]:
+        """Nobody in this wave lifted in time: they count as missed, and the next wave rings."""
+        return self._stop_ringing(call, unanswered=True) + self.dispatch()
+
+    def _stop_ringing(self, call: Call, *, unanswered: bool) -> list[object]:
+        now = self.clock()
+        actions: list[object] = []
+        for handset_id, operator in sorted(call.ringing.items()):
+            self.handsets[handset_id].ringing_for = None
+            self.operators.ring_stopped(operator, now, unanswered=unanswered)
+            if unanswered:
+                call.log(now, "RINGNOANSWER", handset=handset_id, detail=operator)
+            actions.append(ev.StopRinging(handset_id))
+        call.ringing.clear()
+        self.timers.pop(("ring", call.id), None)
+        return actions
+
+    # --- lifting and hanging up ------------------------------------------------------
+
+    def lifted(self, handset_id: str, call: Call) -> list[object]:
+        """The first lift wins: the loop is single-threaded, so a second lift finds nothing ringing."""
+        now = self.clock()
+        operator = call.ringing.pop(handset_id)
+        self.handsets[handset_id].ringing_for = None
+        actions = self._stop_ringing(call, unanswered=False)
+        self.operators.answered(operator, now)
+        self.waiting.remove(call)
+        call.queued = False
+        for kind in ("maxwait", "announce"):
+            self.timers.pop((kind, call.id), None)
+        self.handsets[handset_id].connected_to = call.id
+        call.handset, call.operator = handset_id, operator
+        actions.append(ev.StopRinging(handset_id))
+        if call.callback_number is not None:
+            return actions  # the switchboard dials out and connects once a line is chosen
+        call.connected_at = now
+        call.log(now, "CONNECT", handset=handset_id, detail=operator)
+        return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line)]
+
+    def released(self, call: Call) -> list[object]:
+        """The conversation is over: the operator wraps up, the audio relay opens, others may be rung."""
+        actions: list[object] = []
+        if call.handset is not None:
+            handset = self.handsets[call.handset]
+            if handset.connected_to == call.id:
+                handset.connected_to = None
+                actions.append(ev.DisconnectAudio(handset.id))
+        if call.operator is not None:
+            self.operators.call_ended(call.operator, self.clock())
+        return actions + self.dispatch()
+
+    def next_deadline(self) -> float | None:
+        """When an operator becomes free again (wrap-up, retry pause, a shift): worth a dispatch then."""
+        if not self.waiting:
+            return None
+        now = self.clock()
+        times = [t for o in self.operators for t in (o.wrap_up_until, o.retry_after) if t > now]
+        times += [c.not_before for c in self.waiting if c.not_before > now]
+        return min(times, default=None)
