@@ -1,55 +1,45 @@
 """ModemLine: one modem as a telephone line for the core.
 
 Two threads per line: the AT channel's reader (blocking read, reports -> events) and a worker that
-runs queued commands, polls health and recovers a failed modem. Callers of answer()/hangup() never
-block; the outcome comes back as an event through `post`.
+runs queued commands, polls health and recovers a failed modem. Callers of answer(), hangup(),
+dial(), transfer() and send_sms() never block; the outcome comes back as an event through `post`.
+The call itself lives in calls.py, SMS in sms.py, the USSD balance in ussd.py.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import serial
 
-from appliance.core.events import (
-    AnswerFailed,
-    CallAnswered,
-    CallerId,
-    DtmfReceived,
-    IncomingCall,
-    LineDown,
-    LineUp,
-    RemoteHangup,
-)
+from appliance.core.events import AnswerFailed, DialFailed, LineDown, LineUp, SmsResult, TransferResult
 from appliance.modem import health as health_poll
-from appliance.modem.at import CALL_FINALS, AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
+from appliance.modem import sms_pdu
+from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
+from appliance.modem.calls import DIAL_TIMEOUT, Calls
 from appliance.modem.dialects import Dialect, detect, dialect_named
-from appliance.modem.dialects.base import (
-    CallConnected,
-    CallEnded,
-    CallerNumber,
-    Dtmf,
-    Happening,
-    NewSms,
-    PowerDown,
-    Registration,
-    Ring,
-    SimStatus,
-    UssdReply,
-)
+from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
+from appliance.modem.sms import Sms, check_number
+from appliance.modem.ussd import Balance
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ModemError", "ModemLine"]
 
 INIT_BUDGET = 10.0  # seconds start() may spend initialising
-RING_GONE = 8.0  # RING repeats every ~3-5 s; this long without one and the caller has given up
-CALL_POLL = 2.0
-ANSWER_TIMEOUT = 10.0  # ATA on a GSM module returns within a few seconds; longer means it hangs
+DIALLABLE = re.compile(r"\+?[0-9*#]{1,30}")
+
+
+@dataclass(frozen=True)
+class _Job:
+    run: Callable[[], None]
+    abandon: Callable[[str], None] | None = None  # posts the failure when the line goes down first
 
 
 class ModemLine:
@@ -57,11 +47,14 @@ class ModemLine:
                  baudrate: int = 115200, rtscts: bool = False, sim_pin: str | None = None,
                  serial_factory: Callable[..., serial.Serial] = serial.serial_for_url,
                  power_cycle: Callable[[], None] | None = None, health_period: float = 60.0,
-                 on_report: Callable[[Happening], None] | None = None) -> None:
-        """`power_cycle` pulses the modem's power key / reset pin; `on_report` sees every parsed report
-        (SMS arrival, USSD replies) for the features built on top of the line."""
+                 on_report: Callable[[Happening], None] | None = None, ussd_balance: str | None = None,
+                 ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT) -> None:
+        """`power_cycle` pulses the modem's power key / reset pin (see power.PowerKey); `on_report` sees
+        every parsed report; `ussd_balance` is the code (*100#) asked every `ussd_period` s for status()."""
         if dialect != "auto":
             dialect_named(dialect)  # a bad name fails here, before anything is opened
+        if not ussd_period > 0:
+            raise ValueError(f"bad ussd_period {ussd_period!r} for line {line_id}: seconds above 0")
         self.line_id = line_id
         self.port = port
         self._post = post
@@ -74,22 +67,30 @@ class ModemLine:
         self._health_period = health_period
         self._on_report_hook = on_report
         self._lock = threading.Lock()
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._closing = threading.Event()
         self._channel: AtChannel | None = None
         self._worker: threading.Thread | None = None
         self._state = "starting"
         self._fault: str | None = None  # the modem itself failed: recovery runs
         self._alarm: str | None = None  # the modem works but cannot carry calls (SIM, network)
-        self._call = "idle"  # idle | ringing | active | dialing
-        self._caller_told = False
-        self._early_caller: str | None = None
-        self._last_ring = 0.0
         self._next_health = 0.0
         self._identities_known = False
         self.health: dict = {}
         self.recoveries = 0
-        self.answer_timeout = ANSWER_TIMEOUT
+        self.calls = Calls(line_id, post=post, command=self._command, later=self._later,
+                           dialect=lambda: self._dialect, dial_timeout=dial_timeout)
+        self._sms = Sms(line_id, post=post, command=self._command)
+        self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later)
+                         if ussd_balance is not None else None)
+
+    @property
+    def answer_timeout(self) -> float:
+        return self.calls.answer_timeout
+
+    @answer_timeout.setter
+    def answer_timeout(self, seconds: float) -> None:
+        self.calls.answer_timeout = seconds
 
     # --- the interface the daemon uses ---------------------------------------------------
 
@@ -104,16 +105,40 @@ class ModemLine:
         self._worker.start()
 
     def answer(self) -> None:
-        down = self._fault
-        if down is not None:
-            self._post(AnswerFailed(self.line_id, f"line down: {down}"))
-            return
-        self._jobs.put(self._answer)
+        self._queue(self.calls.answer, lambda why: AnswerFailed(self.line_id, why))
 
     def hangup(self) -> None:
-        with self._lock:
-            self._call = "idle"  # reports of our own hang-up are not the caller's
-        self._jobs.put(self._hangup)
+        self.calls.forget()
+        self._later(self.calls.hangup)
+
+    def dial(self, number: str) -> None:
+        """Call `number` out; DialAnswered or DialFailed follows."""
+        if not isinstance(number, str) or not DIALLABLE.fullmatch(number):
+            raise ValueError(f"bad number to dial {number!r}: digits, * and # with an optional leading +")
+        self._queue(lambda: self.calls.dial(number), lambda why: DialFailed(self.line_id, f"failed: {why}"))
+
+    def transfer(self, number: str) -> None:
+        """Hand the call (ringing: deflection; answered: explicit transfer) to `number`; TransferResult follows."""
+        check_number(number, "transfer")
+        self._queue(lambda: self.calls.transfer(number),
+                    lambda why: TransferResult(self.line_id, number, False, why))
+
+    def send_sms(self, number: str, text: str) -> None:
+        """Queue an SMS; SmsResult follows."""
+        check_number(number, "SMS")
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"bad SMS text {text!r}: it must not be empty")
+        parts = len(sms_pdu.split(text)[1])
+        if parts > 255:
+            raise ValueError(f"SMS text too long: {parts} parts, at most 255")
+
+        def send() -> None:
+            if self._dialect.gsm:
+                self._sms.send(number, text)
+            else:
+                self._post(SmsResult(self.line_id, number, False, "an analogue (V.253) line cannot send SMS"))
+
+        self._queue(send, lambda why: SmsResult(self.line_id, number, False, why))
 
     def status(self) -> dict:
         with self._lock:
@@ -122,8 +147,10 @@ class ModemLine:
             if self._state == "starting":
                 state = "starting"
             return {"state": state, "reason": reason, "dialect": self._dialect.name, "port": self.port,
-                    "call": self._call, "recoveries": self.recoveries,
-                    "skipped_lines": self._channel.splitter.skipped if self._channel else 0, **self.health}
+                    "call": self.calls.state, "recoveries": self.recoveries,
+                    "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
+                    "sms_sent": self._sms.sent, "sms_received": self._sms.received,
+                    "balance": self._balance.status() if self._balance else None, **self.health}
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -138,8 +165,19 @@ class ModemLine:
             self._worker.join(5.0)
 
     def submit(self, job: Callable[[Callable[..., Reply]], None]) -> None:
-        """Queue `job(command)` on the worker (SMS, USSD, dialling); `command` is the AT channel's."""
-        self._jobs.put(lambda: job(self._command))
+        """Queue `job(command)` on the worker; `command` is the AT channel's."""
+        self._later(lambda: job(self._command))
+
+    def _later(self, run: Callable[[], None]) -> None:
+        self._jobs.put(_Job(run))
+
+    def _queue(self, run: Callable[[], None], failed: Callable[[str], object]) -> None:
+        """Queue `run`, or post `failed(reason)` at once (or when the line goes down before it ran)."""
+        down = self._fault
+        if down is not None:
+            self._post(failed(f"line down: {down}"))
+            return
+        self._jobs.put(_Job(run, lambda why: self._post(failed(why))))
 
     # --- opening and initialising --------------------------------------------------------
 
@@ -190,6 +228,8 @@ class ModemLine:
                     log.warning("line %s: %s refused; carrying on without it", self.line_id, text)
             self._alarm = None
             self._poll_health(cmd)
+            if self._dialect.gsm:
+                self._sms.fetch_stored()  # before the line is up, so no call waits behind it
         except PortLost as exc:
             return str(exc)
         except AtTimeout:
@@ -233,11 +273,11 @@ class ModemLine:
             try:
                 job = self._jobs.get(timeout=self._idle_wait())
             except queue.Empty:
-                job = self._periodic
+                job = _Job(self._periodic)
             if job is None:
                 return
             try:
-                job()
+                job.run()
             except AtTimeout as exc:
                 self._fail(f"the modem stopped answering ({exc})")
             except PortLost as exc:
@@ -247,27 +287,21 @@ class ModemLine:
 
     def _idle_wait(self) -> float:
         now = time.monotonic()
-        wait = self._next_health - now
-        if self._call == "ringing":
-            wait = min(wait, self._last_ring + RING_GONE - now)
-        if self._call in ("active", "dialing") and self._dialect.poll_call_state:
-            wait = min(wait, CALL_POLL)
+        wait = min(self._next_health - now, self.calls.wait(now))
+        if self._balance_wanted():
+            wait = min(wait, self._balance.due(now))
         return max(0.05, wait)
+
+    def _balance_wanted(self) -> bool:
+        return self._balance is not None and self._dialect.gsm and self.calls.state == "idle"
 
     def _periodic(self) -> None:
         now = time.monotonic()
-        if self._call == "ringing" and now - self._last_ring >= RING_GONE:
-            self._end_call("caller gave up before the answer")
-        if self._call in ("active", "dialing") and self._dialect.poll_call_state:
-            reply = self._command("AT+CLCC", expect="+CLCC:")
-            voice = [ln for ln in reply.lines if ln.startswith("+CLCC:")]
-            if reply.ok and not voice:
-                self._end_call("caller hung up")
-            for line in voice:
-                for happening in self._dialect.parse(line):
-                    self._happen(happening)
+        self.calls.tick(now)
         if now >= self._next_health:
             self._poll_health(self._command)
+        if self._balance_wanted() and self._balance.due(now) <= 0:
+            self._balance.query()  # never during a call: many modems refuse USSD then
 
     def _command(self, text: str, timeout: float = 3.0, **kw) -> Reply:
         if self._channel is None:
@@ -283,28 +317,6 @@ class ModemLine:
         problem = health_poll.sim_problem(self.health["sim"]) if self.health["sim"] != "unknown" else None
         self._set_alarm(problem or health_poll.registration_problem(self.health["registration_stat"]))
 
-    def _answer(self) -> None:
-        if self._call != "ringing":
-            self._post(AnswerFailed(self.line_id, "the call ended before it was answered"))
-            return
-        try:
-            reply = self._command(self._dialect.answer_command, timeout=self.answer_timeout, finals=CALL_FINALS)
-        except AtTimeout:
-            self._post(AnswerFailed(self.line_id, "the modem did not answer the call"))
-            raise
-        if not reply.ok:
-            self._post(AnswerFailed(self.line_id, f"the modem refused to answer: {reply.final}"))
-            return
-        with self._lock:
-            self._call = "active"
-        for text in self._dialect.after_answer:
-            if not self._command(text).ok:
-                log.warning("line %s: %s refused after answer", self.line_id, text)
-        self._post(CallAnswered(self.line_id))
-
-    def _hangup(self) -> None:
-        self._command(self._dialect.hangup_command, timeout=10.0, finals=CALL_FINALS)
-
     # --- failures and recovery -----------------------------------------------------------
 
     def _on_lost(self, reason: str) -> None:
@@ -316,12 +328,10 @@ class ModemLine:
                 return
             self._fault = reason
             self._state = "down"
-            call, self._call = self._call, "idle"
         log.warning("line %s down: %s", self.line_id, reason)
-        if call != "idle":
-            self._post(RemoteHangup(self.line_id, f"line failed: {reason}"))
+        self.calls.drop(reason)
         self._post(LineDown(self.line_id, reason))
-        self._jobs.put(lambda: None)  # wakes the worker into recovery
+        self._later(lambda: None)  # wakes the worker into recovery
 
     def _set_up(self) -> None:
         with self._lock:
@@ -380,10 +390,11 @@ class ModemLine:
             if job is None:
                 self._closing.set()
                 return
-            if job == self._answer:
-                self._post(AnswerFailed(self.line_id, f"line down: {self._fault}"))
+            if job.abandon is not None:
+                job.abandon(f"line down: {self._fault}")
 
-    # --- reports -> events (reader thread) -----------------------------------------------
+
+    # --- reports (reader thread) ---------------------------------------------------------
 
     def _on_report(self, token: str | DleEvent) -> None:
         for happening in self._dialect.parse(token):
@@ -392,47 +403,17 @@ class ModemLine:
                 self._on_report_hook(happening)
 
     def _happen(self, h: Happening) -> None:
-        line = self.line_id
-        if isinstance(h, Ring):
-            self._last_ring = time.monotonic()
-            with self._lock:
-                first = self._call == "idle"
-                if first:
-                    self._call, self._caller_told = "ringing", self._early_caller is not None
-            if first:
-                self._post(IncomingCall(line, self._early_caller))
-                self._early_caller = None
-                self._jobs.put(lambda: None)  # the worker starts watching the ring cadence
-        elif isinstance(h, CallerNumber):
-            if self._call == "idle":
-                self._early_caller = h.number  # some modems put +CLIP before RING
-            elif not self._caller_told:
-                self._caller_told = True
-                self._post(CallerId(line, h.number))
-        elif isinstance(h, Dtmf):
-            if self._call != "idle":
-                self._post(DtmfReceived(line, h.digit))
-        elif isinstance(h, CallConnected):
-            with self._lock:
-                dialled = self._call == "dialing"
-                if dialled:
-                    self._call = "active"
-            if dialled:
-                self._post(CallAnswered(line))
-        elif isinstance(h, CallEnded):
-            self._end_call(h.reason)
-        elif isinstance(h, PowerDown):
+        if isinstance(h, PowerDown):
             self._fail(f"the modem reported {h.reason}")
         elif isinstance(h, Registration):
             self.health["registration_stat"] = h.stat
             self._set_alarm(health_poll.registration_problem(h.stat))
         elif isinstance(h, SimStatus):
             self.health["sim"] = h.state
-        elif isinstance(h, NewSms | UssdReply):
-            pass  # handled by the on_report hook (sms.py, ussd.py)
-
-    def _end_call(self, reason: str) -> None:
-        with self._lock:
-            call, self._call = self._call, "idle"
-        if call != "idle":
-            self._post(RemoteHangup(self.line_id, reason))
+        elif isinstance(h, NewSms):
+            self._later(lambda: self._sms.fetch(h.index))  # the reader must not wait on a command
+        elif isinstance(h, UssdReply):
+            if self._balance is not None:
+                self._balance.on_reply(h)
+        else:
+            self.calls.happen(h)
