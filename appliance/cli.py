@@ -136,10 +136,21 @@ def _run_daemon(daemon: Any) -> int:
     return 0
 
 
+def _saved_config(data: Path) -> Path | None:
+    """The config last applied from the web page, kept in the state directory."""
+    saved = data / "config.toml"
+    return saved if saved.exists() else None
+
+
 def _run(args: argparse.Namespace) -> int:
     from .daemon import Daemon
     from .pins import NoGpioError, real_pin_factory
 
+    saved = _saved_config(args.data)
+    if saved and (not args.config.exists() or saved.stat().st_mtime > args.config.stat().st_mtime):
+        # The web page's last applied config wins over an older file; editing the file by hand wins back.
+        log.info("using %s, applied from the web page (newer than %s)", saved, args.config)
+        args.config = saved
     config = _load(args.config)
     if config is None:
         return 1
@@ -166,16 +177,16 @@ def _reload(daemon: Any, path: Path) -> dict[str, Any]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .daemon import Daemon
     from .simulation import Simulation
 
-    if args.config:
+    source = args.config or _saved_config(args.data)
+    if source:
         try:
             import tomllib
 
-            document = tomllib.loads(args.config.read_text(encoding="utf-8"))
+            document = tomllib.loads(source.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
+            print(f"{source}: {exc}", file=sys.stderr)
             return 1
     else:
         document = configuration.default_document()
@@ -186,10 +197,10 @@ def _simulate(args: argparse.Namespace) -> int:
         _print_problems(exc.problems)
         simulation.close()
         return 1
-    daemon = Daemon(config, data_dir=args.data, pin_factory=simulation.pin_factory)
-    daemon.commands.update(simulation.commands())
+    daemon = simulation.daemon(config, args.data)
     server = _serve_web(args.data, "127.0.0.1", args.port, daemon.control_path)
-    print(f"hotline simulate: web page and API on http://127.0.0.1:{args.port}/", flush=True)
+    print(f"hotline simulate: web page and API on http://127.0.0.1:{args.port}/ "
+          f"(API token in {args.data / 'api-token'})", flush=True)
     try:
         return _run_daemon(daemon)
     finally:

@@ -13,7 +13,6 @@ import tomllib
 from typing import Any
 
 from . import config as configuration
-from .audio.catalog import render_prompts
 from .audio.prompts import PromptError
 from .control import ControlRequest
 
@@ -49,17 +48,13 @@ def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
         config = configuration.parse(document)
     except configuration.ConfigError as exc:
         raise ValueError("; ".join(str(p) for p in exc.problems)) from None
-    try:
-        prompts = render_prompts(config, daemon.data_dir / "prompts")
-    except PromptError as exc:
-        raise ValueError(str(exc)) from None
     old = daemon.config
     # Lines and handsets are hardware: they are rebuilt at the next start, never under a live call.
     restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence)
-    override = daemon.core.schedule.override
-    daemon.prompts = prompts
-    daemon.core.reconfigure(config.flow, dataclasses.replace(config.schedule, override=override))
-    daemon.config = config
+    try:
+        daemon.reconfigure(config)
+    except PromptError as exc:
+        raise ValueError(str(exc)) from None
     _keep(daemon, text)
     log.info("config applied from the web page%s", " (hardware changes wait for a restart)" if restart else "")
     return {"applied": True, "restart_needed": restart, "warnings": [str(p) for p in config.warnings]}

@@ -49,6 +49,7 @@ class LineConfig:
     power_pin: int | None
     audio_out: str
     audio_in: str
+    software_dtmf: bool = False  # listen for keys in the captured audio: for modems that do not report DTMF
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,12 @@ def _lines(raw: object, simulated: bool, check_devices: bool, problems: list[Pro
             audio[key] = spec.get(key, "default")
             if not isinstance(audio[key], str) or not audio[key]:
                 problems.append(Problem(f"{where}.{key}", "must name an ALSA PCM, e.g. plughw:CARD=Device,DEV=0"))
+        software_dtmf = spec.get("software_dtmf", False)
+        if not isinstance(software_dtmf, bool):
+            problems.append(Problem(f"{where}.software_dtmf", "must be true or false"))
         lines.append(LineConfig(line_id, str(port), str(dialect), int(baudrate) if isinstance(baudrate, int) else 0,
-                                bool(rtscts), sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"])))
+                                bool(rtscts), sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"]),
+                                software_dtmf is True))
     return lines
 
 

@@ -7,6 +7,7 @@ a timeout set by the core's next timer, so an idle box does no work at all.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import time
@@ -14,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import commands
 from .audio.catalog import render_prompts
 from .audio.player import AlsaPlayer
+from .audio.recorder import AlsaRecorder
 from .board import make_switchboard
 from .config import Config
 from .control import ControlRequest, ControlServer
@@ -43,6 +46,7 @@ class Daemon:
         clock: Callable[[], float] = time.time,
         notifier: Notifier | None = None,
         open_pcm: Callable[..., Any] | None = None,
+        open_capture: Callable[..., Any] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -51,9 +55,12 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.events: queue.Queue = queue.Queue()
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
+        commands.register(self)
         self._open_pcm = open_pcm
+        self._open_capture = open_capture
         self.handsets: dict[str, Any] = {}
         self.players: dict[str, AlsaPlayer] = {}
+        self.recorders: dict[str, AlsaRecorder] = {}
         self.lines: dict[str, ModemLine] = {}
         self.prompts: dict[str, bytes] = {}
         self.store: CallStore | None = None
@@ -87,6 +94,13 @@ class Daemon:
         for spec in cfg.handsets:
             self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
                                                       post=self.post)
+        restored = self.data_dir / "calls.db.restore"
+        if restored.exists():
+            # The web app restored a backup; only the daemon writes calls.db, so it swaps it in here.
+            for suffix in ("-wal", "-shm"):
+                (self.data_dir / f"calls.db{suffix}").unlink(missing_ok=True)
+            restored.replace(self.data_dir / "calls.db")
+            log.warning("call records restored from a backup")
         self.store = CallStore(self.data_dir / "calls.db")
         interrupted = self.store.close_interrupted(self.clock())
         if interrupted:
@@ -97,6 +111,11 @@ class Daemon:
             player = AlsaPlayer(line.id, line.audio_out, post=self.post, **player_args)
             self.players[line.id] = player
             player.open()
+            recorder_args = {"open_pcm": self._open_capture} if self._open_capture else {}
+            recorder = AlsaRecorder(line.id, line.audio_in, post=self.post, detect_dtmf=line.software_dtmf,
+                                    **recorder_args)
+            self.recorders[line.id] = recorder
+            recorder.open()
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         for line in cfg.lines:
             if line.port.startswith("sim://"):
@@ -137,6 +156,8 @@ class Daemon:
             modem.close()
         for player in self.players.values():
             player.close()
+        for recorder in self.recorders.values():
+            recorder.close()
         if self.control is not None:
             self.control.close()
             self.control = None
@@ -148,6 +169,7 @@ class Daemon:
         self.handsets.clear()
         self.lines.clear()
         self.players.clear()
+        self.recorders.clear()
 
     # --- the loop -------------------------------------------------------------
 
@@ -188,6 +210,7 @@ class Daemon:
         if isinstance(item, ControlRequest):
             item.reply.put(self._command(item))
             return
+        self._observe(item)
         try:
             actions = self.core.handle(item)
         except Exception:
@@ -196,6 +219,18 @@ class Daemon:
             actions = self.core.abort(line, "internal error") if line else []
         for action in actions:
             self._dispatch(action)
+
+    def _observe(self, event: object) -> None:
+        """What the adapters must hear of an event before the core answers it."""
+        match event:
+            case ev.CallAnswered(line=line) if line in self.recorders:
+                self.recorders[line].listen()  # the software DTMF receiver, where the modem has none
+            case ev.DtmfReceived(line=line, digit=digit) if line in self.recorders:
+                self.recorders[line].key(digit)  # '#' ends a voicemail
+            case ev.SmsReceived():
+                self.store.record_sms(event.line, "in", event.sender or "", event.text, at=event.received_at)
+            case ev.SmsResult(ok=False):
+                log.warning("SMS to %s on %s failed: %s", event.number, event.line, event.reason)
 
     def _command(self, request: ControlRequest) -> dict[str, Any]:
         handler = self.commands.get(request.command)
@@ -239,9 +274,29 @@ class Daemon:
                 self.handsets[handset].connect(line)
             case ev.DisconnectAudio(handset=handset):
                 self.handsets[handset].disconnect()
+            case ev.StartRecording(line=line):
+                self.recorders[line].start(str(self.data_dir / action.path), max_seconds=action.max_seconds,
+                                           silence_seconds=action.silence_seconds, min_seconds=action.min_seconds,
+                                           stop_on_key=action.stop_on_key)
+            case ev.StopRecording(line=line):
+                self.recorders[line].stop()
+            case ev.Dial(line=line, number=number):
+                self.lines[line].dial(number)
+            case ev.SendSms(line=line, number=number, text=text):
+                self.lines[line].send_sms(number, text)
+                self.store.record_sms(line, "out", number, text, at=self.clock())
+            case ev.Transfer(line=line, number=number):
+                self.lines[line].transfer(number)
+            case ev.SaveVoicemail():
+                self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller, at=self.clock())
+            case ev.SaveCallback():
+                self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
+                                           action.attempts, action.detail, at=self.clock())
             case ev.CallStarted():
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
             case ev.CallEnded(record=record):
+                if record["line"] in self.recorders:
+                    self.recorders[record["line"]].stop_listening()
                 self.store.call_ended(record)
             case _:
                 raise TypeError(f"unknown action {action!r}")
@@ -256,7 +311,9 @@ class Daemon:
         prompts = render_prompts(config, self.data_dir / "prompts")
         self.prompts = {**self.prompts, **prompts}
         self.config = config
-        self.core.reconfigure(config.flow, config.schedule, config.people.callers, set(self.prompts))
+        # A "closed now" / "open now" from the web page outlasts a config change.
+        schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override)
+        self.core.reconfigure(config.flow, schedule, config.people.callers, set(self.prompts))
 
     # --- status ---------------------------------------------------------------
 

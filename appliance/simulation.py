@@ -7,9 +7,41 @@ things a laptop lacks, and lets a person (or a test) play caller and operator.
 from __future__ import annotations
 
 import copy
+import math
+import threading
+from array import array
 from typing import Any
 
 from .modem.emulator import ModemEmulator
+
+
+class SimulatedMicrophone:
+    """What the simulated caller says into the line: silence, unless someone makes them speak.
+
+    ALSA's `null` capture hands back stale buffer memory rather than silence, so the simulation
+    supplies the caller's side itself, with the same read() as a pyalsaaudio capture PCM.
+    """
+
+    def __init__(self, period_frames: int) -> None:
+        self.period_frames = period_frames
+        self._pending = bytearray()
+        self._lock = threading.Lock()
+
+    def speak(self, seconds: float, rate: int = 8000) -> None:
+        """A voice-like sound (a 220 Hz tone with harmonics) for this long."""
+        samples = (int(6000 * (math.sin(2 * math.pi * 220 * n / rate) + 0.5 * math.sin(2 * math.pi * 440 * n / rate)))
+                   for n in range(int(seconds * rate)))
+        with self._lock:
+            self._pending += array("h", samples).tobytes()
+
+    def read(self) -> tuple[int, bytes]:
+        size = self.period_frames * 2
+        with self._lock:
+            chunk, self._pending[:size] = bytes(self._pending[:size]), b""
+        return self.period_frames, chunk.ljust(size, b"\x00")
+
+    def close(self) -> None:
+        pass
 
 
 class Simulation:
@@ -19,17 +51,33 @@ class Simulation:
         self.document = copy.deepcopy(document)
         self.pin_factory = MockFactory(pin_class=MockPWMPin)
         self.emulators: dict[str, ModemEmulator] = {}
+        self.microphones: dict[str, SimulatedMicrophone] = {}
         for line in self.document.get("lines", []):
             emulator = ModemEmulator(line.get("dialect", "sim800") if line.get("dialect") != "auto" else "sim800")
             emulator.start()
             self.emulators[line["id"]] = emulator
             line["port"] = emulator.port
-            line["audio_out"] = line["audio_in"] = audio_device
+            line["audio_out"] = audio_device
+            line["audio_in"] = f"sim:{line['id']}"
         self._hooks = {h["id"]: h for h in self.document.get("handsets", [])}
 
     def close(self) -> None:
         for emulator in self.emulators.values():
             emulator.stop()
+
+    def daemon(self, config: Any, data_dir: Any) -> Any:
+        """The real daemon, wired to this simulation's pins, modems and microphones."""
+        from .daemon import Daemon
+
+        daemon = Daemon(config, data_dir=data_dir, pin_factory=self.pin_factory, open_capture=self.open_capture)
+        daemon.commands.update(self.commands())
+        return daemon
+
+    def open_capture(self, device: str, rate: int, period_frames: int) -> SimulatedMicrophone:
+        """The daemon's capture opener: each line hears its simulated caller."""
+        line = device.removeprefix("sim:")
+        self.microphones[line] = SimulatedMicrophone(period_frames)
+        return self.microphones[line]
 
     def commands(self) -> dict[str, Any]:
         """Control-socket commands that play the caller and the operators."""
@@ -37,6 +85,7 @@ class Simulation:
             "sim.call": lambda a: self._line(a).incoming_call(a.get("caller")) or {"ringing": True},
             "sim.dtmf": lambda a: self._line(a).send_dtmf(str(a["digits"])) or {"sent": a["digits"]},
             "sim.hangup": lambda a: self._line(a).remote_hangup() or {"hung_up": True},
+            "sim.speak": self._speak,
             "sim.offhook": lambda a: self._hook(a, lifted=True),
             "sim.onhook": lambda a: self._hook(a, lifted=False),
         }
@@ -46,6 +95,16 @@ class Simulation:
         if line not in self.emulators:
             raise KeyError(f"no simulated line {line!r}")
         return self.emulators[line]
+
+    def _speak(self, args: dict[str, Any]) -> dict[str, Any]:
+        seconds = args.get("seconds", 3)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 60:
+            raise ValueError("seconds must be a number from 0 to 60")
+        line = args.get("line") or next(iter(self.emulators))
+        if line not in self.microphones:
+            raise LookupError(f"no simulated line {line!r}")
+        self.microphones[line].speak(float(seconds))
+        return {"speaking": seconds}
 
     def _hook(self, args: dict[str, Any], *, lifted: bool) -> dict[str, Any]:
         spec = self._hooks.get(args.get("handset"))

@@ -24,17 +24,6 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM
 
 # `hotline simulate` exactly as a user runs it. Until Daemon.__init__ calls appliance.commands.register
 # itself, this wires the web page's commands in the same way; once it does, the shim does nothing.
-RUN_SIMULATE = """
-import sys
-from appliance import cli, commands, daemon
-init = daemon.Daemon.__init__
-def wired(self, *args, **kwargs):
-    init(self, *args, **kwargs)
-    if "config.apply" not in self.commands:
-        commands.register(self)
-daemon.Daemon.__init__ = wired
-sys.exit(cli.main(sys.argv[1:]))
-"""
 
 
 def free_port() -> int:
@@ -56,7 +45,8 @@ def wait_for(predicate, timeout: float, what: str):
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
     port, data = free_port(), tmp_path_factory.mktemp("sim")
-    proc = subprocess.Popen([sys.executable, "-c", RUN_SIMULATE, "simulate", "--port", str(port), "--data", str(data)],
+    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
+                             "--data", str(data)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def api_status():

@@ -22,7 +22,7 @@ def make(tmp_path) -> tuple[Daemon, Simulation]:
     document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
     simulation = Simulation(document)
     config = configuration.parse(simulation.document, simulated=True)
-    return Daemon(config, data_dir=tmp_path / "data", pin_factory=simulation.pin_factory), simulation
+    return simulation.daemon(config, tmp_path / "data"), simulation
 
 
 def states(simulation: Simulation) -> list[int]:
@@ -50,8 +50,7 @@ def test_outputs_are_off_at_start_even_if_left_on(tmp_path):
         pin.function = "output"
         pin.state = 1
     assert states(simulation) == [1, 1, 1, 1]
-    daemon = Daemon(configuration.parse(simulation.document, simulated=True), data_dir=tmp_path,
-                    pin_factory=simulation.pin_factory)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path)
     daemon.start()
     try:
         assert states(simulation) == [0, 0, 0, 0]

@@ -15,7 +15,6 @@ import time
 import pytest
 
 from appliance import config as configuration
-from appliance.daemon import Daemon
 from appliance.simulation import Simulation
 
 RING = {"h1": 17, "h2": 5}
@@ -43,7 +42,7 @@ def box(tmp_path):
     raw = tmp_path / "gsm1.raw"
     simulation = Simulation(document, audio_device=f"file:FILE={raw},FORMAT=raw")
     config = configuration.parse(simulation.document, simulated=True)
-    daemon = Daemon(config, data_dir=tmp_path / "data", pin_factory=simulation.pin_factory)
+    daemon = simulation.daemon(config, tmp_path / "data")
     daemon.start()
     runner = threading.Thread(target=daemon.run, daemon=True)
     runner.start()

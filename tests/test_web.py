@@ -13,9 +13,7 @@ import wave
 
 import pytest
 
-from appliance import commands
 from appliance import config as configuration
-from appliance.daemon import Daemon
 from appliance.simulation import Simulation
 from web import create_app
 
@@ -27,9 +25,7 @@ def box(tmp_path_factory):
     """A real daemon (modem emulator, mock pins, null audio) running its loop in a thread."""
     data = tmp_path_factory.mktemp("box")
     simulation = Simulation(configuration.default_document())
-    daemon = Daemon(configuration.parse(simulation.document), data_dir=data, pin_factory=simulation.pin_factory)
-    daemon.commands.update(simulation.commands())
-    commands.register(daemon)
+    daemon = simulation.daemon(configuration.parse(simulation.document), data)
     daemon.start()
     loop = threading.Thread(target=daemon.run, daemon=True)
     loop.start()

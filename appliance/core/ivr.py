@@ -192,8 +192,6 @@ class FlowSteps:
             call.path.append(digit)
             return [*self.handoff.leave(call, "EXITWITHKEY", digit), ev.StopAudio(call.line),
                     *self._enter(call, node.keys[digit])]
-        if kind == "voicemail" and digit == "#" and call.playing is None:
-            return [ev.StopRecording(call.line)]
         if kind == "survey" and digit in "12345" and call.survey_score is None:
             call.survey_score = int(digit)
             call.log(self.clock(), "SURVEY", detail=digit)
