@@ -81,6 +81,10 @@ class ModemEmulator:
     def remote_hangup(self) -> None:
         self.script.remote_hangup()
 
+    def deliver_sms(self, sender: str, text: str, *, notify: bool = True) -> int:
+        """An SMS arrives (+CMTI per part); `notify=False` stores it unannounced, as while the box was off."""
+        return self.script.deliver_sms(sender, text, notify=notify)
+
     # --- faults ---------------------------------------------------------------------------
 
     def send_garbage(self, data: bytes) -> None:

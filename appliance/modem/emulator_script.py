@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.modem.emulator_sms import Messages
+
 DLE = b"\x10"
 
 
@@ -50,11 +52,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def _ucs2(text: str) -> str:
-    return text.encode("utf-16-be").hex().upper()
-
-
-class Script:
+class Script(Messages):
     def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None) -> None:
         if dialect not in FAMILIES:
             raise ValueError(f"the emulator speaks {', '.join(FAMILIES)}, not {dialect!r}")
@@ -69,24 +67,24 @@ class Script:
         self.signal = 20
         self.operator = "MTS RUS"
         self.answer_error: str | None = None
-        self.dial_outcome = "answer"  # answer | busy | no answer | failed
-        self.ussd_reply = "Balance: 100.00 r"
-        self.ussd_ucs2 = False
+        self.dial_outcome = "answer"  # answer | busy | no answer | failed | no dialtone | error | silent
+        self.refuse: set[str] = set()  # supplementary services the network refuses: deflect, hold, ect, conference
+        self.deflected: list[str] = []  # numbers ringing calls were deflected to (AT+CTFR)
+        self.transferred: list[tuple[str, str]] = []  # (caller, number) joined by explicit call transfer
+        self.conference = False
+        self.held: str | None = None  # the party on hold (AT+CHLD=2)
+        self.outgoing = False  # the current call was dialled by us
         self.urc_before_csq: tuple[str, ...] = ()  # reports slipped into the +CSQ reply (Huawei ^RSSI)
-        self.charset = "GSM"
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
-        self.sent_sms: list[tuple[str, str, str]] = []  # (number, text as typed, charset)
-        self.inbox: dict[int, tuple[str, str]] = {}
-        self.awaiting_text = False
-        self._sms_to = ""
+        self._init_messages()
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
 
     # --- the call ------------------------------------------------------------------------
 
     def incoming_call(self, caller: str | None) -> None:
-        self.call, self.caller = "ringing", caller
+        self.call, self.caller, self.outgoing = "ringing", caller, False
         self._ring_stop = threading.Event()
         threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True, name="emulator-ring").start()
 
@@ -164,19 +162,6 @@ class Script:
         self.registration = stat
         self._send(f"+CREG: {stat}")
 
-    def deliver_sms(self, sender: str, text: str) -> int:
-        index = max(self.inbox, default=0) + 1
-        self.inbox[index] = (sender, text)
-        self._send(f'+CMTI: "SM",{index}')
-        return index
-
-    # --- commands ------------------------------------------------------------------------
-
-    def text_entered(self, text: str) -> None:
-        self.awaiting_text = False
-        self.sent_sms.append((self._sms_to, text, self.charset))
-        self._send(f"+CMGS: {len(self.sent_sms)}", "OK")
-
     def command(self, line: str) -> None:
         cmd = line.upper()
         reply = self._reply(line, cmd)
@@ -221,39 +206,29 @@ class Script:
         if cmd == "AT+CIMI":
             return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
         if cmd == "AT+CLCC":
-            states = {"active": 0, "ringing": 4, "dialing": 3}
-            if self.call in states:
-                return (f'+CLCC: 1,{0 if self.call == "dialing" else 1},{states[self.call]},0,0,'
-                        f'"{self.caller or ""}",129', "OK")
+            return self._list_calls()
+        if cmd.startswith("AT+CHLD="):
+            return self._hold(line[8:].strip())
+        if cmd.startswith("AT+CTFR="):
+            if self.call != "ringing" or "deflect" in self.refuse:
+                return ("+CME ERROR: 3",)
+            self.deflected.append(line[8:].split(",")[0].strip('"'))
+            self.reset_call()
             return ("OK",)
         if cmd in ("ATA", "AT+VLS=1") and (fam.gsm or cmd == "AT+VLS=1"):
             return self._answer()
         if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):
             was = self.call
             self.reset_call()
+            self.held = None
             if self.dialect == "huawei" and was != "idle":
                 return ("OK", "^CEND:1,0,104,16")
             return ("OK",)
         if cmd.startswith("ATD"):
             return self._dial(line[3:].rstrip(";").lstrip("TtPp"))
-        if cmd.startswith('AT+CSCS="'):
-            self.charset = line[9:].rstrip('"').upper()
-            return ("OK",)
-        if cmd.startswith("AT+CMGS="):
-            self._sms_to = line[8:].split(",")[0].strip('"')
-            self.awaiting_text = True
-            self._send(raw=b"\r\n> ")
-            return None
-        if cmd.startswith("AT+CMGR="):
-            return self._read_sms(line[8:])
-        if cmd.startswith("AT+CMGD="):
-            self.inbox.pop(int(line[8:].split(",")[0]), None)
-            return ("OK",)
-        if cmd.startswith("AT+CUSD=1,"):
-            text = _ucs2(self.ussd_reply) if self.ussd_ucs2 else self.ussd_reply
-            dcs = 72 if self.ussd_ucs2 else 15
-            self._later(0.1, lambda: self._send(f'+CUSD: 0,"{text}",{dcs}'))
-            return ("OK",)
+        message = self._message_reply(line, cmd)
+        if message is not None:
+            return message
         if cmd.startswith("AT+VTS"):
             return ("OK",)
         if cmd.endswith("?") or cmd == "AT+CLAC":
@@ -274,13 +249,17 @@ class Script:
     def _dial(self, number: str) -> tuple[str, ...]:
         if self.registration not in (1, 5) and self.family.gsm:
             return ("NO CARRIER",)
-        self.call, self.caller = "dialing", number
         outcome = self.dial_outcome
+        if outcome == "no dialtone":
+            return ("NO DIALTONE",)
+        if outcome == "error":
+            return ("+CME ERROR: 30",) if self.family.gsm else ("ERROR",)
+        self.call, self.caller, self.outgoing = "dialing", number, True
         progress = {"huawei": ("^ORIG:1,0", "^CONF:1")}.get(self.dialect, ())
 
         def settle() -> None:
-            if self.call != "dialing":
-                return
+            if self.call != "dialing" or self.caller != number or outcome == "silent":
+                return  # hung up meanwhile, or the far end rings on and on
             if outcome == "answer":
                 self.call = "active"
                 for report in self.family.answered:
@@ -297,11 +276,41 @@ class Script:
         self._later(0.2, settle)
         return ("OK",) + progress
 
-    def _read_sms(self, arg: str) -> tuple[str, ...]:
-        index = int(arg.split(",")[0])
-        if index not in self.inbox:
-            return ("+CMS ERROR: 321",)
-        sender, text = self.inbox[index]
-        if self.charset == "UCS2":
-            sender, text = _ucs2(sender), _ucs2(text)
-        return (f'+CMGR: "REC UNREAD","{sender}","","24/05/01,10:00:00+12"', text, "OK")
+    def _list_calls(self) -> tuple[str, ...]:
+        """AT+CLCC: the held party as call 1, the current call after it (stat 0 active, 2 dialling, 4 incoming)."""
+        rows = []
+        if self.held is not None:
+            rows.append(f'+CLCC: 1,1,1,0,0,"{self.held}",129')
+        states = {"active": 0, "ringing": 4, "dialing": 2}
+        if self.call in states:
+            rows.append(f'+CLCC: {len(rows) + 1},{0 if self.outgoing else 1},{states[self.call]},0,0,'
+                        f'"{self.caller or ""}",129')
+        return (*rows, "OK")
+
+    def _hold(self, arg: str) -> tuple[str, ...]:
+        """AT+CHLD (27.007 / 22.030): 1 drop the active call and take the held one back, 2 hold the active
+        one (or take the held one back), 3 conference, 4 explicit call transfer."""
+        refused = {"2": "hold", "3": "conference", "4": "ect"}.get(arg)
+        if refused in self.refuse:
+            return ("+CME ERROR: 3",)
+        if arg == "1":
+            self.call, self.outgoing = "idle", False
+            if self.held is not None:
+                self.call, self.caller, self.held = "active", self.held, None
+            return ("OK",)
+        if arg == "2":
+            if self.call == "active" and self.held is None:
+                self.held, self.call = self.caller, "idle"
+            elif self.held is not None and self.call == "idle":
+                self.call, self.caller, self.held = "active", self.held, None
+            else:
+                return ("+CME ERROR: 3",)
+            return ("OK",)
+        if arg in ("3", "4") and self.held is not None and self.call in ("active", "dialing"):
+            if arg == "4":
+                self.transferred.append((self.held, self.caller or ""))
+                self.held, self.call, self.outgoing = None, "idle", False
+            else:
+                self.conference, self.held, self.call = True, None, "active"
+            return ("OK",)
+        return ("+CME ERROR: 3",)
