@@ -182,11 +182,11 @@ def _parse_node(
         problems.append(Problem(f"{where}.terminator", "needs a key (usually #) when no length is set"))
     if kind == "survey" and set(str(k) for k in keys) - set("12345"):
         problems.append(Problem(f"{where}.keys", "a survey takes the keys 1 to 5 and needs no keys table"))
-    if problems:
+    if any(p.severity == "error" for p in problems):
         return None, problems
     values = {k: v for k, v in raw.items() if k != "type"}
     values["keys"] = {str(k): str(v) for k, v in keys.items()}
-    return Node(id=node_id, type=kind, **values), []
+    return Node(id=node_id, type=kind, **values), problems
 
 
 def _can_end(nodes: dict[str, Node]) -> set[str]:
