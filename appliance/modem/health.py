@@ -72,3 +72,16 @@ def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> No
         for key, cmd in (("imei", "AT+CGSN"), ("imsi", "AT+CIMI")):
             reply = ask(cmd)
             health[key] = next((ln for ln in reply.lines if ln.isdigit()), None) if reply else None
+
+
+def unlock_sim(command: Callable[..., Reply], sim_pin: str | None) -> str | None:
+    """Enter the PIN when the SIM asks for it; None when the SIM is usable, else the reason in words."""
+    reply = command("AT+CPIN?", expect="+CPIN:")
+    state = (reply.value("+CPIN:") or "") if reply.ok else reply.final
+    if state == "SIM PIN":
+        if not sim_pin:
+            return "the SIM needs its PIN and none is configured (sim_pin)"
+        if not command(f'AT+CPIN="{sim_pin}"', 5.0).ok:
+            return "the SIM refused the configured PIN"
+        return None
+    return sim_problem(state) if reply.ok else f"the SIM is not usable ({reply.final})"

@@ -23,7 +23,7 @@ from appliance.modem import health as health_poll
 from appliance.modem import sms_pdu
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, Calls
-from appliance.modem.dialects import Dialect, detect, dialect_named
+from appliance.modem.dialects import Dialect, dialect_named, identify
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
 from appliance.modem.sms import Sms, check_number
 from appliance.modem.ussd import Balance
@@ -218,9 +218,10 @@ class ModemLine:
                         return "the modem does not answer AT commands"
             cmd("ATE0")
             if self._dialect_name == "auto":
-                self._dialect = self._detect(cmd)
+                self._dialect, said = identify(cmd)
+                log.info("line %s: modem says %r: dialect %s", self.line_id, said, self._dialect.name)
             if self._dialect.gsm:
-                problem = self._unlock_sim(cmd)
+                problem = health_poll.unlock_sim(cmd, self._sim_pin)
                 if problem:
                     return problem
             for text in self._dialect.init_commands:
@@ -235,33 +236,6 @@ class ModemLine:
         except AtTimeout:
             return "the modem stopped answering during initialisation"
         return None
-
-    def _detect(self, cmd: Callable[..., Reply]) -> Dialect:
-        said = []
-        for text in ("ATI", "AT+CGMI", "AT+CGMM"):
-            reply = cmd(text)
-            if reply.ok:
-                said.extend(reply.lines)
-        name = detect(" ".join(said))
-        if name is None:
-            reply = cmd("AT+FCLASS=?")
-            name = "v253" if reply.ok and "8" in ",".join(reply.lines).split(",") else None
-        log.info("line %s: modem says %r: dialect %s", self.line_id, " ".join(said), name or "generic")
-        try:
-            return dialect_named(name) if name else Dialect()
-        except ValueError:
-            return Dialect()
-
-    def _unlock_sim(self, cmd: Callable[..., Reply]) -> str | None:
-        reply = cmd("AT+CPIN?", expect="+CPIN:")
-        state = (reply.value("+CPIN:") or "") if reply.ok else reply.final
-        if state == "SIM PIN":
-            if not self._sim_pin:
-                return "the SIM needs its PIN and none is configured (sim_pin)"
-            if not cmd(f'AT+CPIN="{self._sim_pin}"', 5.0).ok:
-                return "the SIM refused the configured PIN"
-            return None
-        return health_poll.sim_problem(state) if reply.ok else f"the SIM is not usable ({reply.final})"
 
     # --- the worker ----------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from appliance.modem.at import Reply
 from appliance.modem.dialects.base import Dialect
 from appliance.modem.dialects.huawei import Huawei
 from appliance.modem.dialects.quectel import Quectel
@@ -34,4 +37,19 @@ def detect(identity: str) -> str | None:
     return None
 
 
-__all__ = ["DIALECTS", "Dialect", "detect", "dialect_named"]
+def identify(command: Callable[..., Reply]) -> tuple[Dialect, str]:
+    """Ask the modem who it is (ATI, AT+CGMI, AT+CGMM, then AT+FCLASS=? for voice class 8): its dialect
+    (plain 27.007 when unknown) and what it said."""
+    said = []
+    for text in ("ATI", "AT+CGMI", "AT+CGMM"):
+        reply = command(text)
+        if reply.ok:
+            said.extend(reply.lines)
+    name = detect(" ".join(said))
+    if name is None:
+        reply = command("AT+FCLASS=?")
+        name = "v253" if reply.ok and "8" in ",".join(reply.lines).split(",") else None
+    return (dialect_named(name) if name else Dialect()), " ".join(said)
+
+
+__all__ = ["DIALECTS", "Dialect", "detect", "dialect_named", "identify"]
