@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config_people import People, parse_people
+from .config_records import Records, parse_records
 from .core.flow import Flow, parse_flow
 from .core.problems import Problem
 from .core.schedule import Schedule, parse_schedule
@@ -65,6 +66,7 @@ class Config:
     prompts: dict[str, dict[str, Any]]
     flow: Flow
     people: People
+    records: Records
     warnings: tuple[Problem, ...] = ()
 
     def output_pins(self) -> list[int]:
@@ -112,7 +114,7 @@ def check(
     """
     problems: list[Problem] = []
     known = {"box", "ringing", "lines", "handsets", "schedule", "prompts", "flow", "operators", "roster", "queue",
-             "callbacks", "callers"}
+             "callbacks", "callers", "privacy", "retention", "webhooks"}
     problems += [Problem(key, "unknown section") for key in document if key not in known]
     box = _table(document, "box", problems)
     language = box.get("language", "en")
@@ -128,6 +130,7 @@ def check(
     flow, flow_problems = parse_flow(document.get("flow"), _flow_prompts(prompts))
     problems += flow_problems
     people = parse_people(document, handsets, set(prompts), schedule.timezone, problems)
+    records = parse_records(document, problems)
     skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
@@ -139,7 +142,7 @@ def check(
     config = Config(
         document=document, name=str(box.get("name", "Hotline")), language=language,
         country=str(box.get("country", "ru")), lines=tuple(lines), handsets=tuple(handsets), cadence=cadence,
-        schedule=schedule, prompts=prompts, flow=flow, people=people, warnings=tuple(problems),
+        schedule=schedule, prompts=prompts, flow=flow, people=people, records=records, warnings=tuple(problems),
     )
     return config, problems
 

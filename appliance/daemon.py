@@ -25,6 +25,7 @@ from .control import ControlRequest, ControlServer
 from .core import events as ev
 from .core.switchboard import Switchboard
 from .handsets.devices import build_handset
+from .keeper import RecordKeeper
 from .modem.line import ModemError, ModemLine
 from .notify import Notifier
 from .store.calls import CallStore
@@ -64,6 +65,7 @@ class Daemon:
         self.lines: dict[str, ModemLine] = {}
         self.prompts: dict[str, bytes] = {}
         self.store: CallStore | None = None
+        self.keeper: RecordKeeper | None = None
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
 
@@ -94,14 +96,8 @@ class Daemon:
         for spec in cfg.handsets:
             self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
                                                       post=self.post)
-        restored = self.data_dir / "calls.db.restore"
-        if restored.exists():
-            # The web app restored a backup; only the daemon writes calls.db, so it swaps it in here.
-            for suffix in ("-wal", "-shm"):
-                (self.data_dir / f"calls.db{suffix}").unlink(missing_ok=True)
-            restored.replace(self.data_dir / "calls.db")
-            log.warning("call records restored from a backup")
-        self.store = CallStore(self.data_dir / "calls.db")
+        self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock)
+        self.store = self.keeper.store
         interrupted = self.store.close_interrupted(self.clock())
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
@@ -163,9 +159,9 @@ class Daemon:
             self.control = None
         for handset in self.handsets.values():
             handset.close()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self.keeper is not None:
+            self.keeper.close()
+            self.keeper = self.store = None
         self.handsets.clear()
         self.lines.clear()
         self.players.clear()
@@ -188,6 +184,7 @@ class Daemon:
                 if isinstance(item, _Stop):
                     break
                 self._process(item)
+                self.keeper.maintain()
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
                     self.notifier.ping()
@@ -198,7 +195,7 @@ class Daemon:
             self.shutdown()
 
     def _wait_time(self, watchdog: float | None, next_ping: float) -> float | None:
-        waits = []
+        waits = [max(0.0, self.keeper.next_maintenance - self.clock())]
         deadline = self.core.next_deadline() if self.core else None
         if deadline is not None:
             waits.append(max(0.0, deadline - self.clock()))
@@ -292,6 +289,8 @@ class Daemon:
             case ev.SaveCallback():
                 self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
                                            action.attempts, action.detail, at=self.clock())
+            case ev.CallConnected():
+                self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
             case ev.CallStarted():
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
             case ev.CallEnded(record=record):

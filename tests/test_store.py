@@ -53,8 +53,14 @@ def record(call_id: str, start: float, caller: str | None = NUMBER, **shape) -> 
 
 
 def write(store: CallStore, rec: dict) -> None:
+    """As the daemon writes a call: its start, its end, then what the caller left (each as it happens)."""
     store.call_started(rec["id"], rec["line"], rec["caller"], rec["started_at"])
     store.call_ended(rec)
+    for event in rec["events"]:
+        if event["event"] == "VOICEMAIL":
+            store.voicemail_saved(rec["id"], event["detail"], 25.0, rec["caller"], at=event["at"])
+        elif event["event"] == "CALLBACK_REQUEST":
+            store.callback_update(f"cb-{rec['id']}", rec["id"], rec["caller"], "waiting", 0, None, at=event["at"])
 
 
 @pytest.fixture
@@ -68,9 +74,13 @@ def test_a_whole_call_with_its_timeline_costs_two_transactions(store):
     commits = []
     store.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
     rec = record("c1", 1000.0, survey=5, voicemail="voicemail/c1.flac", callback=True)
-    write(store, rec)
+    store.call_started(rec["id"], rec["line"], rec["caller"], rec["started_at"])
+    store.call_ended(rec)
+    assert len(commits) == 2  # one when the call starts, one with the whole timeline and survey
+    store.voicemail_saved("c1", "voicemail/c1.flac", 25.0, NUMBER, at=1100.0)
+    store.callback_update("cb-c1", "c1", NUMBER, "waiting", 0, None, at=1100.0)
     store.db.conn.set_trace_callback(None)
-    assert len(commits) == 2  # one when the call starts, one with everything else
+    assert len(commits) == 4  # the message and the callback request: one each
     events = store.db.execute("SELECT event FROM call_events WHERE call_id = 'c1' ORDER BY at").fetchall()
     assert [e[0] for e in events] == [e["event"] for e in sorted(rec["events"], key=lambda e: e["at"])]
     assert store.db.execute("SELECT COUNT(*) FROM voicemails").fetchone()[0] == 1

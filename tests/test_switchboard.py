@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from appliance import config as configuration
+from appliance.board import make_switchboard
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
-from appliance.board import make_switchboard
 from appliance.core.schedule import Schedule
 from appliance.core.switchboard import RINGBACK, Switchboard
 
@@ -53,7 +53,8 @@ def test_caller_reaches_legal_operator_and_the_record_tells_the_story():
         ev.StopAudio(LINE), ev.Play(LINE, RINGBACK, loop=True), ev.RingHandset("h1"),
     ]
     clock.advance(4)
-    assert sb.handle(ev.HookOff("h1")) == [ev.StopRinging("h1"), ev.StopAudio(LINE), ev.ConnectAudio("h1", LINE)]
+    assert sb.handle(ev.HookOff("h1")) == [ev.StopRinging("h1"), ev.StopAudio(LINE), ev.ConnectAudio("h1", LINE),
+                                           ev.CallConnected("call-1", "h1", "Anna", clock())]
     assert sb.status()["handsets"][0]["state"] == "on call"
     clock.advance(60)
     actions = sb.handle(ev.RemoteHangup(LINE))

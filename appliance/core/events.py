@@ -260,6 +260,16 @@ class CallStarted:
 
 
 @dataclass(frozen=True)
+class CallConnected:
+    """An operator took the call: shown live, and integrations hear of it now rather than at the end."""
+
+    call_id: str
+    handset: str
+    operator: str | None
+    at: float
+
+
+@dataclass(frozen=True)
 class CallEnded:
     """Persist the finished call: the whole record in one write."""
 
@@ -274,5 +284,5 @@ Event = (
 Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
     | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveCallback | CallStarted
-    | CallEnded
+    | CallConnected | CallEnded
 )

@@ -171,7 +171,8 @@ class Handoff:
             return actions  # the switchboard dials out and connects once a line is chosen
         call.connected_at = now
         call.log(now, "CONNECT", handset=handset_id, detail=operator)
-        return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line)]
+        return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line),
+                ev.CallConnected(call.id, handset_id, operator, now)]
 
     def released(self, call: Call) -> list[object]:
         """The conversation is over: the operator wraps up, the audio relay opens, others may be rung."""

@@ -98,7 +98,6 @@ class CallStore:
         row, events = _call_row(record)
         number = record.get("caller")
         row["caller"], row["caller_key"] = self.privacy.stored(number), self.privacy.key(number)
-        key = row["caller_key"]
         call_id = row["id"]
         with self.db.atomic():
             before = self.db.execute("SELECT connected_at FROM calls WHERE id = ?", [call_id]).fetchone()
@@ -113,18 +112,7 @@ class CallStore:
                     "connected_at": row["connected_at"]})
             for event in events:
                 name, at, detail = event["event"], event["at"], event["detail"]
-                if name == "VOICEMAIL":
-                    voicemail = {"call_id": call_id, "caller_key": key, "at": at, "path": detail,
-                                 "seconds": record.get("voicemail_seconds")}
-                    self.db["voicemails"].insert(voicemail)
-                    queued += self._webhook("voicemail", at, {**voicemail, "caller": row["caller"]})
-                elif name == "CALLBACK_REQUEST":
-                    # The number is kept (even in pseudonym mode) only until the callback is done.
-                    callback = {"call_id": call_id, "caller_key": key, "number": detail or number,
-                                "requested_at": at, "status": "pending"}
-                    self.db["callbacks"].insert(callback)
-                    queued += self._webhook("callback", at, {k: v for k, v in callback.items() if k != "number"})
-                elif name == "SURVEY":
+                if name == "SURVEY":
                     self.db["surveys"].insert({"call_id": call_id, "at": at, "score": int(detail)})
             for recording in record.get("recordings") or ():
                 self.db["recordings"].insert({"call_id": call_id, "at": recording.get("at", row["ended_at"]),
@@ -205,6 +193,39 @@ class CallStore:
         with self.db.atomic():
             return self.db["sms"].insert({"line": line, "direction": direction, "caller_key": self.privacy.key(number),
                                           "number": self.privacy.stored(number), "at": at, "text": text}).last_pk
+
+    def voicemail_saved(self, call_id: str, path: str, seconds: float, caller: str | None, *, at: float) -> int:
+        """A message left by a caller; it often arrives after the call's record (they hang up to finish)."""
+        voicemail = {"call_id": call_id, "caller_key": self.privacy.key(caller), "at": at, "path": path,
+                     "seconds": seconds}
+        with self.db.atomic():
+            row_id = self.db["voicemails"].insert(voicemail).last_pk
+            queued = self._webhook("voicemail", at, {**voicemail, "caller": self.privacy.stored(caller)})
+        self._wake(queued)
+        return row_id
+
+    def callback_update(self, request_id: str, call_id: str | None, number: str, state: str, attempts: int,
+                        detail: str | None, *, at: float) -> None:
+        """Follow a callback request through its attempts; the number is dropped once it is settled."""
+        status = {"waiting": "pending"}.get(state, state)
+        settled = status in ("done", "gave up")
+        with self.db.atomic():
+            existing = self.db.execute("SELECT id FROM callbacks WHERE request_id = ?", [request_id]).fetchone()
+            queued = 0
+            if existing is None:
+                self.db["callbacks"].insert({
+                    "request_id": request_id, "call_id": call_id, "caller_key": self.privacy.key(number),
+                    "number": None if settled else number, "requested_at": at, "status": status,
+                    "attempts": attempts, "detail": detail, "updated_at": at})
+                queued = self._webhook("callback", at, {"request_id": request_id, "call_id": call_id,
+                                                        "caller_key": self.privacy.key(number), "status": status})
+            else:
+                self.db.execute(
+                    "UPDATE callbacks SET status = ?, attempts = ?, detail = ?, updated_at = ?, "
+                    "done_at = CASE WHEN ? THEN ? ELSE done_at END, "
+                    "number = CASE WHEN ? THEN NULL ELSE number END WHERE request_id = ?",
+                    [status, attempts, detail, at, status == "done", at, settled, request_id])
+        self._wake(queued)
 
     def callback_done(self, callback_id: int, by: str, *, now: float) -> None:
         with self.db.atomic():

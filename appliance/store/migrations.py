@@ -92,7 +92,14 @@ def _m4_outbox(db: sqlite_utils.Database) -> None:
                "WHERE delivered_at IS NULL AND failed_at IS NULL")
 
 
-MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox]
+def _m5_callback_requests(db: sqlite_utils.Database) -> None:
+    """Callbacks are tracked by the core's request id through every attempt, not only requested and done."""
+    for column, kind in (("request_id", str), ("attempts", int), ("detail", str), ("updated_at", float)):
+        db["callbacks"].add_column(column, kind)
+    db.execute("CREATE UNIQUE INDEX idx_callbacks_request ON callbacks (request_id)")
+
+
+MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list | None = None) -> int:

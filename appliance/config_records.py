@@ -1,0 +1,53 @@
+"""The records side of the config: how numbers are kept, for how long, and who hears of each call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .core.problems import Problem
+from .integrations.webhooks import EVENTS, Endpoint
+from .privacy import MODES
+from .store.retention import KINDS
+
+
+@dataclass(frozen=True)
+class Records:
+    privacy: str = "full"
+    retention: dict[str, float | None] = field(default_factory=dict)  # kind -> days; None keeps forever
+    webhooks: tuple[Endpoint, ...] = ()
+
+
+def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
+    privacy = document.get("privacy", {})
+    mode = privacy.get("numbers", "full") if isinstance(privacy, dict) else None
+    if mode not in MODES:
+        problems.append(Problem("privacy.numbers", f"{mode!r} is not one of {', '.join(MODES)}"))
+        mode = "full"
+    retention: dict[str, float | None] = {}
+    raw = document.get("retention", {})
+    if not isinstance(raw, dict):
+        problems.append(Problem("retention", "must be a table of kind = days"))
+        raw = {}
+    for kind, days in raw.items():
+        if kind not in KINDS:
+            problems.append(Problem(f"retention.{kind}", f"unknown kind; use {', '.join(KINDS)}"))
+        elif isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
+            problems.append(Problem(f"retention.{kind}", "must be a positive number of days"))
+        else:
+            retention[kind] = float(days)
+    endpoints = []
+    hooks = document.get("webhooks", [])
+    if not isinstance(hooks, list):
+        problems.append(Problem("webhooks", "must be a list of [[webhooks]] tables"))
+        hooks = []
+    for i, hook in enumerate(hooks):
+        if not isinstance(hook, dict):
+            problems.append(Problem(f"webhooks[{i}]", "must be a table with url, secret and events"))
+            continue
+        try:
+            endpoints.append(Endpoint(str(hook.get("url", "")), str(hook.get("secret", "")),
+                                      frozenset(hook.get("events", EVENTS))))
+        except (ValueError, TypeError) as exc:
+            problems.append(Problem(f"webhooks[{i}]", str(exc)))
+    return Records(mode, retention, tuple(endpoints))
