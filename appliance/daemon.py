@@ -8,6 +8,8 @@ a timeout set by the core's next timer, so an idle box does no work at all.
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import logging
 import queue
 import time
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import commands
+from . import commands, commands_calls
 from .audio.catalog import render_prompts
 from .audio.player import AlsaPlayer
 from .audio.recorder import AlsaRecorder
@@ -57,6 +59,9 @@ class Daemon:
         self.events: queue.Queue = queue.Queue()
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
         commands.register(self)
+        commands_calls.register(self)
+        self._later: list[tuple[float, int, object]] = []  # (due, tie-break, action): paced work such as SMS
+        self._later_ids = itertools.count()
         self._open_pcm = open_pcm
         self._open_capture = open_capture
         self.handsets: dict[str, Any] = {}
@@ -78,6 +83,15 @@ class Daemon:
 
     def stop(self) -> None:
         self.events.put(_Stop())
+
+    def run_actions(self, actions: list[object]) -> None:
+        """Carry out actions a control command obtained from the core (on the loop, like every action)."""
+        for action in actions:
+            self._dispatch(action)
+
+    def post_later(self, delay: float, action: object) -> None:
+        """Carry out an action after a delay, from the loop: no thread sleeps for it."""
+        heapq.heappush(self._later, (self.clock() + delay, next(self._later_ids), action))
 
     # --- start and stop -------------------------------------------------------
 
@@ -184,6 +198,8 @@ class Daemon:
                 if isinstance(item, _Stop):
                     break
                 self._process(item)
+                while self._later and self._later[0][0] <= self.clock():
+                    self._dispatch(heapq.heappop(self._later)[2])
                 self.keeper.maintain()
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
@@ -196,6 +212,8 @@ class Daemon:
 
     def _wait_time(self, watchdog: float | None, next_ping: float) -> float | None:
         waits = [max(0.0, self.keeper.next_maintenance - self.clock())]
+        if self._later:
+            waits.append(max(0.0, self._later[0][0] - self.clock()))
         deadline = self.core.next_deadline() if self.core else None
         if deadline is not None:
             waits.append(max(0.0, deadline - self.clock()))

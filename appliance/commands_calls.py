@@ -1,0 +1,116 @@
+"""Control commands for people at work: operators logging in and pausing, notes, tickets, callbacks,
+the emergency announcement, and a caller's right to see or erase their data.
+
+The web app asks; the daemon, the only writer of call data, does. Each runs on the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import events as ev
+from .store.access import AccessStore
+from .store.calls import CallLog
+from .store.retention import erase_caller, export_caller
+
+SMS_GAP = 6.0  # seconds between broadcast SMS: operators' networks throttle bursts from one SIM
+
+
+def register(daemon: Any) -> None:
+    daemon.commands.update({
+        "operator.login": lambda a: _operator(daemon, "login", a),
+        "operator.logout": lambda a: _operator(daemon, "logout", a),
+        "operator.pause": lambda a: _operator(daemon, "pause", a),
+        "operator.unpause": lambda a: _operator(daemon, "unpause", a),
+        "call.note": lambda a: {"note": daemon.store.add_note(_text(a, "call"), _text(a, "author"),
+                                                              _text(a, "text"), now=daemon.clock())},
+        "call.type": lambda a: _call_type(daemon, a),
+        "ticket.open": lambda a: {"ticket": daemon.store.open_ticket(
+            a.get("call"), _text(a, "title"), _text(a, "author"), now=daemon.clock(), assignee=a.get("assignee"))},
+        "ticket.update": lambda a: _ticket_update(daemon, a),
+        "contact.save": lambda a: {"contact": daemon.store.upsert_contact(
+            _text(a, "number"), name=a.get("name"), note=a.get("note"), author=_text(a, "author"),
+            now=daemon.clock())},
+        "callback.request": lambda a: _callback_request(daemon, a),
+        "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock())
+        or {"done": a["id"]},
+        "voicemail.listened": lambda a: daemon.store.voicemail_listened(int(a["id"]), now=daemon.clock())
+        or {"listened": a["id"]},
+        "announcement.set": lambda a: _announcement(daemon, a),
+        "caller.export": lambda a: _caller(daemon, "export", a),
+        "caller.erase": lambda a: _caller(daemon, "erase", a),
+    })
+
+
+def _text(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key} is needed")
+    return value
+
+
+def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+    operators, now = daemon.core.operators, daemon.clock()
+    name = _text(args, "operator")
+    if verb == "login":
+        if _text(args, "handset") not in daemon.core.handsets:
+            raise LookupError(f"no handset {args['handset']!r}")
+        change = operators.login(name, args["handset"], now)
+    elif verb == "logout":
+        change = operators.logout(name, now)
+    elif verb == "pause":
+        change = operators.pause(name, _text(args, "reason"))
+    else:
+        change = operators.unpause(name)
+    daemon.run_actions(daemon.core.handoff.dispatch())  # a login or an unpause may take a waiting caller
+    return {"operator": change.operator, "state": change.state.value, "handset": change.handset}
+
+
+def _call_type(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    daemon.store.set_call_type(_text(args, "call"), _text(args, "type"), args.get("category"))
+    return {"call": args["call"], "type": args["type"]}
+
+
+def _ticket_update(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    daemon.store.update_ticket(int(args["id"]), now=daemon.clock(), status=args.get("status"),
+                               assignee=args.get("assignee"), title=args.get("title"))
+    return {"ticket": args["id"]}
+
+
+def _callback_request(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    number = _text(args, "number")
+    if not number.lstrip("+").isdigit() or not 3 <= len(number) <= 20:
+        raise ValueError(f"{number!r} is not a phone number")
+    daemon.run_actions(daemon.core.request_callback(number))
+    return {"queued": number}
+
+
+def _announcement(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Switch the emergency announcement on (a configured prompt) or off; optionally text the opted-in list."""
+    prompt = args.get("prompt")
+    if prompt is not None and prompt not in daemon.prompts:
+        raise LookupError(f"no prompt {prompt!r}: upload or type it on the prompts page first")
+    daemon.core.announcement = prompt
+    sent = 0
+    text = args.get("sms")
+    if prompt is not None and isinstance(text, str) and text.strip():
+        numbers = sorted(daemon.core.callers.lists.get("announcements", ()))
+        lines = [line for line, state in daemon.core.line_state.items() if state == "up"]
+        if not lines:
+            raise ValueError("no line is up to send the SMS from; the announcement is on")
+        for i, number in enumerate(numbers):
+            daemon.post_later(i * SMS_GAP, ev.SendSms(lines[i % len(lines)], number, text.strip()))
+        sent = len(numbers)
+    return {"announcement": prompt, "sms_queued": sent}
+
+
+def _caller(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+    caller, actor = _text(args, "caller"), _text(args, "actor")
+    access = AccessStore(daemon.data_dir / "access.db")
+    try:
+        if verb == "erase":
+            return {"erased": erase_caller(daemon.store, caller, actor=actor, now=daemon.clock(), audit=access)}
+        log = CallLog(daemon.store.path, privacy=daemon.store.privacy)
+        return {"export": export_caller(log, caller, actor=actor, now=daemon.clock(), audit=access)}
+    finally:
+        access.close()
