@@ -126,7 +126,7 @@ class Dialect:
     report_prefixes: tuple[str, ...] = (
         "RING", "+CRING:", "+CLIP:", "NO CARRIER", "BUSY", "NO ANSWER", "+CMTI:", "+CREG:", "+CUSD:",
         "NORMAL POWER DOWN", "UNDER-VOLTAGE", "OVER-VOLTAGE", "+CPIN:", "RDY", "Call Ready", "SMS Ready",
-        "+CFUN:", "+CLCC:",
+        "+CFUN:", "+CLCC:", "+COLP:",
     )
     init_commands: tuple[str, ...] = (
         "AT+CMEE=2", "AT+CLIP=1", "AT+CMGF=1", 'AT+CSCS="GSM"', "AT+CNMI=2,1,0,0,0", "AT+CREG=1",
@@ -163,6 +163,8 @@ class Dialect:
             return [CallEnded("no answer")]
         if line.startswith("+CLCC:"):
             return self._clcc(line)
+        if line.startswith("+COLP:"):
+            return [CallConnected()]  # with AT+COLP=1: the dialled party answered
         if line.startswith("+CMTI:"):
             parts = fields(after(line, "+CMTI:"))
             if len(parts) == 2 and parts[1].isdigit():
