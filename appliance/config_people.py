@@ -106,6 +106,9 @@ def _queue(raw: object, prompts: set[str], problems: list[Problem]) -> QueueSett
         problems.append(Problem("queue.announce_every", "seconds between announcements: 0 (never) or 10 or more"))
     else:
         settings["announce_every"] = float(every)
+        if every and "{n}" not in str(raw.get("position_text", "")):
+            problems.append(Problem("queue.position_text", 'announcements need a text with {n}, e.g. '
+                                    '"You are number {n} in line."'))
     hold = raw.get("hold_music")
     if hold is not None and hold not in prompts:
         problems.append(Problem("queue.hold_music", f"names a missing prompt {hold!r}"))

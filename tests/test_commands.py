@@ -56,7 +56,7 @@ def call_for_anyone(simulation) -> None:
     emulator.incoming_call("+79160000000")
     assert emulator.wait_for("ATA", 5)
     time.sleep(0.2)
-    emulator.send_dtmf("0")
+    emulator.send_dtmf("10")  # English, then "anything else"
 
 
 def test_a_logged_out_operator_is_not_rung_and_a_login_takes_the_waiting_caller(box):

@@ -35,7 +35,7 @@ def ring_both(daemon: Daemon, simulation: Simulation) -> None:
     emulator.incoming_call("+15550001")
     assert emulator.wait_for("ATA", 5)
     time.sleep(0.3)
-    emulator.send_dtmf("0")
+    emulator.send_dtmf("10")  # English, then "anything else"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and states(simulation)[0] + states(simulation)[2] < 2:
         time.sleep(0.01)

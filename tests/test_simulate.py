@@ -86,7 +86,7 @@ def test_a_call_driven_through_the_api_is_logged(simulated):
     assert request(port, "/api/sim/call", {"caller": "+79160000001"})[0] == 200
     wait_for(lambda: request(port, "/api/status")[1]["calls"], 5, "the call to show up")
     wait_for(lambda: request(port, "/api/status")[1]["calls"][0]["state"] == "in menu", 5, "the answer")
-    assert request(port, "/api/sim/dtmf", {"digits": "2"})[0] == 200
+    assert request(port, "/api/sim/dtmf", {"digits": "12"})[0] == 200  # English, then psychology
     wait_for(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "ringing",
              5, "h2 to ring")
     assert request(port, "/api/sim/handsets/h2/offhook", {})[0] == 200

@@ -15,9 +15,33 @@ from appliance.core.switchboard import RINGBACK, Switchboard
 
 LINE = "gsm1"
 
+# A small classic flow, fixed here so the core's behaviour is tested apart from the shipped default flow.
+CLASSIC_FLOW = {
+    "start": "welcome",
+    "nodes": {
+        "welcome": {"type": "play", "prompt": "greeting", "next": "hours"},
+        "hours": {"type": "schedule", "open": "menu", "closed": "after_hours"},
+        "menu": {"type": "menu", "prompt": "main_menu", "invalid_prompt": "invalid", "timeout": 6, "retries": 2,
+                 "keys": {"1": "legal", "2": "psychology", "0": "anyone"}, "on_timeout": "anyone"},
+        "legal": {"type": "route", "skill": "legal", "max_wait": 60, "next": "busy"},
+        "psychology": {"type": "route", "skill": "psychology", "max_wait": 60, "next": "busy"},
+        "anyone": {"type": "route", "skill": "general", "max_wait": 60, "next": "busy"},
+        "busy": {"type": "play", "prompt": "nobody", "next": "bye"},
+        "after_hours": {"type": "play", "prompt": "closed", "next": "bye"},
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+def classic_document() -> dict:
+    document = configuration.default_document()
+    document["flow"] = CLASSIC_FLOW
+    document.pop("queue")
+    return document
+
 
 def board(document: dict | None = None, schedule: Schedule | None = None) -> tuple[Switchboard, FakeClock]:
-    cfg = configuration.parse(document or configuration.default_document(), simulated=True)
+    cfg = configuration.parse(document or classic_document(), simulated=True)
     clock = FakeClock()
     ids = (f"call-{n}" for n in itertools.count(1))
     sb = make_switchboard(cfg, clock, new_id=lambda: next(ids))
@@ -223,3 +247,19 @@ def test_stray_events_on_an_idle_line_change_nothing(event):
     before = sb.status()
     assert sb.handle(event) == []
     assert sb.status() == before
+
+
+def test_the_shipped_flow_asks_the_language_then_speaks_russian_and_ends_in_voicemail_after_hours():
+    cfg = configuration.parse(configuration.default_document(), simulated=True)
+    clock = FakeClock()
+    sb = make_switchboard(cfg, clock)
+    sb.reconfigure(sb.flow, Schedule(always_open=False))
+    sb.handle(ev.LineUp(LINE))
+    sb.handle(ev.IncomingCall(LINE, "+79161234567"))
+    assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "choose_language")]
+    assert sb.handle(ev.PromptFinished(LINE, "choose_language")) == [ev.Play(LINE, "choose_language_ru")]
+    assert sb.handle(ev.DtmfReceived(LINE, "2")) == [ev.StopAudio(LINE), ev.Play(LINE, "greeting_ru")]
+    assert sb.handle(ev.PromptFinished(LINE, "greeting_ru")) == [ev.Play(LINE, "closed_ru")]
+    assert sb.handle(ev.PromptFinished(LINE, "closed_ru")) == [ev.Play(LINE, "tone:beep")]
+    actions = sb.handle(ev.PromptFinished(LINE, "tone:beep"))
+    assert isinstance(actions[0], ev.StartRecording)

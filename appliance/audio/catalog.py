@@ -10,7 +10,8 @@ import logging
 from pathlib import Path
 
 from ..config import Config
-from ..core.switchboard import RINGBACK
+from ..core.handoff import RINGBACK, position_prompt
+from ..core.ivr import BEEP
 from .prompts import PromptError, PromptLibrary
 from .tones import tone
 
@@ -32,6 +33,17 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
         except (PromptError, OSError) as exc:
             raise PromptError(f"prompts.{name}: {exc}") from exc
         sounds[name] = library.samples(path)
+    queue = config.document.get("queue", {})
+    if config.people.queue.announce_every > 0:
+        # "You are number N in line" for 1..9, in each language the admin wrote it in.
+        for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
+            template = queue.get(f"position_text{suffix}")
+            if not template:
+                continue
+            for n in range(1, 10):
+                path = library.from_text(template.replace("{n}", str(n)), lang)
+                sounds[position_prompt(n) + suffix] = library.samples(path)
     sounds[RINGBACK] = tone("ringback", config.country)
+    sounds[BEEP] = tone("beep", config.country)
     log.info("%d prompts ready", len(sounds))
     return sounds

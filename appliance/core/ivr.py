@@ -58,7 +58,11 @@ class FlowSteps:
             return self._key_menu(call, node, call.typeahead.pop(0))
         return [self._say(call, node.prompt)]
 
-    _enter_language = _enter_play
+    def _enter_language(self, call: Call, node: Node) -> list[object]:
+        if call.typeahead and call.typeahead[0] in node.keys:
+            return self._key(call, node, call.typeahead.pop(0))[1:]  # nothing is playing yet to stop
+        return [self._say(call, node.prompt)]
+
     _enter_survey = _enter_play
 
     def _enter_collect(self, call: Call, node: Node) -> list[object]:
