@@ -230,8 +230,6 @@ class Calls:
             self._connected()
         elif not reply.ok:
             self.end(reply.final)
-        else:
-            self._later(lambda: None)  # the worker starts the dial timeout
 
     def transfer(self, number: str) -> None:
         if not self._dialect().gsm:
