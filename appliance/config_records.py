@@ -8,7 +8,7 @@ from typing import Any
 from .core.problems import Problem
 from .integrations.webhooks import EVENTS, Endpoint
 from .privacy import MODES
-from .store.retention import KINDS
+from .privacy import RETENTION_KINDS as KINDS
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MODES = ("full", "masked", "pseudonym")
+RETENTION_KINDS = ("calls", "recordings", "voicemail", "sms")  # what a box may keep for a limited time
 SECRET_FILE = "privacy.key"
 PSEUDONYM_PREFIX = "~"
 # Roles that may see a number as stored; everyone else sees it masked.

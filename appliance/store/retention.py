@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..privacy import RETENTION_KINDS
 from .access import AccessStore
 from .queries import CallLog
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("calls", "recordings", "voicemail", "sms")
+KINDS = RETENTION_KINDS
 DAY = 86400.0
 DELIVERED_WEBHOOKS_KEPT = 7 * DAY
 # Rows that hang off a call, deleted with it (tickets only once closed; open ones are live work).
