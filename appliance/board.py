@@ -34,5 +34,6 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
         operators=make_operators(config, clock()),
         flow=config.flow, schedule=config.schedule, clock=clock,
         queue=config.people.queue, callers=config.people.callers, callbacks=config.people.callbacks,
-        prompts=prompts if prompts is not None else set(config.prompts), new_id=new_id, rng=rng,
+        prompts=prompts if prompts is not None else set(config.prompts),
+        recording_prompt=config.records.recording_prompt, new_id=new_id, rng=rng,
     )

@@ -16,6 +16,19 @@ class Records:
     privacy: str = "full"
     retention: dict[str, float | None] = field(default_factory=dict)  # kind -> days; None keeps forever
     webhooks: tuple[Endpoint, ...] = ()
+    recording_prompt: str | None = None  # every call is recorded, after this announcement
+
+
+def _recording(document: dict[str, Any], problems: list[Problem]) -> str | None:
+    raw = document.get("recording", {})
+    if not isinstance(raw, dict) or not raw.get("calls", False):
+        return None
+    prompt = raw.get("announcement")
+    if not isinstance(prompt, str) or prompt not in document.get("prompts", {}):
+        problems.append(Problem("recording.announcement", "recording calls needs an announcement prompt telling "
+                                "the caller (the law requires it in most places)"))
+        return None
+    return prompt
 
 
 def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
@@ -50,4 +63,4 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
                                       frozenset(hook.get("events", EVENTS))))
         except (ValueError, TypeError) as exc:
             problems.append(Problem(f"webhooks[{i}]", str(exc)))
-    return Records(mode, retention, tuple(endpoints))
+    return Records(mode, retention, tuple(endpoints), _recording(document, problems))

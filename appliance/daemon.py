@@ -304,6 +304,8 @@ class Daemon:
                 self.lines[line].transfer(number)
             case ev.SaveVoicemail():
                 self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller, at=self.clock())
+            case ev.SaveRecording():
+                self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock())
             case ev.SaveCallback():
                 self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
                                            action.attempts, action.detail, at=self.clock())

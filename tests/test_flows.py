@@ -319,3 +319,24 @@ def test_deep_and_wide_menus_get_warnings():
     assert config is not None
     warnings = {p.field: p.message for p in problems if p.severity == "warning"}
     assert "levels deep" in warnings["flow.nodes.m4"] and "callers get lost past five" in warnings["flow.nodes.m4.keys"]
+
+
+def test_recorded_calls_are_announced_first_and_kept_even_around_a_voicemail():
+    nodes = {"vm": {"type": "voicemail", "next": "bye"}, "bye": BYE}
+    doc = document(nodes, "vm", recording={"calls": True, "announcement": "hello"})
+    sb, clock = board(doc)
+    assert answer(sb) == [ev.Play(LINE, "hello")]  # told before anything is kept
+    actions = sb.handle(ev.PromptFinished(LINE, "hello"))
+    assert actions == [ev.StartRecording(LINE, "recordings/call-1.flac", 4 * 3600.0, float("inf"), 1.0,
+                                         stop_on_key=False), ev.Play(LINE, "tone:beep")]
+    sb.handle(ev.PromptFinished(LINE, "tone:beep"))  # the voicemail take replaces the call recording
+    assert sb.handle(ev.RecordingFinished(LINE, "recordings/call-1.flac", 9.0, "stopped")) == [
+        ev.SaveRecording("call-1", "recordings/call-1.flac", 9.0)]
+    actions = sb.handle(ev.RecordingFinished(LINE, "voicemail/call-1.flac", 5.0, "key"))
+    assert actions[0] == ev.SaveVoicemail("call-1", "voicemail/call-1.flac", 5.0, CALLER)
+
+
+def test_recording_calls_without_an_announcement_is_refused():
+    doc = document({"bye": BYE}, "bye", recording={"calls": True})
+    _, problems = configuration.check(doc)
+    assert any(p.field == "recording.announcement" for p in problems)

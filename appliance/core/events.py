@@ -238,6 +238,15 @@ class SaveVoicemail:
 
 
 @dataclass(frozen=True)
+class SaveRecording:
+    """A whole-call recording (only when the box records calls, and the caller was told)."""
+
+    call_id: str
+    path: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class SaveCallback:
     """A callback request, or an attempt at one: the store keeps the queue of callbacks to do."""
 
@@ -283,6 +292,7 @@ Event = (
 )
 Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
-    | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveCallback | CallStarted
+    | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveRecording | SaveCallback
+    | CallStarted
     | CallConnected | CallEnded
 )

@@ -22,7 +22,7 @@ class FlowSteps:
     prompts: frozenset[str]
     announcement: str | None
     _timers: dict[tuple[str, str], float]
-    _recording: dict[str, Call]
+    _takes: dict[str, object]
 
     # --- prompts ----------------------------------------------------------------
 
@@ -160,7 +160,7 @@ class FlowSteps:
         if kind == "voicemail":
             if call.playing == BEEP:
                 call.playing = None
-                self._recording[call.line] = call
+                self._takes[call.line].append(("voicemail", call))
                 return [ev.StartRecording(call.line, f"voicemail/{call.id}.flac", node.max_seconds,
                                           node.silence_seconds, node.min_seconds)]
             return [self._say(call, BEEP)]

@@ -7,8 +7,10 @@ touched here, so every path through a call is tested with a fake clock.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import uuid
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 
 from . import events as ev
@@ -46,6 +48,7 @@ class Switchboard(FlowSteps):
         callers: CallerLists | None = None,
         callbacks: CallbackSettings | None = None,
         prompts: Iterable[str] = (),
+        recording_prompt: str | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         rng: random.Random | None = None,
     ) -> None:
@@ -63,7 +66,9 @@ class Switchboard(FlowSteps):
         self.new_id = new_id
         self.announcement: str | None = None  # the emergency announcement's prompt, while it is on
         self._timers: dict[tuple[str, str], float] = {}  # (timer kind, call id) -> deadline
-        self._recording: dict[str, Call] = {}  # line -> the call whose voicemail is being recorded
+        # Each line's recordings in the order they were started: the recorder reports them in that order.
+        self._takes: dict[str, deque[tuple[str, Call]]] = defaultdict(deque)
+        self.recording_prompt = recording_prompt  # set when every call is recorded: the caller is told first
         self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
         self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
 
@@ -175,6 +180,9 @@ class Switchboard(FlowSteps):
             return []
         call.answered_at = self.clock()
         call.log(call.answered_at, "ANSWERED", detail=call.caller)
+        if self.recording_prompt and not call.blocked:
+            call.node, call.playing = None, self.recording_prompt  # the caller is told before anything is kept
+            return [ev.Play(call.line, self.recording_prompt)]
         if call.blocked:
             call.node = None
             if "blocked" in self.prompts:
@@ -194,14 +202,12 @@ class Switchboard(FlowSteps):
         actions: list[object] = [ev.StopAudio(event.line)]
         if call.queued:
             actions += self.handoff.leave(call, "ABANDON")
-        if self._recording.get(event.line) is call:
-            actions.append(ev.StopRecording(event.line))
         if call.connected_at is not None:
             call.log(self.clock(), "COMPLETECALLER")
             outcome = "completed"
         elif call.route_started_at is not None and not call.voicemail:
             outcome = "abandoned"
-        elif call.voicemail or self._recording.get(event.line) is call:
+        elif call.voicemail or ("voicemail", call) in self._takes[event.line]:
             outcome = "voicemail"
         else:
             outcome = "left in menu"
@@ -218,6 +224,11 @@ class Switchboard(FlowSteps):
 
     def _on_PromptFinished(self, event: ev.PromptFinished) -> list[object]:
         call = self.lines.get(event.line)
+        if call is not None and call.node is None and event.prompt == self.recording_prompt == call.playing:
+            self._takes[call.line].append(("call", call))
+            start = ev.StartRecording(call.line, f"recordings/{call.id}.flac", 4 * 3600.0, math.inf, 1.0,
+                                      stop_on_key=False)
+            return [start, *self._enter(call, self.flow.start)]
         if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
             return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
         active = self._active(event.line)
@@ -230,9 +241,11 @@ class Switchboard(FlowSteps):
         return self._key(active[0], active[1], event.digit) if active else []
 
     def _on_RecordingFinished(self, event: ev.RecordingFinished) -> list[object]:
-        call = self._recording.pop(event.line, None)
-        if call is None:
+        if not self._takes[event.line]:
             return []
+        kind, call = self._takes[event.line].popleft()
+        if kind == "call":
+            return [ev.SaveRecording(call.id, event.path, event.seconds)] if event.path else []
         actions: list[object] = []
         if event.path is not None:
             call.voicemail = True
@@ -351,6 +364,8 @@ class Switchboard(FlowSteps):
         actions += self.handoff.released(call)
         for kind in ("input", "ring", "maxwait", "announce"):
             self._timers.pop((kind, call.id), None)
+        if call.line and any(taken is call for _, taken in self._takes[call.line]):
+            actions.append(ev.StopRecording(call.line))  # what was recorded so far is kept
         call.ended_at = self.clock()
         call.outcome, call.ended_by, call.reason = outcome, ended_by, reason
         if call.line and self.lines.get(call.line) is call:

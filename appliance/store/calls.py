@@ -204,6 +204,10 @@ class CallStore:
         self._wake(queued)
         return row_id
 
+    def recording_saved(self, call_id: str, path: str, seconds: float, *, at: float) -> None:
+        with self.db.atomic():
+            self.db["recordings"].insert({"call_id": call_id, "at": at, "path": path, "seconds": seconds})
+
     def callback_update(self, request_id: str, call_id: str | None, number: str, state: str, attempts: int,
                         detail: str | None, *, at: float) -> None:
         """Follow a callback request through its attempts; the number is dropped once it is settled."""
