@@ -36,4 +36,6 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
         queue=config.people.queue, callers=config.people.callers, callbacks=config.people.callbacks,
         prompts=prompts if prompts is not None else set(config.prompts),
         recording_prompt=config.records.recording_prompt, new_id=new_id, rng=rng,
+        presence={spec["id"]: spec["operator"] for spec in config.handsets
+                  if "presence_pin" in spec and isinstance(spec.get("operator"), str)},
     )

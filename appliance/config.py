@@ -51,6 +51,9 @@ class LineConfig:
     audio_out: str
     audio_in: str
     software_dtmf: bool = False  # listen for keys in the captured audio: for modems that do not report DTMF
+    ussd_balance: str | None = None  # e.g. "*100#": the SIM's balance, asked every ussd_period seconds
+    ussd_period: float = 86400.0
+    dial_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -220,9 +223,21 @@ def _lines(raw: object, simulated: bool, check_devices: bool, problems: list[Pro
         software_dtmf = spec.get("software_dtmf", False)
         if not isinstance(software_dtmf, bool):
             problems.append(Problem(f"{where}.software_dtmf", "must be true or false"))
+        ussd = spec.get("ussd_balance")
+        if ussd is not None and not (isinstance(ussd, str) and re.fullmatch(r"[*#0-9]{2,20}", ussd)):
+            problems.append(Problem(f"{where}.ussd_balance", f"{ussd!r} is not a USSD code like \"*100#\""))
+            ussd = None
+        timing = {}
+        for key, low, high in (("ussd_period", 600, 30 * 86400), ("dial_timeout", 10, 300)):
+            if key in spec:
+                value = spec[key]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                    problems.append(Problem(f"{where}.{key}", f"must be seconds from {low} to {high}"))
+                else:
+                    timing[key] = float(value)
         lines.append(LineConfig(line_id, str(port), str(dialect), int(baudrate) if isinstance(baudrate, int) else 0,
                                 bool(rtscts), sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"]),
-                                software_dtmf is True))
+                                software_dtmf is True, ussd, **timing))
     return lines
 
 

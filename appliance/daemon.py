@@ -26,9 +26,10 @@ from .config import Config
 from .control import ControlRequest, ControlServer
 from .core import events as ev
 from .core.switchboard import Switchboard
-from .handsets.devices import build_handset
+from .handsets.devices import PresenceSwitch, build_handset
 from .keeper import RecordKeeper
 from .modem.line import ModemError, ModemLine
+from .modem.power import PowerKey
 from .notify import Notifier
 from .store.calls import CallStore
 
@@ -65,6 +66,8 @@ class Daemon:
         self._open_pcm = open_pcm
         self._open_capture = open_capture
         self.handsets: dict[str, Any] = {}
+        self.presence_switches: list[PresenceSwitch] = []
+        self.power_keys: list[PowerKey] = []
         self.players: dict[str, AlsaPlayer] = {}
         self.recorders: dict[str, AlsaRecorder] = {}
         self.lines: dict[str, ModemLine] = {}
@@ -110,6 +113,13 @@ class Daemon:
         for spec in cfg.handsets:
             self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
                                                       post=self.post)
+            if "presence_pin" in spec:
+                switch = PresenceSwitch(
+                    spec["presence_pin"], pin_factory=self.pin_factory,
+                    when_present=lambda h=spec["id"]: self.post(ev.PresenceChanged(h, True)),
+                    when_absent=lambda h=spec["id"]: self.post(ev.PresenceChanged(h, False)))
+                self.presence_switches.append(switch)
+                self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
         self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock)
         self.store = self.keeper.store
         interrupted = self.store.close_interrupted(self.clock())
@@ -131,8 +141,14 @@ class Daemon:
             if line.port.startswith("sim://"):
                 self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
                 continue
+            power_key = None
+            if line.power_pin is not None:
+                power_key = PowerKey(line.power_pin, pin_factory=self.pin_factory)
+                self.power_keys.append(power_key)
             modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
-                              rtscts=line.rtscts, sim_pin=line.sim_pin)
+                              rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
+                              ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
+                              dial_timeout=line.dial_timeout)
             self.lines[line.id] = modem
             try:
                 modem.start()
@@ -173,6 +189,10 @@ class Daemon:
             self.control = None
         for handset in self.handsets.values():
             handset.close()
+        for device in [*self.presence_switches, *self.power_keys]:
+            device.close()
+        self.presence_switches.clear()
+        self.power_keys.clear()
         if self.keeper is not None:
             self.keeper.close()
             self.keeper = self.store = None

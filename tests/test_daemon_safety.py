@@ -185,3 +185,40 @@ def test_a_call_cut_by_a_crash_is_closed_as_interrupted_on_restart(tmp_path):
     with sqlite3.connect(copy / "calls.db") as conn:
         rows = conn.execute("SELECT outcome, ended_at IS NOT NULL FROM calls").fetchall()
     assert rows == [("interrupted", 1)]
+
+
+def test_a_presence_switch_logs_its_operator_in_and_out(tmp_path):
+    document = configuration.default_document()
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    document["handsets"][0]["presence_pin"] = 23
+    simulation = Simulation(document)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+
+    def anna() -> str:
+        return {o["name"]: o["state"] for o in daemon.status()["operators"]}["Anna"]
+
+    try:
+        switch = simulation.pin_factory.pin(23)
+        assert anna() == "logged_out"  # the switch was open at start: nobody at the desk
+        switch.drive_low()  # Anna sits down
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and anna() != "available":
+            time.sleep(0.02)
+        assert anna() == "available"
+        switch.drive_high()  # Anna leaves her desk
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and anna() != "logged_out":
+            time.sleep(0.02)
+        assert anna() == "logged_out"
+        switch.drive_low()  # and comes back
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and anna() != "available":
+            time.sleep(0.02)
+        assert anna() == "available"
+    finally:
+        daemon.stop()
+        runner.join(10)
+        simulation.close()

@@ -90,6 +90,14 @@ class HookOn:
 
 
 @dataclass(frozen=True)
+class PresenceChanged:
+    """The presence switch at a handset's desk: the operator sat down (present) or left."""
+
+    handset: str
+    present: bool
+
+
+@dataclass(frozen=True)
 class RecordingFinished:
     """A voicemail or call recording ended; path is None when it was discarded (too short)."""
 
@@ -287,8 +295,8 @@ class CallEnded:
 
 Event = (
     IncomingCall | CallerId | CallAnswered | AnswerFailed | DtmfReceived | RemoteHangup | LineDown
-    | LineUp | PromptFinished | HookOff | HookOn | RecordingFinished | DialAnswered | DialFailed | SmsReceived
-    | SmsResult | TransferResult | Tick
+    | LineUp | PromptFinished | HookOff | HookOn | PresenceChanged | RecordingFinished | DialAnswered | DialFailed
+    | SmsReceived | SmsResult | TransferResult | Tick
 )
 Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio

@@ -49,6 +49,7 @@ class Switchboard(FlowSteps):
         callbacks: CallbackSettings | None = None,
         prompts: Iterable[str] = (),
         recording_prompt: str | None = None,
+        presence: dict[str, str] | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         rng: random.Random | None = None,
     ) -> None:
@@ -69,6 +70,7 @@ class Switchboard(FlowSteps):
         # Each line's recordings in the order they were started: the recorder reports them in that order.
         self._takes: dict[str, deque[tuple[str, Call]]] = defaultdict(deque)
         self.recording_prompt = recording_prompt  # set when every call is recorded: the caller is told first
+        self.presence = presence or {}  # handset -> the operator its presence switch logs in and out
         self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
         self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
 
@@ -300,6 +302,21 @@ class Switchboard(FlowSteps):
             call.released_at = self.clock()
             return self.handoff.released(call) + self._enter(call, node.survey)
         return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
+
+    def _on_PresenceChanged(self, event: ev.PresenceChanged) -> list[object]:
+        name = self.presence.get(event.handset)
+        if name is None:
+            return []
+        now = self.clock()
+        try:
+            if event.present:
+                self.operators.login(name, event.handset, now)
+            else:
+                self.operators.logout(name, now)
+        except ValueError as exc:  # leaving mid-call: the call goes on, and the switch is read again next time
+            log.warning("presence switch at %s: %s", event.handset, exc)
+            return []
+        return self.handoff.dispatch()
 
     # --- callbacks --------------------------------------------------------------
 
