@@ -1,0 +1,228 @@
+"""Every figure the project measures, in one table to compare each release with the last.
+
+    bench/run [--quick] [--only NAME ...] [--json FILE]
+
+Columns: figure / value / unit / baseline (peer) / ratio (value ÷ baseline) / target / verdict.
+Sections: answer, dtmf, queries, handoff, footprint, soak, faults. A section that fails prints an
+"error" row and the others still run. See bench/README.md for how to read the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]
+
+
+@dataclass
+class Row:
+    figure: str
+    value: float | None
+    unit: str
+    baseline: float | None = None  # the peer's figure on the same run, where there is a peer
+    target: float | None = None
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or not self.baseline:
+            return None
+        return self.value / self.baseline
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "error"
+        if self.target is None:
+            return "-"
+        met = self.value >= self.target if self.higher_is_better else self.value <= self.target
+        return "ok" if met else "MISSED"
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+# --- sections: each returns rows; `quick` trades precision for a run of seconds ----------------------
+
+
+def answer(quick: bool) -> list[Row]:
+    import answer_latency
+
+    calls = 10 if quick else 200
+    ours = statistics.median(answer_latency.ours(calls))
+    peer = answer_latency.peer(calls)
+    theirs = statistics.median(peer) if peer else None
+    return [Row("answer latency, RING to ATA (median)", ms(ours), "ms", ms(theirs), target=ms(theirs),
+                note="peer: python-gsmmodem-new" if peer else "peer not installed")]
+
+
+def dtmf(quick: bool) -> list[Row]:
+    import dtmf as bench_dtmf
+
+    figures = bench_dtmf.run()
+    ours, peer = figures["decoders"]["ours"], figures["decoders"].get("multimon-ng")
+    total = figures["total"]
+    return [
+        Row("DTMF cases decoded right", ours["right"], f"of {total}", peer and peer["right"], target=total,
+            higher_is_better=True, note="peer: multimon-ng"),
+        Row("DTMF real-time factor (whole signal)", ours["rtf"], "x", peer and peer["rtf"],
+            target=peer and peer["rtf"], higher_is_better=True),
+        Row("DTMF real-time factor (20 ms periods)", ours["rtf_20ms_periods"], "x", target=10,
+            higher_is_better=True, note="as the line feeds it"),
+    ]
+
+
+def queries(quick: bool) -> list[Row]:
+    import queries as bench_queries
+
+    with tempfile.TemporaryDirectory(prefix="hotline-queries-") as tmp:
+        calls = 20_000 if quick else 1_000_000
+        results = bench_queries.run(calls, db=Path(tmp) / "calls.db" if quick else None)
+    dashboard = {k: v for k, v in results.items() if k.startswith("dashboard")}
+    searches = {k: v for k, v in results.items() if not k.startswith(("dashboard", "report"))}
+    reports = {k: v for k, v in results.items() if k.startswith("report")}
+    slowest = max(dashboard, key=dashboard.get)
+    search = max(searches, key=searches.get)
+    return [
+        Row(f"slowest dashboard query, {calls:,} calls", ms(dashboard[slowest]), "ms", target=ms(bench_queries.TARGET),
+            note=slowest),
+        Row(f"slowest call-log search, {calls:,} calls", ms(searches[search]), "ms", note=search),
+        Row(f"yearly report, all figures, {calls:,} calls", ms(sum(reports.values())), "ms"),
+    ]
+
+
+def handoff(quick: bool) -> list[Row]:
+    import handoff_latency
+
+    f = handoff_latency.run(10 if quick else 200)
+    note = f"{f['measured']}/{f['calls']} calls"
+    return [
+        Row("hand-off: menu key to first ring relay (median)", ms(f.get("key_to_ring_median")), "ms", target=50,
+            note=note),
+        Row("hand-off: menu key to first ring relay (p99)", ms(f.get("key_to_ring_p99")), "ms", target=50),
+        Row("hand-off: lift to ringing off + audio on (median)", ms(f.get("lift_to_connect_median")), "ms",
+            target=100, note="includes the 30 ms hook debounce"),
+        Row("hand-off: lift to ringing off + audio on (p99)", ms(f.get("lift_to_connect_p99")), "ms", target=100),
+    ]
+
+
+def footprint(quick: bool) -> list[Row]:
+    import footprint as bench_footprint
+
+    f = bench_footprint.run(idle_seconds=2 if quick else 10)
+    ours, peer = f["ours"], f.get("peer") or {}
+    return [
+        Row("idle resident memory", ours["rss_mb"], "MB", peer.get("rss_mb"), target=60,
+            note="peer: python-gsmmodem-new, 1 modem" if peer else "peer not installed"),
+        Row("idle CPU share", ours["cpu_percent"], "%", peer.get("cpu_percent"), target=1.0,
+            note=f"over {f['idle_seconds']} s idle"),
+        Row("start to READY=1", ours["ready_seconds"], "s", target=5),
+        Row("import time", ms(ours["import_seconds"]), "ms", ms(peer.get("import_seconds")), target=1000,
+            note="`import appliance.daemon` vs `from gsmmodem.modem import GsmModem`"),
+    ]
+
+
+def soak(quick: bool) -> list[Row]:
+    import soak as bench_soak
+
+    f = bench_soak.run(calls=40 if quick else 10_000, progress=not quick)
+    return [
+        Row("soak: calls placed", f["calls"], "calls", note=f"{f['seconds']:.0f} s, 4 lines"),
+        Row("soak: calls without exactly one complete record", f["bad_records"], "calls", target=0),
+        Row("soak: relays closed afterwards", f["relays_on"], "relays", target=0),
+        Row("soak: resident memory growth after warm-up", f["rss_growth_mb"], "MB", target=2),
+        Row("soak: threads leaked", f["threads_leaked"], "threads", target=0),
+        Row("soak: file descriptors leaked", f["fds_leaked"], "fds", target=0),
+    ]
+
+
+def faults(quick: bool) -> list[Row]:
+    import soak_faults
+
+    f = soak_faults.run(calls=30 if quick else 600, kills=2 if quick else 10)
+    return [
+        Row("faults: calls answered, then records lost", f["lost"], "calls", target=0,
+            note=f"{f['answered']} answered, {f['kills']} SIGKILLs, {f['faults']} modem faults"),
+        Row("faults: duplicate records", f["duplicates"], "calls", target=0),
+        Row("faults: database integrity_check not ok", int(not f["integrity_ok"]), "runs", target=0),
+        Row("faults: handsets ringing or on call after a restart", f["busy_after_restart"], "restarts", target=0,
+            note="read from status: mock pins in a subprocess cannot be read"),
+    ]
+
+
+SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
+    "answer": answer, "dtmf": dtmf, "queries": queries, "handoff": handoff, "footprint": footprint,
+    "soak": soak, "faults": faults,
+}
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def table(rows: list[Row]) -> str:
+    head = ("figure", "value", "unit", "baseline (peer)", "ratio", "target", "verdict")
+    cells = [head] + [
+        (r.figure, fmt(r.value), r.unit, fmt(r.baseline), fmt(r.ratio),
+         "-" if r.target is None else ("≥ " if r.higher_is_better else "≤ ") + fmt(r.target),
+         r.verdict + (f"  ({r.note})" if r.note else ""))
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head) - 1)]
+
+    def line(row: tuple[str, ...]) -> str:
+        pairs = enumerate(zip(row[:-1], widths, strict=True))
+        padded = (c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in pairs)
+        return "  ".join(padded) + "  " + row[-1]
+
+    lines = [line(row) for row in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def collect(names: list[str], quick: bool) -> list[Row]:
+    rows: list[Row] = []
+    for name in names:
+        began = time.monotonic()
+        print(f"[{name}] running...", file=sys.stderr, flush=True)
+        try:
+            rows += SECTIONS[name](quick)
+        except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others' figures
+            traceback.print_exc()
+            rows.append(Row(f"{name}: failed", None, "", note=f"{type(exc).__name__}: {exc}"))
+        print(f"[{name}] {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: a sanity run of a minute or two")
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), metavar="NAME",
+                        help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file, to compare releases")
+    args = parser.parse_args(argv)
+    rows = collect(args.only or list(SECTIONS), args.quick)
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps([dict(asdict(r), ratio=r.ratio, verdict=r.verdict) for r in rows], indent=1))
+    return 1 if any(r.verdict == "error" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
