@@ -181,17 +181,17 @@ def test_a_bad_value_is_shown_at_its_field_and_nothing_changes(app, admin, box):
 def test_a_saved_flow_is_applied_kept_with_its_diff_and_revertible(app, admin, box):
     daemon, data = box
     form = admin.get("/config/flow").text
-    reply = admin.post("/config/flow", data={"csrf_token": _token(form),
-                                             "flow.nodes.menu.keys": "1=legal, 2=psychology, 0=anyone, 3=legal"})
+    keys = "1=legal, 2=psychology, 3=message, 0=anyone, 4=legal"
+    reply = admin.post("/config/flow", data={"csrf_token": _token(form), "flow.nodes.menu.keys": keys})
     assert reply.status_code == 302
-    assert daemon.core.flow["menu"].keys["3"] == "legal"
+    assert daemon.core.flow["menu"].keys["4"] == "legal"
     latest = app.extensions["web_store"].latest_revision()
     added = [line for line in latest["diff"].splitlines() if line.startswith("+") and not line.startswith("+++")]
-    assert added == ['+3 = "legal"']
-    assert tomllib.loads((data / "config.toml").read_text())["flow"]["nodes"]["menu"]["keys"]["3"] == "legal"
+    assert added == ['+4 = "legal"']
+    assert tomllib.loads((data / "config.toml").read_text())["flow"]["nodes"]["menu"]["keys"]["4"] == "legal"
     previous = app.extensions["web_store"].revisions()[1]
     admin.post(f"/config/revisions/{previous['id']}/revert", data={"csrf_token": _csrf(admin)})
-    assert "3" not in daemon.core.flow["menu"].keys
+    assert "4" not in daemon.core.flow["menu"].keys
 
 
 def test_prompt_text_change_is_spoken_and_playable(admin, box):

@@ -15,10 +15,10 @@ log = logging.getLogger("hotline.web")
 def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) -> Flask:
     """The web app for the box whose state lives in data_dir (its database and control socket).
 
-    It keeps its own users, config revisions and notes in data_dir/web.db, and makes (once) the
+    It keeps its own users and config revisions in data_dir/web.db, and makes (once) the
     session key data_dir/web-secret and the API token data_dir/api-token, both mode 0600.
     """
-    from . import api, auth, backup, configure, i18n, pages, records, security
+    from . import access, api, auth, backup, configure, i18n, inbox, pages, people, records, security
     from .store import WebStore
 
     data_dir = Path(data_dir)
@@ -34,7 +34,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
     app.extensions["web_store"] = WebStore(data_dir / "web.db")
     security.install(app)
     i18n.install(app)
-    for module in (api, auth, pages, records, configure, backup):
+    for module in (api, auth, pages, records, configure, backup, people, inbox, access):
         app.register_blueprint(module.blueprint)
     if importlib.util.find_spec("web.api_records") is not None:
         from . import api_records

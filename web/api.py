@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from appliance.store.calls import CallLog
-
-from .calls_query import Calls
-from .link import DaemonError, ask
+from .link import DaemonError, ask, call_log, viewer_role
+from .records import today as today_figures
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -29,7 +27,7 @@ def status():
 @blueprint.get("/dashboard")
 def dashboard():
     """Status and today's figures in one answer, for the dashboard's poll."""
-    today = Calls(current_app.config["DATABASE"]).today()
+    today = today_figures()
     try:
         return jsonify(status=ask("status"), today=today)
     except DaemonError as exc:
@@ -43,7 +41,7 @@ def calls():
         offset = max(int(request.args.get("offset", 0)), 0)
     except ValueError:
         return jsonify(error="limit and offset must be whole numbers"), 400
-    return jsonify(calls=CallLog(current_app.config["DATABASE"]).recent(limit, offset))
+    return jsonify(calls=call_log().recent(limit, offset, role=viewer_role()))
 
 
 def _json_body() -> dict[str, Any]:
@@ -67,6 +65,13 @@ def sim_dtmf():
     if not isinstance(digits, str) or not digits or any(d not in "0123456789*#ABCD" for d in digits):
         return jsonify(error="digits must be a string of 0-9, *, #, A-D"), 400
     return _daemon("sim.dtmf", digits=digits, line=body.get("line"))
+
+
+@blueprint.post("/sim/speak")
+def sim_speak():
+    """The simulated caller talks into the line for some seconds (a voicemail to record)."""
+    body = _json_body()
+    return _daemon("sim.speak", seconds=body.get("seconds", 3), line=body.get("line"))
 
 
 @blueprint.post("/sim/hangup")

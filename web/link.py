@@ -1,12 +1,14 @@
-"""The web app's side of the control socket: ask the daemon, get a reply or a DaemonError."""
+"""The web app's side of the daemon: ask it over the control socket, read its calls.db, and say who is looking."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from flask import current_app
+from flask import current_app, flash, g
 
 from appliance import control
+from appliance.store.queries import CallLog
 
 
 class DaemonError(Exception):
@@ -24,3 +26,45 @@ def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
     if not reply.pop("ok", False):
         raise DaemonError(reply.get("error", "refused"), 404 if reply.get("not_found") else 400)
     return reply
+
+
+def act(command: str, done: str, **args: Any) -> dict[str, Any] | None:
+    """Ask the daemon on behalf of a form: flash `done` or the daemon's refusal; the reply or None."""
+    try:
+        reply = ask(command, **args)
+    except DaemonError as exc:
+        flash(str(exc), "error")
+        return None
+    flash(done, "info")
+    return reply
+
+
+def viewer_role() -> str:
+    """The role caller numbers are shown for (privacy.shown); the box's own API token counts as admin."""
+    return g.user["role"] if g.get("user") else "admin"
+
+
+def viewer() -> str:
+    """Who to name as author or actor in the daemon's records and the audit log."""
+    return g.user["username"] if g.get("user") else "api"
+
+
+def call_log() -> CallLog:
+    return CallLog(current_app.config["DATABASE"])
+
+
+def rows(sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
+    """Rows from calls.db for lists the store has no query for (voicemail, callbacks, SMS); read-only."""
+    path = current_app.config["DATABASE"]
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []  # the daemon has not made its schema yet
+        raise
+    finally:
+        conn.close()

@@ -1,67 +1,117 @@
-"""The live pages: dashboard, the operator console (tablet-sized) and the simulation bench."""
+"""The live pages: dashboard (with the emergency announcement), the operator console (tablet-sized), the bench.
+
+Whatever an operator writes about a call goes to the daemon (call.note, call.type, ticket.open, contact.save):
+it is the only writer of calls.db. The console reads it back with CallLog.call.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from .calls_query import Calls
-from .link import DaemonError, ask
-from .security import requires
+from appliance.privacy import shown
+from appliance.store.calls import CALL_TYPES
+
+from .i18n import translate as _
+from .link import DaemonError, act, ask, call_log, viewer, viewer_role
+from .security import can, requires
 
 blueprint = Blueprint("pages", __name__)
 
-CALL_TYPES = ("consultation", "complaint", "information", "crisis", "silent", "prank", "other")
 CATEGORIES = ("legal", "psychology", "health", "housing", "family", "work", "other")
 
 
-def _status() -> tuple[dict | None, str | None]:
+def status() -> tuple[dict | None, str | None]:
     try:
         return ask("status"), None
     except DaemonError as exc:
         return None, str(exc)
 
 
+def own_operator(state: dict | None) -> dict | None:
+    """The operator this user is (same name, any case), for logging themself in, out and pausing."""
+    if not state or not g.get("user"):
+        return None
+    me = g.user["username"].casefold()
+    return next((o for o in state.get("operators", []) if o["name"].casefold() == me), None)
+
+
+def back_to(default: str) -> str:
+    """The form's `back` path when it is a local one (never another site)."""
+    back = request.form.get("back", "")
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
 @blueprint.get("/")
 def dashboard():
-    return render_template("dashboard.html")
+    prompts: list[str] = []
+    if can("supervisor"):
+        try:
+            prompts = sorted(ask("config.get")["document"].get("prompts", {}))
+        except DaemonError:
+            pass  # the dashboard's poll shows that the box is unreachable
+    return render_template("dashboard.html", prompts=prompts)
 
 
 @blueprint.get("/console")
 def console():
     """What the operator at a handset sees: the caller now on it, their history, and the notes form."""
-    status, error = _status()
-    handsets = status["handsets"] if status else []
+    state, error = status()
+    handsets = state["handsets"] if state else []
     chosen = request.args.get("handset") or g.user.get("handset") or (handsets[0]["id"] if handsets else None)
-    call = None
-    if status:
-        call = next((c for c in status["calls"] if c.get("handset") == chosen), None)
-    calls = Calls(current_app.config["DATABASE"])
-    history = calls.history(call["caller"]) if call else []
-    store = current_app.extensions["web_store"]
-    notes = store.notes([c["id"] for c in history] + ([call["id"]] if call else []))
-    return render_template("console.html", handsets=handsets, chosen=chosen, call=call, history=history,
-                           notes=notes, error=error, call_types=CALL_TYPES, categories=CATEGORIES)
+    live = next((c for c in state["calls"] if c.get("handset") == chosen), None) if state else None
+    record = call_log().call(live["id"], role=viewer_role()) if live else None
+    # The stored caller, else the live one as this role may see it (the record can lag the call).
+    caller = (record or {}).get("caller") or (shown(live.get("caller"), viewer_role()) if live else None)
+    return render_template("console.html", handsets=handsets, chosen=chosen, live=live, record=record, caller=caller,
+                           me=own_operator(state), error=error, call_types=CALL_TYPES, categories=CATEGORIES)
 
 
-@blueprint.post("/console/notes")
-def add_note():
+@blueprint.post("/calls/<call_id>/notes")
+def add_note(call_id: str):
+    """A note, a call type and category, and a ticket for one call, each through the daemon."""
     form = request.form
-    call_id = form.get("call_id", "")
-    if not call_id or len(call_id) > 64:
-        abort(400, "a note needs the call it belongs to")
-    call_type = form.get("call_type", "")
+    if len(call_id) > 64:
+        abort(400, "no such call")
+    call_type, category = form.get("call_type", ""), form.get("category", "").strip() or None
     if call_type and call_type not in CALL_TYPES:
         abort(400, f"call type must be one of {', '.join(CALL_TYPES)}")
-    categories = [c for c in form.getlist("categories") if c in CATEGORIES]
-    text = form.get("text", "").strip()[:4000]
-    current_app.extensions["web_store"].add_note(call_id, g.user["username"], call_type, categories, text)
-    back = form.get("back", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("pages.console"))
+    text, ticket = form.get("text", "").strip()[:4000], form.get("ticket", "").strip()[:200]
+    if not (call_type or text or ticket):
+        abort(400, "write a note, choose a call type or give a ticket a title")
+    if call_type:
+        act("call.type", _("Call type saved."), call=call_id, type=call_type, category=category)
+    if text:
+        act("call.note", _("Note saved."), call=call_id, author=viewer(), text=text)
+    if ticket:
+        act("ticket.open", _("Ticket opened."), call=call_id, title=ticket, author=viewer())
+    return redirect(back_to(url_for("pages.console")))
+
+
+@blueprint.post("/console/contact")
+def save_contact():
+    """A name and note for the caller on a handset now; the number comes from the daemon, not the form."""
+    state, error = status()
+    if state is None:
+        abort(503, error)
+    live = next((c for c in state["calls"] if c["id"] == request.form.get("call_id")), None)
+    if live is None or not live.get("caller"):
+        abort(400, "a contact needs a call in progress from a number that is not withheld")
+    act("contact.save", _("Contact saved."), number=live["caller"], name=request.form.get("name", "").strip()
+        or None, note=request.form.get("note", "").strip()[:2000] or None, author=viewer())
+    return redirect(back_to(url_for("pages.console")))
+
+
+@blueprint.post("/tickets/<int:ticket_id>")
+@requires("supervisor")
+def update_ticket(ticket_id: int):
+    act("ticket.update", _("Ticket saved."), id=ticket_id, status=request.form.get("status") or None,
+        assignee=request.form.get("assignee") or None)
+    return redirect(back_to(url_for("records.call_log")))
 
 
 @blueprint.get("/bench")
 @requires("operator")
 def bench():
     """Simulation only: a phone to call the box and the handsets to lift, driving /api/sim/."""
-    status, error = _status()
-    return render_template("bench.html", status=status, error=error)
+    state, error = status()
+    return render_template("bench.html", status=state, error=error)

@@ -1,22 +1,28 @@
-"""Records: the call log with filters, one call's timeline and notes, statistics, CSV export, voicemail."""
+"""Records: the call log with filters, one call's timeline and notes, statistics and CSV export.
+
+Every query is the store's own (appliance.store.queries.CallLog), with numbers shown as the viewer's role may see.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
-from .calls_query import Calls, Filters, timeline
+from appliance.integrations.csv_export import export_calls
+from appliance.store.calls import CALL_TYPES, TICKET_STATES
+
+from .link import call_log, viewer_role
+from .pages import CATEGORIES
 from .security import requires
 
 blueprint = Blueprint("records", __name__)
 
-OUTCOMES = ("completed", "abandoned", "no answer", "left in menu", "closed", "ended by flow", "failed",
+OUTCOMES = ("completed", "abandoned", "no answer", "voicemail", "closed", "ended by flow", "blocked", "failed",
             "interrupted")
-
-
-def _calls() -> Calls:
-    return Calls(current_app.config["DATABASE"])
+PAGE = 50
 
 
 def _query() -> dict[str, str]:
@@ -24,51 +30,81 @@ def _query() -> dict[str, str]:
     return {key: value for key, value in request.args.items() if key != "page" and value}
 
 
-def _filters() -> Filters:
+def _day(name: str) -> date | None:
+    raw = request.args.get(name, "")
     try:
-        return Filters.from_args(request.args)
-    except ValueError as exc:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        abort(400, f"{name}: {raw!r} is not a date like 2025-01-31")
+
+
+def _midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day).timestamp()
+
+
+def _filters() -> dict[str, Any]:
+    """CallLog filters from the query string: from/to days (local), outcome, caller, notes text, type, operator."""
+    first, last = _day("from"), _day("to")
+    filters: dict[str, Any] = {"since": _midnight(first) if first else None,
+                               "until": _midnight(last + timedelta(days=1)) if last else None}
+    for name in ("outcome", "caller", "q", "call_type", "operator"):
+        value = request.args.get(name, "").strip()[:64]
+        if value:
+            filters[name] = value
+    return filters
+
+
+def _run(query):
+    try:
+        return query()
+    except (ValueError, LookupError) as exc:  # an unsearchable text or a number the box cannot key
         abort(400, str(exc))
 
 
-@blueprint.get("/calls")
+@blueprint.get("/calls", endpoint="call_log")
 @requires("supervisor")
-def call_log():
-    filters = _filters()
+def call_log_page():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows = _calls().search(filters, limit=50, offset=(page - 1) * 50)
-    return render_template("calls.html", calls=rows, filters=filters, outcomes=OUTCOMES, page=page,
-                           query=_query())
+    filters = _filters()
+    rows = _run(lambda: call_log().search(limit=PAGE, offset=(page - 1) * PAGE, role=viewer_role(), **filters))
+    return render_template("calls.html", calls=rows, outcomes=OUTCOMES, call_types=CALL_TYPES, page=page,
+                           more=len(rows) == PAGE, query=_query())
 
 
 @blueprint.get("/calls/<call_id>")
 @requires("supervisor")
 def call_detail(call_id: str):
-    call = _calls().one(call_id)
-    if call is None:
+    record = call_log().call(call_id, role=viewer_role())
+    if record is None:
         abort(404, f"no call {call_id!r}")
-    notes = current_app.extensions["web_store"].notes([call_id])
-    history = [c for c in _calls().history(call["caller"]) if c["id"] != call_id]
-    return render_template("call.html", call=call, timeline=timeline(call), notes=notes, history=history)
+    return render_template("call.html", call=record, call_types=CALL_TYPES, categories=CATEGORIES,
+                           ticket_states=sorted(TICKET_STATES))
 
 
 @blueprint.get("/calls.csv")
 @requires("supervisor")
 def export_csv():
-    body = _calls().csv(_filters())
+    filters = _filters()
+    lines = _run(lambda: export_calls(call_log(), role=viewer_role(), **filters))
     name = f"calls-{datetime.now():%Y%m%d-%H%M}.csv"
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(stream_with_context(lines), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @blueprint.get("/stats")
 @requires("supervisor")
 def stats():
     filters = _filters()
-    return render_template("stats.html", figures=_calls().figures(filters), by_menu=_calls().by_menu(filters),
-                           filters=filters, query=_query())
+    until = filters["until"] or time.time()
+    since = filters["since"] or until - 7 * 86400
+    offset = datetime.now().astimezone().utcoffset() or timedelta()
+    figures = _run(lambda: call_log().stats(since, until, utc_offset=offset.total_seconds()))
+    return render_template("stats.html", figures=figures, query=_query(), since=since, until=until)
 
 
-@blueprint.get("/voicemail")
-@requires("supervisor")
-def voicemail():
-    return render_template("voicemail.html")
+def today() -> dict[str, Any]:
+    """The dashboard's figures since local midnight."""
+    now = time.time()
+    summary = call_log().stats(_midnight(date.fromtimestamp(now)), now + 1)["summary"]
+    return {"total": summary["calls"], "answered": summary["answered"], "abandoned": summary["abandoned"],
+            "average_wait": summary["asa"] or 0}

@@ -1,6 +1,6 @@
-"""The web app's own database (data_dir/web.db): users, config revisions, operators' notes.
+"""The web app's own database (data_dir/web.db): users and config revisions.
 
-Call data stays in the daemon's calls.db, which the web app only ever reads.
+Call data, operators' notes included, stays in the daemon's calls.db, which the web app only ever reads.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS revisions (
     id INTEGER PRIMARY KEY, created_at REAL NOT NULL, username TEXT, toml TEXT NOT NULL,
     diff TEXT NOT NULL, note TEXT);
-CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, username TEXT NOT NULL, created_at REAL NOT NULL,
-    call_type TEXT, categories TEXT, text TEXT);
-CREATE INDEX IF NOT EXISTS notes_call ON notes (call_id);
 """
 
 
@@ -146,22 +142,6 @@ class WebStore:
         with self._db() as db:
             row = db.execute("SELECT * FROM revisions ORDER BY id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
-
-    # --- notes ----------------------------------------------------------------
-
-    def add_note(self, call_id: str, username: str, call_type: str, categories: list[str], text: str) -> None:
-        with self._db() as db:
-            db.execute("INSERT INTO notes (call_id, username, created_at, call_type, categories, text) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       [call_id, username, time.time(), call_type, ",".join(categories), text])
-
-    def notes(self, call_ids: list[str]) -> list[dict[str, Any]]:
-        if not call_ids:
-            return []
-        marks = ",".join("?" * len(call_ids))
-        with self._db() as db:
-            rows = db.execute(f"SELECT * FROM notes WHERE call_id IN ({marks}) ORDER BY created_at", call_ids)
-            return [dict(r) for r in rows]
 
 
 _DUMMY_HASH = generate_password_hash("not a password of anyone")

@@ -1,9 +1,11 @@
 "use strict";
 // Reload the console when a different call reaches the chosen handset, unless the operator is typing.
 const select = document.getElementById("console-handset");
-const shown = document.getElementById("current-call") ? document.querySelector('input[name="call_id"]').value : null;
+const current = document.getElementById("current-call");
+const shown = current ? current.dataset.call : null;
 async function watch() {
-  if (!select || document.activeElement && document.activeElement.tagName === "TEXTAREA") return;
+  const typing = document.activeElement && ["TEXTAREA", "INPUT"].includes(document.activeElement.tagName);
+  if (!select || typing) return;
   try {
     const status = await Hotline.get("/api/status");
     const call = status.calls.find((c) => c.handset === select.value);

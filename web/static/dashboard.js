@@ -17,6 +17,9 @@ async function refresh() {
       c.handset, c.seconds]));
     document.getElementById("waiting").textContent =
       String(status.calls.filter((c) => c.state !== "connected").length);
+    const banner = document.getElementById("announcement-on");
+    banner.hidden = !status.announcement;
+    banner.querySelector("strong").textContent = status.announcement || "";
     error.hidden = true;
   } catch (err) {
     error.textContent = Hotline.t("Cannot reach the box") + ": " + err.message;

@@ -1,0 +1,77 @@
+"""Inboxes: voicemail with playback (every listen audited), and the SMS the box received and sent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+
+from appliance.privacy import shown
+
+from .access import audit
+from .i18n import translate as _
+from .link import DaemonError, act, ask, rows, viewer, viewer_role
+from .security import requires
+
+blueprint = Blueprint("inbox", __name__)
+
+
+def _caller_of(call_rows: list[dict]) -> None:
+    """Each row's caller as stored with its call, shown as the viewer's role may see it."""
+    role = viewer_role()
+    for row in call_rows:
+        row["caller"] = shown(row.pop("stored_caller", None), role)
+
+
+@blueprint.get("/voicemail")
+@requires("supervisor")
+def voicemail():
+    messages = rows("SELECT v.id, v.call_id, v.caller_key, v.at, v.seconds, v.listened_at, c.caller AS stored_caller "
+                    "FROM voicemails v LEFT JOIN calls c ON c.id = v.call_id ORDER BY v.at DESC LIMIT 200")
+    _caller_of(messages)
+    return render_template("voicemail.html", messages=messages)
+
+
+@blueprint.get("/voicemail/<int:voicemail_id>.flac")
+@requires("supervisor")
+def voicemail_audio(voicemail_id: int):
+    """The message as recorded (Chromium and Firefox play FLAC); opening it marks it listened and is audited."""
+    found = rows("SELECT call_id, path FROM voicemails WHERE id = ?", [voicemail_id])
+    if not found:
+        abort(404, f"no voicemail {voicemail_id}")
+    data_dir = current_app.config["DATA_DIR"].resolve()
+    path = (data_dir / found[0]["path"]).resolve()
+    if not path.is_relative_to(data_dir) or not path.is_file():
+        abort(404, f"the recording of voicemail {voicemail_id} is missing")
+    # A player fetches in ranges; only the first fetch is a listen worth recording.
+    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+        audit("listen", f"voicemail {voicemail_id}", f"call {found[0]['call_id']}")
+        try:
+            ask("voicemail.listened", id=voicemail_id)
+        except DaemonError:
+            pass  # the message still plays; it stays unmarked until the box answers
+    return send_file(path, mimetype="audio/flac", conditional=True, max_age=0)
+
+
+@blueprint.post("/voicemail/<int:voicemail_id>/callback")
+@requires("supervisor")
+def voicemail_callback(voicemail_id: int):
+    """Call the person who left the message: the number comes from their call while it is kept in full."""
+    found = rows("SELECT c.caller FROM voicemails v JOIN calls c ON c.id = v.call_id WHERE v.id = ?", [voicemail_id])
+    number = found[0]["caller"] if found else None
+    if not number or not number.lstrip("+").isdigit():
+        abort(400, "this box keeps no full number for that caller (privacy mode), so it cannot call back")
+    act("callback.request", _("Calling back now."), number=number)
+    audit("callback", f"voicemail {voicemail_id}", None)
+    return redirect(url_for("inbox.voicemail"))
+
+
+@blueprint.get("/sms")
+@requires("supervisor")
+def sms():
+    direction = request.args.get("direction", "")
+    if direction not in ("", "in", "out"):
+        abort(400, "direction must be in or out")
+    messages = rows("SELECT id, line, direction, number AS stored_caller, at, text FROM sms "
+                    + ("WHERE direction = ? " if direction else "") + "ORDER BY at DESC LIMIT 200",
+                    [direction] if direction else [])
+    _caller_of(messages)
+    return render_template("sms.html", messages=messages, direction=direction, actor=viewer())
