@@ -32,6 +32,7 @@ def register(daemon: Any) -> None:
             _text(a, "number"), name=a.get("name"), note=a.get("note"), author=_text(a, "author"),
             now=daemon.clock())},
         "callback.request": lambda a: _callback_request(daemon, a),
+        "call.transfer": lambda a: _transfer(daemon, a),
         "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock())
         or {"done": a["id"]},
         "voicemail.listened": lambda a: daemon.store.voicemail_listened(int(a["id"]), now=daemon.clock())
@@ -83,6 +84,14 @@ def _callback_request(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{number!r} is not a phone number")
     daemon.run_actions(daemon.core.request_callback(number))
     return {"queued": number}
+
+
+def _transfer(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    number = _text(args, "number")
+    if not number.lstrip("+").isdigit() or not 3 <= len(number) <= 20:
+        raise ValueError(f"{number!r} is not a phone number")
+    daemon.run_actions(daemon.core.transfer(_text(args, "line"), number))
+    return {"transferring": number}
 
 
 def _announcement(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:

@@ -340,3 +340,16 @@ def test_recording_calls_without_an_announcement_is_refused():
     doc = document({"bye": BYE}, "bye", recording={"calls": True})
     _, problems = configuration.check(doc)
     assert any(p.field == "recording.announcement" for p in problems)
+
+
+def test_an_operator_hands_the_caller_to_a_competent_service():
+    sb, clock = board(document(route_nodes(), "q"))
+    answer(sb)
+    sb.handle(ev.HookOff("h1"))
+    assert sb.transfer(LINE, "+78001002030") == [ev.StopAudio(LINE), ev.Transfer(LINE, "+78001002030")]
+    actions = sb.handle(ev.TransferResult(LINE, "+78001002030", True))
+    assert ev.DisconnectAudio("h1") in actions
+    record = ended(actions)
+    assert record["outcome"] == "transferred" and record["ended_by"] == "operator"
+    with pytest.raises(LookupError):
+        sb.transfer(LINE, "+78001002030")

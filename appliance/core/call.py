@@ -31,6 +31,7 @@ class Call:
     callback_number: str | None = None  # set on the callback entries the box will dial out for
     attempts: int = 0
     blocked: bool = False
+    transfer_to: str | None = None  # an operator asked to hand the caller on to this number
     language: str | None = None
     typeahead: list[str] = field(default_factory=list)  # keys pressed over a prompt, kept for the next menu
     digits: str = ""  # a collect node's digits so far

@@ -107,6 +107,15 @@ class Switchboard(FlowSteps):
             return []
         return [ev.HangUp(line), ev.StopAudio(line), *self._finish(call, "failed", "system", reason)]
 
+    def transfer(self, line: str, number: str) -> list[object]:
+        """The operator hands the caller to a competent service: the line transfers, the handset is freed."""
+        call = self.lines.get(line)
+        if call is None:
+            raise LookupError(f"no call on line {line!r}")
+        call.log(self.clock(), "TRANSFER", detail=number)
+        call.transfer_to = number
+        return [ev.StopAudio(line), ev.Transfer(line, number)]
+
     def request_callback(self, number: str) -> list[object]:
         """A callback asked for from the web page (a voicemail to return, a missed caller)."""
         return self._request_callback(None, number)
@@ -258,6 +267,13 @@ class Switchboard(FlowSteps):
         return actions
 
     def _on_TransferResult(self, event: ev.TransferResult) -> list[object]:
+        call = self.lines.get(event.line)
+        if call is not None and call.transfer_to == event.number and call.connected_at is not None:
+            call.transfer_to = None
+            if event.ok:  # asked for from the operator's console
+                return self._finish(call, "transferred", "operator", f"handed to {event.number}")
+            call.log(self.clock(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+            return []
         active = self._active(event.line)
         if active is None:
             return []
