@@ -16,7 +16,8 @@ import pytest
 import serial
 
 from appliance.audio.recorder import AlsaRecorder
-from appliance.audio.serial_audio import SerialAudio, VoiceModemError, from_modem, pick_format, to_modem
+from appliance.audio.serial_audio import SerialAudio, VoiceModemError
+from appliance.audio.voice_format import from_modem, pick_format, to_modem
 from appliance.core.events import DtmfReceived, PromptFinished, RecordingFinished, RemoteHangup
 
 CONEXANT = ['128,"8-BIT LINEAR",(7200,8000,11025)', '129,"16-BIT LINEAR",(7200,8000,11025)',

@@ -5,17 +5,14 @@ A voice modem is half duplex: one worker thread per line either transmits the pr
 receives while a recording is open, or leaves the port alone. The port is borrowed from the line for
 each session (`borrow()` is a context manager lending the pyserial port exclusively), because while
 the modem streams audio every byte is sound, not AT text. Samples are converted between the line's
-16-bit 8 kHz PCM and the modem's format with the array module and byte tables, never audioop.
+16-bit 8 kHz PCM and the modem's format by voice_format.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sys
 import threading
 import time
-from array import array
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -24,155 +21,25 @@ from ..core.events import DtmfReceived, PromptFinished, RemoteHangup
 from ..modem.dialects.base import DTMF_DIGITS
 from ..modem.dialects.v253 import TONES
 from .player import LEAD_PERIODS
+from .voice_format import (
+    ABORT_TRANSMIT,
+    BYTES_PER_SAMPLE,
+    END_RECEIVE,
+    END_TRANSMIT,
+    DleReader,
+    from_modem,
+    pick_format,
+    shield,
+    to_modem,
+)
 
 log = logging.getLogger(__name__)
 
-DLE, ETX, CAN, SUB = 0x10, 0x03, 0x18, 0x1A
-END_TRANSMIT = bytes((DLE, ETX))
-ABORT_TRANSMIT = bytes((DLE, CAN, DLE, ETX))  # drop what the modem still buffers, then end: barge-in
-END_RECEIVE = b"\x10!"
 READ_SLICE = 0.05  # longest a blocking port read lasts, so a stop is seen within a few periods
 
 
 class VoiceModemError(Exception):
     """The voice modem refused or did not answer; the message names the line and the command."""
-
-
-# --- sample formats: the line's S16LE <-> what the modem carries ------------------------------
-
-# Samples are rounded, not truncated, to the 14 (u-law), 13 (A-law) or 8 bits coded, as sox does.
-
-def _ulaw(sample: int) -> int:
-    value = min((sample + 2) >> 2, 8191)
-    value, mask = (value, 0xFF) if value >= 0 else (-value, 0x7F)
-    value = min(value, 8159) + 0x21
-    seg = max(0, value.bit_length() - 6)
-    return 0x7F ^ mask if seg >= 8 else ((seg << 4) | ((value >> (seg + 1)) & 0xF)) ^ mask
-
-
-def _ulaw_to_linear(code: int) -> int:
-    code = ~code & 0xFF
-    t = (((code & 0xF) << 3) + 0x84) << ((code & 0x70) >> 4)
-    return 0x84 - t if code & 0x80 else t - 0x84
-
-
-def _alaw(sample: int) -> int:
-    value = min((sample + 4) >> 3, 4095)
-    value, mask = (value, 0xD5) if value >= 0 else (-value - 1, 0x55)
-    seg = max(0, value.bit_length() - 5)
-    if seg >= 8:
-        return 0x7F ^ mask
-    return ((seg << 4) | ((value >> (1 if seg < 2 else seg)) & 0xF)) ^ mask
-
-
-def _alaw_to_linear(code: int) -> int:
-    code ^= 0x55
-    t, seg = (code & 0xF) << 4, (code & 0x70) >> 4
-    t = t + 8 if seg == 0 else (t + 0x108) << max(0, seg - 1)
-    return t if code & 0x80 else -t
-
-
-def _u8(sample: int) -> int:
-    return min((sample + 128) >> 8, 127) + 128
-
-
-def _u8_to_linear(code: int) -> int:
-    return (code - 128) << 8
-
-
-_CODECS = {"ulaw": (_ulaw, _ulaw_to_linear), "alaw": (_alaw, _alaw_to_linear), "u8": (_u8, _u8_to_linear)}
-_tables: dict[str, tuple[bytes, array]] = {}
-
-
-def _table(kind: str) -> tuple[bytes, array]:
-    """(encode table indexed by the sample as unsigned 16-bit, decode table); built once, on first use."""
-    if kind not in _tables:
-        encode, decode = _CODECS[kind]
-        _tables[kind] = (bytes(encode(s - 65536 if s >= 32768 else s) for s in range(65536)),
-                         array("h", map(decode, range(256))))
-    return _tables[kind]
-
-
-def _samples(pcm: bytes, typecode: str) -> array:
-    out = array(typecode, pcm[:len(pcm) - len(pcm) % 2])
-    if sys.byteorder == "big":
-        out.byteswap()
-    return out
-
-
-def to_modem(pcm: bytes, fmt: str) -> bytes:
-    """Line PCM (S16LE) in the modem's sample format."""
-    if fmt == "s16":
-        return bytes(pcm)
-    return bytes(map(_table(fmt)[0].__getitem__, _samples(pcm, "H")))
-
-
-def from_modem(data: bytes, fmt: str) -> bytes:
-    """The modem's samples as line PCM (S16LE)."""
-    if fmt == "s16":
-        return bytes(data)
-    samples = array("h", map(_table(fmt)[1].__getitem__, data))
-    if sys.byteorder == "big":
-        samples.byteswap()
-    return samples.tobytes()
-
-
-BYTES_PER_SAMPLE = {"s16": 2, "ulaw": 1, "alaw": 1, "u8": 1}
-
-
-def pick_format(lines: list[str], rate: int, prefer: tuple[str, ...]) -> list[tuple[str, int]]:
-    """(format, compression id) the modem lists in its AT+VSM=? answer, best first."""
-    found: dict[str, int] = {}
-    for line in lines:
-        m = re.match(r'(?:\+VSM:\s*)?(\d+)\s*,\s*"([^"]*)"(.*)', line.strip())
-        if not m:
-            continue
-        cml, name, rest = int(m[1]), m[2].upper().replace(" ", ""), m[3]
-        rates = [int(r) for r in re.findall(r"\d{4,5}", rest)]
-        if rates and rate not in rates and not (len(rates) == 2 and "-" in rest and rates[0] <= rate <= rates[1]):
-            continue
-        if "ULAW" in name or "U-LAW" in name or "G.711U" in name or "G711U" in name:
-            kind = "ulaw"
-        elif "ALAW" in name or "A-LAW" in name or "G.711A" in name or "G711A" in name:
-            kind = "alaw"
-        elif "16" in name and ("LINEAR" in name or "PCM" in name):
-            kind = "s16"
-        elif ("8-BIT" in name and "LINEAR" in name) or name == "UNSIGNEDPCM":
-            kind = "u8"
-        else:
-            continue
-        found.setdefault(kind, cml)
-    return [(kind, found[kind]) for kind in prefer if kind in found]
-
-
-class DleReader:
-    """Splits what the modem sends in voice mode into samples, shielded codes and the stream's end."""
-
-    def __init__(self) -> None:
-        self._dle = False
-
-    def feed(self, data: bytes) -> tuple[bytes, list[str], int | None]:
-        """(sample bytes, codes, index just past <DLE><ETX> or None while the stream goes on)."""
-        if not self._dle and DLE not in data:
-            return bytes(data), [], None
-        out, codes = bytearray(), []
-        for i, b in enumerate(data):
-            if not self._dle:
-                if b == DLE:
-                    self._dle = True
-                else:
-                    out.append(b)
-                continue
-            self._dle = False
-            if b == DLE:
-                out.append(DLE)
-            elif b == SUB:
-                out += b"\x10\x10"
-            elif b == ETX:
-                return bytes(out), codes, i + 1
-            else:
-                codes.append(chr(b))
-        return bytes(out), codes, None
 
 
 class SerialAudio:
@@ -308,7 +175,7 @@ class SerialAudio:
                     if self._changed(generation):
                         session.finish(ABORT_TRANSMIT, self._codes)
                         return False
-                session.write(to_modem(chunk, self.format or "s16").replace(b"\x10", b"\x10\x10"))
+                session.write(shield(to_modem(chunk, self.format or "s16")))
                 self.frames_sent += self.period_frames
                 sent += 1
                 self._codes(session.poll())
