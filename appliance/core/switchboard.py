@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 from . import events as ev
 from .call import Call
+from .callbacks import CallbackSettings, CallbackSteps
 from .callers import CallerLists
 from .clock import Clock
 from .flow import Flow
@@ -28,13 +29,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RINGBACK", "CallbackSettings", "Switchboard"]
 
 
-class CallbackSettings:
-    def __init__(self, max_attempts: int = 3, retry_after: float = 300.0) -> None:
-        self.max_attempts = max_attempts
-        self.retry_after = retry_after
-
-
-class Switchboard(FlowSteps):
+class Switchboard(FlowSteps, CallbackSteps):
     def __init__(
         self,
         *,
@@ -333,60 +328,6 @@ class Switchboard(FlowSteps):
             log.warning("presence switch at %s: %s", event.handset, exc)
             return []
         return self.handoff.dispatch()
-
-    # --- callbacks --------------------------------------------------------------
-
-    def _request_callback(self, call: Call | None, number: str | None) -> list[object]:
-        if not number:
-            return []
-        request = Call(id=self.new_id(), line="", caller=number, started_at=self.clock(), callback_number=number)
-        request.priority = self.callers.is_priority(number)
-        if call is not None:
-            call.log(self.clock(), "CALLBACK_REQUEST", detail=number)
-            request.path = list(call.path)
-        self._callbacks[request.id] = request
-        return [ev.SaveCallback(request.id, call.id if call else None, number, "waiting", 0),
-                *self.handoff.enqueue(request, call.skill if call else None, None)]
-
-    def _callback_by_id(self, call_id: str | None) -> Call | None:
-        return self._callbacks.get(call_id) if call_id else None
-
-    def _dial_callback(self, request: Call) -> list[object]:
-        """The operator is on the handset: take a free line and dial the caller, the operator listening."""
-        line = next((n for n, c in self.lines.items() if c is None and self.line_state[n] == "up"), None)
-        if line is None:
-            return self._callback_failed(request, "no free line")
-        request.line, request.attempts = line, request.attempts + 1
-        self.lines[line] = request
-        request.log(self.clock(), "DIAL", detail=request.callback_number)
-        return [ev.ConnectAudio(request.handset, line), ev.Dial(line, request.callback_number),
-                ev.SaveCallback(request.id, None, request.callback_number, "dialling", request.attempts)]
-
-    def _on_DialAnswered(self, event: ev.DialAnswered) -> list[object]:
-        request = self.lines.get(event.line)
-        if request is None or request.callback_number is None or request.connected_at is not None:
-            return []
-        request.connected_at = request.answered_at = self.clock()
-        request.log(request.connected_at, "CONNECT", handset=request.handset, detail=request.operator)
-        return [ev.SaveCallback(request.id, None, request.callback_number, "done", request.attempts)]
-
-    def _on_DialFailed(self, event: ev.DialFailed) -> list[object]:
-        request = self.lines.get(event.line)
-        if request is None or request.callback_number is None:
-            return []
-        self.lines[event.line] = None
-        return [*self.handoff.released(request), *self._callback_failed(request, event.reason)]
-
-    def _callback_failed(self, request: Call, reason: str) -> list[object]:
-        request.log(self.clock(), "FAILED", detail=reason)
-        request.handset = request.operator = None
-        request.line = ""
-        if request.attempts >= self.callbacks.max_attempts:
-            self._callbacks.pop(request.id, None)
-            return [ev.SaveCallback(request.id, None, request.callback_number, "gave up", request.attempts, reason)]
-        request.not_before = self.clock() + self.callbacks.retry_after
-        return [ev.SaveCallback(request.id, None, request.callback_number, "waiting", request.attempts, reason),
-                *self.handoff.enqueue(request, request.skill, None)]
 
     # --- ending ---------------------------------------------------------------
 
