@@ -155,6 +155,9 @@ class Daemon:
             except ModemError as exc:
                 log.error("line %s is down: %s", line.id, exc)
                 self.post(ev.LineDown(line.id, str(exc)))
+        for pending in self.store.pending_callbacks():
+            self.run_actions(self.core.restore_callback(pending["request_id"], pending["number"],
+                                                        pending["attempts"]))
         self.control = ControlServer(self.control_path, self.post)
         self._drain_startup_events()
         self.notifier.ready(self.summary())

@@ -140,3 +140,27 @@ def test_a_caller_can_have_everything_exported_then_erased(box):
     assert exported["ok"] and exported["export"]["calls"]
     assert ask("caller.erase", caller="+79161112233", actor="admin")["erased"]["calls"] == 1
     assert ask("caller.export", caller="+79161112233", actor="admin")["export"]["calls"] == []
+
+
+def test_callbacks_waiting_when_the_daemon_stops_are_still_there_after_a_restart(tmp_path):
+    document = configuration.default_document()
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    for spec in document["handsets"]:
+        spec.pop("operator")  # nobody on duty: requests can only wait
+    simulation = Simulation(document)
+    config = configuration.parse(simulation.document, simulated=True)
+    daemon = simulation.daemon(config, tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    assert control.call(daemon.control_path, "callback.request", number="+79165550001")["ok"]
+    assert daemon.status()["waiting"][0]["callback"] is True
+    daemon.stop()
+    runner.join(10)
+    again = simulation.daemon(config, tmp_path)
+    again.start()
+    try:
+        assert [w["callback"] for w in again.status()["waiting"]] == [True]
+    finally:
+        again.shutdown()
+        simulation.close()

@@ -24,6 +24,13 @@ class CallbackSteps:
     callbacks: CallbackSettings
     _callbacks: dict[str, Call]
 
+    def restore_callback(self, request_id: str, number: str, attempts: int) -> list[object]:
+        """A request still waiting when the daemon last stopped keeps its place in line."""
+        request = Call(id=request_id, line="", caller=number, started_at=self.clock(), callback_number=number)
+        request.attempts = attempts
+        self._callbacks[request.id] = request
+        return self.handoff.enqueue(request, None, None)
+
     def _request_callback(self, call: Call | None, number: str | None) -> list[object]:
         if not number:
             return []

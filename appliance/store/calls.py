@@ -204,6 +204,14 @@ class CallStore:
         self._wake(queued)
         return row_id
 
+    def pending_callbacks(self) -> list[dict]:
+        """Requests not yet settled, oldest first: the daemon puts them back in line at start."""
+        rows = self.db.execute(
+            "SELECT request_id, number, COALESCE(attempts, 0) FROM callbacks WHERE request_id IS NOT NULL "
+            "AND status IN ('pending', 'dialling', 'ringing operator') AND number IS NOT NULL "
+            "ORDER BY requested_at").fetchall()
+        return [{"request_id": r[0], "number": r[1], "attempts": r[2]} for r in rows]
+
     def recording_saved(self, call_id: str, path: str, seconds: float, *, at: float) -> None:
         with self.db.atomic():
             self.db["recordings"].insert({"call_id": call_id, "at": at, "path": path, "seconds": seconds})
