@@ -1,5 +1,6 @@
 """The web page in headless Chromium against a real `hotline simulate`: setup, login, a flow change the
-daemon follows, a simulated call watched on the dashboard, answered from the bench, noted on the console."""
+daemon follows, a simulated call watched on the dashboard, answered from the bench, noted on the console,
+and a voicemail left through the simulated line and played in the inbox."""
 
 from __future__ import annotations
 
@@ -77,9 +78,14 @@ def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required"])
         yield browser
         browser.close()
+
+
+def csrf(page) -> str:
+    return page.locator('meta[name="csrf-token"]').get_attribute("content")
 
 
 def shot(page, name: str) -> None:
@@ -120,15 +126,15 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     expect(page.locator("#lines tbody")).to_contain_text("up")
     shot(page, "dashboard")
 
-    # Key 3 is not in the menu; add it, routed to the psychologists, and save.
+    # Key 4 is not in the menu; add it, routed to the psychologists, and save.
     page.goto(base + "/config/flow")
     keys = page.locator('[name="flow.nodes.menu.keys"]')
-    keys.fill(keys.input_value() + ", 3=psychology")
+    keys.fill(keys.input_value() + ", 4=psychology")
     page.click("#save")
     expect(page.locator(".flash")).to_contain_text("applied")
     shot(page, "config-flow")
     page.goto(base + "/config/revisions")
-    expect(page.locator("pre.diff").first).to_contain_text('+3 = "psychology"')
+    expect(page.locator("pre.diff").first).to_contain_text('+4 = "psychology"')
     shot(page, "revisions")
 
     # A caller rings from the bench while a second tab watches the dashboard.
@@ -138,9 +144,9 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     page.fill("#caller", CALLER)
     page.click("#call")
     expect(dashboard.locator("#live tbody")).to_contain_text(CALLER)
-    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["state"] == "in menu", 5, "the menu")
-    page.click('[data-key="3"]')
-    # The daemon follows the new flow: key 3 rings the psychology handset.
+    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
+    page.click('[data-key="4"]')
+    # The daemon follows the new flow: key 4 rings the psychology handset.
     expect(dashboard.locator("#handsets tbody tr", has_text="h2")).to_contain_text("ringing")
     shot(dashboard, "dashboard-call")
     page.click('[data-lift="h2"]')
@@ -150,12 +156,14 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     # The operator at h2 sees the caller and the menu choice, and writes a note.
     page.goto(base + "/console?handset=h2")
     expect(page.locator("#current-call")).to_contain_text(CALLER)
-    expect(page.locator("#current-call")).to_contain_text("3")
-    page.select_option("select[name=call_type]", "consultation")
-    page.check('input[name=categories][value="psychology"]')
+    expect(page.locator("#current-call")).to_contain_text("4")
+    page.select_option("select[name=call_type]", "data")
+    page.select_option("select[name=category]", "psychology")
     page.fill("textarea[name=text]", "Asked about sleep problems.")
     shot(page, "console")
-    page.click("#current-call button")
+    page.click("#note-form button")
+    # The note went to the daemon and comes back from its call log.
+    expect(page.locator("#current-call .notes")).to_contain_text("Asked about sleep problems.")
 
     page.goto(base + "/bench")
     page.click("#hangup")
@@ -167,13 +175,38 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     expect(row).to_contain_text("Boris")
     shot(page, "calls")
     row.locator("a").click()
-    expect(page.locator("#timeline")).to_contain_text("connected to Boris")
+    expect(page.locator("#timeline")).to_contain_text("CONNECT")
     expect(page.locator("main")).to_contain_text("Asked about sleep problems.")
     shot(page, "call-detail")
 
-    # Voicemail: the daemon records none yet; the page says so rather than pretending.
+    # A caller leaves a message (key 3), then the supervisor plays it in the voicemail inbox.
+    post = lambda path, body=None: page.request.post(base + path, data=body or {},  # noqa: E731
+                                                     headers={"X-CSRF-Token": csrf(page)})
     page.goto(base + "/voicemail")
     expect(page.locator("#voicemail-empty")).to_be_visible()
+    post("/api/sim/call", {"caller": "+79160009988"})
+    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
+    post("/api/sim/dtmf", {"digits": "3"})
+    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "message", 5, "the message node")
+    post("/api/sim/speak", {"seconds": 12})  # talks through the prompt and the tone into the recording
+    time.sleep(11)
+    post("/api/sim/dtmf", {"digits": "#"})
+    time.sleep(1)
+    post("/api/sim/hangup")
+    wait_for(lambda: not api_status()["calls"], 10, "the message call to end")
+
+    def voicemail_listed():
+        page.goto(base + "/voicemail")
+        return page.locator("#voicemails audio").count() > 0
+
+    wait_for(voicemail_listed, 15, "the voicemail in the inbox")
+    audio = page.locator("#voicemails audio").first
+    audio.evaluate("a => a.play()")
+    wait_for(lambda: audio.evaluate("a => a.currentTime") > 0.5, 15, "the voicemail to play")
+    assert audio.evaluate("a => a.duration") > 2
+    shot(page, "voicemail")
+    page.goto(base + "/audit")
+    expect(page.locator("#audit")).to_contain_text("listen")
 
     page.goto(base + "/stats")
     shot(page, "stats")
