@@ -6,6 +6,7 @@ gpiozero's MockFactory); nothing here sets gpiozero's global Device.pin_factory.
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -25,7 +26,7 @@ def _nothing() -> None:
     pass
 
 
-class _CadencePlayer:
+class _CadencePlayer(abc.ABC):
     """Plays a cadence (on, off, on, off ... seconds) in a background thread until stopped."""
 
     def __init__(self) -> None:
@@ -96,8 +97,9 @@ class _CadencePlayer:
             self._sound(on)
             return False
 
+    @abc.abstractmethod
     def _sound(self, on: bool) -> None:
-        raise NotImplementedError
+        """Switch the ringer's output on or off."""
 
 
 class RingRelay(_CadencePlayer):
