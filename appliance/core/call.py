@@ -83,6 +83,8 @@ class Call:
         """What the status page shows of a call in progress."""
         state = "connected" if self.connected_at else "ringing operators" if self.ringing else (
             "waiting" if self.queued else "in menu")
+        if self.released_at is not None:
+            state = "in menu"  # the operator is done; the caller answers the survey
         if self.answered_at is None:
             state = "answering"
         return {
