@@ -332,6 +332,8 @@ class Daemon:
             case ev.SaveCallback():
                 self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
                                            action.attempts, action.detail, at=self.clock())
+            case ev.CallerKnown():
+                self.store.caller_known(action.call_id, action.caller)
             case ev.CallConnected():
                 self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
             case ev.CallStarted():

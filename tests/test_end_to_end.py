@@ -122,3 +122,16 @@ def test_one_call_end_to_end(box):
     assert 1.0 < record["wait_seconds"] < 5
     assert 0.9 < record["talk_seconds"] < 5
     assert record["outcome"] == "completed" and record["ended_by"] == "caller"
+
+
+def test_the_live_record_shows_the_caller_once_caller_id_arrives(box):
+    daemon, simulation, raw, database = box
+    simulation.emulators["gsm1"].incoming_call(CALLER)
+    assert simulation.emulators["gsm1"].wait_for("ATA", timeout=5)
+
+    def live_caller():
+        with sqlite3.connect(database) as conn:
+            row = conn.execute("SELECT caller FROM calls WHERE ended_at IS NULL").fetchone()
+        return row and row[0]
+
+    wait_until(lambda: live_caller() == CALLER, what="the caller in the open call's row")

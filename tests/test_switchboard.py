@@ -216,7 +216,7 @@ def test_closed_hours_play_the_closed_message():
 def test_withheld_number_is_an_anonymous_caller_and_late_caller_id_fills_in():
     sb, clock = board()
     sb.handle(ev.IncomingCall(LINE, None))
-    sb.handle(ev.CallerId(LINE, "+7900"))
+    assert sb.handle(ev.CallerId(LINE, "+7900")) == [ev.CallerKnown("call-1", "+7900")]
     assert sb.status()["calls"][0]["caller"] == "+7900"
     record = ended(sb.handle(ev.RemoteHangup(LINE)))
     assert record["outcome"] == "left in menu"

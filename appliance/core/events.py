@@ -277,6 +277,14 @@ class CallStarted:
 
 
 @dataclass(frozen=True)
+class CallerKnown:
+    """The caller's number arrived after the call was opened (+CLIP after RING): the live record shows it."""
+
+    call_id: str
+    caller: str
+
+
+@dataclass(frozen=True)
 class CallConnected:
     """An operator took the call: shown live, and integrations hear of it now rather than at the end."""
 
@@ -302,5 +310,5 @@ Action = (
     Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
     | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveRecording | SaveCallback
     | CallStarted
-    | CallConnected | CallEnded
+    | CallerKnown | CallConnected | CallEnded
 )

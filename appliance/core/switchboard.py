@@ -178,6 +178,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             call.caller = event.caller
             if call.answered_at is None:
                 self._classify(call)
+            return [ev.CallerKnown(call.id, event.caller)]
         return []
 
     def _on_CallAnswered(self, event: ev.CallAnswered) -> list[object]:

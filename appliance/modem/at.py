@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,9 @@ class AtChannel:
         self._pending: _Pending | None = None
         self._closed = threading.Event()
         self.lost: str | None = None
+        self._park = threading.Condition()  # the reader parks on it while the port is lent
+        self._paused = False
+        self._parked = False
         self._reader = threading.Thread(target=self._read_loop, name=f"{name}-reader", daemon=True)
 
     def start(self) -> None:
@@ -184,10 +188,47 @@ class AtChannel:
                 raise PortLost(f"{self.name}: port lost during {command}: {pending.lost}")
             return Reply(command, pending.lines, pending.final or "")
 
+    @contextmanager
+    def lend(self, timeout: float = 2.0) -> Iterator[object]:
+        """The port for someone else's exclusive use (a voice session, where every byte is sound).
+
+        No command is in flight or starts, and the reader is parked (interrupted with cancel_read) until
+        the block ends; then reports are read again. The port's read timeout is put back as it was.
+        """
+        cancel = getattr(self._port, "cancel_read", None)
+        if cancel is None:
+            raise ModemError(f"{self.name}: this kind of port cannot be lent (it has no cancel_read)")
+        with self._cmd_lock:
+            if self.lost is not None:
+                raise PortLost(f"{self.name}: port lost: {self.lost}")
+            with self._park:
+                self._paused = True
+            try:
+                cancel()
+                with self._park:
+                    if not self._park.wait_for(lambda: self._parked, timeout):
+                        raise ModemError(f"{self.name}: the reader did not stop within {timeout:g} s")
+                if self.lost is not None:
+                    raise PortLost(f"{self.name}: port lost: {self.lost}")
+                read_timeout = self._port.timeout
+                try:
+                    yield self._port
+                finally:
+                    try:
+                        self._port.timeout = read_timeout
+                    except Exception:  # noqa: BLE001 - a vanished port; the reader will report it
+                        log.debug("%s: restoring the read timeout failed", self.name, exc_info=True)
+            finally:
+                with self._park:
+                    self._paused = False
+                    self._park.notify_all()
+
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
+        with self._park:
+            self._park.notify_all()  # a parked reader ends
         with self._lock:
             pending = self._pending
             if self.lost is None:
@@ -214,15 +255,30 @@ class AtChannel:
             raise PortLost(f"{self.name}: write failed: {exc}") from exc
 
     def _read_loop(self) -> None:
-        while not self._closed.is_set():
-            try:
-                data = self._port.read(max(1, self._port.in_waiting))
-            except Exception as exc:  # noqa: BLE001 - SerialException, OSError, TypeError on a closed fd
-                if not self._closed.is_set():
-                    self._lose(str(exc) or type(exc).__name__)
-                return
-            for token in self.splitter.feed(data):
-                self._dispatch(token)
+        try:
+            while not self._closed.is_set():
+                if self._paused:
+                    self._wait_unpaused()
+                    continue
+                try:
+                    data = self._port.read(max(1, self._port.in_waiting))
+                except Exception as exc:  # noqa: BLE001 - SerialException, OSError, TypeError on a closed fd
+                    if not self._closed.is_set():
+                        self._lose(str(exc) or type(exc).__name__)
+                    return
+                for token in self.splitter.feed(data):
+                    self._dispatch(token)
+        finally:
+            with self._park:
+                self._parked = True  # a lender waiting for the reader to stop must not wait for a dead one
+                self._park.notify_all()
+
+    def _wait_unpaused(self) -> None:
+        with self._park:
+            self._parked = True
+            self._park.notify_all()
+            self._park.wait_for(lambda: not self._paused or self._closed.is_set())
+            self._parked = False
 
     def _lose(self, reason: str) -> None:
         with self._lock:

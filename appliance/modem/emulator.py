@@ -15,6 +15,7 @@ import time
 import tty
 
 from appliance.modem.emulator_script import Script
+from appliance.modem.emulator_voice import Voice
 
 
 class ModemEmulator:
@@ -49,6 +50,7 @@ class ModemEmulator:
     def stop(self) -> None:
         self._stopping = True
         self.script.cancel_timers()
+        self.script.voice.reset()
         self._unplug()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
@@ -58,6 +60,7 @@ class ModemEmulator:
         """The USB device vanishes: the port's path goes away and the open port fails."""
         self.script.cancel_timers()
         self.script.reset_call()
+        self.script.voice.reset()
         self._unplug()
 
     def replug(self) -> None:
@@ -79,7 +82,13 @@ class ModemEmulator:
             self.script.dtmf(digit)
 
     def remote_hangup(self) -> None:
+        """The caller hangs up; a V.253 modem hears the exchange's busy tone: <DLE>b, even mid AT+VRX."""
         self.script.remote_hangup()
+
+    @property
+    def voice(self) -> Voice:
+        """V.253 audio: `voice.transmissions` (each AT+VTX), `voice.caller_says(pcm)` (for AT+VRX)."""
+        return self.script.voice
 
     def deliver_sms(self, sender: str, text: str, *, notify: bool = True) -> int:
         """An SMS arrives (+CMTI per part); `notify=False` stores it unannounced, as while the box was off."""
@@ -174,6 +183,11 @@ class ModemEmulator:
                 return
             pending.extend(data)
             while True:
+                if self.script.voice.mode is not None:  # voice data: every byte is a sample, not AT text
+                    if not pending:
+                        break
+                    del pending[:self.script.voice.feed(bytes(pending))]
+                    continue
                 if self.script.awaiting_text:
                     end = pending.find(b"\x1a")
                     if end < 0:

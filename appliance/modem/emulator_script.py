@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.modem.emulator_sms import Messages
+from appliance.modem.emulator_voice import Voice
 
 DLE = b"\x10"
 
@@ -77,6 +78,7 @@ class Script(Messages):
         self.urc_before_csq: tuple[str, ...] = ()  # reports slipped into the +CSQ reply (Huawei ^RSSI)
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
+        self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
         self._init_messages()
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
@@ -143,6 +145,7 @@ class Script(Messages):
 
     def power_down(self, report: str) -> None:
         self.reset_call()
+        self.voice.reset()
         self._send(report)
         self.powered_off = True
 
@@ -179,6 +182,8 @@ class Script(Messages):
             return ((fam.cgmi, "OK") if fam.cgmi else ("ERROR",)) if cmd == "AT+CGMI" else ("CONEXANT", "OK")
         if cmd == "AT+CGMM":
             return (fam.cgmm, "OK") if fam.cgmm else ("ERROR",)
+        if cmd.startswith(("AT+VSM", "AT+VTX", "AT+VRX")):
+            return ("ERROR",) if fam.gsm else self.voice.command(cmd)
         if cmd == "AT+FCLASS=?":
             return ("0,1,1.0,2,8", "OK") if not fam.gsm else ("0", "OK")
         if not fam.gsm and cmd.startswith(("AT+C", "AT^", "AT+Q")):

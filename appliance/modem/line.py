@@ -13,19 +13,20 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import serial
 
 from appliance.core.events import AnswerFailed, DialFailed, LineDown, LineUp, SmsResult, TransferResult
 from appliance.modem import health as health_poll
-from appliance.modem import sms_pdu
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, Calls
 from appliance.modem.dialects import Dialect, dialect_named, identify
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
-from appliance.modem.sms import Sms, check_number
+from appliance.modem.lease import Lease, lend
+from appliance.modem.sms import Sms, check_number, check_text
 from appliance.modem.ussd import Balance
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ModemError", "ModemLine"]
 
 INIT_BUDGET = 10.0  # seconds start() may spend initialising
+BORROW_WAIT = 10.0  # longest borrow() waits for the jobs queued before it (ATA/+VLS answer within this)
 DIALLABLE = re.compile(r"\+?[0-9*#]{1,30}")
 
 
@@ -126,11 +128,7 @@ class ModemLine:
     def send_sms(self, number: str, text: str) -> None:
         """Queue an SMS; SmsResult follows."""
         check_number(number, "SMS")
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"bad SMS text {text!r}: it must not be empty")
-        parts = len(sms_pdu.split(text)[1])
-        if parts > 255:
-            raise ValueError(f"SMS text too long: {parts} parts, at most 255")
+        check_text(text)
 
         def send() -> None:
             if self._dialect.gsm:
@@ -163,6 +161,29 @@ class ModemLine:
             channel.close()  # fails a command in flight, so the worker sees `closing` at once
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(5.0)
+
+    @contextmanager
+    def borrow(self, timeout: float = BORROW_WAIT) -> Iterator[serial.Serial]:
+        """`with line.borrow() as port:` the pyserial port for exclusive use (a V.253 voice session).
+
+        The worker lends it once the jobs queued before are done (no AT command in flight) and holds still
+        until the block ends: health polls and queued commands wait, the reader is parked and resumes after.
+        ModemError when the line is down or not running, or the port is not free within `timeout` s.
+        """
+        if threading.current_thread() is self._worker:
+            raise RuntimeError(f"line {self.line_id}: a job on the worker cannot borrow the port it lends")
+        why = self._fault or ("closed" if self._closing.is_set() else None)
+        if why is None and (self._worker is None or not self._worker.is_alive()):
+            why = "the line is not running"
+        if why is not None:
+            raise ModemError(f"line {self.line_id}: cannot lend the port: {why}")
+        lease = Lease(f"line {self.line_id}")
+        self._jobs.put(_Job(lambda: lend(self._channel, lease), lease.refuse))
+        port = lease.take(timeout)
+        try:
+            yield port
+        finally:
+            lease.give_back()
 
     def submit(self, job: Callable[[Callable[..., Reply]], None]) -> None:
         """Queue `job(command)` on the worker; `command` is the AT channel's."""
@@ -366,7 +387,6 @@ class ModemLine:
                 return
             if job.abandon is not None:
                 job.abandon(f"line down: {self._fault}")
-
 
     # --- reports (reader thread) ---------------------------------------------------------
 

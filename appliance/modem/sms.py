@@ -38,6 +38,15 @@ def check_number(number: str, what: str) -> str:
     return number
 
 
+def check_text(text: str) -> str:
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"bad SMS text {text!r}: it must not be empty")
+    parts = len(sms_pdu.split(text)[1])
+    if parts > 255:
+        raise ValueError(f"SMS text too long: {parts} parts, at most 255")
+    return text
+
+
 def text_mode_payload(text: str) -> str | None:
     """The text as typed at the > prompt with AT+CSCS="GSM", or None when text mode cannot carry it:
     it needs two parts, or has characters whose GSM codes are control bytes (@, $, the escape...)."""

@@ -84,6 +84,12 @@ class CallStore:
             })
         self._wake(queued)
 
+    def caller_known(self, call_id: str, caller: str) -> None:
+        """Caller ID that came after the ring: the live call shows who it is (in the box's privacy mode)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE calls SET caller = ?, caller_key = ? WHERE id = ? AND caller IS NULL",
+                            [self.privacy.stored(caller), self.privacy.key(caller), call_id])
+
     def call_connected(self, call_id: str, handset: str, operator: str | None, at: float) -> None:
         """An operator took the call: shown live, and the `call.answered` webhook goes out now, not at the end."""
         with self.db.atomic():
