@@ -50,10 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     firmware.add_argument("--out", required=True, type=Path)
     firmware.add_argument("--boot", type=Path, help="boot partition to merge config.txt/cmdline.txt into")
 
+    token = sub.add_parser("token", help="API tokens for integrations (a CRM, a dashboard)")
+    token.add_argument("action", choices=("create", "revoke", "list"))
+    token.add_argument("client", nargs="?", help="who the token is for")
+    token.add_argument("--role", default="operator", help="what the token may see: operator, supervisor, admin")
+    token.add_argument("--data", type=Path, default=DEFAULT_DATA)
+
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
-               "dtmf-decode": _dtmf_decode, "firmware": _firmware}[args.command]
+               "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token}[args.command]
     return handler(args)
 
 
@@ -231,6 +237,32 @@ def _dtmf_decode(args: argparse.Namespace) -> int:
     from .audio.dtmf import main as dtmf_main
 
     return dtmf_main([args.file])
+
+
+def _token(args: argparse.Namespace) -> int:
+    import time
+
+    from .store.access import AccessStore
+
+    if args.action != "list" and not args.client:
+        print(f"hotline token {args.action}: name the client", file=sys.stderr)
+        return 2
+    access = AccessStore(args.data / "access.db")
+    try:
+        if args.action == "create":
+            print(access.create_token(args.client, now=time.time(), role=args.role))
+        elif args.action == "revoke":
+            print(f"revoked {access.revoke_tokens(args.client, now=time.time())} token(s) of {args.client}")
+        else:
+            for row in access.tokens():
+                state = "revoked" if row["revoked_at"] else "live"
+                print(f"{row['id']:>4}  {row['client']:<30} {row['role']:<10} {state}")
+    except (ValueError, LookupError) as exc:
+        print(f"hotline token {args.action}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        access.close()
+    return 0
 
 
 def _firmware(args: argparse.Namespace) -> int:
