@@ -263,3 +263,15 @@ def test_the_shipped_flow_asks_the_language_then_speaks_russian_and_ends_in_voic
     assert sb.handle(ev.PromptFinished(LINE, "closed_ru")) == [ev.Play(LINE, "tone:beep")]
     actions = sb.handle(ev.PromptFinished(LINE, "tone:beep"))
     assert isinstance(actions[0], ev.StartRecording)
+
+
+def test_status_says_since_when_each_operator_is_in_their_state():
+    sb, clock = board()
+    start = clock()
+    to_menu(sb, clock)
+    clock.advance(5)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    anna = {o["name"]: o for o in sb.status()["operators"]}["Anna"]
+    assert anna["state"] == "ringing" and anna["since"] == start + 8.5  # rung when the key came
+    boris = {o["name"]: o for o in sb.status()["operators"]}["Boris"]
+    assert boris["state"] == "available" and boris["since"] == start

@@ -67,6 +67,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         self.recording_prompt = recording_prompt  # set when every call is recorded: the caller is told first
         self.presence = presence or {}  # handset -> the operator its presence switch logs in and out
         self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
+        self._operator_since: dict[str, tuple[object, float]] = {}
         self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
 
     # --- public ---------------------------------------------------------------
@@ -77,7 +78,16 @@ class Switchboard(FlowSteps, CallbackSteps):
         handler = getattr(self, "_on_" + type(event).__name__, None)
         if handler is not None:
             actions += handler(event)
+        self._note_operator_states()
         return actions
+
+    def _note_operator_states(self) -> None:
+        """When each operator entered their present state, for "on call for 4 min" on the supervisor's page."""
+        now = self.clock()
+        for operator in self.operators:
+            seen = self._operator_since.get(operator.name)
+            if seen is None or seen[0] != operator.state:
+                self._operator_since[operator.name] = (operator.state, now)
 
     def next_deadline(self) -> float | None:
         deadlines = [*self._timers.values()]
@@ -117,6 +127,7 @@ class Switchboard(FlowSteps, CallbackSteps):
 
     def status(self) -> dict:
         now = self.clock()
+        self._note_operator_states()  # control commands (login, pause) change states outside handle()
         calls = [c for c in self.lines.values() if c is not None]
         return {
             "lines": [
@@ -127,7 +138,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             "handsets": [self._handset_status(h) for h in self.handsets.values()],
             "operators": [
                 {"name": o.name, "state": o.state.value, "handset": o.handset, "pause_reason": o.pause_reason,
-                 "calls_taken": o.calls_taken}
+                 "calls_taken": o.calls_taken, "since": self._operator_since[o.name][1]}
                 for o in self.operators
             ],
             "calls": [call.live(now) for call in calls],
