@@ -54,7 +54,10 @@ class SerialAudio:
         prefer: tuple[str, ...] = ("s16", "ulaw", "alaw", "u8"),
         command_timeout: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
+        on_code: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_code(code)`, when given, gets every <DLE> code the modem sends (ModemLine.heard, so the line's
+        call state follows); without it keys and hang-up tones are posted as events here."""
         unknown = [f for f in prefer if f not in BYTES_PER_SAMPLE]
         if unknown or not prefer:
             raise ValueError(f"line {line_id}: unknown voice sample format(s) {unknown or prefer!r}; "
@@ -69,6 +72,7 @@ class SerialAudio:
         self._prefer = prefer
         self._timeout = command_timeout
         self._clock = clock
+        self._on_code = on_code
         self._wake = threading.Condition()
         self._job: tuple[str, bytes, bool] | None = None
         self._generation = 0
@@ -215,7 +219,9 @@ class SerialAudio:
 
     def _codes(self, codes: list[str]) -> None:
         for code in codes:
-            if code in DTMF_DIGITS:
+            if self._on_code is not None:
+                self._on_code(code)
+            elif code in DTMF_DIGITS:
                 self._post(DtmfReceived(self.line_id, code))
             elif code in TONES:
                 self._post(RemoteHangup(self.line_id, TONES[code]))

@@ -135,6 +135,8 @@ class Calls:
             self._post(DialFailed(self.line_id, dial_failure(reason)))
         elif was != "idle":
             self._post(RemoteHangup(self.line_id, reason))
+        if was in ("active", "dialing") and not self._dialect().gsm:
+            self._later(self.hangup)  # an analogue line stays off-hook, hearing busy tone, until we hang up
 
     def drop(self, reason: str) -> None:
         """The line failed: whatever call there was is gone."""

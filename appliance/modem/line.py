@@ -185,6 +185,11 @@ class ModemLine:
         finally:
             lease.give_back()
 
+    def heard(self, code: str) -> None:
+        """A <DLE> code (key, busy tone...) a voice session read on the borrowed port: news as if the reader
+        had read it, so the call's state follows (a V.253 line goes on-hook after the busy tone)."""
+        self._on_report(DleEvent(code))
+
     def submit(self, job: Callable[[Callable[..., Reply]], None]) -> None:
         """Queue `job(command)` on the worker; `command` is the AT channel's."""
         self._later(lambda: job(self._command))
