@@ -1,4 +1,5 @@
-"""Voice over a V.253 modem's serial port: pyserial on a real pseudo-terminal, a fake modem on the master side."""
+"""Voice over a V.253 modem's serial port: pyserial on a real pseudo-terminal, with a fake modem on the master side
+(framing byte for byte) or the modem emulator behind a ModemLine that lends its port."""
 
 from __future__ import annotations
 
@@ -15,10 +16,24 @@ from array import array
 import pytest
 import serial
 
+from appliance.audio.line_audio import line_audio
+from appliance.audio.player import AlsaPlayer
 from appliance.audio.recorder import AlsaRecorder
 from appliance.audio.serial_audio import SerialAudio, VoiceModemError
-from appliance.audio.voice_format import from_modem, pick_format, to_modem
-from appliance.core.events import DtmfReceived, PromptFinished, RecordingFinished, RemoteHangup
+from appliance.audio.voice_format import DleReader, from_modem, pick_format, to_modem
+from appliance.config import LineConfig
+from appliance.core.events import (
+    CallAnswered,
+    CallerId,
+    DtmfReceived,
+    IncomingCall,
+    LineUp,
+    PromptFinished,
+    RecordingFinished,
+    RemoteHangup,
+)
+from appliance.modem.emulator import ModemEmulator
+from appliance.modem.line import ModemError, ModemLine
 
 CONEXANT = ['128,"8-BIT LINEAR",(7200,8000,11025)', '129,"16-BIT LINEAR",(7200,8000,11025)',
             '130,"8-BIT ALAW",(8000)', '131,"8-BIT ULAW",(8000)', '132,"IMA ADPCM",(7200,8000,11025)']
@@ -259,3 +274,130 @@ def test_opening_the_recorder_at_boot_does_not_start_receiving(modem, tmp_path):
         assert "AT+VRX" not in fake.commands
     finally:
         rec.close()
+
+
+def test_dle_framing_split_anywhere_reads_the_same():
+    framed = b"ab" + DLE + DLE + b"c" + DLE + b"5" + DLE + b"\x1a" + b"d" + DLE + b"\x03" + b"\r\nOK\r\n"
+    whole = DleReader().feed(framed)
+    assert whole == (b"ab\x10c\x10\x10d", ["5"], len(framed) - 6)
+    for cut in range(1, len(framed)):
+        reader = DleReader()
+        first = reader.feed(framed[:cut])
+        if first[2] is not None:  # the end was in the first piece
+            assert first == (whole[0], whole[1], whole[2])
+            continue
+        second = reader.feed(framed[cut:])
+        assert (first[0] + second[0], first[1] + second[1], cut + second[2]) == whole
+
+
+# --- a V.253 line against the modem emulator: the port borrowed from ModemLine -------------------
+
+
+@pytest.fixture
+def landline():
+    emulator = ModemEmulator("v253")
+    emulator.start()
+    events: queue.Queue = queue.Queue()
+    line = ModemLine("pots1", emulator.port, post=events.put, dialect="v253")
+    line.start()
+    assert events.get(timeout=5) == LineUp("pots1")
+    yield emulator, line, events
+    line.close()
+    emulator.stop()
+
+
+def next_of(events: queue.Queue, kind: type, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        event = events.get(timeout=max(0.01, deadline - time.monotonic()))
+        if isinstance(event, kind):
+            return event
+
+
+def test_borrow_lends_the_port_exclusively_and_the_line_reads_again_after(landline):
+    emulator, line, events = landline
+    with line.borrow() as port:
+        port.write(b"AT+VSM=?\r")
+        emulator.incoming_call("5551234")  # arrives while lent: the borrower reads it, the line does not
+        line.dial("5550000")  # queued: must wait until the port comes back
+        got = b""
+        deadline = time.monotonic() + 5
+        while b"NMBR" not in got or b"OK" not in got:
+            assert time.monotonic() < deadline, got
+            got += port.read(max(1, port.in_waiting))
+        assert b'129,"16-BIT LINEAR"' in got and b"RING" in got
+        assert not emulator.wait_for("ATDT", timeout=0.3)
+        with pytest.raises(queue.Empty):
+            events.get(timeout=0.1)
+    assert emulator.wait_for("ATDT5550000", timeout=5)
+    emulator.script.remote_hangup()
+    emulator.incoming_call("5557777")
+    assert next_of(events, IncomingCall) == IncomingCall("pots1", None)
+    assert next_of(events, CallerId) == CallerId("pots1", "5557777")
+
+
+def test_borrow_from_a_line_that_is_not_running_names_the_line():
+    line = ModemLine("pots9", "/dev/null-modem", post=lambda e: None, dialect="v253")
+    with pytest.raises(ModemError, match="pots9"), line.borrow():
+        pass
+
+
+def test_line_audio_picks_the_serial_port_for_v253_and_alsa_for_gsm(landline):
+    emulator, line, events = landline
+    pots = LineConfig("pots1", emulator.port, "v253", 115200, False, None, None, "hw:9", "hw:9")
+    player, recorder = line_audio(pots, line, post=events.put)
+    try:
+        assert isinstance(player, SerialAudio) and not recorder.detect_dtmf
+    finally:
+        player.close()
+        recorder.close()
+    gsm = LineConfig("gsm1", "/dev/ttyUSB2", "sim800", 115200, False, None, None, "plughw:1", "plughw:2",
+                     software_dtmf=True)
+    player, recorder = line_audio(gsm, None, post=events.put)
+    try:
+        assert isinstance(player, AlsaPlayer) and player.device == "plughw:1"
+        assert recorder.device == "plughw:2" and recorder.detect_dtmf
+    finally:
+        player.close()
+        recorder.close()
+
+
+def test_voicemail_over_a_landline_ends_on_hash_and_the_busy_tone_hangs_up(landline, tmp_path):
+    emulator, line, events = landline
+    emulator.voice.formats = [f for f in emulator.voice.formats if "ALAW" in f]
+    pots = LineConfig("pots1", emulator.port, "v253", 115200, False, None, None, "null", "null")
+    audio, rec = line_audio(pots, line, post=events.put)
+    try:
+        audio.open()
+        assert audio.format == "alaw"
+        emulator.incoming_call("5551234")
+        line.answer()
+        assert next_of(events, CallAnswered) == CallAnswered("pots1")
+        speech = ramp(1.0)
+        emulator.voice.caller_says(speech)
+        rec.start(str(tmp_path / "vm.flac"), max_seconds=30, silence_seconds=5, min_seconds=0.5)
+        assert emulator.wait_for("AT+VRX", timeout=5)
+        time.sleep(1.2)
+        emulator.send_dtmf("#")  # <DLE># mid-stream, read by SerialAudio and handed to the line
+        assert next_of(events, DtmfReceived) == DtmfReceived("pots1", "#")
+        rec.key("#")  # what the daemon does with every key
+        done = next_of(events, RecordingFinished, timeout=10)
+        assert done.reason == "key" and done.path
+        kept = subprocess.run(
+            ["flac", "-d", "--silent", "--force-raw-format", "--endian=little", "--sign=signed", "-c", done.path],
+            capture_output=True, check=True).stdout
+        heard = from_modem(to_modem(speech, "alaw"), "alaw")
+        assert len(kept) >= len(heard) // 2 and kept[:len(heard)] == heard[:len(kept)]
+
+        # The caller hangs up while the recorder still listens: the busy tone ends the call and the line.
+        rec.start(str(tmp_path / "vm2.flac"), max_seconds=30, silence_seconds=5, min_seconds=0.5)
+        assert emulator.voice.wait(lambda v: v.mode == "rx", timeout=5)
+        emulator.remote_hangup()
+        assert next_of(events, RemoteHangup) == RemoteHangup("pots1", "busy tone: caller hung up")
+        rec.stop()
+        assert emulator.voice.wait(lambda v: v.mode is None, timeout=5), "AT+VRX ended"
+        assert emulator.voice.receptions and set(emulator.voice.receptions) == {"!"}
+        assert emulator.wait_for("ATH", timeout=5), "on-hook after the busy tone"
+    finally:
+        rec.close()
+        audio.close()
