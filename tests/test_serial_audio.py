@@ -371,6 +371,7 @@ def test_voicemail_over_a_landline_ends_on_hash_and_the_busy_tone_hangs_up(landl
         audio.open()
         assert audio.format == "alaw"
         emulator.incoming_call("5551234")
+        next_of(events, IncomingCall)
         line.answer()
         assert next_of(events, CallAnswered) == CallAnswered("pots1")
         speech = ramp(1.0)

@@ -224,6 +224,8 @@ class Script(Messages):
             return self._answer()
         if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):
             was = self.call
+            if was == "ringing" and not fam.gsm:
+                return ("OK",)  # on-hook already: an analogue line rings on until it is answered or gives up
             self.reset_call()
             self.held = None
             if self.dialect == "huawei" and was != "idle":
