@@ -41,8 +41,19 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
 
         app.register_blueprint(api_records.blueprint)
     app.register_error_handler(HTTPException, _error_page)
+    app.before_request(_bound_json)
     log.info("API token in %s (send it as Authorization: Bearer <token>)", data_dir / "api-token")
     return app
+
+
+MAX_JSON = 64 * 1024  # no request the API takes as JSON comes near this
+
+
+def _bound_json():
+    """Large bodies are for backups and recordings (multipart); a JSON one that size is refused unread."""
+    if request.is_json and (request.content_length or 0) > MAX_JSON:
+        return jsonify(error=f"a JSON request may be at most {MAX_JSON // 1024} KB"), 413
+    return None
 
 
 def _error_page(exc: HTTPException):

@@ -146,7 +146,7 @@ def _parse_node(
             problems.append(Problem(f"{where}.{name}", f"a {kind} node needs it"))
     for name in spec["prompts"]:
         value = raw.get(name)
-        if value is not None and value not in prompts:
+        if isinstance(value, str) and value not in prompts:
             problems.append(Problem(f"{where}.{name}", f"names a missing prompt {value!r}"))
     keys = raw.get("keys", {})
     if not isinstance(keys, dict):
