@@ -1,0 +1,248 @@
+"""Soak: thousands of simulated calls across 4 lines, then every record, relay, thread and fd checked.
+
+    .venv/bin/python bench/soak.py [--calls 10000] [--seed 1]
+
+Callers (one thread per line) take random menu paths and hang up at every stage: while it rings,
+in the menu, as the network drops, while operators ring, while connected, or never (the box says
+goodbye). Operators (one thread watching the four handsets' pins) answer after a random delay,
+let it ring out, lift a handset that has just stopped, hang up first or wait for the caller, and
+are paused and unpaused over the control socket. The test harness trims its own histories
+(emulator command logs, mock pin state logs) as it goes, so memory growth is the daemon's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from simbox import LINES, OPERATORS, Box, saw  # noqa: E402
+
+from appliance import control  # noqa: E402
+
+STAGES = {"ringing": 4, "menu": 8, "dropped": 4, "timeout": 2, "queue": 12, "operator": 70}
+
+
+def rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def box_threads() -> Counter:
+    """Threads by name, the emulators' own (ring timers, pty readers) left out: they stand for the network."""
+    return Counter(t.name for t in threading.enumerate() if "emulator" not in t.name)
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+class Operators(threading.Thread):
+    """Four operators reacting to their own handsets' ring and audio relays, as people at desks do."""
+
+    def __init__(self, box: Box, rng: random.Random) -> None:
+        super().__init__(name="soak-operators", daemon=True)
+        self.box, self.rng = box, rng
+        self.done = threading.Event()
+        self.paused: dict[str, float] = {}  # operator -> when they come back
+
+    def run(self) -> None:
+        desks = {h: {"state": "idle", "at": 0.0, "operator": OPERATORS[i]} for i, h in enumerate(self.box.handsets)}
+        while not self.done.wait(0.005):
+            now = time.monotonic()
+            for handset, desk in desks.items():
+                self._desk(handset, desk, now)
+            self._pauses(now)
+        for handset in desks:
+            self.box.pin(self.box.handsets[handset]["hook_pin"]).drive_high()
+        for operator in list(self.paused):
+            control.call(self.box.daemon.control_path, "operator.unpause", operator=operator)
+
+    def _desk(self, handset: str, desk: dict, now: float) -> None:
+        spec = self.box.handsets[handset]
+        ringing = self.box.pin(spec["ring_pin"]).state == 1
+        on_call = any(self.box.pin(n).state == 1 for n in spec["audio_pins"].values())
+        hook = self.box.pin(spec["hook_pin"])
+        state = desk["state"]
+        if state == "idle" and ringing:
+            if self.rng.random() < 0.75:
+                desk.update(state="lifting", at=now + self.rng.uniform(0.02, 0.3))
+            else:
+                desk.update(state="ignoring", at=now + 1.5)  # lets this ring run out (ring_timeout 1 s)
+        elif state == "ignoring" and now >= desk["at"]:
+            desk["state"] = "idle"
+        elif state == "lifting" and now >= desk["at"]:
+            hook.drive_low()
+            desk.update(state="lifted", at=now)
+        elif state == "lifted":
+            if on_call:
+                desk.update(state="talking", at=now + self.rng.uniform(0.1, 0.6))
+            elif now - desk["at"] > 0.3:  # lifted too late: nobody there
+                self._replace(hook, desk, now)
+        elif state == "talking" and (not on_call or now >= desk["at"]):
+            self._replace(hook, desk, now)  # the caller left, or the operator ends the call
+        elif state == "replacing" and now >= desk["at"]:
+            desk["state"] = "idle"
+
+    @staticmethod
+    def _replace(hook, desk: dict, now: float) -> None:
+        hook.drive_high()
+        desk.update(state="replacing", at=now + 0.1)  # past the hook debounce
+
+    def _pauses(self, now: float) -> None:
+        for operator, until in list(self.paused.items()):
+            if now >= until:
+                control.call(self.box.daemon.control_path, "operator.unpause", operator=operator)
+                del self.paused[operator]
+        if len(self.paused) < 2 and self.rng.random() < 0.002:  # about every 2.5 s
+            operator = self.rng.choice([o for o in OPERATORS if o not in self.paused])
+            control.call(self.box.daemon.control_path, "operator.pause", operator=operator, reason="soak")
+            self.paused[operator] = now + self.rng.uniform(0.5, 2.0)
+
+
+def place_call(box: Box, line: str, caller: str, rng: random.Random) -> tuple[str, bool]:
+    """One caller's call on `line`; returns (stage they hung up at, whether the modem saw ATA)."""
+    emulator = box.simulation.emulators[line]
+    del emulator.received[:], emulator.received_at[:], emulator.ring_sent_at[:]  # the harness's own history
+    stage = rng.choices(list(STAGES), weights=list(STAGES.values()))[0]
+    emulator.incoming_call(caller)
+    if stage == "ringing":
+        emulator.cancel_call()
+    elif box.wait(lambda: saw(emulator.received, 0, "ATA"), 5):
+        time.sleep(rng.uniform(0.0, 0.05))
+        if stage == "menu":
+            emulator.remote_hangup()
+        elif stage == "dropped":
+            emulator.drop_call()
+        elif stage != "timeout":
+            emulator.send_dtmf(rng.choice(["", "9", "99"]) + rng.choice("120"))  # sometimes a wrong key first
+            _wait_for_operator(box, line, emulator, stage, rng)
+    box.wait(lambda: box.line_call(line) is None, 15, 0.02)
+    return stage, saw(emulator.received, 0, "ATA")
+
+
+def _wait_for_operator(box: Box, line: str, emulator, stage: str, rng: random.Random) -> None:
+    give_up = time.monotonic() + rng.uniform(0.05, 0.8) if stage == "queue" else None
+    talk_until = None
+    while (call := box.line_call(line)) is not None:
+        now = time.monotonic()
+        if call["state"] == "connected" and talk_until is None:
+            # Half the callers say goodbye first; the other half wait for the operator to hang up.
+            talk_until = now + rng.uniform(0.05, 0.4) if rng.random() < 0.5 else float("inf")
+        if (give_up and now >= give_up and call["state"] != "connected") or (talk_until and now >= talk_until):
+            emulator.remote_hangup()
+            return
+        time.sleep(0.02)
+
+
+def records(database: Path) -> list[tuple]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT caller, ended_at IS NOT NULL AND outcome IS NOT NULL AND started_at <= ended_at "
+                            "FROM calls").fetchall()
+
+
+def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Path | None = None) -> dict:
+    """Place `calls` calls; figures on records, relays, memory, threads and fds afterwards."""
+    with tempfile.TemporaryDirectory(prefix="hotline-soak-") as tmp:
+        return _run(calls, seed, progress, Path(data_dir or tmp))
+
+
+def _run(calls: int, seed: int, progress: bool, data_dir: Path) -> dict:
+    placed: dict[str, tuple[str, bool]] = {}
+    lock = threading.Lock()
+    numbers = iter(range(calls))
+    warm_up = max(20, calls // 10)
+    baseline: dict[str, int] = {}
+    began = time.monotonic()
+    with Box(data_dir / "data") as box:
+        operators = Operators(box, random.Random(seed + 1))
+        operators.start()
+
+        def caller(line: str, line_rng: random.Random) -> None:
+            while True:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    return
+                number = f"+7900{n:07d}"
+                placed[number] = place_call(box, line, number, line_rng)
+                if n == warm_up:
+                    _settle(box)
+                    baseline.update(rss=rss_kb(), threads=box_threads(), fds=fd_count())
+                if n % 200 == 0:
+                    for pin in box.output_pins():
+                        pin.clear_states()  # the mock pins' own change logs, not the daemon's memory
+                    if progress:
+                        rate = (n + 1) / (time.monotonic() - began)
+                        print(f"  {n:>6,}/{calls:,} calls  {rate:5.1f}/s  RSS {rss_kb() / 1024:6.1f} MB  "
+                              f"eta {(calls - n) / rate / 60:4.1f} min", file=sys.stderr, flush=True)
+
+        threads = [threading.Thread(target=caller, args=(line, random.Random(f"{seed}-{line}")), daemon=True)
+                   for line in LINES]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        operators.done.set()
+        operators.join(10)
+        box.wait(lambda: not box.status()["calls"] and not any(h["off_hook"] for h in box.status()["handsets"]), 10)
+        for pin in box.output_pins():
+            pin.clear_states()
+        _settle(box)
+        relays_on = sum(pin.state == 1 for pin in box.output_pins())
+        after = {"rss": rss_kb(), "threads": box_threads(), "fds": fd_count()}
+        database = box.daemon.data_dir / "calls.db"
+        time.sleep(0.2)
+        rows = records(database)
+    seconds = time.monotonic() - began
+    per_caller = Counter(caller for caller, _ in rows)
+    complete = Counter(caller for caller, ok in rows if ok)
+    bad = [n for n, (stage, answered) in placed.items()
+           if per_caller[n] > 1 or (answered and complete[n] != 1) or (per_caller[n] and not complete[n])]
+    return {
+        "calls": len(placed), "seconds": seconds, "records": len(rows), "bad_records": len(bad),
+        "bad_examples": [(n, *placed[n], per_caller[n], complete[n]) for n in bad[:5]],
+        "stages": dict(Counter(stage for stage, _ in placed.values())),
+        "answered": sum(answered for _, answered in placed.values()), "relays_on": relays_on,
+        "rss_growth_mb": (after["rss"] - baseline.get("rss", after["rss"])) / 1024, "rss_mb": after["rss"] / 1024,
+        "threads_leaked": after["threads"].total() - baseline.get("threads", after["threads"]).total(),
+        "fds_leaked": after["fds"] - baseline.get("fds", after["fds"]),
+        "new_threads": dict(after["threads"] - baseline.get("threads", Counter())),
+    }
+
+
+def _settle(box: Box) -> None:
+    """Let transient threads (debounce timers, players finishing a period) end before counting."""
+    time.sleep(0.3)
+    gc.collect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    figures = run(args.calls, args.seed)
+    for name, value in figures.items():
+        print(f"{name:16} {value:.2f}" if isinstance(value, float) else f"{name:16} {value}")
+    ok = not figures["bad_records"] and not figures["relays_on"] and figures["rss_growth_mb"] < 2 \
+        and figures["threads_leaked"] <= 0 and figures["fds_leaked"] <= 0
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
