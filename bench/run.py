@@ -3,7 +3,7 @@
     bench/run [--quick] [--only NAME ...] [--json FILE]
 
 Columns: figure / value / unit / baseline (peer) / ratio (value ÷ baseline) / target / verdict.
-Sections: answer, dtmf, queries, handoff, footprint, soak, faults. A section that fails prints an
+Sections: answer, dtmf, queries, handoff, soak. A section that fails prints an
 "error" row and the others still run. See bench/README.md for how to read the table.
 """
 
@@ -118,22 +118,6 @@ def handoff(quick: bool) -> list[Row]:
     ]
 
 
-def footprint(quick: bool) -> list[Row]:
-    import footprint as bench_footprint
-
-    f = bench_footprint.run(idle_seconds=2 if quick else 10)
-    ours, peer = f["ours"], f.get("peer") or {}
-    return [
-        Row("idle resident memory", ours["rss_mb"], "MB", peer.get("rss_mb"), target=60,
-            note="peer: python-gsmmodem-new, 1 modem" if peer else "peer not installed"),
-        Row("idle CPU share", ours["cpu_percent"], "%", peer.get("cpu_percent"), target=1.0,
-            note=f"over {f['idle_seconds']} s idle"),
-        Row("start to READY=1", ours["ready_seconds"], "s", target=5),
-        Row("import time", ms(ours["import_seconds"]), "ms", ms(peer.get("import_seconds")), target=1000,
-            note="`import appliance.daemon` vs `from gsmmodem.modem import GsmModem`"),
-    ]
-
-
 def soak(quick: bool) -> list[Row]:
     import soak as bench_soak
 
@@ -148,23 +132,8 @@ def soak(quick: bool) -> list[Row]:
     ]
 
 
-def faults(quick: bool) -> list[Row]:
-    import soak_faults
-
-    f = soak_faults.run(calls=30 if quick else 600, kills=2 if quick else 10)
-    return [
-        Row("faults: calls answered, then records lost", f["lost"], "calls", target=0,
-            note=f"{f['answered']} answered, {f['kills']} SIGKILLs, {f['faults']} modem faults"),
-        Row("faults: duplicate records", f["duplicates"], "calls", target=0),
-        Row("faults: database integrity_check not ok", int(not f["integrity_ok"]), "runs", target=0),
-        Row("faults: handsets ringing or on call after a restart", f["busy_after_restart"], "restarts", target=0,
-            note="read from status: mock pins in a subprocess cannot be read"),
-    ]
-
-
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
-    "answer": answer, "dtmf": dtmf, "queries": queries, "handoff": handoff, "footprint": footprint,
-    "soak": soak, "faults": faults,
+    "answer": answer, "dtmf": dtmf, "queries": queries, "handoff": handoff, "soak": soak,
 }
 
 
