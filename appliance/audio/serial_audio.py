@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ..core.events import DtmfReceived, PromptFinished, RemoteHangup
+from ..modem.at import ModemError
 from ..modem.dialects.base import DTMF_DIGITS
 from ..modem.dialects.v253 import TONES
 from .player import LEAD_PERIODS
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 READ_SLICE = 0.05  # longest a blocking port read lasts, so a stop is seen within a few periods
 
 
-class VoiceModemError(Exception):
+class VoiceModemError(ModemError):
     """The voice modem refused or did not answer; the message names the line and the command."""
 
 
