@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -131,7 +132,8 @@ def _run_daemon(daemon: Any) -> int:
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_reload)
     try:
         daemon.start()
-    except (PromptError, ModemError, OSError) as exc:
+    except (PromptError, ModemError, OSError, sqlite3.DatabaseError, RuntimeError) as exc:
+        # Everything started so far is already switched off again (Daemon.start cleans up).
         print(f"hotline could not start: {exc}", file=sys.stderr)
         return 1
     try:

@@ -19,8 +19,10 @@ from typing import Any
 
 from . import commands, commands_calls
 from .audio.catalog import render_prompts
+from .audio.line_audio import line_audio
 from .audio.player import AlsaPlayer
 from .audio.recorder import AlsaRecorder
+from .audio.serial_audio import SerialAudio
 from .board import make_switchboard
 from .config import Config
 from .control import ControlRequest, ControlServer
@@ -68,7 +70,7 @@ class Daemon:
         self.handsets: dict[str, Any] = {}
         self.presence_switches: list[PresenceSwitch] = []
         self.power_keys: list[PowerKey] = []
-        self.players: dict[str, AlsaPlayer] = {}
+        self.players: dict[str, AlsaPlayer | SerialAudio] = {}
         self.recorders: dict[str, AlsaRecorder] = {}
         self.lines: dict[str, ModemLine] = {}
         self.prompts: dict[str, bytes] = {}
@@ -126,35 +128,9 @@ class Daemon:
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
         self.prompts = render_prompts(cfg, self.data_dir / "prompts")
-        for line in cfg.lines:
-            player_args = {"open_pcm": self._open_pcm} if self._open_pcm else {}
-            player = AlsaPlayer(line.id, line.audio_out, post=self.post, **player_args)
-            self.players[line.id] = player
-            player.open()
-            recorder_args = {"open_pcm": self._open_capture} if self._open_capture else {}
-            recorder = AlsaRecorder(line.id, line.audio_in, post=self.post, detect_dtmf=line.software_dtmf,
-                                    **recorder_args)
-            self.recorders[line.id] = recorder
-            recorder.open()
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         for line in cfg.lines:
-            if line.port.startswith("sim://"):
-                self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
-                continue
-            power_key = None
-            if line.power_pin is not None:
-                power_key = PowerKey(line.power_pin, pin_factory=self.pin_factory)
-                self.power_keys.append(power_key)
-            modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
-                              rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
-                              ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
-                              dial_timeout=line.dial_timeout)
-            self.lines[line.id] = modem
-            try:
-                modem.start()
-            except ModemError as exc:
-                log.error("line %s is down: %s", line.id, exc)
-                self.post(ev.LineDown(line.id, str(exc)))
+            self._start_line(line)
         for pending in self.store.pending_callbacks():
             self.run_actions(self.core.restore_callback(pending["request_id"], pending["number"],
                                                         pending["attempts"]))
@@ -162,6 +138,45 @@ class Daemon:
         self._drain_startup_events()
         self.notifier.ready(self.summary())
         log.info("hotline ready: %s", self.summary())
+
+    def _start_line(self, line: Any) -> None:
+        """A line is its modem and its audio; either failing leaves this line down and the rest of the box up."""
+        if line.port.startswith("sim://"):
+            self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
+            return
+        power_key = None
+        if line.power_pin is not None:
+            power_key = PowerKey(line.power_pin, pin_factory=self.pin_factory)
+            self.power_keys.append(power_key)
+        modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
+                          rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
+                          ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
+                          dial_timeout=line.dial_timeout)
+        player, recorder = line_audio(line, modem, post=self.post, open_pcm=self._open_pcm,
+                                      open_capture=self._open_capture)
+        self.players[line.id], self.recorders[line.id] = player, recorder
+        if line.dialect != "v253":
+            try:
+                player.open()
+                recorder.open()
+            except Exception as exc:  # ALSA's own error type, or OSError: a sound card missing or busy
+                reason = f"sound card {line.audio_out!r}/{line.audio_in!r} cannot be opened: {exc}"
+                log.error("line %s is down: %s", line.id, reason)
+                self.post(ev.LineDown(line.id, reason))
+                return  # without audio the line must not answer: callers would hear silence
+        self.lines[line.id] = modem
+        try:
+            modem.start()
+        except ModemError as exc:
+            log.error("line %s is down: %s", line.id, exc)
+            self.post(ev.LineDown(line.id, str(exc)))
+            return
+        if line.dialect == "v253":
+            try:  # the voice modem carries the audio: its formats are asked once it answers AT
+                player.open()
+                recorder.open()
+            except ModemError as exc:
+                log.error("line %s: voice mode not ready yet (%s); trying again at the first prompt", line.id, exc)
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -181,12 +196,13 @@ class Daemon:
                 handset.off()
             except Exception:
                 log.exception("could not switch handset %s off", handset)
-        for modem in self.lines.values():
-            modem.close()
+        # Audio first: a voice session on a V.253 line holds the modem's worker until it ends.
         for player in self.players.values():
             player.close()
         for recorder in self.recorders.values():
             recorder.close()
+        for modem in self.lines.values():
+            modem.close()
         if self.control is not None:
             self.control.close()
             self.control = None

@@ -82,7 +82,7 @@ class Simulation:
     def commands(self) -> dict[str, Any]:
         """Control-socket commands that play the caller and the operators."""
         return {
-            "sim.call": lambda a: self._line(a).incoming_call(a.get("caller")) or {"ringing": True},
+            "sim.call": self._call,
             "sim.dtmf": lambda a: self._line(a).send_dtmf(str(a["digits"])) or {"sent": a["digits"]},
             "sim.hangup": lambda a: self._line(a).remote_hangup() or {"hung_up": True},
             "sim.speak": self._speak,
@@ -95,6 +95,12 @@ class Simulation:
         if line not in self.emulators:
             raise KeyError(f"no simulated line {line!r}")
         return self.emulators[line]
+
+    def _call(self, args: dict[str, Any]) -> dict[str, Any]:
+        emulator = self._line(args)
+        # The network rings a line only once its last call is released: wait for that off the daemon's loop.
+        threading.Thread(target=emulator.incoming_call, args=(args.get("caller"),), daemon=True).start()
+        return {"ringing": True}
 
     def _speak(self, args: dict[str, Any]) -> dict[str, Any]:
         seconds = args.get("seconds", 3)

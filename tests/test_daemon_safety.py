@@ -146,14 +146,30 @@ def test_an_error_inside_one_call_ends_that_call_not_the_daemon(tmp_path):
     assert outcome == "failed" and "ConnectAudio" in reason
 
 
-def test_a_start_that_fails_leaves_nothing_on(tmp_path):
+def test_a_missing_sound_card_leaves_its_line_down_with_the_reason_and_unanswered(tmp_path):
     daemon, simulation = make(tmp_path)
 
     def no_sound_card(*args):
         raise OSError("ALSA: no such card")
 
     daemon._open_pcm = no_sound_card
-    with pytest.raises(OSError, match="no such card"):
+    daemon.start()
+    try:
+        line = daemon.status()["lines"][0]
+        assert line["state"] == "down" and "sound card 'null'" in line["reason"] and "no such card" in line["reason"]
+        simulation.emulators["gsm1"].incoming_call("+15550001", busy_wait=0)
+        assert not simulation.emulators["gsm1"].wait_for("ATA", 1)
+        assert states(simulation) == [0, 0, 0, 0]
+    finally:
+        daemon.shutdown()
+        simulation.close()
+
+
+def test_a_start_that_fails_leaves_nothing_on(tmp_path):
+    daemon, simulation = make(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "calls.db").write_bytes(b"this is not a database")
+    with pytest.raises(Exception, match="not a database"):
         daemon.start()
     simulation.close()
     assert states(simulation) == [0, 0, 0, 0]

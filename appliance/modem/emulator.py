@@ -70,8 +70,9 @@ class ModemEmulator:
 
     # --- the caller's side ---------------------------------------------------------------
 
-    def incoming_call(self, caller: str | None) -> None:
-        self.script.incoming_call(caller)
+    def incoming_call(self, caller: str | None, busy_wait: float = 10.0) -> bool:
+        """Ring the box once its line is free; False when it stayed busy (the caller heard busy tone)."""
+        return self.script.incoming_call(caller, busy_wait)
 
     def cancel_call(self) -> None:
         """The caller gives up while it still rings."""

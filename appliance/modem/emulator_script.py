@@ -7,6 +7,7 @@ The texts follow the vendors' AT manuals (see docs/modems.md); `Script` holds th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,10 +86,18 @@ class Script(Messages):
 
     # --- the call ------------------------------------------------------------------------
 
-    def incoming_call(self, caller: str | None) -> None:
+    def incoming_call(self, caller: str | None, busy_wait: float = 10.0) -> bool:
+        """Present a call, as the network does: only once the line's previous call is released (the box's ATH
+        reached the modem); a line still busy after busy_wait gives the caller a busy tone (returns False)."""
+        deadline = time.monotonic() + busy_wait
+        while self.call != "idle":  # the emulator is test equipment: a short poll keeps it simple
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
         self.call, self.caller, self.outgoing = "ringing", caller, False
         self._ring_stop = threading.Event()
         threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True, name="emulator-ring").start()
+        return True
 
     def _ring(self, stop: threading.Event) -> None:
         first = True
