@@ -97,9 +97,6 @@ def test_valid_small_flows_are_accepted(start, key, max_wait, timeout):
         assert config is None and any(p.field.startswith("flow.nodes.menu") for p in problems), problems
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="bug in appliance/core/flow.py _parse_node: `value not in prompts` raises TypeError "
-                   "(unhashable) when a prompt field holds a list or table")
 @pytest.mark.parametrize("value", [[], ["main_menu"], {"a": 1}])
 def test_a_prompt_field_holding_a_list_is_a_problem(value):
     document = copy.deepcopy(BASE)

@@ -35,8 +35,5 @@ def test_no_thread_or_file_descriptor_leaks(figures):
     assert figures["fds_leaked"] <= 0
 
 
-@pytest.mark.xfail(strict=False, reason="daemon bug, intermittent (1-5 calls in 200): a call answered at RING "
-                   "is closed at once as 'left in menu' / 'caller hung up' with caller NULL, and the caller's "
-                   "real call gets no record; see the issue-10 report")
 def test_every_answered_call_has_exactly_one_complete_record(figures):
     assert figures["bad_records"] == 0, figures["bad_examples"]

@@ -219,7 +219,7 @@ def test_withheld_number_is_an_anonymous_caller_and_late_caller_id_fills_in():
     assert sb.handle(ev.CallerId(LINE, "+7900")) == [ev.CallerKnown("call-1", "+7900")]
     assert sb.status()["calls"][0]["caller"] == "+7900"
     record = ended(sb.handle(ev.RemoteHangup(LINE)))
-    assert record["outcome"] == "left in menu"
+    assert record["outcome"] == "missed"  # hung up while it still rang
 
 
 def test_line_lost_mid_call_closes_the_record_with_the_reason():

@@ -108,7 +108,8 @@ RU = {
     "up": "работает", "down": "не работает", "starting": "запуск",
     "in menu": "в меню", "answering": "ответ", "ringing operators": "вызов операторов", "connected": "соединён",
     "completed": "завершён", "abandoned": "брошен", "failed": "сбой", "interrupted": "прерван",
-    "unanswered": "без ответа", "closed": "нерабочее время",
+    "unanswered": "без ответа", "closed": "нерабочее время", "missed": "пропущен", "left in menu": "ушёл из меню",
+    "transferred": "переведён",
     # Desk work: operators, inboxes, callbacks, the announcement, privacy and tokens.
     "A caller's data": "Данные абонента",
     "A number, a pseudonym (~...) or a caller key. Every export and erase is in the audit log.":

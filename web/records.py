@@ -20,8 +20,8 @@ from .security import requires
 
 blueprint = Blueprint("records", __name__)
 
-OUTCOMES = ("completed", "abandoned", "no answer", "voicemail", "closed", "ended by flow", "blocked", "failed",
-            "interrupted")
+OUTCOMES = ("completed", "abandoned", "missed", "left in menu", "no answer", "voicemail", "closed", "transferred",
+            "ended by flow", "blocked", "failed", "interrupted")
 PAGE = 50
 
 

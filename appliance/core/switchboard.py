@@ -227,6 +227,8 @@ class Switchboard(FlowSteps, CallbackSteps):
             outcome = "abandoned"
         elif call.voicemail or ("voicemail", call) in self._takes[event.line]:
             outcome = "voicemail"
+        elif call.answered_at is None:
+            outcome = "missed"  # gone while it still rang
         else:
             outcome = "left in menu"
         return actions + self._finish(call, outcome, "caller", event.reason)

@@ -61,6 +61,9 @@ class Script(Messages):
         self.dialect = dialect
         self.family = FAMILIES[dialect]
         self._send = send
+        # A call's end (our ATH and its OK, or the caller's NO CARRIER) is written whole before the next call
+        # may ring: a real network cannot present a call on a line that has not released the last one.
+        self._exchange = threading.RLock()
         self.echo = True
         self.powered_off = False
         self.sim_pin = sim_pin
@@ -90,26 +93,32 @@ class Script(Messages):
         """Present a call, as the network does: only once the line's previous call is released (the box's ATH
         reached the modem); a line still busy after busy_wait gives the caller a busy tone (returns False)."""
         deadline = time.monotonic() + busy_wait
-        while self.call != "idle":  # the emulator is test equipment: a short poll keeps it simple
+        while True:  # the emulator is test equipment: a short poll keeps it simple
+            with self._exchange:
+                if self.call == "idle":
+                    self.call, self.caller, self.outgoing = "ringing", caller, False
+                    self._ring_stop = threading.Event()
+                    threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True,
+                                     name="emulator-ring").start()
+                    return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
-        self.call, self.caller, self.outgoing = "ringing", caller, False
-        self._ring_stop = threading.Event()
-        threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True, name="emulator-ring").start()
-        return True
 
     def _ring(self, stop: threading.Event) -> None:
         first = True
-        while not stop.is_set() and self.call == "ringing":
-            self._send("RING")
-            if self.family.gsm:
-                number = self.caller or ""
-                validity = 0 if self.caller else 1
-                self._send(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
-                           f'"",0,"",{validity}')
-            elif first:
-                self._send("DATE = 0321", "TIME = 1405", f"NMBR = {self.caller or 'P'}")
+        while True:
+            with self._exchange:  # RING and its caller ID go out together, never split by the call's end
+                if stop.is_set() or self.call != "ringing":
+                    return
+                self._send("RING")
+                if self.family.gsm:
+                    number = self.caller or ""
+                    validity = 0 if self.caller else 1
+                    self._send(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
+                               f'"",0,"",{validity}')
+                elif first:
+                    self._send("DATE = 0321", "TIME = 1405", f"NMBR = {self.caller or 'P'}")
             first = False
             stop.wait(3.0)
 
@@ -118,15 +127,16 @@ class Script(Messages):
         self._report(report)
 
     def remote_hangup(self, dropped: bool = False) -> None:
-        was = self.call
-        self.reset_call()
-        if was == "idle":
-            return
-        if was == "ringing" and self.family.gsm:
-            self._send("NO CARRIER")
-            return
-        for report in self.family.dropped if dropped else self.family.ended:
-            self._report(report.format(num=self.caller or "") if isinstance(report, str) else report)
+        with self._exchange:
+            was = self.call
+            self.reset_call()
+            if was == "idle":
+                return
+            if was == "ringing" and self.family.gsm:
+                self._send("NO CARRIER")
+                return
+            for report in self.family.dropped if dropped else self.family.ended:
+                self._report(report.format(num=self.caller or "") if isinstance(report, str) else report)
 
     def reset_call(self) -> None:
         self._ring_stop.set()
@@ -176,9 +186,10 @@ class Script(Messages):
 
     def command(self, line: str) -> None:
         cmd = line.upper()
-        reply = self._reply(line, cmd)
-        if reply is not None:
-            self._send(*reply)
+        with self._exchange:
+            reply = self._reply(line, cmd)
+            if reply is not None:
+                self._send(*reply)
 
     def _reply(self, line: str, cmd: str) -> tuple[str, ...] | None:  # noqa: C901 - one table of commands
         fam = self.family
