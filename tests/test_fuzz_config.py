@@ -34,11 +34,9 @@ scalars = st.one_of(
 )
 values = st.one_of(scalars, st.lists(scalars, max_size=3),
                    st.dictionaries(st.sampled_from(list("0129*#A") + ["10", "x"]), scalars, max_size=4))
-PROMPT_FIELDS = ("prompt", "invalid_prompt", "timeout_prompt", "thanks_prompt")
 nodes = st.fixed_dictionaries(
     {"type": st.one_of(st.sampled_from(sorted(NODE_TYPES)), scalars)},
-    # Prompt fields get scalars only until the bug in test_a_prompt_field_holding_a_list_is_a_problem is fixed.
-    optional={name: scalars if name in PROMPT_FIELDS else values for name in FIELDS},
+    optional={name: values for name in FIELDS},
 )
 flows = st.one_of(
     st.fixed_dictionaries({"start": st.one_of(st.sampled_from(NODE_NAMES), scalars),
