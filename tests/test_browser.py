@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from waiting import free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -27,20 +27,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM
 # itself, this wires the web page's commands in the same way; once it does, the shim does nothing.
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +51,7 @@ def box(tmp_path_factory):
             return None
 
     try:
-        wait_for(api_status, 15, "hotline simulate to answer")
+        wait_until(api_status, 15, "hotline simulate to answer")
         yield f"http://127.0.0.1:{port}", api_status
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -144,7 +132,7 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     page.fill("#caller", CALLER)
     page.click("#call")
     expect(dashboard.locator("#live tbody")).to_contain_text(CALLER)
-    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
+    wait_until(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
     page.click('[data-key="4"]')
     # The daemon follows the new flow: key 4 rings the psychology handset.
     expect(dashboard.locator("#handsets tbody tr", has_text="h2")).to_contain_text("ringing")
@@ -168,7 +156,7 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     page.goto(base + "/bench")
     page.click("#hangup")
     page.click('[data-replace="h2"]')
-    wait_for(lambda: not api_status()["calls"], 5, "the call to end")
+    wait_until(lambda: not api_status()["calls"], 5, "the call to end")
 
     page.goto(base + "/calls")
     row = page.locator("#call-log tbody tr", has_text=CALLER)
@@ -185,24 +173,24 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     page.goto(base + "/voicemail")
     expect(page.locator("#voicemail-empty")).to_be_visible()
     post("/api/sim/call", {"caller": "+79160009988"})
-    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
+    wait_until(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "menu", 15, "the menu")
     post("/api/sim/dtmf", {"digits": "3"})
-    wait_for(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "message", 5, "the message node")
+    wait_until(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "message", 5, "the message node")
     post("/api/sim/speak", {"seconds": 12})  # talks through the prompt and the tone into the recording
     time.sleep(11)
     post("/api/sim/dtmf", {"digits": "#"})
     time.sleep(1)
     post("/api/sim/hangup")
-    wait_for(lambda: not api_status()["calls"], 10, "the message call to end")
+    wait_until(lambda: not api_status()["calls"], 10, "the message call to end")
 
     def voicemail_listed():
         page.goto(base + "/voicemail")
         return page.locator("#voicemails audio").count() > 0
 
-    wait_for(voicemail_listed, 15, "the voicemail in the inbox")
+    wait_until(voicemail_listed, 15, "the voicemail in the inbox")
     audio = page.locator("#voicemails audio").first
     audio.evaluate("a => a.play()")
-    wait_for(lambda: audio.evaluate("a => a.currentTime") > 0.5, 15, "the voicemail to play")
+    wait_until(lambda: audio.evaluate("a => a.currentTime") > 0.5, 15, "the voicemail to play")
     assert audio.evaluate("a => a.duration") > 2
     shot(page, "voicemail")
     page.goto(base + "/audit")

@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from waiting import wait_until
 
 from appliance import config as configuration
 from appliance.simulation import Simulation
@@ -23,13 +24,6 @@ HOOK = {"h1": 27, "h2": 6}
 CALLER = "+79161234567"
 
 
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

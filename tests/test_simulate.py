@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from waiting import free_port, wait_until
 
 HEADERS = {"Content-Type": "application/json"}  # plus the API token, read from the data dir once it exists
 
@@ -35,14 +28,6 @@ def request(port: int, path: str, body: dict | None = None, method: str | None =
         return exc.code, json.loads(exc.read())
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +50,7 @@ def simulated(tmp_path_factory):
         return body if code == 200 else None
 
     try:
-        body = wait_for(status, 10, "GET /api/status to answer")
+        body = wait_until(status, 10, "GET /api/status to answer")
         yield port, time.monotonic() - started, body, data
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -84,19 +69,19 @@ def test_status_answers_within_ten_seconds(simulated):
 def test_a_call_driven_through_the_api_is_logged(simulated):
     port, _, _, data = simulated
     assert request(port, "/api/sim/call", {"caller": "+79160000001"})[0] == 200
-    wait_for(lambda: request(port, "/api/status")[1]["calls"], 5, "the call to show up")
-    wait_for(lambda: request(port, "/api/status")[1]["calls"][0]["state"] == "in menu", 5, "the answer")
+    wait_until(lambda: request(port, "/api/status")[1]["calls"], 5, "the call to show up")
+    wait_until(lambda: request(port, "/api/status")[1]["calls"][0]["state"] == "in menu", 5, "the answer")
     assert request(port, "/api/sim/dtmf", {"digits": "12"})[0] == 200  # English, then psychology
-    wait_for(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "ringing",
+    wait_until(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "ringing",
              5, "h2 to ring")
     assert request(port, "/api/sim/handsets/h2/offhook", {})[0] == 200
-    wait_for(lambda: request(port, "/api/status")[1]["calls"][0]["state"] == "connected", 5, "the connection")
+    wait_until(lambda: request(port, "/api/status")[1]["calls"][0]["state"] == "connected", 5, "the connection")
     assert request(port, "/api/sim/hangup", {})[0] == 200
-    calls = wait_for(lambda: [c for c in request(port, "/api/calls")[1]["calls"] if c["ended_at"]], 5, "the record")
+    calls = wait_until(lambda: [c for c in request(port, "/api/calls")[1]["calls"] if c["ended_at"]], 5, "the record")
     assert calls[0]["caller"] == "+79160000001" and calls[0]["menu_path"] == "2"
     assert calls[0]["operator"] == "Boris" and calls[0]["outcome"] == "completed"
     assert request(port, "/api/sim/handsets/h2/onhook", {})[0] == 200
-    wait_for(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "idle",
+    wait_until(lambda: {h["id"]: h["state"] for h in request(port, "/api/status")[1]["handsets"]}["h2"] == "idle",
              5, "h2 back on its cradle")
     assert os.path.exists(data / "calls.db")
 

@@ -13,10 +13,9 @@ import threading
 import time
 
 import pytest
+from waiting import wait_until
 
-import appliance.daemon as daemon_module
 from appliance import config as configuration
-from appliance.audio.line_audio import line_audio
 from appliance.audio.voice_format import to_modem
 from appliance.simulation import Simulation
 
@@ -27,33 +26,8 @@ CALLER = "5551234"
 PERIOD_BYTES = 320  # one 20 ms period of line audio
 
 
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
-def use_line_audio(daemon, monkeypatch) -> None:
-    """Until Daemon._start builds each line's audio with line_audio() itself: swap the ALSA pair it built
-    for line_audio's once the modems are up, before the first event is handled."""
-    if hasattr(daemon_module, "line_audio"):
-        return  # the daemon does it itself
-    drain = daemon._drain_startup_events
-
-    def swap() -> None:
-        for line in daemon.config.lines:
-            daemon.players[line.id].close()
-            daemon.recorders[line.id].close()
-            player, recorder = line_audio(line, daemon.lines.get(line.id), post=daemon.post)
-            player.open()
-            recorder.open()
-            daemon.players[line.id], daemon.recorders[line.id] = player, recorder
-        drain()
-
-    monkeypatch.setattr(daemon, "_drain_startup_events", swap)
 
 
 @pytest.fixture
@@ -72,7 +46,6 @@ def box(tmp_path, monkeypatch):
     voice.formats = [f for f in voice.formats if "ULAW" in f or "ADPCM" in f]  # no linear PCM: G.711 it is
     config = configuration.parse(simulation.document, simulated=True)
     daemon = simulation.daemon(config, tmp_path / "data")
-    use_line_audio(daemon, monkeypatch)
     daemon.start()
     runner = threading.Thread(target=daemon.run, daemon=True)
     runner.start()

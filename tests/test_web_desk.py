@@ -11,20 +11,13 @@ from pathlib import Path
 
 import pytest
 from test_web import PASSWORD, _csrf, _login, _token, _walk, admin, app, box  # noqa: F401 (fixtures)
+from waiting import wait_until
 
 from web import i18n
 
 CALLER = "+79165550101"
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _api(client, path: str, body: dict | None = None):
@@ -43,12 +36,12 @@ def connected(app, box):  # noqa: F811
     client = app.test_client()
     _login(client)
     _api(client, "/api/sim/call", {"caller": CALLER})
-    wait_for(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the menu")
+    wait_until(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the menu")
     _api(client, "/api/sim/dtmf", {"digits": "2"})
-    wait_for(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in _status(client)["handsets"]), 10,
+    wait_until(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in _status(client)["handsets"]), 10,
              "h2 to ring")
     _api(client, "/api/sim/handsets/h2/offhook")
-    call = wait_for(lambda: next((c for c in _status(client)["calls"] if c["state"] == "connected"), None), 10,
+    call = wait_until(lambda: next((c for c in _status(client)["calls"] if c["state"] == "connected"), None), 10,
                     "the call to connect")
     return call
 
@@ -175,7 +168,7 @@ def test_api_tokens_are_shown_once_and_revoked(admin):  # noqa: F811
 
 def test_a_caller_is_exported_and_erased_only_when_confirmed(admin, box, connected):  # noqa: F811
     _api(admin, "/api/sim/hangup")
-    wait_for(lambda: not _status(admin)["calls"], 10, "the call to end")
+    wait_until(lambda: not _status(admin)["calls"], 10, "the call to end")
     _api(admin, "/api/sim/handsets/h2/onhook")
     assert connected["id"] in admin.get(f"/calls?caller={CALLER.replace('+', '%2B')}").text
     export = admin.post("/privacy/export", data={"csrf_token": _csrf(admin), "caller": CALLER})
