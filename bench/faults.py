@@ -1,0 +1,393 @@
+"""Faults during a soak: `hotline run` as systemd runs it, two emulated modems, and everything going wrong.
+
+    .venv/bin/python bench/faults.py [--calls 300] [--seed 1] [--quick]
+
+The daemon is a subprocess (GPIOZERO_PIN_FACTORY=mock, a NOTIFY_SOCKET read like systemd's) whose two
+lines name the stable `link=` symlinks of ModemEmulators running here. Callers on both lines take
+random paths (hang up while it rings, in the menu, on a network drop, waiting for an operator, or an
+ATA answered with an error). Meanwhile, at random moments, a modem hangs for a few seconds, vanishes
+from USB and comes back under a new pty, sends garbage, reports NORMAL or UNDER-VOLTAGE POWER DOWN and is
+powered on again, and the daemon is killed with SIGKILL and restarted (retried every RESTART_SEC while it
+refuses to start, as systemd's Restart=on-failure does). Afterwards: every call whose ATA a modem saw
+has exactly one complete record, the database passes PRAGMA integrity_check, each restart came up
+with no handset ringing or on a call and no live call, and both lines are back in service.
+
+Nobody lifts a handset here (the subprocess's pins are its own MockFactory's): relay states across a
+crash are proven in-process by tests/test_daemon_safety.py, and here through the daemon's status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+import tomli_w  # noqa: E402
+from simbox import document as box_document  # noqa: E402
+from simbox import saw, write_blip  # noqa: E402
+
+from appliance import control  # noqa: E402
+from appliance.modem.emulator import ModemEmulator  # noqa: E402
+
+LINES = ("gsm1", "gsm2")
+STAGES = {"ringing": 2, "menu": 3, "dropped": 2, "timeout": 1, "queue": 5, "refused": 1}
+LINE_FAULTS = {"hung": 3, "unplug": 3, "garbage": 3, "power down": 2, "under-voltage": 2}
+RESTART_SEC = 1.0  # systemd's RestartSec, shortened so a run fits in minutes
+READY_WAIT = 30.0
+
+
+class Hotline:
+    """`hotline run` as a subprocess, told its readiness over a NOTIFY_SOCKET as systemd is."""
+
+    def __init__(self, config: Path, data: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.config, self.data, self.log = config, data, log
+        self.notices: list[tuple[float, str]] = []  # (monotonic time received, message)
+        self._notify_path = str(data.parent / f"notify-{os.getpid()}-{id(self)}.sock")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self._notify_path)
+        threading.Thread(target=self._drain, name="bench-notify", daemon=True).start()
+        self.env = dict(os.environ, NOTIFY_SOCKET=self._notify_path, GPIOZERO_PIN_FACTORY="mock", **(extra_env or {}))
+        for name in ("WATCHDOG_USEC", "WATCHDOG_PID"):
+            self.env.pop(name, None)
+        self.proc: subprocess.Popen | None = None
+
+    def _drain(self) -> None:  # always reading, as systemd does, so the daemon's notify never waits on us
+        while True:
+            try:
+                data = self._sock.recv(4096)
+            except OSError:
+                return
+            at = time.monotonic()
+            self.notices.extend((at, m) for m in data.decode().splitlines())
+
+    def start(self) -> float | None:
+        """Start it; seconds from the exec to READY=1, or None when it exited (or hung) before READY."""
+        mark = len(self.notices)
+        with self.log.open("a") as out:
+            began = time.monotonic()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "appliance.cli", "run", "--config", str(self.config), "--data", str(self.data)],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+        deadline = began + READY_WAIT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            ready = next((at for at, m in self.notices[mark:] if m == "READY=1"), None)
+            if ready is not None:
+                return ready - began
+            time.sleep(0.01)
+        self.kill()
+        return None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(10)
+
+    def stop(self) -> int | None:
+        """SIGTERM, as `systemctl stop` sends; the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+    def close(self) -> None:
+        self.stop()
+        self._sock.close()
+        Path(self._notify_path).unlink(missing_ok=True)
+
+    def status(self) -> dict[str, Any] | None:
+        try:
+            reply = control.call(self.data / "control.sock", "status", timeout=3.0)
+        except control.ControlError:
+            return None
+        return reply if reply.get("ok") else None
+
+
+def config_document(ports: dict[str, str]) -> dict[str, Any]:
+    """The bench box (60 ms prompts, fast cadence, 1 s max wait) on these lines' ports, ALSA `null` audio."""
+    doc = box_document()
+    doc["lines"] = [dict(line, port=ports[line["id"]], audio_out="null", audio_in="null")
+                    for line in doc["lines"] if line["id"] in ports]
+    doc["handsets"] = [dict(h, audio_pins={k: v for k, v in h["audio_pins"].items() if k in ports})
+                       for h in doc["handsets"]]
+    return doc
+
+
+def write_box(root: Path, ports: dict[str, str]) -> tuple[Path, Path]:
+    """A config file and a data dir holding the bench's prompt upload; returns (config, data)."""
+    data = root / "data"
+    write_blip(data / "uploads" / "blip.wav")
+    config = root / "hotline.toml"
+    config.write_text(tomli_w.dumps(config_document(ports)))
+    return config, data
+
+
+class Bench:
+    def __init__(self, root: Path, calls: int, seed: int, quick: bool, progress: bool) -> None:
+        self.calls, self.quick, self.progress = calls, quick, progress
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.emulators = {line: ModemEmulator("sim800", link=str(root / f"modem-{line}")) for line in LINES}
+        for emulator in self.emulators.values():
+            emulator.start()
+        config, data = write_box(root, {line: e.port for line, e in self.emulators.items()})
+        self.hotline = Hotline(config, data, root / "hotline.log")
+        self.placed: dict[str, tuple[str, str, bool]] = {}  # number -> (line, stage, ATA seen)
+        self.numbers = iter(range(calls))
+        self.faults: Counter = Counter()
+        self.ready_times: list[float] = []
+        self.refused_starts: list[str] = []
+        self.unclean_restarts: list[dict] = []
+        self.cut: set[str] = set()  # numbers mid-call when the daemon was killed
+        self.live: dict[str, str] = {}  # line -> number of the call on it now
+        self.done = threading.Event()
+        self._cond = threading.Condition()
+        self._open = False  # callers may ring: the daemon is up
+        self._busy = 0
+
+    # --- callers ---------------------------------------------------------------------------
+
+    def line_up(self, line: str) -> bool:
+        status = self.hotline.status()
+        return bool(status) and any(lx["id"] == line and lx["state"] == "up" for lx in status["lines"])
+
+    def line_call(self, line: str) -> dict | None:
+        status = self.hotline.status()  # None while the daemon is down: the call is over for the caller
+        return next((c for c in status["calls"] if c["line"] == line), None) if status else None
+
+    def caller(self, line: str, rng: random.Random) -> None:
+        while True:
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._open or self.done.is_set(), 60) or self.done.is_set():
+                    return
+                n = next(self.numbers, None)
+                if n is None:
+                    return
+                self._busy += 1
+            try:
+                number = f"+7911{n:07d}"
+                if wait(lambda: self.line_up(line), 30, 0.1):  # the network rings only a registered modem
+                    self.placed[number] = (line, *self.place_call(line, number, rng))
+                else:
+                    self.placed[number] = (line, "line down", False)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+            if self.progress and n % 25 == 0:
+                print(f"  {n:>5}/{self.calls} calls  faults {sum(self.faults.values())}  "
+                      f"kills {self.faults['kill']}", file=sys.stderr, flush=True)
+
+    def place_call(self, line: str, number: str, rng: random.Random) -> tuple[str, bool]:
+        emulator = self.emulators[line]
+        mark = len(emulator.received)
+        stage = rng.choices(list(STAGES), weights=list(STAGES.values()))[0]
+        if stage == "refused":
+            emulator.fail_answer()
+        self.live[line] = number
+        try:
+            if not emulator.incoming_call(number, busy_wait=5):
+                return "busy", saw(emulator.received, mark, "ATA")
+            answered = wait(lambda: saw(emulator.received, mark, "ATA"), 5, 0.005)
+            if stage == "ringing" or stage == "refused" or not answered:
+                time.sleep(rng.uniform(0, 0.2) if stage == "ringing" else 0.05)
+                emulator.fail_answer(None)
+                emulator.cancel_call()
+            elif stage == "menu":
+                time.sleep(rng.uniform(0, 0.3))
+                emulator.remote_hangup()
+            elif stage == "dropped":
+                time.sleep(rng.uniform(0, 0.3))
+                emulator.drop_call()
+            elif stage == "queue":
+                time.sleep(0.05)
+                emulator.send_dtmf(rng.choice("120"))
+                time.sleep(rng.uniform(0.1, 2.5))  # hangs up while operators ring, or hears "nobody" and bye
+                emulator.remote_hangup()
+            wait(lambda: self.line_call(line) is None, 15, 0.05)
+            emulator.remote_hangup()  # a caller whose box went silent gives up too
+            return stage, saw(emulator.received, mark, "ATA")
+        finally:
+            self.live.pop(line, None)
+
+    # --- faults ----------------------------------------------------------------------------
+
+    def line_faults(self, rng: random.Random) -> None:
+        gap, hold = ((0.5, 2.0), (0.5, 2.0)) if self.quick else ((1.0, 6.0), (1.0, 4.0))
+        first = list(LINE_FAULTS)  # each kind at least once, then at random
+        rng.shuffle(first)
+        while not self.done.wait(rng.uniform(*gap)):
+            kind = first.pop() if first else rng.choices(list(LINE_FAULTS), weights=list(LINE_FAULTS.values()))[0]
+            line = rng.choice(LINES)
+            emulator = self.emulators[line]
+            self.faults[kind] += 1
+            if kind == "garbage":
+                emulator.send_garbage(rng.randbytes(rng.randint(1, 200)))
+                continue
+            if kind == "hung":
+                emulator.hung = True
+            elif kind == "unplug":
+                emulator.unplug()
+            else:
+                emulator.power_down(under_voltage=kind == "under-voltage")
+            time.sleep(rng.uniform(*hold))
+            if kind == "hung":
+                emulator.hung = False
+            elif kind == "unplug":
+                emulator.replug()
+            else:
+                emulator.power_on()
+
+    def kills(self, rng: random.Random) -> None:
+        gap = (3.0, 8.0) if self.quick else (8.0, 30.0)
+        while not self.done.wait(rng.uniform(*gap)):
+            self.faults["kill"] += 1
+            with self._cond:
+                self._open = False
+                self.cut.update(self.live.values())
+            self.hotline.kill()
+            for emulator in self.emulators.values():
+                emulator.remote_hangup()  # callers find a dead line and hang up
+            with self._cond:
+                self._cond.wait_for(lambda: self._busy == 0, 60)
+            self.restart()
+
+    def restart(self) -> None:
+        """Start again until it is READY (systemd's Restart=on-failure); then its status must be idle."""
+        for _ in range(60):
+            took = self.hotline.start()
+            if took is not None:
+                break
+            self.refused_starts.append(self._last_error())
+            time.sleep(RESTART_SEC)
+        else:
+            raise RuntimeError(f"the daemon never became ready again: {self.refused_starts[-1]}")
+        self.ready_times.append(took)
+        status = self.hotline.status() or {}
+        busy = [h for h in status.get("handsets", []) if h["state"] in ("ringing", "on call")]
+        if not status or busy or status.get("calls"):
+            self.unclean_restarts.append({"handsets": busy, "calls": status.get("calls")})
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def _last_error(self) -> str:
+        lines = [x for x in self.hotline.log.read_text(errors="replace").splitlines() if x.strip()]
+        return lines[-1] if lines else "no output"
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        began = time.monotonic()
+        self.restart()
+        threads = [threading.Thread(target=self.caller, args=(line, random.Random(f"{self.seed}-{line}")),
+                                    name=f"bench-caller-{line}", daemon=True) for line in LINES]
+        injectors = [threading.Thread(target=self.line_faults, args=(random.Random(self.seed + 1),), daemon=True),
+                     threading.Thread(target=self.kills, args=(random.Random(self.seed + 2),), daemon=True)]
+        for thread in threads + injectors:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.done.set()
+        for thread in injectors:
+            thread.join(90)
+        lines_back = wait(lambda: all(self.line_up(line) for line in LINES), 30, 0.2)
+        final = self.hotline.status() or {}
+        exit_code = self.hotline.stop()
+        seconds = time.monotonic() - began
+        return self.figures(seconds, lines_back, final, exit_code)
+
+    def figures(self, seconds: float, lines_back: bool, final: dict, exit_code: int | None) -> dict[str, Any]:
+        database = self.hotline.data / "calls.db"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            rows = conn.execute("SELECT caller, ended_at IS NOT NULL AND outcome IS NOT NULL, outcome "
+                                "FROM calls").fetchall()
+        conn.close()
+        per_caller = Counter(caller for caller, _, _ in rows)
+        complete = Counter(caller for caller, ok, _ in rows if ok)
+        outcome = {caller: out for caller, _, out in rows}
+        bad = [n for n, (_, _, answered) in self.placed.items()
+               if per_caller[n] > 1 or (answered and complete[n] != 1) or (per_caller[n] and not complete[n])]
+        cut = [n for n in self.cut if n in self.placed and self.placed[n][2]]
+        return {
+            "calls": len(self.placed), "seconds": seconds,
+            "answered": sum(answered for _, _, answered in self.placed.values()),
+            "records": len(rows), "bad_records": len(bad),
+            "bad_examples": [(n, *self.placed[n], per_caller[n], complete[n]) for n in bad[:5]],
+            "stages": dict(Counter(stage for _, stage, _ in self.placed.values())),
+            "faults": dict(self.faults), "kills": self.faults["kill"],
+            "cut_by_kill": len(cut), "cut_interrupted": sum(outcome.get(n) == "interrupted" for n in cut),
+            "interrupted": sum(out == "interrupted" for _, _, out in rows),
+            "integrity": "ok" if integrity == ["ok"] else "; ".join(integrity[:3]),
+            "unclean_restarts": len(self.unclean_restarts), "unclean_examples": self.unclean_restarts[:3],
+            "refused_starts": len(self.refused_starts), "refused_examples": sorted(set(self.refused_starts))[:3],
+            "restart_ready_median": statistics.median(self.ready_times) if self.ready_times else None,
+            "lines_down_at_end": 0 if lines_back else sum(
+                lx["state"] != "up" for lx in final.get("lines", [{"state": "unknown"}] * len(LINES))),
+            "clean_exit": exit_code == 0,
+        }
+
+    def close(self) -> None:
+        self.hotline.close()
+        for emulator in self.emulators.values():
+            emulator.stop()
+
+
+def wait(predicate: Any, timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
+def run(calls: int = 300, seed: int = 1, quick: bool = False, progress: bool = True,
+        data_dir: Path | None = None) -> dict[str, Any]:
+    """Place `calls` calls on 2 lines while faults strike; figures on records, integrity, restarts, lines."""
+    with tempfile.TemporaryDirectory(prefix="hotline-faults-") as tmp:
+        bench = Bench(Path(data_dir or tmp), calls, seed, quick, progress)
+        try:
+            return bench.run()
+        finally:
+            bench.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=None, help="default 300 (24 with --quick)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="faults every second or two: a run of ~30 s")
+    args = parser.parse_args(argv)
+    figures = run(args.calls or (24 if args.quick else 300), args.seed, args.quick)
+    for name, value in figures.items():
+        print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
+    ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]
+          and not figures["lines_down_at_end"])
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
