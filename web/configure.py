@@ -16,7 +16,7 @@ from appliance import config as configuration
 from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 
-from . import forms
+from . import flowtree, forms
 from .i18n import translate as _
 from .link import DaemonError, ask
 from .security import requires
@@ -98,6 +98,7 @@ def section(name: str):
     else:
         problems = configuration.check(document)[1]
     override = None
+    tree = flowtree.build(document, problems) if name == "flow" else None
     if name == "schedule":
         try:
             override = ask("config.get").get("override")
@@ -106,7 +107,8 @@ def section(name: str):
     return render_template("config.html", section=name, sections=forms.SECTIONS,
                            groups=forms.groups(name, document), problems=problems,
                            problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
-                           override=override, node_types=tuple(NODE_TYPES)), 400 if request.method == "POST" else 200
+                           override=override, node_types=tuple(NODE_TYPES),
+                           tree=tree), 400 if request.method == "POST" else 200
 
 
 @blueprint.route("/toml", methods=["GET", "POST"])

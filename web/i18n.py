@@ -151,6 +151,10 @@ RU = {
     "unclassified": "без типа", "data": "по существу", "silent": "молчание", "hang-up": "сброс",
     "abusive": "оскорбления", "test": "проверка", "legal": "юридический", "psychology": "психология",
     "health": "здоровье", "housing": "жильё", "family": "семья", "work": "работа", "other": "другое",
+    # The flow tree, the schedule calendar, charts and the knowledge base.
+    "The flow from its start": "Сценарий от начального узла", "start": "начало",
+    "missing node": "нет узла", "Not reachable from the start": "Недостижимо от начала",
+    "The start names no node: {start}": "Начальный узел не существует: {start}",
 }
 
 
