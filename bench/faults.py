@@ -376,11 +376,11 @@ def run(calls: int = 300, seed: int = 1, quick: bool = False, progress: bool = T
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=None, help="default 300 (24 with --quick)")
+    parser.add_argument("--calls", type=int, default=None, help="default 300 (40 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="faults every second or two: a run of ~30 s")
     args = parser.parse_args(argv)
-    figures = run(args.calls or (24 if args.quick else 300), args.seed, args.quick)
+    figures = run(args.calls or (40 if args.quick else 300), args.seed, args.quick)
     for name, value in figures.items():
         print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
     ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]

@@ -3,7 +3,7 @@
     bench/run [--quick] [--only NAME ...] [--json FILE]
 
 Columns: figure / value / unit / baseline (peer) / ratio (value ÷ baseline) / target / verdict.
-Sections: answer, dtmf, queries, handoff, soak. A section that fails prints an
+Sections: answer, dtmf, queries, handoff, soak, faults, footprint. A section that fails prints an
 "error" row and the others still run. See bench/README.md for how to read the table.
 """
 
@@ -132,8 +132,49 @@ def soak(quick: bool) -> list[Row]:
     ]
 
 
+def faults(quick: bool) -> list[Row]:
+    import faults as bench_faults
+
+    f = bench_faults.run(calls=40 if quick else 300, quick=quick, progress=not quick)
+    modem_faults = sum(f["faults"].values()) - f["kills"]
+    return [
+        Row("faults: calls placed", f["calls"], "calls",
+            note=f"{f['seconds']:.0f} s, 2 lines, {f['kills']} SIGKILLs, {modem_faults} modem faults"),
+        Row("faults: calls without exactly one complete record", f["bad_records"], "calls", target=0),
+        Row("faults: database integrity problems", 0 if f["integrity"] == "ok" else 1, "problems", target=0,
+            note=f"PRAGMA integrity_check: {f['integrity']}"),
+        Row("faults: restarts not idle (handset ringing or on call, live call)", f["unclean_restarts"], "restarts",
+            target=0, note=f"of {f['kills'] + 1}"),
+        Row("faults: lines not back in service at the end", f["lines_down_at_end"], "lines", target=0),
+        Row("faults: answered calls cut by SIGKILL, closed as interrupted", f["cut_interrupted"],
+            f"of {f['cut_by_kill']}", note="the others had ended before the kill"),
+        Row("faults: starts refused before READY", f["refused_starts"], "starts",
+            note="; ".join(f["refused_examples"])[:120]),
+        Row("faults: restart to READY=1 (median)", f["restart_ready_median"], "s"),
+    ]
+
+
+def footprint(quick: bool) -> list[Row]:
+    import footprint as bench_footprint
+
+    f = bench_footprint.run(quick=quick)
+    ours, peer = f["ours"], f["peer"] or {}
+    note = "peer: python-gsmmodem-new" if peer else "peer not installed"
+    return [
+        Row(f"footprint: idle CPU share over {f['idle_seconds']:g} s", ours["cpu_percent"], "%",
+            peer.get("cpu_percent"), target=1, note=note),
+        Row("footprint: idle resident memory", ours["rss_mb"], "MB", peer.get("rss_mb"), note="VmRSS"),
+        Row("footprint: idle threads", ours["threads"], "threads", peer.get("threads")),
+        Row("footprint: exec to READY=1", ours["ready_seconds"], "s", peer.get("ready_seconds"),
+            note="peer: to connect() returned"),
+        Row("footprint: import appliance.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
+            note="peer: gsmmodem.modem; -X importtime"),
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "answer": answer, "dtmf": dtmf, "queries": queries, "handoff": handoff, "soak": soak,
+    "faults": faults, "footprint": footprint,
 }
 
 

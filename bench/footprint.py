@@ -1,0 +1,143 @@
+"""Footprint: what an idle daemon costs, next to python-gsmmodem-new holding the same emulated modem.
+
+    .venv/bin/python bench/footprint.py [--idle 10] [--quick]
+
+Ours: `hotline run` as a subprocess (one line on a ModemEmulator("sim800"), mock pins, a NOTIFY_SOCKET):
+seconds from the exec to READY=1, then an idle window in which nothing calls. The peer: a subprocess that
+imports `gsmmodem.modem.GsmModem`, connects it to its own ModemEmulator("sim800") and prints a line once
+connect() returned, then idles the same window. For both: resident memory (VmRSS from /proc/<pid>/status)
+at the end of the window, CPU share over it (utime+stime from /proc/<pid>/stat), threads, and the import
+time of the module in a fresh interpreter (`-X importtime` self times summed, minus a bare interpreter's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from faults import Hotline, write_box  # noqa: E402
+
+from appliance.modem.emulator import ModemEmulator  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER = """
+import sys, threading
+from gsmmodem.modem import GsmModem
+modem = GsmModem(sys.argv[1], 115200)
+modem.connect()
+print("CONNECTED", flush=True)
+threading.Event().wait()
+"""
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS (kB) and Threads of a live process."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"rss_kb": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"])}
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat, after the command name)."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle(pid: int, seconds: float) -> dict[str, float]:
+    """Let the process sit for `seconds`; its CPU share over them (%) and its memory and threads at the end."""
+    cpu, began = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    share = (cpu_seconds(pid) - cpu) / (time.monotonic() - began) * 100
+    status = proc_status(pid)
+    return {"cpu_percent": share, "rss_mb": status["rss_kb"] / 1024, "threads": status["threads"]}
+
+
+def import_ms(module: str, runs: int = 3) -> float:
+    """Median over `runs` fresh interpreters of the import time of `module` (ms), the interpreter's own left out."""
+    def total(code: str) -> float:
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stderr
+        return sum(int(line.split("|")[0].split(":")[1]) for line in err.splitlines()
+                   if line.startswith("import time:") and line.split("|")[0].split(":")[1].strip().isdigit())
+
+    return statistics.median(total(f"import {module}") - total("pass") for _ in range(runs)) / 1000
+
+
+def ours(seconds: float, root: Path) -> dict[str, Any]:
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = write_box(root, {"gsm1": emulator.port})
+    hotline = Hotline(config, data, root / "hotline.log")
+    try:
+        ready = hotline.start()
+        if ready is None:
+            raise RuntimeError(f"hotline run did not become ready: see {hotline.log.read_text()[-500:]}")
+        figures = {"ready_seconds": ready, **idle(hotline.proc.pid, seconds)}
+    finally:
+        hotline.close()
+        emulator.stop()
+    return {**figures, "import_ms": import_ms("appliance.daemon")}
+
+
+def peer(seconds: float) -> dict[str, Any] | None:
+    """python-gsmmodem-new's figures, or None when it is not installed."""
+    try:
+        import gsmmodem.modem  # noqa: F401 - only asking whether it is there
+    except ImportError:
+        return None
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    began = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", PEER, emulator.port], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    connected: list[float] = []
+    reader = threading.Thread(target=lambda: proc.stdout.readline() and connected.append(time.monotonic()),
+                              daemon=True)
+    reader.start()
+    try:
+        reader.join(30)
+        if not connected:
+            raise RuntimeError("python-gsmmodem-new did not connect to the emulator within 30 s")
+        figures = {"ready_seconds": connected[0] - began, **idle(proc.pid, seconds)}
+    finally:
+        proc.kill()
+        proc.wait(10)
+        emulator.stop()
+    return {**figures, "import_ms": import_ms("gsmmodem.modem")}
+
+
+def run(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
+    """{"ours": {...}, "peer": {...} or None}: ready_seconds, cpu_percent, rss_mb, threads, import_ms."""
+    window = seconds or (2.0 if quick else 10.0)
+    with tempfile.TemporaryDirectory(prefix="hotline-footprint-") as tmp:
+        return {"idle_seconds": window, "ours": ours(window, Path(tmp)), "peer": peer(window)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--idle", type=float, default=None, help="idle window in seconds (default 10; 2 with --quick)")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    figures = run(args.quick, args.idle)
+    theirs = figures["peer"] or {}
+    print(f"idle window {figures['idle_seconds']:g} s")
+    print(f"{'':16} {'ours':>10} {'python-gsmmodem-new':>20} {'ours/peer':>10}")
+    for name in ("ready_seconds", "cpu_percent", "rss_mb", "threads", "import_ms"):
+        mine, other = figures["ours"][name], theirs.get(name)
+        ratio = f"{mine / other:.2f}" if other else "-"
+        print(f"{name:16} {mine:10.2f} {other if other is None else round(other, 2)!s:>20} {ratio:>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
