@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from datetime import date
 from html import unescape
 
 from test_web import _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
@@ -35,3 +37,46 @@ def test_the_flow_tree_marks_a_missing_target_and_an_unreachable_node(admin, box
     assert page.count('id="tree-thanks"') == 1 and page.count('href="#tree-thanks"') >= 2
     assert 'class="node"' in _node_box(page, "welcome")  # a clean node is not red
     assert daemon.core.flow["hours"].closed == "after_hours"  # nothing was applied
+
+
+def _added(diff: str) -> list[str]:
+    return [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+
+
+def test_a_click_on_a_calendar_day_makes_it_a_holiday_through_a_revision(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/schedule").text
+    first = re.search(r'<button name="day" value="(\d{4}-\d{2}-\d{2})" class="day open"', page).group(1)
+    assert len(re.findall(r'<table class="calendar"', page)) == 2  # this month and the next
+    store = app.extensions["web_store"]
+    assert admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": first}).status_code == 302
+    latest = store.latest_revision()
+    added = [line.strip() for line in _added(latest["diff"])]
+    assert "holidays = [" in added and f'"{first}",' in added, latest["diff"]
+    assert date.fromisoformat(first) in daemon.config.schedule.holidays
+    page = admin.get("/config/schedule").text
+    assert re.search(rf'value="{first}" class="day holiday"', page)
+    # A second click makes it a working day again, as a new revision.
+    admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": first})
+    assert store.latest_revision()["id"] == latest["id"] + 1
+    assert date.fromisoformat(first) not in daemon.config.schedule.holidays
+    assert admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": "2026-02-30"}).status_code == 400
+
+
+def test_an_imported_calendar_adds_days_or_names_its_bad_lines_and_changes_nothing(app, admin, box):  # noqa: F811
+    store = app.extensions["web_store"]
+    before = store.latest_revision()["id"]
+    reply = admin.post("/config/schedule/import", data={
+        "csrf_token": _csrf(admin), "kind": "holiday", "dates": "2031-01-02\n2031-13-01\n# moved\n05-09\nsoon"})
+    assert reply.status_code == 400
+    assert "line 2: &#39;2031-13-01&#39;" in reply.text and "line 5: &#39;soon&#39;" in reply.text
+    assert "2031-01-02\n2031-13-01" in reply.text  # what was typed stays in the box
+    assert store.latest_revision()["id"] == before
+    reply = admin.post("/config/schedule/import", data={
+        "csrf_token": _csrf(admin), "kind": "special", "hours": "10:00-16:00", "dates": "2031-01-04\n2031-01-05"})
+    assert reply.status_code == 302
+    document = tomllib.loads(store.latest_revision()["toml"])
+    assert document["schedule"]["special_days"] == {"2031-01-04": ["10:00-16:00"], "2031-01-05": ["10:00-16:00"]}
+    reply = admin.post("/config/schedule/import", data={"csrf_token": _csrf(admin), "kind": "special",
+                                                        "hours": "10:00-16:00", "dates": "05-09"})
+    assert reply.status_code == 400 and "needs the year" in reply.text

@@ -7,7 +7,9 @@ import io
 import re
 import tomllib
 import wave
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -16,7 +18,7 @@ from appliance import config as configuration
 from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 
-from . import flowtree, forms
+from . import calendar_days, flowtree, forms
 from .i18n import translate as _
 from .link import DaemonError, ask
 from .security import requires
@@ -97,18 +99,24 @@ def section(name: str):
         document = new  # show what was typed, with its problems beside it
     else:
         problems = configuration.check(document)[1]
+    return _page(name, document, problems, 400 if request.method == "POST" else 200)
+
+
+def _page(name: str, document: dict[str, Any], problems: list, status: int, **extra: Any):
+    """A section's form, with the flow tree or the schedule's calendar above it."""
     override = None
-    tree = flowtree.build(document, problems) if name == "flow" else None
     if name == "schedule":
         try:
             override = ask("config.get").get("override")
         except DaemonError:
             override = None
-    return render_template("config.html", section=name, sections=forms.SECTIONS,
-                           groups=forms.groups(name, document), problems=problems,
-                           problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
-                           override=override, node_types=tuple(NODE_TYPES),
-                           tree=tree), 400 if request.method == "POST" else 200
+    return render_template(
+        "config.html", section=name, sections=forms.SECTIONS, groups=forms.groups(name, document),
+        problems=problems, problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
+        override=override, node_types=tuple(NODE_TYPES),
+        tree=flowtree.build(document, problems) if name == "flow" else None,
+        months=calendar_days.months(document, _today(document)) if name == "schedule" else None,
+        import_kinds=calendar_days.KINDS, **extra), status
 
 
 @blueprint.route("/toml", methods=["GET", "POST"])
@@ -155,6 +163,46 @@ def test_ring(handset: str):
     except DaemonError as exc:
         flash(str(exc), "error")
     return redirect(url_for("configure.section", name="handsets"))
+
+
+def _today(document: dict[str, Any]) -> date:
+    """Today where the box is: the calendar starts at the schedule's own month."""
+    zone = document.get("schedule", {}).get("timezone", "UTC") if isinstance(document.get("schedule"), dict) else "UTC"
+    try:
+        return datetime.now(ZoneInfo(str(zone))).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return datetime.now(UTC).date()
+
+
+@blueprint.post("/schedule/day")
+@requires("admin")
+def schedule_day():
+    """A click on a calendar day: a one-off holiday added, or removed again."""
+    day = request.form.get("day", "")
+    try:
+        new = calendar_days.toggle_holiday(current_document(), day)
+    except ValueError as exc:
+        abort(400, str(exc))
+    save(new, f"holiday {day} toggled")
+    return redirect(url_for("configure.section", name="schedule") + "#calendar")
+
+
+@blueprint.post("/schedule/import")
+@requires("admin")
+def schedule_import():
+    """A list of dates (a national calendar, say) added as holidays or special working days, or none of them."""
+    form = request.form
+    kind, document = form.get("kind", "holiday"), current_document()
+    try:
+        new, count = calendar_days.import_dates(document, form.get("dates", "")[:20000], kind, form.get("hours", ""))
+    except ValueError as exc:
+        return _page("schedule", document, configuration.check(document)[1], 400,
+                     import_error=str(exc), import_form=form)
+    if count:
+        save(new, f"{count} {kind} date(s) imported")
+    else:
+        flash(_("Nothing changed."), "info")
+    return redirect(url_for("configure.section", name="schedule") + "#calendar")
 
 
 @blueprint.post("/schedule/override")

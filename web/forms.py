@@ -128,6 +128,7 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
     if section == "schedule":
         fields = [_field(document, "schedule.timezone", "text"), _field(document, "schedule.always_open", "bool")]
         fields += [_field(document, f"schedule.hours.{day}", "list") for day in DAYS]
+        fields.append(_field(document, "schedule.holidays", "list"))
         return [Group("schedule", "schedule", fields)]
     if section == "flow":
         nodes = tuple(document.get("flow", {}).get("nodes", {}))

@@ -155,6 +155,18 @@ RU = {
     "The flow from its start": "Сценарий от начального узла", "start": "начало",
     "missing node": "нет узла", "Not reachable from the start": "Недостижимо от начала",
     "The start names no node: {start}": "Начальный узел не существует: {start}",
+    "January": "Январь", "February": "Февраль", "March": "Март", "April": "Апрель", "May": "Май", "June": "Июнь",
+    "July": "Июль", "August": "Август", "September": "Сентябрь", "October": "Октябрь", "November": "Ноябрь",
+    "December": "Декабрь", "Mon": "Пн", "Tue": "Вт", "Wed": "Ср", "Thu": "Чт", "Fri": "Пт", "Sat": "Сб", "Sun": "Вс",
+    "holiday": "праздник", "special working day": "рабочий (перенос)", "Calendar": "Календарь",
+    "Click a day to make it a one-off holiday, or a working day again.":
+        "Нажмите на день, чтобы сделать его разовым праздником или снова рабочим.",
+    "Always open is on: holidays and hours do not close the line.":
+        "Включён режим «всегда открыто»: праздники и часы работы линию не закрывают.",
+    "Import dates": "Импорт дат", "Not imported: {error}": "Не импортировано: {error}",
+    "One date a line: YYYY-MM-DD, or MM-DD for every year": "По дате в строке: ГГГГ-ММ-ДД или ММ-ДД (каждый год)",
+    "Import as": "Импортировать как", "Hours of a special working day": "Часы работы в перенесённый рабочий день",
+    "Import": "Импортировать",
 }
 
 
