@@ -1,13 +1,19 @@
-"""The drawn pages against a real daemon: the flow tree with its problems, the schedule calendar."""
+"""The drawn pages: the flow tree with its problems and the schedule calendar (against a real daemon), the
+statistics charts (over a calls.db of known calls)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from html import unescape
 
-from test_web import _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
+import pytest
+from test_web import PASSWORD, _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
+
+from appliance.store.calls import CallStore
+from web import create_app
+from web.charts import PLOT_HEIGHT
 
 
 def _node_box(page: str, node_id: str) -> str:
@@ -80,3 +86,36 @@ def test_an_imported_calendar_adds_days_or_names_its_bad_lines_and_changes_nothi
     reply = admin.post("/config/schedule/import", data={"csrf_token": _csrf(admin), "kind": "special",
                                                         "hours": "10:00-16:00", "dates": "05-09"})
     assert reply.status_code == 400 and "needs the year" in reply.text
+
+
+@pytest.fixture
+def quiet_box(tmp_path):
+    """A web app over a calls.db with known calls and no daemon: 3 calls at 09:xx, 1 at 14:xx on one day."""
+    day = datetime(2030, 3, 5)
+    store = CallStore(tmp_path / "calls.db")
+    for n, (hour, minute) in enumerate([(9, 5), (9, 40), (9, 59), (14, 30)]):
+        at = day.replace(hour=hour, minute=minute).timestamp()
+        store.call_started(f"c{n}", "gsm1", "+79160000000", at)
+        if n < 2:
+            store.call_connected(f"c{n}", "h1", "Anna", at + 5)
+    store.close()
+    client = create_app(tmp_path, control_path=tmp_path / "none.sock").test_client()
+    client.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
+                                "csrf_token": _token(client.get("/setup").text)})
+    return client
+
+
+def test_statistics_draw_one_bar_per_hour_as_tall_as_its_calls(quiet_box):
+    page = quiet_box.get("/stats?from=2030-03-05&to=2030-03-05").text
+    svg = re.search(r'<figure class="chart" id="chart-hours">.*?</figure>', page, re.S).group(0)
+    bars = re.findall(r'<rect class="bar calls"[^>]*height="([\d.]+)" data-value="(\d+)"><title>([^<]*)</title>', svg)
+    assert len(bars) == 24
+    heights = {title.split(":")[0]: float(height) for height, _value, title in bars}
+    assert heights["09"] == PLOT_HEIGHT and heights["14"] == pytest.approx(PLOT_HEIGHT / 3)
+    assert sum(1 for h in heights.values() if h) == 2
+    assert "09: 3 calls" in svg and '<table id="per-hour">' in page
+    answered = re.search(r'<figure class="chart" id="chart-answered">.*?</figure>', page, re.S).group(0)
+    assert "03-05: 2 answered" in answered
+    operators = re.search(r'<figure class="chart" id="chart-operators">.*?</figure>', page, re.S).group(0)
+    assert "Anna: 2 answered" in operators
+    assert '<figure class="chart small" id="chart-today">' in quiet_box.get("/").text

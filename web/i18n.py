@@ -167,6 +167,9 @@ RU = {
     "One date a line: YYYY-MM-DD, or MM-DD for every year": "По дате в строке: ГГГГ-ММ-ДД или ММ-ДД (каждый год)",
     "Import as": "Импортировать как", "Hours of a special working day": "Часы работы в перенесённый рабочий день",
     "Import": "Импортировать",
+    "Calls per hour of the day": "Звонки по часам суток", "Calls per day": "Звонки по дням",
+    "Answered and abandoned": "Отвеченные и брошенные", "Answered per operator": "Отвечено операторами",
+    "calls": "звонков", "answered": "отвечено", "Hour": "Час", "Calls today by hour": "Звонки сегодня по часам",
 }
 
 

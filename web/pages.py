@@ -6,11 +6,14 @@ it is the only writer of calls.db. The console reads it back with CallLog.call.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from appliance.privacy import shown
 from appliance.store.calls import CALL_TYPES
 
+from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
 from .link import DaemonError, act, ask, call_log, viewer, viewer_role
 from .security import can, requires
@@ -49,7 +52,12 @@ def dashboard():
             prompts = sorted(ask("config.get")["document"].get("prompts", {}))
         except DaemonError:
             pass  # the dashboard's poll shows that the box is unreachable
-    return render_template("dashboard.html", prompts=prompts)
+    now = datetime.now().astimezone()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    offset = (now.utcoffset() or timedelta()).total_seconds()
+    per_hour = call_log().stats(midnight.timestamp(), now.timestamp() + 1, utc_offset=offset)["per_hour"]
+    chart = hours_today(per_hour, {word: _(word) for word in CHART_WORDS})
+    return render_template("dashboard.html", prompts=prompts, chart=chart)
 
 
 @blueprint.get("/console")

@@ -14,6 +14,8 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from appliance.integrations.csv_export import export_calls
 from appliance.store.calls import CALL_TYPES, TICKET_STATES
 
+from .charts import CHART_WORDS, statistics_charts
+from .i18n import translate as _
 from .link import call_log, viewer_role
 from .pages import CATEGORIES
 from .security import requires
@@ -99,7 +101,8 @@ def stats():
     since = filters["since"] or until - 7 * 86400
     offset = datetime.now().astimezone().utcoffset() or timedelta()
     figures = _run(lambda: call_log().stats(since, until, utc_offset=offset.total_seconds()))
-    return render_template("stats.html", figures=figures, query=_query(), since=since, until=until)
+    charts = statistics_charts(figures, {word: _(word) for word in CHART_WORDS})
+    return render_template("stats.html", figures=figures, query=_query(), since=since, until=until, charts=charts)
 
 
 def today() -> dict[str, Any]:
