@@ -1,6 +1,6 @@
 """Faults during a soak: `hotline run` as systemd runs it, two emulated modems, and everything going wrong.
 
-    .venv/bin/python bench/faults.py [--calls 300] [--seed 1] [--quick]
+    .venv/bin/python bench/faults.py [--calls 600] [--seed 1] [--quick]
 
 The daemon is a subprocess (GPIOZERO_PIN_FACTORY=mock, a NOTIFY_SOCKET read like systemd's) whose two
 lines name the stable `link=` symlinks of ModemEmulators running here. Callers on both lines take
@@ -178,15 +178,20 @@ class Bench:
     def caller(self, line: str, rng: random.Random) -> None:
         while True:
             with self._cond:
-                if not self._cond.wait_for(lambda: self._open or self.done.is_set(), 60) or self.done.is_set():
+                if not self._cond.wait_for(lambda: self._open or self.done.is_set(), 120) or self.done.is_set():
                     return
+            # The network rings only a registered modem; a kill meanwhile sends this caller back to wait.
+            up = wait(lambda: not self._open or self.line_up(line), 30, 0.1)
+            with self._cond:
+                if not self._open:
+                    continue
                 n = next(self.numbers, None)
                 if n is None:
                     return
                 self._busy += 1
             try:
                 number = f"+7911{n:07d}"
-                if wait(lambda: self.line_up(line), 30, 0.1):  # the network rings only a registered modem
+                if up:
                     self.placed[number] = (line, *self.place_call(line, number, rng))
                 else:
                     self.placed[number] = (line, "line down", False)
@@ -259,7 +264,7 @@ class Bench:
                 emulator.power_on()
 
     def kills(self, rng: random.Random) -> None:
-        gap = (3.0, 8.0) if self.quick else (8.0, 30.0)
+        gap = (3.0, 8.0) if self.quick else (5.0, 25.0)
         while not self.done.wait(rng.uniform(*gap)):
             self.faults["kill"] += 1
             with self._cond:
@@ -363,7 +368,7 @@ def wait(predicate: Any, timeout: float, step: float = 0.02) -> bool:
     return bool(predicate())
 
 
-def run(calls: int = 300, seed: int = 1, quick: bool = False, progress: bool = True,
+def run(calls: int = 600, seed: int = 1, quick: bool = False, progress: bool = True,
         data_dir: Path | None = None) -> dict[str, Any]:
     """Place `calls` calls on 2 lines while faults strike; figures on records, integrity, restarts, lines."""
     with tempfile.TemporaryDirectory(prefix="hotline-faults-") as tmp:
@@ -376,11 +381,11 @@ def run(calls: int = 300, seed: int = 1, quick: bool = False, progress: bool = T
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=None, help="default 300 (40 with --quick)")
+    parser.add_argument("--calls", type=int, default=None, help="default 600 (40 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="faults every second or two: a run of ~30 s")
     args = parser.parse_args(argv)
-    figures = run(args.calls or (40 if args.quick else 300), args.seed, args.quick)
+    figures = run(args.calls or (40 if args.quick else 600), args.seed, args.quick)
     for name, value in figures.items():
         print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
     ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]
