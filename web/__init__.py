@@ -18,7 +18,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
     It keeps its own users and config revisions in data_dir/web.db, and makes (once) the
     session key data_dir/web-secret and the API token data_dir/api-token, both mode 0600.
     """
-    from . import access, api, auth, backup, configure, i18n, inbox, pages, people, records, security
+    from . import access, api, auth, backup, configure, i18n, inbox, knowledge, pages, people, records, security
     from .store import WebStore
 
     data_dir = Path(data_dir)
@@ -34,7 +34,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
     app.extensions["web_store"] = WebStore(data_dir / "web.db")
     security.install(app)
     i18n.install(app)
-    for module in (api, auth, pages, records, configure, backup, people, inbox, access):
+    for module in (api, auth, pages, records, configure, backup, people, inbox, access, knowledge):
         app.register_blueprint(module.blueprint)
     if importlib.util.find_spec("web.api_records") is not None:
         from . import api_records

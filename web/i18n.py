@@ -169,6 +169,11 @@ RU = {
     "Import": "Импортировать",
     "Calls per hour of the day": "Звонки по часам суток", "Calls per day": "Звонки по дням",
     "Answered and abandoned": "Отвеченные и брошенные", "Answered per operator": "Отвечено операторами",
+    "Knowledge base": "База знаний", "New article": "Новая статья", "Edit the article": "Правка статьи",
+    "Edit": "Изменить", "Title": "Заголовок", "Tags, separated by commas": "Метки через запятую",
+    "Article saved.": "Статья сохранена.", "Article deleted.": "Статья удалена.",
+    "Search the knowledge base": "Поиск по базе знаний", "No article matches.": "Статей не найдено.",
+    "No articles yet.": "Статей пока нет.",
     "calls": "звонков", "answered": "отвечено", "Hour": "Час", "Calls today by hour": "Звонки сегодня по часам",
 }
 

@@ -15,6 +15,7 @@ from appliance.store.calls import CALL_TYPES
 
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
+from .knowledge import search
 from .link import DaemonError, act, ask, call_log, viewer, viewer_role
 from .security import can, requires
 
@@ -70,8 +71,11 @@ def console():
     record = call_log().call(live["id"], role=viewer_role()) if live else None
     # The stored caller, else the live one as this role may see it (the record can lag the call).
     caller = (record or {}).get("caller") or (shown(live.get("caller"), viewer_role()) if live else None)
+    kb = request.args.get("kb", "")[:200]
+    found, kb_error = search(kb)
     return render_template("console.html", handsets=handsets, chosen=chosen, live=live, record=record, caller=caller,
-                           me=own_operator(state), error=error, call_types=CALL_TYPES, categories=CATEGORIES)
+                           me=own_operator(state), error=error, call_types=CALL_TYPES, categories=CATEGORIES,
+                           kb=kb, kb_found=found, kb_error=kb_error)
 
 
 @blueprint.post("/calls/<call_id>/notes")

@@ -1,4 +1,4 @@
-"""The web app's own database (data_dir/web.db): users and config revisions.
+"""The web app's own database (data_dir/web.db): users, config revisions and the knowledge base.
 
 Call data, operators' notes included, stays in the daemon's calls.db, which the web app only ever reads.
 """
@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 ROLES = ("admin", "supervisor", "operator")
 LANGUAGES = ("en", "ru")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the knowledge base (web/articles.py)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -25,6 +25,20 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS revisions (
     id INTEGER PRIMARY KEY, created_at REAL NOT NULL, username TEXT, toml TEXT NOT NULL,
     diff TEXT NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '',
+    author TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    title, body, tags, content='articles', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS articles_added AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags); END;
+CREATE TRIGGER IF NOT EXISTS articles_deleted AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body, tags)
+    VALUES ('delete', old.id, old.title, old.body, old.tags); END;
+CREATE TRIGGER IF NOT EXISTS articles_changed AFTER UPDATE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body, tags)
+    VALUES ('delete', old.id, old.title, old.body, old.tags);
+    INSERT INTO articles_fts (rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags); END;
 """
 
 
@@ -45,6 +59,8 @@ class WebStore:
                 yield conn
         finally:
             conn.close()
+
+    connection = _db  # a connection in a transaction, for the knowledge base (web/articles.py) in this file
 
     # --- users ----------------------------------------------------------------
 
