@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import sqlite_utils
 
@@ -99,7 +100,178 @@ def _m5_callback_requests(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX idx_callbacks_request ON callbacks (request_id)")
 
 
-MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests]
+# --- statistics rollups (migration 6) ---------------------------------------------------------------
+# The dashboard adds these up for the whole quarter-hours (time series) or UTC days (breakdowns) inside
+# a period instead of scanning a year of calls. Every real UTC offset is a whole number of quarter-hours,
+# so local hours and days are unions of slots. Durations are summed as whole milliseconds (integers), so
+# a figure never depends on the order rows were added; waits are also counted per whole second (ceil for
+# answered calls, floor for abandoned ones) so service level and short abandons work for any whole-second
+# threshold chosen when the dashboard is read. Triggers keep them in step inside the writer's own
+# transaction, whatever changes a call (start, connect, end, call type, interrupted, erasure).
+SLOT_SECONDS = 900
+DAY_SECONDS = 86400
+ROLLUP_STATE = "stats_rollup_state"  # keep_on_delete = 1 while retention deletes raw rows (rollups stay)
+
+
+def floor_div(expr: str, unit: int) -> str:
+    """SQL for floor(expr / unit), exact even where the float division rounds up to the next integer."""
+    q = f"CAST(({expr}) / {unit} AS INTEGER)"
+    return f"({q} - ({q} * {unit} > ({expr})))"
+
+
+def _ms(expr: str) -> str:
+    return f"CAST(ROUND(({expr}) * 1000) AS INTEGER)"
+
+
+_CALL_SOURCE = ("started_at", "outcome", "queued_at", "connected_at", "wait_seconds", "talk_seconds",
+                "survey_score", "operator", "call_type")
+_EVENT_SOURCE = ("at", "event", "handset")
+_ANSWERED = "connected_at IS NOT NULL"
+_DURATIONS = (f"COUNT(CASE WHEN {_ANSWERED} THEN wait_seconds END) AS wait_n, "
+              f"COALESCE(SUM(CASE WHEN {_ANSWERED} THEN {_ms('wait_seconds')} END), 0) AS wait_ms, "
+              f"COUNT(CASE WHEN {_ANSWERED} THEN talk_seconds END) AS talk_n, "
+              f"COALESCE(SUM(CASE WHEN {_ANSWERED} THEN {_ms('talk_seconds')} END), 0) AS talk_ms")
+_DAY = floor_div("started_at", DAY_SECONDS)
+
+# table -> (source columns, key columns, summed columns, SELECT over `{src}` giving keys then sums)
+ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = {
+    "stats_slots": (
+        _CALL_SOURCE, ("slot",),
+        ("calls", "offered", "answered", "abandoned", "wait_n", "wait_ms", "talk_n", "talk_ms", "surveys",
+         "survey_total"),
+        f"SELECT {floor_div('started_at', SLOT_SECONDS)} AS slot, COUNT(*) AS calls, COUNT(queued_at) AS offered, "
+        f"COUNT(connected_at) AS answered, COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned, "
+        f"{_DURATIONS}, COUNT(survey_score) AS surveys, COALESCE(SUM(survey_score), 0) AS survey_total, "
+        f"MAX(CASE WHEN queued_at IS NOT NULL THEN wait_seconds END) AS longest_wait "
+        f"FROM {{src}} GROUP BY 1"),
+    "stats_day_counts": (
+        _CALL_SOURCE, ("day", "kind", "value"), ("n",),
+        " UNION ALL ".join(
+            f"SELECT {_DAY} AS day, '{kind}' AS kind, {value} AS value, COUNT(*) AS n FROM {{src}} "
+            f"WHERE {where} GROUP BY 1, 3" for kind, value, where in (
+                ("outcome", "COALESCE(outcome, 'in progress')", "1"),
+                ("call_type", "COALESCE(call_type, 'unclassified')", "1"),
+                ("survey", "survey_score", "survey_score IS NOT NULL"),
+                ("answered_wait", f"-{floor_div('-wait_seconds', 1)}", f"{_ANSWERED} AND wait_seconds IS NOT NULL"),
+                ("abandoned_wait", floor_div("COALESCE(wait_seconds, 0)", 1), "outcome = 'abandoned'"),
+            ))),
+    "stats_day_operators": (
+        _CALL_SOURCE, ("day", "operator"),
+        ("answered", "wait_n", "wait_ms", "talk_n", "talk_ms", "surveys", "survey_total"),
+        f"SELECT {_DAY} AS day, COALESCE(operator, '') AS operator, COUNT(*) AS answered, {_DURATIONS}, "
+        f"COUNT(survey_score) AS surveys, COALESCE(SUM(survey_score), 0) AS survey_total "
+        f"FROM {{src}} WHERE {_ANSWERED} GROUP BY 1, 2"),
+    "stats_day_handsets": (
+        _EVENT_SOURCE, ("day", "handset"), ("connected", "ring_no_answer"),
+        f"SELECT {floor_div('at', DAY_SECONDS)} AS day, COALESCE(handset, '') AS handset, "
+        f"COUNT(CASE WHEN event = 'CONNECT' THEN 1 END) AS connected, "
+        f"COUNT(CASE WHEN event = 'RINGNOANSWER' THEN 1 END) AS ring_no_answer "
+        f"FROM {{src}} WHERE event IN ('CONNECT', 'RINGNOANSWER') GROUP BY 1, 2"),
+}
+
+
+def _fold(table: str, src: str, sign: int) -> list[str]:
+    """Statements adding (sign 1) or taking away (sign -1) the rows of `src` in one rollup table."""
+    _, keys, sums, select = ROLLUPS[table]
+    spec = select.format(src=src)
+    values = ", ".join([*keys, *(f"{sign} * {column}" for column in sums)])
+    updates = [f"{column} = {column} + excluded.{column}" for column in sums]
+    columns = [*keys, *sums]
+    if table == "stats_slots" and sign > 0:
+        columns.append("longest_wait")
+        values += ", longest_wait"
+        updates.append("longest_wait = CASE WHEN longest_wait IS NULL OR excluded.longest_wait > longest_wait "
+                       "THEN excluded.longest_wait ELSE longest_wait END")
+    statements = [f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM ({spec}) WHERE true "
+                  f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"]
+    if table == "stats_slots" and sign < 0:  # only triggers take away, always the OLD row
+        # A maximum cannot be taken away: when the longest wait leaves its slot, look at the slot again.
+        slot = floor_div("OLD.started_at", SLOT_SECONDS)
+        statements.append(
+            f"UPDATE stats_slots SET longest_wait = (SELECT MAX(wait_seconds) FROM calls INDEXED BY idx_calls_stats "
+            f"WHERE started_at >= {slot} * {SLOT_SECONDS} AND started_at < ({slot} + 1) * {SLOT_SECONDS} "
+            f"AND queued_at IS NOT NULL) WHERE slot = {slot} AND OLD.queued_at IS NOT NULL "
+            f"AND OLD.wait_seconds >= longest_wait")
+    return statements
+
+
+def _row(prefix: str, columns: tuple[str, ...]) -> str:
+    return "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in columns) + ")"
+
+
+def _triggers(db: sqlite_utils.Database) -> None:
+    kept = f"NOT EXISTS (SELECT 1 FROM {ROLLUP_STATE} WHERE keep_on_delete)"
+    for table, name, columns, relevant in (
+        ("calls", "calls", _CALL_SOURCE, None),
+        ("call_events", "events", _EVENT_SOURCE, "{row}.event IN ('CONNECT', 'RINGNOANSWER')"),
+    ):
+        targets = [t for t, spec in ROLLUPS.items() if spec[0] == columns]
+
+        def body(*sides: tuple[str, int], targets: list[str] = targets, columns: tuple = columns) -> str:
+            return " ".join(f"{s};" for prefix, sign in sides for t in targets
+                            for s in _fold(t, _row(prefix, columns), sign))
+
+        def when(*conditions: str | None) -> str:
+            conditions = tuple(c for c in conditions if c)
+            return f" WHEN {' AND '.join(conditions)}" if conditions else ""
+
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        on = {"NEW": relevant and relevant.format(row="NEW"), "OLD": relevant and relevant.format(row="OLD")}
+        either = relevant and f"({on['OLD']} OR {on['NEW']})"
+        db.execute(f"CREATE TRIGGER stats_{name}_ai AFTER INSERT ON {table}{when(on['NEW'])} "
+                   f"BEGIN {body(('NEW', 1))} END")
+        db.execute(f"CREATE TRIGGER stats_{name}_au AFTER UPDATE OF {', '.join(columns)} ON {table}"
+                   f"{when(f'({changed})', either)} BEGIN {body(('OLD', -1), ('NEW', 1))} END")
+        db.execute(f"CREATE TRIGGER stats_{name}_ad AFTER DELETE ON {table}{when(on['OLD'], kept)} "
+                   f"BEGIN {body(('OLD', -1))} END")
+
+
+def backfill_rollups(db: sqlite_utils.Database | sqlite3.Connection, chunk_days: int = 30) -> int:
+    """Fold every call and event already stored into the (empty) rollups, a month at a time; returns calls."""
+    (first, last, total), = db.execute(
+        "SELECT MIN(t), MAX(t), SUM(n) FROM (SELECT MIN(started_at) AS t, COUNT(*) AS n FROM calls UNION ALL "
+        "SELECT MAX(started_at), 0 FROM calls UNION ALL SELECT MIN(at), 0 FROM call_events UNION ALL "
+        "SELECT MAX(at), 0 FROM call_events)").fetchall()
+    if first is None:
+        return 0
+    sources = {
+        _CALL_SOURCE: f"(SELECT {', '.join(_CALL_SOURCE)} FROM calls INDEXED BY idx_calls_stats "
+                      "WHERE started_at >= :a AND started_at < :b)",
+        _EVENT_SOURCE: "(SELECT at, event, handset FROM call_events INDEXED BY idx_events_kind "
+                       "WHERE event IN ('CONNECT', 'RINGNOANSWER') AND at >= :a AND at < :b)",
+    }
+    step = chunk_days * DAY_SECONDS
+    a, done = (first // DAY_SECONDS) * DAY_SECONDS, 0
+    while a <= last:
+        span = {"a": a, "b": a + step}
+        for table, (columns, *_rest) in ROLLUPS.items():
+            for statement in _fold(table, sources[columns], 1):
+                db.execute(statement, span)
+        done += db.execute("SELECT COUNT(*) FROM calls WHERE started_at >= :a AND started_at < :b",
+                           span).fetchone()[0]
+        log.info("statistics rollups: %d of %d calls folded in (%.0f%%)", done, total, 100 * done / max(total, 1))
+        a += step
+    return done
+
+
+def _m6_stats_rollups(db: sqlite_utils.Database) -> None:
+    sums = "INTEGER NOT NULL DEFAULT 0"
+    db.execute(f"CREATE TABLE stats_slots (slot INTEGER PRIMARY KEY, "
+               f"{', '.join(f'{c} {sums}' for c in ROLLUPS['stats_slots'][2])}, longest_wait REAL)")
+    db.execute(f"CREATE TABLE stats_day_counts (day INTEGER NOT NULL, kind TEXT NOT NULL, value NOT NULL, "
+               f"n {sums}, PRIMARY KEY (day, kind, value)) WITHOUT ROWID")
+    db.execute(f"CREATE TABLE stats_day_operators (day INTEGER NOT NULL, operator TEXT NOT NULL, "
+               f"{', '.join(f'{c} {sums}' for c in ROLLUPS['stats_day_operators'][2])}, "
+               f"PRIMARY KEY (day, operator)) WITHOUT ROWID")
+    db.execute(f"CREATE TABLE stats_day_handsets (day INTEGER NOT NULL, handset TEXT NOT NULL, "
+               f"connected {sums}, ring_no_answer {sums}, PRIMARY KEY (day, handset)) WITHOUT ROWID")
+    db.execute(f"CREATE TABLE {ROLLUP_STATE} (keep_on_delete INTEGER NOT NULL)")
+    db.execute(f"INSERT INTO {ROLLUP_STATE} VALUES (0)")
+    backfill_rollups(db)
+    _triggers(db)
+
+
+MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list | None = None) -> int:

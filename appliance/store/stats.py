@@ -2,9 +2,12 @@
 
 Every figure is for calls *started* in [since, until). The per-call milestones
 (queued, connected, waits, talk time, survey score) come from each call's event
-timeline and are folded into the calls row when it is written, so each query
-below is one range scan of the covering index `idx_calls_stats`; per-handset
-ring-no-answer counts are read from the event table itself (`idx_events_kind`).
+timeline and are folded into the calls row when it is written. The rollup
+tables of migration 6 (kept in step by triggers) add those rows up per UTC
+quarter-hour and per UTC day, so a figure reads the rollups for the whole
+quarter-hours or days inside the period and the calls themselves (one range
+scan of the covering index `idx_calls_stats`, or `idx_events_kind` for
+handsets) only for the part-days at its edges. Both give the same numbers.
 
 * offered: calls that entered the operator queue
 * answered: calls connected to an operator
@@ -12,14 +15,22 @@ ring-no-answer counts are read from the event table itself (`idx_events_kind`).
   `short_abandon` seconds) are counted apart and left out of the rates
 * ASA: average speed of answer (queue wait of the answered calls)
 * service level: answered within `service_level` seconds / (offered - short abandons)
+
+Averages and totals of durations are taken over whole milliseconds and rounded
+half to even, exactly. Thresholds in whole seconds and UTC offsets in whole
+quarter-hours are served from the rollups; others are counted on the calls.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
+
+from .migrations import DAY_SECONDS, ROLLUPS, SLOT_SECONDS
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:
@@ -28,90 +39,165 @@ def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]
 
 
 RANGE = "started_at >= :since AND started_at < :until"
+_RAW = {
+    "calls": "(SELECT {columns} FROM calls INDEXED BY idx_calls_stats WHERE started_at >= :{a} AND started_at < :{b})",
+    "call_events": "(SELECT {columns} FROM call_events INDEXED BY idx_events_kind "
+                   "WHERE event IN ('CONNECT', 'RINGNOANSWER') AND at >= :{a} AND at < :{b})",
+}
+
+
+def _split(since: float, until: float, unit: int) -> tuple[tuple[int, int] | None, list[tuple[float, float]]]:
+    """The whole units inside [since, until) and the part-units left at either edge."""
+    lo, hi = math.ceil(since / unit), math.floor(until / unit)
+    lo += (lo * unit < since) - ((lo - 1) * unit >= since)  # the division may have rounded either way
+    hi += ((hi + 1) * unit <= until) - (hi * unit > until)
+    if lo >= hi:
+        return None, [(since, until)]
+    return (lo, hi), [(a, b) for a, b in ((since, lo * unit), (hi * unit, until)) if a < b]
+
+
+def _source(table: str, p: dict) -> tuple[str, dict]:
+    """SQL for rollup-shaped rows covering the period: stored rollups for whole units, calls at the edges."""
+    columns, keys, sums, select = ROLLUPS[table]
+    names = ", ".join([*keys, *sums, *(["longest_wait"] if table == "stats_slots" else [])])
+    whole, edges = (_split(p["since"], p["until"], SLOT_SECONDS if table == "stats_slots" else DAY_SECONDS)
+                    if p["rollups"] else (None, [(p["since"], p["until"])]))
+    parts, args = [], {}
+    if whole:
+        parts.append(f"SELECT {names} FROM {table} WHERE {keys[0]} >= :lo AND {keys[0]} < :hi")
+        args["lo"], args["hi"] = whole
+    raw = _RAW["call_events" if table == "stats_day_handsets" else "calls"]
+    for n, (a, b) in enumerate(edges):
+        src = raw.format(columns=", ".join(columns), a=f"a{n}", b=f"b{n}")
+        parts.append(f"SELECT {names} FROM ({select.format(src=src)})")
+        args[f"a{n}"], args[f"b{n}"] = a, b
+    return " UNION ALL ".join(parts), args
+
+
+def _mean(total: int, count: int, places: int, unit: int = 1000) -> float | None:
+    """An exact average of whole units (milliseconds), rounded half to even."""
+    return float(round(Fraction(total, unit * count), places)) if count else None
+
+
+def _thresholds(conn: sqlite3.Connection, p: dict) -> tuple[int, int]:
+    """(answered within the service level, short abandons): per-second counts for whole days, calls elsewhere."""
+    whole_seconds = float(p["sl"]).is_integer() and float(p["short"]).is_integer()
+    whole, edges = (_split(p["since"], p["until"], DAY_SECONDS) if p["rollups"] and whole_seconds
+                    else (None, [(p["since"], p["until"])]))
+    within = short = 0
+    if whole:
+        (row,) = _rows(conn, """
+            SELECT TOTAL(CASE WHEN kind = 'answered_wait' AND value <= :sl THEN n END) AS within,
+                   TOTAL(CASE WHEN kind = 'abandoned_wait' AND value < :short THEN n END) AS short
+            FROM stats_day_counts WHERE day >= :lo AND day < :hi AND kind IN ('answered_wait', 'abandoned_wait')""",
+                       {**p, "lo": whole[0], "hi": whole[1]})
+        within, short = int(row["within"]), int(row["short"])
+    for a, b in edges:
+        (row,) = _rows(conn, """
+            SELECT COUNT(CASE WHEN connected_at IS NOT NULL AND wait_seconds <= :sl THEN 1 END) AS within,
+                   COUNT(CASE WHEN outcome = 'abandoned' AND COALESCE(wait_seconds, 0) < :short THEN 1 END) AS short
+            FROM calls INDEXED BY idx_calls_stats WHERE started_at >= :a AND started_at < :b""",
+                       {**p, "a": a, "b": b})
+        within, short = within + row["within"], short + row["short"]
+    return within, short
 
 
 def summary(conn: sqlite3.Connection, p: dict) -> dict[str, Any]:
+    src, args = _source("stats_slots", p)
     (row,) = _rows(conn, f"""
-        SELECT COUNT(*) AS calls,
-               COUNT(queued_at) AS offered,
-               COUNT(connected_at) AS answered,
-               TOTAL(outcome = 'abandoned') AS abandoned,
-               TOTAL(outcome = 'abandoned' AND COALESCE(wait_seconds, 0) < :short) AS short_abandoned,
-               AVG(CASE WHEN connected_at IS NOT NULL THEN wait_seconds END) AS asa,
-               TOTAL(connected_at IS NOT NULL AND wait_seconds <= :sl) AS within_service_level,
-               AVG(CASE WHEN connected_at IS NOT NULL THEN talk_seconds END) AS average_talk,
-               MAX(CASE WHEN queued_at IS NOT NULL THEN wait_seconds END) AS longest_wait,
-               AVG(survey_score) AS survey_average, COUNT(survey_score) AS surveys
-        FROM calls INDEXED BY idx_calls_stats WHERE {RANGE}""", p)
-    out = dict(row)
-    for name in ("abandoned", "short_abandoned", "within_service_level"):
-        out[name] = int(out[name])
+        SELECT COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(offered), 0) AS offered,
+               COALESCE(SUM(answered), 0) AS answered, COALESCE(SUM(abandoned), 0) AS abandoned,
+               COALESCE(SUM(wait_n), 0) AS wait_n, COALESCE(SUM(wait_ms), 0) AS wait_ms,
+               COALESCE(SUM(talk_n), 0) AS talk_n, COALESCE(SUM(talk_ms), 0) AS talk_ms,
+               MAX(longest_wait) AS longest_wait, COALESCE(SUM(surveys), 0) AS surveys,
+               COALESCE(SUM(survey_total), 0) AS survey_total
+        FROM ({src})""", args)
+    within, short = _thresholds(conn, p)
+    out = {"calls": row["calls"], "offered": row["offered"], "answered": row["answered"],
+           "abandoned": row["abandoned"], "short_abandoned": short, "asa": _mean(row["wait_ms"], row["wait_n"], 2),
+           "within_service_level": within, "average_talk": _mean(row["talk_ms"], row["talk_n"], 2),
+           "longest_wait": row["longest_wait"], "survey_average": _mean(row["survey_total"], row["surveys"], 2, 1),
+           "surveys": row["surveys"]}
     counted = out["offered"] - out["short_abandoned"]
     out["service_level"] = round(out["within_service_level"] / counted, 4) if counted else None
     out["abandon_rate"] = round((out["abandoned"] - out["short_abandoned"]) / counted, 4) if counted else None
-    for name in ("asa", "average_talk", "survey_average"):
-        out[name] = round(out[name], 2) if out[name] is not None else None
     return out
 
 
+def _counts(conn: sqlite3.Connection, p: dict, kind: str) -> dict[str, int]:
+    src, args = _source("stats_day_counts", p)
+    rows = _rows(conn, f"SELECT value, SUM(n) AS n FROM ({src}) WHERE kind = :kind GROUP BY value "
+                       f"HAVING SUM(n) > 0 ORDER BY value", {**args, "kind": kind})
+    return {str(r["value"]): r["n"] for r in rows}
+
+
 def outcomes(conn: sqlite3.Connection, p: dict) -> dict[str, int]:
-    rows = _rows(conn, f"SELECT COALESCE(outcome, 'in progress') AS o, COUNT(*) AS n FROM calls "
-                       f"INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY outcome", p)
-    return {r["o"]: r["n"] for r in rows}
+    """Calls by outcome; calls still going show as 'in progress'."""
+    return _counts(conn, p, "outcome")
 
 
 def call_types(conn: sqlite3.Connection, p: dict) -> dict[str, int]:
-    rows = _rows(conn, f"SELECT COALESCE(call_type, 'unclassified') AS t, COUNT(*) AS n FROM calls "
-                       f"INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY call_type", p)
-    return {r["t"]: r["n"] for r in rows}
+    return _counts(conn, p, "call_type")
+
+
+def surveys(conn: sqlite3.Connection, p: dict) -> dict[str, int]:
+    return {str(score): 0 for score in range(1, 6)} | _counts(conn, p, "survey")
+
+
+def _local(conn: sqlite3.Connection, p: dict, unit: int) -> list[sqlite3.Row]:
+    """Calls, answered and abandoned by local hour of the day (unit 3600) or local day (86400)."""
+    offset = float(p["offset"])
+    if offset % SLOT_SECONDS:  # not a whole quarter-hour: the slots straddle local hours
+        key = f"CAST((started_at + :offset) / {unit} AS INTEGER)"
+        sql = (f"SELECT {key} AS k, COUNT(*) AS calls, COUNT(connected_at) AS answered, "
+               f"COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned "
+               f"FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY k")
+        args = p
+    else:
+        src, args = _source("stats_slots", p)
+        sql = (f"SELECT (slot * {SLOT_SECONDS} + {int(offset)}) / {unit} AS k, SUM(calls) AS calls, "
+               f"SUM(answered) AS answered, SUM(abandoned) AS abandoned FROM ({src}) GROUP BY k HAVING SUM(calls) > 0")
+    return _rows(conn, sql + " ORDER BY k", args)
 
 
 def per_hour(conn: sqlite3.Connection, p: dict) -> list[dict]:
     """Calls by hour of the day (local time via utc_offset), all 24 hours present."""
-    rows = _rows(conn, f"""
-        SELECT CAST((started_at + :offset) / 3600 AS INTEGER) % 24 AS hour, COUNT(*) AS calls,
-               COUNT(connected_at) AS answered, TOTAL(outcome = 'abandoned') AS abandoned
-        FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY hour""", p)
-    found = {r["hour"]: r for r in rows}
-    return [{"hour": h, "calls": found[h]["calls"] if h in found else 0,
-             "answered": found[h]["answered"] if h in found else 0,
-             "abandoned": int(found[h]["abandoned"]) if h in found else 0} for h in range(24)]
+    found: dict[int, dict] = {}
+    for r in _local(conn, p, 3600):
+        hour = found.setdefault(r["k"] % 24, {"calls": 0, "answered": 0, "abandoned": 0})
+        for name in hour:
+            hour[name] += r[name]
+    return [{"hour": h, **found.get(h, {"calls": 0, "answered": 0, "abandoned": 0})} for h in range(24)]
 
 
 def per_day(conn: sqlite3.Connection, p: dict) -> list[dict]:
-    rows = _rows(conn, f"""
-        SELECT CAST((started_at + :offset) / 86400 AS INTEGER) AS day, COUNT(*) AS calls,
-               COUNT(connected_at) AS answered, TOTAL(outcome = 'abandoned') AS abandoned
-        FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY day ORDER BY day""", p)
-    return [{"date": time.strftime("%Y-%m-%d", time.gmtime(r["day"] * 86400)), "calls": r["calls"],
-             "answered": r["answered"], "abandoned": int(r["abandoned"])} for r in rows]
+    return [{"date": time.strftime("%Y-%m-%d", time.gmtime(r["k"] * 86400)), "calls": r["calls"],
+             "answered": r["answered"], "abandoned": r["abandoned"]} for r in _local(conn, p, 86400)]
 
 
 def per_operator(conn: sqlite3.Connection, p: dict) -> list[dict]:
+    """Answered calls by operator, most first (then by name; a call without one shows as None)."""
+    src, args = _source("stats_day_operators", p)
     rows = _rows(conn, f"""
-        SELECT operator, COUNT(*) AS answered, ROUND(AVG(wait_seconds), 2) AS asa,
-               ROUND(AVG(talk_seconds), 2) AS average_talk, ROUND(TOTAL(talk_seconds), 1) AS talk_total,
-               ROUND(AVG(survey_score), 2) AS survey_average
-        FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} AND connected_at IS NOT NULL
-        GROUP BY operator ORDER BY answered DESC""", p)
-    return [dict(r) for r in rows]
+        SELECT operator, SUM(answered) AS answered, SUM(wait_n) AS wait_n, SUM(wait_ms) AS wait_ms,
+               SUM(talk_n) AS talk_n, SUM(talk_ms) AS talk_ms, SUM(surveys) AS surveys,
+               SUM(survey_total) AS survey_total
+        FROM ({src}) GROUP BY operator HAVING SUM(answered) > 0""", args)
+    return [{"operator": r["operator"] or None, "answered": r["answered"], "asa": _mean(r["wait_ms"], r["wait_n"], 2),
+             "average_talk": _mean(r["talk_ms"], r["talk_n"], 2),
+             "talk_total": float(round(Fraction(r["talk_ms"], 1000), 1)),
+             "survey_average": _mean(r["survey_total"], r["surveys"], 2, 1)}
+            for r in sorted(rows, key=lambda r: (-r["answered"], r["operator"]))]
 
 
 def per_handset(conn: sqlite3.Connection, p: dict) -> list[dict]:
-    """Straight from the event timeline: how often each handset was connected or rang unanswered."""
-    rows = _rows(conn, """
-        SELECT handset, TOTAL(event = 'CONNECT') AS connected, TOTAL(event = 'RINGNOANSWER') AS ring_no_answer
-        FROM call_events INDEXED BY idx_events_kind
-        WHERE event IN ('CONNECT', 'RINGNOANSWER') AND at >= :since AND at < :until
-        GROUP BY handset ORDER BY handset""", p)
-    return [{"handset": r["handset"], "connected": int(r["connected"]),
-             "ring_no_answer": int(r["ring_no_answer"])} for r in rows]
-
-
-def surveys(conn: sqlite3.Connection, p: dict) -> dict[str, int]:
-    rows = _rows(conn, f"SELECT survey_score AS s, COUNT(*) AS n FROM calls INDEXED BY idx_calls_stats "
-                       f"WHERE {RANGE} AND survey_score IS NOT NULL GROUP BY survey_score", p)
-    return {str(score): 0 for score in range(1, 6)} | {str(r["s"]): r["n"] for r in rows}
+    """From the event timeline (by when it happened): how often each handset was connected or rang unanswered."""
+    src, args = _source("stats_day_handsets", p)
+    rows = _rows(conn, f"""
+        SELECT handset, SUM(connected) AS connected, SUM(ring_no_answer) AS ring_no_answer
+        FROM ({src}) GROUP BY handset HAVING SUM(connected) + SUM(ring_no_answer) > 0 ORDER BY handset""", args)
+    return [{"handset": r["handset"] or None, "connected": r["connected"], "ring_no_answer": r["ring_no_answer"]}
+            for r in rows]
 
 
 def callbacks(conn: sqlite3.Connection, p: dict) -> dict[str, Any]:
@@ -131,17 +217,21 @@ QUERIES: dict[str, Callable[[sqlite3.Connection, dict], Any]] = {
 
 
 def params(since: float, until: float, *, short_abandon: float = 5.0, service_level: float = 20.0,
-           utc_offset: float = 0.0) -> dict:
+           utc_offset: float = 0.0, rollups: bool = True) -> dict:
+    """The query parameters; rollups=False counts everything on the calls themselves (slow, same figures)."""
     if until <= since:
         raise ValueError(f"the period is empty: until ({until}) is not after since ({since})")
     if short_abandon < 0 or service_level <= 0:
         raise ValueError("short_abandon must be >= 0 and service_level > 0 seconds")
-    return {"since": since, "until": until, "short": short_abandon, "sl": service_level, "offset": utc_offset}
+    return {"since": since, "until": until, "short": short_abandon, "sl": service_level, "offset": utc_offset,
+            "rollups": rollups}
 
 
 def dashboard(conn: sqlite3.Connection, since: float, until: float, **options: Any) -> dict:
     """Every dashboard figure; options: short_abandon, service_level (seconds), utc_offset (for hours and days)."""
     p = params(since, until, **options)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_slots'").fetchone() is None:
+        p["rollups"] = False  # a database the daemon has not migrated yet
     result: dict[str, Any] = {"since": since, "until": until, "short_abandon": p["short"],
                               "service_level_seconds": p["sl"]}
     for name, query in QUERIES.items():
