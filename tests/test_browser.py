@@ -120,7 +120,14 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     keys.fill(keys.input_value() + ", 4=psychology")
     page.click("#save")
     expect(page.locator(".flash")).to_contain_text("applied")
+    # The tree above the forms: the start, the menu's new key 4 edge, and a click jumping to a node's form.
+    tree = page.locator("#flow-tree")
+    expect(tree.locator("#tree-choose_language")).to_be_visible()
+    expect(tree.locator("li", has=page.locator("#tree-psychology")).first).to_contain_text("key 2")
+    expect(tree.locator(".backref", has_text="psychology")).to_have_count(1)  # key 4 points back at it
     shot(page, "config-flow")
+    tree.locator("#tree-busy").click()
+    expect(page).to_have_url(base + "/config/flow#group-flow.nodes.busy")
     page.goto(base + "/config/revisions")
     expect(page.locator("pre.diff").first).to_contain_text('+4 = "psychology"')
     shot(page, "revisions")
@@ -202,4 +209,64 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     expect(page.locator("nav")).to_contain_text("Обзор")
     shot(page, "stats-ru")
     assert not script_errors, script_errors
+    context.close()
+
+
+MAIN_PAGES = ("/", "/console", "/kb/", "/calls", "/stats", "/voicemail", "/callbacks", "/sms", "/operators", "/bench",
+              "/config/flow", "/config/schedule", "/config/handsets", "/config/revisions", "/users", "/audit",
+              "/tokens", "/privacy", "/backup")
+
+
+def _logged_in(page, base: str) -> None:
+    page.goto(base + "/login")
+    if page.url.endswith("/setup"):  # run on its own, before the end-to-end test made the admin
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password2]", PASSWORD)
+    else:
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_base(box, browser):
+    from playwright.sync_api import expect
+
+    base, _ = box
+    for width in (1100, 800):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        _logged_in(page, base)
+        wider = {}
+        for path in MAIN_PAGES:
+            page.goto(base + path)
+            scroll, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if scroll > window:
+                wider[path] = scroll
+        assert not wider, f"wider than the {width} px window: {wider}"
+        page.goto(base + "/stats")
+        expect(page.locator("#chart-hours rect.bar")).to_have_count(24)
+        shot(page, f"stats-{width}")
+        page.goto(base + "/config/schedule")
+        expect(page.locator("table.calendar")).to_have_count(2)
+        shot(page, f"schedule-{width}")
+        context.close()
+
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    _logged_in(page, base)
+    page.goto(base + "/kb/new")
+    page.fill("input[name=title]", "Пенсия по инвалидности")
+    page.fill("textarea[name=body]", "Заявление подают в Социальный фонд; нужна справка МСЭ. <b>Не</b> позднее месяца.")
+    page.fill("input[name=tags]", "право, пенсия")
+    page.click("#kb-form button")
+    expect(page.locator("#article .body")).to_contain_text("<b>Не</b>")  # shown as typed, not as HTML
+    page.goto(base + "/console")
+    page.fill("#knowledge input[name=kb]", "справка")
+    page.click("#knowledge button")
+    expect(page.locator("#kb-results mark")).to_have_text("справка")
+    shot(page, "console-kb")
+    scroll, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= window
     context.close()

@@ -166,7 +166,7 @@ RU = {
     "Import dates": "Импорт дат", "Not imported: {error}": "Не импортировано: {error}",
     "One date a line: YYYY-MM-DD, or MM-DD for every year": "По дате в строке: ГГГГ-ММ-ДД или ММ-ДД (каждый год)",
     "Import as": "Импортировать как", "Hours of a special working day": "Часы работы в перенесённый рабочий день",
-    "Import": "Импортировать",
+    "Import": "Импортировать", "24 h": "24 ч",
     "Calls per hour of the day": "Звонки по часам суток", "Calls per day": "Звонки по дням",
     "Answered and abandoned": "Отвеченные и брошенные", "Answered per operator": "Отвечено операторами",
     "Knowledge base": "База знаний", "New article": "Новая статья", "Edit the article": "Правка статьи",
