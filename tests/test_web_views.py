@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 from test_web import PASSWORD, _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
+from waiting import wait_until
 
 from appliance.store.calls import CallStore
 from web import create_app
@@ -119,3 +120,29 @@ def test_statistics_draw_one_bar_per_hour_as_tall_as_its_calls(quiet_box):
     operators = re.search(r'<figure class="chart" id="chart-operators">.*?</figure>', page, re.S).group(0)
     assert "Anna: 2 answered" in operators
     assert '<figure class="chart small" id="chart-today">' in quiet_box.get("/").text
+
+
+def test_the_console_searches_the_knowledge_base_while_a_call_is_live(admin):  # noqa: F811
+    def api(path: str, body: dict | None = None) -> None:
+        assert admin.post(path, json=body or {}, headers={"X-CSRF-Token": _csrf(admin)}).status_code == 200
+
+    def status() -> dict:
+        return admin.get("/api/status").json
+
+    admin.post("/kb/new", data={"csrf_token": _csrf(admin), "title": "Sleep problems",
+                                "body": "Suggest a regular bedtime and no screens an hour before.", "tags": "health"})
+    api("/api/sim/call", {"caller": "+79165550199"})
+    wait_until(lambda: any(c["node"] == "menu" for c in status()["calls"]), 15, "the menu")
+    api("/api/sim/dtmf", {"digits": "2"})
+    wait_until(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in status()["handsets"]), 10, "h2 rings")
+    api("/api/sim/handsets/h2/offhook")
+    try:
+        wait_until(lambda: any(c["state"] == "connected" for c in status()["calls"]), 10, "the call to connect")
+        page = admin.get("/console?handset=h2&kb=bedtime").text
+        assert 'id="current-call"' in page and "+79165550199" in page
+        assert "Sleep problems" in page and "regular <mark>bedtime</mark>" in page
+        assert 'name="handset" value="h2"' in page  # the next search stays on this handset
+    finally:
+        api("/api/sim/hangup")
+        wait_until(lambda: not status()["calls"], 10, "the call to end")
+        api("/api/sim/handsets/h2/onhook")
