@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..privacy import RETENTION_KINDS
 from .access import AccessStore
+from .migrations import ROLLUP_STATE
 from .queries import CallLog
 
 if TYPE_CHECKING:
@@ -51,8 +52,11 @@ def enforce_retention(store: CallStore, now: float, days: Mapping[str, float | N
             removed["sms"] = db.execute("DELETE FROM sms WHERE at < ?", [now - days["sms"] * DAY]).rowcount
         if days.get("calls") is not None:
             # Open calls (ended_at NULL) are never old enough: close_interrupted deals with those.
+            # The statistics rollups keep these calls as anonymous counts, so last year's figures stay.
+            db.execute(f"UPDATE {ROLLUP_STATE} SET keep_on_delete = 1")
             removed["calls"], paths = _delete_calls(db, "started_at < ? AND ended_at IS NOT NULL",
                                                     [now - days["calls"] * DAY])
+            db.execute(f"UPDATE {ROLLUP_STATE} SET keep_on_delete = 0")
             files += paths
         db.execute("DELETE FROM webhook_outbox WHERE delivered_at < ?", [now - DELIVERED_WEBHOOKS_KEPT])
         if audit is not None and any(removed.values()):
@@ -64,7 +68,9 @@ def enforce_retention(store: CallStore, now: float, days: Mapping[str, float | N
 
 def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
                  audit: AccessStore | None = None) -> dict[str, int]:
-    """Delete everything about one caller (number, pseudonym or caller key), files included."""
+    """Delete everything about one caller (number, pseudonym or caller key), files included.
+
+    Their calls leave the statistics too (the rollups are taken down with them)."""
     key = CallLog(store.path, privacy=store.privacy).caller_key(caller)
     if key is None:
         raise LookupError(f"no calls from {caller!r}")
