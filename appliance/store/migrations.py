@@ -195,35 +195,34 @@ def _fold(table: str, src: str, sign: int) -> list[str]:
     return statements
 
 
-def _row(prefix: str, columns: tuple[str, ...]) -> str:
-    return "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in columns) + ")"
+def _body(columns: tuple[str, ...], *sides: tuple[str, int]) -> str:
+    """A trigger body folding the OLD and/or NEW row into every rollup fed by these columns."""
+    targets = [table for table, spec in ROLLUPS.items() if spec[0] == columns]
+    rows = {prefix: "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in columns) + ")" for prefix, _ in sides}
+    return " ".join(f"{statement};" for prefix, sign in sides for table in targets
+                    for statement in _fold(table, rows[prefix], sign))
+
+
+def _when(*conditions: str) -> str:
+    present = [c for c in conditions if c]
+    return f" WHEN {' AND '.join(present)}" if present else ""
 
 
 def _triggers(db: sqlite_utils.Database) -> None:
     kept = f"NOT EXISTS (SELECT 1 FROM {ROLLUP_STATE} WHERE keep_on_delete)"
-    for table, name, columns, relevant in (
-        ("calls", "calls", _CALL_SOURCE, None),
-        ("call_events", "events", _EVENT_SOURCE, "{row}.event IN ('CONNECT', 'RINGNOANSWER')"),
-    ):
-        targets = [t for t, spec in ROLLUPS.items() if spec[0] == columns]
-
-        def body(*sides: tuple[str, int], targets: list[str] = targets, columns: tuple = columns) -> str:
-            return " ".join(f"{s};" for prefix, sign in sides for t in targets
-                            for s in _fold(t, _row(prefix, columns), sign))
-
-        def when(*conditions: str | None) -> str:
-            conditions = tuple(c for c in conditions if c)
-            return f" WHEN {' AND '.join(conditions)}" if conditions else ""
-
+    handset_events = "{row}.event IN ('CONNECT', 'RINGNOANSWER')"
+    for table, name, columns, relevant in (("calls", "calls", _CALL_SOURCE, ""),
+                                           ("call_events", "events", _EVENT_SOURCE, handset_events)):
+        new, old = relevant.format(row="NEW"), relevant.format(row="OLD")
         changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
-        on = {"NEW": relevant and relevant.format(row="NEW"), "OLD": relevant and relevant.format(row="OLD")}
-        either = relevant and f"({on['OLD']} OR {on['NEW']})"
-        db.execute(f"CREATE TRIGGER stats_{name}_ai AFTER INSERT ON {table}{when(on['NEW'])} "
-                   f"BEGIN {body(('NEW', 1))} END")
+        db.execute(f"CREATE TRIGGER stats_{name}_ai AFTER INSERT ON {table}{_when(new)} "
+                   f"BEGIN {_body(columns, ('NEW', 1))} END")
         db.execute(f"CREATE TRIGGER stats_{name}_au AFTER UPDATE OF {', '.join(columns)} ON {table}"
-                   f"{when(f'({changed})', either)} BEGIN {body(('OLD', -1), ('NEW', 1))} END")
-        db.execute(f"CREATE TRIGGER stats_{name}_ad AFTER DELETE ON {table}{when(on['OLD'], kept)} "
-                   f"BEGIN {body(('OLD', -1))} END")
+                   f"{_when(f'({changed})', relevant and f'({old} OR {new})')} "
+                   f"BEGIN {_body(columns, ('OLD', -1), ('NEW', 1))} END")
+        # Retention sets keep_on_delete around its deletes: the rollups keep the calls as anonymous counts.
+        db.execute(f"CREATE TRIGGER stats_{name}_ad AFTER DELETE ON {table}{_when(old, kept)} "
+                   f"BEGIN {_body(columns, ('OLD', -1))} END")
 
 
 def backfill_rollups(db: sqlite_utils.Database | sqlite3.Connection, chunk_days: int = 30) -> int:
