@@ -18,8 +18,6 @@ from web import i18n
 CALLER = "+79165550101"
 
 
-
-
 def _api(client, path: str, body: dict | None = None):
     reply = client.post(path, json=body or {}, headers={"X-CSRF-Token": _csrf(client)})
     assert reply.status_code == 200, reply.json
@@ -200,3 +198,30 @@ def test_every_string_on_the_pages_is_in_russian():
         texts |= set(re.findall(r'\b_\("((?:[^"\\]|\\.)+)"', path.read_text(encoding="utf-8")))
     missing = sorted(t for t in texts if t not in i18n.RU)
     assert not missing, missing
+
+
+def test_the_console_hands_a_caller_over_to_a_competent_service(app, admin, box):  # noqa: F811
+    client = app.test_client()
+    _login(client)
+    wait_until(lambda: not _status(client)["calls"], 20, "the line to be free")
+    _api(client, "/api/sim/call", {"caller": "+79165550202"})
+    wait_until(lambda: _status(client)["calls"], 10, "the call")
+    _api(client, "/api/sim/dtmf", {"digits": "11"})  # English, legal: Anna's handset
+    wait_until(lambda: any(h["id"] == "h1" and h["state"] == "ringing" for h in _status(client)["handsets"]), 15,
+               "h1 to ring")
+    _api(client, "/api/sim/handsets/h1/offhook")
+    call = wait_until(lambda: next((c for c in _status(client)["calls"] if c["state"] == "connected"), None), 10,
+                      "the connection")
+    assert admin.post("/console/transfer", data={"csrf_token": _csrf(admin), "call_id": call["id"],
+                                                 "number": "not a number"}).status_code == 400
+    reply = admin.post("/console/transfer", data={"csrf_token": _csrf(admin), "call_id": call["id"],
+                                                  "number": "+78001002030", "back": "/console?handset=h1"})
+    assert reply.status_code == 302
+
+    def outcome():
+        with _calls_db(box) as db:
+            row = db.execute("SELECT outcome, ended_by FROM calls WHERE id = ?", [call["id"]]).fetchone()
+        return row if row and row[0] else None
+
+    assert wait_until(outcome, 15, "the transfer to finish the call") == ("transferred", "operator")
+    _api(client, "/api/sim/handsets/h1/onhook")

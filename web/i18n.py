@@ -110,6 +110,8 @@ RU = {
     "completed": "завершён", "abandoned": "брошен", "failed": "сбой", "interrupted": "прерван",
     "unanswered": "без ответа", "closed": "нерабочее время", "missed": "пропущен", "left in menu": "ушёл из меню",
     "transferred": "переведён",
+    "Hand over to a service": "Перевести в службу", "Transfer": "Перевести",
+    "Transferring the caller.": "Абонент переводится.",
     # Desk work: operators, inboxes, callbacks, the announcement, privacy and tokens.
     "A caller's data": "Данные абонента",
     "A number, a pseudonym (~...) or a caller key. Every export and erase is in the audit log.":

@@ -6,6 +6,7 @@ it is the only writer of calls.db. The console reads it back with CallLog.call.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -110,6 +111,22 @@ def save_contact():
         abort(400, "a contact needs a call in progress from a number that is not withheld")
     act("contact.save", _("Contact saved."), number=live["caller"], name=request.form.get("name", "").strip()
         or None, note=request.form.get("note", "").strip()[:2000] or None, author=viewer())
+    return redirect(back_to(url_for("pages.console")))
+
+
+@blueprint.post("/console/transfer")
+def transfer_call():
+    """Hand the caller on to a competent service; the line is found from the live call, never from the form."""
+    state, error = status()
+    if state is None:
+        abort(503, error)
+    live = next((c for c in state["calls"] if c["id"] == request.form.get("call_id")), None)
+    if live is None:
+        abort(400, "that call has ended")
+    number = request.form.get("number", "").strip()
+    if not re.fullmatch(r"\+?[0-9]{3,20}", number):
+        abort(400, "give the number to hand the caller to, e.g. +78001234567")
+    act("call.transfer", _("Transferring the caller."), line=live["line"], number=number)
     return redirect(back_to(url_for("pages.console")))
 
 
