@@ -298,7 +298,8 @@ class Bench:
 
     def _last_error(self) -> str:
         lines = [x for x in self.hotline.log.read_text(errors="replace").splitlines() if x.strip()]
-        return lines[-1] if lines else "no output"
+        errors = [x for x in lines if x.startswith(("error:", "hotline could not start"))]  # the why, not the summary
+        return (errors or lines or ["no output"])[-1]
 
     # --- the run ---------------------------------------------------------------------------
 
