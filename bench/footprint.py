@@ -73,7 +73,7 @@ def import_ms(module: str, runs: int = 3) -> float:
     return statistics.median(total(f"import {module}") - total("pass") for _ in range(runs)) / 1000
 
 
-def ours(seconds: float, root: Path) -> dict[str, Any]:
+def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
     emulator = ModemEmulator("sim800")
     emulator.start()
     config, data = write_box(root, {"gsm1": emulator.port})
@@ -86,10 +86,10 @@ def ours(seconds: float, root: Path) -> dict[str, Any]:
     finally:
         hotline.close()
         emulator.stop()
-    return {**figures, "import_ms": import_ms("appliance.daemon")}
+    return {**figures, "import_ms": import_ms("appliance.daemon", runs)}
 
 
-def peer(seconds: float) -> dict[str, Any] | None:
+def peer(seconds: float, runs: int) -> dict[str, Any] | None:
     """python-gsmmodem-new's figures, or None when it is not installed."""
     try:
         import gsmmodem.modem  # noqa: F401 - only asking whether it is there
@@ -113,14 +113,15 @@ def peer(seconds: float) -> dict[str, Any] | None:
         proc.kill()
         proc.wait(10)
         emulator.stop()
-    return {**figures, "import_ms": import_ms("gsmmodem.modem")}
+    return {**figures, "import_ms": import_ms("gsmmodem.modem", runs)}
 
 
 def run(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
     """{"ours": {...}, "peer": {...} or None}: ready_seconds, cpu_percent, rss_mb, threads, import_ms."""
     window = seconds or (2.0 if quick else 10.0)
     with tempfile.TemporaryDirectory(prefix="hotline-footprint-") as tmp:
-        return {"idle_seconds": window, "ours": ours(window, Path(tmp)), "peer": peer(window)}
+        runs = 1 if quick else 3
+        return {"idle_seconds": window, "ours": ours(window, Path(tmp), runs), "peer": peer(window, runs)}
 
 
 def main(argv: list[str] | None = None) -> int:

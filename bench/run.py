@@ -135,7 +135,7 @@ def soak(quick: bool) -> list[Row]:
 def faults(quick: bool) -> list[Row]:
     import faults as bench_faults
 
-    f = bench_faults.run(calls=40 if quick else 600, quick=quick, progress=not quick)
+    f = bench_faults.run(calls=24 if quick else 600, quick=quick, progress=not quick)
     modem_faults = sum(f["faults"].values()) - f["kills"]
     return [
         Row("faults: calls placed", f["calls"], "calls",
