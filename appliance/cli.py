@@ -79,9 +79,9 @@ def _print_problems(problems: list[Problem]) -> None:
         print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
 
 
-def _load(path: Path, simulated: bool = False) -> configuration.Config | None:
+def _load(path: Path, simulated: bool = False, check_devices: bool = True) -> configuration.Config | None:
     try:
-        config = configuration.load(path, simulated=simulated)
+        config = configuration.load(path, simulated=simulated, check_devices=check_devices)
     except configuration.ConfigError as exc:
         _print_problems(exc.problems)
         print(f"{path}: {len(exc.problems)} problem(s); nothing started.", file=sys.stderr)
@@ -144,6 +144,20 @@ def _run_daemon(daemon: Any) -> int:
     return 0
 
 
+def _some_modem_present(config: configuration.Config) -> bool:
+    """A modem unplugged at boot leaves its line down until it appears; with none there, nothing would work."""
+    missing = [(i, line) for i, line in enumerate(config.lines)
+               if line.port.startswith("/") and not Path(line.port).exists()]
+    severity = "error" if len(missing) == len(config.lines) else "warning"
+    for i, line in missing:
+        _print_problems([Problem(f"lines[{i}].port", f"{line.port} does not exist (is the modem plugged in and "
+                                 "powered?); the line stays down until it appears", severity)])
+    if severity == "error":
+        print(f"{len(missing)} problem(s): no modem is there; nothing started.", file=sys.stderr)
+        return False
+    return True
+
+
 def _saved_config(data: Path) -> Path | None:
     """The config last applied from the web page, kept in the state directory."""
     saved = data / "config.toml"
@@ -159,8 +173,8 @@ def _run(args: argparse.Namespace) -> int:
         # The web page's last applied config wins over an older file; editing the file by hand wins back.
         log.info("using %s, applied from the web page (newer than %s)", saved, args.config)
         args.config = saved
-    config = _load(args.config)
-    if config is None:
+    config = _load(args.config, check_devices=False)
+    if config is None or not _some_modem_present(config):
         return 1
     try:
         pin_factory = real_pin_factory()

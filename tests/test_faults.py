@@ -63,8 +63,6 @@ def two_modems(tmp_path):
         modem.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="config check makes a missing device path an error, so `hotline run` "
-                   "refuses to start at all while one of several modems is unplugged: every line is down")
 def test_a_box_starts_with_one_of_its_two_modems_unplugged(tmp_path, two_modems):
     config, data = faults.write_box(tmp_path, {line: m.port for line, m in two_modems.items()})
     two_modems["gsm2"].unplug()
@@ -77,8 +75,6 @@ def test_a_box_starts_with_one_of_its_two_modems_unplugged(tmp_path, two_modems)
         hotline.close()
 
 
-@pytest.mark.xfail(strict=True, reason="ModemLine.start() raises when the port cannot be opened before its "
-                   "worker exists, and Daemon._start_line only posts LineDown: nothing ever retries the port")
 def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_in(tmp_path, two_modems):
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 
 import pytest
 
@@ -17,7 +18,7 @@ from appliance.core.events import (
     RemoteHangup,
 )
 from appliance.modem.emulator import ModemEmulator
-from appliance.modem.line import ModemError, ModemLine
+from appliance.modem.line import ModemLine
 
 
 class Events:
@@ -137,11 +138,15 @@ def test_answer_never_blocks_the_caller_even_when_the_modem_hangs(line, emulator
     assert "stopped answering" in down.reason
 
 
-def test_a_port_that_cannot_be_opened_is_a_clear_error(events):
+def test_a_port_that_cannot_be_opened_leaves_the_line_down_with_a_clear_reason(events):
     ln = ModemLine("gsm9", "/dev/nonexistent-modem", post=events.post, dialect="sim800")
-    with pytest.raises(ModemError, match="gsm9.*/dev/nonexistent-modem"):
-        ln.start()
-    assert events.q.empty()
+    try:
+        ln.start()  # returns: the line keeps looking for its port in the background
+        down = events.q.get(timeout=5)
+        assert isinstance(down, LineDown) and re.search("gsm9.*/dev/nonexistent-modem", down.reason)
+        assert ln.status()["state"] == "down"
+    finally:
+        ln.close()
 
 
 def test_an_unknown_dialect_is_refused_by_name(events):

@@ -54,9 +54,9 @@ def board(document: dict | None = None, schedule: Schedule | None = None) -> tup
 def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+79161234567",
             call_id: str | None = "call-1") -> None:
     actions = sb.handle(ev.IncomingCall(LINE, caller))
-    assert actions[0] == ev.Answer(LINE)
+    assert actions[1] == ev.Answer(LINE)  # after the record of the call is written
     if call_id:
-        assert actions[1] == ev.CallStarted(call_id, LINE, caller, clock())
+        assert actions[0] == ev.CallStarted(call_id, LINE, caller, clock())
     clock.advance(0.5)
     assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "greeting")]
     clock.advance(3)

@@ -177,7 +177,8 @@ class Switchboard(FlowSteps, CallbackSteps):
         call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now)
         self._classify(call)
         self.lines[event.line] = call
-        return [ev.Answer(event.line), ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
+        # The record is written before ATA goes out, so no answered call can be lost to a crash in between.
+        return [ev.CallStarted(call.id, call.line, call.caller, call.started_at), ev.Answer(event.line)]
 
     def _classify(self, call: Call) -> None:
         call.blocked = self.callers.is_blocked(call.caller, self.clock())

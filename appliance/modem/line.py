@@ -98,9 +98,15 @@ class ModemLine(LineRecovery):
     # --- the interface the daemon uses ---------------------------------------------------
 
     def start(self) -> None:
-        self._open()
-        reason = self._initialise()
+        """Open and initialise the modem; a port that is not there (yet) leaves the line down and looking for it."""
         self._worker = threading.Thread(target=self._work, name=f"line-{self.line_id}-worker", daemon=True)
+        try:
+            self._open()
+        except ModemError as exc:
+            self._fail(str(exc))  # the worker's recovery reopens it with backoff once the modem is plugged in
+            self._worker.start()
+            return
+        reason = self._initialise()
         if reason is None:
             self._set_up()
         else:
