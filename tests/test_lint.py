@@ -21,3 +21,10 @@ def test_the_core_never_touches_hardware_libraries():
         text = path.read_text()
         for library in ("serial", "alsaaudio", "gpiozero", "sqlite_utils", "systemd"):
             assert f"import {library}" not in text and f"from {library}" not in text, (path.name, library)
+
+
+def test_the_daemon_loads_without_numpy():
+    """numpy costs a Pi Zero ~12 MB: only the software DTMF receiver may load it, and only when used."""
+    code = "import sys, appliance.daemon, appliance.cli; print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
