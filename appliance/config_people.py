@@ -109,6 +109,10 @@ def _queue(raw: object, prompts: set[str], problems: list[Problem]) -> QueueSett
         if every and "{n}" not in str(raw.get("position_text", "")):
             problems.append(Problem("queue.position_text", 'announcements need a text with {n}, e.g. '
                                     '"You are number {n} in line."'))
+        for key in [k for k in raw if k.startswith("wait_text")]:
+            if "{m}" not in str(raw[key]):
+                problems.append(Problem(f"queue.{key}", 'needs {m} for the minutes, e.g. '
+                                        '"The expected wait is about {m} minutes."'))
     hold = raw.get("hold_music")
     if hold is not None and hold not in prompts:
         problems.append(Problem("queue.hold_music", f"names a missing prompt {hold!r}"))

@@ -353,3 +353,22 @@ def test_an_operator_hands_the_caller_to_a_competent_service():
     assert record["outcome"] == "transferred" and record["ended_by"] == "operator"
     with pytest.raises(LookupError):
         sb.transfer(LINE, "+78001002030")
+
+
+def test_waiting_callers_hear_their_place_and_the_expected_wait_over_the_music():
+    doc = document(route_nodes(), "q", queue={"announce_every": 30, "position_text": "Number {n}.",
+                                              "wait_text": "About {m} minutes."})
+    for spec in doc["handsets"]:
+        spec.pop("operator")  # nobody on duty: the callers wait
+    cfg = configuration.parse(doc, simulated=True)
+    clock = FakeClock()
+    prompts = {*cfg.prompts, "queue.position.1", "queue.position.2", "queue.wait.1", "queue.wait.2"}
+    ids = (f"call-{n}" for n in itertools.count(1))
+    sb = make_switchboard(cfg, clock, prompts=prompts, new_id=lambda: next(ids))
+    sb.handle(ev.LineUp(LINE))
+    assert answer(sb) == [ev.Play(LINE, "tone:ringback", loop=True)]
+    clock.advance(30)
+    assert sb.handle(ev.Tick()) == [ev.StopAudio(LINE), ev.Play(LINE, "queue.position.1")]
+    # Nobody has been answered yet: a minute a caller, less the half minute already waited.
+    assert sb.handle(ev.PromptFinished(LINE, "queue.position.1")) == [ev.Play(LINE, "queue.wait.1")]
+    assert sb.handle(ev.PromptFinished(LINE, "queue.wait.1")) == [ev.Play(LINE, "tone:ringback", loop=True)]

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from ..config import Config
-from ..core.handoff import RINGBACK, position_prompt
+from ..core.handoff import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from ..core.ivr import BEEP
 from .prompts import PromptError, PromptLibrary
 from .tones import tone
@@ -43,6 +43,13 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
             for n in range(1, 10):
                 path = library.from_text(template.replace("{n}", str(n)), lang)
                 sounds[position_prompt(n) + suffix] = library.samples(path)
+        for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
+            template = queue.get(f"wait_text{suffix}")
+            if not template:
+                continue
+            for m in range(1, MAX_WAIT_MINUTES + 1):
+                path = library.from_text(template.replace("{m}", str(m)), lang)
+                sounds[wait_prompt(m) + suffix] = library.samples(path)
     sounds[RINGBACK] = tone("ringback", config.country)
     sounds[BEEP] = tone("beep", config.country)
     log.info("%d prompts ready", len(sounds))

@@ -6,7 +6,9 @@ it returns actions and never reads a clock of its own.
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +46,14 @@ def position_prompt(position: int) -> str:
     return f"queue.position.{min(position, 9)}"
 
 
+MAX_WAIT_MINUTES = 15  # the catalog renders "about M minutes" for 1..15; longer waits say 15
+
+
+def wait_prompt(minutes: int) -> str:
+    """The prompt that tells a waiting caller about how long it will be."""
+    return f"queue.wait.{max(1, min(minutes, MAX_WAIT_MINUTES))}"
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     strategy: str = "ringall"
@@ -70,6 +80,7 @@ class Handoff:
         self.rng = rng or random.Random()
         self.memory = StrategyMemory()
         self.waiting: list[Call] = []
+        self.recent_waits: deque[float] = deque(maxlen=20)  # how long the last callers waited for an operator
 
     # --- entering and leaving ---------------------------------------------------
 
@@ -107,6 +118,12 @@ class Handoff:
 
     def position(self, call: Call) -> int:
         return self.waiting.index(call) + 1
+
+    def estimated_minutes(self, call: Call) -> int:
+        """Whole minutes until an operator, from how long recent callers waited (a minute each, at first)."""
+        typical = sum(self.recent_waits) / len(self.recent_waits) if self.recent_waits else 60.0
+        waited = self.clock() - (call.route_started_at or self.clock())
+        return max(1, math.ceil((typical * self.position(call) - waited) / 60))
 
     # --- choosing and ringing -----------------------------------------------------
 
@@ -170,6 +187,7 @@ class Handoff:
         if call.callback_number is not None:
             return actions  # the switchboard dials out and connects once a line is chosen
         call.connected_at = now
+        self.recent_waits.append(now - (call.route_started_at or now))
         call.log(now, "CONNECT", handset=handset_id, detail=operator)
         return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line),
                 ev.CallConnected(call.id, handset_id, operator, now)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import events as ev
 from .call import Call
 from .flow import Node
+from .handoff import wait_prompt
 
 BEEP = "tone:beep"
 
@@ -156,6 +157,10 @@ class FlowSteps:
             self._await_input(call, node)
             return []
         if kind == "route" and call.queued:
+            if (call.playing or "").startswith("queue.position."):
+                wait = wait_prompt(self.handoff.estimated_minutes(call))
+                if wait in self.prompts:
+                    return [self._say(call, wait)]  # then the estimated wait, then the music again
             return [self._say(call, self.handoff.settings.hold_prompt, loop=True)]
         if kind == "voicemail":
             if call.playing == BEEP:
