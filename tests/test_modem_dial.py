@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 
 import pytest
+from modem_kit import Events
 
 from appliance.core.events import (
     CallAnswered,
@@ -23,15 +24,6 @@ from appliance.modem.line import ModemLine
 FAMILIES = ["sim800", "sim7600", "quectel", "huawei", "v253"]
 
 
-class Events:
-    def __init__(self) -> None:
-        self.q: queue.Queue = queue.Queue()
-
-    def until(self, kind: type, timeout: float = 10.0) -> object:
-        while True:
-            event = self.q.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
 
 
 @pytest.fixture

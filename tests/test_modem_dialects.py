@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import queue
 from pathlib import Path
 
 import pytest
+from modem_kit import Events
 
 from appliance.core.events import (
     CallAnswered,
@@ -65,12 +65,6 @@ def test_detection_from_what_the_modem_says(said, family):
     assert detect(said) == family
 
 
-class Events:
-    def __init__(self) -> None:
-        self.q: queue.Queue = queue.Queue()
-
-    def next(self, timeout: float = 10.0) -> object:
-        return self.q.get(timeout=timeout)
 
 
 @pytest.mark.parametrize("dialect", FAMILIES)

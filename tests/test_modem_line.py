@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import queue
 import re
 
 import pytest
+from modem_kit import Events
 
 from appliance.core.events import (
     AnswerFailed,
@@ -19,23 +19,6 @@ from appliance.core.events import (
 )
 from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
-
-
-class Events:
-    def __init__(self) -> None:
-        self.q: queue.Queue = queue.Queue()
-
-    def post(self, event: object) -> None:
-        self.q.put(event)
-
-    def next(self, timeout: float = 5.0) -> object:
-        return self.q.get(timeout=timeout)
-
-    def until(self, kind: type, timeout: float = 10.0) -> object:
-        while True:
-            event = self.q.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import queue
-
 import pytest
+from modem_kit import Events
 
 from appliance.core.events import (
     CallAnswered,
@@ -16,14 +15,6 @@ from appliance.core.events import (
 )
 from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
-
-
-class Events:
-    def __init__(self) -> None:
-        self.q: queue.Queue = queue.Queue()
-
-    def next(self, timeout: float = 10.0) -> object:
-        return self.q.get(timeout=timeout)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 
 import pytest
+from modem_kit import Events
 
 from appliance.core.events import LineUp, SmsReceived, SmsResult
 from appliance.modem import gsm7, sms_pdu
@@ -14,15 +15,6 @@ from appliance.modem.line import ModemLine
 CYRILLIC = "Здравствуйте! Вы позвонили на горячую линию. Оператор перезвонит вам в течение часа. "
 
 
-class Events:
-    def __init__(self) -> None:
-        self.q: queue.Queue = queue.Queue()
-
-    def until(self, kind: type, timeout: float = 10.0) -> object:
-        while True:
-            event = self.q.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
 
 
 @pytest.fixture
