@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--config", required=True, type=Path)
     check.add_argument("--hardware", action=argparse.BooleanOptionalAction, default=None,
                        help="also probe serial ports, sound cards, GPIO and power (default: on a Raspberry Pi)")
+    check.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                       help="state directory: the running daemon's alarms are shown from here")
 
     web = sub.add_parser("web", help="serve the web app for a running daemon")
     web.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -113,7 +115,30 @@ def _check(args: argparse.Namespace) -> int:
         print(format_findings(findings))
         if any(not finding.ok for finding in findings):
             status = 1
+    if _print_alarms(args.data):
+        status = 1
     return status
+
+
+def _print_alarms(data: Path) -> bool:
+    """The running daemon's alarms (docs/alarms.md); True when there is any."""
+    from . import control
+
+    path = data / "control.sock"
+    if not path.exists():
+        return False  # no daemon runs on this data directory: nothing to ask
+    try:
+        reply = control.call(path, "status", timeout=3.0)
+    except control.ControlError as exc:
+        print(f"{data}: {exc}")
+        return False
+    alarms = reply.get("alarms", [])
+    for alarm in alarms:
+        print(f"alarm {alarm['id']} ({alarm['severity']}): {alarm['text']}",
+              file=sys.stderr if alarm["severity"] == "error" else sys.stdout)
+    if not alarms:
+        print(f"{data}: the running daemon raises no alarm")
+    return bool(alarms)
 
 
 def _run_daemon(daemon: Any) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import commands, commands_calls
+from .alarms import Alarms
 from .audio.catalog import render_prompts
 from .audio.line_audio import line_audio
 from .audio.player import AlsaPlayer
@@ -60,6 +61,7 @@ class Daemon:
         self.clock = clock
         self.notifier = notifier or Notifier()
         self.events: queue.Queue = queue.Queue()
+        self.alarms = Alarms(clock)  # what an admin must see: status, dashboard, `hotline check`
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
         commands.register(self)
         commands_calls.register(self)
@@ -385,6 +387,7 @@ class Daemon:
         for handset in status["handsets"]:
             device = self.handsets.get(handset["id"])
             handset["off_hook"] = bool(device and device.is_off_hook)
+        status["alarms"] = self.alarms.active()
         return status
 
     def summary(self) -> str:
@@ -394,4 +397,6 @@ class Daemon:
         up = sum(1 for state in lines.values() if state == "up")
         calls = sum(1 for call in self.core.lines.values() if call is not None)
         operators = sum(1 for o in self.core.operators if o.handset is not None)
-        return f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"
+        alarms = len(self.alarms.active())
+        return (f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"
+                + (f", {alarms} alarm(s)" if alarms else ""))

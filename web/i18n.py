@@ -54,6 +54,8 @@ RU = {
     "Abandoned": "Брошено",
     "Average wait, s": "Среднее ожидание, с",
     "Cannot reach the box": "Нет связи с устройством",
+    "Alarms": "Тревоги",
+    "since": "с",
     "Box": "Устройство",
     "Prompts": "Фразы",
     "Schedule": "Расписание",

@@ -17,6 +17,7 @@ async function refresh() {
       c.handset, c.seconds]));
     document.getElementById("waiting").textContent =
       String(status.calls.filter((c) => c.state !== "connected").length);
+    fillAlarms(status.alarms || []);
     const banner = document.getElementById("announcement-on");
     banner.hidden = !status.announcement;
     banner.querySelector("strong").textContent = status.announcement || "";
@@ -25,6 +26,17 @@ async function refresh() {
     error.textContent = Hotline.t("Cannot reach the box") + ": " + err.message;
     error.hidden = false;
   }
+}
+// The daemon's alarms (docs/alarms.md): what an admin must act on, such as a full disk.
+function fillAlarms(alarms) {
+  const list = document.getElementById("alarms");
+  list.replaceChildren(...alarms.map((a) => {
+    const item = document.createElement("li");
+    item.className = a.severity;
+    item.textContent = a.text + " (" + Hotline.t("since") + " " + new Date(a.since * 1000).toLocaleString() + ")";
+    return item;
+  }));
+  document.getElementById("alarms-box").hidden = alarms.length === 0;
 }
 function fillToday(today) {
   document.getElementById("today-total").textContent = today.total;

@@ -1,0 +1,50 @@
+"""Alarms: conditions an admin must see and act on, one list in the daemon's status.
+
+Any part of the daemon sets an alarm under a stable id while a condition lasts
+("disk.low", "disk.write", "maintenance.retention", ...) and clears it when the
+condition ends. The list travels in the `status` reply as
+`[{id, severity, text, since}]`; the dashboard shows it and `hotline check`
+prints it. See docs/alarms.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SEVERITIES = ("warning", "error")  # warning: act soon; error: the box is losing something now
+
+
+class Alarms:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._alarms: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()  # adapter threads (the webhook sender) may set alarms too
+
+    def set(self, alarm_id: str, severity: str, text: str) -> None:
+        """Raise or update an alarm; `since` stays the moment it was first raised."""
+        if severity not in SEVERITIES:
+            raise ValueError(f"alarm severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+        with self._lock:
+            old = self._alarms.get(alarm_id)
+            if old is not None and (old["severity"], old["text"]) == (severity, text):
+                return
+            since = old["since"] if old is not None else self._clock()
+            self._alarms[alarm_id] = {"id": alarm_id, "severity": severity, "text": text, "since": since}
+        (log.error if severity == "error" else log.warning)("alarm %s: %s", alarm_id, text)
+
+    def clear(self, alarm_id: str) -> None:
+        with self._lock:
+            gone = self._alarms.pop(alarm_id, None)
+        if gone is not None:
+            log.info("alarm %s cleared", alarm_id)
+
+    def active(self, prefix: str = "") -> list[dict[str, Any]]:
+        """The alarms now raised (those whose id starts with `prefix`), errors first, then oldest first."""
+        with self._lock:
+            found = [dict(a) for a in self._alarms.values() if a["id"].startswith(prefix)]
+        return sorted(found, key=lambda a: (a["severity"] != "error", a["since"], a["id"]))

@@ -1,0 +1,73 @@
+"""The alarm list: raised by any part of the daemon, seen in status, on the dashboard's poll and by `hotline check`."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import threading
+
+import pytest
+import tomli_w
+
+from appliance import config as configuration
+from appliance import control
+from appliance.alarms import Alarms
+from appliance.simulation import Simulation
+
+
+def test_an_alarm_keeps_its_first_moment_and_goes_when_cleared():
+    now = [100.0]
+    alarms = Alarms(lambda: now[0])
+    alarms.set("disk.low", "warning", "the data disk has 50 MB free")
+    now[0] = 200.0
+    alarms.set("disk.low", "warning", "the data disk has 40 MB free")
+    alarms.set("disk.write", "error", "records cannot be written")
+    assert alarms.active() == [
+        {"id": "disk.write", "severity": "error", "text": "records cannot be written", "since": 200.0},
+        {"id": "disk.low", "severity": "warning", "text": "the data disk has 40 MB free", "since": 100.0},
+    ]
+    assert [a["id"] for a in alarms.active("disk.w")] == ["disk.write"]
+    alarms.clear("disk.write")
+    alarms.clear("never.raised")
+    assert [a["id"] for a in alarms.active()] == ["disk.low"]
+    with pytest.raises(ValueError, match="severity"):
+        alarms.set("x", "panic", "no such severity")
+
+
+@pytest.fixture
+def box(tmp_path):
+    """A real daemon (modem emulator, mock pins, null audio) with its loop in a thread, and its config file."""
+    simulation = Simulation(configuration.default_document())
+    document = copy.deepcopy(simulation.document)
+    daemon = simulation.daemon(configuration.parse(document), tmp_path / "data")
+    daemon.start()
+    loop = threading.Thread(target=daemon.run, daemon=True)
+    loop.start()
+    config = tmp_path / "hotline.toml"
+    config.write_text(tomli_w.dumps(document))
+    yield daemon, config
+    daemon.stop()
+    loop.join(10)
+    simulation.close()
+
+
+def check(config, data) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appliance.cli", "check", "--no-hardware", "--config", str(config),
+                           "--data", str(data)], capture_output=True, text=True, timeout=60)
+
+
+def test_status_and_hotline_check_show_the_daemons_alarms(box):
+    daemon, config = box
+    assert control.call(daemon.control_path, "status")["alarms"] == []
+    quiet = check(config, daemon.data_dir)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "no alarm" in quiet.stdout
+
+    daemon.alarms.set("test.alarm", "error", "something an admin must fix")
+    alarms = control.call(daemon.control_path, "status")["alarms"]
+    assert [(a["id"], a["severity"], a["text"]) for a in alarms] == [
+        ("test.alarm", "error", "something an admin must fix")]
+    loud = check(config, daemon.data_dir)
+    assert loud.returncode == 1
+    assert "alarm test.alarm (error): something an admin must fix" in loud.stderr
