@@ -19,7 +19,8 @@ log = logging.getLogger("hotline")
 DEFAULT_DATA = Path("/var/lib/hotline")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every `hotline` command and its arguments (the shipped systemd units are checked against this)."""
     parser = argparse.ArgumentParser(prog="hotline", description="A Raspberry Pi telephone hotline.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--role", default="operator", help="what the token may see: operator, supervisor, admin")
     token.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
                "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token}[args.command]

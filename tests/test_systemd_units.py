@@ -57,7 +57,7 @@ def test_daemon_unit_is_notify_with_watchdog_and_restart() -> None:
     assert service["NotifyAccess"] == "main"
     assert int(service["WatchdogSec"]) >= 10
     assert service["Restart"] == "on-failure"
-    assert service["ExecStart"] == f"{INSTALLED_BINARY} run --config /etc/hotline/hotline.toml"
+    assert service["ExecStart"] == f"{INSTALLED_BINARY} run --config /etc/hotline/hotline.toml --data /var/lib/hotline"
 
 
 def test_daemon_runs_as_hotline_with_device_groups_and_sees_devices() -> None:
