@@ -196,6 +196,7 @@ def _saved_config(data: Path) -> Path | None:
 
 def _run(args: argparse.Namespace) -> int:
     from .daemon import Daemon
+    from .instance import default_lock_dir
     from .pins import NoGpioError, real_pin_factory
 
     saved = _saved_config(args.data)
@@ -211,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     except NoGpioError as exc:
         print(f"hotline could not start: {exc}", file=sys.stderr)
         return 1
-    daemon = Daemon(config, data_dir=args.data, pin_factory=pin_factory)
+    daemon = Daemon(config, data_dir=args.data, pin_factory=pin_factory, lock_dir=default_lock_dir())
     daemon.commands["config.reload"] = lambda _args: _reload(daemon, args.config)
     return _run_daemon(daemon)
 

@@ -30,6 +30,7 @@ from .control import ControlRequest, ControlServer
 from .core import events as ev
 from .core.switchboard import Switchboard
 from .handsets.devices import PresenceSwitch, build_handset
+from .instance import Instance
 from .keeper import RecordKeeper
 from .modem.line import ModemError, ModemLine
 from .modem.power import PowerKey
@@ -54,6 +55,7 @@ class Daemon:
         notifier: Notifier | None = None,
         open_pcm: Callable[..., Any] | None = None,
         open_capture: Callable[..., Any] | None = None,
+        lock_dir: Path | None = None,  # where the serial ports' UUCP locks go (`hotline run`: /var/lock)
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
@@ -80,6 +82,7 @@ class Daemon:
         self.keeper: RecordKeeper | None = None
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
+        self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
 
     @property
     def control_path(self) -> Path:
@@ -113,6 +116,8 @@ class Daemon:
     def _start(self) -> None:
         cfg = self.config
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Before anything is touched: a second daemon must not switch the first one's relays off.
+        self.instance.acquire()
         # Handsets first: their outputs go off the moment they exist, whatever the last run left on.
         for spec in cfg.handsets:
             self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
@@ -221,6 +226,7 @@ class Daemon:
         self.lines.clear()
         self.players.clear()
         self.recorders.clear()
+        self.instance.release()
 
     # --- the loop -------------------------------------------------------------
 
