@@ -17,6 +17,8 @@ class Records:
     retention: dict[str, float | None] = field(default_factory=dict)  # kind -> days; None keeps forever
     webhooks: tuple[Endpoint, ...] = ()
     recording_prompt: str | None = None  # every call is recorded, after this announcement
+    warn_free_mb: float = 100.0  # [storage]: the data disk's free space that raises the disk.low alarm ...
+    warn_free_percent: float = 5.0  # ... or this share of it, whichever is larger
 
 
 def _recording(document: dict[str, Any], problems: list[Problem]) -> str | None:
@@ -63,4 +65,24 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
                                       frozenset(hook.get("events", EVENTS))))
         except (ValueError, TypeError) as exc:
             problems.append(Problem(f"webhooks[{i}]", str(exc)))
-    return Records(mode, retention, tuple(endpoints), _recording(document, problems))
+    warn_mb, warn_percent = _storage(document, problems)
+    return Records(mode, retention, tuple(endpoints), _recording(document, problems), warn_mb, warn_percent)
+
+
+def _storage(document: dict[str, Any], problems: list[Problem]) -> tuple[float, float]:
+    raw = document.get("storage", {})
+    if not isinstance(raw, dict):
+        problems.append(Problem("storage", "must be a table (warn_free_mb, warn_free_percent)"))
+        raw = {}
+    problems += [Problem(f"storage.{key}", "unknown setting; use warn_free_mb or warn_free_percent")
+                 for key in raw if key not in ("warn_free_mb", "warn_free_percent")]
+    values = []
+    for key, default, top in (("warn_free_mb", Records.warn_free_mb, None), ("warn_free_percent",
+                                                                          Records.warn_free_percent, 100)):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (top and value > top):
+            limit = f"from 0 to {top}" if top else "0 or more"
+            problems.append(Problem(f"storage.{key}", f"must be a number {limit}, not {value!r}"))
+            value = default
+        values.append(float(value))
+    return values[0], values[1]

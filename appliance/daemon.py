@@ -129,7 +129,7 @@ class Daemon:
                     when_absent=lambda h=spec["id"]: self.post(ev.PresenceChanged(h, False)))
                 self.presence_switches.append(switch)
                 self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
-        self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock)
+        self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock, alarms=self.alarms)
         self.store = self.keeper.store
         interrupted = self.store.close_interrupted(self.clock())
         if interrupted:
@@ -258,7 +258,7 @@ class Daemon:
             self.shutdown()
 
     def _wait_time(self, watchdog: float | None, next_ping: float) -> float | None:
-        waits = [max(0.0, self.keeper.next_maintenance - self.clock())]
+        waits = [self.keeper.seconds_until_due()]
         if self._later:
             waits.append(max(0.0, self._later[0][0] - self.clock()))
         deadline = self.core.next_deadline() if self.core else None

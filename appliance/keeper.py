@@ -1,29 +1,48 @@
-"""The daemon's records: the call store, the webhook sender's thread and the daily retention run."""
+"""The daemon's records: the call store, the webhook sender's thread and the daily retention run.
+
+It also watches the data disk: free space under the threshold raises `disk.low`; writes the database
+refused raise `disk.write` while they wait (store/journal.py); a chore that fails raises
+`maintenance.<chore>` and is tried again later, never taking the daemon's loop down (docs/alarms.md).
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .alarms import Alarms
 from .config_records import Records
+from .diskspace import MB, free_space, low_space
 from .integrations.webhooks import WebhookSender
 from .privacy import Privacy
 from .store.access import AccessStore
 from .store.calls import CallStore
+from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
 from .store.retention import enforce_retention
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+DISK_CHECK_EVERY = 60.0  # s between looks at the free space (a statvfs: cheap)
+WRITE_RETRY_EVERY = 10.0  # s between tries to write what waits while the database refuses writes
+CHORE_RETRY_EVERY = 600.0  # s until a failed maintenance chore is tried again
+# Kept taken while the disk has room and given back when a full disk stops calls.db from opening at start
+# (SQLite needs a few pages for its -shm and -wal files even to read).
+SPACE_RESERVE_BYTES = 4 * MB
 
 
 class RecordKeeper:
-    def __init__(self, data_dir: Path, records: Records, clock: Callable[[], float]) -> None:
+    def __init__(self, data_dir: Path, records: Records, clock: Callable[[], float], *,
+                 alarms: Alarms | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.data_dir = data_dir
         self.records = records
         self.clock = clock
+        self.monotonic = monotonic
+        self.alarms = alarms or Alarms(clock)
         restored = data_dir / "calls.db.restore"
         if restored.exists():
             # The web app restored a backup; only the daemon writes calls.db, so it swaps it in here.
@@ -32,24 +51,71 @@ class RecordKeeper:
             restored.replace(data_dir / "calls.db")
             log.warning("call records restored from a backup")
         privacy = Privacy.for_data_dir(data_dir, records.privacy)
-        self.store = CallStore(data_dir / "calls.db", privacy=privacy, webhooks=records.webhooks)
+        self.space_reserve = data_dir / "space.reserve"
+        journal = Journal(data_dir / "calls.journal")
+        store = self._open_store(privacy)
+        self.store = JournaledStore(store, journal, on_change=self._writes_changed)
         self.next_maintenance = clock()  # retention runs at start, then once a day
+        self._next_disk_check = self._next_retry = monotonic()
+        self._writes_changed()  # writes an earlier run left in the journal wait from the start
         self._stop = threading.Event()
         self._sender: WebhookSender | None = None
         self._thread: threading.Thread | None = None
         if records.webhooks:
-            self._sender = WebhookSender(self.store.path, records.webhooks, clock=clock)
-            self.store.on_outbox = self._sender.wake
+            self._sender = WebhookSender(self.store.path, records.webhooks, clock=clock,
+                                         on_trouble=lambda text: self._chore_result("webhooks", text))
+            store.on_outbox = self._sender.wake
             self._thread = threading.Thread(target=self._sender.run, args=(self._stop,), name="webhooks",
                                             daemon=True)
             self._thread.start()
 
+    def _open_store(self, privacy: Privacy) -> CallStore:
+        path = self.data_dir / "calls.db"
+        try:
+            return CallStore(path, privacy=privacy, webhooks=self.records.webhooks)
+        except STORAGE_ERRORS as exc:
+            if not self.space_reserve.exists():
+                raise _disk_error(path, exc) from exc
+            self.space_reserve.unlink()
+            self.alarms.set("disk.reserve", "warning", f"the data disk was full at start: the "
+                            f"{SPACE_RESERVE_BYTES // MB} MB kept in reserve were given back so that the call "
+                            f"records could open ({exc}); free some space")
+        try:
+            return CallStore(path, privacy=privacy, webhooks=self.records.webhooks)
+        except STORAGE_ERRORS as exc:
+            raise _disk_error(path, exc) from exc
+
+    def seconds_until_due(self) -> float:
+        """How long the daemon's loop may sleep before maintain() has work."""
+        waits = [self.next_maintenance - self.clock(), self._next_disk_check - self.monotonic()]
+        if self.store.pending:
+            waits.append(self._next_retry - self.monotonic())
+        return max(0.0, min(waits))
+
     def maintain(self) -> None:
-        """The daily chores: data past its retention is deleted, with its audio files."""
+        """Watch the disk, write what waits, run the daily chores; a failure is an alarm, never an exception."""
+        if self.monotonic() >= self._next_disk_check:
+            self._next_disk_check = self.monotonic() + DISK_CHECK_EVERY
+            self._check_disk()
+        if self.store.pending and self.monotonic() >= self._next_retry:
+            self._next_retry = self.monotonic() + WRITE_RETRY_EVERY
+            self.store.flush()
         now = self.clock()
         if now < self.next_maintenance:
             return
         self.next_maintenance = now + DAY
+        try:
+            self._retention(now)
+        except Exception as exc:
+            log.exception("retention failed; trying again in %.0f s", CHORE_RETRY_EVERY)
+            self._chore_result("retention", f"retention could not run ({exc}); it is tried again in "
+                                            f"{CHORE_RETRY_EVERY / 60:.0f} minutes")
+            self.next_maintenance = now + CHORE_RETRY_EVERY
+        else:
+            self._chore_result("retention", None)
+
+    def _retention(self, now: float) -> None:
+        """Data past its retention is deleted, with its audio files."""
         if not self.records.retention:
             return
         access = AccessStore(self.data_dir / "access.db")
@@ -60,6 +126,45 @@ class RecordKeeper:
         if any(removed.values()):
             log.info("retention: removed %s", ", ".join(f"{n} {kind}" for kind, n in removed.items()))
 
+    def _check_disk(self) -> None:
+        try:
+            text = low_space(self.data_dir, self.records.warn_free_mb, self.records.warn_free_percent)
+        except OSError as exc:
+            text = f"the free space of the data disk ({self.data_dir}) cannot be read: {exc}"
+        if text:
+            self.alarms.set("disk.low", "warning", text)
+        else:
+            self.alarms.clear("disk.low")
+        try:
+            if not self.space_reserve.exists() and free_space(self.data_dir)[0] > 3 * SPACE_RESERVE_BYTES:
+                reserve(self.space_reserve, SPACE_RESERVE_BYTES)
+                self.alarms.clear("disk.reserve")
+        except OSError as exc:
+            log.warning("%s cannot be made: %s", self.space_reserve, exc)
+
+    def _writes_changed(self) -> None:
+        store = self.store
+        if not store.pending and not store.lost:
+            self.alarms.clear("disk.write")
+            return
+        text = (f"call records cannot be written to the database ({store.last_error or 'not tried yet'}): "
+                f"{len(store.pending)} write(s) wait in memory")
+        if store.unjournaled:
+            text += f" ({store.unjournaled} of them not in the journal file: a restart would lose them)"
+        elif store.pending:
+            text += " and in the journal file"
+        text += " and are written, in order, when space returns. Calls are still answered."
+        if store.lost:
+            text += f" {store.lost} write(s) could not be kept and are lost."
+        self.alarms.set("disk.write", "error", text)
+        self._next_disk_check = self.monotonic()  # a refused write: look at the free space now
+
+    def _chore_result(self, chore: str, trouble: str | None) -> None:
+        if trouble is None:
+            self.alarms.clear(f"maintenance.{chore}")
+        else:
+            self.alarms.set(f"maintenance.{chore}", "error", trouble)
+
     def close(self) -> None:
         if self._sender is not None:
             self._stop.set()
@@ -67,3 +172,13 @@ class RecordKeeper:
             self._thread.join(timeout=5)
             self._sender.close()
         self.store.close()
+
+
+def _disk_error(path: Path, exc: Exception) -> sqlite3.OperationalError:
+    """An error for `hotline could not start` that names the disk, not only SQLite's words."""
+    try:
+        free = f"{free_space(path.parent)[0] / MB:.1f} MB free"
+    except OSError as error:
+        free = f"free space unknown: {error}"
+    return sqlite3.OperationalError(f"{path} cannot be opened ({exc}): the data disk {path.parent} is full or "
+                                    f"failing ({free})")

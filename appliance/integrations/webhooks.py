@@ -91,12 +91,14 @@ class WebhookSender:
         max_delay: float = 3600.0,
         max_attempts: int = 15,
         timeout: float = 10.0,
+        on_trouble: Callable[[str | None], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.endpoints = {e.url: e for e in endpoints}
         self.clock = clock
         self.post = post
         self.base_delay, self.max_delay, self.max_attempts, self.timeout = base_delay, max_delay, max_attempts, timeout
+        self.on_trouble = on_trouble  # told why the outbox failed (an alarm), and None once it works again
         self._wake = threading.Event()
         self._conn = sqlite3.connect(str(self.db_path), check_same_thread=False, timeout=10)
         self._conn.row_factory = sqlite3.Row
@@ -165,9 +167,14 @@ class WebhookSender:
             try:
                 self.deliver_due()
                 due = self.next_due()
-            except sqlite3.Error:
+                trouble = None
+            except sqlite3.Error as exc:
                 log.exception("webhook outbox unreadable; trying again in a minute")
                 due = self.clock() + 60
+                trouble = (f"webhooks cannot be sent: the outbox cannot be read or updated ({exc}); "
+                           "tried again every minute")
+            if self.on_trouble is not None:
+                self.on_trouble(trouble)
             timeout = None if due is None else max(0.0, due - self.clock())
             self._wake.wait(timeout)
             self._wake.clear()

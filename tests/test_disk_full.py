@@ -1,0 +1,160 @@
+"""A full data disk, met the way a box in the field meets it: a real (tiny) filesystem that fills up.
+
+The real daemon runs on a tmpfs of a few megabytes (tests/storage_faults.py); a filler file takes every
+free byte. The caller must not notice; the admin must; nothing may be lost or written twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from storage_faults import Filler, tiny_filesystem
+from waiting import wait_until
+
+from appliance import config as configuration
+from appliance import control
+from appliance.simulation import Simulation
+
+RING = {"h1": 17, "h2": 5}
+AUDIO_H1, HOOK_H1 = 22, 27
+CALLER = "+79161234567"
+
+pytestmark = pytest.mark.slow
+
+
+class Box:
+    """The real daemon on simulated hardware, its loop in a thread, as `hotline run` drives it."""
+
+    def __init__(self, data: Path, **document_changes: object) -> None:
+        document = configuration.default_document()
+        document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+        document.update(document_changes)
+        self.simulation = Simulation(document)
+        self.daemon = self.simulation.daemon(configuration.parse(self.simulation.document, simulated=True), data)
+        self.failure: list[BaseException] = []
+        self.loop = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.daemon.run()
+        except BaseException as exc:  # what would end `hotline run` and have systemd restart it
+            self.failure.append(exc)
+
+    def __enter__(self) -> Box:
+        try:
+            self.daemon.start()
+        except BaseException:
+            self.simulation.close()
+            raise
+        self.loop.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.daemon.stop()
+        self.loop.join(10)
+        self.simulation.close()
+
+    def alarms(self) -> dict[str, dict]:
+        return {a["id"]: a for a in control.call(self.daemon.control_path, "status")["alarms"]}
+
+    def pin(self, number: int) -> int:
+        return self.simulation.pin_factory.pin(number).state
+
+    def take_a_call(self) -> None:
+        """A caller rings, chooses, both desks ring, h1 lifts and talks, the caller hangs up."""
+        emulator = self.simulation.emulators["gsm1"]
+        emulator.incoming_call(CALLER)
+        assert emulator.wait_for("ATA", 5), "the box did not answer"
+        time.sleep(0.3)
+        emulator.send_dtmf("10")  # English, then "anything else"
+        wait_until(lambda: self.pin(RING["h1"]) and self.pin(RING["h2"]), 10, "both handsets ringing")
+        self.simulation.pin_factory.pin(HOOK_H1).drive_low()
+        wait_until(lambda: self.pin(AUDIO_H1), 5, "h1 connected to the caller")
+        time.sleep(0.5)
+        emulator.remote_hangup()
+        wait_until(lambda: not self.pin(AUDIO_H1), 5, "h1 released")
+        self.simulation.pin_factory.pin(HOOK_H1).drive_high()
+        wait_until(lambda: not self.daemon.status()["calls"], 5, "the call over")
+
+
+def calls(data: Path) -> list[dict]:
+    with sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM calls ORDER BY started_at")]
+
+
+def events(data: Path, call_id: str) -> list[str]:
+    with sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True) as conn:
+        return [r[0] for r in conn.execute("SELECT event FROM call_events WHERE call_id = ? ORDER BY at", [call_id])]
+
+
+def test_a_call_on_a_full_disk_is_answered_routed_and_written_once_space_returns(tmp_path):
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24), Box(data) as box:
+        filler = Filler(data)
+        filler.fill()
+        box.take_a_call()  # answered and routed: take_a_call fails if the caller was hung up on
+
+        alarm = wait_until(lambda: box.alarms().get("disk.write"), 5, "the disk.write alarm")
+        assert alarm["severity"] == "error"
+        assert "cannot be written" in alarm["text"] and "Calls are still answered" in alarm["text"]
+        assert "disk.low" in box.alarms()
+        assert calls(data) == []  # nothing could be written yet
+
+        filler.free()
+        finished = wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 30, "the record written")
+        (record,) = calls(data)
+        assert finished == [record]
+        assert record["caller"] == CALLER and record["handset"] == "h1" and record["outcome"] == "completed"
+        assert events(data, record["id"]).count("CONNECT") == 1  # in order, nothing written twice
+        wait_until(lambda: "disk.write" not in box.alarms(), 5, "the disk.write alarm cleared")
+        assert not box.failure
+
+
+def test_a_full_disk_at_start_leaves_the_daemon_running_answering_and_showing_the_alarm(tmp_path):
+    data = tmp_path / "data"
+    retention = {"calls": 30}  # maintenance runs at start and has something to delete
+    with tiny_filesystem(data, 24):
+        with Box(data, retention=retention):
+            pass  # an earlier run made the database
+        # The web app reads calls.db all the time, so its -wal and -shm files stay (as after a crash).
+        web = sqlite3.connect(data / "calls.db")
+        old = time.time() - 90 * 86400
+        with web:
+            web.execute("INSERT INTO calls (id, line, started_at, ended_at, outcome) "
+                        "VALUES ('old', 'gsm1', ?, ?, 'completed')", [old, old + 60])
+        filler = Filler(data)
+        filler.fill()
+        try:
+            with Box(data, retention=retention) as box:
+                alarm = wait_until(lambda: box.alarms().get("maintenance.retention"), 10, "the retention alarm")
+                assert alarm["severity"] == "error" and "tried again" in alarm["text"]
+                assert "MB free" in box.alarms()["disk.low"]["text"]
+                box.take_a_call()
+                assert box.loop.is_alive() and not box.failure
+
+                filler.free()
+                wait_until(lambda: [c for c in calls(data) if c["id"] != "old" and c["ended_at"]], 30,
+                           "the new call written")
+            assert not box.failure
+        finally:
+            web.close()
+
+
+def test_a_full_disk_at_boot_gives_back_the_reserve_so_the_records_open(tmp_path):
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24):
+        with Box(data):
+            wait_until(lambda: (data / "space.reserve").exists(), 5, "the space reserve made")
+        filler = Filler(data)
+        filler.fill()  # then a clean reboot: SQLite needs room for its -shm file even to read
+        with Box(data) as box:
+            alarm = box.alarms()["disk.reserve"]
+            assert "full at start" in alarm["text"]
+            box.take_a_call()
+            wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 5, "the call written")
+            assert not box.failure
