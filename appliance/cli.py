@@ -45,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--data", type=Path, default=DEFAULT_DATA)
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--trusted-host", action="append", default=[], metavar="NAME",
+                     help="another name (or address) the box answers to, besides its own; repeatable")
+    web.add_argument("--behind-tls-proxy", action="store_true",
+                     help="served by the HTTPS front end on this box (nginx): trust its forwarded headers, "
+                          "Secure cookies")
+
+    setup_code = sub.add_parser("setup-code", help="show the one-time code the first-boot setup page asks for")
+    setup_code.add_argument("--data", type=Path, default=DEFAULT_DATA)
+
+    user = sub.add_parser("user", help="web users on a box whose admin is locked out")
+    user.add_argument("action", choices=("list", "reset-password"))
+    user.add_argument("name", nargs="?", help="the user whose password to set (reset-password)")
+    user.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
     dtmf = sub.add_parser("dtmf-decode", help="print the DTMF digits found in a WAV recording")
     dtmf.add_argument("file")
@@ -67,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
-               "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token}[args.command]
+               "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token,
+               "setup-code": _setup_code, "user": _user}[args.command]
     return handler(args)
 
 
@@ -265,8 +279,12 @@ def _serve_web(data: Path, host: str, port: int, control_path: Path) -> Any:
     from waitress.server import create_server
 
     from web import create_app
+    from web.firstboot import announce
 
-    server = create_server(create_app(data, control_path=control_path), host=host, port=port, threads=4)
+    app = create_app(data, control_path=control_path)
+    server = create_server(app, host=host, port=port, threads=4)
+    if not app.extensions["web_store"].has_users():
+        announce(data)
     threading.Thread(target=server.run, name="web", daemon=True).start()
     return server
 
@@ -275,9 +293,31 @@ def _web(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from web import create_app
+    from web.firstboot import announce
 
-    serve(create_app(args.data), host=args.host, port=args.port, threads=4)
+    app = create_app(args.data, trusted_hosts=args.trusted_host, behind_tls_proxy=args.behind_tls_proxy)
+    if not app.extensions["web_store"].has_users():
+        announce(args.data)
+    serve(app, host=args.host, port=args.port, threads=4)
     return 0
+
+
+def _setup_code(args: argparse.Namespace) -> int:
+    from web import firstboot
+
+    code = firstboot.read(args.data)
+    if code is None:
+        print(f"hotline setup-code: no setup code in {args.data}: the box is set up already (log in), "
+              "or the web service has not started yet", file=sys.stderr)
+        return 1
+    print(code)
+    return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    from .users import main as users_main
+
+    return users_main(args.action, args.name, args.data)
 
 
 def _dtmf_decode(args: argparse.Namespace) -> int:

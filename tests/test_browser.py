@@ -52,7 +52,7 @@ def box(tmp_path_factory):
 
     try:
         wait_until(api_status, 15, "hotline simulate to answer")
-        yield f"http://127.0.0.1:{port}", api_status
+        yield f"http://127.0.0.1:{port}", api_status, data
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
@@ -84,7 +84,7 @@ def shot(page, name: str) -> None:
 def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     from playwright.sync_api import expect
 
-    base, api_status = box
+    base, api_status, data = box
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
     script_errors: list[str] = []
@@ -93,6 +93,7 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     # First boot: no password exists until the setup page makes the admin.
     page.goto(base + "/")
     expect(page).to_have_url(base + "/setup")
+    page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())  # as `hotline setup-code` shows
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
@@ -217,9 +218,10 @@ MAIN_PAGES = ("/", "/console", "/kb/", "/calls", "/stats", "/voicemail", "/callb
               "/tokens", "/privacy", "/backup")
 
 
-def _logged_in(page, base: str) -> None:
+def _logged_in(page, base: str, data: Path) -> None:
     page.goto(base + "/login")
     if page.url.endswith("/setup"):  # run on its own, before the end-to-end test made the admin
+        page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", PASSWORD)
         page.fill("input[name=password2]", PASSWORD)
@@ -233,11 +235,11 @@ def _logged_in(page, base: str) -> None:
 def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_base(box, browser):
     from playwright.sync_api import expect
 
-    base, _ = box
+    base, _, data = box
     for width in (1100, 800):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
-        _logged_in(page, base)
+        _logged_in(page, base, data)
         wider = {}
         for path in MAIN_PAGES:
             page.goto(base + path)
@@ -255,7 +257,7 @@ def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_
 
     context = browser.new_context(viewport={"width": 800, "height": 900})
     page = context.new_page()
-    _logged_in(page, base)
+    _logged_in(page, base, data)
     page.goto(base + "/kb/new")
     page.fill("input[name=title]", "Пенсия по инвалидности")
     page.fill("textarea[name=body]", "Заявление подают в Социальный фонд; нужна справка МСЭ. <b>Не</b> позднее месяца.")

@@ -55,7 +55,8 @@ def web(tmp_path_factory):
     app.testing = True  # exceptions propagate to the test client instead of becoming 500 pages
     setup = app.test_client()
     setup.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                               "csrf_token": _csrf(setup.get("/setup").text)})
+                               "csrf_token": _csrf(setup.get("/setup").text),
+                               "setup_code": (data / "setup-code").read_text().strip()})
     admin = app.test_client()
     reply = admin.post("/login", data={"username": "admin", "password": PASSWORD,
                                        "csrf_token": _csrf(admin.get("/login").text)})

@@ -32,7 +32,8 @@ def kb(tmp_path_factory):
     app = create_app(data, control_path=data / "none.sock")
     setup = app.test_client()
     setup.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                               "csrf_token": _token(setup.get("/setup").text)})
+                               "csrf_token": _token(setup.get("/setup").text),
+                               "setup_code": (data / "setup-code").read_text().strip()})
     app.extensions["web_store"].add_user("olga", PASSWORD, "operator", "ru")
     admin, operator = _login(app, "admin"), _login(app, "olga")
     for title, body, tags in [

@@ -102,7 +102,8 @@ def quiet_box(tmp_path):
     store.close()
     client = create_app(tmp_path, control_path=tmp_path / "none.sock").test_client()
     client.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                                "csrf_token": _token(client.get("/setup").text)})
+                                "csrf_token": _token(client.get("/setup").text),
+                                "setup_code": (tmp_path / "setup-code").read_text().strip()})
     return client
 
 

@@ -4,21 +4,44 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger("hotline.web")
 
 
-def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) -> Flask:
+def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
+               trusted_hosts: Iterable[str] = (), behind_tls_proxy: bool = False) -> Flask:
     """The web app for the box whose state lives in data_dir (its database and control socket).
 
     It keeps its own users and config revisions in data_dir/web.db, and makes (once) the
-    session key data_dir/web-secret and the API token data_dir/api-token, both mode 0600.
+    session key data_dir/web-secret and the API token data_dir/api-token, both mode 0600, and
+    while no user exists the one-time setup code data_dir/setup-code (web/firstboot.py).
+    It answers only to the box's own names and addresses and to `trusted_hosts` (web/hosts.py).
+    `behind_tls_proxy`: served by the HTTPS front end on this box (docs/security.md), so the
+    client address and scheme come from its X-Forwarded-For/-Proto headers and cookies are Secure.
     """
-    from . import access, api, auth, backup, configure, i18n, inbox, knowledge, pages, people, records, security
+    from . import (
+        access,
+        api,
+        auth,
+        backup,
+        configure,
+        firstboot,
+        hosts,
+        i18n,
+        inbox,
+        knowledge,
+        pages,
+        people,
+        records,
+        security,
+        signin,
+    )
     from .store import WebStore
 
     data_dir = Path(data_dir)
@@ -32,7 +55,14 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # a backup or an uploaded recording; JSON bodies are checked apart
     )
     app.extensions["web_store"] = WebStore(data_dir / "web.db")
+    if not app.extensions["web_store"].has_users():
+        firstboot.ensure(data_dir)
     security.install(app)
+    hosts.install(app, trusted_hosts)
+    if behind_tls_proxy:
+        # Only the front end on 127.0.0.1 reaches waitress, so its one hop of forwarded headers is the truth.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.config["SESSION_COOKIE_SECURE"] = True
     i18n.install(app)
     for module in (api, auth, pages, records, configure, backup, people, inbox, access, knowledge):
         app.register_blueprint(module.blueprint)
@@ -40,6 +70,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None) 
         from . import api_records
 
         app.register_blueprint(api_records.blueprint)
+    signin.install(app)
     app.register_error_handler(HTTPException, _error_page)
     app.before_request(_bound_json)
     log.info("API token in %s (send it as Authorization: Bearer <token>)", data_dir / "api-token")

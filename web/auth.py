@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
+from . import firstboot
 from .i18n import translate as _
-from .security import requires
+from .security import end_session, requires, start_session
 from .store import LANGUAGES, ROLES, WebStore
 
 blueprint = Blueprint("auth", __name__)
@@ -15,10 +16,17 @@ def _store() -> WebStore:
     return current_app.extensions["web_store"]
 
 
-def _start_session(user: dict) -> None:
-    session.clear()  # a fresh session (and CSRF token) on every login: no fixation
-    session.permanent = True
-    session["user_id"] = user["id"]
+def _local_path(target: str) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirect).
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so "/<tab>/evil"
+    and "/\\evil" mean //evil: any control character, space or backslash disqualifies a target.
+    """
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ord(ch) < 0x21 or ch in "\\\x7f" for ch in target):
+        return None
+    return target
 
 
 @blueprint.route("/setup", methods=["GET", "POST"])
@@ -28,16 +36,22 @@ def setup():
     error = None
     if request.method == "POST":
         form = request.form
-        if form.get("password") != form.get("password2"):
+        data_dir = current_app.config["DATA_DIR"]
+        if not firstboot.matches(data_dir, form.get("setup_code", "")):
+            error = _("Wrong setup code: see the box's journal, or run `hotline setup-code` on it.")
+        elif form.get("password") != form.get("password2"):
             error = _("The passwords differ.")
         else:
             try:
                 user_id = _store().create_first_admin(form.get("username", ""), form.get("password", ""),
                                                       form.get("lang", "en"))
-            except (ValueError, PermissionError) as exc:
+            except PermissionError:
+                return redirect(url_for("auth.login"))  # someone else finished setting the box up first
+            except ValueError as exc:
                 error = str(exc)
             else:
-                _start_session(_store().user(user_id))
+                firstboot.forget(data_dir)
+                start_session(_store().user(user_id))
                 return redirect(url_for("pages.dashboard"))
     return render_template("setup.html", error=error, languages=LANGUAGES), 400 if error else 200
 
@@ -48,30 +62,26 @@ def login():
         return redirect(url_for("auth.setup"))
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "")
-        ip = request.remote_addr or "?"
-        throttle = current_app.extensions["throttle"]
-        wait = throttle.locked_for(ip, username)
-        if wait:
-            error = _("Too many failed attempts: try again in {seconds} s.", seconds=int(wait) + 1)
-            return render_template("login.html", error=error), 429
-        user = _store().authenticate(username, request.form.get("password", ""))
-        if user is None:
-            throttle.failed(ip, username)
+        user = _store().authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        if user is None:  # counted against the address and user name by the limits in web/signin.py
             return render_template("login.html", error=_("Wrong user name or password.")), 401
-        throttle.succeeded(ip, username)
-        _start_session(user)
-        target = request.args.get("next", "")
+        start_session(user)
         # Only a local path: never bounce a fresh session to another site.
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("pages.dashboard")
-        return redirect(target)
+        return redirect(_local_path(request.args.get("next", "")) or url_for("pages.dashboard"))
     return render_template("login.html", error=error)
 
 
 @blueprint.post("/logout")
 def logout():
-    session.clear()
+    end_session()
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.post("/logout/everywhere")
+def logout_everywhere():
+    """Ends this user's sessions in every browser (a lost tablet, a shared computer)."""
+    _store().end_sessions(g.user["id"])
+    end_session()
     return redirect(url_for("auth.login"))
 
 
@@ -101,6 +111,8 @@ def users():
                 if form.get("password"):
                     fields["password"] = form["password"]
                 _store().update_user(int(form["id"]), **fields)
+                if int(form["id"]) == g.user["id"]:
+                    start_session(_store().user(g.user["id"]))  # a new password ends the others' sessions, not this
             else:
                 _store().add_user(form.get("username", ""), form.get("password", ""), form.get("role", ""),
                                   form.get("lang", "en"))

@@ -31,8 +31,15 @@ RU = {
     "Delete": "Удалить",
     "Add": "Добавить",
     "Wrong user name or password.": "Неверное имя пользователя или пароль.",
-    "Too many failed attempts: try again in {seconds} s.":
-        "Слишком много неудачных попыток: повторите через {seconds} с.",
+    "Too many sign-in attempts: try again in a minute.": "Слишком много попыток входа: повторите через минуту.",
+    "Setup code": "Код настройки",
+    "Wrong setup code: see the box's journal, or run `hotline setup-code` on it.":
+        "Неверный код настройки: он в журнале устройства, или выполните на нём `hotline setup-code`.",
+    "The setup code is printed in the box's journal and on its console; `hotline setup-code` shows it.":
+        "Код настройки напечатан в журнале устройства и на его консоли; его показывает `hotline setup-code`.",
+    "Log out everywhere": "Выйти на всех устройствах",
+    "This box does not answer to the name {host!r}; add it with hotline web --trusted-host.":
+        "Устройство не отвечает на имя {host!r}; добавьте его: hotline web --trusted-host.",
     "The passwords differ.": "Пароли не совпадают.",
     "Lines": "Линии",
     "Handsets": "Телефоны",

@@ -10,7 +10,6 @@ import functools
 import hmac
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,53 +42,62 @@ def secret_file(path: Path, nbytes: int = 32) -> str:
     return value
 
 
-class Throttle:
-    """Five failed logins for one user from one address lock that pair out for a minute."""
-
-    def __init__(self, limit: int = 5, lock_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.limit, self.lock_seconds, self.clock = limit, lock_seconds, clock
-        self._failures: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
-
-    def locked_for(self, ip: str, username: str) -> float:
-        """Seconds left on the lock, 0 when the pair may try again."""
-        with self._lock:
-            recent = self._recent((ip, username.lower()))
-            if len(recent) < self.limit:
-                return 0.0
-            return max(0.0, recent[-1] + self.lock_seconds - self.clock())
-
-    def failed(self, ip: str, username: str) -> None:
-        with self._lock:
-            key = (ip, username.lower())
-            self._failures[key] = [*self._recent(key), self.clock()]
-
-    def succeeded(self, ip: str, username: str) -> None:
-        with self._lock:
-            self._failures.pop((ip, username.lower()), None)
-
-    def _recent(self, key: tuple[str, str]) -> list[float]:
-        cutoff = self.clock() - self.lock_seconds
-        return [t for t in self._failures.get(key, []) if t > cutoff]
-
-
 def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
     return session["csrf"]
 
 
+def _same_secret(sent: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500 for anyone).
+    return hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
 def _csrf_ok() -> bool:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf")
-    return bool(expected) and hmac.compare_digest(str(sent), expected)
+    return bool(expected) and _same_secret(str(sent), expected)
 
 
 def _bearer_ok() -> bool:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
-    return hmac.compare_digest(header[7:].strip(), current_app.config["API_TOKEN"])
+    return _same_secret(header[7:].strip(), current_app.config["API_TOKEN"])
+
+
+def start_session(user: dict[str, Any]) -> None:
+    """A fresh session (and CSRF token) on every login, so no fixation. The cookie holds only the id of
+    a session row in web.db, so logging out ends it for good, even for a copy of the cookie."""
+    end_session()
+    config = current_app.config
+    session.permanent = True
+    session["sid"] = current_app.extensions["web_store"].open_session(user, config["WALL_CLOCK"](),
+                                                                      config["SESSION_ABSOLUTE_SECONDS"])
+
+
+def end_session() -> None:
+    if "sid" in session:
+        current_app.extensions["web_store"].close_session(str(session["sid"]))
+    session.clear()
+
+
+def _session_user() -> dict[str, Any] | None:
+    """The logged-in user, or None when there is none or the session has ended.
+
+    It ends on logout, when the user is deleted, when their session version changes (password,
+    role, "log out everywhere"), after SESSION_IDLE_SECONDS without a request, and
+    SESSION_ABSOLUTE_SECONDS after login. Wall time: the stamps must survive a restart.
+    """
+    session_id = session.get("sid")
+    if session_id is None:
+        return None
+    config = current_app.config
+    user = current_app.extensions["web_store"].session_user(
+        str(session_id), config["WALL_CLOCK"](), config["SESSION_IDLE_SECONDS"], config["SESSION_ABSOLUTE_SECONDS"])
+    if user is None:
+        session.clear()  # the old cookie opens nothing
+    return user
 
 
 def _refuse_api(code: int, message: str):
@@ -98,12 +106,7 @@ def _refuse_api(code: int, message: str):
 
 def gate():
     """Runs before every view: set g.user, or refuse."""
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        g.user = current_app.extensions["web_store"].user(user_id)
-        if g.user is None:
-            session.clear()  # the account was deleted: the old cookie opens nothing
+    g.user = _session_user()
     if request.blueprint in OWN_AUTH_BLUEPRINTS:
         return None
     if request.endpoint in OPEN_ENDPOINTS:
@@ -161,9 +164,11 @@ def install(app: Flask) -> None:
         API_TOKEN=secret_file(data_dir / "api-token"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_ABSOLUTE_SECONDS=12 * 3600,  # one long shift, then log in again
+        SESSION_IDLE_SECONDS=3600,  # an open console polls the box, so only a closed or forgotten tab goes idle
         PERMANENT_SESSION_LIFETIME=12 * 3600,
+        WALL_CLOCK=time.time,
     )
-    app.extensions["throttle"] = Throttle()
     app.before_request(gate)
     app.after_request(add_headers)
     app.jinja_env.globals.update(csrf_token=csrf_token, can=can)

@@ -5,7 +5,10 @@ Call data, operators' notes included, stays in the daemon's calls.db, which the 
 
 from __future__ import annotations
 
+import functools
+import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +19,25 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 ROLES = ("admin", "supervisor", "operator")
 LANGUAGES = ("en", "ru")
-SCHEMA_VERSION = 2  # 2: the knowledge base (web/articles.py)
+SCHEMA_VERSION = 3  # 2: the knowledge base (web/articles.py); 3: user ids never reused, session versions
 
-_SCHEMA = """
+# OWASP's scrypt row "N=2^14, r=8, p=5": as costly to crack as its N=2^17 minimum, but 16 MB per hash
+# instead of 128 MB (werkzeug's default takes 32 MB), which a 512 MB Pi Zero 2 W can spare. About 0.2 s on
+# a laptop core and about 1 s on a Pi 3: slow for a stolen SD card's web.db, bearable for one login.
+PASSWORD_HASH = "scrypt:16384:8:5"
+# At most this many hashes at once, so concurrent logins cannot take more than 2 x 16 MB of memory.
+_HASHING = threading.BoundedSemaphore(2)
+
+_USERS = """
 CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, password TEXT NOT NULL,
-    role TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'en', handset TEXT, created_at REAL NOT NULL);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT UNIQUE NOT NULL, password TEXT NOT NULL,
+    role TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'en', handset TEXT, created_at REAL NOT NULL,
+    session_version TEXT NOT NULL DEFAULT '');
+"""
+_SCHEMA = _USERS + """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    version TEXT NOT NULL, started_at REAL NOT NULL, seen_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS revisions (
     id INTEGER PRIMARY KEY, created_at REAL NOT NULL, username TEXT, toml TEXT NOT NULL,
     diff TEXT NOT NULL, note TEXT);
@@ -46,6 +62,10 @@ class WebStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("PRAGMA user_version").fetchone()[0] < 3:
+                _migrate_users(db)
+            db.commit()
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -69,37 +89,35 @@ class WebStore:
             return db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
     def add_user(self, username: str, password: str, role: str, lang: str = "en") -> int:
-        username = username.strip()
-        if not username or len(username) > 64:
-            raise ValueError("the user name must be 1 to 64 characters")
-        if len(password) < 8:
-            raise ValueError("the password must be at least 8 characters")
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if lang not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        username = _checked_user(username, password, role, lang)
         try:
             with self._db() as db:
-                cursor = db.execute(
-                    "INSERT INTO users (username, password, role, lang, created_at) VALUES (?, ?, ?, ?, ?)",
-                    [username, generate_password_hash(password), role, lang, time.time()])
+                return _insert_user(db, username, _hash(password), role, lang)
         except sqlite3.IntegrityError:
             raise ValueError(f"the user name {username!r} is taken") from None
-        return int(cursor.lastrowid)
 
     def create_first_admin(self, username: str, password: str, lang: str) -> int:
-        """Only while there are no users: the first-boot setup page, never a way in later."""
-        if self.has_users():
-            raise PermissionError("the box is already set up")
-        return self.add_user(username, password, "admin", lang)
+        """Only while there are no users: the first-boot setup page, never a way in later.
+
+        "No users yet" and the insert are one write transaction, so of several setups racing
+        exactly one makes an admin and the others get PermissionError.
+        """
+        username = _checked_user(username, password, "admin", lang)
+        hashed = _hash(password)  # outside the transaction: it is the slow part
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
+                raise PermissionError("the box is already set up")
+            return _insert_user(db, username, hashed, "admin", lang)
 
     def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
         user = self.user_by_name(username)
-        if user is None:
-            # Hash anyway so a missing user takes as long as a wrong password.
-            check_password_hash(_DUMMY_HASH, password)
-            return None
-        return user if check_password_hash(user["password"], password) else None
+        with _HASHING:
+            if user is None:
+                # Hash anyway so a missing user takes as long as a wrong password.
+                check_password_hash(_dummy_hash(), password)
+                return None
+            return user if check_password_hash(user["password"], password) else None
 
     def user_by_name(self, username: str) -> dict[str, Any] | None:
         with self._db() as db:
@@ -116,24 +134,78 @@ class WebStore:
             return [dict(r) for r in db.execute("SELECT id, username, role, lang, handset FROM users ORDER BY id")]
 
     def update_user(self, user_id: int, **fields: Any) -> None:
+        """Change fields; a new password or role also ends every session the user has."""
         allowed = {"lang": LANGUAGES, "role": ROLES}
+        changes: dict[str, Any] = {}
         for name, value in fields.items():
             if name == "password":
                 if len(value) < 8:
                     raise ValueError("the password must be at least 8 characters")
-                value = generate_password_hash(value)
+                value = _hash(value)
             elif name in allowed and value not in allowed[name]:
                 raise ValueError(f"{name} must be one of {', '.join(allowed[name])}")
             elif name not in allowed and name != "handset":
                 raise ValueError(f"unknown user field {name!r}")
-            with self._db() as db:  # the column name was checked against the fixed list above
+            changes[name] = value
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
+            if row is None:
+                raise ValueError(f"no user with id {user_id}")
+            if changes.get("role", "admin") != "admin" and row["role"] == "admin" and _other_admins(db, user_id) == 0:
+                raise ValueError("the last admin cannot stop being admin: make another user admin first")
+            if "password" in changes or changes.get("role", row["role"]) != row["role"]:
+                changes["session_version"] = _new_version()
+            for name, value in changes.items():  # each column name was checked against the fixed list above
                 db.execute(f"UPDATE users SET {name} = ? WHERE id = ?", [value, user_id])
+            if "session_version" in changes:
+                db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+    def end_sessions(self, user_id: int) -> None:
+        """Log the user out everywhere: every cookie made before this stops working."""
+        with self._db() as db:
+            db.execute("UPDATE users SET session_version = ? WHERE id = ?", [_new_version(), user_id])
+            db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
+
+    # --- sessions: the cookie holds only a random id; what it opens is decided here -------------
+
+    def open_session(self, user: dict[str, Any], now: float, absolute: float) -> str:
+        session_id = secrets.token_urlsafe(32)
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE started_at < ? OR started_at > ?", [now - absolute, now + absolute])
+            db.execute("INSERT INTO sessions (id, user_id, version, started_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+                       [session_id, user["id"], user["session_version"], now, now])
+        return session_id
+
+    def session_user(self, session_id: str, now: float, idle: float, absolute: float) -> dict[str, Any] | None:
+        """The session's user while the session lives: not logged out, not idle or old, user unchanged."""
+        with self._db() as db:
+            row = db.execute("SELECT s.started_at, s.seen_at, s.version AS opened_as, u.* FROM sessions s "
+                             "JOIN users u ON u.id = s.user_id WHERE s.id = ?", [session_id]).fetchone()
+            if row is None:
+                return None
+            if (row["opened_as"] != row["session_version"] or not now - row["started_at"] < absolute
+                    or not now - row["seen_at"] < idle):
+                db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+                return None
+            if now - row["seen_at"] > 60:  # not on every request: the console polls every few seconds
+                db.execute("UPDATE sessions SET seen_at = ? WHERE id = ?", [now, session_id])
+        user = dict(row)
+        for column in ("started_at", "seen_at", "opened_as"):
+            del user[column]
+        return user
+
+    def close_session(self, session_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
 
     def delete_user(self, user_id: int) -> None:
         with self._db() as db:
-            admins = db.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id != ?", [user_id]).fetchone()[0]
-            if admins == 0:
-                raise ValueError("the last admin cannot be deleted")
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
+            if row is not None and row["role"] == "admin" and _other_admins(db, user_id) == 0:
+                raise ValueError("the last admin cannot be deleted: make another user admin first")
+            db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id])
             db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
     # --- config revisions -----------------------------------------------------
@@ -160,4 +232,58 @@ class WebStore:
         return dict(row) if row else None
 
 
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+def _checked_user(username: str, password: str, role: str, lang: str) -> str:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise ValueError("the user name must be 1 to 64 characters")
+    if len(password) < 8:
+        raise ValueError("the password must be at least 8 characters")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    return username
+
+
+def _insert_user(db: sqlite3.Connection, username: str, hashed: str, role: str, lang: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO users (username, password, role, lang, created_at, session_version) VALUES (?, ?, ?, ?, ?, ?)",
+        [username, hashed, role, lang, time.time(), _new_version()])
+    return int(cursor.lastrowid)
+
+
+def _other_admins(db: sqlite3.Connection, user_id: int) -> int:
+    return db.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id != ?", [user_id]).fetchone()[0]
+
+
+def _new_version() -> str:
+    # Random rather than a counter: a restored backup cannot bring an old counter value, and so an old cookie, back.
+    return secrets.token_hex(8)
+
+
+def _hash(password: str) -> str:
+    with _HASHING:
+        return generate_password_hash(password, method=PASSWORD_HASH)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Made on the first unknown-user login, not at import: most starts never need it."""
+    return generate_password_hash("not a password of anyone", method=PASSWORD_HASH)
+
+
+def _migrate_users(db: sqlite3.Connection) -> None:
+    """Schema 3: rebuild users with AUTOINCREMENT (SQLite cannot add it in place) and a session version.
+
+    Every user gets a fresh version, so cookies made before the upgrade stop working once.
+    """
+    exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'").fetchone()
+    if exists is None:
+        return
+    db.execute("ALTER TABLE users RENAME TO users_old")
+    db.execute(_USERS)
+    db.execute("INSERT INTO users (id, username, password, role, lang, handset, created_at) "
+               "SELECT id, username, password, role, lang, handset, created_at FROM users_old")
+    for (user_id,) in db.execute("SELECT id FROM users").fetchall():
+        db.execute("UPDATE users SET session_version = ? WHERE id = ?", [_new_version(), user_id])
+    db.execute("DROP TABLE users_old")
