@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,7 @@ from appliance import config as configuration
 from appliance import control
 from appliance.simulation import Simulation
 
-RING = {"h1": 17, "h2": 5}
-AUDIO_H1, HOOK_H1 = 22, 27
+RING, AUDIO, HOOK = {"h1": 17, "h2": 5}, {"h1": 22, "h2": 13}, {"h1": 27, "h2": 6}
 CALLER = "+79161234567"
 
 pytestmark = pytest.mark.slow
@@ -64,21 +64,23 @@ class Box:
     def pin(self, number: int) -> int:
         return self.simulation.pin_factory.pin(number).state
 
-    def take_a_call(self) -> None:
-        """A caller rings, chooses, both desks ring, h1 lifts and talks, the caller hangs up."""
+    def take_a_call(self) -> str:
+        """A caller rings and chooses, a desk rings and lifts, they talk, the caller hangs up; the desk's id."""
         emulator = self.simulation.emulators["gsm1"]
+        answered = emulator.count("ATA")
         emulator.incoming_call(CALLER)
-        assert emulator.wait_for("ATA", 5), "the box did not answer"
+        wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
         time.sleep(0.3)
         emulator.send_dtmf("10")  # English, then "anything else"
-        wait_until(lambda: self.pin(RING["h1"]) and self.pin(RING["h2"]), 10, "both handsets ringing")
-        self.simulation.pin_factory.pin(HOOK_H1).drive_low()
-        wait_until(lambda: self.pin(AUDIO_H1), 5, "h1 connected to the caller")
+        desk = wait_until(lambda: next((h for h, n in RING.items() if self.pin(n)), None), 10, "a handset ringing")
+        self.simulation.pin_factory.pin(HOOK[desk]).drive_low()
+        wait_until(lambda: self.pin(AUDIO[desk]), 5, f"{desk} connected to the caller")
         time.sleep(0.5)
         emulator.remote_hangup()
-        wait_until(lambda: not self.pin(AUDIO_H1), 5, "h1 released")
-        self.simulation.pin_factory.pin(HOOK_H1).drive_high()
+        wait_until(lambda: not self.pin(AUDIO[desk]), 5, f"{desk} released")
+        self.simulation.pin_factory.pin(HOOK[desk]).drive_high()
         wait_until(lambda: not self.daemon.status()["calls"], 5, "the call over")
+        return desk
 
 
 def calls(data: Path) -> list[dict]:
@@ -97,7 +99,7 @@ def test_a_call_on_a_full_disk_is_answered_routed_and_written_once_space_returns
     with tiny_filesystem(data, 24), Box(data) as box:
         filler = Filler(data)
         filler.fill()
-        box.take_a_call()  # answered and routed: take_a_call fails if the caller was hung up on
+        desk = box.take_a_call()  # answered and routed: take_a_call fails if the caller was hung up on
 
         alarm = wait_until(lambda: box.alarms().get("disk.write"), 5, "the disk.write alarm")
         assert alarm["severity"] == "error"
@@ -109,7 +111,7 @@ def test_a_call_on_a_full_disk_is_answered_routed_and_written_once_space_returns
         finished = wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 30, "the record written")
         (record,) = calls(data)
         assert finished == [record]
-        assert record["caller"] == CALLER and record["handset"] == "h1" and record["outcome"] == "completed"
+        assert record["caller"] == CALLER and record["handset"] == desk and record["outcome"] == "completed"
         assert events(data, record["id"]).count("CONNECT") == 1  # in order, nothing written twice
         wait_until(lambda: "disk.write" not in box.alarms(), 5, "the disk.write alarm cleared")
         assert not box.failure
@@ -158,3 +160,55 @@ def test_a_full_disk_at_boot_gives_back_the_reserve_so_the_records_open(tmp_path
             box.take_a_call()
             wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 5, "the call written")
             assert not box.failure
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A CRM's webhook endpoint: refuses (HTTP 500) until told to accept."""
+
+    accept = False
+    received: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(self.headers["X-Hotline-Event"])
+        self.send_response(200 if Receiver.accept else 500)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_webhook_outbox_on_a_full_disk_is_an_alarm_retried_not_a_stop(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hooks = [{"url": f"http://127.0.0.1:{server.server_port}/hook", "secret": "s" * 16, "events": ["call.ended"]}]
+    data = tmp_path / "data"
+    try:
+        with tiny_filesystem(data, 24), Box(data, webhooks=hooks) as box:
+            box.take_a_call()
+            wait_until(lambda: Receiver.received, 10, "the first delivery (refused)")
+            filler = Filler(data)
+            filler.fill()
+            Receiver.accept = True  # the retry (5 s later) is delivered, but the outbox cannot be updated
+
+            alarm = wait_until(lambda: box.alarms().get("maintenance.webhooks"), 20, "the webhooks alarm")
+            assert alarm["severity"] == "error" and "webhooks cannot be sent" in alarm["text"]
+            assert box.loop.is_alive() and not box.failure
+            box.take_a_call()  # callers are still answered and routed
+
+            filler.free()
+            wait_until(lambda: "maintenance.webhooks" not in box.alarms(), 30, "the webhooks alarm cleared")
+            assert box.loop.is_alive() and not box.failure
+    finally:
+        server.shutdown()
+
+
+def test_a_tiny_data_disk_at_start_is_named_not_a_silent_prompt(tmp_path):
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 2):
+        box = Box(data)
+        with pytest.raises(Exception) as failed:
+            box.__enter__()
+    message = str(failed.value)
+    assert "is full" in message and str(data / "prompts") in message, message
+    assert "silent" not in message.split("(")[0]

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from appliance.audio.convert import PIPELINE_VERSION, PromptError, duration, speak, to_line_format, voice_for
+from appliance.diskspace import MB, free_space
 
 __all__ = ["PromptError", "PromptLibrary"]
 
 _BYTES_PER_SAMPLE = 2
+FULL_BELOW = MB  # free bytes under which a failed prompt is blamed on the disk (a long prompt takes ~100 KB)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -68,7 +70,7 @@ class PromptLibrary:
         dst = self.cache_dir / f"tts-{key}.raw"
         if dst.exists():
             return dst
-        with self._scratch() as work:
+        with self._blame_a_full_disk(what), self._scratch() as work:
             wav = work / "speech.wav"
             speak(text, voice, wav, what)
             self._finish(wav, "wav", dst, what, work)
@@ -88,7 +90,7 @@ class PromptLibrary:
         dst = self.cache_dir / f"upload-{key}.raw"
         if dst.exists():
             return dst
-        with self._scratch() as work:
+        with self._blame_a_full_disk(what), self._scratch() as work:
             src = work / f"upload.{src_type}"
             src.write_bytes(data)
             # Checked before converting so a long file does not tie up the Pi's CPU for nothing.
@@ -118,6 +120,18 @@ class PromptLibrary:
             raise PromptError(f"{what} is silent: nothing is left after trimming silence")
         self._check_length(size / _BYTES_PER_SAMPLE / self.rate, what)
         os.replace(out, dst)
+
+    @contextmanager
+    def _blame_a_full_disk(self, what: str) -> Iterator[None]:
+        """On a full disk the tools write truncated files ("silent", "not a WAV"): name the disk instead."""
+        try:
+            yield
+        except (PromptError, OSError) as exc:
+            free, total = free_space(self.cache_dir)
+            if free >= FULL_BELOW:
+                raise
+            raise PromptError(f"{what} cannot be made: the disk holding {self.cache_dir} is full ({free // 1024} KB "
+                              f"free of {total // MB} MB); free some space ({exc})") from exc
 
     @contextmanager
     def _scratch(self) -> Iterator[Path]:
