@@ -32,6 +32,7 @@ from .core.switchboard import Switchboard
 from .handsets.devices import PresenceSwitch, build_handset
 from .instance import Instance
 from .keeper import RecordKeeper
+from .modem.answer_journal import AnswerJournal
 from .modem.line import ModemError, ModemLine
 from .modem.power import PowerKey
 from .notify import Notifier
@@ -80,6 +81,7 @@ class Daemon:
         self.prompts: dict[str, bytes] = {}
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
+        self.answers: AnswerJournal | None = None
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
         self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
@@ -131,6 +133,11 @@ class Daemon:
                 self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
         self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock, alarms=self.alarms)
         self.store = self.keeper.store
+        self.answers = AnswerJournal(self.data_dir / "answers.journal")
+        for entry in self.answers.unsettled():  # answered just before a crash, maybe without a record
+            if self.store.answered_before_crash(entry["id"], entry["line"], entry.get("caller"), entry["at"]):
+                log.warning("call %s on %s was answered just before the daemon stopped", entry["id"], entry["line"])
+        self.answers.open()
         interrupted = self.store.close_interrupted(self.clock())
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
@@ -158,7 +165,7 @@ class Daemon:
         modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
                           rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
                           ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
-                          dial_timeout=line.dial_timeout)
+                          dial_timeout=line.dial_timeout, note_answer=self.answers.note)
         player, recorder = line_audio(line, modem, post=self.post, open_pcm=self._open_pcm,
                                       open_capture=self._open_capture)
         self.players[line.id], self.recorders[line.id] = player, recorder
@@ -219,6 +226,8 @@ class Daemon:
             device.close()
         self.presence_switches.clear()
         self.power_keys.clear()
+        if self.answers is not None:
+            self.answers.close()
         if self.keeper is not None:
             self.keeper.close()
             self.keeper = self.store = None
@@ -320,8 +329,6 @@ class Daemon:
 
     def _apply(self, action: object) -> None:
         match action:
-            case ev.Answer(line=line):
-                self.lines[line].answer()
             case ev.HangUp(line=line):
                 self.lines[line].hangup()
             case ev.Play(line=line, prompt=prompt, loop=loop):
@@ -362,6 +369,7 @@ class Daemon:
                 self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
             case ev.CallStarted():
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
+                self.answers.settled(action.call_id)
             case ev.CallEnded(record=record):
                 if record["line"] in self.recorders:
                     self.recorders[record["line"]].stop_listening()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import queue
 
+from appliance.core.events import IncomingCall
+
 
 class Events:
     """Stands where the daemon's queue stands: ModemLine posts here, the test reads in order."""
@@ -23,3 +25,9 @@ class Events:
             event = self.q.get(timeout=timeout)
             if isinstance(event, kind):
                 return event
+
+
+def is_new_call(event: object, line: str, caller: str | None = None) -> bool:
+    """IncomingCall on `line` carrying the id the line made for it (the one its answer journal notes)."""
+    return (isinstance(event, IncomingCall) and event.line == line and event.caller == caller
+            and bool(event.call_id))

@@ -91,7 +91,6 @@ def test_dialling_during_a_call_fails_without_touching_it(make):
     emu, line, events = make("sim800")
     emu.incoming_call("+7900")
     events.until(CallerId)
-    line.answer()
     events.until(CallAnswered)
     line.dial("5551234")
     failed = events.until(DialFailed)
@@ -122,12 +121,11 @@ def test_dialling_on_a_line_that_is_down_fails_at_once(make):
 def answered(emu: ModemEmulator, line: ModemLine, events: Events, caller: str = "+79160000001") -> None:
     emu.incoming_call(caller)
     events.until(IncomingCall)
-    line.answer()
     events.until(CallAnswered)
 
 
 def test_a_ringing_call_is_deflected(make):
-    emu, line, events = make("sim800")
+    emu, line, events = make("sim800", answer_after_rings=3)  # still ringing when the transfer comes
     emu.incoming_call("+79160000001")
     events.until(IncomingCall)
     line.transfer("+79169999999")
@@ -137,7 +135,7 @@ def test_a_ringing_call_is_deflected(make):
 
 
 def test_deflection_refused_by_the_network_keeps_the_call_ringing(make):
-    emu, line, events = make("sim800")
+    emu, line, events = make("sim800", answer_after_rings=3)
     emu.script.refuse = {"deflect"}
     emu.incoming_call("+79160000001")
     events.until(IncomingCall)

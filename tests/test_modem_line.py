@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import queue
 import re
 
 import pytest
-from modem_kit import Events
+from modem_kit import Events, is_new_call
 
 from appliance.core.events import (
     AnswerFailed,
+    AnswerRetry,
     CallAnswered,
     CallerId,
     DtmfReceived,
-    IncomingCall,
     LineDown,
     LineUp,
     RemoteHangup,
@@ -57,9 +58,8 @@ def test_start_brings_the_line_up_with_health(line, emulator):
 
 def test_a_call_from_ring_to_remote_hangup(line, emulator, events):
     emulator.incoming_call("+79161234567")
-    assert events.next() == IncomingCall("gsm1", None)
+    assert is_new_call(events.next(), "gsm1")
     assert events.next() == CallerId("gsm1", "+79161234567")
-    line.answer()
     assert events.next() == CallAnswered("gsm1")
     assert emulator.wait_for("ATA", 1)
     emulator.send_dtmf("1#")
@@ -72,7 +72,7 @@ def test_a_call_from_ring_to_remote_hangup(line, emulator, events):
 
 def test_withheld_caller_id_is_anonymous_not_an_error(line, emulator, events):
     emulator.incoming_call(None)
-    assert events.next() == IncomingCall("gsm1", None)
+    assert is_new_call(events.next(), "gsm1")
     assert events.next() == CallerId("gsm1", None)
     assert line.status()["state"] == "up"
 
@@ -80,43 +80,51 @@ def test_withheld_caller_id_is_anonymous_not_an_error(line, emulator, events):
 def test_our_hangup_is_not_reported_as_the_callers(line, emulator, events):
     emulator.incoming_call("+100")
     events.until(CallerId)
-    line.answer()
     events.until(CallAnswered)
     line.hangup()
     assert emulator.wait_for("ATH", 2)
     emulator.incoming_call("+200")  # the next event is the next call, not a stray RemoteHangup
-    assert events.next() == IncomingCall("gsm1", None)
+    assert is_new_call(events.next(), "gsm1")
 
 
 def test_call_dropped_without_no_carrier_is_still_seen(line, emulator, events):
     emulator.incoming_call("+79161234567")
     events.until(CallerId)
-    line.answer()
     events.until(CallAnswered)
     emulator.drop_call()  # only +CLCC: ...,6,... tells
     assert isinstance(events.next(), RemoteHangup)
 
 
-def test_cme_error_on_ata_is_answer_failed(line, emulator, events):
+def test_a_refused_ata_is_retried_on_the_next_ring_and_the_caller_is_answered(line, emulator, events):
     emulator.fail_answer("+CME ERROR: 3")
     emulator.incoming_call("+7900")
-    events.until(CallerId)
-    line.answer()
-    failed = events.next()
-    assert isinstance(failed, AnswerFailed)
-    assert "+CME ERROR: 3" in failed.reason
+    retry = events.until(AnswerRetry)
+    assert retry.attempt == 1 and "+CME ERROR: 3" in retry.reason
+    emulator.fail_answer(None)  # the modem takes the next ATA, on the caller's next RING
+    assert events.until(CallAnswered, timeout=10) == CallAnswered("gsm1")
+    assert emulator.script.call == "active" and emulator.count("ATA") == 2
     assert line.status()["state"] == "up"
 
 
-def test_answer_never_blocks_the_caller_even_when_the_modem_hangs(line, emulator, events):
+def test_an_ata_refused_every_time_rejects_the_call_instead_of_leaving_it_ringing(line, emulator, events):
+    emulator.fail_answer("ERROR")
     emulator.incoming_call("+7900")
-    events.until(CallerId)
+    assert events.until(AnswerRetry).attempt == 1
+    assert events.until(AnswerRetry, timeout=10).attempt == 2
+    failed = events.until(AnswerFailed, timeout=10)
+    assert "refused to answer: ERROR (3 times; the call was rejected)" in failed.reason
+    assert emulator.wait_for("ATH", 5)
+    assert emulator.script.call == "idle" and emulator.count("ATA") == 3
+
+
+def test_answer_never_blocks_the_caller_even_when_the_modem_hangs(line, emulator, events):
     emulator.hung = True
     line.answer_timeout = 2.0
-    line.answer()  # returns at once; the outcome arrives later as events
-    assert events.q.empty() or not isinstance(events.q.queue[0], CallAnswered)
-    failed = events.until(AnswerFailed, timeout=30)
-    assert "did not answer" in failed.reason
+    emulator.incoming_call("+7900")
+    assert is_new_call(events.next(), "gsm1")
+    assert events.next() == CallerId("gsm1", "+7900")
+    failed = events.next(timeout=30)
+    assert isinstance(failed, AnswerFailed) and "did not answer" in failed.reason
     down = events.until(LineDown, timeout=10)
     assert "stopped answering" in down.reason
 
@@ -146,9 +154,9 @@ def test_silent_modem_at_start_posts_line_down_with_reason(emulator, events):
         assert isinstance(down, LineDown)
         assert "does not answer" in down.reason
         assert ln.status()["state"] == "down"
-        line_answer_while_down = ln.answer
-        line_answer_while_down()
-        assert isinstance(events.until(AnswerFailed), AnswerFailed)
+        emulator.incoming_call("+7900")  # a line that is down answers nobody (its modem cannot)
+        with pytest.raises(queue.Empty):
+            events.next(timeout=0.5)
     finally:
         ln.close()
 

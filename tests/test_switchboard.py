@@ -54,9 +54,8 @@ def board(document: dict | None = None, schedule: Schedule | None = None) -> tup
 def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+79161234567",
             call_id: str | None = "call-1") -> None:
     actions = sb.handle(ev.IncomingCall(LINE, caller))
-    assert actions[1] == ev.Answer(LINE)  # after the record of the call is written
-    if call_id:
-        assert actions[0] == ev.CallStarted(call_id, LINE, caller, clock())
+    if call_id:  # the line answered already: the core only writes the record
+        assert actions == [ev.CallStarted(call_id, LINE, caller, clock())]
     clock.advance(0.5)
     assert sb.handle(ev.CallAnswered(LINE)) == [ev.Play(LINE, "greeting")]
     clock.advance(3)
@@ -234,10 +233,22 @@ def test_line_lost_mid_call_closes_the_record_with_the_reason():
                                        "call": None}
 
 
-def test_repeated_ring_does_not_start_a_second_call():
+def test_a_new_call_from_the_line_closes_the_one_the_core_still_held():
     sb, clock = board()
     sb.handle(ev.IncomingCall(LINE, "+1"))
-    assert sb.handle(ev.IncomingCall(LINE, "+1")) == []
+    actions = sb.handle(ev.IncomingCall(LINE, "+2", "line-made-id"))
+    record = ended(actions)
+    assert (record["id"], record["ended_by"], record["reason"]) == ("call-1", "line", "the line took a new call")
+    assert actions[-1] == ev.CallStarted("line-made-id", LINE, "+2", clock())
+
+
+def test_a_refused_answer_is_in_the_calls_timeline():
+    sb, clock = board()
+    sb.handle(ev.IncomingCall(LINE, "+1"))
+    sb.handle(ev.AnswerRetry(LINE, 1, "the modem refused to answer: ERROR"))
+    record = ended(sb.handle(ev.AnswerFailed(LINE, "the modem refused to answer: ERROR (3 times)")))
+    assert [(e["event"], e["detail"]) for e in record["events"]][:1] == [
+        ("ANSWER_REFUSED", "attempt 1: the modem refused to answer: ERROR")]
 
 
 @pytest.mark.parametrize("event", [ev.DtmfReceived(LINE, "1"), ev.PromptFinished(LINE, "greeting"),

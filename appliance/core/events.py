@@ -19,6 +19,7 @@ class IncomingCall:
 
     line: str
     caller: str | None = None  # None while unknown or withheld
+    call_id: str | None = None  # the line's id for the call, noted in its answer journal before ATA
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,15 @@ class CallAnswered:
 @dataclass(frozen=True)
 class AnswerFailed:
     line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerRetry:
+    """The modem refused ATA (attempt n); the line answers again on the caller's next RING."""
+
+    line: str
+    attempt: int
     reason: str
 
 
@@ -152,11 +162,6 @@ class Tick:
 
 
 # --- actions: core -> adapters ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    line: str
 
 
 @dataclass(frozen=True)
@@ -302,12 +307,12 @@ class CallEnded:
 
 
 Event = (
-    IncomingCall | CallerId | CallAnswered | AnswerFailed | DtmfReceived | RemoteHangup | LineDown
+    IncomingCall | CallerId | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup | LineDown
     | LineUp | PromptFinished | HookOff | HookOn | PresenceChanged | RecordingFinished | DialAnswered | DialFailed
     | SmsReceived | SmsResult | TransferResult | Tick
 )
 Action = (
-    Answer | HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
+    HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
     | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveRecording | SaveCallback
     | CallStarted
     | CallerKnown | CallConnected | CallEnded

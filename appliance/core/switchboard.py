@@ -168,17 +168,21 @@ class Switchboard(FlowSteps, CallbackSteps):
         call = self.lines.get(event.line)
         if call is None:
             return []
-        return [ev.StopAudio(event.line), *self._finish(call, "failed", "system", event.reason)]
+        return [ev.StopAudio(event.line), *self._finish(call, "failed", "line", event.reason)]
 
     def _on_IncomingCall(self, event: ev.IncomingCall) -> list[object]:
-        if event.line not in self.lines or self.lines[event.line] is not None:
-            return []  # repeated RINGs of the call already being answered
+        if event.line not in self.lines:
+            return []
+        # The line has answered already (ATA goes out straight from the RING; its answer journal covers a
+        # crash before this record is written). The line's call state is the truth: a call the core still
+        # holds on it has ended without the core hearing so.
+        stale = self.lines[event.line]
+        actions = self._finish(stale, "failed", "line", "the line took a new call") if stale else []
         now = self.clock()
-        call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now)
+        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller, started_at=now)
         self._classify(call)
         self.lines[event.line] = call
-        # The record is written before ATA goes out, so no answered call can be lost to a crash in between.
-        return [ev.CallStarted(call.id, call.line, call.caller, call.started_at), ev.Answer(event.line)]
+        return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
 
     def _classify(self, call: Call) -> None:
         call.blocked = self.callers.is_blocked(call.caller, self.clock())
@@ -209,6 +213,12 @@ class Switchboard(FlowSteps, CallbackSteps):
                 return [ev.Play(call.line, "blocked")]
             return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
         return self._enter(call, self.flow.start)
+
+    def _on_AnswerRetry(self, event: ev.AnswerRetry) -> list[object]:
+        call = self.lines.get(event.line)
+        if call is not None:
+            call.log(self.clock(), "ANSWER_REFUSED", detail=f"attempt {event.attempt}: {event.reason}")
+        return []
 
     def _on_AnswerFailed(self, event: ev.AnswerFailed) -> list[object]:
         call = self.lines.get(event.line)

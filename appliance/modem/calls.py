@@ -1,8 +1,12 @@
-"""The call on one line: its state, the modem's call reports as core events, and the call commands.
+"""The call on one line: the modem's call reports as core events, and the call commands.
 
-Reports arrive on the AT channel's reader thread (`happen`); the commands (answer, hang up, dial,
-transfer) and the timers (`tick`) run on the line's worker. Every outcome reaches the core as an
-event through `post`, never as a return value, so nobody waits on the modem.
+The states and their transitions are one table (call_states.py); this module feeds it and carries out
+what it says. Reports arrive on the AT channel's reader thread (`happen`); the commands (answer, hang
+up, dial, transfer) and the timers (`tick`) run on the line's worker. Every outcome reaches the core as
+an event through `post`, never as a return value, so nobody waits on the modem.
+
+The line answers a caller itself, straight from the RING: ATA is queued at the head of the worker's
+jobs before IncomingCall is even posted, so the caller never waits for the event loop or the database.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 from appliance.core.events import (
     AnswerFailed,
+    AnswerRetry,
     CallAnswered,
     CallerId,
     DialAnswered,
@@ -21,166 +27,225 @@ from appliance.core.events import (
     DtmfReceived,
     IncomingCall,
     RemoteHangup,
-    TransferResult,
 )
-from appliance.modem.at import CALL_FINALS, AtTimeout, ModemError, Reply
+from appliance.modem import call_states as cs
+from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
 from appliance.modem.dialects import Dialect
-from appliance.modem.dialects.base import CallConnected, CallEnded, CallerNumber, Dtmf, Happening, Ring, fields
+from appliance.modem.dialects.base import CallConnected, CallEnded, CallerNumber, Dtmf, Happening, Ring
+from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
 
 log = logging.getLogger(__name__)
 
 RING_GONE = 8.0  # RING repeats every ~3-5 s; this long without one and the caller has given up
+# No network repeats RING faster than this (GSM every 3-5 s, an analogue cadence every ~6 s): RINGs
+# closer together are one ring, so a storm of them neither starts a call per RING nor blocks a caller.
+RING_MIN_GAP = 1.0
+ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the caller hears busy, not silence)
 CALL_POLL = 2.0
 ANSWER_TIMEOUT = 10.0  # ATA on a GSM module returns within a few seconds; longer means it hangs
 DIAL_TIMEOUT = 60.0  # the far end rings this long before the line gives up: DialFailed("no answer")
-ATD_TIMEOUT = 20.0  # ATD itself returns at once (the call goes on in the network) or with the failure
-TRANSFER_POLL = 1.0  # how often AT+CLCC is asked while the second leg of a transfer rings
 
 Command = Callable[..., Reply]
+AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
-def dial_failure(text: str) -> str:
-    """The DialFailed reason for an ATD final result or a call-end report."""
-    said = text.lower()
-    for reason in ("busy", "no answer", "no dialtone"):
-        if reason in said:
-            return reason
-    if "error" in said:
-        return f"failed: {text}"
-    return "no carrier"
-
-
-def clcc_calls(reply: Reply) -> list[tuple[int, int, int]]:
-    """(id, direction, state) of each voice call in an AT+CLCC reply (27.007: dir 0 = ours; stat 0 active,
-    1 held, 2 dialling, 3 alerting, 4 incoming, 5 waiting)."""
-    calls = []
-    for line in reply.lines:
-        parts = fields(line.removeprefix("+CLCC:").strip()) if line.startswith("+CLCC:") else []
-        if len(parts) >= 4 and parts[3] == "0" and all(p.isdigit() for p in parts[:3]):
-            calls.append((int(parts[0]), int(parts[1]), int(parts[2])))
-    return calls
-
-
-class Calls:
-    """`state` is idle | ringing | active | dialing | transferring; `command` is the AT channel's,
-    `later(job)` queues a job on the worker, `dialect()` is the line's current dialect."""
+class Calls(CallTransfer):
+    """The line's call. `state` is one of call_states.STATES; `command` is the AT channel's, `later(job)`
+    queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
+    line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
+    daemon's answer journal, so a crash before the record is written still leaves one)."""
 
     def __init__(self, line_id: str, *, post: Callable[[object], None], command: Command,
-                 later: Callable[[Callable[[], None]], None], dialect: Callable[[], Dialect],
-                 dial_timeout: float = DIAL_TIMEOUT) -> None:
+                 later: Callable[[Callable[[], None]], None], urgent: Callable[[Callable[[], None]], None],
+                 dialect: Callable[[], Dialect], dial_timeout: float = DIAL_TIMEOUT, answer_after_rings: int = 1,
+                 note_answer: AnswerNote | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        if not (isinstance(answer_after_rings, int) and answer_after_rings >= 1):
+            raise ValueError(f"bad answer_after_rings {answer_after_rings!r} for line {line_id}: a whole number >= 1")
         self.line_id = line_id
         self._post = post
         self._command = command
         self._later = later
+        self._urgent = urgent
         self._dialect = dialect
-        self._lock = threading.Lock()
-        self.state = "idle"
+        self._note_answer = note_answer
+        self._clock = clock
+        self._lock = threading.RLock()  # held while a transition posts, so the core hears them in order
+        self.state = cs.DOWN
         self.answer_timeout = ANSWER_TIMEOUT
         self.dial_timeout = dial_timeout
+        self.answer_after_rings = answer_after_rings
+        self.call_id: str | None = None
+        self._caller: str | None = None
         self._caller_told = False
         self._early_caller: str | None = None
-        self._last_ring = 0.0
+        self._last_ring = -RING_GONE  # any RING: the caller still rings
+        self._counted_ring = -RING_MIN_GAP  # the last RING that counted as a ring of its own
+        self._rings = 0
+        self._attempts = 0
         self._dial_deadline = 0.0
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
 
+    # --- the table ------------------------------------------------------------------------
+
+    def _go(self, event: str, why: str = "", data: str | None = None) -> list[str]:
+        """Take `event` through the table: the state moves, the core is told (in order, under the lock),
+        and the effects that need the modem are returned for the caller to run or queue."""
+        with self._lock:
+            was = self.state
+            move = cs.step(was, event)
+            self.state = move.to
+            if move.to != was:
+                log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
+            if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.REFUSED)
+                                                  or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
+                # The call is over for certain: the next RING is a new caller. Only a call gone while it
+                # rang keeps the gap, so a RING storm answered with NO CARRIER is not a call per RING.
+                self._counted_ring = -RING_MIN_GAP
+            commands = []
+            for effect in move.effects:
+                if effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.SEND_ATA, cs.ANSWERED, cs.DIAL_ANSWERED):
+                    commands.append(effect)
+                else:
+                    self._tell(effect, event, why, data)
+            return commands
+
+    def _tell(self, effect: str, event: str, why: str, data: str | None) -> None:
+        line = self.line_id
+        if effect == cs.NEW_CALL:
+            self.call_id, self._caller = uuid.uuid4().hex, self._early_caller
+            self._caller_told, self._early_caller = self._caller is not None, None
+            self._post(IncomingCall(line, self._caller, self.call_id))
+        elif effect == cs.TELL_CALLER and not self._caller_told:
+            self._caller_told, self._caller = True, data
+            self._post(CallerId(line, data))
+        elif effect == cs.TELL_DTMF:
+            self._post(DtmfReceived(line, data or ""))
+        elif effect == cs.RETRY:
+            self._post(AnswerRetry(line, self._attempts, why))
+        elif effect == cs.FAILED:
+            self._post(AnswerFailed(line, why))
+        elif effect == cs.GONE:
+            self._post(RemoteHangup(line, why))
+        elif effect == cs.DIAL_FAILED:
+            self._post(DialFailed(line, why if event in (cs.PORT_LOST, cs.DIAL_TIMEOUT) else dial_failure(why)))
+
+    def _run(self, commands: list[str]) -> None:
+        """Carry out the modem effects (on the worker)."""
+        for effect in commands:
+            if effect == cs.SEND_ATA:
+                self._urgent(self.answer)
+            elif effect == cs.ANSWERED:
+                self._after_answer()
+                self._post(CallAnswered(self.line_id))
+            elif effect == cs.DIAL_ANSWERED:
+                self._post(DialAnswered(self.line_id))
+                self._after_answer()
+            elif effect == cs.HANG_UP or not self._dialect().gsm:
+                self.hangup()
+
+    def _queue(self, commands: list[str]) -> None:
+        """The modem effects of a report (reader thread): ATA jumps the worker's queue, the rest wait their turn."""
+        for effect in commands:
+            if effect == cs.SEND_ATA:
+                self._urgent(self.answer)
+            else:
+                self._later(lambda e=effect: self._run([e]))
+
     # --- reports -> events (reader thread) -----------------------------------------------
 
     def happen(self, h: Happening) -> None:
-        line = self.line_id
         if isinstance(h, Ring):
-            self._last_ring = time.monotonic()
-            with self._lock:
-                first = self.state == "idle"
-                if first:
-                    self.state, self._caller_told = "ringing", self._early_caller is not None
-            if first:
-                self._post(IncomingCall(line, self._early_caller))
-                self._early_caller = None
-                self._later(lambda: None)  # the worker starts watching the ring cadence
+            self._ring()
         elif isinstance(h, CallerNumber):
-            if self.state == "idle":
-                self._early_caller = h.number  # some modems put +CLIP before RING
-            elif not self._caller_told:
-                self._caller_told = True
-                self._post(CallerId(line, h.number))
+            with self._lock:
+                if self.state in (cs.IDLE, cs.DOWN):
+                    self._early_caller = h.number  # some modems put +CLIP before RING
+                    return
+                self._queue(self._go(cs.CALLER, data=h.number))
         elif isinstance(h, Dtmf):
-            if self.state != "idle":
-                self._post(DtmfReceived(line, h.digit))
+            self._queue(self._go(cs.DTMF, data=h.digit))
         elif isinstance(h, CallConnected):
-            self._connected()
+            if self.state == cs.TRANSFERRING:
+                self._news.set()
+            self._queue(self._go(cs.CONNECTED))
         elif isinstance(h, CallEnded):
-            if self.state == "transferring":
+            if self.state == cs.TRANSFERRING:
                 self._last_end = h.reason
                 self._news.set()  # one leg ended: the transfer's AT+CLCC tells which
                 return
-            self.end(h.reason)
+            self._queue(self._go(cs.ENDED, h.reason))
 
-    def _connected(self) -> None:
+    def _ring(self) -> None:
         with self._lock:
-            dialled = self.state == "dialing"
-            if dialled:
-                self.state = "active"
-            news = self.state == "transferring"
-        if news:
-            self._news.set()
-        if dialled:
-            self._post(DialAnswered(self.line_id))
-            self._later(self._after_answer)
+            now = self._clock()
+            self._last_ring = now
+            if now - self._counted_ring < RING_MIN_GAP:
+                return  # faster than any network rings: the same ring
+            self._counted_ring = now
+            if self.state == cs.IDLE:
+                self._rings, self._attempts = 1, 0
+            elif self.state == cs.RINGING:
+                self._rings += 1
+            due = self._rings >= self.answer_after_rings or self._attempts > 0
+            if self.state == cs.RINGING and not due:
+                return
+            commands = self._go(cs.RING_DUE if due else cs.RING)
+            if self.state == cs.RINGING:
+                self._later(lambda: None)  # the worker starts watching the ring cadence
+        self._queue(commands)
 
-    def end(self, reason: str) -> None:
-        with self._lock:
-            was, self.state = self.state, "idle"
-        if was == "dialing":
-            self._post(DialFailed(self.line_id, dial_failure(reason)))
-        elif was != "idle":
-            self._post(RemoteHangup(self.line_id, reason))
-        if was in ("active", "dialing") and not self._dialect().gsm:
-            self._later(self.hangup)  # an analogue line stays off-hook, hearing busy tone, until we hang up
+    # --- the line's own state ------------------------------------------------------------------
 
     def drop(self, reason: str) -> None:
-        """The line failed: whatever call there was is gone."""
-        with self._lock:
-            was, self.state = self.state, "idle"
-        if was == "dialing":
-            self._post(DialFailed(self.line_id, f"failed: line failed: {reason}"))
-        elif was != "idle":
-            self._post(RemoteHangup(self.line_id, f"line failed: {reason}"))
+        """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
+        self._go(cs.PORT_LOST, f"failed: line failed: {reason}")
+
+    def back(self, command: Command) -> None:
+        """The line is initialised (at start or after recovery): calls still up in the modem belong to no one
+        any more (their records were closed when the line failed, or before a restart) and are hung up. A
+        caller still ringing is left to ring: the next RING answers it as a new call."""
+        dialect = self._dialect()
+        if not dialect.gsm:
+            command(dialect.hangup_command, timeout=5.0, finals=CALL_FINALS)  # on-hook, whatever it was
+        else:
+            reply = command("AT+CLCC", expect="+CLCC:")
+            left = [c for c in clcc_calls(reply) if c[2] in (0, 1, 2, 3)] if reply.ok else []
+            if left:
+                log.warning("line %s: %d call(s) still up in the modem after re-initialising: hanging up",
+                            self.line_id, len(left))
+                command(dialect.hangup_command, timeout=10.0, finals=CALL_FINALS)
+                if any(stat == 1 for _, _, stat in left):
+                    command("AT+CHLD=0", timeout=10.0)  # a held call survives ATH on many modules
+        self._go(cs.BACK)
 
     def forget(self) -> None:
         """We hang up: the reports of our own hang-up are not the caller's."""
-        with self._lock:
-            self.state = "idle"
+        self._go(cs.OUR_HANGUP)
 
     # --- timers (worker) -----------------------------------------------------------------
 
     def wait(self, now: float) -> float:
         """Seconds until `tick` has something to do (inf when nothing)."""
         wait = float("inf")
-        if self.state == "ringing":
+        if self.state in (cs.RINGING, cs.REFUSED):
             wait = self._last_ring + RING_GONE - now
-        if self.state in ("active", "dialing") and self._dialect().poll_call_state:
+        if self.state in (cs.ACTIVE, cs.DIALING) and self._dialect().poll_call_state:
             wait = min(wait, CALL_POLL)
-        if self.state == "dialing":
+        if self.state == cs.DIALING:
             wait = min(wait, self._dial_deadline - now)
         return wait
 
     def tick(self, now: float) -> None:
-        if self.state == "ringing" and now - self._last_ring >= RING_GONE:
-            self.end("caller gave up before the answer")
-        if self.state == "dialing" and now >= self._dial_deadline:
-            with self._lock:
-                gave_up = self.state == "dialing"
-                if gave_up:
-                    self.state = "idle"
-            if gave_up:
-                self._post(DialFailed(self.line_id, "no answer"))
-                self.hangup()
-        if self.state in ("active", "dialing") and self._dialect().poll_call_state:
+        if self.state in (cs.RINGING, cs.REFUSED) and now - self._last_ring >= RING_GONE:
+            self._run(self._go(cs.RING_GONE, "caller gave up before the answer"))
+        if self.state == cs.DIALING and now >= self._dial_deadline:
+            self._run(self._go(cs.DIAL_TIMEOUT, "no answer"))
+        if self.state in (cs.ACTIVE, cs.DIALING) and self._dialect().poll_call_state:
             reply = self._command("AT+CLCC", expect="+CLCC:")
             voice = [ln for ln in reply.lines if ln.startswith("+CLCC:")]
             if reply.ok and not voice:
-                self.end("caller hung up")
+                self._run(self._go(cs.POLL_EMPTY, "caller hung up"))
             for line in voice:
                 for happening in self._dialect().parse(line):
                     self.happen(happening)
@@ -188,22 +253,33 @@ class Calls:
     # --- commands (worker) ---------------------------------------------------------------
 
     def answer(self) -> None:
-        if self.state != "ringing":
-            self._post(AnswerFailed(self.line_id, "the call ended before it was answered"))
-            return
-        dialect = self._dialect()
-        try:
-            reply = self._command(dialect.answer_command, timeout=self.answer_timeout, finals=CALL_FINALS)
-        except AtTimeout:
-            self._post(AnswerFailed(self.line_id, "the modem did not answer the call"))
-            raise
-        if not reply.ok:
-            self._post(AnswerFailed(self.line_id, f"the modem refused to answer: {reply.final}"))
-            return
+        """ATA for the call the table said to answer; each outcome is an event of the table."""
         with self._lock:
-            self.state = "active"
-        self._after_answer()
-        self._post(CallAnswered(self.line_id))
+            if self.state != cs.ANSWERING:
+                return  # the call ended (or the line failed) before its ATA went out
+            call_id, caller = self.call_id, self._caller
+        if self._note_answer is not None:
+            self._note_answer(call_id or "", self.line_id, caller)
+        try:
+            reply = self._command(self._dialect().answer_command, timeout=self.answer_timeout, finals=CALL_FINALS)
+        except AtTimeout:
+            self._run(self._go(cs.ATA_TIMEOUT, "the modem did not answer the call"))
+            raise
+        with self._lock:
+            if self.call_id != call_id:
+                return  # a newer call rings meanwhile: its own ATA follows
+            if reply.ok:
+                commands = self._go(cs.ATA_OK)
+            elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
+                commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
+            else:
+                self._attempts += 1
+                gave_up = self._attempts >= ANSWER_ATTEMPTS
+                why = f"the modem refused to answer: {reply.final}"
+                if gave_up:
+                    why += f" ({self._attempts} times; the call was rejected)"
+                commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
+        self._run(commands)
 
     def _after_answer(self) -> None:
         for text in self._dialect().after_answer:
@@ -215,105 +291,17 @@ class Calls:
 
     def dial(self, number: str) -> None:
         with self._lock:
-            busy = self.state != "idle"
+            busy = self.state != cs.IDLE
             if not busy:
-                self.state = "dialing"  # before ATD: the answer may be reported before its OK
-                self._dial_deadline = time.monotonic() + self.dial_timeout
+                self._go(cs.DIAL)  # before ATD: the answer may be reported before its OK
+                self._dial_deadline = self._clock() + self.dial_timeout
         if busy:
             self._post(DialFailed(self.line_id, "failed: the line is busy with another call"))
             return
-        try:
-            reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT,
-                                  finals=CALL_FINALS + ("VCON",))
-        except ModemError as exc:
-            self.drop(f"the modem did not dial ({exc})")
-            raise
+        # A modem that fails here fails the line, and PORT_LOST posts the DialFailed.
+        reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT,
+                              finals=CALL_FINALS + ("VCON",))
         if reply.final == "VCON":  # V.253 modems may end ATDT with VCON: as connected as they can tell
-            self._connected()
+            self._run(self._go(cs.CONNECTED))
         elif not reply.ok:
-            self.end(reply.final)
-
-    def transfer(self, number: str) -> None:
-        if not self._dialect().gsm:
-            self._result(number, False, "an analogue (V.253) line cannot transfer calls")
-        elif self.state == "ringing":
-            self._deflect(number)
-        elif self.state == "active":
-            self._explicit_transfer(number)
-        else:
-            self._result(number, False, f"no call to transfer (the line is {self.state})")
-
-    def _result(self, number: str, ok: bool, reason: str | None = None) -> None:
-        self._post(TransferResult(self.line_id, number, ok, reason))
-
-    def _deflect(self, number: str) -> None:
-        """GSM call deflection (27.007 +CTFR): the ringing call goes to `number`, we never answer it."""
-        reply = self._command(f'AT+CTFR="{number}"', timeout=10.0)
-        if not reply.ok:
-            self._result(number, False, f"the network refused call deflection: {reply.final}")
-            return
-        self.forget()
-        self._result(number, True)
-
-    def _explicit_transfer(self, number: str) -> None:
-        with self._lock:
-            self.state = "transferring"
-        self._news.clear()
-        self._last_end = "no carrier"
-        try:
-            ok, reason = self._hand_over(number)
-        except ModemError as exc:
-            self._result(number, False, f"failed: {exc}")
-            with self._lock:
-                if self.state == "transferring":
-                    self.state = "active"
-            raise
-        self._result(number, ok, reason)
-
-    def _hand_over(self, number: str) -> tuple[bool, str | None]:
-        """Hold the caller, dial `number`, and once it answers join the two (AT+CHLD=4, explicit call
-        transfer); a network without ECT gets a three-way conference (AT+CHLD=3) instead."""
-        reply = self._command("AT+CHLD=2", timeout=10.0)
-        if not reply.ok:
-            self._set("active")
-            return False, f"the network refused to hold the call: {reply.final}"
-        reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT, finals=CALL_FINALS)
-        outcome = self._second_leg() if reply.ok else dial_failure(reply.final)
-        if outcome == "caller gone":
-            self.hangup()
-            self.end("caller hung up")
-            return False, "the caller hung up during the transfer"
-        if outcome != "answered":
-            self._command("AT+CHLD=1", timeout=10.0)  # drop the second leg, take the caller back
-            self._set("active")
-            return False, outcome
-        if self._command("AT+CHLD=4", timeout=10.0).ok:
-            self._set("idle")
-            return True, None
-        if self._command("AT+CHLD=3", timeout=10.0).ok:
-            self._set("active")
-            return True, "conference: the network refused explicit call transfer, so the line stays in a " \
-                         "three-way call until it is hung up"
-        self._command("AT+CHLD=1", timeout=10.0)
-        self._set("active")
-        return False, "the network refused both explicit call transfer and a conference"
-
-    def _second_leg(self) -> str:
-        """'answered', 'caller gone', or the DialFailed reason for the number dialled."""
-        deadline = time.monotonic() + self.dial_timeout
-        while time.monotonic() < deadline:
-            self._news.wait(TRANSFER_POLL)
-            self._news.clear()
-            calls = clcc_calls(self._command("AT+CLCC", expect="+CLCC:"))
-            if not any(stat == 1 for _, _, stat in calls):
-                return "caller gone"
-            ours = [stat for _, direction, stat in calls if direction == 0 and stat != 1]
-            if 0 in ours:
-                return "answered"
-            if not ours:
-                return dial_failure(self._last_end)
-        return "no answer"
-
-    def _set(self, state: str) -> None:
-        with self._lock:
-            self.state = state
+            self._run(self._go(cs.ENDED, reply.final))

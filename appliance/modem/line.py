@@ -8,6 +8,7 @@ The call itself lives in calls.py, SMS in sms.py, the USSD balance in ussd.py.
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import re
@@ -19,10 +20,10 @@ from dataclasses import dataclass
 
 import serial
 
-from appliance.core.events import AnswerFailed, DialFailed, SmsResult, TransferResult
+from appliance.core.events import DialFailed, SmsResult, TransferResult
 from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
-from appliance.modem.calls import DIAL_TIMEOUT, Calls
+from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
 from appliance.modem.dialects import Dialect, dialect_named, identify
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
 from appliance.modem.lease import Lease, lend
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 __all__ = ["ModemError", "ModemLine"]
 
 INIT_BUDGET = 10.0  # seconds start() may spend initialising
+# A modem can hang while idle with nothing to tell: after this long without a word from it the line asks
+# "AT" (as chan_dongle does), so a hung modem is found within KEEPALIVE + KEEPALIVE_REPLY s, not at the
+# next caller.
+KEEPALIVE = 10.0
+KEEPALIVE_REPLY = 2.0
 BORROW_WAIT = 10.0  # longest borrow() waits for the jobs queued before it (ATA/+VLS answer within this)
 DIALLABLE = re.compile(r"\+?[0-9*#]{1,30}")
 
@@ -51,9 +57,11 @@ class ModemLine(LineRecovery):
                  serial_factory: Callable[..., serial.Serial] = serial.serial_for_url,
                  power_cycle: Callable[[], None] | None = None, health_period: float = 60.0,
                  on_report: Callable[[Happening], None] | None = None, ussd_balance: str | None = None,
-                 ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT) -> None:
+                 ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT, answer_after_rings: int = 1,
+                 note_answer: AnswerNote | None = None) -> None:
         """`power_cycle` pulses the modem's power key / reset pin (see power.PowerKey); `on_report` sees
-        every parsed report; `ussd_balance` is the code (*100#) asked every `ussd_period` s for status()."""
+        every parsed report; `ussd_balance` is the code (*100#) asked every `ussd_period` s for status().
+        The line answers callers itself (calls.py); `note_answer` journals each answer just before ATA."""
         if dialect != "auto":
             dialect_named(dialect)  # a bad name fails here, before anything is opened
         if not ussd_period > 0:
@@ -71,6 +79,7 @@ class ModemLine(LineRecovery):
         self._on_report_hook = on_report
         self._lock = threading.Lock()
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._urgent: collections.deque[_Job] = collections.deque()  # ATA: ahead of every queued job
         self._closing = threading.Event()
         self._channel: AtChannel | None = None
         self._worker: threading.Thread | None = None
@@ -78,11 +87,13 @@ class ModemLine(LineRecovery):
         self._fault: str | None = None  # the modem itself failed: recovery runs
         self._alarm: str | None = None  # the modem works but cannot carry calls (SIM, network)
         self._next_health = 0.0
+        self._heard_at = time.monotonic()  # the modem's last word (a reply or a report), for the keep-alive
         self._identities_known = False
         self.health: dict = {}
         self.recoveries = 0
-        self.calls = Calls(line_id, post=post, command=self._command, later=self._later,
-                           dialect=lambda: self._dialect, dial_timeout=dial_timeout)
+        self.calls = Calls(line_id, post=post, command=self._command, later=self._later, urgent=self._answer_first,
+                           dialect=lambda: self._dialect, dial_timeout=dial_timeout,
+                           answer_after_rings=answer_after_rings, note_answer=note_answer)
         self._sms = Sms(line_id, post=post, command=self._command)
         self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later)
                          if ussd_balance is not None else None)
@@ -112,9 +123,6 @@ class ModemLine(LineRecovery):
         else:
             self._fail(reason)
         self._worker.start()
-
-    def answer(self) -> None:
-        self._queue(self.calls.answer, lambda why: AnswerFailed(self.line_id, why))
 
     def hangup(self) -> None:
         self.calls.forget()
@@ -204,6 +212,11 @@ class ModemLine(LineRecovery):
     def _later(self, run: Callable[[], None]) -> None:
         self._jobs.put(_Job(run))
 
+    def _answer_first(self, run: Callable[[], None]) -> None:
+        """`run` before any job already queued; the no-op job wakes a worker that waits on the queue."""
+        self._urgent.append(_Job(run))
+        self._jobs.put(_Job(lambda: None))
+
     def _queue(self, run: Callable[[], None], failed: Callable[[str], object]) -> None:
         """Queue `run`, or post `failed(reason)` at once (or when the line goes down before it ran)."""
         down = self._fault
@@ -264,6 +277,7 @@ class ModemLine(LineRecovery):
             self._poll_health(cmd)
             if self._dialect.gsm:
                 self._sms.fetch_stored()  # before the line is up, so no call waits behind it
+            self.calls.back(cmd)
         except PortLost as exc:
             return str(exc)
         except AtTimeout:
@@ -278,9 +292,12 @@ class ModemLine(LineRecovery):
                 self._recover()
                 continue
             try:
-                job = self._jobs.get(timeout=self._idle_wait())
-            except queue.Empty:
-                job = _Job(self._periodic)
+                job = self._urgent.popleft()
+            except IndexError:
+                try:
+                    job = self._jobs.get(timeout=self._idle_wait())
+                except queue.Empty:
+                    job = _Job(self._periodic)
             if job is None:
                 return
             try:
@@ -294,7 +311,7 @@ class ModemLine(LineRecovery):
 
     def _idle_wait(self) -> float:
         now = time.monotonic()
-        wait = min(self._next_health - now, self.calls.wait(now))
+        wait = min(self._next_health - now, self.calls.wait(now), self._heard_at + KEEPALIVE - now)
         if self._balance_wanted():
             wait = min(wait, self._balance.due(now))
         return max(0.05, wait)
@@ -307,13 +324,17 @@ class ModemLine(LineRecovery):
         self.calls.tick(now)
         if now >= self._next_health:
             self._poll_health(self._command)
+        elif now - self._heard_at >= KEEPALIVE:
+            self._command("AT", timeout=KEEPALIVE_REPLY)  # no answer: AtTimeout fails the line
         if self._balance_wanted() and self._balance.due(now) <= 0:
             self._balance.query()  # never during a call: many modems refuse USSD then
 
     def _command(self, text: str, timeout: float = 3.0, **kw) -> Reply:
         if self._channel is None:
             raise PortLost(f"line {self.line_id}: port not open")
-        return self._channel.command(text, timeout=timeout, **kw)
+        reply = self._channel.command(text, timeout=timeout, **kw)
+        self._heard_at = time.monotonic()
+        return reply
 
     def _poll_health(self, cmd: Callable[..., Reply]) -> None:
         self._next_health = time.monotonic() + self._health_period
@@ -327,6 +348,7 @@ class ModemLine(LineRecovery):
     # --- reports (reader thread) ---------------------------------------------------------
 
     def _on_report(self, token: str | DleEvent) -> None:
+        self._heard_at = time.monotonic()
         for happening in self._dialect.parse(token):
             self._happen(happening)
             if self._on_report_hook is not None:

@@ -43,6 +43,10 @@ class LineRecovery:
             was, self._alarm = self._alarm, problem
         if self._state != "up" or was == problem:
             return
+        if problem and self.calls.state not in ("idle", "down"):
+            # LineDown closes the call in the core: it must not stay up in the modem, a caller in silence.
+            self.calls.forget()
+            self._later(self.calls.hangup)
         self._post(LineDown(self.line_id, problem) if problem else LineUp(self.line_id))
 
     def _recover(self) -> None:
@@ -78,6 +82,7 @@ class LineRecovery:
             self._closing.wait(min(0.25 * 2 ** attempt, 5.0))
 
     def _drop_queued_jobs(self) -> None:
+        self._urgent.clear()  # an ATA for a call the failure ended
         while True:
             try:
                 job = self._jobs.get_nowait()

@@ -84,6 +84,14 @@ class CallStore:
             })
         self._wake(queued)
 
+    def answered_before_crash(self, call_id: str, line: str, caller: str | None, at: float) -> bool:
+        """A call the line's answer journal says was answered: its record, if the crash came before it was
+        written (then closed as interrupted by close_interrupted). True when a record had to be made."""
+        if self.db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone():
+            return False
+        self.call_started(call_id, line, caller, at)
+        return True
+
     def caller_known(self, call_id: str, caller: str) -> None:
         """Caller ID that came after the ring: the live call shows who it is (in the box's privacy mode)."""
         with self.db.atomic():

@@ -1,0 +1,93 @@
+"""The answer journal: one line per ATA, appended just before it goes out, so the record can follow it.
+
+The line answers a caller straight from the RING, before the daemon has written the call's record. A
+crash in between must not lose the call, so each answer is first noted here: one unsynced append of a
+short line (microseconds; it survives the process being killed, as the page cache does). The daemon
+marks an entry settled once the record is in the database; at start, entries never settled become
+records (closed as interrupted with the rest), and the journal starts empty again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class AnswerJournal:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._early: dict[str, None] = {}  # records written before their ATA was noted (a busy worker)
+        self._fd: int | None = None
+
+    def unsettled(self) -> list[dict]:
+        """Answers noted by an earlier run whose record may never have been written (oldest first)."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        entries: dict[str, dict] = {}
+        for row in text.splitlines():
+            try:
+                entry = json.loads(row)
+            except ValueError:
+                continue  # the last line, cut by the crash mid-write
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                continue
+            if entry.get("settled"):
+                entries.pop(entry["id"], None)
+            elif isinstance(entry.get("line"), str) and isinstance(entry.get("at"), int | float):
+                entries[entry["id"]] = entry
+        return list(entries.values())
+
+    def open(self) -> None:
+        """Start empty (after unsettled() was dealt with) and keep the file open for appends."""
+        with self._lock:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            self._pending.clear()
+
+    def note(self, call_id: str, line: str, caller: str | None) -> None:
+        """On the line's worker, just before ATA."""
+        row = json.dumps({"id": call_id, "line": line, "caller": caller, "at": self._clock()}) + "\n"
+        with self._lock:
+            if self._fd is None or self._early.pop(call_id, 0) is None:
+                return
+            self._pending.add(call_id)
+            try:
+                os.write(self._fd, row.encode())
+            except OSError as exc:  # a full disk must not stop the answer: the record is written as usual
+                log.warning("answer journal %s: %s", self.path, exc)
+
+    def settled(self, call_id: str) -> None:
+        """The call's record is in the database: its journal line is no longer needed."""
+        with self._lock:
+            if self._fd is None:
+                return
+            if call_id not in self._pending:
+                self._early[call_id] = None
+                while len(self._early) > 64:  # calls that ended before their ATA went out are never noted
+                    self._early.pop(next(iter(self._early)))
+                return
+            self._pending.discard(call_id)
+            try:
+                if self._pending:
+                    os.write(self._fd, (json.dumps({"id": call_id, "settled": True}) + "\n").encode())
+                else:
+                    os.ftruncate(self._fd, 0)  # nothing in flight: the journal stays a few bytes long
+            except OSError as exc:
+                log.warning("answer journal %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

@@ -1,0 +1,114 @@
+"""Handing a call on: GSM call deflection while it rings, explicit call transfer (or a conference) once
+answered. A mixin of Calls (calls.py), which owns the state; the states move through its table."""
+
+from __future__ import annotations
+
+from appliance.core.events import TransferResult
+from appliance.modem import call_states as cs
+from appliance.modem.at import CALL_FINALS, ModemError, Reply
+from appliance.modem.dialects.base import fields
+
+TRANSFER_POLL = 1.0  # how often AT+CLCC is asked while the second leg of a transfer rings
+ATD_TIMEOUT = 20.0  # ATD itself returns at once (the call goes on in the network) or with the failure
+
+
+def dial_failure(text: str) -> str:
+    """The DialFailed reason for an ATD final result or a call-end report."""
+    said = text.lower()
+    for reason in ("busy", "no answer", "no dialtone"):
+        if reason in said:
+            return reason
+    if "error" in said:
+        return f"failed: {text}"
+    return "no carrier"
+
+
+def clcc_calls(reply: Reply) -> list[tuple[int, int, int]]:
+    """(id, direction, state) of each voice call in an AT+CLCC reply (27.007: dir 0 = ours; stat 0 active,
+    1 held, 2 dialling, 3 alerting, 4 incoming, 5 waiting)."""
+    calls = []
+    for line in reply.lines:
+        parts = fields(line.removeprefix("+CLCC:").strip()) if line.startswith("+CLCC:") else []
+        if len(parts) >= 4 and parts[3] == "0" and all(p.isdigit() for p in parts[:3]):
+            calls.append((int(parts[0]), int(parts[1]), int(parts[2])))
+    return calls
+
+
+class CallTransfer:
+    def transfer(self, number: str) -> None:
+        if not self._dialect().gsm:
+            self._result(number, False, "an analogue (V.253) line cannot transfer calls")
+        elif self.state in (cs.RINGING, cs.REFUSED):
+            self._deflect(number)
+        elif self.state == cs.ACTIVE:
+            self._explicit_transfer(number)
+        else:
+            self._result(number, False, f"no call to transfer (the line is {self.state})")
+
+    def _result(self, number: str, ok: bool, reason: str | None = None) -> None:
+        self._post(TransferResult(self.line_id, number, ok, reason))
+
+    def _deflect(self, number: str) -> None:
+        """GSM call deflection (27.007 +CTFR): the ringing call goes to `number`, we never answer it."""
+        reply = self._command(f'AT+CTFR="{number}"', timeout=10.0)
+        if not reply.ok:
+            self._result(number, False, f"the network refused call deflection: {reply.final}")
+            return
+        self.forget()
+        self._result(number, True)
+
+    def _explicit_transfer(self, number: str) -> None:
+        self._go(cs.TRANSFER)
+        self._news.clear()
+        self._last_end = "no carrier"
+        try:
+            ok, reason = self._hand_over(number)
+        except ModemError as exc:
+            self._result(number, False, f"failed: {exc}")
+            self._go(cs.TRANSFER_BACK)
+            raise
+        self._result(number, ok, reason)
+
+    def _hand_over(self, number: str) -> tuple[bool, str | None]:
+        """Hold the caller, dial `number`, and once it answers join the two (AT+CHLD=4, explicit call
+        transfer); a network without ECT gets a three-way conference (AT+CHLD=3) instead."""
+        reply = self._command("AT+CHLD=2", timeout=10.0)
+        if not reply.ok:
+            self._go(cs.TRANSFER_BACK)
+            return False, f"the network refused to hold the call: {reply.final}"
+        reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT, finals=CALL_FINALS)
+        outcome = self._second_leg() if reply.ok else dial_failure(reply.final)
+        if outcome == "caller gone":
+            self.hangup()
+            self._go(cs.ENDED, "caller hung up")
+            return False, "the caller hung up during the transfer"
+        if outcome != "answered":
+            self._command("AT+CHLD=1", timeout=10.0)  # drop the second leg, take the caller back
+            self._go(cs.TRANSFER_BACK)
+            return False, outcome
+        if self._command("AT+CHLD=4", timeout=10.0).ok:
+            self._go(cs.TRANSFER_DONE)
+            return True, None
+        if self._command("AT+CHLD=3", timeout=10.0).ok:
+            self._go(cs.TRANSFER_BACK)
+            return True, "conference: the network refused explicit call transfer, so the line stays in a " \
+                         "three-way call until it is hung up"
+        self._command("AT+CHLD=1", timeout=10.0)
+        self._go(cs.TRANSFER_BACK)
+        return False, "the network refused both explicit call transfer and a conference"
+
+    def _second_leg(self) -> str:
+        """'answered', 'caller gone', or the DialFailed reason for the number dialled."""
+        deadline = self._clock() + self.dial_timeout
+        while self._clock() < deadline:
+            self._news.wait(TRANSFER_POLL)
+            self._news.clear()
+            calls = clcc_calls(self._command("AT+CLCC", expect="+CLCC:"))
+            if not any(stat == 1 for _, _, stat in calls):
+                return "caller gone"
+            ours = [stat for _, direction, stat in calls if direction == 0 and stat != 1]
+            if 0 in ours:
+                return "answered"
+            if not ours:
+                return dial_failure(self._last_end)
+        return "no answer"
