@@ -13,15 +13,15 @@ from .core.operators import Operators
 from .core.switchboard import Switchboard
 
 
-def make_operators(config: Config, now: float) -> Operators:
+def make_operators(config: Config, now: float, wall: float, synced: bool = True) -> Operators:
     """Fresh operator states: everyone named on a handset is logged in there, unless the roster says otherwise."""
     people = config.people
     operators = Operators([dataclasses.replace(o) for o in people.operators], people.roster)
     on_roster = {s.operator for s in people.roster.shifts} if people.roster else set()
     for name, handset in people.logins.items():
         if name not in on_roster:
-            operators.login(name, handset, now, manual=False)
-    operators.tick(now)
+            operators.login(name, handset, wall, manual=False)
+    operators.tick(now, wall, roster=synced)
     return operators
 
 
@@ -31,7 +31,7 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
     return Switchboard(
         lines=[line.id for line in config.lines],
         handsets=[spec["id"] for spec in config.handsets],
-        operators=make_operators(config, clock()),
+        operators=make_operators(config, clock.monotonic(), clock.wall(), clock.synced()),
         flow=config.flow, schedule=config.schedule, clock=clock,
         queue=config.people.queue, callers=config.people.callers, callbacks=config.people.callbacks,
         prompts=prompts if prompts is not None else set(config.prompts),

@@ -109,4 +109,4 @@ def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     if mode not in ("open", "closed", None):
         raise ValueError("mode must be \"open\", \"closed\" or null to follow the hours")
     daemon.core.schedule = dataclasses.replace(daemon.core.schedule, override=mode)
-    return {"override": mode, "open": daemon.core.schedule.is_open(daemon.clock())}
+    return {"override": mode, "open": daemon.core.is_open()}

@@ -23,19 +23,19 @@ def register(daemon: Any) -> None:
         "operator.pause": lambda a: _operator(daemon, "pause", a),
         "operator.unpause": lambda a: _operator(daemon, "unpause", a),
         "call.note": lambda a: {"note": daemon.store.add_note(_text(a, "call"), _text(a, "author"),
-                                                              _text(a, "text"), now=daemon.clock())},
+                                                              _text(a, "text"), now=daemon.clock.wall())},
         "call.type": lambda a: _call_type(daemon, a),
         "ticket.open": lambda a: {"ticket": daemon.store.open_ticket(
-            a.get("call"), _text(a, "title"), _text(a, "author"), now=daemon.clock(), assignee=a.get("assignee"))},
+            a.get("call"), _text(a, "title"), _text(a, "author"), now=daemon.clock.wall(), assignee=a.get("assignee"))},
         "ticket.update": lambda a: _ticket_update(daemon, a),
         "contact.save": lambda a: {"contact": daemon.store.upsert_contact(
             _text(a, "number"), name=a.get("name"), note=a.get("note"), author=_text(a, "author"),
-            now=daemon.clock())},
+            now=daemon.clock.wall())},
         "callback.request": lambda a: _callback_request(daemon, a),
         "call.transfer": lambda a: _transfer(daemon, a),
-        "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock())
+        "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock.wall())
         or {"done": a["id"]},
-        "voicemail.listened": lambda a: daemon.store.voicemail_listened(int(a["id"]), now=daemon.clock())
+        "voicemail.listened": lambda a: daemon.store.voicemail_listened(int(a["id"]), now=daemon.clock.wall())
         or {"listened": a["id"]},
         "announcement.set": lambda a: _announcement(daemon, a),
         "caller.export": lambda a: _caller(daemon, "export", a),
@@ -51,7 +51,7 @@ def _text(args: dict[str, Any], key: str) -> str:
 
 
 def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
-    operators, now = daemon.core.operators, daemon.clock()
+    operators, now = daemon.core.operators, daemon.clock.wall()
     name = _text(args, "operator")
     if verb == "login":
         if _text(args, "handset") not in daemon.core.handsets:
@@ -73,7 +73,7 @@ def _call_type(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ticket_update(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
-    daemon.store.update_ticket(int(args["id"]), now=daemon.clock(), status=args.get("status"),
+    daemon.store.update_ticket(int(args["id"]), now=daemon.clock.wall(), status=args.get("status"),
                                assignee=args.get("assignee"), title=args.get("title"))
     return {"ticket": args["id"]}
 
@@ -118,8 +118,8 @@ def _caller(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     access = AccessStore(daemon.data_dir / "access.db")
     try:
         if verb == "erase":
-            return {"erased": erase_caller(daemon.store, caller, actor=actor, now=daemon.clock(), audit=access)}
+            return {"erased": erase_caller(daemon.store, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
         log = CallLog(daemon.store.path, privacy=daemon.store.privacy)
-        return {"export": export_caller(log, caller, actor=actor, now=daemon.clock(), audit=access)}
+        return {"export": export_caller(log, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
     finally:
         access.close()

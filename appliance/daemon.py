@@ -28,6 +28,7 @@ from .board import make_switchboard
 from .config import Config
 from .control import ControlRequest, ControlServer
 from .core import events as ev
+from .core.clock import BoxClock, Clock
 from .core.switchboard import Switchboard
 from .handsets.devices import PresenceSwitch, build_handset
 from .instance import Instance
@@ -37,8 +38,11 @@ from .modem.line import ModemError, ModemLine
 from .modem.power import PowerKey
 from .notify import Notifier
 from .store.calls import CallStore
+from .timesync import ClockWatch, SystemTime
 
 log = logging.getLogger(__name__)
+
+CLOCK_CHECK = 5.0  # seconds between looks at the time sync while the wall clock is not yet set
 
 
 class _Stop:
@@ -52,7 +56,7 @@ class Daemon:
         *,
         data_dir: str | Path,
         pin_factory: Any,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         notifier: Notifier | None = None,
         open_pcm: Callable[..., Any] | None = None,
         open_capture: Callable[..., Any] | None = None,
@@ -61,10 +65,11 @@ class Daemon:
         self.config = config
         self.data_dir = Path(data_dir)
         self.pin_factory = pin_factory
-        self.clock = clock
+        self.clock = BoxClock(clock or SystemTime())  # monotonic for every wait; wall for stamps and the schedule
+        self.clock_watch: ClockWatch | None = None
         self.notifier = notifier or Notifier()
         self.events: queue.Queue = queue.Queue()
-        self.alarms = Alarms(clock)  # what an admin must see: status, dashboard, `hotline check`
+        self.alarms = Alarms(self.clock.wall)  # what an admin must see: status, dashboard, `hotline check`
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
         commands.register(self)
         commands_calls.register(self)
@@ -103,7 +108,7 @@ class Daemon:
 
     def post_later(self, delay: float, action: object) -> None:
         """Carry out an action after a delay, from the loop: no thread sleeps for it."""
-        heapq.heappush(self._later, (self.clock() + delay, next(self._later_ids), action))
+        heapq.heappush(self._later, (self.clock.monotonic() + delay, next(self._later_ids), action))
 
     # --- start and stop -------------------------------------------------------
 
@@ -133,12 +138,12 @@ class Daemon:
                 self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
         self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock, alarms=self.alarms)
         self.store = self.keeper.store
-        self.answers = AnswerJournal(self.data_dir / "answers.journal")
+        self.answers = AnswerJournal(self.data_dir / "answers.journal", clock=self.clock.wall)
         for entry in self.answers.unsettled():  # answered just before a crash, maybe without a record
             if self.store.answered_before_crash(entry["id"], entry["line"], entry.get("caller"), entry["at"]):
                 log.warning("call %s on %s was answered just before the daemon stopped", entry["id"], entry["line"])
         self.answers.open()
-        interrupted = self.store.close_interrupted(self.clock())
+        interrupted = self.store.close_interrupted(self.clock.wall())
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
         self.prompts = render_prompts(cfg, self.data_dir / "prompts")
@@ -150,6 +155,8 @@ class Daemon:
                                                         pending["attempts"]))
         self.control = ControlServer(self.control_path, self.post)
         self._drain_startup_events()
+        self.clock_watch = ClockWatch(self.clock, self.keeper, self.core, self.alarms)
+        self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
         log.info("hotline ready: %s", self.summary())
 
@@ -254,8 +261,9 @@ class Daemon:
                 if isinstance(item, _Stop):
                     break
                 self._process(item)
-                while self._later and self._later[0][0] <= self.clock():
+                while self._later and self._later[0][0] <= self.clock.monotonic():
                     self._dispatch(heapq.heappop(self._later)[2])
+                self.clock_watch.check()
                 self.keeper.maintain()
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
@@ -267,12 +275,15 @@ class Daemon:
             self.shutdown()
 
     def _wait_time(self, watchdog: float | None, next_ping: float) -> float | None:
+        now = self.clock.monotonic()
         waits = [self.keeper.seconds_until_due()]
+        if not self.clock.synced():
+            waits.append(CLOCK_CHECK)  # the time sync writes a file; looking every few seconds costs a stat()
         if self._later:
-            waits.append(max(0.0, self._later[0][0] - self.clock()))
+            waits.append(max(0.0, self._later[0][0] - now))
         deadline = self.core.next_deadline() if self.core else None
         if deadline is not None:
-            waits.append(max(0.0, deadline - self.clock()))
+            waits.append(max(0.0, deadline - now))
         if watchdog is not None:
             waits.append(max(0.0, next_ping - time.monotonic()))
         return min(waits) if waits else None
@@ -353,16 +364,17 @@ class Daemon:
                 self.lines[line].dial(number)
             case ev.SendSms(line=line, number=number, text=text):
                 self.lines[line].send_sms(number, text)
-                self.store.record_sms(line, "out", number, text, at=self.clock())
+                self.store.record_sms(line, "out", number, text, at=self.clock.wall())
             case ev.Transfer(line=line, number=number):
                 self.lines[line].transfer(number)
             case ev.SaveVoicemail():
-                self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller, at=self.clock())
+                self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller,
+                                           at=self.clock.wall())
             case ev.SaveRecording():
-                self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock())
+                self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock.wall())
             case ev.SaveCallback():
                 self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
-                                           action.attempts, action.detail, at=self.clock())
+                                           action.attempts, action.detail, at=self.clock.wall())
             case ev.CallerKnown():
                 self.store.caller_known(action.call_id, action.caller)
             case ev.CallConnected():

@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from .alarms import Alarms
 from .config_records import Records
+from .core.clock import BoxClock
 from .diskspace import MB, free_space, low_space
 from .integrations.webhooks import WebhookSender
 from .privacy import Privacy
 from .store.access import AccessStore
 from .store.calls import CallStore
 from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
+from .store.restamp import restamp, watermarks
 from .store.retention import enforce_retention
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,12 @@ SPACE_RESERVE_BYTES = 4 * MB
 
 
 class RecordKeeper:
-    def __init__(self, data_dir: Path, records: Records, clock: Callable[[], float], *,
-                 alarms: Alarms | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, data_dir: Path, records: Records, clock: BoxClock, *, alarms: Alarms | None = None) -> None:
         self.data_dir = data_dir
         self.records = records
         self.clock = clock
-        self.monotonic = monotonic
-        self.alarms = alarms or Alarms(clock)
+        self.monotonic = clock.monotonic  # every wait here; the wall clock only judges ages
+        self.alarms = alarms or Alarms(clock.wall)
         restored = data_dir / "calls.db.restore"
         if restored.exists():
             # The web app restored a backup; only the daemon writes calls.db, so it swaps it in here.
@@ -55,14 +54,14 @@ class RecordKeeper:
         journal = Journal(data_dir / "calls.journal")
         store = self._open_store(privacy)
         self.store = JournaledStore(store, journal, on_change=self._writes_changed)
-        self.next_maintenance = clock()  # retention runs at start, then once a day
-        self._next_disk_check = self._next_retry = monotonic()
+        self._db, self._since = store.db, watermarks(store.db)  # rows above these are this run's: `clock_set`
+        self.next_maintenance = self._next_disk_check = self._next_retry = self.monotonic()  # retention: now, daily
         self._writes_changed()  # writes an earlier run left in the journal wait from the start
         self._stop = threading.Event()
         self._sender: WebhookSender | None = None
         self._thread: threading.Thread | None = None
         if records.webhooks:
-            self._sender = WebhookSender(self.store.path, records.webhooks, clock=clock,
+            self._sender = WebhookSender(self.store.path, records.webhooks, clock=clock.wall,
                                          on_trouble=lambda text: self._chore_result("webhooks", text))
             store.on_outbox = self._sender.wake
             self._thread = threading.Thread(target=self._sender.run, args=(self._stop,), name="webhooks",
@@ -87,7 +86,7 @@ class RecordKeeper:
 
     def seconds_until_due(self) -> float:
         """How long the daemon's loop may sleep before maintain() has work."""
-        waits = [self.next_maintenance - self.clock(), self._next_disk_check - self.monotonic()]
+        waits = [self.next_maintenance - self.monotonic(), self._next_disk_check - self.monotonic()]
         if self.store.pending:
             waits.append(self._next_retry - self.monotonic())
         return max(0.0, min(waits))
@@ -100,12 +99,12 @@ class RecordKeeper:
         if self.store.pending and self.monotonic() >= self._next_retry:
             self._next_retry = self.monotonic() + WRITE_RETRY_EVERY
             self.store.flush()
-        now = self.clock()
+        now = self.monotonic()
         if now < self.next_maintenance:
             return
         self.next_maintenance = now + DAY
         try:
-            self._retention(now)
+            self._retention()
         except Exception as exc:
             log.exception("retention failed; trying again in %.0f s", CHORE_RETRY_EVERY)
             self._chore_result("retention", f"retention could not run ({exc}); it is tried again in "
@@ -114,13 +113,19 @@ class RecordKeeper:
         else:
             self._chore_result("retention", None)
 
-    def _retention(self, now: float) -> None:
-        """Data past its retention is deleted, with its audio files."""
+    def _retention(self) -> None:
+        """Data past its retention is deleted, with its audio files.
+
+        Not while the wall clock is unknown: "older than 30 days" means nothing to a box that thinks it is 1970.
+        """
         if not self.records.retention:
+            return
+        if not self.clock.synced():
+            log.warning("retention waits: the clock is not set yet")
             return
         access = AccessStore(self.data_dir / "access.db")
         try:
-            removed = enforce_retention(self.store, now, self.records.retention, audit=access)
+            removed = enforce_retention(self.store, self.clock.wall(), self.records.retention, audit=access)
         finally:
             access.close()
         if any(removed.values()):
@@ -164,6 +169,16 @@ class RecordKeeper:
             self.alarms.clear(f"maintenance.{chore}")
         else:
             self.alarms.set(f"maintenance.{chore}", "error", trouble)
+
+    def clock_set(self, delta: float, span: tuple[float, float]) -> int:
+        """The wall clock was just set: this run's records move by `delta`, then retention runs on true times."""
+        moved = restamp(self._db, self._since, span, delta)
+        self.next_maintenance = self.monotonic()
+        return moved
+
+    def hold_retention(self) -> None:
+        """The wall clock stepped: retention waits a day rather than judge ages by a clock that just jumped."""
+        self.next_maintenance = max(self.next_maintenance, self.monotonic() + DAY)
 
     def close(self) -> None:
         if self._sender is not None:

@@ -10,12 +10,17 @@ class Call:
     id: str
     line: str
     caller: str | None
+    # Stamps (`*_at`) are wall-clock epoch seconds for the record; durations come from the monotonic
+    # moments (`*_mono`), so a wall-clock step during a call changes no wait or talk time.
     started_at: float
+    started_mono: float = 0.0
     answered_at: float | None = None
-    route_started_at: float | None = None
+    route_started_at: float | None = None  # monotonic: when it first waited for an operator
     connected_at: float | None = None
-    released_at: float | None = None  # the operator hung up but the caller stayed (for the survey)
+    connected_mono: float | None = None
+    released_at: float | None = None  # monotonic: the operator hung up but the caller stayed (for the survey)
     ended_at: float | None = None
+    ended_mono: float | None = None
     node: str | None = None
     path: list[str] = field(default_factory=list)  # the keys the caller pressed, in order
     nodes: list[str] = field(default_factory=list)  # the flow nodes the call went through
@@ -27,7 +32,7 @@ class Call:
     after_hours: bool = False
     priority: bool = False
     queued: bool = False  # waiting in the hand-off queue now
-    not_before: float = 0.0  # a callback that failed waits until then before it is offered again
+    not_before: float = 0.0  # monotonic: a callback that failed waits until then before it is offered again
     callback_number: str | None = None  # set on the callback entries the box will dial out for
     attempts: int = 0
     blocked: bool = False
@@ -50,11 +55,13 @@ class Call:
 
     def record(self) -> dict:
         """The call record as stored: times in epoch seconds, durations in whole seconds."""
-        end = self.ended_at if self.ended_at is not None else self.started_at
+        end = self.ended_mono if self.ended_mono is not None else self.started_mono
         wait = None
         if self.route_started_at is not None:
-            wait = round((self.connected_at or end) - self.route_started_at, 3)
-        talk = round((self.released_at or end) - self.connected_at, 3) if self.connected_at is not None else None
+            wait = round((self.connected_mono or end) - self.route_started_at, 3)
+        talk = None
+        if self.connected_mono is not None:
+            talk = round((self.released_at or end) - self.connected_mono, 3)
         return {
             "id": self.id,
             "line": self.line,
@@ -79,8 +86,17 @@ class Call:
             "direction": "callback" if self.callback_number else "inbound",
         }
 
+    def restamp(self, delta: float) -> None:
+        """Move every wall-clock stamp by `delta` seconds: they were made before the time was set."""
+        self.started_at += delta
+        for name in ("answered_at", "connected_at", "ended_at"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name) + delta)
+        for entry in self.events:
+            entry["at"] += delta
+
     def live(self, now: float) -> dict:
-        """What the status page shows of a call in progress."""
+        """What the status page shows of a call in progress (`now` on the monotonic clock)."""
         state = "connected" if self.connected_at else "ringing operators" if self.ringing else (
             "waiting" if self.queued else "in menu")
         if self.released_at is not None:
@@ -95,5 +111,5 @@ class Call:
             "node": self.node,
             "menu_path": "".join(self.path),
             "handset": self.handset,
-            "seconds": round(now - self.started_at, 1),
+            "seconds": round(now - self.started_mono, 1),
         }

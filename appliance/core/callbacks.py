@@ -26,7 +26,8 @@ class CallbackSteps:
 
     def restore_callback(self, request_id: str, number: str, attempts: int) -> list[object]:
         """A request still waiting when the daemon last stopped keeps its place in line."""
-        request = Call(id=request_id, line="", caller=number, started_at=self.clock(), callback_number=number)
+        request = Call(id=request_id, line="", caller=number, started_at=self.clock.wall(),
+                       started_mono=self.clock.monotonic(), callback_number=number)
         request.attempts = attempts
         self._callbacks[request.id] = request
         return self.handoff.enqueue(request, None, None)
@@ -34,10 +35,11 @@ class CallbackSteps:
     def _request_callback(self, call: Call | None, number: str | None) -> list[object]:
         if not number:
             return []
-        request = Call(id=self.new_id(), line="", caller=number, started_at=self.clock(), callback_number=number)
+        request = Call(id=self.new_id(), line="", caller=number, started_at=self.clock.wall(),
+                       started_mono=self.clock.monotonic(), callback_number=number)
         request.priority = self.callers.is_priority(number)
         if call is not None:
-            call.log(self.clock(), "CALLBACK_REQUEST", detail=number)
+            call.log(self.clock.wall(), "CALLBACK_REQUEST", detail=number)
             request.path = list(call.path)
         self._callbacks[request.id] = request
         return [ev.SaveCallback(request.id, call.id if call else None, number, "waiting", 0),
@@ -53,7 +55,7 @@ class CallbackSteps:
             return self._callback_failed(request, "no free line")
         request.line, request.attempts = line, request.attempts + 1
         self.lines[line] = request
-        request.log(self.clock(), "DIAL", detail=request.callback_number)
+        request.log(self.clock.wall(), "DIAL", detail=request.callback_number)
         return [ev.ConnectAudio(request.handset, line), ev.Dial(line, request.callback_number),
                 ev.SaveCallback(request.id, None, request.callback_number, "dialling", request.attempts)]
 
@@ -61,7 +63,8 @@ class CallbackSteps:
         request = self.lines.get(event.line)
         if request is None or request.callback_number is None or request.connected_at is not None:
             return []
-        request.connected_at = request.answered_at = self.clock()
+        request.connected_at = request.answered_at = self.clock.wall()
+        request.connected_mono = self.clock.monotonic()
         request.log(request.connected_at, "CONNECT", handset=request.handset, detail=request.operator)
         return [ev.SaveCallback(request.id, None, request.callback_number, "done", request.attempts)]
 
@@ -73,13 +76,13 @@ class CallbackSteps:
         return [*self.handoff.released(request), *self._callback_failed(request, event.reason)]
 
     def _callback_failed(self, request: Call, reason: str) -> list[object]:
-        request.log(self.clock(), "FAILED", detail=reason)
+        request.log(self.clock.wall(), "FAILED", detail=reason)
         request.handset = request.operator = None
         request.line = ""
         if request.attempts >= self.callbacks.max_attempts:
             self._callbacks.pop(request.id, None)
             return [ev.SaveCallback(request.id, None, request.callback_number, "gave up", request.attempts, reason)]
-        request.not_before = self.clock() + self.callbacks.retry_after
+        request.not_before = self.clock.monotonic() + self.callbacks.retry_after
         return [ev.SaveCallback(request.id, None, request.callback_number, "waiting", request.attempts, reason),
                 *self.handoff.enqueue(request, request.skill, None)]
 

@@ -1,7 +1,7 @@
 """Hand-off: callers wait in order, operators are chosen by skill and strategy, the first lift wins.
 
 Plain code over the switchboard's handset states and the operators' states;
-it returns actions and never reads a clock of its own.
+it returns actions and never reads a clock of its own. Waits run on the monotonic clock, stamps on the wall.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import events as ev
 from .call import Call
+from .clock import Clock
 from .operators import Operators
 from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
 
@@ -68,7 +68,7 @@ class Handoff:
         handsets: dict[str, HandsetState],
         operators: Operators,
         settings: QueueSettings,
-        clock: Callable[[], float],
+        clock: Clock,
         timers: dict[tuple[str, str], float],
         rng: random.Random | None = None,
     ) -> None:
@@ -86,12 +86,12 @@ class Handoff:
 
     def enqueue(self, call: Call, skill: str | None, max_wait: float | None) -> list[object]:
         """Put a caller (or a callback request, which has no line yet) in line for an operator."""
-        now = self.clock()
+        now = self.clock.monotonic()
         call.skill = skill
         call.queued = True
         if call.route_started_at is None:
             call.route_started_at = now
-        call.log(now, "ENTERQUEUE", detail=skill)
+        call.log(self.clock.wall(), "ENTERQUEUE", detail=skill)
         # Priority callers go ahead of everyone who is not; otherwise first come, first served.
         place = len(self.waiting)
         if call.priority:
@@ -111,7 +111,7 @@ class Handoff:
         if call in self.waiting:
             self.waiting.remove(call)
             call.queued = False
-            call.log(self.clock(), event, detail=detail)
+            call.log(self.clock.wall(), event, detail=detail)
         for kind in ("maxwait", "announce"):
             self.timers.pop((kind, call.id), None)
         return actions + self.dispatch()
@@ -122,14 +122,15 @@ class Handoff:
     def estimated_minutes(self, call: Call) -> int:
         """Whole minutes until an operator, from how long recent callers waited (a minute each, at first)."""
         typical = sum(self.recent_waits) / len(self.recent_waits) if self.recent_waits else 60.0
-        waited = self.clock() - (call.route_started_at or self.clock())
+        now = self.clock.monotonic()
+        waited = now - (call.route_started_at or now)
         return max(1, math.ceil((typical * self.position(call) - waited) / 60))
 
     # --- choosing and ringing -----------------------------------------------------
 
     def dispatch(self) -> list[object]:
         """Offer free operators to waiting callers, in queue order."""
-        now = self.clock()
+        now = self.clock.monotonic()
         actions: list[object] = []
         for call in list(self.waiting):
             if call.ringing or call.not_before > now:
@@ -156,13 +157,13 @@ class Handoff:
         return self._stop_ringing(call, unanswered=True) + self.dispatch()
 
     def _stop_ringing(self, call: Call, *, unanswered: bool) -> list[object]:
-        now = self.clock()
+        now = self.clock.monotonic()
         actions: list[object] = []
         for handset_id, operator in sorted(call.ringing.items()):
             self.handsets[handset_id].ringing_for = None
             self.operators.ring_stopped(operator, now, unanswered=unanswered)
             if unanswered:
-                call.log(now, "RINGNOANSWER", handset=handset_id, detail=operator)
+                call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=operator)
             actions.append(ev.StopRinging(handset_id))
         call.ringing.clear()
         self.timers.pop(("ring", call.id), None)
@@ -172,7 +173,7 @@ class Handoff:
 
     def lifted(self, handset_id: str, call: Call) -> list[object]:
         """The first lift wins: the loop is single-threaded, so a second lift finds nothing ringing."""
-        now = self.clock()
+        now, stamp = self.clock.monotonic(), self.clock.wall()
         operator = call.ringing.pop(handset_id)
         self.handsets[handset_id].ringing_for = None
         actions = self._stop_ringing(call, unanswered=False)
@@ -186,11 +187,11 @@ class Handoff:
         actions.append(ev.StopRinging(handset_id))
         if call.callback_number is not None:
             return actions  # the switchboard dials out and connects once a line is chosen
-        call.connected_at = now
+        call.connected_at, call.connected_mono = stamp, now
         self.recent_waits.append(now - (call.route_started_at or now))
-        call.log(now, "CONNECT", handset=handset_id, detail=operator)
+        call.log(stamp, "CONNECT", handset=handset_id, detail=operator)
         return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line),
-                ev.CallConnected(call.id, handset_id, operator, now)]
+                ev.CallConnected(call.id, handset_id, operator, stamp)]
 
     def released(self, call: Call) -> list[object]:
         """The conversation is over: the operator wraps up, the audio relay opens, others may be rung."""
@@ -201,14 +202,14 @@ class Handoff:
                 handset.connected_to = None
                 actions.append(ev.DisconnectAudio(handset.id))
         if call.operator is not None:
-            self.operators.call_ended(call.operator, self.clock())
+            self.operators.call_ended(call.operator, self.clock.monotonic())
         return actions + self.dispatch()
 
     def next_deadline(self) -> float | None:
         """When an operator becomes free again (wrap-up, retry pause, a shift): worth a dispatch then."""
         if not self.waiting:
             return None
-        now = self.clock()
+        now = self.clock.monotonic()
         times = [t for o in self.operators for t in (o.wrap_up_until, o.retry_after) if t > now]
         times += [c.not_before for c in self.waiting if c.not_before > now]
         return min(times, default=None)

@@ -34,7 +34,7 @@ class FlowSteps:
         return ev.Play(call.line, call.playing, loop)
 
     def _await_input(self, call: Call, node: Node) -> None:
-        self._timers[("input", call.id)] = self.clock() + node.timeout
+        self._timers[("input", call.id)] = self.clock.monotonic() + node.timeout
 
     # --- entering a node ----------------------------------------------------------
 
@@ -71,17 +71,17 @@ class FlowSteps:
         return [self._say(call, node.prompt)]
 
     def _enter_schedule(self, call: Call, node: Node) -> list[object]:
-        is_open = self.schedule.is_open(self.clock())
+        is_open = self.is_open()
         call.after_hours = not is_open
         return self._enter(call, node.open if is_open else node.closed)
 
     def _enter_branch(self, call: Call, node: Node) -> list[object]:
-        now = self.clock()
+        now = self.clock.wall() if self.clock.synced() else None  # None: the date is not known yet
         if node.on == "holiday":
             matched = self.schedule.is_holiday(now)
             call.after_hours = call.after_hours or matched
         elif node.on == "open":
-            matched = self.schedule.is_open(now)
+            matched = self.is_open()
         elif node.on == "caller_list":
             matched = self.callers.in_list(node.list, call.caller)
         else:  # collected digits, e.g. a case number keyed in
@@ -106,7 +106,7 @@ class FlowSteps:
     def _enter_sms(self, call: Call, node: Node) -> list[object]:
         actions: list[object] = []
         if call.caller:
-            call.log(self.clock(), "SMS", detail=node.text)
+            call.log(self.clock.wall(), "SMS", detail=node.text)
             actions.append(ev.SendSms(call.line, call.caller, node.text))
         return actions + self._enter(call, node.next)
 
@@ -116,7 +116,7 @@ class FlowSteps:
         return self._transfer(call, node)
 
     def _transfer(self, call: Call, node: Node) -> list[object]:
-        call.log(self.clock(), "TRANSFER", detail=node.number)
+        call.log(self.clock.wall(), "TRANSFER", detail=node.number)
         call.playing = None
         return [ev.StopAudio(call.line), ev.Transfer(call.line, node.number)]
 
@@ -195,7 +195,7 @@ class FlowSteps:
             return self._key_collect(call, node, digit)
         if kind == "language" and digit in node.keys:
             call.language = node.keys[digit]
-            call.log(self.clock(), "KEY", detail=digit)
+            call.log(self.clock.wall(), "KEY", detail=digit)
             return [ev.StopAudio(call.line), *self._enter(call, node.next)]
         if kind == "route" and call.queued and digit in node.keys:
             call.path.append(digit)
@@ -203,7 +203,7 @@ class FlowSteps:
                     *self._enter(call, node.keys[digit])]
         if kind == "survey" and digit in "12345" and call.survey_score is None:
             call.survey_score = int(digit)
-            call.log(self.clock(), "SURVEY", detail=digit)
+            call.log(self.clock.wall(), "SURVEY", detail=digit)
             self._timers.pop(("input", call.id), None)
             if node.thanks_prompt:
                 return [ev.StopAudio(call.line), self._say(call, node.thanks_prompt)]
@@ -215,7 +215,7 @@ class FlowSteps:
         target = node.keys.get(digit)
         if target is not None:
             call.path.append(digit)
-            call.log(self.clock(), "KEY", detail=digit)
+            call.log(self.clock.wall(), "KEY", detail=digit)
             return self._enter(call, target)
         call.retries += 1
         if call.retries > node.retries:
@@ -234,7 +234,7 @@ class FlowSteps:
 
     def _collected(self, call: Call, node: Node) -> list[object]:
         call.collected[node.var] = call.digits
-        call.log(self.clock(), "COLLECT", detail=f"{node.var}={call.digits}")
+        call.log(self.clock.wall(), "COLLECT", detail=f"{node.var}={call.digits}")
         return self._enter(call, node.next)
 
     # --- waiting for a key in vain -------------------------------------------------------

@@ -1,7 +1,8 @@
 """Operators are people: they log in at a handset, take calls, wrap up, pause, and work shifts.
 
-Plain synchronous code: every method that depends on time takes `now` (epoch seconds) and never
-reads a clock, so tests drive it with a fake one.
+Plain synchronous code: every method that depends on time takes `now` and never reads a clock, so tests
+drive it with a fake one. Waits (wrap-up, retry pause) take monotonic seconds; the roster, logins and
+logouts take wall-clock epoch seconds.
 """
 
 from __future__ import annotations
@@ -266,15 +267,19 @@ class Operators:
 
     # --- time passing ----------------------------------------------------------------
 
-    def tick(self, now: float) -> list[Change]:
-        """Let time pass: wrap-ups end, shifts start and end (never cutting a call)."""
+    def tick(self, now: float, wall: float | None = None, *, roster: bool = True) -> list[Change]:
+        """Let time pass: wrap-ups end (`now`, monotonic), shifts start and end (`wall`; `now` when left out).
+
+        `roster=False` while the wall clock is not set: a box that thinks it is 1970 logs nobody in or out.
+        """
+        wall = now if wall is None else wall
         changes = []
         for operator in self:
             if operator.state == State.WRAP_UP and now >= operator.wrap_up_until:
                 operator.state = State.AVAILABLE
                 changes.append(Change(operator.name, State.AVAILABLE, operator.handset, "wrap-up over"))
-            if self.roster is not None:
-                change = self._follow_roster(operator, now)
+            if self.roster is not None and roster:
+                change = self._follow_roster(operator, wall)
                 if change is not None:
                     changes.append(change)
         return changes

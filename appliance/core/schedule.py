@@ -13,6 +13,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
+WHEN_TIME_UNKNOWN = ("open", "closed")
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,23 @@ class Schedule:
     yearly_holidays: frozenset[tuple[int, int]] = frozenset()  # (month, day) closed every year
     special_days: dict[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # moved working days
     override: str | None = None  # "open" / "closed" from the web page, None to follow the hours
+    when_time_unknown: str = "open"  # how calls are taken before the clock is set (a Pi boots in the past)
 
-    def is_holiday(self, now: float) -> bool:
+    def is_holiday(self, now: float | None) -> bool:
+        """`now` is None while the date is not known: no day counts as a holiday then."""
+        if now is None:
+            return False
         day = self._local(now).date()
         return day not in self.special_days and (day in self.holidays or (day.month, day.day) in self.yearly_holidays)
 
-    def is_open(self, now: float) -> bool:
+    def is_open(self, now: float | None) -> bool:
+        """Open at `now` (epoch seconds); None when the time is not known, and `when_time_unknown` decides."""
         if self.override is not None:
             return self.override == "open"
         if self.always_open:
             return True
+        if now is None:
+            return self.when_time_unknown == "open"
         local = self._local(now)
         if local.date() in self.special_days:
             spans = self.special_days[local.date()]
@@ -105,8 +113,14 @@ def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list
     if override not in (None, "open", "closed"):
         problems.append(Problem(f"{where}.override", 'must be "open" or "closed" (or left out)'))
         override = None
+    unknown = doc.get("when_time_unknown", "open")
+    if unknown not in WHEN_TIME_UNKNOWN:
+        problems.append(Problem(f"{where}.when_time_unknown", f"{unknown!r}: must be \"open\" or \"closed\" (how "
+                                "calls are taken until the clock is set)"))
+        unknown = "open"
     return Schedule(timezone=str(tz), always_open=always_open, hours=hours, holidays=frozenset(holidays),
-                    yearly_holidays=frozenset(yearly), special_days=special, override=override), problems
+                    yearly_holidays=frozenset(yearly), special_days=special, override=override,
+                    when_time_unknown=unknown), problems
 
 
 def _date(text: object) -> date | tuple[int, int] | None:

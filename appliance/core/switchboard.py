@@ -83,7 +83,7 @@ class Switchboard(FlowSteps, CallbackSteps):
 
     def _note_operator_states(self) -> None:
         """When each operator entered their present state, for "on call for 4 min" on the supervisor's page."""
-        now = self.clock()
+        now = self.clock.wall()
         for operator in self.operators:
             seen = self._operator_since.get(operator.name)
             if seen is None or seen[0] != operator.state:
@@ -117,7 +117,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         call = self.lines.get(line)
         if call is None:
             raise LookupError(f"no call on line {line!r}")
-        call.log(self.clock(), "TRANSFER", detail=number)
+        call.log(self.clock.wall(), "TRANSFER", detail=number)
         call.transfer_to = number
         return [ev.StopAudio(line), ev.Transfer(line, number)]
 
@@ -125,8 +125,19 @@ class Switchboard(FlowSteps, CallbackSteps):
         """A callback asked for from the web page (a voicemail to return, a missed caller)."""
         return self._request_callback(None, number)
 
+    def is_open(self) -> bool:
+        """The schedule now; while the wall clock is not yet set, the configured fallback decides."""
+        return self.schedule.is_open(self.clock.wall() if self.clock.synced() else None)
+
+    def restamp(self, delta: float) -> None:
+        """The wall clock was just set: calls and callback requests in progress move their stamps with it."""
+        live = {id(c): c for c in [*self.lines.values(), *self._callbacks.values(), *self.handoff.waiting] if c}
+        for call in live.values():
+            call.restamp(delta)
+        self._operator_since = {name: (state, at + delta) for name, (state, at) in self._operator_since.items()}
+
     def status(self) -> dict:
-        now = self.clock()
+        now = self.clock.monotonic()
         self._note_operator_states()  # control commands (login, pause) change states outside handle()
         calls = [c for c in self.lines.values() if c is not None]
         return {
@@ -146,7 +157,8 @@ class Switchboard(FlowSteps, CallbackSteps):
                          "seconds": round(now - (c.route_started_at or now), 1)}
                         for i, c in enumerate(self.handoff.waiting)],
             "announcement": self.announcement,
-            "schedule": {"open": self.schedule.is_open(now), "override": self.schedule.override},
+            "schedule": {"open": self.is_open(), "override": self.schedule.override,
+                         "time_known": self.clock.synced()},
         }
 
     def _handset_status(self, handset: HandsetState) -> dict:
@@ -178,14 +190,14 @@ class Switchboard(FlowSteps, CallbackSteps):
         # holds on it has ended without the core hearing so.
         stale = self.lines[event.line]
         actions = self._finish(stale, "failed", "line", "the line took a new call") if stale else []
-        now = self.clock()
-        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller, started_at=now)
+        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,
+                    started_at=self.clock.wall(), started_mono=self.clock.monotonic())
         self._classify(call)
         self.lines[event.line] = call
         return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
 
     def _classify(self, call: Call) -> None:
-        call.blocked = self.callers.is_blocked(call.caller, self.clock())
+        call.blocked = self.callers.is_blocked(call.caller, self.clock.wall())
         call.priority = self.callers.is_priority(call.caller)
 
     def _on_CallerId(self, event: ev.CallerId) -> list[object]:
@@ -201,7 +213,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         call = self.lines.get(event.line)
         if call is None or call.answered_at is not None or call.callback_number is not None:
             return []
-        call.answered_at = self.clock()
+        call.answered_at = self.clock.wall()
         call.log(call.answered_at, "ANSWERED", detail=call.caller)
         if self.recording_prompt and not call.blocked:
             call.node, call.playing = None, self.recording_prompt  # the caller is told before anything is kept
@@ -217,7 +229,7 @@ class Switchboard(FlowSteps, CallbackSteps):
     def _on_AnswerRetry(self, event: ev.AnswerRetry) -> list[object]:
         call = self.lines.get(event.line)
         if call is not None:
-            call.log(self.clock(), "ANSWER_REFUSED", detail=f"attempt {event.attempt}: {event.reason}")
+            call.log(self.clock.wall(), "ANSWER_REFUSED", detail=f"attempt {event.attempt}: {event.reason}")
         return []
 
     def _on_AnswerFailed(self, event: ev.AnswerFailed) -> list[object]:
@@ -232,7 +244,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         if call.queued:
             actions += self.handoff.leave(call, "ABANDON")
         if call.connected_at is not None:
-            call.log(self.clock(), "COMPLETECALLER")
+            call.log(self.clock.wall(), "COMPLETECALLER")
             outcome = "completed"
         elif call.route_started_at is not None and not call.voicemail:
             outcome = "abandoned"
@@ -282,7 +294,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             call.voicemail = True
             actions.append(ev.SaveVoicemail(call.id, event.path, event.seconds, call.caller))
         if self.lines.get(event.line) is call and call.node is not None:
-            call.log(self.clock(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
+            call.log(self.clock.wall(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
             actions += self._enter(call, self.flow.nodes[call.node].next)
         return actions
 
@@ -292,7 +304,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             call.transfer_to = None
             if event.ok:  # asked for from the operator's console
                 return self._finish(call, "transferred", "operator", f"handed to {event.number}")
-            call.log(self.clock(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+            call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
             return []
         active = self._active(event.line)
         if active is None:
@@ -300,7 +312,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         call, node = active
         if event.ok:
             return self._finish(call, "transferred", "system", f"handed to {event.number}")
-        call.log(self.clock(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+        call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
         return self._enter(call, node.on_fail)
 
     # --- hand-off to operators ------------------------------------------------
@@ -331,11 +343,11 @@ class Switchboard(FlowSteps, CallbackSteps):
             self.lines[call.line] = None
             return [ev.HangUp(call.line), *self.handoff.released(call),
                     *self._callback_failed(call, "operator hung up before the answer")]
-        call.log(self.clock(), "COMPLETEAGENT", handset=handset.id)
+        call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
         node = self.flow.nodes.get(call.node or "")
         if node is not None and node.type == "route" and node.survey and call.callback_number is None:
             # The operator is done; the caller stays for the survey question.
-            call.released_at = self.clock()
+            call.released_at = self.clock.monotonic()
             return self.handoff.released(call) + self._enter(call, node.survey)
         return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
 
@@ -343,7 +355,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         name = self.presence.get(event.handset)
         if name is None:
             return []
-        now = self.clock()
+        now = self.clock.wall()  # a login by hand outranks the roster until its next shift change
         try:
             if event.present:
                 self.operators.login(name, event.handset, now)
@@ -365,7 +377,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             self._timers.pop((kind, call.id), None)
         if call.line and any(taken is call for _, taken in self._takes[call.line]):
             actions.append(ev.StopRecording(call.line))  # what was recorded so far is kept
-        call.ended_at = self.clock()
+        call.ended_at, call.ended_mono = self.clock.wall(), self.clock.monotonic()
         call.outcome, call.ended_by, call.reason = outcome, ended_by, reason
         if call.line and self.lines.get(call.line) is call:
             self.lines[call.line] = None
@@ -380,9 +392,9 @@ class Switchboard(FlowSteps, CallbackSteps):
         return next((c for c in self.lines.values() if c is not None and c.id == call_id), None)
 
     def _fire_timers(self) -> list[object]:
-        now = self.clock()
+        now = self.clock.monotonic()  # every timer runs on it: a wall-clock step fires none early or late
         actions: list[object] = []
-        for operator_change in self.operators.tick(now):
+        for operator_change in self.operators.tick(now, self.clock.wall(), roster=self.clock.synced()):
             log.info("operator %s: %s (%s)", operator_change.operator, operator_change.state.value,
                      operator_change.why)
         due = sorted((deadline, key) for key, deadline in self._timers.items() if deadline <= now)
@@ -403,7 +415,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         if kind == "ring":
             return self.handoff.ring_timeout(call)
         if kind == "announce":
-            self._timers[("announce", call.id)] = self.clock() + self.handoff.settings.announce_every
+            self._timers[("announce", call.id)] = self.clock.monotonic() + self.handoff.settings.announce_every
             return [ev.StopAudio(call.line), self._say(call, position_prompt(self.handoff.position(call)))]
         # maxwait: nobody answered in time, the flow's overflow path takes over
         node = self.flow.nodes[call.node]
