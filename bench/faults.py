@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import tomli_w  # noqa: E402
+from disk_faults import DiskFull, refused_for_storage  # noqa: E402
 from simbox import document as box_document  # noqa: E402
 from simbox import saw, write_blip  # noqa: E402
 
@@ -150,6 +151,7 @@ class Bench:
         self.emulators = {line: ModemEmulator("sim800", link=str(root / f"modem-{line}")) for line in LINES}
         for emulator in self.emulators.values():
             emulator.start()
+        self.disk = DiskFull(root)  # before the data dir is written: it may become a tiny tmpfs
         config, data = write_box(root, {line: e.port for line, e in self.emulators.items()})
         self.hotline = Hotline(config, data, root / "hotline.log")
         self.placed: dict[str, tuple[str, str, bool]] = {}  # number -> (line, stage, ATA seen)
@@ -309,7 +311,9 @@ class Bench:
         threads = [threading.Thread(target=self.caller, args=(line, random.Random(f"{self.seed}-{line}")),
                                     name=f"bench-caller-{line}", daemon=True) for line in LINES]
         injectors = [threading.Thread(target=self.line_faults, args=(random.Random(self.seed + 1),), daemon=True),
-                     threading.Thread(target=self.kills, args=(random.Random(self.seed + 2),), daemon=True)]
+                     threading.Thread(target=self.kills, args=(random.Random(self.seed + 2),), daemon=True),
+                     threading.Thread(target=self.disk.inject, daemon=True,
+                                      args=(random.Random(self.seed + 3), self.done, self.faults, self.quick))]
         for thread in threads + injectors:
             thread.start()
         for thread in threads:
@@ -352,12 +356,15 @@ class Bench:
             "lines_down_at_end": 0 if lines_back else sum(
                 lx["state"] != "up" for lx in final.get("lines", [{"state": "unknown"}] * len(LINES))),
             "clean_exit": exit_code == 0,
+            "refused_storage": refused_for_storage(self.hotline.log.read_text(errors="replace")),
+            "disk_full_spells": len(self.disk.windows), "disk_full_skipped": self.disk.skipped,
         }
 
     def close(self) -> None:
         self.hotline.close()
         for emulator in self.emulators.values():
             emulator.stop()
+        self.disk.close()
 
 
 def wait(predicate: Any, timeout: float, step: float = 0.02) -> bool:
@@ -390,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in figures.items():
         print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
     ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]
-          and not figures["lines_down_at_end"])
+          and not figures["lines_down_at_end"] and not figures["refused_storage"])
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -137,7 +137,7 @@ def faults(quick: bool) -> list[Row]:
     import faults as bench_faults
 
     f = bench_faults.run(calls=24 if quick else 600, quick=quick, progress=not quick)
-    modem_faults = sum(f["faults"].values()) - f["kills"]
+    modem_faults = sum(f["faults"].values()) - f["kills"] - f["faults"].get("disk full", 0)
     return [
         Row("faults: calls placed", f["calls"], "calls",
             note=f"{f['seconds']:.0f} s, 2 lines, {f['kills']} SIGKILLs, {modem_faults} modem faults"),
@@ -152,6 +152,9 @@ def faults(quick: bool) -> list[Row]:
         Row("faults: starts refused before READY", f["refused_starts"], "starts",
             note="; ".join(f["refused_examples"])[:120]),
         Row("faults: restart to READY=1 (median)", f["restart_ready_median"], "s"),
+        Row("faults: callers refused for a storage reason", f["refused_storage"], "calls", target=0,
+            note=f"skipped: {f['disk_full_skipped']}" if f["disk_full_skipped"]
+            else f"data disk full {f['disk_full_spells']} times"),
     ]
 
 
