@@ -29,8 +29,8 @@ def register(daemon: Any) -> None:
             a.get("call"), _text(a, "title"), _text(a, "author"), now=daemon.clock.wall(), assignee=a.get("assignee"))},
         "ticket.update": lambda a: _ticket_update(daemon, a),
         "contact.save": lambda a: {"contact": daemon.store.upsert_contact(
-            _text(a, "number"), name=a.get("name"), note=a.get("note"), author=_text(a, "author"),
-            now=daemon.clock.wall())},
+            _live_call(daemon, _text(a, "call")).caller or "", name=a.get("name"), note=a.get("note"),
+            author=_text(a, "author"), now=daemon.clock.wall())},
         "callback.request": lambda a: _callback_request(daemon, a),
         "call.transfer": lambda a: _transfer(daemon, a),
         "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock.wall())
@@ -48,6 +48,14 @@ def _text(args: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{key} is needed")
     return value
+
+
+def _live_call(daemon: Any, call_id: str) -> Any:
+    """A call in progress, by id: its number stays in the daemon (the web page only ever sees it as shown)."""
+    call = next((c for c in daemon.core.lines.values() if c is not None and c.id == call_id), None)
+    if call is None:
+        raise LookupError(f"no call {call_id!r} in progress")
+    return call
 
 
 def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:

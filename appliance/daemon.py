@@ -37,6 +37,7 @@ from .modem.answer_journal import AnswerJournal
 from .modem.line import ModemError, ModemLine
 from .modem.power import PowerKey
 from .notify import Notifier
+from .privacy import appear
 from .store.calls import CallStore
 from .timesync import ClockWatch, SystemTime
 
@@ -312,7 +313,8 @@ class Daemon:
             case ev.SmsReceived():
                 self.store.record_sms(event.line, "in", event.sender or "", event.text, at=event.received_at)
             case ev.SmsResult(ok=False):
-                log.warning("SMS to %s on %s failed: %s", event.number, event.line, event.reason)
+                log.warning("SMS to %s on %s failed: %s", appear(event.number, "log", policy=self.store.privacy),
+                            event.line, event.reason)
 
     def _command(self, request: ControlRequest) -> dict[str, Any]:
         handler = self.commands.get(request.command)
@@ -407,6 +409,8 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         status = self.core.status()
+        for call in status["calls"]:  # the live view passes the privacy rule like every record
+            call["caller"] = appear(call["caller"], "live", policy=self.store.privacy)
         for line in status["lines"]:
             modem = self.lines.get(line["id"])
             line["modem"] = modem.status() if modem else None

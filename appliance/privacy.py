@@ -3,6 +3,11 @@
 Every stored call carries `caller_key`, an HMAC of the number under a per-box
 secret, whatever the mode: that is what links a caller's calls together (the
 operator's caller history) without the number itself having to be kept.
+
+`appear` is the one rule for how a caller's number may appear in each place the
+box puts it (docs/security.md has the table); every writer and every reader goes
+through it, and tests/test_privacy_search.py searches the whole box for a number
+to prove it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ SECRET_FILE = "privacy.key"
 PSEUDONYM_PREFIX = "~"
 # Roles that may see a number as stored; everyone else sees it masked.
 FULL_NUMBER_ROLES = frozenset({"admin", "supervisor"})
+# Where a number is written by the daemon (as the mode allows it to be kept), and where it is read back.
+WRITTEN = frozenset({"record", "timeline", "webhook", "live", "backup"})
+PLACES = WRITTEN | {"log", "view"}
+# Timeline events whose detail is a phone number (the caller's, or one to call back); COLLECT holds "var=digits".
+NUMBER_EVENTS = ("ANSWERED", "CALLBACK_REQUEST", "DIAL")
+PHONE_DIGITS = 7  # collected digits this long may be a phone number (a callback number typed in)
+WITHHELD = "withheld"  # what the private modes keep of a caller ID without digits ("Anonymous", "Unknown")
 
 # ITU-T E.164 country codes of one and two digits; every other code has three.
 _CC1 = {"1", "7"}
@@ -52,16 +64,53 @@ def mask(number: str) -> str:
     return f"+{code} *** {tail}"
 
 
+def has_digits(number: str | None) -> bool:
+    """A caller ID that can identify someone: "Anonymous", "Unknown" or "" name nobody (and key no history)."""
+    return bool(number) and any(c.isdigit() for c in number)
+
+
 def is_protected(stored: str) -> bool:
     """True if a stored caller is already masked or a pseudonym (nothing more to hide)."""
-    return stored.startswith(PSEUDONYM_PREFIX) or "*" in stored
+    return stored.startswith(PSEUDONYM_PREFIX) or "*" in stored or not has_digits(stored)
+
+
+def appear(number: str | None, place: str, *, role: str | None = None,
+           policy: Privacy | None = None) -> str | None:
+    """How a caller number may appear in `place`: the one rule, so no path can show more than it may.
+
+    record, timeline, webhook, live (the status the web page polls) and backup: as the box's mode keeps
+    numbers (`policy` is needed). log: masked at best, whatever the mode, because the journal is kept
+    outside the box's retention. view: a value read back from a record, as a person with `role` may see it.
+    """
+    if place not in PLACES:
+        raise ValueError(f"no place {place!r} for a number; one of {', '.join(sorted(PLACES))}")
+    if not number:
+        return None
+    if place in WRITTEN or (place == "log" and policy is not None):
+        if policy is None:
+            raise ValueError(f"a number written to the {place} needs the box's privacy policy")
+        number = policy.stored(number)
+    if place == "log" or (place == "view" and role not in FULL_NUMBER_ROLES):
+        return number if is_protected(number) else mask(number)
+    return number
+
+
+def appear_in_event(event: str, detail: str | None, place: str, *, role: str | None = None,
+                    policy: Privacy | None = None) -> str | None:
+    """A timeline event's detail as `place` may hold it: the numbers in it pass `appear` like the caller's."""
+    if detail is None:
+        return None
+    if event in NUMBER_EVENTS:
+        return appear(detail, place, role=role, policy=policy)
+    name, equals, value = detail.partition("=")
+    if event == "COLLECT" and equals and sum(c.isdigit() for c in value) >= PHONE_DIGITS:
+        return f"{name}={appear(value, place, role=role, policy=policy)}"
+    return detail
 
 
 def shown(stored: str | None, role: str | None) -> str | None:
     """What a person with this role sees of a stored caller; None for a withheld number."""
-    if stored is None or role in FULL_NUMBER_ROLES or is_protected(stored):
-        return stored
-    return mask(stored)
+    return appear(stored, "view", role=role)
 
 
 def load_secret(data_dir: str | Path) -> bytes:
@@ -100,17 +149,23 @@ class Privacy:
         return cls(mode, load_secret(data_dir))
 
     def key(self, number: str | None) -> str | None:
-        """The caller's stable pseudonym key (128 bits of HMAC-SHA256), or None for a withheld number."""
-        if not number:
+        """The caller's stable pseudonym key (128 bits of HMAC-SHA256); None for a withheld number or one
+        without digits: such callers are not one person, so each call stands alone (no shared history)."""
+        if not has_digits(number):
             return None
         return hmac.new(self.secret, normalise(number).encode(), hashlib.sha256).hexdigest()[:32]
 
     def stored(self, number: str | None) -> str | None:
-        """The caller as this mode allows it to be written down."""
+        """The caller as this mode allows it to be written down (a value already protected stays as it is)."""
         if not number:
             return None
         if self.mode == "full":
             return number
+        if not has_digits(number):
+            return WITHHELD
+        if is_protected(number):
+            return number
         if self.mode == "masked":
             return mask(number)
         return PSEUDONYM_PREFIX + self.key(number)[:12]
+

@@ -165,3 +165,40 @@ def test_api_tokens_are_kept_only_as_hashes_and_can_be_revoked(tmp_path):
         access.create_token("crm", role="god", now=4.0)
     assert [t["client"] for t in access.tokens()] == ["crm"]
     access.close()
+
+
+@pytest.mark.parametrize("mode", ["full", "pseudonym"])
+def test_callers_without_digits_do_not_share_one_history(tmp_path, mode):
+    store = CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, mode))
+    try:
+        write(store, record("c1", 1000.0, caller="Anonymous"))
+        store.add_note("c1", "Anna", "Threatened to come round", now=1100.0)
+        store.open_ticket("c1", "Police report", "Anna", now=1100.0)
+        write(store, record("c2", 2000.0, caller="Unknown"))
+        write(store, record("c3", 3000.0, caller="Anonymous"))
+        with pytest.raises(ValueError, match="needs a phone number"):
+            store.upsert_contact("Anonymous", name="Someone", note=None, author="Anna", now=3100.0)
+        with pytest.raises(ValueError, match="'Anonymous' has no digits"):
+            erase_caller(store, "Anonymous", actor="admin", now=3200.0)
+        assert store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 3
+    finally:
+        store.close()
+    log = CallLog(tmp_path / "calls.db")
+    for call_id in ("c2", "c3"):
+        history = log.call(call_id, role="operator")["history"]
+        assert history["count"] == 0 and history["notes"] == [] and history["open_tickets"] == []
+    with pytest.raises(ValueError, match="no digits"):
+        log.search(caller="Anonymous")
+
+
+def test_a_timeline_written_before_the_rule_is_protected_at_the_next_start(tmp_path):
+    rec = record("c1", 1000.0)
+    rec["events"][0]["detail"] = NUMBER  # ANSWERED carried the full number (issue 15)
+    store = CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "full"))
+    write(store, rec)
+    store.close()
+    store = CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "pseudonym"))
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (detail,) = store.db.execute("SELECT detail FROM call_events WHERE event = 'ANSWERED'").fetchone()
+    store.close()
+    assert detail.startswith("~")

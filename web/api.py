@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from .link import DaemonError, ask, call_log, viewer_role
+from .link import DaemonError, ask, call_log, live_status, viewer_role
 from .records import today as today_figures
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -21,7 +21,10 @@ def _daemon(command: str, **args: Any):
 
 @blueprint.get("/status")
 def status():
-    return _daemon("status")
+    try:
+        return jsonify(live_status())
+    except DaemonError as exc:
+        return jsonify(error=str(exc)), exc.status
 
 
 @blueprint.get("/dashboard")
@@ -29,7 +32,7 @@ def dashboard():
     """Status and today's figures in one answer, for the dashboard's poll."""
     today = today_figures()
     try:
-        return jsonify(status=ask("status"), today=today)
+        return jsonify(status=live_status(), today=today)
     except DaemonError as exc:
         return jsonify(error=str(exc), today=today), exc.status
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, flash, g
 
 from appliance import control
+from appliance.privacy import appear
 from appliance.store.queries import CallLog
 
 
@@ -26,6 +27,15 @@ def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
     if not reply.pop("ok", False):
         raise DaemonError(reply.get("error", "refused"), 404 if reply.get("not_found") else 400)
     return reply
+
+
+def live_status() -> dict[str, Any]:
+    """The daemon's status with each live caller as the viewer's role may see it (DaemonError as ask)."""
+    state = ask("status")
+    role = viewer_role()
+    for call in state.get("calls", []):
+        call["caller"] = appear(call.get("caller"), "view", role=role)
+    return state
 
 
 def act(command: str, done: str, **args: Any) -> dict[str, Any] | None:

@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from appliance.privacy import shown
 from appliance.store.calls import CALL_TYPES
 
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
 from .knowledge import search
-from .link import DaemonError, act, ask, call_log, viewer, viewer_role
+from .link import DaemonError, act, ask, call_log, live_status, viewer, viewer_role
 from .security import can, requires
 
 blueprint = Blueprint("pages", __name__)
@@ -27,7 +26,7 @@ CATEGORIES = ("legal", "psychology", "health", "housing", "family", "work", "oth
 
 def status() -> tuple[dict | None, str | None]:
     try:
-        return ask("status"), None
+        return live_status(), None
     except DaemonError as exc:
         return None, str(exc)
 
@@ -71,7 +70,7 @@ def console():
     live = next((c for c in state["calls"] if c.get("handset") == chosen), None) if state else None
     record = call_log().call(live["id"], role=viewer_role()) if live else None
     # The stored caller, else the live one as this role may see it (the record can lag the call).
-    caller = (record or {}).get("caller") or (shown(live.get("caller"), viewer_role()) if live else None)
+    caller = (record or {}).get("caller") or (live.get("caller") if live else None)
     kb = request.args.get("kb", "")[:200]
     found, kb_error = search(kb)
     return render_template("console.html", handsets=handsets, chosen=chosen, live=live, record=record, caller=caller,
@@ -109,7 +108,7 @@ def save_contact():
     live = next((c for c in state["calls"] if c["id"] == request.form.get("call_id")), None)
     if live is None or not live.get("caller"):
         abort(400, "a contact needs a call in progress from a number that is not withheld")
-    act("contact.save", _("Contact saved."), number=live["caller"], name=request.form.get("name", "").strip()
+    act("contact.save", _("Contact saved."), call=live["id"], name=request.form.get("name", "").strip()
         or None, note=request.form.get("note", "").strip()[:2000] or None, author=viewer())
     return redirect(back_to(url_for("pages.console")))
 

@@ -22,6 +22,7 @@ from appliance.core.events import SmsReceived, SmsResult
 from appliance.modem import gsm7, sms_pdu
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import fields
+from appliance.privacy import appear
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Sms:
         if reason is None:
             self.sent += 1
         else:
-            log.warning("line %s: SMS to %s not sent: %s", self.line_id, number, reason)
+            log.warning("line %s: SMS to %s not sent: %s", self.line_id, appear(number, "log"), reason)
         self._post(SmsResult(self.line_id, number, reason is None, reason))
 
     def _send(self, number: str, text: str) -> str | None:

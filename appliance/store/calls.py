@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from ..integrations.webhooks import Endpoint, enqueue
-from ..privacy import Privacy
+from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected
 from .migrations import migrate
 from .queries import CallLog
 
@@ -36,6 +37,34 @@ _CALL_COLUMNS = (
 _NOT_EXTRA = {*_CALL_COLUMNS, "events", "recordings"}
 
 
+class _WriterDatabase(sqlite_utils.Database):
+    """Transactions that take the write lock at BEGIN (BEGIN IMMEDIATE).
+
+    A deferred BEGIN reads first (sqlite-utils looks the table's columns up) and takes the write lock
+    only at the INSERT; if the webhook sender wrote in between, SQLite cannot upgrade the stale read
+    and fails at once with "database is locked", without waiting: an SMS stored while a delivery was
+    being marked took the daemon's loop down. IMMEDIATE waits on the busy timeout instead.
+    """
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite_utils.Database]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()  # a failed COMMIT (a full disk) must not leave the transaction open
+            raise
+
+
 class CallStore:
     """The daemon's writer: the only process that writes call data."""
 
@@ -53,11 +82,13 @@ class CallStore:
         self.webhooks = list(webhooks)
         self.on_outbox = on_outbox  # wakes the webhook sender after a commit that queued deliveries
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
-        self.db = sqlite_utils.Database(conn)
+        self.db = _WriterDatabase(conn)
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
         self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA secure_delete=ON")  # erased and protected data is overwritten, not left in free pages
         migrate(self.db)
+        self._protect_old_timelines()
 
     # --- the call lifecycle ---------------------------------------------------
 
@@ -75,11 +106,11 @@ class CallStore:
         queued = 0
         with self.db.atomic():
             self.db["calls"].insert({
-                "id": call_id, "line": line, "caller": self.privacy.stored(caller),
+                "id": call_id, "line": line, "caller": appear(caller, "record", policy=self.privacy),
                 "caller_key": self.privacy.key(caller), "started_at": started_at,
             })
             queued = self._webhook("call.started", started_at, {
-                "id": call_id, "line": line, "caller": self.privacy.stored(caller),
+                "id": call_id, "line": line, "caller": appear(caller, "webhook", policy=self.privacy),
                 "caller_key": self.privacy.key(caller), "started_at": started_at,
             })
         self._wake(queued)
@@ -96,7 +127,7 @@ class CallStore:
         """Caller ID that came after the ring: the live call shows who it is (in the box's privacy mode)."""
         with self.db.atomic():
             self.db.execute("UPDATE calls SET caller = ?, caller_key = ? WHERE id = ? AND caller IS NULL",
-                            [self.privacy.stored(caller), self.privacy.key(caller), call_id])
+                            [appear(caller, "record", policy=self.privacy), self.privacy.key(caller), call_id])
 
     def call_connected(self, call_id: str, handset: str, operator: str | None, at: float) -> None:
         """An operator took the call: shown live, and the `call.answered` webhook goes out now, not at the end."""
@@ -111,7 +142,9 @@ class CallStore:
         """The finished call, its timeline and what the caller left behind, in one transaction."""
         row, events = _call_row(record)
         number = record.get("caller")
-        row["caller"], row["caller_key"] = self.privacy.stored(number), self.privacy.key(number)
+        row["caller"], row["caller_key"] = appear(number, "record", policy=self.privacy), self.privacy.key(number)
+        for event in events:
+            event["detail"] = appear_in_event(event["event"], event["detail"], "timeline", policy=self.privacy)
         call_id = row["id"]
         with self.db.atomic():
             before = self.db.execute("SELECT connected_at FROM calls WHERE id = ?", [call_id]).fetchone()
@@ -197,7 +230,8 @@ class CallStore:
         if key is None:
             raise ValueError("a contact needs a phone number")
         with self.db.atomic():
-            self.db["contacts"].upsert({"caller_key": key, "number": self.privacy.stored(number), "name": name,
+            self.db["contacts"].upsert({"caller_key": key, "number": appear(number, "record", policy=self.privacy),
+                                        "name": name,
                                         "note": note, "updated_at": now, "updated_by": author}, pk="caller_key")
         return key
 
@@ -206,7 +240,8 @@ class CallStore:
             raise ValueError(f"SMS direction {direction!r} must be 'in' or 'out'")
         with self.db.atomic():
             return self.db["sms"].insert({"line": line, "direction": direction, "caller_key": self.privacy.key(number),
-                                          "number": self.privacy.stored(number), "at": at, "text": text}).last_pk
+                                          "number": appear(number, "record", policy=self.privacy), "at": at,
+                                          "text": text}).last_pk
 
     def voicemail_saved(self, call_id: str, path: str, seconds: float, caller: str | None, *, at: float) -> int:
         """A message left by a caller; it often arrives after the call's record (they hang up to finish)."""
@@ -214,7 +249,8 @@ class CallStore:
                      "seconds": seconds}
         with self.db.atomic():
             row_id = self.db["voicemails"].insert(voicemail).last_pk
-            queued = self._webhook("voicemail", at, {**voicemail, "caller": self.privacy.stored(caller)})
+            queued = self._webhook("voicemail", at,
+                                   {**voicemail, "caller": appear(caller, "webhook", policy=self.privacy)})
         self._wake(queued)
         return row_id
 
@@ -270,6 +306,22 @@ class CallStore:
         self.db.close()
 
     # --- helpers --------------------------------------------------------------
+
+    def _protect_old_timelines(self) -> None:
+        """Timelines written before numbers passed the rule (issue 15), or before the mode changed, are protected."""
+        if self.privacy.mode == "full":
+            return
+        placeholders = ", ".join("?" * len(NUMBER_EVENTS))
+        rows = self.db.execute(f"SELECT rowid, event, detail FROM call_events WHERE detail IS NOT NULL AND "
+                               f"(event IN ({placeholders}) OR event = 'COLLECT')", NUMBER_EVENTS).fetchall()
+        changed = []
+        for rowid, event, detail in rows:
+            new = appear_in_event(event, detail, "timeline", policy=self.privacy)
+            if not is_protected(detail) and new != detail:
+                changed.append((new, rowid))
+        if changed:
+            with self.db.atomic():
+                self.db.conn.executemany("UPDATE call_events SET detail = ? WHERE rowid = ?", changed)
 
     def _caller_key(self, call_id: str) -> str | None:
         row = self.db.execute("SELECT caller_key FROM calls WHERE id = ?", [call_id]).fetchone()

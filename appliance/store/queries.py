@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..privacy import PSEUDONYM_PREFIX, SECRET_FILE, Privacy, shown
+from ..privacy import PSEUDONYM_PREFIX, SECRET_FILE, Privacy, appear_in_event, has_digits, shown
 from . import stats
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -52,6 +52,8 @@ class CallLog:
     def caller_key(self, caller: str) -> str | None:
         """Whatever a person typed to find a caller: a number, a pseudonym ('~...'), or a caller key."""
         caller = caller.strip()
+        if not has_digits(caller):
+            raise ValueError(f"{caller!r} has no digits: a withheld or anonymous caller has no history to look up")
         if _KEY.match(caller):
             return caller
         if caller.startswith(PSEUDONYM_PREFIX):
@@ -129,6 +131,9 @@ class CallLog:
             ("recordings", "SELECT id, at, path, seconds FROM recordings WHERE call_id = ?"),
         ):
             call[name] = self._query(sql, [call_id])
+        if role is not None:
+            for event in call["events"]:
+                event["detail"] = appear_in_event(event["event"], event["detail"], "view", role=role)
         call["history"] = self.history(rows[0]["caller_key"], before=rows[0]["started_at"], role=role)
         return call
 
