@@ -54,6 +54,8 @@ class LineConfig:
     ussd_balance: str | None = None  # e.g. "*100#": the SIM's balance, asked every ussd_period seconds
     ussd_period: float = 86400.0
     dial_timeout: float = 60.0
+    call_waiting: str = "reject"  # a second caller while a call is up: reject (busy, AT+CHLD=0) or off (AT+CCWA=0,0)
+    answer_after_rings: int | None = None  # None: 2 on a V.253 landline (caller ID comes after ring 1), else 1
 
 
 @dataclass(frozen=True)
@@ -235,10 +237,31 @@ def _lines(raw: object, simulated: bool, check_devices: bool, problems: list[Pro
                     problems.append(Problem(f"{where}.{key}", f"must be seconds from {low} to {high}"))
                 else:
                     timing[key] = float(value)
+        answering = _answering(spec, where, problems)
         lines.append(LineConfig(line_id, str(port), str(dialect), int(baudrate) if isinstance(baudrate, int) else 0,
                                 bool(rtscts), sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"]),
-                                software_dtmf is True, ussd, **timing))
+                                software_dtmf is True, ussd, **timing, **answering))
     return lines
+
+
+def _answering(spec: dict[str, Any], where: str, problems: list[Problem]) -> dict[str, Any]:
+    """call_waiting and answer_after_rings of one [[lines]] table (docs/modems.md)."""
+    found: dict[str, Any] = {}
+    waiting = spec.get("call_waiting", "reject")
+    if waiting in ("reject", "off"):
+        found["call_waiting"] = waiting
+    else:
+        problems.append(Problem(f"{where}.call_waiting", f"{waiting!r}: use \"reject\" (a second caller hears busy) "
+                                                         "or \"off\" (the network's call waiting switched off)"))
+    rings = spec.get("answer_after_rings")
+    if rings is None:
+        return found
+    if isinstance(rings, bool) or not isinstance(rings, int) or not 1 <= rings <= 10:
+        problems.append(Problem(f"{where}.answer_after_rings", f"{rings!r}: a whole number of rings from 1 to 10 "
+                                                               "(2 on a landline, so caller ID arrives first)"))
+    else:
+        found["answer_after_rings"] = rings
+    return found
 
 
 def _port_problem(port: object, simulated: bool, check_devices: bool) -> tuple[str, str] | None:

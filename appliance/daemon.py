@@ -35,6 +35,7 @@ from .instance import Instance
 from .keeper import RecordKeeper
 from .modem.answer_journal import AnswerJournal
 from .modem.line import ModemError, ModemLine
+from .modem.news import line_alarms
 from .modem.power import PowerKey
 from .notify import Notifier
 from .privacy import appear
@@ -173,7 +174,13 @@ class Daemon:
         modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
                           rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
                           ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
-                          dial_timeout=line.dial_timeout, note_answer=self.answers.note)
+                          dial_timeout=line.dial_timeout, call_waiting=line.call_waiting,
+                          answer_after_rings=line.answer_after_rings, note_answer=self.answers.note)
+        detect = line.dialect == "auto"
+        if detect:  # the audio path follows the family (a voice modem carries it itself): known once it has said
+            if not self._start_modem(line, modem):
+                return
+            line = dataclasses.replace(line, dialect=modem.status()["dialect"])
         player, recorder = line_audio(line, modem, post=self.post, open_pcm=self._open_pcm,
                                       open_capture=self._open_capture)
         self.players[line.id], self.recorders[line.id] = player, recorder
@@ -184,14 +191,11 @@ class Daemon:
             except Exception as exc:  # ALSA's own error type, or OSError: a sound card missing or busy
                 reason = f"sound card {line.audio_out!r}/{line.audio_in!r} cannot be opened: {exc}"
                 log.error("line %s is down: %s", line.id, reason)
+                if detect:
+                    self.lines.pop(line.id).close()
                 self.post(ev.LineDown(line.id, reason))
                 return  # without audio the line must not answer: callers would hear silence
-        self.lines[line.id] = modem
-        try:
-            modem.start()
-        except ModemError as exc:
-            log.error("line %s is down: %s", line.id, exc)
-            self.post(ev.LineDown(line.id, str(exc)))
+        if not detect and not self._start_modem(line, modem):
             return
         if line.dialect == "v253":
             try:  # the voice modem carries the audio: its formats are asked once it answers AT
@@ -199,6 +203,16 @@ class Daemon:
                 recorder.open()
             except ModemError as exc:
                 log.error("line %s: voice mode not ready yet (%s); trying again at the first prompt", line.id, exc)
+
+    def _start_modem(self, line: Any, modem: ModemLine) -> bool:
+        self.lines[line.id] = modem
+        try:
+            modem.start()
+        except ModemError as exc:
+            log.error("line %s is down: %s", line.id, exc)
+            self.post(ev.LineDown(line.id, str(exc)))
+            return False
+        return True
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -385,8 +399,8 @@ class Daemon:
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
                 self.answers.settled(action.call_id)
             case ev.CallEnded(record=record):
-                if record["line"] in self.recorders:
-                    self.recorders[record["line"]].stop_listening()
+                if record["line"] in self.recorders and self.core.lines.get(record["line"]) is None:
+                    self.recorders[record["line"]].stop_listening()  # not for a waiting caller turned away
                 self.store.call_ended(record)
             case _:
                 raise TypeError(f"unknown action {action!r}")
@@ -414,6 +428,7 @@ class Daemon:
         for line in status["lines"]:
             modem = self.lines.get(line["id"])
             line["modem"] = modem.status() if modem else None
+            line_alarms(self.alarms, line["id"], line["modem"])
         for handset in status["handsets"]:
             device = self.handsets.get(handset["id"])
             handset["off_hook"] = bool(device and device.is_off_hook)

@@ -119,3 +119,22 @@ def test_bad_pins_schedule_and_cadence_are_named():
     fields = {p.field for p in problems}
     assert {"handsets[0].ring_pin", "handsets[0].audio_pins.gsm9", "schedule.timezone",
             "schedule.hours.mon[0]", "ringing.custom"} <= fields
+
+
+def test_answering_settings_of_a_line_are_checked_by_name(tmp_path):
+    document = real_box()
+    document["lines"][0].update(answer_after_rings=0, call_waiting="hold")
+    result = hotline("check", "--config", write(tmp_path, document))
+    assert result.returncode == 1
+    assert "lines[0].answer_after_rings: 0: a whole number of rings from 1 to 10" in result.stderr
+    assert "lines[0].call_waiting: 'hold': use \"reject\"" in result.stderr
+    for bad in (True, 2.5, "2", 11):
+        document["lines"][0].update(answer_after_rings=bad, call_waiting="off")
+        _, problems = configuration.check(document)
+        assert [p.field for p in problems] == ["lines[0].answer_after_rings"], bad
+    document["lines"][0].update(answer_after_rings=3, dialect="v253")
+    line = configuration.parse(document).lines[0]
+    assert (line.answer_after_rings, line.call_waiting) == (3, "off")
+    del document["lines"][0]["answer_after_rings"], document["lines"][0]["call_waiting"]
+    line = configuration.parse(document).lines[0]
+    assert (line.answer_after_rings, line.call_waiting) == (None, "reject")  # None: 2 on V.253, 1 on GSM

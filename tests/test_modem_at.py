@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import tty
 
 import pytest
@@ -39,6 +40,18 @@ def test_sms_prompt_without_line_end_is_recognised():
 
 def test_dle_shielded_codes_are_events():
     assert LineSplitter().feed(b"\x105\x10b\r\nOK\r\n") == [DleEvent("5"), DleEvent("b"), "OK"]
+
+
+def test_a_stray_dle_never_eats_a_report():
+    s = LineSplitter()
+    assert s.feed(b"\x10RING\r\n\x10\r\n+CLIP: \"5551234\",129\r\nOK\x10\r\n") == [
+        "RING", '+CLIP: "5551234",129', "OK"]
+    # the stray DLE and the report's first letter end one read, the rest of the report comes in the next
+    assert s.feed(b"\r\n\x10R") == [DleEvent("R")]
+    assert s.feed(b"ING\r\n") == ["RING"]
+    # a real V.253 code split from its DLE across reads is still a code
+    assert s.feed(b"\x10") == []
+    assert s.feed(b"5\x10b\r\n") == [DleEvent("5"), DleEvent("b")]
 
 
 def test_cyrillic_text_is_a_line_not_garbage():
@@ -135,6 +148,17 @@ def test_error_finals_end_the_command(rig):
     reply = channel.command("ATA", timeout=2)
     assert not reply.ok
     assert reply.final == "+CME ERROR: operation not allowed"
+
+
+@pytest.mark.parametrize("final", ["COMMAND NOT SUPPORT", "TOO MANY PARAMETERS", "COMMAND NOT SUPPORTED"])
+def test_vendor_final_results_end_the_command_at_once(rig, final):
+    """Huawei E1752 answers a command its firmware lacks with COMMAND NOT SUPPORT instead of ERROR."""
+    modem, channel, _, _, _ = rig
+    modem.answers["AT^CVOICE?"] = f"\r\n{final}\r\n".encode()
+    started = time.monotonic()
+    reply = channel.command("AT^CVOICE?", timeout=5)
+    assert not reply.ok and reply.final == final
+    assert time.monotonic() - started < 4  # ended by the reply, not by the timeout
 
 
 def test_no_carrier_is_a_report_outside_call_commands_and_final_for_dial(rig):

@@ -216,7 +216,7 @@ def test_barge_in_cancels_the_modem_buffer_within_one_period(modem):
 
 def test_keys_and_busy_tone_during_a_prompt_become_events(modem):
     audio, fake, events = modem()
-    fake.codes_during_vtx = DLE + b"5" + DLE + b"s" + DLE + b"b"
+    fake.codes_during_vtx = DLE + b"5" + DLE + b"r" + DLE + b"b"  # r (ringback) means nothing here
     audio.play("menu", ramp(1.0), loop=True)
     assert events.get(timeout=5) == DtmfReceived("pots1", "5")
     assert events.get(timeout=5) == RemoteHangup("pots1", "busy tone: caller hung up")

@@ -30,8 +30,8 @@ PERIOD_BYTES = 320  # one 20 ms period of line audio
 
 
 
-@pytest.fixture
-def box(tmp_path, monkeypatch):
+@pytest.fixture(params=["v253"])
+def box(tmp_path, monkeypatch, request):
     document = configuration.default_document()
     document["ringing"] = {"cadence": "custom", "custom": [0.3, 0.2]}
     document["lines"][0].update(id="pots1", dialect="v253")
@@ -42,6 +42,7 @@ def box(tmp_path, monkeypatch):
         del document["flow"]["nodes"][node]
     document["prompts"]["greeting"]["text"] = "Hello."
     simulation = Simulation(document)
+    simulation.document["lines"][0]["dialect"] = request.param  # the modem stays a V.253 one
     voice = simulation.emulators["pots1"].voice
     voice.formats = [f for f in voice.formats if "ULAW" in f or "ADPCM" in f]  # no linear PCM: G.711 it is
     config = configuration.parse(simulation.document, simulated=True)
@@ -113,3 +114,14 @@ def test_a_landline_call_carries_its_prompts_over_the_serial_port(box):
     assert 0.9 < record["talk_seconds"] < 5
     assert record["outcome"] == "completed" and record["ended_by"] == "caller"
     assert emulator.wait_for("ATH", timeout=5), "the box went back on-hook"
+
+
+@pytest.mark.parametrize("box", ["auto"], indirect=True)
+def test_auto_detecting_a_voice_modem_carries_the_audio_over_its_serial_port(box):
+    daemon, simulation, _ = box
+    emulator = simulation.emulators["pots1"]
+    assert emulator.wait_for("AT+VSM=131,8000", timeout=5), "voice formats asked of the detected modem"
+    emulator.incoming_call(CALLER)
+    assert emulator.wait_for("AT+VLS=1", timeout=10)
+    assert emulator.voice.wait(lambda v: len(v.transmissions) >= 1, timeout=15), "greeting sent to the modem"
+    assert daemon.status()["lines"][0]["modem"]["dialect"] == "v253"

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.events import DtmfReceived, PromptFinished, RemoteHangup
 from ..modem.at import ModemError
 from ..modem.dialects.base import DTMF_DIGITS
-from ..modem.dialects.v253 import TONES
+from ..modem.dialects.v253 import HANGUP_CODES
 from .player import LEAD_PERIODS
 from .voice_format import (
     ABORT_TRANSMIT,
@@ -224,9 +224,9 @@ class SerialAudio:
                 self._on_code(code)
             elif code in DTMF_DIGITS:
                 self._post(DtmfReceived(self.line_id, code))
-            elif code in TONES:
-                self._post(RemoteHangup(self.line_id, TONES[code]))
-            else:  # s silence, q quiet, R ring, ...: the recorder measures silence itself
+            elif code in HANGUP_CODES:  # busy, dial tone, silence, quiet: nobody is on the line any more
+                self._post(RemoteHangup(self.line_id, HANGUP_CODES[code]))
+            else:  # R ring, r ringback, / and ~ around a held key, ...
                 log.debug("line %s: voice modem reports <DLE>%s", self.line_id, code)
 
 

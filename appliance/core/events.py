@@ -67,6 +67,17 @@ class RemoteHangup:
 
 
 @dataclass(frozen=True)
+class UnansweredCall:
+    """A caller the line let go beside the call flow: a second caller turned away busy while a call was up
+    (outcome rejected_busy), or a ring the modem itself reported missed (missed). Recorded, nothing else."""
+
+    line: str
+    caller: str | None
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class LineDown:
     """The line can no longer carry calls; any call on it is lost."""
 
@@ -307,7 +318,8 @@ class CallEnded:
 
 
 Event = (
-    IncomingCall | CallerId | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup | LineDown
+    IncomingCall | CallerId | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup | UnansweredCall
+    | LineDown
     | LineUp | PromptFinished | HookOff | HookOn | PresenceChanged | RecordingFinished | DialAnswered | DialFailed
     | SmsReceived | SmsResult | TransferResult | Tick
 )

@@ -256,6 +256,15 @@ class Switchboard(FlowSteps, CallbackSteps):
             outcome = "left in menu"
         return actions + self._finish(call, outcome, "caller", event.reason)
 
+    def _on_UnansweredCall(self, event: ev.UnansweredCall) -> list[object]:
+        """A record of its own: the line's call in progress (if any) goes on untouched."""
+        now, mono = self.clock.wall(), self.clock.monotonic()
+        call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now, ended_at=now,
+                    started_mono=mono, ended_mono=mono)
+        call.outcome, call.ended_by, call.reason = event.outcome, "system", event.reason
+        call.log(now, event.outcome.upper(), detail=event.reason)
+        return [ev.CallEnded(call.record())]
+
     # --- the flow's inputs ----------------------------------------------------
 
     def _active(self, line: str) -> tuple[Call, object] | None:

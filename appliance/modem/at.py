@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 DLE = 0x10
 PROMPT = "> "  # the SMS text prompt, which arrives without a line end
 
-BASIC_FINALS = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR")
+# Vendor final results: Huawei sticks answer a command their firmware lacks with COMMAND NOT SUPPORT (or TOO MANY
+# PARAMETERS) instead of ERROR, some ZTE/Longcheer firmwares with COMMAND NOT SUPPORTED; unless they end the command
+# here it would wait out its whole timeout and the line would be failed as a modem that stopped answering.
+VENDOR_FINALS = ("COMMAND NOT SUPPORT", "COMMAND NOT SUPPORTED", "TOO MANY PARAMETERS")
+BASIC_FINALS = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR") + VENDOR_FINALS
 # Call set-up commands end with these too; for any other command they are reports about the call.
 CALL_FINALS = BASIC_FINALS + ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "CONNECT")
 
@@ -59,6 +63,10 @@ class Reply:
         return None
 
 
+def _printable(b: int) -> bool:
+    return 0x20 < b < 0x7F
+
+
 def is_final(line: str, finals: tuple[str, ...]) -> bool:
     return any(line == f or line.startswith(f + ":") or line.startswith(f + " ") for f in finals)
 
@@ -76,31 +84,49 @@ class LineSplitter:
         self._buf = bytearray()
         self._overflow = False
         self._dle = False
+        self._glued: str | None = None  # a <DLE>x that ended a read: x may be a report's first letter
         self.skipped = 0
 
     def feed(self, data: bytes) -> list[str | DleEvent]:
         out: list[str | DleEvent] = []
-        for b in data:
+        glued, self._glued = self._glued, None
+        if glued is not None and data[:1] and _printable(data[0]) and not self._buf:
+            self._buf.extend(glued.encode())  # the last read ended on a stray <DLE>x: x began this report
+        for i, b in enumerate(data):
             if self._dle:
                 self._dle = False
+                if not self._is_code(b, data[i + 1:i + 2]):
+                    self._text(b, out)  # a stray DLE (line noise, a GSM modem): never let it eat a report
+                    continue
                 out.append(DleEvent(chr(b)))
+                if i + 1 == len(data) and chr(b).isalpha():
+                    self._glued = chr(b)
             elif b == DLE:
                 self._dle = True
-            elif b in (0x0D, 0x0A):
-                self._end_line(out)
-            elif self._overflow:
-                continue
             else:
-                self._buf.append(b)
-                if len(self._buf) > self._max:
-                    log.warning("%s: line longer than %d bytes dropped", self._name, self._max)
-                    self.skipped += 1
-                    self._buf.clear()
-                    self._overflow = True
+                self._text(b, out)
         if self._buf in (b"> ", b">"):
             self._buf.clear()
             out.append(PROMPT)
         return out
+
+    def _is_code(self, b: int, following: bytes) -> bool:
+        """A <DLE>-shielded code stands alone between report lines (V.253); a DLE before a line end, inside a
+        line, or before text that runs on (`<DLE>RING`) is noise in front of a report."""
+        if b in (0x0D, 0x0A) or self._buf:
+            return False
+        return not (_printable(b) and following and _printable(following[0]))
+
+    def _text(self, b: int, out: list[str | DleEvent]) -> None:
+        if b in (0x0D, 0x0A):
+            self._end_line(out)
+        elif not self._overflow:
+            self._buf.append(b)
+            if len(self._buf) > self._max:
+                log.warning("%s: line longer than %d bytes dropped", self._name, self._max)
+                self.skipped += 1
+                self._buf.clear()
+                self._overflow = True
 
     def _end_line(self, out: list[str | DleEvent]) -> None:
         raw = bytes(self._buf)

@@ -78,6 +78,14 @@ class ModemEmulator:
         """The caller gives up while it still rings."""
         self.script.remote_hangup()
 
+    def waiting_call(self, caller: str) -> None:
+        """A second caller rings while a call is up (call waiting): the modem reports it as call 2."""
+        self.script.waiting_call(caller)
+
+    def report(self, *lines: str) -> None:
+        """The modem says these lines unasked (reports the tests want to see read right)."""
+        self._send(*lines)
+
     def send_dtmf(self, digits: str) -> None:
         for digit in digits:
             self.script.dtmf(digit)

@@ -80,6 +80,13 @@ class Script(Messages):
         self.held: str | None = None  # the party on hold (AT+CHLD=2)
         self.outgoing = False  # the current call was dialled by us
         self.urc_before_csq: tuple[str, ...] = ()  # reports slipped into the +CSQ reply (Huawei ^RSSI)
+        self.unsupported: dict[str, str | None] = {}  # command -> its refusal (COMMAND NOT SUPPORT), None: silence
+        self.clip = True  # False: the network sends no +CLIP (SIM800 still names the caller in +CLCC)
+        self.lte_only = False  # registered over LTE only: +CREG says 0, +CEREG the real state
+        self.ring_period = 3.0
+        self.caller_id_delay = 0.0  # V.253: caller ID this long after the first RING, only while still on-hook
+        self.waiting: str | None = None  # a second caller waiting (call 2)
+        self.rejected: list[str] = []  # waiting callers turned away with AT+CHLD=0
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
@@ -112,15 +119,38 @@ class Script(Messages):
                 if stop.is_set() or self.call != "ringing":
                     return
                 self._send("RING")
-                if self.family.gsm:
-                    number = self.caller or ""
+                number = self.caller or ""
+                if first and self.dialect == "sim800":  # AT+CLCC=1: the incoming call, with its number
+                    self._send(f'+CLCC: 1,1,4,0,0,"{number}",{145 if number.startswith("+") else 129},""')
+                if self.family.gsm and self.clip:
                     validity = 0 if self.caller else 1
                     self._send(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
                                f'"",0,"",{validity}')
-                elif first:
-                    self._send("DATE = 0321", "TIME = 1405", f"NMBR = {self.caller or 'P'}")
+            if first and not self.family.gsm:  # the exchange sends caller ID between the first and second ring
+                if stop.wait(self.caller_id_delay):
+                    return
+                with self._exchange:
+                    if self.call == "ringing":  # a line gone off-hook hears no caller ID
+                        self._send("DATE = 0321", "TIME = 1405", f"NMBR = {self.caller or 'P'}")
             first = False
-            stop.wait(3.0)
+            if stop.wait(self.ring_period):
+                return
+
+    def waiting_call(self, caller: str) -> None:
+        """A second caller while a call is up: +CCWA (and SIM800's +CLCC for call 2) until it is turned away."""
+        with self._exchange:
+            self.waiting = caller
+            self._send(f'+CCWA: "{caller}",145,1')
+            if self.dialect == "sim800":
+                self._send(f'+CLCC: 2,1,5,0,0,"{caller}",145,""')
+
+    def _reject_waiting(self) -> tuple[str, ...]:
+        caller, self.waiting = self.waiting, None
+        if caller is None:
+            return ("OK",)
+        self.rejected.append(caller)
+        ended = {"sim800": (f'+CLCC: 2,1,6,0,0,"{caller}",145,""',), "huawei": ("^CEND:2,0,104,17",)}
+        return ("OK",) + ended.get(self.dialect, ())
 
     def dtmf(self, digit: str) -> None:
         report = self.family.dtmf(digit)
@@ -182,7 +212,7 @@ class Script(Messages):
 
     def set_registration(self, stat: int) -> None:
         self.registration = stat
-        self._send(f"+CREG: {stat}")
+        self._send(f"+CEREG: {stat}" if self.lte_only else f"+CREG: {stat}")
 
     def command(self, line: str) -> None:
         cmd = line.upper()
@@ -193,6 +223,9 @@ class Script(Messages):
 
     def _reply(self, line: str, cmd: str) -> tuple[str, ...] | None:  # noqa: C901 - one table of commands
         fam = self.family
+        if cmd in self.unsupported:
+            refusal = self.unsupported[cmd]
+            return None if refusal is None else (refusal,)
         if cmd in ("ATE0", "ATE1"):
             self.echo = cmd == "ATE1"
             return ("OK",)
@@ -223,7 +256,9 @@ class Script(Messages):
         if cmd == "AT+CSQ":
             return self.urc_before_csq + (f"+CSQ: {self.signal},99", "OK")
         if cmd == "AT+CREG?":
-            return (f"+CREG: 1,{self.registration}", "OK")
+            return (f"+CREG: 1,{0 if self.lte_only else self.registration}", "OK")
+        if cmd == "AT+CEREG?" and self.lte_only:
+            return (f"+CEREG: 1,{self.registration}", "OK")
         if cmd == "AT+COPS?":
             return (f'+COPS: 0,0,"{self.operator}",0', "OK") if self.registration in (1, 5) else ("+COPS: 0", "OK")
         if cmd in ("AT+CGSN", "AT+GSN"):
@@ -232,6 +267,8 @@ class Script(Messages):
             return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
         if cmd == "AT+CLCC":
             return self._list_calls()
+        if cmd == "AT+CHLD=0":
+            return self._reject_waiting()
         if cmd.startswith("AT+CHLD="):
             return self._hold(line[8:].strip())
         if cmd.startswith("AT+CTFR="):

@@ -42,6 +42,15 @@ def sim_problem(state: str) -> str | None:
     return f"the SIM reports {state}"
 
 
+def judge_registration(domains: dict[str, int]) -> int | None:
+    """One registration state from the domains the modem reports (CREG circuit-switched, CGREG packet, CEREG
+    LTE): registered when any is. An LTE-only module says +CREG: 0 while +CEREG: 1 carries its calls (VoLTE)."""
+    for stat in domains.values():
+        if stat in (1, 5):
+            return stat
+    return domains.get("CREG", next(iter(domains.values()), None))
+
+
 def registration_problem(stat: int | None) -> str | None:
     if stat in (1, 5):
         return None
@@ -56,10 +65,14 @@ def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> No
 
     reply = ask("AT+CPIN?", "+CPIN:")
     health["sim"] = reply.value("+CPIN:") if reply else "unknown"
-    reply = ask("AT+CREG?", "+CREG:")
-    stat = registration_stat(reply.value("+CREG:") or "") if reply else None
-    health["registration"] = REGISTRATION_WORDS.get(stat, "unknown") if stat is not None else "unknown"
-    health["registration_stat"] = stat
+    domains = {}
+    for domain in ("CREG", "CEREG"):  # a 2G/3G modem refuses AT+CEREG?; an LTE-only one may say +CREG: 0
+        reply = ask(f"AT+{domain}?", f"+{domain}:")
+        stat = registration_stat(reply.value(f"+{domain}:") or "") if reply else None
+        if stat is not None:
+            domains[domain] = stat
+    health["registration_domains"] = domains
+    set_registration(health, judge_registration(domains))
     reply = ask("AT+COPS?", "+COPS:")
     parts = fields(reply.value("+COPS:") or "") if reply else []
     health["operator"] = parts[2] if len(parts) > 2 else None
@@ -72,6 +85,11 @@ def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> No
         for key, cmd in (("imei", "AT+CGSN"), ("imsi", "AT+CIMI")):
             reply = ask(cmd)
             health[key] = next((ln for ln in reply.lines if ln.isdigit()), None) if reply else None
+
+
+def set_registration(health: dict, stat: int | None) -> None:
+    health["registration"] = REGISTRATION_WORDS.get(stat, "unknown") if stat is not None else "unknown"
+    health["registration_stat"] = stat
 
 
 def unlock_sim(command: Callable[..., Reply], sim_pin: str | None) -> str | None:

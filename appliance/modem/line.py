@@ -27,6 +27,8 @@ from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
 from appliance.modem.dialects import Dialect, dialect_named, identify
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
 from appliance.modem.lease import Lease, lend
+from appliance.modem.news import LineNews
+from appliance.modem.optional import Capabilities
 from appliance.modem.recovery import LineRecovery
 from appliance.modem.sms import Sms, check_number, check_text
 from appliance.modem.ussd import Balance
@@ -57,13 +59,18 @@ class ModemLine(LineRecovery):
                  serial_factory: Callable[..., serial.Serial] = serial.serial_for_url,
                  power_cycle: Callable[[], None] | None = None, health_period: float = 60.0,
                  on_report: Callable[[Happening], None] | None = None, ussd_balance: str | None = None,
-                 ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT, answer_after_rings: int = 1,
-                 note_answer: AnswerNote | None = None) -> None:
+                 ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT,
+                 answer_after_rings: int | None = None, note_answer: AnswerNote | None = None,
+                 call_waiting: str = "reject") -> None:
         """`power_cycle` pulses the modem's power key / reset pin (see power.PowerKey); `on_report` sees
         every parsed report; `ussd_balance` is the code (*100#) asked every `ussd_period` s for status().
-        The line answers callers itself (calls.py); `note_answer` journals each answer just before ATA."""
+        The line answers callers itself (calls.py) on ring `answer_after_rings` (None: 2 on an analogue line,
+        where caller ID comes after the first ring, else 1); `note_answer` journals each answer just before
+        ATA. `call_waiting` reject|off: what happens to a second caller (news.py)."""
         if dialect != "auto":
             dialect_named(dialect)  # a bad name fails here, before anything is opened
+        if answer_after_rings is not None and not (isinstance(answer_after_rings, int) and answer_after_rings >= 1):
+            raise ValueError(f"bad answer_after_rings {answer_after_rings!r} for line {line_id}: a whole number from 1")
         if not ussd_period > 0:
             raise ValueError(f"bad ussd_period {ussd_period!r} for line {line_id}: seconds above 0")
         self.line_id = line_id
@@ -91,9 +98,13 @@ class ModemLine(LineRecovery):
         self._identities_known = False
         self.health: dict = {}
         self.recoveries = 0
+        self._answer_after_rings = answer_after_rings
         self.calls = Calls(line_id, post=post, command=self._command, later=self._later, urgent=self._answer_first,
                            dialect=lambda: self._dialect, dial_timeout=dial_timeout,
-                           answer_after_rings=answer_after_rings, note_answer=note_answer)
+                           answer_after_rings=self._rings_to_answer(), note_answer=note_answer)
+        self.capabilities = Capabilities(line_id)
+        self._news = LineNews(line_id, post=post, later=self._later, command=self._command,
+                              calls_state=lambda: self.calls.state, call_waiting=call_waiting)
         self._sms = Sms(line_id, post=post, command=self._command)
         self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later)
                          if ussd_balance is not None else None)
@@ -163,7 +174,9 @@ class ModemLine(LineRecovery):
                     "call": self.calls.state, "recoveries": self.recoveries,
                     "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
                     "sms_sent": self._sms.sent, "sms_received": self._sms.received,
-                    "balance": self._balance.status() if self._balance else None, **self.health}
+                    "balance": self._balance.status() if self._balance else None,
+                    "missing": self.capabilities.missing(), "warnings": dict(self._news.warnings),
+                    "registration_domains": dict(self._news.registration), **self.health}
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -227,6 +240,9 @@ class ModemLine(LineRecovery):
 
     # --- opening and initialising --------------------------------------------------------
 
+    def _rings_to_answer(self) -> int:
+        return self._answer_after_rings or (1 if self._dialect.gsm else 2)
+
     def _open(self) -> None:
         try:
             port = self._serial_factory(self.port, **self._serial_args)
@@ -265,13 +281,18 @@ class ModemLine(LineRecovery):
             cmd("ATE0")
             if self._dialect_name == "auto":
                 self._dialect, said = identify(cmd)
+                self.calls.answer_after_rings = self._rings_to_answer()
                 log.info("line %s: modem says %r: dialect %s", self.line_id, said, self._dialect.name)
             if self._dialect.gsm:
                 problem = health_poll.unlock_sim(cmd, self._sim_pin)
                 if problem:
                     return problem
-            for text in self._dialect.init_commands:
-                if not cmd(text).ok:
+            extra = self._news.init_commands() if self._dialect.gsm else ()
+            for text in self._dialect.init_commands + extra:
+                capability = self._dialect.capability(text)
+                if capability is not None:
+                    self.capabilities.attempt(cmd, text, capability)
+                elif not cmd(text).ok:
                     log.warning("line %s: %s refused; carrying on without it", self.line_id, text)
             self._alarm = None
             self._poll_health(cmd)
@@ -332,7 +353,11 @@ class ModemLine(LineRecovery):
     def _command(self, text: str, timeout: float = 3.0, **kw) -> Reply:
         if self._channel is None:
             raise PortLost(f"line {self.line_id}: port not open")
-        reply = self._channel.command(text, timeout=timeout, **kw)
+        capability = self._dialect.capability(text)  # e.g. AT^DDSETEX=2 after the answer: never fails the call
+        if capability is not None:
+            reply = self.capabilities.attempt(self._channel.command, text, capability, timeout=timeout, **kw)
+        else:
+            reply = self._channel.command(text, timeout=timeout, **kw)
         self._heard_at = time.monotonic()
         return reply
 
@@ -341,6 +366,8 @@ class ModemLine(LineRecovery):
         if not self._dialect.gsm:
             return
         health_poll.poll(cmd, self.health, identities=not self._identities_known)
+        stat = self._news.registration_heard(self.health.pop("registration_domains"))
+        health_poll.set_registration(self.health, stat)
         self._identities_known = self.health.get("imei") is not None
         problem = health_poll.sim_problem(self.health["sim"]) if self.health["sim"] != "unknown" else None
         self._set_alarm(problem or health_poll.registration_problem(self.health["registration_stat"]))
@@ -358,8 +385,9 @@ class ModemLine(LineRecovery):
         if isinstance(h, PowerDown):
             self._fail(f"the modem reported {h.reason}")
         elif isinstance(h, Registration):
-            self.health["registration_stat"] = h.stat
-            self._set_alarm(health_poll.registration_problem(h.stat))
+            stat = self._news.registration_heard({h.domain: h.stat})
+            health_poll.set_registration(self.health, stat)
+            self._set_alarm(health_poll.registration_problem(stat))
         elif isinstance(h, SimStatus):
             self.health["sim"] = h.state
         elif isinstance(h, NewSms):
@@ -368,4 +396,6 @@ class ModemLine(LineRecovery):
             if self._balance is not None:
                 self._balance.on_reply(h)
         else:
-            self.calls.happen(h)
+            for_the_call = self._news.take(h)  # a waiting second caller, warnings... are not the call's news
+            if for_the_call is not None:
+                self.calls.happen(for_the_call)

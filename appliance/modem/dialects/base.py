@@ -7,6 +7,7 @@ touches the port, so transcripts from the vendors' manuals replay through it in 
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass
 
 from appliance.modem.at import DleEvent
@@ -29,14 +30,49 @@ class Dtmf:
     digit: str
 
 
-@dataclass(frozen=True)
+def _brief(self: object) -> str:
+    """The repr without fields left at their default (`call`, `domain`), so transcripts stay short."""
+    shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+             if f.name not in ("call", "domain") or getattr(self, f.name) != f.default]
+    return f"{type(self).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, repr=False)
 class CallConnected:
-    pass
+    call: int | None = None  # the modem's call index (+CLCC <id>, ^CONN:<id>) when the report gives it
+
+    __repr__ = _brief
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CallEnded:
     reason: str
+    call: int | None = None
+
+    __repr__ = _brief
+
+
+@dataclass(frozen=True)
+class CallWaiting:
+    """A second caller while a call is up (+CCWA, +CLCC stat 5): never news about the first call."""
+
+    number: str | None
+    call: int | None = None
+
+
+@dataclass(frozen=True)
+class MissedCall:
+    """The modem's own note that a call rang and was not answered (SIMCom MISSED_CALL:)."""
+
+    number: str | None
+
+
+@dataclass(frozen=True)
+class ModemWarning:
+    """Something the box cannot fix by itself but an admin must hear: kind is power, sms_full or temperature."""
+
+    kind: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -45,9 +81,12 @@ class NewSms:
     index: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Registration:
     stat: int
+    domain: str = "CREG"  # CREG circuit-switched, CGREG packet (GPRS/UMTS), CEREG LTE (EPS)
+
+    __repr__ = _brief
 
 
 @dataclass(frozen=True)
@@ -73,8 +112,8 @@ class Signal:
 
 
 Happening = (
-    Ring | CallerNumber | Dtmf | CallConnected | CallEnded | NewSms | Registration | PowerDown | SimStatus
-    | UssdReply | Signal
+    Ring | CallerNumber | Dtmf | CallConnected | CallEnded | CallWaiting | MissedCall | ModemWarning | NewSms
+    | Registration | PowerDown | SimStatus | UssdReply | Signal
 )
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
@@ -109,14 +148,50 @@ def caller_from_clip(line: str) -> CallerNumber:
 
 
 def registration_stat(text: str) -> int | None:
-    """+CREG: <stat> (report) or +CREG: <n>,<stat>[,...] (reply to AT+CREG?)."""
-    parts = fields(text)
-    try:
-        if len(parts) >= 2 and parts[1].isdigit():
-            return int(parts[1])
-        return int(parts[0])
-    except (ValueError, IndexError):
+    """<stat> of any +CREG/+CGREG/+CEREG line: the reports `<stat>` and `<stat>,"<lac>","<ci>"[,<AcT>]`,
+    the replies to AT+CREG? `<n>,<stat>` and `<n>,<stat>,"<lac>","<ci>"[,<AcT>]`. A quoted (hex) second
+    field is a location area, so the first field is the state; an unquoted one is the state after <n>."""
+    raw = [part.strip() for part in text.split(",")]
+    if not raw or not raw[0].isdigit():
         return None
+    if len(raw) >= 2 and raw[1].isdigit() and int(raw[1]) <= 10:
+        return int(raw[1])
+    return int(raw[0])
+
+
+REGISTRATION_PREFIXES = ("+CREG:", "+CGREG:", "+CEREG:")
+# The optional commands a modem may refuse, and what the line then lacks (status()["missing"], `hotline check`).
+CAPABILITIES = {
+    "AT+CLIP=1": "caller_id", "AT+VCID=1": "caller_id", "AT+CREG=1": "registration_reports",
+    "AT+CEREG=1": "lte_registration_reports", "AT+CNMI=2,1,0,0,0": "sms_reports", "AT+CLCC=1": "call_reports",
+    "AT+DDET=1": "dtmf_detection", "AT+QTONEDET=1": "dtmf_detection", "AT^CVOICE?": "voice",
+    "AT^DDSETEX=2": "audio_routing", "AT+CPCMREG=1": "audio_routing", "AT+CCWA=1": "call_waiting_reports",
+    "AT+CCWA=0,0": "call_waiting_off",
+}
+
+
+def caller_from_clcc(parts: list[str]) -> str | None:
+    return parts[5] if len(parts) > 5 and parts[5] else None
+
+
+def dtmf_report(text: str) -> list[Happening]:
+    """+DTMF: 5, +DTMF:5 and +DTMF: 5,<duration>: the key."""
+    digit = text.split(",")[0].strip()
+    return [Dtmf(digit)] if digit in DTMF_DIGITS else []
+
+
+def warning_for(line: str) -> ModemWarning | None:
+    """Under/over-voltage warnings (SIMCom spells it WARNNING), SMS storage full, temperature (+CMTE)."""
+    if line.startswith(("UNDER-VOLTAGE WARN", "OVER-VOLTAGE WARN")):
+        return ModemWarning("power", line)
+    if line.startswith("+CMTE:"):
+        level = after(line, "+CMTE:").split(",")[0].strip()
+        words = {"-2": "below the lowest safe temperature", "-1": "cold: near the lower limit",
+                 "1": "hot: near the upper limit", "2": "above the highest safe temperature"}
+        return ModemWarning("temperature", f"modem temperature {words.get(level, level)} ({line})")
+    if line.startswith("^SMMEMFULL") or line.lower().startswith('+qind: "smsfull"'):
+        return ModemWarning("sms_full", line)
+    return None
 
 
 class Dialect:
@@ -126,7 +201,7 @@ class Dialect:
     report_prefixes: tuple[str, ...] = (
         "RING", "+CRING:", "+CLIP:", "NO CARRIER", "BUSY", "NO ANSWER", "+CMTI:", "+CREG:", "+CUSD:",
         "NORMAL POWER DOWN", "UNDER-VOLTAGE", "OVER-VOLTAGE", "+CPIN:", "RDY", "Call Ready", "SMS Ready",
-        "+CFUN:", "+CLCC:", "+COLP:",
+        "+CFUN:", "+CLCC:", "+COLP:", "+CGREG:", "+CEREG:", "+CCWA:", "+DTMF:", "+CMTE:",
     )
     init_commands: tuple[str, ...] = (
         "AT+CMEE=2", "AT+CLIP=1", "AT+CMGF=1", 'AT+CSCS="GSM"', "AT+CNMI=2,1,0,0,0", "AT+CREG=1",
@@ -137,6 +212,10 @@ class Dialect:
     # True where the modem may drop a call silently: the line then asks AT+CLCC while a call is up.
     poll_call_state = False
     gsm = True  # False for an analogue (V.253) line: no SIM, SMS or USSD
+
+    def capability(self, command: str) -> str | None:
+        """The feature an optional command gives (None: not an optional command)."""
+        return CAPABILITIES.get(command)
 
     def is_report(self, line: str) -> bool:
         return line.startswith(self.report_prefixes)
@@ -170,9 +249,18 @@ class Dialect:
             if len(parts) == 2 and parts[1].isdigit():
                 return [NewSms(parts[0], int(parts[1]))]
             return []
-        if line.startswith("+CREG:"):
-            stat = registration_stat(after(line, "+CREG:"))
-            return [] if stat is None else [Registration(stat)]
+        if line.startswith(REGISTRATION_PREFIXES):
+            domain, _, rest = line.partition(":")
+            stat = registration_stat(rest.strip())
+            return [] if stat is None else [Registration(stat, domain[1:])]
+        if line.startswith("+DTMF:"):
+            return dtmf_report(after(line, "+DTMF:"))
+        if line.startswith("+CCWA:"):
+            parts = fields(after(line, "+CCWA:"))  # <number>,<type>,<class>[,...]; 2 fields: a query reply
+            return [CallWaiting(parts[0] or None)] if len(parts) >= 3 and parts[2] in ("1", "") else []
+        warning = warning_for(line)
+        if warning is not None:
+            return [warning]
         if line.endswith("POWER DOWN"):
             return [PowerDown(line.lower())]
         if line.startswith("+CPIN:"):
@@ -182,14 +270,21 @@ class Dialect:
         return []
 
     def _clcc(self, line: str) -> list[Happening]:
-        """+CLCC: <id>,<dir>,<stat>,<mode>,... as a report (AT+CLCC=1): stat 0 active, 6 disconnected."""
+        """+CLCC: <id>,<dir>,<stat>,<mode>,<mpty>[,<number>,...] as a report (AT+CLCC=1): stat 0 active,
+        4 incoming (its number stands in for a +CLIP that never came), 5 waiting, 6 disconnected."""
         parts = fields(after(line, "+CLCC:"))
-        if len(parts) < 4 or parts[3] != "0":
+        if len(parts) < 4 or parts[3] != "0" or not parts[0].isdigit():
             return []  # not a voice call
+        call = int(parts[0])
         if parts[2] == "0":
-            return [CallConnected()]
+            return [CallConnected(call)]
+        if parts[2] == "4":
+            number = caller_from_clcc(parts)
+            return [CallerNumber(number)] if number else []
+        if parts[2] == "5":
+            return [CallWaiting(caller_from_clcc(parts), call)]
         if parts[2] == "6":
-            return [CallEnded("caller hung up")]
+            return [CallEnded("caller hung up", call)]
         return []
 
 

@@ -8,6 +8,8 @@
 * Hang-up: `AT+CHUP`. DTMF sending: `AT^DTMF=<id>,<digit>`.
 * Audio: 8 kHz 16-bit PCM on the separate serial audio port (the stick's second ttyUSB), switched
   on after each connect with `AT^DDSETEX=2`.
+* `^SMMEMFULL: "SM"`: SMS storage full (the line deletes read messages).
+* Unsupported commands end with `COMMAND NOT SUPPORT` (a final result, like ERROR).
 * Mid-reply noise: `^RSSI:`, `^HCSQ:`, `^MODE:`, `^DSFLOWRPT:` arrive at any time.
 """
 
@@ -24,7 +26,13 @@ from appliance.modem.dialects.base import (
     Signal,
     after,
     fields,
+    warning_for,
 )
+
+
+def _call_id(text: str) -> int | None:
+    first = text.split(",")[0].strip()
+    return int(first) if first.isdigit() else None
 
 CEND_CAUSES = {16: "caller hung up", 17: "busy", 18: "no answer", 19: "no answer", 21: "call rejected",
                31: "call dropped by the network"}
@@ -46,11 +54,15 @@ class Huawei(Dialect):
                 digit = after(token, "^DDTMF:")
                 return [Dtmf(digit)] if digit in DTMF_DIGITS else []
             if token.startswith("^CONN:"):
-                return [CallConnected()]
+                return [CallConnected(_call_id(after(token, "^CONN:")))]
             if token.startswith("^CEND:"):
                 parts = fields(after(token, "^CEND:"))
                 cause = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 16
-                return [CallEnded(CEND_CAUSES.get(cause, f"call ended (cause {cause})"))]
+                return [CallEnded(CEND_CAUSES.get(cause, f"call ended (cause {cause})"),
+                                  _call_id(after(token, "^CEND:")))]
+            warning = warning_for(token)  # ^SMMEMFULL: the SIM's SMS storage is full
+            if warning is not None:
+                return [warning]
             if token.startswith("^RSSI:"):
                 value = after(token, "^RSSI:")
                 return [Signal(int(value))] if value.isdigit() else []

@@ -4,6 +4,8 @@
 * DTMF detection: `AT+QTONEDET=1` -> `+QTONEDET: <code>`, the key as its ASCII code (49 is "1").
 * Call state: the module reports no call-state changes by default, so the line asks `AT+CLCC`
   every few seconds while a call is up; an empty list means the far end is gone.
+* Registration: LTE-only modules (EG25 on a 4G-only network) report `+CEREG` only.
+* SMS storage full: `+QIND: "smsfull","SM"`.
 * Hang-up: `ATH` (or `AT+CHUP`). DTMF sending: `AT+VTS=<digit>`.
 * Audio: analogue/PCM codec by default; voice over USB (UAC) needs `AT+QPCMV=1,2` before the call.
 """
@@ -17,7 +19,7 @@ from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening,
 class Quectel(Dialect):
     name = "quectel"
     report_prefixes = Dialect.report_prefixes + ("+QTONEDET:", "+QIND:", "+QUSIM:", "POWERED DOWN")
-    init_commands = Dialect.init_commands + ("AT+QTONEDET=1",)
+    init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+QTONEDET=1")
     poll_call_state = True
 
     def send_dtmf_command(self, digit: str) -> str:

@@ -4,6 +4,7 @@
 * Call state: `VOICE CALL: BEGIN` when a call connects, `VOICE CALL: END: <duration>` when it ends
   (often with no NO CARRIER at all on a remote hang-up).
 * DTMF detection: `+RXDTMF: <key>` (switched on with `AT+DDET=1` on firmwares that need it).
+* A call that rang out unanswered: `MISSED_CALL: 14:01 <number>`.
 * Hang-up: `AT+CHUP`. DTMF sending: `AT+VTS=<digit>`.
 * Audio: with the analogue codec nothing to do; voice over USB needs `AT+CPCMREG=1` after
   `VOICE CALL: BEGIN` (and `AT+CPCMREG=0` at the end) or the caller hears nothing.
@@ -19,6 +20,7 @@ from appliance.modem.dialects.base import (
     Dialect,
     Dtmf,
     Happening,
+    MissedCall,
     after,
 )
 
@@ -26,7 +28,7 @@ from appliance.modem.dialects.base import (
 class Sim7600(Dialect):
     name = "sim7600"
     report_prefixes = Dialect.report_prefixes + ("+RXDTMF:", "VOICE CALL:", "MISSED_CALL:", "PB DONE", "SMS DONE")
-    init_commands = Dialect.init_commands + ("AT+DDET=1",)
+    init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+DDET=1")
     hangup_command = "AT+CHUP"
     usb_audio_commands = ("AT+CPCMREG=1",)  # only when the line's audio runs over USB
 
@@ -42,4 +44,7 @@ class Sim7600(Dialect):
                 return [CallConnected()]
             if token.startswith("VOICE CALL: END"):
                 return [CallEnded("caller hung up")]
+            if token.startswith("MISSED_CALL:"):  # MISSED_CALL: <hh:mm[AM|PM]> <number>
+                words = after(token, "MISSED_CALL:").split()
+                return [MissedCall(words[-1] if len(words) > 1 else None)]
         return super().parse(token)

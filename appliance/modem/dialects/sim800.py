@@ -6,25 +6,18 @@
   gives stat 6 and `NO CARRIER`.
 * Hang-up: `ATH`. DTMF sending: `AT+VTS=<digit>`.
 * Audio: analogue MIC/SPK pins to the sound card; `AT+CHFA` picks the channel.
-* Power: `NORMAL POWER DOWN`, `UNDER-VOLTAGE POWER DOWN`, `UNDER-VOLTAGE WARNNING` (sic).
+* Power: `NORMAL POWER DOWN`, `UNDER-VOLTAGE POWER DOWN`, `UNDER-VOLTAGE WARNNING` (sic); temperature
+  `+CMTE: <-2..2>`. DTMF `+DTMF: 5` and `+DTMF:5` (both spellings occur) are read in base.py.
 """
 
 from __future__ import annotations
 
-from appliance.modem.at import DleEvent
-from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, after
+from appliance.modem.dialects.base import Dialect
 
 
 class Sim800(Dialect):
     name = "sim800"
-    report_prefixes = Dialect.report_prefixes + ("+DTMF:",)
     init_commands = Dialect.init_commands + ("AT+CLCC=1", "AT+DDET=1")
 
     def send_dtmf_command(self, digit: str) -> str:
         return f"AT+VTS={digit}"
-
-    def parse(self, token: str | DleEvent) -> list[Happening]:
-        if isinstance(token, str) and token.startswith("+DTMF:"):
-            digit = after(token, "+DTMF:").split(",")[0].strip()
-            return [Dtmf(digit)] if digit in DTMF_DIGITS else []
-        return super().parse(token)

@@ -1,0 +1,166 @@
+"""Reports that are not about the call in progress: a second (waiting) caller, a call the modem says was missed,
+registration in each network domain, and warnings an admin must see (power, temperature, SMS storage full).
+
+The reader thread hands every happening to `LineNews.take` first; only what it returns reaches the call
+(calls.py). Commands it needs (rejecting a waiting call, freeing SMS storage) are queued on the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from appliance.core.events import UnansweredCall
+from appliance.modem import call_states as cs
+from appliance.modem.at import Reply
+from appliance.modem.dialects.base import (
+    CallConnected,
+    CallEnded,
+    CallWaiting,
+    Happening,
+    MissedCall,
+    ModemWarning,
+)
+from appliance.modem.health import judge_registration
+
+log = logging.getLogger(__name__)
+
+CALL_WAITING = ("reject", "off")
+REJECT_WAITING = "AT+CHLD=0"  # 22.030: release held calls or set User Determined User Busy for a waiting call
+DELETE_READ_SMS = "AT+CMGD=1,1"  # 27.007 <delflag> 1: every read message, leaving unread ones
+
+def line_alarms(alarms: Any, line_id: str, status: dict | None) -> None:
+    """The line's missing features and modem warnings as the daemon's alarms (docs/alarms.md), under
+    `line.<id>.modem.`: raised while the modem status shows them, cleared once it does not."""
+    prefix = f"line.{line_id}.modem."
+    wanted: dict[str, tuple[str, str]] = {}
+    for capability, why in ((status or {}).get("missing") or {}).items():
+        severity = "error" if capability == "voice" else "warning"  # no voice: callers would hear nothing
+        wanted[prefix + capability] = (severity, f"line {line_id} runs without {capability.replace('_', ' ')}: "
+                                                 f"{why}")
+    for kind, text in ((status or {}).get("warnings") or {}).items():
+        wanted[prefix + kind] = ("warning", f"line {line_id}: the modem reports {text}")
+    for alarm in alarms.active(prefix):
+        if alarm["id"] not in wanted:
+            alarms.clear(alarm["id"])
+    for alarm_id, (severity, text) in wanted.items():
+        alarms.set(alarm_id, severity, text)
+
+
+class LineNews:
+    """`calls_state()` is the call's state (idle, ringing, active, ...); `later(job)` queues a job on the worker;
+    `command` is the AT channel's."""
+
+    def __init__(self, line_id: str, *, post: Callable[[object], None], later: Callable[[Callable[[], None]], None],
+                 command: Callable[..., Reply], calls_state: Callable[[], str],
+                 call_waiting: str = "reject") -> None:
+        if call_waiting not in CALL_WAITING:
+            raise ValueError(f"bad call_waiting {call_waiting!r} for line {line_id}: use reject or off")
+        self.line_id = line_id
+        self._post = post
+        self._later = later
+        self._command = command
+        self._calls_state = calls_state
+        self.call_waiting = call_waiting
+        self._lock = threading.Lock()
+        self._ours: int | None = None  # the modem's index of the call in progress, once a report names it
+        self._others: set[int] = set()  # indexes of waiting calls
+        self._rejected: set[str] = set()  # numbers already turned away during this call (+CCWA repeats)
+        self.registration: dict[str, int] = {}
+        self.warnings: dict[str, str] = {}
+
+    def init_commands(self) -> tuple[str, ...]:
+        """`off`: the network itself turns second callers away (busy); `reject`: it presents them (+CCWA)
+        and the line turns each away with AT+CHLD=0."""
+        return ("AT+CCWA=0,0",) if self.call_waiting == "off" else ("AT+CCWA=1",)
+
+    def take(self, h: Happening) -> Happening | None:
+        """What the call in progress must hear of `h` (None: nothing, it was other news)."""
+        if isinstance(h, CallWaiting):
+            self._waiting(h)
+        elif isinstance(h, MissedCall):
+            return self._missed(h)
+        elif isinstance(h, ModemWarning):
+            self._warning(h)
+        elif isinstance(h, CallConnected | CallEnded):
+            return h if self._about_ours(h.call) else None
+        else:
+            return h
+        return None
+
+    def registration_heard(self, domains: dict[str, int]) -> int | None:
+        """The line's registration once `domains` (+CREG/+CGREG/+CEREG states) are counted in, judged over every
+        domain the modem has reported."""
+        with self._lock:
+            self.registration.update(domains)
+            return judge_registration(self.registration)
+
+    # --- other calls ---------------------------------------------------------------------
+
+    def _about_ours(self, call: int | None) -> bool:
+        state = self._calls_state()
+        with self._lock:
+            if state in (cs.IDLE, cs.DOWN):
+                self._ours, self._others, self._rejected = None, set(), set()
+            if call is None or state == cs.TRANSFERRING:
+                return True  # no index, or a transfer (which asks AT+CLCC itself) juggling two legs
+            if call in self._others:
+                return False
+            if self._ours is None:
+                self._ours = call
+            return call == self._ours
+
+    def _waiting(self, h: CallWaiting) -> None:
+        if self._calls_state() in (cs.IDLE, cs.DOWN):
+            return  # not waiting behind anything: the RING that follows makes it an ordinary call
+        key = h.number or "withheld"
+        with self._lock:
+            if h.call is not None:
+                self._others.add(h.call)
+            if key in self._rejected:
+                return
+            self._rejected.add(key)
+        log.info("line %s: a second caller while a call is up: turned away busy", self.line_id)
+        self._later(lambda: self._reject(h.number))
+
+    def _reject(self, number: str | None) -> None:
+        reply = self._command(REJECT_WAITING, timeout=10.0)
+        if reply.ok:
+            self._post(UnansweredCall(self.line_id, number, "rejected_busy",
+                                      "a call was in progress: the waiting caller was given busy"))
+            return
+        log.warning("line %s: the network refused to reject the waiting call (%s)", self.line_id, reply.final)
+        self._post(UnansweredCall(self.line_id, number, "missed",
+                                  f"a call was in progress; rejecting the waiting caller failed: {reply.final}"))
+
+    def _missed(self, h: MissedCall) -> Happening | None:
+        """SIMCom's MISSED_CALL: during our ringing it ends that call at once (the caller gave up, no need to
+        wait for the RINGs to stop); otherwise it is a call the line never saw ring (while another call was up,
+        or while starting), recorded so nobody is lost."""
+        if self._calls_state() == cs.RINGING:
+            return CallEnded("caller gave up before the answer")
+        with self._lock:
+            if (h.number or "withheld") in self._rejected:
+                return None  # the waiting caller we turned away: recorded already
+        self._post(UnansweredCall(self.line_id, h.number, "missed", "the modem reported a missed call"))
+        return None
+
+    # --- warnings --------------------------------------------------------------------------
+
+    def _warning(self, h: ModemWarning) -> None:
+        log.warning("line %s: %s", self.line_id, h.text)
+        with self._lock:
+            self.warnings[h.kind] = h.text
+        if h.kind == "sms_full":
+            self._later(self._free_sms_storage)
+
+    def _free_sms_storage(self) -> None:
+        reply = self._command(DELETE_READ_SMS, timeout=20.0)
+        if reply.ok:
+            log.info("line %s: SMS storage was full: read messages deleted", self.line_id)
+            with self._lock:
+                self.warnings["sms_full"] += " (read messages deleted)"
+        else:
+            log.warning("line %s: SMS storage full and deleting read messages failed: %s", self.line_id, reply.final)
