@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup_code = sub.add_parser("setup-code", help="show the one-time code the first-boot setup page asks for")
     setup_code.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
+    tls = sub.add_parser("tls-cert", help="make the HTTPS front end's self-signed certificate unless one is there")
+    tls.add_argument("directory", type=Path, nargs="?", default=Path("/etc/hotline/tls"))
+
     user = sub.add_parser("user", help="web users on a box whose admin is locked out")
     user.add_argument("action", choices=("list", "reset-password"))
     user.add_argument("name", nargs="?", help="the user whose password to set (reset-password)")
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
                "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token,
-               "setup-code": _setup_code, "user": _user}[args.command]
+               "setup-code": _setup_code, "user": _user, "tls-cert": _tls_cert}[args.command]
     return handler(args)
 
 
@@ -312,6 +315,12 @@ def _setup_code(args: argparse.Namespace) -> int:
         return 1
     print(code)
     return 0
+
+
+def _tls_cert(args: argparse.Namespace) -> int:
+    from .frontend import main as frontend_main
+
+    return frontend_main(["cert", str(args.directory)])
 
 
 def _user(args: argparse.Namespace) -> int:

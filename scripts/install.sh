@@ -50,7 +50,7 @@ fi
 
 USER_NAME=hotline
 DEVICE_GROUPS=(dialout gpio audio)
-UNITS=(hotline.service hotline-web.service)
+UNITS=(hotline.service hotline-web.service hotline-tls.service)
 OPT="$ROOT/opt/hotline"
 VENV=/opt/hotline/venv
 ETC="$ROOT/etc/hotline"
@@ -61,7 +61,8 @@ MANAGER_DIR="$ROOT/etc/systemd/system.conf.d"
 BOOT="$ROOT/boot/firmware"
 PLAN="$ROOT/var/log/hotline-install.commands"
 PACKAGES=(python3-venv python3-dev gcc pkg-config libasound2-dev libsystemd-dev alsa-utils espeak-ng sox
-          usb-modeswitch avahi-daemon)
+          usb-modeswitch avahi-daemon nginx openssl)
+NGINX="$ROOT/etc/nginx"
 
 say() { printf 'hotline: %s\n' "$*"; }
 
@@ -177,6 +178,20 @@ install_firmware() {
     fi
 }
 
+install_frontend() {
+    # nginx serves the LAN over HTTPS in front of hotline-web (127.0.0.1:8080); docs/security.md.
+    mkdir -p "$NGINX/sites-available" "$NGINX/sites-enabled"
+    PYTHONPATH="$OPT/src" python3 -m appliance.frontend nginx --out "$NGINX/sites-available/hotline"
+    ln -sfn ../sites-available/hotline "$NGINX/sites-enabled/hotline"
+    # Debian's own default site claims port 80 as default_server too.
+    rm -f "$NGINX/sites-enabled/default"
+    if [ "$START" = yes ]; then
+        # A live box makes its certificate now. An image (--no-start) makes it at first boot through
+        # hotline-tls.service, so no two boxes share a key. An existing certificate is kept.
+        run "$VENV/bin/hotline" tls-cert /etc/hotline/tls
+    fi
+}
+
 do_install() {
     install_packages
     create_user
@@ -184,6 +199,7 @@ do_install() {
     install_venv
     install_config
     install_units
+    install_frontend
     install_firmware
     if systemd_running; then
         run systemctl daemon-reload
@@ -193,12 +209,15 @@ do_install() {
         run systemctl daemon-reload
     fi
     unit_files enable "${UNITS[@]}"
+    unit_files enable nginx.service
     if [ "$START" = yes ] && systemd_running; then
         run systemctl restart "${UNITS[@]}"
+        run systemctl restart nginx.service
     fi
     say "installed. Check the hardware with: sudo -u hotline $VENV/bin/hotline check --config /etc/hotline/hotline.toml"
-    say "the setup page is http://$(cat "$ROOT/etc/hostname" 2> /dev/null || echo raspberrypi).local/" \
-        "(the firmware lines apply after a reboot)"
+    say "the setup page is https://$(cat "$ROOT/etc/hostname" 2> /dev/null || echo raspberrypi).local/" \
+        "(a self-signed certificate: accept it once); it asks for the code that sudo $VENV/bin/hotline setup-code" \
+        "shows. The firmware lines apply after a reboot."
 }
 
 do_uninstall() {
@@ -212,6 +231,10 @@ do_uninstall() {
         rm -f "$UNIT_DIR/$unit"
     done
     rm -f "$UDEV_DIR/99-hotline-modems.rules" "$MANAGER_DIR/hotline-watchdog.conf"
+    rm -f "$NGINX/sites-enabled/hotline" "$NGINX/sites-available/hotline"
+    if systemd_running; then
+        run systemctl reload-or-restart nginx.service || true
+    fi
     if [ -f "$BOOT/config.txt" ]; then
         sed -i '/^# >>> hotline/,/^# <<< hotline/d' "$BOOT/config.txt"
         say "removed the hotline block from config.txt (a serial console taken out of cmdline.txt stays out)"

@@ -78,8 +78,25 @@ def test_system_changes_are_listed_not_made(pi_root: Path) -> None:
     assert {"groupadd --system gpio", "groupadd --system hotline"} <= set(plan)
     assert "python3 -m venv /opt/hotline/venv" in plan
     assert "/opt/hotline/venv/bin/pip install --quiet --upgrade /opt/hotline/src" in plan
-    assert "systemctl enable hotline.service hotline-web.service" in plan
+    assert "systemctl enable hotline.service hotline-web.service hotline-tls.service" in plan
+    assert "systemctl enable nginx.service" in plan
+    assert "/opt/hotline/venv/bin/hotline tls-cert /etc/hotline/tls" in plan  # a live box makes its key at install
     assert not (pi_root / "opt/hotline/venv").exists()
+
+
+def test_install_puts_nginx_in_front_with_https(pi_root: Path) -> None:
+    nginx = pi_root / "etc/nginx"
+    (nginx / "sites-enabled").mkdir(parents=True)
+    (nginx / "sites-enabled/default").symlink_to("/etc/nginx/sites-available/default")  # as Debian's package leaves it
+    assert _install(pi_root).returncode == 0
+    site = (nginx / "sites-available/hotline").read_text()
+    assert "listen 443 ssl default_server;" in site and "return 301 https://$host$request_uri;" in site
+    assert "ssl_certificate /etc/hotline/tls/hotline.crt;" in site and "proxy_pass http://127.0.0.1:8080;" in site
+    assert os.readlink(nginx / "sites-enabled/hotline") == "../sites-available/hotline"
+    assert not (nginx / "sites-enabled/default").is_symlink()  # it would claim port 80 as well
+    assert "nginx" in _plan(pi_root)[1].split()  # the apt-get install line
+    _install(pi_root, "--uninstall")
+    assert not (nginx / "sites-enabled/hotline").exists() and not (nginx / "sites-available/hotline").exists()
 
 
 def test_existing_user_and_groups_are_reused(pi_root: Path) -> None:
@@ -187,7 +204,7 @@ def test_image_stage_installs_the_same_appliance(tmp_path: Path) -> None:
     assert (pi_gen / "stage2/SKIP_IMAGES").exists()
     stage = pi_gen / "stage-hotline"
     packages = set((stage / "00-hotline/00-packages").read_text().split())
-    assert {"avahi-daemon", "python3-venv", "libasound2-dev"} <= packages
+    assert {"avahi-daemon", "python3-venv", "libasound2-dev", "nginx", "openssl"} <= packages
     assert 'IMG_SUFFIX="-lite"' in (stage / "EXPORT_IMAGE").read_text()
 
     rootfs = tmp_path / "rootfs"
@@ -215,3 +232,8 @@ def test_image_stage_installs_the_same_appliance(tmp_path: Path) -> None:
     assert (rootfs / "etc/systemd/system/multi-user.target.wants/hotline-web.service").is_symlink()
     assert "gpio=5,13,17,22=op,dl" in (rootfs / "boot/firmware/config.txt").read_text()
     assert not any("apt-get" in line for line in _plan(rootfs))
+    # HTTPS is set up, but the key is made at first boot (hotline-tls.service), never baked into the image.
+    assert (rootfs / "etc/nginx/sites-enabled/hotline").is_symlink()
+    assert (rootfs / "etc/systemd/system/multi-user.target.wants/hotline-tls.service").is_symlink()
+    assert not (rootfs / "etc/hotline/tls").exists()
+    assert not any("tls-cert" in line for line in _plan(rootfs))

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance import frontend
+
 UNITS = sorted((Path(__file__).resolve().parents[1] / "systemd").glob("*.service"))
 INSTALLED_BINARY = "/opt/hotline/venv/bin/hotline"
+WEB, DAEMON = (next(u for u in UNITS if u.name == name) for name in ("hotline-web.service", "hotline.service"))
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 
@@ -33,8 +36,8 @@ def _verify(unit_text: str, name: str, tmp_path: Path) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=60)
 
 
-def test_both_units_are_shipped() -> None:
-    assert [u.name for u in UNITS] == ["hotline-web.service", "hotline.service"]
+def test_all_units_are_shipped() -> None:
+    assert [u.name for u in UNITS] == ["hotline-tls.service", "hotline-web.service", "hotline.service"]
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -46,13 +49,13 @@ def test_unit_verifies_without_a_single_warning(unit: Path, tmp_path: Path) -> N
 
 
 def test_the_checker_would_catch_a_misspelt_key(tmp_path: Path) -> None:
-    unit = UNITS[1].read_text().replace("WatchdogSec=", "WatchDogSec=")
+    unit = DAEMON.read_text().replace("WatchdogSec=", "WatchDogSec=")
     result = _verify(unit, "hotline.service", tmp_path)
     assert "WatchDogSec" in result.stderr
 
 
 def test_daemon_unit_is_notify_with_watchdog_and_restart() -> None:
-    service = _settings(UNITS[1])["Service"]
+    service = _settings(DAEMON)["Service"]
     assert service["Type"] == "notify"
     assert service["NotifyAccess"] == "main"
     assert int(service["WatchdogSec"]) >= 10
@@ -61,7 +64,7 @@ def test_daemon_unit_is_notify_with_watchdog_and_restart() -> None:
 
 
 def test_daemon_runs_as_hotline_with_device_groups_and_sees_devices() -> None:
-    service = _settings(UNITS[1])["Service"]
+    service = _settings(DAEMON)["Service"]
     assert service["User"] == "hotline"
     assert set(service["SupplementaryGroups"].split()) == {"dialout", "gpio", "audio"}
     # PrivateDevices would hide the modems' ttys, /dev/gpiochip* and /dev/snd from the daemon.
@@ -79,9 +82,19 @@ def test_config_directory_stays_readable_by_the_service_user(unit: Path) -> None
     assert mode & 0o005 == 0o005
 
 
-def test_web_unit_may_bind_port_80_and_nothing_more() -> None:
-    service = _settings(UNITS[0])["Service"]
-    assert "--port 80" in service["ExecStart"]
+def test_web_unit_listens_on_loopback_behind_the_https_front_end_with_no_capabilities() -> None:
+    service = _settings(WEB)["Service"]
+    assert "--host 127.0.0.1 --port 8080 --behind-tls-proxy" in service["ExecStart"]
+    # where the front end forwards to by default
+    assert frontend.render("@UPSTREAM@", cert=Path("c"), key=Path("k")) == "127.0.0.1:8080"
     assert service["User"] == "hotline"
-    assert service["AmbientCapabilities"] == "CAP_NET_BIND_SERVICE"
-    assert service["CapabilityBoundingSet"] == "CAP_NET_BIND_SERVICE"
+    assert "AmbientCapabilities" not in service
+    assert service["CapabilityBoundingSet"] == ""
+    assert service["StandardOutput"] == "journal+console"  # the first-boot setup code reaches the console
+
+
+def test_the_certificate_unit_runs_once_before_nginx_and_never_replaces_a_key() -> None:
+    unit = _settings(next(u for u in UNITS if u.name == "hotline-tls.service"))
+    assert unit["Unit"]["ConditionPathExists"] == "!/etc/hotline/tls/hotline.key"
+    assert unit["Unit"]["Before"] == "nginx.service"
+    assert unit["Service"]["ExecStart"] == f"{INSTALLED_BINARY} tls-cert /etc/hotline/tls"
