@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import tomllib
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from . import config as configuration
 from .audio.prompts import PromptError
 from .control import ControlRequest
+from .files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,7 @@ def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 def _keep(daemon: Any, text: str) -> None:
     """The applied document survives a restart as data_dir/config.toml (written atomically)."""
-    path = daemon.data_dir / "config.toml"
-    scratch = path.with_suffix(".toml.new")
-    scratch.write_text(text, encoding="utf-8")
-    os.replace(scratch, path)
+    atomic_write(daemon.data_dir / "config.toml", text, mode=0o640)
 
 
 def _handset(daemon: Any, args: dict[str, Any]) -> tuple[str, Any]:

@@ -23,6 +23,7 @@ from .store.calls import CallStore
 from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
 from .store.restamp import restamp, watermarks
 from .store.retention import enforce_retention
+from .store.salvage import open_call_log
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,13 @@ class RecordKeeper:
         self.clock = clock
         self.monotonic = clock.monotonic  # every wait here; the wall clock only judges ages
         self.alarms = alarms or Alarms(clock.wall)
-        restored = data_dir / "calls.db.restore"
-        if restored.exists():
-            # The web app restored a backup; only the daemon writes calls.db, so it swaps it in here.
-            for suffix in ("-wal", "-shm"):
-                (data_dir / f"calls.db{suffix}").unlink(missing_ok=True)
-            restored.replace(data_dir / "calls.db")
-            log.warning("call records restored from a backup")
-        privacy = Privacy.for_data_dir(data_dir, records.privacy)
+        privacy = Privacy.for_data_dir(data_dir, records.privacy)  # a bad key stops the start before a file moves
         self.space_reserve = data_dir / "space.reserve"
         journal = Journal(data_dir / "calls.journal")
-        store = self._open_store(privacy)
+        # A backup restored from the web page is swapped in here (only the daemon writes calls.db); a
+        # damaged log is moved aside and salvaged. Each is an alarm until the next start.
+        store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
+                              lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
         self.store = JournaledStore(store, journal, on_change=self._writes_changed)
         self._db, self._since = store.db, watermarks(store.db)  # rows above these are this run's: `clock_set`
         self.next_maintenance = self._next_disk_check = self._next_retry = self.monotonic()  # retention: now, daily

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import atomic_write
+
 MODES = ("full", "masked", "pseudonym")
 RETENTION_KINDS = ("calls", "recordings", "voicemail", "sms")  # what a box may keep for a limited time
+log = logging.getLogger(__name__)
+
 SECRET_FILE = "privacy.key"
 PSEUDONYM_PREFIX = "~"
 # Roles that may see a number as stored; everyone else sees it masked.
@@ -113,21 +117,26 @@ def shown(stored: str | None, role: str | None) -> str | None:
     return appear(stored, "view", role=role)
 
 
+class KeyFileError(RuntimeError):
+    """The secret file is there but unusable: the box must not start (its pseudonyms would all change)."""
+
+
 def load_secret(data_dir: str | Path) -> bytes:
     """The box's pseudonym secret, created on first start (0600, owner only); the same secret forever after."""
     path = Path(data_dir) / SECRET_FILE
+    # Written whole or not at all, and never over a key another process made a moment before.
+    if atomic_write(path, secrets.token_bytes(32).hex() + "\n", exclusive=True):
+        log.info("made the privacy key %s", path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = bytes.fromhex(path.read_text().strip())
-        if len(secret) < 16:
-            raise ValueError(f"{path} holds a secret shorter than 16 bytes; restore it from a backup") from None
-        return secret
-    secret = secrets.token_bytes(32)
-    with os.fdopen(fd, "w") as out:
-        out.write(secret.hex() + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        raise KeyFileError(f"{path} is not a privacy key (64 hexadecimal digits); restore it from a backup, "
+                           "or remove it to start with a new key (pseudonyms made with the old one then "
+                           "no longer match)") from None
+    except OSError as exc:
+        raise KeyFileError(f"{path} cannot be read: {exc.strerror}") from None
+    if len(secret) < 16:
+        raise KeyFileError(f"{path} holds a secret shorter than 16 bytes; restore it from a backup")
     return secret
 
 

@@ -1,6 +1,7 @@
 """Backup and restore: config, users, revisions, notes, recordings and the call log in one tar.gz.
 
-The manifest carries the schema versions; a backup from newer software is refused before anything changes.
+The manifest carries the schema versions; a backup from newer software, or one whose databases are not sound
+hotline databases (PRAGMA integrity_check, a known schema version), is refused before anything changes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from appliance import config as configuration
+from appliance.files import atomic_write
 from appliance.store.migrations import MIGRATIONS
+from appliance.store.salvage import CALLS_VERSION, database_problem
 
 from . import configure
 from .security import requires
@@ -106,7 +109,21 @@ def read_backup(blob: bytes) -> dict[str, bytes]:
         if version > ours[key]:
             raise RestoreError(f"this backup comes from newer hotline software ({what} version {version}; this box "
                                f"knows up to {ours[key]}). Update the box first, then restore.")
+    for name, version_query, newest in (("calls.db", CALLS_VERSION, len(MIGRATIONS)),
+                                        ("web.db", "PRAGMA user_version", SCHEMA_VERSION)):
+        if name in members:
+            _check_database(name, members[name], version_query, newest)
     return members
+
+
+def _check_database(name: str, blob: bytes, version_query: str, newest: int) -> None:
+    """A database in a backup must be a sound hotline database before it may replace anything."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / name
+        copy.write_bytes(blob)
+        problem = database_problem(copy, version_query=version_query, newest=newest)
+    if problem:
+        raise RestoreError(f"the backup's {name} {problem}; nothing was restored")
 
 
 def restore(data_dir: Path, members: dict[str, bytes]) -> list[str]:
@@ -123,11 +140,12 @@ def restore(data_dir: Path, members: dict[str, bytes]) -> list[str]:
     if uploads:
         (data_dir / "uploads").mkdir(exist_ok=True)
         for name in uploads:
-            (data_dir / name).write_bytes(members[name])
+            atomic_write(data_dir / name, members[name], mode=0o640)
         done.append(f"{len(uploads)} recording(s)")
     if "calls.db" in members:
-        # The daemon is the only writer of calls.db: it takes the restored log when it next starts.
-        (data_dir / "calls.db.restore").write_bytes(members["calls.db"])
+        # The daemon is the only writer of calls.db: it checks the restored log again and swaps it in at
+        # its next start, keeping the replaced log aside until the restored one has opened.
+        atomic_write(data_dir / "calls.db.restore", members["calls.db"], mode=0o640)
         done.append("the call log (in force after the daemon's next restart)")
     return done
 

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from appliance import config as configuration
 from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
+from appliance.files import atomic_write
 
 from . import calendar_days, flowtree, forms
 from .i18n import translate as _
@@ -265,7 +266,7 @@ def prompt_upload(name: str):
     filename = f"{name}-{_UPLOAD_NAME.sub('_', upload.filename)[-60:]}"
     uploads = current_app.config["DATA_DIR"] / "uploads"
     uploads.mkdir(exist_ok=True)
-    (uploads / filename).write_bytes(data)
+    atomic_write(uploads / filename, data, mode=0o640)
     document["prompts"][name] = {"file": filename}
     save(document, f"prompt {name}: recording uploaded")
     return redirect(url_for("configure.section", name="prompts"))

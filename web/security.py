@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+
+from appliance.files import atomic_write
 
 OPEN_ENDPOINTS = {"auth.setup", "auth.login", "static"}
 OWN_AUTH_BLUEPRINTS = {"api_records"}  # /api/v1 checks its per-client tokens itself
@@ -35,10 +36,7 @@ def secret_file(path: Path, nbytes: int = 32) -> str:
     except FileNotFoundError:
         pass
     value = secrets.token_urlsafe(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(value + "\n")
-    os.chmod(path, 0o600)
+    atomic_write(path, value + "\n", mode=0o600)
     return value
 
 

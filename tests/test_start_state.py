@@ -1,0 +1,87 @@
+"""Bad state at start: the box starts anyway where it safely can, and says what it found."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_restore import add_calls, call_ids, running_box
+from test_run import write_config
+
+from appliance.modem.emulator import ModemEmulator
+
+PAGE = 4096
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    add_calls(data, [f"call-{n}" for n in range(5)])
+    with contextlib.closing(sqlite3.connect(data / "calls.db")) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every call in the main file, as after a clean stop
+    return data
+
+
+def smash_page(db: Path, page: int) -> None:
+    with open(db, "r+b") as file:
+        file.seek((page - 1) * PAGE)
+        file.write(b"\xa5" * PAGE)
+
+
+def rootpage(db: Path, name: str) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", [name]).fetchone()[0]
+
+
+def test_a_damaged_call_log_is_moved_aside_salvaged_and_the_box_starts(data: Path) -> None:
+    smash_page(data / "calls.db", rootpage(data / "calls.db", "idx_events_kind"))
+    with running_box(data) as daemon:
+        alarms = daemon.status()["alarms"]
+        assert [a["id"] for a in alarms] == ["start.database"], alarms
+        text = alarms[0]["text"]
+        assert "the call log calls.db is damaged" in text
+        assert "a fresh log was started and 5 call record(s) were recovered" in text
+        aside = [p for p in data.iterdir() if p.name.startswith("calls.db.corrupt-") and
+                 not p.name.endswith(("-wal", "-shm"))]
+        assert len(aside) == 1 and aside[0].name in text
+    assert call_ids(data) == [f"call-{n}" for n in range(5)]
+    with contextlib.closing(sqlite3.connect(data / "calls.db")) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_call_log_that_is_not_a_database_is_moved_aside_and_a_fresh_one_starts(data: Path) -> None:
+    smash_page(data / "calls.db", 1)  # the header and the schema: nothing can be matched to a table
+    damaged = (data / "calls.db").read_bytes()
+    with running_box(data) as daemon:
+        alarms = daemon.status()["alarms"]
+        assert [a["id"] for a in alarms] == ["start.database"], alarms
+        assert "is not an SQLite database" in alarms[0]["text"]
+        aside = next(p for p in data.iterdir() if p.name.startswith("calls.db.corrupt-"))
+        assert aside.read_bytes() == damaged  # kept as it was, for whoever wants to dig further
+    assert call_ids(data) == []
+
+
+def test_a_garbage_privacy_key_is_a_clear_could_not_start(tmp_path: Path) -> None:
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    try:
+        data = tmp_path / "data"
+        data.mkdir()
+        (data / "privacy.key").write_bytes(b"\x00\xffnot a key at all")
+        config = tmp_path / "hotline.toml"
+        write_config(config, emulator.port)
+        env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", HOTLINE_LOCK_DIR=str(tmp_path))
+        done = subprocess.run([sys.executable, "-m", "appliance.cli", "run", "--config", str(config),
+                               "--data", str(data)], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        emulator.stop()
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"hotline could not start: {data / 'privacy.key'} is not a privacy key" in done.stderr
+    assert not (data / "calls.db").exists()  # nothing was touched before the key was read
