@@ -125,7 +125,7 @@ def load_secret(data_dir: str | Path) -> bytes:
     """The box's pseudonym secret, created on first start (0600, owner only); the same secret forever after."""
     path = Path(data_dir) / SECRET_FILE
     # Written whole or not at all, and never over a key another process made a moment before.
-    if atomic_write(path, secrets.token_bytes(32).hex() + "\n", exclusive=True):
+    if not path.exists() and atomic_write(path, secrets.token_bytes(32).hex() + "\n", exclusive=True):
         log.info("made the privacy key %s", path)
     try:
         secret = bytes.fromhex(path.read_text(encoding="ascii").strip())

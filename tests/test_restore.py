@@ -60,8 +60,9 @@ def _token(page: str) -> str:
 
 def admin_client(data: Path, daemon) -> object:
     client = create_app(data, control_path=daemon.control_path).test_client()
+    token = _token(client.get("/setup").text)
     client.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                                "csrf_token": _token(client.get("/setup").text)})
+                                "csrf_token": token, "setup_code": (data / "setup-code").read_text().strip()})
     return client
 
 
