@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.modem.at import VENDOR_FINALS
+
 SERIAL_PATTERNS = ("dev/ttyUSB*", "dev/ttyACM*", "dev/ttyAMA*", "dev/serial0", "dev/serial1",
                    "dev/serial/by-id/*", "dev/hotline/*")
 AT_TIMEOUT = 1.0
@@ -173,7 +175,7 @@ def _command(port: Any, command: bytes) -> str:
         reply += port.read(max(1, port.in_waiting))  # blocks up to the port's short timeout
         text = reply.decode("ascii", "replace").replace("\r", "\n")
         lines = [line.strip() for line in text.split("\n") if line.strip()]
-        if lines and (lines[-1] == "OK" or "ERROR" in lines[-1]):
+        if lines and (lines[-1] == "OK" or "ERROR" in lines[-1] or lines[-1] in VENDOR_FINALS):
             return "\n".join(lines)
     return ""
 
