@@ -60,9 +60,14 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
         if not isinstance(hook, dict):
             problems.append(Problem(f"webhooks[{i}]", "must be a table with url, secret and events"))
             continue
+        flags = {name: hook.get(name, False) for name in ("allow_http", "allow_private")}
+        wrong = [name for name, value in flags.items() if not isinstance(value, bool)]
+        if wrong:
+            problems.append(Problem(f"webhooks[{i}].{wrong[0]}", "must be true or false"))
+            continue
         try:
             endpoints.append(Endpoint(str(hook.get("url", "")), str(hook.get("secret", "")),
-                                      frozenset(hook.get("events", EVENTS))))
+                                      frozenset(hook.get("events", EVENTS)), **flags))
         except (ValueError, TypeError) as exc:
             problems.append(Problem(f"webhooks[{i}]", str(exc)))
     warn_mb, warn_percent = _storage(document, problems)

@@ -181,7 +181,8 @@ class Receiver(BaseHTTPRequestHandler):
 def test_the_webhook_outbox_on_a_full_disk_is_an_alarm_retried_not_a_stop(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    hooks = [{"url": f"http://127.0.0.1:{server.server_port}/hook", "secret": "s" * 16, "events": ["call.ended"]}]
+    hooks = [{"url": f"http://127.0.0.1:{server.server_port}/hook", "secret": "s" * 16, "events": ["call.ended"],
+              "allow_http": True, "allow_private": True}]  # a receiver on loopback
     data = tmp_path / "data"
     try:
         with tiny_filesystem(data, 24), Box(data, webhooks=hooks) as box:

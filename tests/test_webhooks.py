@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_store import NUMBER, record, write
 
-from appliance.integrations.webhooks import Endpoint, WebhookSender, verify
+from appliance import config as configuration
+from appliance.integrations.webhooks import REPLAY_WINDOW, Endpoint, WebhookSender, verify
 from appliance.privacy import Privacy
 from appliance.store.calls import CallStore
 
@@ -66,8 +67,9 @@ def receiver():
 
 
 def make_store(tmp_path, url: str, **endpoint) -> CallStore:
+    """A store posting to the loopback receiver: plain http to a private address, so both are allowed."""
     return CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "masked"),
-                     webhooks=[Endpoint(url, SECRET, **endpoint)])
+                     webhooks=[Endpoint(url, SECRET, allow_http=True, allow_private=True, **endpoint)])
 
 
 def outbox(store: CallStore) -> list[tuple]:
@@ -85,8 +87,8 @@ def test_call_events_are_delivered_signed_in_order(tmp_path, receiver):
     # The message and the callback request come after the call: the caller hangs up to finish them.
     assert events == ["call.started", "call.answered", "call.ended", "voicemail", "callback"]
     for _, headers, body in got:
-        assert verify(SECRET, body, headers["X-Hotline-Signature"])
-        assert not verify("somebody else's secret", body, headers["X-Hotline-Signature"])
+        assert verify(SECRET, body, headers, now=5000.0)
+        assert not verify("somebody else's secret", body, headers, now=5000.0)
     ended = json.loads(got[2][2])
     assert ended["data"]["id"] == "c1" and ended["data"]["caller"] == "+7 *** ***-45-67"
     assert [e["event"] for e in ended["data"]["events"]][0] == "ANSWERED"
@@ -104,8 +106,8 @@ def test_an_endpoint_gets_only_the_events_it_asked_for(tmp_path, receiver):
     assert [row[0] for row in outbox(store)] == ["voicemail"]
     store.close()
     with pytest.raises(ValueError, match="unknown event"):
-        Endpoint(receiver.url, SECRET, events=frozenset({"call.exploded"}))
-    with pytest.raises(ValueError, match="must start with http"):
+        Endpoint("https://crm.example.com/hooks", SECRET, events=frozenset({"call.exploded"}))
+    with pytest.raises(ValueError, match="must be https://"):
         Endpoint("ftp://crm", SECRET)
 
 
@@ -131,7 +133,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_across_a_restart_of_the_send
         clock.now = 1015.0
         assert sender.deliver_due() == 1
         status, headers, body = receiver.take(1)[0]
-        assert status == 200 and verify(SECRET, body, headers["X-Hotline-Signature"])
+        assert status == 200 and verify(SECRET, body, headers, now=1015.0)
         assert json.loads(body)["data"]["id"] == "c1"
         assert outbox(store) == [("call.started", 3, 1015.0, None, 1015.0)]
         sender.close()
@@ -191,4 +193,63 @@ def test_answered_goes_out_when_the_operator_lifts_and_only_once(tmp_path, recei
     assert [row[0] for row in outbox(store)] == ["call.started", "call.answered"]
     store.call_ended(rec)
     assert [row[0] for row in outbox(store)] == ["call.started", "call.answered", "call.ended"]
+    store.close()
+
+
+def test_a_delivery_is_signed_over_its_id_and_time_so_a_replay_or_a_changed_id_is_refused(tmp_path, receiver):
+    store = make_store(tmp_path, receiver.url, events=frozenset({"call.started"}))
+    store.call_started("c1", "gsm1", NUMBER, 1000.0)
+    store.call_started("c2", "gsm1", NUMBER, 1001.0)
+    sender = WebhookSender(store.path, store.webhooks, clock=Clock(1002.0))
+    assert sender.deliver_due() == 2
+    (_, first, body), (_, second, _) = receiver.take(2)
+    first, second = ({k.lower(): v for k, v in h.items()} for h in (first, second))  # urllib capitalises names
+    assert first["webhook-timestamp"] == "1002" and first["webhook-signature"].startswith("v1,")
+    assert first["webhook-id"] != second["webhook-id"]
+    assert verify(SECRET, body, first, now=1002.0 + REPLAY_WINDOW)
+    assert not verify(SECRET, body, first, now=1002.0 + REPLAY_WINDOW + 1)  # the same request replayed later
+    assert not verify(SECRET, body, {**first, "webhook-id": second["webhook-id"]}, now=1002.0)
+    assert not verify(SECRET, body, {**first, "webhook-timestamp": "1100"}, now=1100.0)
+    assert not verify(SECRET, body + b" ", first, now=1002.0)
+    sender.close()
+    store.close()
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/hooks", "https://localhost:8443/", "https://10.1.2.3/",
+                                 "https://192.168.1.20/", "https://169.254.169.254/latest/meta-data",
+                                 "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://printer.local/"])
+def test_a_loopback_private_or_link_local_target_needs_allow_private(url):
+    with pytest.raises(ValueError, match="allow_private = true"):
+        Endpoint(url, SECRET)
+    assert Endpoint(url, SECRET, allow_private=True).url == url
+
+
+def test_plain_http_needs_allow_http_and_the_config_names_the_webhook():
+    with pytest.raises(ValueError, match="allow_http = true"):
+        Endpoint("http://crm.example.com/hooks", SECRET)
+    document = configuration.default_document()
+    document["webhooks"] = [{"url": "https://crm.example.com/hooks", "secret": SECRET},
+                            {"url": "http://crm.example.com/hooks", "secret": SECRET},
+                            {"url": "https://127.0.0.1/hooks", "secret": SECRET, "allow_private": "yes"}]
+    with pytest.raises(configuration.ConfigError) as refused:
+        configuration.parse(document)
+    problems = {p.field: p.message for p in refused.value.problems}
+    assert set(problems) == {"webhooks[1]", "webhooks[2].allow_private"}
+    assert "http://crm.example.com/hooks" in problems["webhooks[1]"]
+    document["webhooks"][1]["allow_http"] = True
+    document["webhooks"][2]["allow_private"] = True
+    assert len(configuration.parse(document).records.webhooks) == 3
+
+
+def test_a_public_name_that_resolves_to_a_private_address_is_not_posted_to(tmp_path):
+    posted = []
+    store = CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "masked"),
+                      webhooks=[Endpoint("https://crm.example.com/hooks", SECRET, events=frozenset({"call.started"}))])
+    store.call_started("c1", "gsm1", NUMBER, 1000.0)
+    sender = WebhookSender(store.path, store.webhooks, clock=Clock(1000.0), resolve=lambda host: ["10.0.0.7"],
+                           post=lambda *args: posted.append(args) or 200)
+    assert sender.deliver_due() == 0 and posted == []
+    error = store.db.execute("SELECT last_error FROM webhook_outbox").fetchone()[0]
+    assert "resolves to 10.0.0.7" in error
+    sender.close()
     store.close()

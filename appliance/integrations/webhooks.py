@@ -1,22 +1,32 @@
 """Webhooks on call events, from a persistent outbox so nothing is lost across restarts.
 
 The store puts one outbox row per endpoint in the same transaction as the call
-data it describes. The sender (a thread in the daemon) posts due rows, signs
-each body with the endpoint's secret (`X-Hotline-Signature: sha256=<hex HMAC-SHA256
-of the body>`), and on failure retries with exponential backoff until
-`max_attempts`, after which the row stays in the outbox marked failed.
+data it describes. The sender (a thread in the daemon) posts due rows, signed as
+Standard Webhooks (the Svix/Stripe convention) do: `webhook-id`, `webhook-timestamp`
+and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so a
+receiver can refuse a replayed or stale delivery. On failure it retries with
+exponential backoff until `max_attempts`, after which the row stays in the outbox
+marked failed.
+
+Targets are https and public unless the admin says otherwise per endpoint
+(`allow_http`, `allow_private`): a webhook is the one way data leaves the box,
+and a URL pointing at the box itself or the LAN would make it a request forger.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import sqlite3
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +35,10 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 EVENTS = ("call.started", "call.answered", "call.ended", "voicemail", "callback")
+REPLAY_WINDOW = 300  # seconds: a receiver refuses a webhook-timestamp further than this from its clock
 Post = Callable[[str, bytes, dict[str, str], float], int]
+Resolve = Callable[[str], list[str]]
+_LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,19 @@ class Endpoint:
     url: str
     secret: str
     events: frozenset[str] = field(default_factory=lambda: frozenset(EVENTS))
+    allow_http: bool = False  # plain http: only to a receiver the admin knows is on a trusted network
+    allow_private: bool = False  # loopback, private, link-local targets (a CRM on the LAN)
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook url {self.url!r} must start with http:// or https://")
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"webhook url {self.url!r} must be https://host/...")
+        if parts.scheme == "http" and not self.allow_http:
+            raise ValueError(f"webhook {self.url}: plain http sends call data unencrypted; use https:// "
+                             "(or set allow_http = true for a receiver on a trusted network)")
+        if not self.allow_private and is_private_host(parts.hostname):
+            raise ValueError(f"webhook {self.url}: {parts.hostname} is a loopback, private or link-local "
+                             "target; set allow_private = true if the receiver really is on this box or the LAN")
         if len(self.secret) < 16:
             raise ValueError(f"webhook secret for {self.url} must be at least 16 characters")
         unknown = set(self.events) - set(EVENTS)
@@ -44,14 +66,54 @@ class Endpoint:
             raise ValueError(f"webhook {self.url}: unknown event(s) {', '.join(sorted(unknown))}; "
                              f"choose from {', '.join(EVENTS)}")
 
+    def refused_target(self, resolve: Resolve) -> str | None:
+        """Why not to post now (the name resolves to a private address: DNS rebinding), or None."""
+        if self.allow_private:
+            return None
+        host = urllib.parse.urlsplit(self.url).hostname or ""
+        private = [a for a in resolve(host) if is_private_host(a)]
+        return f"{host} resolves to {private[0]}, a private address (allow_private is off)" if private else None
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+def is_private_host(host: str) -> bool:
+    """A loopback, private, link-local, multicast or unspecified address, or a name only a LAN knows."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower().rstrip(".").endswith(_LOCAL_NAMES) or host.lower() == "localhost"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a receiver does: recompute the signature and compare in constant time."""
-    return hmac.compare_digest(sign(secret, body), signature)
+def resolve(host: str) -> list[str]:
+    """Every address the name has now (an unresolvable name gives none: the post itself then fails)."""
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except OSError:
+        return []
+
+
+def sign(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: v1, then base64 HMAC-SHA256 of "id.timestamp.body" keyed by the secret."""
+    signed = f"{delivery_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+def verify(secret: str, body: bytes, headers: dict[str, str], *, now: float,
+           window: float = REPLAY_WINDOW) -> bool:
+    """What a receiver does: a fresh timestamp, then the signature compared in constant time.
+
+    A receiver should also remember the webhook-id values it accepted within the window, and drop repeats."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        delivery_id, timestamp = lower["webhook-id"], int(lower["webhook-timestamp"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > window:
+        return False
+    expected = sign(secret, delivery_id, timestamp, body)
+    return any(hmac.compare_digest(expected, given) for given in lower.get("webhook-signature", "").split())
 
 
 def enqueue(db, endpoints: Iterable[Endpoint], event: str, data: dict, at: float) -> int:
@@ -87,6 +149,7 @@ class WebhookSender:
         *,
         clock: Callable[[], float] = time.time,
         post: Post = http_post,
+        resolve: Resolve = resolve,
         base_delay: float = 5.0,
         max_delay: float = 3600.0,
         max_attempts: int = 15,
@@ -97,6 +160,7 @@ class WebhookSender:
         self.endpoints = {e.url: e for e in endpoints}
         self.clock = clock
         self.post = post
+        self.resolve = resolve
         self.base_delay, self.max_delay, self.max_attempts, self.timeout = base_delay, max_delay, max_attempts, timeout
         self.on_trouble = on_trouble  # told why the outbox failed (an alarm), and None once it works again
         self._wake = threading.Event()
@@ -120,7 +184,7 @@ class WebhookSender:
         """Try every row that is due now; returns how many were delivered."""
         now = self.clock()
         due = self._conn.execute(
-            "SELECT id, url, event, body, attempts FROM webhook_outbox WHERE delivered_at IS NULL "
+            "SELECT id, url, event, body, attempts, created_at FROM webhook_outbox WHERE delivered_at IS NULL "
             "AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY id", [now]).fetchall()
         delivered = 0
         for row in due:
@@ -134,12 +198,16 @@ class WebhookSender:
             self._update(row["id"], attempts=attempts, failed_at=self.clock(), last_error="endpoint removed")
             return 0
         body = row["body"].encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "hotline-webhooks/1",
-                   "X-Hotline-Event": row["event"], "X-Hotline-Delivery": str(row["id"]),
-                   "X-Hotline-Signature": sign(endpoint.secret, body)}
+        # The same id on every retry (a receiver drops duplicates); a fresh timestamp on each (no replays).
+        delivery_id, timestamp = f"msg_{row['id']}_{int(row['created_at'] * 1000)}", int(self.clock())
+        headers = {"Content-Type": "application/json", "User-Agent": "hotline-webhooks/2",
+                   "X-Hotline-Event": row["event"], "webhook-id": delivery_id, "webhook-timestamp": str(timestamp),
+                   "webhook-signature": sign(endpoint.secret, delivery_id, timestamp, body)}
         try:
-            status = self.post(endpoint.url, body, headers, self.timeout)
-            error = None if 200 <= status < 300 else f"HTTP {status}"
+            error = endpoint.refused_target(self.resolve)
+            if error is None:
+                status = self.post(endpoint.url, body, headers, self.timeout)
+                error = None if 200 <= status < 300 else f"HTTP {status}"
         except Exception as exc:  # a refused connection, a timeout, DNS: all are reasons to retry
             error = f"{type(exc).__name__}: {exc}"
         now = self.clock()
