@@ -276,3 +276,30 @@ def test_the_last_admin_cannot_demote_or_delete_themselves(web):
     _login(other, "root2")
     gone = _users_form(other, action="delete", id=str(_id_of(app, "root2")))
     assert gone.status_code == 400 and "your own" in gone.text
+
+
+def test_an_older_web_db_is_upgraded_ids_are_not_reused_and_old_hashes_are_renewed(tmp_path):
+    """A box set up before schema 3: users without AUTOINCREMENT, hashed with werkzeug's default."""
+    import sqlite3
+
+    from werkzeug.security import generate_password_hash
+
+    with sqlite3.connect(tmp_path / "web.db") as db:
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, password TEXT NOT NULL,"
+                   " role TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'en', handset TEXT, created_at REAL NOT NULL)")
+        for name, role in (("admin", "admin"), ("olga", "operator")):
+            db.execute("INSERT INTO users (username, password, role, created_at) VALUES (?, ?, ?, 0)",
+                       [name, generate_password_hash(PASSWORD, method="scrypt:32768:8:1"), role])
+        db.execute("PRAGMA user_version = 2")
+    app = create_app(tmp_path, control_path=tmp_path / "none.sock")
+    store = app.extensions["web_store"]
+    assert [u["username"] for u in store.users()] == ["admin", "olga"]
+    assert not (tmp_path / "setup-code").exists()  # users exist: no setup code
+    client = app.test_client()
+    assert _login(client, "olga").status_code == 302
+    assert store.user_by_name("olga")["password"].startswith("scrypt:16384:8:5$")
+    assert _login(app.test_client(), "olga").status_code == 302  # the renewed hash still takes the password
+    olga = store.user_by_name("olga")["id"]
+    store.delete_user(olga)
+    assert store.add_user("sam", PASSWORD, "supervisor") > olga
+    assert client.get("/").status_code == 302  # olga's cookie opens nothing, sam's account least of all

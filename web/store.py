@@ -117,7 +117,13 @@ class WebStore:
                 # Hash anyway so a missing user takes as long as a wrong password.
                 check_password_hash(_dummy_hash(), password)
                 return None
-            return user if check_password_hash(user["password"], password) else None
+            if not check_password_hash(user["password"], password):
+                return None
+        if not user["password"].startswith(PASSWORD_HASH + "$"):
+            # Made with older parameters: the one moment the password is known, store it at today's cost.
+            with self._db() as db:
+                db.execute("UPDATE users SET password = ? WHERE id = ?", [_hash(password), user["id"]])
+        return user
 
     def user_by_name(self, username: str) -> dict[str, Any] | None:
         with self._db() as db:
