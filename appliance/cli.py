@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -215,13 +216,12 @@ def _run(args: argparse.Namespace) -> int:
     from .daemon import Daemon
     from .instance import default_lock_dir
     from .pins import NoGpioError, real_pin_factory
+    from .startup_config import choose
 
-    saved = _saved_config(args.data)
-    if saved and (not args.config.exists() or saved.stat().st_mtime > args.config.stat().st_mtime):
-        # The web page's last applied config wins over an older file; editing the file by hand wins back.
-        log.info("using %s, applied from the web page (newer than %s)", saved, args.config)
-        args.config = saved
-    config = _load(args.config, check_devices=False)
+    # The web page's last applied config, or when it is unusable a good revision or --config (an alarm).
+    choice = choose(args.config, args.data, time.time())
+    args.config = choice.path
+    config = choice.config or _load(args.config, check_devices=False)
     if config is None or not _some_modem_present(config):
         return 1
     try:
@@ -230,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hotline could not start: {exc}", file=sys.stderr)
         return 1
     daemon = Daemon(config, data_dir=args.data, pin_factory=pin_factory, lock_dir=default_lock_dir())
+    if choice.alarm:
+        daemon.alarms.set("start.config", "warning", choice.alarm)
     daemon.commands["config.reload"] = lambda _args: _reload(daemon, args.config)
     return _run_daemon(daemon)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 from test_restore import add_calls, call_ids, running_box
 from test_run import write_config
+from waiting import wait_until
 
+from appliance import control
 from appliance.modem.emulator import ModemEmulator
 
 PAGE = 4096
@@ -85,3 +88,88 @@ def test_a_garbage_privacy_key_is_a_clear_could_not_start(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
     assert f"hotline could not start: {data / 'privacy.key'} is not a privacy key" in done.stderr
     assert not (data / "calls.db").exists()  # nothing was touched before the key was read
+
+
+class Run:
+    """`hotline run --config GIVEN --data DATA` as systemd runs it, on a pty modem emulator."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.emulator = ModemEmulator("sim800")
+        self.emulator.start()
+        self.given = tmp_path / "hotline.toml"
+        self.data = tmp_path / "data"
+        self.data.mkdir(exist_ok=True)
+        self.lock_dir = tmp_path
+        self.proc: subprocess.Popen | None = None
+
+    def write(self, path: Path, name: str) -> str:
+        write_config(path, self.emulator.port)
+        text = path.read_text().replace('name = "Helpline"', f'name = "{name}"')
+        path.write_text(text)
+        return text
+
+    def start(self) -> dict:
+        env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", HOTLINE_LOCK_DIR=str(self.lock_dir))
+        env.pop("NOTIFY_SOCKET", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--config", str(self.given),
+                                      "--data", str(self.data)], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+
+        def status() -> dict | None:
+            assert self.proc.poll() is None, self.proc.communicate()[0]
+            try:
+                return control.call(self.data / "control.sock", "status")
+            except control.ControlError:
+                return None
+
+        return wait_until(status, timeout=30, what="the daemon's status")
+
+    def running_name(self) -> str:
+        return control.call(self.data / "control.sock", "config.get")["document"]["box"]["name"]
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.communicate(timeout=20)
+        self.emulator.stop()
+
+
+@pytest.fixture
+def run(tmp_path: Path):
+    box = Run(tmp_path)
+    yield box
+    box.close()
+
+
+@pytest.mark.parametrize("saved", [b"[flow\nbroken", b"", b"[box]\nname = 42\n"], ids=["garbage", "empty", "invalid"])
+def test_a_bad_saved_config_falls_back_to_the_given_one_with_an_alarm(run: Run, saved: bytes) -> None:
+    run.write(run.given, "Given")
+    bad = run.data / "config.toml"
+    bad.write_bytes(saved)
+    newer = run.given.stat().st_mtime + 10
+    os.utime(bad, (newer, newer))  # applied from the web page after --config was written: it wins
+    alarms = run.start()["alarms"]
+    assert run.running_name() == "Given"
+    assert [a["id"] for a in alarms] == ["start.config"], alarms
+    text = alarms[0]["text"]
+    assert f"the saved config {bad} was unusable" in text and f"{run.given} is running instead" in text
+    aside = next(run.data.glob("config.toml.bad-*"))
+    assert aside.read_bytes() == saved and aside.name in text
+
+
+def test_a_bad_saved_config_falls_back_to_the_newest_good_revision(run: Run) -> None:
+    from web.store import WebStore
+
+    run.write(run.given, "Given")
+    store = WebStore(run.data / "web.db")
+    store.add_revision(run.write(run.data / "older.toml", "Revision one"), "", "admin", "first")
+    store.add_revision(run.write(run.data / "newer.toml", "Revision two"), "", "admin", "second")
+    store.add_revision("[flow\nbroken", "", "admin", "a bad one never applies, but is skipped all the same")
+    (run.data / "config.toml").write_text("[box]\nname = ")
+    newer = run.given.stat().st_mtime + 10
+    os.utime(run.data / "config.toml", (newer, newer))
+    alarms = run.start()["alarms"]
+    assert run.running_name() == "Revision two"
+    assert "revision 2 of the web page's config history is running instead" in alarms[0]["text"]
+    # It is the saved config now: a restart or SIGHUP reads it again, without an alarm.
+    assert 'name = "Revision two"' in (run.data / "config.toml").read_text()
