@@ -48,6 +48,7 @@ class PortAnswer:
     identity: str = ""
     dialect: str | None = None
     error: str = ""
+    missing: tuple[str, ...] = ()  # capabilities the modem's firmware refused (voice)
 
 
 PortOpener = Callable[[str], Any]
@@ -91,7 +92,8 @@ def ask_port(device: str, open_port: PortOpener) -> PortAnswer:
             return PortAnswer(False)
         identity = " ".join(line for line in _command(port, b"ATI\r").splitlines()
                             if line and line not in ("OK", "ATI"))
-        return PortAnswer(True, identity, _detect(identity))
+        dialect = _detect(identity)
+        return PortAnswer(True, identity, dialect, missing=_missing(port, dialect))
     except Exception as exc:  # a port that vanishes mid-question is a finding, not a crash of `hotline check`
         return PortAnswer(False, error=f"failed while asking: {exc}")
     finally:
@@ -180,6 +182,25 @@ def _command(port: Any, command: bytes) -> str:
     return ""
 
 
+def _missing(port: Any, dialect: str | None) -> tuple[str, ...]:
+    """Ask the family's capability queries (Huawei AT^CVOICE?: a data-only firmware has no voice); only
+    queries, so the check changes nothing in the modem."""
+    if dialect is None:
+        return ()
+    from appliance.modem.dialects import dialect_named
+
+    family = dialect_named(dialect)
+    missing = []
+    for text in family.init_commands:
+        capability = family.capability(text)
+        if capability is None or not text.endswith("?"):
+            continue
+        reply = _command(port, text.encode() + b"\r")
+        if not reply.endswith("OK"):
+            missing.append(f"{capability} ({text} answered {(reply.splitlines() or ['nothing'])[-1]})")
+    return tuple(missing)
+
+
 def _detect(identity: str) -> str | None:
     try:
         from appliance.modem.dialects import detect
@@ -207,6 +228,11 @@ def _port_finding(device: str, names: list[str], answer: PortAnswer) -> Finding:
                        "Not a modem's AT port (or a modem that is off, or at another baud rate).")
     dialect = answer.dialect or "unknown family (dialect = \"auto\" will not recognise it)"
     found = f"modem {answer.identity or '?'}; dialect {dialect}"
+    if answer.missing:
+        return Finding(f"serial port {label}", "answers AT", f"{found}; missing: {', '.join(answer.missing)}",
+                       not any(m.startswith("voice") for m in answer.missing),
+                       "A firmware without voice cannot carry a caller's audio: flash a voice-enabled firmware "
+                       "or use another modem. The line still comes up, with the capability marked missing.")
     return Finding(f"serial port {label}", "answers AT", found, True)
 
 

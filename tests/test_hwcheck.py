@@ -22,7 +22,8 @@ CARDS = """ 0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones
 class PtyModem:
     """A modem on a real pty: answers AT and ATI like a SIM800 (or stays silent)."""
 
-    def __init__(self, identity: str | None) -> None:
+    def __init__(self, identity: str | None, replies: dict[bytes, bytes] | None = None) -> None:
+        self.replies = replies or {}  # other commands -> what the modem answers
         self.master, slave = os.openpty()
         tty.setraw(slave)
         self.path = os.ttyname(slave)
@@ -47,6 +48,8 @@ class PtyModem:
                     os.write(self.master, b"AT\r\r\nOK\r\n")
                 elif command == b"ATI":
                     os.write(self.master, f"ATI\r\r\n{self._identity}\r\n\r\nOK\r\n".encode())
+                elif command in self.replies:
+                    os.write(self.master, command + b"\r\r\n" + self.replies[command] + b"\r\n")
 
     def close(self) -> None:
         os.close(self.master)
@@ -90,6 +93,20 @@ def test_modem_is_found_once_under_all_its_names_with_its_dialect(pi, no_vcgencm
     gps_finding = next(f for w, f in findings.items() if "/dev/ttyUSB1" in w)
     assert gps_finding.found == "silent"
     assert sum("serial port" in w for w in findings) == 2  # the dangling by-id link is not a port
+
+
+def test_a_huawei_firmware_without_voice_is_a_finding(tmp_path: Path, no_vcgencmd) -> None:
+    """E1752 data firmwares answer the voice probe with COMMAND NOT SUPPORT (a final result, not a timeout)."""
+    modem = PtyModem("Manufacturer: huawei Model: E1752", {b"AT^CVOICE?": b"COMMAND NOT SUPPORT"})
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev/ttyUSB2").symlink_to(modem.path)
+    try:
+        finding = next(f for f in probe(sys_root=tmp_path) if "/dev/ttyUSB2" in f.what)
+    finally:
+        modem.close()
+    assert not finding.ok
+    assert finding.found.endswith("dialect huawei; missing: voice (AT^CVOICE? answered COMMAND NOT SUPPORT)")
+    assert "voice-enabled firmware" in finding.advice
 
 
 def test_expected_ports_are_compared_with_what_answers(pi, no_vcgencmd) -> None:

@@ -287,7 +287,7 @@ class ModemLine(LineRecovery):
                 problem = health_poll.unlock_sim(cmd, self._sim_pin)
                 if problem:
                     return problem
-            extra = self._news.init_commands() if self._dialect.gsm else ()
+            extra = ("AT+CCWA=1",) if self._dialect.gsm else ()  # a waiting caller is reported: news.py
             for text in self._dialect.init_commands + extra:
                 capability = self._dialect.capability(text)
                 if capability is not None:
@@ -298,6 +298,7 @@ class ModemLine(LineRecovery):
             self._poll_health(cmd)
             if self._dialect.gsm:
                 self._sms.fetch_stored()  # before the line is up, so no call waits behind it
+                self._news.ask_network()
             self.calls.back(cmd)
         except PortLost as exc:
             return str(exc)

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CALL_WAITING = ("reject", "off")
 REJECT_WAITING = "AT+CHLD=0"  # 22.030: release held calls or set User Determined User Busy for a waiting call
+CALL_WAITING_OFF = "AT+CCWA=0,0"
+NETWORK_TIMEOUT = 30.0  # supplementary-service requests wait on the network
 DELETE_READ_SMS = "AT+CMGD=1,1"  # 27.007 <delflag> 1: every read message, leaving unread ones
 
 def line_alarms(alarms: Any, line_id: str, status: dict | None) -> None:
@@ -71,10 +73,13 @@ class LineNews:
         self.registration: dict[str, int] = {}
         self.warnings: dict[str, str] = {}
 
-    def init_commands(self) -> tuple[str, ...]:
-        """`off`: the network itself turns second callers away (busy); `reject`: it presents them (+CCWA)
-        and the line turns each away with AT+CHLD=0."""
-        return ("AT+CCWA=0,0",) if self.call_waiting == "off" else ("AT+CCWA=1",)
+    def ask_network(self) -> None:
+        """`off`: ask the network to switch call waiting off, so it gives second callers busy itself (27.007
+        AT+CCWA=<n>,<mode>: presentation off, mode 0 disable). A supplementary-service request takes the
+        network seconds, so it runs as a job after initialisation. `reject` keeps the network's call waiting
+        and turns each waiting caller away (AT+CHLD=0)."""
+        if self.call_waiting == "off":
+            self._later(lambda: self._command(CALL_WAITING_OFF, timeout=NETWORK_TIMEOUT))
 
     def take(self, h: Happening) -> Happening | None:
         """What the call in progress must hear of `h` (None: nothing, it was other news)."""
@@ -137,10 +142,14 @@ class LineNews:
 
     def _missed(self, h: MissedCall) -> Happening | None:
         """SIMCom's MISSED_CALL: during our ringing it ends that call at once (the caller gave up, no need to
-        wait for the RINGs to stop); otherwise it is a call the line never saw ring (while another call was up,
-        or while starting), recorded so nobody is lost."""
-        if self._calls_state() == cs.RINGING:
+        wait for the RINGs to stop); while ATA runs (or was refused) the call's own record tells; otherwise it
+        is a call the line never saw ring (while another call was up, or while starting), recorded so nobody
+        is lost."""
+        state = self._calls_state()
+        if state == cs.RINGING:
             return CallEnded("caller gave up before the answer")
+        if state in (cs.ANSWERING, cs.REFUSED):
+            return None
         with self._lock:
             if (h.number or "withheld") in self._rejected:
                 return None  # the waiting caller we turned away: recorded already
