@@ -10,7 +10,9 @@ from USB and comes back under a new pty, sends garbage, reports NORMAL or UNDER-
 powered on again, and the daemon is killed with SIGKILL and restarted (retried every RESTART_SEC while it
 refuses to start, as systemd's Restart=on-failure does). Afterwards: every call whose ATA a modem saw
 has exactly one complete record, the database passes PRAGMA integrity_check, each restart came up
-with no handset ringing or on a call and no live call, and both lines are back in service.
+with no handset ringing or on a call and no live call, and both lines are back in service. Then the clock
+steps (bench/clock_steps.py, in-process: a boot in 1970, the time set, steps of years mid-call): no record
+may be deleted or changed by them.
 
 Nobody lifts a handset here (the subprocess's pins are its own MockFactory's): relay states across a
 crash are proven in-process by tests/test_daemon_safety.py, and here through the daemon's status.
@@ -37,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
+import clock_steps  # noqa: E402
 import tomli_w  # noqa: E402
 from disk_faults import DiskFull, refused_for_storage  # noqa: E402
 from simbox import document as box_document  # noqa: E402
@@ -382,9 +385,12 @@ def run(calls: int = 600, seed: int = 1, quick: bool = False, progress: bool = T
     with tempfile.TemporaryDirectory(prefix="hotline-faults-") as tmp:
         bench = Bench(Path(data_dir or tmp), calls, seed, quick, progress)
         try:
-            return bench.run()
+            figures = bench.run()
         finally:
             bench.close()
+        figures |= clock_steps.run(4 if quick else 8, seed, Path(data_dir or tmp) / "clock")
+        figures["faults"]["clock step"] = figures["clock_steps"]
+        return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in figures.items():
         print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
     ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]
-          and not figures["lines_down_at_end"] and not figures["refused_storage"])
+          and not figures["lines_down_at_end"] and not figures["refused_storage"]
+          and not figures["changed_by_clock_step"])
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

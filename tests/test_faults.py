@@ -31,7 +31,8 @@ def figures(tmp_path_factory):
 def test_calls_went_on_while_every_kind_of_fault_struck(figures):
     assert figures["calls"] == 40
     disk = set() if figures["disk_full_skipped"] else {"disk full"}  # a tiny tmpfs needs root to mount
-    assert set(figures["faults"]) == {"hung", "unplug", "garbage", "power down", "under-voltage", "kill", *disk}
+    assert set(figures["faults"]) == {"hung", "unplug", "garbage", "power down", "under-voltage", "kill", "clock step",
+                                      *disk}
     assert figures["kills"] >= 2
     assert figures["answered"] >= 30  # a caller meets a dead line only around a fault
 
@@ -43,6 +44,11 @@ def test_every_answered_call_has_exactly_one_complete_record(figures):
 
 def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
     assert figures["refused_storage"] == 0
+
+
+def test_no_record_is_deleted_or_changed_by_a_clock_step(figures):
+    assert figures["clock_step_calls"] == 4 and figures["clock_steps"] == 3  # the time set, then 2 steps of years
+    assert figures["changed_by_clock_step"] == 0, figures["clock_step_examples"]
 
 
 def test_the_database_survives_sigkill_intact(figures):

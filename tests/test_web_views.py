@@ -147,3 +147,17 @@ def test_the_console_searches_the_knowledge_base_while_a_call_is_live(admin):  #
         api("/api/sim/hangup")
         wait_until(lambda: not status()["calls"], 10, "the call to end")
         api("/api/sim/handsets/h2/onhook")
+
+
+def test_the_schedule_form_sets_how_calls_are_taken_until_the_clock_is_set(admin, box):  # noqa: F811
+    daemon, _ = box
+    form = admin.get("/config/schedule").text
+    assert 'name="schedule.when_time_unknown"' in form
+    reply = admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "closed"})
+    assert reply.status_code == 302
+    assert daemon.config.schedule.when_time_unknown == "closed"
+    reply = admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "maybe"})
+    assert reply.status_code == 400 and "schedule.when_time_unknown" in reply.text
+    assert daemon.config.schedule.when_time_unknown == "closed"  # a bad value changes nothing
+    admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "open"})
+    assert daemon.config.schedule.when_time_unknown == "open"

@@ -14,7 +14,7 @@ from typing import Any
 from appliance.config import DIALECTS, HANDSET_PINS, LANGUAGES
 from appliance.core.flow import NODE_TYPES
 from appliance.core.problems import Problem
-from appliance.core.schedule import DAYS
+from appliance.core.schedule import DAYS, WHEN_TIME_UNKNOWN
 from appliance.handsets.cadence import CADENCES
 
 SECTIONS = ("box", "lines", "handsets", "prompts", "schedule", "flow")
@@ -129,6 +129,7 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
         fields = [_field(document, "schedule.timezone", "text"), _field(document, "schedule.always_open", "bool")]
         fields += [_field(document, f"schedule.hours.{day}", "list") for day in DAYS]
         fields.append(_field(document, "schedule.holidays", "list"))
+        fields.append(_field(document, "schedule.when_time_unknown", "select", WHEN_TIME_UNKNOWN))
         return [Group("schedule", "schedule", fields)]
     if section == "flow":
         nodes = tuple(document.get("flow", {}).get("nodes", {}))
