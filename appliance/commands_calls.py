@@ -95,10 +95,20 @@ def _callback_request(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _transfer(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """An operator hands a connected caller on: only to an allowed number, and (when the web page names the
+    operator's handset) only the call on that handset. docs/security.md has the rule."""
     number = _text(args, "number")
     if not number.lstrip("+").isdigit() or not 3 <= len(number) <= 20:
         raise ValueError(f"{number!r} is not a phone number")
-    daemon.run_actions(daemon.core.transfer(_text(args, "line"), number))
+    call = _live_call(daemon, _text(args, "call"))
+    if call.connected_at is None or call.released_at is not None:
+        raise ValueError("only a call connected to an operator can be transferred")
+    if args.get("handset") is not None and call.handset != args["handset"]:
+        raise ValueError(f"that call is not on your handset {args['handset']}")
+    flow_targets = {node.number for node in daemon.config.flow.nodes.values() if node.type == "transfer"}
+    if number not in flow_targets and not daemon.config.records.may_transfer_to(number):
+        raise ValueError(f"{number} is not an allowed transfer target; an admin lists them in [transfer] allowed")
+    daemon.run_actions(daemon.core.transfer(call.line, number))
     return {"transferring": number}
 
 

@@ -119,7 +119,7 @@ def check(
     """
     problems: list[Problem] = []
     known = {"box", "ringing", "lines", "handsets", "schedule", "prompts", "flow", "operators", "roster", "queue",
-             "callbacks", "callers", "privacy", "retention", "webhooks", "recording", "storage"}
+             "callbacks", "callers", "privacy", "retention", "webhooks", "recording", "storage", "transfer"}
     problems += [Problem(key, "unknown section") for key in document if key not in known]
     box = _table(document, "box", problems)
     language = box.get("language", "en")

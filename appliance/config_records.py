@@ -1,7 +1,9 @@
-"""The records side of the config: how numbers are kept, for how long, and who hears of each call."""
+"""The records side of the config: how numbers are kept, for how long, who hears of each call, and where
+operators may hand a caller on to."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,14 @@ class Records:
     recording_prompt: str | None = None  # every call is recorded, after this announcement
     warn_free_mb: float = 100.0  # [storage]: the data disk's free space that raises the disk.low alarm ...
     warn_free_percent: float = 5.0  # ... or this share of it, whichever is larger
+    transfer_allowed: tuple[str, ...] = ()  # numbers, or prefixes ending in *, operators may transfer to
+
+    def may_transfer_to(self, number: str) -> bool:
+        """An operator's transfer target: a listed number or one under a listed prefix ("+7800*")."""
+        return any(number.startswith(p[:-1]) if p.endswith("*") else number == p for p in self.transfer_allowed)
+
+
+_TRANSFER_PATTERN = re.compile(r"\+?[0-9]{3,20}|\+?[0-9]{1,19}\*")
 
 
 def _recording(document: dict[str, Any], problems: list[Problem]) -> str | None:
@@ -71,7 +81,8 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
         except (ValueError, TypeError) as exc:
             problems.append(Problem(f"webhooks[{i}]", str(exc)))
     warn_mb, warn_percent = _storage(document, problems)
-    return Records(mode, retention, tuple(endpoints), _recording(document, problems), warn_mb, warn_percent)
+    return Records(mode, retention, tuple(endpoints), _recording(document, problems), warn_mb, warn_percent,
+                   _transfer(document, problems))
 
 
 def _storage(document: dict[str, Any], problems: list[Problem]) -> tuple[float, float]:
@@ -91,3 +102,18 @@ def _storage(document: dict[str, Any], problems: list[Problem]) -> tuple[float, 
             value = default
         values.append(float(value))
     return values[0], values[1]
+
+
+def _transfer(document: dict[str, Any], problems: list[Problem]) -> tuple[str, ...]:
+    """[transfer] allowed: the flow's own transfer numbers are added by the daemon; nothing else is open."""
+    raw = document.get("transfer", {})
+    allowed = raw.get("allowed", []) if isinstance(raw, dict) else None
+    if not isinstance(allowed, list):
+        problems.append(Problem("transfer.allowed", 'must be a list of numbers or prefixes like "+7800*"'))
+        return ()
+    bad = [p for p in allowed if not isinstance(p, str) or not _TRANSFER_PATTERN.fullmatch(p)]
+    if bad:
+        problems.append(Problem("transfer.allowed", f"{bad[0]!r} is not a number or a prefix ending in * "
+                                '(e.g. "+78001234567" or "+7800*")'))
+        return ()
+    return tuple(allowed)

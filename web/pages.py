@@ -115,7 +115,8 @@ def save_contact():
 
 @blueprint.post("/console/transfer")
 def transfer_call():
-    """Hand the caller on to a competent service; the line is found from the live call, never from the form."""
+    """Hand the caller on to a competent service: an operator only the call on their own handset, a supervisor
+    any connected call; the daemon checks the call is connected and the number is an allowed target."""
     state, error = status()
     if state is None:
         abort(503, error)
@@ -125,7 +126,12 @@ def transfer_call():
     number = request.form.get("number", "").strip()
     if not re.fullmatch(r"\+?[0-9]{3,20}", number):
         abort(400, "give the number to hand the caller to, e.g. +78001234567")
-    act("call.transfer", _("Transferring the caller."), line=live["line"], number=number)
+    handset = None
+    if viewer_role() == "operator":
+        handset = (own_operator(state) or {}).get("handset") or g.user.get("handset")
+        if handset is None or live.get("handset") != handset:
+            abort(403, "an operator can transfer only the call on their own handset")
+    act("call.transfer", _("Transferring the caller."), call=live["id"], number=number, handset=handset)
     return redirect(back_to(url_for("pages.console")))
 
 
