@@ -138,18 +138,23 @@ def _check(args: argparse.Namespace) -> int:
         print(format_findings(findings))
         if any(not finding.ok for finding in findings):
             status = 1
-    if _print_alarms(args.data):
+    if _print_alarms(args.data, config):
         status = 1
     return status
 
 
-def _print_alarms(data: Path) -> bool:
-    """The running daemon's alarms (docs/alarms.md); True when there is any."""
+def _print_alarms(data: Path, config: configuration.Config | None) -> bool:
+    """The running daemon's alarms (docs/alarms.md), or without one the disk's; True when there is any."""
     from . import control
+    from .diskspace import low_space
 
     path = data / "control.sock"
-    if not path.exists():
-        return False  # no daemon runs on this data directory: nothing to ask
+    if not path.exists():  # no daemon runs on this data directory: the free space is all there is to judge
+        records = config.records if config else configuration.Records()
+        low = low_space(data, records.warn_free_mb, records.warn_free_percent) if data.is_dir() else None
+        if low:
+            print(f"alarm disk.low (warning): {low}")
+        return bool(low)
     try:
         reply = control.call(path, "status", timeout=3.0)
     except control.ControlError as exc:

@@ -178,6 +178,10 @@ class RecordKeeper:
         self.next_maintenance = max(self.next_maintenance, self.monotonic() + DAY)
 
     def close(self) -> None:
+        if self.store.pending and not self.store.flush():
+            log.error("%d call record write(s) still wait for the disk; %d of them are in the journal for the next "
+                      "start, the rest are lost", len(self.store.pending),
+                      len(self.store.pending) - self.store.unjournaled)
         if self._sender is not None:
             self._stop.set()
             self._sender.wake()
