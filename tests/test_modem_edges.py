@@ -23,8 +23,12 @@ from appliance.core.events import (
     RemoteHangup,
     UnansweredCall,
 )
+from appliance.modem import call_states as cs
+from appliance.modem.at import Reply
+from appliance.modem.dialects.base import CallConnected, CallEnded, CallWaiting
 from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.modem.news import LineNews
 
 SECOND = "+79035550000"
 
@@ -214,3 +218,19 @@ def test_landline_busy_dial_tone_and_silence_codes_end_the_call(rig, codes, reas
     hangup = events.next()
     assert isinstance(hangup, RemoteHangup) and reason in hangup.reason, "one key only, then the hang-up"
     assert emu.wait_for("ATH", 5), "the box goes on-hook"
+
+
+def test_call_indexes_belong_to_one_call_at_a_time():
+    """The next call may get another index (2 while 1 is still being released): it is ours all the same."""
+    state, jobs, posted = [cs.ACTIVE], [], []
+    news = LineNews("l1", post=posted.append, later=jobs.append, command=lambda *a, **k: Reply("", [], "OK"),
+                    calls_state=lambda: state[0])
+    assert news.take(CallConnected(1)) == CallConnected(1)
+    news.take(CallWaiting(SECOND, 2))
+    assert news.take(CallEnded("busy", 2)) is None, "the waiting call's end is not ours"
+    assert news.take(CallEnded("caller hung up", 1)) == CallEnded("caller hung up", 1)
+    state[0] = cs.DIALING  # straight into a call out, no report in between
+    assert news.take(CallConnected(2)) == CallConnected(2)
+    assert news.take(CallEnded("caller hung up", 2)) == CallEnded("caller hung up", 2)
+    jobs.pop()()  # the rejection job
+    assert posted == [UnansweredCall("l1", SECOND, "rejected_busy", posted[0].reason)]

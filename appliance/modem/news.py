@@ -83,6 +83,9 @@ class LineNews:
 
     def take(self, h: Happening) -> Happening | None:
         """What the call in progress must hear of `h` (None: nothing, it was other news)."""
+        if self._calls_state() in (cs.IDLE, cs.DOWN):
+            with self._lock:  # no call: whatever indexes were known belong to calls that are over
+                self._ours, self._others, self._rejected = None, set(), set()
         if isinstance(h, CallWaiting):
             self._waiting(h)
         elif isinstance(h, MissedCall):
@@ -90,7 +93,7 @@ class LineNews:
         elif isinstance(h, ModemWarning):
             self._warning(h)
         elif isinstance(h, CallConnected | CallEnded):
-            return h if self._about_ours(h.call) else None
+            return h if self._about_ours(h.call, ended=isinstance(h, CallEnded)) else None
         else:
             return h
         return None
@@ -104,18 +107,21 @@ class LineNews:
 
     # --- other calls ---------------------------------------------------------------------
 
-    def _about_ours(self, call: int | None) -> bool:
+    def _about_ours(self, call: int | None, *, ended: bool) -> bool:
+        """A report naming a call index is ours unless the index is a waiting call's, or another index than the
+        one our call was first reported under. Without a call in progress (idle) nothing is learnt."""
         state = self._calls_state()
         with self._lock:
-            if state in (cs.IDLE, cs.DOWN):
-                self._ours, self._others, self._rejected = None, set(), set()
-            if call is None or state == cs.TRANSFERRING:
-                return True  # no index, or a transfer (which asks AT+CLCC itself) juggling two legs
+            if call is None or state in (cs.IDLE, cs.DOWN, cs.TRANSFERRING):
+                return True  # no index; no call (the report changes nothing); a transfer juggling two legs
             if call in self._others:
                 return False
             if self._ours is None:
                 self._ours = call
-            return call == self._ours
+            ours = call == self._ours
+            if ours and ended:  # our call is over: the next one may get any index, a waiting call's too
+                self._ours, self._others = None, set()
+            return ours
 
     def _waiting(self, h: CallWaiting) -> None:
         if self._calls_state() in (cs.IDLE, cs.DOWN):
