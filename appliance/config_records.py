@@ -12,6 +12,8 @@ from .integrations.webhooks import EVENTS, Endpoint
 from .privacy import MODES
 from .privacy import RETENTION_KINDS as KINDS
 
+AUDIT_DAYS = 365.0  # a year of who saw and changed what, unless [retention] audit says otherwise
+
 
 @dataclass(frozen=True)
 class Records:
@@ -22,6 +24,7 @@ class Records:
     warn_free_mb: float = 100.0  # [storage]: the data disk's free space that raises the disk.low alarm ...
     warn_free_percent: float = 5.0  # ... or this share of it, whichever is larger
     transfer_allowed: tuple[str, ...] = ()  # numbers, or prefixes ending in *, operators may transfer to
+    audit_days: float = AUDIT_DAYS  # [retention] audit: the audit log (access.db) is pruned past this
 
     def may_transfer_to(self, number: str) -> bool:
         """An operator's transfer target: a listed number or one under a listed prefix ("+7800*")."""
@@ -54,11 +57,14 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
     if not isinstance(raw, dict):
         problems.append(Problem("retention", "must be a table of kind = days"))
         raw = {}
+    audit_days = AUDIT_DAYS
     for kind, days in raw.items():
-        if kind not in KINDS:
-            problems.append(Problem(f"retention.{kind}", f"unknown kind; use {', '.join(KINDS)}"))
+        if kind not in (*KINDS, "audit"):
+            problems.append(Problem(f"retention.{kind}", f"unknown kind; use {', '.join(KINDS)} or audit"))
         elif isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
             problems.append(Problem(f"retention.{kind}", "must be a positive number of days"))
+        elif kind == "audit":
+            audit_days = float(days)
         else:
             retention[kind] = float(days)
     endpoints = []
@@ -82,7 +88,7 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
             problems.append(Problem(f"webhooks[{i}]", str(exc)))
     warn_mb, warn_percent = _storage(document, problems)
     return Records(mode, retention, tuple(endpoints), _recording(document, problems), warn_mb, warn_percent,
-                   _transfer(document, problems))
+                   _transfer(document, problems), audit_days)
 
 
 def _storage(document: dict[str, Any], problems: list[Problem]) -> tuple[float, float]:

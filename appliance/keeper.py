@@ -114,15 +114,17 @@ class RecordKeeper:
         """Data past its retention is deleted, with its audio files.
 
         Not while the wall clock is unknown: "older than 30 days" means nothing to a box that thinks it is 1970.
+        The audit log always has a retention ([retention] audit, a year by default).
         """
-        if not self.records.retention:
-            return
         if not self.clock.synced():
             log.warning("retention waits: the clock is not set yet")
             return
+        now = self.clock.wall()
         access = AccessStore(self.data_dir / "access.db")
         try:
-            removed = enforce_retention(self.store, self.clock.wall(), self.records.retention, audit=access)
+            removed = enforce_retention(self.store, now, self.records.retention, audit=access) \
+                if self.records.retention else {}
+            removed["audit entries"] = access.prune_audit(now - self.records.audit_days * DAY, now=now)
         finally:
             access.close()
         if any(removed.values()):

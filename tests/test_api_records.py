@@ -9,7 +9,7 @@ import pytest
 from test_store import NUMBER, record, write
 
 import web
-from appliance.store.access import AccessStore
+from appliance.store.access import DENIED_SOURCES, AccessStore
 from appliance.store.calls import CallStore
 from web import api_records
 
@@ -120,3 +120,18 @@ def test_csv_export_streams_the_filtered_calls_and_is_audited(box):
     assert rows[1]["outcome"] == "abandoned"
     entry = access.audit_entries(limit=1)[0]
     assert (entry["actor"], entry["action"]) == ("api:crm", "api.export") and "caller" in entry["detail"]
+
+
+def test_a_stranger_cannot_fill_the_disk_through_the_audit_log(box):
+    client, _, access = box
+    for n in range(300):  # 300 refused requests with long paths (issue 15: 9 MB in 6 s)
+        get(client, "/api/v1/calls/" + "x" * 3000 + str(n), "hl_guess" if n % 2 else None)
+    rows = access.db.execute("SELECT target, count, detail FROM audit WHERE action = 'api.denied'").fetchall()
+    assert len(rows) == 1
+    (source, count, detail), = rows
+    assert source == "127.0.0.1" and count == 300 and detail.startswith("300 refused") and len(detail) < 200
+    # Many sources in one hour: each gets one row until the bound, then they share one.
+    for n in range(DENIED_SOURCES + 40):
+        client.get("/api/v1/calls", environ_base={"REMOTE_ADDR": f"10.0.{n // 250}.{n % 250}"})
+    rows = access.db.execute("SELECT COUNT(*), SUM(count) FROM audit WHERE action = 'api.denied'").fetchone()
+    assert rows == (DENIED_SOURCES + 1, 300 + DENIED_SOURCES + 40)

@@ -7,6 +7,9 @@ import stat
 import pytest
 from test_store import NUMBER, record, write
 
+from appliance import config as configuration
+from appliance.core.clock import BoxClock
+from appliance.keeper import RecordKeeper
 from appliance.privacy import Privacy, load_secret, mask, shown
 from appliance.store.access import AccessStore
 from appliance.store.calls import CallLog, CallStore
@@ -202,3 +205,45 @@ def test_a_timeline_written_before_the_rule_is_protected_at_the_next_start(tmp_p
     (detail,) = store.db.execute("SELECT detail FROM call_events WHERE event = 'ANSWERED'").fetchone()
     store.close()
     assert detail.startswith("~")
+
+
+class _SetClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return 1000.0
+
+    def wall(self) -> float:
+        return self.now
+
+    def synced(self) -> bool:
+        return True
+
+
+def test_the_audit_log_is_pruned_after_its_retention_a_year_unless_configured(tmp_path):
+    now = 800 * DAY
+    access = AccessStore(tmp_path / "access.db")
+    access.audit("anna", "call.view", "old", at=now - 400 * DAY)
+    access.audit("anna", "call.view", "last month", at=now - 40 * DAY)
+    access.close()
+    document = configuration.default_document()
+    records = configuration.parse(document).records
+    assert records.audit_days == 365
+    keeper = RecordKeeper(tmp_path, records, BoxClock(_SetClock(now)))
+    keeper.maintain()
+    keeper.close()
+    access = AccessStore(tmp_path / "access.db")
+    assert [e["target"] for e in access.audit_entries() if e["action"] == "call.view"] == ["last month"]
+    assert access.audit_entries()[0]["detail"] == "audit=1"  # the pruning itself is audited
+    access.close()
+    document["retention"]["audit"] = 30
+    keeper = RecordKeeper(tmp_path, configuration.parse(document).records, BoxClock(_SetClock(now)))
+    keeper.maintain()
+    keeper.close()
+    access = AccessStore(tmp_path / "access.db")
+    assert [e["target"] for e in access.audit_entries() if e["action"] == "call.view"] == []
+    access.close()
+    document["retention"]["audit"] = 0
+    with pytest.raises(configuration.ConfigError, match="retention.audit: must be a positive number"):
+        configuration.parse(document)

@@ -48,8 +48,8 @@ def _authenticate():
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     client = _access().verify(token)
     if client is None:
-        _access().audit("anonymous", "api.denied", request.path, at=time.time(),
-                        detail=f"{request.remote_addr}: {'bad token' if token else 'no token'}")
+        _access().denied(request.remote_addr or "unknown", request.path, "bad token" if token else "no token",
+                         at=time.time())
         response = jsonify(error="a valid API token is required (Authorization: Bearer <token>)")
         response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
         return response, 401

@@ -19,6 +19,13 @@ from .migrations import migrate
 
 TOKEN_ROLES = ("operator", *sorted(FULL_NUMBER_ROLES))
 TOKEN_PREFIX = "hl_"
+# Refused unauthenticated requests are counted, one row per source and hour, never a row each: a stranger
+# must not be able to fill the disk by asking (issue 15, finding 8). Past DENIED_SOURCES sources in an
+# hour the rest share one row.
+DENIED_WINDOW = 3600.0
+DENIED_SOURCES = 50
+DENIED_PATH = 120  # characters of the last refused path kept
+OTHER_SOURCES = "other sources"
 
 
 def _m1_access(db: sqlite_utils.Database) -> None:
@@ -32,6 +39,10 @@ def _m1_access(db: sqlite_utils.Database) -> None:
     db["audit"].create_index(["actor", "at"])
 
 
+def _m2_denied_counts(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE audit ADD COLUMN count INTEGER")
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -42,7 +53,7 @@ class AccessStore:
         self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), check_same_thread=False, timeout=10))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
-        migrate(self.db, [_m1_access])
+        migrate(self.db, [_m1_access, _m2_denied_counts])
 
     # --- API tokens -----------------------------------------------------------
 
@@ -91,6 +102,36 @@ class AccessStore:
 
     def _audit(self, actor: str, action: str, target: str | None, detail: str | None, at: float) -> None:
         self.db["audit"].insert({"at": at, "actor": actor, "action": action, "target": target, "detail": detail})
+
+    def denied(self, source: str, path: str, why: str, *, at: float) -> None:
+        """A refused request without a valid token: counted on its source's row for this hour."""
+        shown_path = path if len(path) <= DENIED_PATH else path[:DENIED_PATH] + "..."
+        with self.db.atomic():
+            row = self._denied_row(source, at)
+            if row is None and self.db.execute(
+                    "SELECT COUNT(*) FROM audit WHERE action = 'api.denied' AND at >= ?",
+                    [at - DENIED_WINDOW]).fetchone()[0] >= DENIED_SOURCES:
+                source = OTHER_SOURCES
+                row = self._denied_row(source, at)
+            count = (row[1] or 1) + 1 if row else 1
+            detail = f"{count} refused ({why}); last: {shown_path}"
+            if row:
+                self.db.execute("UPDATE audit SET count = ?, detail = ? WHERE id = ?", [count, detail, row[0]])
+            else:
+                self.db["audit"].insert({"at": at, "actor": "anonymous", "action": "api.denied", "target": source,
+                                         "detail": detail, "count": 1})
+
+    def _denied_row(self, source: str, at: float) -> tuple | None:
+        return self.db.execute("SELECT id, count FROM audit WHERE action = 'api.denied' AND target = ? AND at >= ? "
+                               "ORDER BY id DESC LIMIT 1", [source, at - DENIED_WINDOW]).fetchone()
+
+    def prune_audit(self, before: float, *, now: float) -> int:
+        """Audit entries older than `before` are deleted (the [retention] audit days); the pruning is audited."""
+        with self.db.atomic():
+            removed = self.db.execute("DELETE FROM audit WHERE at < ?", [before]).rowcount
+            if removed:
+                self._audit("system", "retention.delete", None, f"audit={removed}", now)
+        return removed
 
     def audit_entries(self, *, limit: int = 100, actor: str | None = None, since: float | None = None) -> list[dict]:
         where, params = ["1"], []
