@@ -148,7 +148,10 @@ class Daemon:
         interrupted = self.store.close_interrupted(self.clock.wall())
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
-        self.prompts = render_prompts(cfg, self.data_dir / "prompts")
+        problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
+        self.prompts = render_prompts(cfg, self.data_dir / "prompts", problems=problems)
+        for name, text in problems:
+            self.alarms.set(f"prompt.{name}", "warning", text)
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         for line in cfg.lines:
             self._start_line(line)
@@ -414,6 +417,8 @@ class Daemon:
         """
         prompts = render_prompts(config, self.data_dir / "prompts")
         self.prompts = {**self.prompts, **prompts}
+        for alarm in self.alarms.active("prompt."):  # every prompt of the new config was made
+            self.alarms.clear(alarm["id"])
         self.config = config
         # A "closed now" / "open now" from the web page outlasts a config change.
         schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override)

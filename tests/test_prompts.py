@@ -83,7 +83,7 @@ def test_same_text_is_spoken_once_then_served_from_cache(tmp_path: Path, spy_pat
     assert again == first
     assert first.stat().st_mtime_ns == stamp
     assert len(runs(spy_path, "espeak-ng")) == 1
-    assert cache_entries(tmp_path / "cache") == [first.name]
+    assert cache_entries(tmp_path / "cache") == [first.name, first.name + ".sha256"]  # the file and its checksum
 
 
 def test_cache_key_covers_text_language_and_rate(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_same_upload_is_converted_once(tmp_path: Path, recordings: dict[str, byt
     again = library.from_upload(recordings["wav"], "renamed.wav")
     assert again == first
     assert len(runs(spy_path, "sox")) == 1
-    assert cache_entries(tmp_path / "cache") == [first.name]
+    assert cache_entries(tmp_path / "cache") == [first.name, first.name + ".sha256"]  # the file and its checksum
 
 
 def test_upload_type_comes_from_content_not_name(tmp_path: Path, recordings: dict[str, bytes]) -> None:

@@ -12,14 +12,21 @@ from pathlib import Path
 from ..config import Config
 from ..core.handoff import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from ..core.ivr import BEEP
-from .prompts import PromptError, PromptLibrary
+from .prompts import PromptDiskFull, PromptError, PromptLibrary
 from .tones import tone
 
 log = logging.getLogger(__name__)
 
 
-def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = None) -> dict[str, bytes]:
-    """Speak or convert every configured prompt; raise PromptError naming the prompt that failed."""
+def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = None, *,
+                   problems: list[tuple[str, str]] | None = None) -> dict[str, bytes]:
+    """Speak or convert every configured prompt.
+
+    problems=None (a config being applied): raise PromptError naming the prompt that failed, so the
+    running config stays. A list (the box starting): one bad prompt must not keep the box off the phone,
+    so a prompt that cannot be made is replaced by a short neutral tone, and (prompt, what happened) is
+    added to the list. Only a full disk still stops the start: no prompt could be made there.
+    """
     library = PromptLibrary(cache_dir)
     uploads_dir = uploads_dir or cache_dir.parent / "uploads"
     sounds: dict[str, bytes] = {}
@@ -30,27 +37,43 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
             else:
                 upload = uploads_dir / spec["file"]
                 path = library.from_upload(upload.read_bytes(), upload.name)
+            sounds[name] = library.samples(path)
+        except PromptDiskFull:
+            raise
         except (PromptError, OSError) as exc:
-            raise PromptError(f"prompts.{name}: {exc}") from exc
-        sounds[name] = library.samples(path)
+            if problems is None:
+                raise PromptError(f"prompts.{name}: {exc}") from exc
+            sounds[name] = tone("beep", config.country)
+            source = "its text could not be spoken" if "text" in spec else f"the recording {spec['file']!r} " \
+                "is missing or cannot be played"
+            problems.append((name, f"prompt {name!r}: {source} ({_reason(exc)}); callers hear a short tone "
+                                   "instead. Upload the recording again or fix the prompt on the web page."))
     queue = config.document.get("queue", {})
     if config.people.queue.announce_every > 0:
-        # "You are number N in line" for 1..9, in each language the admin wrote it in.
-        for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
-            template = queue.get(f"position_text{suffix}")
-            if not template:
-                continue
-            for n in range(1, 10):
-                path = library.from_text(template.replace("{n}", str(n)), lang)
-                sounds[position_prompt(n) + suffix] = library.samples(path)
-        for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
-            template = queue.get(f"wait_text{suffix}")
-            if not template:
-                continue
-            for m in range(1, MAX_WAIT_MINUTES + 1):
-                path = library.from_text(template.replace("{m}", str(m)), lang)
-                sounds[wait_prompt(m) + suffix] = library.samples(path)
+        # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
+        for field, numbers, name_of in (("position_text", range(1, 10), position_prompt),
+                                        ("wait_text", range(1, MAX_WAIT_MINUTES + 1), wait_prompt)):
+            for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
+                template = queue.get(f"{field}{suffix}")
+                if not template:
+                    continue
+                try:
+                    for n in numbers:
+                        text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
+                        sounds[name_of(n) + suffix] = library.samples(library.from_text(text, lang))
+                except PromptDiskFull:
+                    raise
+                except (PromptError, OSError) as exc:
+                    if problems is None:
+                        raise
+                    # Without them a waiting caller simply hears no announcement.
+                    problems.append((f"queue.{field}{suffix}", f"queue.{field}{suffix} could not be spoken "
+                                     f"({_reason(exc)}); waiting callers hear no such announcement"))
     sounds[RINGBACK] = tone("ringback", config.country)
     sounds[BEEP] = tone("beep", config.country)
     log.info("%d prompts ready", len(sounds))
     return sounds
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -3,12 +3,15 @@
 Every prompt is made once (espeak-ng or sox run at config time, not while a caller waits) and kept
 under a name derived from everything that shapes its sound, so a repeat request is a file lookup.
 A file only appears in the cache when it is complete: work happens in a scratch directory inside
-the cache and the finished file is moved in with os.replace.
+the cache and the finished file is moved in with os.replace. Its SHA-256 is kept beside it
+(`<name>.raw.sha256`): a cached file that no longer matches (cut short by a power cut, damaged on the
+card) is made again rather than played.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,11 +20,18 @@ from pathlib import Path
 
 from appliance.audio.convert import PIPELINE_VERSION, PromptError, duration, speak, to_line_format, voice_for
 from appliance.diskspace import MB, free_space
+from appliance.files import atomic_write
 
-__all__ = ["PromptError", "PromptLibrary"]
+__all__ = ["PromptDiskFull", "PromptError", "PromptLibrary"]
+
+log = logging.getLogger(__name__)
 
 _BYTES_PER_SAMPLE = 2
 FULL_BELOW = MB  # free bytes under which a failed prompt is blamed on the disk (a long prompt takes ~100 KB)
+
+
+class PromptDiskFull(PromptError):
+    """The prompt is fine but the disk has no room to make it: no other prompt would fare better."""
 
 
 def _sniff(data: bytes) -> str | None:
@@ -35,6 +45,14 @@ def _sniff(data: bytes) -> str | None:
     if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         return "mp3"
     return None
+
+
+def _sum_path(dst: Path) -> Path:
+    return dst.with_name(dst.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _digest(*parts: bytes) -> str:
@@ -68,7 +86,7 @@ class PromptLibrary:
         key = _digest(b"text", PIPELINE_VERSION.encode(), str(self.rate).encode(), voice.encode(),
                       text.encode("utf-8"))
         dst = self.cache_dir / f"tts-{key}.raw"
-        if dst.exists():
+        if self._cached(dst):
             return dst
         with self._blame_a_full_disk(what), self._scratch() as work:
             wav = work / "speech.wav"
@@ -88,7 +106,7 @@ class PromptLibrary:
             raise PromptError(f"{what} is not a WAV, MP3, OGG or FLAC recording")
         key = _digest(b"upload", PIPELINE_VERSION.encode(), str(self.rate).encode(), data)
         dst = self.cache_dir / f"upload-{key}.raw"
-        if dst.exists():
+        if self._cached(dst):
             return dst
         with self._blame_a_full_disk(what), self._scratch() as work:
             src = work / f"upload.{src_type}"
@@ -120,6 +138,23 @@ class PromptLibrary:
             raise PromptError(f"{what} is silent: nothing is left after trimming silence")
         self._check_length(size / _BYTES_PER_SAMPLE / self.rate, what)
         os.replace(out, dst)
+        atomic_write(_sum_path(dst), _sha256(dst) + "\n", mode=0o644)
+
+    def _cached(self, dst: Path) -> bool:
+        """A cached prompt is used only when its checksum matches: a truncated or damaged one is made again."""
+        try:
+            expected = _sum_path(dst).read_text(encoding="ascii").strip()
+            if _sha256(dst) == expected:
+                return True
+        except FileNotFoundError:
+            if not dst.exists():
+                return False
+        except OSError:
+            pass
+        log.warning("cached prompt %s is damaged or unchecked: making it again", dst.name)
+        dst.unlink(missing_ok=True)
+        _sum_path(dst).unlink(missing_ok=True)
+        return False
 
     @contextmanager
     def _blame_a_full_disk(self, what: str) -> Iterator[None]:
@@ -130,7 +165,7 @@ class PromptLibrary:
             free, total = free_space(self.cache_dir)
             if free >= FULL_BELOW:
                 raise
-            raise PromptError(f"{what} cannot be made: the disk holding {self.cache_dir} is full ({free // 1024} KB "
+            raise PromptDiskFull(f"{what} cannot be made: the disk holding {self.cache_dir} is full ({free // 1024} KB "
                               f"free of {total // MB} MB); free some space ({exc})") from exc
 
     @contextmanager

@@ -1,0 +1,72 @@
+"""One bad prompt no longer keeps the box off the phone: a tone and an alarm instead; damaged caches are remade."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance import config as configuration
+from appliance.audio.tones import tone
+from appliance.simulation import Simulation
+
+
+def document(greeting: dict[str, Any]) -> dict[str, Any]:
+    doc = copy.deepcopy(configuration.default_document())
+    doc["prompts"] = {name: dict(spec, text="Hi.") for name, spec in doc["prompts"].items()}
+    doc["prompts"]["greeting"] = greeting
+    return doc
+
+
+@contextlib.contextmanager
+def box(doc: dict[str, Any], data: Path) -> Iterator[Any]:
+    simulation = Simulation(doc)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
+    try:
+        daemon.start()
+        loop = threading.Thread(target=daemon.run, daemon=True)
+        loop.start()
+        try:
+            yield daemon
+        finally:
+            daemon.stop()
+            loop.join(10)
+    finally:
+        simulation.close()
+
+
+@pytest.mark.parametrize("upload", [None, b"RIFF\x24\x00\x00\x00WAVEfmt ", b"\x00" * 64],
+                         ids=["missing", "truncated", "garbage"])
+def test_a_bad_uploaded_prompt_is_a_tone_and_an_alarm_and_the_box_answers(tmp_path: Path,
+                                                                           upload: bytes | None) -> None:
+    data = tmp_path / "data"
+    (data / "uploads").mkdir(parents=True)
+    if upload is not None:
+        (data / "uploads/greeting-hello.wav").write_bytes(upload)
+    with box(document({"file": "greeting-hello.wav"}), data) as daemon:
+        status = daemon.status()
+        assert [line["state"] for line in status["lines"]] == ["up"]
+        alarms = {a["id"]: a for a in status["alarms"]}
+        assert list(alarms) == ["prompt.greeting"], alarms
+        text = alarms["prompt.greeting"]["text"]
+        assert "the recording 'greeting-hello.wav' is missing or cannot be played" in text
+        assert "callers hear a short tone instead" in text
+        assert daemon.prompts["greeting"] == tone("beep", daemon.config.country)
+
+
+def test_a_damaged_cached_prompt_is_made_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    doc = document({"text": "Hello, you have reached the helpline.", "lang": "en"})
+    with box(doc, data) as daemon:
+        spoken = daemon.prompts["greeting"]
+    cached = next(p for p in (data / "prompts").glob("tts-*.raw") if p.read_bytes() == spoken)
+    cached.write_bytes(spoken[: len(spoken) // 2 + 1])  # a power cut while it was written, or a bad card
+    with box(doc, data) as daemon:
+        assert daemon.status()["alarms"] == []
+        assert daemon.prompts["greeting"] == spoken  # the whole prompt, spoken again
+    assert cached.read_bytes() == spoken
