@@ -234,3 +234,11 @@ def test_call_indexes_belong_to_one_call_at_a_time():
     assert news.take(CallEnded("caller hung up", 2)) == CallEnded("caller hung up", 2)
     jobs.pop()()  # the rejection job
     assert posted == [UnansweredCall("l1", SECOND, "rejected_busy", posted[0].reason)]
+
+
+def test_packet_registration_alone_does_not_make_a_line_up_for_calls(rig):
+    emu, line, events = rig("sim800")
+    assert events.next() == LineUp("l1")
+    emu.report('+CGREG: 1,"9110","7E6"', "+CREG: 3")  # data attached, calls denied
+    assert "denied" in events.until(LineDown).reason
+    assert line.status()["registration_domains"] == {"CREG": 3, "CGREG": 1}

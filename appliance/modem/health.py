@@ -43,12 +43,14 @@ def sim_problem(state: str) -> str | None:
 
 
 def judge_registration(domains: dict[str, int]) -> int | None:
-    """One registration state from the domains the modem reports (CREG circuit-switched, CGREG packet, CEREG
-    LTE): registered when any is. An LTE-only module says +CREG: 0 while +CEREG: 1 carries its calls (VoLTE)."""
-    for stat in domains.values():
+    """One registration state from the domains the modem reports: registered when a domain that carries voice
+    is (CREG circuit-switched, CEREG LTE with VoLTE; an LTE-only module says +CREG: 0 while +CEREG: 1 carries
+    its calls). CGREG (packet data) counts only for a modem that reports nothing else."""
+    voice = {d: stat for d, stat in domains.items() if d in ("CREG", "CEREG")} or domains
+    for stat in voice.values():
         if stat in (1, 5):
             return stat
-    return domains.get("CREG", next(iter(domains.values()), None))
+    return voice.get("CREG", next(iter(voice.values()), None))
 
 
 def registration_problem(stat: int | None) -> str | None:
