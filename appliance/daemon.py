@@ -145,7 +145,7 @@ class Daemon:
             if self.store.answered_before_crash(entry["id"], entry["line"], entry.get("caller"), entry["at"]):
                 log.warning("call %s on %s was answered just before the daemon stopped", entry["id"], entry["line"])
         self.answers.open()
-        interrupted = self.store.close_interrupted(self.clock.wall())
+        interrupted = self.keeper.recover()
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
         problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
@@ -283,6 +283,7 @@ class Daemon:
                     self._dispatch(heapq.heappop(self._later)[2])
                 self.clock_watch.check()
                 self.keeper.maintain()
+                self.keeper.beat(self.core.lines.values())
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
                     self.notifier.ping()

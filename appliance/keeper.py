@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from .alarms import Alarms
 from .config_records import Records
+from .core.call import Call
 from .core.clock import BoxClock
 from .diskspace import MB, free_space, low_space
 from .integrations.webhooks import WebhookSender
 from .privacy import Privacy
+from .salvage import salvage_audio
 from .store.access import AccessStore
 from .store.calls import CallStore
 from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
@@ -34,6 +37,9 @@ CHORE_RETRY_EVERY = 600.0  # s until a failed maintenance chore is tried again
 # Kept taken while the disk has room and given back when a full disk stops calls.db from opening at start
 # (SQLite needs a few pages for its -shm and -wal files even to read).
 SPACE_RESERVE_BYTES = 4 * MB
+# How often a live call's heartbeat is written: a crash loses at most this much of its end. One UPDATE per live
+# call each time (a page or two in the WAL), so an SD card barely notices.
+HEARTBEAT_SECONDS = 5.0
 
 
 class RecordKeeper:
@@ -54,6 +60,7 @@ class RecordKeeper:
         self._db, self._since = store.db, watermarks(store.db)  # rows above these are this run's: `clock_set`
         self.next_maintenance = self._next_disk_check = self._next_retry = self.monotonic()  # retention: now, daily
         self._writes_changed()  # writes an earlier run left in the journal wait from the start
+        self._next_beat: float | None = None  # monotonic; None while no call is live
         self._stop = threading.Event()
         self._sender: WebhookSender | None = None
         self._thread: threading.Thread | None = None
@@ -86,7 +93,43 @@ class RecordKeeper:
         waits = [self.next_maintenance - self.monotonic(), self._next_disk_check - self.monotonic()]
         if self.store.pending:
             waits.append(self._next_retry - self.monotonic())
+        if self._next_beat is not None:  # a live call's heartbeat
+            waits.append(self._next_beat - self.monotonic())
         return max(0.0, min(waits))
+
+    def recover(self) -> int:
+        """What a crash or power cut left: calls closed with what was known, scratch audio salvaged or removed.
+
+        Returns how many calls were closed. Audio that cannot be dealt with now stays for the next start.
+        """
+        interrupted = self.store.close_interrupted() or 0  # None: the disk refused, the journal keeps it
+        try:
+            salvage_audio(self.store, self.data_dir)
+        except Exception:
+            log.exception("could not salvage the audio a crash cut short; trying again at the next start")
+        return interrupted
+
+    def beat(self, calls: Iterable[Call | None]) -> None:
+        """Write the heartbeat of the live calls when it is due (the loop calls this after every event).
+
+        Best effort: a heartbeat the disk refuses is skipped, not queued (the next one says more).
+        """
+        live = [call for call in calls if call is not None]
+        if not live:
+            self._next_beat = None
+            return
+        now = self.monotonic()
+        if self._next_beat is None:  # the call's start already stamped it alive
+            self._next_beat = now + HEARTBEAT_SECONDS
+        if now < self._next_beat:
+            return
+        self._next_beat = now + HEARTBEAT_SECONDS
+        at = self.clock.wall()
+        for call in live:
+            try:
+                self.store.call_alive(call.record(), at)
+            except STORAGE_ERRORS as exc:
+                log.debug("heartbeat of call %s not written: %s", call.id, exc)
 
     def maintain(self) -> None:
         """Watch the disk, write what waits, run the daily chores; a failure is an alarm, never an exception."""

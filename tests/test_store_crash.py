@@ -59,12 +59,14 @@ def test_sigkill_mid_write_leaves_a_consistent_database_and_open_calls_are_close
 
     store = CallStore(path)  # what the daemon does on restart
     try:
-        assert store.close_interrupted(now=10_000.0) == len(open_before)
+        assert store.close_interrupted() == len(open_before)
         marks = ",".join("?" * len(open_before))
-        rows = store.db.execute(f"SELECT id, outcome, ended_at FROM calls WHERE id IN ({marks})",
+        rows = store.db.execute(f"SELECT id, outcome, started_at, ended_at FROM calls WHERE id IN ({marks})",
                                 list(open_before)).fetchall()
-        assert {(outcome, ended) for _, outcome, ended in rows} == {("interrupted", 10_000.0)}
+        # No heartbeat came after their start: that is the last moment they were known alive.
+        assert {outcome for _, outcome, _, _ in rows} == {"interrupted"}
+        assert all(ended == started for _, _, started, ended in rows)
         assert store.db.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NULL").fetchone()[0] == 0
-        assert store.close_interrupted(now=20_000.0) == 0  # closed once, not again
+        assert store.close_interrupted() == 0  # closed once, not again
     finally:
         store.close()

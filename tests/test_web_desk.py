@@ -117,6 +117,14 @@ def test_voicemail_plays_is_marked_listened_and_audited(admin, box, connected): 
     assert admin.get("/voicemail/999999.flac").status_code == 404
 
 
+def test_a_voicemail_a_crash_cut_short_says_so_on_the_page(admin, box, connected):  # noqa: F811
+    daemon, data = box
+    assert daemon.store.audio_salvaged("voicemail", connected["id"], "voicemail/cut.flac", 1.5, at=time.time())
+    row = admin.get("/voicemail").text.split('id="voicemail-')[1].split("</tr>")[0]
+    assert "cut short" in row
+    assert "cut short" in admin.get(f"/calls/{connected['id']}").text
+
+
 def test_pending_callbacks_are_listed_and_marked_done(admin, box):  # noqa: F811
     daemon, _ = box
     daemon.store.callback_update("req-1", None, "+79160001122", "waiting", 1, "busy", at=time.time())

@@ -109,6 +109,9 @@ RU = {
     "Download a backup": "Скачать резервную копию",
     "Restore": "Восстановить",
     "Voicemail": "Голосовая почта",
+    "cut short": "оборвано",
+    "The box stopped while the caller was speaking: this is what was recorded until then.":
+        "Блок остановился, пока абонент говорил: здесь то, что успело записаться.",
     "No voicemail yet: the box does not record messages in this version.":
         "Голосовой почты пока нет: эта версия не записывает сообщения.",
     "Service level": "Уровень обслуживания",

@@ -24,7 +24,8 @@ def _caller_of(call_rows: list[dict]) -> None:
 @blueprint.get("/voicemail")
 @requires("supervisor")
 def voicemail():
-    messages = rows("SELECT v.id, v.call_id, v.caller_key, v.at, v.seconds, v.listened_at, c.caller AS stored_caller "
+    messages = rows("SELECT v.id, v.call_id, v.caller_key, v.at, v.seconds, v.listened_at, v.cut_short, "
+                    "c.caller AS stored_caller "
                     "FROM voicemails v LEFT JOIN calls c ON c.id = v.call_id ORDER BY v.at DESC LIMIT 200")
     _caller_of(messages)
     return render_template("voicemail.html", messages=messages)

@@ -34,6 +34,7 @@ SILENCE_TAIL_SECONDS = 0.3  # kept after the last sound, so the last word's deca
 KEY_TAIL_SECONDS = 0.25  # dropped before a '#' that ended the take: the tone sounded that long before it was heard
 RETRY_SECONDS = 1.0  # wait before reopening a capture PCM that failed
 CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 160 ms before it overruns
+CAPTURE_RATE = 8000  # every line captures 16-bit mono at this rate (appliance/salvage.py reads scratch files so)
 
 
 def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:
@@ -78,7 +79,7 @@ class AlsaRecorder:
         device: str,
         *,
         post: Callable[[object], None],
-        rate: int = 8000,
+        rate: int = CAPTURE_RATE,
         period_frames: int = 160,
         open_pcm: Callable[[str, int, int], Any] = open_alsa_capture,
         detect_dtmf: bool = False,

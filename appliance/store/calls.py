@@ -2,7 +2,8 @@
 
 SD cards wear out, so a call costs few transactions: one when it starts and one
 when it ends (the whole record, its event timeline, voicemail, callback and
-survey rows, and any webhooks for them, committed together).
+survey rows, and any webhooks for them, committed together), plus a one-row
+heartbeat every few seconds while it is live, so a crash loses little of it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..integrations.webhooks import Endpoint, enqueue
 from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected
 from .migrations import migrate
 from .queries import CallLog
+from .rows import call_row, interrupted_record
 
 __all__ = ["CallLog", "CallStore", "EVENTS", "CALL_TYPES", "TICKET_STATES"]
 
@@ -30,11 +32,9 @@ EVENTS = (
 # "data" calls carry a request; the others are recorded so they can be counted and filtered out.
 CALL_TYPES = ("data", "silent", "hang-up", "abusive", "test")
 TICKET_STATES = {"open": {"in progress", "closed"}, "in progress": {"open", "closed"}, "closed": {"open"}}
-_CALL_COLUMNS = (
-    "id", "line", "caller", "started_at", "answered_at", "ended_at", "menu_path", "nodes", "skill", "handset",
-    "operator", "wait_seconds", "talk_seconds", "outcome", "ended_by", "reason", "call_type", "category",
-)
-_NOT_EXTRA = {*_CALL_COLUMNS, "events", "recordings"}
+INTERRUPTED_REASON = "the box stopped during the call (a crash or power cut); it ends at the last moment the box " \
+                     "knew it was alive"
+WRITER_CACHE_KIB = 1024  # SQLite's default is 2 MiB per connection, filled as the database grows
 
 
 class _WriterDatabase(sqlite_utils.Database):
@@ -87,27 +87,43 @@ class CallStore:
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA secure_delete=ON")  # erased and protected data is overwritten, not left in free pages
+        # The writer appends and touches recent rows: a small page cache serves it (the OS caches the file), and a
+        # bound keeps the daemon's memory flat as the log grows (bench/soak.py, docs/proof.md).
+        self.db.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         migrate(self.db)
         self._protect_old_timelines()
 
     # --- the call lifecycle ---------------------------------------------------
 
-    def close_interrupted(self, now: float) -> int:
-        """Calls the daemon never finished (a crash, a power cut) are closed, not left open forever."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "UPDATE calls SET ended_at = ?, outcome = 'interrupted', ended_by = 'system', "
-                "reason = 'the daemon stopped during the call' WHERE ended_at IS NULL",
-                [now],
-            )
-        return cursor.rowcount
+    def close_interrupted(self) -> int:
+        """Calls the daemon never finished (a crash, a power cut) are closed, not left open forever.
+
+        Each keeps what its last heartbeat knew (answer, menu path, skill, handset, timeline) and ends at the
+        last moment the box knew it alive, never at the restart: a power cut of hours is not a call of hours.
+        """
+        rows = self.db.execute("SELECT id, line, caller, caller_key, started_at, last_alive, progress, connected_at, "
+                               "handset, operator FROM calls WHERE ended_at IS NULL").fetchall()
+        for row in rows:
+            self._close_one(*row)
+        return len(rows)
+
+    def _close_one(self, call_id: str, line: str, caller: str | None, caller_key: str | None, started_at: float,
+                   last_alive: float | None, progress: str | None, connected_at: float | None,
+                   handset: str | None, operator: str | None) -> None:
+        record = interrupted_record(
+            json.loads(progress) if progress else {"id": call_id, "line": line, "started_at": started_at},
+            last_alive=last_alive, connected_at=connected_at, handset=handset, operator=operator)
+        record["reason"] = INTERRUPTED_REASON
+        row, events = call_row(record)
+        row["caller"], row["caller_key"] = caller, caller_key  # stored as they were: no second pass of privacy
+        self._store_ended(row, events, ())
 
     def call_started(self, call_id: str, line: str, caller: str | None, started_at: float) -> None:
         queued = 0
         with self.db.atomic():
             self.db["calls"].insert({
                 "id": call_id, "line": line, "caller": appear(caller, "record", policy=self.privacy),
-                "caller_key": self.privacy.key(caller), "started_at": started_at,
+                "caller_key": self.privacy.key(caller), "started_at": started_at, "last_alive": started_at,
             })
             queued = self._webhook("call.started", started_at, {
                 "id": call_id, "line": line, "caller": appear(caller, "webhook", policy=self.privacy),
@@ -132,20 +148,37 @@ class CallStore:
     def call_connected(self, call_id: str, handset: str, operator: str | None, at: float) -> None:
         """An operator took the call: shown live, and the `call.answered` webhook goes out now, not at the end."""
         with self.db.atomic():
-            self.db.execute("UPDATE calls SET connected_at = ?, handset = ?, operator = ? WHERE id = ?",
-                            [at, handset, operator, call_id])
+            self.db.execute("UPDATE calls SET connected_at = ?, handset = ?, operator = ?, last_alive = ? WHERE id = ?",
+                            [at, handset, operator, at, call_id])
             queued = self._webhook("call.answered", at,
                                    {"id": call_id, "handset": handset, "operator": operator, "connected_at": at})
         self._wake(queued)
 
+    def call_alive(self, record: dict, at: float) -> None:
+        """The heartbeat of a live call: one UPDATE of when it was last alive and the record so far.
+
+        The number stays out of the blob (the row holds it in the box's privacy mode) and the timeline's
+        details pass the same rule as a finished call's, so the blob holds nothing the record would not.
+        """
+        known = {k: v for k, v in record.items() if k != "caller"}
+        known["events"] = [dict(e, detail=appear_in_event(e["event"], e.get("detail"), "timeline", policy=self.privacy))
+                           for e in record["events"]]
+        with self.db.atomic():
+            self.db.execute("UPDATE calls SET last_alive = ?, progress = ? WHERE id = ? AND ended_at IS NULL",
+                            [at, json.dumps(known, default=str), record["id"]])
+
     def call_ended(self, record: dict) -> None:
         """The finished call, its timeline and what the caller left behind, in one transaction."""
-        row, events = _call_row(record)
+        row, events = call_row(record)
         number = record.get("caller")
         row["caller"], row["caller_key"] = appear(number, "record", policy=self.privacy), self.privacy.key(number)
         for event in events:
             event["detail"] = appear_in_event(event["event"], event["detail"], "timeline", policy=self.privacy)
+        self._store_ended(row, events, record.get("recordings") or ())
+
+    def _store_ended(self, row: dict, events: list[dict], recordings: Sequence[dict]) -> None:
         call_id = row["id"]
+        row["progress"] = None  # the heartbeat's copy is superseded by the record itself
         with self.db.atomic():
             before = self.db.execute("SELECT connected_at FROM calls WHERE id = ?", [call_id]).fetchone()
             self.db["calls"].upsert(row, pk="id")
@@ -161,10 +194,10 @@ class CallStore:
                 name, at, detail = event["event"], event["at"], event["detail"]
                 if name == "SURVEY":
                     self.db["surveys"].insert({"call_id": call_id, "at": at, "score": int(detail)})
-            for recording in record.get("recordings") or ():
+            for recording in recordings:
                 self.db["recordings"].insert({"call_id": call_id, "at": recording.get("at", row["ended_at"]),
                                               "path": recording["path"], "seconds": recording.get("seconds")})
-            public = {k: v for k, v in row.items() if k != "extra"}
+            public = {k: v for k, v in row.items() if k not in ("extra", "progress")}
             queued += self._webhook("call.ended", row.get("ended_at") or row["started_at"],
                                     {**public, "events": events})
         self._wake(queued)
@@ -254,6 +287,27 @@ class CallStore:
         self._wake(queued)
         return row_id
 
+    def audio_salvaged(self, kind: str, call_id: str, path: str, seconds: float, *, at: float) -> bool:
+        """A message ("voicemail") or call recording ("recording") a crash cut short, kept flagged as such.
+
+        False (nothing stored) when its call is not in the log: the caller was erased, or it expired.
+        """
+        row = self.db.execute("SELECT caller, caller_key FROM calls WHERE id = ?", [call_id]).fetchone()
+        if row is None:
+            return False
+        with self.db.atomic():
+            if kind == "voicemail":
+                voicemail = {"call_id": call_id, "caller_key": row[1], "at": at, "path": path, "seconds": seconds,
+                             "cut_short": 1}
+                self.db["voicemails"].insert(voicemail)
+                queued = self._webhook("voicemail", at, {**voicemail, "caller": row[0]})
+            else:
+                self.db["recordings"].insert({"call_id": call_id, "at": at, "path": path, "seconds": seconds,
+                                              "cut_short": 1})
+                queued = 0
+        self._wake(queued)
+        return True
+
     def pending_callbacks(self) -> list[dict]:
         """Requests not yet settled, oldest first: the daemon puts them back in line at start."""
         rows = self.db.execute(
@@ -335,50 +389,3 @@ class CallStore:
     def _wake(self, queued: int) -> None:
         if queued and self.on_outbox is not None:
             self.on_outbox()
-
-
-def _call_row(record: dict) -> tuple[dict, list[dict]]:
-    """Check a core record and fold its timeline into the call row; ValueError names the bad field."""
-    if not isinstance(record.get("id"), str) or not record["id"]:
-        raise ValueError("call record has no id")
-    if not isinstance(record.get("started_at"), int | float):
-        raise ValueError(f"call {record['id']}: started_at must be epoch seconds")
-    events = []
-    for n, event in enumerate(record.get("events") or ()):
-        name, at = event.get("event"), event.get("at")
-        if not isinstance(name, str) or not name or not isinstance(at, int | float):
-            raise ValueError(f"call {record['id']}: event {n} needs an 'event' name and an 'at' time: {event!r}")
-        detail = event.get("detail")
-        if name == "SURVEY" and str(detail) not in {"1", "2", "3", "4", "5"}:
-            raise ValueError(f"call {record['id']}: survey score {detail!r} is not 1-5")
-        events.append({"at": float(at), "event": name, "handset": event.get("handset"),
-                       "detail": None if detail is None else str(detail)})
-    events.sort(key=lambda e: e["at"])
-    row = {column: record.get(column) for column in _CALL_COLUMNS}
-    for column in ("call_type", "category"):  # set by operators, possibly while the call was still going
-        if row[column] is None:
-            del row[column]
-    extra = {k: v for k, v in record.items() if k not in _NOT_EXTRA}
-    row["extra"] = json.dumps(extra, default=str) if extra else None
-
-    def first(name: str) -> float | None:
-        return next((e["at"] for e in events if e["event"] == name), None)
-
-    end = row["ended_at"]
-    queued, connected = first("ENTERQUEUE"), first("CONNECT")
-    if not events:  # a record from a core without a timeline: milestones from its durations
-        if row["talk_seconds"] is not None and end is not None:
-            connected = end - row["talk_seconds"]
-        if row["wait_seconds"] is not None and (connected or end) is not None:
-            queued = (connected or end) - row["wait_seconds"]
-    row["queued_at"], row["connected_at"] = queued, connected
-    if row["wait_seconds"] is None and queued is not None:
-        row["wait_seconds"] = round((connected or first("ABANDON") or end or queued) - queued, 3)
-    hangup = next((e["at"] for e in events if e["event"] in ("COMPLETECALLER", "COMPLETEAGENT", "TRANSFER")), end)
-    if row["talk_seconds"] is None and connected is not None and hangup is not None:
-        row["talk_seconds"] = round(hangup - connected, 3)
-    if row["outcome"] is None and first("ABANDON") is not None:
-        row["outcome"] = "abandoned"
-    scores = [int(e["detail"]) for e in events if e["event"] == "SURVEY"]
-    row["survey_score"] = scores[-1] if scores else None
-    return row, events

@@ -270,7 +270,18 @@ def _m6_stats_rollups(db: sqlite_utils.Database) -> None:
     _triggers(db)
 
 
-MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups]
+def _m7_heartbeat(db: sqlite_utils.Database) -> None:
+    # A live call's heartbeat: when the box last knew it alive and what it knew of it (the record so far, JSON),
+    # so a call cut by a crash or a power cut is closed with what was known, ending when it was last alive.
+    db["calls"].add_column("last_alive", float)
+    db["calls"].add_column("progress", str)
+    # A message (or call recording) salvaged after a crash cut it short.
+    db["voicemails"].add_column("cut_short", int)
+    db["recordings"].add_column("cut_short", int)
+
+
+MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
+              _m7_heartbeat]
 
 
 def migrate(db: sqlite_utils.Database, migrations: list | None = None) -> int:

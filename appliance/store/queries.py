@@ -126,9 +126,9 @@ class CallLog:
             ("notes", "SELECT id, at, author, text FROM notes WHERE call_id = ? ORDER BY at"),
             ("tickets", "SELECT id, title, status, assignee, created_at, updated_at, closed_at FROM tickets "
                         "WHERE call_id = ? ORDER BY id"),
-            ("voicemails", "SELECT id, at, path, seconds, listened_at FROM voicemails WHERE call_id = ?"),
+            ("voicemails", "SELECT id, at, path, seconds, listened_at, cut_short FROM voicemails WHERE call_id = ?"),
             ("callbacks", "SELECT id, requested_at, status, done_at, done_by FROM callbacks WHERE call_id = ?"),
-            ("recordings", "SELECT id, at, path, seconds FROM recordings WHERE call_id = ?"),
+            ("recordings", "SELECT id, at, path, seconds, cut_short FROM recordings WHERE call_id = ?"),
         ):
             call[name] = self._query(sql, [call_id])
         if role is not None:
@@ -185,5 +185,6 @@ def fts_query(text: str) -> str:
 
 def _public(row: dict, role: str | None) -> dict:
     row.pop("extra", None)
+    row.pop("progress", None)  # a live call's heartbeat copy of its record: the daemon's, for after a crash
     row["caller"] = shown(row.get("caller"), role) if role is not None else row.get("caller")
     return row

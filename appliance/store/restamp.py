@@ -12,7 +12,7 @@ import sqlite_utils
 
 # Every wall-clock stamp the daemon writes, by table.
 STAMPS: dict[str, tuple[str, ...]] = {
-    "calls": ("started_at", "answered_at", "ended_at", "queued_at", "connected_at"),
+    "calls": ("started_at", "answered_at", "ended_at", "queued_at", "connected_at", "last_alive"),
     "call_events": ("at",),
     "voicemails": ("at", "listened_at"),
     "recordings": ("at",),
