@@ -175,8 +175,7 @@ class ModemLine(LineRecovery):
                     "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
                     "sms_sent": self._sms.sent, "sms_received": self._sms.received,
                     "balance": self._balance.status() if self._balance else None,
-                    "missing": self.capabilities.missing(), "warnings": dict(self._news.warnings),
-                    "registration_domains": dict(self._news.registration), **self.health}
+                    "missing": self.capabilities.missing(), **self._news.status(), **self.health}
 
     def close(self) -> None:
         if self._closing.is_set():

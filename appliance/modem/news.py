@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
+from appliance.alarms import Alarms
 from appliance.core.events import UnansweredCall
 from appliance.modem import call_states as cs
 from appliance.modem.at import Reply
@@ -33,7 +33,8 @@ CALL_WAITING_OFF = "AT+CCWA=0,0"
 NETWORK_TIMEOUT = 30.0  # supplementary-service requests wait on the network
 DELETE_READ_SMS = "AT+CMGD=1,1"  # 27.007 <delflag> 1: every read message, leaving unread ones
 
-def line_alarms(alarms: Any, line_id: str, status: dict | None) -> None:
+
+def line_alarms(alarms: Alarms, line_id: str, status: dict | None) -> None:
     """The line's missing features and modem warnings as the daemon's alarms (docs/alarms.md), under
     `line.<id>.modem.`: raised while the modem status shows them, cleared once it does not."""
     prefix = f"line.{line_id}.modem."
@@ -70,8 +71,8 @@ class LineNews:
         self._ours: int | None = None  # the modem's index of the call in progress, once a report names it
         self._others: set[int] = set()  # indexes of waiting calls
         self._rejected: set[str] = set()  # numbers already turned away during this call (+CCWA repeats)
-        self.registration: dict[str, int] = {}
-        self.warnings: dict[str, str] = {}
+        self._registration: dict[str, int] = {}  # domain (CREG, CGREG, CEREG) -> its last state
+        self._warnings: dict[str, str] = {}  # power, temperature, sms_full -> the modem's words
 
     def ask_network(self) -> None:
         """`off`: ask the network to switch call waiting off, so it gives second callers busy itself (27.007
@@ -102,8 +103,12 @@ class LineNews:
         """The line's registration once `domains` (+CREG/+CGREG/+CEREG states) are counted in, judged over every
         domain the modem has reported."""
         with self._lock:
-            self.registration.update(domains)
-            return judge_registration(self.registration)
+            self._registration.update(domains)
+            return judge_registration(self._registration)
+
+    def status(self) -> dict:
+        with self._lock:
+            return {"warnings": dict(self._warnings), "registration_domains": dict(self._registration)}
 
     # --- other calls ---------------------------------------------------------------------
 
@@ -167,7 +172,7 @@ class LineNews:
     def _warning(self, h: ModemWarning) -> None:
         log.warning("line %s: %s", self.line_id, h.text)
         with self._lock:
-            self.warnings[h.kind] = h.text
+            self._warnings[h.kind] = h.text
         if h.kind == "sms_full":
             self._later(self._free_sms_storage)
 
@@ -176,6 +181,6 @@ class LineNews:
         if reply.ok:
             log.info("line %s: SMS storage was full: read messages deleted", self.line_id)
             with self._lock:
-                self.warnings["sms_full"] += " (read messages deleted)"
+                self._warnings["sms_full"] += " (read messages deleted)"
         else:
             log.warning("line %s: SMS storage full and deleting read messages failed: %s", self.line_id, reply.final)
