@@ -218,9 +218,18 @@ class RecordKeeper:
         self.next_maintenance = self.monotonic()
         return moved
 
-    def hold_retention(self) -> None:
-        """The wall clock stepped: retention waits a day rather than judge ages by a clock that just jumped."""
+    def clock_stepped(self, step: float) -> None:
+        """The wall clock stepped by `step` s: retention waits a day rather than judge ages by a clock that just
+        jumped, and webhook retries keep their pauses (their due times are wall-clock stamps in the outbox)."""
         self.next_maintenance = max(self.next_maintenance, self.monotonic() + DAY)
+        try:
+            with self._db.atomic():
+                self._db.execute("UPDATE webhook_outbox SET next_attempt_at = next_attempt_at + ? "
+                                 "WHERE delivered_at IS NULL AND failed_at IS NULL", [step])
+        except STORAGE_ERRORS as exc:
+            log.warning("webhook retries could not follow the clock step: %s", exc)
+        if self._sender is not None:
+            self._sender.wake()
 
     def close(self) -> None:
         if self.store.pending and not self.store.flush():

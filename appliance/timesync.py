@@ -91,7 +91,7 @@ class ClockWatch:
         now = self.clock.monotonic()
         offset = self.clock.wall() - now
         if self._offset is not None and abs(offset - self._offset) > CLOCK_STEP:
-            self.keeper.hold_retention()
+            self.keeper.clock_stepped(offset - self._offset)
             self._step_alarm_until = now + DAY
             self.alarms.set("clock.step", "warning", f"the wall clock jumped by {(offset - self._offset) / DAY:+.1f} "
                             "days; retention waits a day rather than judge ages by it")

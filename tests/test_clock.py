@@ -96,6 +96,26 @@ def test_a_failed_callback_is_retried_after_its_pause_across_a_step(step):
     assert any(isinstance(a, ev.RingHandset) for a in sb.handle(ev.Tick()))
 
 
+@STEPS
+def test_a_waiting_caller_hears_their_place_in_line_on_time_across_a_step(step):
+    document = classic_document()
+    document["queue"] = {"announce_every": 30, "position_text": "You are number {n} in line."}
+    cfg = configuration.parse(document, simulated=True)
+    clock = FakeClock()
+    sb = make_switchboard(cfg, clock)
+    sb.handle(ev.LineUp(LINE))
+    sb.handle(ev.IncomingCall(LINE, "+79161234567"))
+    sb.handle(ev.CallAnswered(LINE))
+    sb.handle(ev.PromptFinished(LINE, "greeting"))
+    sb.handle(ev.DtmfReceived(LINE, "0"))  # waits for anyone, announced every 30 s
+    clock.advance(10)
+    jump(clock, step)
+    clock.advance(19)
+    assert ev.Play(LINE, "queue.position.1") not in sb.handle(ev.Tick())
+    clock.advance(1)
+    assert ev.Play(LINE, "queue.position.1") in sb.handle(ev.Tick())
+
+
 # --- any number of steps, anywhere: nothing but the stamps may change ---------------------------------------
 
 SCRIPT = [  # (seconds that pass first, what happens)

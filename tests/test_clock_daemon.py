@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -50,13 +51,14 @@ def box(tmp_path):
     document = configuration.default_document()
     document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
     document["retention"] = {"calls": 30}
+    document["callers"] = {"lists": {"announcements": ["+70000000001", "+70000000002"]}}
     simulation = Simulation(document)
     daemons = []
 
-    def start(steps: Steps, synced_file: Path):
+    def start(steps: Steps, synced_file: Path, webhooks: list | None = None):
         from appliance.daemon import Daemon
 
-        config = configuration.parse(simulation.document, simulated=True)
+        config = configuration.parse(dict(simulation.document, webhooks=webhooks or []), simulated=True)
         daemon = Daemon(config, data_dir=tmp_path / "data", pin_factory=simulation.pin_factory,
                         open_capture=simulation.open_capture,
                         clock=SystemTime(synced_file, wall=steps.wall))
@@ -136,3 +138,58 @@ def test_a_step_of_years_while_running_deletes_nothing_and_is_an_alarm(box, tmp_
     wait_until(lambda: "clock.step" in alarms(daemon), what="the step to be seen")
     take_call(daemon, simulation, "+79162222222")
     assert {"+79161111111", "+79162222222"} <= set(calls(data))
+
+
+def test_paced_sms_go_out_on_time_when_the_clock_steps_back(box, tmp_path):
+    start, simulation, _ = box
+    synced = tmp_path / "synchronized"
+    synced.touch()
+    steps = Steps(0.0)
+    daemon = start(steps, synced)
+    emulator = simulation.emulators["gsm1"]
+
+    def sent() -> int:
+        return emulator.count("AT+CMGS") + emulator.count("AT+CMGW")
+
+    wait_until(lambda: daemon.status()["lines"][0]["state"] == "up", what="the line")
+    reply = control.call(daemon.control_path, "announcement.set", prompt="greeting", sms="Storm: stay indoors.")
+    assert reply["sms_queued"] == 2  # the second 6 s after the first: networks throttle bursts
+    wait_until(lambda: sent() >= 1, what="the first SMS")
+    steps.offset = -YEARS
+    wait_until(lambda: sent() >= 2, timeout=15, what="the second SMS")
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that refuses the first delivery, so the box retries it 5 s later."""
+
+    received: list[float] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append(time.monotonic())
+        self.send_response(500 if len(Receiver.received) == 1 else 200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_webhook_retry_keeps_its_pause_when_the_clock_steps_back(box, tmp_path):
+    start, simulation, _ = box
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hooks = [{"url": f"http://127.0.0.1:{server.server_port}/hook", "secret": "s" * 16, "events": ["call.ended"],
+              "allow_http": True, "allow_private": True}]  # a receiver on loopback
+    synced = tmp_path / "synchronized"
+    synced.touch()
+    steps = Steps(0.0)
+    try:
+        daemon = start(steps, synced, hooks)
+        take_call(daemon, simulation, "+79161111111")
+        wait_until(lambda: Receiver.received, what="the first delivery (refused)")
+        steps.offset = -YEARS
+        wait_until(lambda: "clock.step" in alarms(daemon) and len(Receiver.received) >= 2, timeout=20,
+                   what="the retry, about 5 s after the refusal")
+        assert Receiver.received[1] - Receiver.received[0] < 15
+    finally:
+        server.shutdown()
