@@ -12,7 +12,8 @@ refuses to start, as systemd's Restart=on-failure does). Afterwards: every call 
 has exactly one complete record, the database passes PRAGMA integrity_check, each restart came up
 with no handset ringing or on a call and no live call, and both lines are back in service. Then the clock
 steps (bench/clock_steps.py, in-process: a boot in 1970, the time set, steps of years mid-call): no record
-may be deleted or changed by them.
+may be deleted or changed by them. Last, bench/start_faults.py: state damaged before a start (config,
+call log, restore, prompts, key) and a second `hotline run` on the same data directory or modems.
 
 Nobody lifts a handset here (the subprocess's pins are its own MockFactory's): relay states across a
 crash are proven in-process by tests/test_daemon_safety.py, and here through the daemon's status.
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import clock_steps  # noqa: E402
+import start_faults  # noqa: E402
 import tomli_w  # noqa: E402
 from disk_faults import DiskFull, refused_for_storage  # noqa: E402
 from simbox import document as box_document  # noqa: E402
@@ -390,6 +392,9 @@ def run(calls: int = 600, seed: int = 1, quick: bool = False, progress: bool = T
             bench.close()
         figures |= clock_steps.run(4 if quick else 8, seed, Path(data_dir or tmp) / "clock")
         figures["faults"]["clock step"] = figures["clock_steps"]
+        figures |= start_faults.run(Path(data_dir or tmp) / "start", Hotline, write_box)
+        figures["faults"]["corrupt state at start"] = figures["bad_state_starts"]
+        figures["faults"]["a second instance"] = figures["second_instances"]
         return figures
 
 
@@ -404,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:22} {value:.2f}" if isinstance(value, float) else f"{name:22} {value}")
     ok = (not figures["bad_records"] and figures["integrity"] == "ok" and not figures["unclean_restarts"]
           and not figures["lines_down_at_end"] and not figures["refused_storage"]
-          and not figures["changed_by_clock_step"])
+          and not figures["changed_by_clock_step"] and not figures["refused_bad_state"]
+          and not figures["unclear_start_state"] and not figures["second_instance_started"]
+          and not figures["first_disturbed"])
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

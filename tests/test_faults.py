@@ -32,7 +32,7 @@ def test_calls_went_on_while_every_kind_of_fault_struck(figures):
     assert figures["calls"] == 40
     disk = set() if figures["disk_full_skipped"] else {"disk full"}  # a tiny tmpfs needs root to mount
     assert set(figures["faults"]) == {"hung", "unplug", "garbage", "power down", "under-voltage", "kill", "clock step",
-                                      *disk}
+                                      "corrupt state at start", "a second instance", *disk}
     assert figures["kills"] >= 2
     assert figures["answered"] >= 30  # a caller meets a dead line only around a fault
 
@@ -49,6 +49,14 @@ def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
 def test_no_record_is_deleted_or_changed_by_a_clock_step(figures):
     assert figures["clock_step_calls"] == 4 and figures["clock_steps"] == 3  # the time set, then 2 steps of years
     assert figures["changed_by_clock_step"] == 0, figures["clock_step_examples"]
+
+
+def test_no_start_is_refused_because_of_bad_state_and_a_second_instance_never_starts(figures):
+    assert figures["bad_state_starts"] == 8
+    assert figures["refused_bad_state"] == 0, figures["bad_state_examples"]
+    assert figures["unclear_start_state"] == 0, figures["unclear_start_examples"]
+    assert figures["second_instance_started"] == 0, figures["second_examples"]
+    assert figures["first_disturbed"] == 0
 
 
 def test_the_database_survives_sigkill_intact(figures):
