@@ -16,7 +16,8 @@ from test_switchboard import LINE, board, classic_document, ended, to_menu
 from appliance import config as configuration
 from appliance.board import make_switchboard
 from appliance.core import events as ev
-from appliance.core.clock import FakeClock
+from appliance.core.clock import BoxClock, FakeClock
+from appliance.timesync import SystemTime
 
 YEARS = 3 * 365 * 86400.0
 STEPS = pytest.mark.parametrize("step", [YEARS, -YEARS], ids=["+3y", "-3y"])
@@ -197,3 +198,25 @@ def test_until_the_clock_is_set_calls_follow_when_time_unknown(fallback, heard):
 def test_a_bad_when_time_unknown_is_named():
     with pytest.raises(configuration.ConfigError, match=r"schedule\.when_time_unknown.*'sometimes'.*open.*closed"):
         configuration.parse(office_hours("sometimes"), simulated=True)
+
+
+def test_the_box_knows_its_clock_is_synchronised_from_the_timesync_file(tmp_path):
+    marker = tmp_path / "synchronized"
+    source = SystemTime(marker)  # a file of its own: the kernel's status is not asked
+    assert source.synced() is False
+    marker.touch()  # systemd-timesyncd has synchronised
+    assert source.synced() is True
+    assert isinstance(SystemTime(marker, kernel=True).synced(), bool)
+
+
+def test_stamps_made_before_the_time_is_set_are_off_by_one_amount_which_settle_gives():
+    source = FakeClock(86400.0, synced=False)  # booted on 2 January 1970
+    clock = BoxClock(source)
+    source.advance(10)
+    source.jump(5000)  # a step before the time is set moves no stamp
+    assert clock.wall() == 86410 and clock.synced() is False and clock.settle() is None
+    assert clock.provisional_span() == (86400, 86410)
+    source.jump(1_800_000_000 - source.now)  # NTP sets the true time
+    source.is_synced = True
+    assert clock.settle() == 1_800_000_000 - 86410  # what every stamp made so far must move by
+    assert clock.wall() == 1_800_000_000 and clock.synced() is True and clock.settle() is None
