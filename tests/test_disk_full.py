@@ -259,3 +259,39 @@ def test_a_tiny_data_disk_at_start_is_named_not_a_silent_prompt(tmp_path):
                 box.__exit__()
     assert "is full" in message and str(data / "prompts") in message, message
     assert "silent" not in message.split("(")[0]
+
+
+def test_a_voicemail_on_a_full_disk_ends_the_call_cleanly_and_the_next_one_is_recorded(tmp_path):
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24), Box(data) as box:
+        emulator = box.simulation.emulators["gsm1"]
+
+        def leave_a_message(disk_full: bool) -> None:
+            answered = emulator.count("ATA")
+            emulator.incoming_call(CALLER)
+            wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
+            time.sleep(0.3)
+            emulator.send_dtmf("13")  # English, then "leave a message"
+            if not disk_full:
+                wait_until(lambda: box.daemon.recorders["gsm1"].recording, 10, "the recording to start")
+                box.simulation.microphones["gsm1"].speak(3)
+                time.sleep(3.3)
+                emulator.send_dtmf("#")
+            # The box thanks the caller and hangs up by itself: on a full disk once the message cannot be kept.
+            wait_until(lambda: not box.daemon.status()["calls"], 20, "the call over")
+            assert emulator.wait_for("ATH", 5)
+
+        filler = Filler(data)
+        filler.fill()
+        leave_a_message(disk_full=True)  # nowhere to keep the message; the caller is let go, not left hanging
+        assert box.loop.is_alive() and not box.failure
+        filler.free()
+        leave_a_message(disk_full=False)
+        wait_until(lambda: len(calls(data)) == 2, 30, "both records written")
+
+        def voicemails() -> list[str]:
+            with sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True) as conn:
+                return [row[0] for row in conn.execute("SELECT path FROM voicemails")]
+
+        (path,) = wait_until(voicemails, 20, "the second message saved")
+        assert (data / path).stat().st_size > 1000

@@ -263,7 +263,15 @@ class AlsaRecorder:
                 self._end_on_key(digit)
 
     def _keep(self, take: _Take, period: bytes) -> None:
-        take.raw.write(period)
+        try:
+            take.raw.write(period)
+        except OSError as exc:  # a full disk: the message cannot be kept, but the caller must be let go on
+            log.error("line %s: recording %s cannot be written: %s", self.line_id, take.path, exc)
+            with self._wake:
+                if self._take is take:
+                    take.reason = f"failed: {exc.strerror or exc}"
+                    self._take = None
+            return
         samples = array("h", period)
         if sys.byteorder == "big":
             samples.byteswap()
@@ -282,7 +290,14 @@ class AlsaRecorder:
                 self._take = None
 
     def _finish(self, take: _Take) -> None:
-        take.raw.close()
+        try:
+            take.raw.close()
+        except OSError as exc:  # the last buffered samples found the disk full
+            take.reason = f"failed: {exc.strerror or exc}"
+        if take.reason and take.reason.startswith("failed"):
+            os.unlink(take.raw_path)
+            self._post(RecordingFinished(self.line_id, None, take.frames / self.rate, take.reason))
+            return
         kept = take.frames
         if take.reason == "key":
             kept -= round(KEY_TAIL_SECONDS * self.rate)
