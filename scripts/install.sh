@@ -61,7 +61,7 @@ MANAGER_DIR="$ROOT/etc/systemd/system.conf.d"
 BOOT="$ROOT/boot/firmware"
 PLAN="$ROOT/var/log/hotline-install.commands"
 PACKAGES=(python3-venv python3-dev gcc pkg-config libasound2-dev libsystemd-dev alsa-utils espeak-ng sox
-          usb-modeswitch avahi-daemon nginx openssl)
+          usb-modeswitch avahi-daemon nginx openssl sqlite3)
 NGINX="$ROOT/etc/nginx"
 
 say() { printf 'hotline: %s\n' "$*"; }

@@ -15,7 +15,7 @@ esac
 
 # What the appliance needs at run time, and to build pyalsaaudio and systemd-python from source.
 runtime_packages=(python3 python3-venv python3-dev gcc pkg-config libasound2-dev libsystemd-dev
-                  espeak-ng sox libsox-fmt-all alsa-utils flac)
+                  espeak-ng sox libsox-fmt-all alsa-utils flac sqlite3)
 # What only the tests need: a real browser, a reference DTMF decoder, unit and script checkers, and the
 # HTTPS front end the installer sets up (tests/test_web_tls.py runs it on high ports).
 test_packages=(chromium shellcheck multimon-ng systemd nginx openssl)

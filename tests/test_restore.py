@@ -125,7 +125,9 @@ def test_a_damaged_restore_file_is_not_used_and_the_box_starts_with_its_log(
         assert "The call log in use is unchanged" in alarms[0]["text"]
         refused = re.search(r"kept as (\S+)$", alarms[0]["text"]).group(1)
         assert (data / refused).read_bytes() == whole[: len(whole) // 2]
-        # `hotline check` shows it too.
+        # The dashboard shows it (its poll reads this status), and `hotline check` prints it.
+        dashboard = admin_client(data, daemon).get("/api/dashboard").get_json()
+        assert [a["id"] for a in dashboard["status"]["alarms"]] == ["start.restore"]
         config = tmp_path / "hotline.toml"
         config.write_text((Path(configuration.__file__).parent / "defaults/simulate.toml").read_text())
         assert hotline(["check", "--config", str(config), "--data", str(data), "--no-hardware"]) == 1
