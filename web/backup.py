@@ -2,25 +2,35 @@
 
 The manifest carries the schema versions; a backup from newer software, or one whose databases are not sound
 hotline databases (PRAGMA integrity_check, a known schema version), is refused before anything changes.
+
+An uploaded archive is untrusted: it is read as a stream into a scratch directory (never whole into memory)
+with limits on the number of members, each member's size and the total, and every recording under uploads/
+must be audio (WAV, MP3, OGG or FLAC by its first bytes).
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import os
+import re
+import shutil
 import sqlite3
 import tarfile
 import tempfile
 import time
 import tomllib
+import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from appliance import config as configuration
-from appliance.files import atomic_write
+from appliance.audio.prompts import sniff
+from appliance.files import atomic_write, fsync_dir
 from appliance.store.migrations import MIGRATIONS
 from appliance.store.salvage import CALLS_VERSION, database_problem
 
@@ -31,7 +41,15 @@ from .store import SCHEMA_VERSION
 blueprint = Blueprint("backup", __name__)
 
 FORMAT = 1
-MAX_MEMBER = 256 * 1024 * 1024
+MB = 1024 * 1024
+MAX_MEMBERS = 500  # a box has a few dozen prompt recordings; far more is not one of its backups
+MAX_DATABASE = 256 * MB  # calls.db, web.db
+MAX_UPLOAD = 20_000_000  # one recording: the prompt library's own upload limit
+MAX_SMALL = MB  # manifest.json, config.toml
+MAX_TOTAL = 640 * MB  # everything unpacked
+MAX_HEADER = 64 * 1024  # a long-name or pax header; tarfile reads these whole into memory
+CHUNK = MB
+_UPLOAD_MEMBER = re.compile(r"uploads/[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 
 
 class RestoreError(ValueError):
@@ -78,28 +96,86 @@ def make_backup(data_dir: Path, config_toml: str) -> bytes:
     return out.getvalue()
 
 
-def read_backup(blob: bytes) -> dict[str, bytes]:
-    """Every member of a backup by name; RestoreError says what is wrong with a bad or newer one."""
+class _BoundedInfo(tarfile.TarInfo):
+    """tarfile reads a long-name or pax header whole into memory: one larger than MAX_HEADER is refused first."""
+
+    def _proc_gnulong(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        _header_size(self)
+        return super()._proc_gnulong(tar)
+
+    def _proc_pax(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        _header_size(self)
+        return super()._proc_pax(tar)
+
+
+def _header_size(info: tarfile.TarInfo) -> None:
+    if info.size > MAX_HEADER:
+        raise RestoreError(f"the backup has a {info.size}-byte member header; it was not made by this box")
+
+
+class _Bounded(io.RawIOBase):
+    """The unpacked stream, refused once more than `limit` bytes come out of it (a gzip bomb stops early)."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self.raw, self.left = raw, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(min(len(buffer), self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise RestoreError(f"the backup unpacks to more than {MAX_TOTAL // MB} MB; nothing was restored")
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _limit(name: str) -> int | None:
+    """The largest a member may be, or None when the name is not one a backup holds."""
+    if name in ("manifest.json", "config.toml"):
+        return MAX_SMALL
+    if name in ("web.db", "calls.db"):
+        return MAX_DATABASE
+    return MAX_UPLOAD if _UPLOAD_MEMBER.fullmatch(name) and ".." not in name else None
+
+
+def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
+    """Every member of a backup by name, unpacked into `scratch`; RestoreError says what is wrong with it."""
+    members: dict[str, Path] = {}
+    (scratch / "uploads").mkdir(parents=True, exist_ok=True)
     try:
-        tar = tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz")
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        with tarfile.open(fileobj=_Bounded(gzip.GzipFile(fileobj=source), MAX_TOTAL), mode="r|",
+                          tarinfo=_BoundedInfo) as tar:
+            for info in tar:
+                name = info.name
+                limit = _limit(name)
+                # Only plain files under known names: nothing lands outside the data directory.
+                if not info.isfile() or limit is None or name in members:
+                    raise RestoreError(f"unexpected item {name[:100]!r} in the backup")
+                if info.size > limit:
+                    raise RestoreError(f"{name} in the backup is {info.size:,} bytes, more than the "
+                                       f"{limit:,} a backup may hold for it; nothing was restored")
+                if len(members) == MAX_MEMBERS:
+                    raise RestoreError(f"the backup holds more than {MAX_MEMBERS} files; nothing was restored")
+                members[name] = scratch / name
+                with tar.extractfile(info) as data, open(members[name], "wb") as out:
+                    shutil.copyfileobj(data, out, CHUNK)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise RestoreError(f"this is not a hotline backup (a .tar.gz file): {exc}") from None
-    members: dict[str, bytes] = {}
-    with tar:
-        for info in tar.getmembers():
-            name = info.name
-            # Only plain files under known names: nothing lands outside the data directory.
-            known = name in ("manifest.json", "config.toml", "web.db", "calls.db") or (
-                name.startswith("uploads/") and name.count("/") == 1 and not name.endswith(("/", "/..", "/.")))
-            if not info.isfile() or not known or info.size > MAX_MEMBER:
-                raise RestoreError(f"unexpected item {name!r} in the backup")
-            members[name] = tar.extractfile(info).read()
+    for name, path in members.items():
+        if name.startswith("uploads/") and _audio_type(path) is None:
+            raise RestoreError(f"{name} in the backup is not a WAV, MP3, OGG or FLAC recording; "
+                               "nothing was restored")
     if "manifest.json" not in members:
         raise RestoreError("the backup has no manifest.json: it was not made by this box")
     try:
-        found = json.loads(members["manifest.json"])
+        found = json.loads(members["manifest.json"].read_bytes())
     except ValueError:
         raise RestoreError("the backup's manifest.json is unreadable") from None
+    if not isinstance(found, dict):
+        raise RestoreError("the backup's manifest.json is unreadable")
     ours = manifest()
     for key, what in (("format", "backup format"), ("calls_schema", "call database schema"),
                       ("web_schema", "web database schema")):
@@ -116,38 +192,51 @@ def read_backup(blob: bytes) -> dict[str, bytes]:
     return members
 
 
-def _check_database(name: str, blob: bytes, version_query: str, newest: int) -> None:
+def _audio_type(path: Path) -> str | None:
+    with open(path, "rb") as head:
+        return sniff(head.read(16))
+
+
+def _check_database(name: str, path: Path, version_query: str, newest: int) -> None:
     """A database in a backup must be a sound hotline database before it may replace anything."""
     with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / name
-        copy.write_bytes(blob)
+        copy = Path(scratch) / name  # checked on a copy: opening it may add -wal/-shm files beside it
+        shutil.copyfile(path, copy)
         problem = database_problem(copy, version_query=version_query, newest=newest)
     if problem:
         raise RestoreError(f"the backup's {name} {problem}; nothing was restored")
 
 
-def restore(data_dir: Path, members: dict[str, bytes]) -> list[str]:
+def restore(data_dir: Path, members: dict[str, Path]) -> list[str]:
     """Put the backup in place; returns what was done. The config is applied through the daemon by the caller."""
     done = []
-    for name in ("web.db",):
-        if name in members:
-            with tempfile.TemporaryDirectory() as scratch:
-                source = Path(scratch) / name
-                source.write_bytes(members[name])
-                _sqlite_copy(source, data_dir / name, read_only=True)
-            done.append("users, config revisions and notes")
+    if "web.db" in members:
+        _sqlite_copy(members["web.db"], data_dir / "web.db", read_only=True)
+        done.append("users, config revisions and notes")
     uploads = [n for n in members if n.startswith("uploads/")]
     if uploads:
         (data_dir / "uploads").mkdir(exist_ok=True)
         for name in uploads:
-            atomic_write(data_dir / name, members[name], mode=0o640)
+            atomic_write(data_dir / name, members[name].read_bytes(), mode=0o640)  # each at most MAX_UPLOAD
         done.append(f"{len(uploads)} recording(s)")
     if "calls.db" in members:
         # The daemon is the only writer of calls.db: it checks the restored log again and swaps it in at
         # its next start, keeping the replaced log aside until the restored one has opened.
-        atomic_write(data_dir / "calls.db.restore", members["calls.db"], mode=0o640)
+        _copy_whole(members["calls.db"], data_dir / "calls.db.restore")
         done.append("the call log (in force after the daemon's next restart)")
     return done
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """atomic_write for a file too large to hold in memory: copied beside the target, flushed, renamed."""
+    scratch = target.with_name(f".{target.name}.new")
+    with open(source, "rb") as src, open(scratch, "wb") as out:
+        shutil.copyfileobj(src, out, CHUNK)
+        out.flush()
+        os.fchmod(out.fileno(), 0o640)
+        os.fsync(out.fileno())
+    os.replace(scratch, target)
+    fsync_dir(target.parent)
 
 
 @blueprint.get("/backup")
@@ -171,17 +260,20 @@ def download():
 @requires("admin")
 def upload():
     upload = request.files.get("backup")
-    try:
-        if upload is None or not upload.filename:
-            raise RestoreError("choose a backup file first")
-        members = read_backup(upload.read())
-        document = tomllib.loads(members.get("config.toml", b"").decode("utf-8"))
-        if configuration.check(document)[0] is None:
-            raise RestoreError("the backup's config.toml has errors; nothing was restored")
-    except (RestoreError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        flash(str(exc), "error")
-        return render_template("backup.html"), 400
-    done = restore(current_app.config["DATA_DIR"], members)
+    # Unpacked on the data disk, not in /tmp (RAM on a Pi), and removed whatever happens.
+    with tempfile.TemporaryDirectory(prefix=".restore-", dir=current_app.config["DATA_DIR"]) as scratch:
+        try:
+            if upload is None or not upload.filename:
+                raise RestoreError("choose a backup file first")
+            members = read_backup(upload.stream, Path(scratch))
+            config = members.get("config.toml")
+            document = tomllib.loads(config.read_text(encoding="utf-8") if config else "")
+            if configuration.check(document)[0] is None:
+                raise RestoreError("the backup's config.toml has errors; nothing was restored")
+        except (RestoreError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            flash(str(exc), "error")
+            return render_template("backup.html"), 400
+        done = restore(current_app.config["DATA_DIR"], members)
     configure.save(document, "restored from a backup")
     flash("restored: " + ", ".join(done) if done else "restored the config", "info")
     return redirect(url_for("backup.page"))

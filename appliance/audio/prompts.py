@@ -34,7 +34,7 @@ class PromptDiskFull(PromptError):
     """The prompt is fine but the disk has no room to make it: no other prompt would fare better."""
 
 
-def _sniff(data: bytes) -> str | None:
+def sniff(data: bytes) -> str | None:
     """The sox type of an upload from its first bytes; the file name's suffix is not trusted."""
     if data[:4] in (b"RIFF", b"RF64") and data[8:12] == b"WAVE":
         return "wav"
@@ -101,7 +101,7 @@ class PromptLibrary:
             raise PromptError(f"{what} is empty")
         if len(data) > self.max_upload_bytes:
             raise PromptError(f"{what} is {len(data)} bytes, more than the limit of {self.max_upload_bytes}")
-        src_type = _sniff(data)
+        src_type = sniff(data)
         if src_type is None:
             raise PromptError(f"{what} is not a WAV, MP3, OGG or FLAC recording")
         key = _digest(b"upload", PIPELINE_VERSION.encode(), str(self.rate).encode(), data)
