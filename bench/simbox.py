@@ -109,6 +109,10 @@ class Box:
     def output_pins(self) -> list[Any]:
         return [self.pin(n) for h in self.handsets.values() for n in (h["ring_pin"], *h["audio_pins"].values())]
 
+    def all_pins(self) -> list[Any]:
+        """Every pin of every handset, the hook switches the harness drives included."""
+        return [*self.output_pins(), *(self.pin(h["hook_pin"]) for h in self.handsets.values())]
+
     def status(self) -> dict[str, Any]:
         """The daemon's status over its control socket, answered on the loop (so never torn)."""
         return control.call(self.daemon.control_path, "status")

@@ -13,6 +13,8 @@ are paused and unpaused over the control socket. The test harness trims its own 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
 import os
 import random
@@ -39,6 +41,26 @@ def rss_kb() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def _libsqlite() -> ctypes.CDLL | None:
+    """The SQLite library Python's sqlite3 links to: its own allocator count is the page caches' share of RSS."""
+    name = ctypes.util.find_library("sqlite3")
+    try:
+        library = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    if library is not None:
+        library.sqlite3_memory_used.restype = ctypes.c_int64
+    return library
+
+
+_SQLITE = _libsqlite()
+
+
+def sqlite_kb() -> int:
+    """Bytes SQLite holds in this process (page caches, schemas, statements), in KiB; -1 if unknown."""
+    return _SQLITE.sqlite3_memory_used() // 1024 if _SQLITE is not None else -1
 
 
 def box_threads() -> Counter:
@@ -154,19 +176,34 @@ def records(database: Path) -> list[tuple]:
                             "FROM calls").fetchall()
 
 
-def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Path | None = None) -> dict:
-    """Place `calls` calls; figures on records, relays, memory, threads and fds afterwards."""
+def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Path | None = None,
+        curve: Path | None = None) -> dict:
+    """Place `calls` calls; figures on records, relays, memory, threads and fds afterwards.
+
+    `curve`, if given, gets one line per 200 calls as they happen (calls, RSS, SQLite's heap), so a run
+    cut short still leaves its memory curve.
+    """
     with tempfile.TemporaryDirectory(prefix="hotline-soak-") as tmp:
-        return _run(calls, seed, progress, Path(data_dir or tmp))
+        return _run(calls, seed, progress, Path(data_dir or tmp), curve)
 
 
-def _run(calls: int, seed: int, progress: bool, data_dir: Path) -> dict:
-    placed: dict[str, tuple[str, bool]] = {}
+def _number(n: int) -> str:
+    return f"+7900{n:07d}"
+
+
+def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | None = None) -> dict:
+    # The harness's own memory must not grow with the calls, or it would count as the daemon's: one slot per
+    # call made up front, each pointing at one of the few (stage, answered) pairs.
+    placed: list[tuple[str, bool] | None] = [None] * calls
+    kinds: dict[tuple[str, bool], tuple[str, bool]] = {}
     lock = threading.Lock()
     numbers = iter(range(calls))
     warm_up = max(20, calls // 10)
     baseline: dict[str, int] = {}
+    samples: list[tuple[int, float, float]] = []  # (calls placed, RSS MB, SQLite MB)
     began = time.monotonic()
+    if curve is not None:
+        curve.write_text("calls\tminutes\trss_mb\tsqlite_mb\n")
     with Box(data_dir / "data") as box:
         operators = Operators(box, random.Random(seed + 1))
         operators.start()
@@ -177,18 +214,25 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path) -> dict:
                     n = next(numbers, None)
                 if n is None:
                     return
-                number = f"+7900{n:07d}"
-                placed[number] = place_call(box, line, number, line_rng)
+                result = place_call(box, line, _number(n), line_rng)
+                placed[n] = kinds.setdefault(result, result)
                 if n == warm_up:
                     _settle(box)
                     baseline.update(rss=rss_kb(), threads=box_threads(), fds=fd_count())
                 if n % 200 == 0:
-                    for pin in box.output_pins():
+                    for pin in box.all_pins():
                         pin.clear_states()  # the mock pins' own change logs, not the daemon's memory
+                    sample = (n, rss_kb() / 1024, sqlite_kb() / 1024)
+                    samples.append(sample)
+                    elapsed = time.monotonic() - began
+                    if curve is not None:
+                        with curve.open("a") as out:
+                            out.write(f"{n}\t{elapsed / 60:.1f}\t{sample[1]:.2f}\t{sample[2]:.2f}\n")
                     if progress:
-                        rate = (n + 1) / (time.monotonic() - began)
-                        print(f"  {n:>6,}/{calls:,} calls  {rate:5.1f}/s  RSS {rss_kb() / 1024:6.1f} MB  "
-                              f"eta {(calls - n) / rate / 60:4.1f} min", file=sys.stderr, flush=True)
+                        rate = (n + 1) / elapsed
+                        print(f"  {n:>6,}/{calls:,} calls  {rate:5.1f}/s  RSS {sample[1]:6.1f} MB  "
+                              f"SQLite {sample[2]:5.2f} MB  eta {(calls - n) / rate / 60:4.1f} min",
+                              file=sys.stderr, flush=True)
 
         threads = [threading.Thread(target=caller, args=(line, random.Random(f"{seed}-{line}")), daemon=True)
                    for line in LINES]
@@ -210,17 +254,19 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path) -> dict:
     seconds = time.monotonic() - began
     per_caller = Counter(caller for caller, _ in rows)
     complete = Counter(caller for caller, ok in rows if ok)
-    bad = [n for n, (stage, answered) in placed.items()
+    done = {_number(n): result for n, result in enumerate(placed) if result is not None}
+    bad = [n for n, (stage, answered) in done.items()
            if per_caller[n] > 1 or (answered and complete[n] != 1) or (per_caller[n] and not complete[n])]
     return {
-        "calls": len(placed), "seconds": seconds, "records": len(rows), "bad_records": len(bad),
-        "bad_examples": [(n, *placed[n], per_caller[n], complete[n]) for n in bad[:5]],
-        "stages": dict(Counter(stage for stage, _ in placed.values())),
-        "answered": sum(answered for _, answered in placed.values()), "relays_on": relays_on,
+        "calls": len(done), "seconds": seconds, "records": len(rows), "bad_records": len(bad),
+        "bad_examples": [(n, *done[n], per_caller[n], complete[n]) for n in bad[:5]],
+        "stages": dict(Counter(stage for stage, _ in done.values())),
+        "answered": sum(answered for _, answered in done.values()), "relays_on": relays_on,
         "rss_growth_mb": (after["rss"] - baseline.get("rss", after["rss"])) / 1024, "rss_mb": after["rss"] / 1024,
         "threads_leaked": after["threads"].total() - baseline.get("threads", after["threads"]).total(),
         "fds_leaked": after["fds"] - baseline.get("fds", after["fds"]),
         "new_threads": dict(after["threads"] - baseline.get("threads", Counter())),
+        "sqlite_mb": sqlite_kb() / 1024, "rss_curve": sorted(samples),
     }
 
 
@@ -234,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--curve", type=Path, help="write the memory curve here as the run goes (TSV)")
     args = parser.parse_args(argv)
-    figures = run(args.calls, args.seed)
+    figures = run(args.calls, args.seed, curve=args.curve)
+    for calls_placed, rss, heap in figures.pop("rss_curve"):
+        print(f"  after {calls_placed:>6,} calls  RSS {rss:6.1f} MB  SQLite {heap:5.2f} MB")
     for name, value in figures.items():
         print(f"{name:16} {value:.2f}" if isinstance(value, float) else f"{name:16} {value}")
     ok = not figures["bad_records"] and not figures["relays_on"] and figures["rss_growth_mb"] < 2 \
