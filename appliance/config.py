@@ -359,6 +359,9 @@ def _pins_used_once(lines: list[LineConfig], handsets: list[dict[str, Any]], pro
             claim(_pin(spec["presence_pin"], f"handsets[{i}].presence_pin", problems), f"handsets[{i}].presence_pin")
 
 
+_UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+
+
 def _prompts(raw: dict[str, Any], problems: list[Problem]) -> dict[str, dict[str, Any]]:
     prompts: dict[str, dict[str, Any]] = {}
     for name, spec in raw.items():
@@ -375,6 +378,11 @@ def _prompts(raw: dict[str, Any], problems: list[Problem]) -> dict[str, dict[str
             continue
         if has_text and spec.get("lang", "en") not in LANGUAGES:
             problems.append(Problem(f"{where}.lang", f"{spec.get('lang')!r} is not one of {', '.join(LANGUAGES)}"))
+            continue
+        if has_file and not _UPLOAD_NAME.fullmatch(spec["file"]):
+            # Read from the uploads directory only: an absolute path or ../ would play any file on the box.
+            problems.append(Problem(f"{where}.file", f"{spec['file'][:80]!r} must be the name of a recording "
+                                    "uploaded to the box (letters, digits, . _ -; no directories, no ..)"))
             continue
         prompts[name] = spec
     return prompts

@@ -15,6 +15,7 @@ import tomli_w
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from appliance import config as configuration
+from appliance.audio.convert import without_paths
 from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
@@ -237,7 +238,8 @@ def prompt_wav(name: str):
             upload = current_app.config["DATA_DIR"] / "uploads" / spec["file"]
             raw = library.samples(library.from_upload(upload.read_bytes(), upload.name))
     except (PromptError, OSError) as exc:
-        abort(422, f"prompt {name}: {exc}")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        abort(422, f"prompt {name}: {without_paths(reason)}")  # where the box keeps files is not shown
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
@@ -263,7 +265,8 @@ def prompt_upload(name: str):
     except PromptError as exc:
         flash(str(exc), "error")
         return redirect(url_for("configure.section", name="prompts"))
-    filename = f"{name}-{_UPLOAD_NAME.sub('_', upload.filename)[-60:]}"
+    # A plain name inside uploads/ (config.py refuses anything else as a prompt's file).
+    filename = _UPLOAD_NAME.sub("_", f"{name}-{upload.filename[-60:]}").lstrip("._-")[-120:]
     uploads = current_app.config["DATA_DIR"] / "uploads"
     uploads.mkdir(exist_ok=True)
     atomic_write(uploads / filename, data, mode=0o640)

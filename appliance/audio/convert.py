@@ -6,6 +6,7 @@ write to ALSA or frame for a V.253 modem, with no header to parse at call time.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -56,10 +57,18 @@ def voice_for(lang: str) -> str:
     return voice
 
 
+_PATH = re.compile(r"/(?:[^\s'`\"/]+/)+([^\s'`\"/]+)")
+
+
+def without_paths(text: str) -> str:
+    """A message for a person: absolute paths cut to their last part (where files live is the box's business)."""
+    return _PATH.sub(lambda m: m.group(1), text)
+
+
 def _summarise(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     # sox prefixes every message with "sox FAIL formats:" and the like; the last lines say why it stopped.
-    return "; ".join(lines[-3:]) or "no error output"
+    return without_paths("; ".join(lines[-3:])) or "no error output"
 
 
 def run_tool(argv: list[str], what: str, *, stdin: bytes | None = None, timeout: float) -> bytes:
@@ -90,12 +99,18 @@ def duration(src: Path, what: str) -> float:
         raise PromptError(f"{what}: cannot tell its length ({out[:80]!r})") from exc
 
 
-def to_line_format(src: Path, dst: Path, rate: int, what: str, src_type: str | None = None) -> None:
-    """Decode, mix to mono, resample, normalise the peak and trim silence at both ends into raw S16LE."""
+def to_line_format(src: Path, dst: Path, rate: int, what: str, src_type: str | None = None, *,
+                   max_seconds: float | None = None) -> None:
+    """Decode, mix to mono, resample, normalise the peak and trim silence at both ends into raw S16LE.
+
+    max_seconds: decoding stops a second past it, whatever the file's header claims (a FLAC declaring
+    0 samples made sox decode 12 hours, 670 MB of temporary files, before the length was refused).
+    """
     in_args = ["-t", src_type] if src_type else []
+    bound = ["trim", "0", f"{max_seconds + 1:g}"] if max_seconds is not None else []
     run_tool(
         ["sox", "-D", "-V1", *in_args, str(src),
-         "-t", "raw", "-e", "signed-integer", "-b", "16", "-L", "-c", "1", "-r", str(rate), str(dst),
+         "-t", "raw", "-e", "signed-integer", "-b", "16", "-L", "-c", "1", "-r", str(rate), str(dst), *bound,
          # Resample before normalising so the peak is measured on what the line will actually carry.
          "remix", "-", "rate", "-h", str(rate), "norm", str(NORM_DB),
          # Trimming after norm keeps the threshold relative to full scale even for quiet recordings.

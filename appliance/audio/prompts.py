@@ -18,7 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from appliance.audio.convert import PIPELINE_VERSION, PromptError, duration, speak, to_line_format, voice_for
+from appliance.audio.convert import (
+    PIPELINE_VERSION,
+    PromptError,
+    duration,
+    speak,
+    to_line_format,
+    voice_for,
+    without_paths,
+)
 from appliance.diskspace import MB, free_space
 from appliance.files import atomic_write
 
@@ -121,18 +129,20 @@ class PromptLibrary:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise PromptError(f"prompt file {str(path)!r} cannot be read: {exc.strerror}") from exc
+            raise PromptError(f"prompt file {Path(path).name!r} cannot be read: {exc.strerror}") from exc
         if len(data) % _BYTES_PER_SAMPLE:
-            raise PromptError(f"prompt file {str(path)!r} is not 16-bit PCM (odd length {len(data)})")
+            raise PromptError(f"prompt file {Path(path).name!r} is not 16-bit PCM (odd length {len(data)})")
         return data
 
     def _check_length(self, seconds: float, what: str) -> None:
+        """Refused past max_seconds; a file whose header under-states its length is cut at the limit while it is
+        decoded, so its length is then "more than" rather than exact."""
         if seconds > self.max_seconds:
-            raise PromptError(f"{what} lasts {seconds:.1f} s, more than the limit of {self.max_seconds:g} s")
+            raise PromptError(f"{what} lasts {seconds:.1f} s or more, more than the limit of {self.max_seconds:g} s")
 
     def _finish(self, src: Path, src_type: str, dst: Path, what: str, work: Path) -> None:
         out = work / "line.raw"
-        to_line_format(src, out, self.rate, what, src_type)
+        to_line_format(src, out, self.rate, what, src_type, max_seconds=self.max_seconds)
         size = out.stat().st_size
         if size == 0:
             raise PromptError(f"{what} is silent: nothing is left after trimming silence")
@@ -165,8 +175,8 @@ class PromptLibrary:
             free, total = free_space(self.cache_dir)
             if free >= FULL_BELOW:
                 raise
-            raise PromptDiskFull(f"{what} cannot be made: the disk holding {self.cache_dir} is full ({free // 1024} KB "
-                              f"free of {total // MB} MB); free some space ({exc})") from exc
+            raise PromptDiskFull(f"{what} cannot be made: the disk holding the prompt cache is full ({free // 1024} KB "
+                                 f"free of {total // MB} MB); free some space ({without_paths(str(exc))})") from exc
 
     @contextmanager
     def _scratch(self) -> Iterator[Path]:
