@@ -22,11 +22,13 @@ def fsync_dir(directory: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, data: bytes | str, *, mode: int = 0o600, exclusive: bool = False) -> bool:
+def atomic_write(path: str | Path, data: bytes | str, *, mode: int | None = 0o600, exclusive: bool = False) -> bool:
     """Write `data` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
 
-    exclusive=True never replaces an existing file (the first writer of a key wins, even between two
-    processes): returns False, writing nothing, when `path` already exists. Otherwise returns True.
+    mode=None keeps the permissions of the file replaced (0644 for a new one), where the filesystem has
+    any: the Pi's FAT boot partition has none. exclusive=True never replaces an existing file (the first
+    writer of a key wins, even between two processes): returns False, writing nothing, when `path`
+    already exists. Otherwise returns True.
     """
     path = Path(path)
     blob = data.encode("utf-8") if isinstance(data, str) else data
@@ -35,7 +37,11 @@ def atomic_write(path: str | Path, data: bytes | str, *, mode: int = 0o600, excl
         with os.fdopen(fd, "wb") as out:
             out.write(blob)
             out.flush()
-            os.fchmod(out.fileno(), mode)
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            else:
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    os.fchmod(out.fileno(), path.stat().st_mode & 0o7777 if path.exists() else 0o644)
             os.fsync(out.fileno())
         if exclusive:
             try:

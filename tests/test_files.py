@@ -85,3 +85,14 @@ def test_an_exclusive_write_never_replaces_what_another_process_made(tmp_path: P
     assert not atomic_write(key, "second\n", exclusive=True)
     assert key.read_text() == "first\n"
     assert [p.name for p in tmp_path.iterdir()] == ["privacy.key"]
+
+
+def test_a_replaced_file_keeps_its_permissions_when_asked(tmp_path: Path) -> None:
+    boot = tmp_path / "config.txt"
+    boot.write_text("dtparam=audio=on\n")
+    boot.chmod(0o640)
+    atomic_write(boot, "dtparam=audio=on\ngpio=5=op,dl\n", mode=None)
+    assert boot.read_text().endswith("gpio=5=op,dl\n")
+    assert boot.stat().st_mode & 0o777 == 0o640
+    atomic_write(tmp_path / "new.txt", "x", mode=None)
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644

@@ -9,9 +9,10 @@ once the first admin exists.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from pathlib import Path
+
+from appliance.files import atomic_write
 
 FILE_NAME = "setup-code"
 # No 0/O, 1/I/L: read off a screen and typed by hand. 12 characters of 32 = 60 bits.
@@ -36,16 +37,7 @@ def ensure(data_dir: Path) -> str:
         return code
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))
-    temporary = path(data_dir).with_name(f".{FILE_NAME}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(code + "\n")
-    try:
-        os.link(temporary, path(data_dir))  # fails if another process made one first: then theirs counts
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
+    atomic_write(path(data_dir), code + "\n", exclusive=True)  # another process's code, if first, counts
     return read(data_dir) or code
 
 
