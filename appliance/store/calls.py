@@ -366,7 +366,9 @@ class CallStore:
         if self.privacy.mode == "full":
             return
         placeholders = ", ".join("?" * len(NUMBER_EVENTS))
-        rows = self.db.execute(f"SELECT rowid, event, detail FROM call_events WHERE detail IS NOT NULL AND "
+        # Only details with digits that are not already a mask or a pseudonym: at most starts, none.
+        rows = self.db.execute(f"SELECT rowid, event, detail FROM call_events WHERE detail GLOB '*[0-9]*' AND "
+                               f"detail NOT GLOB '*[*]*' AND detail NOT GLOB '~*' AND "
                                f"(event IN ({placeholders}) OR event = 'COLLECT')", NUMBER_EVENTS).fetchall()
         changed = []
         for rowid, event, detail in rows:
