@@ -24,7 +24,7 @@ from .salvage import salvage_audio
 from .store.access import AccessStore
 from .store.calls import CallStore
 from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
-from .store.restamp import restamp, watermarks
+from .store.restamp import ProvisionalRuns
 from .store.retention import enforce_retention
 from .store.salvage import open_call_log
 
@@ -57,7 +57,11 @@ class RecordKeeper:
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
                               lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
         self.store = JournaledStore(store, journal, on_change=self._writes_changed)
-        self._db, self._since = store.db, watermarks(store.db)  # rows above these are this run's: `clock_set`
+        self._db, self._provisional = store.db, ProvisionalRuns(data_dir / "clock.provisional")
+        if clock.synced():  # set since an earlier run of this boot stamped records provisionally: move them now
+            self.clock_set()
+        else:
+            self._provisional.begin(store.db, clock.first_stamp, clock.provisional_offset)
         self.next_maintenance = self._next_disk_check = self._next_retry = self.monotonic()  # retention: now, daily
         self._writes_changed()  # writes an earlier run left in the journal wait from the start
         self._next_beat: float | None = None  # monotonic; None while no call is live
@@ -212,11 +216,13 @@ class RecordKeeper:
         else:
             self.alarms.set(f"maintenance.{chore}", "error", trouble)
 
-    def clock_set(self, delta: float, span: tuple[float, float]) -> int:
-        """The wall clock was just set: this run's records move by `delta`, then retention runs on true times."""
-        moved = restamp(self._db, self._since, span, delta)
-        self.next_maintenance = self.monotonic()
-        return moved
+    def clock_set(self) -> None:
+        """The wall clock is set: records stamped before move to the true time, then retention runs on them."""
+        now = self.monotonic()
+        moved = self._provisional.settle(self._db, self.clock.wall() - now, now)
+        if moved:
+            log.warning("the clock is set: %d record(s) stamped before moved to the true time", moved)
+        self.next_maintenance = now
 
     def clock_stepped(self, step: float) -> None:
         """The wall clock stepped by `step` s: retention waits a day rather than judge ages by a clock that just

@@ -75,14 +75,12 @@ class ClockWatch:
         self._step_alarm_until: float | None = None
 
     def check(self) -> None:
-        span = self.clock.provisional_span()
         delta = self.clock.settle()
         if delta is not None:
-            moved = self.keeper.clock_set(delta, span)
+            log.warning("the clock is set: it was %+.0f s off", delta)
+            self.keeper.clock_set()
             self.core.restamp(delta)
             self.alarms.clear("clock.unset")
-            log.warning("the clock is set (it was %+.0f s off): %d record(s) made meanwhile moved to the true time",
-                        delta, moved)
         if not self.clock.synced():
             self.alarms.set("clock.unset", "warning", "clock not set: the time is not synchronised yet, so calls "
                             f"follow [schedule] when_time_unknown = {self.core.schedule.when_time_unknown!r}, "

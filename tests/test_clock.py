@@ -215,7 +215,7 @@ def test_stamps_made_before_the_time_is_set_are_off_by_one_amount_which_settle_g
     source.advance(10)
     source.jump(5000)  # a step before the time is set moves no stamp
     assert clock.wall() == 86410 and clock.synced() is False and clock.settle() is None
-    assert clock.provisional_span() == (86400, 86410)
+    assert clock.first_stamp == 86400
     source.jump(1_800_000_000 - source.now)  # NTP sets the true time
     source.is_synced = True
     assert clock.settle() == 1_800_000_000 - 86410  # what every stamp made so far must move by

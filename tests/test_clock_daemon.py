@@ -193,3 +193,44 @@ def test_a_webhook_retry_keeps_its_pause_when_the_clock_steps_back(box, tmp_path
         assert Receiver.received[1] - Receiver.received[0] < 15
     finally:
         server.shutdown()
+
+
+def stop(daemon) -> None:
+    daemon.stop()
+    wait_until(lambda: daemon.keeper is None, what="the daemon to stop")  # its loop has shut everything down
+
+
+def in_true_time(data: Path, callers: tuple[str, ...], since: float) -> None:
+    rows, now = calls(data), time.time()
+    for caller in callers:
+        started, ended = rows[caller]
+        assert since - 1 <= started <= ended <= now, (caller, started, ended, since, now)
+
+
+def test_a_restart_before_the_clock_is_set_loses_no_record_to_it(box, tmp_path):
+    start, simulation, data = box
+    true_start = time.time()
+    steps, synced = Steps(1 * DAY - true_start), tmp_path / "synchronized"
+    daemon = start(steps, synced)
+    take_call(daemon, simulation, "+79161111111")
+    stop(daemon)  # still 1970: an update, a crash, a power cut
+    daemon = start(steps, synced)
+    take_call(daemon, simulation, "+79162222222")
+    steps.offset = 0.0
+    synced.touch()
+    wait_until(lambda: "clock.unset" not in alarms(daemon), timeout=15, what="the clock to be seen as set")
+    in_true_time(data, ("+79161111111", "+79162222222"), true_start)
+
+
+def test_records_of_a_run_before_the_clock_was_set_move_when_the_next_run_starts_with_it_set(box, tmp_path):
+    start, simulation, data = box
+    true_start = time.time()
+    steps, synced = Steps(1 * DAY - true_start), tmp_path / "synchronized"
+    daemon = start(steps, synced)
+    take_call(daemon, simulation, "+79161111111")
+    stop(daemon)
+    steps.offset = 0.0  # the time is set while the daemon is down
+    synced.touch()
+    daemon = start(steps, synced)
+    assert not alarms(daemon)
+    in_true_time(data, ("+79161111111",), true_start)  # moved, and so not deleted by retention at start

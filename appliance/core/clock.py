@@ -51,9 +51,10 @@ class BoxClock:
         self.known = True
         return (self.source.wall() - self.source.monotonic()) - self.provisional_offset
 
-    def provisional_span(self) -> tuple[float, float]:
-        """The range the stamps made while the time was unknown fall in (valid until `settle`)."""
-        return self.started + self.provisional_offset, self.source.monotonic() + self.provisional_offset
+    @property
+    def first_stamp(self) -> float:
+        """The earliest provisional stamp this clock could have made (it was made at start)."""
+        return self.started + self.provisional_offset
 
 
 class FakeClock:

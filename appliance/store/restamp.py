@@ -1,14 +1,26 @@
 """Records made before the wall clock was set are moved to the true time once it is.
 
 A Pi boots with no real-time clock: until NTP sets the time the daemon stamps records from the
-monotonic clock plus one fixed offset (appliance.core.clock.BoxClock), so every stamp made meanwhile is
-off by the same amount. Once the time is set, the rows written since the daemon started (rowid above the
-watermark taken at start) whose stamps fall in the span the provisional clock covered move by that amount.
+monotonic clock plus one fixed offset (appliance.core.clock.BoxClock), so every stamp a run makes
+meanwhile is off by the same amount. Each such run of the daemon is noted in a small file (the rowids
+above which its rows are, the lowest stamp it could make, its offset), so a restart before the time is
+set loses nothing: once the time is set, in this run or a later one of the same boot (the monotonic
+clock counts from boot), every noted run's rows whose stamps fall in its span move by its amount.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 import sqlite_utils
+
+from ..files import atomic_write
+
+log = logging.getLogger(__name__)
+
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # a new one every boot: monotonic times of another mean nothing
 
 # Every wall-clock stamp the daemon writes, by table.
 STAMPS: dict[str, tuple[str, ...]] = {
@@ -31,16 +43,65 @@ def watermarks(db: sqlite_utils.Database) -> dict[str, int]:
     return {table: db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0] for table in STAMPS}
 
 
-def restamp(db: sqlite_utils.Database, since: dict[str, int], span: tuple[float, float], delta: float) -> int:
-    """Add `delta` seconds to the stamps in `span` of rows written after `since`; returns the rows moved."""
+def restamp(db: sqlite_utils.Database, since: dict[str, int], until: dict[str, int] | None,
+            span: tuple[float, float], delta: float) -> int:
+    """Add `delta` seconds to the stamps in `span` of rows written after `since` (up to `until`); rows moved."""
     low, high = span
     moved = 0
     with db.atomic():  # all or nothing: a half-moved call would have its end before its start
         for table, columns in STAMPS.items():
-            where = f"rowid > ? AND ({' OR '.join(f'{c} BETWEEN ? AND ?' for c in columns)})"
+            rows = "rowid > ?" + (" AND rowid <= ?" if until else "")
+            bounds = [since.get(table, 0), *([until.get(table, 0)] if until else [])]
+            where = f"{rows} AND ({' OR '.join(f'{c} BETWEEN ? AND ?' for c in columns)})"
             moved += db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}",
-                                [since[table], *[low, high] * len(columns)]).fetchone()[0]
+                                [*bounds, *[low, high] * len(columns)]).fetchone()[0]
             for column in columns:
-                db.execute(f"UPDATE {table} SET {column} = {column} + ? WHERE rowid > ? AND {column} BETWEEN ? AND ?",
-                           [delta, since[table], low, high])
+                db.execute(f"UPDATE {table} SET {column} = {column} + ? WHERE {rows} AND {column} BETWEEN ? AND ?",
+                           [delta, *bounds, low, high])
     return moved
+
+
+class ProvisionalRuns:
+    """The runs of this boot that stamped records before the time was set, in a file beside calls.db."""
+
+    def __init__(self, path: Path, boot_id: str | None = None) -> None:
+        self.path = path
+        self.boot_id = boot_id if boot_id is not None else _boot_id()
+
+    def runs(self) -> list[dict]:
+        try:
+            noted = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            log.warning("%s cannot be read (%s): records of earlier runs keep their provisional stamps", self.path, exc)
+            return []
+        if not isinstance(noted, dict) or noted.get("boot") != self.boot_id or not isinstance(noted.get("runs"), list):
+            log.warning("records stamped before the clock was set in an earlier boot keep their provisional stamps")
+            return []
+        return noted["runs"]
+
+    def begin(self, db: sqlite_utils.Database, low: float, offset: float) -> None:
+        """This run starts before the time is set: note where its rows and stamps will be."""
+        runs = [*self.runs(), {"since": watermarks(db), "low": low, "offset": offset}]
+        try:
+            atomic_write(self.path, json.dumps({"boot": self.boot_id, "runs": runs}), mode=0o644)
+        except OSError as exc:  # a full disk: this run's records are still moved if the time is set before a restart
+            log.warning("%s cannot be written: %s", self.path, exc)
+
+    def settle(self, db: sqlite_utils.Database, offset: float, now: float) -> int:
+        """The time is known (wall minus monotonic = `offset`, monotonic `now`): move every noted run's rows."""
+        runs = self.runs()
+        moved = 0
+        for i, run in enumerate(runs):
+            until = runs[i + 1]["since"] if i + 1 < len(runs) else None
+            moved += restamp(db, run["since"], until, (run["low"], now + run["offset"]), offset - run["offset"])
+        self.path.unlink(missing_ok=True)
+        return moved
+
+
+def _boot_id() -> str:
+    try:
+        return BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
