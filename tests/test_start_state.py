@@ -58,6 +58,24 @@ def test_a_damaged_call_log_is_moved_aside_salvaged_and_the_box_starts(data: Pat
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_calls_on_either_side_of_a_damaged_page_of_the_calls_table_are_recovered(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = [f"call-{n:04d}" for n in range(400)]
+    add_calls(data, ids)
+    db = data / "calls.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    blob = db.read_bytes()
+    smash_page(db, blob.index(b"call-0200") // PAGE + 1)  # a leaf page in the middle of the calls table
+    with running_box(data) as daemon:
+        text = daemon.status()["alarms"][0]["text"]
+    recovered = call_ids(data)
+    assert "call-0200" not in recovered and f"{len(recovered)} call record(s) were recovered" in text
+    assert recovered[0] == "call-0000" and recovered[-1] == "call-0399"  # read on past the damaged page
+    assert len(recovered) >= 300
+
+
 def test_a_call_log_that_is_not_a_database_is_moved_aside_and_a_fresh_one_starts(data: Path) -> None:
     smash_page(data / "calls.db", 1)  # the header and the schema: nothing can be matched to a table
     damaged = (data / "calls.db").read_bytes()

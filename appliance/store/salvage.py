@@ -8,6 +8,7 @@ deleted), what can be read from it is copied into a fresh log, and the box takes
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -15,7 +16,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -220,39 +221,47 @@ def _copy_table(fresh: sqlite3.Connection, table: str, *, replace: bool) -> None
     if not columns:
         return
     names = ", ".join(f'"{c}"' for c in columns)
-    rows, whole = _readable_rows(fresh, table, names)
+    damaged: list[str] = []
+    rows: Iterator[tuple] = _readable_rows(fresh, table, names, damaged)
     if replace:
-        if not whole or not rows:
+        kept = list(rows)  # the rollups are small: a day per row
+        if damaged or not kept:
             return
         fresh.execute(f'DELETE FROM main."{table}"')
-    marks = ", ".join("?" for _ in columns)
-    fresh.executemany(f'INSERT OR IGNORE INTO main."{table}" ({names}) VALUES ({marks})', rows)
+        rows = iter(kept)
+    insert = f'INSERT OR IGNORE INTO main."{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    # In batches, never the whole table in memory: a Pi Zero has 512 MB and a log may hold millions of events.
+    while batch := list(itertools.islice(rows, 500)):
+        fresh.executemany(insert, batch)
 
 
-def _readable_rows(conn: sqlite3.Connection, table: str, names: str) -> tuple[list[tuple], bool]:
-    """Every row that can be read, stepping past damaged pages by rowid; True when nothing was skipped.
+def _readable_rows(conn: sqlite3.Connection, table: str, names: str, damaged: list[str]) -> Iterator[tuple]:
+    """Every row that can be read, stepping past damaged pages by rowid; each skip is noted in `damaged`.
 
     NOT INDEXED makes SQLite walk the table itself: an index may be what is damaged.
     """
-    rows: list[tuple] = []
     try:
         conn.execute(f'SELECT rowid FROM old."{table}" LIMIT 0')
     except sqlite3.OperationalError:  # a WITHOUT ROWID table: read until the first damaged page
+        read = 0
         try:
-            rows.extend(conn.execute(f'SELECT {names} FROM old."{table}" NOT INDEXED'))
+            for row in conn.execute(f'SELECT {names} FROM old."{table}" NOT INDEXED'):
+                read += 1
+                yield row
         except sqlite3.DatabaseError as exc:
-            log.warning("salvage: %s readable up to row %d (%s)", table, len(rows), exc)
-            return rows, False
-        return rows, True
-    after, skip, whole = -(2 ** 63), 1, True
+            log.warning("salvage: %s readable up to row %d (%s)", table, read, exc)
+            damaged.append(str(exc))
+        return
+    after, skip = -(2 ** 63), 1
     for _attempt in range(64):  # bounded: each damaged page costs a few tries
         try:
             for rowid, *values in conn.execute(f'SELECT rowid, {names} FROM old."{table}" NOT INDEXED '
                                                "WHERE rowid > ? ORDER BY rowid", [after]):
-                rows.append(tuple(values))
                 after, skip = rowid, 1
-            return rows, whole
+                yield tuple(values)
+            return
         except sqlite3.DatabaseError as exc:
             log.warning("salvage: %s damaged after rowid %d (%s); reading on past it", table, after, exc)
-            whole, after, skip = False, min(after + skip, 2 ** 63 - 1), skip * 4
-    return rows, False
+            damaged.append(str(exc))
+            # The box's rowids count up from 1: a damaged first page resumes from there, not from -2**63.
+            after, skip = min(max(after, 0) + skip, 2 ** 63 - 1), skip * 4
