@@ -37,6 +37,7 @@ CHORE_RETRY_EVERY = 600.0  # s until a failed maintenance chore is tried again
 # Kept taken while the disk has room and given back when a full disk stops calls.db from opening at start
 # (SQLite needs a few pages for its -shm and -wal files even to read).
 SPACE_RESERVE_BYTES = 4 * MB
+SHARE_AGAIN_BYTES = 1 * MB  # free space at which records opened for the daemon alone are shared again
 # How often a live call's heartbeat is written: a crash loses at most this much of its end. One UPDATE per live
 # call each time (a page or two in the WAL), so an SD card barely notices.
 HEARTBEAT_SECONDS = 5.0
@@ -51,6 +52,7 @@ class RecordKeeper:
         self.alarms = alarms or Alarms(clock.wall)
         privacy = Privacy.for_data_dir(data_dir, records.privacy)  # a bad key stops the start before a file moves
         self.space_reserve = data_dir / "space.reserve"
+        self.exclusive = False  # calls.db open for this process alone: a full disk left no room to share it
         journal = Journal(data_dir / "calls.journal")
         # A backup restored from the web page is swapped in here (only the daemon writes calls.db); a
         # damaged log is moved aside and salvaged. Each is an alarm until the next start.
@@ -77,25 +79,53 @@ class RecordKeeper:
             self._thread.start()
 
     def _open_store(self, privacy: Privacy) -> CallStore:
+        """calls.db, however full the disk: the reserve given back, else opened for this process alone."""
         path = self.data_dir / "calls.db"
         try:
             return CallStore(path, privacy=privacy, webhooks=self.records.webhooks)
         except STORAGE_ERRORS as exc:
-            if not self.space_reserve.exists():
-                raise _disk_error(path, exc) from exc
+            why = str(exc)
+        if self.space_reserve.exists():
             self.space_reserve.unlink()
             self.alarms.set("disk.reserve", "warning", f"the data disk was full at start: the "
                             f"{SPACE_RESERVE_BYTES // MB} MB kept in reserve were given back so that the call "
-                            f"records could open ({exc}); free some space")
+                            f"records could open ({why}); free some space")
+            try:
+                return CallStore(path, privacy=privacy, webhooks=self.records.webhooks)
+            except STORAGE_ERRORS as exc:
+                why = str(exc)
         try:
-            return CallStore(path, privacy=privacy, webhooks=self.records.webhooks)
+            store = CallStore(path, privacy=privacy, webhooks=self.records.webhooks, exclusive=True)
         except STORAGE_ERRORS as exc:
             raise _disk_error(path, exc) from exc
+        self.exclusive = True
+        self.alarms.set("disk.exclusive", "error", f"the data disk was full at start ({why}): calls are answered, "
+                        "but the call records are open for the daemon alone, so the web pages cannot read them "
+                        "until some space is freed (the daemon then shares them again by itself)")
+        return store
+
+    def _share_records(self) -> None:
+        """Space is back after a full-disk start: reopen calls.db so that the web app can read it again."""
+        if free_space(self.data_dir)[0] < SHARE_AGAIN_BYTES or (self.store.pending and not self.store.flush()):
+            return
+        old = self.store.store
+        old.close()
+        try:
+            new = CallStore(old.path, privacy=old.privacy, webhooks=self.records.webhooks, on_outbox=old.on_outbox)
+        except STORAGE_ERRORS as exc:
+            log.error("%s cannot be shared yet (%s): kept open for the daemon alone", old.path, exc)
+            new = CallStore(old.path, privacy=old.privacy, webhooks=self.records.webhooks,
+                            on_outbox=old.on_outbox, exclusive=True)
+        else:
+            self.exclusive = False
+            self.alarms.clear("disk.exclusive")
+        self.store.swap(new)
+        self._db = new.db
 
     def seconds_until_due(self) -> float:
         """How long the daemon's loop may sleep before maintain() has work."""
         waits = [self.next_maintenance - self.monotonic(), self._next_disk_check - self.monotonic()]
-        if self.store.pending:
+        if self.store.pending or self.exclusive:
             waits.append(self._next_retry - self.monotonic())
         if self._next_beat is not None:  # a live call's heartbeat
             waits.append(self._next_beat - self.monotonic())
@@ -140,9 +170,11 @@ class RecordKeeper:
         if self.monotonic() >= self._next_disk_check:
             self._next_disk_check = self.monotonic() + DISK_CHECK_EVERY
             self._check_disk()
-        if self.store.pending and self.monotonic() >= self._next_retry:
+        if (self.store.pending or self.exclusive) and self.monotonic() >= self._next_retry:
             self._next_retry = self.monotonic() + WRITE_RETRY_EVERY
             self.store.flush()
+            if self.exclusive:
+                self._share_records()
         now = self.monotonic()
         if now < self.next_maintenance:
             return

@@ -236,6 +236,36 @@ def test_the_webhook_outbox_on_a_full_disk_is_an_alarm_retried_not_a_stop(tmp_pa
         server.shutdown()
 
 
+def test_a_second_start_on_a_still_full_disk_answers_and_shares_the_records_once_space_returns(tmp_path):
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24):
+        with Box(data):
+            wait_until(lambda: (data / "space.reserve").exists(), 5, "the space reserve made")
+        filler = Filler(data)
+        filler.fill()
+        with Box(data) as box:
+            assert "disk.reserve" in box.alarms()  # the first start on a full disk used the reserve
+        filler.fill()  # whatever filled the disk takes the reserve's room too; the box restarts again
+        with Box(data) as box:
+            alarm = box.alarms()["disk.exclusive"]
+            assert alarm["severity"] == "error" and "web pages cannot read them" in alarm["text"]
+            desk = box.take_a_call()
+            filler.free()
+
+            def shared_and_written() -> list[dict]:
+                try:
+                    return [c for c in calls(data) if c["ended_at"]]  # a reader, as the web app is
+                except sqlite3.OperationalError:
+                    return []  # still "database is locked"
+
+            (record,) = wait_until(shared_and_written, 30, "the records shared again, with the call")
+            assert record["handset"] == desk
+            assert "disk.exclusive" not in box.alarms()
+            box.take_a_call()
+            wait_until(lambda: len(shared_and_written()) == 2, 10, "the next call written as usual")
+            assert not box.failure
+
+
 def test_hotline_check_warns_of_a_small_data_disk_with_no_daemon_running(tmp_path):
     data = tmp_path / "data"
     with tiny_filesystem(data, 24):

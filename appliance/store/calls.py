@@ -75,6 +75,7 @@ class CallStore:
         privacy: Privacy | None = None,
         webhooks: Sequence[Endpoint] = (),
         on_outbox: Callable[[], None] | None = None,
+        exclusive: bool = False,
     ) -> None:
         self.path = Path(path)
         self.data_dir = self.path.parent
@@ -82,16 +83,22 @@ class CallStore:
         self.webhooks = list(webhooks)
         self.on_outbox = on_outbox  # wakes the webhook sender after a commit that queued deliveries
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
-        self.db = _WriterDatabase(conn)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA secure_delete=ON")  # erased and protected data is overwritten, not left in free pages
-        # The writer appends and touches recent rows: a small page cache serves it (the OS caches the file), and a
-        # bound keeps the daemon's memory flat as the log grows (bench/soak.py, docs/proof.md).
-        self.db.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        migrate(self.db)
-        self._protect_old_timelines()
+        try:
+            if exclusive:  # a full disk has no room for the -shm file: the WAL index lives in this process instead
+                conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self.db = _WriterDatabase(conn)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA secure_delete=ON")  # erased and protected data is overwritten, not left free
+            # The writer appends and touches recent rows: a small page cache serves it (the OS caches the file), and
+            # a bound keeps the daemon's memory flat as the log grows (bench/soak.py, docs/proof.md).
+            self.db.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            migrate(self.db)
+            self._protect_old_timelines()
+        except BaseException:
+            conn.close()  # a store that failed to open holds no lock (the next try, or the web app, needs it)
+            raise
 
     # --- the call lifecycle ---------------------------------------------------
 

@@ -151,6 +151,10 @@ class JournaledStore:
     def store(self) -> CallStore:
         return self._store
 
+    def swap(self, store: CallStore) -> None:
+        """The same database opened anew (the keeper shares it again after a full-disk start)."""
+        self._store = store
+
     def _write(self, op: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if not self.pending:
             try:
