@@ -26,7 +26,6 @@ class AnswerJournal:
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: set[str] = set()
-        self._early: dict[str, None] = {}  # records written before their ATA was noted (a busy worker)
         self._fd: int | None = None
 
     def unsettled(self) -> list[dict]:
@@ -46,7 +45,9 @@ class AnswerJournal:
             if entry.get("settled"):
                 entries.pop(entry["id"], None)
             elif isinstance(entry.get("line"), str) and isinstance(entry.get("at"), int | float):
-                entries[entry["id"]] = entry
+                # A later line for the same call adds the caller's number (+CLIP after the ATA went out).
+                known = entries.setdefault(entry["id"], entry)
+                known["caller"] = known.get("caller") or entry.get("caller")
         return list(entries.values())
 
     def open(self) -> None:
@@ -56,10 +57,10 @@ class AnswerJournal:
             self._pending.clear()
 
     def note(self, call_id: str, line: str, caller: str | None) -> None:
-        """On the line's worker, just before ATA."""
+        """On the line's worker, just before ATA; again on its reader when the caller's number comes after."""
         row = json.dumps({"id": call_id, "line": line, "caller": caller, "at": self._clock()}) + "\n"
         with self._lock:
-            if self._fd is None or self._early.pop(call_id, 0) is None:
+            if self._fd is None:
                 return
             self._pending.add(call_id)
             try:
@@ -70,12 +71,9 @@ class AnswerJournal:
     def settled(self, call_id: str) -> None:
         """The call's record is in the database: its journal line is no longer needed."""
         with self._lock:
-            if self._fd is None:
-                return
-            if call_id not in self._pending:
-                self._early[call_id] = None
-                while len(self._early) > 64:  # calls that ended before their ATA went out are never noted
-                    self._early.pop(next(iter(self._early)))
+            # Not noted: a call that ended before its ATA went out (the line posts IncomingCall only after
+            # its ATA is answered, so a noted call's record never comes first).
+            if self._fd is None or call_id not in self._pending:
                 return
             self._pending.discard(call_id)
             try:

@@ -83,6 +83,10 @@ class Calls(CallTransfer):
         self._rings = 0
         self._attempts = 0
         self._dial_deadline = 0.0
+        # Until a new call's ATA is answered, what the core hears of the call waits with it: waking the
+        # event loop (and its write of the record) must not compete with the ATA for the CPU. The answer
+        # journal covers a crash meanwhile.
+        self._held: list[object] | None = None
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
 
@@ -104,9 +108,13 @@ class Calls(CallTransfer):
                 self._counted_ring = -RING_MIN_GAP
             commands = []
             for effect in move.effects:
-                if effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.SEND_ATA, cs.ANSWERED, cs.DIAL_ANSWERED):
+                if effect == cs.SEND_ATA:
+                    self._urgent(self.answer)  # before IncomingCall wakes the loop: the worker goes first
+                elif effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
                     commands.append(effect)
                 else:
+                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects:
+                        self._held = []
                     self._tell(effect, event, why, data)
             return commands
 
@@ -115,42 +123,53 @@ class Calls(CallTransfer):
         if effect == cs.NEW_CALL:
             self.call_id, self._caller = uuid.uuid4().hex, self._early_caller
             self._caller_told, self._early_caller = self._caller is not None, None
-            self._post(IncomingCall(line, self._caller, self.call_id))
+            self._say(IncomingCall(line, self._caller, self.call_id))
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
-            self._post(CallerId(line, data))
+            self._say(CallerId(line, data))
+            if self._held is not None and self._note_answer is not None and data:
+                self._note_answer(self.call_id or "", line, data)  # the journal's record gets the number too
         elif effect == cs.TELL_DTMF:
-            self._post(DtmfReceived(line, data or ""))
+            self._say(DtmfReceived(line, data or ""))
         elif effect == cs.RETRY:
-            self._post(AnswerRetry(line, self._attempts, why))
+            self._say(AnswerRetry(line, self._attempts, why))
         elif effect == cs.FAILED:
-            self._post(AnswerFailed(line, why))
+            self._say(AnswerFailed(line, why))
         elif effect == cs.GONE:
-            self._post(RemoteHangup(line, why))
+            self._say(RemoteHangup(line, why))
         elif effect == cs.DIAL_FAILED:
-            self._post(DialFailed(line, why if event in (cs.PORT_LOST, cs.DIAL_TIMEOUT) else dial_failure(why)))
+            self._say(DialFailed(line, why if event in (cs.PORT_LOST, cs.DIAL_TIMEOUT) else dial_failure(why)))
+
+    def _say(self, event: object) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append(event)
+            else:
+                self._post(event)
+
+    def _announced(self) -> None:
+        """The ATA is answered (or will not be sent): the core hears what was held back, in order."""
+        with self._lock:
+            held, self._held = self._held, None
+            for event in held or ():
+                self._post(event)
 
     def _run(self, commands: list[str]) -> None:
         """Carry out the modem effects (on the worker)."""
         for effect in commands:
-            if effect == cs.SEND_ATA:
-                self._urgent(self.answer)
-            elif effect == cs.ANSWERED:
+            if effect == cs.ANSWERED:
                 self._after_answer()
-                self._post(CallAnswered(self.line_id))
+                self._say(CallAnswered(self.line_id))
             elif effect == cs.DIAL_ANSWERED:
-                self._post(DialAnswered(self.line_id))
+                self._say(DialAnswered(self.line_id))
                 self._after_answer()
             elif effect == cs.HANG_UP or not self._dialect().gsm:
                 self.hangup()
 
     def _queue(self, commands: list[str]) -> None:
-        """The modem effects of a report (reader thread): ATA jumps the worker's queue, the rest wait their turn."""
+        """The modem effects of a report (reader thread), queued on the worker."""
         for effect in commands:
-            if effect == cs.SEND_ATA:
-                self._urgent(self.answer)
-            else:
-                self._later(lambda e=effect: self._run([e]))
+            self._later(lambda e=effect: self._run([e]))
 
     # --- reports -> events (reader thread) -----------------------------------------------
 
@@ -199,6 +218,7 @@ class Calls(CallTransfer):
 
     def drop(self, reason: str) -> None:
         """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
+        self._announced()
         self._go(cs.PORT_LOST, f"failed: line failed: {reason}")
 
     def back(self, command: Command) -> None:
@@ -256,6 +276,7 @@ class Calls(CallTransfer):
         """ATA for the call the table said to answer; each outcome is an event of the table."""
         with self._lock:
             if self.state != cs.ANSWERING:
+                self._announced()
                 return  # the call ended (or the line failed) before its ATA went out
             call_id, caller = self.call_id, self._caller
         if self._note_answer is not None:
@@ -265,6 +286,8 @@ class Calls(CallTransfer):
         except AtTimeout:
             self._run(self._go(cs.ATA_TIMEOUT, "the modem did not answer the call"))
             raise
+        finally:
+            self._announced()  # the loop wakes once the modem has the ATA, not while it is on its way
         with self._lock:
             if self.call_id != call_id:
                 return  # a newer call rings meanwhile: its own ATA follows

@@ -1,0 +1,71 @@
+"""Answer first: ATA leaves on the line's own thread straight from the RING, never behind the call's record,
+and a daemon killed between the ATA and the record still leaves a record (the line's answer journal).
+
+`hotline run` is a real subprocess on the pty emulator; the database is held locked by the test, as a
+slow SD card or a long write would hold it, so the record cannot be written while the caller rings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import faults  # noqa: E402
+from waiting import wait_until  # noqa: E402
+
+from appliance.modem.emulator import ModemEmulator  # noqa: E402
+
+
+@pytest.mark.slow
+def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record_loses_no_call(tmp_path):
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    try:
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        database = data / "calls.db"
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # nobody else writes (or reads) until this ends
+        try:
+            emulator.incoming_call("+79161234567")
+            assert emulator.wait_for("ATA", timeout=2), "the caller waited on the database"
+            wait_until(lambda: emulator.script.call == "active", what="the call answered")
+            hotline.kill()  # SIGKILL: the record was never written
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        # The modem still holds the call: the next start hangs it up and closes its record.
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: emulator.script.call == "idle", what="the call left up by the killed daemon hung up")
+        with sqlite3.connect(database) as conn:
+            calls = conn.execute("SELECT caller, outcome, ended_by, ended_at IS NOT NULL FROM calls").fetchall()
+        assert calls == [("+79161234567", "interrupted", "system", 1)]
+    finally:
+        hotline.close()
+        emulator.stop()
+
+
+def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settled_calls(tmp_path):
+    from appliance.modem.answer_journal import AnswerJournal
+
+    journal = AnswerJournal(tmp_path / "answers.journal", clock=lambda: 100.0)
+    journal.open()
+    journal.note("a", "gsm1", None)  # ATA went out before +CLIP was read
+    journal.note("b", "gsm2", "+7900")
+    journal.note("a", "gsm1", "+7911")  # the number, once it came
+    journal.settled("b")
+    journal.close()  # a crash: "a" never got its record
+    assert AnswerJournal(tmp_path / "answers.journal").unsettled() == [
+        {"id": "a", "line": "gsm1", "caller": "+7911", "at": 100.0}]
+    again = AnswerJournal(tmp_path / "answers.journal")
+    again.open()  # the next start deals with what was left, then starts empty
+    again.note("c", "gsm1", None)
+    again.settled("c")
+    assert (tmp_path / "answers.journal").stat().st_size == 0

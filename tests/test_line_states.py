@@ -1,0 +1,312 @@
+"""The line's call state machine under random interleavings (hypothesis stateful testing), per dialect.
+
+The line's own code (calls.py and its table) and the real switchboard run single-threaded here: the worker's
+jobs, the event loop's queue and the modem's reports are separate rules, so hypothesis chooses their order
+as the threads might. The modem and the network are a small model that answers the AT commands the line
+sends with the texts of the vendor's manual (the emulator's FAMILIES), and reports in the dialect's words.
+
+Invariants: every caller who keeps ringing is answered (unless the modem refused ATA every time, and then
+the call is rejected, not left ringing); every call has exactly one complete record; no call is left up
+in the modem after the box considers it ended.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from appliance import config as configuration
+from appliance.board import make_switchboard
+from appliance.core import events as ev
+from appliance.core.clock import FakeClock
+from appliance.modem import call_states as cs
+from appliance.modem.at import AtTimeout, DleEvent, Reply
+from appliance.modem.calls import ANSWER_ATTEMPTS, Calls
+from appliance.modem.dialects import dialect_named
+from appliance.modem.emulator_script import FAMILIES
+
+LINE = "gsm1"
+ATA_RESULTS = ("OK", "ERROR", "+CME ERROR: 3", "NO CARRIER", "timeout")
+
+
+@dataclass
+class Session:
+    """One caller's attempt, as the network sees it."""
+
+    number: str | None
+    refused: int = 0  # ATAs the modem refused while this caller rang
+    box_ids: set[str] = field(default_factory=set)  # the box's call ids for it (the ids its ATAs answered)
+
+
+class LineMachine(RuleBasedStateMachine):
+    dialect_name = "sim800"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialect = dialect_named(self.dialect_name)
+        self.family = FAMILIES[self.dialect_name]
+        self.clock = FakeClock()
+        self.modem = "idle"  # idle | ringing | active (the call as the modem holds it)
+        self.session: Session | None = None
+        self.ata_plan: deque[str] = deque()
+        self.after_reply: list[str | bytes] = []  # reports the modem sends just after a command's reply
+        self.jobs: deque = deque()
+        self.urgent: deque = deque()
+        self.loop: deque = deque()
+        self.line_down = False
+        self.started: dict[str, int] = {}
+        self.ended: dict[str, int] = {}
+        cfg = configuration.parse(configuration.default_document(), simulated=True)
+        self.core = make_switchboard(cfg, self.clock)
+        self.core.handle(ev.LineUp(LINE))
+        self.calls = Calls(LINE, post=self.loop.append, command=self.command, later=self.jobs.append,
+                           urgent=self.urgent.append, dialect=lambda: self.dialect, clock=self.clock)
+        self.calls.back(self.command)
+
+    # --- the modem: AT commands in, texts out ----------------------------------------------
+
+    def command(self, text: str, timeout: float = 3.0, **_: object) -> Reply:
+        if text == self.dialect.answer_command:
+            result = self.ata_plan.popleft() if self.ata_plan else "OK"
+            if result == "timeout":
+                raise AtTimeout(f"no answer to {text}")
+            if self.modem != "ringing":
+                if self.dialect.gsm:
+                    return Reply(text, [], "NO CARRIER")
+                self.modem = "active"  # off-hook on a line nobody calls: the exchange's dial tone says so
+                self.after_reply.append(b"\x10d")
+                return Reply(text, [], "OK")
+            if result == "OK":
+                self.modem = "active"
+                self.session.box_ids.add(self.calls.call_id)
+            elif result != "NO CARRIER":
+                self.session.refused += 1
+            else:
+                self.modem, self.session = "idle", None  # the caller left just as ATA went out
+            return Reply(text, [], result)
+        if text == self.dialect.hangup_command or text == "AT+CHLD=0":
+            if self.modem == "active" or (self.modem == "ringing" and self.dialect.gsm):
+                self.modem, self.session = "idle", None
+            return Reply(text, [], "OK")
+        if text == "AT+CLCC":
+            stat = {"active": 0, "ringing": 4}.get(self.modem)
+            lines = [f'+CLCC: 1,1,{stat},0,0,"",129'] if stat is not None else []
+            return Reply(text, lines, "OK")
+        return Reply(text, [], "OK")
+
+    def report(self, *texts: str | bytes) -> None:
+        """What the AT channel's reader does with a report line (or a <DLE> code)."""
+        for text in texts:
+            token = DleEvent(chr(text[1])) if isinstance(text, bytes) else text
+            for happening in self.dialect.parse(token):
+                self.calls.happen(happening)
+
+    def ring(self) -> None:
+        self.report("RING")
+        if self.session is not None:
+            number = self.session.number or ""
+            if self.dialect.gsm:
+                self.report(f'+CLIP: "{number}",129,"",0,"",{0 if number else 1}')
+            else:
+                self.report(f"NMBR = {number or 'P'}")
+
+    # --- the box: the worker's jobs and the event loop -------------------------------------------
+
+    def run_job(self) -> None:
+        job = self.urgent.popleft() if self.urgent else self.jobs.popleft()
+        try:
+            job()
+        except AtTimeout:
+            self.fail("the modem stopped answering")
+        reports, self.after_reply = self.after_reply, []
+        self.report(*reports)
+
+    def fail(self, reason: str) -> None:
+        """What LineRecovery._fail does: the call state first, then LineDown to the core."""
+        if self.line_down:
+            return
+        self.line_down = True
+        self.calls.drop(reason)
+        self.loop.append(ev.LineDown(LINE, reason))
+        self.urgent.clear()
+        self.jobs.clear()  # recovery drops what was queued
+
+    def process(self, event: object) -> None:
+        for action in self.core.handle(event):
+            match action:
+                case ev.CallStarted(call_id=call_id):
+                    self.started[call_id] = self.started.get(call_id, 0) + 1
+                case ev.CallEnded(record=record):
+                    self.ended[record["id"]] = self.ended.get(record["id"], 0) + 1
+                    assert record["outcome"] and record["ended_by"], record
+                case ev.HangUp():  # what ModemLine.hangup does
+                    self.calls.forget()
+                    self.jobs.append(self.calls.hangup)
+
+    def settle(self) -> None:
+        """Let the worker and the loop run until both are idle (no report arrives meanwhile)."""
+        for _ in range(200):
+            if self.loop:
+                self.process(self.loop.popleft())
+            elif self.urgent or self.jobs:
+                self.run_job()
+            else:
+                return
+        raise AssertionError("the box never settles")
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        if not self.line_down and self.calls.wait(self.clock()) <= 0:
+            self.jobs.append(lambda: self.calls.tick(self.clock()))
+        self.loop.append(ev.Tick())
+
+    # --- rules: the caller and the network -----------------------------------------------------
+
+    @initialize()
+    def up(self) -> None:
+        self.settle()
+
+    @rule(number=st.sampled_from(["+79161234567", "5551234", None]))
+    def caller_dials(self, number: str | None) -> None:
+        if self.modem == "idle":
+            self.modem, self.session = "ringing", Session(number)
+            self.ring()
+
+    @rule(storm=st.booleans())
+    def ring_again(self, storm: bool) -> None:
+        if self.modem == "ringing":
+            self.clock.advance(0.01 if storm else 3.0)
+            self.ring()
+
+    @rule(times=st.integers(1, 150))
+    def ring_storm_without_a_call(self, times: int) -> None:
+        """A RING every 10 ms with no call behind it (a glitching modem or line), the box working meanwhile."""
+        if self.modem == "idle":
+            for _ in range(times):
+                self.clock.advance(0.01)
+                self.report("RING")
+                self.settle()
+
+    @precondition(lambda self: self.modem == "ringing")
+    @rule()
+    def caller_leaves_as_ata_goes_out(self) -> None:
+        """The caller hangs up just as the box answers: ATA meets NO CARRIER (a redial may follow at once)."""
+        self.ata_plan.appendleft("NO CARRIER")
+        self.settle()
+
+    @rule(silent=st.booleans(), dropped=st.booleans())
+    def caller_hangs_up(self, silent: bool, dropped: bool) -> None:
+        was = self.modem
+        self.session = None
+        # An analogue line stays off-hook, hearing busy tone, until the box hangs up; GSM ends the call.
+        self.modem = "active" if was == "active" and not self.dialect.gsm else "idle"
+        if was == "ringing" and not silent and self.dialect.gsm:
+            self.report("NO CARRIER")
+        elif was == "active":
+            reports = self.family.dropped if dropped and self.family.dropped else self.family.ended
+            self.report(*(r.format(num="") if isinstance(r, str) else r for r in reports))
+
+    @rule(result=st.sampled_from(ATA_RESULTS))
+    def modem_will_answer_ata_with(self, result: str) -> None:
+        self.ata_plan.append(result)
+
+    @rule(digit=st.sampled_from("19#"))
+    def caller_presses(self, digit: str) -> None:
+        if self.modem == "active":
+            key = self.family.dtmf(digit)
+            self.report(key)
+
+    @rule()
+    def modem_reports_the_call_list(self) -> None:
+        if self.dialect.gsm and self.modem != "idle":
+            self.report(f'+CLCC: 1,1,{0 if self.modem == "active" else 4},0,0,"",129')
+
+    @rule(seconds=st.sampled_from([0.01, 0.5, 3.0, 9.0, 40.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    @rule()
+    def port_lost(self) -> None:
+        self.fail("port lost")
+
+    @precondition(lambda self: self.line_down)
+    @rule()
+    def line_recovers(self) -> None:
+        self.settle()
+        self.line_down = False
+        self.calls.back(self.command)
+        self.loop.append(ev.LineUp(LINE))
+
+    # --- rules: the box's threads --------------------------------------------------------------
+
+    @precondition(lambda self: self.urgent or self.jobs)
+    @rule()
+    def worker_runs_a_job(self) -> None:
+        self.run_job()
+
+    @precondition(lambda self: self.loop)
+    @rule()
+    def loop_handles_an_event(self) -> None:
+        self.process(self.loop.popleft())
+
+    # --- the invariants ------------------------------------------------------------------------
+
+    @precondition(lambda self: self.modem == "ringing" and not self.line_down)
+    @rule()
+    def a_caller_who_keeps_ringing_is_answered(self) -> None:
+        self.ata_plan.clear()
+        session = self.session
+        for _ in range(ANSWER_ATTEMPTS + 1):
+            self.settle()
+            if self.modem != "ringing":
+                break
+            self.clock.advance(3.0)
+            self.advance(0)
+            self.ring()
+        self.settle()
+        if session.refused >= ANSWER_ATTEMPTS:
+            assert self.modem == "idle", "a call the modem would not answer is rejected, not left ringing"
+        else:
+            assert self.modem == "active", f"a caller rang on and was not answered (line {self.calls.state})"
+
+    @rule()
+    def everything_ends(self) -> None:
+        """The caller hangs up, time passes: every call has exactly one complete record and nothing is up."""
+        self.caller_hangs_up(silent=False, dropped=False)
+        self.settle()
+        if self.line_down:
+            self.line_recovers()
+            self.settle()
+        for _ in range(3):
+            self.advance(40.0)
+            self.settle()
+        assert self.calls.state == cs.IDLE, self.calls.state
+        assert self.core.lines[LINE] is None, "the core still holds a call"
+        assert self.modem == "idle", "a call is left up in the modem"
+        assert all(n == 1 for n in self.started.values()), self.started
+        assert self.ended == {call_id: 1 for call_id in self.started}, (self.started, self.ended)
+
+    def teardown(self) -> None:
+        self.settle()
+        if not self.line_down and self.core.lines[LINE] is None and self.calls.state == cs.IDLE:
+            assert self.modem != "active", "a call the box has ended is still up in the modem"
+        assert all(n == 1 for n in self.ended.values()), self.ended
+        assert set(self.ended) <= set(self.started), "a record ended that never started"
+
+
+def machine_for(dialect: str) -> type[LineMachine]:
+    return type(f"LineMachine_{dialect}", (LineMachine,), {"dialect_name": dialect})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dialect", ["sim800", "sim7600", "quectel", "huawei", "v253"])
+def test_the_line_under_random_interleavings(dialect):
+    machine = machine_for(dialect)
+    machine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+    machine.TestCase().runTest()
