@@ -65,7 +65,8 @@ class LineMachine(RuleBasedStateMachine):
         self.core = make_switchboard(cfg, self.clock)
         self.core.handle(ev.LineUp(LINE))
         self.calls = Calls(LINE, post=self.loop.append, command=self.command, later=self.jobs.append,
-                           urgent=self.urgent.append, dialect=lambda: self.dialect, clock=self.clock)
+                           urgent=self.urgent.append, dialect=lambda: self.dialect, clock=self.clock,
+                           answer_after_rings=1 if self.dialect.gsm else 2)  # as ModemLine sets it
         self.calls.back(self.command)
 
     # --- the modem: AT commands in, texts out ----------------------------------------------
@@ -261,7 +262,7 @@ class LineMachine(RuleBasedStateMachine):
     def a_caller_who_keeps_ringing_is_answered(self) -> None:
         self.ata_plan.clear()
         session = self.session
-        for _ in range(ANSWER_ATTEMPTS + 1):
+        for _ in range(ANSWER_ATTEMPTS + 2):
             self.settle()
             if self.modem != "ringing":
                 break
