@@ -97,12 +97,15 @@ class Journal:
         self.used += len(line)
         return True
 
-    def rewrite(self, entries: list[dict[str, Any]]) -> None:
-        """Keep only `entries` (what is still unwritten), zeroing what the others took."""
+    def rewrite(self, entries: list[dict[str, Any]]) -> bool:
+        """Keep only `entries` (what is still unwritten), zeroing what the others took; False if they do not fit."""
         data = b"".join(json.dumps(e, default=str).encode() + b"\n" for e in entries)
-        data = data if len(data) < self.size else b""  # too big for the file: memory still holds them
-        if self._write(0, data + bytes(max(0, self.used - len(data)))):
-            self.used = len(data)
+        fits = len(data) < self.size
+        data = data if fits else b""  # too big for the file: memory still holds them
+        if not self._write(0, data + bytes(max(0, self.used - len(data)))):
+            return False
+        self.used = len(data)
+        return fits
 
     def _write(self, offset: int, data: bytes) -> bool:
         if self.size == 0:
@@ -197,8 +200,7 @@ class JournaledStore:
             written += 1
         if written:
             self.pending = self.pending[written:]
-            self.unjournaled = min(self.unjournaled, len(self.pending))
-            self._journal.rewrite(self.pending)
+            self.unjournaled = 0 if self._journal.rewrite(self.pending) else len(self.pending)
             log.info("%d waiting call record write(s) saved; %d still waiting", written, len(self.pending))
             if self._store.on_outbox is not None:
                 self._store.on_outbox()  # webhooks queued by these writes
