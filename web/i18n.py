@@ -121,7 +121,7 @@ RU = {
     "in menu": "в меню", "answering": "ответ", "ringing operators": "вызов операторов", "connected": "соединён",
     "completed": "завершён", "abandoned": "брошен", "failed": "сбой", "interrupted": "прерван",
     "unanswered": "без ответа", "closed": "нерабочее время", "missed": "пропущен", "left in menu": "ушёл из меню",
-    "transferred": "переведён",
+    "transferred": "переведён", "rejected_busy": "отклонён: линия занята",
     "Hand over to a service": "Перевести в службу", "Transfer": "Перевести",
     "Transferring the caller.": "Абонент переводится.",
     # Desk work: operators, inboxes, callbacks, the announcement, privacy and tokens.

@@ -23,7 +23,7 @@ from .security import requires
 blueprint = Blueprint("records", __name__)
 
 OUTCOMES = ("completed", "abandoned", "missed", "left in menu", "no answer", "voicemail", "closed", "transferred",
-            "ended by flow", "blocked", "failed", "interrupted")
+            "ended by flow", "blocked", "failed", "interrupted", "rejected_busy")
 PAGE = 50
 
 
