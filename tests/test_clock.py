@@ -220,3 +220,15 @@ def test_stamps_made_before_the_time_is_set_are_off_by_one_amount_which_settle_g
     source.is_synced = True
     assert clock.settle() == 1_800_000_000 - 86410  # what every stamp made so far must move by
     assert clock.wall() == 1_800_000_000 and clock.synced() is True and clock.settle() is None
+
+
+def test_a_damaged_note_of_earlier_runs_is_skipped_not_a_failed_start(tmp_path):
+    from appliance.store.calls import CallStore
+    from appliance.store.restamp import ProvisionalRuns
+
+    store = CallStore(tmp_path / "calls.db")
+    note = tmp_path / "clock.provisional"
+    note.write_text('{"boot": "b", "runs": [{"since": "all", "low": 1}, 7]}')
+    assert ProvisionalRuns(note, "b").settle(store.db, 1_800_000_000.0, 100.0) == 0
+    assert not note.exists()
+    store.close()

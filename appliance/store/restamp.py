@@ -79,7 +79,7 @@ class ProvisionalRuns:
         if not isinstance(noted, dict) or noted.get("boot") != self.boot_id or not isinstance(noted.get("runs"), list):
             log.warning("records stamped before the clock was set in an earlier boot keep their provisional stamps")
             return []
-        return noted["runs"]
+        return [run for run in noted["runs"] if _well_formed(run)]
 
     def begin(self, db: sqlite_utils.Database, low: float, offset: float) -> None:
         """This run starts before the time is set: note where its rows and stamps will be."""
@@ -98,6 +98,13 @@ class ProvisionalRuns:
             moved += restamp(db, run["since"], until, (run["low"], now + run["offset"]), offset - run["offset"])
         self.path.unlink(missing_ok=True)
         return moved
+
+
+def _well_formed(run: object) -> bool:
+    """A noted run as `begin` writes it; anything else (a hand-edited file) is skipped, not a failed start."""
+    return (isinstance(run, dict) and isinstance(run.get("since"), dict)
+            and all(isinstance(v, int) for v in run["since"].values())
+            and all(isinstance(run.get(k), int | float) for k in ("low", "offset")))
 
 
 def _boot_id() -> str:
