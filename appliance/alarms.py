@@ -43,6 +43,12 @@ class Alarms:
         if gone is not None:
             log.info("alarm %s cleared", alarm_id)
 
+    def restamp(self, delta: float) -> None:
+        """The wall clock was just set: alarms raised before it keep their moment, in true time."""
+        with self._lock:
+            for alarm in self._alarms.values():
+                alarm["since"] += delta
+
     def active(self, prefix: str = "") -> list[dict[str, Any]]:
         """The alarms now raised (those whose id starts with `prefix`), errors first, then oldest first."""
         with self._lock:

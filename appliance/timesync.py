@@ -80,6 +80,7 @@ class ClockWatch:
             log.warning("the clock is set: it was %+.0f s off", delta)
             self.keeper.clock_set()
             self.core.restamp(delta)
+            self.alarms.restamp(delta)
             self.alarms.clear("clock.unset")
         if not self.clock.synced():
             self.alarms.set("clock.unset", "warning", "clock not set: the time is not synchronised yet, so calls "

@@ -108,6 +108,7 @@ def test_booted_in_1970_then_synced_keeps_every_call_and_moves_it_to_the_true_ti
     daemon = start(steps, synced)
     assert "clock.unset" in alarms(daemon)
     assert daemon.status()["schedule"]["time_known"] is False
+    daemon.alarms.set("maintenance.webhooks", "error", "webhooks cannot be sent")  # any alarm raised meanwhile
     for caller in ("+79161111111", "+79162222222"):
         take_call(daemon, simulation, caller)
     assert set(calls(data)) >= {"+79160000000", "+79161111111", "+79162222222"}
@@ -124,6 +125,8 @@ def test_booted_in_1970_then_synced_keeps_every_call_and_moves_it_to_the_true_ti
         assert true_start - 1 <= started <= ended <= now, (caller, started, ended, true_start, now)
     low, high = after["events"]
     assert true_start - 1 <= low <= high <= now
+    shown = next(a for a in control.call(daemon.control_path, "status")["alarms"] if a["id"] == "maintenance.webhooks")
+    assert true_start - 1 <= shown["since"] <= now  # the dashboard says when, in true time
 
 
 def test_a_step_of_years_while_running_deletes_nothing_and_is_an_alarm(box, tmp_path):
