@@ -86,22 +86,31 @@ def section(name: str):
         abort(404, f"no config section {name!r}")
     document = current_document()
     problems: list = []
-    if request.method == "POST":
+    if request.method != "POST":
+        return _page(name, document, configuration.check(document)[1], 200)
+    # "Add" saves nothing: it puts an empty item on the page, and the one Save keeps it with its fields and
+    # whatever else was edited alongside (the new node and the menu key that leads to it, together).
+    pending = request.form.getlist("new")
+    try:
+        new = forms.apply(name, forms.with_pending(name, document, pending), request.form)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("configure.section", name=name))
+    if request.form.get("action") == "add":
+        new_name, new_type = request.form.get("new_name", "").strip(), request.form.get("new_type", "")
         try:
-            if request.form.get("action") == "add":
-                new = forms.add(name, document, request.form.get("new_name", ""), request.form.get("new_type", ""))
-            else:
-                new = forms.apply(name, document, request.form)
+            new = forms.add(name, new, new_name, new_type)
+            pending.append(f"{new_name}|{new_type}")
         except ValueError as exc:
             flash(str(exc), "error")
-            return redirect(url_for("configure.section", name=name))
-        saved, problems = save(new, f"{name} edited")
-        if saved:
-            return redirect(url_for("configure.section", name=name))
-        document = new  # show what was typed, with its problems beside it
-    else:
-        problems = configuration.check(document)[1]
-    return _page(name, document, problems, 400 if request.method == "POST" else 200)
+        # The saved config's problems only: an item just added is not wrong for being empty yet.
+        return _page(name, new, configuration.check(document)[1], 200,
+                     pending=forms.pending_present(name, new, pending))
+    saved, problems = save(new, f"{name} edited")
+    if saved:
+        return redirect(url_for("configure.section", name=name))
+    # Show what was typed, with its problems beside it; the unsaved new items stay on the page.
+    return _page(name, new, problems, 400, pending=forms.pending_present(name, new, pending))
 
 
 def _page(name: str, document: dict[str, Any], problems: list, status: int, **extra: Any):

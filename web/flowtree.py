@@ -103,7 +103,7 @@ def build(document: dict[str, Any], problems: list[Problem]) -> FlowTree:
             island = make(node_id)
             if root and not any(p.message.startswith("unreachable") for p in island.problems):
                 # The check skips reachability while any node has an error; the drawing knows anyway.
-                island.problems.append(Problem(f"flow.nodes.{node_id}", UNREACHABLE))
+                island.problems.append(Problem(f"flow.nodes.{node_id}", UNREACHABLE, "warning"))
             grow(island)
             unreachable.append(island)
     return FlowTree(root, unreachable, None if root else str(start))

@@ -225,7 +225,8 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
     if section == "prompts":
         if name in new.get("prompts", {}):
             raise ValueError(f"there is already a prompt {name!r}")
-        new.setdefault("prompts", {})[name] = {"text": "…", "lang": new.get("box", {}).get("language", "en")}
+        # Empty until the admin types it: a placeholder would be spoken (or, as "…", heard as silence).
+        new.setdefault("prompts", {})[name] = {"text": "", "lang": new.get("box", {}).get("language", "en")}
     elif section == "flow":
         if kind not in NODE_TYPES:
             raise ValueError(f"node type must be one of {', '.join(NODE_TYPES)}")
@@ -233,13 +234,34 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
         if name in nodes:
             raise ValueError(f"there is already a node {name!r}")
         nodes[name] = {"type": kind}
-    elif section == "handsets":
-        new.setdefault("handsets", []).append({"id": name, "kind": "relay"})
-    elif section == "lines":
-        new.setdefault("lines", []).append({"id": name, "port": "", "dialect": "auto"})
+    elif section in ("handsets", "lines"):
+        items = new.setdefault(section, [])
+        if any(isinstance(item, dict) and item.get("id") == name for item in items):
+            raise ValueError(f"there is already an item {name!r} in {section}")
+        items.append({"id": name, "kind": "relay"} if section == "handsets" else
+                     {"id": name, "port": "", "dialect": "auto"})
     else:
         raise ValueError(f"nothing can be added to {section}")
     return new
+
+
+def with_pending(section: str, document: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+    """The document with the items added on the page but not saved yet ("name|type" each), in the order
+    they were added, so their fields (handsets[2].ring_pin) are where the form says they are."""
+    for item in pending:
+        name, _, kind = item.partition("|")
+        document = add(section, document, name, kind)
+    return document
+
+
+def pending_present(section: str, document: dict[str, Any], pending: list[str]) -> list[str]:
+    """The pending items still in the draft: one ticked for deletion is gone and stays gone."""
+    def present(name: str) -> bool:
+        if section in ("handsets", "lines"):
+            return any(isinstance(item, dict) and item.get("id") == name for item in document.get(section, []))
+        table = document.get("prompts", {}) if section == "prompts" else document.get("flow", {}).get("nodes", {})
+        return name in table
+    return [item for item in pending if present(item.partition("|")[0])]
 
 
 def _belongs(problem: Problem, path: str, whole_field: bool) -> bool:

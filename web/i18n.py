@@ -81,6 +81,8 @@ RU = {
     "Upload a recording": "Загрузить запись",
     "New prompt name": "Имя новой фразы",
     "New node name": "Имя нового узла",
+    "New id": "Новый идентификатор",
+    "New items are kept once you press Save.": "Новое сохранится, когда вы нажмёте «Сохранить».",
     "Type": "Тип",
     "Start node": "Начальный узел",
     "Force open": "Открыть принудительно",

@@ -117,7 +117,9 @@ def parse_flow(doc: object, prompts: Iterable[str], where: str = "flow") -> tupl
         reachable = _reachable(start, nodes)
         for node_id in nodes:
             if node_id not in reachable:
-                problems.append(Problem(f"{where}.nodes.{node_id}", "unreachable: no path from the start leads here"))
+                # Advice, not a refusal: a node built before the key that leads to it must be savable.
+                problems.append(Problem(f"{where}.nodes.{node_id}", "unreachable: no path from the start leads here",
+                                        "warning"))
         ending = _can_end(nodes)
         for node_id in sorted(reachable - ending):
             problems.append(Problem(f"{where}.nodes.{node_id}",

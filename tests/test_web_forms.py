@@ -1,0 +1,135 @@
+"""Adding to a collection from the config forms the way a browser does it: "Add" puts an empty item on the
+page, the admin fills it in (and whatever points at it) and one Save keeps it all (issue 16 item 1)."""
+
+from __future__ import annotations
+
+import tomllib
+from html.parser import HTMLParser
+
+from test_web import admin, app, box  # noqa: F401 (fixtures)
+from werkzeug.datastructures import MultiDict
+
+
+class _Form(HTMLParser):
+    """The fields of form#config-form as a browser would submit them (unticked boxes left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.fields, self._select, self._textarea = False, [], None, None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == "config-form"
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("file",):
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.fields.append([a["name"], a.get("value") or ""])
+        elif tag == "select" and a.get("name"):
+            self._select = [a["name"], None]
+            self.fields.append(self._select)
+        elif tag == "option" and self._select is not None and (self._select[1] is None or "selected" in a):
+            self._select[1] = a.get("value", "")  # filled from the text below when it has no value
+            self._option = "value" not in a
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = [a["name"], ""]
+            self.fields.append(self._textarea)
+
+    def handle_data(self, data: str) -> None:
+        if self._select is not None and getattr(self, "_option", False):
+            self._select[1] = data
+            self._option = False
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self.inside = False
+
+
+def submit(client, url: str, page: str, button: tuple[str, str] | None = None, **typed: str):
+    """Post the page's config form with `typed` filled in (field name -> text), pressing `button`."""
+    form = _Form()
+    form.feed(page)
+    fields = {name: value for name, value in form.fields if name != "new"}
+    assert set(typed) <= set(fields) | {"new_name", "new_type"}, f"not on the page: {set(typed) - set(fields)}"
+    fields.update(typed)
+    data = [(name, value) for name, value in fields.items() if name != "action"]
+    data += [("new", value) for name, value in form.fields if name == "new"]
+    if button:
+        data.append(button)
+    return client.post(url, data=MultiDict(data))
+
+
+def _revisions(app) -> int:  # noqa: F811
+    return len(app.extensions["web_store"].revisions())
+
+
+def test_a_new_handset_is_filled_in_and_saved_once(app, admin, box):  # noqa: F811
+    _, data = box
+    page = admin.get("/config/handsets").text
+    before = _revisions(app)
+    added = submit(admin, "/config/handsets", page, ("action", "add"), new_name="h3")
+    assert added.status_code == 200, added.text
+    assert _revisions(app) == before, "Add saved an empty handset"
+    assert 'name="handsets[2].ring_pin"' in added.text and "is not a GPIO pin" not in added.text
+    saved = submit(admin, "/config/handsets", added.text, None, **{
+        "handsets[2].name": "Desk 3", "handsets[2].ring_pin": "23", "handsets[2].hook_pin": "24",
+        "handsets[2].audio_pins": "gsm1=25", "handsets[2].skills": "legal"})
+    assert saved.status_code == 302, saved.text
+    handsets = tomllib.loads((data / "config.toml").read_text())["handsets"]
+    assert handsets[2] == {"id": "h3", "name": "Desk 3", "kind": "relay", "ring_pin": 23, "hook_pin": 24,
+                           "audio_pins": {"gsm1": 25}, "skills": ["legal"]}
+    assert _revisions(app) == before + 1
+
+
+def test_a_new_prompt_is_written_and_spoken_after_one_save(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/prompts").text
+    added = submit(admin, "/config/prompts", page, ("action", "add"), new_name="welcome_two")
+    assert added.status_code == 200 and 'name="prompts.welcome_two.text"' in added.text
+    saved = submit(admin, "/config/prompts", added.text, None, **{
+        "prompts.welcome_two.text": "Здравствуйте, вы позвонили на горячую линию.", "prompts.welcome_two.lang": "ru"})
+    assert saved.status_code == 302, saved.text
+    assert "Nothing changed" not in admin.get("/config/prompts").text
+    spoken = daemon.prompts["welcome_two"]
+    assert len(spoken) > 8000 and any(spoken[i] for i in range(0, len(spoken), 2)), "the new prompt is silent"
+
+
+def test_an_empty_new_prompt_is_refused_and_kept_on_the_page(app, admin):  # noqa: F811
+    page = admin.get("/config/prompts").text
+    added = submit(admin, "/config/prompts", page, ("action", "add"), new_name="later")
+    before = _revisions(app)
+    refused = submit(admin, "/config/prompts", added.text)
+    assert refused.status_code == 400 and 'data-field="prompts.later"' in refused.text
+    assert 'name="new" value="later|' in refused.text, "the unsaved prompt fell off the page"
+    assert _revisions(app) == before
+
+
+def test_a_new_node_and_the_key_leading_to_it_are_saved_together(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/flow").text
+    added = submit(admin, "/config/flow", page, ("action", "add"), new_name="finance", new_type="route")
+    assert added.status_code == 200 and 'name="flow.nodes.finance.next"' in added.text
+    saved = submit(admin, "/config/flow", added.text, None, **{
+        "flow.nodes.finance.next": "busy", "flow.nodes.finance.skill": "legal",
+        "flow.nodes.menu.keys": "1=legal, 2=psychology, 3=message, 0=anyone, 5=finance"})
+    assert saved.status_code == 302, saved.text
+    assert daemon.core.flow["menu"].keys["5"] == "finance"
+    assert daemon.core.flow["finance"].skill == "legal"
+
+
+def test_an_unreachable_node_is_saved_with_a_warning(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/flow").text
+    added = submit(admin, "/config/flow", page, ("action", "add"), new_name="draft", new_type="hangup")
+    saved = submit(admin, "/config/flow", added.text)
+    assert saved.status_code == 302, saved.text
+    assert "draft" in daemon.core.flow.nodes
+    shown = admin.get("/config/flow").text
+    assert 'class="problem warning" data-field="flow.nodes.draft"' in shown
