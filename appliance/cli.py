@@ -315,7 +315,12 @@ def _web(args: argparse.Namespace) -> int:
 def _setup_code(args: argparse.Namespace) -> int:
     from web import firstboot
 
-    code = firstboot.read(args.data)
+    try:
+        code = firstboot.read(args.data)
+    except PermissionError:
+        print(f"hotline setup-code: {args.data} is readable by the hotline user and root only: run it with sudo",
+              file=sys.stderr)
+        return 1
     if code is None:
         print(f"hotline setup-code: no setup code in {args.data}: the box is set up already (log in), "
               "or the web service has not started yet", file=sys.stderr)
