@@ -15,7 +15,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from waiting import free_port, wait_until
+from waiting import wait_until
+from web_server import serving
 
 from web import create_app
 
@@ -91,14 +92,9 @@ def _browser(base: str):
 
 
 def test_four_setups_racing_on_a_real_server_make_exactly_one_admin(tmp_path):
-    from waitress.server import create_server
-
     app = create_app(tmp_path)
-    port = free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serving(app) as port:
+        base = f"http://127.0.0.1:{port}"
         code = (tmp_path / "setup-code").read_text().strip()
         browsers = []
         for n in range(4):
@@ -127,8 +123,6 @@ def test_four_setups_racing_on_a_real_server_make_exactly_one_admin(tmp_path):
         winners = [a for a in answers if a[2].endswith("/")]
         assert len(answers) == 4 and len(winners) == 1, answers
         assert all(a[2].endswith("/login") for a in answers if a not in winners), answers
-    finally:
-        server.close()
 
 
 # --- sessions -------------------------------------------------------------------------------------------------------

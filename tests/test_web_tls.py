@@ -11,11 +11,11 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from waiting import free_port, wait_until
+from web_server import serving
 
 from appliance import frontend
 from web import create_app
@@ -50,52 +50,47 @@ http {{
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory):
-    from waitress.server import create_server
-
     data, tmp = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("nginx")
     app = create_app(data, control_path=data / "none.sock", behind_tls_proxy=True)
     app.extensions["web_store"].create_first_admin("admin", "correct horse", "en")
-    app_port, http_port, https_port = free_port(), free_port(), free_port()
-    server = create_server(app, host="127.0.0.1", port=app_port, threads=2)
-    threading.Thread(target=server.run, daemon=True).start()
-
     assert frontend.make_certificate(tmp / "tls")
     assert not frontend.make_certificate(tmp / "tls")  # a second run keeps the certificate (an admin's own too)
-    site = tmp / "hotline.conf"
-    made = subprocess.run([sys.executable, "-m", "appliance.frontend", "nginx", "--out", str(site),
-                           "--tls-dir", str(tmp / "tls"), "--upstream", f"127.0.0.1:{app_port}",
-                           "--http-port", str(http_port), "--https-port", str(https_port)],
-                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
-    assert made.returncode == 0, made.stderr
-    config = _main_config(tmp, site)
-    checked = subprocess.run([NGINX, "-t", "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(config)],
-                             capture_output=True, text=True, timeout=60)
-    assert checked.returncode == 0, checked.stderr
-    proc = subprocess.Popen([NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    context = ssl.create_default_context(cafile=str(tmp / "tls" / frontend.CERT_NAME))
+    http_port, https_port = free_port(), free_port()
+    with serving(app, threads=2) as app_port:
+        site = tmp / "hotline.conf"
+        made = subprocess.run([sys.executable, "-m", "appliance.frontend", "nginx", "--out", str(site),
+                               "--tls-dir", str(tmp / "tls"), "--upstream", f"127.0.0.1:{app_port}",
+                               "--http-port", str(http_port), "--https-port", str(https_port)],
+                              capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+        assert made.returncode == 0, made.stderr
+        config = _main_config(tmp, site)
+        checked = subprocess.run([NGINX, "-t", "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(config)],
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stderr
+        proc = subprocess.Popen([NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(config)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        context = ssl.create_default_context(cafile=str(tmp / "tls" / frontend.CERT_NAME))
 
-    def https(method: str, path: str, host: str = "localhost", **kwargs) -> http.client.HTTPResponse:
-        conn = http.client.HTTPSConnection("localhost", https_port, context=context, timeout=10)
-        conn.request(method, path, headers={"Host": host, **kwargs.pop("headers", {})}, **kwargs)
-        reply = conn.getresponse()
-        reply.read()
-        conn.close()
-        return reply
+        def https(method: str, path: str, host: str = "localhost", **kwargs) -> http.client.HTTPResponse:
+            conn = http.client.HTTPSConnection("localhost", https_port, context=context, timeout=10)
+            conn.request(method, path, headers={"Host": host, **kwargs.pop("headers", {})}, **kwargs)
+            reply = conn.getresponse()
+            reply.read()
+            conn.close()
+            return reply
 
-    def answering():
+        def answering():
+            try:
+                return https("GET", "/login")
+            except OSError:
+                return None
+
         try:
-            return https("GET", "/login")
-        except OSError:
-            return None
-
-    try:
-        wait_until(answering, 15, "nginx to answer on HTTPS")
-        yield https, http_port, https_port
-    finally:
-        proc.send_signal(signal.SIGQUIT)
-        proc.communicate(timeout=15)
-        server.close()
+            wait_until(answering, 15, "nginx to answer on HTTPS")
+            yield https, http_port, https_port
+        finally:
+            proc.send_signal(signal.SIGQUIT)
+            proc.communicate(timeout=15)
 
 
 def test_https_answers_with_the_boxs_certificate_and_hsts(front):
