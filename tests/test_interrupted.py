@@ -218,6 +218,18 @@ def test_a_salvaged_message_expires_with_the_voicemail_retention(tmp_path):
     store.close()
 
 
+def test_a_call_recording_cut_by_a_crash_is_kept_as_a_recording_cut_short(tmp_path):
+    store = CallStore(tmp_path / "calls.db")
+    store.call_started("c1", "gsm1", CALLER, 1000.0)
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "recordings" / ".c1.flac.a1b2c3d4.raw").write_bytes(b"\x10\x02" * 2 * RATE)
+    assert salvage_audio(store, tmp_path)["kept"] == 1
+    assert store.db.execute("SELECT call_id, seconds, cut_short FROM recordings").fetchall() == [("c1", 2.0, 1)]
+    assert store.db.execute("SELECT COUNT(*) FROM voicemails").fetchone()[0] == 0
+    assert os.listdir(tmp_path / "recordings") == ["c1.flac"]
+    store.close()
+
+
 def test_a_scratch_file_of_a_call_no_longer_in_the_log_is_removed(tmp_path):
     store = _crashed_box(tmp_path, 3)
     store.db.execute("DELETE FROM calls")  # erased (or expired) before the box came back
