@@ -236,10 +236,10 @@ def test_line_lost_mid_call_closes_the_record_with_the_reason():
 def test_a_new_call_from_the_line_closes_the_one_the_core_still_held():
     sb, clock = board()
     sb.handle(ev.IncomingCall(LINE, "+1"))
-    actions = sb.handle(ev.IncomingCall(LINE, "+2", "line-made-id"))
+    actions = sb.handle(ev.IncomingCall(LINE, "+2", "line-made-id", waited=1.5))
     record = ended(actions)
     assert (record["id"], record["ended_by"], record["reason"]) == ("call-1", "line", "the line took a new call")
-    assert actions[-1] == ev.CallStarted("line-made-id", LINE, "+2", clock())
+    assert actions[-1] == ev.CallStarted("line-made-id", LINE, "+2", clock() - 1.5)  # begun at its RING
 
 
 def test_a_refused_answer_is_in_the_calls_timeline():

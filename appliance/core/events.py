@@ -20,6 +20,7 @@ class IncomingCall:
     line: str
     caller: str | None = None  # None while unknown or withheld
     call_id: str | None = None  # the line's id for the call, noted in its answer journal before ATA
+    waited: float = 0.0  # seconds since the RING: the line tells the core once its ATA is answered
 
 
 @dataclass(frozen=True)

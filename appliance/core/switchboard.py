@@ -190,8 +190,8 @@ class Switchboard(FlowSteps, CallbackSteps):
         # holds on it has ended without the core hearing so.
         stale = self.lines[event.line]
         actions = self._finish(stale, "failed", "line", "the line took a new call") if stale else []
-        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,
-                    started_at=self.clock.wall(), started_mono=self.clock.monotonic())
+        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,  # begun at its RING
+                    started_at=self.clock.wall() - event.waited, started_mono=self.clock.monotonic() - event.waited)
         self._classify(call)
         self.lines[event.line] = call
         return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]

@@ -11,6 +11,7 @@ jobs before IncomingCall is even posted, so the caller never waits for the event
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -87,6 +88,7 @@ class Calls(CallTransfer):
         # event loop (and its write of the record) must not compete with the ATA for the CPU. The answer
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
+        self._rang_at = 0.0
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
 
@@ -123,6 +125,7 @@ class Calls(CallTransfer):
         if effect == cs.NEW_CALL:
             self.call_id, self._caller = uuid.uuid4().hex, self._early_caller
             self._caller_told, self._early_caller = self._caller is not None, None
+            self._rang_at = self._clock()
             self._say(IncomingCall(line, self._caller, self.call_id))
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
@@ -152,6 +155,8 @@ class Calls(CallTransfer):
         with self._lock:
             held, self._held = self._held, None
             for event in held or ():
+                if isinstance(event, IncomingCall):
+                    event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
                 self._post(event)
 
     def _run(self, commands: list[str]) -> None:
