@@ -28,6 +28,7 @@ from .board import make_switchboard
 from .config import Config
 from .control import ControlRequest, ControlServer
 from .core import events as ev
+from .core.callers import CallerLists
 from .core.clock import BoxClock, Clock
 from .core.switchboard import Switchboard
 from .handsets.devices import PresenceSwitch, build_handset
@@ -153,6 +154,7 @@ class Daemon:
         for name, text in problems:
             self.alarms.set(f"prompt.{name}", "warning", text)
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
+        self.core.callers = self._keyed(cfg.people.callers)
         for line in cfg.lines:
             self._start_line(line)
         for pending in self.store.pending_callbacks():
@@ -423,7 +425,11 @@ class Daemon:
         self.config = config
         # A "closed now" / "open now" from the web page outlasts a config change.
         schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override)
-        self.core.reconfigure(config.flow, schedule, config.people.callers, set(self.prompts))
+        self.core.reconfigure(config.flow, schedule, self._keyed(config.people.callers), set(self.prompts))
+
+    def _keyed(self, callers: CallerLists) -> CallerLists:
+        """The caller lists able to match a caller blocked by key (from a call's record, number unseen)."""
+        return dataclasses.replace(callers, key_of=self.store.privacy.key) if self.store else callers
 
     # --- status ---------------------------------------------------------------
 

@@ -126,7 +126,7 @@ def _page(name: str, document: dict[str, Any], problems: list, status: int, **ex
         problems=problems, problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
         override=override, node_types=tuple(NODE_TYPES),
         tree=flowtree.build(document, problems) if name == "flow" else None,
-        months=calendar_days.months(document, _today(document)) if name == "schedule" else None,
+        months=calendar_days.months(document, today(document)) if name == "schedule" else None,
         import_kinds=calendar_days.KINDS, **extra), status
 
 
@@ -176,7 +176,7 @@ def test_ring(handset: str):
     return redirect(url_for("configure.section", name="handsets"))
 
 
-def _today(document: dict[str, Any]) -> date:
+def today(document: dict[str, Any]) -> date:
     """Today where the box is: the calendar starts at the schedule's own month."""
     zone = document.get("schedule", {}).get("timezone", "UTC") if isinstance(document.get("schedule"), dict) else "UTC"
     try:

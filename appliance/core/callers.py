@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from .problems import Problem
 
 _NUMBER = re.compile(r"^\+?[0-9*#]{3,20}$")
+_KEY = re.compile(r"^[0-9a-f]{32}$")  # a caller's pseudonym key (appliance.privacy.Privacy.key)
 
 
 @dataclass(frozen=True)
@@ -17,11 +19,20 @@ class CallerLists:
     blocked: dict[str, float | None] = field(default_factory=dict)  # number -> blocked until (epoch), None forever
     priority: frozenset[str] = frozenset()
     lists: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Callers blocked from a call's record without anyone seeing their number: key -> until, as `blocked`.
+    blocked_keys: dict[str, float | None] = field(default_factory=dict)
+    # The box's number -> key function (it holds the privacy secret, so the daemon hands it in).
+    key_of: Callable[[str], str | None] | None = field(default=None, compare=False)
 
     def is_blocked(self, caller: str | None, now: float) -> bool:
-        if caller is None or caller not in self.blocked:
+        if caller is None:
             return False
-        until = self.blocked[caller]
+        if caller in self.blocked:
+            until = self.blocked[caller]
+        elif self.blocked_keys and self.key_of is not None and (key := self.key_of(caller)) in self.blocked_keys:
+            until = self.blocked_keys[key]
+        else:
+            return False
         return until is None or now < until
 
     def is_priority(self, caller: str | None) -> bool:
@@ -38,14 +49,21 @@ def parse_callers(doc: object, timezone: str = "UTC", where: str = "callers") ->
     if not isinstance(doc, dict):
         return CallerLists(), [Problem(where, "must be a table")]
     blocked: dict[str, float | None] = {}
-    for i, entry in enumerate(doc.get("blocked", [])):
+    blocked_keys: dict[str, float | None] = {}
+    entries = doc.get("blocked", [])
+    for i, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         spot = f"{where}.blocked[{i}]"
-        if not isinstance(entry, dict) or not _is_number(entry.get("number")):
-            problems.append(Problem(spot, 'needs number = "+7..." (and optionally until = "YYYY-MM-DD")'))
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str) and _KEY.match(entry["key"]):
+            table, caller = blocked_keys, entry["key"]
+        elif isinstance(entry, dict) and _is_number(entry.get("number")):
+            table, caller = blocked, entry["number"]
+        else:
+            problems.append(Problem(spot, 'needs number = "+7..." or the key of a blocked call\'s caller '
+                                    '(and optionally until = "YYYY-MM-DD")'))
             continue
         until = entry.get("until")
         if until is None:
-            blocked[entry["number"]] = None
+            table[caller] = None
             continue
         try:
             day = datetime.strptime(str(until), "%Y-%m-%d").date()
@@ -53,7 +71,7 @@ def parse_callers(doc: object, timezone: str = "UTC", where: str = "callers") ->
             problems.append(Problem(f"{spot}.until", f"{until!r} is not a YYYY-MM-DD date"))
             continue
         # Blocked through the whole of that day, in the box's own time zone.
-        blocked[entry["number"]] = datetime.combine(day, time.max, ZoneInfo(timezone)).timestamp()
+        table[caller] = datetime.combine(day, time.max, ZoneInfo(timezone)).timestamp()
     priority = _numbers(doc.get("priority", []), f"{where}.priority", problems)
     lists = {}
     raw_lists = doc.get("lists", {})
@@ -62,7 +80,7 @@ def parse_callers(doc: object, timezone: str = "UTC", where: str = "callers") ->
         raw_lists = {}
     for name, numbers in raw_lists.items():
         lists[name] = _numbers(numbers, f"{where}.lists.{name}", problems)
-    return CallerLists(blocked=blocked, priority=priority, lists=lists), problems
+    return CallerLists(blocked=blocked, priority=priority, lists=lists, blocked_keys=blocked_keys), problems
 
 
 def _is_number(value: object) -> bool:

@@ -49,6 +49,13 @@ class CallLog:
         rows = self._query("SELECT * FROM calls ORDER BY started_at DESC LIMIT ? OFFSET ?", [limit, offset])
         return [_public(row, role) for row in rows]
 
+    def key_of_call(self, call_id: str) -> str | None:
+        """The pseudonym key of a call's caller (None when withheld); LookupError for no such call."""
+        rows = self._query("SELECT caller_key FROM calls WHERE id = ?", [call_id])
+        if not rows:
+            raise LookupError(f"no call {call_id!r}")
+        return rows[0]["caller_key"]
+
     def caller_key(self, caller: str) -> str | None:
         """Whatever a person typed to find a caller: a number, a pseudonym ('~...'), or a caller key."""
         caller = caller.strip()

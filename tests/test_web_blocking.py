@@ -1,0 +1,81 @@
+""""Block this number" from a call's page, in pseudonym mode: nobody sees the number, the config keeps only
+the caller's key, and the caller's next call is refused while others still get through (issue 16 item 2)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import tomllib
+
+import pytest
+from test_web import _csrf, admin, app  # noqa: F401 (fixtures)
+from waiting import wait_until
+
+from appliance import config as configuration
+from appliance.simulation import Simulation
+
+CALLER, OTHER = "+79161112233", "+79035556677"
+
+
+@pytest.fixture(scope="module")
+def simulation():
+    document = configuration.default_document()
+    document["privacy"] = {"numbers": "pseudonym"}
+    simulation = Simulation(document)
+    yield simulation
+    simulation.close()
+
+
+@pytest.fixture(scope="module")
+def box(simulation, tmp_path_factory):
+    data = tmp_path_factory.mktemp("box")
+    daemon = simulation.daemon(configuration.parse(simulation.document), data)
+    daemon.start()
+    loop = threading.Thread(target=daemon.run, daemon=True)
+    loop.start()
+    yield daemon, data
+    daemon.stop()
+    loop.join(10)
+
+
+def _ended(data, count: int) -> list[tuple]:
+    with sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT id, caller, outcome FROM calls WHERE ended_at IS NOT NULL "
+                          "ORDER BY started_at").fetchall()
+    return rows if len(rows) >= count else []
+
+
+def _call(simulation, box, caller: str, count: int, hang_up: bool) -> tuple:
+    daemon, data = box
+    line = simulation.emulators["gsm1"]
+    threading.Thread(target=line.incoming_call, args=(caller,), daemon=True).start()
+    if hang_up:
+        wait_until(lambda: daemon.core.lines.get("gsm1"), 10, "the call to be answered")
+        line.remote_hangup()
+    return wait_until(lambda: _ended(data, count), 15, f"call {count} to be recorded")[-1]
+
+
+def test_a_caller_is_blocked_from_the_call_page_without_the_number_being_seen(app, admin, box, simulation):  # noqa: F811
+    daemon, data = box
+    call_id, stored, outcome = _call(simulation, box, CALLER, 1, hang_up=True)
+    assert CALLER not in stored and outcome != "blocked"
+    page = admin.get(f"/calls/{call_id}").text
+    assert 'id="block-form"' in page and CALLER not in page
+    reply = admin.post(f"/calls/{call_id}/block", data={"csrf_token": _csrf(admin), "days": "30",
+                                                        "back": f"/calls/{call_id}"})
+    assert reply.status_code == 302
+    config_text = (data / "config.toml").read_text()
+    assert CALLER not in config_text and "9161112233" not in config_text
+    blocked = tomllib.loads(config_text)["callers"]["blocked"]
+    assert len(blocked) == 1 and len(blocked[0]["key"]) == 32 and blocked[0]["until"]
+    assert "The caller is blocked until" in admin.get(f"/calls/{call_id}").text
+    # The same caller again: refused. Someone else: let in.
+    assert _call(simulation, box, CALLER, 2, hang_up=False)[2] == "blocked"
+    assert _call(simulation, box, OTHER, 3, hang_up=True)[2] != "blocked"
+
+
+def test_blocking_an_unknown_call_changes_nothing(app, admin, box):  # noqa: F811
+    before = len(app.extensions["web_store"].revisions())
+    reply = admin.post("/calls/nosuchcall/block", data={"csrf_token": _csrf(admin), "days": "7"})
+    assert reply.status_code == 404
+    assert len(app.extensions["web_store"].revisions()) == before
