@@ -17,7 +17,8 @@ from appliance.core.problems import Problem
 from appliance.core.schedule import DAYS, WHEN_TIME_UNKNOWN
 from appliance.handsets.cadence import CADENCES
 
-SECTIONS = ("box", "lines", "handsets", "prompts", "schedule", "flow")
+SECTIONS = ("box", "lines", "handsets", "operators", "queue", "callers", "prompts", "schedule", "flow")
+PEOPLE = ("operators", "queue", "callers")  # built by web/forms_people.py
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -90,6 +91,10 @@ def _field(document: dict[str, Any], path: str, kind: str, options: tuple[str, .
 
 def groups(section: str, document: dict[str, Any]) -> list[Group]:
     """The form of one section of the document."""
+    if section in PEOPLE:
+        from . import forms_people  # it builds on this module's fields
+
+        return forms_people.groups(section, document)
     if section == "box":
         return [Group("box", "box", [_field(document, "box.name", "text"),
                                      _field(document, "box.language", "select", LANGUAGES),
@@ -189,6 +194,9 @@ def parse_value(kind: str, text: str) -> Any:
     if kind in ("list", "intlist", "numlist"):
         items = [item.strip() for item in text.split(",") if item.strip()]
         return items if kind == "list" else [_number(item, kind == "intlist") for item in items]
+    if kind == "tiers":  # "0=3, 30=1, 60=any": from the first second level 3 and up, ...
+        return [{"after": _number(after, False), "min_level": level if level == "any" else _number(level, True)}
+                for after, level in parse_value("map", text).items()]
     if kind in ("map", "intmap"):
         table = {}
         for pair in re.split(r"[,\n]", text):
@@ -220,6 +228,11 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
     """A new document with an empty item added to the section; ValueError naming a bad name."""
     new = copy.deepcopy(document)
     name = name.strip()
+    if section in PEOPLE:
+        from . import forms_people
+
+        forms_people.add(section, new, name)
+        return new
     if section in ("prompts", "flow", "handsets", "lines") and not _ID.match(name):
         raise ValueError(f"{name!r}: a name is lowercase letters, digits, - and _")
     if section == "prompts":
@@ -257,6 +270,10 @@ def with_pending(section: str, document: dict[str, Any], pending: list[str]) -> 
 def pending_present(section: str, document: dict[str, Any], pending: list[str]) -> list[str]:
     """The pending items still in the draft: one ticked for deletion is gone and stays gone."""
     def present(name: str) -> bool:
+        if section in PEOPLE:
+            from . import forms_people
+
+            return forms_people.present(section, document, name)
         if section in ("handsets", "lines"):
             return any(isinstance(item, dict) and item.get("id") == name for item in document.get(section, []))
         table = document.get("prompts", {}) if section == "prompts" else document.get("flow", {}).get("nodes", {})
