@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 
 import pytest
+from test_journal import FullDisk
 from test_store import NUMBER, record, write
 
 from appliance import config as configuration
@@ -13,6 +14,7 @@ from appliance.keeper import RecordKeeper
 from appliance.privacy import Privacy, load_secret, mask, shown
 from appliance.store.access import AccessStore
 from appliance.store.calls import CallLog, CallStore
+from appliance.store.journal import Journal, JournaledStore
 from appliance.store.retention import enforce_retention, erase_caller, export_caller
 
 DAY = 86400.0
@@ -247,3 +249,17 @@ def test_the_audit_log_is_pruned_after_its_retention_a_year_unless_configured(tm
     document["retention"]["audit"] = 0
     with pytest.raises(configuration.ConfigError, match="retention.audit: must be a positive number"):
         configuration.parse(document)
+
+
+def test_a_waiting_write_that_can_never_be_written_is_logged_without_the_number(tmp_path, caplog):
+    store = CallStore(tmp_path / "calls.db", privacy=Privacy.for_data_dir(tmp_path, "pseudonym"))
+    disk = FullDisk(store)
+    journaled = JournaledStore(store, Journal(tmp_path / "calls.journal"))
+    disk.full = True
+    journaled.call_started("c1", "gsm1", NUMBER, 1000.0)
+    disk.full = False
+    store.call_started = lambda *args: (_ for _ in ()).throw(TypeError("a changed schema"))  # never writable
+    assert journaled.flush() and journaled.lost == 1
+    store.close()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "call record write call_started (#1) dropped" in logged and "9161234567" not in logged

@@ -195,7 +195,8 @@ class JournaledStore:
             except Exception:
                 # Not the disk: this entry can never be written (a bug, a changed schema). Waiting for it
                 # would hold back every record behind it, so it is logged whole and dropped.
-                log.exception("call record write dropped, it cannot be written: %r", entry)
+                # Its op and sequence only: the arguments hold the caller's number, which no log line may.
+                log.exception("call record write %s (#%s) dropped, it cannot be written", entry["op"], entry["seq"])
                 self.lost += 1
             written += 1
         if written:
