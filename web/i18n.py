@@ -37,7 +37,8 @@ def language() -> str:
 
 
 def translate(text: str, **values: object) -> str:
-    text = gettext(text)
+    if text:  # gettext("") is the catalogue's header, never a page's text
+        text = gettext(text)
     return text.format(**values) if values else text
 
 
