@@ -183,3 +183,33 @@ def test_a_number_is_blocked_until_a_day_and_a_priority_list_is_kept(app, admin,
     page = admin.get("/config/callers").text
     removed = submit(admin, "/config/callers", page, None, **{"delete:callers.blocked[0]": "1"})
     assert removed.status_code == 302 and not daemon.core.callers.is_blocked("+79160001122", 0)
+
+
+def test_menu_keys_are_rows_and_a_new_queue_is_made_from_its_row(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/flow").text
+    assert 'name="flow.nodes.menu.keys:1"' in page and "new node…" in page
+    assert 'name="flow.nodes.menu.retries"' in page and 'name="flow.nodes.menu.timeout_prompt"' in page
+    saved = submit(admin, "/config/flow", page, None, **{
+        "flow.nodes.menu.keys:2": "", "flow.nodes.menu.keys:4": "+new",
+        "flow.nodes.menu.keys:4:name": "debts", "flow.nodes.menu.keys:4:type": "route",
+        "flow.nodes.menu.keys:4:skill": "legal", "flow.nodes.menu.retries": "3"})
+    assert saved.status_code == 302, saved.text
+    menu = daemon.core.flow["menu"]
+    assert menu.keys["4"] == "debts" and "2" not in menu.keys and menu.retries == 3
+    debts = daemon.core.flow["debts"]
+    assert debts.type == "route" and debts.skill == "legal" and debts.next  # goes on to voicemail, not nowhere
+
+
+def test_a_row_s_new_node_that_needs_more_stays_on_the_page_until_filled_in(app, admin, box):  # noqa: F811
+    daemon, _ = box
+    page = admin.get("/config/flow").text
+    refused = submit(admin, "/config/flow", page, None, **{
+        "flow.nodes.menu.keys:6": "+new", "flow.nodes.menu.keys:6:name": "news",
+        "flow.nodes.menu.keys:6:type": "play"})
+    assert refused.status_code == 400 and 'data-field="flow.nodes.news.prompt"' in refused.text
+    assert 'name="new" value="news|play"' in refused.text and "news" not in daemon.core.flow.nodes
+    saved = submit(admin, "/config/flow", refused.text, None, **{
+        "flow.nodes.news.prompt": "greeting", "flow.nodes.news.next": "menu"})
+    assert saved.status_code == 302, saved.text
+    assert daemon.core.flow["menu"].keys["6"] == "news" and daemon.core.flow["news"].next == "menu"

@@ -20,7 +20,7 @@ from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
 
-from . import calendar_days, flowtree, forms
+from . import calendar_days, flowtree, forms, menu_rows
 from .i18n import translate as _
 from .link import DaemonError, ask
 from .security import requires
@@ -92,7 +92,9 @@ def section(name: str):
     # whatever else was edited alongside (the new node and the menu key that leads to it, together).
     pending = request.form.getlist("new")
     try:
-        new = forms.apply(name, forms.with_pending(name, document, pending), request.form)
+        draft = forms.with_pending(name, document, pending)
+        new = forms.apply(name, draft, request.form)
+        pending += forms.created(name, draft, new)
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("configure.section", name=name))
@@ -124,7 +126,7 @@ def _page(name: str, document: dict[str, Any], problems: list, status: int, **ex
     return render_template(
         "config.html", section=name, sections=forms.SECTIONS, groups=forms.groups(name, document),
         problems=problems, problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
-        override=override, node_types=tuple(NODE_TYPES),
+        override=override, node_types=tuple(NODE_TYPES), menu_types=menu_rows.TYPES,
         tree=flowtree.build(document, problems) if name == "flow" else None,
         months=calendar_days.months(document, today(document)) if name == "schedule" else None,
         import_kinds=calendar_days.KINDS, **extra), status

@@ -17,6 +17,8 @@ from appliance.core.problems import Problem
 from appliance.core.schedule import DAYS, WHEN_TIME_UNKNOWN
 from appliance.handsets.cadence import CADENCES
 
+from . import menu_rows
+
 SECTIONS = ("box", "lines", "handsets", "operators", "queue", "callers", "prompts", "schedule", "flow")
 PEOPLE = ("operators", "queue", "callers")  # built by web/forms_people.py
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -27,7 +29,8 @@ _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 class Field:
     path: str
     label: str
-    kind: str  # text | textarea | int | number | bool | list | intlist | numlist | map | intmap | select
+    kind: str  # text | textarea | int | number | bool | list | intlist | numlist | map | intmap | select | tiers
+    # | keyrows (a menu's keys, web/menu_rows.py)
     value: Any = None
     options: tuple[str, ...] = ()
 
@@ -151,8 +154,9 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
                     fields.append(_field(document, f"{where}.{name}", "select", prompts))
                 elif name in spec.get("targets", ()):
                     fields.append(_field(document, f"{where}.{name}", "select", targets))
-                elif name == "keys":
-                    fields.append(_field(document, f"{where}.keys", "map"))
+                elif name == "keys":  # a menu's keys are rows (key → node); a language node's name languages
+                    fields.append(_field(document, f"{where}.keys", "keyrows" if kind == "menu" else "map",
+                                         targets[1:]))
                 else:
                     fields.append(_field(document, f"{where}.{name}", "int" if name in _INTEGERS else
                                          "number" if name in _NUMBERS else "text"))
@@ -197,7 +201,7 @@ def parse_value(kind: str, text: str) -> Any:
     if kind == "tiers":  # "0=3, 30=1, 60=any": from the first second level 3 and up, ...
         return [{"after": _number(after, False), "min_level": level if level == "any" else _number(level, True)}
                 for after, level in parse_value("map", text).items()]
-    if kind in ("map", "intmap"):
+    if kind in ("map", "intmap", "keyrows"):
         table = {}
         for pair in re.split(r"[,\n]", text):
             if pair.strip():
@@ -213,7 +217,9 @@ def apply(section: str, document: dict[str, Any], form: Any) -> dict[str, Any]:
     new = copy.deepcopy(document)
     for group in groups(section, document):
         for field in group.fields:
-            if field.path in form:
+            if field.kind == "keyrows" and form.get(field.path) == "rows":
+                put(new, field.path, menu_rows.read(form, field.path, new) or None)
+            elif field.path in form:  # (a menu's keys may also come as "1=node, 2=node")
                 values = form.getlist(field.path)
                 put(new, field.path, parse_value(field.kind, values[-1]))
     # Deleting list items from the end keeps the earlier indexes valid.
@@ -265,6 +271,15 @@ def with_pending(section: str, document: dict[str, Any], pending: list[str]) -> 
         name, _, kind = item.partition("|")
         document = add(section, document, name, kind)
     return document
+
+
+def created(section: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Nodes a menu row made on the spot ("new node…"): pending like an added one until saved."""
+    if section != "flow":
+        return []
+    old = before.get("flow", {}).get("nodes", {})
+    return [f"{n}|{spec.get('type', '')}" for n, spec in after.get("flow", {}).get("nodes", {}).items()
+            if n not in old and isinstance(spec, dict)]
 
 
 def pending_present(section: str, document: dict[str, Any], pending: list[str]) -> list[str]:
