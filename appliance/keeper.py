@@ -53,6 +53,7 @@ class RecordKeeper:
         privacy = Privacy.for_data_dir(data_dir, records.privacy)  # a bad key stops the start before a file moves
         self.space_reserve = data_dir / "space.reserve"
         self.exclusive = False  # calls.db open for this process alone: a full disk left no room to share it
+        self.settle_pending = False  # the clock was set but the disk refused to move the provisional stamps
         journal = Journal(data_dir / "calls.journal")
         # A backup restored from the web page is swapped in here (only the daemon writes calls.db); a
         # damaged log is moved aside and salvaged. Each is an alarm until the next start.
@@ -125,7 +126,7 @@ class RecordKeeper:
     def seconds_until_due(self) -> float:
         """How long the daemon's loop may sleep before maintain() has work."""
         waits = [self.next_maintenance - self.monotonic(), self._next_disk_check - self.monotonic()]
-        if self.store.pending or self.exclusive:
+        if self.store.pending or self.exclusive or self.settle_pending:
             waits.append(self._next_retry - self.monotonic())
         if self._next_beat is not None:  # a live call's heartbeat
             waits.append(self._next_beat - self.monotonic())
@@ -170,11 +171,13 @@ class RecordKeeper:
         if self.monotonic() >= self._next_disk_check:
             self._next_disk_check = self.monotonic() + DISK_CHECK_EVERY
             self._check_disk()
-        if (self.store.pending or self.exclusive) and self.monotonic() >= self._next_retry:
+        if (self.store.pending or self.exclusive or self.settle_pending) and self.monotonic() >= self._next_retry:
             self._next_retry = self.monotonic() + WRITE_RETRY_EVERY
             self.store.flush()
             if self.exclusive:
                 self._share_records()
+            if self.settle_pending:
+                self._settle()
         now = self.monotonic()
         if now < self.next_maintenance:
             return
@@ -195,8 +198,8 @@ class RecordKeeper:
         Not while the wall clock is unknown: "older than 30 days" means nothing to a box that thinks it is 1970.
         The audit log always has a retention ([retention] audit, a year by default).
         """
-        if not self.clock.synced():
-            log.warning("retention waits: the clock is not set yet")
+        if not self.clock.synced() or self.settle_pending:
+            log.warning("retention waits: the clock is not set yet, or records still carry provisional stamps")
             return
         now = self.clock.wall()
         access = AccessStore(self.data_dir / "access.db")
@@ -250,11 +253,25 @@ class RecordKeeper:
 
     def clock_set(self) -> None:
         """The wall clock is set: records stamped before move to the true time, then retention runs on them."""
+        self._settle()
+        self.next_maintenance = self.monotonic()
+
+    def _settle(self) -> None:
+        """Move the provisional stamps; a disk that refuses the writes is an alarm, and it is tried again later."""
         now = self.monotonic()
-        moved = self._provisional.settle(self._db, self.clock.wall() - now, now)
+        try:
+            moved = self._provisional.settle(self._db, self.clock.wall() - now, now)
+        except STORAGE_ERRORS as exc:
+            log.error("records stamped before the clock was set cannot be moved yet: %s", exc)
+            self.settle_pending = True
+            self._chore_result("restamp", f"records stamped before the clock was set cannot be moved to the true "
+                                          f"time ({exc}); tried again every {WRITE_RETRY_EVERY:.0f} s, and "
+                                          "retention waits until they are")
+            return
+        self.settle_pending = False
+        self._chore_result("restamp", None)
         if moved:
             log.warning("the clock is set: %d record(s) stamped before moved to the true time", moved)
-        self.next_maintenance = now
 
     def clock_stepped(self, step: float) -> None:
         """The wall clock stepped by `step` s: retention waits a day rather than judge ages by a clock that just

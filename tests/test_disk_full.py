@@ -21,7 +21,9 @@ from waiting import wait_until
 
 from appliance import config as configuration
 from appliance import control
+from appliance.daemon import Daemon
 from appliance.simulation import Simulation
+from appliance.timesync import SystemTime
 
 RING, AUDIO, HOOK = {"h1": 17, "h2": 5}, {"h1": 22, "h2": 13}, {"h1": 27, "h2": 6}
 CALLER = "+79161234567"
@@ -32,12 +34,15 @@ pytestmark = pytest.mark.slow
 class Box:
     """The real daemon on simulated hardware, its loop in a thread, as `hotline run` drives it."""
 
-    def __init__(self, data: Path, **document_changes: object) -> None:
+    def __init__(self, data: Path, clock: SystemTime | None = None, **document_changes: object) -> None:
         document = configuration.default_document()
         document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
         document.update(document_changes)
         self.simulation = Simulation(document)
-        self.daemon = self.simulation.daemon(configuration.parse(self.simulation.document, simulated=True), data)
+        config = configuration.parse(self.simulation.document, simulated=True)
+        self.daemon = Daemon(config, data_dir=data, pin_factory=self.simulation.pin_factory,
+                             open_capture=self.simulation.open_capture, clock=clock)
+        self.daemon.commands.update(self.simulation.commands())
         self.failure: list[BaseException] = []
         self.loop = threading.Thread(target=self._run, daemon=True)
 
@@ -326,3 +331,28 @@ def test_a_voicemail_on_a_full_disk_ends_the_call_cleanly_and_the_next_one_is_re
 
         (path,) = wait_until(voicemails, 20, "the second message saved")
         assert (data / path).stat().st_size > 1000
+
+
+def test_the_clock_set_while_the_disk_is_full_is_retried_and_deletes_nothing(tmp_path):
+    data, synced = tmp_path / "data", tmp_path / "synchronized"  # no sync file yet: booted with the clock unset
+    offset = [-50 * 365 * 86400.0]  # a Pi without a real-time clock boots in 1970
+    clock = SystemTime(synced, wall=lambda: time.time() + offset[0])
+    with tiny_filesystem(data, 24), Box(data, clock=clock, retention={"calls": 30}) as box:
+        box.take_a_call()
+        (record,) = wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 10, "the call written")
+        assert record["started_at"] < 10 * 365 * 86400  # stamped in the 1970s, provisionally
+        filler = Filler(data)
+        filler.fill()
+        offset[0] = 0.0
+        synced.touch()  # NTP sets the clock while the disk is full
+
+        alarm = wait_until(lambda: box.alarms().get("maintenance.restamp"), 15, "the restamp alarm")
+        assert "tried again" in alarm["text"]
+        assert box.loop.is_alive() and not box.failure
+        assert [c["id"] for c in calls(data)] == [record["id"]]  # retention waits: 1970 is not "old"
+
+        filler.free()
+        wait_until(lambda: "maintenance.restamp" not in box.alarms(), 20, "the restamp done")
+        (moved,) = calls(data)
+        assert abs(moved["started_at"] - time.time()) < 3600  # the true time
+        assert box.loop.is_alive() and not box.failure
