@@ -168,8 +168,9 @@ def test_a_missing_sound_card_leaves_its_line_down_with_the_reason_and_unanswere
 def test_a_start_that_fails_leaves_nothing_on(tmp_path):
     daemon, simulation = make(tmp_path)
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "calls.db").write_bytes(b"this is not a database")
-    with pytest.raises(Exception, match="not a database"):
+    # A damaged calls.db no longer stops the start (it is salvaged); a garbage privacy key still does.
+    (tmp_path / "data" / "privacy.key").write_bytes(b"this is not a key")
+    with pytest.raises(Exception, match="is not a privacy key"):
         daemon.start()
     simulation.close()
     assert states(simulation) == [0, 0, 0, 0]
