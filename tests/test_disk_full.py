@@ -356,3 +356,31 @@ def test_the_clock_set_while_the_disk_is_full_is_retried_and_deletes_nothing(tmp
         (moved,) = calls(data)
         assert abs(moved["started_at"] - time.time()) < 3600  # the true time
         assert box.loop.is_alive() and not box.failure
+
+
+def test_signing_in_on_a_full_disk_says_why_and_the_api_still_shows_the_alarms(tmp_path):
+    import re
+
+    from web import create_app
+
+    def csrf(page: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24), Box(data) as box:
+        app = create_app(data, control_path=box.daemon.control_path)
+        client = app.test_client()
+        client.post("/setup", data={"username": "admin", "password": "correct horse", "password2": "correct horse",
+                                    "lang": "en", "csrf_token": csrf(client.get("/setup").text),
+                                    "setup_code": (data / "setup-code").read_text().strip()})
+        filler = Filler(data)
+        filler.fill()
+        wait_until(lambda: "disk.low" in box.alarms(), 5, "the disk.low alarm")
+        browser = app.test_client()
+        reply = browser.post("/login", data={"username": "admin", "password": "correct horse",
+                                             "csrf_token": csrf(browser.get("/login").text)})
+        assert reply.status_code == 503 and "cannot write to its data disk" in reply.text
+        token = (data / "api-token").read_text().strip()
+        status = app.test_client().get("/api/status", headers={"Authorization": f"Bearer {token}"})
+        assert status.status_code == 200 and "disk.low" in [a["id"] for a in status.get_json()["alarms"]]
+        filler.free()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from . import firstboot
@@ -65,7 +67,12 @@ def login():
         user = _store().authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is None:  # counted against the address and user name by the limits in web/signin.py
             return render_template("login.html", error=_("Wrong user name or password.")), 401
-        start_session(user)
+        try:
+            start_session(user)
+        except sqlite3.OperationalError as exc:  # a full data disk: no session can be recorded (docs/alarms.md)
+            return render_template("login.html", error=_(
+                "Cannot sign in: the box cannot write to its data disk ({error}). It still answers calls; "
+                "`hotline check` on the box lists its alarms.", error=str(exc))), 503
         # Only a local path: never bounce a fresh session to another site.
         return redirect(_local_path(request.args.get("next", "")) or url_for("pages.dashboard"))
     return render_template("login.html", error=error)

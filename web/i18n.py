@@ -45,7 +45,7 @@ def translate(text: str, **values: object) -> str:
 def catalog() -> dict[str, str]:
     """The strings the dashboard's script shows (states), in the page's language."""
     keys = ("idle", "ringing", "on call", "off-hook", "up", "down", "starting", "in menu", "answering",
-            "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace")
+            "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace", "since")
     return {key: translate(key) for key in keys}
 
 
