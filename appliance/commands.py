@@ -50,7 +50,10 @@ def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("; ".join(str(p) for p in exc.problems)) from None
     old = daemon.config
     # Lines and handsets are hardware: they are rebuilt at the next start, never under a live call.
-    restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence)
+    # So are the operators and the queue's settings: the switchboard's router holds them with their live state.
+    restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence
+               or old.people.operators != config.people.operators or old.people.queue != config.people.queue
+               or old.document.get("roster") != config.document.get("roster"))
     try:
         daemon.reconfigure(config)
     except PromptError as exc:

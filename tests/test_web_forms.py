@@ -147,6 +147,8 @@ def test_an_operator_with_skills_and_timings_is_added_in_one_save(app, admin, bo
         "operators[2].skills": "legal=3, general=1", "operators[2].ring_timeout": "15",
         "operators[2].wrap_up": "30", "operators[2].retry_pause": "10", "operators[2].max_missed": "2"})
     assert saved.status_code == 302, saved.text
+    # The router holds operators with their live state: the admin is told the change waits for a restart.
+    assert "change at the next restart" in admin.get("/config/operators").text
     vera = tomllib.loads((data / "config.toml").read_text())["operators"][2]
     assert vera == {"name": "Vera", "skills": {"legal": 3, "general": 1}, "ring_timeout": 15, "wrap_up": 30,
                     "retry_pause": 10, "max_missed": 2}

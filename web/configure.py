@@ -67,7 +67,7 @@ def save(document: dict[str, Any], note: str) -> tuple[bool, list]:
     diff = "".join(difflib.unified_diff((previous["toml"] if previous else "").splitlines(keepends=True),
                                         text.splitlines(keepends=True), "before", "after"))
     revision = _store().add_revision(text, diff, g.user["username"] if g.user else "api", note)
-    message = ("Saved as revision {id}; lines and handsets change at the next restart."
+    message = ("Saved as revision {id}; lines, handsets, operators and the queue change at the next restart."
                if reply.get("restart_needed") else "Saved as revision {id} and applied.")
     flash(_(message, id=revision), "info")
     return True, problems
