@@ -71,3 +71,24 @@ def test_status_and_hotline_check_show_the_daemons_alarms(box):
     loud = check(config, daemon.data_dir)
     assert loud.returncode == 1
     assert "alarm test.alarm (error): something an admin must fix" in loud.stderr
+
+
+@pytest.mark.parametrize(("storage", "field"), [
+    ({"warn_free_mb": -1}, "storage.warn_free_mb"),
+    ({"warn_free_percent": 150}, "storage.warn_free_percent"),
+    ({"warn_free_mb": "lots"}, "storage.warn_free_mb"),
+    ({"free": 5}, "storage.free"),
+])
+def test_a_bad_free_space_threshold_is_named(storage, field):
+    document = dict(configuration.default_document(), storage=storage)
+    with pytest.raises(configuration.ConfigError) as refused:
+        configuration.parse(document, simulated=True)
+    assert field in [problem.field for problem in refused.value.problems]
+
+
+def test_the_free_space_thresholds_default_to_100_mb_or_5_percent_and_can_be_set():
+    default = configuration.parse(configuration.default_document(), simulated=True).records
+    assert (default.warn_free_mb, default.warn_free_percent) == (100.0, 5.0)
+    document = dict(configuration.default_document(), storage={"warn_free_mb": 500, "warn_free_percent": 0})
+    records = configuration.parse(document, simulated=True).records
+    assert (records.warn_free_mb, records.warn_free_percent) == (500.0, 0.0)
