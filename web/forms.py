@@ -312,4 +312,11 @@ def unplaced(problems: list[Problem], section: str, document: dict[str, Any]) ->
     form = groups(section, document)
     return [p for p in problems
             if not any(_belongs(p, f.path, True) for g in form for f in g.fields)
-            and not any(_belongs(p, g.path, False) for g in form)]
+            and not any(_belongs(p, g.path, False) for g in form)
+            # Another section's advice (an unreachable node) is shown on its own page, not on every one.
+            and (p.severity == "error" or _section_of(p.field) == section)]
+
+
+def _section_of(field: str) -> str:
+    top = steps(field)[0] if steps(field) else ""
+    return {"box": "box", "ringing": "box", "roster": "operators"}.get(str(top), str(top))
