@@ -15,7 +15,9 @@ How it decides, per frame of ~28.5 ms slid in steps of one sub-block (~4.75 ms):
   a 10 ms drop-out never does) or by ten frames in a row that no longer show it.
 
 numpy is imported lazily: the daemon imports this module on a Pi Zero and only pays for numpy when a line
-actually needs the software receiver.
+actually needs the software receiver (then at start, see dtmf_engine.py).  DtmfBank holds the arithmetic for
+any number of lines, so the daemon's one engine decides all lines' audio in one set of numpy calls;
+DtmfDetector is one signal through it (`hotline dtmf-decode`, tests).
 """
 
 from __future__ import annotations
@@ -58,8 +60,73 @@ class DtmfFileError(ValueError):
     """A file given to decode_file cannot be read as PCM audio; the message names the file and the problem."""
 
 
-class DtmfDetector:
-    """Streaming receiver: feed signed 16-bit little-endian mono PCM in chunks of any size."""
+class LineState:
+    """One line's receiver state between batches: leftover samples, the last sub-blocks, the held key."""
+
+    def __init__(self, hop: int) -> None:
+        import numpy as np
+
+        self.odd_byte = b""
+        self.pending = np.zeros(0, dtype=np.float32)
+        # the previous sub-blocks as samples (silence before the first): a batch skipped by the energy
+        # gate still leaves exactly what the next batch's first frames need
+        self.past = np.zeros((SUBBLOCKS - 1) * hop, dtype=np.float32)
+        self.held = -1  # key codes are row * 4 + column; -1 is none
+        self.held_level = 0.0
+        self.candidate = -1
+        self.candidate_frames = 0
+        self.quiet_blocks = 0
+        self.missing_frames = 0
+
+    def take(self, pcm: bytes, hop: int) -> numpy.ndarray | None:
+        """The previous sub-blocks and this chunk's whole ones, as samples; None when no new sub-block."""
+        import numpy as np
+
+        data = self.odd_byte + bytes(pcm)
+        usable = len(data) - len(data) % 2
+        self.odd_byte = data[usable:]
+        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) * np.float32(1 / 32768)
+        if self.pending.size:
+            samples = np.concatenate((self.pending, samples))
+        blocks = samples.size // hop
+        self.pending = samples[blocks * hop :]
+        if not blocks:
+            return None
+        rows = np.concatenate((self.past, samples[: blocks * hop]))
+        self.past = rows[-(SUBBLOCKS - 1) * hop :]
+        return rows
+
+    def track(self, codes: list[int], levels: list[float], newest_energy: list[float]) -> list[str]:
+        # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
+        if self.held < 0 and max(codes) < 0:
+            self.candidate, self.candidate_frames = -1, 0
+            return []
+        if all(c == self.held for c in codes) and min(newest_energy) >= QUIET * self.held_level:
+            self.quiet_blocks = self.missing_frames = 0
+            return []
+        confirmed: list[str] = []
+        for code, level, newest in zip(codes, levels, newest_energy, strict=True):
+            if self.held >= 0:
+                self.quiet_blocks = self.quiet_blocks + 1 if newest < QUIET * self.held_level else 0
+                self.missing_frames = 0 if code == self.held else self.missing_frames + 1
+                if self.quiet_blocks >= RELEASE_QUIET_BLOCKS or self.missing_frames >= RELEASE_FRAMES:
+                    self.held = -1
+            if code < 0 or code == self.held:
+                self.candidate, self.candidate_frames = -1, 0
+                continue
+            self.candidate_frames = self.candidate_frames + 1 if code == self.candidate else 1
+            self.candidate = code
+            if self.candidate_frames >= CONFIRM_FRAMES:
+                # a new digit straight after another (no pause) is still a new key press
+                self.held, self.held_level = code, level
+                self.quiet_blocks = self.missing_frames = 0
+                self.candidate, self.candidate_frames = -1, 0
+                confirmed.append(KEYS[code // 4][code % 4])
+        return confirmed
+
+
+class DtmfBank:
+    """The receiver's arithmetic for any number of lines at once: one numpy pass per batch, not per line."""
 
     def __init__(self, rate: int = 8000) -> None:
         import numpy as np
@@ -70,8 +137,8 @@ class DtmfDetector:
             )
         self.rate = rate
         self._np = np
-        self._hop = round(rate * HOP_SECONDS)
-        self._window = SUBBLOCKS * self._hop
+        self.hop = round(rate * HOP_SECONDS)
+        self._window = SUBBLOCKS * self.hop
         nominal = np.array(ROWS + COLUMNS)
         # bins 0-23: (guard below, nominal, guard above) per tone, rows then columns, so that the decision is
         # one contiguous argmax per band; bins 24-39: (-1.5 %, +1.5 %) per tone, for the tone's power
@@ -79,61 +146,76 @@ class DtmfDetector:
         spread = nominal[:, None] * np.array([1 - SPREAD, 1 + SPREAD])
         freqs = np.concatenate((decision.ravel(), spread.ravel()))
         omega = 2 * np.pi * freqs / rate
-        phase = np.outer(np.arange(self._hop), omega)
+        phase = np.outer(np.arange(self.hop), omega)
         # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy
         self._basis = (
-            np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self._hop, -1).astype(np.float32)
+            np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self.hop, -1).astype(np.float32)
         )
         # a sub-block's DFT lags by its offset inside the frame
-        self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self._hop, omega)).astype(np.complex64)
+        self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self.hop, omega)).astype(np.complex64)
         self._power_scale = 2.0 / self._window**2  # |X|² of a full-frame DFT -> the sine's mean-square power
         band_tone = np.arange(8)
         self._nominal_bin = band_tone * 3 + 1  # indexed by band * 4 + tone
         self._spread_bins = 24 + band_tone * 2
-        self._odd_byte = b""
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._past_coeffs = np.zeros((SUBBLOCKS - 1, freqs.size), dtype=np.complex64)
-        self._past_energy = np.zeros(SUBBLOCKS - 1, dtype=np.float32)
-        self._held = -1  # key codes are row * 4 + column; -1 is none
-        self._held_level = 0.0
-        self._candidate = -1
-        self._candidate_frames = 0
-        self._quiet_blocks = 0
-        self._missing_frames = 0
 
-    def feed(self, pcm: bytes) -> list[str]:
-        """Digits confirmed in this chunk; each key press is reported once, when it is confirmed."""
+    def state(self) -> LineState:
+        return LineState(self.hop)
+
+    def detect(self, work: list[tuple[LineState, bytes]]) -> list[list[str]]:
+        """Digits confirmed per (line state, chunk), all lines' sub-blocks in one set of numpy calls.
+
+        The energy gate is exact, not a guess: a bin's power is at most twice the frame's mean energy
+        (Cauchy-Schwarz), so a line whose sub-blocks all sit below half the minimum tone power cannot show
+        a key in any frame, and its frames are neither transformed nor classified.
+        """
         np = self._np
-        data = self._odd_byte + bytes(pcm)
-        usable = len(data) - len(data) % 2
-        self._odd_byte = data[usable:]
-        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) * np.float32(1 / 32768)
-        if self._pending.size:
-            samples = np.concatenate((self._pending, samples))
-        blocks = samples.size // self._hop
-        self._pending = samples[blocks * self._hop :]
-        if not blocks:
-            return []
-        sub = samples[: blocks * self._hop].reshape(blocks, self._hop)
-        coeffs = np.concatenate((self._past_coeffs, (sub @ self._basis).view(np.complex64)))
-        energy = np.concatenate((self._past_energy, np.einsum("ij,ij->i", sub, sub) / self._hop))
-        self._past_coeffs = coeffs[-(SUBBLOCKS - 1) :]
-        self._past_energy = energy[-(SUBBLOCKS - 1) :]
-        codes, levels = self._classify(coeffs, energy, blocks)
-        return self._track(codes, levels, energy[SUBBLOCKS - 1 :])
+        hop = self.hop
+        found: list[list[str]] = [[] for _ in work]
+        taken = [(i, state, state.take(pcm, hop)) for i, (state, pcm) in enumerate(work)]
+        taken = [(i, state, rows) for i, state, rows in taken if rows is not None]
+        if not taken:
+            return found
+        blocks = np.concatenate([rows for _, _, rows in taken]).reshape(-1, hop)
+        energy = np.einsum("ij,ij->i", blocks, blocks) / hop
+        sizes = [rows.size // hop for _, _, rows in taken]
+        starts = np.cumsum([0, *sizes[:-1]])
+        loudest = np.maximum.reduceat(energy, starts).tolist()
+        active = [k for k, (_, state, _) in enumerate(taken)
+                  if state.held >= 0 or state.candidate >= 0 or loudest[k] >= MIN_TONE_POWER / 2]
+        for k, (_, state, _) in enumerate(taken):
+            if k not in active:
+                state.candidate, state.candidate_frames = -1, 0
+        if not active:
+            return found
+        first = np.concatenate([starts[k] + np.arange(sizes[k] - SUBBLOCKS + 1) for k in active])
+        rows_needed = np.concatenate([starts[k] + np.arange(sizes[k]) for k in active])
+        coeffs = np.zeros((blocks.shape[0], self._shift.shape[1]), dtype=np.complex64)
+        coeffs[rows_needed] = (blocks[rows_needed] @ self._basis).view(np.complex64)
+        codes, levels = self._classify(coeffs, energy, first)
+        newest = energy[first + SUBBLOCKS - 1].tolist()
+        codes_list, levels_list = codes.tolist(), levels.tolist()
+        at = 0
+        for k in active:
+            frames = sizes[k] - SUBBLOCKS + 1
+            i, state, _ = taken[k]
+            part = slice(at, at + frames)
+            found[i] = state.track(codes_list[part], levels_list[part], newest[part])
+            at += frames
+        return found
 
     def _classify(
-        self, coeffs: numpy.ndarray, energy: numpy.ndarray, frames: int
+        self, coeffs: numpy.ndarray, energy: numpy.ndarray, first: numpy.ndarray
     ) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """Per frame: the key code it shows (-1 for none) and its mean energy."""
+        """Per frame (the index of its first sub-block): the key code it shows (-1 for none), its mean energy."""
         np = self._np
-        frame_coeffs = coeffs[:frames] * self._shift[0]
-        mean_energy = energy[:frames].copy()
-        min_energy = energy[:frames].copy()
+        frames = first.size
+        frame_coeffs = coeffs[first] * self._shift[0]
+        mean_energy = energy[first].copy()
+        min_energy = energy[first].copy()
         for k in range(1, SUBBLOCKS):
-            frame_coeffs += coeffs[k : k + frames] * self._shift[k]
-            mean_energy += energy[k : k + frames]
-            np.minimum(min_energy, energy[k : k + frames], out=min_energy)
+            frame_coeffs += coeffs[first + k] * self._shift[k]
+            mean_energy += energy[first + k]
+            np.minimum(min_energy, energy[first + k], out=min_energy)
         mean_energy /= SUBBLOCKS
         power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
         strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
@@ -153,33 +235,18 @@ class DtmfDetector:
         )
         return np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1), mean_energy
 
-    def _track(self, codes: numpy.ndarray, levels: numpy.ndarray, newest_energy: numpy.ndarray) -> list[str]:
-        # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
-        if self._held < 0 and not (codes >= 0).any():
-            self._candidate, self._candidate_frames = -1, 0
-            return []
-        if (codes == self._held).all() and not (newest_energy < QUIET * self._held_level).any():
-            self._quiet_blocks = self._missing_frames = 0
-            return []
-        confirmed: list[str] = []
-        for code, level, newest in zip(codes.tolist(), levels.tolist(), newest_energy.tolist(), strict=True):
-            if self._held >= 0:
-                self._quiet_blocks = self._quiet_blocks + 1 if newest < QUIET * self._held_level else 0
-                self._missing_frames = 0 if code == self._held else self._missing_frames + 1
-                if self._quiet_blocks >= RELEASE_QUIET_BLOCKS or self._missing_frames >= RELEASE_FRAMES:
-                    self._held = -1
-            if code < 0 or code == self._held:
-                self._candidate, self._candidate_frames = -1, 0
-                continue
-            self._candidate_frames = self._candidate_frames + 1 if code == self._candidate else 1
-            self._candidate = code
-            if self._candidate_frames >= CONFIRM_FRAMES:
-                # a new digit straight after another (no pause) is still a new key press
-                self._held, self._held_level = code, level
-                self._quiet_blocks = self._missing_frames = 0
-                self._candidate, self._candidate_frames = -1, 0
-                confirmed.append(KEYS[code // 4][code % 4])
-        return confirmed
+
+class DtmfDetector:
+    """Streaming receiver for one signal: feed signed 16-bit little-endian mono PCM in chunks of any size."""
+
+    def __init__(self, rate: int = 8000) -> None:
+        self._bank = DtmfBank(rate)
+        self.rate = rate
+        self._state = self._bank.state()
+
+    def feed(self, pcm: bytes) -> list[str]:
+        """Digits confirmed in this chunk; each key press is reported once, when it is confirmed."""
+        return self._bank.detect([(self._state, pcm)])[0]
 
 
 def _read_wav(path: str) -> tuple[int, bytes]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..core.events import DtmfReceived, RecordingFinished
+from .dtmf_engine import shared_engine
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ class AlsaRecorder:
         self._clock = clock
         self._silence_level = period_frames * (32768 * 10 ** (silence_dbfs / 20)) ** 2  # sum of squares
         self._pcm: Any = None
-        self._detector: Any = None
+        # the shared receiver is made here, at start: numpy must not load on this thread at the first call
+        self._keys = shared_engine(rate).attach(self._heard_key) if detect_dtmf else None
         self._paced_from = 0.0
         self._paced_frames = 0
         self._wake = threading.Condition()
@@ -215,8 +217,8 @@ class AlsaRecorder:
             period = self._read(current)
             if period is None:
                 continue
-            if self.detect_dtmf:
-                self._hear_keys(period)
+            if self._keys is not None:
+                self._keys.feed(period)
             if current is not None:
                 self._keep(current, period)
 
@@ -252,15 +254,11 @@ class AlsaRecorder:
         self.frames_captured += frames
         return bytes(data[:frames * 2])
 
-    def _hear_keys(self, period: bytes) -> None:
-        if self._detector is None:
-            from .dtmf import DtmfDetector  # numpy: paid for only by lines that need the software receiver
-
-            self._detector = DtmfDetector(self.rate)
-        for digit in self._detector.feed(period):
-            self._post(DtmfReceived(self.line_id, digit))
-            with self._wake:
-                self._end_on_key(digit)
+    def _heard_key(self, digit: str) -> None:
+        """A key the shared receiver confirmed (on its thread)."""
+        self._post(DtmfReceived(self.line_id, digit))
+        with self._wake:
+            self._end_on_key(digit)
 
     def _keep(self, take: _Take, period: bytes) -> None:
         try:

@@ -1,0 +1,93 @@
+"""One software DTMF receiver for every line: capture threads hand it their periods, it decides in batches.
+
+Per 20 ms chunk and per line, the receiver's cost is almost all numpy call overhead (some sixty small
+operations), so four lines fed one by one would take most of a Pi Zero core.  Here the capture threads only
+queue their chunks; one thread takes everything queued every ~45 ms (two or three periods per line) and runs
+one set of numpy calls for all lines together (DtmfBank.detect), skipping lines whose audio is too quiet to
+hold a key.  A key is reported that much later (well inside a 40 ms tone's grace), never lost.
+
+numpy and the transform tables are loaded when the engine is made, which the daemon does before READY=1 for
+any line with software DTMF: importing numpy on the capture thread at the first answered call takes ~0.5 s
+on a Pi, longer than the capture buffer, so the first keys of the first call would be lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from .dtmf import DtmfBank, LineState
+
+BATCH_SECONDS = 0.045  # from the first queued chunk: 2-3 periods of 20 ms per line in each batch
+
+_engines: dict[int, DtmfEngine] = {}
+_engines_lock = threading.Lock()
+
+
+class Listener:
+    """One line's place in the engine: `feed` queues a chunk, `on_digit` is called on the engine thread."""
+
+    def __init__(self, engine: DtmfEngine, state: LineState, on_digit: Callable[[str], None]) -> None:
+        self._engine = engine
+        self.state = state
+        self.on_digit = on_digit
+
+    def feed(self, pcm: bytes) -> None:
+        self._engine.submit(self, pcm)
+
+
+class DtmfEngine:
+    def __init__(self, rate: int = 8000, *, batch_seconds: float = BATCH_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._bank = DtmfBank(rate)  # imports numpy and builds the tables now, not at the first call
+        self.rate = rate
+        self.batches = 0  # tests and the bench read it
+        self._batch_seconds = batch_seconds
+        self._clock = clock
+        self._wake = threading.Condition()
+        self._queue: list[tuple[Listener, bytes]] = []
+        self._first_at = 0.0
+        self._thread = threading.Thread(target=self._run, name=f"dtmf-{rate}", daemon=True)
+        self._thread.start()
+
+    def attach(self, on_digit: Callable[[str], None]) -> Listener:
+        return Listener(self, self._bank.state(), on_digit)
+
+    def submit(self, listener: Listener, pcm: bytes) -> None:
+        with self._wake:
+            if not self._queue:
+                self._first_at = self._clock()
+                self._wake.notify()
+            self._queue.append((listener, pcm))
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue:
+                    self._wake.wait()
+                # a timed wait for the rest of the batch, not a poll: it wakes once per batch
+                while (left := self._first_at + self._batch_seconds - self._clock()) > 0:
+                    self._wake.wait(left)
+                queued, self._queue = self._queue, []
+            self._detect(queued)
+
+    def _detect(self, queued: list[tuple[Listener, bytes]]) -> None:
+        # a line's chunks joined in arrival order: one entry per line in the batch
+        joined: dict[Listener, list[bytes]] = {}
+        for listener, pcm in queued:
+            joined.setdefault(listener, []).append(pcm)
+        listeners = list(joined)
+        found = self._bank.detect([(lis.state, b"".join(joined[lis])) for lis in listeners])
+        self.batches += 1
+        for listener, digits in zip(listeners, found, strict=True):
+            for digit in digits:
+                listener.on_digit(digit)
+
+
+def shared_engine(rate: int) -> DtmfEngine:
+    """The process's engine for this sample rate (every line captures at the same rate)."""
+    with _engines_lock:
+        if rate not in _engines:
+            _engines[rate] = DtmfEngine(rate)
+        return _engines[rate]
