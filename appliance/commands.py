@@ -5,13 +5,13 @@ Each runs on the daemon's event loop (the control socket posts it there), so it 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import tomllib
 from typing import Any
 
 from . import config as configuration
+from . import override
 from .audio.prompts import PromptError
 from .control import ControlRequest
 from .files import atomic_write
@@ -33,7 +33,7 @@ def register(daemon: Any) -> None:
 
 
 def _config_get(daemon: Any) -> dict[str, Any]:
-    return {"document": daemon.config.document, "override": daemon.core.schedule.override}
+    return {"document": daemon.config.document, "override": daemon.core.status()["schedule"]["override"]}
 
 
 def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
@@ -108,5 +108,13 @@ def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     mode = args.get("mode")
     if mode not in ("open", "closed", None):
         raise ValueError("mode must be \"open\", \"closed\" or null to follow the hours")
-    daemon.core.schedule = dataclasses.replace(daemon.core.schedule, override=mode)
-    return {"override": mode, "open": daemon.core.is_open()}
+    until, by = args.get("until"), args.get("by")
+    if until is not None and (not isinstance(until, int | float) or isinstance(until, bool)
+                              or until <= daemon.clock.wall()):
+        raise ValueError("until must be a moment in the future (epoch seconds), or null for no end")
+    state = None if mode is None else {"mode": mode, "until": until, "by": str(by or "unknown")[:100],
+                                       "at": daemon.clock.wall()}
+    override.save(daemon.data_dir, state)  # kept first: a restart must never bring back the old one
+    daemon.apply_override(state)
+    log.info("schedule override: %s", state or "follow the hours")
+    return {"override": mode, "until": until, "open": daemon.core.is_open()}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import commands, commands_calls
+from . import commands, commands_calls, override
 from .alarms import Alarms
 from .audio.catalog import render_prompts
 from .audio.line_audio import line_audio
@@ -92,6 +92,7 @@ class Daemon:
         self.answers: AnswerJournal | None = None
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
+        self.override: dict[str, Any] | None = None  # the web page's force open/closed, as kept on disk
         self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
 
     @property
@@ -155,6 +156,7 @@ class Daemon:
             self.alarms.set(f"prompt.{name}", "warning", text)
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         self.core.callers = self._keyed(cfg.people.callers)
+        self.apply_override(override.load(self.data_dir))
         for line in cfg.lines:
             self._start_line(line)
         for pending in self.store.pending_callbacks():
@@ -424,8 +426,15 @@ class Daemon:
             self.alarms.clear(alarm["id"])
         self.config = config
         # A "closed now" / "open now" from the web page outlasts a config change.
-        schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override)
+        schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override,
+                                       override_until=self.core.schedule.override_until)
         self.core.reconfigure(config.flow, schedule, self._keyed(config.people.callers), set(self.prompts))
+
+    def apply_override(self, state: dict[str, Any] | None) -> None:
+        """Force the hotline open or closed (kept by `override`), or follow the hours again with None."""
+        self.override = state
+        mode, until = (state["mode"], state.get("until")) if state else (None, None)
+        self.core.schedule = dataclasses.replace(self.core.schedule, override=mode, override_until=until)
 
     def _keyed(self, callers: CallerLists) -> CallerLists:
         """The caller lists able to match a caller blocked by key (from a call's record, number unseen)."""
@@ -445,6 +454,8 @@ class Daemon:
             device = self.handsets.get(handset["id"])
             handset["off_hook"] = bool(device and device.is_off_hook)
         status["alarms"] = self.alarms.active()
+        if status["schedule"]["override"] and self.override:  # who forced it, for the dashboard
+            status["schedule"].update(override_by=self.override.get("by"), override_at=self.override.get("at"))
         return status
 
     def summary(self) -> str:

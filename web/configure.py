@@ -20,9 +20,10 @@ from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
 
-from . import calendar_days, flowtree, forms, menu_rows
+from . import boxtime, calendar_days, flowtree, forms, menu_rows
+from .access import audit
 from .i18n import translate as _
-from .link import DaemonError, ask
+from .link import DaemonError, ask, live_status, viewer
 from .security import requires
 
 blueprint = Blueprint("configure", __name__, url_prefix="/config")
@@ -117,16 +118,17 @@ def section(name: str):
 
 def _page(name: str, document: dict[str, Any], problems: list, status: int, **extra: Any):
     """A section's form, with the flow tree or the schedule's calendar above it."""
-    override = None
+    opening = None
     if name == "schedule":
         try:
-            override = ask("config.get").get("override")
+            opening = live_status()["schedule"]
         except DaemonError:
-            override = None
+            opening = None
     return render_template(
         "config.html", section=name, sections=forms.SECTIONS, groups=forms.groups(name, document),
         problems=problems, problems_at=forms.problems_at, unplaced=forms.unplaced(problems, name, document),
-        override=override, node_types=tuple(NODE_TYPES), menu_types=menu_rows.TYPES,
+        opening=opening, override=(opening or {}).get("override"), node_types=tuple(NODE_TYPES),
+        menu_types=menu_rows.TYPES,
         tree=flowtree.build(document, problems) if name == "flow" else None,
         months=calendar_days.months(document, today(document)) if name == "schedule" else None,
         import_kinds=calendar_days.KINDS, **extra), status
@@ -222,10 +224,23 @@ def schedule_import():
 @requires("supervisor")
 def schedule_override():
     mode = request.form.get("mode")
+    mode = None if mode == "follow" else mode
+    until = None
+    if mode and request.form.get("until"):
+        try:
+            until = boxtime.parse_local(request.form["until"])
+        except ValueError:
+            flash(_("“Until” is not a date and time: {value}", value=request.form["until"]), "error")
+            return redirect(url_for("configure.section", name="schedule"))
     try:
-        ask("schedule.override", mode=None if mode == "follow" else mode)
+        ask("schedule.override", mode=mode, until=until, by=viewer())
     except DaemonError as exc:
         flash(str(exc), "error")
+        return redirect(url_for("configure.section", name="schedule"))
+    audit("schedule.override", mode or "follow the hours", boxtime.shown(until) if until else None)
+    words = {"open": _("The hotline is forced open."), "closed": _("The hotline is forced closed."),
+             None: _("The hotline follows its hours again.")}
+    flash(words[mode], "info")
     return redirect(url_for("configure.section", name="schedule"))
 
 

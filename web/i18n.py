@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -20,6 +19,8 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, gettext
 
 from appliance.files import atomic_write
+
+from . import boxtime
 
 log = logging.getLogger("hotline.web")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -54,11 +55,7 @@ def install(app: Flask) -> None:
     # Our own `_` (str.format placeholders) stays the templates' call, so Babel's Jinja setup is not wanted.
     Babel(app, locale_selector=language, default_translation_directories=str(directory), configure_jinja=False)
     app.jinja_env.globals.update(_=translate, language=language, i18n_catalog=catalog)
-    app.jinja_env.filters["datetime"] = _local_time
-
-
-def _local_time(epoch: float | None) -> str:
-    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S") if epoch else ""
+    app.jinja_env.filters["datetime"] = boxtime.shown
 
 
 def compiled(source: Path, spare: Path) -> Path:

@@ -58,7 +58,9 @@ def dashboard():
     offset = (now.utcoffset() or timedelta()).total_seconds()
     per_hour = call_log().stats(midnight.timestamp(), now.timestamp() + 1, utc_offset=offset)["per_hour"]
     chart = hours_today(per_hour, {word: _(word) for word in CHART_WORDS})
-    return render_template("dashboard.html", prompts=prompts, chart=chart)
+    state, _problem = status()
+    return render_template("dashboard.html", prompts=prompts, chart=chart,
+                           opening=state["schedule"] if state else None)
 
 
 @blueprint.get("/console")

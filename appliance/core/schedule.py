@@ -25,7 +25,14 @@ class Schedule:
     yearly_holidays: frozenset[tuple[int, int]] = frozenset()  # (month, day) closed every year
     special_days: dict[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # moved working days
     override: str | None = None  # "open" / "closed" from the web page, None to follow the hours
+    override_until: float | None = None  # epoch seconds the override ends at; None: until taken back
     when_time_unknown: str = "open"  # how calls are taken before the clock is set (a Pi boots in the past)
+
+    def forced(self, now: float | None) -> str | None:
+        """The override in force at `now`: past its end it lapses by itself (an unknown time keeps it)."""
+        if self.override_until is not None and now is not None and now >= self.override_until:
+            return None
+        return self.override
 
     def is_holiday(self, now: float | None) -> bool:
         """`now` is None while the date is not known: no day counts as a holiday then."""
@@ -36,7 +43,7 @@ class Schedule:
 
     def is_open(self, now: float | None) -> bool:
         """Open at `now` (epoch seconds); None when the time is not known, and `when_time_unknown` decides."""
-        if self.override is not None:
+        if self.forced(now) is not None:
             return self.override == "open"
         if self.always_open:
             return True

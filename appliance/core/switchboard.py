@@ -127,7 +127,10 @@ class Switchboard(FlowSteps, CallbackSteps):
 
     def is_open(self) -> bool:
         """The schedule now; while the wall clock is not yet set, the configured fallback decides."""
-        return self.schedule.is_open(self.clock.wall() if self.clock.synced() else None)
+        return self.schedule.is_open(self._wall())
+
+    def _wall(self) -> float | None:
+        return self.clock.wall() if self.clock.synced() else None
 
     def restamp(self, delta: float) -> None:
         """The wall clock was just set: calls and callback requests in progress move their stamps with it."""
@@ -157,7 +160,8 @@ class Switchboard(FlowSteps, CallbackSteps):
                          "seconds": round(now - (c.route_started_at or now), 1)}
                         for i, c in enumerate(self.handoff.waiting)],
             "announcement": self.announcement,
-            "schedule": {"open": self.is_open(), "override": self.schedule.override,
+            "schedule": {"open": self.is_open(), "override": self.schedule.forced(self._wall()),
+                         "override_until": self.schedule.override_until,
                          "time_known": self.clock.synced()},
         }
 
