@@ -216,3 +216,23 @@ def test_a_row_s_new_node_that_needs_more_stays_on_the_page_until_filled_in(app,
         "flow.nodes.news.prompt": "greeting", "flow.nodes.news.next": "menu"})
     assert saved.status_code == 302, saved.text
     assert daemon.core.flow["menu"].keys["6"] == "news" and daemon.core.flow["news"].next == "menu"
+
+
+def test_a_shift_and_a_webhook_are_added_from_their_forms(app, admin, box):  # noqa: F811
+    _, data = box
+    page = admin.get("/config/operators").text
+    added = submit(admin, "/config/operators", page, ("action", "add"), new_name="Boris", new_type="shift")
+    assert 'name="roster[0].hours"' in added.text
+    saved = submit(admin, "/config/operators", added.text, None, **{
+        "roster[0].days": "sat, sun", "roster[0].hours": "10:00-16:00"})
+    assert saved.status_code == 302, saved.text
+    assert tomllib.loads((data / "config.toml").read_text())["roster"] == [
+        {"operator": "Boris", "handset": "h2", "days": "sat, sun", "hours": "10:00-16:00"}]
+
+    page = admin.get("/config/webhooks").text
+    added = submit(admin, "/config/webhooks", page, ("action", "add"), new_name="https://crm.example.org/hook")
+    saved = submit(admin, "/config/webhooks", added.text, None, **{"webhooks[0].events": "call.ended"})
+    assert saved.status_code == 302, saved.text
+    hook = tomllib.loads((data / "config.toml").read_text())["webhooks"][0]
+    assert hook["url"] == "https://crm.example.org/hook" and hook["events"] == ["call.ended"]
+    assert len(hook["secret"]) >= 16

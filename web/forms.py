@@ -19,8 +19,8 @@ from appliance.handsets.cadence import CADENCES
 
 from . import menu_rows
 
-SECTIONS = ("box", "lines", "handsets", "operators", "queue", "callers", "prompts", "schedule", "flow")
-PEOPLE = ("operators", "queue", "callers")  # built by web/forms_people.py
+SECTIONS = ("box", "lines", "handsets", "operators", "queue", "callers", "prompts", "schedule", "flow", "webhooks")
+PEOPLE = ("operators", "queue", "callers", "webhooks")  # built by web/forms_people.py
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -237,7 +237,7 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
     if section in PEOPLE:
         from . import forms_people
 
-        forms_people.add(section, new, name)
+        forms_people.add(section, new, name, kind)
         return new
     if section in ("prompts", "flow", "handsets", "lines") and not _ID.match(name):
         raise ValueError(f"{name!r}: a name is lowercase letters, digits, - and _")
@@ -284,16 +284,16 @@ def created(section: str, before: dict[str, Any], after: dict[str, Any]) -> list
 
 def pending_present(section: str, document: dict[str, Any], pending: list[str]) -> list[str]:
     """The pending items still in the draft: one ticked for deletion is gone and stays gone."""
-    def present(name: str) -> bool:
+    def present(name: str, kind: str) -> bool:
         if section in PEOPLE:
             from . import forms_people
 
-            return forms_people.present(section, document, name)
+            return forms_people.present(section, document, name, kind)
         if section in ("handsets", "lines"):
             return any(isinstance(item, dict) and item.get("id") == name for item in document.get(section, []))
         table = document.get("prompts", {}) if section == "prompts" else document.get("flow", {}).get("nodes", {})
         return name in table
-    return [item for item in pending if present(item.partition("|")[0])]
+    return [item for item in pending if present(*item.split("|", 1))]
 
 
 def _belongs(problem: Problem, path: str, whole_field: bool) -> bool:

@@ -1,16 +1,18 @@
-"""The people and routing forms: operators, how the queue rings them, and who is calling (blocklist,
-priority list, named caller lists). Built like web/forms.py: a field's name is its path in the document."""
+"""The people and routing forms: operators and their shifts, how the queue rings them, who is calling
+(blocklist, priority list, named caller lists), and the webhooks told of each call. Built like web/forms.py: a field's name is its path in the document."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from appliance.core.strategies import STRATEGIES
+from appliance.integrations.webhooks import EVENTS
 
 from .forms import Field, Group, get
 from .i18n import translate as _
 
-SECTIONS = ("operators", "queue", "callers")
+SECTIONS = ("operators", "queue", "callers", "webhooks")
 # Operator settings a form offers: (key, label, kind); the check gives the ranges.
 _OPERATOR = (
     ("ring_timeout", "Rings for (seconds) before the next operator", "number"),
@@ -39,7 +41,24 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
             fields += [_f(document, f"{where}.{key}", label, kind) for key, label, kind in _OPERATOR]
             name = spec.get("name", i) if isinstance(spec, dict) else i
             result.append(Group(_("Operator {name}", name=name), where, fields, deletable=True))
+        names = tuple(o.get("name", "") for o in _list(document, "operators") if isinstance(o, dict))
+        handsets = tuple(h.get("id", "") for h in _list(document, "handsets") if isinstance(h, dict))
+        for i, _shift in enumerate(_list(document, "roster")):
+            where = f"roster[{i}]"
+            result.append(Group(_("Shift {number}", number=i + 1), where, [
+                _f(document, f"{where}.operator", "Operator", "select", names),
+                _f(document, f"{where}.handset", "At handset", "select", handsets),
+                _f(document, f"{where}.days", "Days (mon-fri, sat, sun)", "text"),
+                _f(document, f"{where}.hours", "Hours (09:00-18:00)", "text")], deletable=True))
         return result
+    if section == "webhooks":
+        return [Group(_("Webhook {url}", url=hook.get("url", i) if isinstance(hook, dict) else i), f"webhooks[{i}]", [
+            _f(document, f"webhooks[{i}].url", "Address (https://...)", "text"),
+            _f(document, f"webhooks[{i}].secret", "Signing secret (16 characters or more)", "text"),
+            _f(document, f"webhooks[{i}].events", _("Events ({events})", events=", ".join(EVENTS)), "list"),
+            _f(document, f"webhooks[{i}].allow_http", "Allow plain http", "bool"),
+            _f(document, f"webhooks[{i}].allow_private", "Allow a private address", "bool"),
+        ], deletable=True) for i, hook in enumerate(_list(document, "webhooks"))]
     if section == "queue":
         prompts = ("", *document.get("prompts", {}))
         tiers = get(document, "queue.tiers")
@@ -80,11 +99,18 @@ def _list(document: dict[str, Any], path: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def add(section: str, new: dict[str, Any], name: str) -> None:
+def add(section: str, new: dict[str, Any], name: str, kind: str = "") -> None:
     """Add an empty item (in place); ValueError naming what is wrong with the name."""
     if not name:
         raise ValueError(_("Type a name first."))
-    if section == "operators":
+    if section == "operators" and kind == "shift":  # a shift for an operator, at their usual handset
+        handset = next((h.get("id") for h in new.get("handsets", []) if h.get("operator") == name),
+                       next((h.get("id") for h in new.get("handsets", [])), ""))
+        new.setdefault("roster", []).append({"operator": name, "handset": handset, "days": "mon-fri",
+                                             "hours": "09:00-18:00"})
+    elif section == "webhooks":
+        new.setdefault("webhooks", []).append({"url": name, "secret": secrets.token_hex(16), "events": list(EVENTS)})
+    elif section == "operators":
         if "operators" not in new:
             # Until now each handset's operator was one implicitly: keep them, or their handsets break.
             new["operators"] = [{"name": h["operator"], "skills": dict.fromkeys(h.get("skills", []), 1)}
@@ -102,7 +128,11 @@ def add(section: str, new: dict[str, Any], name: str) -> None:
         raise ValueError(f"nothing can be added to {section}")
 
 
-def present(section: str, document: dict[str, Any], name: str) -> bool:
+def present(section: str, document: dict[str, Any], name: str, kind: str = "") -> bool:
+    if section == "operators" and kind == "shift":
+        return any(isinstance(e, dict) and e.get("operator") == name for e in _list(document, "roster"))
+    if section == "webhooks":
+        return any(isinstance(h, dict) and h.get("url") == name for h in _list(document, "webhooks"))
     if section == "operators":
         return any(isinstance(o, dict) and o.get("name") == name for o in _list(document, "operators"))
     number = name.replace(" ", "").replace("-", "")
