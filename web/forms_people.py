@@ -1,5 +1,6 @@
 """The people and routing forms: operators and their shifts, how the queue rings them, who is calling
-(blocklist, priority list, named caller lists), and the webhooks told of each call. Built like web/forms.py: a field's name is its path in the document."""
+(blocklist, priority list, named caller lists), and the webhooks told of each call.
+Built like web/forms.py: a field's name is its path in the document."""
 
 from __future__ import annotations
 
