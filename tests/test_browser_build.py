@@ -145,3 +145,51 @@ def test_a_new_admin_builds_the_hotline_from_the_forms_in_russian(box, browser):
     assert portrait.evaluate("document.documentElement.scrollWidth") <= 800
     tablet.close()
     context.close()
+
+
+def test_the_same_admin_in_english_adds_a_handset_and_blocks_a_caller_from_the_call_page(box, browser):  # noqa: F811
+    """After the Russian walk (same box): a handset added and filled in before one save; the caller of the
+    test call blocked from its page without typing the number; their next call refused."""
+    from playwright.sync_api import expect
+
+    base, api_status, data = box
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("button[name=lang][value=en]")
+    expect(page.locator("nav")).to_contain_text("Configuration")
+
+    page.goto(base + "/config/handsets")
+    page.fill("#new_name", "h3")
+    page.click("#add-button")
+    expect(page.locator(".problem")).to_have_count(0)  # an empty new handset is not an error yet
+    page.fill('[name="handsets[2].ring_pin"]', "23")
+    page.fill('[name="handsets[2].hook_pin"]', "24")
+    page.fill('[name="handsets[2].audio_pins"]', "gsm1=25")
+    page.fill('[name="handsets[2].skills"]', "legal")
+    _saved(page, expect, "next restart")
+    expect(page.locator('[name="handsets[2].ring_pin"]')).to_have_value("23")
+    shot(page, "build-en-handsets")
+
+    page.goto(base + "/calls")
+    page.locator("#call-log tbody tr", has_text=CALLER).locator("a").first.click()
+    page.select_option("#block-form select[name=days]", "7")
+    shot(page, "build-en-block")
+    page.click("#block-button")
+    expect(page.locator(".flash", has_text="blocked until")).to_be_visible()
+    assert CALLER not in (data / "config.toml").read_text()
+
+    page.goto(base + "/bench")
+    page.fill("#caller", CALLER)
+    page.click("#call")
+
+    def refused():
+        page.goto(base + "/calls?outcome=blocked")
+        return page.locator("#call-log tbody tr", has_text=CALLER).count() == 1
+
+    wait_until(refused, 20, "the blocked caller's call to be refused and recorded")
+    shot(page, "build-en-blocked-call")
+    context.close()
