@@ -1,7 +1,13 @@
-"""DTMF receiver bench: our detector against multimon-ng on the same generated signals.
+"""DTMF receiver bench: our detector against multimon-ng on the same generated signals, and what four lines cost.
 
 Prints, per case, the digits each one heard, then the cases right and the real-time factor (audio seconds per
 processing second) of each.  It prints figures and asserts nothing.  `run()` returns them for bench/run.
+
+`lines_cpu()` is the figure a user's box pays: a real daemon (simulated hardware, bench/simbox.py) in its own
+process with four software-DTMF lines, a caller on each waiting in the menu and talking all the time (so the
+energy gate never spares the receiver), its capture threads reading 20 ms periods at real-time pace; the
+process's CPU time over the window, as a share of one core.  `engine_cpu()` is the receiver alone on the same
+load (four lines in 45 ms batches), back to back: the component figure.
 
     .venv/bin/python bench/dtmf.py
 """
@@ -119,6 +125,72 @@ def run() -> dict:
     return {"cases": rows, "total": len(rows), "audio_seconds": round(total_seconds, 1), "decoders": decoders}
 
 
+# Run in a child process, so the figure is the daemon's process alone: the bench's own numpy work is not in it.
+LINES_CPU = """
+import sys, tempfile, time
+from pathlib import Path
+sys.path[:0] = [{repo!r}, {bench!r}]
+import simbox
+from appliance.simulation import SimulatedMicrophone
+
+class CardPacedMicrophone(SimulatedMicrophone):
+    # a capture card's pace: read() blocks until the next 20 ms period has arrived, as ALSA's does
+
+    def read(self):
+        if not hasattr(self, "started"):
+            self.started, self.periods = time.monotonic(), 0
+        self.periods += 1
+        time.sleep(max(0.0, self.started + self.periods * self.period_frames / 8000 - time.monotonic()))
+        return super().read()
+
+def open_capture(self, device, rate, period_frames):
+    self.microphones[device.removeprefix("sim:")] = mic = CardPacedMicrophone(period_frames)
+    return mic
+
+simbox.Simulation.open_capture = open_capture
+doc = simbox.document()
+for line in doc["lines"]:
+    line["software_dtmf"] = True
+doc["flow"]["nodes"]["menu"]["timeout"] = 600  # the caller stays in the menu: the line listens for keys
+with tempfile.TemporaryDirectory() as tmp, simbox.Box(Path(tmp), doc) as box:
+    for line in simbox.LINES:
+        box.simulation.emulators[line].incoming_call("+15550000" + line[-1])
+    assert box.wait(lambda: len(box.status()["calls"]) == len(simbox.LINES), 30), box.status()
+    time.sleep(0.5)  # the menu prompt (60 ms) has played
+    for mic in box.simulation.microphones.values():
+        mic.speak({seconds} + 2)
+    time.sleep(0.5)
+    cpu, wall = time.process_time(), time.monotonic()
+    time.sleep({seconds})
+    print(100 * (time.process_time() - cpu) / (time.monotonic() - wall))
+"""
+
+
+def lines_cpu(seconds: float) -> float:
+    """% of one core the daemon process uses with 4 lines listening to talking callers at real-time pace."""
+    script = LINES_CPU.format(repo=str(REPO), bench=str(REPO / "bench"), seconds=seconds)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          timeout=120 + seconds)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def engine_cpu(seconds: float = 10.0, lines: int = 4) -> float:
+    """% of one core the receiver alone needs for `lines` talking lines, fed in 45 ms batches back to back."""
+    from dtmf_signals import speech as spoken_sentences
+
+    from appliance.audio.dtmf import DtmfBank
+
+    bank = DtmfBank(RATE)
+    talk = np.concatenate(spoken_sentences(RATE)) if shutil.which("espeak-ng") else music(seconds=seconds)
+    talk = pcm(np.resize(talk * (0.5 / np.abs(talk).max()), int(seconds * RATE)))
+    states = [bank.state() for _ in range(lines)]
+    batch = 2 * round(RATE * 0.045)
+    start = time.process_time()
+    for at in range(0, len(talk), batch):
+        bank.detect([(state, talk[at : at + batch]) for state in states])
+    return 100 * (time.process_time() - start) / seconds
+
+
 def best_of(timed, repeats: int = 3) -> float:
     """The fastest of a few runs: the machine is shared, the slow runs measure the neighbours."""
     return min(timed() for _ in range(repeats))
@@ -137,6 +209,8 @@ def main() -> None:
         right = f"{figs['right']}/{figures['total']}"
         print(f"{name:12} right {right}  real-time factor {figs['rtf']:,.0f}×{extra}")
     print(f"({figures['audio_seconds']} s of audio; ours at {RATE} Hz, multimon-ng at {MULTIMON_RATE} Hz)")
+    print(f"4 lines at real-time pace, daemon process: {lines_cpu(10):.2f} % of one core; "
+          f"the receiver alone: {engine_cpu():.2f} %")
 
 
 if __name__ == "__main__":

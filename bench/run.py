@@ -86,6 +86,10 @@ def dtmf(quick: bool) -> list[Row]:
             target=1000, higher_is_better=True),
         Row("DTMF real-time factor (20 ms periods)", ours["rtf_20ms_periods"], "x", target=10,
             higher_is_better=True, note="as the line feeds it"),
+        Row("DTMF, 4 lines, at real-time pace, CPU of the daemon process", bench_dtmf.lines_cpu(2 if quick else 20),
+            "% core", target=1, note="callers talking in the menu, 20 ms periods through the capture threads"),
+        Row("DTMF, 4 lines, the receiver alone (component)", bench_dtmf.engine_cpu(2 if quick else 10), "% core",
+            note="45 ms batches back to back, talking callers"),
     ]
 
 

@@ -187,13 +187,17 @@ class DtmfBank:
                 state.candidate, state.candidate_frames = -1, 0
         if not active:
             return found
-        first = np.concatenate([starts[k] + np.arange(sizes[k] - SUBBLOCKS + 1) for k in active])
-        rows_needed = np.concatenate([starts[k] + np.arange(sizes[k]) for k in active])
-        coeffs = np.zeros((blocks.shape[0], self._shift.shape[1]), dtype=np.complex64)
-        coeffs[rows_needed] = (blocks[rows_needed] @ self._basis).view(np.complex64)
-        codes, levels = self._classify(coeffs, energy, first)
+        if len(active) < len(taken):
+            keep = np.concatenate([starts[k] + np.arange(sizes[k]) for k in active])
+            blocks, energy = blocks[keep], energy[keep]
+        # frames are classified at every position of the joined lines (slices, not gathers); the few that
+        # straddle two lines are dropped afterwards
+        codes_all, levels_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
+        offsets = np.cumsum([0, *[sizes[k] for k in active[:-1]]]).tolist()
+        first = np.concatenate([at + np.arange(sizes[k] - SUBBLOCKS + 1) for at, k in zip(offsets, active,
+                                                                                          strict=True)])
+        codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
         newest = energy[first + SUBBLOCKS - 1].tolist()
-        codes_list, levels_list = codes.tolist(), levels.tolist()
         at = 0
         for k in active:
             frames = sizes[k] - SUBBLOCKS + 1
@@ -203,19 +207,17 @@ class DtmfBank:
             at += frames
         return found
 
-    def _classify(
-        self, coeffs: numpy.ndarray, energy: numpy.ndarray, first: numpy.ndarray
-    ) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """Per frame (the index of its first sub-block): the key code it shows (-1 for none), its mean energy."""
+    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none), its mean energy."""
         np = self._np
-        frames = first.size
-        frame_coeffs = coeffs[first] * self._shift[0]
-        mean_energy = energy[first].copy()
-        min_energy = energy[first].copy()
+        frames = coeffs.shape[0] - SUBBLOCKS + 1
+        frame_coeffs = coeffs[:frames] * self._shift[0]
+        mean_energy = energy[:frames].copy()
+        min_energy = energy[:frames].copy()
         for k in range(1, SUBBLOCKS):
-            frame_coeffs += coeffs[first + k] * self._shift[k]
-            mean_energy += energy[first + k]
-            np.minimum(min_energy, energy[first + k], out=min_energy)
+            frame_coeffs += coeffs[k : k + frames] * self._shift[k]
+            mean_energy += energy[k : k + frames]
+            np.minimum(min_energy, energy[k : k + frames], out=min_energy)
         mean_energy /= SUBBLOCKS
         power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
         strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
