@@ -236,3 +236,36 @@ def test_a_shift_and_a_webhook_are_added_from_their_forms(app, admin, box):  # n
     hook = tomllib.loads((data / "config.toml").read_text())["webhooks"][0]
     assert hook["url"] == "https://crm.example.org/hook" and hook["events"] == ["call.ended"]
     assert len(hook["secret"]) >= 16
+
+
+def _wav(seconds: float = 1.0) -> bytes:
+    import io
+    import math
+    import struct
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 8000 * 2 * math.pi * 440)))
+                                   for i in range(int(8000 * seconds))))
+    return out.getvalue()
+
+
+def test_a_new_prompt_is_made_from_a_recording_in_one_step(app, admin, box):  # noqa: F811
+    import io
+
+    daemon, data = box
+    page = admin.get("/config/prompts").text
+    assert 'id="upload-new"' in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    reply = admin.post("/config/prompts/new-upload", data={"csrf_token": token, "name": "hello_ru",
+                                                           "recording": (io.BytesIO(_wav()), "hello.wav")})
+    assert reply.status_code == 302
+    spec = tomllib.loads((data / "config.toml").read_text())["prompts"]["hello_ru"]
+    assert (data / "uploads" / spec["file"]).exists() and len(daemon.prompts["hello_ru"]) > 8000
+    bad = admin.post("/config/prompts/new-upload", data={"csrf_token": token, "name": "Hello There",
+                                                         "recording": (io.BytesIO(_wav()), "hello.wav")})
+    assert bad.status_code == 302 and "lowercase letters" in admin.get("/config/prompts").text

@@ -281,6 +281,24 @@ def prompt_upload(name: str):
     document = current_document()
     if name not in document.get("prompts", {}):
         abort(404, f"no prompt {name!r}")
+    return _upload(name, document)
+
+
+@blueprint.post("/prompts/new-upload")
+@requires("admin")
+def prompt_upload_new():
+    """A new prompt made from a recording in one step: its name and the file together."""
+    document, name = current_document(), request.form.get("name", "").strip()
+    if not forms.is_id(name):
+        flash(_("“{name}”: a name is lowercase letters, digits, - and _", name=name), "error")
+        return redirect(url_for("configure.section", name="prompts"))
+    if name in document.get("prompts", {}):
+        flash(_("There is already a prompt {name}: upload onto it below.", name=name), "error")
+        return redirect(url_for("configure.section", name="prompts"))
+    return _upload(name, document)
+
+
+def _upload(name: str, document: dict[str, Any]):
     upload = request.files.get("recording")
     if upload is None or not upload.filename:
         flash("choose a WAV, MP3, OGG or FLAC file first", "error")
@@ -296,6 +314,6 @@ def prompt_upload(name: str):
     uploads = current_app.config["DATA_DIR"] / "uploads"
     uploads.mkdir(exist_ok=True)
     atomic_write(uploads / filename, data, mode=0o640)
-    document["prompts"][name] = {"file": filename}
+    document.setdefault("prompts", {})[name] = {"file": filename}
     save(document, f"prompt {name}: recording uploaded")
     return redirect(url_for("configure.section", name="prompts"))

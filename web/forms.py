@@ -264,6 +264,11 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
     return new
 
 
+def is_id(name: str) -> bool:
+    """A name the config takes for a prompt, node, line or handset."""
+    return bool(_ID.match(name))
+
+
 def with_pending(section: str, document: dict[str, Any], pending: list[str]) -> dict[str, Any]:
     """The document with the items added on the page but not saved yet ("name|type" each), in the order
     they were added, so their fields (handsets[2].ring_pin) are where the form says they are."""
