@@ -84,3 +84,22 @@ def test_a_modem_hung_while_idle_is_noticed_and_a_caller_ringing_when_it_returns
     finally:
         line.close()
         emulator.stop()
+
+
+def test_a_line_down_for_lost_registration_hangs_up_the_call_it_closes():
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    events = Events()
+    line = ModemLine("gsm1", emulator.port, post=events.post, dialect="sim800")
+    line.start()
+    try:
+        assert events.next() == LineUp("gsm1")
+        emulator.incoming_call("+7900")
+        assert events.until(CallAnswered) == CallAnswered("gsm1")
+        emulator.set_registration(3)  # denied: the core closes the call with the line
+        assert isinstance(events.until(LineDown), LineDown)
+        assert emulator.wait_for("ATH", 5), "the call the box closed is hung up, not left in silence"
+        wait_until(lambda: emulator.script.call == "idle", what="the call hung up")
+    finally:
+        line.close()
+        emulator.stop()
