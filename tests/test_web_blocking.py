@@ -8,7 +8,7 @@ import threading
 import tomllib
 
 import pytest
-from test_web import _csrf, admin, app  # noqa: F401 (fixtures)
+from test_web import PASSWORD, _csrf, _login, admin, app  # noqa: F401 (fixtures)
 from waiting import wait_until
 
 from appliance import config as configuration
@@ -79,3 +79,28 @@ def test_blocking_an_unknown_call_changes_nothing(app, admin, box):  # noqa: F81
     reply = admin.post("/calls/nosuchcall/block", data={"csrf_token": _csrf(admin), "days": "7"})
     assert reply.status_code == 404
     assert len(app.extensions["web_store"].revisions()) == before
+
+
+def test_an_operator_blocks_the_caller_on_the_line_from_the_console(app, admin, box, simulation):  # noqa: F811
+    daemon, data = box
+    admin.post("/users", data={"username": "olga", "password": PASSWORD, "role": "operator", "lang": "en",
+                               "csrf_token": _csrf(admin)})
+    operator = app.test_client()
+    _login(operator, "olga")
+    line = simulation.emulators["gsm1"]
+    threading.Thread(target=line.incoming_call, args=("+79035550000",), daemon=True).start()
+    call = wait_until(lambda: daemon.core.lines.get("gsm1"), 10, "the call")
+    wait_until(lambda: daemon.core.lines["gsm1"].node == "language", 10, "the language choice")
+    line.send_dtmf("11")  # English, legal: Anna's handset h1
+    wait_until(lambda: daemon.handsets["h1"].is_ringing, 15, "h1 to ring")
+    simulation.pin_factory.pin(27).drive_low()  # Anna lifts: h1's hook switch closes
+    wait_until(lambda: daemon.core.lines.get("gsm1") and daemon.core.lines["gsm1"].connected_at, 10, "connected")
+    console = operator.get("/console?handset=h1").text
+    assert 'id="block-form"' in console and "+79035550000" not in console  # an operator sees it masked
+    reply = operator.post(f"/calls/{call.id}/block", data={"csrf_token": _csrf(operator), "days": "",
+                                                            "back": "/console?handset=h1"})
+    assert reply.status_code == 302 and reply.location.endswith("/console?handset=h1")
+    blocked = tomllib.loads((data / "config.toml").read_text())["callers"]["blocked"]
+    assert any("until" not in entry and entry["note"] == f"call {call.id}" for entry in blocked)
+    line.remote_hangup()
+    simulation.pin_factory.pin(27).drive_high()
