@@ -36,7 +36,7 @@ def test_the_flow_tree_marks_a_missing_target_and_an_unreachable_node(admin, box
     page = reply.text
     menu = _node_box(page, "menu")
     assert 'class="node bad"' in menu and "missing node &#39;nowhere&#39;" in menu
-    assert "flow.nodes.menu.keys.9" in unescape(re.search(r'title="([^"]*)"', menu).group(1))
+    assert "menu: Keys (key = where it leads): 9" in unescape(re.search(r'title="([^"]*)"', menu).group(1))
     orphan = _node_box(page, "after_hours")
     assert 'class="node bad"' in orphan and "unreachable" in orphan
     assert page.index("Not reachable from the start") < page.index('id="tree-after_hours"')

@@ -37,11 +37,13 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         i18n,
         inbox,
         knowledge,
+        labels,
         pages,
         people,
         records,
         security,
         signin,
+        words,
     )
     from .store import WebStore
 
@@ -65,6 +67,8 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
         app.config["SESSION_COOKIE_SECURE"] = True
     i18n.install(app)
+    labels.install(app)
+    words.install(app)
     for module in (api, auth, pages, records, configure, backup, people, inbox, access, knowledge, blocking):
         app.register_blueprint(module.blueprint)
     if importlib.util.find_spec("web.api_records") is not None:

@@ -23,10 +23,6 @@ class TreeNode:
     problems: list[Problem]
     edges: list[Edge] = field(default_factory=list)
 
-    @property
-    def tooltip(self) -> str:
-        return "\n".join(f"{p.field}: {p.message}" for p in self.problems)
-
 
 @dataclass
 class Edge:

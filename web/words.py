@@ -1,0 +1,52 @@
+"""The call records' codes in words: timeline events (Asterisk queue_log names in the store), who ended a
+call and why, and the fields of a call's page. The store keeps the codes (the API and CSV give them as
+they are); only the page reads them out, in its language."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .i18n import translate as _
+
+EVENTS = {
+    "ANSWERED": "answered by the box", "ANSWER_REFUSED": "the modem did not answer", "KEY": "key pressed",
+    "COLLECT": "digits typed", "ENTERQUEUE": "waiting for an operator", "RINGNOANSWER": "an operator did not answer",
+    "CONNECT": "connected to an operator", "COMPLETEAGENT": "the operator hung up",
+    "COMPLETECALLER": "the caller hung up", "ABANDON": "the caller hung up while waiting",
+    "EXITWITHKEY": "left the queue with a key", "EXITWITHTIMEOUT": "waited too long", "FAILED": "failed",
+    "VOICEMAIL": "left a voice message", "CALLBACK_REQUEST": "asked to be called back", "DIAL": "dialling",
+    "RINGBACK": "ringing back", "TRANSFER": "transferred", "SURVEY": "survey answer", "SMS": "SMS sent",
+}
+# The fields of a call's page, in the order shown; the ones holding ids or names are data.
+CALL_FIELDS = (("line", "Line", True), ("menu_path", "Menu choices", True), ("skill", "Skill", True),
+               ("handset", "Handset", True), ("operator", "Operator", True), ("wait_seconds", "Wait, s", False),
+               ("talk_seconds", "Talk, s", False), ("outcome", "Outcome", False), ("ended_by", "Ended by", False),
+               ("reason", "Reason", False))
+WHO_ENDED = {"caller": "the caller", "operator": "the operator", "system": "the box", "line": "the line"}
+
+
+def event_words(code: str) -> str:
+    return _(EVENTS[code]) if code in EVENTS else code
+
+
+def call_value(key: str, value: object) -> str:
+    """A call's field as the page shows it: codes in words, numbers and ids as they are."""
+    if value is None or value == "":
+        return ""
+    if key == "ended_by":
+        return _(WHO_ENDED[value]) if value in WHO_ENDED else str(value)
+    if key in ("outcome", "reason"):
+        return _(str(value))
+    return str(value)
+
+
+def language_name(code: str) -> str:
+    return _({"en": "English", "ru": "Russian"}.get(code, code))
+
+
+def install(app: Flask) -> None:
+    from . import patterns
+
+    patterns.install(app)
+    app.jinja_env.globals.update(event_words=event_words, call_value=call_value, call_fields=CALL_FIELDS,
+                                 language_name=language_name)
