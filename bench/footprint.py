@@ -20,12 +20,14 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
+import tomli_w  # noqa: E402
 from faults import Hotline, write_box  # noqa: E402
 
 from appliance.modem.emulator import ModemEmulator  # noqa: E402
@@ -89,6 +91,25 @@ def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
     return {**figures, "import_ms": import_ms("appliance.daemon", runs)}
 
 
+def first_start(root: Path, prompts: int = 100) -> float:
+    """Seconds from the exec to READY=1 of a first start with `prompts` spoken prompts not yet in the cache."""
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = write_box(root, {"gsm1": emulator.port})
+    doc = tomllib.loads(config.read_text())
+    doc["prompts"].update({f"bench{n}": {"text": f"Bench prompt number {n}."} for n in range(prompts)})
+    config.write_text(tomli_w.dumps(doc))
+    hotline = Hotline(config, data, root / "hotline-first.log")
+    try:
+        ready = hotline.start()
+        if ready is None:
+            raise RuntimeError(f"hotline run did not become ready: see {hotline.log.read_text()[-500:]}")
+        return ready
+    finally:
+        hotline.close()
+        emulator.stop()
+
+
 def peer(seconds: float, runs: int) -> dict[str, Any] | None:
     """python-gsmmodem-new's figures, or None when it is not installed."""
     try:
@@ -121,7 +142,11 @@ def run(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
     window = seconds or (2.0 if quick else 10.0)
     with tempfile.TemporaryDirectory(prefix="hotline-footprint-") as tmp:
         runs = 1 if quick else 3
-        return {"idle_seconds": window, "ours": ours(window, Path(tmp), runs), "peer": peer(window, runs)}
+        figures = {"idle_seconds": window, "ours": ours(window, Path(tmp), runs), "peer": peer(window, runs)}
+        (Path(tmp) / "first").mkdir()
+        figures["first_start_prompts"] = 10 if quick else 100
+        figures["first_start_seconds"] = first_start(Path(tmp) / "first", figures["first_start_prompts"])
+        return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         mine, other = figures["ours"][name], theirs.get(name)
         ratio = f"{mine / other:.2f}" if other else "-"
         print(f"{name:16} {mine:10.2f} {other if other is None else round(other, 2)!s:>20} {ratio:>10}")
+    print(f"first start, {figures['first_start_prompts']} prompts to render, to READY=1: "
+          f"{figures['first_start_seconds']:.2f} s")
     return 0
 
 

@@ -181,6 +181,8 @@ def footprint(quick: bool) -> list[Row]:
         Row("footprint: idle threads", ours["threads"], "threads", peer.get("threads")),
         Row("footprint: exec to READY=1", ours["ready_seconds"], "s", peer.get("ready_seconds"),
             note="peer: to connect() returned"),
+        Row(f"footprint: start to READY=1, first start with {f['first_start_prompts']} prompts to render",
+            f["first_start_seconds"], "s", target=0.3, note="empty prompt cache; spoken prompts"),
         Row("footprint: import appliance.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
             note="peer: gsmmodem.modem; -X importtime"),
     ]

@@ -1,4 +1,4 @@
-"""Every sound a line may play, rendered once at start and held in memory.
+"""Every sound a line may play, rendered once at start (several espeak-ng/sox processes at once) and held in memory.
 
 Prompts are short (a few seconds of 8 kHz mono is tens of kilobytes), so
 keeping them in RAM costs little and spares the SD card a read per call.
@@ -7,7 +7,10 @@ keeping them in RAM costs little and spares the SD card a read per call.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ..config import Config
 from ..core.handoff import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
@@ -30,24 +33,13 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     library = PromptLibrary(cache_dir)
     uploads_dir = uploads_dir or cache_dir.parent / "uploads"
     sounds: dict[str, bytes] = {}
+    # (sound name, the group a failure is reported under, what it is made from); made below in parallel
+    jobs: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, spec in config.prompts.items():
-        try:
-            if "text" in spec:
-                path = library.from_text(spec["text"], spec.get("lang", config.language))
-            else:
-                upload = uploads_dir / spec["file"]
-                path = library.from_upload(upload.read_bytes(), upload.name)
-            sounds[name] = library.samples(path)
-        except PromptDiskFull:
-            raise
-        except (PromptError, OSError) as exc:
-            if problems is None:
-                raise PromptError(f"prompts.{name}: {exc}") from exc
-            sounds[name] = tone("beep", config.country)
-            source = "its text could not be spoken" if "text" in spec else f"the recording {spec['file']!r} " \
-                "is missing or cannot be played"
-            problems.append((name, f"prompt {name!r}: {source} ({_reason(exc)}); callers hear a short tone "
-                                   "instead. Upload the recording again or fix the prompt on the web page."))
+        if "text" in spec:
+            jobs.append((name, name, (_spoken, library, spec["text"], spec.get("lang", config.language))))
+        else:
+            jobs.append((name, name, (_converted, library, uploads_dir / spec["file"])))
     queue = config.document.get("queue", {})
     if config.people.queue.announce_every > 0:
         # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
@@ -57,22 +49,46 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
                 template = queue.get(f"{field}{suffix}")
                 if not template:
                     continue
-                try:
-                    for n in numbers:
-                        text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
-                        sounds[name_of(n) + suffix] = library.samples(library.from_text(text, lang))
-                except PromptDiskFull:
-                    raise
-                except (PromptError, OSError) as exc:
-                    if problems is None:
-                        raise
-                    # Without them a waiting caller simply hears no announcement.
-                    problems.append((f"queue.{field}{suffix}", f"queue.{field}{suffix} could not be spoken "
-                                     f"({_reason(exc)}); waiting callers hear no such announcement"))
+                for n in numbers:
+                    text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
+                    jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
+    # espeak-ng and sox are separate processes: run several at once, one per core, instead of one after another
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="prompt") as pool:
+        # one job per distinct source: two threads making the same cache file would trip over each other
+        futures = {source: pool.submit(*source) for source in dict.fromkeys(source for _, _, source in jobs)}
+        made = [(name, group, futures[source]) for name, group, source in jobs]
+        failed: set[str] = set()
+        for name, group, future in made:
+            try:
+                sounds[name] = future.result()
+            except PromptDiskFull:
+                raise
+            except (PromptError, OSError) as exc:
+                if problems is None:
+                    raise (PromptError(f"prompts.{name}: {exc}") if name == group else exc) from exc
+                if name == group:
+                    sounds[name] = tone("beep", config.country)
+                    spec = config.prompts[name]
+                    source = "its text could not be spoken" if "text" in spec else \
+                        f"the recording {spec['file']!r} is missing or cannot be played"
+                    problems.append((name, f"prompt {name!r}: {source} ({_reason(exc)}); callers hear a short tone "
+                                           "instead. Upload the recording again or fix the prompt on the web page."))
+                elif group not in failed:  # without them a waiting caller simply hears no announcement
+                    failed.add(group)
+                    problems.append((group, f"{group} could not be spoken ({_reason(exc)}); waiting callers hear "
+                                            "no such announcement"))
     sounds[RINGBACK] = tone("ringback", config.country)
     sounds[BEEP] = tone("beep", config.country)
     log.info("%d prompts ready", len(sounds))
     return sounds
+
+
+def _spoken(library: PromptLibrary, text: str, lang: str) -> bytes:
+    return library.samples(library.from_text(text, lang))
+
+
+def _converted(library: PromptLibrary, upload: Path) -> bytes:
+    return library.samples(library.from_upload(upload.read_bytes(), upload.name))
 
 
 def _reason(exc: Exception) -> str:
