@@ -25,9 +25,7 @@ import socket
 import sqlite3
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +129,11 @@ def enqueue(db, endpoints: Iterable[Endpoint], event: str, data: dict, at: float
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST with the standard library; returns the HTTP status (an error status is returned, not raised)."""
+    # the transport (http.client, ssl, email: ~2 MB) loads with the first delivery, so a box without
+    # webhooks never carries it
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
