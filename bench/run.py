@@ -1,6 +1,6 @@
 """Every figure the project measures, in one table to compare each release with the last.
 
-    bench/run [--quick] [--only NAME ...] [--json FILE]
+    bench/run [--quick] [--one-core] [--only NAME ...] [--json FILE]
 
 Columns: figure / value / unit / baseline (peer) / ratio (value ÷ baseline) / target / verdict.
 Sections: answer, dtmf, queries, handoff, soak, faults, footprint. A section that fails prints an
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -242,7 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=list(SECTIONS), metavar="NAME",
                         help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
     parser.add_argument("--json", type=Path, help="also write the rows to this file, to compare releases")
+    parser.add_argument("--one-core", action="store_true",
+                        help="run everything on CPU 0 only (as `taskset -c 0`): a slow-box stand-in for a Pi")
     args = parser.parse_args(argv)
+    if args.one_core:
+        # inherited by every daemon, emulator and peer the sections start, as taskset's mask would be
+        os.sched_setaffinity(0, {0})
+        print("[one-core] pinned to CPU 0 (taskset -c 0)", file=sys.stderr, flush=True)
     rows = collect(args.only or list(SECTIONS), args.quick)
     print(table(rows))
     if args.json:
