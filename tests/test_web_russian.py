@@ -22,6 +22,7 @@ from appliance import config as configuration
 ALLOWED = {"SIM", "GSM", "LTE", "DTMF", "TOML", "API", "CSV", "JSON", "SMS", "USB", "GPIO", "PIN", "HTTPS", "HTTP",
            "FLAC", "WAV", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB", "KB",
            "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "Ctrl", "hotline", "setup-code", "trusted-host", "web",
+           "simulate",  # the box's commands
            "any"}  # "any" is typed as it is (a skill tier's lowest level)
 # The box's own data: the operators' names in its config (a caller's data is digits).
 DATA = {handset["operator"] for handset in configuration.default_document()["handsets"]}
@@ -185,3 +186,30 @@ def test_a_refused_config_says_why_in_russian(busy_box):
     problems = re.findall(r'<span class="problem[^>]*>(.*?)</span>', page, re.S)
     assert problems, "the bad pin was not refused"
     assert english(page) == [], english(page)
+
+
+def test_the_config_checks_problems_read_in_russian(tmp_path):
+    """Many wrong values at once, as a hurried admin types them: every problem the check finds reads in Russian,
+    its field named in words."""
+    from web import create_app
+    from web.labels import problem_text
+
+    document = configuration.default_document()
+    document["box"]["language"] = "de"
+    document["ringing"] = {"cadence": "fast"}
+    document["lines"][0]["baudrate"] = 1234
+    document["lines"][0]["sim_pin"] = "12"
+    document["handsets"][0]["ring_pin"] = 99
+    document["handsets"][1]["kind"] = "wireless"
+    document["schedule"] = {"timezone": "Mars/Base", "always_open": False,
+                            "hours": {"mon": ["18:00-09:00"], "tue": ["9-18"]}, "holidays": ["soon"]}
+    nodes = document["flow"]["nodes"]
+    nodes["menu"]["keys"]["5"] = "nowhere"
+    nodes["welcome"]["prompt"] = "no_such_prompt"
+    nodes["extra"] = {"type": "teleport"}
+    _config, problems = configuration.check(document)
+    assert len(problems) >= 10, problems
+    with create_app(tmp_path).test_request_context("/?lang=ru"):
+        shown = [problem_text(problem, True) for problem in problems]
+    english_ones = [text for text in shown if english(f"<p>{text}</p>")]  # the admin's values are translate="no"
+    assert not english_ones, "\n".join(english_ones)

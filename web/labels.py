@@ -124,31 +124,28 @@ def edge_label(label: str) -> str:
     return _(EDGES[label]) if label in EDGES else label
 
 
-def path_label(path: str) -> str:
-    """A problem's field in words: "Handset 2: Ring relay pin (GPIO)" for handsets[1].ring_pin."""
-    words = []
+def path_label(path: str) -> Markup:
+    """A problem's field in words: "Handset 2: Ring relay pin (GPIO)" for handsets[1].ring_pin; an id the
+    admin chose (a node, a prompt) stays as written."""
+    words: list[Markup] = []
     for step in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         if step.startswith("["):
-            words[-1:] = [f"{words[-1] if words else ''} {int(step[1:-1]) + 1}".strip()]
-        elif step in SECTION_WORDS:
-            words.append(_(SECTION_WORDS[step]))
-        elif step in LABELS:
-            words.append(_(LABELS[step]))
-        elif step in DAY_LABELS:
-            words.append(_(DAY_LABELS[step]))
+            words[-1:] = [Markup("{} {}").format(words[-1], int(step[1:-1]) + 1) if words else escape(step)]
+        elif step in SECTION_WORDS or step in LABELS or step in DAY_LABELS:
+            words.append(escape(_((SECTION_WORDS | LABELS | DAY_LABELS)[step])))
         else:
-            words.append(step)  # an id the admin chose
-    return ": ".join(words)
+            words.append(Markup('<span translate="no">{}</span>').format(step))
+    return Markup(": ").join(words)
 
 
-def problem_text(problem: Any, with_field: bool = False) -> str:
+def problem_text(problem: Any, with_field: bool = False) -> Markup:
     """A config problem as the admin reads it, the field named in words when it is not beside its field."""
     from .patterns import message
 
     text = message(problem.message)
     if problem.severity == "warning":
-        text = _("Warning: {message}", message=text)
-    return f"{path_label(problem.field)}: {text}" if with_field else text
+        text = Markup(escape(_("Warning: {message}"))).format(message=text)
+    return Markup("{}: {}").format(path_label(problem.field), text) if with_field else text
 
 
 def group_title(group: Any) -> Markup:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from .i18n import translate as _
+from .labels import step_type
 
 _ID = r"'?(?P<name>[^']*)'?"
 PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), words) for pattern, words in (
@@ -40,6 +42,52 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
      "{value} is not a GPIO pin: use a BCM number 0-27 (or \"GPIO17\")"),
     (r"GPIO(?P<pin>\d+) is already used by (?P<owner>.+)", "GPIO{pin} is already used by {owner}"),
     (r"(?P<value>.+) is not one of (?P<options>.+)", "{value} is not one of {options}"),
+    (r"(?P<value>.+): use \"reject\" \(a second caller hears busy\) or \"off\" \(the network's call waiting "
+     r"switched off\)", '{value}: use "reject" (a second caller hears busy) or "off" (the network\'s call waiting '
+     'switched off)'),
+    (r"(?P<value>.+): a whole number of rings from 1 to 10 \(2 on a landline, so caller ID arrives first\)",
+     "{value}: a whole number of rings from 1 to 10 (2 on a landline, so caller ID arrives first)"),
+    (r"unknown dialect (?P<value>.+); use one of (?P<options>.+)", "unknown dialect {value}; use one of {options}"),
+    (r"(?P<value>.+) is not a USSD code like \"\*100#\"", '{value} is not a USSD code like "*100#"'),
+    (r"(?P<value>.+) must be the name of a recording uploaded to the box \(letters, digits, \. _ -; no "
+     r"directories, no \.\.\)", "{value} must be the name of a recording uploaded to the box (letters, digits, . _ -; "
+     "no directories, no ..)"),
+    (r"cannot be read: (?P<error>.+)", "cannot be read: {error}"),
+    (r"is not valid TOML: (?P<error>.+)", "is not valid TOML: {error}"),
+    (r"no handset has the skill (?P<value>.+)", "no handset has the skill {value}"),
+    (r"names a missing prompt (?P<value>.+)", "names a missing prompt {value}"),
+    (r"names a missing node (?P<value>.+)", "names a missing node {value}"),
+    (r"names no node: (?P<value>.+)", "names no node: {value}"),
+    (r"(?P<value>.+) is not an operator", "{value} is not an operator"),
+    (r"(?P<value>.+) is listed twice", "{value} is listed twice"),
+    (r"(?P<value>.+) is not in \[\[operators\]\]", "{value} is not in [[operators]]"),
+    (r"(?P<value>.+) is not a handset", "{value} is not a handset"),
+    (r"must be a number from (?P<low>\S+) to (?P<high>\S+)", "must be a number from {low} to {high}"),
+    (r"unknown kind; use (?P<options>.+) or audit", "unknown kind; use {options} or audit"),
+    (r"must be a number (?P<limit>.+), not (?P<value>.+)", "must be a number {limit}, not {value}"),
+    (r"(?P<value>.+) is not a number or a prefix ending in \* \(e\.g\. \"\+78001234567\" or \"\+7800\*\"\)",
+     '{value} is not a number or a prefix ending in * (e.g. "+78001234567" or "+7800*")'),
+    (r"(?P<value>.+) is not a phone number", "{value} is not a phone number"),
+    (r"(?P<value>.+) is not a YYYY-MM-DD date", "{value} is not a YYYY-MM-DD date"),
+    (r"(?P<count>\d+) options: callers get lost past five", "{count} options: callers get lost past five"),
+    (r"a (?P<kind>[a-z_]+) node needs it", "a {kind} node needs it"),
+    (r"menu (?P<depth>\d+) levels deep: callers get lost past three",
+     "menu {depth} levels deep: callers get lost past three"),
+    (r"(?P<value>.+): must be \"open\" or \"closed\" \(how calls are taken until the clock is set\)",
+     '{value}: must be "open" or "closed" (how calls are taken until the clock is set)'),
+    (r"unknown time zone (?P<value>.+)", "unknown time zone {value}"),
+    (r"unknown day; use one of (?P<options>.+)", "unknown day; use one of {options}"),
+    (r"unknown node type (?P<value>.+); use one of (?P<options>.+)", "unknown node type {value}; use one of {options}"),
+    (r"(?P<value>.+) is not HH:MM-HH:MM", "{value} is not HH:MM-HH:MM"),
+    (r"(?P<value>.+) ends before it starts", "{value} ends before it starts"),
+    (r"(?P<value>.+) is not YYYY-MM-DD or MM-DD \(yearly\)", "{value} is not YYYY-MM-DD or MM-DD (yearly)"),
+    (r"unknown URL scheme (?P<value>.+); pyserial knows (?P<options>.+)",
+     "unknown URL scheme {value}; pyserial knows {options}"),
+    (r"(?P<value>.+) is not an absolute device path", "{value} is not an absolute device path"),
+    (r"(?P<value>.+) does not exist \(is the modem plugged in and powered\?\)",
+     "{value} does not exist (is the modem plugged in and powered?)"),
+    (r"(?P<value>.+) does not exist \(is the modem plugged in and powered\?\); the line stays down until it appears",
+     "{value} does not exist (is the modem plugged in and powered?); the line stays down until it appears"),
     (r"(?P<value>.+): use lowercase letters, digits, - and _", "{value}: use lowercase letters, digits, - and _"),
     (r"(?P<value>.+) is used by another line", "{value} is used by another line"),
     (r"(?P<value>.+): needs a unique id of lowercase letters/digits",
@@ -55,26 +103,34 @@ ERRORS = {400: "The request was not understood.", 403: "This is not for your rol
           503: "The box does not answer now: try again in a moment."}
 
 
-def message(text: str) -> str:
+def message(text: str) -> Markup:
+    """The message in the page's language; the parts that are the admin's own values (a typed value, an id, a
+    list of allowed codes) are kept as written and marked translate="no"."""
     for pattern, words in PATTERNS:
         found = pattern.match(text)
         if found:
-            parts = found.groupdict()
-            if "role" in parts:
-                parts["role"] = _(parts["role"])
-            if "section" in parts:  # a config section's name, as the menu of sections has it
-                parts["section"] = _(parts["section"].capitalize())
-            return _(words, **parts)
-    return _(text)
+            parts = {key: _data(value) for key, value in found.groupdict().items()}
+            if "role" in found.groupdict():
+                parts["role"] = _(found["role"])
+            if "kind" in found.groupdict():  # a flow node's type
+                parts["kind"] = step_type(found["kind"])
+            if "section" in found.groupdict():  # a config section's name, as the menu of sections has it
+                parts["section"] = _(found["section"].capitalize())
+            return Markup(escape(_(words))).format(**parts)
+    return escape(_(text))
 
 
-def error_text(error: HTTPException) -> str:
+def _data(value: str) -> Markup:
+    return Markup('<span translate="no">{}</span>').format(value)
+
+
+def error_text(error: HTTPException) -> str | Markup:
     if error.description == type(error).description:
         return _(ERRORS.get(error.code or 500, "Something went wrong in the box."))
     return message(str(error.description))
 
 
-def revision_note(note: str | None) -> str:
+def revision_note(note: str | None) -> str | Markup:
     return message(note) if note else ""
 
 
