@@ -67,7 +67,7 @@ def admin_client(data: Path, daemon) -> object:
 
 
 def restore(client, blob: bytes):
-    return client.post("/backup/restore", data={"csrf_token": _token(client.get("/backup").text),
+    return client.post("/backup/restore", data={"csrf_token": _token(client.get("/backup").text), "replace": "yes",
                                                 "backup": (io.BytesIO(blob), "hotline-backup.tar.gz")})
 
 

@@ -192,7 +192,7 @@ def test_a_saved_flow_is_applied_kept_with_its_diff_and_revertible(app, admin, b
     assert added == ['+4 = "legal"']
     assert tomllib.loads((data / "config.toml").read_text())["flow"]["nodes"]["menu"]["keys"]["4"] == "legal"
     previous = app.extensions["web_store"].revisions()[1]
-    admin.post(f"/config/revisions/{previous['id']}/revert", data={"csrf_token": _csrf(admin)})
+    admin.post(f"/config/revisions/{previous['id']}/revert", data={"csrf_token": _csrf(admin), "confirmed": "yes"})
     assert "4" not in daemon.core.flow["menu"].keys
 
 
@@ -236,10 +236,11 @@ def test_backup_round_trip_and_a_newer_backup_is_refused(app, admin):
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     users = app.extensions["web_store"].users()
-    reply = admin.post("/backup/restore", data={"csrf_token": _csrf(admin),
+    reply = admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "replace": "yes",
                                                 "backup": (io.BytesIO(newer.getvalue()), "b.tar.gz")})
     assert reply.status_code == 400 and "newer hotline software" in reply.text
     assert app.extensions["web_store"].users() == users
-    reply = admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "backup": (io.BytesIO(blob), "b.tar.gz")})
+    reply = admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "replace": "yes",
+                                                "backup": (io.BytesIO(blob), "b.tar.gz")})
     assert reply.status_code == 302
     assert "restored" in admin.get("/backup").text

@@ -134,7 +134,7 @@ def test_a_deleted_users_cookie_does_not_open_the_next_users_account(web):
     _users_form(admin, username="olga", password=PASSWORD, role="operator", lang="en")
     olga = app.test_client()
     assert _login(olga, "olga").status_code == 302 and olga.get("/").status_code == 200
-    _users_form(admin, action="delete", id=str(_id_of(app, "olga")))
+    _users_form(admin, action="delete", id=str(_id_of(app, "olga")), confirmed="yes")
     _users_form(admin, username="sam", password=PASSWORD, role="supervisor", lang="en")
     reply = olga.get("/calls")  # a supervisor's page
     assert reply.status_code == 302 and "/login" in reply.headers["Location"]
@@ -169,7 +169,7 @@ def test_a_password_reset_role_change_or_logout_everywhere_ends_the_users_other_
     _login(tablet, "olga")
     _users_form(admin, action="update", id=olga_id, role="supervisor", lang="ru", password="")
     assert tablet.get("/calls").status_code == 200  # a change of language ends nothing
-    _users_form(admin, action="update", id=olga_id, role="operator", lang="ru", password="")
+    _users_form(admin, action="update", id=olga_id, role="operator", lang="ru", password="", confirmed="yes")
     assert tablet.get("/console").status_code == 302  # demoted: log in again, as an operator now
 
     _login(tablet, "olga")
@@ -265,7 +265,8 @@ def test_the_last_admin_cannot_demote_or_delete_themselves(web):
     assert admin.get("/users").status_code == 200
     _users_form(admin, username="root2", password=PASSWORD, role="admin", lang="en")
     # With a second admin, stepping down is allowed; the second one cannot then be deleted as the last.
-    assert _users_form(admin, action="update", id=own, role="supervisor", lang="en", password="").status_code == 302
+    assert _users_form(admin, action="update", id=own, role="supervisor", lang="en", password="",
+                       confirmed="yes").status_code == 302
     other = app.test_client()
     _login(other, "root2")
     gone = _users_form(other, action="delete", id=str(_id_of(app, "root2")))

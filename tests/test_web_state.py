@@ -3,6 +3,8 @@ outlasts a restart; times are the box's; every admin action is audited and confi
 
 from __future__ import annotations
 
+import html
+import io
 import re
 import threading
 from collections.abc import Iterator
@@ -94,3 +96,77 @@ def test_an_override_past_its_end_lapses_by_itself(tmp_path):
                            data={"mode": "closed", "until": past, "csrf_token": _csrf(admin)})
         assert "until must be a moment in the future" in reply.text
         assert daemon.status()["schedule"]["override"] is None
+
+
+def test_users_page_confirms_deletion_and_demotion_says_what_it_did_and_refuses_unknown_handsets(tmp_path):
+    with running(tmp_path) as daemon:
+        admin = _admin(tmp_path, daemon.control_path)
+        page = admin.get("/users").text
+        add_form = page[page.index("<h2>"):]
+        assert re.search(r'<option value="operator" selected>', add_form)  # least privilege by default
+        reply = admin.post("/users", data={"username": "olga", "password": PASSWORD, "role": "supervisor",
+                                           "lang": "en", "handset": "h99", "csrf_token": _csrf(admin)})
+        assert reply.status_code == 400 and "There is no handset h99" in reply.text
+        store = admin.application.extensions["web_store"]
+        assert store.user_by_name("olga") is None
+        reply = admin.post("/users", follow_redirects=True, data={
+            "username": "olga", "password": PASSWORD, "role": "supervisor", "lang": "en", "handset": "h1",
+            "csrf_token": _csrf(admin)})
+        assert "User olga added." in reply.text and store.user_by_name("olga")["handset"] == "h1"
+        olga = str(store.user_by_name("olga")["id"])
+        # A lower role asks first and changes nothing until confirmed.
+        fields = {"action": "update", "id": olga, "role": "operator", "lang": "en", "handset": "h1", "password": ""}
+        asked = admin.post("/users", data={**fields, "csrf_token": _csrf(admin)})
+        assert asked.status_code == 200
+        assert "Lower olga's role from supervisor to operator?" in html.unescape(asked.text)
+        assert store.user_by_name("olga")["role"] == "supervisor"
+        done = admin.post("/users", follow_redirects=True, data={**fields, "confirmed": "yes",
+                                                                 "csrf_token": _token(asked.text)})
+        assert "User olga saved." in done.text and store.user_by_name("olga")["role"] == "operator"
+        wrong = admin.post("/users", data={**fields, "handset": "h99", "csrf_token": _csrf(admin)})
+        assert wrong.status_code == 400 and store.user_by_name("olga")["handset"] == "h1"
+        asked = admin.post("/users", data={"action": "delete", "id": olga, "csrf_token": _csrf(admin)})
+        assert "Delete the user olga" in asked.text and store.user_by_name("olga") is not None
+        done = admin.post("/users", follow_redirects=True, data={"action": "delete", "id": olga, "confirmed": "yes",
+                                                                 "csrf_token": _csrf(admin)})
+        assert "User olga deleted." in done.text and store.user_by_name("olga") is None
+
+
+def test_revert_shows_what_it_will_undo_and_waits_for_a_yes(tmp_path):
+    with running(tmp_path) as daemon:
+        admin = _admin(tmp_path, daemon.control_path)
+        form = admin.get("/config/flow").text
+        admin.post("/config/flow", data={"csrf_token": _token(form),
+                                         "flow.nodes.menu.keys": "1=legal, 2=psychology, 3=message, 0=anyone, 4=legal"})
+        assert daemon.core.flow["menu"].keys["4"] == "legal"
+        first = admin.application.extensions["web_store"].revisions()[-1]["id"]
+        asked = admin.post(f"/config/revisions/{first}/revert", data={"csrf_token": _csrf(admin)})
+        assert asked.status_code == 200 and f"Revert the config to revision {first}" in asked.text
+        assert '-4 = "legal"' in html.unescape(asked.text)  # the diff says what goes away
+        assert daemon.core.flow["menu"].keys["4"] == "legal"  # nothing changed yet
+        admin.post(f"/config/revisions/{first}/revert", data={"csrf_token": _csrf(admin), "confirmed": "yes"})
+        assert "4" not in daemon.core.flow["menu"].keys
+
+
+def test_logins_exports_backups_config_users_and_tokens_are_in_the_audit_log(tmp_path):
+    with running(tmp_path) as daemon:
+        admin = _admin(tmp_path, daemon.control_path)
+        stranger = admin.application.test_client()
+        stranger.post("/login", data={"username": "admin", "password": "wrong password",
+                                      "csrf_token": _token(stranger.get("/login").text)})
+        _admin(tmp_path, daemon.control_path)  # a second, successful sign-in
+        admin.get("/calls.csv?caller=%2B7999")
+        blob = admin.get("/backup/download").data
+        form = admin.get("/config/flow").text
+        admin.post("/config/flow", data={"csrf_token": _token(form),
+                                         "flow.nodes.menu.keys": "1=legal, 2=psychology, 3=message, 0=anyone, 4=legal"})
+        admin.post("/users", data={"username": "olga", "password": PASSWORD, "role": "operator", "lang": "en",
+                                   "csrf_token": _csrf(admin)})
+        admin.post("/tokens", data={"client": "crm", "role": "operator", "csrf_token": _csrf(admin)})
+        admin.post("/tokens", data={"client": "crm", "action": "revoke", "csrf_token": _csrf(admin)})
+        admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "replace": "yes",
+                                            "backup": (io.BytesIO(blob), "b.tar.gz")})
+        log = admin.get("/audit").text
+        for action in ("login.failed", "login", "export.csv", "backup.download", "config.save", "user.add",
+                       "token.create", "token.revoke", "backup.restore"):
+            assert f"<td>{action}</td>" in log, action

@@ -29,9 +29,9 @@ def _close(_exc: BaseException | None) -> None:
         store.close()
 
 
-def audit(action: str, target: str | None, detail: str | None) -> None:
-    """Record in the audit log that the person at this page did `action` to `target`."""
-    _access().audit(f"web:{viewer()}", action, target, at=time.time(), detail=detail)
+def audit(action: str, target: str | None, detail: str | None, actor: str | None = None) -> None:
+    """Record in the audit log that the person at this page (or `actor`, before a sign-in) did `action` to `target`."""
+    _access().audit(f"web:{actor or viewer()}", action, target, at=time.time(), detail=detail)
 
 
 @blueprint.get("/privacy")
@@ -90,6 +90,7 @@ def tokens():
         try:
             if form.get("action") == "revoke":
                 _access().revoke_tokens(form.get("client", ""), now=time.time())
+                audit("token.revoke", form.get("client", ""), None)
                 flash(_("Revoked."), "info")
             else:
                 new_token = _access().create_token(form.get("client", ""), now=time.time(),
@@ -99,7 +100,7 @@ def tokens():
             return redirect(url_for("access.tokens"))
         if new_token is None:
             return redirect(url_for("access.tokens"))
-        audit("token.create", form.get("client", ""), None)
+        audit("token.create", form.get("client", ""), f"role {form.get('role', 'operator')}")
     live = [t for t in _access().tokens() if t["revoked_at"] is None]
     return render_template("tokens.html", tokens=live, roles=TOKEN_ROLES, new_token=new_token,
                            new_client=request.form.get("client", "") if new_token else "")

@@ -35,6 +35,8 @@ from appliance.store.migrations import MIGRATIONS
 from appliance.store.salvage import CALLS_VERSION, database_problem
 
 from . import configure
+from .access import audit
+from .i18n import translate as _
 from .security import requires
 from .store import SCHEMA_VERSION
 
@@ -252,6 +254,7 @@ def download():
 
     blob = make_backup(current_app.config["DATA_DIR"], tomli_w.dumps(configure.current_document()))
     name = f"hotline-backup-{datetime.now():%Y%m%d-%H%M}.tar.gz"
+    audit("backup.download", name, f"{len(blob)} bytes")
     return Response(blob, mimetype="application/gzip",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
 
@@ -265,6 +268,9 @@ def upload():
         try:
             if upload is None or not upload.filename:
                 raise RestoreError("choose a backup file first")
+            if request.form.get("replace") != "yes":  # the server checks it: no script or stray click skips it
+                raise RestoreError(_("Tick “Replace this box's config and records” to confirm; nothing was "
+                                     "restored."))
             members = read_backup(upload.stream, Path(scratch))
             config = members.get("config.toml")
             document = tomllib.loads(config.read_text(encoding="utf-8") if config else "")
@@ -272,8 +278,10 @@ def upload():
                 raise RestoreError("the backup's config.toml has errors; nothing was restored")
         except (RestoreError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             flash(str(exc), "error")
+            audit("backup.restore.refused", upload.filename if upload else None, str(exc)[:500])
             return render_template("backup.html"), 400
         done = restore(current_app.config["DATA_DIR"], members)
     configure.save(document, "restored from a backup")
+    audit("backup.restore", upload.filename, ", ".join(done) or "the config")
     flash("restored: " + ", ".join(done) if done else "restored the config", "info")
     return redirect(url_for("backup.page"))

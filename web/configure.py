@@ -20,7 +20,7 @@ from appliance.audio.prompts import PromptError, PromptLibrary
 from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
 
-from . import boxtime, calendar_days, flowtree, forms, menu_rows
+from . import boxtime, calendar_days, confirm, flowtree, forms, menu_rows
 from .access import audit
 from .i18n import translate as _
 from .link import DaemonError, ask, live_status, viewer
@@ -68,6 +68,7 @@ def save(document: dict[str, Any], note: str) -> tuple[bool, list]:
     diff = "".join(difflib.unified_diff((previous["toml"] if previous else "").splitlines(keepends=True),
                                         text.splitlines(keepends=True), "before", "after"))
     revision = _store().add_revision(text, diff, g.user["username"] if g.user else "api", note)
+    audit("config.save", f"revision {revision}", note or None)
     message = ("Saved as revision {id}; lines, handsets, operators and the queue change at the next restart."
                if reply.get("restart_needed") else "Saved as revision {id} and applied.")
     flash(_(message, id=revision), "info")
@@ -165,6 +166,15 @@ def revert(revision_id: int):
     old = _store().revision(revision_id)
     if old is None:
         abort(404, f"no revision {revision_id}")
+    if not confirm.confirmed():  # the wrong revision was once reverted from a button under each diff
+        latest = _store().latest_revision()
+        undone = "".join(difflib.unified_diff((latest["toml"] if latest else "").splitlines(keepends=True),
+                                              old["toml"].splitlines(keepends=True), "now", f"revision {revision_id}"))
+        return confirm.ask_first(
+            _("Revert the config to revision {id} ({when}, {who})? These changes will be made:", id=revision_id,
+              when=boxtime.shown(old["created_at"]), who=old["username"] or "?"),
+            url_for("configure.revisions"), detail=undone or _("(no difference from the config now)"),
+            button=_("Yes, revert to revision {id}", id=revision_id))
     save(tomllib.loads(old["toml"]), f"reverted to revision {revision_id}")
     return redirect(url_for("configure.revisions"))
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from appliance.integrations.csv_export import export_calls
 from appliance.store.calls import CALL_TYPES, TICKET_STATES
 
+from .access import audit
 from .charts import CHART_WORDS, statistics_charts
 from .i18n import translate as _
 from .link import call_log, viewer_role
@@ -88,6 +89,7 @@ def call_detail(call_id: str):
 def export_csv():
     filters = _filters()
     lines = _run(lambda: export_calls(call_log(), role=viewer_role(), **filters))
+    audit("export.csv", "calls", request.query_string.decode()[:500] or "all calls")
     name = f"calls-{datetime.now():%Y%m%d-%H%M}.csv"
     return Response(stream_with_context(lines), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
