@@ -79,7 +79,7 @@ def test_force_closed_is_shown_with_who_and_until_and_outlasts_a_restart(tmp_pat
         dashboard = admin.get("/").text
         assert "Forced closed" in dashboard and f"until {until:%Y-%m-%d %H:%M}" in dashboard
         audit = admin.get("/audit").text
-        assert "schedule.override" in audit
+        assert '<td data-action="schedule.override">' in audit
         reply = admin.post("/config/schedule/override", follow_redirects=True,
                            data={"mode": "follow", "csrf_token": _csrf(admin)})
         assert "The hotline follows its hours again." in reply.text
@@ -169,4 +169,4 @@ def test_logins_exports_backups_config_users_and_tokens_are_in_the_audit_log(tmp
         log = admin.get("/audit").text
         for action in ("login.failed", "login", "export.csv", "backup.download", "config.save", "user.add",
                        "token.create", "token.revoke", "backup.restore"):
-            assert f"<td>{action}</td>" in log, action
+            assert f'<td data-action="{action}">{action}</td>' in log, action
