@@ -446,6 +446,8 @@ class Daemon:
         status = self.core.status()
         for call in status["calls"]:  # the live view passes the privacy rule like every record
             call["caller"] = appear(call["caller"], "live", policy=self.store.privacy)
+            # What the caller hears now, in words, for the training bench (a tone or a file has no text).
+            call["prompt_text"] = self.config.prompts.get(call["prompt"] or "", {}).get("text")
         for line in status["lines"]:
             modem = self.lines.get(line["id"])
             line["modem"] = modem.status() if modem else None

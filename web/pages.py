@@ -23,6 +23,17 @@ blueprint = Blueprint("pages", __name__)
 
 CATEGORIES = ("legal", "psychology", "health", "housing", "family", "work", "other")
 
+# The daemon's state names, as the console says them (each is a catalogue entry in its own right).
+STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
+               "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
+               "on call": "on a call", "in menu": "in the menu", "answering": "answering",
+               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
+
+
+@blueprint.app_template_global()
+def state_word(state: str | None) -> str:
+    return _(STATE_WORDS.get(state or "", state or ""))
+
 
 def status() -> tuple[dict | None, str | None]:
     try:
@@ -69,7 +80,9 @@ def console():
     state, error = status()
     handsets = state["handsets"] if state else []
     chosen = request.args.get("handset") or g.user.get("handset") or (handsets[0]["id"] if handsets else None)
-    live = next((c for c in state["calls"] if c.get("handset") == chosen), None) if state else None
+    # A call ringing this handset shows before the receiver is lifted: the operator reads, then answers.
+    live = next((c for c in state["calls"] if c.get("handset") == chosen or chosen in c.get("ringing", ())),
+                None) if state else None
     record = call_log().call(live["id"], role=viewer_role()) if live else None
     # The stored caller, else the live one as this role may see it (the record can lag the call).
     caller = (record or {}).get("caller") or (live.get("caller") if live else None)

@@ -111,5 +111,7 @@ class Call:
             "node": self.node,
             "menu_path": "".join(self.path),
             "handset": self.handset,
+            "ringing": sorted(self.ringing),  # the handsets ringing for it now, so their console shows it at once
+            "prompt": self.playing,
             "seconds": round(now - self.started_mono, 1),
         }
