@@ -9,8 +9,11 @@ import time
 import urllib.request
 
 import pytest
-from test_browser import CHROMIUM, PASSWORD, _logged_in, box, browser, csrf, shot  # noqa: F401 (fixtures)
+import test_browser
+from test_browser import CHROMIUM, PASSWORD, _logged_in, csrf, shot
 from waiting import wait_until
+
+box, browser = test_browser.box, test_browser.browser  # the same `hotline simulate` and Chromium fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -26,7 +29,8 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
     'main button, main input:not([type=hidden]), main select, main textarea')]
   .filter((e) => e.offsetParent !== null)
   .map((e) => { const r = e.getBoundingClientRect();
-                return [e.name || e.id || e.textContent.trim().slice(0, 20), Math.round(r.width), Math.round(r.height)]; })
+                return [e.name || e.id || e.textContent.trim().slice(0, 20),
+                        Math.round(r.width), Math.round(r.height)]; })
   .filter(([, w, h]) => w < 44 || h < 44)"""
 
 # Stamps the moment the ringing call appears in the page (the operator's view), not when the test next looks.
