@@ -368,6 +368,8 @@ class Daemon:
                 self.lines[line].hangup()
             case ev.Play(line=line, prompt=prompt, loop=loop):
                 self.players[line].play(prompt, self.prompts[prompt], loop)
+                if line in self.recorders:
+                    self.recorders[line].listen()  # the flow speaks: a key may answer it (again, after an operator)
             case ev.StopAudio(line=line):
                 self.players[line].stop()
             case ev.RingHandset(handset=handset):
@@ -376,6 +378,8 @@ class Daemon:
                 self.handsets[handset].stop_ringing()
             case ev.ConnectAudio(handset=handset, line=line):
                 self.handsets[handset].connect(line)
+                if line in self.recorders:
+                    self.recorders[line].stop_listening()  # caller and operator talk: no key means anything
             case ev.DisconnectAudio(handset=handset):
                 self.handsets[handset].disconnect()
             case ev.StartRecording(line=line):

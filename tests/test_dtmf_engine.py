@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,8 +13,11 @@ import numpy as np
 from dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, with_noise
 from waiting import wait_until
 
+from appliance import config as configuration
+from appliance import control
 from appliance.audio.dtmf import DtmfDetector
 from appliance.audio.dtmf_engine import DtmfEngine
+from appliance.simulation import Simulation
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,3 +99,44 @@ def test_the_energy_gate_changes_no_decision():
     detector = DtmfDetector()
     digits = "".join(d for start in range(0, len(data), 960) for d in detector.feed(data[start:start + 960]))
     assert digits == ALL_DIGITS + "1111"
+
+
+def test_the_receiver_listens_while_the_flow_waits_for_keys_not_while_the_caller_talks_to_an_operator(tmp_path):
+    document = copy.deepcopy(configuration.default_document())
+    document["lines"][0]["software_dtmf"] = True
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    simulation = Simulation(document)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path / "data")
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        emulator, recorder = simulation.emulators["gsm1"], daemon.recorders["gsm1"]
+        emulator.incoming_call("+79161234567")
+        assert emulator.wait_for("ATA", timeout=5)
+        emulator.send_dtmf("1")  # English, then the menu
+        wait_until(lambda: recorder.frames_captured > 8000 * 0.3, what="the line listens in the menu")
+        emulator.send_dtmf("1")  # legal questions: the desks ring
+        desk = wait_until(lambda: next((h["id"] for h in status(daemon)["handsets"] if h["state"] == "ringing"),
+                                       None), what="a desk rings", every=0.25, timeout=20)
+        hook_pin = next(h["hook_pin"] for h in simulation.document["handsets"] if h["id"] == desk)
+        simulation.pin_factory.pin(hook_pin).drive_low()  # the operator lifts
+        wait_until(lambda: any(h["state"] == "on call" for h in status(daemon)["handsets"]),
+                   what="caller and operator connected")
+        wait_until(lambda: not recorder._thread.is_alive() or _still(recorder), what="the capture stops")
+    finally:
+        daemon.stop()
+        runner.join(timeout=10)
+        simulation.close()
+
+
+def status(daemon) -> dict:
+    """The status as the web page gets it: over the control socket, answered on the daemon's loop."""
+    return control.call(daemon.control_path, "status")
+
+
+def _still(recorder) -> bool:
+    """No audio read for a while: nobody decodes the caller's talk with the operator."""
+    before = recorder.frames_captured
+    time.sleep(0.2)
+    return recorder.frames_captured == before

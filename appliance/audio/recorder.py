@@ -128,7 +128,7 @@ class AlsaRecorder:
             self._wake.notify()
 
     def stop_listening(self) -> None:
-        """The call is over: capture only while recording, so an idle line costs no CPU."""
+        """No key matters now (the call is over, or the caller talks to an operator): capture only to record."""
         with self._wake:
             self._listening = False
             self._wake.notify()
@@ -217,7 +217,8 @@ class AlsaRecorder:
             period = self._read(current)
             if period is None:
                 continue
-            if self._keys is not None:
+            # keys matter while the flow listens, or when '#' can end this recording (not a call recording)
+            if self._keys is not None and (self._listening or (current is not None and current.stop_on_key)):
                 self._keys.feed(period)
             if current is not None:
                 self._keep(current, period)
