@@ -134,6 +134,7 @@ def test_an_unreachable_node_is_saved_with_a_warning(app, admin, box):  # noqa: 
     assert "draft" in daemon.core.flow.nodes
     shown = admin.get("/config/flow").text
     assert 'class="problem warning" data-field="flow.nodes.draft"' in shown
+    assert '<a class="node warn" id="tree-draft"' in shown  # drawn as advice, not as an error
     assert 'data-field="flow.nodes.draft"' not in admin.get("/config/operators").text  # the flow's own advice
 
 
