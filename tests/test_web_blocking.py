@@ -104,3 +104,16 @@ def test_an_operator_blocks_the_caller_on_the_line_from_the_console(app, admin, 
     assert any("until" not in entry and entry["note"] == f"call {call.id}" for entry in blocked)
     line.remote_hangup()
     simulation.pin_factory.pin(27).drive_high()
+
+
+def test_a_number_typed_into_the_blocklist_is_kept_only_as_its_key(app, admin, box, simulation):  # noqa: F811
+    from test_web_forms import submit
+
+    daemon, data = box
+    page = admin.get("/config/callers").text
+    added = submit(admin, "/config/callers", page, ("action", "add"), new_name="+7 926 111-22-33")
+    saved = submit(admin, "/config/callers", added.text)
+    assert saved.status_code == 302, saved.text
+    config_text = (data / "config.toml").read_text()
+    assert "9261112233" not in config_text and "a number typed in by hand" in config_text
+    assert daemon.core.callers.is_blocked("+79261112233", 0)

@@ -5,10 +5,14 @@ Built like web/forms.py: a field's name is its path in the document."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
+
+from flask import current_app
 
 from appliance.core.strategies import STRATEGIES
 from appliance.integrations.webhooks import EVENTS
+from appliance.privacy import MODES, SECRET_FILE, Privacy
 
 from .forms import Field, Group, get
 from .i18n import translate as _
@@ -122,7 +126,7 @@ def add(section: str, new: dict[str, Any], name: str, kind: str = "") -> None:
     elif section == "callers":
         callers = new.setdefault("callers", {})
         if name.lstrip("+").replace(" ", "").replace("-", "").isdigit():
-            callers.setdefault("blocked", []).append({"number": name.replace(" ", "").replace("-", "")})
+            callers.setdefault("blocked", []).append(_blocked_entry(new, name))
         else:  # a word names a new caller list
             callers.setdefault("lists", {}).setdefault(name, [])
     else:
@@ -136,6 +140,20 @@ def present(section: str, document: dict[str, Any], name: str, kind: str = "") -
         return any(isinstance(h, dict) and h.get("url") == name for h in _list(document, "webhooks"))
     if section == "operators":
         return any(isinstance(o, dict) and o.get("name") == name for o in _list(document, "operators"))
-    number = name.replace(" ", "").replace("-", "")
-    return any(isinstance(e, dict) and e.get("number") == number for e in _list(document, "callers.blocked")) \
+    entry = _blocked_entry(document, name)
+    return any(isinstance(e, dict) and e.get("number", e.get("key")) == entry.get("number", entry.get("key"))
+               for e in _list(document, "callers.blocked")) \
         or name in (get(document, "callers.lists") or {})
+
+
+def _blocked_entry(document: dict[str, Any], typed: str) -> dict[str, str]:
+    """A typed number to block, as the box's privacy mode allows it kept: in full, or (masked, pseudonym) only
+    as the caller's key, so the config, its revisions and backups never hold the number."""
+    number = typed.replace(" ", "").replace("-", "")
+    privacy = document.get("privacy", {})
+    mode = privacy.get("numbers", "full") if isinstance(privacy, dict) else "full"
+    secret = Path(current_app.config["DATA_DIR"]) / SECRET_FILE
+    if mode == "full" or mode not in MODES or not secret.exists():  # (the daemon makes the key at its first start)
+        return {"number": number}
+    key = Privacy.for_data_dir(secret.parent, mode).key(number)
+    return {"key": key, "note": _("a number typed in by hand")} if key else {"number": number}
