@@ -213,3 +213,40 @@ def test_the_config_checks_problems_read_in_russian(tmp_path):
         shown = [problem_text(problem, True) for problem in problems]
     english_ones = [text for text in shown if english(f"<p>{text}</p>")]  # the admin's values are translate="no"
     assert not english_ones, "\n".join(english_ones)
+
+
+def test_a_refused_form_says_why_in_russian(people):
+    """What the web app itself refuses (a bad new name, a short password) reads in Russian too."""
+    admin = people["admin"]
+    page = admin.get("/config/prompts").text
+    reply = admin.post("/config/prompts", data={"csrf_token": _token(page), "action": "add", "new_name": "Bad Name"})
+    flashes = re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S)
+    assert flashes and "строчные латинские буквы" in flashes[0], flashes
+    reply = admin.post("/users", data={"csrf_token": _csrf(admin), "action": "add", "username": "nina",
+                                       "password": "short", "role": "operator", "lang": "ru"})
+    assert "пароль должен быть не короче 8 знаков" in reply.text
+    for text in flashes + re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S):
+        assert not english(f"<p>{text}</p>"), text
+
+
+def test_the_catalogue_is_compiled_again_when_the_po_changes(tmp_path):
+    """An edited .po shows at the next start: the .mo is made again when older than it."""
+    import gettext
+    import os
+    import shutil
+
+    from web import i18n
+
+    source = tmp_path / "translations"
+    shutil.copytree(i18n.TRANSLATIONS, source, ignore=shutil.ignore_patterns("*.mo"))
+    assert i18n.compiled(source, tmp_path / "spare") == source
+    mo = source / "ru" / "LC_MESSAGES" / "messages.mo"
+    with mo.open("rb") as compiled:
+        assert gettext.GNUTranslations(compiled).gettext("Dashboard") == "Обзор"
+    po = mo.with_suffix(".po")
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "Обзор"', 'msgstr "Сводка"'), encoding="utf-8")
+    later = mo.stat().st_mtime + 1
+    os.utime(po, (later, later))
+    i18n.compiled(source, tmp_path / "spare")
+    with mo.open("rb") as compiled:
+        assert gettext.GNUTranslations(compiled).gettext("Dashboard") == "Сводка"

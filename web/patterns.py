@@ -37,6 +37,25 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
     (r"this page is for the (?P<role>[a-z]+) role", "This page is for the role: {role}."),
     (r"the recording of voicemail (?P<name>\d+) is missing", "The recording of voice message {name} is missing."),
     (r"the running config cannot be read: (?P<error>.*)", "The running configuration cannot be read: {error}"),
+    # the web app's own refusals of a form (ValueError texts shown as a flash or an error line)
+    (r"(?P<value>.+): a name is lowercase letters, digits, - and _",
+     "{value}: a name is lowercase letters, digits, - and _"),
+    (r"there is already a prompt (?P<value>.+)", "there is already a prompt {value}"),
+    (r"there is already a node (?P<value>.+)", "there is already a node {value}"),
+    (r"there is already an item (?P<value>.+) in (?P<section>[a-z]+)", "there is already an item {value} in {section}"),
+    (r"node type must be one of (?P<options>.+)", "node type must be one of {options}"),
+    (r"a new node's type is one of (?P<options>.+)", "a new node's type is one of {options}"),
+    (r"key (?P<key>\S+): the new node's name (?P<value>.+) is lowercase letters, digits, - and _",
+     "key {key}: the new node's name {value} is lowercase letters, digits, - and _"),
+    (r"the user name (?P<value>.+) is taken", "the user name {value} is taken"),
+    (r"role must be one of (?P<options>.+)", "role must be one of {options}"),
+    (r"(?:language|lang) must be one of (?P<options>.+)", "language must be one of {options}"),
+    (r"(?P<value>.+) is not a date like 2026-01-07", "{value} is not a date like 2026-01-07"),
+    (r"title: 1 to (?P<count>\d+) characters", "title: 1 to {count} characters"),
+    (r"body: 1 to (?P<count>\d+) characters", "body: 1 to {count} characters"),
+    (r"(?P<handset>\S+): ringing for 3 s", "{handset}: ringing for 3 s"),
+    (r"not valid TOML: (?P<error>.+)", "not valid TOML: {error}"),
+    (r"restored: (?P<value>.+)", "restored: {value}"),
     # config problems
     (r"(?P<value>.+) is not a GPIO pin: use a BCM number 0-27 \(or \"GPIO17\"\)",
      "{value} is not a GPIO pin: use a BCM number 0-27 (or \"GPIO17\")"),
@@ -135,4 +154,5 @@ def revision_note(note: str | None) -> str | Markup:
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.globals.update(error_text=error_text, revision_note=revision_note)
+    # A flash or an error line may come from code that wrote English (a ValueError's text): read it here too.
+    app.jinja_env.globals.update(error_text=error_text, revision_note=revision_note, words_for=message)
