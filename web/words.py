@@ -40,8 +40,11 @@ def call_value(key: str, value: object) -> str:
     return str(value)
 
 
+LANGUAGES = {"en": "English", "ru": "Russian"}
+
+
 def language_name(code: str) -> str:
-    return _({"en": "English", "ru": "Russian"}.get(code, code))
+    return _(LANGUAGES.get(code, code))
 
 
 def install(app: Flask) -> None:
