@@ -170,7 +170,7 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     expect(row).to_contain_text("Boris")
     shot(page, "calls")
     row.locator("a").click()
-    expect(page.locator("#timeline")).to_contain_text("CONNECT")
+    expect(page.locator("#timeline")).to_contain_text("connected to an operator")
     expect(page.locator("main")).to_contain_text("Asked about sleep problems.")
     shot(page, "call-detail")
 
