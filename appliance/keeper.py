@@ -8,6 +8,7 @@ refused raise `disk.write` while they wait (store/journal.py); a chore that fail
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from .config_records import Records
 from .core.call import Call
 from .core.clock import BoxClock
 from .diskspace import MB, free_space, low_space
+from .files import fsync_dir
 from .integrations.webhooks import WebhookSender
 from .privacy import Privacy
 from .salvage import salvage_audio
@@ -50,6 +52,11 @@ class RecordKeeper:
         self.clock = clock
         self.monotonic = clock.monotonic  # every wait here; the wall clock only judges ages
         self.alarms = alarms or Alarms(clock.wall)
+        restored_key = data_dir / "privacy.key.restore"  # left by a web restore, checked there
+        if restored_key.exists():  # swapped in with the restored call log, whose pseudonyms it made
+            os.replace(restored_key, data_dir / "privacy.key")
+            fsync_dir(data_dir)
+            log.warning("the privacy key restored from a backup is now in force")
         privacy = Privacy.for_data_dir(data_dir, records.privacy)  # a bad key stops the start before a file moves
         self.space_reserve = data_dir / "space.reserve"
         self.exclusive = False  # calls.db open for this process alone: a full disk left no room to share it

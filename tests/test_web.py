@@ -11,6 +11,7 @@ import time
 import tomllib
 import wave
 
+import backups
 import pytest
 
 from appliance import config as configuration
@@ -224,7 +225,7 @@ def test_test_ring_rings_an_idle_handset(admin, box):
 
 
 def test_backup_round_trip_and_a_newer_backup_is_refused(app, admin):
-    blob = admin.get("/backup/download").data
+    blob = backups.opened(backups.download(admin))
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         names = tar.getnames()
         manifest = json.loads(tar.extractfile("manifest.json").read())
@@ -243,4 +244,4 @@ def test_backup_round_trip_and_a_newer_backup_is_refused(app, admin):
     reply = admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "replace": "yes",
                                                 "backup": (io.BytesIO(blob), "b.tar.gz")})
     assert reply.status_code == 302
-    assert "restored" in admin.get("/backup").text
+    assert "Restored: the config; users, config revisions and notes" in admin.get("/backup").text

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import backups
+
 from appliance import config as configuration
 from appliance.simulation import Simulation
 from web import create_app
@@ -156,7 +158,7 @@ def test_logins_exports_backups_config_users_and_tokens_are_in_the_audit_log(tmp
                                       "csrf_token": _token(stranger.get("/login").text)})
         _admin(tmp_path, daemon.control_path)  # a second, successful sign-in
         admin.get("/calls.csv?caller=%2B7999")
-        blob = admin.get("/backup/download").data
+        blob = backups.download(admin)
         form = admin.get("/config/flow").text
         admin.post("/config/flow", data={"csrf_token": _token(form),
                                          "flow.nodes.menu.keys": "1=legal, 2=psychology, 3=message, 0=anyone, 4=legal"})
@@ -165,8 +167,52 @@ def test_logins_exports_backups_config_users_and_tokens_are_in_the_audit_log(tmp
         admin.post("/tokens", data={"client": "crm", "role": "operator", "csrf_token": _csrf(admin)})
         admin.post("/tokens", data={"client": "crm", "action": "revoke", "csrf_token": _csrf(admin)})
         admin.post("/backup/restore", data={"csrf_token": _csrf(admin), "replace": "yes",
+                                            "passphrase": backups.PASSPHRASE,
                                             "backup": (io.BytesIO(blob), "b.tar.gz")})
         log = admin.get("/audit").text
         for action in ("login.failed", "login", "export.csv", "backup.download", "config.save", "user.add",
                        "token.create", "token.revoke", "backup.restore"):
             assert f'<td data-action="{action}">{action}</td>' in log, action
+
+
+def test_a_backup_is_sealed_holds_voicemail_recordings_uploads_and_the_privacy_key_and_restores_them(tmp_path):
+    flac = b"fLaC" + bytes(60)
+    with running(tmp_path) as daemon:
+        admin = _admin(tmp_path, daemon.control_path)
+        for folder, name in (("voicemail", "call-1.flac"), ("recordings", "call-2.flac")):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            (tmp_path / folder / name).write_bytes(flac)
+        (tmp_path / "uploads").mkdir(exist_ok=True)
+        (tmp_path / "uploads" / "greeting.flac").write_bytes(flac)
+        key = (tmp_path / "privacy.key").read_bytes()
+        short = admin.post("/backup/download", data={"csrf_token": _csrf(admin), "passphrase": "short",
+                                                     "passphrase2": "short"})
+        assert short.status_code == 400 and "at least 10 characters" in short.text
+        blob = backups.download(admin, audio=True)
+        assert key.strip() not in blob and b"SQLite format" not in blob and not blob.startswith(b"\x1f\x8b")
+        for path in (tmp_path / "voicemail" / "call-1.flac", tmp_path / "recordings" / "call-2.flac",
+                     tmp_path / "uploads" / "greeting.flac"):
+            path.unlink()
+
+        def restore(passphrase: str):
+            return admin.post("/backup/restore", data={
+                "csrf_token": _csrf(admin), "replace": "yes", "passphrase": passphrase,
+                "backup": (io.BytesIO(blob), "hotline-backup.sealed")}, follow_redirects=True)
+
+        wrong = restore("not the passphrase")
+        assert wrong.status_code == 400 and "Wrong passphrase: nothing was restored." in wrong.text
+        assert not (tmp_path / "voicemail" / "call-1.flac").exists()
+        assert not (tmp_path / "privacy.key.restore").exists() and not (tmp_path / "calls.db.restore").exists()
+        done = restore(backups.PASSPHRASE)
+        assert done.status_code == 200
+        said = html.unescape(done.text)
+        for what in ("1 voicemail message(s)", "1 call recording(s)", "1 prompt recording(s)", "the privacy key",
+                     "the call log"):
+            assert what in said, what
+        assert (tmp_path / "voicemail" / "call-1.flac").read_bytes() == flac
+        assert (tmp_path / "recordings" / "call-2.flac").read_bytes() == flac
+        assert (tmp_path / "uploads" / "greeting.flac").read_bytes() == flac
+        assert (tmp_path / "privacy.key.restore").read_bytes() == key
+    with running(tmp_path):  # the restored key comes in with the restored call log, at the start
+        assert (tmp_path / "privacy.key").read_bytes() == key
+        assert not (tmp_path / "privacy.key.restore").exists()

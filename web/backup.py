@@ -1,4 +1,5 @@
-"""Backup and restore: config, users, revisions, notes, recordings and the call log in one tar.gz.
+"""Backup and restore: config, users, revisions, notes, prompt uploads, the privacy key, the call log and
+(if asked) voicemail and call recordings in one tar.gz, sealed with the admin's passphrase (web/sealed.py).
 
 The manifest carries the schema versions; a backup from newer software, or one whose databases are not sound
 hotline databases (PRAGMA integrity_check, a known schema version), is refused before anything changes.
@@ -26,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from appliance import config as configuration
 from appliance.audio.prompts import sniff
@@ -34,7 +35,7 @@ from appliance.files import atomic_write, fsync_dir
 from appliance.store.migrations import MIGRATIONS
 from appliance.store.salvage import CALLS_VERSION, database_problem
 
-from . import configure
+from . import configure, sealed
 from .access import audit
 from .i18n import translate as _
 from .security import requires
@@ -44,14 +45,18 @@ blueprint = Blueprint("backup", __name__)
 
 FORMAT = 1
 MB = 1024 * 1024
-MAX_MEMBERS = 500  # a box has a few dozen prompt recordings; far more is not one of its backups
+MAX_MEMBERS = 5000  # a few dozen prompt recordings, and voicemail and call recordings when asked for
 MAX_DATABASE = 256 * MB  # calls.db, web.db
 MAX_UPLOAD = 20_000_000  # one recording: the prompt library's own upload limit
+MAX_AUDIO = 256 * MB  # one voicemail or call recording (a whole call of 4 hours in FLAC is well below)
 MAX_SMALL = MB  # manifest.json, config.toml
 MAX_TOTAL = 640 * MB  # everything unpacked
 MAX_HEADER = 64 * 1024  # a long-name or pax header; tarfile reads these whole into memory
 CHUNK = MB
 _UPLOAD_MEMBER = re.compile(r"uploads/[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+_AUDIO_MEMBER = re.compile(r"(voicemail|recordings)/[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.flac")
+_PRIVACY_KEY = re.compile(rb"[0-9a-f]{64}\s*")
+AUDIO_DIRS = ("voicemail", "recordings")
 
 
 class RestoreError(ValueError):
@@ -75,9 +80,10 @@ def manifest() -> dict[str, Any]:
             "calls_schema": len(MIGRATIONS), "web_schema": SCHEMA_VERSION}
 
 
-def make_backup(data_dir: Path, config_toml: str) -> bytes:
-    out = io.BytesIO()
-    with tempfile.TemporaryDirectory() as scratch, tarfile.open(fileobj=out, mode="w:gz") as tar:
+def make_backup(data_dir: Path, config_toml: str, out: IO[bytes], *, audio: bool = False) -> None:
+    """Write the backup as a tar.gz to `out`; with `audio`, voicemail and call recordings go in too."""
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".backup-") as scratch, \
+            tarfile.open(fileobj=out, mode="w:gz") as tar:
         def add_bytes(name: str, data: bytes) -> None:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
@@ -90,12 +96,13 @@ def make_backup(data_dir: Path, config_toml: str) -> bytes:
                 copy = Path(scratch) / name
                 _sqlite_copy(data_dir / name, copy, read_only)
                 tar.add(copy, arcname=name)
-        uploads = data_dir / "uploads"
-        if uploads.is_dir():
-            for path in sorted(uploads.iterdir()):
-                if path.is_file():
-                    tar.add(path, arcname=f"uploads/{path.name}")
-    return out.getvalue()
+        if (data_dir / "privacy.key").is_file():  # without it a restored box cannot read its pseudonyms
+            tar.add(data_dir / "privacy.key", arcname="privacy.key")
+        for folder in ("uploads", *(AUDIO_DIRS if audio else ())):
+            if (data_dir / folder).is_dir():
+                for path in sorted((data_dir / folder).iterdir()):
+                    if path.is_file() and _limit(f"{folder}/{path.name}"):
+                        tar.add(path, arcname=f"{folder}/{path.name}")
 
 
 class _BoundedInfo(tarfile.TarInfo):
@@ -136,8 +143,10 @@ class _Bounded(io.RawIOBase):
 
 def _limit(name: str) -> int | None:
     """The largest a member may be, or None when the name is not one a backup holds."""
-    if name in ("manifest.json", "config.toml"):
+    if name in ("manifest.json", "config.toml", "privacy.key"):
         return MAX_SMALL
+    if _AUDIO_MEMBER.fullmatch(name):
+        return MAX_AUDIO
     if name in ("web.db", "calls.db"):
         return MAX_DATABASE
     return MAX_UPLOAD if _UPLOAD_MEMBER.fullmatch(name) and ".." not in name else None
@@ -146,7 +155,8 @@ def _limit(name: str) -> int | None:
 def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
     """Every member of a backup by name, unpacked into `scratch`; RestoreError says what is wrong with it."""
     members: dict[str, Path] = {}
-    (scratch / "uploads").mkdir(parents=True, exist_ok=True)
+    for folder in ("uploads", *AUDIO_DIRS):
+        (scratch / folder).mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(fileobj=_Bounded(gzip.GzipFile(fileobj=source), MAX_TOTAL), mode="r|",
                           tarinfo=_BoundedInfo) as tar:
@@ -167,9 +177,11 @@ def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise RestoreError(f"this is not a hotline backup (a .tar.gz file): {exc}") from None
     for name, path in members.items():
-        if name.startswith("uploads/") and _audio_type(path) is None:
+        if name.startswith(("uploads/", *(f"{d}/" for d in AUDIO_DIRS))) and _audio_type(path) is None:
             raise RestoreError(f"{name} in the backup is not a WAV, MP3, OGG or FLAC recording; "
                                "nothing was restored")
+    if "privacy.key" in members and not _PRIVACY_KEY.fullmatch(members["privacy.key"].read_bytes()):
+        raise RestoreError("the backup's privacy.key is not a privacy key; nothing was restored")
     if "manifest.json" not in members:
         raise RestoreError("the backup has no manifest.json: it was not made by this box")
     try:
@@ -214,18 +226,30 @@ def restore(data_dir: Path, members: dict[str, Path]) -> list[str]:
     done = []
     if "web.db" in members:
         _sqlite_copy(members["web.db"], data_dir / "web.db", read_only=True)
-        done.append("users, config revisions and notes")
+        done.append(_("users, config revisions and notes"))
     uploads = [n for n in members if n.startswith("uploads/")]
     if uploads:
         (data_dir / "uploads").mkdir(exist_ok=True)
         for name in uploads:
             atomic_write(data_dir / name, members[name].read_bytes(), mode=0o640)  # each at most MAX_UPLOAD
-        done.append(f"{len(uploads)} recording(s)")
+        done.append(_("{n} prompt recording(s)", n=len(uploads)))
+    for folder in AUDIO_DIRS:
+        files = [n for n in members if n.startswith(f"{folder}/")]
+        if files:
+            (data_dir / folder).mkdir(exist_ok=True)
+            for name in files:
+                _copy_whole(members[name], data_dir / name)
+            done.append(_("{n} voicemail message(s)", n=len(files)) if folder == "voicemail"
+                        else _("{n} call recording(s)", n=len(files)))
+    if "privacy.key" in members:
+        # The daemon reads it at start, like the call log whose pseudonyms it makes: both change together.
+        _copy_whole(members["privacy.key"], data_dir / "privacy.key.restore")
+        done.append(_("the privacy key (in force after the daemon's next restart)"))
     if "calls.db" in members:
         # The daemon is the only writer of calls.db: it checks the restored log again and swaps it in at
         # its next start, keeping the replaced log aside until the restored one has opened.
         _copy_whole(members["calls.db"], data_dir / "calls.db.restore")
-        done.append("the call log (in force after the daemon's next restart)")
+        done.append(_("the call log (in force after the daemon's next restart)"))
     return done
 
 
@@ -247,16 +271,50 @@ def page():
     return render_template("backup.html")
 
 
-@blueprint.get("/backup/download")
+@blueprint.post("/backup/download")
 @requires("admin")
 def download():
     import tomli_w
 
-    blob = make_backup(current_app.config["DATA_DIR"], tomli_w.dumps(configure.current_document()))
-    name = f"hotline-backup-{datetime.now():%Y%m%d-%H%M}.tar.gz"
-    audit("backup.download", name, f"{len(blob)} bytes")
-    return Response(blob, mimetype="application/gzip",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    passphrase = request.form.get("passphrase", "")
+    if passphrase != request.form.get("passphrase2", ""):
+        flash(_("The two passphrases differ; no backup was made."), "error")
+        return render_template("backup.html"), 400
+    if len(passphrase) < sealed.MIN_PASSPHRASE:
+        flash(_("The passphrase must be at least {n} characters; no backup was made.", n=sealed.MIN_PASSPHRASE),
+              "error")
+        return render_template("backup.html"), 400
+    data_dir, audio = current_app.config["DATA_DIR"], request.form.get("audio") == "yes"
+    # Built and sealed in files on the data disk (never whole in memory: voicemail can be large).
+    archive, out = tempfile.TemporaryFile(dir=data_dir), tempfile.TemporaryFile(dir=data_dir)
+    with archive:
+        make_backup(data_dir, tomli_w.dumps(configure.current_document()), archive, audio=audio)
+        archive.seek(0)
+        sealed.seal(archive, out, passphrase)
+    size = out.tell()
+    out.seek(0)
+    name = f"hotline-backup-{datetime.now():%Y%m%d-%H%M}.sealed"
+    audit("backup.download", name, f"{size} bytes" + (", with voicemail and recordings" if audio else ""))
+    return send_file(out, mimetype="application/octet-stream", as_attachment=True, download_name=name)
+
+
+def _unsealed(upload: IO[bytes], passphrase: str, scratch: Path) -> IO[bytes]:
+    """The archive inside a sealed backup, in a scratch file; a backup made before sealing is read as it is."""
+    head = upload.read(len(sealed.MAGIC))
+    upload.seek(0)
+    if not sealed.is_sealed(head):
+        return upload
+    target = scratch / "backup.tar.gz"
+    try:
+        with open(target, "wb") as out:
+            for chunk in sealed.unseal(upload, passphrase):
+                out.write(chunk)
+    except sealed.WrongPassphrase:
+        raise RestoreError(_("Wrong passphrase: nothing was restored.")) from None
+    except sealed.SealError as exc:
+        raise RestoreError(_("The backup cannot be opened ({error}); nothing was restored.", error=str(exc))) \
+            from None
+    return open(target, "rb")
 
 
 @blueprint.post("/backup/restore")
@@ -271,7 +329,8 @@ def upload():
             if request.form.get("replace") != "yes":  # the server checks it: no script or stray click skips it
                 raise RestoreError(_("Tick “Replace this box's config and records” to confirm; nothing was "
                                      "restored."))
-            members = read_backup(upload.stream, Path(scratch))
+            with _unsealed(upload.stream, request.form.get("passphrase", ""), Path(scratch)) as archive:
+                members = read_backup(archive, Path(scratch) / "members")
             config = members.get("config.toml")
             document = tomllib.loads(config.read_text(encoding="utf-8") if config else "")
             if configuration.check(document)[0] is None:
@@ -283,5 +342,5 @@ def upload():
         done = restore(current_app.config["DATA_DIR"], members)
     configure.save(document, "restored from a backup")
     audit("backup.restore", upload.filename, ", ".join(done) or "the config")
-    flash("restored: " + ", ".join(done) if done else "restored the config", "info")
+    flash(_("Restored: {what}.", what="; ".join([_("the config"), *done])), "info")
     return redirect(url_for("backup.page"))
