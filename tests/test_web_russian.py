@@ -75,7 +75,7 @@ def english(page: str) -> list[str]:
 
 
 def _english(token: str) -> bool:
-    token = token.strip("'-.!?…—")
+    token = token.strip("'-.!?…—`")  # `hotline setup-code` is a command
     if _CODE.search(token) or token in ALLOWED or token in DATA:
         return False
     return any(re.search(r"[A-Za-z]", part) and part not in ALLOWED for part in token.split("-"))  # PIN-код
@@ -250,3 +250,16 @@ def test_the_catalogue_is_compiled_again_when_the_po_changes(tmp_path):
     i18n.compiled(source, tmp_path / "spare")
     with mo.open("rb") as compiled:
         assert gettext.GNUTranslations(compiled).gettext("Dashboard") == "Сводка"
+
+
+def test_the_first_pages_a_stranger_sees_read_in_russian(tmp_path):
+    """Setting up the box, before anyone is logged in, with ?lang=ru (its form posts back to that URL)."""
+    from web import create_app
+
+    client = create_app(tmp_path).test_client()
+    page = client.get("/setup?lang=ru").text
+    assert "Первоначальная настройка" in page and not english(page), english(page)
+    form = {"username": "a", "password": "short", "password2": "short", "lang": "ru", "csrf_token": _token(page),
+            "setup_code": (tmp_path / "setup-code").read_text().strip()}
+    refused = client.post("/setup?lang=ru", data=form)
+    assert refused.status_code == 400 and not english(refused.text), english(refused.text)
