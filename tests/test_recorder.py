@@ -191,6 +191,22 @@ def test_the_null_pcm_is_read_at_the_pace_of_a_real_line(tmp_path):
         rec.close()
 
 
+def test_a_recording_after_an_idle_spell_is_still_read_at_the_pace_of_a_real_line(tmp_path):
+    """The PCM is opened at start; a first message minutes later must not swallow that idle time at once
+    (a silent caller's message then ended "too short" the instant it began, before they could speak)."""
+    events: queue.Queue = queue.Queue()
+    rec = AlsaRecorder("gsm1", "null", post=events.put)
+    try:
+        rec.open()
+        time.sleep(1.0)  # the line waits for its first caller
+        began = time.monotonic()
+        rec.start(str(tmp_path / "vm.flac"), max_seconds=0.5, silence_seconds=5, min_seconds=0)
+        assert finished(events).reason == "max length"
+        assert time.monotonic() - began >= 0.4  # 0.5 s of audio cannot arrive faster than 0.5 s
+    finally:
+        rec.close()
+
+
 def test_software_receiver_hears_keys_while_listening_and_not_after(line):
     rec, events = line(quiet(0.2) + hash_key() + quiet(0.3) + hash_key() + quiet(3.0), detect_dtmf=True)
     rec.listen()

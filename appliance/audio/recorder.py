@@ -159,6 +159,8 @@ class AlsaRecorder:
         with self._wake:
             if self._take is not None:
                 self._take.reason = "stopped"
+            elif not self._listening:  # nobody read while idle: pace from now, not from when the PCM opened
+                self._paced_from, self._paced_frames = self._clock(), 0
             self._take = take
             self._wake.notify()
 
