@@ -161,6 +161,25 @@ def update_ticket(ticket_id: int):
 @blueprint.get("/bench")
 @requires("operator")
 def bench():
-    """Simulation only: a phone to call the box and the handsets to lift, driving /api/sim/."""
+    """Simulation only: a phone to call the box and the handsets to lift, driving /api/sim/; the call in
+    progress told in words (where in the flow, what the caller hears) from the daemon's status."""
     state, error = status()
-    return render_template("bench.html", status=state, error=error)
+    try:
+        nodes = {name: node.get("type") for name, node in ask("config.get")["document"]["flow"]["nodes"].items()}
+    except (DaemonError, KeyError, AttributeError):
+        nodes = {}  # the call card still shows the node's name
+    return render_template("bench.html", status=state, error=error, nodes=nodes, words=bench_words())
+
+
+def bench_words() -> dict[str, str]:
+    """What the bench's script says, in the page's language ({name} placeholders filled there)."""
+    return {
+        "calling": _("The phone rings the box from {caller}…"), "key": _("The caller pressed {key}."),
+        "speaks": _("The caller speaks for {seconds} s."), "hangup": _("The caller hung up."),
+        "lift": _("{handset}: receiver lifted."), "replace": _("{handset}: receiver put down."),
+        "silence": _("silence: the box waits for the caller"), "tone:beep": _("a beep: recording starts"),
+        "tone:ringback": _("the ringing tone"), "recording": _("Recording: press “Caller speaks” to leave a message"),
+        "no_text": _("the recorded prompt “{prompt}”"), "seconds": _("{seconds} s"),
+        **{state: state_word(state) for state in ("in menu", "answering", "waiting", "ringing operators",
+                                                  "connected", "idle", "ringing", "on call", "off-hook")},
+    }
