@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
+import threading
+import time
 from typing import Any
 
 from flask import current_app, flash, g
@@ -18,8 +21,34 @@ class DaemonError(Exception):
         self.status = status
 
 
+STATUS_SECONDS = 1.0  # a status this fresh is shown again rather than asked for: 20 dashboards, one question
+
+_status_lock = threading.Lock()
+_status: dict[str, tuple[float, dict[str, Any]]] = {}  # control path -> (monotonic time asked, reply)
+
+
 def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
-    """The daemon's reply to `command`; DaemonError with an HTTP status when it is down or refuses."""
+    """The daemon's reply to `command`; DaemonError with an HTTP status when it is down or refuses.
+
+    "status" is kept for STATUS_SECONDS; any other command may change it, so it forgets the kept one."""
+    path = str(current_app.config["CONTROL_PATH"])
+    if command == "status" and not args:
+        with _status_lock:
+            kept = _status.get(path)
+        if kept is not None and time.monotonic() - kept[0] < STATUS_SECONDS:
+            return copy.deepcopy(kept[1])
+    else:
+        with _status_lock:
+            _status.pop(path, None)
+    asked = time.monotonic()
+    reply = _ask(command, timeout, **args)
+    if command == "status" and not args:
+        with _status_lock:
+            _status[path] = (asked, copy.deepcopy(reply))
+    return reply
+
+
+def _ask(command: str, timeout: float, **args: Any) -> dict[str, Any]:
     try:
         reply = control.call(current_app.config["CONTROL_PATH"], command, timeout=timeout, **args)
     except control.ControlError as exc:
