@@ -61,7 +61,7 @@ class RecordKeeper:
         self.space_reserve = data_dir / "space.reserve"
         self.exclusive = False  # calls.db open for this process alone: a full disk left no room to share it
         self.settle_pending = False  # the clock was set but the disk refused to move the provisional stamps
-        journal = Journal(data_dir / "calls.journal")
+        journal = Journal(data_dir / "calls.journal", secret=privacy.secret)
         # A backup restored from the web page is swapped in here (only the daemon writes calls.db); a
         # damaged log is moved aside and salvaged. Each is an alarm until the next start.
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),

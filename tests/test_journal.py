@@ -130,3 +130,23 @@ def test_a_write_that_is_not_a_storage_fault_still_raises(box):
     with pytest.raises(ValueError, match="no id"):
         store.call_ended({"started_at": 1.0})
     assert not store.pending
+
+
+def test_a_sealed_journal_holds_no_caller_number_and_a_restart_still_writes_it(tmp_path):
+    """The box's privacy key seals each entry: the card never holds the waiting caller's number readable."""
+    store = CallStore(tmp_path / "calls.db")
+    disk = FullDisk(store)
+    secret = bytes(range(32))
+    journaled = JournaledStore(store, Journal(tmp_path / "calls.journal", secret=secret))
+    disk.full = True
+    take_a_call(journaled, "a", 1000.0)
+    assert journaled.pending and journaled.unjournaled == 0
+    sealed = (tmp_path / "calls.journal").read_bytes()
+    assert sealed.strip(b"\0") and b"15550001" not in sealed and b"call_started" not in sealed
+    # Another key (a card moved to another box) reads nothing back; the box's own key reads it all.
+    assert JournaledStore(store, Journal(tmp_path / "calls.journal", secret=bytes(32))).pending == []
+    (tmp_path / "calls.journal").write_bytes(sealed)
+    disk.full = False
+    again = JournaledStore(store, Journal(tmp_path / "calls.journal", secret=secret))
+    assert again.flush() and rows(tmp_path / "calls.db") == [("a", "completed")]
+    store.close()

@@ -13,6 +13,9 @@ skipped, never written twice.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -57,13 +60,42 @@ def reserve(path: Path, size: int) -> int:
 
 
 class Journal:
-    """The reserved file: JSON lines from offset 0, then zeros to the end of the reservation."""
+    """The reserved file: JSON lines from offset 0, then zeros to the end of the reservation.
 
-    def __init__(self, path: Path, size: int = JOURNAL_BYTES) -> None:
+    With a `secret` (the box's privacy key) each line is sealed (AES-GCM), because an entry holds the caller's
+    number as the line gave it: the journal must not be the one file on the card where a masked or
+    pseudonymous box keeps numbers readable. cryptography is imported only when a line is sealed or opened,
+    which happens only while the disk refuses writes.
+    """
+
+    def __init__(self, path: Path, size: int = JOURNAL_BYTES, *, secret: bytes | None = None) -> None:
         self.path = path
         self.used = 0
         self.size = 0
+        self._key = hmac.new(secret, b"hotline call journal", hashlib.sha256).digest() if secret else None
         self._reserve(size)
+
+    def _encode(self, entry: dict[str, Any]) -> bytes:
+        plain = json.dumps(entry, default=str).encode()
+        if self._key is None:
+            return plain + b"\n"
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(12)
+        return base64.urlsafe_b64encode(nonce + AESGCM(self._key).encrypt(nonce, plain, None)) + b"\n"
+
+    def _decode(self, line: bytes) -> dict[str, Any]:
+        """One entry; ValueError for a torn line or one sealed with another key."""
+        if self._key is None:
+            return json.loads(line)
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            raw = base64.urlsafe_b64decode(line)
+            return json.loads(AESGCM(self._key).decrypt(raw[:12], raw[12:], None))
+        except (InvalidTag, ValueError, TypeError) as exc:
+            raise ValueError(str(exc) or "not sealed with this box's key") from None
 
     def _reserve(self, size: int) -> None:
         try:
@@ -82,14 +114,14 @@ class Journal:
         entries = []
         for line in text.splitlines():
             try:
-                entries.append(json.loads(line))
+                entries.append(self._decode(line))
             except ValueError:
-                log.warning("journal %s: a torn entry was dropped", self.path)
+                log.warning("journal %s: a torn entry (or one sealed with another key) was dropped", self.path)
         return entries
 
     def append(self, entry: dict[str, Any]) -> bool:
         """Add one entry in place; False when it does not fit (it stays in memory only)."""
-        line = json.dumps(entry, default=str).encode() + b"\n"
+        line = self._encode(entry)
         if self.used + len(line) >= self.size:  # one zero byte must remain as the end mark
             return False
         if not self._write(self.used, line):
@@ -99,7 +131,7 @@ class Journal:
 
     def rewrite(self, entries: list[dict[str, Any]]) -> bool:
         """Keep only `entries` (what is still unwritten), zeroing what the others took; False if they do not fit."""
-        data = b"".join(json.dumps(e, default=str).encode() + b"\n" for e in entries)
+        data = b"".join(self._encode(e) for e in entries)
         fits = len(data) < self.size
         data = data if fits else b""  # too big for the file: memory still holds them
         if not self._write(0, data + bytes(max(0, self.used - len(data)))):
