@@ -169,6 +169,9 @@ def _print_alarms(data: Path, config: configuration.Config | None) -> bool:
     return bool(alarms)
 
 
+RESTART = 75  # "Restart now" from the web page: a non-zero status, so systemd's Restart=on-failure starts us again
+
+
 def _run_daemon(daemon: Any) -> int:
     from .audio.prompts import PromptError
     from .control import ControlRequest
@@ -194,7 +197,7 @@ def _run_daemon(daemon: Any) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0
+    return RESTART if daemon.restart_requested else 0
 
 
 def _some_modem_present(config: configuration.Config) -> bool:

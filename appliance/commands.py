@@ -29,6 +29,7 @@ def register(daemon: Any) -> None:
         "handset.test_ring": lambda args: _test_ring(daemon, args),
         "handset.test_ring_stop": lambda args: _test_ring_stop(daemon, args),
         "schedule.override": lambda args: _schedule_override(daemon, args),
+        "box.restart": lambda _args: _restart(daemon),
     })
 
 
@@ -102,6 +103,17 @@ def _test_ring_stop(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     if _state(daemon, handset_id) == "idle":
         device.stop_ringing()
     return {"handset": handset_id, "ringing": device.is_ringing}
+
+
+def _restart(daemon: Any) -> dict[str, Any]:
+    """Stop so the service manager starts the box again (exit status RESTART): lines and handsets are rebuilt."""
+    calls = sum(1 for call in daemon.core.lines.values() if call is not None)
+    if calls:
+        raise ValueError(f"{calls} call(s) in progress: restart when the lines are quiet")
+    daemon.restart_requested = True
+    daemon.stop()  # queued behind this command: its reply goes out first
+    log.info("restart asked for from the web page")
+    return {"restarting": True}
 
 
 def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:

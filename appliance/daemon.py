@@ -93,6 +93,7 @@ class Daemon:
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
         self.override: dict[str, Any] | None = None  # the web page's force open/closed, as kept on disk
+        self.restart_requested = False  # the web page's "Restart now": `hotline run` exits with RESTART
         self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import backups
+from waiting import wait_until
 
 from appliance import config as configuration
 from appliance.simulation import Simulation
@@ -216,3 +217,31 @@ def test_a_backup_is_sealed_holds_voicemail_recordings_uploads_and_the_privacy_k
     with running(tmp_path):  # the restored key comes in with the restored call log, at the start
         assert (tmp_path / "privacy.key").read_bytes() == key
         assert not (tmp_path / "privacy.key.restore").exists()
+
+
+def test_restart_now_asks_first_then_the_daemon_exits_for_the_service_manager_to_start_it_again(tmp_path):
+    from appliance.cli import RESTART, _run_daemon
+
+    document = configuration.default_document()
+    simulation = Simulation(document)
+    daemon = simulation.daemon(configuration.parse(simulation.document), tmp_path)
+    said: dict[str, str] = {}
+
+    def admin_clicks() -> None:  # the browser's side, while the daemon runs in the main thread as `hotline run`
+        wait_until(lambda: daemon.control is not None and daemon.control_path.exists(), 30, "the daemon to start")
+        admin = _admin(tmp_path, daemon.control_path)
+        said["asked"] = admin.post("/config/restart", data={"csrf_token": _csrf(admin)}).text
+        said["flag"] = str(daemon.restart_requested)
+        said["done"] = admin.post("/config/restart", follow_redirects=True,
+                                  data={"csrf_token": _csrf(admin), "confirmed": "yes"}).text
+
+    clicker = threading.Thread(target=admin_clicks, daemon=True)
+    clicker.start()
+    try:
+        status = _run_daemon(daemon)
+    finally:
+        simulation.close()
+    clicker.join(10)
+    assert "Restart the box now?" in said["asked"] and said["flag"] == "False"  # nothing before the yes
+    assert "The box is restarting" in said["done"]
+    assert status == RESTART != 0  # systemd's Restart=on-failure starts it again

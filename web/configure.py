@@ -69,7 +69,8 @@ def save(document: dict[str, Any], note: str) -> tuple[bool, list]:
                                         text.splitlines(keepends=True), "before", "after"))
     revision = _store().add_revision(text, diff, g.user["username"] if g.user else "api", note)
     audit("config.save", f"revision {revision}", note or None)
-    message = ("Saved as revision {id}; lines, handsets, operators and the queue change at the next restart."
+    message = ("Saved as revision {id}; lines, handsets, operators and the queue change at the next restart "
+               "(“Restart now” above)."
                if reply.get("restart_needed") else "Saved as revision {id} and applied.")
     flash(_(message, id=revision), "info")
     return True, problems
@@ -228,6 +229,24 @@ def schedule_import():
     else:
         flash(_("Nothing changed."), "info")
     return redirect(url_for("configure.section", name="schedule") + "#calendar")
+
+
+@blueprint.post("/restart")
+@requires("admin")
+def restart():
+    """Restart the box so line and handset changes take effect; asks first, refused during a call."""
+    if not confirm.confirmed():
+        return confirm.ask_first(_("Restart the box now? Lines and handsets are set up again; for a few seconds "
+                                   "no call is answered."), url_for("configure.revisions"),
+                                 button=_("Yes, restart now"))
+    try:
+        ask("box.restart")
+    except DaemonError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("configure.revisions"))
+    audit("box.restart", None, None)
+    flash(_("The box is restarting: it answers calls again in a few seconds."), "info")
+    return redirect(url_for("configure.revisions"))
 
 
 @blueprint.post("/schedule/override")
