@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,43 @@ def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settle
     again.note("c", "gsm1", None)
     again.settled("c")
     assert (tmp_path / "answers.journal").stat().st_size == 0
+
+
+def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp_path, monkeypatch):
+    """A caller hangs up while it rings just as the box's ATA goes out (the journal write before it is slow),
+    and the next caller rings in that moment: the ATA reaches the modem and answers them. They are answered,
+    so they get the call (menu, record with their number), not a click and silence with no record."""
+    from simbox import Box
+
+    from appliance.modem.answer_journal import AnswerJournal
+
+    first, second = "+79160000001", "+79160000002"
+    note = AnswerJournal.note
+    moments: list[str] = []
+
+    def slow_note(journal: AnswerJournal, call_id: str, line: str, caller: str | None) -> None:
+        # The first caller's ATA, between the line's check and the ATA on the wire (the worker notes it then;
+        # the reader notes a number that comes later).
+        if not moments and threading.current_thread().name.endswith("worker"):
+            moments.append(call_id)
+            emulator.cancel_call()
+            wait_until(lambda: box.daemon.lines["gsm1"].calls.state == "idle", what="the hang-up read")
+            assert emulator.incoming_call(second, busy_wait=0)
+        note(journal, call_id, line, caller)
+
+    monkeypatch.setattr(AnswerJournal, "note", slow_note)
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("caller") == second, what="the second caller's call")
+        assert emulator.script.call == "active", "the second caller, answered, was hung up on"
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL, outcome IS NOT NULL FROM calls "
+                                   "ORDER BY started_at").fetchall()
+    assert emulator.script.call == "idle"
+    assert records == [(first, 0, 1), (second, 1, 1)]

@@ -32,6 +32,7 @@ from appliance.modem.emulator_script import FAMILIES
 
 LINE = "gsm1"
 ATA_RESULTS = ("OK", "ERROR", "+CME ERROR: 3", "NO CARRIER", "timeout")
+NEXT_CALLER, NEXT_NUMBER = "next caller", "+79169999999"
 
 
 @dataclass
@@ -61,6 +62,7 @@ class LineMachine(RuleBasedStateMachine):
         self.line_down = False
         self.started: dict[str, int] = {}
         self.ended: dict[str, int] = {}
+        self.picked_up: str | None = None  # the caller an ATA meant for another answered (see NEXT_CALLER)
         cfg = configuration.parse(configuration.default_document(), simulated=True)
         self.core = make_switchboard(cfg, self.clock)
         self.core.handle(ev.LineUp(LINE))
@@ -74,6 +76,12 @@ class LineMachine(RuleBasedStateMachine):
     def command(self, text: str, timeout: float = 3.0, **_: object) -> Reply:
         if text == self.dialect.answer_command:
             result = self.ata_plan.popleft() if self.ata_plan else "OK"
+            if result == NEXT_CALLER and self.modem == "ringing":
+                # The caller hangs up as the ATA is on its way (the reader reads NO CARRIER first) and the next
+                # caller rings in that moment: the ATA reaches the modem and answers them.
+                self.report("NO CARRIER")
+                self.modem, self.session, result = "ringing", Session(NEXT_NUMBER), "OK"
+                self.picked_up = NEXT_NUMBER
             if result == "timeout":
                 raise AtTimeout(f"no answer to {text}")
             if self.modem != "ringing":
@@ -96,7 +104,8 @@ class LineMachine(RuleBasedStateMachine):
             return Reply(text, [], "OK")
         if text == "AT+CLCC":
             stat = {"active": 0, "ringing": 4}.get(self.modem)
-            lines = [f'+CLCC: 1,1,{stat},0,0,"",129'] if stat is not None else []
+            number = (self.session.number if self.session else None) or ""
+            lines = [f'+CLCC: 1,1,{stat},0,0,"{number}",129'] if stat is not None else []
             return Reply(text, lines, "OK")
         return Reply(text, [], "OK")
 
@@ -199,6 +208,18 @@ class LineMachine(RuleBasedStateMachine):
         """The caller hangs up just as the box answers: ATA meets NO CARRIER (a redial may follow at once)."""
         self.ata_plan.appendleft("NO CARRIER")
         self.settle()
+
+    @precondition(lambda self: self.modem == "ringing" and self.dialect.gsm and not self.line_down)
+    @rule()
+    def caller_leaves_and_the_next_rings_as_ata_goes_out(self) -> None:
+        self.ata_plan.appendleft(NEXT_CALLER)
+        self.picked_up = None
+        self.settle()
+        if self.picked_up is not None:
+            assert self.modem == "active", "the caller the ATA picked up was hung up on"
+            call = self.core.lines[LINE]
+            assert call is not None and call.caller == NEXT_NUMBER, "the caller the ATA picked up has no call"
+            self.picked_up = None
 
     @rule(silent=st.booleans(), dropped=st.booleans())
     def caller_hangs_up(self, silent: bool, dropped: bool) -> None:
@@ -311,3 +332,15 @@ def test_the_line_under_random_interleavings(dialect):
     machine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
     machine.TestCase().runTest()
+
+
+@pytest.mark.parametrize("dialect", ["sim800", "huawei"])
+def test_an_ata_that_answers_the_next_caller_gives_them_the_call(dialect):
+    """The sequence the soak found: a caller leaves while it rings just as the ATA goes out, the next caller
+    rings in that moment and the ATA answers them: they get a call (and a record) of their own."""
+    machine = machine_for(dialect)()
+    machine.up()
+    machine.caller_dials("+79161234567")
+    machine.caller_leaves_and_the_next_rings_as_ata_goes_out()
+    machine.everything_ends()
+    machine.teardown()

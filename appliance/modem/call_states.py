@@ -35,6 +35,7 @@ ATA_REFUSED = "ata refused"  # ERROR / +CME ERROR / a vendor's refusal, fewer th
 ATA_GAVE_UP = "ata gave up"  # refused for the ANSWER_ATTEMPTS-th time
 ATA_NO_CARRIER = "ata no carrier"  # the caller left while ATA ran
 ATA_TIMEOUT = "ata timeout"  # the modem did not answer ATA at all: the line itself fails next
+PICKED_UP = "picked up"  # ATA went out after its caller had left and answered the next caller, who rang meanwhile
 RING_GONE = "ring gone"  # no RING for RING_GONE_S: the caller gave up
 POLL_EMPTY = "poll empty"  # AT+CLCC lists no call while we think one is up
 PORT_LOST = "port lost"  # the line failed (port gone, modem silent, power down)
@@ -47,8 +48,8 @@ TRANSFER_DONE = "transfer done"  # the second leg took the caller (explicit tran
 TRANSFER_BACK = "transfer back"  # the caller is ours again (refused, failed, or a conference)
 
 EVENTS = (RING, RING_DUE, CALLER, DTMF, CONNECTED, ENDED, ATA_OK, ATA_REFUSED, ATA_GAVE_UP, ATA_NO_CARRIER,
-          ATA_TIMEOUT, RING_GONE, POLL_EMPTY, PORT_LOST, BACK, OUR_HANGUP, DIAL, DIAL_TIMEOUT, TRANSFER, TRANSFER_DONE,
-          TRANSFER_BACK)
+          ATA_TIMEOUT, PICKED_UP, RING_GONE, POLL_EMPTY, PORT_LOST, BACK, OUR_HANGUP, DIAL, DIAL_TIMEOUT, TRANSFER,
+          TRANSFER_DONE, TRANSFER_BACK)
 
 # --- effects (calls.py carries them out, in this order) -----------------------------------------
 
@@ -97,6 +98,8 @@ TABLE: dict[tuple[str, str], Step] = {
     (REFUSED, ENDED): Step(IDLE),
     # an ATA result after the call ended meanwhile: the modem may have picked up a call nobody follows
     (IDLE, ATA_OK): Step(IDLE, (HANG_UP,)),
+    # ...unless the modem lists that call as a caller's (AT+CLCC): they are answered, so they are our call
+    (IDLE, PICKED_UP): Step(ACTIVE, (NEW_CALL, ANSWERED)),
     # the call
     (ACTIVE, DTMF): Step(ACTIVE, (TELL_DTMF,)),
     (ACTIVE, ENDED): Step(IDLE, (GONE, HANG_UP_ANALOGUE)),

@@ -32,7 +32,16 @@ from appliance.core.events import (
 from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
 from appliance.modem.dialects import Dialect
-from appliance.modem.dialects.base import CallConnected, CallEnded, CallerNumber, Dtmf, Happening, Ring
+from appliance.modem.dialects.base import (
+    CallConnected,
+    CallEnded,
+    CallerNumber,
+    Dtmf,
+    Happening,
+    Ring,
+    caller_from_clcc,
+    fields,
+)
 from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
 
 log = logging.getLogger(__name__)
@@ -91,6 +100,7 @@ class Calls(CallTransfer):
         self._rang_at = 0.0
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
+        self._left_answering = False  # the caller left while their ATA was on its way (the ATA may pick up the next)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -102,6 +112,7 @@ class Calls(CallTransfer):
             move = cs.step(was, event)
             self.state = move.to
             if move.to != was:
+                self._left_answering = was == cs.ANSWERING and event == cs.ENDED
                 log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
             if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.REFUSED)
                                                   or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
@@ -115,8 +126,8 @@ class Calls(CallTransfer):
                 elif effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
                     commands.append(effect)
                 else:
-                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects:
-                        self._held = []
+                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects and self._held is None:
+                        self._held = []  # still holding an earlier call's events: they go first, none is lost
                     self._tell(effect, event, why, data)
             return commands
 
@@ -155,7 +166,7 @@ class Calls(CallTransfer):
         with self._lock:
             held, self._held = self._held, None
             for event in held or ():
-                if isinstance(event, IncomingCall):
+                if isinstance(event, IncomingCall) and event.call_id == self.call_id:
                     event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
                 self._post(event)
 
@@ -294,9 +305,14 @@ class Calls(CallTransfer):
         finally:
             self._announced()  # the loop wakes once the modem has the ATA, not while it is on its way
         with self._lock:
-            if self.call_id != call_id:
+            # An ATA answers whoever rings when it reaches the modem: a newer caller's (whose own ATA is
+            # queued) if the caller it was meant for has left meanwhile.
+            if self.call_id != call_id and not (reply.ok and self.state == cs.ANSWERING):
                 return  # a newer call rings meanwhile: its own ATA follows
-            if reply.ok:
+            picked_up = reply.ok and self.state == cs.IDLE and self._left_answering and self._dialect().gsm
+            if picked_up:
+                commands = []
+            elif reply.ok:
                 commands = self._go(cs.ATA_OK)
             elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
                 commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
@@ -307,6 +323,30 @@ class Calls(CallTransfer):
                 if gave_up:
                     why += f" ({self._attempts} times; the call was rejected)"
                 commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
+        if picked_up:
+            self._pick_up()
+        self._run(commands)
+
+    def _pick_up(self) -> None:
+        """The ATA went out after its caller had left and the modem answered anyway: the next caller rang
+        meanwhile and is now answered. The modem's call list says who they are; they become our call (a
+        record like any other). A modem listing no such call has picked up nothing we can follow: hang up."""
+        reply = self._command("AT+CLCC", expect="+CLCC:")
+        for text in reply.lines if reply.ok else ():
+            parts = fields(text.removeprefix("+CLCC:").strip()) if text.startswith("+CLCC:") else []
+            if len(parts) >= 4 and parts[1:4] == ["1", "0", "0"]:  # incoming, active, voice
+                with self._lock:
+                    if self.state == cs.IDLE:
+                        self._early_caller = caller_from_clcc(parts) or self._early_caller
+                    # A RING of theirs may have started their call meanwhile: this ATA answered it.
+                    commands = self._go(cs.PICKED_UP if self.state == cs.IDLE else cs.ATA_OK)
+                    call_id, caller = self.call_id, self._caller
+                if self._note_answer is not None:
+                    self._note_answer(call_id or "", self.line_id, caller)
+                self._run(commands)
+                return
+        with self._lock:
+            commands = self._go(cs.ATA_OK)  # (idle) hang up what the modem picked up
         self._run(commands)
 
     def _after_answer(self) -> None:
