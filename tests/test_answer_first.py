@@ -110,3 +110,35 @@ def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp
                                    "ORDER BY started_at").fetchall()
     assert emulator.script.call == "idle"
     assert records == [(first, 0, 1), (second, 1, 1)]
+
+
+def test_a_late_ata_whose_no_carrier_was_the_callers_and_that_answered_the_next_caller_gives_them_a_call(tmp_path):
+    """The modem reads the box's ATA only after the caller left (their NO CARRIER ends the ATA for the box)
+    and the next caller rang: the ATA's own OK comes late and answers the next caller, who gets the call."""
+    from simbox import Box
+
+    first, second = "+79160000001", "+79160000002"
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        script = emulator.script
+        command = script.command
+
+        def late_ata(line: str) -> None:
+            if line.upper() == "ATA" and script.caller == first:
+                script.remote_hangup()  # NO CARRIER, read by the box as the ATA's result
+                script.incoming_call(second, busy_wait=0)
+            command(line)
+
+        script.command = late_ata
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("caller") == second, what="the second caller's call")
+        assert script.call == "active"
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL, outcome IS NOT NULL FROM calls "
+                                   "ORDER BY started_at").fetchall()
+    assert records == [(first, 0, 1), (second, 1, 1)]

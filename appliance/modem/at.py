@@ -324,7 +324,10 @@ class AtChannel:
     def _dispatch(self, token: str | DleEvent) -> None:
         with self._lock:
             pending = self._pending
-        if pending is not None and isinstance(token, str) and self._belongs(pending, token):
+        # Once its final came, the command's reply is over, even before its thread has taken it: a later
+        # line (a late ATA's own OK after the caller's NO CARRIER ended it) is news, never its new result.
+        if (pending is not None and not pending.done.is_set() and isinstance(token, str)
+                and self._belongs(pending, token)):
             return
         try:
             self._on_report(token)

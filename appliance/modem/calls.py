@@ -112,7 +112,7 @@ class Calls(CallTransfer):
             move = cs.step(was, event)
             self.state = move.to
             if move.to != was:
-                self._left_answering = was == cs.ANSWERING and event == cs.ENDED
+                self._left_answering = was == cs.ANSWERING and event in (cs.ENDED, cs.ATA_NO_CARRIER)
                 log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
             if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.REFUSED)
                                                   or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
@@ -203,6 +203,11 @@ class Calls(CallTransfer):
         elif isinstance(h, CallConnected):
             if self.state == cs.TRANSFERRING:
                 self._news.set()
+            elif self.state == cs.IDLE and self._left_answering:
+                # A call came up after the caller we answered had left: our ATA reached the modem late (its
+                # NO CARRIER was the caller's) and answered the next caller.
+                self._later(lambda: self._pick_up(or_hang_up=False))
+                return
             self._queue(self._go(cs.CONNECTED))
         elif isinstance(h, CallEnded):
             if self.state == cs.TRANSFERRING:
@@ -316,6 +321,10 @@ class Calls(CallTransfer):
                 commands = self._go(cs.ATA_OK)
             elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
                 commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
+                if self._dialect().gsm:
+                    # That NO CARRIER may have been the caller's, with the ATA still to reach the modem and
+                    # answer whoever rings next: once the reports before it are read, the call list says.
+                    self._later(lambda: self._pick_up(or_hang_up=False))
             else:
                 self._attempts += 1
                 gave_up = self._attempts >= ANSWER_ATTEMPTS
@@ -324,18 +333,20 @@ class Calls(CallTransfer):
                     why += f" ({self._attempts} times; the call was rejected)"
                 commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
         if picked_up:
-            self._pick_up()
+            self._pick_up(or_hang_up=True)
         self._run(commands)
 
-    def _pick_up(self) -> None:
+    def _pick_up(self, *, or_hang_up: bool) -> None:
         """The ATA went out after its caller had left and the modem answered anyway: the next caller rang
         meanwhile and is now answered. The modem's call list says who they are; they become our call (a
-        record like any other). A modem listing no such call has picked up nothing we can follow: hang up."""
+        record like any other). Else, `or_hang_up`: whatever the modem picked up is hung up (nobody follows it)."""
         reply = self._command("AT+CLCC", expect="+CLCC:")
         for text in reply.lines if reply.ok else ():
             parts = fields(text.removeprefix("+CLCC:").strip()) if text.startswith("+CLCC:") else []
             if len(parts) >= 4 and parts[1:4] == ["1", "0", "0"]:  # incoming, active, voice
                 with self._lock:
+                    if self.state not in (cs.IDLE, cs.ANSWERING):
+                        return  # ours already
                     if self.state == cs.IDLE:
                         self._early_caller = caller_from_clcc(parts) or self._early_caller
                     # A RING of theirs may have started their call meanwhile: this ATA answered it.
@@ -345,9 +356,10 @@ class Calls(CallTransfer):
                     self._note_answer(call_id or "", self.line_id, caller)
                 self._run(commands)
                 return
-        with self._lock:
-            commands = self._go(cs.ATA_OK)  # (idle) hang up what the modem picked up
-        self._run(commands)
+        if or_hang_up:
+            with self._lock:
+                commands = self._go(cs.ATA_OK)  # (idle) hang up what the modem picked up
+            self._run(commands)
 
     def _after_answer(self) -> None:
         for text in self._dialect().after_answer:
