@@ -16,6 +16,7 @@ from .call import Call
 from .clock import Clock
 from .operators import Operators
 from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
+from .timers import Timers
 
 RINGBACK = "tone:ringback"  # a prompt name the audio side generates rather than loads
 
@@ -69,14 +70,14 @@ class Handoff:
         operators: Operators,
         settings: QueueSettings,
         clock: Clock,
-        timers: dict[tuple[str, str], float],
+        timers: Timers,
         rng: random.Random | None = None,
     ) -> None:
         self.handsets = handsets
         self.operators = operators
         self.settings = settings
         self.clock = clock
-        self.timers = timers  # shared with the switchboard: (kind, line) -> deadline
+        self.timers = timers
         self.rng = rng or random.Random()
         self.memory = StrategyMemory()
         self.waiting: list[Call] = []
@@ -100,9 +101,9 @@ class Handoff:
         if call.callback_number is not None:
             return self.dispatch()  # nobody is on the line to hear music
         if max_wait is not None:
-            self.timers[("maxwait", call.id)] = now + max_wait
+            self.timers.start("maxwait", call.id, now + max_wait)
         if self.settings.announce_every > 0:
-            self.timers[("announce", call.id)] = now + self.settings.announce_every
+            self.timers.start("announce", call.id, now + self.settings.announce_every)
         return [ev.Play(call.line, self.settings.hold_prompt, loop=True), *self.dispatch()]
 
     def leave(self, call: Call, event: str, detail: str | None = None) -> list[object]:
@@ -112,8 +113,8 @@ class Handoff:
             self.waiting.remove(call)
             call.queued = False
             call.log(self.clock.wall(), event, detail=detail)
-        for kind in ("maxwait", "announce"):
-            self.timers.pop((kind, call.id), None)
+        self.timers.cancel("maxwait", call.id)
+        self.timers.cancel("announce", call.id)
         return actions + self.dispatch()
 
     def position(self, call: Call) -> int:
@@ -149,7 +150,7 @@ class Handoff:
                 self.handsets[candidate.handset].ringing_for = call.id
                 call.ringing[candidate.handset] = candidate.operator
                 actions.append(ev.RingHandset(candidate.handset))
-            self.timers[("ring", call.id)] = now + ring_for
+            self.timers.start("ring", call.id, now + ring_for)
         return actions
 
     def ring_timeout(self, call: Call) -> list[object]:
@@ -166,7 +167,7 @@ class Handoff:
                 call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=operator)
             actions.append(ev.StopRinging(handset_id))
         call.ringing.clear()
-        self.timers.pop(("ring", call.id), None)
+        self.timers.cancel("ring", call.id)
         return actions
 
     # --- lifting and hanging up ------------------------------------------------------
@@ -180,8 +181,8 @@ class Handoff:
         self.operators.answered(operator, now)
         self.waiting.remove(call)
         call.queued = False
-        for kind in ("maxwait", "announce"):
-            self.timers.pop((kind, call.id), None)
+        self.timers.cancel("maxwait", call.id)
+        self.timers.cancel("announce", call.id)
         self.handsets[handset_id].connected_to = call.id
         call.handset, call.operator = handset_id, operator
         actions.append(ev.StopRinging(handset_id))

@@ -11,6 +11,7 @@ from . import events as ev
 from .call import Call
 from .flow import Node
 from .handoff import wait_prompt
+from .timers import Timers
 
 BEEP = "tone:beep"
 
@@ -22,7 +23,7 @@ class FlowSteps:
     callers: object
     prompts: frozenset[str]
     announcement: str | None
-    _timers: dict[tuple[str, str], float]
+    _timers: Timers
     _takes: dict[str, object]
 
     # --- prompts ----------------------------------------------------------------
@@ -34,12 +35,12 @@ class FlowSteps:
         return ev.Play(call.line, call.playing, loop)
 
     def _await_input(self, call: Call, node: Node) -> None:
-        self._timers[("input", call.id)] = self.clock.monotonic() + node.timeout
+        self._timers.start("input", call.id, self.clock.monotonic() + node.timeout)
 
     # --- entering a node ----------------------------------------------------------
 
     def _enter(self, call: Call, node_id: str | None) -> list[object]:
-        self._timers.pop(("input", call.id), None)
+        self._timers.cancel("input", call.id)
         if node_id is None:  # a path the admin left open ends the call politely
             return [ev.HangUp(call.line), *self._finish(call, self._outcome_at_end(call), "system", None)]
         node = self.flow.nodes.get(node_id)
@@ -204,14 +205,14 @@ class FlowSteps:
         if kind == "survey" and digit in "12345" and call.survey_score is None:
             call.survey_score = int(digit)
             call.log(self.clock.wall(), "SURVEY", detail=digit)
-            self._timers.pop(("input", call.id), None)
+            self._timers.cancel("input", call.id)
             if node.thanks_prompt:
                 return [ev.StopAudio(call.line), self._say(call, node.thanks_prompt)]
             return [ev.StopAudio(call.line), *self._enter(call, node.next)]
         return []
 
     def _key_menu(self, call: Call, node: Node, digit: str) -> list[object]:
-        self._timers.pop(("input", call.id), None)
+        self._timers.cancel("input", call.id)
         target = node.keys.get(digit)
         if target is not None:
             call.path.append(digit)

@@ -12,6 +12,7 @@ import random
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import events as ev
 from .call import Call
@@ -23,6 +24,7 @@ from .handoff import RINGBACK, Handoff, HandsetState, QueueSettings, position_pr
 from .ivr import FlowSteps
 from .operators import Operators
 from .schedule import Schedule
+from .timers import TimerKind, Timers
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         self.clock = clock
         self.new_id = new_id
         self.announcement: str | None = None  # the emergency announcement's prompt, while it is on
-        self._timers: dict[tuple[str, str], float] = {}  # (timer kind, call id) -> deadline
+        self._timers = Timers()
         # Each line's recordings in the order they were started: the recorder reports them in that order.
         self._takes: dict[str, deque[tuple[str, Call]]] = defaultdict(deque)
         self.recording_prompt = recording_prompt  # set when every call is recorded: the caller is told first
@@ -69,17 +71,47 @@ class Switchboard(FlowSteps, CallbackSteps):
         self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
         self._operator_since: dict[str, tuple[object, float]] = {}
         self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
+        # Every event the adapters post, and who answers it: tests/test_switchboard.py checks none is missing.
+        self._handlers: dict[type, Callable[[Any], list[object]]] = {
+            ev.LineUp: self._on_LineUp,
+            ev.LineDown: self._on_LineDown,
+            ev.IncomingCall: self._on_IncomingCall,
+            ev.CallerId: self._on_CallerId,
+            ev.CallAnswered: self._on_CallAnswered,
+            ev.AnswerRetry: self._on_AnswerRetry,
+            ev.AnswerFailed: self._on_AnswerFailed,
+            ev.RemoteHangup: self._on_RemoteHangup,
+            ev.UnansweredCall: self._on_UnansweredCall,
+            ev.PromptFinished: self._on_PromptFinished,
+            ev.DtmfReceived: self._on_DtmfReceived,
+            ev.RecordingFinished: self._on_RecordingFinished,
+            ev.TransferResult: self._on_TransferResult,
+            ev.HookOff: self._on_HookOff,
+            ev.HookOn: self._on_HookOn,
+            ev.PresenceChanged: self._on_PresenceChanged,
+            ev.DialAnswered: self._on_DialAnswered,
+            ev.DialFailed: self._on_DialFailed,
+            # Only time passing: the timers it fires are all there is to do.
+            ev.Tick: self._nothing,
+            # The daemon stores received SMS and logs failed sends before the core sees them; no call changes.
+            ev.SmsReceived: self._nothing,
+            ev.SmsResult: self._nothing,
+        }
 
     # --- public ---------------------------------------------------------------
 
     def handle(self, event: object) -> list[object]:
         """Apply one event; return what the hardware must do, in order."""
+        handler = self._handlers.get(type(event))
+        if handler is None:  # an event nobody handles is a bug to hear about, not a call quietly lost
+            raise TypeError(f"the switchboard has no handler for {type(event).__name__}")
         actions = self._fire_timers()
-        handler = getattr(self, "_on_" + type(event).__name__, None)
-        if handler is not None:
-            actions += handler(event)
+        actions += handler(event)
         self._note_operator_states()
         return actions
+
+    def _nothing(self, event: object) -> list[object]:
+        return []
 
     def _note_operator_states(self) -> None:
         """When each operator entered their present state, for "on call for 4 min" on the supervisor's page."""
@@ -90,11 +122,8 @@ class Switchboard(FlowSteps, CallbackSteps):
                 self._operator_since[operator.name] = (operator.state, now)
 
     def next_deadline(self) -> float | None:
-        deadlines = [*self._timers.values()]
-        handoff = self.handoff.next_deadline()
-        if handoff is not None:
-            deadlines.append(handoff)
-        return min(deadlines, default=None)
+        deadlines = [self._timers.next_deadline(), self.handoff.next_deadline()]
+        return min((d for d in deadlines if d is not None), default=None)
 
     def reconfigure(self, flow: Flow, schedule: Schedule, callers: CallerLists | None = None,
                     prompts: Iterable[str] | None = None) -> None:
@@ -386,8 +415,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         if call.queued:
             actions += self.handoff.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
         actions += self.handoff.released(call)
-        for kind in ("input", "ring", "maxwait", "announce"):
-            self._timers.pop((kind, call.id), None)
+        self._timers.cancel_call(call.id)
         if call.line and any(taken is call for _, taken in self._takes[call.line]):
             actions.append(ev.StopRecording(call.line))  # what was recorded so far is kept
         call.ended_at, call.ended_mono = self.clock.wall(), self.clock.monotonic()
@@ -410,10 +438,7 @@ class Switchboard(FlowSteps, CallbackSteps):
         for operator_change in self.operators.tick(now, self.clock.wall(), roster=self.clock.synced()):
             log.info("operator %s: %s (%s)", operator_change.operator, operator_change.state.value,
                      operator_change.why)
-        due = sorted((deadline, key) for key, deadline in self._timers.items() if deadline <= now)
-        for _, (kind, call_id) in due:
-            if self._timers.pop((kind, call_id), None) is None:
-                continue  # an earlier timer in this batch already cleared it
+        for kind, call_id in self._timers.due(now):
             call = self._call_by_id(call_id) or self._callback_by_id(call_id)
             if call is None:
                 continue
@@ -422,13 +447,13 @@ class Switchboard(FlowSteps, CallbackSteps):
             actions += self.handoff.dispatch()  # wrap-ups and retry pauses may have ended
         return actions
 
-    def _timer(self, kind: str, call: Call) -> list[object]:
+    def _timer(self, kind: TimerKind, call: Call) -> list[object]:
         if kind == "input":
             return self._input_timeout(call)
         if kind == "ring":
             return self.handoff.ring_timeout(call)
         if kind == "announce":
-            self._timers[("announce", call.id)] = self.clock.monotonic() + self.handoff.settings.announce_every
+            self._timers.start("announce", call.id, self.clock.monotonic() + self.handoff.settings.announce_every)
             return [ev.StopAudio(call.line), self._say(call, position_prompt(self.handoff.position(call)))]
         # maxwait: nobody answered in time, the flow's overflow path takes over
         node = self.flow.nodes[call.node]

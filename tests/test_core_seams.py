@@ -1,0 +1,77 @@
+"""The core's seams: every event has a handler, an unknown one is refused loudly, timers belong to one owner."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+
+import pytest
+
+from appliance.core import events as ev
+from appliance.core.timers import Timers
+from tests.test_switchboard import LINE, board, to_menu
+
+
+def test_every_class_in_events_is_an_event_or_an_action() -> None:
+    """A new event class left out of the Event union would escape the check below."""
+    classes = {c for _, c in inspect.getmembers(ev, inspect.isclass) if c.__module__ == ev.__name__}
+    assert classes == set(typing.get_args(ev.Event)) | set(typing.get_args(ev.Action))
+    assert not set(typing.get_args(ev.Event)) & set(typing.get_args(ev.Action))
+
+
+@pytest.mark.parametrize("event_type", typing.get_args(ev.Event), ids=lambda t: t.__name__)
+def test_every_event_type_is_handled(event_type: type) -> None:
+    sb, _ = board()
+    values = {"line": LINE, "handset": "h1", "caller": None, "reason": "r", "prompt": "greeting", "digit": "1",
+              "path": None, "seconds": 0.0, "outcome": "missed", "attempt": 1, "present": True, "sender": None,
+              "text": "", "received_at": 0.0, "number": "+7", "ok": True}
+    fields = {f.name: values[f.name] for f in dataclasses.fields(event_type) if f.name in values}
+    assert isinstance(sb.handle(event_type(**fields)), list)
+
+
+def test_an_event_without_a_handler_is_a_loud_error_and_changes_nothing() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Stray:
+        line: str
+
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.PromptFinished(LINE, "main_menu"))
+    clock.advance(60)  # the menu's timeout is due: a refused event must not fire it either
+    with pytest.raises(TypeError, match="Stray"):
+        sb.handle(Stray(LINE))
+    assert sb.next_deadline() == clock() - 54
+    assert [(c["node"], c["prompt"]) for c in sb.status()["calls"]] == [("menu", "main_menu")]
+
+
+def test_timers_fire_earliest_first_and_once() -> None:
+    timers = Timers()
+    timers.start("ring", "a", 5.0)
+    timers.start("input", "b", 3.0)
+    timers.start("maxwait", "a", 9.0)
+    assert timers.next_deadline() == 3.0
+    assert list(timers.due(6.0)) == [("input", "b"), ("ring", "a")]
+    assert list(timers.due(6.0)) == []
+    assert timers.next_deadline() == 9.0
+
+
+def test_a_timer_cancelled_by_an_earlier_one_in_the_batch_does_not_fire() -> None:
+    timers = Timers()
+    timers.start("ring", "a", 1.0)
+    timers.start("maxwait", "a", 2.0)
+    fired = []
+    for kind, call_id in timers.due(10.0):
+        fired.append(kind)
+        timers.cancel_call(call_id)
+    assert fired == ["ring"] and timers.next_deadline() is None
+
+
+def test_a_call_that_ends_leaves_no_timer_behind() -> None:
+    """A queued caller rings a handset, waits with a max wait and hangs up: nothing of theirs is due later."""
+    sb, clock = board()
+    to_menu(sb, clock)
+    sb.handle(ev.DtmfReceived(LINE, "1"))
+    assert sb.next_deadline() is not None
+    sb.handle(ev.RemoteHangup(LINE))
+    assert sb.next_deadline() is None
