@@ -221,10 +221,10 @@ def _saved_config(data: Path) -> Path | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .config.startup import choose
     from .daemon import Daemon
     from .instance import default_lock_dir
     from .pins import NoGpioError, real_pin_factory
-    from .startup_config import choose
 
     # The web page's last applied config, or when it is unusable a good revision or --config (an alarm).
     choice = choose(args.config, args.data, time.time())

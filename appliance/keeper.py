@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .alarms import Alarms
-from .config_records import Records
+from .config import Records
 from .core.call import Call
 from .core.clock import BoxClock
 from .diskspace import MB, free_space, low_space

@@ -140,7 +140,7 @@ install_venv() {
 install_config() {
     mkdir -p "$ETC" "$STATE"
     if [ ! -e "$ETC/hotline.toml" ]; then
-        install -m 0640 "$SOURCE/appliance/defaults/simulate.toml" "$ETC/hotline.toml"
+        install -m 0640 "$SOURCE/appliance/config/defaults/simulate.toml" "$ETC/hotline.toml"
         say "wrote /etc/hotline/hotline.toml from the built-in config: edit ports, audio and pins for this box"
     fi
     chmod 0750 "$STATE"

@@ -20,7 +20,7 @@ box, browser = test_browser.box, test_browser.browser  # the same `hotline simul
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
 
-PROMPTS = tomllib.loads((Path(appliance.__file__).parent / "defaults" / "simulate.toml").read_text())["prompts"]
+PROMPTS = tomllib.loads((Path(appliance.__file__).parent / "config/defaults/simulate.toml").read_text())["prompts"]
 # (user, language, the language key, prompt suffix, the state word "in the menu", "Recording", "speaks")
 TRAINEES = [("anna", "en", "1", "", "in the menu", "Recording", "speaks for 5 s"),
             ("boris", "ru", "2", "_ru", "в меню", "Идёт запись", "говорит 5 с")]

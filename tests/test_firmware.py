@@ -156,7 +156,7 @@ def test_module_entry_point_writes_the_bundle_from_a_config(tmp_path: Path) -> N
     boot.mkdir()
     (boot / "config.txt").write_text("dtparam=audio=on\n")
     result = subprocess.run([sys.executable, "-m", "appliance.firmware", "--config",
-                             str(REPO / "appliance/defaults/simulate.toml"), "--out", str(tmp_path / "out"),
+                             str(REPO / "appliance/config/defaults/simulate.toml"), "--out", str(tmp_path / "out"),
                              "--boot", str(boot)], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     # simulate.toml: ring relays 17 and 5, audio relays 22 and 13; the hook inputs 27 and 6 are not driven

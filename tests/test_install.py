@@ -55,7 +55,7 @@ def test_install_lays_out_the_appliance(pi_root: Path) -> None:
         assert (units / unit).read_text() == (REPO / "systemd" / unit).read_text()
         assert os.readlink(units / "multi-user.target.wants" / unit) == f"/etc/systemd/system/{unit}"
     config = pi_root / "etc/hotline/hotline.toml"
-    assert config.read_text() == (REPO / "appliance/defaults/simulate.toml").read_text()
+    assert config.read_text() == (REPO / "appliance/config/defaults/simulate.toml").read_text()
     assert config.stat().st_mode & 0o777 == 0o640  # may hold a SIM PIN: not world-readable
     assert (pi_root / "var/lib/hotline").stat().st_mode & 0o777 == 0o750
     assert (pi_root / "etc/udev/rules.d/99-hotline-modems.rules").read_text() == \

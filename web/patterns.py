@@ -1,5 +1,5 @@
 """Messages other code writes in English, read in the page's language: the daemon's config checks
-(appliance/config*.py, appliance/core), the web app's refusals (abort), stored revision notes.
+(appliance/config/, appliance/core), the web app's refusals (abort), stored revision notes.
 
 That code keeps English for the journal, the CLI and the API. The page matches each message against the
 patterns below (the English with its variable parts as named groups) and shows the catalogue's words for

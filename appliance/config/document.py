@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config_people import People, parse_people
-from .config_records import Records, parse_records
-from .core.flow import Flow, parse_flow
-from .core.problems import Problem
-from .core.schedule import Schedule, parse_schedule
-from .handsets.cadence import CADENCES
+from ..core.flow import Flow, parse_flow
+from ..core.problems import Problem
+from ..core.schedule import Schedule, parse_schedule
+from ..handsets.cadence import CADENCES
+from .people import People, parse_people
+from .records import Records, parse_records
 
 DIALECTS = ("sim800", "sim7600", "quectel", "huawei", "v253", "auto")
 LANGUAGES = ("en", "ru")
@@ -84,7 +84,7 @@ class Config:
 
 
 def default_document() -> dict[str, Any]:
-    text = resources.files("appliance").joinpath("defaults/simulate.toml").read_text(encoding="utf-8")
+    text = resources.files("appliance.config").joinpath("defaults/simulate.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .core.callbacks import CallbackSettings
-from .core.callers import CallerLists, parse_callers
-from .core.handoff import RINGBACK, QueueSettings
-from .core.operators import Operator, Roster
-from .core.problems import Problem
-from .core.strategies import SkillTier, check_tiers, strategy_name
+from ..core.callbacks import CallbackSettings
+from ..core.callers import CallerLists, parse_callers
+from ..core.handoff import RINGBACK, QueueSettings
+from ..core.operators import Operator, Roster
+from ..core.problems import Problem
+from ..core.strategies import SkillTier, check_tiers, strategy_name
 
 _OPERATOR_NUMBERS = {"ring_timeout": (1, 300), "wrap_up": (0, 3600), "retry_pause": (0, 3600),
                      "max_missed": (0, 100), "weight": (1, 100)}

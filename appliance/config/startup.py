@@ -16,8 +16,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config as configuration
-from .files import atomic_write
+from ..files import atomic_write
+from . import document as configuration
 
 log = logging.getLogger(__name__)
 

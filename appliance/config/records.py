@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core.problems import Problem
-from .integrations.webhooks import EVENTS, Endpoint
-from .privacy import MODES
-from .privacy import RETENTION_KINDS as KINDS
+from ..core.problems import Problem
+from ..integrations.webhooks import EVENTS, Endpoint
+from ..privacy import MODES
+from ..privacy import RETENTION_KINDS as KINDS
 
 AUDIT_DAYS = 365.0  # a year of who saw and changed what, unless [retention] audit says otherwise
 
