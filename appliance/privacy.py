@@ -6,7 +6,7 @@ operator's caller history) without the number itself having to be kept.
 
 `appear` is the one rule for how a caller's number may appear in each place the
 box puts it (docs/security.md has the table); every writer and every reader goes
-through it, and tests/test_privacy_search.py searches the whole box for a number
+through it, and tests/system/test_privacy_search.py searches the whole box for a number
 to prove it.
 """
 

@@ -16,7 +16,7 @@ may be deleted or changed by them. Last, bench/start_faults.py: state damaged be
 call log, restore, prompts, key) and a second `hotline run` on the same data directory or modems.
 
 Nobody lifts a handset here (the subprocess's pins are its own MockFactory's): relay states across a
-crash are proven in-process by tests/test_daemon_safety.py, and here through the daemon's status.
+crash are proven in-process by tests/system/test_daemon_safety.py, and here through the daemon's status.
 """
 
 from __future__ import annotations

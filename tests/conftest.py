@@ -1,7 +1,7 @@
 """Shared test set-up: the box under test has a synchronised clock unless a test says otherwise.
 
 This machine (a container) has no NTP of its own, so the daemon would see "clock not set"; tests of the
-unset clock point HOTLINE_TIMESYNC_FILE at a file of their own (tests/test_clock.py).
+unset clock point HOTLINE_TIMESYNC_FILE at a file of their own (tests/integration/test_clock.py).
 """
 
 from __future__ import annotations

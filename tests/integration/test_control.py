@@ -1,0 +1,63 @@
+"""The control socket: one selector thread serves every client, slow or quick."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+
+from appliance import control
+from appliance.control import ControlRequest, ControlServer
+from tests.support.waiting import wait_until
+
+
+def test_many_open_connections_take_no_thread_each_and_others_are_still_answered(tmp_path):
+    requests: queue.Queue = queue.Queue()
+
+    def loop() -> None:  # the daemon's loop: answers every request in order
+        while (item := requests.get()) is not None:
+            item.reply.put({"ok": True, "echo": item.args})
+
+    runner = threading.Thread(target=loop, daemon=True)
+    runner.start()
+    server = ControlServer(tmp_path / "control.sock", requests.put, timeout=2.0)
+    before = threading.active_count()
+    idle = []
+    try:
+        for _ in range(20):  # clients that connect and say nothing (a stuck web worker)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(str(tmp_path / "control.sock"))
+            idle.append(sock)
+        answers = [control.call(tmp_path / "control.sock", "status", n=n) for n in range(20)]
+        assert answers == [{"ok": True, "echo": {"n": n}} for n in range(20)]
+        assert threading.active_count() <= before  # no thread per connection
+        # a client that never finishes its line is let go after the timeout
+        wait_until(lambda: idle[0].recv(1) == b"", timeout=10, what="the idle client is disconnected")
+    finally:
+        for sock in idle:
+            sock.close()
+        server.close()
+        requests.put(None)
+
+
+def test_a_request_the_loop_does_not_answer_in_time_gets_an_error(tmp_path):
+    server = ControlServer(tmp_path / "control.sock", lambda item: None, timeout=0.3)
+    try:
+        reply = control.call(tmp_path / "control.sock", "status")
+        assert reply == {"ok": False, "error": "the daemon did not answer in time"}
+        bad = control.call(tmp_path / "control.sock", "status", args_are="fine")
+        assert bad["ok"] is False
+    finally:
+        server.close()
+
+
+def test_a_malformed_request_is_refused_by_name(tmp_path):
+    server = ControlServer(tmp_path / "control.sock", lambda item: item.reply.put({"ok": True}), timeout=1.0)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(tmp_path / "control.sock"))
+            sock.sendall(b"[1, 2]\n")
+            assert b"a request is" in sock.recv(4096)
+        assert isinstance(ControlRequest("x", {}).reply, queue.Queue)  # the daemon's own requests still work
+    finally:
+        server.close()

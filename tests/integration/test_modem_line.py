@@ -1,0 +1,166 @@
+"""ModemLine against the emulator on a real pty: the events the core sees for a call's life."""
+
+from __future__ import annotations
+
+import queue
+import re
+
+import pytest
+
+from appliance.core.events import (
+    AnswerFailed,
+    AnswerRetry,
+    CallAnswered,
+    CallerId,
+    DtmfReceived,
+    LineDown,
+    LineUp,
+    RemoteHangup,
+)
+from appliance.modem.emulator import ModemEmulator
+from appliance.modem.line import ModemLine
+from tests.support.modem_kit import Events, is_new_call
+
+
+@pytest.fixture
+def emulator():
+    emu = ModemEmulator("sim800")
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def events():
+    return Events()
+
+
+@pytest.fixture
+def line(emulator, events):
+    ln = ModemLine("gsm1", emulator.port, post=events.post, dialect="sim800")
+    ln.start()
+    assert events.next() == LineUp("gsm1")
+    yield ln
+    ln.close()
+
+
+def test_start_brings_the_line_up_with_health(line, emulator):
+    status = line.status()
+    assert status["state"] == "up"
+    assert status["reason"] is None
+    assert status["dialect"] == "sim800"
+    assert status["operator"] == "MTS RUS"
+    assert status["signal_dbm"] == -73
+    assert status["imei"] == "866000000000001"
+    assert emulator.wait_for("AT+DDET=1", 1)  # modem-side DTMF detection switched on
+    assert emulator.wait_for("AT+CLIP=1", 1)
+
+
+def test_a_call_from_ring_to_remote_hangup(line, emulator, events):
+    emulator.incoming_call("+79161234567")
+    assert is_new_call(events.next(), "gsm1")
+    assert events.next() == CallerId("gsm1", "+79161234567")
+    assert events.next() == CallAnswered("gsm1")
+    assert emulator.wait_for("ATA", 1)
+    emulator.send_dtmf("1#")
+    assert events.next() == DtmfReceived("gsm1", "1")
+    assert events.next() == DtmfReceived("gsm1", "#")
+    emulator.remote_hangup()
+    assert events.next() == RemoteHangup("gsm1", "caller hung up")
+    assert line.status()["call"] == "idle"
+
+
+def test_withheld_caller_id_is_anonymous_not_an_error(line, emulator, events):
+    emulator.incoming_call(None)
+    assert is_new_call(events.next(), "gsm1")
+    assert events.next() == CallerId("gsm1", None)
+    assert line.status()["state"] == "up"
+
+
+def test_our_hangup_is_not_reported_as_the_callers(line, emulator, events):
+    emulator.incoming_call("+100")
+    events.until(CallerId)
+    events.until(CallAnswered)
+    line.hangup()
+    assert emulator.wait_for("ATH", 2)
+    emulator.incoming_call("+200")  # the next event is the next call, not a stray RemoteHangup
+    assert is_new_call(events.next(), "gsm1")
+
+
+def test_call_dropped_without_no_carrier_is_still_seen(line, emulator, events):
+    emulator.incoming_call("+79161234567")
+    events.until(CallerId)
+    events.until(CallAnswered)
+    emulator.drop_call()  # only +CLCC: ...,6,... tells
+    assert isinstance(events.next(), RemoteHangup)
+
+
+def test_a_refused_ata_is_retried_on_the_next_ring_and_the_caller_is_answered(line, emulator, events):
+    emulator.fail_answer("+CME ERROR: 3")
+    emulator.incoming_call("+7900")
+    retry = events.until(AnswerRetry)
+    assert retry.attempt == 1 and "+CME ERROR: 3" in retry.reason
+    emulator.fail_answer(None)  # the modem takes the next ATA, on the caller's next RING
+    assert events.until(CallAnswered, timeout=10) == CallAnswered("gsm1")
+    assert emulator.script.call == "active" and emulator.count("ATA") == 2
+    assert line.status()["state"] == "up"
+
+
+def test_an_ata_refused_every_time_rejects_the_call_instead_of_leaving_it_ringing(line, emulator, events):
+    emulator.fail_answer("ERROR")
+    emulator.incoming_call("+7900")
+    assert events.until(AnswerRetry).attempt == 1
+    assert events.until(AnswerRetry, timeout=10).attempt == 2
+    failed = events.until(AnswerFailed, timeout=10)
+    assert "refused to answer: ERROR (3 times; the call was rejected)" in failed.reason
+    assert emulator.wait_for("ATH", 5)
+    assert emulator.script.call == "idle" and emulator.count("ATA") == 3
+
+
+def test_answer_never_blocks_the_caller_even_when_the_modem_hangs(line, emulator, events):
+    emulator.hung = True
+    line.answer_timeout = 2.0
+    emulator.incoming_call("+7900")
+    assert is_new_call(events.next(), "gsm1")
+    assert events.next() == CallerId("gsm1", "+7900")
+    failed = events.next(timeout=30)
+    assert isinstance(failed, AnswerFailed) and "did not answer" in failed.reason
+    down = events.until(LineDown, timeout=10)
+    assert "stopped answering" in down.reason
+
+
+def test_a_port_that_cannot_be_opened_leaves_the_line_down_with_a_clear_reason(events):
+    ln = ModemLine("gsm9", "/dev/nonexistent-modem", post=events.post, dialect="sim800")
+    try:
+        ln.start()  # returns: the line keeps looking for its port in the background
+        down = events.q.get(timeout=5)
+        assert isinstance(down, LineDown) and re.search("gsm9.*/dev/nonexistent-modem", down.reason)
+        assert ln.status()["state"] == "down"
+    finally:
+        ln.close()
+
+
+def test_an_unknown_dialect_is_refused_by_name(events):
+    with pytest.raises(ValueError, match="'nokia'"):
+        ModemLine("gsm1", "/dev/null", post=events.post, dialect="nokia")
+
+
+def test_silent_modem_at_start_posts_line_down_with_reason(emulator, events):
+    emulator.hung = True
+    ln = ModemLine("gsm1", emulator.port, post=events.post, dialect="sim800")
+    try:
+        ln.start()
+        down = events.next()
+        assert isinstance(down, LineDown)
+        assert "does not answer" in down.reason
+        assert ln.status()["state"] == "down"
+        emulator.incoming_call("+7900")  # a line that is down answers nobody (its modem cannot)
+        with pytest.raises(queue.Empty):
+            events.next(timeout=0.5)
+    finally:
+        ln.close()
+
+
+def test_close_is_idempotent(line):
+    line.close()
+    line.close()

@@ -1,0 +1,144 @@
+"""Answer first: ATA leaves on the line's own thread straight from the RING, never behind the call's record,
+and a daemon killed between the ATA and the record still leaves a record (the line's answer journal).
+
+`hotline run` is a real subprocess on the pty emulator; the database is held locked by the test, as a
+slow SD card or a long write would hold it, so the record cannot be written while the caller rings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import faults  # noqa: E402
+
+from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
+
+
+@pytest.mark.slow
+def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record_loses_no_call(tmp_path):
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    try:
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        database = data / "calls.db"
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # nobody else writes (or reads) until this ends
+        try:
+            emulator.incoming_call("+79161234567")
+            assert emulator.wait_for("ATA", timeout=2), "the caller waited on the database"
+            wait_until(lambda: emulator.script.call == "active", what="the call answered")
+            hotline.kill()  # SIGKILL: the record was never written
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        # The modem still holds the call: the next start hangs it up and closes its record.
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: emulator.script.call == "idle", what="the call left up by the killed daemon hung up")
+        with sqlite3.connect(database) as conn:
+            calls = conn.execute("SELECT caller, outcome, ended_by, ended_at IS NOT NULL FROM calls").fetchall()
+        assert calls == [("+79161234567", "interrupted", "system", 1)]
+    finally:
+        hotline.close()
+        emulator.stop()
+
+
+def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settled_calls(tmp_path):
+    from appliance.modem.answer_journal import AnswerJournal
+
+    journal = AnswerJournal(tmp_path / "answers.journal", clock=lambda: 100.0)
+    journal.open()
+    journal.note("a", "gsm1", None)  # ATA went out before +CLIP was read
+    journal.note("b", "gsm2", "+7900")
+    journal.note("a", "gsm1", "+7911")  # the number, once it came
+    journal.settled("b")
+    journal.close()  # a crash: "a" never got its record
+    assert AnswerJournal(tmp_path / "answers.journal").unsettled() == [
+        {"id": "a", "line": "gsm1", "caller": "+7911", "at": 100.0}]
+    again = AnswerJournal(tmp_path / "answers.journal")
+    again.open()  # the next start deals with what was left, then starts empty
+    again.note("c", "gsm1", None)
+    again.settled("c")
+    assert (tmp_path / "answers.journal").stat().st_size == 0
+
+
+def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp_path, monkeypatch):
+    """A caller hangs up while it rings just as the box's ATA goes out (the journal write before it is slow),
+    and the next caller rings in that moment: the ATA reaches the modem and answers them. They are answered,
+    so they get the call (menu, record with their number), not a click and silence with no record."""
+    from simbox import Box
+
+    from appliance.modem.answer_journal import AnswerJournal
+
+    first, second = "+79160000001", "+79160000002"
+    note = AnswerJournal.note
+    moments: list[str] = []
+
+    def slow_note(journal: AnswerJournal, call_id: str, line: str, caller: str | None) -> None:
+        # The first caller's ATA, between the line's check and the ATA on the wire (the worker notes it then;
+        # the reader notes a number that comes later).
+        if not moments and threading.current_thread().name.endswith("worker"):
+            moments.append(call_id)
+            emulator.cancel_call()
+            wait_until(lambda: box.daemon.lines["gsm1"].calls.state == "idle", what="the hang-up read")
+            assert emulator.incoming_call(second, busy_wait=0)
+        note(journal, call_id, line, caller)
+
+    monkeypatch.setattr(AnswerJournal, "note", slow_note)
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("caller") == second, what="the second caller's call")
+        assert emulator.script.call == "active", "the second caller, answered, was hung up on"
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL, outcome IS NOT NULL FROM calls "
+                                   "ORDER BY started_at").fetchall()
+    assert emulator.script.call == "idle"
+    assert records == [(first, 0, 1), (second, 1, 1)]
+
+
+def test_a_late_ata_whose_no_carrier_was_the_callers_and_that_answered_the_next_caller_gives_them_a_call(tmp_path):
+    """The modem reads the box's ATA only after the caller left (their NO CARRIER ends the ATA for the box)
+    and the next caller rang: the ATA's own OK comes late and answers the next caller, who gets the call."""
+    from simbox import Box
+
+    first, second = "+79160000001", "+79160000002"
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        script = emulator.script
+        command = script.command
+
+        def late_ata(line: str) -> None:
+            if line.upper() == "ATA" and script.caller == first:
+                script.remote_hangup()  # NO CARRIER, read by the box as the ATA's result
+                script.incoming_call(second, busy_wait=0)
+            command(line)
+
+        script.command = late_ata
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("caller") == second, what="the second caller's call")
+        assert script.call == "active"
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL, outcome IS NOT NULL FROM calls "
+                                   "ORDER BY started_at").fetchall()
+    assert records == [(first, 0, 1), (second, 1, 1)]

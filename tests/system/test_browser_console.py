@@ -1,0 +1,161 @@
+"""The operator console on a tablet and a phone, as a new operator in English and in Russian, against a real
+`hotline simulate`: the ringing caller shows before the receiver is lifted (measured), every control is a
+44 px touch target, states are words, and the caller's history reads whole words at 1280, 800 and 390 px."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.waiting import wait_until
+from tests.system import test_browser
+from tests.system.test_browser import CHROMIUM, PASSWORD, _logged_in, csrf, shot
+
+box, browser = test_browser.box, test_browser.browser  # the same `hotline simulate` and Chromium fixtures
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
+                                                   reason=f"{CHROMIUM} is not installed (CI installs it)")]
+
+# (user, language, handset, the menu key that rings it, caller, the words the ringing call shows in)
+OPERATORS = [("anna", "en", "h1", "1", "+79161110001", "Ringing"),
+             ("boris", "ru", "h2", "2", "+79161110002", "Звонит")]
+SIZES = [(1280, 800), (800, 1280), (390, 844)]
+NOTE = ("Asked about a disability pension: the certificate from the medical commission is ready, "
+        "the application goes to the Social Fund office; call back after lunch. Спрашивала о пенсии по инвалидности.")
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'main button, main input:not([type=hidden]), main select, main textarea')]
+  .filter((e) => e.offsetParent !== null)
+  .map((e) => { const r = e.getBoundingClientRect();
+                return [e.name || e.id || e.textContent.trim().slice(0, 20),
+                        Math.round(r.width), Math.round(r.height)]; })
+  .filter(([, w, h]) => w < 44 || h < 44)"""
+
+# Stamps the moment the ringing call appears in the page (the operator's view), not when the test next looks.
+SHOWN_AT = """() => { window.shownAt = null;
+  new MutationObserver(() => { if (!window.shownAt && document.querySelector('#current-call[data-state="ringing"]'))
+    window.shownAt = Date.now(); }).observe(document.body, {childList: true, subtree: true}); }"""
+
+# Every word of the history table whose letters lie on more than one line: a word broken in the middle.
+BROKEN_WORDS = """() => { const broken = [];
+  for (const td of document.querySelectorAll('#caller-history td')) {
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT); let node;
+    while ((node = walker.nextNode())) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange(); range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      } } }
+  return broken; }"""
+
+
+def _api(base: str, data, path: str, body: dict | None = None):
+    token = (data / "api-token").read_text().strip()
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _call_at(base, data, caller: str, node: str = "menu") -> dict:
+    _api(base, data, "/api/sim/call", {"caller": caller})
+    return wait_until(lambda: next((c for c in _api(base, data, "/api/status")["calls"]
+                                    if c["caller"] == caller and c["node"] == node), None), 20, f"{caller} at {node}")
+
+
+def _no_calls(base, data) -> None:
+    wait_until(lambda: not _api(base, data, "/api/status")["calls"], 15, "no call in progress")
+
+
+def _ringing(base, data, handset: str) -> bool:
+    return next(h for h in _api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
+
+
+def _operator(browser, base, user: str, lang: str, size: tuple[int, int], admin) -> object:
+    """A new operator's account (made by the admin on the users page) and their signed-in page at this size."""
+    listed = admin.goto(base + "/users")
+    if user not in (listed.text() if listed else ""):
+        admin.request.post(base + "/users", form={"username": user, "password": PASSWORD, "role": "operator",
+                                                  "lang": lang, "action": "add", "csrf_token": csrf(admin)})
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return page
+
+
+@pytest.fixture(scope="module")
+def admin(box, browser):
+    base, _, data = box
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    _logged_in(page, base, data)
+    yield page
+    page.context.close()
+
+
+def _history(base, data, admin, caller: str) -> None:
+    """An earlier call from this caller, with a long note: the history the operator should read."""
+    call = _call_at(base, data, caller)
+    admin.goto(base + "/")
+    reply = admin.request.post(base + f"/calls/{call['id']}/notes",
+                               form={"text": NOTE, "call_type": "data", "csrf_token": csrf(admin)})
+    assert reply.ok, reply.text()
+    _api(base, data, "/api/sim/hangup", {})
+    _no_calls(base, data)
+
+
+@pytest.mark.parametrize(("user", "lang", "handset", "key", "caller", "ringing_words"), OPERATORS)
+def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
+        box, browser, admin, user, lang, handset, key, caller, ringing_words):
+    from playwright.sync_api import expect
+
+    base, _, data = box
+    _no_calls(base, data)
+    _history(base, data, admin, caller)
+    pages = [_operator(browser, base, user, lang, size, admin) for size in SIZES]
+    for page in pages:
+        page.goto(base + f"/console?handset={handset}")
+        expect(page.locator("#no-call")).to_be_visible()
+        page.evaluate(SHOWN_AT)
+    call = _call_at(base, data, caller)
+    _api(base, data, "/api/sim/dtmf", {"digits": key})
+    wait_until(lambda: _ringing(base, data, handset), 10, f"{handset} to ring", every=0.005)
+    rang = time.time()  # wall clock: the browser's Date.now() on this same machine stamps the other end
+    delays = []
+    for page in pages:
+        page.wait_for_selector(f'#current-call[data-call="{call["id"]}"][data-state="ringing"]', timeout=5000)
+        delays.append(page.evaluate("window.shownAt") / 1000 - rang)
+    print(f"console shows the ringing call {', '.join(f'{d:.2f}' for d in delays)} s after the ring ({lang})")
+    assert max(delays) < 1.0, f"the ringing call showed only after {max(delays):.2f} s"
+    assert _ringing(base, data, handset), "the console must show the call while the handset still rings"
+    for page, (width, height) in zip(pages, SIZES, strict=True):
+        card = page.locator("#current-call")
+        expect(card.locator("#call-state")).to_contain_text(ringing_words)
+        expect(card.locator("#caller")).to_contain_text("***")  # masked, as the privacy rule shows it to operators
+        expect(card.locator("#caller")).to_contain_text(caller[-2:])
+        expect(card.locator("#menu-path")).to_contain_text(key)
+        expect(card.locator("#history-count")).to_have_text("1")
+        expect(page.locator("#caller-history")).to_contain_text("Social Fund")
+        shot(page, f"console-ringing-{lang}-{width}x{height}")
+
+    _api(base, data, f"/api/sim/handsets/{handset}/offhook", {})
+    for page, (width, height) in zip(pages, SIZES, strict=True):
+        expect(page.locator("#current-call")).to_have_attribute("data-state", "connected")
+        state = page.locator("#my-state").inner_text()
+        assert "_" not in state and state.strip(), f"the operator's state reads {state!r}"
+        assert not page.evaluate(SMALL_TARGETS), f"below 44 px at {width}x{height}: {page.evaluate(SMALL_TARGETS)}"
+        assert not page.evaluate(BROKEN_WORDS), f"words broken at {width}x{height}: {page.evaluate(BROKEN_WORDS)}"
+        scroll, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll <= window, f"the console is {scroll} px wide in a {window} px window"
+        shot(page, f"console-call-{lang}-{width}x{height}")
+    _api(base, data, "/api/sim/hangup", {})
+    _api(base, data, f"/api/sim/handsets/{handset}/onhook", {})
+    _no_calls(base, data)
+    for page in pages:
+        expect(page.locator("#no-call")).to_be_visible()
+        page.context.close()

@@ -1,0 +1,142 @@
+"""The one software DTMF receiver all lines share: ready before the first call, batched, gated, exact."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from appliance import config as configuration
+from appliance import control
+from appliance.audio.dtmf import DtmfDetector
+from appliance.audio.dtmf_engine import DtmfEngine
+from appliance.simulation import Simulation
+from tests.support.dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, with_noise
+from tests.support.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A fresh interpreter (numpy not loaded yet, as in a daemon after boot) with a capture card that behaves
+# like real hardware: audio arrives in real time from the first read, and a reader more than the ALSA
+# buffer (8 periods, 160 ms) behind loses it (an overrun), as a Pi's card does.
+FIRST_CALL = """
+import queue, sys, time
+sys.path.insert(0, {repo!r})
+from appliance.audio.recorder import AlsaRecorder, CAPTURE_PERIODS
+
+AUDIO = open({audio!r}, "rb").read()
+
+class RealTimeCard:
+    def __init__(self, device, rate, period):
+        self.rate, self.period, self.started, self.done = rate, period, None, 0
+
+    def read(self):
+        if self.started is None:
+            self.started = time.monotonic()
+        arrived = int((time.monotonic() - self.started) * self.rate) // self.period
+        if arrived - self.done > CAPTURE_PERIODS:
+            self.done = arrived  # overrun: what the buffer could not hold is gone
+            return -32, b""
+        if arrived <= self.done:
+            time.sleep((self.done + 1) * self.period / self.rate - (time.monotonic() - self.started))
+        start = self.done * self.period * 2
+        self.done += 1
+        return self.period, AUDIO[start:start + self.period * 2].ljust(self.period * 2, b"\\0")
+
+    def close(self):
+        pass
+
+events = queue.Queue()
+rec = AlsaRecorder("gsm1", "card", post=events.put, open_pcm=RealTimeCard, detect_dtmf=True)
+rec.open()
+print("numpy loaded before the call:", "numpy" in sys.modules, flush=True)
+rec.listen()  # the first call after boot is answered
+heard, until = "", time.monotonic() + 3
+while time.monotonic() < until:
+    try:
+        heard += events.get(timeout=until - time.monotonic()).digit
+    except queue.Empty:
+        break
+rec.close()
+print("heard:", heard)
+"""
+
+
+def test_keys_at_the_very_start_of_the_first_call_after_boot_are_heard(tmp_path):
+    audio = tmp_path / "caller.raw"
+    audio.write_bytes(pcm(sequence("12", tone_ms=60, gap_ms=60, lead_ms=0)))  # a key from the first period
+    script = FIRST_CALL.format(repo=str(REPO), audio=str(audio))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.splitlines() == ["numpy loaded before the call: True", "heard: 12"], out.stderr
+
+
+def test_one_batch_serves_every_line_and_each_hears_only_its_own_keys():
+    engine = DtmfEngine(batch_seconds=0.045)
+    heard: dict[str, str] = {name: "" for name in ("a", "b", "c", "d")}
+    keys = {"a": "123", "b": "456", "c": "", "d": "*0#"}
+    listeners = {name: engine.attach(lambda d, n=name: heard.__setitem__(n, heard[n] + d)) for name in heard}
+    audio = {name: pcm(sequence(keys[name]) if keys[name] else silence(500)) for name in heard}
+    longest = max(len(a) for a in audio.values())
+    for start in range(0, longest, 320):  # 20 ms periods, interleaved as four capture threads would send them
+        for name, listener in listeners.items():
+            listener.feed(audio[name][start:start + 320])
+        time.sleep(0.02)
+    wait_until(lambda: all(heard[n] == keys[n] for n in heard), timeout=5)
+    periods = longest // 320 + 1
+    assert engine.batches <= periods / 2  # batches of 40-60 ms, not one per period and line
+
+
+def test_the_energy_gate_changes_no_decision():
+    """Gated lines are skipped only when no frame could hold a key, so the digits stay the same."""
+    signal = np.concatenate((silence(300), with_noise(sequence(ALL_DIGITS, tone_ms=40, gap_ms=40), 15),
+                             silence(300), sequence("1111", tone_ms=40, gap_ms=40, level_db=-40), music(2)))
+    data = pcm(signal)
+    detector = DtmfDetector()
+    digits = "".join(d for start in range(0, len(data), 960) for d in detector.feed(data[start:start + 960]))
+    assert digits == ALL_DIGITS + "1111"
+
+
+def test_the_receiver_listens_while_the_flow_waits_for_keys_not_while_the_caller_talks_to_an_operator(tmp_path):
+    document = copy.deepcopy(configuration.default_document())
+    document["lines"][0]["software_dtmf"] = True
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    simulation = Simulation(document)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path / "data")
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        emulator, recorder = simulation.emulators["gsm1"], daemon.recorders["gsm1"]
+        emulator.incoming_call("+79161234567")
+        assert emulator.wait_for("ATA", timeout=5)
+        emulator.send_dtmf("1")  # English, then the menu
+        wait_until(lambda: recorder.frames_captured > 8000 * 0.3, what="the line listens in the menu")
+        emulator.send_dtmf("1")  # legal questions: the desks ring
+        desk = wait_until(lambda: next((h["id"] for h in status(daemon)["handsets"] if h["state"] == "ringing"),
+                                       None), what="a desk rings", every=0.25, timeout=20)
+        hook_pin = next(h["hook_pin"] for h in simulation.document["handsets"] if h["id"] == desk)
+        simulation.pin_factory.pin(hook_pin).drive_low()  # the operator lifts
+        wait_until(lambda: any(h["state"] == "on call" for h in status(daemon)["handsets"]),
+                   what="caller and operator connected")
+        wait_until(lambda: not recorder._thread.is_alive() or _still(recorder), what="the capture stops")
+    finally:
+        daemon.stop()
+        runner.join(timeout=10)
+        simulation.close()
+
+
+def status(daemon) -> dict:
+    """The status as the web page gets it: over the control socket, answered on the daemon's loop."""
+    return control.call(daemon.control_path, "status")
+
+
+def _still(recorder) -> bool:
+    """No audio read for a while: nobody decodes the caller's talk with the operator."""
+    before = recorder.frames_captured
+    time.sleep(0.2)
+    return recorder.frames_captured == before

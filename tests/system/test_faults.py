@@ -1,0 +1,117 @@
+"""Faults during calls: `hotline run` killed and restarted, modems hung, unplugged, spewing garbage, powered down.
+
+A short run of bench/faults.py (40 calls, every fault kind at least once, about 30 s), and the two ways
+found so far in which a modem missing at start keeps a line (or the whole box) down.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import faults  # noqa: E402
+from simbox import write_blip  # noqa: E402
+
+from appliance import config as configuration  # noqa: E402
+from appliance.daemon import Daemon  # noqa: E402
+from appliance.modem.emulator import ModemEmulator  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory):
+    return faults.run(calls=40, seed=3, quick=True, progress=False, data_dir=tmp_path_factory.mktemp("faults"))
+
+
+def test_calls_went_on_while_every_kind_of_fault_struck(figures):
+    assert figures["calls"] == 40
+    disk = set() if figures["disk_full_skipped"] else {"disk full"}  # a tiny tmpfs needs root to mount
+    assert set(figures["faults"]) == {"hung", "unplug", "garbage", "power down", "under-voltage", "kill", "clock step",
+                                      "corrupt state at start", "a second instance", *disk}
+    assert figures["kills"] >= 2
+    assert figures["answered"] >= 30  # a caller meets a dead line only around a fault
+
+
+def test_every_answered_call_has_exactly_one_complete_record(figures):
+    assert figures["bad_records"] == 0, figures["bad_examples"]
+    assert figures["interrupted"] >= figures["cut_interrupted"]
+
+
+def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
+    assert figures["refused_storage"] == 0
+
+
+def test_no_record_is_deleted_or_changed_by_a_clock_step(figures):
+    assert figures["clock_step_calls"] == 4 and figures["clock_steps"] == 3  # the time set, then 2 steps of years
+    assert figures["changed_by_clock_step"] == 0, figures["clock_step_examples"]
+
+
+def test_no_start_is_refused_because_of_bad_state_and_a_second_instance_never_starts(figures):
+    assert figures["bad_state_starts"] == 8
+    assert figures["refused_bad_state"] == 0, figures["bad_state_examples"]
+    assert figures["unclear_start_state"] == 0, figures["unclear_start_examples"]
+    assert figures["second_instance_started"] == 0, figures["second_examples"]
+    assert figures["first_disturbed"] == 0
+
+
+def test_the_database_survives_sigkill_intact(figures):
+    assert figures["integrity"] == "ok"
+
+
+def test_after_each_restart_no_handset_rings_and_no_call_is_live(figures):
+    assert figures["unclean_restarts"] == 0, figures["unclean_examples"]
+
+
+def test_both_lines_are_back_in_service_and_sigterm_still_stops_cleanly(figures):
+    assert figures["lines_down_at_end"] == 0
+    assert figures["clean_exit"]
+
+
+@pytest.fixture
+def two_modems(tmp_path):
+    modems = {line: ModemEmulator("sim800", link=str(tmp_path / f"modem-{line}")) for line in faults.LINES}
+    for modem in modems.values():
+        modem.start()
+    yield modems
+    for modem in modems.values():
+        modem.stop()
+
+
+def test_a_box_starts_with_one_of_its_two_modems_unplugged(tmp_path, two_modems):
+    config, data = faults.write_box(tmp_path, {line: m.port for line, m in two_modems.items()})
+    two_modems["gsm2"].unplug()
+    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    try:
+        ready = hotline.start()
+        assert ready is not None, hotline.log.read_text()
+        assert "1/2 lines up" in next(m for _, m in reversed(hotline.notices) if m.startswith("STATUS="))
+    finally:
+        hotline.close()
+
+
+def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_in(tmp_path, two_modems):
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    write_blip(tmp_path / "data" / "uploads" / "blip.wav")
+    document = faults.config_document({line: m.port for line, m in two_modems.items()})
+    two_modems["gsm2"].unplug()
+    config = configuration.parse(document, check_devices=False)  # as if it vanished just after the check
+    daemon = Daemon(config, data_dir=tmp_path / "data", pin_factory=MockFactory(pin_class=MockPWMPin))
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        two_modems["gsm2"].replug()
+        deadline = time.monotonic() + 8  # recovery backs off to at most 5 s between attempts
+        while time.monotonic() < deadline and faults.control.call(daemon.control_path, "status")["lines"][1][
+                "state"] != "up":
+            time.sleep(0.1)
+        assert faults.control.call(daemon.control_path, "status")["lines"][1]["state"] == "up"
+    finally:
+        daemon.stop()
+        runner.join(10)

@@ -1,0 +1,161 @@
+"""Privacy by construction: a caller's number is searched for everywhere the box could have put it.
+
+A real daemon on simulated hardware takes a call (answered by an operator) and an SMS from one
+number in each privacy mode; then every file under the data directory (databases read through
+SQLite and as raw bytes from another process, so no lock of the live database is touched), every
+webhook body a real HTTP receiver got, every log line, and every page and API answer for every role
+are searched for the caller's digits.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from appliance import config as configuration
+from appliance.simulation import Simulation
+from appliance.store.access import AccessStore
+from tests.integration.test_webhooks import SECRET, Receiver
+from tests.support import backups
+from tests.support.waiting import wait_until
+from tests.system.test_web import PASSWORD, _login
+from web import create_app
+
+NUMBER = "+79165550199"
+# The national digits, however they are written (+7 (916) 555-01-99 included); the mask keeps only "01-99".
+DIGITS = re.compile("[ ()\\-.]?".join("9165550199").encode())
+ROLES = ("admin", "supervisor", "operator")
+PAGES = ("/", "/api/status", "/api/dashboard", "/console?handset=h1", "/api/calls", "/calls", "/calls.csv")
+
+
+def _boot(mode: str, data: Path, receiver: Receiver):
+    document = configuration.default_document()
+    document["privacy"] = {"numbers": mode}
+    document["webhooks"] = [{"url": receiver.url, "secret": SECRET, "allow_http": True, "allow_private": True}]
+    simulation = Simulation(document)
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
+    daemon.start()
+    loop = threading.Thread(target=daemon.run, daemon=True)
+    loop.start()
+    return simulation, daemon, loop
+
+
+def _clients(app, data: Path) -> dict[str, object]:
+    """A logged-in web client per role, and a records-API token per role."""
+    users = app.extensions["web_store"]
+    answers = {}
+    for role in ROLES:
+        users.add_user("Anna" if role == "operator" else role, PASSWORD, role)
+        client = app.test_client()
+        assert _login(client, "Anna" if role == "operator" else role).status_code == 302
+        answers[role] = client
+    access = AccessStore(data / "access.db")
+    tokens = {role: access.create_token(f"crm-{role}", role=role, now=1.0) for role in ROLES}
+    access.close()
+    return answers, tokens
+
+
+def _read(clients, tokens, call_id: str | None) -> dict[tuple[str, str], bytes]:
+    seen = {}
+    for role, client in clients.items():
+        for page in (*PAGES, *([f"/calls/{call_id}"] if call_id else [])):
+            reply = client.get(page)
+            assert reply.status_code in (200, 403), (role, page, reply.status_code)  # 403: not for this role
+            seen[(role, page)] = reply.data
+        for path in ("/api/v1/calls", "/api/v1/export.csv", *([f"/api/v1/calls/{call_id}"] if call_id else [])):
+            reply = client.get(path, headers={"Authorization": f"Bearer {tokens[role]}"})
+            assert reply.status_code == 200, (role, path, reply.status_code)
+            seen[(f"token:{role}", path)] = reply.data
+    with tarfile.open(fileobj=io.BytesIO(backups.opened(backups.download(clients["admin"], audio=True)))) as archive:
+        for member in archive.getmembers():
+            if member.isfile():
+                seen[("admin", f"/backup/download: {member.name}")] = archive.extractfile(member).read()
+    return seen
+
+
+def _sms_count(data: Path) -> int:
+    conn = sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM sms").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _files(data: Path) -> dict[str, bytes]:
+    """Every file's bytes, read by `cat` (a read in this process would drop the daemon's SQLite locks)."""
+    found = {}
+    for path in sorted(p for p in data.rglob("*") if p.is_file() and not p.is_socket()):
+        found[str(path.relative_to(data))] = subprocess.run(["cat", str(path)], capture_output=True,
+                                                            check=True).stdout
+        if path.suffix == ".db":
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                found[f"{path.name} (rows)"] = "\n".join(conn.iterdump()).encode()
+            finally:
+                conn.close()
+    return found
+
+
+def _hits(places: dict) -> list:
+    return sorted(str(place) for place, text in places.items() if DIGITS.search(text))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["full", "masked", "pseudonym"])
+def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_path, caplog, mode):
+    caplog.set_level("DEBUG")
+    data = tmp_path / "data"
+    receiver = Receiver()
+    simulation, daemon, loop = _boot(mode, data, receiver)
+    try:
+        app = create_app(data, control_path=daemon.control_path)
+        clients, tokens = _clients(app, data)
+        emulator, pins = simulation.emulators["gsm1"], simulation.pin_factory
+        emulator.incoming_call(NUMBER)
+        assert emulator.wait_for("ATA", timeout=10)
+        emulator.send_dtmf("1")  # English
+        wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
+                   timeout=20, what="the main menu")
+        emulator.send_dtmf("1")  # legal: Anna's handset h1 rings
+        wait_until(lambda: pins.pin(17).state == 1, what="h1 ringing")
+        pins.pin(27).drive_low()
+        wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="Anna connected")
+        call_id = daemon.status()["calls"][0]["id"]
+        live = _read(clients, tokens, None)
+        emulator.remote_hangup()
+        pins.pin(27).drive_high()
+        wait_until(lambda: not daemon.status()["calls"], what="the call ended")
+        emulator.deliver_sms(NUMBER, "Please call me back")
+        wait_until(lambda: _sms_count(data) == 1, what="the SMS kept")
+        bodies = [receiver.received.get(timeout=15)[2] for _ in range(3)]  # started, answered, ended
+        after = _read(clients, tokens, call_id)
+        answers = {**{("live", *k): v for k, v in live.items()}, **after}
+        logs = {(r.name, i): r.getMessage().encode() for i, r in enumerate(caplog.records)}
+    finally:
+        daemon.stop()
+        loop.join(10)
+        simulation.close()
+        receiver.close()
+    files = _files(data)
+
+    assert b"call.ended" in b"".join(bodies)
+    assert _hits(logs) == [], "a log line holds the number"
+    assert [k for k in _hits(answers) if "operator" in k] == [], "an operator was shown the number"
+    if mode == "full":
+        # The search finds the number where it is kept, so finding it nowhere else means something.
+        assert "calls.db (rows)" in _hits(files)
+        assert any(f"/api/v1/calls/{call_id}" in k for k in _hits(answers))
+        assert DIGITS.search(b"".join(bodies))
+    else:
+        assert _hits(files) == [], f"{mode}: a file under the data directory holds the number"
+        assert _hits(answers) == [], f"{mode}: a page or API answer holds the number"
+        assert not DIGITS.search(b"".join(bodies)), f"{mode}: a webhook body holds the number"
+        shown = b"+7 *** ***-01-99" if mode == "masked" else b"~"
+        assert shown in after[("admin", f"/calls/{call_id}")]

@@ -1,0 +1,136 @@
+"""The shipped systemd units start as shipped: their command lines parse, and an installed box answers."""
+
+from __future__ import annotations
+
+import configparser
+import copy
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import sysconfig
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from appliance import config as configuration
+from appliance import control
+from appliance.cli import build_parser
+from appliance.modem.emulator import ModemEmulator
+from tests.support.waiting import free_port, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+UNITS = sorted((REPO / "systemd").glob("*.service"))
+INSTALLED_BINARY = "/opt/hotline/venv/bin/hotline"
+
+
+def _exec_start(unit: Path) -> list[str]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("="))
+    parser.optionxform = str  # type: ignore[assignment]
+    parser.read_string(unit.read_text())
+    return shlex.split(parser["Service"]["ExecStart"])
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_every_unit_command_line_is_one_hotline_accepts(unit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = _exec_start(unit)
+    assert argv[0] == INSTALLED_BINARY
+    try:
+        build_parser().parse_args(argv[1:])
+    except SystemExit as exc:
+        pytest.fail(f"{unit.name}: `hotline {' '.join(argv[1:])}` is refused (exit {exc.code}): "
+                    f"{capsys.readouterr().err}")
+
+
+def _staged_venv(root: Path) -> None:
+    """What install.sh's `python3 -m venv` + `pip install /opt/hotline/src` make, inside the staging root.
+
+    The venv takes its libraries from the test interpreter's site-packages (plain path, so this repo's
+    own editable install is not picked up) and the appliance from the installed copy of the source.
+    """
+    venv = root / "opt/hotline/venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin/python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "hotline.pth").write_text(f"{root / 'opt/hotline/src'}\n{sysconfig.get_paths()['purelib']}\n")
+    script = venv / "bin/hotline"
+    script.write_text(f"#!{python}\nimport sys\nfrom appliance.cli import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+
+
+def _staged(argv: list[str], root: Path, port: int) -> list[str]:
+    """The unit's command with its absolute paths under the staging root and port 80 made a free one."""
+    out = []
+    for arg in argv:
+        if arg.startswith(("/opt/hotline", "/etc/hotline", "/var/lib/hotline")):
+            arg = str(root) + arg
+        out.append(arg)
+    if "--port" in out:
+        out[out.index("--port") + 1] = str(port)
+    return out
+
+
+def test_an_installed_box_starts_both_units_and_answers(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    installed = subprocess.run(["bash", str(REPO / "scripts/install.sh"), "--root", str(root)],
+                               capture_output=True, text=True, timeout=120)
+    assert installed.returncode == 0, installed.stderr
+    _staged_venv(root)
+    # The installed config names simulated modems; a pty emulator stands in for the real one here.
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config = root / "etc/hotline/hotline.toml"
+    document = copy.deepcopy(configuration.load(config, simulated=True).document)
+    for line in document["lines"]:
+        line["port"] = emulator.port
+    config.write_text(tomli_w.dumps(document))
+    env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", HOTLINE_LOCK_DIR=str(tmp_path / "lock"))
+    (tmp_path / "lock").mkdir()
+    port = free_port()
+    procs = []
+    try:
+        daemon_argv = _staged(_exec_start(REPO / "systemd/hotline.service"), root, port)
+        procs.append(subprocess.Popen(daemon_argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, cwd=root / "var/lib/hotline"))
+        control_socket = root / "var/lib/hotline/control.sock"
+
+        def daemon_status() -> dict | None:
+            assert procs[0].poll() is None, procs[0].communicate()[0]
+            try:
+                return control.call(control_socket, "status")
+            except (control.ControlError, OSError):
+                return None
+
+        status = wait_until(daemon_status, timeout=60, what="the installed daemon's status socket")
+        assert [line["state"] for line in status["lines"]] == ["up"], status
+        web_argv = _staged(_exec_start(REPO / "systemd/hotline-web.service"), root, port)
+        procs.append(subprocess.Popen(web_argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, cwd=root / "var/lib/hotline"))
+
+        def page() -> int | None:
+            assert procs[1].poll() is None, procs[1].communicate()[0]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                    return reply.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except OSError:
+                return None
+
+        assert wait_until(page, timeout=60, what="the installed web page") == 200
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+        emulator.stop()

@@ -1,0 +1,265 @@
+"""Every page, as admin, supervisor and operator, with calls, voicemail, callbacks and a full config on the box,
+read in Russian: any English word a user would see fails the test (text, placeholders, titles, buttons).
+
+What the box's users typed or the caller sent (user names, ids of nodes and prompts, numbers, the TOML itself)
+is data, marked in the templates with the HTML attribute translate="no", and skipped here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from html.parser import HTMLParser
+
+import pytest
+
+from appliance import config as configuration
+from tests.support.waiting import wait_until
+from tests.system.test_web import PASSWORD, _csrf, _login, _token, app, box  # noqa: F401 (fixtures)
+from tests.system.test_web_desk import _api, _status
+
+# Names, units and formats a Russian page writes in Latin letters too.
+ALLOWED = {"SIM", "GSM", "LTE", "DTMF", "TOML", "API", "CSV", "JSON", "SMS", "USB", "GPIO", "PIN", "HTTPS", "HTTP",
+           "FLAC", "WAV", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB", "KB",
+           "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "Ctrl", "hotline", "setup-code", "trusted-host", "web",
+           "simulate",  # the box's commands
+           "any"}  # "any" is typed as it is (a skill tier's lowest level)
+# The box's own data: the operators' names in its config (a caller's data is digits).
+DATA = {handset["operator"] for handset in configuration.default_document()["handsets"]}
+# Attributes a user reads (a button's value is its label).
+READ_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+# A token with a digit or a sign of code (h1, gsm1, sim800, /dev/ttyUSB2, 1=legal, {n}) is an id or an example
+# of a value, not a word; one with only letters and _ (menu_path, on_call, ENTERQUEUE) is English.
+_TOKEN = re.compile(r"[^\s,;()«»“”\"]+")
+_CODE = re.compile(r"[\d/:=+{}@.#*]")
+
+
+class _Visible(HTMLParser):
+    """The text a reader of the page sees, outside elements marked translate="no", scripts and styles."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []  # (tag, hidden)
+        self.texts: list[str] = []
+
+    def _hidden(self) -> bool:
+        return bool(self.stack) and self.stack[-1][1]
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        hidden = self._hidden() or tag in ("script", "style", "title") or values.get("translate") == "no"
+        if not hidden:
+            self.texts += [f"{tag}[{name}]={values[name]}" for name in READ_ATTRIBUTES if values.get(name)]
+            if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+                self.texts.append(f"input[value]={values['value']}")
+        if tag not in self.VOID:
+            self.stack.append((tag, hidden))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        if not self._hidden() and data.strip():
+            self.texts.append(data.strip())
+
+
+def english(page: str) -> list[str]:
+    """The visible strings of the page holding a Latin-letter word that is not a name, unit or format."""
+    parser = _Visible()
+    parser.feed(page)
+    return [text for text in parser.texts if any(_english(token) for token in _TOKEN.findall(text.split("]=", 1)[-1]))]
+
+
+def _english(token: str) -> bool:
+    token = token.strip("'-.!?…—`")  # `hotline setup-code` is a command
+    if _CODE.search(token) or token in ALLOWED or token in DATA:
+        return False
+    return any(re.search(r"[A-Za-z]", part) and part not in ALLOWED for part in token.split("-"))  # PIN-код
+
+
+def test_the_reader_sees_what_a_user_sees():
+    page = ('<p title="Hang up">Звонок <b>idle</b> <span translate="no">h1 <i>menu</i></span> SIM</p>'
+            '<input type="submit" value="Save"><input name="x" value="typed"><script>var a = "x";</script>'
+            '<input placeholder="09:00-18:00"><dt>menu_path</dt><dd>h2 · gsm1 · 1=legal</dd><p>ENTERQUEUE</p>')
+    assert english(page) == ["p[title]=Hang up", "idle", "input[value]=Save", "menu_path", "ENTERQUEUE"]
+
+
+@pytest.fixture(scope="module")
+def people(app):  # noqa: F811
+    """A supervisor and an operator, both reading Russian, and the admin switched to Russian."""
+    admin = app.test_client()  # noqa: F811
+    _login(admin)
+    token = _csrf(admin)
+    for name, role in (("sveta", "supervisor"), ("oleg", "operator")):
+        admin.post("/users", data={"username": name, "password": PASSWORD, "role": role, "lang": "ru",
+                                   "handset": "h1" if role == "operator" else "", "csrf_token": token})
+    store = app.extensions["web_store"]
+    admin_id = next(user["id"] for user in store.users() if user["username"] == "admin")
+    store.update_user(admin_id, lang="ru")
+    clients = {}
+    for name in ("admin", "sveta", "oleg"):
+        client = app.test_client()
+        assert _login(client, name).status_code == 302
+        clients[name] = client
+    return clients
+
+
+@pytest.fixture(scope="module")
+def busy_box(app, box, people):  # noqa: F811
+    """A finished call with its timeline, a caller on the line now, voicemail, a callback and an article."""
+    daemon, data = box
+    client = people["admin"]
+    _api(client, "/api/sim/call", {"caller": "+79165550101"})
+    wait_until(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the menu")
+    _api(client, "/api/sim/dtmf", {"digits": "2"})
+    wait_until(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in _status(client)["handsets"]), 10,
+               "h2 to ring")
+    _api(client, "/api/sim/handsets/h2/offhook")
+    call = wait_until(lambda: next((c for c in _status(client)["calls"] if c["state"] == "connected"), None), 10,
+                      "the call to connect")
+    (data / "voicemail").mkdir(exist_ok=True)
+    (data / "voicemail" / "ru.flac").write_bytes(b"fLaC")
+    daemon.store.voicemail_saved(call["id"], "voicemail/ru.flac", 2.5, "+79165550101", at=time.time())
+    daemon.store.callback_update("req-ru", None, "+79160001122", "waiting", 1, "busy", at=time.time())
+    _api(client, "/api/sim/handsets/h2/onhook")
+    wait_until(lambda: not _status(client)["calls"], 15, "the call to end")
+    # A caller now in the menu, so the dashboard and the console show a live call.
+    _api(client, "/api/sim/call", {"caller": "+79165550202"})
+    wait_until(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the second call's menu")
+    form = client.get("/kb/new")
+    if form.status_code == 200:
+        client.post("/kb/new", data={"csrf_token": _token(form.text), "title": "Первая помощь",
+                                     "body": "Текст статьи", "tags": "помощь"})
+    # A rejected save, so the config page shows validation messages.
+    page = client.get("/config/handsets").text
+    bad = client.post("/config/handsets", data={"csrf_token": _token(page), "handsets[0].ring_pin": "99"})
+    yield call, bad.text
+    _api(client, "/api/sim/hangup")
+
+
+def _pages(app, client) -> list[str]:  # noqa: F811
+    """Every page this client may open: each GET route, with the ids of the data on the box."""
+    from web import forms
+
+    urls = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith("/api/"):
+            continue
+        if "<" not in rule.rule:
+            urls.add(rule.rule)
+    urls |= {f"/config/{name}" for name in forms.SECTIONS}
+    calls = client.get("/calls").text
+    urls |= set(re.findall(r'href="(/calls/[^"?#]+)"', calls))
+    urls |= set(re.findall(r'href="(/kb/\d+(?:/edit)?)"', client.get("/kb/").text))
+    return sorted(urls)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["admin", "sveta", "oleg"])
+def test_every_page_reads_in_russian(app, people, busy_box, who):  # noqa: F811
+    client = people[who]
+    untranslated = {}
+    seen = 0
+    for url in _pages(app, client):
+        reply = client.get(url)
+        if reply.status_code in (301, 302) or not reply.content_type.startswith("text/html"):
+            continue
+        seen += 1
+        found = english(reply.text)
+        if found:
+            untranslated[f"{url} ({reply.status_code})"] = found
+    # A page nobody has, and the refusal an operator meets, are pages too.
+    for url in ("/no-such-page", "/calls/0123456789abcdef"):
+        found = english(client.get(url).text)
+        if found:
+            untranslated[url] = found
+    assert seen >= (3 if who == "oleg" else 10)
+    assert not untranslated, "English on Russian pages:\n" + "\n".join(f"{u}: {f}" for u, f in untranslated.items())
+
+
+def test_a_refused_config_says_why_in_russian(busy_box):
+    _, page = busy_box
+    problems = re.findall(r'<span class="problem[^>]*>(.*?)</span>', page, re.S)
+    assert problems, "the bad pin was not refused"
+    assert english(page) == [], english(page)
+
+
+def test_the_config_checks_problems_read_in_russian(tmp_path):
+    """Many wrong values at once, as a hurried admin types them: every problem the check finds reads in Russian,
+    its field named in words."""
+    from web import create_app
+    from web.labels import problem_text
+
+    document = configuration.default_document()
+    document["box"]["language"] = "de"
+    document["ringing"] = {"cadence": "fast"}
+    document["lines"][0]["baudrate"] = 1234
+    document["lines"][0]["sim_pin"] = "12"
+    document["handsets"][0]["ring_pin"] = 99
+    document["handsets"][1]["kind"] = "wireless"
+    document["schedule"] = {"timezone": "Mars/Base", "always_open": False,
+                            "hours": {"mon": ["18:00-09:00"], "tue": ["9-18"]}, "holidays": ["soon"]}
+    nodes = document["flow"]["nodes"]
+    nodes["menu"]["keys"]["5"] = "nowhere"
+    nodes["welcome"]["prompt"] = "no_such_prompt"
+    nodes["extra"] = {"type": "teleport"}
+    _config, problems = configuration.check(document)
+    assert len(problems) >= 10, problems
+    with create_app(tmp_path).test_request_context("/?lang=ru"):
+        shown = [problem_text(problem, True) for problem in problems]
+    english_ones = [text for text in shown if english(f"<p>{text}</p>")]  # the admin's values are translate="no"
+    assert not english_ones, "\n".join(english_ones)
+
+
+def test_a_refused_form_says_why_in_russian(people):
+    """What the web app itself refuses (a bad new name, a short password) reads in Russian too."""
+    admin = people["admin"]
+    page = admin.get("/config/prompts").text
+    reply = admin.post("/config/prompts", data={"csrf_token": _token(page), "action": "add", "new_name": "Bad Name"})
+    flashes = re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S)
+    assert flashes and "строчные латинские буквы" in flashes[0], flashes
+    reply = admin.post("/users", data={"csrf_token": _csrf(admin), "action": "add", "username": "nina",
+                                       "password": "short", "role": "operator", "lang": "ru"})
+    assert "пароль должен быть не короче 8 знаков" in reply.text
+    for text in flashes + re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S):
+        assert not english(f"<p>{text}</p>"), text
+
+
+def test_the_catalogue_is_compiled_again_when_the_po_changes(tmp_path):
+    """An edited .po shows at the next start: the .mo is made again when older than it."""
+    import gettext
+    import os
+    import shutil
+
+    from web import i18n
+
+    source = tmp_path / "translations"
+    shutil.copytree(i18n.TRANSLATIONS, source, ignore=shutil.ignore_patterns("*.mo"))
+    assert i18n.compiled(source, tmp_path / "spare") == source
+    mo = source / "ru" / "LC_MESSAGES" / "messages.mo"
+    with mo.open("rb") as compiled:
+        assert gettext.GNUTranslations(compiled).gettext("Dashboard") == "Обзор"
+    po = mo.with_suffix(".po")
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "Обзор"', 'msgstr "Сводка"'), encoding="utf-8")
+    later = mo.stat().st_mtime + 1
+    os.utime(po, (later, later))
+    i18n.compiled(source, tmp_path / "spare")
+    with mo.open("rb") as compiled:
+        assert gettext.GNUTranslations(compiled).gettext("Dashboard") == "Сводка"
+
+
+def test_the_first_pages_a_stranger_sees_read_in_russian(tmp_path):
+    """Setting up the box, before anyone is logged in, with ?lang=ru (its form posts back to that URL)."""
+    from web import create_app
+
+    client = create_app(tmp_path).test_client()
+    page = client.get("/setup?lang=ru").text
+    assert "Первоначальная настройка" in page and not english(page), english(page)
+    form = {"username": "a", "password": "short", "password2": "short", "lang": "ru", "csrf_token": _token(page),
+            "setup_code": (tmp_path / "setup-code").read_text().strip()}
+    refused = client.post("/setup?lang=ru", data=form)
+    assert refused.status_code == 400 and not english(refused.text), english(refused.text)
