@@ -10,7 +10,7 @@ import pytest
 
 from appliance.core import events as ev
 from appliance.core.timers import Timers
-from tests.test_switchboard import LINE, board, to_menu
+from tests.unit.test_switchboard import LINE, board, to_menu
 
 
 def test_every_class_in_events_is_an_event_or_an_action() -> None:
