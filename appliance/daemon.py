@@ -21,7 +21,7 @@ from . import commands, commands_calls, override
 from .alarms import Alarms
 from .audio.catalog import render_prompts
 from .audio.line_audio import line_audio
-from .audio.player import AlsaPlayer
+from .audio.player import AlsaPlayer, Sound
 from .audio.recorder import AlsaRecorder
 from .audio.serial_audio import SerialAudio
 from .board import make_switchboard
@@ -86,7 +86,7 @@ class Daemon:
         self.players: dict[str, AlsaPlayer | SerialAudio] = {}
         self.recorders: dict[str, AlsaRecorder] = {}
         self.lines: dict[str, ModemLine] = {}
-        self.prompts: dict[str, bytes] = {}
+        self.prompts: dict[str, Sound] = {}
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
         self.answers: AnswerJournal | None = None

@@ -1,7 +1,8 @@
-"""Every sound a line may play, rendered once at start (several espeak-ng/sox processes at once) and held in memory.
+"""Every sound a line may play, rendered once at start (several espeak-ng/sox processes at once) into the cache.
 
-Prompts are short (a few seconds of 8 kHz mono is tens of kilobytes), so
-keeping them in RAM costs little and spares the SD card a read per call.
+A prompt is its cache file, read by the line's player each time it starts (the page cache keeps the
+busy ones in memory, and gives the memory back when it is needed): held as bytes, the dozens of prompts
+in each language took megabytes of a 512 MB Pi for the whole day. Only the two tones are bytes.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from typing import Any
 from ..config import Config
 from ..core.handoff import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from ..core.ivr import BEEP
-from .prompts import PromptDiskFull, PromptError, PromptLibrary
+from .player import Sound
+from .prompts import PromptDiskFull, PromptError, PromptLibrary, pcm_file
 from .tones import tone
 
 log = logging.getLogger(__name__)
 
 
 def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = None, *,
-                   problems: list[tuple[str, str]] | None = None) -> dict[str, bytes]:
+                   problems: list[tuple[str, str]] | None = None) -> dict[str, Sound]:
     """Speak or convert every configured prompt.
 
     problems=None (a config being applied): raise PromptError naming the prompt that failed, so the
@@ -32,7 +34,7 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     """
     library = PromptLibrary(cache_dir)
     uploads_dir = uploads_dir or cache_dir.parent / "uploads"
-    sounds: dict[str, bytes] = {}
+    sounds: dict[str, Sound] = {}
     # (sound name, the group a failure is reported under, what it is made from); made below in parallel
     jobs: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, spec in config.prompts.items():
@@ -83,12 +85,12 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     return sounds
 
 
-def _spoken(library: PromptLibrary, text: str, lang: str) -> bytes:
-    return library.samples(library.from_text(text, lang))
+def _spoken(library: PromptLibrary, text: str, lang: str) -> Path:
+    return pcm_file(library.from_text(text, lang))
 
 
-def _converted(library: PromptLibrary, upload: Path) -> bytes:
-    return library.samples(library.from_upload(upload.read_bytes(), upload.name))
+def _converted(library: PromptLibrary, upload: Path) -> Path:
+    return pcm_file(library.from_upload(upload.read_bytes(), upload.name))
 
 
 def _reason(exc: Exception) -> str:

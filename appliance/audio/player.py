@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..core.events import PromptFinished
@@ -20,6 +21,22 @@ from ..core.events import PromptFinished
 log = logging.getLogger(__name__)
 
 LEAD_PERIODS = 3  # periods queued ahead of real time: enough to ride out a busy core, short enough to stop fast
+
+# A prompt is the PCM file in the prompt cache, read when it starts playing: the daemon holds no prompt audio
+# between calls (dozens of prompts in several languages would otherwise sit in RAM all day). Tones are bytes.
+Sound = bytes | Path
+
+
+def pcm_of(sound: Sound, line_id: str) -> bytes:
+    """The sound's PCM; a cache file that cannot be read plays as silence (logged) so the call moves on."""
+    if isinstance(sound, bytes):
+        return sound
+    try:
+        return sound.read_bytes()
+    except OSError as exc:
+        log.error("line %s: prompt file %s cannot be read (%s): played as silence", line_id, sound.name,
+                  exc.strerror or exc)
+        return b""
 
 
 def open_alsa(device: str, rate: int, period_frames: int) -> Any:
@@ -54,7 +71,7 @@ class AlsaPlayer:
         self._clock = clock
         self._pcm: Any = None
         self._wake = threading.Condition()
-        self._job: tuple[str, bytes, bool] | None = None
+        self._job: tuple[str, Sound, bool] | None = None
         self._generation = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"audio-{line_id}", daemon=True)
@@ -65,11 +82,11 @@ class AlsaPlayer:
         if self._pcm is None:
             self._pcm = self._open_pcm(self.device, self.rate, self.period_frames)
 
-    def play(self, prompt: str, pcm: bytes, loop: bool = False) -> None:
+    def play(self, prompt: str, sound: Sound, loop: bool = False) -> None:
         """Replace whatever is playing with this prompt."""
         with self._wake:
             self._generation += 1
-            self._job = (prompt, pcm, loop)
+            self._job = (prompt, sound, loop)
             self._wake.notify()
 
     def stop(self) -> None:
@@ -99,10 +116,10 @@ class AlsaPlayer:
                     self._wake.wait()
                 if self._closed:
                     return
-                prompt, pcm, loop = self._job
+                prompt, sound, loop = self._job
                 generation = self._generation
             try:
-                finished = self._play(pcm, loop, generation)
+                finished = self._play(pcm_of(sound, self.line_id), loop, generation)
             except Exception:  # a sound card that vanished must not kill the line
                 log.exception("line %s: playing %s on %s failed", self.line_id, prompt, self.device)
                 finished = False

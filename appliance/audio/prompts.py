@@ -30,12 +30,23 @@ from appliance.audio.convert import (
 from appliance.diskspace import MB, free_space
 from appliance.files import atomic_write
 
-__all__ = ["PromptDiskFull", "PromptError", "PromptLibrary"]
+__all__ = ["PromptDiskFull", "PromptError", "PromptLibrary", "pcm_file"]
 
 log = logging.getLogger(__name__)
 
 _BYTES_PER_SAMPLE = 2
 FULL_BELOW = MB  # free bytes under which a failed prompt is blamed on the disk (a long prompt takes ~100 KB)
+
+
+def pcm_file(path: Path) -> Path:
+    """The prompt file, once it is known to be there and to hold whole 16-bit samples."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        raise PromptError(f"prompt file {Path(path).name!r} cannot be read: {exc.strerror}") from exc
+    if size % _BYTES_PER_SAMPLE:
+        raise PromptError(f"prompt file {Path(path).name!r} is not 16-bit PCM (odd length {size})")
+    return Path(path)
 
 
 class PromptDiskFull(PromptError):
@@ -127,12 +138,9 @@ class PromptLibrary:
     def samples(self, path: Path) -> bytes:
         """The PCM bytes of a prompt made by this library."""
         try:
-            data = Path(path).read_bytes()
+            return pcm_file(path).read_bytes()
         except OSError as exc:
             raise PromptError(f"prompt file {Path(path).name!r} cannot be read: {exc.strerror}") from exc
-        if len(data) % _BYTES_PER_SAMPLE:
-            raise PromptError(f"prompt file {Path(path).name!r} is not 16-bit PCM (odd length {len(data)})")
-        return data
 
     def _check_length(self, seconds: float, what: str) -> None:
         """Refused past max_seconds; a file whose header under-states its length is cut at the limit while it is

@@ -21,7 +21,7 @@ from ..core.events import DtmfReceived, PromptFinished, RemoteHangup
 from ..modem.at import ModemError
 from ..modem.dialects.base import DTMF_DIGITS
 from ..modem.dialects.v253 import HANGUP_CODES
-from .player import LEAD_PERIODS
+from .player import LEAD_PERIODS, Sound, pcm_of
 from .voice_format import (
     ABORT_TRANSMIT,
     BYTES_PER_SAMPLE,
@@ -75,7 +75,7 @@ class SerialAudio:
         self._clock = clock
         self._on_code = on_code
         self._wake = threading.Condition()
-        self._job: tuple[str, bytes, bool] | None = None
+        self._job: tuple[str, Sound, bool] | None = None
         self._generation = 0
         self._receivers = 0  # open capture sources: while > 0 and nothing plays, the modem receives
         self._heard = bytearray()  # received line PCM not yet read by the capture source
@@ -100,10 +100,10 @@ class SerialAudio:
         raise VoiceModemError(f"line {self.line_id}: the modem offers none of {', '.join(self._prefer)} "
                               f"at {self.rate} Hz (AT+VSM=?)")
 
-    def play(self, prompt: str, pcm: bytes, loop: bool = False) -> None:
+    def play(self, prompt: str, sound: Sound, loop: bool = False) -> None:
         with self._wake:
             self._generation += 1
-            self._job = (prompt, pcm, loop)
+            self._job = (prompt, sound, loop)
             self._wake.notify_all()
 
     def stop(self) -> None:
@@ -146,7 +146,7 @@ class SerialAudio:
                 with self._borrow() as port:
                     session = _Session(port, self.line_id, self._timeout)
                     if job is not None:
-                        finished = self._transmit(session, job[1], job[2], generation)
+                        finished = self._transmit(session, pcm_of(job[1], self.line_id), job[2], generation)
                     else:
                         finished = False
                         self._receive(session, generation)

@@ -39,6 +39,19 @@ def test_a_prompt_reaches_the_pcm_byte_for_byte_and_reports_its_end(player):
     assert len(data) % PERIOD == 0 and set(data[len(sound):]) <= {0}
 
 
+def test_a_prompt_file_is_read_when_it_plays_and_a_lost_one_lets_the_call_go_on(player, tmp_path):
+    p, raw, events = player
+    cached = tmp_path / "tts-hello.raw"
+    cached.write_bytes(ramp(0.1))
+    p.play("hello", cached)
+    assert events.get(timeout=5) == PromptFinished("gsm1", "hello")
+    cached.unlink()  # the card lost the file between two calls
+    p.play("hello", cached)
+    assert events.get(timeout=5) == PromptFinished("gsm1", "hello")  # the flow is not left waiting on it
+    p.close()
+    assert raw.read_bytes()[:len(ramp(0.1))] == ramp(0.1)
+
+
 def test_barge_in_stops_within_one_period_and_reports_nothing(player):
     p, raw, events = player
     p.play("menu", ramp(3.0))

@@ -64,7 +64,7 @@ def test_one_call_end_to_end(box):
     # The caller picks English over the language prompt; the greeting's samples reach the ALSA PCM, byte for
     # byte, then the menu follows.
     emulator.send_dtmf("1")
-    greeting, menu = daemon.prompts["greeting"], daemon.prompts["main_menu"]
+    greeting, menu = (daemon.prompts[p].read_bytes() for p in ("greeting", "main_menu"))  # cache files
     wait_until(lambda: raw.exists() and menu[:3200] in raw.read_bytes(), what="prompts played")
     played = raw.read_bytes()
     assert played.index(greeting) < played.index(menu[:3200])

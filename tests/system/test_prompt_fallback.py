@@ -63,10 +63,10 @@ def test_a_damaged_cached_prompt_is_made_again(tmp_path: Path) -> None:
     data = tmp_path / "data"
     doc = document({"text": "Hello, you have reached the helpline.", "lang": "en"})
     with box(doc, data) as daemon:
-        spoken = daemon.prompts["greeting"]
+        spoken = daemon.prompts["greeting"].read_bytes()
     cached = next(p for p in (data / "prompts").glob("tts-*.raw") if p.read_bytes() == spoken)
     cached.write_bytes(spoken[: len(spoken) // 2 + 1])  # a power cut while it was written, or a bad card
     with box(doc, data) as daemon:
         assert daemon.status()["alarms"] == []
-        assert daemon.prompts["greeting"] == spoken  # the whole prompt, spoken again
+        assert daemon.prompts["greeting"].read_bytes() == spoken  # the whole prompt, spoken again
     assert cached.read_bytes() == spoken

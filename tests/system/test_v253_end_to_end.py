@@ -68,7 +68,7 @@ def test_a_landline_call_carries_its_prompts_over_the_serial_port(box):
     assert emulator.wait_for("AT+VLS=1", timeout=5)
 
     # The greeting reaches the modem whole, in u-law, exactly as the daemon rendered it.
-    greeting, menu = daemon.prompts["greeting"], daemon.prompts["main_menu"]
+    greeting, menu = (daemon.prompts[p].read_bytes() for p in ("greeting", "main_menu"))  # cache files
     assert voice.wait(lambda v: len(v.transmissions) >= 1, timeout=15), "greeting transmitted"
     sent = voice.transmissions[0]
     assert sent.fmt == "ulaw" and not sent.cancelled

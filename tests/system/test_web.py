@@ -209,7 +209,7 @@ def test_prompt_text_change_is_spoken_and_playable(admin, box):
     assert wav.status_code == 200 and wav.mimetype == "audio/wav"
     with wave.open(io.BytesIO(wav.data)) as sound:
         assert sound.getframerate() == 8000 and sound.getnchannels() == 1
-        assert sound.readframes(sound.getnframes()) == daemon.prompts["closed"]
+        assert sound.readframes(sound.getnframes()) == daemon.prompts["closed"].read_bytes()
 
 
 def test_test_ring_rings_an_idle_handset(admin, box):
