@@ -60,8 +60,8 @@ def parse_records(document: dict[str, Any], problems: list[Problem]) -> Records:
     audit_days = AUDIT_DAYS
     for kind, days in raw.items():
         if kind not in (*KINDS, "audit"):
-            problems.append(Problem(f"retention.{kind}", f"unknown kind; use {', '.join(KINDS)} or audit"))
-        elif isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
+            continue  # refused as an unknown key (keys.py)
+        if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
             problems.append(Problem(f"retention.{kind}", "must be a positive number of days"))
         elif kind == "audit":
             audit_days = float(days)
@@ -96,8 +96,6 @@ def _storage(document: dict[str, Any], problems: list[Problem]) -> tuple[float, 
     if not isinstance(raw, dict):
         problems.append(Problem("storage", "must be a table (warn_free_mb, warn_free_percent)"))
         raw = {}
-    problems += [Problem(f"storage.{key}", "unknown setting; use warn_free_mb or warn_free_percent")
-                 for key in raw if key not in ("warn_free_mb", "warn_free_percent")]
     values = []
     for key, default, top in (("warn_free_mb", Records.warn_free_mb, None), ("warn_free_percent",
                                                                           Records.warn_free_percent, 100)):
