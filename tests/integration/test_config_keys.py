@@ -1,4 +1,5 @@
-"""A misspelt key is refused where it stands, with the nearest known key, by `hotline check` and the web page.
+"""A misspelt key is refused where it stands, with the nearest known key, by `hotline check`
+(tests/system/test_web_config_keys.py: the web page).
 
 The box used to ignore a key it did not know: `baud_rate = 9600` left the line at 115200 and nothing said so.
 """
@@ -13,11 +14,10 @@ import tomllib
 from pathlib import Path
 
 import tomli_w
-from test_web import PASSWORD, _csrf, _login, _token, admin, app, box  # noqa: F401 (fixtures)
 
 from appliance import config as configuration
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def hotline_check(tmp_path: Path, document: dict) -> subprocess.CompletedProcess:
@@ -70,30 +70,3 @@ def test_every_toml_example_in_the_docs_uses_known_keys():
     assert blocks
     for block in blocks:
         assert unknown_keys(tomllib.loads(block)) == [], block
-
-
-def _toml_page_refuses(client, document: dict) -> str:
-    page = client.get("/config/toml").text
-    reply = client.post("/config/toml", data={"csrf_token": _token(page), "toml": tomli_w.dumps(document)})
-    assert reply.status_code == 200
-    return reply.text
-
-
-def test_the_web_page_refuses_a_misspelt_key_with_the_same_words_in_english_and_russian(app, admin, box):  # noqa: F811
-    store = app.extensions["web_store"]
-    document = copy.deepcopy(configuration.default_document())
-    document["lines"][0]["baud_rate"] = 9600
-    admin.get("/config/toml")  # the first visit keeps the running config as revision 1
-    before = store.latest_revision()
-    page = _toml_page_refuses(admin, document)
-    assert "unknown key; did you mean <span translate=\"no\">baudrate</span>?" in page
-    assert "baud_rate" in page
-    assert store.latest_revision() == before  # nothing saved, nothing applied
-    # An admin who reads Russian sees the same refusal in Russian.
-    admin.post("/users", data={"csrf_token": _csrf(admin), "action": "add", "username": "vera",
-                               "password": PASSWORD, "role": "admin", "lang": "ru"})
-    russian = app.test_client()
-    assert _login(russian, "vera").status_code == 302
-    page = _toml_page_refuses(russian, document)
-    assert "неизвестный ключ; может быть, <span translate=\"no\">baudrate</span>?" in page
-    assert store.latest_revision() == before
