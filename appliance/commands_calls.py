@@ -71,7 +71,7 @@ def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
         change = operators.pause(name, _text(args, "reason"))
     else:
         change = operators.unpause(name)
-    daemon.run_actions(daemon.core.handoff.dispatch())  # a login or an unpause may take a waiting caller
+    daemon.run_actions(daemon.core.queue.dispatch())  # a login or an unpause may take a waiting caller
     return {"operator": change.operator, "state": change.state.value, "handset": change.handset}
 
 

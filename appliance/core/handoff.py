@@ -137,8 +137,8 @@ class Handoff:
             if call.ringing or call.not_before > now:
                 continue
             busy = {h.id: not h.free for h in self.handsets.values()}
-            candidates = eligible(self.operators.candidates(busy, now), call.skill,
-                                  now - call.route_started_at, self.settings.tiers)
+            waited = now - (call.route_started_at if call.route_started_at is not None else now)
+            candidates = eligible(self.operators.candidates(busy, now), call.skill, waited, self.settings.tiers)
             waves = choose(self.settings.strategy, candidates, memory=self.memory, rng=self.rng,
                            queue=call.skill or "")
             if not waves:

@@ -1,56 +1,193 @@
-"""What each kind of flow node does with a caller: the IVR half of the switchboard.
+"""The IVR: what each flow node does with a caller, and what the caller's keys, prompts and recordings lead to.
 
-A mixin rather than a separate object because every step needs the call's
-line, its timers and the hand-off; the seam is "what a node means" here
-versus "lines, handsets and records" in switchboard.py.
+Its collaborators are declared in the constructor: the plan (flow, hours, prompts), the lines, the
+timers, the queue it hands callers to, the callbacks it files requests with, and `end`, the
+switchboard's one way to end a call (the IVR never tidies a call up itself).
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Literal
+
 from . import events as ev
 from .call import Call
+from .callbacks import Callbacks
+from .clock import Clock
 from .flow import Node
-from .handoff import wait_prompt
+from .handoff import Handoff, position_prompt, wait_prompt
+from .lines import Lines
+from .plan import CallPlan
 from .timers import Timers
 
 BEEP = "tone:beep"
 
+EndCall = Callable[[Call, str, str, "str | None"], list[object]]  # (call, outcome, ended by, reason) -> actions
+Take = Literal["call", "voicemail"]  # a whole-call recording, or a voicemail
 
-class FlowSteps:
-    # Provided by Switchboard; declared here so the seam is explicit.
-    flow: object
-    schedule: object
-    callers: object
-    prompts: frozenset[str]
-    announcement: str | None
-    _timers: Timers
-    _takes: dict[str, object]
+
+def _named(value: str | None) -> str:
+    """A node field the flow's parser requires for this node type (prompt, next...)."""
+    if value is None:
+        raise ValueError("a flow node lacks a field its type requires")
+    return value
+
+
+class Ivr:
+    def __init__(self, plan: CallPlan, lines: Lines, clock: Clock, timers: Timers, queue: Handoff,
+                 callbacks: Callbacks, end: EndCall) -> None:
+        self.plan = plan
+        self.lines = lines
+        self.clock = clock
+        self.timers = timers
+        self.queue = queue
+        self.callbacks = callbacks
+        self.end = end
+        # Each line's recordings in the order they were started: the recorder reports them in that order.
+        self._takes: dict[str, deque[tuple[Take, Call]]] = defaultdict(deque)
+
+    def is_open(self) -> bool:
+        """The schedule now; while the wall clock is not yet set, the configured fallback decides."""
+        return self.plan.schedule.is_open(self.clock.wall() if self.clock.synced() else None)
+
+    def is_recording(self, call: Call) -> bool:
+        return bool(call.line) and any(taken is call for _, taken in self._takes[call.line])
+
+    def is_taking_voicemail(self, call: Call) -> bool:
+        return ("voicemail", call) in self._takes[call.line]
+
+    # --- the call is answered -----------------------------------------------------
+
+    def answered(self, call: Call) -> list[object]:
+        """The line is open: tell the caller about recording, turn a blocked caller away, or start the flow."""
+        plan = self.plan
+        if plan.recording_prompt and not call.blocked:
+            call.node, call.playing = None, plan.recording_prompt  # the caller is told before anything is kept
+            return [ev.Play(call.line, plan.recording_prompt)]
+        if call.blocked:
+            call.node = None
+            if "blocked" in plan.prompts:
+                call.playing = "blocked"
+                return [ev.Play(call.line, "blocked")]
+            return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
+        return self._enter(call, plan.flow.start)
+
+    # --- the flow's inputs ----------------------------------------------------------
+
+    def _active(self, line: str) -> tuple[Call, Node] | None:
+        call = self.lines.call_on(line)
+        if call is None or call.node is None or (call.connected_at is not None and call.released_at is None):
+            return None
+        node = self.plan.flow.nodes.get(call.node)
+        return (call, node) if node is not None else None
+
+    def prompt_finished(self, event: ev.PromptFinished) -> list[object]:
+        call = self.lines.call_on(event.line)
+        if call is not None and call.node is None and event.prompt == self.plan.recording_prompt == call.playing:
+            self._takes[call.line].append(("call", call))
+            start = ev.StartRecording(call.line, f"recordings/{call.id}.flac", 4 * 3600.0, math.inf, 1.0,
+                                      stop_on_key=False)
+            return [start, *self._enter(call, self.plan.flow.start)]
+        if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
+            return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
+        active = self._active(event.line)
+        if active is None or event.prompt != active[0].playing:
+            return []  # a prompt that was replaced, or a call already past it
+        return self._prompt_done(*active)
+
+    def dtmf(self, event: ev.DtmfReceived) -> list[object]:
+        active = self._active(event.line)
+        return self._key(active[0], active[1], event.digit) if active else []
+
+    def recording_finished(self, event: ev.RecordingFinished) -> list[object]:
+        if not self._takes[event.line]:
+            return []
+        kind, call = self._takes[event.line].popleft()
+        if kind == "call":
+            return [ev.SaveRecording(call.id, event.path, event.seconds)] if event.path else []
+        actions: list[object] = []
+        if event.path is not None:
+            call.voicemail = True
+            actions.append(ev.SaveVoicemail(call.id, event.path, event.seconds, call.caller))
+        if self.lines.call_on(event.line) is call and call.node is not None:
+            call.log(self.clock.wall(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
+            actions += self._enter(call, self.plan.flow.nodes[call.node].next)
+        return actions
+
+    def transfer_result(self, event: ev.TransferResult) -> list[object]:
+        call = self.lines.call_on(event.line)
+        if call is not None and call.transfer_to == event.number and call.connected_at is not None:
+            call.transfer_to = None
+            if event.ok:  # asked for from the operator's console
+                return self.end(call, "transferred", "operator", f"handed to {event.number}")
+            call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+            return []
+        active = self._active(event.line)
+        if active is None:
+            return []
+        call, node = active
+        if event.ok:
+            return self.end(call, "transferred", "system", f"handed to {event.number}")
+        call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
+        return self._enter(call, node.on_fail)
+
+    # --- the queue's timers, heard by the caller -------------------------------------
+
+    def announce_position(self, call: Call) -> list[object]:
+        return [ev.StopAudio(call.line), self._say(call, position_prompt(self.queue.position(call)))]
+
+    def waited_too_long(self, call: Call) -> list[object]:
+        """Nobody answered within the route's max wait: the flow's overflow path takes over."""
+        node = self.plan.flow.nodes[_named(call.node)]
+        return [*self.queue.leave(call, "EXITWITHTIMEOUT"), ev.StopAudio(call.line), *self._enter(call, node.next)]
+
+    def operator_done(self, call: Call) -> list[object] | None:
+        """The operator hung up: the caller is asked the route's survey, if it has one (None: it has not)."""
+        node = self.plan.flow.nodes.get(call.node or "")
+        if node is None or node.type != "route" or not node.survey or call.callback_number is not None:
+            return None
+        call.released_at = self.clock.monotonic()
+        return self.queue.released(call) + self._enter(call, node.survey)
 
     # --- prompts ----------------------------------------------------------------
 
-    def _say(self, call: Call, name: str, loop: bool = False) -> ev.Play:
+    def _say(self, call: Call, name: str | None, loop: bool = False) -> ev.Play:
         """Play a prompt in the caller's language when a variant exists (greeting_ru for greeting)."""
-        variant = f"{name}_{call.language}" if call.language else None
-        call.playing = variant if variant in self.prompts else name
+        call.playing = self._variant_of(call, _named(name))
         return ev.Play(call.line, call.playing, loop)
 
+    def _variant(self, call: Call, name: str | None) -> str | None:
+        return None if name is None else self._variant_of(call, name)
+
+    def _variant_of(self, call: Call, name: str) -> str:
+        variant = f"{name}_{call.language}" if call.language else None
+        return variant if variant is not None and variant in self.plan.prompts else name
+
     def _await_input(self, call: Call, node: Node) -> None:
-        self._timers.start("input", call.id, self.clock.monotonic() + node.timeout)
+        self.timers.start("input", call.id, self.clock.monotonic() + node.timeout)
 
     # --- entering a node ----------------------------------------------------------
 
     def _enter(self, call: Call, node_id: str | None) -> list[object]:
-        self._timers.cancel("input", call.id)
+        self.timers.cancel("input", call.id)
         if node_id is None:  # a path the admin left open ends the call politely
-            return [ev.HangUp(call.line), *self._finish(call, self._outcome_at_end(call), "system", None)]
-        node = self.flow.nodes.get(node_id)
+            return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
+        node = self.plan.flow.nodes.get(node_id)
         if node is None:
-            return [ev.HangUp(call.line), *self._finish(call, "failed", "system", f"flow has no node {node_id!r}")]
+            return [ev.HangUp(call.line), *self.end(call, "failed", "system", f"flow has no node {node_id!r}")]
         call.node = node.id
         call.nodes.append(node.id)
         call.retries = 0
-        step = getattr(self, f"_enter_{node.type}")
-        return step(call, node)
+        steps: dict[str, Callable[[Call, Node], list[object]]] = {
+            "play": self._enter_play, "survey": self._enter_play, "menu": self._enter_menu,
+            "language": self._enter_language, "collect": self._enter_collect, "schedule": self._enter_schedule,
+            "branch": self._enter_branch, "route": self._enter_route, "voicemail": self._enter_voicemail,
+            "callback": self._enter_callback, "sms": self._enter_sms, "transfer": self._enter_transfer,
+            "hangup": self._enter_hangup,
+        }
+        return steps[node.type](call, node)
 
     def _enter_play(self, call: Call, node: Node) -> list[object]:
         return [self._say(call, node.prompt)]
@@ -65,8 +202,6 @@ class FlowSteps:
             return self._key(call, node, call.typeahead.pop(0))[1:]  # nothing is playing yet to stop
         return [self._say(call, node.prompt)]
 
-    _enter_survey = _enter_play
-
     def _enter_collect(self, call: Call, node: Node) -> list[object]:
         call.digits = ""
         return [self._say(call, node.prompt)]
@@ -79,27 +214,25 @@ class FlowSteps:
     def _enter_branch(self, call: Call, node: Node) -> list[object]:
         now = self.clock.wall() if self.clock.synced() else None  # None: the date is not known yet
         if node.on == "holiday":
-            matched = self.schedule.is_holiday(now)
+            matched = self.plan.schedule.is_holiday(now)
             call.after_hours = call.after_hours or matched
         elif node.on == "open":
             matched = self.is_open()
         elif node.on == "caller_list":
-            matched = self.callers.in_list(node.list, call.caller)
+            matched = self.plan.callers.in_list(_named(node.list), call.caller)
         else:  # collected digits, e.g. a case number keyed in
             matched = call.collected.get(node.var) == node.value
         return self._enter(call, node.match if matched else node.otherwise)
 
     def _enter_route(self, call: Call, node: Node) -> list[object]:
-        return self.handoff.enqueue(call, node.skill, node.max_wait)
+        return self.queue.enqueue(call, node.skill, node.max_wait)
 
     def _enter_voicemail(self, call: Call, node: Node) -> list[object]:
-        if node.prompt:
-            return [self._say(call, node.prompt)]
-        return [self._say(call, BEEP)]
+        return [self._say(call, node.prompt or BEEP)]
 
     def _enter_callback(self, call: Call, node: Node) -> list[object]:
         number = call.collected.get(node.var) or call.caller
-        actions = self._request_callback(call, number)
+        actions = self.callbacks.request(call, number)
         if node.prompt and number:
             return [*actions, self._say(call, node.prompt)]
         return actions + self._enter(call, node.next)
@@ -108,7 +241,7 @@ class FlowSteps:
         actions: list[object] = []
         if call.caller:
             call.log(self.clock.wall(), "SMS", detail=node.text)
-            actions.append(ev.SendSms(call.line, call.caller, node.text))
+            actions.append(ev.SendSms(call.line, call.caller, _named(node.text)))
         return actions + self._enter(call, node.next)
 
     def _enter_transfer(self, call: Call, node: Node) -> list[object]:
@@ -119,12 +252,12 @@ class FlowSteps:
     def _transfer(self, call: Call, node: Node) -> list[object]:
         call.log(self.clock.wall(), "TRANSFER", detail=node.number)
         call.playing = None
-        return [ev.StopAudio(call.line), ev.Transfer(call.line, node.number)]
+        return [ev.StopAudio(call.line), ev.Transfer(call.line, _named(node.number))]
 
     def _enter_hangup(self, call: Call, node: Node) -> list[object]:
         if node.prompt:
             return [self._say(call, node.prompt)]
-        return [ev.HangUp(call.line), *self._finish(call, self._outcome_at_end(call), "system", None)]
+        return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
 
     def _outcome_at_end(self, call: Call) -> str:
         if call.connected_at is not None:
@@ -141,14 +274,15 @@ class FlowSteps:
 
     def _prompt_done(self, call: Call, node: Node) -> list[object]:
         kind = node.type
-        if call.playing == self.announcement and call.announced and kind == "play":
+        announcement = self.plan.announcement
+        if call.playing == announcement and call.announced and kind == "play":
             return self._enter(call, node.next)
         if kind == "play":
-            if node.id == self.flow.start and self.announcement and not call.announced:
+            if node.id == self.plan.flow.start and announcement and not call.announced:
                 # The emergency announcement comes right after the greeting, to every caller.
                 call.announced = True
-                call.playing = self.announcement
-                return [ev.Play(call.line, self.announcement)]
+                call.playing = announcement
+                return [ev.Play(call.line, announcement)]
             return self._enter(call, node.next)
         if kind == "survey" and call.survey_score is not None:
             return self._enter(call, node.next)  # the thank-you ended
@@ -159,10 +293,10 @@ class FlowSteps:
             return []
         if kind == "route" and call.queued:
             if (call.playing or "").startswith("queue.position."):
-                wait = wait_prompt(self.handoff.estimated_minutes(call))
-                if wait in self.prompts:
+                wait = wait_prompt(self.queue.estimated_minutes(call))
+                if wait in self.plan.prompts:
                     return [self._say(call, wait)]  # then the estimated wait, then the music again
-            return [self._say(call, self.handoff.settings.hold_prompt, loop=True)]
+            return [self._say(call, self.queue.settings.hold_prompt, loop=True)]
         if kind == "voicemail":
             if call.playing == BEEP:
                 call.playing = None
@@ -175,12 +309,8 @@ class FlowSteps:
         if kind == "transfer":
             return self._transfer(call, node)
         if kind == "hangup":
-            return [ev.HangUp(call.line), *self._finish(call, self._outcome_at_end(call), "system", None)]
+            return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
         return []
-
-    def _variant(self, call: Call, name: str | None) -> str | None:
-        variant = f"{name}_{call.language}" if call.language else None
-        return variant if variant in self.prompts else name
 
     # --- a key pressed ---------------------------------------------------------------
 
@@ -200,19 +330,19 @@ class FlowSteps:
             return [ev.StopAudio(call.line), *self._enter(call, node.next)]
         if kind == "route" and call.queued and digit in node.keys:
             call.path.append(digit)
-            return [*self.handoff.leave(call, "EXITWITHKEY", digit), ev.StopAudio(call.line),
+            return [*self.queue.leave(call, "EXITWITHKEY", digit), ev.StopAudio(call.line),
                     *self._enter(call, node.keys[digit])]
         if kind == "survey" and digit in "12345" and call.survey_score is None:
             call.survey_score = int(digit)
             call.log(self.clock.wall(), "SURVEY", detail=digit)
-            self._timers.cancel("input", call.id)
+            self.timers.cancel("input", call.id)
             if node.thanks_prompt:
                 return [ev.StopAudio(call.line), self._say(call, node.thanks_prompt)]
             return [ev.StopAudio(call.line), *self._enter(call, node.next)]
         return []
 
     def _key_menu(self, call: Call, node: Node, digit: str) -> list[object]:
-        self._timers.cancel("input", call.id)
+        self.timers.cancel("input", call.id)
         target = node.keys.get(digit)
         if target is not None:
             call.path.append(digit)
@@ -240,8 +370,8 @@ class FlowSteps:
 
     # --- waiting for a key in vain -------------------------------------------------------
 
-    def _input_timeout(self, call: Call) -> list[object]:
-        node = self.flow.nodes[call.node]
+    def input_timeout(self, call: Call) -> list[object]:
+        node = self.plan.flow.nodes[_named(call.node)]
         if node.type == "collect":
             if call.digits:
                 return self._collected(call, node)

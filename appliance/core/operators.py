@@ -279,17 +279,17 @@ class Operators:
                 operator.state = State.AVAILABLE
                 changes.append(Change(operator.name, State.AVAILABLE, operator.handset, "wrap-up over"))
             if self.roster is not None and roster:
-                change = self._follow_roster(operator, wall)
+                change = self._follow_roster(self.roster, operator, wall)
                 if change is not None:
                     changes.append(change)
         return changes
 
-    def _follow_roster(self, operator: Operator, now: float) -> Change | None:
+    def _follow_roster(self, roster: Roster, operator: Operator, now: float) -> Change | None:
         if operator.overridden:
             if operator.override_until is None or now < operator.override_until:
                 return None
             operator.overridden, operator.override_until = False, None
-        duty = self.roster.duty(operator.name, now)
+        duty = roster.duty(operator.name, now)
         if duty is None:
             if operator.state in (State.LOGGED_OUT, State.RINGING, State.ON_CALL):
                 return None

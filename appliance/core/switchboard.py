@@ -2,27 +2,31 @@
 
 It is the functional core of the box: no serial port, pin or sound card is
 touched here, so every path through a call is tested with a fake clock.
+It composes the parts, each with its collaborators passed in: the IVR (what the
+flow does with a caller), the queue (callers waiting, handsets ringing) and the
+callbacks (dialling callers back); it keeps the lines and handsets, routes each
+event to its handler, fires the timers and ends calls.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import events as ev
 from .call import Call
-from .callbacks import CallbackSettings, CallbackSteps
+from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
 from .flow import Flow
-from .handoff import RINGBACK, Handoff, HandsetState, QueueSettings, position_prompt
-from .ivr import FlowSteps
-from .operators import Operators
+from .handoff import RINGBACK, Handoff, HandsetState, QueueSettings
+from .ivr import Ivr
+from .lines import Lines
+from .operators import Operators, State
+from .plan import CallPlan
 from .schedule import Schedule
 from .timers import TimerKind, Timers
 
@@ -31,7 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RINGBACK", "CallbackSettings", "Switchboard"]
 
 
-class Switchboard(FlowSteps, CallbackSteps):
+class Switchboard:
     def __init__(
         self,
         *,
@@ -50,53 +54,82 @@ class Switchboard(FlowSteps, CallbackSteps):
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         rng: random.Random | None = None,
     ) -> None:
-        self.lines: dict[str, Call | None] = dict.fromkeys(lines)
-        self.line_state: dict[str, str] = dict.fromkeys(self.lines, "starting")
-        self.line_reason: dict[str, str | None] = dict.fromkeys(self.lines)
-        self.handsets = {h: HandsetState(h) for h in handsets}
-        self.operators = operators
-        self.flow = flow
-        self.schedule = schedule
-        self.callers = callers or CallerLists()
-        self.callbacks = callbacks or CallbackSettings()
-        self.prompts = frozenset(prompts)
         self.clock = clock
         self.new_id = new_id
-        self.announcement: str | None = None  # the emergency announcement's prompt, while it is on
-        self._timers = Timers()
-        # Each line's recordings in the order they were started: the recorder reports them in that order.
-        self._takes: dict[str, deque[tuple[str, Call]]] = defaultdict(deque)
-        self.recording_prompt = recording_prompt  # set when every call is recorded: the caller is told first
+        self.operators = operators
         self.presence = presence or {}  # handset -> the operator its presence switch logs in and out
-        self._callbacks: dict[str, Call] = {}  # callback requests by id, waiting or being dialled
-        self._operator_since: dict[str, tuple[object, float]] = {}
-        self.handoff = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self._timers, rng)
-        # Every event the adapters post, and who answers it: tests/test_switchboard.py checks none is missing.
+        self.plan = CallPlan(flow, schedule, callers or CallerLists(), frozenset(prompts), recording_prompt)
+        self._lines = Lines(lines)
+        self.handsets = {h: HandsetState(h) for h in handsets}
+        self.timers = Timers()
+        self.queue = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
+        self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
+        self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
+        self._operator_since: dict[str, tuple[State, float]] = {}
+        # Every event the adapters post, and who answers it: tests/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
-            ev.LineUp: self._on_LineUp,
-            ev.LineDown: self._on_LineDown,
-            ev.IncomingCall: self._on_IncomingCall,
-            ev.CallerId: self._on_CallerId,
-            ev.CallAnswered: self._on_CallAnswered,
-            ev.AnswerRetry: self._on_AnswerRetry,
-            ev.AnswerFailed: self._on_AnswerFailed,
-            ev.RemoteHangup: self._on_RemoteHangup,
-            ev.UnansweredCall: self._on_UnansweredCall,
-            ev.PromptFinished: self._on_PromptFinished,
-            ev.DtmfReceived: self._on_DtmfReceived,
-            ev.RecordingFinished: self._on_RecordingFinished,
-            ev.TransferResult: self._on_TransferResult,
-            ev.HookOff: self._on_HookOff,
-            ev.HookOn: self._on_HookOn,
-            ev.PresenceChanged: self._on_PresenceChanged,
-            ev.DialAnswered: self._on_DialAnswered,
-            ev.DialFailed: self._on_DialFailed,
+            ev.LineUp: self._line_up,
+            ev.LineDown: self._line_down,
+            ev.IncomingCall: self._incoming_call,
+            ev.CallerId: self._caller_id,
+            ev.CallAnswered: self._call_answered,
+            ev.AnswerRetry: self._answer_retry,
+            ev.AnswerFailed: self._answer_failed,
+            ev.RemoteHangup: self._remote_hangup,
+            ev.UnansweredCall: self._unanswered_call,
+            ev.PromptFinished: self.ivr.prompt_finished,
+            ev.DtmfReceived: self.ivr.dtmf,
+            ev.RecordingFinished: self.ivr.recording_finished,
+            ev.TransferResult: self.ivr.transfer_result,
+            ev.HookOff: self._hook_off,
+            ev.HookOn: self._hook_on,
+            ev.PresenceChanged: self._presence_changed,
+            ev.DialAnswered: self.callbacks.dial_answered,
+            ev.DialFailed: self.callbacks.dial_failed,
             # Only time passing: the timers it fires are all there is to do.
             ev.Tick: self._nothing,
             # The daemon stores received SMS and logs failed sends before the core sees them; no call changes.
             ev.SmsReceived: self._nothing,
             ev.SmsResult: self._nothing,
         }
+
+    # --- what the admin set up, shared with the parts ----------------------------------
+
+    @property
+    def lines(self) -> dict[str, Call | None]:
+        return self._lines.calls
+
+    @property
+    def line_state(self) -> dict[str, str]:
+        return self._lines.state
+
+    @property
+    def flow(self) -> Flow:
+        return self.plan.flow
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.plan.schedule
+
+    @schedule.setter
+    def schedule(self, schedule: Schedule) -> None:
+        self.plan.schedule = schedule
+
+    @property
+    def callers(self) -> CallerLists:
+        return self.plan.callers
+
+    @callers.setter
+    def callers(self, callers: CallerLists) -> None:
+        self.plan.callers = callers
+
+    @property
+    def announcement(self) -> str | None:
+        return self.plan.announcement
+
+    @announcement.setter
+    def announcement(self, prompt: str | None) -> None:
+        self.plan.announcement = prompt
 
     # --- public ---------------------------------------------------------------
 
@@ -122,17 +155,17 @@ class Switchboard(FlowSteps, CallbackSteps):
                 self._operator_since[operator.name] = (operator.state, now)
 
     def next_deadline(self) -> float | None:
-        deadlines = [self._timers.next_deadline(), self.handoff.next_deadline()]
+        deadlines = [self.timers.next_deadline(), self.queue.next_deadline()]
         return min((d for d in deadlines if d is not None), default=None)
 
     def reconfigure(self, flow: Flow, schedule: Schedule, callers: CallerLists | None = None,
                     prompts: Iterable[str] | None = None) -> None:
         """A new config: calls already in a node keep going; new nodes come from the new flow."""
-        self.flow, self.schedule = flow, schedule
+        self.plan.flow, self.plan.schedule = flow, schedule
         if callers is not None:
-            self.callers = callers
+            self.plan.callers = callers
         if prompts is not None:
-            self.prompts = frozenset(prompts)
+            self.plan.prompts = frozenset(prompts)
 
     def abort(self, line: str, reason: str) -> list[object]:
         """Something went wrong inside this line's call: end it cleanly, never half-way."""
@@ -152,18 +185,18 @@ class Switchboard(FlowSteps, CallbackSteps):
 
     def request_callback(self, number: str) -> list[object]:
         """A callback asked for from the web page (a voicemail to return, a missed caller)."""
-        return self._request_callback(None, number)
+        return self.callbacks.request(None, number)
+
+    def restore_callback(self, request_id: str, number: str, attempts: int) -> list[object]:
+        """A request still waiting when the daemon last stopped keeps its place in line."""
+        return self.callbacks.restore(request_id, number, attempts)
 
     def is_open(self) -> bool:
-        """The schedule now; while the wall clock is not yet set, the configured fallback decides."""
-        return self.schedule.is_open(self._wall())
-
-    def _wall(self) -> float | None:
-        return self.clock.wall() if self.clock.synced() else None
+        return self.ivr.is_open()
 
     def restamp(self, delta: float) -> None:
         """The wall clock was just set: calls and callback requests in progress move their stamps with it."""
-        live = {id(c): c for c in [*self.lines.values(), *self._callbacks.values(), *self.handoff.waiting] if c}
+        live = {id(c): c for c in [*self._lines.live(), *self.callbacks.requests.values(), *self.queue.waiting]}
         for call in live.values():
             call.restamp(delta)
         self._operator_since = {name: (state, at + delta) for name, (state, at) in self._operator_since.items()}
@@ -171,12 +204,11 @@ class Switchboard(FlowSteps, CallbackSteps):
     def status(self) -> dict:
         now = self.clock.monotonic()
         self._note_operator_states()  # control commands (login, pause) change states outside handle()
-        calls = [c for c in self.lines.values() if c is not None]
         return {
             "lines": [
-                {"id": line, "state": self.line_state[line], "reason": self.line_reason[line],
+                {"id": line, "state": self._lines.state[line], "reason": self._lines.reason[line],
                  "call": call.id if call else None}
-                for line, call in self.lines.items()
+                for line, call in self._lines.calls.items()
             ],
             "handsets": [self._handset_status(h) for h in self.handsets.values()],
             "operators": [
@@ -184,12 +216,13 @@ class Switchboard(FlowSteps, CallbackSteps):
                  "calls_taken": o.calls_taken, "since": self._operator_since[o.name][1]}
                 for o in self.operators
             ],
-            "calls": [call.live(now) for call in calls],
+            "calls": [call.live(now) for call in self._lines.live()],
             "waiting": [{"call": c.id, "position": i + 1, "callback": c.callback_number is not None,
                          "seconds": round(now - (c.route_started_at or now), 1)}
-                        for i, c in enumerate(self.handoff.waiting)],
+                        for i, c in enumerate(self.queue.waiting)],
             "announcement": self.announcement,
-            "schedule": {"open": self.is_open(), "override": self.schedule.forced(self._wall()),
+            "schedule": {"open": self.is_open(),
+                         "override": self.schedule.forced(self.clock.wall() if self.clock.synced() else None),
                          "override_until": self.schedule.override_until,
                          "time_known": self.clock.synced()},
         }
@@ -200,41 +233,42 @@ class Switchboard(FlowSteps, CallbackSteps):
                 "operator_state": operator.state.value if operator else None,
                 "skills": sorted(operator.skills) if operator else []}
 
+
     # --- lines ----------------------------------------------------------------
 
-    def _on_LineUp(self, event: ev.LineUp) -> list[object]:
-        self.line_state[event.line] = "up"
-        self.line_reason[event.line] = None
+    def _line_up(self, event: ev.LineUp) -> list[object]:
+        self._lines.state[event.line] = "up"
+        self._lines.reason[event.line] = None
         return []
 
-    def _on_LineDown(self, event: ev.LineDown) -> list[object]:
-        self.line_state[event.line] = "down"
-        self.line_reason[event.line] = event.reason
-        call = self.lines.get(event.line)
+    def _line_down(self, event: ev.LineDown) -> list[object]:
+        self._lines.state[event.line] = "down"
+        self._lines.reason[event.line] = event.reason
+        call = self._lines.call_on(event.line)
         if call is None:
             return []
         return [ev.StopAudio(event.line), *self._finish(call, "failed", "line", event.reason)]
 
-    def _on_IncomingCall(self, event: ev.IncomingCall) -> list[object]:
-        if event.line not in self.lines:
+    def _incoming_call(self, event: ev.IncomingCall) -> list[object]:
+        if event.line not in self._lines.calls:
             return []
         # The line has answered already (ATA goes out straight from the RING; its answer journal covers a
         # crash before this record is written). The line's call state is the truth: a call the core still
         # holds on it has ended without the core hearing so.
-        stale = self.lines[event.line]
+        stale = self._lines.call_on(event.line)
         actions = self._finish(stale, "failed", "line", "the line took a new call") if stale else []
         call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,  # begun at its RING
                     started_at=self.clock.wall() - event.waited, started_mono=self.clock.monotonic() - event.waited)
         self._classify(call)
-        self.lines[event.line] = call
+        self._lines.calls[event.line] = call
         return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
 
     def _classify(self, call: Call) -> None:
-        call.blocked = self.callers.is_blocked(call.caller, self.clock.wall())
-        call.priority = self.callers.is_priority(call.caller)
+        call.blocked = self.plan.callers.is_blocked(call.caller, self.clock.wall())
+        call.priority = self.plan.callers.is_priority(call.caller)
 
-    def _on_CallerId(self, event: ev.CallerId) -> list[object]:
-        call = self.lines.get(event.line)
+    def _caller_id(self, event: ev.CallerId) -> list[object]:
+        call = self._lines.call_on(event.line)
         if call is not None and call.caller is None and event.caller:
             call.caller = event.caller
             if call.answered_at is None:
@@ -242,46 +276,37 @@ class Switchboard(FlowSteps, CallbackSteps):
             return [ev.CallerKnown(call.id, event.caller)]
         return []
 
-    def _on_CallAnswered(self, event: ev.CallAnswered) -> list[object]:
-        call = self.lines.get(event.line)
+    def _call_answered(self, event: ev.CallAnswered) -> list[object]:
+        call = self._lines.call_on(event.line)
         if call is None or call.answered_at is not None or call.callback_number is not None:
             return []
         call.answered_at = self.clock.wall()
         call.log(call.answered_at, "ANSWERED", detail=call.caller)
-        if self.recording_prompt and not call.blocked:
-            call.node, call.playing = None, self.recording_prompt  # the caller is told before anything is kept
-            return [ev.Play(call.line, self.recording_prompt)]
-        if call.blocked:
-            call.node = None
-            if "blocked" in self.prompts:
-                call.playing = "blocked"
-                return [ev.Play(call.line, "blocked")]
-            return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
-        return self._enter(call, self.flow.start)
+        return self.ivr.answered(call)
 
-    def _on_AnswerRetry(self, event: ev.AnswerRetry) -> list[object]:
-        call = self.lines.get(event.line)
+    def _answer_retry(self, event: ev.AnswerRetry) -> list[object]:
+        call = self._lines.call_on(event.line)
         if call is not None:
             call.log(self.clock.wall(), "ANSWER_REFUSED", detail=f"attempt {event.attempt}: {event.reason}")
         return []
 
-    def _on_AnswerFailed(self, event: ev.AnswerFailed) -> list[object]:
-        call = self.lines.get(event.line)
+    def _answer_failed(self, event: ev.AnswerFailed) -> list[object]:
+        call = self._lines.call_on(event.line)
         return self._finish(call, "failed", "system", event.reason) if call else []
 
-    def _on_RemoteHangup(self, event: ev.RemoteHangup) -> list[object]:
-        call = self.lines.get(event.line)
+    def _remote_hangup(self, event: ev.RemoteHangup) -> list[object]:
+        call = self._lines.call_on(event.line)
         if call is None:
             return []
         actions: list[object] = [ev.StopAudio(event.line)]
         if call.queued:
-            actions += self.handoff.leave(call, "ABANDON")
+            actions += self.queue.leave(call, "ABANDON")
         if call.connected_at is not None:
             call.log(self.clock.wall(), "COMPLETECALLER")
             outcome = "completed"
         elif call.route_started_at is not None and not call.voicemail:
             outcome = "abandoned"
-        elif call.voicemail or ("voicemail", call) in self._takes[event.line]:
+        elif call.voicemail or self.ivr.is_taking_voicemail(call):
             outcome = "voicemail"
         elif call.answered_at is None:
             outcome = "missed"  # gone while it still rang
@@ -289,7 +314,7 @@ class Switchboard(FlowSteps, CallbackSteps):
             outcome = "left in menu"
         return actions + self._finish(call, outcome, "caller", event.reason)
 
-    def _on_UnansweredCall(self, event: ev.UnansweredCall) -> list[object]:
+    def _unanswered_call(self, event: ev.UnansweredCall) -> list[object]:
         """A record of its own: the line's call in progress (if any) goes on untouched."""
         now, mono = self.clock.wall(), self.clock.monotonic()
         call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now, ended_at=now,
@@ -298,102 +323,38 @@ class Switchboard(FlowSteps, CallbackSteps):
         call.log(now, event.outcome.upper(), detail=event.reason)
         return [ev.CallEnded(call.record())]
 
-    # --- the flow's inputs ----------------------------------------------------
+    # --- handsets ---------------------------------------------------------------
 
-    def _active(self, line: str) -> tuple[Call, object] | None:
-        call = self.lines.get(line)
-        if call is None or call.node is None or (call.connected_at is not None and call.released_at is None):
-            return None
-        node = self.flow.nodes.get(call.node)
-        return (call, node) if node is not None else None
-
-    def _on_PromptFinished(self, event: ev.PromptFinished) -> list[object]:
-        call = self.lines.get(event.line)
-        if call is not None and call.node is None and event.prompt == self.recording_prompt == call.playing:
-            self._takes[call.line].append(("call", call))
-            start = ev.StartRecording(call.line, f"recordings/{call.id}.flac", 4 * 3600.0, math.inf, 1.0,
-                                      stop_on_key=False)
-            return [start, *self._enter(call, self.flow.start)]
-        if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
-            return [ev.HangUp(call.line), *self._finish(call, "blocked", "system", "caller is on the blocklist")]
-        active = self._active(event.line)
-        if active is None or event.prompt != active[0].playing:
-            return []  # a prompt that was replaced, or a call already past it
-        return self._prompt_done(*active)
-
-    def _on_DtmfReceived(self, event: ev.DtmfReceived) -> list[object]:
-        active = self._active(event.line)
-        return self._key(active[0], active[1], event.digit) if active else []
-
-    def _on_RecordingFinished(self, event: ev.RecordingFinished) -> list[object]:
-        if not self._takes[event.line]:
-            return []
-        kind, call = self._takes[event.line].popleft()
-        if kind == "call":
-            return [ev.SaveRecording(call.id, event.path, event.seconds)] if event.path else []
-        actions: list[object] = []
-        if event.path is not None:
-            call.voicemail = True
-            actions.append(ev.SaveVoicemail(call.id, event.path, event.seconds, call.caller))
-        if self.lines.get(event.line) is call and call.node is not None:
-            call.log(self.clock.wall(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
-            actions += self._enter(call, self.flow.nodes[call.node].next)
-        return actions
-
-    def _on_TransferResult(self, event: ev.TransferResult) -> list[object]:
-        call = self.lines.get(event.line)
-        if call is not None and call.transfer_to == event.number and call.connected_at is not None:
-            call.transfer_to = None
-            if event.ok:  # asked for from the operator's console
-                return self._finish(call, "transferred", "operator", f"handed to {event.number}")
-            call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
-            return []
-        active = self._active(event.line)
-        if active is None:
-            return []
-        call, node = active
-        if event.ok:
-            return self._finish(call, "transferred", "system", f"handed to {event.number}")
-        call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
-        return self._enter(call, node.on_fail)
-
-    # --- hand-off to operators ------------------------------------------------
-
-    def _on_HookOff(self, event: ev.HookOff) -> list[object]:
+    def _hook_off(self, event: ev.HookOff) -> list[object]:
         handset = self.handsets.get(event.handset)
         if handset is None:
             return []
         handset.off_hook = True
-        call = self._call_by_id(handset.ringing_for) or self._callback_by_id(handset.ringing_for)
+        call = self._lines.by_id(handset.ringing_for) or self.callbacks.by_id(handset.ringing_for)
         if call is None:
             return []
-        actions = self.handoff.lifted(handset.id, call)
+        actions = self.queue.lifted(handset.id, call)
         if call.callback_number is not None:
-            actions += self._dial_callback(call)
+            actions += self.callbacks.dial(call)
         return actions
 
-    def _on_HookOn(self, event: ev.HookOn) -> list[object]:
+    def _hook_on(self, event: ev.HookOn) -> list[object]:
         handset = self.handsets.get(event.handset)
         if handset is None:
             return []
         handset.off_hook = False
-        call = self._call_by_id(handset.connected_to)
+        call = self._lines.by_id(handset.connected_to)
         if call is None:
-            return self.handoff.dispatch()  # a receiver back on its cradle may be rung again
+            return self.queue.dispatch()  # a receiver back on its cradle may be rung again
         if call.callback_number is not None and call.connected_at is None:
-            # The operator gave up before the caller answered: try again later.
-            self.lines[call.line] = None
-            return [ev.HangUp(call.line), *self.handoff.released(call),
-                    *self._callback_failed(call, "operator hung up before the answer")]
+            return self.callbacks.operator_gave_up(call)
         call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
-        node = self.flow.nodes.get(call.node or "")
-        if node is not None and node.type == "route" and node.survey and call.callback_number is None:
-            # The operator is done; the caller stays for the survey question.
-            call.released_at = self.clock.monotonic()
-            return self.handoff.released(call) + self._enter(call, node.survey)
+        survey = self.ivr.operator_done(call)
+        if survey is not None:
+            return survey  # the operator is done; the caller stays for the survey question
         return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
 
-    def _on_PresenceChanged(self, event: ev.PresenceChanged) -> list[object]:
+    def _presence_changed(self, event: ev.PresenceChanged) -> list[object]:
         name = self.presence.get(event.handset)
         if name is None:
             return []
@@ -406,31 +367,27 @@ class Switchboard(FlowSteps, CallbackSteps):
         except ValueError as exc:  # leaving mid-call: the call goes on, and the switch is read again next time
             log.warning("presence switch at %s: %s", event.handset, exc)
             return []
-        return self.handoff.dispatch()
+        return self.queue.dispatch()
 
     # --- ending ---------------------------------------------------------------
 
     def _finish(self, call: Call, outcome: str, ended_by: str, reason: str | None) -> list[object]:
         actions: list[object] = []
         if call.queued:
-            actions += self.handoff.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
-        actions += self.handoff.released(call)
-        self._timers.cancel_call(call.id)
-        if call.line and any(taken is call for _, taken in self._takes[call.line]):
+            actions += self.queue.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
+        actions += self.queue.released(call)
+        self.timers.cancel_call(call.id)
+        if self.ivr.is_recording(call):
             actions.append(ev.StopRecording(call.line))  # what was recorded so far is kept
         call.ended_at, call.ended_mono = self.clock.wall(), self.clock.monotonic()
         call.outcome, call.ended_by, call.reason = outcome, ended_by, reason
-        if call.line and self.lines.get(call.line) is call:
-            self.lines[call.line] = None
+        self._lines.release(call)
         if call.callback_number is not None:
-            self._callbacks.pop(call.id, None)
+            self.callbacks.forget(call)
         log.info("call %s on %s ended: %s (%s)", call.id, call.line, outcome, reason or ended_by)
         return [*actions, ev.CallEnded(call.record())]
 
-    def _call_by_id(self, call_id: str | None) -> Call | None:
-        if call_id is None:
-            return None
-        return next((c for c in self.lines.values() if c is not None and c.id == call_id), None)
+    # --- time passing -------------------------------------------------------------
 
     def _fire_timers(self) -> list[object]:
         now = self.clock.monotonic()  # every timer runs on it: a wall-clock step fires none early or late
@@ -438,23 +395,20 @@ class Switchboard(FlowSteps, CallbackSteps):
         for operator_change in self.operators.tick(now, self.clock.wall(), roster=self.clock.synced()):
             log.info("operator %s: %s (%s)", operator_change.operator, operator_change.state.value,
                      operator_change.why)
-        for kind, call_id in self._timers.due(now):
-            call = self._call_by_id(call_id) or self._callback_by_id(call_id)
-            if call is None:
-                continue
-            actions += self._timer(kind, call)
-        if self.handoff.waiting:
-            actions += self.handoff.dispatch()  # wrap-ups and retry pauses may have ended
+        for kind, call_id in self.timers.due(now):
+            call = self._lines.by_id(call_id) or self.callbacks.by_id(call_id)
+            if call is not None:
+                actions += self._timer(kind, call)
+        if self.queue.waiting:
+            actions += self.queue.dispatch()  # wrap-ups and retry pauses may have ended
         return actions
 
     def _timer(self, kind: TimerKind, call: Call) -> list[object]:
         if kind == "input":
-            return self._input_timeout(call)
+            return self.ivr.input_timeout(call)
         if kind == "ring":
-            return self.handoff.ring_timeout(call)
+            return self.queue.ring_timeout(call)
         if kind == "announce":
-            self._timers.start("announce", call.id, self.clock.monotonic() + self.handoff.settings.announce_every)
-            return [ev.StopAudio(call.line), self._say(call, position_prompt(self.handoff.position(call)))]
-        # maxwait: nobody answered in time, the flow's overflow path takes over
-        node = self.flow.nodes[call.node]
-        return [*self.handoff.leave(call, "EXITWITHTIMEOUT"), ev.StopAudio(call.line), *self._enter(call, node.next)]
+            self.timers.start("announce", call.id, self.clock.monotonic() + self.queue.settings.announce_every)
+            return self.ivr.announce_position(call)
+        return self.ivr.waited_too_long(call)

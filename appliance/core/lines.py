@@ -1,0 +1,34 @@
+"""Which call each line carries, and whether the line can carry one: the one table every part asks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .call import Call
+
+
+class Lines:
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.calls: dict[str, Call | None] = dict.fromkeys(lines)
+        self.state: dict[str, str] = dict.fromkeys(self.calls, "starting")
+        self.reason: dict[str, str | None] = dict.fromkeys(self.calls)
+
+    def call_on(self, line: str) -> Call | None:
+        return self.calls.get(line)
+
+    def by_id(self, call_id: str | None) -> Call | None:
+        if call_id is None:
+            return None
+        return next((c for c in self.calls.values() if c is not None and c.id == call_id), None)
+
+    def live(self) -> list[Call]:
+        return [c for c in self.calls.values() if c is not None]
+
+    def free(self) -> str | None:
+        """A line that is up and carries no call, for dialling out."""
+        return next((n for n, c in self.calls.items() if c is None and self.state[n] == "up"), None)
+
+    def release(self, call: Call) -> None:
+        """The call no longer holds its line (a call that already lost it to a newer one changes nothing)."""
+        if call.line and self.calls.get(call.line) is call:
+            self.calls[call.line] = None

@@ -1,0 +1,23 @@
+"""What calls follow now: the admin's flow, hours, caller lists and prompts, and the announcement switch.
+
+One object the parts share by reference, so a new config or a switched-on announcement reaches the IVR,
+the callbacks and the switchboard at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .callers import CallerLists
+from .flow import Flow
+from .schedule import Schedule
+
+
+@dataclass
+class CallPlan:
+    flow: Flow
+    schedule: Schedule
+    callers: CallerLists
+    prompts: frozenset[str]
+    recording_prompt: str | None = None  # set when every call is recorded: the caller is told first
+    announcement: str | None = None  # the emergency announcement's prompt, while it is on
