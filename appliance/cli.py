@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _setup_logging(verbose: bool) -> None:
     try:
-        from .notify import setup_logging
+        from .service.notify import setup_logging
     except ImportError:
         logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -131,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{args.config}: OK — {len(config.lines)} line(s), {len(config.handsets)} handset(s), "
               f"{len(config.flow.nodes)} flow nodes")
     if args.hardware or (args.hardware is None and _on_a_pi()):
-        from .hwcheck import format_findings, probe
+        from .ops.hwcheck import format_findings, probe
 
         ports = {line.id: line.port for line in config.lines} if config else None
         findings = probe(ports)
@@ -145,8 +145,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _print_alarms(data: Path, config: configuration.Config | None) -> bool:
     """The running daemon's alarms (docs/alarms.md), or without one the disk's; True when there is any."""
-    from . import control
     from .diskspace import low_space
+    from .service import control
 
     path = data / "control.sock"
     if not path.exists():  # no daemon runs on this data directory: the free space is all there is to judge
@@ -174,8 +174,8 @@ RESTART = 75  # "Restart now" from the web page: a non-zero status, so systemd's
 
 def _run_daemon(daemon: Any) -> int:
     from .audio.prompts import PromptError
-    from .control import ControlRequest
     from .modem.line import ModemError
+    from .service.control import ControlRequest
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
@@ -222,9 +222,9 @@ def _saved_config(data: Path) -> Path | None:
 
 def _run(args: argparse.Namespace) -> int:
     from .config.startup import choose
-    from .daemon import Daemon
-    from .instance import default_lock_dir
-    from .pins import NoGpioError, real_pin_factory
+    from .handsets.gpio_backend import NoGpioError, real_pin_factory
+    from .service.daemon import Daemon
+    from .service.instance import default_lock_dir
 
     # The web page's last applied config, or when it is unusable a good revision or --config (an alarm).
     choice = choose(args.config, args.data, time.time())
@@ -257,7 +257,7 @@ def _reload(daemon: Any, path: Path) -> dict[str, Any]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulation import Simulation
+    from .sim.simulation import Simulation
 
     source = args.config or _saved_config(args.data)
     if source:
@@ -333,13 +333,13 @@ def _setup_code(args: argparse.Namespace) -> int:
 
 
 def _tls_cert(args: argparse.Namespace) -> int:
-    from .frontend import main as frontend_main
+    from .ops.frontend import main as frontend_main
 
     return frontend_main(["cert", str(args.directory)])
 
 
 def _user(args: argparse.Namespace) -> int:
-    from .users import main as users_main
+    from .ops.users import main as users_main
 
     return users_main(args.action, args.name, args.data)
 
@@ -353,7 +353,7 @@ def _dtmf_decode(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     import time
 
-    from .store.access import AccessStore
+    from .records.store.access import AccessStore
 
     if args.action != "list" and not args.client:
         print(f"hotline token {args.action}: name the client", file=sys.stderr)
@@ -377,7 +377,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _firmware(args: argparse.Namespace) -> int:
-    from .firmware import main as firmware_main
+    from .ops.firmware import main as firmware_main
 
     argv = ["--config", str(args.config), "--out", str(args.out)]
     return firmware_main(argv + (["--boot", str(args.boot)] if args.boot else []))

@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import faults  # noqa: E402
 
-from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
 
 def one_call(emu: ModemEmulator, n: int, settled: Callable[[], bool]) -> float | None:

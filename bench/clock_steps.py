@@ -25,10 +25,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from appliance import config as configuration  # noqa: E402
-from appliance import control  # noqa: E402
-from appliance.daemon import Daemon  # noqa: E402
-from appliance.simulation import Simulation  # noqa: E402
-from appliance.timesync import SystemTime  # noqa: E402
+from appliance.service import control  # noqa: E402
+from appliance.service.daemon import Daemon  # noqa: E402
+from appliance.service.timesync import SystemTime  # noqa: E402
+from appliance.sim.simulation import Simulation  # noqa: E402
 
 DAY = 86400.0
 YEAR = 365 * DAY

@@ -131,7 +131,7 @@ import sys, tempfile, time
 from pathlib import Path
 sys.path[:0] = [{repo!r}, {bench!r}]
 import simbox
-from appliance.simulation import SimulatedMicrophone
+from appliance.sim.simulation import SimulatedMicrophone
 
 class CardPacedMicrophone(SimulatedMicrophone):
     # a capture card's pace: read() blocks until the next 20 ms period has arrived, as ALSA's does

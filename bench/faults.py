@@ -47,8 +47,8 @@ from disk_faults import DiskFull, refused_for_storage  # noqa: E402
 from simbox import document as box_document  # noqa: E402
 from simbox import saw, write_blip  # noqa: E402
 
-from appliance import control  # noqa: E402
-from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from appliance.service import control  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
 LINES = ("gsm1", "gsm2")
 STAGES = {"ringing": 2, "menu": 3, "dropped": 2, "timeout": 1, "queue": 5, "refused": 1}

@@ -30,7 +30,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 import tomli_w  # noqa: E402
 from faults import Hotline, write_box  # noqa: E402
 
-from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = """
@@ -88,7 +88,7 @@ def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
     finally:
         hotline.close()
         emulator.stop()
-    return {**figures, "import_ms": import_ms("appliance.daemon", runs)}
+    return {**figures, "import_ms": import_ms("appliance.service.daemon", runs)}
 
 
 def first_start(root: Path, prompts: int = 100) -> float:

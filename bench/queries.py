@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from appliance.privacy import Privacy  # noqa: E402
-from appliance.store import stats  # noqa: E402
-from appliance.store.calls import CallLog, CallStore  # noqa: E402
-from appliance.store.migrations import MIGRATIONS, backfill_rollups  # noqa: E402
+from appliance.records.privacy import Privacy  # noqa: E402
+from appliance.records.store import stats  # noqa: E402
+from appliance.records.store.calls import CallLog, CallStore  # noqa: E402
+from appliance.records.store.migrations import MIGRATIONS, backfill_rollups  # noqa: E402
 
 CACHE = Path("/tmp/hotline-bench")
 DAY = 86400.0

@@ -184,7 +184,7 @@ def footprint(quick: bool) -> list[Row]:
             note="peer: to connect() returned"),
         Row(f"footprint: start to READY=1, first start with {f['first_start_prompts']} prompts to render",
             f["first_start_seconds"], "s", target=0.3, note="empty prompt cache; spoken prompts"),
-        Row("footprint: import appliance.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
+        Row("footprint: import appliance.service.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
             note="peer: gsmmodem.modem; -X importtime"),
     ]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from appliance import config as configuration
-from appliance import control
-from appliance.simulation import Simulation
+from appliance.service import control
+from appliance.sim.simulation import Simulation
 
 LINES = ("gsm1", "gsm2", "gsm3", "gsm4")
 HANDSETS = ("h1", "h2", "h3", "h4")

@@ -31,7 +31,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from simbox import LINES, OPERATORS, Box, saw  # noqa: E402
 
-from appliance import control  # noqa: E402
+from appliance.service import control  # noqa: E402
 
 STAGES = {"ringing": 4, "menu": 8, "dropped": 4, "timeout": 2, "queue": 12, "operator": 70}
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance.modem.emulator import ModemEmulator
+from appliance.sim.emulator import ModemEmulator
 
 LINES = ("gsm1", "gsm2")
 PAGE = 4096

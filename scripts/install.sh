@@ -163,7 +163,7 @@ install_firmware() {
     else
         say "no $BOOT/config.txt: not a Raspberry Pi OS boot partition, boot files left alone"
     fi
-    if ! PYTHONPATH="$OPT/src" python3 -m appliance.firmware --config "$ETC/hotline.toml" --out "$bundle" \
+    if ! PYTHONPATH="$OPT/src" python3 -m appliance.ops.firmware --config "$ETC/hotline.toml" --out "$bundle" \
             "${boot_args[@]}" > /dev/null; then
         say "WARNING: firmware files not regenerated (config problems above); fix it and run this again"
     fi
@@ -181,7 +181,7 @@ install_firmware() {
 install_frontend() {
     # nginx serves the LAN over HTTPS in front of hotline-web (127.0.0.1:8080); docs/security.md.
     mkdir -p "$NGINX/sites-available" "$NGINX/sites-enabled"
-    PYTHONPATH="$OPT/src" python3 -m appliance.frontend nginx --out "$NGINX/sites-available/hotline"
+    PYTHONPATH="$OPT/src" python3 -m appliance.ops.frontend nginx --out "$NGINX/sites-available/hotline"
     ln -sfn ../sites-available/hotline "$NGINX/sites-enabled/hotline"
     # Debian's own default site claims port 80 as default_server too.
     rm -f "$NGINX/sites-enabled/default"

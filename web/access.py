@@ -7,7 +7,7 @@ import time
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
-from appliance.store.access import TOKEN_ROLES, AccessStore
+from appliance.records.store.access import TOKEN_ROLES, AccessStore
 
 from .i18n import translate as _
 from .link import DaemonError, ask, viewer

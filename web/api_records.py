@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 
-from appliance.integrations.csv_export import export_calls
-from appliance.store.access import AccessStore
-from appliance.store.queries import CallLog
+from appliance.records.csv_export import export_calls
+from appliance.records.store.access import AccessStore
+from appliance.records.store.queries import CallLog
 
 blueprint = Blueprint("api_records", __name__, url_prefix="/api/v1")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from appliance.store.queries import fts_query
+from appliance.records.store.queries import fts_query
 
 from .store import WebStore
 

@@ -32,8 +32,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from appliance import config as configuration
 from appliance.audio.prompts import sniff
 from appliance.files import atomic_write, fsync_dir
-from appliance.store.migrations import MIGRATIONS
-from appliance.store.salvage import CALLS_VERSION, database_problem
+from appliance.records.store.migrations import MIGRATIONS
+from appliance.records.store.salvage import CALLS_VERSION, database_problem
 
 from . import configure, sealed
 from .access import audit

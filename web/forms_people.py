@@ -11,8 +11,8 @@ from typing import Any
 from flask import current_app
 
 from appliance.core.strategies import STRATEGIES
-from appliance.integrations.webhooks import EVENTS
-from appliance.privacy import MODES, SECRET_FILE, Privacy
+from appliance.records.privacy import MODES, SECRET_FILE, Privacy
+from appliance.records.webhooks import EVENTS
 
 from .forms import Field, Group, get
 from .i18n import translate as _

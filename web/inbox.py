@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
-from appliance.privacy import shown
+from appliance.records.privacy import shown
 
 from .access import audit
 from .i18n import translate as _

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import current_app, flash, g
 
-from appliance import control
-from appliance.privacy import appear
-from appliance.store.queries import CallLog
+from appliance.records.privacy import appear
+from appliance.records.store.queries import CallLog
+from appliance.service import control
 
 
 class DaemonError(Exception):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from appliance.store.calls import CALL_TYPES
+from appliance.records.store.calls import CALL_TYPES
 
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from appliance.privacy import shown
+from appliance.records.privacy import shown
 
 from . import configure
 from .i18n import translate as _

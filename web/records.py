@@ -1,6 +1,7 @@
 """Records: the call log with filters, one call's timeline and notes, statistics and CSV export.
 
-Every query is the store's own (appliance.store.queries.CallLog), with numbers shown as the viewer's role may see.
+Every query is the store's own (appliance.records.store.queries.CallLog), with numbers shown as the
+viewer's role may see.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
-from appliance.integrations.csv_export import export_calls
-from appliance.store.calls import CALL_TYPES, TICKET_STATES
+from appliance.records.csv_export import export_calls
+from appliance.records.store.calls import CALL_TYPES, TICKET_STATES
 
 from .access import audit
 from .charts import CHART_WORDS, statistics_charts

@@ -35,7 +35,7 @@ SILENCE_TAIL_SECONDS = 0.3  # kept after the last sound, so the last word's deca
 KEY_TAIL_SECONDS = 0.25  # dropped before a '#' that ended the take: the tone sounded that long before it was heard
 RETRY_SECONDS = 1.0  # wait before reopening a capture PCM that failed
 CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 160 ms before it overruns
-CAPTURE_RATE = 8000  # every line captures 16-bit mono at this rate (appliance/salvage.py reads scratch files so)
+CAPTURE_RATE = 8000  # every line captures 16-bit mono at this rate (service/interrupted_audio.py reads them so)
 
 
 def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.problems import Problem
-from ..integrations.webhooks import EVENTS, Endpoint
-from ..privacy import MODES
-from ..privacy import RETENTION_KINDS as KINDS
+from ..records.privacy import MODES
+from ..records.privacy import RETENTION_KINDS as KINDS
+from ..records.webhooks import EVENTS, Endpoint
 
 AUDIT_DAYS = 365.0  # a year of who saw and changed what, unless [retention] audit says otherwise
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from .problems import Problem
 
 _NUMBER = re.compile(r"^\+?[0-9*#]{3,20}$")
-_KEY = re.compile(r"^[0-9a-f]{32}$")  # a caller's pseudonym key (appliance.privacy.Privacy.key)
+_KEY = re.compile(r"^[0-9a-f]{32}$")  # a caller's pseudonym key (appliance.records.privacy.Privacy.key)
 
 
 @dataclass(frozen=True)

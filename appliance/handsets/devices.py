@@ -13,7 +13,7 @@ from typing import Any
 from appliance.core.events import HookOff, HookOn
 from appliance.handsets.cadence import check_cadence
 from appliance.handsets.parts import AudioRelay, HookSwitch, PresenceSwitch, RingRelay, SlicRinger
-from appliance.handsets.pins import Pin, audio_pins_of, input_pins, kind_of, output_pins, pin_of
+from appliance.handsets.wiring import Pin, audio_pins_of, input_pins, kind_of, output_pins, pin_of
 
 __all__ = [
     "AudioRelay",

@@ -16,7 +16,7 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice, PWMOutputDevice
 from gpiozero.exc import PinPWMUnsupported
 
 from appliance.handsets.cadence import check_cadence
-from appliance.handsets.pins import Pin
+from appliance.handsets.wiring import Pin
 
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable
 
-from appliance.alarms import Alarms
 from appliance.core.events import UnansweredCall
 from appliance.modem import call_states as cs
 from appliance.modem.at import Reply
@@ -24,6 +23,7 @@ from appliance.modem.dialects.base import (
     ModemWarning,
 )
 from appliance.modem.health import judge_registration
+from appliance.service.alarms import Alarms
 
 log = logging.getLogger(__name__)
 

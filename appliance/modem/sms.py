@@ -22,7 +22,7 @@ from appliance.core.events import SmsReceived, SmsResult
 from appliance.modem import gsm7, sms_pdu
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import fields
-from appliance.privacy import appear
+from appliance.records.privacy import appear
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import io
 import pytest
 
 import web
-from appliance.store.access import DENIED_SOURCES, AccessStore
-from appliance.store.calls import CallStore
+from appliance.records.store.access import DENIED_SOURCES, AccessStore
+from appliance.records.store.calls import CallStore
 from tests.integration.test_store import NUMBER, record, write
 from web import api_records
 

@@ -6,8 +6,8 @@ import os
 import sqlite3
 import threading
 
-from appliance.store import queries
-from appliance.store.queries import CallLog
+from appliance.records.store import queries
+from appliance.records.store.queries import CallLog
 
 
 def make_db(path, callers: list[str]) -> None:

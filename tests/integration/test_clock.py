@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance import config as configuration
-from appliance.board import make_switchboard
 from appliance.core import events as ev
 from appliance.core.clock import BoxClock, FakeClock
-from appliance.timesync import SystemTime
+from appliance.service.switchboard_setup import make_switchboard
+from appliance.service.timesync import SystemTime
 from tests.unit.test_switchboard import LINE, board, classic_document, ended, to_menu
 
 YEARS = 3 * 365 * 86400.0
@@ -223,8 +223,8 @@ def test_stamps_made_before_the_time_is_set_are_off_by_one_amount_which_settle_g
 
 
 def test_a_damaged_note_of_earlier_runs_is_skipped_not_a_failed_start(tmp_path):
-    from appliance.store.calls import CallStore
-    from appliance.store.restamp import ProvisionalRuns
+    from appliance.records.store.calls import CallStore
+    from appliance.records.store.restamp import ProvisionalRuns
 
     store = CallStore(tmp_path / "calls.db")
     note = tmp_path / "clock.provisional"

@@ -6,8 +6,8 @@ import queue
 import socket
 import threading
 
-from appliance import control
-from appliance.control import ControlRequest, ControlServer
+from appliance.service import control
+from appliance.service.control import ControlRequest, ControlServer
 from tests.support.waiting import wait_until
 
 

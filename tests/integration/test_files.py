@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.files import atomic_write
-from appliance.privacy import load_secret
+from appliance.records.privacy import load_secret
 from web.security import secret_file
 
 

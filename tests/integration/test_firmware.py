@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.firmware import (
+from appliance.ops.firmware import (
     BEGIN,
     CONFIG_FRAGMENT,
     END,
@@ -155,7 +155,7 @@ def test_module_entry_point_writes_the_bundle_from_a_config(tmp_path: Path) -> N
     boot = tmp_path / "boot"
     boot.mkdir()
     (boot / "config.txt").write_text("dtparam=audio=on\n")
-    result = subprocess.run([sys.executable, "-m", "appliance.firmware", "--config",
+    result = subprocess.run([sys.executable, "-m", "appliance.ops.firmware", "--config",
                              str(REPO / "appliance/config/defaults/simulate.toml"), "--out", str(tmp_path / "out"),
                              "--boot", str(boot)], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -166,7 +166,7 @@ def test_module_entry_point_writes_the_bundle_from_a_config(tmp_path: Path) -> N
 def test_module_entry_point_names_a_broken_config(tmp_path: Path) -> None:
     bad = tmp_path / "hotline.toml"
     bad.write_text("[box\n")
-    result = subprocess.run([sys.executable, "-m", "appliance.firmware", "--config", str(bad), "--out",
+    result = subprocess.run([sys.executable, "-m", "appliance.ops.firmware", "--config", str(bad), "--out",
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 2
     assert str(bad) in result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.hwcheck import decode_throttled, format_findings, probe
+from appliance.ops.hwcheck import decode_throttled, format_findings, probe
 
 CARDS = """ 0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones
                       bcm2835 Headphones

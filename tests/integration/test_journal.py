@@ -10,8 +10,8 @@ import sqlite3
 
 import pytest
 
-from appliance.store.calls import CallStore
-from appliance.store.journal import JOURNALED, Journal, JournaledStore
+from appliance.records.store.calls import CallStore
+from appliance.records.store.journal import JOURNALED, Journal, JournaledStore
 
 
 class FullDisk:

@@ -25,6 +25,6 @@ def test_the_core_never_touches_hardware_libraries():
 
 def test_the_daemon_loads_without_numpy():
     """numpy costs a Pi Zero ~12 MB: only the software DTMF receiver may load it, and only when used."""
-    code = "import sys, appliance.daemon, appliance.cli; print('numpy' in sys.modules)"
+    code = "import sys, appliance.service.daemon, appliance.cli; print('numpy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr

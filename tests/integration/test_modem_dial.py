@@ -17,8 +17,8 @@ from appliance.core.events import (
     RemoteHangup,
     TransferResult,
 )
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
 
 FAMILIES = ["sim800", "sim7600", "quectel", "huawei", "v253"]

@@ -13,8 +13,8 @@ from appliance.core.events import (
 )
 from appliance.modem.at import LineSplitter
 from appliance.modem.dialects import DIALECTS, detect, dialect_named
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests import support
 from tests.support.modem_kit import Events, is_new_call
 

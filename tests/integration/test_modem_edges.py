@@ -24,9 +24,9 @@ from appliance.core.events import (
 from appliance.modem import call_states as cs
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import CallConnected, CallEnded, CallWaiting
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
 from appliance.modem.news import LineNews
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
 from tests.support.waiting import wait_until
 

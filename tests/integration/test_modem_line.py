@@ -17,8 +17,8 @@ from appliance.core.events import (
     LineUp,
     RemoteHangup,
 )
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events, is_new_call
 
 

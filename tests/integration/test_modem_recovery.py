@@ -12,8 +12,8 @@ from appliance.core.events import (
     LineDown,
     LineUp,
 )
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
 
 

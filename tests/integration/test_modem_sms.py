@@ -8,8 +8,8 @@ import pytest
 
 from appliance.core.events import LineUp, SmsReceived, SmsResult
 from appliance.modem import gsm7, sms_pdu
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
 
 CYRILLIC = "Здравствуйте! Вы позвонили на горячую линию. Оператор перезвонит вам в течение часа. "

@@ -9,8 +9,8 @@ import pytest
 
 from appliance.core.events import LineUp
 from appliance.modem import ussd
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 
 
 @pytest.mark.parametrize(("text", "dcs", "words"), [

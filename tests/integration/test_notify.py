@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.notify import Notifier, setup_logging
+from appliance.service.notify import Notifier, setup_logging
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_no_watchdog_interval_when_nobody_watches_this_process(env: dict[str, st
 
 
 def test_logs_go_to_stderr_off_systemd() -> None:
-    code = ("from appliance.notify import setup_logging; import logging;"
+    code = ("from appliance.service.notify import setup_logging; import logging;"
             "setup_logging(); logging.getLogger('hotline.line').info('gsm1 registered');"
             "logging.getLogger('x').debug('hidden')")
     env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "INVOCATION_ID")}

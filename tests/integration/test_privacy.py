@@ -8,12 +8,12 @@ import pytest
 
 from appliance import config as configuration
 from appliance.core.clock import BoxClock
-from appliance.keeper import RecordKeeper
-from appliance.privacy import Privacy, load_secret, mask, shown
-from appliance.store.access import AccessStore
-from appliance.store.calls import CallLog, CallStore
-from appliance.store.journal import Journal, JournaledStore
-from appliance.store.retention import enforce_retention, erase_caller, export_caller
+from appliance.records.privacy import Privacy, load_secret, mask, shown
+from appliance.records.store.access import AccessStore
+from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.journal import Journal, JournaledStore
+from appliance.records.store.retention import enforce_retention, erase_caller, export_caller
+from appliance.service.keeper import RecordKeeper
 from tests.integration.test_journal import FullDisk
 from tests.integration.test_store import NUMBER, record, write
 

@@ -32,8 +32,8 @@ from appliance.core.events import (
     RecordingFinished,
     RemoteHangup,
 )
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemError, ModemLine
+from appliance.sim.emulator import ModemEmulator
 
 CONEXANT = ['128,"8-BIT LINEAR",(7200,8000,11025)', '129,"16-BIT LINEAR",(7200,8000,11025)',
             '130,"8-BIT ALAW",(8000)', '131,"8-BIT ULAW",(8000)', '132,"IMA ADPCM",(7200,8000,11025)']

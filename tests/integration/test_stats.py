@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from appliance.store import stats
-from appliance.store.calls import CallLog, CallStore
+from appliance.records.store import stats
+from appliance.records.store.calls import CallLog, CallStore
 from tests.integration.test_store import record, write
 
 HOUR = 3600.0

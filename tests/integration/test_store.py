@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from appliance.privacy import Privacy
-from appliance.store import migrations
-from appliance.store.calls import CallLog, CallStore
+from appliance.records.privacy import Privacy
+from appliance.records.store import migrations
+from appliance.records.store.calls import CallLog, CallStore
 
 NUMBER = "+79161234567"
 

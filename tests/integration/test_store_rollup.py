@@ -15,9 +15,9 @@ from fractions import Fraction
 
 import pytest
 
-from appliance.store import migrations, stats
-from appliance.store.calls import CallStore
-from appliance.store.retention import enforce_retention, erase_caller
+from appliance.records.store import migrations, stats
+from appliance.records.store.calls import CallStore
+from appliance.records.store.retention import enforce_retention, erase_caller
 from tests.integration.test_store import NUMBER, record, write
 
 HOUR, DAY = 3600.0, 86400.0

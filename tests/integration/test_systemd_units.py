@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import frontend
+from appliance.ops import frontend
 
 UNITS = sorted((Path(__file__).resolve().parents[2] / "systemd").glob("*.service"))
 INSTALLED_BINARY = "/opt/hotline/venv/bin/hotline"

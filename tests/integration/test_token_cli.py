@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from appliance.store.access import AccessStore
+from appliance.records.store.access import AccessStore
 
 
 def hotline(*args: str) -> subprocess.CompletedProcess:

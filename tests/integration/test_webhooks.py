@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from appliance import config as configuration
-from appliance.integrations.webhooks import REPLAY_WINDOW, Endpoint, WebhookSender, verify
-from appliance.privacy import Privacy
-from appliance.store.calls import CallStore
+from appliance.records.privacy import Privacy
+from appliance.records.store.calls import CallStore
+from appliance.records.webhooks import REPLAY_WINDOW, Endpoint, WebhookSender, verify
 from tests.integration.test_store import NUMBER, record, write
 
 SECRET = "a shared secret of the CRM"

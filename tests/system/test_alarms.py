@@ -11,9 +11,9 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance import control
-from appliance.alarms import Alarms
-from appliance.simulation import Simulation
+from appliance.service import control
+from appliance.service.alarms import Alarms
+from appliance.sim.simulation import Simulation
 
 
 def test_an_alarm_keeps_its_first_moment_and_goes_when_cleared():

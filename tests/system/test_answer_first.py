@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import faults  # noqa: E402
 
-from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
 

@@ -24,7 +24,7 @@ CALLER = "+79161112233"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (CI installs it)")
 
-# `hotline simulate` exactly as a user runs it. Until Daemon.__init__ calls appliance.commands.register
+# `hotline simulate` exactly as a user runs it. Until Daemon.__init__ calls appliance.service.commands.register
 # itself, this wires the web page's commands in the same way; once it does, the shim does nothing.
 
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 FIRST, SECOND = "+79161234567", "+79035550000"

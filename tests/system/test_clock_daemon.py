@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from appliance import config as configuration
-from appliance import control
 from appliance.core.call import Call
-from appliance.simulation import Simulation
-from appliance.store.calls import CallStore
-from appliance.timesync import SystemTime
+from appliance.records.store.calls import CallStore
+from appliance.service import control
+from appliance.service.timesync import SystemTime
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 DAY = 86400.0
@@ -56,7 +56,7 @@ def box(tmp_path):
     daemons = []
 
     def start(steps: Steps, synced_file: Path, webhooks: list | None = None):
-        from appliance.daemon import Daemon
+        from appliance.service.daemon import Daemon
 
         config = configuration.parse(dict(simulation.document, webhooks=webhooks or []), simulated=True)
         daemon = Daemon(config, data_dir=tmp_path / "data", pin_factory=simulation.pin_factory,

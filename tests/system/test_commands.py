@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from appliance import commands_calls, control
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.service import commands_calls, control
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}

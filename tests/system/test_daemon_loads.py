@@ -13,7 +13,7 @@ STARTED = """
 import copy, sys, threading
 sys.path.insert(0, {repo!r})
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 
 doc = copy.deepcopy(configuration.default_document())
 doc["prompts"] = {{name: dict(spec, text="Hi.") for name, spec in doc["prompts"].items()}}

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from appliance import config as configuration
-from appliance.daemon import Daemon
-from appliance.simulation import Simulation
+from appliance.service.daemon import Daemon
+from appliance.sim.simulation import Simulation
 
 OUTPUTS = (17, 22, 5, 13)
 

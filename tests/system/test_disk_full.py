@@ -18,10 +18,10 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance import control
-from appliance.daemon import Daemon
-from appliance.simulation import Simulation
-from appliance.timesync import SystemTime
+from appliance.service import control
+from appliance.service.daemon import Daemon
+from appliance.service.timesync import SystemTime
+from appliance.sim.simulation import Simulation
 from tests.support.storage_faults import Filler, tiny_filesystem
 from tests.support.waiting import wait_until
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from appliance import config as configuration
-from appliance import control
 from appliance.audio.dtmf import DtmfDetector
 from appliance.audio.dtmf_engine import DtmfEngine
-from appliance.simulation import Simulation
+from appliance.service import control
+from appliance.sim.simulation import Simulation
 from tests.support.dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, with_noise
 from tests.support.waiting import wait_until
 

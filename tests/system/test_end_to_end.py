@@ -15,7 +15,7 @@ import time
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}

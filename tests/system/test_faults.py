@@ -19,8 +19,8 @@ import faults  # noqa: E402
 from simbox import write_blip  # noqa: E402
 
 from appliance import config as configuration  # noqa: E402
-from appliance.daemon import Daemon  # noqa: E402
-from appliance.modem.emulator import ModemEmulator  # noqa: E402
+from appliance.service.daemon import Daemon  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 HOOK = {"h1": 27, "h2": 6}

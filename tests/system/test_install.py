@@ -66,7 +66,7 @@ def test_install_lays_out_the_appliance(pi_root: Path) -> None:
     assert "gpio=5,13,17,22=op,dl" in boot_config
     # the built-in config has no modem on the UART, so the serial console stays
     assert (pi_root / "boot/firmware/cmdline.txt").read_text() == PI_CMDLINE
-    assert (pi_root / "opt/hotline/src/appliance/firmware.py").is_file()
+    assert (pi_root / "opt/hotline/src/appliance/ops/firmware.py").is_file()
     assert not (pi_root / "opt/hotline/src/.venv").exists()
 
 

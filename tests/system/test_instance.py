@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance import control
-from appliance.instance import Instance, lock_name
-from appliance.modem.emulator import ModemEmulator
+from appliance.service import control
+from appliance.service.instance import Instance, lock_name
+from appliance.sim.emulator import ModemEmulator
 from tests.support.waiting import wait_until
 from tests.system.test_run import write_config
 

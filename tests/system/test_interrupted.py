@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import tomli_w
 
-from appliance import control
-from appliance.keeper import HEARTBEAT_SECONDS
-from appliance.privacy import Privacy
-from appliance.salvage import salvage_audio
-from appliance.store.calls import CallStore
-from appliance.store.retention import enforce_retention
+from appliance.records.privacy import Privacy
+from appliance.records.store.calls import CallStore
+from appliance.records.store.retention import enforce_retention
+from appliance.service import control
+from appliance.service.interrupted_audio import salvage_audio
+from appliance.service.keeper import HEARTBEAT_SECONDS
 from tests.support.waiting import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 
 from appliance import config as configuration
 from appliance.core.events import CallAnswered, CallerId, LineDown, LineUp
-from appliance.modem.emulator import ModemEmulator
 from appliance.modem.line import ModemLine
-from appliance.simulation import Simulation
+from appliance.sim.emulator import ModemEmulator
+from appliance.sim.simulation import Simulation
 from tests.support.modem_kit import Events, is_new_call
 from tests.support.waiting import wait_until
 

@@ -14,8 +14,8 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance import control
-from appliance.simulation import Simulation
+from appliance.service import control
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
-from appliance.store.access import AccessStore
+from appliance.records.store.access import AccessStore
+from appliance.sim.simulation import Simulation
 from tests.integration.test_webhooks import SECRET, Receiver
 from tests.support import backups
 from tests.support.waiting import wait_until

@@ -13,7 +13,7 @@ import pytest
 
 from appliance import config as configuration
 from appliance.audio.tones import tone
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 
 
 def document(greeting: dict[str, Any]) -> dict[str, Any]:

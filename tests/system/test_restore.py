@@ -15,8 +15,8 @@ import pytest
 
 from appliance import config as configuration
 from appliance.cli import main as hotline
-from appliance.simulation import Simulation
-from appliance.store.calls import CallStore
+from appliance.records.store.calls import CallStore
+from appliance.sim.simulation import Simulation
 from tests.support import backups
 from web import create_app
 

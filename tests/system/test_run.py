@@ -15,7 +15,7 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance.modem.emulator import ModemEmulator
+from appliance.sim.emulator import ModemEmulator
 
 
 def write_config(path, port: str, greeting: str = "Hello.") -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import control
-from appliance.modem.emulator import ModemEmulator
+from appliance.service import control
+from appliance.sim.emulator import ModemEmulator
 from tests.support.waiting import wait_until
 from tests.system.test_restore import add_calls, call_ids, running_box
 from tests.system.test_run import write_config

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.store.calls import CallStore
+from appliance.records.store.calls import CallStore
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_PER_CALL = 40
@@ -17,7 +17,7 @@ EVENTS_PER_CALL = 40
 # A daemon-shaped writer: one call left ringing forever, then calls written back to back as fast as it can.
 WRITER = f"""
 import sys
-from appliance.store.calls import CallStore
+from appliance.records.store.calls import CallStore
 store = CallStore(sys.argv[1])
 store.call_started("open", "gsm1", "+79160000000", 1.0)
 n = 0

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 from tests.system.test_web import PASSWORD, _csrf, _login
 from web import create_app

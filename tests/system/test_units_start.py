@@ -18,9 +18,9 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance import control
 from appliance.cli import build_parser
-from appliance.modem.emulator import ModemEmulator
+from appliance.service import control
+from appliance.sim.emulator import ModemEmulator
 from tests.support.waiting import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 
 from appliance import config as configuration
 from appliance.audio.voice_format import to_modem
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}

@@ -14,7 +14,7 @@ import wave
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support import backups
 from web import create_app
 

@@ -10,7 +10,7 @@ import tomllib
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 from tests.system.test_web import PASSWORD, _csrf, _login, admin, app  # noqa: F401 (fixtures)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support import backups
 from tests.support.waiting import wait_until
 from web import create_app

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import frontend
+from appliance.ops import frontend
 from tests.support.waiting import free_port, wait_until
 from tests.support.web_server import serving
 from web import create_app
@@ -58,7 +58,7 @@ def front(tmp_path_factory):
     http_port, https_port = free_port(), free_port()
     with serving(app, threads=2) as app_port:
         site = tmp / "hotline.conf"
-        made = subprocess.run([sys.executable, "-m", "appliance.frontend", "nginx", "--out", str(site),
+        made = subprocess.run([sys.executable, "-m", "appliance.ops.frontend", "nginx", "--out", str(site),
                                "--tls-dir", str(tmp / "tls"), "--upstream", f"127.0.0.1:{app_port}",
                                "--http-port", str(http_port), "--https-port", str(https_port)],
                               capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])

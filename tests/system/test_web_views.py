@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 
-from appliance.store.calls import CallStore
+from appliance.records.store.calls import CallStore
 from tests.support.waiting import wait_until
 from tests.system.test_web import PASSWORD, _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
 from web import create_app

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance import config as configuration
-from appliance.board import make_switchboard
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
+from appliance.service.switchboard_setup import make_switchboard
 
 LINE = "gsm1"
 CALLER = "+79161234567"

@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from appliance import config as configuration
-from appliance.board import make_switchboard
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
 from appliance.modem import call_states as cs
 from appliance.modem.at import AtTimeout, DleEvent, Reply
 from appliance.modem.calls import ANSWER_ATTEMPTS, Calls
 from appliance.modem.dialects import dialect_named
-from appliance.modem.emulator_script import FAMILIES
+from appliance.service.switchboard_setup import make_switchboard
+from appliance.sim.emulator_script import FAMILIES
 
 LINE = "gsm1"
 ATA_RESULTS = ("OK", "ERROR", "+CME ERROR: 3", "NO CARRIER", "timeout")

@@ -7,11 +7,11 @@ import itertools
 import pytest
 
 from appliance import config as configuration
-from appliance.board import make_switchboard
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
 from appliance.core.schedule import Schedule
 from appliance.core.switchboard import RINGBACK, Switchboard
+from appliance.service.switchboard_setup import make_switchboard
 
 LINE = "gsm1"
 

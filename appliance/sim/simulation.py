@@ -12,7 +12,7 @@ import threading
 from array import array
 from typing import Any
 
-from .modem.emulator import ModemEmulator
+from .emulator import ModemEmulator
 
 
 class SimulatedMicrophone:
@@ -67,7 +67,7 @@ class Simulation:
 
     def daemon(self, config: Any, data_dir: Any) -> Any:
         """The real daemon, wired to this simulation's pins, modems and microphones."""
-        from .daemon import Daemon
+        from ..service.daemon import Daemon
 
         daemon = Daemon(config, data_dir=data_dir, pin_factory=self.pin_factory, open_capture=self.open_capture)
         daemon.commands.update(self.commands())

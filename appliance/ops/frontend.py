@@ -1,7 +1,7 @@
 """The HTTPS front end's files: a self-signed certificate for this box and nginx's site config.
 
     hotline tls-cert DIR                             make DIR/hotline.crt and DIR/hotline.key unless both exist
-    python -m appliance.frontend nginx --out FILE    write the nginx site from frontend/nginx-hotline.conf
+    python -m appliance.ops.frontend nginx --out FILE    write the nginx site from frontend/nginx-hotline.conf
 
 The installer runs both on a live box; on an image the certificate is made at first boot by
 hotline-tls.service, so no two boxes share a key. Hand-written around the openssl command rather
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "frontend" / "nginx-hotline.conf"
+TEMPLATE = Path(__file__).resolve().parents[2] / "frontend" / "nginx-hotline.conf"
 CERT_NAME, KEY_NAME = "hotline.crt", "hotline.key"
 DAYS = 3650  # self-signed: no authority would renew it, and an expiry would lock the admin out of the box
 
@@ -85,7 +85,7 @@ def _upstream(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.frontend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m appliance.ops.frontend", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     cert = sub.add_parser("cert", help="make a self-signed certificate unless one is there")
     cert.add_argument("directory", type=Path)

@@ -17,30 +17,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..audio.catalog import render_prompts
+from ..audio.line_audio import line_audio
+from ..audio.player import AlsaPlayer, Sound
+from ..audio.recorder import AlsaRecorder
+from ..audio.serial_audio import SerialAudio
+from ..config import Config
+from ..core import events as ev
+from ..core.callers import CallerLists
+from ..core.clock import BoxClock, Clock
+from ..core.switchboard import Switchboard
+from ..handsets.devices import PresenceSwitch, build_handset
+from ..modem.answer_journal import AnswerJournal
+from ..modem.line import ModemError, ModemLine
+from ..modem.news import line_alarms
+from ..modem.power import PowerKey
+from ..records.privacy import appear
+from ..records.store.calls import CallStore
 from . import commands, commands_calls, override
 from .alarms import Alarms
-from .audio.catalog import render_prompts
-from .audio.line_audio import line_audio
-from .audio.player import AlsaPlayer, Sound
-from .audio.recorder import AlsaRecorder
-from .audio.serial_audio import SerialAudio
-from .board import make_switchboard
-from .config import Config
 from .control import ControlRequest, ControlServer
-from .core import events as ev
-from .core.callers import CallerLists
-from .core.clock import BoxClock, Clock
-from .core.switchboard import Switchboard
-from .handsets.devices import PresenceSwitch, build_handset
 from .instance import Instance
 from .keeper import RecordKeeper
-from .modem.answer_journal import AnswerJournal
-from .modem.line import ModemError, ModemLine
-from .modem.news import line_alarms
-from .modem.power import PowerKey
 from .notify import Notifier
-from .privacy import appear
-from .store.calls import CallStore
+from .switchboard_setup import make_switchboard
 from .timesync import ClockWatch, SystemTime
 
 log = logging.getLogger(__name__)

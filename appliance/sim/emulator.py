@@ -14,8 +14,8 @@ import threading
 import time
 import tty
 
-from appliance.modem.emulator_script import Script
-from appliance.modem.emulator_voice import Voice
+from appliance.sim.emulator_script import Script
+from appliance.sim.emulator_voice import Voice
 
 
 class ModemEmulator:

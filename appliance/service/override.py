@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write, fsync_dir
+from ..files import atomic_write, fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .core.clock import BoxClock
+from ..core.clock import BoxClock
 
 if TYPE_CHECKING:
+    from ..core.switchboard import Switchboard
     from .alarms import Alarms
-    from .core.switchboard import Switchboard
     from .keeper import RecordKeeper
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ import random
 import uuid
 from collections.abc import Callable
 
-from .config import Config
-from .core.clock import Clock
-from .core.operators import Operators
-from .core.switchboard import Switchboard
+from ..config import Config
+from ..core.clock import Clock
+from ..core.operators import Operators
+from ..core.switchboard import Switchboard
 
 
 def make_operators(config: Config, now: float, wall: float, synced: bool = True) -> Operators:

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_write
+from ..files import atomic_write
 
 MODES = ("full", "masked", "pseudonym")
 RETENTION_KINDS = ("calls", "recordings", "voicemail", "sms")  # what a box may keep for a limited time

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..store.queries import CallLog
+from .store.queries import CallLog
 
 COLUMNS = (
     "id", "line", "caller", "caller_key", "started_at", "answered_at", "queued_at", "connected_at", "ended_at",

@@ -14,21 +14,21 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..config import Records
+from ..core.call import Call
+from ..core.clock import BoxClock
+from ..diskspace import MB, free_space, low_space
+from ..files import fsync_dir
+from ..records.privacy import Privacy
+from ..records.store.access import AccessStore
+from ..records.store.calls import CallStore
+from ..records.store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
+from ..records.store.restamp import ProvisionalRuns
+from ..records.store.retention import enforce_retention
+from ..records.store.salvage import open_call_log
+from ..records.webhooks import WebhookSender
 from .alarms import Alarms
-from .config import Records
-from .core.call import Call
-from .core.clock import BoxClock
-from .diskspace import MB, free_space, low_space
-from .files import fsync_dir
-from .integrations.webhooks import WebhookSender
-from .privacy import Privacy
-from .salvage import salvage_audio
-from .store.access import AccessStore
-from .store.calls import CallStore
-from .store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
-from .store.restamp import ProvisionalRuns
-from .store.retention import enforce_retention
-from .store.salvage import open_call_log
+from .interrupted_audio import salvage_audio
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import events as ev
-from .store.access import AccessStore
-from .store.calls import CallLog
-from .store.retention import erase_caller, export_caller
+from ..core import events as ev
+from ..records.store.access import AccessStore
+from ..records.store.calls import CallLog
+from ..records.store.retention import erase_caller, export_caller
 
 SMS_GAP = 6.0  # seconds between broadcast SMS: operators' networks throttle bursts from one SIM
 

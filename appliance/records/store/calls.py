@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
-from ..integrations.webhooks import Endpoint, enqueue
 from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected
+from ..webhooks import Endpoint, enqueue
 from .migrations import migrate
 from .queries import CallLog
 from .rows import call_row, interrupted_record

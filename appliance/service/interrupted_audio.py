@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .audio.recorder import CAPTURE_RATE, encode_flac
-from .store.calls import CallStore
+from ..audio.recorder import CAPTURE_RATE, encode_flac
+from ..records.store.calls import CallStore
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.modem.emulator_sms import Messages
-from appliance.modem.emulator_voice import Voice
+from appliance.sim.emulator_sms import Messages
+from appliance.sim.emulator_voice import Voice
 
 DLE = b"\x10"
 

@@ -188,7 +188,7 @@ class CallLog:
     # --- statistics -----------------------------------------------------------
 
     def stats(self, since: float, until: float, **options: Any) -> dict:
-        """The dashboard figures for calls started in [since, until); see appliance.store.stats.dashboard."""
+        """The dashboard figures for calls started in [since, until); see appliance.records.store.stats.dashboard."""
         if not self.path.exists():
             return stats.empty(since, until)
         return stats.dashboard(self._connect(), since, until, **options)

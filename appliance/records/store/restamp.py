@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..files import atomic_write
+from appliance.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from typing import TypeVar
 
 import sqlite_utils
 
-from ..files import fsync_dir
+from appliance.files import fsync_dir
+
 from .migrations import MIGRATIONS, migrate
 
 log = logging.getLogger(__name__)

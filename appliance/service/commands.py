@@ -10,11 +10,11 @@ import threading
 import tomllib
 from typing import Any
 
-from . import config as configuration
+from .. import config as configuration
+from ..audio.prompts import PromptError
+from ..files import atomic_write
 from . import override
-from .audio.prompts import PromptError
 from .control import ControlRequest
-from .files import atomic_write
 
 log = logging.getLogger(__name__)
 

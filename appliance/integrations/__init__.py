@@ -1,1 +1,0 @@
-"""Ways the box shares its records: webhooks and CSV export (JSON API: web/api_records.py)."""
