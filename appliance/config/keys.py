@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from ..core.flow import Node
 from ..core.problems import Problem
 from ..core.schedule import DAYS
-from ..privacy import RETENTION_KINDS
+from ..records.privacy import RETENTION_KINDS
 from .model import HANDSET_KEYS, LineConfig, language_variants
 
 
