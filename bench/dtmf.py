@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO)]
 
 import numpy as np  # noqa: E402  (bench only; the detector itself imports numpy lazily)
-from dtmf_signals import (  # noqa: E402
+
+from appliance.audio.dtmf import DtmfDetector  # noqa: E402
+from tests.support.dtmf_signals import (  # noqa: E402
     ALL_DIGITS,
     music,
     pcm,
@@ -36,8 +38,6 @@ from dtmf_signals import (  # noqa: E402
     two_note_music,
     with_noise,
 )
-
-from appliance.audio.dtmf import DtmfDetector  # noqa: E402
 
 RATE = 8000  # the line rate our detector runs at in the appliance
 MULTIMON_RATE = 22050  # multimon-ng's fixed raw input rate
@@ -176,9 +176,8 @@ def lines_cpu(seconds: float) -> float:
 
 def engine_cpu(seconds: float = 10.0, lines: int = 4) -> float:
     """% of one core the receiver alone needs for `lines` talking lines, fed in 45 ms batches back to back."""
-    from dtmf_signals import speech as spoken_sentences
-
     from appliance.audio.dtmf import DtmfBank
+    from tests.support.dtmf_signals import speech as spoken_sentences
 
     bank = DtmfBank(RATE)
     talk = np.concatenate(spoken_sentences(RATE)) if shutil.which("espeak-ng") else music(seconds=seconds)

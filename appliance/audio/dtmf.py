@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import wave
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,13 +65,11 @@ class LineState:
     """One line's receiver state between batches: leftover samples, the last sub-blocks, the held key."""
 
     def __init__(self, hop: int) -> None:
-        import numpy as np
-
+        # the previous sub-blocks and the samples short of a whole one, as the line's own 16-bit bytes
+        # (silence before the first): a batch skipped by the energy gate still leaves exactly what the next
+        # batch's first frames need, and every line's samples are converted in one numpy call per batch
+        self.carry = bytes((SUBBLOCKS - 1) * hop * 2)
         self.odd_byte = b""
-        self.pending = np.zeros(0, dtype=np.float32)
-        # the previous sub-blocks as samples (silence before the first): a batch skipped by the energy
-        # gate still leaves exactly what the next batch's first frames need
-        self.past = np.zeros((SUBBLOCKS - 1) * hop, dtype=np.float32)
         self.held = -1  # key codes are row * 4 + column; -1 is none
         self.held_level = 0.0
         self.candidate = -1
@@ -78,23 +77,17 @@ class LineState:
         self.quiet_blocks = 0
         self.missing_frames = 0
 
-    def take(self, pcm: bytes, hop: int) -> numpy.ndarray | None:
-        """The previous sub-blocks and this chunk's whole ones, as samples; None when no new sub-block."""
-        import numpy as np
-
-        data = self.odd_byte + bytes(pcm)
-        usable = len(data) - len(data) % 2
-        self.odd_byte = data[usable:]
-        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) * np.float32(1 / 32768)
-        if self.pending.size:
-            samples = np.concatenate((self.pending, samples))
-        blocks = samples.size // hop
-        self.pending = samples[blocks * hop :]
-        if not blocks:
-            return None
-        rows = np.concatenate((self.past, samples[: blocks * hop]))
-        self.past = rows[-(SUBBLOCKS - 1) * hop :]
-        return rows
+    def take(self, pcm: bytes, hop: int) -> bytes:
+        """The previous sub-blocks and this chunk's whole ones, as 16-bit bytes; b"" when no new sub-block."""
+        data = self.carry + self.odd_byte + pcm
+        self.odd_byte = data[len(data) - len(data) % 2:] if len(data) % 2 else b""
+        block = hop * 2
+        whole = (len(data) // block) * block
+        if whole <= (SUBBLOCKS - 1) * block:
+            self.carry = data[:len(data) - len(self.odd_byte)]
+            return b""
+        self.carry = data[whole - (SUBBLOCKS - 1) * block:len(data) - len(self.odd_byte)]
+        return data[:whole]
 
     def track(self, codes: list[int], levels: list[float], newest_energy: list[float]) -> list[str]:
         # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
@@ -172,13 +165,15 @@ class DtmfBank:
         hop = self.hop
         found: list[list[str]] = [[] for _ in work]
         taken = [(i, state, state.take(pcm, hop)) for i, (state, pcm) in enumerate(work)]
-        taken = [(i, state, rows) for i, state, rows in taken if rows is not None]
+        taken = [(i, state, rows) for i, state, rows in taken if rows]
         if not taken:
             return found
-        blocks = np.concatenate([rows for _, _, rows in taken]).reshape(-1, hop)
+        # every line's sub-blocks converted at once: per-call overhead, not arithmetic, is the cost here
+        joined = np.frombuffer(b"".join(rows for _, _, rows in taken), dtype="<i2")
+        blocks = (joined.astype(np.float32) * np.float32(1 / 32768)).reshape(-1, hop)
         energy = np.einsum("ij,ij->i", blocks, blocks) / hop
-        sizes = [rows.size // hop for _, _, rows in taken]
-        starts = np.cumsum([0, *sizes[:-1]])
+        sizes = [len(rows) // (2 * hop) for _, _, rows in taken]
+        starts = list(accumulate(sizes, initial=0))[:-1]
         loudest = np.maximum.reduceat(energy, starts).tolist()
         active = [k for k, (_, state, _) in enumerate(taken)
                   if state.held >= 0 or state.candidate >= 0 or loudest[k] >= MIN_TONE_POWER / 2]
@@ -188,14 +183,14 @@ class DtmfBank:
         if not active:
             return found
         if len(active) < len(taken):
-            keep = np.concatenate([starts[k] + np.arange(sizes[k]) for k in active])
+            keep = np.concatenate([np.arange(starts[k], starts[k] + sizes[k]) for k in active])
             blocks, energy = blocks[keep], energy[keep]
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped afterwards
         codes_all, levels_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
-        offsets = np.cumsum([0, *[sizes[k] for k in active[:-1]]]).tolist()
-        first = np.concatenate([at + np.arange(sizes[k] - SUBBLOCKS + 1) for at, k in zip(offsets, active,
-                                                                                          strict=True)])
+        offsets = list(accumulate((sizes[k] for k in active[:-1]), initial=0))
+        first = np.array([at + f for at, k in zip(offsets, active, strict=True)
+                          for f in range(sizes[k] - SUBBLOCKS + 1)])
         codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
         newest = energy[first + SUBBLOCKS - 1].tolist()
         at = 0

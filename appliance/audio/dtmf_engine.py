@@ -1,10 +1,13 @@
 """One software DTMF receiver for every line: capture threads hand it their periods, it decides in batches.
 
-Per 20 ms chunk and per line, the receiver's cost is almost all numpy call overhead (some sixty small
-operations), so four lines fed one by one would take most of a Pi Zero core.  Here the capture threads only
-queue their chunks; one thread takes everything queued every ~45 ms (two or three periods per line) and runs
-one set of numpy calls for all lines together (DtmfBank.detect), skipping lines whose audio is too quiet to
-hold a key.  A key is reported that much later (well inside a 40 ms tone's grace), never lost.
+Per chunk and per line, the receiver's cost is almost all numpy call overhead (some sixty small operations),
+and each wakeup of a thread costs as much again, so four lines fed one by one would take most of a Pi Zero
+core.  Here the capture threads read 100 ms at a time and only queue their chunks; one thread wakes once
+every line that fed the last batch has queued at least BATCH_SECONDS of audio (lines whose periods arrive at
+different moments still share a batch), or when the slowest has kept it waiting MAX_WAIT_SECONDS (its call
+ended), and runs one set of numpy calls for all lines together (DtmfBank.detect), skipping lines whose audio
+is too quiet to hold a key.  A key is reported a period or two later (well under a quarter of a second),
+never lost.
 
 numpy and the transform tables are loaded when the engine is made, which the daemon does before READY=1 for
 any line with software DTMF: importing numpy on the capture thread at the first answered call takes ~0.5 s
@@ -19,7 +22,8 @@ from collections.abc import Callable
 
 from .dtmf import DtmfBank, LineState
 
-BATCH_SECONDS = 0.045  # from the first queued chunk: 2-3 periods of 20 ms per line in each batch
+BATCH_SECONDS = 0.045  # audio per line in a batch, at least: 3 periods of 20 ms, or one of 100 ms
+MAX_WAIT_SECONDS = 0.15  # from a batch's first chunk: a line that stopped feeding holds the others no longer
 
 _engines: dict[int, DtmfEngine] = {}
 _engines_lock = threading.Lock()
@@ -39,14 +43,17 @@ class Listener:
 
 class DtmfEngine:
     def __init__(self, rate: int = 8000, *, batch_seconds: float = BATCH_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 max_wait_seconds: float = MAX_WAIT_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._bank = DtmfBank(rate)  # imports numpy and builds the tables now, not at the first call
         self.rate = rate
         self.batches = 0  # tests and the bench read it
-        self._batch_seconds = batch_seconds
+        self._batch_bytes = round(batch_seconds * rate) * 2
+        self._max_wait = max_wait_seconds
         self._clock = clock
         self._wake = threading.Condition()
         self._queue: list[tuple[Listener, bytes]] = []
+        self._queued: dict[Listener, int] = {}  # bytes each line has in the batch being gathered
+        self._expected: set[Listener] = set()  # the lines of the last batch: the next one waits for them
         self._first_at = 0.0
         self._thread = threading.Thread(target=self._run, name=f"dtmf-{rate}", daemon=True)
         self._thread.start()
@@ -56,20 +63,29 @@ class DtmfEngine:
 
     def submit(self, listener: Listener, pcm: bytes) -> None:
         with self._wake:
-            if not self._queue:
+            first = not self._queue
+            if first:
                 self._first_at = self._clock()
-                self._wake.notify()
             self._queue.append((listener, pcm))
+            self._queued[listener] = self._queued.get(listener, 0) + len(pcm)
+            # the engine thread is woken to start the batch's clock and once the batch is whole, not per chunk
+            if first or self._whole():
+                self._wake.notify()
+
+    def _whole(self) -> bool:
+        need = self._batch_bytes
+        return all(self._queued.get(lis, 0) >= need for lis in self._expected or self._queued)
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while not self._queue:
                     self._wake.wait()
-                # a timed wait for the rest of the batch, not a poll: it wakes once per batch
-                while (left := self._first_at + self._batch_seconds - self._clock()) > 0:
+                # a timed wait for the rest of the batch, not a poll
+                while not self._whole() and (left := self._first_at + self._max_wait - self._clock()) > 0:
                     self._wake.wait(left)
                 queued, self._queue = self._queue, []
+                self._expected, self._queued = set(self._queued), {}
             self._detect(queued)
 
     def _detect(self, queued: list[tuple[Listener, bytes]]) -> None:

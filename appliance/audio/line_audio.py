@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .player import AlsaPlayer
-from .recorder import AlsaRecorder
+from .recorder import LINE_PERIOD_FRAMES, AlsaRecorder
 from .serial_audio import SerialAudio
 
 if TYPE_CHECKING:
@@ -43,4 +43,5 @@ def line_audio(
     player_args = {"open_pcm": open_pcm} if open_pcm else {}
     recorder_args = {"open_pcm": open_capture} if open_capture else {}
     return (AlsaPlayer(line.id, line.audio_out, post=post, **player_args),
-            AlsaRecorder(line.id, line.audio_in, post=post, detect_dtmf=line.software_dtmf, **recorder_args))
+            AlsaRecorder(line.id, line.audio_in, post=post, detect_dtmf=line.software_dtmf,
+                         period_frames=LINE_PERIOD_FRAMES, **recorder_args))

@@ -34,7 +34,10 @@ SILENCE_DBFS = -40.0  # a period whose RMS is below this is silence: line hiss s
 SILENCE_TAIL_SECONDS = 0.3  # kept after the last sound, so the last word's decay is not cut off
 KEY_TAIL_SECONDS = 0.25  # dropped before a '#' that ended the take: the tone sounded that long before it was heard
 RETRY_SECONDS = 1.0  # wait before reopening a capture PCM that failed
-CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 160 ms before it overruns
+CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 8 periods before it overruns
+# A line's capture thread wakes once per period: 100 ms periods (not 20) make four listening lines cost a
+# fifth of the wakeups, for keys heard at most a period later; the buffer then holds 800 ms.
+LINE_PERIOD_FRAMES = 800
 CAPTURE_RATE = 8000  # every line captures 16-bit mono at this rate (service/interrupted_audio.py reads them so)
 
 

@@ -91,6 +91,29 @@ def test_one_batch_serves_every_line_and_each_hears_only_its_own_keys():
     assert engine.batches <= periods / 2  # batches of 40-60 ms, not one per period and line
 
 
+def test_lines_whose_periods_arrive_at_different_moments_share_one_batch_and_a_line_that_stops_holds_none():
+    engine = DtmfEngine()
+    keys = {"a": "12", "b": "34", "c": "56", "d": "78"}
+    heard = {name: "" for name in keys}
+    listeners = {name: engine.attach(lambda d, n=name: heard.__setitem__(n, heard[n] + d)) for name in keys}
+    audio = {name: pcm(sequence(digits)) for name, digits in keys.items()}
+    period = 1600  # 100 ms, as the daemon's lines capture
+    rounds = max(len(a) for a in audio.values()) // period + 1
+    for start in range(0, rounds * period, period):
+        for name, listener in listeners.items():  # each card's period ends 25 ms after the previous one's
+            listener.feed(audio[name][start:start + period].ljust(period, b"\0"))
+            time.sleep(0.025)
+    wait_until(lambda: heard == keys, timeout=5)
+    assert engine.batches <= rounds + 2  # one batch per round of periods, not one per 45 ms of arrivals
+    # the caller on line d hangs up: it feeds no more, and the others' keys are not held back for it
+    more = pcm(sequence("9"))
+    for start in range(0, len(more), period):
+        for name in ("a", "b", "c"):
+            listeners[name].feed(more[start:start + period].ljust(period, b"\0"))
+        time.sleep(0.1)
+    wait_until(lambda: all(heard[n] == keys[n] + "9" for n in "abc"), timeout=2)
+
+
 def test_the_energy_gate_changes_no_decision():
     """Gated lines are skipped only when no frame could hold a key, so the digits stay the same."""
     signal = np.concatenate((silence(300), with_noise(sequence(ALL_DIGITS, tone_ms=40, gap_ms=40), 15),
