@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .record import CallRecord
+
 
 @dataclass
 class Call:
@@ -15,7 +17,8 @@ class Call:
     started_at: float
     started_mono: float = 0.0
     answered_at: float | None = None
-    route_started_at: float | None = None  # monotonic: when it first waited for an operator
+    queued_at: float | None = None  # when it first waited for an operator
+    queued_mono: float | None = None
     connected_at: float | None = None
     connected_mono: float | None = None
     released_at: float | None = None  # monotonic: the operator hung up but the caller stayed (for the survey)
@@ -53,43 +56,29 @@ class Call:
     def log(self, at: float, event: str, *, handset: str | None = None, detail: str | None = None) -> None:
         self.events.append({"at": at, "event": event, "handset": handset, "detail": detail})
 
-    def record(self) -> dict:
-        """The call record as stored: times in epoch seconds, durations in whole seconds."""
+    def record(self) -> CallRecord:
+        """The finished call's record; a call still going gives its record so far (the heartbeat's copy)."""
         end = self.ended_mono if self.ended_mono is not None else self.started_mono
         wait = None
-        if self.route_started_at is not None:
-            wait = round((self.connected_mono or end) - self.route_started_at, 3)
+        if self.queued_mono is not None:
+            wait = round((self.connected_mono or end) - self.queued_mono, 3)
         talk = None
         if self.connected_mono is not None:
             talk = round((self.released_at or end) - self.connected_mono, 3)
-        return {
-            "id": self.id,
-            "line": self.line,
-            "caller": self.caller,
-            "started_at": self.started_at,
-            "answered_at": self.answered_at,
-            "ended_at": self.ended_at,
-            "menu_path": "".join(self.path),
-            "nodes": ",".join(self.nodes),
-            "skill": self.skill,
-            "handset": self.handset,
-            "operator": self.operator,
-            "wait_seconds": wait,
-            "talk_seconds": talk,
-            "outcome": self.outcome,
-            "ended_by": self.ended_by,
-            "reason": self.reason,
-            "language": self.language,
-            "survey_score": self.survey_score,
-            "priority": self.priority,
-            "events": list(self.events),
-            "direction": "callback" if self.callback_number else "inbound",
-        }
+        return CallRecord(
+            id=self.id, line=self.line, caller=self.caller, started_at=self.started_at,
+            answered_at=self.answered_at, queued_at=self.queued_at, connected_at=self.connected_at,
+            ended_at=self.ended_at, menu_path="".join(self.path), nodes=",".join(self.nodes), skill=self.skill,
+            handset=self.handset, operator=self.operator, wait_seconds=wait, talk_seconds=talk,
+            outcome=self.outcome, ended_by=self.ended_by, reason=self.reason, language=self.language,
+            survey_score=self.survey_score, priority=self.priority, events=tuple(dict(e) for e in self.events),
+            direction="callback" if self.callback_number else "inbound",
+        )
 
     def restamp(self, delta: float) -> None:
         """Move every wall-clock stamp by `delta` seconds: they were made before the time was set."""
         self.started_at += delta
-        for name in ("answered_at", "connected_at", "ended_at"):
+        for name in ("answered_at", "queued_at", "connected_at", "ended_at"):
             if getattr(self, name) is not None:
                 setattr(self, name, getattr(self, name) + delta)
         for entry in self.events:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .record import CallRecord
+
 # --- events: adapters -> core -------------------------------------------------
 
 
@@ -315,7 +317,7 @@ class CallConnected:
 class CallEnded:
     """Persist the finished call: the whole record in one write."""
 
-    record: dict
+    record: CallRecord
 
 
 Event = (

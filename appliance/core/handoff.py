@@ -87,12 +87,12 @@ class Handoff:
 
     def enqueue(self, call: Call, skill: str | None, max_wait: float | None) -> list[object]:
         """Put a caller (or a callback request, which has no line yet) in line for an operator."""
-        now = self.clock.monotonic()
+        now, stamp = self.clock.monotonic(), self.clock.wall()
         call.skill = skill
         call.queued = True
-        if call.route_started_at is None:
-            call.route_started_at = now
-        call.log(self.clock.wall(), "ENTERQUEUE", detail=skill)
+        if call.queued_mono is None:
+            call.queued_at, call.queued_mono = stamp, now
+        call.log(stamp, "ENTERQUEUE", detail=skill)
         # Priority callers go ahead of everyone who is not; otherwise first come, first served.
         place = len(self.waiting)
         if call.priority:
@@ -124,7 +124,7 @@ class Handoff:
         """Whole minutes until an operator, from how long recent callers waited (a minute each, at first)."""
         typical = sum(self.recent_waits) / len(self.recent_waits) if self.recent_waits else 60.0
         now = self.clock.monotonic()
-        waited = now - (call.route_started_at or now)
+        waited = now - (call.queued_mono or now)
         return max(1, math.ceil((typical * self.position(call) - waited) / 60))
 
     # --- choosing and ringing -----------------------------------------------------
@@ -137,7 +137,7 @@ class Handoff:
             if call.ringing or call.not_before > now:
                 continue
             busy = {h.id: not h.free for h in self.handsets.values()}
-            waited = now - (call.route_started_at if call.route_started_at is not None else now)
+            waited = now - (call.queued_mono if call.queued_mono is not None else now)
             candidates = eligible(self.operators.candidates(busy, now), call.skill, waited, self.settings.tiers)
             waves = choose(self.settings.strategy, candidates, memory=self.memory, rng=self.rng,
                            queue=call.skill or "")
@@ -189,7 +189,7 @@ class Handoff:
         if call.callback_number is not None:
             return actions  # the switchboard dials out and connects once a line is chosen
         call.connected_at, call.connected_mono = stamp, now
-        self.recent_waits.append(now - (call.route_started_at or now))
+        self.recent_waits.append(now - (call.queued_mono or now))
         call.log(stamp, "CONNECT", handset=handset_id, detail=operator)
         return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line),
                 ev.CallConnected(call.id, handset_id, operator, stamp)]

@@ -266,7 +266,7 @@ class Ivr:
             return "blocked"
         if call.voicemail:
             return "voicemail"
-        if call.route_started_at is not None:
+        if call.queued_mono is not None:
             return "no answer"
         return "closed" if call.after_hours else "ended by flow"
 

@@ -218,7 +218,7 @@ class Switchboard:
             ],
             "calls": [call.live(now) for call in self._lines.live()],
             "waiting": [{"call": c.id, "position": i + 1, "callback": c.callback_number is not None,
-                         "seconds": round(now - (c.route_started_at or now), 1)}
+                         "seconds": round(now - (c.queued_mono or now), 1)}
                         for i, c in enumerate(self.queue.waiting)],
             "announcement": self.announcement,
             "schedule": {"open": self.is_open(),
@@ -304,7 +304,7 @@ class Switchboard:
         if call.connected_at is not None:
             call.log(self.clock.wall(), "COMPLETECALLER")
             outcome = "completed"
-        elif call.route_started_at is not None and not call.voicemail:
+        elif call.queued_mono is not None and not call.voicemail:
             outcome = "abandoned"
         elif call.voicemail or self.ivr.is_taking_voicemail(call):
             outcome = "voicemail"

@@ -412,9 +412,9 @@ class Daemon:
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
                 self.answers.settled(action.call_id)
             case ev.CallEnded(record=record):
-                if record["line"] in self.recorders and self.core.lines.get(record["line"]) is None:
-                    self.recorders[record["line"]].stop_listening()  # not for a waiting caller turned away
-                self.store.call_ended(record)
+                if record.line in self.recorders and self.core.lines.get(record.line) is None:
+                    self.recorders[record.line].stop_listening()  # not for a waiting caller turned away
+                self.store.call_ended(record.as_dict())
             case _:
                 raise TypeError(f"unknown action {action!r}")
 

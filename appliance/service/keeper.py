@@ -169,7 +169,7 @@ class RecordKeeper:
         at = self.clock.wall()
         for call in live:
             try:
-                self.store.call_alive(call.record(), at)
+                self.store.call_alive(call.record().as_dict(), at)
             except STORAGE_ERRORS as exc:
                 log.debug("heartbeat of call %s not written: %s", call.id, exc)
 

@@ -128,14 +128,14 @@ SCRIPT = [  # (seconds that pass first, what happens)
     (1, ev.DtmfReceived(LINE, "2")), (4, ev.Tick()), (7, ev.Tick()), (20, ev.Tick()), (5, ev.Tick()),
     (20, ev.Tick()), (20, ev.Tick()), (0, ev.PromptFinished(LINE, "nobody")),
 ]
-STAMPS = ("started_at", "answered_at", "ended_at", "at")
+STAMPS = ("started_at", "answered_at", "queued_at", "connected_at", "ended_at", "at")
 
 
 def unstamped(action: object) -> object:
     """An action with its wall-clock stamps taken out: what a step may change."""
     if isinstance(action, ev.CallEnded):
-        record = {k: v for k, v in action.record.items() if k not in STAMPS}
-        record["events"] = [{k: v for k, v in e.items() if k != "at"} for e in action.record["events"]]
+        record = {k: v for k, v in action.record.as_dict().items() if k not in STAMPS}
+        record["events"] = [{k: v for k, v in e.items() if k != "at"} for e in action.record.events]
         return record
     if dataclasses.is_dataclass(action):
         return dataclasses.replace(action, **{f: None for f in STAMPS if hasattr(action, f)})

@@ -42,7 +42,7 @@ def old_call(data: Path, started_at: float) -> None:
     call = Call(id="old", line="gsm1", caller="+79160000000", started_at=started_at)
     call.ended_at, call.outcome, call.ended_by = started_at + 60, "left in menu", "caller"
     store.call_started(call.id, call.line, call.caller, started_at)
-    store.call_ended(call.record())
+    store.call_ended(call.record().as_dict())
     store.close()
 
 

@@ -43,7 +43,7 @@ def answer(sb, caller: str | None = CALLER) -> list:
 
 
 def ended(actions: list) -> dict:
-    records = [a.record for a in actions if isinstance(a, ev.CallEnded)]
+    records = [a.record.as_dict() for a in actions if isinstance(a, ev.CallEnded)]
     assert len(records) == 1, actions
     return records[0]
 

@@ -152,8 +152,8 @@ class LineMachine(RuleBasedStateMachine):
                 case ev.CallStarted(call_id=call_id):
                     self.started[call_id] = self.started.get(call_id, 0) + 1
                 case ev.CallEnded(record=record):
-                    self.ended[record["id"]] = self.ended.get(record["id"], 0) + 1
-                    assert record["outcome"] and record["ended_by"], record
+                    self.ended[record.id] = self.ended.get(record.id, 0) + 1
+                    assert record.outcome and record.ended_by, record
                 case ev.HangUp():  # what ModemLine.hangup does
                     self.calls.forget()
                     self.jobs.append(self.calls.hangup)

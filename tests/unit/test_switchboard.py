@@ -63,7 +63,7 @@ def to_menu(sb: Switchboard, clock: FakeClock, caller: str | None = "+7916123456
 
 
 def ended(actions: list) -> dict:
-    records = [a.record for a in actions if isinstance(a, ev.CallEnded)]
+    records = [a.record.as_dict() for a in actions if isinstance(a, ev.CallEnded)]
     assert len(records) == 1, actions
     return records[0]
 

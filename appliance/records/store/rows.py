@@ -8,7 +8,8 @@ CALL_COLUMNS = (
     "id", "line", "caller", "started_at", "answered_at", "ended_at", "menu_path", "nodes", "skill", "handset",
     "operator", "wait_seconds", "talk_seconds", "outcome", "ended_by", "reason", "call_type", "category",
 )
-NOT_EXTRA = {*CALL_COLUMNS, "events", "recordings"}
+MILESTONES = ("queued_at", "connected_at")  # carried by a record the core finished (core.record.CallRecord)
+NOT_EXTRA = {*CALL_COLUMNS, *MILESTONES, "events", "recordings"}
 
 
 def interrupted_record(known: dict, *, last_alive: float | None, connected_at: float | None,
@@ -17,7 +18,7 @@ def interrupted_record(known: dict, *, last_alive: float | None, connected_at: f
 
     `connected_at`, `handset` and `operator` are what `call_connected` wrote, perhaps after the last heartbeat.
     """
-    record = dict(known)
+    record = {k: v for k, v in known.items() if k not in MILESTONES}  # folded from the timeline up to `end`
     events = record["events"] = list(record.get("events") or ())
     if connected_at is not None and not any(e.get("event") == "CONNECT" for e in events):
         # Taken by an operator after the last heartbeat: the timeline says so too.
@@ -30,7 +31,12 @@ def interrupted_record(known: dict, *, last_alive: float | None, connected_at: f
 
 
 def call_row(record: dict) -> tuple[dict, list[dict]]:
-    """Check a core record and fold its timeline into the call row; ValueError names the bad field."""
+    """Check a record and make it the call row; ValueError names the bad field.
+
+    A record the core finished carries its milestones, durations and survey score: they are written as they
+    are. Only a record without them (a call a crash cut, a record from elsewhere) has them folded from its
+    timeline.
+    """
     if not isinstance(record.get("id"), str) or not record["id"]:
         raise ValueError("call record has no id")
     if not isinstance(record.get("started_at"), int | float):
@@ -52,6 +58,15 @@ def call_row(record: dict) -> tuple[dict, list[dict]]:
             del row[column]
     extra = {k: v for k, v in record.items() if k not in NOT_EXTRA}
     row["extra"] = json.dumps(extra, default=str) if extra else None
+    if all(name in record for name in MILESTONES):
+        row["queued_at"], row["connected_at"] = record["queued_at"], record["connected_at"]
+        row["survey_score"] = record.get("survey_score")
+        return row, events
+    return _fold_timeline(row, events), events
+
+
+def _fold_timeline(row: dict, events: list[dict]) -> dict:
+    """Milestones, durations, outcome and survey score of a record that lacks them, from its timeline."""
 
     def first(name: str) -> float | None:
         return next((e["at"] for e in events if e["event"] == name), None)
@@ -73,4 +88,4 @@ def call_row(record: dict) -> tuple[dict, list[dict]]:
         row["outcome"] = "abandoned"
     scores = [int(e["detail"]) for e in events if e["event"] == "SURVEY"]
     row["survey_score"] = scores[-1] if scores else None
-    return row, events
+    return row
