@@ -8,7 +8,7 @@ import pytest
 
 from appliance.core import events as ev
 from appliance.core.record import CallRecord
-from appliance.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallLog, CallStore
 from tests.unit.test_switchboard import LINE, board, classic_document, to_menu
 
 
