@@ -18,23 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from ..audio.catalog import render_prompts
-from ..audio.line_audio import line_audio
-from ..audio.player import AlsaPlayer, Sound
-from ..audio.recorder import AlsaRecorder
-from ..audio.serial_audio import SerialAudio
 from ..config import Config
 from ..core import events as ev
 from ..core.callers import CallerLists
 from ..core.clock import BoxClock, Clock
 from ..core.switchboard import Switchboard
-from ..handsets.devices import PresenceSwitch, build_handset
 from ..modem.answer_journal import AnswerJournal
-from ..modem.line import ModemError, ModemLine
 from ..modem.news import line_alarms
-from ..modem.power import PowerKey
+from ..ports import HandsetPort, LinePort, PlayerPort, RecorderPort, Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
 from . import commands, commands_calls, override
+from .actions import Actions
+from .adapters import Adapters
 from .alarms import Alarms
 from .control import ControlRequest, ControlServer
 from .instance import Instance
@@ -78,15 +74,10 @@ class Daemon:
         commands_calls.register(self)
         self._later: list[tuple[float, int, object]] = []  # (due, tie-break, action): paced work such as SMS
         self._later_ids = itertools.count()
-        self._open_pcm = open_pcm
-        self._open_capture = open_capture
-        self.handsets: dict[str, Any] = {}
-        self.presence_switches: list[PresenceSwitch] = []
-        self.power_keys: list[PowerKey] = []
-        self.players: dict[str, AlsaPlayer | SerialAudio] = {}
-        self.recorders: dict[str, AlsaRecorder] = {}
-        self.lines: dict[str, ModemLine] = {}
-        self.prompts: dict[str, Sound] = {}
+        self.adapters = Adapters(pin_factory=pin_factory, post=self.post, open_pcm=open_pcm,
+                                 open_capture=open_capture)
+        self.actions: Actions | None = None  # once the records and the core exist
+        self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
         self.answers: AnswerJournal | None = None
@@ -95,6 +86,23 @@ class Daemon:
         self.override: dict[str, Any] | None = None  # the web page's force open/closed, as kept on disk
         self.restart_requested = False  # the web page's "Restart now": `hotline run` exits with RESTART
         self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
+
+    # The adapters by id, as the commands and the tests look them up.
+    @property
+    def handsets(self) -> dict[str, HandsetPort]:
+        return self.adapters.handsets
+
+    @property
+    def lines(self) -> dict[str, LinePort]:
+        return self.adapters.lines
+
+    @property
+    def players(self) -> dict[str, PlayerPort]:
+        return self.adapters.players
+
+    @property
+    def recorders(self) -> dict[str, RecorderPort]:
+        return self.adapters.recorders
 
     @property
     def control_path(self) -> Path:
@@ -131,16 +139,7 @@ class Daemon:
         # Before anything is touched: a second daemon must not switch the first one's relays off.
         self.instance.acquire()
         # Handsets first: their outputs go off the moment they exist, whatever the last run left on.
-        for spec in cfg.handsets:
-            self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=cfg.cadence,
-                                                      post=self.post)
-            if "presence_pin" in spec:
-                switch = PresenceSwitch(
-                    spec["presence_pin"], pin_factory=self.pin_factory,
-                    when_present=lambda h=spec["id"]: self.post(ev.PresenceChanged(h, True)),
-                    when_absent=lambda h=spec["id"]: self.post(ev.PresenceChanged(h, False)))
-                self.presence_switches.append(switch)
-                self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
+        self.adapters.start_handsets(cfg)
         self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock, alarms=self.alarms)
         self.store = self.keeper.store
         self.answers = AnswerJournal(self.data_dir / "answers.journal", clock=self.clock.wall)
@@ -152,14 +151,16 @@ class Daemon:
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
         problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
-        self.prompts = render_prompts(cfg, self.data_dir / "prompts", problems=problems)
+        self.prompts.update(render_prompts(cfg, self.data_dir / "prompts", problems=problems))
         for name, text in problems:
             self.alarms.set(f"prompt.{name}", "warning", text)
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         self.core.callers = self._keyed(cfg.people.callers)
+        self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
+                               prompts=self.prompts, clock=self.clock, data_dir=self.data_dir)
         self.apply_override(override.load(self.data_dir))
         for line in cfg.lines:
-            self._start_line(line)
+            self.adapters.start_line(line, note_answer=self.answers.note)
         for pending in self.store.pending_callbacks():
             self.run_actions(self.core.restore_callback(pending["request_id"], pending["number"],
                                                         pending["attempts"]))
@@ -169,58 +170,6 @@ class Daemon:
         self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
         log.info("hotline ready: %s", self.summary())
-
-    def _start_line(self, line: Any) -> None:
-        """A line is its modem and its audio; either failing leaves this line down and the rest of the box up."""
-        if line.port.startswith("sim://"):
-            self.post(ev.LineDown(line.id, f"not configured: port {line.port} is only for `hotline simulate`"))
-            return
-        power_key = None
-        if line.power_pin is not None:
-            power_key = PowerKey(line.power_pin, pin_factory=self.pin_factory)
-            self.power_keys.append(power_key)
-        modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
-                          rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
-                          ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
-                          dial_timeout=line.dial_timeout, call_waiting=line.call_waiting,
-                          answer_after_rings=line.answer_after_rings, note_answer=self.answers.note)
-        detect = line.dialect == "auto"
-        if detect:  # the audio path follows the family (a voice modem carries it itself): known once it has said
-            if not self._start_modem(line, modem):
-                return
-            line = dataclasses.replace(line, dialect=modem.status()["dialect"])
-        player, recorder = line_audio(line, modem, post=self.post, open_pcm=self._open_pcm,
-                                      open_capture=self._open_capture)
-        self.players[line.id], self.recorders[line.id] = player, recorder
-        if line.dialect != "v253":
-            try:
-                player.open()
-                recorder.open()
-            except Exception as exc:  # ALSA's own error type, or OSError: a sound card missing or busy
-                reason = f"sound card {line.audio_out!r}/{line.audio_in!r} cannot be opened: {exc}"
-                log.error("line %s is down: %s", line.id, reason)
-                if detect:
-                    self.lines.pop(line.id).close()
-                self.post(ev.LineDown(line.id, reason))
-                return  # without audio the line must not answer: callers would hear silence
-        if not detect and not self._start_modem(line, modem):
-            return
-        if line.dialect == "v253":
-            try:  # the voice modem carries the audio: its formats are asked once it answers AT
-                player.open()
-                recorder.open()
-            except ModemError as exc:
-                log.error("line %s: voice mode not ready yet (%s); trying again at the first prompt", line.id, exc)
-
-    def _start_modem(self, line: Any, modem: ModemLine) -> bool:
-        self.lines[line.id] = modem
-        try:
-            modem.start()
-        except ModemError as exc:
-            log.error("line %s is down: %s", line.id, exc)
-            self.post(ev.LineDown(line.id, str(exc)))
-            return False
-        return True
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -235,36 +184,16 @@ class Daemon:
 
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""
-        for handset in self.handsets.values():
-            try:
-                handset.off()
-            except Exception:
-                log.exception("could not switch handset %s off", handset)
-        # Audio first: a voice session on a V.253 line holds the modem's worker until it ends.
-        for player in self.players.values():
-            player.close()
-        for recorder in self.recorders.values():
-            recorder.close()
-        for modem in self.lines.values():
-            modem.close()
+        self.adapters.switch_off()
         if self.control is not None:
             self.control.close()
             self.control = None
-        for handset in self.handsets.values():
-            handset.close()
-        for device in [*self.presence_switches, *self.power_keys]:
-            device.close()
-        self.presence_switches.clear()
-        self.power_keys.clear()
+        self.adapters.close()
         if self.answers is not None:
             self.answers.close()
         if self.keeper is not None:
             self.keeper.close()
             self.keeper = self.store = None
-        self.handsets.clear()
-        self.lines.clear()
-        self.players.clear()
-        self.recorders.clear()
         self.instance.release()
 
     # --- the loop -------------------------------------------------------------
@@ -316,7 +245,7 @@ class Daemon:
         if isinstance(item, ControlRequest):
             item.reply.put(self._command(item))
             return
-        self._observe(item)
+        self.actions.observe(item)
         try:
             actions = self.core.handle(item)
         except Exception:
@@ -325,19 +254,6 @@ class Daemon:
             actions = self.core.abort(line, "internal error") if line else []
         for action in actions:
             self._dispatch(action)
-
-    def _observe(self, event: object) -> None:
-        """What the adapters must hear of an event before the core answers it."""
-        match event:
-            case ev.CallAnswered(line=line) if line in self.recorders:
-                self.recorders[line].listen()  # the software DTMF receiver, where the modem has none
-            case ev.DtmfReceived(line=line, digit=digit) if line in self.recorders:
-                self.recorders[line].key(digit)  # '#' ends a voicemail
-            case ev.SmsReceived():
-                self.store.record_sms(event.line, "in", event.sender or "", event.text, at=event.received_at)
-            case ev.SmsResult(ok=False):
-                log.warning("SMS to %s on %s failed: %s", appear(event.number, "log", policy=self.store.privacy),
-                            event.line, event.reason)
 
     def _command(self, request: ControlRequest) -> dict[str, Any]:
         handler = self.commands.get(request.command)
@@ -355,68 +271,13 @@ class Daemon:
 
     def _dispatch(self, action: object, aborting: bool = False) -> None:
         try:
-            self._apply(action)
+            self.actions.apply(action)
         except Exception:
             log.exception("could not carry out %r", action)
             line = getattr(action, "line", None)
             if line and not aborting:
                 for follow_up in self.core.abort(line, f"hardware failed on {type(action).__name__}"):
                     self._dispatch(follow_up, aborting=True)
-
-    def _apply(self, action: object) -> None:
-        match action:
-            case ev.HangUp(line=line):
-                self.lines[line].hangup()
-            case ev.Play(line=line, prompt=prompt, loop=loop):
-                self.players[line].play(prompt, self.prompts[prompt], loop)
-                if line in self.recorders:
-                    self.recorders[line].listen()  # the flow speaks: a key may answer it (again, after an operator)
-            case ev.StopAudio(line=line):
-                self.players[line].stop()
-            case ev.RingHandset(handset=handset):
-                self.handsets[handset].ring()
-            case ev.StopRinging(handset=handset):
-                self.handsets[handset].stop_ringing()
-            case ev.ConnectAudio(handset=handset, line=line):
-                self.handsets[handset].connect(line)
-                if line in self.recorders:
-                    self.recorders[line].stop_listening()  # caller and operator talk: no key means anything
-            case ev.DisconnectAudio(handset=handset):
-                self.handsets[handset].disconnect()
-            case ev.StartRecording(line=line):
-                self.recorders[line].start(str(self.data_dir / action.path), max_seconds=action.max_seconds,
-                                           silence_seconds=action.silence_seconds, min_seconds=action.min_seconds,
-                                           stop_on_key=action.stop_on_key)
-            case ev.StopRecording(line=line):
-                self.recorders[line].stop()
-            case ev.Dial(line=line, number=number):
-                self.lines[line].dial(number)
-            case ev.SendSms(line=line, number=number, text=text):
-                self.lines[line].send_sms(number, text)
-                self.store.record_sms(line, "out", number, text, at=self.clock.wall())
-            case ev.Transfer(line=line, number=number):
-                self.lines[line].transfer(number)
-            case ev.SaveVoicemail():
-                self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller,
-                                           at=self.clock.wall())
-            case ev.SaveRecording():
-                self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock.wall())
-            case ev.SaveCallback():
-                self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
-                                           action.attempts, action.detail, at=self.clock.wall())
-            case ev.CallerKnown():
-                self.store.caller_known(action.call_id, action.caller)
-            case ev.CallConnected():
-                self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
-            case ev.CallStarted():
-                self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
-                self.answers.settled(action.call_id)
-            case ev.CallEnded(record=record):
-                if record.line in self.recorders and self.core.lines.get(record.line) is None:
-                    self.recorders[record.line].stop_listening()  # not for a waiting caller turned away
-                self.store.call_ended(record.as_dict())
-            case _:
-                raise TypeError(f"unknown action {action!r}")
 
     def reconfigure(self, config: Config) -> None:
         """Apply a new config between events: calls in progress carry on; new calls take the new flow.
@@ -426,7 +287,7 @@ class Daemon:
         prompts change at once.
         """
         prompts = render_prompts(config, self.data_dir / "prompts")
-        self.prompts = {**self.prompts, **prompts}
+        self.prompts.update(prompts)
         for alarm in self.alarms.active("prompt."):  # every prompt of the new config was made
             self.alarms.clear(alarm["id"])
         self.config = config

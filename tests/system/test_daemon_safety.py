@@ -152,7 +152,7 @@ def test_a_missing_sound_card_leaves_its_line_down_with_the_reason_and_unanswere
     def no_sound_card(*args):
         raise OSError("ALSA: no such card")
 
-    daemon._open_pcm = no_sound_card
+    daemon.adapters.open_pcm = no_sound_card
     daemon.start()
     try:
         line = daemon.status()["lines"][0]

@@ -1,0 +1,101 @@
+"""The adapters' side of the loop: what they must hear of an event, and the core's actions carried out.
+
+Each action is one adapter call or one record written. A failure here is the daemon's to handle (it
+aborts that line's call); this module only says which adapter does what.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..core import events as ev
+from ..core.clock import Clock
+from ..core.switchboard import Switchboard
+from ..modem.answer_journal import AnswerJournal
+from ..ports import Sound
+from ..records.privacy import appear
+from ..records.store.calls import CallStore
+from .adapters import Adapters
+
+log = logging.getLogger(__name__)
+
+
+class Actions:
+    def __init__(self, adapters: Adapters, *, core: Switchboard, store: CallStore, answers: AnswerJournal,
+                 prompts: Mapping[str, Sound], clock: Clock, data_dir: Path) -> None:
+        self.adapters, self.core, self.store, self.answers = adapters, core, store, answers
+        self.prompts = prompts  # the daemon's own mapping: a reconfigure updates it in place
+        self.clock, self.data_dir = clock, data_dir
+
+    def observe(self, event: object) -> None:
+        """What the adapters must hear of an event before the core answers it."""
+        recorders = self.adapters.recorders
+        match event:
+            case ev.CallAnswered(line=line) if line in recorders:
+                recorders[line].listen()  # the software DTMF receiver, where the modem has none
+            case ev.DtmfReceived(line=line, digit=digit) if line in recorders:
+                recorders[line].key(digit)  # '#' ends a voicemail
+            case ev.SmsReceived():
+                self.store.record_sms(event.line, "in", event.sender or "", event.text, at=event.received_at)
+            case ev.SmsResult(ok=False):
+                log.warning("SMS to %s on %s failed: %s", appear(event.number, "log", policy=self.store.privacy),
+                            event.line, event.reason)
+
+    def apply(self, action: object) -> None:
+        lines, players, recorders = self.adapters.lines, self.adapters.players, self.adapters.recorders
+        handsets = self.adapters.handsets
+        match action:
+            case ev.HangUp(line=line):
+                lines[line].hangup()
+            case ev.Play(line=line, prompt=prompt, loop=loop):
+                players[line].play(prompt, self.prompts[prompt], loop)
+                if line in recorders:
+                    recorders[line].listen()  # the flow speaks: a key may answer it (again, after an operator)
+            case ev.StopAudio(line=line):
+                players[line].stop()
+            case ev.RingHandset(handset=handset):
+                handsets[handset].ring()
+            case ev.StopRinging(handset=handset):
+                handsets[handset].stop_ringing()
+            case ev.ConnectAudio(handset=handset, line=line):
+                handsets[handset].connect(line)
+                if line in recorders:
+                    recorders[line].stop_listening()  # caller and operator talk: no key means anything
+            case ev.DisconnectAudio(handset=handset):
+                handsets[handset].disconnect()
+            case ev.StartRecording(line=line):
+                recorders[line].start(str(self.data_dir / action.path), max_seconds=action.max_seconds,
+                                      silence_seconds=action.silence_seconds, min_seconds=action.min_seconds,
+                                      stop_on_key=action.stop_on_key)
+            case ev.StopRecording(line=line):
+                recorders[line].stop()
+            case ev.Dial(line=line, number=number):
+                lines[line].dial(number)
+            case ev.SendSms(line=line, number=number, text=text):
+                lines[line].send_sms(number, text)
+                self.store.record_sms(line, "out", number, text, at=self.clock.wall())
+            case ev.Transfer(line=line, number=number):
+                lines[line].transfer(number)
+            case ev.SaveVoicemail():
+                self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller,
+                                           at=self.clock.wall())
+            case ev.SaveRecording():
+                self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock.wall())
+            case ev.SaveCallback():
+                self.store.callback_update(action.request_id, action.call_id, action.number, action.state,
+                                           action.attempts, action.detail, at=self.clock.wall())
+            case ev.CallerKnown():
+                self.store.caller_known(action.call_id, action.caller)
+            case ev.CallConnected():
+                self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
+            case ev.CallStarted():
+                self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
+                self.answers.settled(action.call_id)
+            case ev.CallEnded(record=record):
+                if record.line in recorders and self.core.lines.get(record.line) is None:
+                    recorders[record.line].stop_listening()  # not for a waiting caller turned away
+                self.store.call_ended(record.as_dict())
+            case _:
+                raise TypeError(f"unknown action {action!r}")
