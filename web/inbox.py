@@ -8,7 +8,7 @@ from appliance.records.privacy import shown
 
 from .access import audit
 from .i18n import translate as _
-from .link import DaemonError, act, ask, rows, viewer, viewer_role
+from .link import DaemonError, act, ask, inbox, viewer, viewer_role
 from .security import requires
 
 blueprint = Blueprint("inbox", __name__)
@@ -24,9 +24,7 @@ def _caller_of(call_rows: list[dict]) -> None:
 @blueprint.get("/voicemail")
 @requires("supervisor")
 def voicemail():
-    messages = rows("SELECT v.id, v.call_id, v.caller_key, v.at, v.seconds, v.listened_at, v.cut_short, "
-                    "c.caller AS stored_caller "
-                    "FROM voicemails v LEFT JOIN calls c ON c.id = v.call_id ORDER BY v.at DESC LIMIT 200")
+    messages = inbox().voicemails()
     _caller_of(messages)
     return render_template("voicemail.html", messages=messages)
 
@@ -35,16 +33,16 @@ def voicemail():
 @requires("supervisor")
 def voicemail_audio(voicemail_id: int):
     """The message as recorded (Chromium and Firefox play FLAC); opening it marks it listened and is audited."""
-    found = rows("SELECT call_id, path FROM voicemails WHERE id = ?", [voicemail_id])
-    if not found:
+    found = inbox().voicemail(voicemail_id)
+    if found is None:
         abort(404, f"no voicemail {voicemail_id}")
     data_dir = current_app.config["DATA_DIR"].resolve()
-    path = (data_dir / found[0]["path"]).resolve()
+    path = (data_dir / found["path"]).resolve()
     if not path.is_relative_to(data_dir) or not path.is_file():
         abort(404, f"the recording of voicemail {voicemail_id} is missing")
     # A player fetches in ranges; only the first fetch is a listen worth recording.
     if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
-        audit("listen", f"voicemail {voicemail_id}", f"call {found[0]['call_id']}")
+        audit("listen", f"voicemail {voicemail_id}", f"call {found['call_id']}")
         try:
             ask("voicemail.listened", id=voicemail_id)
         except DaemonError:
@@ -56,8 +54,7 @@ def voicemail_audio(voicemail_id: int):
 @requires("supervisor")
 def voicemail_callback(voicemail_id: int):
     """Call the person who left the message: the number comes from their call while it is kept in full."""
-    found = rows("SELECT c.caller FROM voicemails v JOIN calls c ON c.id = v.call_id WHERE v.id = ?", [voicemail_id])
-    number = found[0]["caller"] if found else None
+    number = inbox().voicemail_caller(voicemail_id)
     if not number or not number.lstrip("+").isdigit():
         abort(400, "this box keeps no full number for that caller (privacy mode), so it cannot call back")
     act("callback.request", _("Calling back now."), number=number)
@@ -71,8 +68,6 @@ def sms():
     direction = request.args.get("direction", "")
     if direction not in ("", "in", "out"):
         abort(400, "direction must be in or out")
-    messages = rows("SELECT id, line, direction, number AS stored_caller, at, text FROM sms "
-                    + ("WHERE direction = ? " if direction else "") + "ORDER BY at DESC LIMIT 200",
-                    [direction] if direction else [])
+    messages = inbox().sms(direction or None)
     _caller_of(messages)
     return render_template("sms.html", messages=messages, direction=direction, actor=viewer())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sqlite3
 import threading
 import time
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from flask import current_app, flash, g
 
 from appliance.records.privacy import appear
+from appliance.records.store.inbox import Inbox
 from appliance.records.store.queries import CallLog
 from appliance.service import control
 
@@ -92,18 +92,6 @@ def call_log() -> CallLog:
     return CallLog(current_app.config["DATABASE"])
 
 
-def rows(sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
-    """Rows from calls.db for lists the store has no query for (voicemail, callbacks, SMS); read-only."""
-    path = current_app.config["DATABASE"]
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, params)]
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []  # the daemon has not made its schema yet
-        raise
-    finally:
-        conn.close()
+def inbox() -> Inbox:
+    """Voicemail, SMS and callbacks, read through the store's read model (web/ runs no SQL on calls.db)."""
+    return Inbox(current_app.config["DATABASE"])

@@ -12,7 +12,7 @@ from appliance.records.privacy import shown
 
 from . import configure
 from .i18n import translate as _
-from .link import DaemonError, act, ask, rows, viewer, viewer_role
+from .link import DaemonError, act, ask, inbox, viewer, viewer_role
 from .pages import back_to, own_operator, status
 from .security import can, requires
 
@@ -84,18 +84,17 @@ def operator_action(name: str):
 
 
 def _pending_callback(callback_id: int) -> dict[str, Any]:
-    found = rows("SELECT id, number FROM callbacks WHERE id = ? AND status = 'pending'", [callback_id])
-    if not found:
+    found = inbox().pending_callback(callback_id)
+    if found is None:
         abort(404, f"no pending callback {callback_id}")
-    return found[0]
+    return found
 
 
 @blueprint.get("/callbacks")
 @requires("supervisor")
 def callbacks():
     role = viewer_role()
-    pending = rows("SELECT id, request_id, call_id, number, status, attempts, requested_at, detail FROM callbacks "
-                   "WHERE status = 'pending' ORDER BY requested_at")
+    pending = inbox().pending_callbacks()
     for row in pending:
         row["number"] = shown(row["number"], role)
     return render_template("callbacks.html", callbacks=pending)
