@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from appliance import config as configuration
 from appliance.audio.convert import without_paths
 from appliance.audio.prompts import PromptError, PromptLibrary
+from appliance.config.validators import identifier
 from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
 
@@ -318,8 +319,10 @@ def prompt_upload(name: str):
 def prompt_upload_new():
     """A new prompt made from a recording in one step: its name and the file together."""
     document, name = current_document(), request.form.get("name", "").strip()
-    if not forms.is_id(name):
-        flash(_("“{name}”: a name is lowercase letters, digits, - and _", name=name), "error")
+    try:
+        identifier(name)
+    except ValueError as exc:
+        flash(str(exc), "error")  # the daemon's own words, read in the page's language (web/patterns.py)
         return redirect(url_for("configure.section", name="prompts"))
     if name in document.get("prompts", {}):
         flash(_("There is already a prompt {name}: upload onto it below.", name=name), "error")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.config import DIALECTS, HANDSET_PINS, LANGUAGES
+from appliance.config.validators import identifier
 from appliance.core.flow import NODE_TYPES
 from appliance.core.problems import Problem
 from appliance.core.schedule import DAYS, WHEN_TIME_UNKNOWN
@@ -21,7 +22,6 @@ from . import menu_rows
 
 SECTIONS = ("box", "lines", "handsets", "operators", "queue", "callers", "prompts", "schedule", "flow", "webhooks")
 PEOPLE = ("operators", "queue", "callers", "webhooks")  # built by web/forms_people.py
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -239,8 +239,8 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
 
         forms_people.add(section, new, name, kind)
         return new
-    if section in ("prompts", "flow", "handsets", "lines") and not _ID.match(name):
-        raise ValueError(f"{name!r}: a name is lowercase letters, digits, - and _")
+    if section in ("prompts", "flow", "handsets", "lines"):
+        identifier(name)  # the daemon's own check: ValueError with its words
     if section == "prompts":
         if name in new.get("prompts", {}):
             raise ValueError(f"there is already a prompt {name!r}")
@@ -262,11 +262,6 @@ def add(section: str, document: dict[str, Any], name: str, kind: str) -> dict[st
     else:
         raise ValueError(f"nothing can be added to {section}")
     return new
-
-
-def is_id(name: str) -> bool:
-    """A name the config takes for a prompt, node, line or handset."""
-    return bool(_ID.match(name))
 
 
 def with_pending(section: str, document: dict[str, Any], pending: list[str]) -> dict[str, Any]:

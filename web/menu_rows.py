@@ -3,9 +3,9 @@ skill, hang up, ...), so the admin builds an option and where it leads in one sa
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from appliance.config.validators import identifier
 from appliance.core.flow import NODE_TYPES
 
 KEYS = "1234567890*#"
@@ -13,7 +13,6 @@ NEW = "+new"  # the destination "new node…"
 # The new-node types a row offers first, in the admin's words; every other type follows by its name.
 QUICK = (("voicemail", "voicemail"), ("route", "queue for a skill"), ("hangup", "hang up"))
 TYPES = (*QUICK, *((t, t) for t in NODE_TYPES if t not in dict(QUICK)))
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 def read(form: Any, path: str, document: dict[str, Any]) -> dict[str, str]:
@@ -24,8 +23,10 @@ def read(form: Any, path: str, document: dict[str, Any]) -> dict[str, str]:
         target = form.get(f"{path}:{key}", "").strip()
         if target == NEW:
             name = form.get(f"{path}:{key}:name", "").strip()
-            if not _ID.match(name):
-                raise ValueError(f"key {key}: the new node's name {name!r} is lowercase letters, digits, - and _")
+            try:
+                identifier(name)
+            except ValueError as exc:
+                raise ValueError(f"key {key}: the new node's name {exc}") from None
             if name not in nodes:
                 nodes[name] = _new_node(form.get(f"{path}:{key}:type", "hangup"),
                                         form.get(f"{path}:{key}:skill", "").strip(), nodes)

@@ -42,13 +42,12 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
             jobs.append((name, name, (_spoken, library, spec["text"], spec.get("lang", config.language))))
         else:
             jobs.append((name, name, (_converted, library, uploads_dir / spec["file"])))
-    queue = config.document.get("queue", {})
     if config.people.queue.announce_every > 0:
         # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
         for field, numbers, name_of in (("position_text", range(1, 10), position_prompt),
                                         ("wait_text", range(1, MAX_WAIT_MINUTES + 1), wait_prompt)):
             for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
-                template = queue.get(f"{field}{suffix}")
+                template = config.people.announcements.get(f"{field}{suffix}")
                 if not template:
                     continue
                 for n in numbers:

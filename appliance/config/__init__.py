@@ -3,19 +3,11 @@
 The rest of the box imports from here, not from the modules inside: they are free to be reshaped.
 """
 
-from .document import (
-    DIALECTS,
-    HANDSET_PINS,
-    LANGUAGES,
-    Config,
-    ConfigError,
-    LineConfig,
-    check,
-    default_document,
-    load,
-    parse,
-)
+from .document import ConfigError, check, default_document, load, parse
+from .lines import DIALECTS
+from .model import HANDSET_PINS, Config, HandsetConfig, LineConfig
 from .records import Records
+from .validators import LANGUAGES
 
-__all__ = ["DIALECTS", "HANDSET_PINS", "LANGUAGES", "Config", "ConfigError", "LineConfig", "Records", "check",
-           "default_document", "load", "parse"]
+__all__ = ["DIALECTS", "HANDSET_PINS", "LANGUAGES", "Config", "ConfigError", "HandsetConfig", "LineConfig", "Records",
+           "check", "default_document", "load", "parse"]

@@ -15,7 +15,8 @@ from ..core.flow import Node
 from ..core.problems import Problem
 from ..core.schedule import DAYS
 from ..records.privacy import RETENTION_KINDS
-from .model import HANDSET_KEYS, LineConfig, language_variants
+from .model import HANDSET_KEYS, LineConfig
+from .validators import language_variants
 
 
 @dataclass(frozen=True)

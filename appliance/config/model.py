@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,6 @@ from ..core.schedule import Schedule
 from .people import People
 from .records import Records
 
-LANGUAGES = ("en", "ru")
 HANDSET_PINS = {
     "relay": ("ring_pin", "hook_pin"),
     "slic": ("ring_mode_pin", "fr_pin", "hook_pin"),
@@ -19,11 +19,6 @@ HANDSET_PINS = {
 # Every key a [[handsets]] table may have (docs/handsets.md): the pins of both kinds, and the rest.
 HANDSET_KEYS = ("id", "name", "operator", "kind", "ring_pin", "hook_pin", "ring_mode_pin", "fr_pin", "audio_pins",
                 "skills", "presence_pin", "bounce_time", "active_low", "ring_hz")
-
-
-def language_variants(key: str) -> tuple[str, ...]:
-    """A text key and its per-language forms: wait_text, wait_text_en, wait_text_ru."""
-    return (key, *(f"{key}_{lang}" for lang in LANGUAGES))
 
 
 @dataclass(frozen=True)
@@ -46,13 +41,38 @@ class LineConfig:
 
 
 @dataclass(frozen=True)
+class HandsetConfig:
+    """One [[handsets]] table, checked: every pin a BCM number on the header, each used once in the box."""
+
+    id: str
+    kind: str  # relay (ring relay + cradle switch) | slic (one AG1171-class SLIC)
+    hook_pin: int
+    audio_pins: Mapping[str, int]  # line id -> the pin of this handset's audio relay for that line
+    ring_pin: int | None = None  # relay only
+    ring_mode_pin: int | None = None  # slic only
+    fr_pin: int | None = None  # slic only
+    presence_pin: int | None = None  # an operator's presence switch at this desk
+    name: str = ""
+    operator: str | None = None  # who is logged in here when the box starts
+    skills: tuple[str, ...] = ()
+    active_low: bool = False  # relay boards that switch on a low input
+    bounce_time: float = 0.03  # seconds the cradle switch must settle
+    ring_hz: float = 20.0  # slic only: the ringing frequency
+
+    def output_pins(self) -> list[int]:
+        """The pins this handset drives (relays, SLIC lines), in the order the parts are built."""
+        own = [self.ring_pin] if self.kind == "relay" else [self.ring_mode_pin, self.fr_pin]
+        return [pin for pin in own if pin is not None] + list(self.audio_pins.values())
+
+
+@dataclass(frozen=True)
 class Config:
     document: dict[str, Any]
     name: str
     language: str
     country: str
     lines: tuple[LineConfig, ...]
-    handsets: tuple[dict[str, Any], ...]
+    handsets: tuple[HandsetConfig, ...]
     cadence: tuple[float, ...]
     schedule: Schedule
     prompts: dict[str, dict[str, Any]]
@@ -64,7 +84,6 @@ class Config:
     def output_pins(self) -> list[int]:
         """Every pin the box drives: the firmware holds them low from power-on."""
         pins = [line.power_pin for line in self.lines if line.power_pin is not None]
-        for spec in self.handsets:
-            pins += [spec[name] for name in HANDSET_PINS[spec["kind"]] if name != "hook_pin"]
-            pins += list(spec.get("audio_pins", {}).values())
+        for handset in self.handsets:
+            pins += handset.output_pins()
         return sorted(set(pins))

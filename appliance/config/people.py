@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.callbacks import CallbackSettings
 from ..core.callers import CallerLists, parse_callers
 from ..core.handoff import RINGBACK, QueueSettings
-from ..core.operators import Operator, Roster
+from ..core.operators import Operator, Roster, Shift
 from ..core.problems import Problem
 from ..core.strategies import SkillTier, check_tiers, strategy_name
+from .validators import checked, language_variants, number
 
 _OPERATOR_NUMBERS = {"ring_timeout": (1, 300), "wrap_up": (0, 3600), "retry_pause": (0, 3600),
                      "max_missed": (0, 100), "weight": (1, 100)}
@@ -24,10 +26,18 @@ class People:
     queue: QueueSettings
     callbacks: CallbackSettings
     callers: CallerLists
+    # The queue's announcements as the admin wrote them ("position_text", "wait_text_ru", ...): "{n}"/"{m}" in each
+    announcements: Mapping[str, str] = field(default_factory=dict)
+
+    def shifts(self) -> tuple[str, tuple[Shift, ...]]:
+        """The roster as a value (its time zone and shifts): equal when the roster did not change."""
+        return (self.roster.tz.key, self.roster.shifts) if self.roster else ("", ())
 
 
-def parse_people(document: dict[str, Any], handsets: list[dict[str, Any]], prompts: set[str],
-                 timezone: str, problems: list[Problem]) -> People:
+def parse_people(document: dict[str, Any], prompts: set[str], timezone: str, problems: list[Problem]) -> People:
+    # The [[handsets]] tables as written, by position (their own checks are in handsets.py): who is at which.
+    raw = document.get("handsets")
+    handsets = [spec if isinstance(spec, dict) else {} for spec in raw] if isinstance(raw, list) else []
     operators, logins = _operators(document.get("operators"), handsets, problems)
     names = {o.name for o in operators}
     roster = None
@@ -37,7 +47,7 @@ def parse_people(document: dict[str, Any], handsets: list[dict[str, Any]], promp
             if isinstance(raw_roster, list) else []
         for i in bad:
             problems.append(Problem(f"roster[{i}].operator", f"{raw_roster[i].get('operator')!r} is not an operator"))
-        handset_ids = {h["id"] for h in handsets}
+        handset_ids = {h.get("id") for h in handsets}
         for i, entry in enumerate(raw_roster if isinstance(raw_roster, list) else []):
             if isinstance(entry, dict) and entry.get("handset") not in handset_ids:
                 problems.append(Problem(f"roster[{i}].handset", f"{entry.get('handset')!r} is not a handset"))
@@ -47,16 +57,20 @@ def parse_people(document: dict[str, Any], handsets: list[dict[str, Any]], promp
             problems.append(Problem("roster", str(exc)))
     callers, caller_problems = parse_callers(document.get("callers"), timezone)
     problems += caller_problems
-    return People(tuple(operators), logins, roster, _queue(document.get("queue", {}), prompts, problems),
-                  _callbacks(document.get("callbacks", {}), problems), callers)
+    queue = document.get("queue", {})
+    announcements = {key: text for key in (*language_variants("position_text"), *language_variants("wait_text"))
+                     if isinstance(text := queue.get(key) if isinstance(queue, dict) else None, str) and text}
+    return People(tuple(operators), logins, roster, _queue(queue, prompts, problems),
+                  _callbacks(document.get("callbacks", {}), problems), callers, announcements)
 
 
 def _operators(raw: object, handsets: list[dict[str, Any]], problems: list[Problem]) -> tuple[list[Operator],
                                                                                                dict[str, str]]:
-    logins = {h["operator"]: h["id"] for h in handsets if isinstance(h.get("operator"), str)}
+    logins = {h["operator"]: h["id"] for h in handsets if isinstance(h.get("operator"), str)
+              and isinstance(h.get("id"), str)}
     if raw is None:
         # No [[operators]]: each handset's operator has that handset's skills, all at level 1.
-        return [Operator(h["operator"], dict.fromkeys(h.get("skills", []), 1))
+        return [Operator(h["operator"], dict.fromkeys(_skills(h), 1))
                 for h in handsets if isinstance(h.get("operator"), str)], logins
     if not isinstance(raw, list):
         problems.append(Problem("operators", "must be a list of [[operators]] tables"))
@@ -76,14 +90,12 @@ def _operators(raw: object, handsets: list[dict[str, Any]], problems: list[Probl
         if not isinstance(skills, dict) or not all(isinstance(v, int) and 1 <= v <= 5 for v in skills.values()):
             problems.append(Problem(f"{where}.skills", "a table of skill = level (1 to 5), or a list of skills"))
             skills = {}
-        values = {}
+        values: dict[str, Any] = {}
         for key, (low, high) in _OPERATOR_NUMBERS.items():
             if key in spec:
-                value = spec[key]
-                if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-                    problems.append(Problem(f"{where}.{key}", f"must be a number from {low} to {high}"))
-                    continue
-                values[key] = int(value) if key in ("max_missed", "weight") else float(value)
+                value = checked(number, spec[key], f"{where}.{key}", problems, low, high)
+                if value is not None:
+                    values[key] = int(value) if key in ("max_missed", "weight") else value
         operators.append(Operator(spec["name"], skills, **values))
     names = {o.name for o in operators}
     for i, handset in enumerate(handsets):
@@ -142,3 +154,8 @@ def _callbacks(raw: object, problems: list[Problem]) -> CallbackSettings:
         problems.append(Problem("callbacks.retry_after", "must be 30 seconds or more"))
         retry = 300
     return CallbackSettings(attempts, float(retry))
+
+
+def _skills(handset: dict[str, Any]) -> list[str]:
+    skills = handset.get("skills", [])
+    return [s for s in skills if isinstance(s, str)] if isinstance(skills, list) else []

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.core.events import HookOff, HookOn
 from appliance.handsets.cadence import check_cadence
 from appliance.handsets.parts import AudioRelay, HookSwitch, PresenceSwitch, RingRelay, SlicRinger
-from appliance.handsets.wiring import Pin, audio_pins_of, input_pins, kind_of, output_pins, pin_of
+from appliance.handsets.wiring import Pin
 
 __all__ = [
     "AudioRelay",
@@ -23,9 +23,8 @@ __all__ = [
     "RingRelay",
     "SlicHandset",
     "SlicRinger",
+    "HandsetSpec",
     "build_handset",
-    "input_pins",
-    "output_pins",
 ]
 
 Post = Callable[[object], None]
@@ -248,33 +247,48 @@ class SlicHandset(_Station):
         return self._ringer.ring_hz
 
 
-def build_handset(
-    spec: Mapping[str, Any], *, pin_factory: object, cadence: Sequence[float], post: Post
-) -> Handset | SlicHandset:
-    """The handset one [[handsets]] table describes.
+class HandsetSpec(Protocol):
+    """What a handset is wired to and how it behaves: appliance.config's HandsetConfig, already checked."""
 
-    Optional keys besides the pins: bounce_time (seconds, default 0.03), active_low (relay boards
-    that switch on a low input, default false), ring_hz (SLIC only, default 20).
-    """
-    kind = kind_of(spec)
-    if not isinstance(spec.get("active_low", False), bool):
-        raise ValueError(f"handset {spec.get('id')!r}: active_low must be true or false")
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def hook_pin(self) -> Pin: ...
+    @property
+    def audio_pins(self) -> Mapping[str, Pin]: ...
+    @property
+    def ring_pin(self) -> Pin | None: ...
+    @property
+    def ring_mode_pin(self) -> Pin | None: ...
+    @property
+    def fr_pin(self) -> Pin | None: ...
+    @property
+    def bounce_time(self) -> float: ...
+    @property
+    def active_low(self) -> bool: ...
+    @property
+    def ring_hz(self) -> float: ...
+
+
+def build_handset(spec: HandsetSpec, *, pin_factory: object, cadence: Sequence[float], post: Post
+                  ) -> Handset | SlicHandset:
+    """The handset one [[handsets]] table describes (docs/handsets.md)."""
     common: dict[str, Any] = {
-        "hook_pin": pin_of(spec, "hook_pin"),
-        "audio_pins": audio_pins_of(spec),
+        "hook_pin": spec.hook_pin,
+        "audio_pins": dict(spec.audio_pins),
         "cadence": cadence,
         "pin_factory": pin_factory,
         "post": post,
-        "bounce_time": spec.get("bounce_time", 0.03),
-        "active_high": not spec.get("active_low", False),
+        "bounce_time": spec.bounce_time,
+        "active_high": not spec.active_low,
     }
-    handset_id = spec.get("id")
-    if kind == "slic":
-        return SlicHandset(
-            handset_id,
-            ring_mode_pin=pin_of(spec, "ring_mode_pin"),
-            fr_pin=pin_of(spec, "fr_pin"),
-            ring_hz=spec.get("ring_hz", 20.0),
-            **common,
-        )
-    return Handset(handset_id, ring_pin=pin_of(spec, "ring_pin"), **common)
+    if spec.kind == "slic":
+        if spec.ring_mode_pin is None or spec.fr_pin is None:
+            raise ValueError(f"handset {spec.id!r} (slic) needs ring_mode_pin and fr_pin")
+        return SlicHandset(spec.id, ring_mode_pin=spec.ring_mode_pin, fr_pin=spec.fr_pin, ring_hz=spec.ring_hz,
+                           **common)
+    if spec.ring_pin is None:
+        raise ValueError(f"handset {spec.id!r} (relay) needs ring_pin")
+    return Handset(spec.id, ring_pin=spec.ring_pin, **common)

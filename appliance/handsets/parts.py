@@ -21,6 +21,9 @@ from appliance.handsets.wiring import Pin
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)
 
+RING_HZ = (15.0, 60.0)  # a SLIC's ringing frequency: 20 Hz by default, 25 Hz usual in Russia
+BOUNCE_TIME = (0.0, 1.0)  # seconds a switch must settle; a contact still bouncing after a second is broken
+
 
 def _nothing() -> None:
     pass
@@ -131,10 +134,8 @@ class SlicRinger(_CadencePlayer):
         self, ring_mode_pin: Pin, fr_pin: Pin, *, pin_factory: object, ring_hz: float = 20.0
     ) -> None:
         super().__init__()
-        if isinstance(ring_hz, bool) or not isinstance(ring_hz, int | float) or not 15 <= ring_hz <= 60:
-            raise ValueError(
-                f"ring_hz {ring_hz!r} must be a ringing frequency between 15 and 60 Hz (usually 20-25)"
-            )
+        if isinstance(ring_hz, bool) or not isinstance(ring_hz, int | float) or not RING_HZ[0] <= ring_hz <= RING_HZ[1]:
+            raise ValueError(f"ring_hz {ring_hz!r} must be a number from {RING_HZ[0]:g} to {RING_HZ[1]:g}")
         self.ring_hz = float(ring_hz)
         self._ring_mode = DigitalOutputDevice(ring_mode_pin, initial_value=False, pin_factory=pin_factory)
         try:
@@ -229,9 +230,10 @@ class _DebouncedInput:
         if (
             isinstance(bounce_time, bool)
             or not isinstance(bounce_time, int | float)
-            or not 0 <= bounce_time <= 1
+            or not BOUNCE_TIME[0] <= bounce_time <= BOUNCE_TIME[1]
         ):
-            raise ValueError(f"bounce_time {bounce_time!r} must be between 0 and 1 second")
+            low, high = BOUNCE_TIME
+            raise ValueError(f"bounce_time {bounce_time!r} must be seconds from {low:g} to {high:g}")
         self._bounce_time = float(bounce_time)
         self._when_active = when_active or _nothing
         self._when_inactive = when_inactive or _nothing

@@ -1,67 +1,23 @@
-"""Which GPIO pins a [[handsets]] table from the config uses, read without touching any pin."""
+"""Which GPIO pins a handset may be wired to: the one check of a pin, used by the config and the parts."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
-Pin = int | str
+Pin = int  # a BCM GPIO number, as gpiozero and the firmware's gpio= lines take it
 
-KINDS = ("relay", "slic")
-# Output pin keys per kind, in the order the parts are built (the audio relays come last).
-_OUTPUT_KEYS = {"relay": ("ring_pin",), "slic": ("ring_mode_pin", "fr_pin")}
-_BCM_NAME = re.compile(r"(?:GPIO|BCM)?(\d+)", re.IGNORECASE)
-
-
-def handset_label(spec: Mapping[str, Any]) -> str:
-    return f"handset {spec.get('id', '?')!r}"
+# A Raspberry Pi's 40-pin header brings out GPIO 0-27 only (every model since the B+, Pi 5 included). The
+# SoC numbers 54 GPIOs, but 28-53 are wired on the board (SD card, HDMI, audio, Wi-Fi) or not at all: a
+# relay or a cradle switch cannot be on them, and a `gpio=` line in config.txt for one would fight the board.
+GPIO_PINS = range(0, 28)
+_GPIO_NAME = re.compile(r"^(?:GPIO|BCM)(\d+)$", re.IGNORECASE)
 
 
-def kind_of(spec: Mapping[str, Any]) -> str:
-    kind = spec.get("kind", "relay")
-    if kind not in KINDS:
-        raise ValueError(f"{handset_label(spec)}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    return kind
-
-
-def normalise_pin(value: object, where: str) -> Pin:
-    """A pin as gpiozero takes it; "GPIO17", "BCM17" and 17 all become 17 so a pin used twice is caught."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{where}: pin {value!r} must be a GPIO number or a pin name such as 'GPIO17'")
-    if isinstance(value, int):
-        if not 0 <= value <= 53:
-            raise ValueError(f"{where}: pin {value!r} is not a GPIO number (0-53)")
+def gpio_pin(value: object) -> Pin:
+    """A BCM GPIO number on the Pi's header: 17, or the names "GPIO17" and "BCM17" (which become 17, so
+    that a pin used twice under two names is caught). ValueError in the config's words otherwise."""
+    if isinstance(value, str) and (name := _GPIO_NAME.match(value.strip())):
+        value = int(name.group(1))
+    if isinstance(value, int) and not isinstance(value, bool) and value in GPIO_PINS:
         return value
-    name = value.strip()
-    if not name:
-        raise ValueError(f"{where}: pin name is empty")
-    match = _BCM_NAME.fullmatch(name)
-    return normalise_pin(int(match.group(1)), where) if match else name
-
-
-def pin_of(spec: Mapping[str, Any], key: str) -> Pin:
-    if key not in spec:
-        raise ValueError(f"{handset_label(spec)} ({kind_of(spec)}) needs {key}")
-    return normalise_pin(spec[key], f"{handset_label(spec)} {key}")
-
-
-def audio_pins_of(spec: Mapping[str, Any]) -> dict[str, Pin]:
-    pins = spec.get("audio_pins")
-    if not isinstance(pins, Mapping) or not pins:
-        raise ValueError(
-            f"{handset_label(spec)}: audio_pins must map each line id to a pin, e.g. {{ gsm1 = 22 }}"
-        )
-    return {
-        str(line): normalise_pin(pin, f"{handset_label(spec)} audio_pins.{line}")
-        for line, pin in pins.items()
-    }
-
-
-def output_pins(spec: Mapping[str, Any]) -> list[Pin]:
-    """Every output pin the handset uses, repeats kept so a pin used twice within one handset shows."""
-    return [pin_of(spec, key) for key in _OUTPUT_KEYS[kind_of(spec)]] + list(audio_pins_of(spec).values())
-
-
-def input_pins(spec: Mapping[str, Any]) -> list[Pin]:
-    return [pin_of(spec, "hook_pin")]
+    raise ValueError(f"{value!r} is not a GPIO pin: use a BCM number 0-27 (or \"GPIO17\")")

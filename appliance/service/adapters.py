@@ -46,14 +46,14 @@ class Adapters:
 
     def start_handsets(self, config: Config) -> None:
         for spec in config.handsets:
-            self.handsets[spec["id"]] = build_handset(spec, pin_factory=self.pin_factory, cadence=config.cadence,
-                                                      post=self.post)
-            if "presence_pin" in spec:
-                switch = PresenceSwitch(spec["presence_pin"], pin_factory=self.pin_factory,
-                                        when_present=self._presence(spec["id"], True),
-                                        when_absent=self._presence(spec["id"], False))
+            self.handsets[spec.id] = build_handset(spec, pin_factory=self.pin_factory, cadence=config.cadence,
+                                                   post=self.post)
+            if spec.presence_pin is not None:
+                switch = PresenceSwitch(spec.presence_pin, pin_factory=self.pin_factory,
+                                        when_present=self._presence(spec.id, True),
+                                        when_absent=self._presence(spec.id, False))
                 self.presence_switches.append(switch)
-                self.post(ev.PresenceChanged(spec["id"], switch.is_present))  # the desk as it is at start
+                self.post(ev.PresenceChanged(spec.id, switch.is_present))  # the desk as it is at start
 
     def _presence(self, handset: str, present: bool) -> Callable[[], None]:
         return lambda: self.post(ev.PresenceChanged(handset, present))

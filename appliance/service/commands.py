@@ -54,7 +54,7 @@ def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     # So are the operators and the queue's settings: the switchboard's router holds them with their live state.
     restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence
                or old.people.operators != config.people.operators or old.people.queue != config.people.queue
-               or old.document.get("roster") != config.document.get("roster"))
+               or old.people.shifts() != config.people.shifts())
     try:
         daemon.reconfigure(config)
     except PromptError as exc:

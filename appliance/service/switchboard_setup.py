@@ -30,12 +30,12 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
                      rng: random.Random | None = None) -> Switchboard:
     return Switchboard(
         lines=[line.id for line in config.lines],
-        handsets=[spec["id"] for spec in config.handsets],
+        handsets=[handset.id for handset in config.handsets],
         operators=make_operators(config, clock.monotonic(), clock.wall(), clock.synced()),
         flow=config.flow, schedule=config.schedule, clock=clock,
         queue=config.people.queue, callers=config.people.callers, callbacks=config.people.callbacks,
         prompts=prompts if prompts is not None else set(config.prompts),
         recording_prompt=config.records.recording_prompt, new_id=new_id, rng=rng,
-        presence={spec["id"]: spec["operator"] for spec in config.handsets
-                  if "presence_pin" in spec and isinstance(spec.get("operator"), str)},
+        presence={handset.id: handset.operator for handset in config.handsets
+                  if handset.presence_pin is not None and handset.operator},
     )

@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("package", ["appliance/core"])
+@pytest.mark.parametrize("package", ["appliance/core", "appliance/config"])
 def test_mypy_finds_nothing(package: str, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), package], cwd=ROOT,
-                            capture_output=True, text=True)
+    # Errors are reported for the package only: a module it imports from outside is another package's to fix.
+    command = [sys.executable, "-m", "mypy", "--follow-imports=silent", "--cache-dir", str(tmp_path), package]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
