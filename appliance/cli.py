@@ -134,7 +134,8 @@ def _check(args: argparse.Namespace) -> int:
         from .ops.hwcheck import format_findings, probe
 
         ports = {line.id: line.port for line in config.lines} if config else None
-        findings = probe(ports)
+        voice = {line.id: line.audio_port for line in config.lines if line.audio_port} if config else None
+        findings = probe(ports, voice_ports=voice)
         print(format_findings(findings))
         if any(not finding.ok for finding in findings):
             status = 1

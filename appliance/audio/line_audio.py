@@ -1,6 +1,9 @@
-"""Which player and recorder a line gets: a sound card, or the voice modem's own serial port.
+"""Which player and recorder a line gets: a sound card, the GSM modem's USB voice port, or a V.253 modem's port.
 
-A GSM modem's audio goes through a USB sound card (ALSA). A V.253 voice modem on an analogue line carries
+`[[lines]] audio` chooses for a GSM line: "alsa" (a USB sound card on the modem's analogue pins), "uac" (the
+modem's own USB sound card, Quectel after AT+QPCMV=1,2: ALSA too, named in audio_out/audio_in) or "serial"
+(the modem's USB voice port, voice_port.py). The switching commands are the modem side's (voice_switch.py).
+A V.253 voice modem on an analogue line carries
 the prompts and the caller's voice over its serial port (AT+VTX / AT+VRX), borrowed from the line's AT
 engine for each session, and reports keys itself as <DLE> codes, so it needs no software DTMF receiver.
 """
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .player import AlsaPlayer
 from .recorder import LINE_PERIOD_FRAMES, AlsaRecorder
 from .serial_audio import SerialAudio
+from .voice_port import VoicePort, VoicePortPlayer
 
 if TYPE_CHECKING:
     from ..config import LineConfig
@@ -35,6 +39,11 @@ def line_audio(
     the borrowed port. Without one (a line that could not be built) it falls back to the sound card
     the config names, like every other dialect; `open_pcm`/`open_capture` replace the ALSA openers there.
     """
+    if line.audio == "serial" and line.audio_port and line.dialect not in SERIAL_AUDIO_DIALECTS:
+        voice = VoicePort(line.id, line.audio_port)
+        return (VoicePortPlayer(line.id, voice, post=post),
+                AlsaRecorder(line.id, line.audio_port, post=post, open_pcm=voice.capture,
+                             detect_dtmf=line.software_dtmf, period_frames=LINE_PERIOD_FRAMES))
     if line.dialect in SERIAL_AUDIO_DIALECTS and modem is not None:
         player = SerialAudio(line.id, modem.borrow, post=post, on_code=modem.heard)
         recorder = AlsaRecorder(line.id, f"{line.port} (voice)", post=post, open_pcm=player.open_capture,
@@ -45,3 +54,10 @@ def line_audio(
     return (AlsaPlayer(line.id, line.audio_out, post=post, **player_args),
             AlsaRecorder(line.id, line.audio_in, post=post, detect_dtmf=line.software_dtmf,
                          period_frames=LINE_PERIOD_FRAMES, **recorder_args))
+
+
+def audio_path(line: LineConfig) -> str:
+    """The line's audio in an admin's words, for a line that is down because of it."""
+    if line.audio == "serial":
+        return f"voice port {line.audio_port!r}"
+    return f"sound card {line.audio_out!r}/{line.audio_in!r}"

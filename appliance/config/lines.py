@@ -63,6 +63,7 @@ def parse_lines(raw: object, simulated: bool, check_devices: bool, problems: lis
         ussd_period = _seconds(spec, "ussd_period", (600, 30 * 86400), where, problems)
         dial_timeout = _seconds(spec, "dial_timeout", (10, 300), where, problems)
         answering = _answering(spec, where, problems)
+        answering.update(_line_audio(spec, where, str(dialect), simulated, check_devices, problems))
         lines.append(LineConfig(
             line_id, str(port), str(dialect), int(baudrate) if isinstance(baudrate, int) else 0, rtscts is True,
             sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"]), software_dtmf is True, ussd,
@@ -77,6 +78,41 @@ def _seconds(spec: dict[str, Any], key: str, limits: tuple[float, float], where:
     if key not in spec:
         return None
     return checked(seconds, spec[key], f"{where}.{key}", problems, *limits)
+
+
+LINE_AUDIO = ("alsa", "serial", "uac")
+# families with a USB voice path, per line audio (docs/modems.md "Line audio"); auto is checked once detected
+USB_VOICE_DIALECTS = {"serial": ("huawei", "sim7600", "quectel", "auto"), "uac": ("quectel", "auto")}
+
+
+def _line_audio(spec: dict[str, Any], where: str, dialect: str, simulated: bool, check_devices: bool,
+                problems: list[Problem]) -> dict[str, Any]:
+    """audio and audio_port of one [[lines]] table: which path carries the call's voice."""
+    audio = spec.get("audio", "alsa")
+    if audio not in LINE_AUDIO:
+        problems.append(Problem(f"{where}.audio", f"{audio!r}: use \"alsa\" (a sound card), \"serial\" (the modem's "
+                                                  "USB voice port) or \"uac\" (the modem's USB sound card)"))
+        return {}
+    port = spec.get("audio_port")
+    if audio in USB_VOICE_DIALECTS and dialect not in USB_VOICE_DIALECTS[audio] and dialect in DIALECTS:
+        problems.append(Problem(f"{where}.audio", f"a {dialect} modem has no {audio} voice path; "
+                                                  f"{audio} needs {', '.join(USB_VOICE_DIALECTS[audio][:-1])}"))
+    if audio != "serial":
+        if port is not None:
+            problems.append(Problem(f"{where}.audio_port", f"only used with audio = \"serial\" (this line: {audio})",
+                                    "warning"))
+        return {"audio": audio}
+    if port is None:
+        problems.append(Problem(f"{where}.audio_port", "audio = \"serial\" needs the modem's voice port, "
+                                                       "e.g. /dev/hotline/gsm1-audio (docs/modems.md)"))
+        return {"audio": audio}
+    port_problem = _port_problem(port, simulated, check_devices)
+    if port_problem:
+        problems.append(Problem(f"{where}.audio_port", *port_problem))
+    elif port == spec.get("port"):
+        problems.append(Problem(f"{where}.audio_port", f"{port} is the line's AT port; the voice port is another "
+                                                       "of the modem's USB ports (docs/modems.md)"))
+    return {"audio": audio, "audio_port": str(port)}
 
 
 def _answering(spec: dict[str, Any], where: str, problems: list[Problem]) -> dict[str, Any]:

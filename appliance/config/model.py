@@ -38,6 +38,8 @@ class LineConfig:
     dial_timeout: float = 60.0
     call_waiting: str = "reject"  # a second caller while a call is up: reject (busy, AT+CHLD=0) or off (AT+CCWA=0,0)
     answer_after_rings: int | None = None  # None: 2 on a V.253 landline (caller ID comes after ring 1), else 1
+    audio: str = "alsa"  # alsa (sound card) | serial (the modem's USB voice port) | uac (the modem's USB sound card)
+    audio_port: str | None = None  # the voice port when audio = "serial": /dev/hotline/<line>-audio
 
 
 @dataclass(frozen=True)

@@ -55,14 +55,16 @@ PortOpener = Callable[[str], Any]
 
 
 def probe(expected_ports: Mapping[str, str] | None = None, *, sys_root: Path = Path("/"),
-          open_port: PortOpener | None = None) -> list[Finding]:
-    """Serial ports (and which answer AT), sound cards, GPIO chips and power, against the config's lines."""
+          open_port: PortOpener | None = None, voice_ports: Mapping[str, str] | None = None) -> list[Finding]:
+    """Serial ports (and which answer AT), sound cards, GPIO chips and power, against the config's lines
+    (`expected_ports`: line -> AT port; `voice_ports`: line -> USB voice port, for lines with audio = "serial")."""
     sys_root = Path(sys_root)
     opener = open_port or _open_serial
     ports = serial_ports(sys_root)
     answers = {device: ask_port(device, opener) for device in ports}
     findings = [_port_finding(device, names, answers[device]) for device, names in ports.items()]
     findings += _expected_findings(expected_ports or {}, sys_root, ports, answers)
+    findings += _voice_findings(voice_ports or {}, sys_root, answers)
     findings += [sound_cards(sys_root), gpio_chips(sys_root), power()]
     return findings
 
@@ -220,6 +222,9 @@ def _open_error(exc: Exception) -> str:
 
 def _port_finding(device: str, names: list[str], answer: PortAnswer) -> Finding:
     label = " = ".join(dict.fromkeys(names + [device]))
+    if any(name.endswith("-audio") for name in names) and not answer.answers and not answer.error:
+        return Finding(f"voice port {label}", "silent between calls", "silent", True,
+                       "A modem's USB voice port (udev name /dev/hotline/<line>-audio): sound flows only in a call.")
     if answer.error:
         return Finding(f"serial port {label}", "answers AT", answer.error, False,
                        "Ports of one modem that do not speak AT (GPS, diagnostics, audio) are normal.")
@@ -259,4 +264,31 @@ def _expected_findings(expected: Mapping[str, str], sys_root: Path, ports: dict[
             findings.append(Finding(what, port, answer.error or "present but does not answer AT", False,
                                     "Wrong port of the modem (use its AT port: /dev/hotline/<model>-at), "
                                     "wrong baud rate, or the modem is off (PWRKEY)."))
+    return findings
+
+
+def _voice_findings(expected: Mapping[str, str], sys_root: Path, answers: dict[str, PortAnswer]) -> list[Finding]:
+    """Each line's voice port: there, and not a port that speaks AT (the AT port or another command port)."""
+    findings = []
+    for line, port in expected.items():
+        what = f"line {line} voice port"
+        if "://" in port:
+            findings.append(Finding(what, port, "a pyserial URL, not probed", True))
+            continue
+        path = sys_root / port.lstrip("/")
+        if not path.exists():
+            findings.append(Finding(what, port, "missing", False,
+                                    "Install the udev rules (deploy/udev) so the modem's voice port gets this name, "
+                                    "or name the port itself (docs/modems.md lists the interface per model). A "
+                                    "Huawei stick shows its voice port only with a voice-enabled firmware."))
+            continue
+        answer = answers.get(str(path.resolve()), PortAnswer(False, error="not a serial port"))
+        if answer.answers:
+            findings.append(Finding(what, port, f"answers AT ({answer.identity or 'modem'}): a command port", False,
+                                    "That is an AT port, not the voice port: the voice port stays silent to AT. "
+                                    "See docs/modems.md for the model's voice interface."))
+        elif answer.error and not answer.error.startswith("busy"):
+            findings.append(Finding(what, port, answer.error, False))
+        else:
+            findings.append(Finding(what, port, answer.error or "present, silent to AT", True))
     return findings

@@ -11,12 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..audio.line_audio import line_audio
+from ..audio.line_audio import audio_path, line_audio
 from ..config import Config, LineConfig
 from ..core import events as ev
 from ..handsets.devices import PresenceSwitch, build_handset
 from ..modem.line import ModemError, ModemLine
 from ..modem.power import PowerKey
+from ..modem.voice_switch import VoiceSwitch
 from ..ports import HandsetPort, LinePort, PlayerPort, PresencePort, RecorderPort
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,12 @@ class Adapters:
         if line.power_pin is not None:
             power_key = PowerKey(line.power_pin, pin_factory=self.pin_factory)
             self.power_keys.append(power_key)
-        modem = ModemLine(line.id, line.port, post=self.post, dialect=line.dialect, baudrate=line.baudrate,
-                          rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
+        # a line whose voice runs over the modem's USB has it switched there per call, at the family's moment
+        switch = (VoiceSwitch(line.id, line.audio, dialect=lambda: modem.status()["dialect"],
+                              submit=lambda job: modem.submit(job)) if line.audio != "alsa" else None)
+        modem = ModemLine(line.id, line.port, post=switch.watch(self.post) if switch else self.post,
+                          on_report=switch.on_report if switch else None, dialect=line.dialect,
+                          baudrate=line.baudrate, rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
                           ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
                           dial_timeout=line.dial_timeout, call_waiting=line.call_waiting,
                           answer_after_rings=line.answer_after_rings, note_answer=note_answer)
@@ -85,7 +90,7 @@ class Adapters:
                 player.open()
                 recorder.open()
             except Exception as exc:  # ALSA's own error type, or OSError: a sound card missing or busy
-                reason = f"sound card {line.audio_out!r}/{line.audio_in!r} cannot be opened: {exc}"
+                reason = f"{audio_path(line)} cannot be opened: {exc}"
                 log.error("line %s is down: %s", line.id, reason)
                 if detect:
                     self.lines.pop(line.id).close()

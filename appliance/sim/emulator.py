@@ -15,7 +15,10 @@ import time
 import tty
 
 from appliance.sim.emulator_script import Script
+from appliance.sim.emulator_usb_voice import UsbVoicePort
 from appliance.sim.emulator_voice import Voice
+
+USB_VOICE = ("huawei", "sim7600", "quectel")
 
 
 class ModemEmulator:
@@ -27,6 +30,9 @@ class ModemEmulator:
         self.received_at: list[float] = []  # time.monotonic() of each received command, for the bench
         self.ring_sent_at: list[float] = []  # time.monotonic() just after each RING was written
         self.script = Script(dialect, self._send, sim_pin=sim_pin)
+        # the families with a USB voice port get one: a second pty (`voice_port.port`), quiet until switched on
+        self.voice_port = UsbVoicePort(link + "-audio" if link else None) if dialect in USB_VOICE else None
+        self.script.usb_voice = self.voice_port
         self.hung = False  # fault: the firmware stops answering commands
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -45,10 +51,14 @@ class ModemEmulator:
 
     def start(self) -> None:
         self._stopping = False
+        if self.voice_port is not None:
+            self.voice_port.start()
         self._plug()
 
     def stop(self) -> None:
         self._stopping = True
+        if self.voice_port is not None:
+            self.voice_port.stop()
         self.script.cancel_timers()
         self.script.voice.reset()
         self._unplug()

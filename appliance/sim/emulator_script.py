@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.sim.emulator_sms import Messages
+from appliance.sim.emulator_usb_voice import UsbVoicePort
 from appliance.sim.emulator_voice import Voice
 
 DLE = b"\x10"
@@ -90,6 +91,8 @@ class Script(Messages):
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
+        self.usb_voice: UsbVoicePort | None = None  # the USB voice port (Huawei, SIMCom, Quectel): set by the emulator
+        self.uac_voice = False  # Quectel AT+QPCMV=1,2: the call's voice is on the modem's USB sound card
         self._init_messages()
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
@@ -171,6 +174,27 @@ class Script(Messages):
     def reset_call(self) -> None:
         self._ring_stop.set()
         self.call = "idle"
+        self.uac_voice = False
+        if self.usb_voice is not None:
+            self.usb_voice.switch_off()
+
+    def _switch_voice(self, cmd: str) -> tuple[str, ...] | None:
+        """The families' commands that move a call's voice to USB (docs/modems.md); None: not one of them."""
+        switching = {"huawei": ("AT^DDSETEX=2",), "sim7600": ("AT+CPCMREG=1", "AT+CPCMREG=0"),
+                     "quectel": ("AT+QPCMV=1,0", "AT+QPCMV=1,2", "AT+QPCMV=0")}.get(self.dialect, ())
+        if cmd not in switching:
+            return None
+        if self.call != "active":
+            return ("ERROR",) if cmd != "AT+CPCMREG=0" else ("OK",)  # no call to carry
+        if cmd in ("AT+CPCMREG=0", "AT+QPCMV=0"):
+            self.uac_voice = False
+            if self.usb_voice is not None:
+                self.usb_voice.switch_off()
+        elif cmd == "AT+QPCMV=1,2":
+            self.uac_voice = True
+        elif self.usb_voice is not None:
+            self.usb_voice.switch_on(cmd)
+        return ("OK",)
 
     def _report(self, report: str | bytes) -> None:
         if isinstance(report, bytes):
@@ -279,6 +303,9 @@ class Script(Messages):
             return ("OK",)
         if cmd in ("ATA", "AT+VLS=1") and (fam.gsm or cmd == "AT+VLS=1"):
             return self._answer()
+        switched = self._switch_voice(cmd)
+        if switched is not None:
+            return switched
         if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):
             was = self.call
             if was == "ringing" and not fam.gsm:
@@ -287,6 +314,8 @@ class Script(Messages):
             self.held = None
             if self.dialect == "huawei" and was != "idle":
                 return ("OK", "^CEND:1,0,104,16")
+            if self.dialect == "sim7600" and was == "active":
+                return ("OK", "VOICE CALL: END: 000042")
             return ("OK",)
         if cmd.startswith("ATD"):
             return self._dial(line[3:].rstrip(";").lstrip("TtPp"))

@@ -59,6 +59,8 @@ class Simulation:
             line["port"] = emulator.port
             line["audio_out"] = audio_device
             line["audio_in"] = f"sim:{line['id']}"
+            if line.get("audio") == "serial" and emulator.voice_port is not None:
+                line["audio_port"] = emulator.voice_port.port  # the emulated modem's own voice port
         self._hooks = {h["id"]: h for h in self.document.get("handsets", [])}
 
     def close(self) -> None:

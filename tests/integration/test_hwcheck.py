@@ -178,3 +178,20 @@ def test_throttled_bits_in_words() -> None:
     assert decode_throttled(0) == []
     assert decode_throttled(0x80008) == ["soft temperature limit now",
                                          "soft temperature limit has occurred since boot"]
+
+
+def test_each_lines_voice_port_is_checked_missing_or_a_command_port(pi, no_vcgencmd) -> None:
+    root, modem, gps = pi
+    (root / "dev/hotline").mkdir()
+    (root / "dev/hotline/gsm1-audio").symlink_to(gps.path)  # silent to AT, as a voice port is between calls
+    (root / "dev/hotline/gsm2-audio").symlink_to(modem.path)  # answers AT: the AT port named as the voice port
+    voice = {"gsm1": "/dev/hotline/gsm1-audio", "gsm2": "/dev/hotline/gsm2-audio", "gsm3": "/dev/hotline/gsm3-audio"}
+    findings = probe({"gsm1": "/dev/ttyUSB0"}, sys_root=root, voice_ports=voice)
+    by_what = _by_what(findings)
+    assert by_what["line gsm1 voice port"].ok
+    wrong = by_what["line gsm2 voice port"]
+    assert not wrong.ok and "AT port, not the voice port" in wrong.advice
+    missing = by_what["line gsm3 voice port"]
+    assert (missing.ok, missing.found) == (False, "missing") and "udev" in missing.advice
+    listed = next(f for f in findings if "/dev/hotline/gsm1-audio" in f.what and f.what.startswith("voice port"))
+    assert listed.ok and listed.found == "silent"

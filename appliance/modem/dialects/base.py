@@ -116,6 +116,20 @@ Happening = (
     | Registration | PowerDown | SimStatus | UssdReply | Signal
 )
 
+@dataclass(frozen=True)
+class VoiceSwitching:
+    """How a family puts a call's audio on its USB voice path (docs/modems.md, "Line audio").
+
+    `when` is "answered" (once ATA is answered OK or the dialled party picked up) or "connected" (once the
+    modem itself reports the call up: SIMCom's VOICE CALL: BEGIN; sent earlier, it is ignored and the caller
+    hears one-way audio). `off` goes out when the modem reports the call's end.
+    """
+
+    on: tuple[str, ...]
+    when: str = "answered"
+    off: tuple[str, ...] = ()
+
+
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 REGISTRATION_WORDS = {
     0: "not registered, not searching",
@@ -165,7 +179,8 @@ CAPABILITIES = {
     "AT+CLIP=1": "caller_id", "AT+VCID=1": "caller_id", "AT+CREG=1": "registration_reports",
     "AT+CEREG=1": "lte_registration_reports", "AT+CNMI=2,1,0,0,0": "sms_reports", "AT+CLCC=1": "call_reports",
     "AT+DDET=1": "dtmf_detection", "AT+QTONEDET=1": "dtmf_detection", "AT^CVOICE?": "voice",
-    "AT^DDSETEX=2": "audio_routing", "AT+CPCMREG=1": "audio_routing", "AT+CCWA=1": "call_waiting_reports",
+    "AT^DDSETEX=2": "audio_routing", "AT+CPCMREG=1": "audio_routing",
+    "AT+QPCMV=1,0": "audio_routing", "AT+QPCMV=1,2": "audio_routing", "AT+CCWA=1": "call_waiting_reports",
     "AT+CCWA=0,0": "call_waiting_off",
 }
 
@@ -208,7 +223,9 @@ class Dialect:
     )
     answer_command = "ATA"
     hangup_command = "ATH"
-    after_answer: tuple[str, ...] = ()  # e.g. switching voice over USB on
+    after_answer: tuple[str, ...] = ()  # sent by the line after every answer, whatever the line's audio
+    # line audio ("serial" voice port, "uac" USB sound card) -> how the call's voice is switched there
+    usb_voice: dict[str, VoiceSwitching] = {}
     # True where the modem may drop a call silently: the line then asks AT+CLCC while a call is up.
     poll_call_state = False
     gsm = True  # False for an analogue (V.253) line: no SIM, SMS or USSD

@@ -24,6 +24,7 @@ from appliance.modem.dialects.base import (
     Dtmf,
     Happening,
     Signal,
+    VoiceSwitching,
     after,
     fields,
     warning_for,
@@ -43,7 +44,8 @@ class Huawei(Dialect):
     report_prefixes = Dialect.report_prefixes + ("^",)  # every ^XXX line is a report
     init_commands = Dialect.init_commands + ("AT^CVOICE?",)
     hangup_command = "AT+CHUP"
-    after_answer = ("AT^DDSETEX=2",)
+    after_answer = ("AT^DDSETEX=2",)  # a Huawei stick has no other audio path: the line always sends it
+    usb_voice = {"serial": VoiceSwitching(())}
 
     def send_dtmf_command(self, digit: str) -> str:
         return f"AT^DTMF=1,{digit}"

@@ -7,13 +7,15 @@
 * Registration: LTE-only modules (EG25 on a 4G-only network) report `+CEREG` only.
 * SMS storage full: `+QIND: "smsfull","SM"`.
 * Hang-up: `ATH` (or `AT+CHUP`). DTMF sending: `AT+VTS=<digit>`.
-* Audio: analogue/PCM codec by default; voice over USB (UAC) needs `AT+QPCMV=1,2` before the call.
+* Audio: analogue/PCM codec by default; voice over USB after `AT+QPCMV=1,0` (the USB NMEA port, interface 1,
+  becomes the voice port: GNSS output must be off there, `AT+QGPSCFG="outport","none"`) or `AT+QPCMV=1,2`
+  (USB audio class: an ALSA card). Sent once the call is answered; it holds until changed.
 """
 
 from __future__ import annotations
 
 from appliance.modem.at import DleEvent
-from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, after
+from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, VoiceSwitching, after
 
 
 class Quectel(Dialect):
@@ -21,6 +23,7 @@ class Quectel(Dialect):
     report_prefixes = Dialect.report_prefixes + ("+QTONEDET:", "+QIND:", "+QUSIM:", "POWERED DOWN")
     init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+QTONEDET=1")
     poll_call_state = True
+    usb_voice = {"serial": VoiceSwitching(("AT+QPCMV=1,0",)), "uac": VoiceSwitching(("AT+QPCMV=1,2",))}
 
     def send_dtmf_command(self, digit: str) -> str:
         return f"AT+VTS={digit}"

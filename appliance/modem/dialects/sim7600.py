@@ -21,6 +21,7 @@ from appliance.modem.dialects.base import (
     Dtmf,
     Happening,
     MissedCall,
+    VoiceSwitching,
     after,
 )
 
@@ -30,7 +31,8 @@ class Sim7600(Dialect):
     report_prefixes = Dialect.report_prefixes + ("+RXDTMF:", "VOICE CALL:", "MISSED_CALL:", "PB DONE", "SMS DONE")
     init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+DDET=1")
     hangup_command = "AT+CHUP"
-    usb_audio_commands = ("AT+CPCMREG=1",)  # only when the line's audio runs over USB
+    # the USB voice port (interface 4 on SIM7600, 2 on A76xx); off at the end, or the next call has no audio
+    usb_voice = {"serial": VoiceSwitching(("AT+CPCMREG=1",), "connected", ("AT+CPCMREG=0",))}
 
     def send_dtmf_command(self, digit: str) -> str:
         return f"AT+VTS={digit}"

@@ -1,0 +1,229 @@
+"""A GSM modem's USB voice port: the call's audio as 8 kHz 16-bit linear PCM in 320-byte frames every 20 ms.
+
+Huawei sticks (after `AT^DDSETEX=2`), SIMCom SIM7600/A76xx (after `AT+CPCMREG=1`) and Quectel EC2x (after
+`AT+QPCMV=1,0`) carry a call's voice over a USB serial port of their own, next to the AT port. While the
+call's audio is switched there, the modem sends a frame every 20 ms and takes one every 20 ms; before that
+the port is silent and what the host writes is thrown away.
+
+One reader thread per port reads it the whole time it is open (a blocking read, no polling), so the kernel's
+buffer never fills, and keeps the last few frames for the recorder, like a sound card's capture ring. The
+first frame after a quiet spell says the voice path is on: a prompt waits for it (`VoicePortPlayer`), so the
+caller hears a greeting from its first syllable even when the modem switches late, and a modem that never
+sends is named in the log instead of playing into the void.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+from .player import AlsaPlayer
+
+log = logging.getLogger(__name__)
+
+FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono: what the modems send and expect per USB transfer
+RING_PERIODS = 8  # recorder periods kept for a recorder that fell behind, as the ALSA capture ring does
+QUIET_SECONDS = 0.2  # no frame for this long and the voice path counts as off (the call ended)
+LIVE_WAIT = 3.0  # how long a prompt waits for the modem to switch its voice path on before it plays anyway
+VOICE_BAUD = 115200  # ignored by USB serial drivers; a real UART would need at least 128 kbit/s
+
+
+class VoicePort:
+    """The serial voice port of one line, shared by its player and its recorder (`playback()`, `capture()`)."""
+
+    def __init__(self, line_id: str, path: str, *,
+                 serial_factory: Callable[..., Any] = serial.serial_for_url,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.line_id = line_id
+        self.path = path
+        self.frames_heard = 0  # every frame the modem sent: status and tests read it
+        self._factory = serial_factory
+        self._clock = clock
+        self._port: Any = None
+        self._users = 0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._ring: deque[bytes] = deque(maxlen=RING_PERIODS)
+        self._partial = b""
+        self._overrun = False
+        self._heard_at = -QUIET_SECONDS
+        self._listeners: list[threading.Condition] = []
+        self._reader: threading.Thread | None = None
+
+    # --- opening, shared by the player and the recorder ------------------------------------
+
+    def _open(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._port is not None:
+                return
+            try:
+                self._port = self._factory(self.path, baudrate=VOICE_BAUD, timeout=None, write_timeout=1.0)
+            except Exception as exc:  # SerialException, OSError, ValueError from a bad URL
+                self._users -= 1
+                raise OSError(f"line {self.line_id}: voice port {self.path} cannot be opened: {exc}") from exc
+            self._reader = threading.Thread(target=self._read, args=(self._port,), daemon=True,
+                                            name=f"voice-port-{self.line_id}")
+            self._reader.start()
+
+    def _close(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users > 0 or self._port is None:
+                return
+            port, reader, self._port = self._port, self._reader, None
+        port.cancel_read()
+        if reader is not None:
+            reader.join(2.0)
+        port.close()
+
+    def playback(self, device: str, rate: int, period_frames: int) -> _Playback:
+        """The player's PCM (AlsaPlayer's `open_pcm`): one frame per period."""
+        self._check(rate, period_frames)
+        if period_frames * 2 != FRAME_BYTES:
+            raise ValueError(f"line {self.line_id}: a voice port takes 160-sample frames, not {period_frames}")
+        self._open()
+        return _Playback(self)
+
+    def capture(self, device: str, rate: int, period_frames: int) -> _Capture:
+        """The recorder's capture PCM (AlsaRecorder's `open_pcm`): periods of whole frames."""
+        self._check(rate, period_frames)
+        if (period_frames * 2) % FRAME_BYTES:
+            raise ValueError(f"line {self.line_id}: a voice port captures whole 160-sample frames, "
+                             f"not periods of {period_frames}")
+        with self._lock:
+            self._ring = deque(self._ring, maxlen=RING_PERIODS * period_frames * 2 // FRAME_BYTES)
+        self._open()
+        return _Capture(self, period_frames * 2 // FRAME_BYTES)
+
+    def _check(self, rate: int, period_frames: int) -> None:
+        if rate != 8000:
+            raise ValueError(f"line {self.line_id}: a voice port carries 8000 Hz, not {rate}")
+
+    # --- the voice path ----------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """The modem sent a frame within the last QUIET_SECONDS: the call's voice is on this port."""
+        with self._lock:
+            return self._clock() - self._heard_at < QUIET_SECONDS
+
+    def wake_on_sound(self, cond: threading.Condition) -> None:
+        """`cond` is notified when the port comes alive (a player waiting to start its prompt)."""
+        self._listeners.append(cond)
+
+    def _read(self, port: Any) -> None:
+        while True:
+            try:
+                data = port.read(FRAME_BYTES)
+            except Exception as exc:  # the stick was pulled out: the recorder and player see the port gone
+                log.error("line %s: voice port %s failed: %s", self.line_id, self.path, exc)
+                return
+            if not data:  # cancel_read(): the port is being closed
+                return
+            with self._lock:
+                was_live = self._clock() - self._heard_at < QUIET_SECONDS
+                self._heard_at = self._clock()
+                data = self._partial + data
+                whole = len(data) - len(data) % FRAME_BYTES
+                self._partial = data[whole:]
+                for start in range(0, whole, FRAME_BYTES):
+                    if len(self._ring) == self._ring.maxlen:
+                        self._overrun = True
+                    self._ring.append(data[start:start + FRAME_BYTES])
+                    self.frames_heard += 1
+                self._cond.notify_all()
+            if not was_live:
+                log.info("line %s: voice port %s carries sound", self.line_id, self.path)
+                for cond in self._listeners:
+                    with cond:
+                        cond.notify_all()
+
+    def _take(self, frames: int) -> tuple[int, bytes]:
+        """`frames` frames for the recorder as one period; (-1, b"") after an overrun; (0, b"") when they did
+        not come within two periods (the voice path is off between calls)."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._ring) >= frames or self._overrun, 2 * frames * 0.02)
+            if self._overrun:
+                self._overrun = False
+                return -1, b""
+            if len(self._ring) < frames:
+                return 0, b""
+            period = b"".join(self._ring.popleft() for _ in range(frames))
+        return frames * FRAME_BYTES // 2, period
+
+    def _write(self, frame: bytes) -> None:
+        port = self._port
+        if port is not None:
+            port.write(frame)
+
+    def _drop(self) -> None:
+        port = self._port
+        if port is not None:
+            port.reset_output_buffer()
+
+
+class _Playback:
+    """What AlsaPlayer writes to: frames straight onto the port, paced by the player."""
+
+    def __init__(self, voice: VoicePort) -> None:
+        self.voice = voice
+
+    def write(self, frame: bytes) -> None:
+        self.voice._write(frame)
+
+    def drop(self) -> None:
+        self.voice._drop()  # barge-in: what the driver still holds is not sent
+
+    def close(self) -> None:
+        self.voice._close()
+
+
+class _Capture:
+    """What AlsaRecorder reads: the frames the modem sent, oldest first."""
+
+    def __init__(self, voice: VoicePort, frames: int) -> None:
+        self.voice = voice
+        self.frames = frames
+
+    def read(self) -> tuple[int, bytes]:
+        return self.voice._take(self.frames)
+
+    def close(self) -> None:
+        self.voice._close()
+
+
+class VoicePortPlayer(AlsaPlayer):
+    """AlsaPlayer on a voice port: a prompt starts once the modem's voice path is on (or LIVE_WAIT passed).
+
+    The switching command goes out when the network reports the call connected, a moment after the box
+    decided to greet the caller; frames written before the modem switches are thrown away by it.
+    """
+
+    def __init__(self, line_id: str, voice: VoicePort, *, post: Callable[[object], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(line_id, voice.path, post=post, open_pcm=voice.playback, clock=clock)
+        self.voice = voice
+        self.silent_starts = 0  # prompts that played although the modem never switched its voice path on
+        voice.wake_on_sound(self._wake)
+
+    def _play(self, pcm: bytes, loop: bool, generation: int) -> bool:
+        self.open()
+        deadline = self._clock() + LIVE_WAIT
+        with self._wake:
+            while self._generation == generation and not self.voice.live and self._clock() < deadline:
+                self._wake.wait(deadline - self._clock())
+            if self._generation != generation:
+                return False
+        if not self.voice.live:
+            self.silent_starts += 1
+            log.error("line %s: the modem sent no sound on its voice port %s within %.0f s of the prompt: "
+                      "is audio_port the voice port, and did the modem accept the switching command?",
+                      self.line_id, self.voice.path, LIVE_WAIT)
+        return super()._play(pcm, loop, generation)
