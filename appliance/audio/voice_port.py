@@ -129,6 +129,8 @@ class VoicePort:
                 return
             with self._lock:
                 was_live = self._clock() - self._heard_at < QUIET_SECONDS
+                if not was_live:
+                    self._ring.clear()  # the end of the last call is no part of this one
                 self._heard_at = self._clock()
                 data = self._partial + data
                 whole = len(data) - len(data) % FRAME_BYTES
