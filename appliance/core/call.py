@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .record import CallRecord
 
 
 @dataclass
 class Call:
+    direction: ClassVar[str] = "inbound"
     id: str
     line: str
     caller: str | None
@@ -35,9 +37,6 @@ class Call:
     after_hours: bool = False
     priority: bool = False
     queued: bool = False  # waiting in the hand-off queue now
-    not_before: float = 0.0  # monotonic: a callback that failed waits until then before it is offered again
-    callback_number: str | None = None  # set on the callback entries the box will dial out for
-    attempts: int = 0
     blocked: bool = False
     transfer_to: str | None = None  # an operator asked to hand the caller on to this number
     language: str | None = None
@@ -72,7 +71,7 @@ class Call:
             handset=self.handset, operator=self.operator, wait_seconds=wait, talk_seconds=talk,
             outcome=self.outcome, ended_by=self.ended_by, reason=self.reason, language=self.language,
             survey_score=self.survey_score, priority=self.priority, events=tuple(dict(e) for e in self.events),
-            direction="callback" if self.callback_number else "inbound",
+            direction=self.direction,
         )
 
     def restamp(self, delta: float) -> None:
@@ -104,3 +103,14 @@ class Call:
             "prompt": self.playing,
             "seconds": round(now - self.started_mono, 1),
         }
+
+
+@dataclass(kw_only=True)
+class CallbackRequest(Call):
+    """A caller asked to be called back: it waits in the queue like a caller (with no line yet), and once an
+    operator lifts, the box dials `number` on a free line and it becomes that line's outbound call."""
+
+    direction: ClassVar[str] = "callback"
+    number: str
+    attempts: int = 0  # dial-outs so far
+    not_before: float = 0.0  # monotonic: after a failed attempt it is not offered to operators before then

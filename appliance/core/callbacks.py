@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
 from .clock import Clock
 from .handoff import Handoff
 from .lines import Lines
@@ -32,13 +32,12 @@ class Callbacks:
         self.queue = queue
         self.clock = clock
         self.new_id = new_id
-        self.requests: dict[str, Call] = {}  # by id, waiting or being dialled
+        self.requests: dict[str, CallbackRequest] = {}  # by id, waiting or being dialled
 
     def restore(self, request_id: str, number: str, attempts: int) -> list[object]:
         """A request still waiting when the daemon last stopped keeps its place in line."""
-        request = Call(id=request_id, line="", caller=number, started_at=self.clock.wall(),
-                       started_mono=self.clock.monotonic(), callback_number=number)
-        request.attempts = attempts
+        request = CallbackRequest(id=request_id, line="", caller=number, started_at=self.clock.wall(),
+                                  started_mono=self.clock.monotonic(), number=number, attempts=attempts)
         self.requests[request.id] = request
         return self.queue.enqueue(request, None, None)
 
@@ -46,8 +45,8 @@ class Callbacks:
         """File a request to call `number` back, from a caller's call or (call None) from the web page."""
         if not number:
             return []
-        request = Call(id=self.new_id(), line="", caller=number, started_at=self.clock.wall(),
-                       started_mono=self.clock.monotonic(), callback_number=number)
+        request = CallbackRequest(id=self.new_id(), line="", caller=number, started_at=self.clock.wall(),
+                                  started_mono=self.clock.monotonic(), number=number)
         request.priority = self.plan.callers.is_priority(number)
         if call is not None:
             call.log(self.clock.wall(), "CALLBACK_REQUEST", detail=number)
@@ -56,16 +55,17 @@ class Callbacks:
         return [ev.SaveCallback(request.id, call.id if call else None, number, "waiting", 0),
                 *self.queue.enqueue(request, call.skill if call else None, None)]
 
-    def by_id(self, request_id: str | None) -> Call | None:
+    def by_id(self, request_id: str | None) -> CallbackRequest | None:
         return self.requests.get(request_id) if request_id else None
 
-    def forget(self, request: Call) -> None:
+    def forget(self, request: CallbackRequest) -> None:
         self.requests.pop(request.id, None)
 
-    def dial(self, request: Call) -> list[object]:
+    def dial(self, request: CallbackRequest) -> list[object]:
         """The operator is on the handset: take a free line and dial the caller, the operator listening."""
-        number, handset = request.callback_number, request.handset
-        assert number is not None and handset is not None, "only a lifted callback request is dialled"
+        number, handset = request.number, request.handset
+        if handset is None:
+            raise ValueError(f"callback {request.id}: dialled before an operator took it")
         line = self.lines.free()
         if line is None:
             return self._failed(request, "no free line")
@@ -77,29 +77,28 @@ class Callbacks:
 
     def dial_answered(self, event: ev.DialAnswered) -> list[object]:
         request = self.lines.call_on(event.line)
-        if request is None or request.callback_number is None or request.connected_at is not None:
+        if not isinstance(request, CallbackRequest) or request.connected_at is not None:
             return []
         request.connected_at = request.answered_at = self.clock.wall()
         request.connected_mono = self.clock.monotonic()
         request.log(request.connected_at, "CONNECT", handset=request.handset, detail=request.operator)
-        return [ev.SaveCallback(request.id, None, request.callback_number, "done", request.attempts)]
+        return [ev.SaveCallback(request.id, None, request.number, "done", request.attempts)]
 
     def dial_failed(self, event: ev.DialFailed) -> list[object]:
         request = self.lines.call_on(event.line)
-        if request is None or request.callback_number is None:
+        if not isinstance(request, CallbackRequest):
             return []
         self.lines.calls[event.line] = None
         return [*self.queue.released(request), *self._failed(request, event.reason)]
 
-    def operator_gave_up(self, request: Call) -> list[object]:
+    def operator_gave_up(self, request: CallbackRequest) -> list[object]:
         """The operator hung up before the caller answered: try again later."""
         self.lines.calls[request.line] = None
         return [ev.HangUp(request.line), *self.queue.released(request),
                 *self._failed(request, "operator hung up before the answer")]
 
-    def _failed(self, request: Call, reason: str) -> list[object]:
-        number = request.callback_number
-        assert number is not None
+    def _failed(self, request: CallbackRequest, reason: str) -> list[object]:
+        number = request.number
         request.log(self.clock.wall(), "FAILED", detail=reason)
         request.handset = request.operator = None
         request.line = ""

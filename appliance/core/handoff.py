@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
 from .clock import Clock
 from .operators import Operators
 from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
@@ -63,6 +63,11 @@ class QueueSettings:
     hold_prompt: str = RINGBACK  # what a waiting caller hears: ringback, or music on hold
 
 
+def _held(call: Call) -> float:
+    """Until when (monotonic) the entry is not offered to operators: a callback that just failed waits."""
+    return call.not_before if isinstance(call, CallbackRequest) else 0.0
+
+
 class Handoff:
     def __init__(
         self,
@@ -98,7 +103,7 @@ class Handoff:
         if call.priority:
             place = next((i for i, c in enumerate(self.waiting) if not c.priority), len(self.waiting))
         self.waiting.insert(place, call)
-        if call.callback_number is not None:
+        if isinstance(call, CallbackRequest):
             return self.dispatch()  # nobody is on the line to hear music
         if max_wait is not None:
             self.timers.start("maxwait", call.id, now + max_wait)
@@ -134,7 +139,7 @@ class Handoff:
         now = self.clock.monotonic()
         actions: list[object] = []
         for call in list(self.waiting):
-            if call.ringing or call.not_before > now:
+            if call.ringing or _held(call) > now:
                 continue
             busy = {h.id: not h.free for h in self.handsets.values()}
             waited = now - (call.queued_mono if call.queued_mono is not None else now)
@@ -186,7 +191,7 @@ class Handoff:
         self.handsets[handset_id].connected_to = call.id
         call.handset, call.operator = handset_id, operator
         actions.append(ev.StopRinging(handset_id))
-        if call.callback_number is not None:
+        if isinstance(call, CallbackRequest):
             return actions  # the switchboard dials out and connects once a line is chosen
         call.connected_at, call.connected_mono = stamp, now
         self.recent_waits.append(now - (call.queued_mono or now))
@@ -212,5 +217,5 @@ class Handoff:
             return None
         now = self.clock.monotonic()
         times = [t for o in self.operators for t in (o.wrap_up_until, o.retry_after) if t > now]
-        times += [c.not_before for c in self.waiting if c.not_before > now]
+        times += [_held(c) for c in self.waiting if _held(c) > now]
         return min(times, default=None)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
 from .callbacks import Callbacks
 from .clock import Clock
 from .flow import Node
@@ -146,7 +146,7 @@ class Ivr:
     def operator_done(self, call: Call) -> list[object] | None:
         """The operator hung up: the caller is asked the route's survey, if it has one (None: it has not)."""
         node = self.plan.flow.nodes.get(call.node or "")
-        if node is None or node.type != "route" or not node.survey or call.callback_number is not None:
+        if node is None or node.type != "route" or not node.survey or isinstance(call, CallbackRequest):
             return None
         call.released_at = self.clock.monotonic()
         return self.queue.released(call) + self._enter(call, node.survey)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
 from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
@@ -217,7 +217,7 @@ class Switchboard:
                 for o in self.operators
             ],
             "calls": [call.live(now) for call in self._lines.live()],
-            "waiting": [{"call": c.id, "position": i + 1, "callback": c.callback_number is not None,
+            "waiting": [{"call": c.id, "position": i + 1, "callback": isinstance(c, CallbackRequest),
                          "seconds": round(now - (c.queued_mono or now), 1)}
                         for i, c in enumerate(self.queue.waiting)],
             "announcement": self.announcement,
@@ -278,7 +278,7 @@ class Switchboard:
 
     def _call_answered(self, event: ev.CallAnswered) -> list[object]:
         call = self._lines.call_on(event.line)
-        if call is None or call.answered_at is not None or call.callback_number is not None:
+        if call is None or call.answered_at is not None or isinstance(call, CallbackRequest):
             return []
         call.answered_at = self.clock.wall()
         call.log(call.answered_at, "ANSWERED", detail=call.caller)
@@ -334,7 +334,7 @@ class Switchboard:
         if call is None:
             return []
         actions = self.queue.lifted(handset.id, call)
-        if call.callback_number is not None:
+        if isinstance(call, CallbackRequest):
             actions += self.callbacks.dial(call)
         return actions
 
@@ -346,7 +346,7 @@ class Switchboard:
         call = self._lines.by_id(handset.connected_to)
         if call is None:
             return self.queue.dispatch()  # a receiver back on its cradle may be rung again
-        if call.callback_number is not None and call.connected_at is None:
+        if isinstance(call, CallbackRequest) and call.connected_at is None:
             return self.callbacks.operator_gave_up(call)
         call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
         survey = self.ivr.operator_done(call)
@@ -382,7 +382,7 @@ class Switchboard:
         call.ended_at, call.ended_mono = self.clock.wall(), self.clock.monotonic()
         call.outcome, call.ended_by, call.reason = outcome, ended_by, reason
         self._lines.release(call)
-        if call.callback_number is not None:
+        if isinstance(call, CallbackRequest):
             self.callbacks.forget(call)
         log.info("call %s on %s ended: %s (%s)", call.id, call.line, outcome, reason or ended_by)
         return [*actions, ev.CallEnded(call.record())]

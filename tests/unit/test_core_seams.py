@@ -9,6 +9,7 @@ import typing
 import pytest
 
 from appliance.core import events as ev
+from appliance.core.call import Call, CallbackRequest
 from appliance.core.timers import Timers
 from tests.unit.test_switchboard import LINE, board, to_menu
 
@@ -75,3 +76,15 @@ def test_a_call_that_ends_leaves_no_timer_behind() -> None:
     assert sb.next_deadline() is not None
     sb.handle(ev.RemoteHangup(LINE))
     assert sb.next_deadline() is None
+
+
+def test_a_call_is_not_a_callback_request() -> None:
+    """Callback requests are their own type: a caller's call carries nothing of a dial-out."""
+    call_fields = {f.name for f in dataclasses.fields(Call)}
+    request_fields = {f.name for f in dataclasses.fields(CallbackRequest)}
+    assert not call_fields & {"callback_number", "number", "attempts", "not_before"}
+    assert {"number", "attempts", "not_before"} <= request_fields
+    sb, _ = board()
+    sb.request_callback("+79160000001")
+    (waiting,) = sb.status()["waiting"]
+    assert waiting["callback"] is True
