@@ -24,14 +24,13 @@ from ..core.callers import CallerLists
 from ..core.clock import BoxClock, Clock
 from ..core.switchboard import Switchboard
 from ..modem.answer_journal import AnswerJournal
-from ..modem.news import line_alarms
 from ..ports import HandsetPort, LinePort, PlayerPort, RecorderPort, Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
 from . import commands, commands_calls, override
 from .actions import Actions
 from .adapters import Adapters
-from .alarms import Alarms
+from .alarms import Alarms, line_alarms
 from .control import ControlRequest, ControlServer
 from .instance import Instance
 from .keeper import RecordKeeper
@@ -261,7 +260,10 @@ class Daemon:
             return {"ok": False, "error": f"unknown command {request.command!r}", "not_found": True}
         try:
             return {"ok": True, **handler(request.args)}
-        except LookupError as exc:
+        except (KeyError, IndexError):  # Python's own failed lookup is a bug here, never the caller's missing thing
+            log.exception("control command %s failed", request.command)
+            return {"ok": False, "error": f"{request.command} failed: internal error"}
+        except LookupError as exc:  # raised on purpose: "no call 12", "no handset 'h9'"
             return {"ok": False, "error": str(exc.args[0]) if exc.args else "not found", "not_found": True}
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}

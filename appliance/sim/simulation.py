@@ -95,7 +95,7 @@ class Simulation:
     def _line(self, args: dict[str, Any]) -> ModemEmulator:
         line = args.get("line") or next(iter(self.emulators))
         if line not in self.emulators:
-            raise KeyError(f"no simulated line {line!r}")
+            raise LookupError(f"no simulated line {line!r}")
         return self.emulators[line]
 
     def _call(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +117,7 @@ class Simulation:
     def _hook(self, args: dict[str, Any], *, lifted: bool) -> dict[str, Any]:
         spec = self._hooks.get(args.get("handset"))
         if spec is None:
-            raise KeyError(f"no handset {args.get('handset')!r}")
+            raise LookupError(f"no handset {args.get('handset')!r}")
         pin = self.pin_factory.pin(spec["hook_pin"])
         # A cradle switch closes to ground when lifted; a SLIC's switch-hook output goes high instead.
         low = lifted if spec.get("kind", "relay") == "relay" else not lifted

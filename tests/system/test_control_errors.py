@@ -1,0 +1,42 @@
+"""A control command's failure reaches the web page as what it is: a thing not found, or the daemon's own bug."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from appliance import config as configuration
+from appliance.service import control
+from appliance.sim.simulation import Simulation
+
+
+@pytest.fixture
+def ask(tmp_path):
+    simulation = Simulation(configuration.default_document())
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path)
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    yield lambda command, **args: control.call(daemon.control_path, command, **args)
+    daemon.stop()
+    runner.join(10)
+    simulation.close()
+
+
+def test_a_key_error_inside_a_command_is_an_internal_error_in_the_log_not_a_thing_not_found(ask, caplog):
+    # callback.done reads args["id"] without a check: the KeyError is the daemon's bug, not a missing callback.
+    with caplog.at_level(logging.ERROR):
+        reply = ask("callback.done", by="Anna")
+    assert reply["ok"] is False and not reply.get("not_found")
+    assert "internal error" in reply["error"]
+    assert any(r.exc_info and r.exc_info[0] is KeyError and "callback.done" in r.getMessage() for r in caplog.records)
+
+
+def test_what_is_really_not_there_is_still_not_found(ask):
+    assert ask("callback.done", id=424242, by="Anna") == {"ok": False, "error": "no pending callback 424242",
+                                                          "not_found": True}
+    assert ask("handset.test_ring", handset="h9")["not_found"] is True
+    assert ask("sim.hangup", line="nope") == {"ok": False, "error": "no simulated line 'nope'", "not_found": True}
+    assert ask("sim.offhook", handset="h9") == {"ok": False, "error": "no handset 'h9'", "not_found": True}
