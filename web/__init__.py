@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     from . import (
         access,
         api,
+        api_records,
         auth,
         backup,
         blocking,
@@ -69,12 +69,9 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     i18n.install(app)
     labels.install(app)
     words.install(app)
-    for module in (api, auth, pages, records, configure, backup, people, inbox, access, knowledge, blocking):
+    for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
+                   blocking):
         app.register_blueprint(module.blueprint)
-    if importlib.util.find_spec("web.api_records") is not None:
-        from . import api_records
-
-        app.register_blueprint(api_records.blueprint)
     signin.install(app)
     app.register_error_handler(HTTPException, _error_page)
     app.before_request(_bound_json)

@@ -64,7 +64,6 @@ class AlsaPlayer:
         self.device = device
         self.rate = rate
         self.period_frames = period_frames
-        self.underruns = 0
         self.frames_written = 0  # what reached the PCM: tests and status read it, since PCMs buffer
         self._post = post
         self._open_pcm = open_pcm
@@ -150,7 +149,6 @@ class AlsaPlayer:
                         return False
                 late = self._clock() - (started + sent * period_seconds)
                 if late > period_seconds and sent > LEAD_PERIODS:
-                    self.underruns += 1
                     log.warning("line %s: audio underrun (%.0f ms late)", self.line_id, late * 1000)
                     started += late  # resynchronise rather than rush to catch up
                 self._pcm.write(chunk)

@@ -191,10 +191,6 @@ class AudioRelay:
             pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
         )
 
-    @property
-    def is_closed(self) -> bool:
-        return bool(self._relay.value)
-
     def on(self) -> None:
         self._relay.on()
 

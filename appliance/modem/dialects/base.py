@@ -240,9 +240,6 @@ class Dialect:
     def dial_command(self, number: str) -> str:
         return f"ATD{number};"
 
-    def send_dtmf_command(self, digit: str) -> str:
-        return f'AT+VTS="{digit}"'
-
     def parse(self, token: str | DleEvent) -> list[Happening]:
         if isinstance(token, DleEvent):
             return []

@@ -47,9 +47,6 @@ class Huawei(Dialect):
     after_answer = ("AT^DDSETEX=2",)  # a Huawei stick has no other audio path: the line always sends it
     usb_voice = {"serial": VoiceSwitching(())}
 
-    def send_dtmf_command(self, digit: str) -> str:
-        return f"AT^DTMF=1,{digit}"
-
     def parse(self, token: str | DleEvent) -> list[Happening]:
         if isinstance(token, str) and token.startswith("^"):
             if token.startswith("^DDTMF:"):

@@ -25,9 +25,6 @@ class Quectel(Dialect):
     poll_call_state = True
     usb_voice = {"serial": VoiceSwitching(("AT+QPCMV=1,0",)), "uac": VoiceSwitching(("AT+QPCMV=1,2",))}
 
-    def send_dtmf_command(self, digit: str) -> str:
-        return f"AT+VTS={digit}"
-
     def parse(self, token: str | DleEvent) -> list[Happening]:
         if isinstance(token, str) and token.startswith("+QTONEDET:"):
             code = after(token, "+QTONEDET:")

@@ -34,9 +34,6 @@ class Sim7600(Dialect):
     # the USB voice port (interface 4 on SIM7600, 2 on A76xx); off at the end, or the next call has no audio
     usb_voice = {"serial": VoiceSwitching(("AT+CPCMREG=1",), "connected", ("AT+CPCMREG=0",))}
 
-    def send_dtmf_command(self, digit: str) -> str:
-        return f"AT+VTS={digit}"
-
     def parse(self, token: str | DleEvent) -> list[Happening]:
         if isinstance(token, str):
             if token.startswith("+RXDTMF:"):

@@ -18,6 +18,3 @@ from appliance.modem.dialects.base import Dialect
 class Sim800(Dialect):
     name = "sim800"
     init_commands = Dialect.init_commands + ("AT+CLCC=1", "AT+DDET=1")
-
-    def send_dtmf_command(self, digit: str) -> str:
-        return f"AT+VTS={digit}"

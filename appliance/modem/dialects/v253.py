@@ -62,9 +62,6 @@ class V253(Dialect):
     def dial_command(self, number: str) -> str:
         return f"ATDT{number}"
 
-    def send_dtmf_command(self, digit: str) -> str:
-        return f"AT+VTS={digit}"
-
     def parse(self, token: str | DleEvent) -> list[Happening]:
         if isinstance(token, DleEvent):
             return self._code(token.code)
