@@ -340,7 +340,7 @@ def _tls_cert(args: argparse.Namespace) -> int:
 
 
 def _user(args: argparse.Namespace) -> int:
-    from .ops.users import main as users_main
+    from web.user_admin import main as users_main
 
     return users_main(args.action, args.name, args.data)
 

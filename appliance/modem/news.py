@@ -23,7 +23,6 @@ from appliance.modem.dialects.base import (
     ModemWarning,
 )
 from appliance.modem.health import judge_registration
-from appliance.service.alarms import Alarms
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +31,6 @@ REJECT_WAITING = "AT+CHLD=0"  # 22.030: release held calls or set User Determine
 CALL_WAITING_OFF = "AT+CCWA=0,0"
 NETWORK_TIMEOUT = 30.0  # supplementary-service requests wait on the network
 DELETE_READ_SMS = "AT+CMGD=1,1"  # 27.007 <delflag> 1: every read message, leaving unread ones
-
-
-def line_alarms(alarms: Alarms, line_id: str, status: dict | None) -> None:
-    """The line's missing features and modem warnings as the daemon's alarms (docs/alarms.md), under
-    `line.<id>.modem.`: raised while the modem status shows them, cleared once it does not."""
-    prefix = f"line.{line_id}.modem."
-    wanted: dict[str, tuple[str, str]] = {}
-    for capability, why in ((status or {}).get("missing") or {}).items():
-        severity = "error" if capability == "voice" else "warning"  # no voice: callers would hear nothing
-        wanted[prefix + capability] = (severity, f"line {line_id} runs without {capability.replace('_', ' ')}: "
-                                                 f"{why}")
-    for kind, text in ((status or {}).get("warnings") or {}).items():
-        wanted[prefix + kind] = ("warning", f"line {line_id}: the modem reports {text}")
-    for alarm in alarms.active(prefix):
-        if alarm["id"] not in wanted:
-            alarms.clear(alarm["id"])
-    for alarm_id, (severity, text) in wanted.items():
-        alarms.set(alarm_id, severity, text)
 
 
 class LineNews:

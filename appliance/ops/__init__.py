@@ -1,1 +1,1 @@
-"""Operations tools run from a shell or the installer: firmware bundle, hardware check, web front end, web users."""
+"""Operations tools run from a shell or the installer: firmware bundle, hardware check, the web front end."""

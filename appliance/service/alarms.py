@@ -54,3 +54,21 @@ class Alarms:
         with self._lock:
             found = [dict(a) for a in self._alarms.values() if a["id"].startswith(prefix)]
         return sorted(found, key=lambda a: (a["severity"] != "error", a["since"], a["id"]))
+
+
+def line_alarms(alarms: Alarms, line_id: str, status: dict | None) -> None:
+    """The line's missing features and modem warnings as the daemon's alarms (docs/alarms.md), under
+    `line.<id>.modem.`: raised while the modem status shows them, cleared once it does not."""
+    prefix = f"line.{line_id}.modem."
+    wanted: dict[str, tuple[str, str]] = {}
+    for capability, why in ((status or {}).get("missing") or {}).items():
+        severity = "error" if capability == "voice" else "warning"  # no voice: callers would hear nothing
+        wanted[prefix + capability] = (severity, f"line {line_id} runs without {capability.replace('_', ' ')}: "
+                                                 f"{why}")
+    for kind, text in ((status or {}).get("warnings") or {}).items():
+        wanted[prefix + kind] = ("warning", f"line {line_id}: the modem reports {text}")
+    for alarm in alarms.active(prefix):
+        if alarm["id"] not in wanted:
+            alarms.clear(alarm["id"])
+    for alarm_id, (severity, text) in wanted.items():
+        alarms.set(alarm_id, severity, text)

@@ -12,6 +12,8 @@ import getpass
 import sys
 from pathlib import Path
 
+from .store import WebStore
+
 
 def _ask_password() -> str | None:
     if sys.stdin.isatty():
@@ -24,8 +26,6 @@ def _ask_password() -> str | None:
 
 
 def main(action: str, name: str | None, data: Path) -> int:
-    from web.store import WebStore
-
     if not (data / "web.db").exists():
         print(f"hotline user: no {data / 'web.db'}: is --data the box's data directory?", file=sys.stderr)
         return 1
