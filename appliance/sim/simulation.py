@@ -12,6 +12,7 @@ import threading
 from array import array
 from typing import Any
 
+from .. import handsets  # noqa: F401 - before gpiozero loads: see appliance/handsets/__init__.py
 from .emulator import ModemEmulator
 
 

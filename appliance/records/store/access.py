@@ -11,11 +11,14 @@ import hashlib
 import secrets
 import sqlite3
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from ..privacy import FULL_NUMBER_ROLES
+from .lite import Database
 from .migrations import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 TOKEN_ROLES = ("operator", *sorted(FULL_NUMBER_ROLES))
 TOKEN_PREFIX = "hl_"
@@ -50,7 +53,7 @@ def _hash(token: str) -> str:
 class AccessStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), check_same_thread=False, timeout=10))
+        self.db = Database(sqlite3.connect(str(self.path), check_same_thread=False, timeout=10))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         migrate(self.db, [_m1_access, _m2_denied_counts])

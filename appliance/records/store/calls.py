@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected
 from ..webhooks import Endpoint, enqueue
+from .lite import Database
 from .migrations import migrate
 from .queries import CallLog
 from .rows import call_row, interrupted_record
@@ -35,34 +33,6 @@ TICKET_STATES = {"open": {"in progress", "closed"}, "in progress": {"open", "clo
 INTERRUPTED_REASON = "the box stopped during the call (a crash or power cut); it ends at the last moment the box " \
                      "knew it was alive"
 WRITER_CACHE_KIB = 1024  # SQLite's default is 2 MiB per connection, filled as the database grows
-
-
-class _WriterDatabase(sqlite_utils.Database):
-    """Transactions that take the write lock at BEGIN (BEGIN IMMEDIATE).
-
-    A deferred BEGIN reads first (sqlite-utils looks the table's columns up) and takes the write lock
-    only at the INSERT; if the webhook sender wrote in between, SQLite cannot upgrade the stale read
-    and fails at once with "database is locked", without waiting: an SMS stored while a delivery was
-    being marked took the daemon's loop down. IMMEDIATE waits on the busy timeout instead.
-    """
-
-    @contextmanager
-    def atomic(self) -> Iterator[sqlite_utils.Database]:
-        if self.conn.in_transaction:
-            with super().atomic():
-                yield self
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.rollback()  # a failed COMMIT (a full disk) must not leave the transaction open
-            raise
 
 
 class CallStore:
@@ -86,7 +56,7 @@ class CallStore:
         try:
             if exclusive:  # a full disk has no room for the -shm file: the WAL index lives in this process instead
                 conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self.db = _WriterDatabase(conn)
+            self.db = Database(conn)
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
             self.db.execute("PRAGMA foreign_keys=ON")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -284,13 +286,22 @@ MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback
               _m7_heartbeat]
 
 
-def migrate(db: sqlite_utils.Database, migrations: list | None = None) -> int:
-    """Bring the schema up to date; return the version now in force."""
+def migrate(db: Any, migrations: list | None = None) -> int:
+    """Bring the schema up to date; return the version now in force.
+
+    `db` is a sqlite-utils Database or anything with its `conn` (the daemon's lite.Database): sqlite-utils,
+    which the steps are written in, is loaded only when a step is due (a first start, an upgrade), so a box
+    that restarts on an up-to-date log never holds it in memory.
+    """
     steps = MIGRATIONS if migrations is None else migrations
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
     current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
     if current > len(steps):
         raise RuntimeError(f"database schema version {current} is newer than this software ({len(steps)})")
+    if current < len(steps):
+        from . import sqlite_utils_without_numpy
+
+        db = sqlite_utils_without_numpy().Database(db.conn)
     for version, step in enumerate(steps[current:], start=current + 1):
         # Steps use execute() only (executescript would commit mid-step), so a failed step rolls back whole.
         with db.atomic():

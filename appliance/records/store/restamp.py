@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from appliance.files import atomic_write
+
+if TYPE_CHECKING:
+    from .lite import Database
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +40,12 @@ STAMPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def watermarks(db: sqlite_utils.Database) -> dict[str, int]:
+def watermarks(db: Database) -> dict[str, int]:
     """The highest rowid of each stamped table: rows above it are this run's."""
     return {table: db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0] for table in STAMPS}
 
 
-def restamp(db: sqlite_utils.Database, since: dict[str, int], until: dict[str, int] | None,
+def restamp(db: Database, since: dict[str, int], until: dict[str, int] | None,
             span: tuple[float, float], delta: float) -> int:
     """Add `delta` seconds to the stamps in `span` of rows written after `since` (up to `until`); rows moved."""
     low, high = span
@@ -81,7 +83,7 @@ class ProvisionalRuns:
             return []
         return [run for run in noted["runs"] if _well_formed(run)]
 
-    def begin(self, db: sqlite_utils.Database, low: float, offset: float) -> None:
+    def begin(self, db: Database, low: float, offset: float) -> None:
         """This run starts before the time is set: note where its rows and stamps will be."""
         runs = [*self.runs(), {"since": watermarks(db), "low": low, "offset": offset}]
         try:
@@ -89,7 +91,7 @@ class ProvisionalRuns:
         except OSError as exc:  # a full disk: this run's records are still moved if the time is set before a restart
             log.warning("%s cannot be written: %s", self.path, exc)
 
-    def settle(self, db: sqlite_utils.Database, offset: float, now: float) -> int:
+    def settle(self, db: Database, offset: float, now: float) -> int:
         """The time is known (wall minus monotonic = `offset`, monotonic `now`): move every noted run's rows."""
         runs = self.runs()
         moved = 0

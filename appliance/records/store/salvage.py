@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import sqlite_utils
-
 from appliance.files import fsync_dir
 
+from . import sqlite_utils_without_numpy
 from .migrations import MIGRATIONS, migrate
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def salvage_corrupt(db: Path, problem: str, stamp: str, alarm: Alarm) -> None:
     """Move a corrupt log aside, start a fresh one and copy into it every row that can still be read."""
     aside = db.with_name(f"{db.name}.corrupt-{stamp}")
     move_database(db, aside)
-    fresh = sqlite_utils.Database(sqlite3.connect(db))
+    fresh = sqlite_utils_without_numpy().Database(sqlite3.connect(db))
     try:
         migrate(fresh)
         with tempfile.TemporaryDirectory(prefix=".salvage-", dir=db.parent) as scratch:
