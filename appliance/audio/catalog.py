@@ -38,10 +38,10 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     # (sound name, the group a failure is reported under, what it is made from); made below in parallel
     jobs: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, spec in config.prompts.items():
-        if "text" in spec:
-            jobs.append((name, name, (_spoken, library, spec["text"], spec.get("lang", config.language))))
+        if spec.file is None:
+            jobs.append((name, name, (_spoken, library, spec.text, spec.lang)))
         else:
-            jobs.append((name, name, (_converted, library, uploads_dir / spec["file"])))
+            jobs.append((name, name, (_converted, library, uploads_dir / spec.file)))
     if config.people.queue.announce_every > 0:
         # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
         for field, numbers, name_of in (("position_text", range(1, 10), position_prompt),
@@ -70,8 +70,8 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
                 if name == group:
                     sounds[name] = tone("beep", config.country)
                     spec = config.prompts[name]
-                    source = "its text could not be spoken" if "text" in spec else \
-                        f"the recording {spec['file']!r} is missing or cannot be played"
+                    source = "its text could not be spoken" if spec.file is None else \
+                        f"the recording {spec.file!r} is missing or cannot be played"
                     problems.append((name, f"prompt {name!r}: {source} ({_reason(exc)}); callers hear a short tone "
                                            "instead. Upload the recording again or fix the prompt on the web page."))
                 elif group not in failed:  # without them a waiting caller simply hears no announcement

@@ -18,7 +18,7 @@ from ..core.schedule import parse_schedule
 from .handsets import parse_cadence, parse_handsets
 from .keys import unknown_keys
 from .lines import parse_lines
-from .model import Config
+from .model import Config, PromptConfig
 from .people import parse_people
 from .records import parse_records
 from .validators import LANGUAGES
@@ -75,7 +75,7 @@ def check(
     handsets = parse_handsets(document.get("handsets"), lines, problems)
     schedule, schedule_problems = parse_schedule(document.get("schedule"))
     problems += schedule_problems
-    prompts = _prompts(_table(document, "prompts", problems), problems)
+    prompts = _prompts(_table(document, "prompts", problems), language, problems)
     flow, flow_problems = parse_flow(document.get("flow"), _flow_prompts(prompts))
     problems += flow_problems
     people = parse_people(document, set(prompts), schedule.timezone, problems)
@@ -115,8 +115,8 @@ def _table(document: dict[str, Any], key: str, problems: list[Problem]) -> dict[
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 
 
-def _prompts(raw: dict[str, Any], problems: list[Problem]) -> dict[str, dict[str, Any]]:
-    prompts: dict[str, dict[str, Any]] = {}
+def _prompts(raw: dict[str, Any], language: str, problems: list[Problem]) -> dict[str, PromptConfig]:
+    prompts: dict[str, PromptConfig] = {}
     for name, spec in raw.items():
         where = f"prompts.{name}"
         if not isinstance(spec, dict):
@@ -137,5 +137,6 @@ def _prompts(raw: dict[str, Any], problems: list[Problem]) -> dict[str, dict[str
             problems.append(Problem(f"{where}.file", f"{spec['file'][:80]!r} must be the name of a recording "
                                     "uploaded to the box (letters, digits, . _ -; no directories, no ..)"))
             continue
-        prompts[name] = spec
+        prompts[name] = PromptConfig(text=spec["text"], lang=spec.get("lang", language)) if has_text else \
+            PromptConfig(file=spec["file"])
     return prompts

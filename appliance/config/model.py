@@ -68,6 +68,15 @@ class HandsetConfig:
 
 
 @dataclass(frozen=True)
+class PromptConfig:
+    """What a prompt is made from: a text spoken in `lang`, or a recording uploaded to the box."""
+
+    text: str | None = None
+    lang: str = "en"
+    file: str | None = None  # a name in the uploads directory, never a path
+
+
+@dataclass(frozen=True)
 class Config:
     document: dict[str, Any]
     name: str
@@ -77,7 +86,7 @@ class Config:
     handsets: tuple[HandsetConfig, ...]
     cadence: tuple[float, ...]
     schedule: Schedule
-    prompts: dict[str, dict[str, Any]]
+    prompts: dict[str, PromptConfig]
     flow: Flow
     people: People
     records: Records

@@ -315,7 +315,8 @@ class Daemon:
         for call in status["calls"]:  # the live view passes the privacy rule like every record
             call["caller"] = appear(call["caller"], "live", policy=self.store.privacy)
             # What the caller hears now, in words, for the training bench (a tone or a file has no text).
-            call["prompt_text"] = self.config.prompts.get(call["prompt"] or "", {}).get("text")
+            spoken = self.config.prompts.get(call["prompt"] or "")
+            call["prompt_text"] = spoken.text if spoken else None
         for line in status["lines"]:
             modem = self.lines.get(line["id"])
             line["modem"] = modem.status() if modem else None

@@ -55,4 +55,4 @@ def test_a_prompt_file_outside_the_uploads_is_a_config_error(file):
     with pytest.raises(configuration.ConfigError, match="prompts.greeting.file: .* must be the name of a recording"):
         configuration.parse(document)
     document["prompts"]["greeting"] = {"file": "greeting-hello_2.wav"}
-    assert configuration.parse(document).prompts["greeting"] == {"file": "greeting-hello_2.wav"}
+    assert configuration.parse(document).prompts["greeting"].file == "greeting-hello_2.wav"
