@@ -33,11 +33,11 @@ from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
 from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import (
-    CallConnected,
-    CallEnded,
     CallerNumber,
     Dtmf,
     Happening,
+    LineAnswered,
+    LineHungUp,
     Ring,
     caller_from_clcc,
     fields,
@@ -200,7 +200,7 @@ class Calls(CallTransfer):
                 self._queue(self._go(cs.CALLER, data=h.number))
         elif isinstance(h, Dtmf):
             self._queue(self._go(cs.DTMF, data=h.digit))
-        elif isinstance(h, CallConnected):
+        elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
                 self._news.set()
             elif self.state == cs.IDLE and self._left_answering:
@@ -209,7 +209,7 @@ class Calls(CallTransfer):
                 self._later(lambda: self._pick_up(or_hang_up=False))
                 return
             self._queue(self._go(cs.CONNECTED))
-        elif isinstance(h, CallEnded):
+        elif isinstance(h, LineHungUp):
             if self.state == cs.TRANSFERRING:
                 self._last_end = h.reason
                 self._news.set()  # one leg ended: the transfer's AT+CLCC tells which

@@ -15,10 +15,10 @@ from appliance.core.events import UnansweredCall
 from appliance.modem import call_states as cs
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import (
-    CallConnected,
-    CallEnded,
     CallWaiting,
     Happening,
+    LineAnswered,
+    LineHungUp,
     MissedCall,
     ModemWarning,
 )
@@ -74,8 +74,8 @@ class LineNews:
             return self._missed(h)
         elif isinstance(h, ModemWarning):
             self._warning(h)
-        elif isinstance(h, CallConnected | CallEnded):
-            return h if self._about_ours(h.call, ended=isinstance(h, CallEnded)) else None
+        elif isinstance(h, LineAnswered | LineHungUp):
+            return h if self._about_ours(h.call, ended=isinstance(h, LineHungUp)) else None
         else:
             return h
         return None
@@ -139,7 +139,7 @@ class LineNews:
         is lost."""
         state = self._calls_state()
         if state == cs.RINGING:
-            return CallEnded("caller gave up before the answer")
+            return LineHungUp("caller gave up before the answer")
         if state in (cs.ANSWERING, cs.REFUSED):
             return None
         with self._lock:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from appliance.core.events import CallAnswered, DialAnswered
 from appliance.modem.at import Reply
 from appliance.modem.dialects import dialect_named
-from appliance.modem.dialects.base import CallConnected, CallEnded, Happening, VoiceSwitching
+from appliance.modem.dialects.base import Happening, LineAnswered, LineHungUp, VoiceSwitching
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ class VoiceSwitch:
 
     def on_report(self, happening: Happening) -> None:
         """ModemLine's `on_report` hook (reader thread)."""
-        if isinstance(happening, CallConnected):
+        if isinstance(happening, LineAnswered):
             self._send("connected")
-        elif isinstance(happening, CallEnded):
+        elif isinstance(happening, LineHungUp):
             self._send("ended")
 
     def _send(self, moment: str) -> None:

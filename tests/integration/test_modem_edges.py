@@ -23,7 +23,7 @@ from appliance.core.events import (
 )
 from appliance.modem import call_states as cs
 from appliance.modem.at import Reply
-from appliance.modem.dialects.base import CallConnected, CallEnded, CallWaiting
+from appliance.modem.dialects.base import CallWaiting, LineAnswered, LineHungUp
 from appliance.modem.line import ModemLine
 from appliance.modem.news import LineNews
 from appliance.sim.emulator import ModemEmulator
@@ -225,13 +225,13 @@ def test_call_indexes_belong_to_one_call_at_a_time():
     state, jobs, posted = [cs.ACTIVE], [], []
     news = LineNews("l1", post=posted.append, later=jobs.append, command=lambda *a, **k: Reply("", [], "OK"),
                     calls_state=lambda: state[0])
-    assert news.take(CallConnected(1)) == CallConnected(1)
+    assert news.take(LineAnswered(1)) == LineAnswered(1)
     news.take(CallWaiting(SECOND, 2))
-    assert news.take(CallEnded("busy", 2)) is None, "the waiting call's end is not ours"
-    assert news.take(CallEnded("caller hung up", 1)) == CallEnded("caller hung up", 1)
+    assert news.take(LineHungUp("busy", 2)) is None, "the waiting call's end is not ours"
+    assert news.take(LineHungUp("caller hung up", 1)) == LineHungUp("caller hung up", 1)
     state[0] = cs.DIALING  # straight into a call out, no report in between
-    assert news.take(CallConnected(2)) == CallConnected(2)
-    assert news.take(CallEnded("caller hung up", 2)) == CallEnded("caller hung up", 2)
+    assert news.take(LineAnswered(2)) == LineAnswered(2)
+    assert news.take(LineHungUp("caller hung up", 2)) == LineHungUp("caller hung up", 2)
     jobs.pop()()  # the rejection job
     assert posted == [UnansweredCall("l1", SECOND, "rejected_busy", posted[0].reason)]
 

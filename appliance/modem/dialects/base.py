@@ -38,14 +38,14 @@ def _brief(self: object) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class CallConnected:
+class LineAnswered:
     call: int | None = None  # the modem's call index (+CLCC <id>, ^CONN:<id>) when the report gives it
 
     __repr__ = _brief
 
 
 @dataclass(frozen=True, repr=False)
-class CallEnded:
+class LineHungUp:
     reason: str
     call: int | None = None
 
@@ -112,7 +112,7 @@ class Signal:
 
 
 Happening = (
-    Ring | CallerNumber | Dtmf | CallConnected | CallEnded | CallWaiting | MissedCall | ModemWarning | NewSms
+    Ring | CallerNumber | Dtmf | LineAnswered | LineHungUp | CallWaiting | MissedCall | ModemWarning | NewSms
     | Registration | PowerDown | SimStatus | UssdReply | Signal
 )
 
@@ -249,15 +249,15 @@ class Dialect:
         if line.startswith("+CLIP:"):
             return [caller_from_clip(line)]
         if line == "NO CARRIER":
-            return [CallEnded("caller hung up")]
+            return [LineHungUp("caller hung up")]
         if line == "BUSY":
-            return [CallEnded("busy")]
+            return [LineHungUp("busy")]
         if line == "NO ANSWER":
-            return [CallEnded("no answer")]
+            return [LineHungUp("no answer")]
         if line.startswith("+CLCC:"):
             return self._clcc(line)
         if line.startswith("+COLP:"):
-            return [CallConnected()]  # with AT+COLP=1: the dialled party answered
+            return [LineAnswered()]  # with AT+COLP=1: the dialled party answered
         if line.startswith("+CMTI:"):
             parts = fields(after(line, "+CMTI:"))
             if len(parts) == 2 and parts[1].isdigit():
@@ -291,14 +291,14 @@ class Dialect:
             return []  # not a voice call
         call = int(parts[0])
         if parts[2] == "0":
-            return [CallConnected(call)]
+            return [LineAnswered(call)]
         if parts[2] == "4":
             number = caller_from_clcc(parts)
             return [CallerNumber(number)] if number else []
         if parts[2] == "5":
             return [CallWaiting(caller_from_clcc(parts), call)]
         if parts[2] == "6":
-            return [CallEnded("caller hung up", call)]
+            return [LineHungUp("caller hung up", call)]
         return []
 
 

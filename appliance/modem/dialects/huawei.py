@@ -18,11 +18,11 @@ from __future__ import annotations
 from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
-    CallConnected,
-    CallEnded,
     Dialect,
     Dtmf,
     Happening,
+    LineAnswered,
+    LineHungUp,
     Signal,
     VoiceSwitching,
     after,
@@ -53,11 +53,11 @@ class Huawei(Dialect):
                 digit = after(token, "^DDTMF:")
                 return [Dtmf(digit)] if digit in DTMF_DIGITS else []
             if token.startswith("^CONN:"):
-                return [CallConnected(_call_id(after(token, "^CONN:")))]
+                return [LineAnswered(_call_id(after(token, "^CONN:")))]
             if token.startswith("^CEND:"):
                 parts = fields(after(token, "^CEND:"))
                 cause = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 16
-                return [CallEnded(CEND_CAUSES.get(cause, f"call ended (cause {cause})"),
+                return [LineHungUp(CEND_CAUSES.get(cause, f"call ended (cause {cause})"),
                                   _call_id(after(token, "^CEND:")))]
             warning = warning_for(token)  # ^SMMEMFULL: the SIM's SMS storage is full
             if warning is not None:

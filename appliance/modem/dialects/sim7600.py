@@ -15,11 +15,11 @@ from __future__ import annotations
 from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
-    CallConnected,
-    CallEnded,
     Dialect,
     Dtmf,
     Happening,
+    LineAnswered,
+    LineHungUp,
     MissedCall,
     VoiceSwitching,
     after,
@@ -40,9 +40,9 @@ class Sim7600(Dialect):
                 digit = after(token, "+RXDTMF:")
                 return [Dtmf(digit)] if digit in DTMF_DIGITS else []
             if token == "VOICE CALL: BEGIN":
-                return [CallConnected()]
+                return [LineAnswered()]
             if token.startswith("VOICE CALL: END"):
-                return [CallEnded("caller hung up")]
+                return [LineHungUp("caller hung up")]
             if token.startswith("MISSED_CALL:"):  # MISSED_CALL: <hh:mm[AM|PM]> <number>
                 words = after(token, "MISSED_CALL:").split()
                 return [MissedCall(words[-1] if len(words) > 1 else None)]

@@ -19,12 +19,12 @@ from __future__ import annotations
 from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
-    CallConnected,
-    CallEnded,
     CallerNumber,
     Dialect,
     Dtmf,
     Happening,
+    LineAnswered,
+    LineHungUp,
     Ring,
 )
 
@@ -73,9 +73,9 @@ class V253(Dialect):
             separator = ":" if token.startswith("CALLER NUMBER") else "="
             return [caller_number(token.partition(separator)[2])]
         if token == "VCON":
-            return [CallConnected()]
+            return [LineAnswered()]
         if token in ("NO CARRIER", "BUSY"):
-            return [CallEnded("caller hung up" if token == "NO CARRIER" else "busy")]
+            return [LineHungUp("caller hung up" if token == "NO CARRIER" else "busy")]
         return []
 
     def _code(self, code: str) -> list[Happening]:
@@ -92,5 +92,5 @@ class V253(Dialect):
                 self._held = code
             return [Dtmf(code)]
         if code in HANGUP_CODES:
-            return [CallEnded(HANGUP_CODES[code])]
+            return [LineHungUp(HANGUP_CODES[code])]
         return [Ring()] if code == "R" else []
