@@ -11,12 +11,13 @@ import subprocess
 from pathlib import Path
 
 # Bumped whenever the effect chain changes, so cached prompts made the old way are not reused.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: speech level -26 dBov and a lead-in (loudness.py)
 
 SPEAK_TIMEOUT = 30.0
 SOX_TIMEOUT = 60.0
 
-# Peak level after normalisation; -3 dBFS leaves headroom for the modem's own gain stage.
+# Peak level after sox's normalisation, before loudness.py sets the speech level: the trim threshold below
+# is relative to it.
 NORM_DB = -3.0
 
 # Sound below this fraction of full scale (-54 dBFS) counts as silence to trim at the ends; 0.5% already
@@ -101,7 +102,8 @@ def duration(src: Path, what: str) -> float:
 
 def to_line_format(src: Path, dst: Path, rate: int, what: str, src_type: str | None = None, *,
                    max_seconds: float | None = None) -> None:
-    """Decode, mix to mono, resample, normalise the peak and trim silence at both ends into raw S16LE.
+    """Decode, mix to mono, resample, normalise the peak and trim silence at both ends into raw S16LE
+    (the speech level and the lead-in are set afterwards, by loudness.normalise).
 
     max_seconds: decoding stops a second past it, whatever the file's header claims (a FLAC declaring
     0 samples made sox decode 12 hours, 670 MB of temporary files, before the length was refused).

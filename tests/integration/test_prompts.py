@@ -12,12 +12,29 @@ from pathlib import Path
 import pytest
 
 from appliance.audio import convert
+from appliance.audio.loudness import LEAD_IN_SECONDS, active_speech_level
 from appliance.audio.prompts import PromptError, PromptLibrary
 
 RATE = 8000
 FULL_SCALE = 32767
-MINUS_3_DB = FULL_SCALE * 10 ** (-3 / 20)
 EDGE = RATE // 20  # 50 ms of samples
+LEAD = int(LEAD_IN_SECONDS * RATE)  # the silence every prompt starts with
+
+
+def speech_level(samples) -> float:
+    """Active speech level in dBov (ITU-T P.56), as the library measures it."""
+    import numpy as np
+
+    return active_speech_level(np.array(samples, dtype=float) / 32768, RATE)
+
+
+def loud_frames_level(samples) -> float:
+    """An independent yardstick: the mean power of the 20 ms frames within 30 dB of the loudest, in dBov."""
+    import numpy as np
+
+    x = np.array(samples[:len(samples) - len(samples) % 160], dtype=float).reshape(-1, 160) / 32768
+    power = (x * x).mean(axis=1)
+    return float(10 * np.log10(power[power > power.max() / 1000].mean()))
 
 
 def pcm(data: bytes) -> array:
@@ -53,7 +70,7 @@ def runs(log: Path, tool: str) -> list[str]:
     return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
 
 
-def test_text_prompt_is_8k_mono_16bit_normalised_and_trimmed(tmp_path: Path) -> None:
+def test_text_prompt_is_8k_mono_16bit_at_speech_level_after_a_lead_in(tmp_path: Path) -> None:
     text = "Hello. You have reached the helpline."
     library = PromptLibrary(tmp_path / "cache", rate=RATE)
     path = library.from_text(text, "en")
@@ -65,13 +82,33 @@ def test_text_prompt_is_8k_mono_16bit_normalised_and_trimmed(tmp_path: Path) -> 
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(reference), text], check=True)
     reference_seconds = float(subprocess.run(["soxi", "-D", str(reference)], capture_output=True,
                                              check=True, text=True).stdout)
-    seconds = len(samples) / RATE
+    seconds = (len(samples) - LEAD) / RATE
     assert reference_seconds - 0.6 < seconds <= reference_seconds
 
-    assert abs(peak(samples) - MINUS_3_DB) < 0.02 * FULL_SCALE
-    # Trimmed: speech starts and ends within the first and last 50 ms, not after a pause.
-    assert peak(samples[:EDGE]) > 0.01 * FULL_SCALE
-    assert peak(samples[-EDGE:]) > 0.01 * FULL_SCALE
+    assert abs(speech_level(samples) - -26) < 0.3, "at the network's nominal speech level, -26 dBov"
+    assert peak(samples) < FULL_SCALE * 10 ** (-0.9 / 20), "no sample clipped"
+    # A short lead-in of silence, then speech at once; trimmed at the end.
+    assert LEAD == RATE * 3 // 20 and peak(samples[:LEAD]) == 0
+    assert peak(samples[LEAD:LEAD + EDGE]) > 0.003 * FULL_SCALE
+    assert peak(samples[-EDGE:]) > 0.003 * FULL_SCALE
+
+
+@pytest.mark.parametrize("volume", [0.05, 1.0])
+def test_every_prompt_reaches_the_caller_at_one_speech_level(tmp_path: Path, volume: float) -> None:
+    """Two voices, two texts, and a recording made 26 dB quieter (or as loud as it gets) all end up within a
+    fraction of a dB of each other, by P.56 and by a plain loud-frames yardstick alike."""
+    library = PromptLibrary(tmp_path / "cache", rate=RATE)
+    english = pcm(library.samples(library.from_text("Press one for billing, or stay on the line.", "en")))
+    russian = pcm(library.samples(library.from_text("Здравствуйте, вы позвонили на горячую линию.", "ru")))
+    recorded = tmp_path / "recorded.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(recorded), "Thank you for calling."], check=True)
+    quiet = tmp_path / "quiet.wav"
+    subprocess.run(["sox", str(recorded), str(quiet), "vol", str(volume)], check=True)
+    upload = pcm(library.samples(library.from_upload(quiet.read_bytes(), "thanks.wav")))
+    levels = [speech_level(s) for s in (english, russian, upload)]
+    assert max(levels) - min(levels) < 0.5 and all(abs(level + 26) < 0.3 for level in levels), levels
+    yardstick = [loud_frames_level(s) for s in (english, russian, upload)]
+    assert max(yardstick) - min(yardstick) < 2.0, yardstick
 
 
 def test_same_text_is_spoken_once_then_served_from_cache(tmp_path: Path, spy_path: Path) -> None:
@@ -103,7 +140,7 @@ def test_russian_text_uses_the_russian_voice(tmp_path: Path, spy_path: Path) -> 
     library = PromptLibrary(tmp_path / "cache")
     samples = pcm(library.samples(library.from_text("Здравствуйте, вы позвонили на горячую линию.", "ru")))
     assert len(samples) / RATE > 1.0
-    assert abs(peak(samples) - MINUS_3_DB) < 0.02 * FULL_SCALE
+    assert abs(speech_level(samples) + 26) < 0.3
     assert "-v ru " in runs(spy_path, "espeak-ng")[0]
 
 
@@ -173,11 +210,14 @@ def test_upload_becomes_a_trimmed_normalised_8k_mono_prompt(tmp_path: Path, reco
     library = PromptLibrary(tmp_path / "cache")
     samples = pcm(library.samples(library.from_upload(recordings[kind], f"hold-music.{kind}")))
 
-    # The 0.3 s of silence each side is gone; MP3 decoders add a few ms of their own at the ends.
+    # The 0.3 s of silence each side is gone (the lead-in takes its place); MP3 decoders add a few ms of their own.
+    assert peak(samples[:LEAD]) == 0
+    samples = samples[LEAD:]
     assert 0.97 < len(samples) / RATE < 1.06
-    assert abs(peak(samples) - MINUS_3_DB) < 0.03 * FULL_SCALE
-    assert peak(samples[:EDGE]) > 0.1 * FULL_SCALE
-    assert peak(samples[-EDGE:]) > 0.1 * FULL_SCALE
+    # A steady tone's active level is its RMS: -26 dBov, so its peak sits 3 dB above that
+    assert abs(peak(samples) - FULL_SCALE * 10 ** (-23 / 20)) < 0.03 * FULL_SCALE * 10 ** (-23 / 20)
+    assert peak(samples[:EDGE]) > 0.1 * FULL_SCALE * 10 ** (-23 / 20)
+    assert peak(samples[-EDGE:]) > 0.1 * FULL_SCALE * 10 ** (-23 / 20)
     # Still a 440 Hz tone at 8 kHz, i.e. mixed down and resampled rather than relabelled.
     middle = samples[RATE // 4: RATE // 4 + 800]
     assert goertzel_power(middle, 440) > 100 * goertzel_power(middle, 880)

@@ -164,3 +164,22 @@ def write_wav(path: Path, signal: np.ndarray, rate: int = 8000, channels: int = 
         wav.setframerate(rate)
         wav.writeframes(frames.tobytes())
     return path
+
+
+CODECS = {"gsm": ("gsm", []), "amr": ("amr-nb", ["-C", "7"])}  # GSM 06.10 full rate; AMR-NB mode 7 = 12.2 kbit/s
+
+
+def through_codec(signal: np.ndarray, codec: str) -> np.ndarray:
+    """The signal as it comes out of a mobile codec (sox encodes and decodes both), same length and rate 8 kHz."""
+    kind, options = CODECS[codec]
+    if not shutil.which("sox"):
+        raise FileNotFoundError("sox is needed to pass signals through the phone codecs")
+    with tempfile.TemporaryDirectory() as tmp:
+        clean, coded, back = Path(tmp, "in.wav"), Path(tmp, f"coded.{kind}"), Path(tmp, "out.wav")
+        write_wav(clean, signal)
+        subprocess.run(["sox", str(clean), *options, "-t", kind, str(coded)], check=True, capture_output=True)
+        subprocess.run(["sox", "-t", kind, str(coded), "-r", "8000", "-b", "16", "-c", "1", str(back)],
+                       check=True, capture_output=True)
+        with wave.open(str(back), "rb") as wav:
+            out = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2") / 32768.0
+    return np.resize(out, signal.size) if out.size >= signal.size else np.pad(out, (0, signal.size - out.size))
