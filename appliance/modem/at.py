@@ -50,6 +50,7 @@ class Reply:
     command: str
     lines: list[str]
     final: str
+    skipped: tuple[str, ...] = ()  # finals owed to an earlier command, read before this reply (`stale`)
 
     @property
     def ok(self) -> bool:
@@ -155,7 +156,10 @@ class _Pending:
     finals: tuple[str, ...]
     expect: str | None
     payload: str | None
+    stale: int = 0  # finals still owed to an earlier command, skipped until this command's first reply line
+    on_final: Callable[[Reply], None] | None = None
     lines: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     final: str | None = None
     lost: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -191,16 +195,23 @@ class AtChannel:
         self._reader.start()
 
     def command(self, command: str, *, timeout: float = 3.0, finals: tuple[str, ...] = BASIC_FINALS,
-                expect: str | None = None, payload: str | None = None) -> Reply:
+                expect: str | None = None, payload: str | None = None, stale: int = 0,
+                on_final: Callable[[Reply], None] | None = None) -> Reply:
         """Send one command and wait for its final result code.
 
         `expect` is the prefix of the reply lines (`+CLCC:`) so they are kept even when the same
-        prefix is also a report. `payload` is sent after the `> ` prompt, ended by Ctrl-Z.
+        prefix is also a report. `payload` is sent after the `> ` prompt, ended by Ctrl-Z. `stale`: up to
+        this many finals that come before the first `expect` line are owed to an earlier command (an ATA
+        whose caller's NO CARRIER was read as its reply) and skipped: `expect` must name a line the reply
+        always has (`+CPAS:`). `on_final(reply)` runs on the reader thread as the final is read, before any
+        line after it: what the reply means is then in order with the reports around it.
         """
         with self._cmd_lock:
             if self.lost is not None:
                 raise PortLost(f"{self.name}: port lost: {self.lost}")
-            pending = _Pending(command, finals, expect, payload)
+            if stale and expect is None:
+                raise ValueError(f"{command}: skipping owed finals needs the reply's own line (expect)")
+            pending = _Pending(command, finals, expect, payload, stale, on_final)
             with self._lock:
                 self._pending = pending
             try:
@@ -212,7 +223,7 @@ class AtChannel:
                     self._pending = None
             if pending.lost is not None:
                 raise PortLost(f"{self.name}: port lost during {command}: {pending.lost}")
-            return Reply(command, pending.lines, pending.final or "")
+            return Reply(command, pending.lines, pending.final or "", tuple(pending.skipped))
 
     @contextmanager
     def lend(self, timeout: float = 2.0) -> Iterator[object]:
@@ -345,10 +356,20 @@ class AtChannel:
             return True
         if line.upper() == pending.command.upper():
             return True  # echo
+        if pending.stale and not pending.lines and is_final(line, CALL_FINALS):
+            pending.stale -= 1  # the modem answers commands in order: this one's reply comes after it
+            pending.skipped.append(line)
+            log.debug("%s: %s before the reply to %s: owed to an earlier command", self.name, line, pending.command)
+            return True
         if pending.payload is not None and line in pending.payload.splitlines():
             return True  # the SMS text echoed back
         if is_final(line, pending.finals):
             pending.final = line
+            if pending.on_final is not None:
+                try:
+                    pending.on_final(Reply(pending.command, list(pending.lines), line))
+                except Exception:  # noqa: BLE001 - the reader must go on; the command still gets its reply
+                    log.exception("%s: handling the reply to %s failed", self.name, pending.command)
             pending.done.set()
             return True
         if pending.expect is not None and line.startswith(pending.expect):

@@ -15,12 +15,16 @@ DOWN = "down"  # the line is out of service (starting, failed, recovering): RING
 IDLE = "idle"  # no call on the line
 RINGING = "ringing"  # a caller rings; the line waits for the ring to answer on (or to retry a refused ATA)
 ANSWERING = "answering"  # ATA is in flight
+# The caller left as their ATA went out. What the ATA did is unsure: their NO CARRIER may have been read as its
+# reply while its own reply (OK: it answered the next caller, who rang meanwhile) is still owed. The modem's
+# activity (AT+CPAS, which swallows a final owed to an earlier command) and call list (AT+CLCC) settle it.
+CHECKING = "checking"
 REFUSED = "refused"  # the modem refused ATA too often: the call was rejected; its last RINGs are ignored
 ACTIVE = "active"  # a call is up (answered, or a dialled call the far end picked up)
 DIALING = "dialing"  # ATD went out; the far end has not answered yet
 TRANSFERRING = "transferring"  # the caller is held while a second leg rings
 
-STATES = (DOWN, IDLE, RINGING, ANSWERING, REFUSED, ACTIVE, DIALING, TRANSFERRING)
+STATES = (DOWN, IDLE, RINGING, ANSWERING, CHECKING, REFUSED, ACTIVE, DIALING, TRANSFERRING)
 
 # --- events -----------------------------------------------------------------------------------
 
@@ -35,7 +39,11 @@ ATA_REFUSED = "ata refused"  # ERROR / +CME ERROR / a vendor's refusal, fewer th
 ATA_GAVE_UP = "ata gave up"  # refused for the ANSWER_ATTEMPTS-th time
 ATA_NO_CARRIER = "ata no carrier"  # the caller left while ATA ran
 ATA_TIMEOUT = "ata timeout"  # the modem did not answer ATA at all: the line itself fails next
-PICKED_UP = "picked up"  # ATA went out after its caller had left and answered the next caller, who rang meanwhile
+CHECK_UP = "check up"  # the check found an incoming call up: the late ATA answered the next caller
+CHECK_RINGING = "check ringing"  # the check found the next caller ringing: answered at once
+CHECK_IDLE = "check idle"  # the check found no call
+CHECK_GONE = "check gone"  # no call now, but the late ATA's owed OK says it answered someone, who left already
+CHECK_STRAY = "check stray"  # the check found a call nobody follows (or an analogue line left off-hook)
 RING_GONE = "ring gone"  # no RING for RING_GONE_S: the caller gave up
 POLL_EMPTY = "poll empty"  # AT+CLCC lists no call while we think one is up
 PORT_LOST = "port lost"  # the line failed (port gone, modem silent, power down)
@@ -48,8 +56,8 @@ TRANSFER_DONE = "transfer done"  # the second leg took the caller (explicit tran
 TRANSFER_BACK = "transfer back"  # the caller is ours again (refused, failed, or a conference)
 
 EVENTS = (RING, RING_DUE, CALLER, DTMF, CONNECTED, ENDED, ATA_OK, ATA_REFUSED, ATA_GAVE_UP, ATA_NO_CARRIER,
-          ATA_TIMEOUT, PICKED_UP, RING_GONE, POLL_EMPTY, PORT_LOST, BACK, OUR_HANGUP, DIAL, DIAL_TIMEOUT, TRANSFER,
-          TRANSFER_DONE, TRANSFER_BACK)
+          ATA_TIMEOUT, CHECK_UP, CHECK_RINGING, CHECK_IDLE, CHECK_GONE, CHECK_STRAY, RING_GONE, POLL_EMPTY,
+          PORT_LOST, BACK, OUR_HANGUP, DIAL, DIAL_TIMEOUT, TRANSFER, TRANSFER_DONE, TRANSFER_BACK)
 
 # --- effects (calls.py carries them out, in this order) -----------------------------------------
 
@@ -91,15 +99,20 @@ TABLE: dict[tuple[str, str], Step] = {
     (ANSWERING, CONNECTED): Step(ANSWERING),  # the report of our own answer: ATA's OK says the rest
     (ANSWERING, ATA_REFUSED): Step(RINGING, (RETRY,)),  # tried again on the next RING
     (ANSWERING, ATA_GAVE_UP): Step(REFUSED, (FAILED, HANG_UP)),  # rejected: the caller hears busy, not silence
-    (ANSWERING, ATA_NO_CARRIER): Step(IDLE, (GONE,)),  # the next RING is a new call
-    (ANSWERING, ENDED): Step(IDLE, (GONE,)),  # a dialect's end report while ATA runs
+    # The caller left: their record ends now; the line takes no call until the check says what the ATA did.
+    (ANSWERING, ATA_NO_CARRIER): Step(CHECKING, (GONE,)),
+    (ANSWERING, ENDED): Step(CHECKING, (GONE,)),  # an end report while ATA runs: its reply is still to come
     (ANSWERING, ATA_TIMEOUT): Step(IDLE, (FAILED,)),  # the line fails next and recovery hangs up what is left
     (REFUSED, RING_GONE): Step(IDLE),
     (REFUSED, ENDED): Step(IDLE),
-    # an ATA result after the call ended meanwhile: the modem may have picked up a call nobody follows
+    # the check (RINGs, numbers and call reports meanwhile change nothing: what the modem lists decides)
+    (CHECKING, CHECK_UP): Step(ACTIVE, (NEW_CALL, ANSWERED)),  # answered, so they are our call and get a record
+    (CHECKING, CHECK_RINGING): Step(ANSWERING, (SEND_ATA, NEW_CALL)),
+    (CHECKING, CHECK_IDLE): Step(IDLE),
+    (CHECKING, CHECK_GONE): Step(IDLE, (NEW_CALL, ANSWERED, GONE)),  # answered and gone: still one record
+    (CHECKING, CHECK_STRAY): Step(IDLE, (HANG_UP,)),
+    # an ATA result after the core hung up meanwhile: the modem may have picked up a call nobody follows
     (IDLE, ATA_OK): Step(IDLE, (HANG_UP,)),
-    # ...unless the modem lists that call as a caller's (AT+CLCC): they are answered, so they are our call
-    (IDLE, PICKED_UP): Step(ACTIVE, (NEW_CALL, ANSWERED)),
     # the call
     (ACTIVE, DTMF): Step(ACTIVE, (TELL_DTMF,)),
     (ACTIVE, ENDED): Step(IDLE, (GONE, HANG_UP_ANALOGUE)),
@@ -121,7 +134,7 @@ TABLE: dict[tuple[str, str], Step] = {
 # The line failing ends whatever there was. A caller's call is ended by the LineDown the line posts next
 # (recorded as ended by the line, with the reason); a dialled call fails. Recovery's AT+CLCC hangs up
 # what is still up in the modem before BACK.
-for _state in (IDLE, RINGING, ANSWERING, REFUSED, ACTIVE, TRANSFERRING):
+for _state in (IDLE, RINGING, ANSWERING, CHECKING, REFUSED, ACTIVE, TRANSFERRING):
     TABLE[(_state, PORT_LOST)] = Step(DOWN)
 TABLE[(DIALING, PORT_LOST)] = Step(DOWN, (DIAL_FAILED,))
 TABLE[(DOWN, BACK)] = Step(IDLE)

@@ -53,10 +53,26 @@ RING_MIN_GAP = 1.0
 ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the caller hears busy, not silence)
 CALL_POLL = 2.0
 ANSWER_TIMEOUT = 10.0  # ATA on a GSM module returns within a few seconds; longer means it hangs
+CHECK_TIMEOUT = 2.0  # AT+CPAS answers at once; a modem without it is given up on quickly
 DIAL_TIMEOUT = 60.0  # the far end rings this long before the line gives up: DialFailed("no answer")
 
 Command = Callable[..., Reply]
 AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
+
+
+def _checked(reply: Reply, gone: str) -> tuple[str, str | None]:
+    """The check's verdict from an AT+CLCC reply: (table event, the caller's number if the list gives it);
+    `gone` when the list has no call."""
+    listed = []
+    for line in reply.lines:
+        parts = fields(line.removeprefix("+CLCC:").strip()) if line.startswith("+CLCC:") else []
+        if len(parts) >= 4 and parts[3] == "0":  # <id>,<dir>,<stat>,<mode 0: voice>
+            listed.append(parts)
+    for stat, event in (("0", cs.CHECK_UP), ("4", cs.CHECK_RINGING)):  # an incoming call, up or ringing
+        for parts in listed:
+            if parts[1:3] == ["1", stat]:
+                return event, caller_from_clcc(parts)
+    return (cs.CHECK_STRAY if listed or not reply.ok else gone), None
 
 
 class Calls(CallTransfer):
@@ -100,7 +116,8 @@ class Calls(CallTransfer):
         self._rang_at = 0.0
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
-        self._left_answering = False  # the caller left while their ATA was on its way (the ATA may pick up the next)
+        self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
+        self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -112,9 +129,9 @@ class Calls(CallTransfer):
             move = cs.step(was, event)
             self.state = move.to
             if move.to != was:
-                self._left_answering = was == cs.ANSWERING and event in (cs.ENDED, cs.ATA_NO_CARRIER)
+                self._up_while_checking = False
                 log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
-            if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.REFUSED)
+            if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.CHECKING, cs.REFUSED)
                                                   or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
                 # The call is over for certain: the next RING is a new caller. Only a call gone while it
                 # rang keeps the gap, so a RING storm answered with NO CARRIER is not a call per RING.
@@ -124,6 +141,8 @@ class Calls(CallTransfer):
                 if effect == cs.SEND_ATA:
                     self._urgent(self.answer)  # before IncomingCall wakes the loop: the worker goes first
                 elif effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
+                    if effect == cs.ANSWERED:  # in order with the reports around it (held until after-answer)
+                        self._say(CallAnswered(self.line_id))
                     commands.append(effect)
                 else:
                     if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects and self._held is None:
@@ -175,7 +194,6 @@ class Calls(CallTransfer):
         for effect in commands:
             if effect == cs.ANSWERED:
                 self._after_answer()
-                self._say(CallAnswered(self.line_id))
             elif effect == cs.DIAL_ANSWERED:
                 self._say(DialAnswered(self.line_id))
                 self._after_answer()
@@ -194,8 +212,8 @@ class Calls(CallTransfer):
             self._ring()
         elif isinstance(h, CallerNumber):
             with self._lock:
-                if self.state in (cs.IDLE, cs.DOWN):
-                    self._early_caller = h.number  # some modems put +CLIP before RING
+                if self.state in (cs.IDLE, cs.DOWN, cs.CHECKING):
+                    self._early_caller = h.number  # some modems put +CLIP before RING; the next caller's, checked
                     return
                 self._queue(self._go(cs.CALLER, data=h.number))
         elif isinstance(h, Dtmf):
@@ -203,13 +221,13 @@ class Calls(CallTransfer):
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
                 self._news.set()
-            elif self.state == cs.IDLE and self._left_answering:
-                # A call came up after the caller we answered had left: our ATA reached the modem late (its
-                # NO CARRIER was the caller's) and answered the next caller.
-                self._later(lambda: self._pick_up(or_hang_up=False))
-                return
+            elif self.state == cs.CHECKING:
+                self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
             self._queue(self._go(cs.CONNECTED))
         elif isinstance(h, LineHungUp):
+            with self._lock:
+                if self.state in (cs.IDLE, cs.DOWN):  # (while checking, the check decides whose number it was)
+                    self._early_caller = None  # their call is over before it was ours: the number is not the next's
             if self.state == cs.TRANSFERRING:
                 self._last_end = h.reason
                 self._news.set()  # one leg ended: the transfer's AT+CLCC tells which
@@ -258,6 +276,8 @@ class Calls(CallTransfer):
                 command(dialect.hangup_command, timeout=10.0, finals=CALL_FINALS)
                 if any(stat == 1 for _, _, stat in left):
                     command("AT+CHLD=0", timeout=10.0)  # a held call survives ATH on many modules
+        with self._lock:
+            self._early_caller = None  # a number heard before the line failed: the next RING says whose call it is
         self._go(cs.BACK)
 
     def forget(self) -> None:
@@ -294,37 +314,47 @@ class Calls(CallTransfer):
     # --- commands (worker) ---------------------------------------------------------------
 
     def answer(self) -> None:
-        """ATA for the call the table said to answer; each outcome is an event of the table."""
+        """ATA for the call the table said to answer. Its reply is an event of the table taken on the reader
+        (`_ata_replied`), in order with the reports around it; what the core hears meanwhile waits until the
+        after-answer commands are done, so the flow starts on a line ready to carry its sound."""
         with self._lock:
-            if self.state != cs.ANSWERING:
-                self._announced()
-                return  # the call ended (or the line failed) before its ATA went out
-            call_id, caller = self.call_id, self._caller
+            state, call_id, caller = self.state, self.call_id, self._caller
+            if state == cs.ANSWERING and self._held is None:
+                self._held = []  # a retry: the call is known, its answer still waits for the after-answer commands
+        if state != cs.ANSWERING:
+            self._announced()
+            if state == cs.CHECKING:
+                self._check(answered=False)  # the caller left before their ATA went out: did the next one ring?
+            return  # the call ended (or the line failed) before its ATA went out
         if self._note_answer is not None:
             self._note_answer(call_id or "", self.line_id, caller)
+        self._ata_outcome = ([], False)
         try:
-            reply = self._command(self._dialect().answer_command, timeout=self.answer_timeout, finals=CALL_FINALS)
+            reply = self._command(self._dialect().answer_command, timeout=self.answer_timeout, finals=CALL_FINALS,
+                                  on_final=self._ata_replied)
         except AtTimeout:
+            self._announced()
             self._run(self._go(cs.ATA_TIMEOUT, "the modem did not answer the call"))
             raise
-        finally:
-            self._announced()  # the loop wakes once the modem has the ATA, not while it is on its way
+        except Exception:
+            self._announced()  # the line fails next: what was held goes first
+            raise
+        commands, checking = self._ata_outcome
+        self._run(commands)
+        self._announced()
+        if checking:  # next, ahead of anything queued: the line takes no call until the check is done
+            self._urgent(lambda: self._check(answered=reply.ok))
+
+    def _ata_replied(self, reply: Reply) -> None:
+        """The ATA's final, on the reader as it is read: the state moves before any report after it is taken."""
         with self._lock:
-            # An ATA answers whoever rings when it reaches the modem: a newer caller's (whose own ATA is
-            # queued) if the caller it was meant for has left meanwhile.
-            if self.call_id != call_id and not (reply.ok and self.state == cs.ANSWERING):
-                return  # a newer call rings meanwhile: its own ATA follows
-            picked_up = reply.ok and self.state == cs.IDLE and self._left_answering and self._dialect().gsm
-            if picked_up:
-                commands = []
+            if self.state != cs.ANSWERING:
+                # The caller's end report came before it (checking), the core hung up (idle), the line failed.
+                commands = self._go(cs.ATA_OK) if reply.ok else []
             elif reply.ok:
                 commands = self._go(cs.ATA_OK)
             elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
                 commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
-                if self._dialect().gsm:
-                    # That NO CARRIER may have been the caller's, with the ATA still to reach the modem and
-                    # answer whoever rings next: once the reports before it are read, the call list says.
-                    self._later(lambda: self._pick_up(or_hang_up=False))
             else:
                 self._attempts += 1
                 gave_up = self._attempts >= ANSWER_ATTEMPTS
@@ -332,34 +362,42 @@ class Calls(CallTransfer):
                 if gave_up:
                     why += f" ({self._attempts} times; the call was rejected)"
                 commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
-        if picked_up:
-            self._pick_up(or_hang_up=True)
-        self._run(commands)
+            self._ata_outcome = (commands, self.state == cs.CHECKING)
 
-    def _pick_up(self, *, or_hang_up: bool) -> None:
-        """The ATA went out after its caller had left and the modem answered anyway: the next caller rang
-        meanwhile and is now answered. The modem's call list says who they are; they become our call (a
-        record like any other). Else, `or_hang_up`: whatever the modem picked up is hung up (nobody follows it)."""
-        reply = self._command("AT+CLCC", expect="+CLCC:")
-        for text in reply.lines if reply.ok else ():
-            parts = fields(text.removeprefix("+CLCC:").strip()) if text.startswith("+CLCC:") else []
-            if len(parts) >= 4 and parts[1:4] == ["1", "0", "0"]:  # incoming, active, voice
-                with self._lock:
-                    if self.state not in (cs.IDLE, cs.ANSWERING):
-                        return  # ours already
-                    if self.state == cs.IDLE:
-                        self._early_caller = caller_from_clcc(parts) or self._early_caller
-                    # A RING of theirs may have started their call meanwhile: this ATA answered it.
-                    commands = self._go(cs.PICKED_UP if self.state == cs.IDLE else cs.ATA_OK)
-                    call_id, caller = self.call_id, self._caller
-                if self._note_answer is not None:
-                    self._note_answer(call_id or "", self.line_id, caller)
-                self._run(commands)
-                return
-        if or_hang_up:
-            with self._lock:
-                commands = self._go(cs.ATA_OK)  # (idle) hang up what the modem picked up
-            self._run(commands)
+    def _check(self, *, answered: bool) -> None:
+        """The caller left as their ATA went out (CHECKING). If their NO CARRIER was read as the ATA's reply,
+        the ATA's own reply is still owed, and it may be OK: the ATA reached the modem after the next caller
+        rang and answered them. AT+CPAS skips that owed final (the modem replies in order) and says whether
+        a call rings or is up; AT+CLCC, asked once nothing is owed, says whose. An answered caller becomes
+        our call, a ringing one is answered at once, and a call nobody follows is hung up."""
+        event, number = (cs.CHECK_STRAY if answered else cs.CHECK_IDLE), None  # an analogue line: off-hook or not
+        if self._dialect().gsm:
+            try:
+                activity = self._command("AT+CPAS", expect="+CPAS:", stale=1, timeout=CHECK_TIMEOUT)
+            except AtTimeout:
+                activity = None  # a modem without AT+CPAS (it said ERROR, taken as owed): the call list decides
+            # The ATA's owed reply was OK: it answered the next caller (who may have hung up already).
+            answered = (answered or self._up_while_checking
+                        or (activity is not None and any(f == "OK" for f in activity.skipped)))
+            event = cs.CHECK_GONE if answered else cs.CHECK_IDLE
+            if activity is None or activity.value("+CPAS:") != "0":
+                event, number = _checked(self._command("AT+CLCC", expect="+CLCC:"), gone=event)
+        with self._lock:
+            if self.state != cs.CHECKING:
+                return  # the line failed meanwhile
+            self._early_caller = number or self._early_caller
+            if event in (cs.CHECK_IDLE, cs.CHECK_STRAY):
+                self._early_caller = None  # a caller who rang during the check and left: not the next one
+            self._rings, self._attempts = 1, 0
+            if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._held is None:
+                self._held = []  # the core hears of the call once the after-answer commands are done
+            commands = self._go(event, "caller hung up")
+            call_id, caller = self.call_id, self._caller
+        if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._note_answer is not None:
+            self._note_answer(call_id or "", self.line_id, caller)  # answered: journalled like any other answer
+        self._run(commands)
+        if event in (cs.CHECK_UP, cs.CHECK_GONE):
+            self._announced()
 
     def _after_answer(self) -> None:
         for text in self._dialect().after_answer:
@@ -367,6 +405,8 @@ class Calls(CallTransfer):
                 log.warning("line %s: %s refused after answer", self.line_id, text)
 
     def hangup(self) -> None:
+        with self._lock:
+            self._early_caller = None  # whoever it was is hung up (a caller rejected while it rang too)
         self._command(self._dialect().hangup_command, timeout=10.0, finals=CALL_FINALS)
 
     def dial(self, number: str) -> None:

@@ -65,7 +65,7 @@ class LineNews:
 
     def take(self, h: Happening) -> Happening | None:
         """What the call in progress must hear of `h` (None: nothing, it was other news)."""
-        if self._calls_state() in (cs.IDLE, cs.DOWN):
+        if self._calls_state() in (cs.IDLE, cs.DOWN, cs.CHECKING):
             with self._lock:  # no call: whatever indexes were known belong to calls that are over
                 self._ours, self._others, self._rejected = None, set(), set()
         if isinstance(h, CallWaiting):
@@ -140,7 +140,7 @@ class LineNews:
         state = self._calls_state()
         if state == cs.RINGING:
             return LineHungUp("caller gave up before the answer")
-        if state in (cs.ANSWERING, cs.REFUSED):
+        if state in (cs.ANSWERING, cs.CHECKING, cs.REFUSED):
             return None
         with self._lock:
             if (h.number or "withheld") in self._rejected:

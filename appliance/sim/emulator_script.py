@@ -291,6 +291,8 @@ class Script(Messages):
             return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
         if cmd == "AT+CLCC":
             return self._list_calls()
+        if cmd == "AT+CPAS":  # 27.007 phone activity: 0 ready, 3 ringing, 4 call in progress
+            return (f"+CPAS: {({'ringing': 3, 'idle': 0}).get(self.call, 4)}", "OK")
         if cmd == "AT+CHLD=0":
             return self._reject_waiting()
         if cmd.startswith("AT+CHLD="):

@@ -90,7 +90,7 @@ def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp
         if not moments and threading.current_thread().name.endswith("worker"):
             moments.append(call_id)
             emulator.cancel_call()
-            wait_until(lambda: box.daemon.lines["gsm1"].calls.state == "idle", what="the hang-up read")
+            wait_until(lambda: box.daemon.lines["gsm1"].calls.state != "answering", what="the hang-up read")
             assert emulator.incoming_call(second, busy_wait=0)
         note(journal, call_id, line, caller)
 
@@ -142,3 +142,86 @@ def test_a_late_ata_whose_no_carrier_was_the_callers_and_that_answered_the_next_
             records = conn.execute("SELECT caller, answered_at IS NOT NULL, outcome IS NOT NULL FROM calls "
                                    "ORDER BY started_at").fetchall()
     assert records == [(first, 0, 1), (second, 1, 1)]
+
+
+def test_a_late_ata_that_answers_a_caller_whose_ring_already_started_a_call_gives_them_one_record(tmp_path):
+    """The caller hangs up as the box's ATA goes out, and their NO CARRIER is read as the ATA's reply; the modem
+    reads the ATA only after the next caller has rung for a while (their RING a call of its own, with its own
+    ATA queued). The late ATA answers them, and its OK comes while their own ATA waits: they are answered once,
+    and have one record, not a 'missed' one and a second call the box picks up afterwards."""
+    from simbox import Box
+
+    first, second = "+79160000001", "+79160000002"
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        script = emulator.script
+        command = script.command
+        line = box.daemon.lines["gsm1"]
+
+        def ata_read_late(text: str) -> None:
+            if text.upper() == "ATA" and script.caller == first:
+                script.remote_hangup()  # NO CARRIER: the box takes it for the ATA's reply
+                threading.Timer(1.2, script.incoming_call, args=(second, 0)).start()  # past the RING gap
+                wait_until(lambda: second in (line.calls._caller, line.calls._early_caller),
+                           what="the box has read the second caller's RING and number")
+            command(text)  # the modem reads the first ATA only now: it answers the second caller
+
+        script.command = ata_read_late
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: script.call == "active", what="the second caller answered")
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("state") not in (None, "ringing"),
+                   what="the second caller's call in the menu")
+        assert (box.line_call("gsm1") or {}).get("caller") == second
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL FROM calls ORDER BY started_at").fetchall()
+    assert script.call == "idle"
+    assert records == [(first, 0), (second, 1)]
+
+
+def test_a_call_that_drops_as_the_ata_is_answered_is_recorded_answered_and_the_next_caller_is_answered(tmp_path):
+    """The soak's third form: the modem answers (OK) and the network drops the call at once; the line's reader
+    reads the drop before the worker, which sent the ATA, has taken the OK. Before, the record said 'missed',
+    the line hung up (ATH) on the next caller while they rang, and that caller's number went onto the record
+    of the caller after them. Now the OK moves the call's state as it is read."""
+    from simbox import Box
+
+    first, second = "+79160000001", "+79160000002"
+    with Box(tmp_path / "data") as box:
+        emulator = box.simulation.emulators["gsm1"]
+        script = emulator.script
+        command = script.command
+        line = box.daemon.lines["gsm1"]
+
+        def answered_then_dropped(text: str) -> None:
+            command(text)
+            if text.upper() == "ATA" and script.caller == first:
+                script.remote_hangup(dropped=True)  # +CLCC: 1,1,6 right behind the OK
+
+        ata = line.calls._command
+
+        def slow_worker(text: str, **kw: object):
+            reply = ata(text, **kw)
+            if text == "ATA" and script.caller in (first, None):
+                wait_until(lambda: line.calls.state != "answering", what="the drop read")  # before the worker goes on
+            return reply
+
+        script.command = answered_then_dropped
+        line.calls._command = slow_worker
+        wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
+        emulator.incoming_call(first)
+        wait_until(lambda: box.line_call("gsm1") is None and script.call == "idle", what="the first call over")
+        assert emulator.incoming_call(second, busy_wait=0)  # within a second of the first caller's ring
+        wait_until(lambda: (box.line_call("gsm1") or {}).get("caller") == second, what="the second caller's call")
+        assert script.call == "active", "the second caller was hung up on while it rang"
+        emulator.remote_hangup()
+        wait_until(lambda: box.line_call("gsm1") is None, what="the call over")
+        with sqlite3.connect(box.daemon.data_dir / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="records closed")
+            records = conn.execute("SELECT caller, answered_at IS NOT NULL FROM calls ORDER BY started_at").fetchall()
+    assert records == [(first, 1), (second, 1)]
