@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also probe serial ports, sound cards, GPIO and power (default: on a Raspberry Pi)")
     check.add_argument("--data", type=Path, default=DEFAULT_DATA,
                        help="state directory: the running daemon's alarms are shown from here")
+    check.add_argument("--fix", action="store_true",
+                       help="with --hardware: switch VoLTE on in LTE modules that have it off (docs/modems.md)")
 
     web = sub.add_parser("web", help="serve the web app for a running daemon")
     web.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -135,7 +137,7 @@ def _check(args: argparse.Namespace) -> int:
 
         ports = {line.id: line.port for line in config.lines} if config else None
         voice = {line.id: line.audio_port for line in config.lines if line.audio_port} if config else None
-        findings = probe(ports, voice_ports=voice)
+        findings = probe(ports, voice_ports=voice, fix=args.fix)
         print(format_findings(findings))
         if any(not finding.ok for finding in findings):
             status = 1

@@ -49,19 +49,22 @@ class PortAnswer:
     dialect: str | None = None
     error: str = ""
     missing: tuple[str, ...] = ()  # capabilities the modem's firmware refused (voice)
+    volte: str = ""  # the IMS/VoLTE state in words (appliance/modem/volte.py), and what --fix did about it
 
 
 PortOpener = Callable[[str], Any]
 
 
 def probe(expected_ports: Mapping[str, str] | None = None, *, sys_root: Path = Path("/"),
-          open_port: PortOpener | None = None, voice_ports: Mapping[str, str] | None = None) -> list[Finding]:
+          open_port: PortOpener | None = None, voice_ports: Mapping[str, str] | None = None,
+          fix: bool = False) -> list[Finding]:
     """Serial ports (and which answer AT), sound cards, GPIO chips and power, against the config's lines
-    (`expected_ports`: line -> AT port; `voice_ports`: line -> USB voice port, for lines with audio = "serial")."""
+    (`expected_ports`: line -> AT port; `voice_ports`: line -> USB voice port, for lines with audio = "serial").
+    `fix`: switch VoLTE on where an LTE module has it off (the module restarts)."""
     sys_root = Path(sys_root)
     opener = open_port or _open_serial
     ports = serial_ports(sys_root)
-    answers = {device: ask_port(device, opener) for device in ports}
+    answers = {device: ask_port(device, opener, fix=fix) for device in ports}
     findings = [_port_finding(device, names, answers[device]) for device, names in ports.items()]
     findings += _expected_findings(expected_ports or {}, sys_root, ports, answers)
     findings += _voice_findings(voice_ports or {}, sys_root, answers)
@@ -81,7 +84,7 @@ def serial_ports(sys_root: Path) -> dict[str, list[str]]:
     return found
 
 
-def ask_port(device: str, open_port: PortOpener) -> PortAnswer:
+def ask_port(device: str, open_port: PortOpener, *, fix: bool = False) -> PortAnswer:
     try:
         port = open_port(device)
     except OSError as exc:
@@ -95,7 +98,7 @@ def ask_port(device: str, open_port: PortOpener) -> PortAnswer:
         identity = " ".join(line for line in _command(port, b"ATI\r").splitlines()
                             if line and line not in ("OK", "ATI"))
         dialect = _detect(identity)
-        return PortAnswer(True, identity, dialect, missing=_missing(port, dialect))
+        return PortAnswer(True, identity, dialect, missing=_missing(port, dialect), volte=_volte(port, dialect, fix))
     except Exception as exc:  # a port that vanishes mid-question is a finding, not a crash of `hotline check`
         return PortAnswer(False, error=f"failed while asking: {exc}")
     finally:
@@ -203,6 +206,21 @@ def _missing(port: Any, dialect: str | None) -> tuple[str, ...]:
     return tuple(missing)
 
 
+def _volte(port: Any, dialect: str | None, fix: bool) -> str:
+    """The module's VoLTE state in words; with `fix`, switched on where it is off (the module then restarts)."""
+    from appliance.modem import volte
+
+    query = volte.QUERIES.get(dialect or "")
+    state = volte.read(dialect, _command(port, query.encode() + b"\r") if query else "")
+    if not fix or state.state != "off" or dialect not in volte.ENABLE:
+        return str(state)
+    answers = []
+    for text in volte.ENABLE[dialect]:
+        reply = _command(port, text.encode() + b"\r").splitlines() or ["nothing"]
+        answers.append(f"{text} -> {reply[-1]}")
+    return f"{state}; --fix sent {'; '.join(answers)}: check again once the module has restarted"
+
+
 def _detect(identity: str) -> str | None:
     try:
         from appliance.modem.dialects import detect
@@ -232,7 +250,7 @@ def _port_finding(device: str, names: list[str], answer: PortAnswer) -> Finding:
         return Finding(f"serial port {label}", "answers AT", "silent", True,
                        "Not a modem's AT port (or a modem that is off, or at another baud rate).")
     dialect = answer.dialect or "unknown family (dialect = \"auto\" will not recognise it)"
-    found = f"modem {answer.identity or '?'}; dialect {dialect}"
+    found = f"modem {answer.identity or '?'}; dialect {dialect}" + (f"; {answer.volte}" if answer.volte else "")
     if answer.missing:
         return Finding(f"serial port {label}", "answers AT", f"{found}; missing: {', '.join(answer.missing)}",
                        not any(m.startswith("voice") for m in answer.missing),

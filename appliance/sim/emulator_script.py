@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.sim.emulator_sms import Messages
-from appliance.sim.emulator_usb_voice import UsbVoicePort
+from appliance.sim.emulator_usb_voice import UsbVoiceCommands, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
 
 DLE = b"\x10"
@@ -55,7 +55,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-class Script(Messages):
+class Script(Messages, UsbVoiceCommands):
     def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None) -> None:
         if dialect not in FAMILIES:
             raise ValueError(f"the emulator speaks {', '.join(FAMILIES)}, not {dialect!r}")
@@ -93,6 +93,7 @@ class Script(Messages):
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
         self.usb_voice: UsbVoicePort | None = None  # the USB voice port (Huawei, SIMCom, Quectel): set by the emulator
         self.uac_voice = False  # Quectel AT+QPCMV=1,2: the call's voice is on the modem's USB sound card
+        self.volte = False  # IMS/VoLTE (Quectel AT+QCFG="ims", SIMCom AT+CIREG?): on after the enabling command
         self._init_messages()
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
@@ -177,24 +178,6 @@ class Script(Messages):
         self.uac_voice = False
         if self.usb_voice is not None:
             self.usb_voice.switch_off()
-
-    def _switch_voice(self, cmd: str) -> tuple[str, ...] | None:
-        """The families' commands that move a call's voice to USB (docs/modems.md); None: not one of them."""
-        switching = {"huawei": ("AT^DDSETEX=2",), "sim7600": ("AT+CPCMREG=1", "AT+CPCMREG=0"),
-                     "quectel": ("AT+QPCMV=1,0", "AT+QPCMV=1,2", "AT+QPCMV=0")}.get(self.dialect, ())
-        if cmd not in switching:
-            return None
-        if self.call != "active":
-            return ("ERROR",) if cmd != "AT+CPCMREG=0" else ("OK",)  # no call to carry
-        if cmd in ("AT+CPCMREG=0", "AT+QPCMV=0"):
-            self.uac_voice = False
-            if self.usb_voice is not None:
-                self.usb_voice.switch_off()
-        elif cmd == "AT+QPCMV=1,2":
-            self.uac_voice = True
-        elif self.usb_voice is not None:
-            self.usb_voice.switch_on(cmd)
-        return ("OK",)
 
     def _report(self, report: str | bytes) -> None:
         if isinstance(report, bytes):
@@ -305,7 +288,7 @@ class Script(Messages):
             return ("OK",)
         if cmd in ("ATA", "AT+VLS=1") and (fam.gsm or cmd == "AT+VLS=1"):
             return self._answer()
-        switched = self._switch_voice(cmd)
+        switched = self._switch_voice(cmd) or self._volte(cmd)
         if switched is not None:
             return switched
         if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):

@@ -177,3 +177,45 @@ class UsbVoicePort:
             self._cond.notify_all()
         with contextlib.suppress(OSError):
             os.write(master, chunk)
+
+
+class UsbVoiceCommands:
+    """The script's side of the LTE families' voice commands: switching the call's voice to USB, and VoLTE."""
+
+    dialect: str
+    call: str
+    usb_voice: UsbVoicePort | None
+    uac_voice: bool
+    volte: bool
+
+    def _volte(self, cmd: str) -> tuple[str, ...] | None:
+        """IMS/VoLTE as the LTE families read and switch it (appliance/modem/volte.py)."""
+        if self.dialect == "quectel" and cmd.startswith('AT+QCFG="IMS"'):
+            if cmd.endswith(",1"):
+                self.volte = True
+                return ("OK",)
+            return (f'+QCFG: "ims",{1 if self.volte else 2},{1 if self.volte else 0}', "OK")
+        if self.dialect == "sim7600" and cmd in ("AT+CIREG?", "AT+CVOLTE=1"):
+            if cmd == "AT+CVOLTE=1":
+                self.volte = True
+                return ("OK",)
+            return (f"+CIREG: 0,{1 if self.volte else 0}", "OK")
+        return None
+
+    def _switch_voice(self, cmd: str) -> tuple[str, ...] | None:
+        """The families' commands that move a call's voice to USB (docs/modems.md); None: not one of them."""
+        switching = {"huawei": ("AT^DDSETEX=2",), "sim7600": ("AT+CPCMREG=1", "AT+CPCMREG=0"),
+                     "quectel": ("AT+QPCMV=1,0", "AT+QPCMV=1,2", "AT+QPCMV=0")}.get(self.dialect, ())
+        if cmd not in switching:
+            return None
+        if self.call != "active":
+            return ("ERROR",) if cmd != "AT+CPCMREG=0" else ("OK",)  # no call to carry
+        if cmd in ("AT+CPCMREG=0", "AT+QPCMV=0"):
+            self.uac_voice = False
+            if self.usb_voice is not None:
+                self.usb_voice.switch_off()
+        elif cmd == "AT+QPCMV=1,2":
+            self.uac_voice = True
+        elif self.usb_voice is not None:
+            self.usb_voice.switch_on(cmd)
+        return ("OK",)

@@ -89,7 +89,8 @@ def test_modem_is_found_once_under_all_its_names_with_its_dialect(pi, no_vcgencm
     modem_finding = next(f for w, f in findings.items() if "/dev/ttyUSB0" in w)
     assert "/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0" in modem_finding.what
     assert modem_finding.ok
-    assert modem_finding.found == "modem SIM800 R14.18; dialect sim800"
+    assert modem_finding.found == ("modem SIM800 R14.18; dialect sim800; VoLTE none (a 2G-only module: no LTE, "
+                                   "so no calls once 2G/3G is switched off)")
     gps_finding = next(f for w, f in findings.items() if "/dev/ttyUSB1" in w)
     assert gps_finding.found == "silent"
     assert sum("serial port" in w for w in findings) == 2  # the dangling by-id link is not a port
@@ -105,7 +106,8 @@ def test_a_huawei_firmware_without_voice_is_a_finding(tmp_path: Path, no_vcgencm
     finally:
         modem.close()
     assert not finding.ok
-    assert finding.found.endswith("dialect huawei; missing: voice (AT^CVOICE? answered COMMAND NOT SUPPORT)")
+    assert finding.found.startswith("modem Manufacturer: huawei Model: E1752; dialect huawei; VoLTE none")
+    assert finding.found.endswith("; missing: voice (AT^CVOICE? answered COMMAND NOT SUPPORT)")
     assert "voice-enabled firmware" in finding.advice
 
 
@@ -195,3 +197,33 @@ def test_each_lines_voice_port_is_checked_missing_or_a_command_port(pi, no_vcgen
     assert (missing.ok, missing.found) == (False, "missing") and "udev" in missing.advice
     listed = next(f for f in findings if "/dev/hotline/gsm1-audio" in f.what and f.what.startswith("voice port"))
     assert listed.ok and listed.found == "silent"
+
+
+def test_volte_is_read_per_lte_module_and_fix_switches_it_on(tmp_path: Path, no_vcgencmd) -> None:
+    """The emulated modems on real ptys: Quectel answers AT+QCFG="ims", SIM7600 AT+CIREG?; a 3G stick has no LTE."""
+    from appliance.sim.emulator import ModemEmulator
+
+    modems = {"ttyUSB2": ModemEmulator("quectel"), "ttyUSB5": ModemEmulator("sim7600"),
+              "ttyUSB8": ModemEmulator("huawei")}
+    (tmp_path / "dev").mkdir()
+    for name, modem in modems.items():
+        modem.start()
+        (tmp_path / "dev" / name).symlink_to(modem.port)
+    try:
+        def found() -> dict[str, str]:
+            return {name: next(f.found for f in probe(sys_root=tmp_path) if f"/dev/{name}" in f.what)
+                    for name in modems}
+
+        before = found()
+        assert 'VoLTE off (AT+QCFG="ims": IMS switched off)' in before["ttyUSB2"]
+        assert "VoLTE off (AT+CIREG?: not registered to IMS)" in before["ttyUSB5"]
+        assert "VoLTE none (a 3G-only stick: no LTE" in before["ttyUSB8"]
+        fixed = {f.what: f.found for f in probe(sys_root=tmp_path, fix=True)}
+        assert any('--fix sent AT+QCFG="ims",1 -> OK' in text for text in fixed.values())
+        assert modems["ttyUSB5"].count("AT+CVOLTE=1") == 1 and modems["ttyUSB2"].count("AT+CFUN=1,1") == 1
+        after = found()
+        assert "VoLTE on" in after["ttyUSB2"] and "VoLTE on (AT+CIREG?: registered to IMS)" in after["ttyUSB5"]
+        assert modems["ttyUSB8"].count("AT+CVOLTE") == 0, "nothing is sent to a modem without LTE"
+    finally:
+        for modem in modems.values():
+            modem.stop()
