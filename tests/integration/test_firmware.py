@@ -171,3 +171,18 @@ def test_module_entry_point_names_a_broken_config(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert str(bad) in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_each_line_gets_its_own_at_and_voice_port_names() -> None:
+    """A line named by model (or USB socket) gets /dev/hotline/<line>-at and <line>-audio on the same interfaces."""
+    rules = udev_rules({"gsm1": "/dev/hotline/huawei-at", "gsm2": "/dev/hotline/usb-1-1.3-at",
+                        "gsm3": "/dev/ttyUSB2", "sim": "sim://sim800"}).splitlines()
+    mine = [r for r in rules if 'SYMLINK+="hotline/gsm' in r]
+    huawei = [r for r in mine if r.endswith('"hotline/gsm1-audio"')]
+    assert huawei and all('ID_USB_INTERFACE_NUM}=="01"' in r and 'idVendor}=="12d1"' in r for r in huawei)
+    assert all('ID_USB_INTERFACE_NUM}=="02"' in r for r in mine if r.endswith('"hotline/gsm1-at"'))
+    socket = [r for r in mine if r.endswith('"hotline/gsm2-audio"')]
+    assert {('idVendor}=="1e0e"' in r, '=="04"' in r) for r in socket if "1e0e" in r} == {(True, True)}
+    assert all('KERNELS=="1-1.3"' in r for r in socket) and any("2c7c" in r for r in socket)
+    assert not any("gsm3" in r or "hotline/sim-" in r for r in rules), "ports these rules do not name get none"
+    assert udev_rules({}) == udev_rules(), "no lines: the shipped rules file"
