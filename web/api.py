@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from .link import DaemonError, ask, call_log, live_status, viewer_role
 from .records import today as today_figures
+from .words import opening
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -29,10 +30,11 @@ def status():
 
 @blueprint.get("/dashboard")
 def dashboard():
-    """Status and today's figures in one answer, for the dashboard's poll."""
+    """Status, today's figures and the open/closed line in words, in one answer, for the dashboard's poll."""
     today = today_figures()
     try:
-        return jsonify(status=live_status(), today=today)
+        state = live_status()
+        return jsonify(status=state, today=today, opening=opening(state.get("schedule", {})))
     except DaemonError as exc:
         return jsonify(error=str(exc), today=today), exc.status
 

@@ -7,12 +7,13 @@ it is the only writer of calls.db. The console reads it back with CallLog.call.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from appliance.records.store.calls import CALL_TYPES
 
+from . import boxtime
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
 from .knowledge import search
@@ -64,10 +65,9 @@ def dashboard():
             prompts = sorted(ask("config.get")["document"].get("prompts", {}))
         except DaemonError:
             pass  # the dashboard's poll shows that the box is unreachable
-    now = datetime.now().astimezone()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    now = boxtime.now()  # today and its hours on the box's clock, as the figures above the chart count them
     offset = (now.utcoffset() or timedelta()).total_seconds()
-    per_hour = call_log().stats(midnight.timestamp(), now.timestamp() + 1, utc_offset=offset)["per_hour"]
+    per_hour = call_log().stats(boxtime.midnight(now.date()), now.timestamp() + 1, utc_offset=offset)["per_hour"]
     chart = hours_today(per_hour, {word: _(word) for word in CHART_WORDS})
     state, _problem = status()
     return render_template("dashboard.html", prompts=prompts, chart=chart,

@@ -6,6 +6,7 @@ async function refresh() {
     const reply = await Hotline.get("/api/dashboard");
     const status = reply.status, today = reply.today;
     fillToday(today);
+    fillOpening(reply.opening);
     Hotline.fill("lines", status.lines.map((l) => {
       const modem = l.modem || {};
       return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), modem.registration,
@@ -37,6 +38,13 @@ function fillAlarms(alarms) {
     return item;
   }));
   document.getElementById("alarms-box").hidden = alarms.length === 0;
+}
+// Open or closed, forced by whom until when: the server words it, as on the page's first load.
+function fillOpening(opening) {
+  const line = document.getElementById("opening");
+  line.textContent = opening.text;
+  line.className = "flash " + (opening.open ? "info" : "error");
+  line.hidden = false;
 }
 function fillToday(today) {
   document.getElementById("today-total").textContent = today.total;
