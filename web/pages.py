@@ -180,6 +180,7 @@ def bench_words() -> dict[str, str]:
         "silence": _("silence: the box waits for the caller"), "tone:beep": _("a beep: recording starts"),
         "tone:ringback": _("the ringing tone"), "recording": _("Recording: press “Caller speaks” to leave a message"),
         "no_text": _("the recorded prompt “{prompt}”"), "seconds": _("{seconds} s"),
+        "voicemail": _("leaving a message"),
         **{state: state_word(state) for state in ("in menu", "answering", "waiting", "ringing operators",
                                                   "connected", "idle", "ringing", "on call", "off-hook")},
     }

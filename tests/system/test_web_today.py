@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from web_server import serving
 
 from appliance import config as configuration
 from appliance.simulation import Simulation
+from tests.support.web_server import serving
 from web import create_app
 
 HOUR = 3600.0

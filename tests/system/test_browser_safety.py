@@ -8,9 +8,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import test_browser
-from test_browser import CHROMIUM, PASSWORD, _logged_in, csrf, shot
-from test_browser_console import _api, _call_at, _no_calls
+
+from tests.system import test_browser
+from tests.system.test_browser import CHROMIUM, PASSWORD, _logged_in, csrf, shot
+from tests.system.test_browser_console import _api, _call_at, _no_calls
 
 box, browser = test_browser.box, test_browser.browser  # the same `hotline simulate` and Chromium fixtures
 
