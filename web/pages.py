@@ -19,22 +19,11 @@ from .i18n import translate as _
 from .knowledge import search
 from .link import DaemonError, act, ask, call_log, live_status, viewer, viewer_role
 from .security import can, requires
+from .words import state_word
 
 blueprint = Blueprint("pages", __name__)
 
 CATEGORIES = ("legal", "psychology", "health", "housing", "family", "work", "other")
-
-# The daemon's state names, as the console says them (each is a catalogue entry in its own right).
-STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
-               "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
-               "on call": "on a call", "in menu": "in the menu", "answering": "answering",
-               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
-
-
-@blueprint.app_template_global()
-def state_word(state: str | None) -> str:
-    return _(STATE_WORDS.get(state or "", state or ""))
-
 
 def status() -> tuple[dict | None, str | None]:
     try:

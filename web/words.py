@@ -26,6 +26,17 @@ CALL_FIELDS = (("line", "Line", True), ("menu_path", "Menu choices", True), ("sk
 WHO_ENDED = {"caller": "the caller", "operator": "the operator", "system": "the box", "line": "the line"}
 
 
+# The daemon's state names (operators, handsets, calls, lines), as the pages say them; each is a catalogue entry.
+STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
+               "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
+               "on call": "on a call", "in menu": "in the menu", "answering": "answering",
+               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
+
+
+def state_word(state: str | None) -> str:
+    return _(STATE_WORDS.get(state or "", state or ""))
+
+
 def event_words(code: str) -> str:
     return _(EVENTS[code]) if code in EVENTS else code
 
@@ -67,4 +78,5 @@ def install(app: Flask) -> None:
 
     patterns.install(app)
     app.jinja_env.globals.update(event_words=event_words, call_value=call_value, call_fields=CALL_FIELDS,
-                                 language_name=language_name, opening_words=opening)
+                                 language_name=language_name, opening_words=opening,
+                                 state_word=state_word)

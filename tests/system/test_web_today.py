@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance import config as configuration
-from appliance.simulation import Simulation
+from appliance.sim.simulation import Simulation
 from tests.support.web_server import serving
 from web import create_app
 

@@ -34,7 +34,14 @@ function fillAlarms(alarms) {
   list.replaceChildren(...alarms.map((a) => {
     const item = document.createElement("li");
     item.className = a.severity;
-    item.textContent = a.text + " (" + Hotline.t("since") + " " + new Date(a.since * 1000).toLocaleString() + ")";
+    item.textContent = a.words + " (" + Hotline.t("since") + " " + a.since_text + ")";
+    if (a.detail) {  // the daemon's own English, for a technician: marked so, not translated by the browser
+      const detail = document.createElement("small");
+      detail.lang = "en";
+      detail.translate = false;
+      detail.textContent = " " + a.detail;
+      item.appendChild(detail);
+    }
     return item;
   }));
   document.getElementById("alarms-box").hidden = alarms.length === 0;
