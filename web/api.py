@@ -6,25 +6,17 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from .alarm_words import alarm_words
 from .link import DaemonError, ask, call_log, live_status, viewer_role
-from .patterns import plain
 from .records import today as today_figures
-from .words import opening
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _refused(exc: DaemonError, **more: Any):
-    """The daemon's refusal: `error` as it wrote it (for programs), `words` in the page's language (for its scripts)."""
-    return jsonify(error=str(exc), words=plain(str(exc)), **more), exc.status
 
 
 def _daemon(command: str, **args: Any):
     try:
         return jsonify(ask(command, **args))
     except DaemonError as exc:
-        return _refused(exc)
+        return jsonify(error=str(exc)), exc.status
 
 
 @blueprint.get("/status")
@@ -32,20 +24,17 @@ def status():
     try:
         return jsonify(live_status())
     except DaemonError as exc:
-        return _refused(exc)
+        return jsonify(error=str(exc)), exc.status
 
 
 @blueprint.get("/dashboard")
 def dashboard():
-    """Status, today's figures, the open/closed line and the alarms in words, in one answer, for the dashboard's
-    poll."""
+    """Status and today's figures in one answer, for the dashboard's poll."""
     today = today_figures()
     try:
-        state = live_status()
+        return jsonify(status=live_status(), today=today)
     except DaemonError as exc:
-        return _refused(exc, today=today)
-    state["alarms"] = [alarm_words(alarm) for alarm in state.get("alarms", [])]
-    return jsonify(status=state, today=today, opening=opening(state.get("schedule", {})))
+        return jsonify(error=str(exc), today=today), exc.status
 
 
 @blueprint.get("/calls")

@@ -10,7 +10,7 @@ import pytest
 import web
 from appliance.records.store.access import DENIED_SOURCES, AccessStore
 from appliance.records.store.calls import CallStore
-from tests.integration.test_store import NUMBER, record, write
+from tests.support.calls import NUMBER, record, write
 from web import api_records
 
 DAY = 86400.0

@@ -13,6 +13,7 @@ from appliance.config import HandsetConfig
 from appliance.core.events import HookOff, HookOn
 from appliance.handsets.cadence import CADENCES, check_cadence
 from appliance.handsets.devices import Handset, PresenceSwitch, SlicHandset, build_handset
+from tests.support.waiting import wait_until
 
 RELAY = HandsetConfig(id="h1", kind="relay", ring_pin=17, hook_pin=27, audio_pins={"gsm1": 22, "gsm2": 23})
 SLIC = HandsetConfig(id="s1", kind="slic", ring_mode_pin=5, fr_pin=6, hook_pin=13, audio_pins={"gsm1": 19})
@@ -34,13 +35,6 @@ class Inbox:
         with self._changed:
             self._changed.wait_for(lambda: len(self.events) >= count, timeout)
         return list(self.events)
-
-
-def wait_until(condition, timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return condition()
 
 
 def high_spans(states) -> tuple[list[float], list[float]]:
@@ -103,7 +97,7 @@ def test_relay_cadence_timing_follows_the_cadence(factory):
     handset = relay_handset(factory, Inbox(), cadence=(0.15, 0.3))
     ring = factory.pin(17)
     handset.ring()
-    time.sleep(1.0)  # three on/off cycles plus a bit
+    wait_until(lambda: min(map(len, high_spans(ring.states))) >= 2, what="two whole on and off stretches")
     handset.stop_ringing()
     assert ring.state is False
     on, off = high_spans(ring.states)
@@ -147,7 +141,7 @@ def test_a_burst_of_hook_edges_gives_one_hook_off(factory):
         hook.drive_high()
     hook.drive_low()
     assert inbox.wait_for(1) == [HookOff("h1")]
-    time.sleep(0.1)
+    time.sleep(0.1)  # the behaviour is an absence: one bounce time in which a second event would arrive
     assert inbox.events == [HookOff("h1")] and handset.is_off_hook
     hook.drive_high()
     assert inbox.wait_for(2) == [HookOff("h1"), HookOn("h1")]
@@ -159,7 +153,7 @@ def test_a_glitch_shorter_than_bounce_time_is_ignored(factory):
     handset = relay_handset(factory, inbox, bounce_time=0.05)
     factory.pin(27).drive_low()
     factory.pin(27).drive_high()
-    time.sleep(0.15)
+    time.sleep(0.15)  # the behaviour is an absence: three bounce times in which a hook event would arrive
     assert inbox.events == [] and not handset.is_off_hook
 
 
@@ -179,7 +173,7 @@ def test_a_lifted_handset_is_never_rung_and_is_reported_at_start(factory):
     handset = relay_handset(factory, inbox)
     assert inbox.events == [HookOff("h1")] and handset.is_off_hook
     handset.ring()
-    time.sleep(0.05)
+    time.sleep(0.05)  # the behaviour is an absence: the ringer's first burst would have begun by now
     assert factory.pin(17).states[-1].state is False and not handset.is_ringing
 
 
@@ -223,10 +217,13 @@ def test_slic_rings_with_ring_mode_high_and_fr_at_ring_hz_by_pwm():
 def test_slic_without_pwm_toggles_fr_in_software_at_ring_hz(factory):
     handset = build_handset(SLIC, pin_factory=factory, cadence=(0.3, 0.3), post=Inbox())
     handset.ring()
-    time.sleep(0.45)
+
+    def fr_half_periods() -> list[float]:
+        return [s.timestamp for s in factory.pin(6).states[2:] if s.timestamp < 0.1]
+
+    wait_until(lambda: len(fr_half_periods()) >= 9, what="F/R toggled through four periods")
     handset.stop_ringing()
-    fr_states = factory.pin(6).states
-    half_periods = [s.timestamp for s in fr_states[2:] if s.timestamp < 0.1]
+    half_periods = fr_half_periods()
     assert len(half_periods) >= 8
     frequency = 1 / (2 * sorted(half_periods)[len(half_periods) // 2])
     assert 15 <= frequency <= 25, frequency

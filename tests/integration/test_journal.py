@@ -11,23 +11,8 @@ import sqlite3
 import pytest
 
 from appliance.records.store.calls import CallStore
-from appliance.records.store.journal import JOURNALED, Journal, JournaledStore
-
-
-class FullDisk:
-    """Makes a CallStore's call-path writes fail as SQLite does on a full disk, until freed."""
-
-    def __init__(self, store: CallStore) -> None:
-        self.full = False
-        for name in JOURNALED:
-            setattr(store, name, self._guard(getattr(store, name)))
-
-    def _guard(self, method):
-        def guarded(*args, **kwargs):
-            if self.full:
-                raise sqlite3.OperationalError("database or disk is full")
-            return method(*args, **kwargs)
-        return guarded
+from appliance.records.store.journal import Journal, JournaledStore
+from tests.support.storage_faults import FullDisk
 
 
 def record(call_id: str, start: float) -> dict:

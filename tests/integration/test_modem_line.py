@@ -14,34 +14,10 @@ from appliance.core.events import (
     CallerId,
     DtmfReceived,
     LineDown,
-    LineUp,
     RemoteHangup,
 )
 from appliance.modem.line import ModemLine
-from appliance.sim.emulator import ModemEmulator
-from tests.support.modem_kit import Events, is_new_call
-
-
-@pytest.fixture
-def emulator():
-    emu = ModemEmulator("sim800")
-    emu.start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def events():
-    return Events()
-
-
-@pytest.fixture
-def line(emulator, events):
-    ln = ModemLine("gsm1", emulator.port, post=events.post, dialect="sim800")
-    ln.start()
-    assert events.next() == LineUp("gsm1")
-    yield ln
-    ln.close()
+from tests.support.modem_kit import is_new_call
 
 
 def test_start_brings_the_line_up_with_health(line, emulator):

@@ -6,37 +6,13 @@ import queue
 
 import pytest
 
-from appliance.core.events import LineUp, SmsReceived, SmsResult
+from appliance.core.events import SmsReceived, SmsResult
 from appliance.modem import gsm7, sms_pdu
 from appliance.modem.line import ModemLine
 from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
 
 CYRILLIC = "Здравствуйте! Вы позвонили на горячую линию. Оператор перезвонит вам в течение часа. "
-
-
-
-
-@pytest.fixture
-def emulator():
-    emu = ModemEmulator("sim800")
-    emu.start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def events():
-    return Events()
-
-
-@pytest.fixture
-def line(emulator, events):
-    ln = ModemLine("gsm1", emulator.port, post=events.q.put, dialect="sim800")
-    ln.start()
-    assert events.until(LineUp) == LineUp("gsm1")
-    yield ln
-    ln.close()
 
 
 # --- the codec -----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from appliance.records.store.calls import CallLog, CallStore
 from appliance.records.store.journal import Journal, JournaledStore
 from appliance.records.store.retention import enforce_retention, erase_caller, export_caller
 from appliance.service.keeper import RecordKeeper
-from tests.integration.test_journal import FullDisk
-from tests.integration.test_store import NUMBER, record, write
+from tests.support.calls import NUMBER, record, write
+from tests.support.storage_faults import FullDisk
 
 DAY = 86400.0
 

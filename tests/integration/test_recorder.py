@@ -13,6 +13,7 @@ import pytest
 
 from appliance.audio.recorder import AlsaRecorder
 from appliance.core.events import DtmfReceived, RecordingFinished
+from tests.support.waiting import wait_until
 
 RATE = 8000
 
@@ -86,6 +87,13 @@ def finished(events: queue.Queue) -> RecordingFinished:
             return event
 
 
+def still(rec: AlsaRecorder) -> bool:
+    """Nothing captured for 0.2 s (ten periods): the sleep is the window in which a capture would show."""
+    before = rec.frames_captured
+    time.sleep(0.2)
+    return rec.frames_captured == before
+
+
 def test_a_message_ends_on_silence_and_is_kept_losslessly_as_flac(line, tmp_path):
     message = voice(0.8)
     rec, events = line(message + quiet(3.0))
@@ -116,18 +124,15 @@ def test_hash_from_the_modem_ends_the_message_but_not_a_call_recording(line, tmp
     rec, events = line(voice(4.0))
     rec.start(str(tmp_path / "call.flac"), max_seconds=60, silence_seconds=math.inf, min_seconds=0,
               stop_on_key=False)
-    while rec.frames_captured < RATE * 0.3:
-        time.sleep(0.02)
+    wait_until(lambda: rec.frames_captured >= RATE * 0.3, what="0.3 s of the call recorded")
     rec.key("#")
     rec.key("5")
-    time.sleep(0.2)
     assert rec.recording  # a whole-call recording ignores keys
     rec.start(str(tmp_path / "vm.flac"), max_seconds=60, silence_seconds=5, min_seconds=0)
     call = finished(events)
     assert call.reason == "stopped" and call.seconds >= 0.3  # replaced by the voicemail
     captured = rec.frames_captured
-    while rec.frames_captured < captured + RATE * 0.5:
-        time.sleep(0.02)
+    wait_until(lambda: rec.frames_captured >= captured + RATE * 0.5, what="0.5 s of the message recorded")
     rec.key("5")
     assert rec.recording
     rec.key("#")
@@ -165,9 +170,12 @@ def test_hang_up_keeps_what_was_said_and_replaces_an_older_file_whole(line, tmp_
     target.write_bytes(b"old message")
     rec, events = line(voice(4.0))
     rec.start(str(target), max_seconds=60, silence_seconds=5, min_seconds=0.2)
-    while rec.frames_captured < RATE * 0.4:
-        time.sleep(0.02)
+
+    def spoken_for_a_while() -> bool:
         assert target.read_bytes() == b"old message"  # never a half-written file under the name
+        return rec.frames_captured >= RATE * 0.4
+
+    wait_until(spoken_for_a_while, what="0.4 s of the message recorded")
     rec.stop()
     done = finished(events)
     assert done.reason == "stopped" and 0.4 <= done.seconds < 4.0
@@ -184,9 +192,7 @@ def test_the_null_pcm_is_read_at_the_pace_of_a_real_line(tmp_path):
         # What `null` captures is not silence here (alsa-lib leaves the buffer as it was): only lengths count.
         assert (done.reason, done.seconds) == ("max length", 0.5)
         assert time.monotonic() - began >= 0.4  # 0.5 s of audio cannot arrive faster than 0.5 s
-        captured = rec.frames_captured
-        time.sleep(0.2)
-        assert rec.frames_captured == captured  # an idle line does not capture
+        wait_until(lambda: still(rec), timeout=2, what="an idle line capturing nothing")
     finally:
         rec.close()
 
@@ -198,7 +204,7 @@ def test_a_recording_after_an_idle_spell_is_still_read_at_the_pace_of_a_real_lin
     rec = AlsaRecorder("gsm1", "null", post=events.put)
     try:
         rec.open()
-        time.sleep(1.0)  # the line waits for its first caller
+        time.sleep(1.0)  # the behaviour: the line waits idle for its first caller
         began = time.monotonic()
         rec.start(str(tmp_path / "vm.flac"), max_seconds=0.5, silence_seconds=5, min_seconds=0)
         assert finished(events).reason == "max length"
@@ -213,10 +219,7 @@ def test_software_receiver_hears_keys_while_listening_and_not_after(line):
     assert events.get(timeout=10) == DtmfReceived("gsm1", "#")
     assert events.get(timeout=10) == DtmfReceived("gsm1", "#")
     rec.stop_listening()
-    time.sleep(0.1)
-    captured = rec.frames_captured
-    time.sleep(0.2)
-    assert rec.frames_captured == captured
+    wait_until(lambda: still(rec), timeout=2, what="capture stopped with the listening")
 
 
 @pytest.mark.parametrize(("kw", "named"), [

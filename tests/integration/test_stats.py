@@ -9,7 +9,7 @@ import pytest
 
 from appliance.records.store import stats
 from appliance.records.store.calls import CallLog, CallStore
-from tests.integration.test_store import record, write
+from tests.support.calls import record, write
 
 HOUR = 3600.0
 DAY = 86400.0

@@ -18,7 +18,7 @@ import pytest
 from appliance.records.store import migrations, stats
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import enforce_retention, erase_caller
-from tests.integration.test_store import NUMBER, record, write
+from tests.support.calls import NUMBER, record, write
 
 HOUR, DAY = 3600.0, 86400.0
 BASE = 20_000 * DAY  # 2024-10-04, a Friday

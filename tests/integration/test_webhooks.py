@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import queue
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,42 +11,8 @@ from appliance import config as configuration
 from appliance.records.privacy import Privacy
 from appliance.records.store.calls import CallStore
 from appliance.records.webhooks import REPLAY_WINDOW, Endpoint, WebhookSender, verify
-from tests.integration.test_store import NUMBER, record, write
-
-SECRET = "a shared secret of the CRM"
-
-
-class Receiver:
-    """A CRM on 127.0.0.1: answers each POST with the next status in `statuses` (then 200), records bodies."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.statuses = list(statuses or [])
-        self.received: queue.Queue = queue.Queue()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.put((status, dict(self.headers), body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def take(self, n: int) -> list[tuple[int, dict, bytes]]:
-        return [self.received.get(timeout=10) for _ in range(n)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.support.calls import NUMBER, record, write
+from tests.support.receiver import SECRET, Receiver
 
 
 class Clock:

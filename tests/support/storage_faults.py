@@ -2,19 +2,23 @@
 
 A tmpfs of a few megabytes is mounted over a test's directory (root only, as in CI and on the dev box);
 where mounting is not permitted, the tests that need it are skipped, saying why. Faults that need no
-mount are injected at the store's boundary instead (tests/integration/test_journal.py).
+mount are injected at the store's boundary instead (FullDisk below, tests/integration/test_journal.py).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from appliance.records.store.calls import CallStore
+from appliance.records.store.journal import JOURNALED
 
 
 @contextmanager
@@ -52,3 +56,19 @@ class Filler:
 
     def free(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class FullDisk:
+    """Makes a CallStore's call-path writes fail as SQLite does on a full disk, until freed."""
+
+    def __init__(self, store: CallStore) -> None:
+        self.full = False
+        for name in JOURNALED:
+            setattr(store, name, self._guard(getattr(store, name)))
+
+    def _guard(self, method):
+        def guarded(*args, **kwargs):
+            if self.full:
+                raise sqlite3.OperationalError("database or disk is full")
+            return method(*args, **kwargs)
+        return guarded

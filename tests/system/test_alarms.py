@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
-import threading
 
 import pytest
 import tomli_w
@@ -13,7 +11,6 @@ import tomli_w
 from appliance import config as configuration
 from appliance.service import control
 from appliance.service.alarms import Alarms
-from appliance.sim.simulation import Simulation
 
 
 def test_an_alarm_keeps_its_first_moment_and_goes_when_cleared():
@@ -36,20 +33,12 @@ def test_an_alarm_keeps_its_first_moment_and_goes_when_cleared():
 
 
 @pytest.fixture
-def box(tmp_path):
-    """A real daemon (modem emulator, mock pins, null audio) with its loop in a thread, and its config file."""
-    simulation = Simulation(configuration.default_document())
-    document = copy.deepcopy(simulation.document)
-    daemon = simulation.daemon(configuration.parse(document), tmp_path / "data")
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
+def box(start_box, tmp_path):
+    """A real daemon on simulated hardware, and its config file."""
+    daemon, simulation = start_box()
     config = tmp_path / "hotline.toml"
-    config.write_text(tomli_w.dumps(document))
-    yield daemon, config
-    daemon.stop()
-    loop.join(10)
-    simulation.close()
+    config.write_text(tomli_w.dumps(simulation.document))
+    return daemon, config
 
 
 def check(config, data) -> subprocess.CompletedProcess:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import run  # noqa: E402
 
 
+@pytest.mark.slow
 def test_every_section_gives_figures_and_the_table_prints():
     rows = run.collect(list(run.SECTIONS), quick=True)
     assert [r for r in rows if r.value is None] == []

@@ -4,88 +4,23 @@ and a voicemail left through the simulated line and played in the inbox."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.support.waiting import free_port, wait_until
+from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, shot
+from tests.support.waiting import wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"  # tests/screenshots, git-ignored
-PASSWORD = "correct horse"
 CALLER = "+79161112233"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (CI installs it)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (CI installs it)")]
 
-# `hotline simulate` exactly as a user runs it. Until Daemon.__init__ calls appliance.service.commands.register
-# itself, this wires the web page's commands in the same way; once it does, the shim does nothing.
-
-
-
-
-
-
-@pytest.fixture(scope="module")
-def box(tmp_path_factory):
-    port, data = free_port(), tmp_path_factory.mktemp("sim")
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
-                             "--data", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def api_status():
-        if not (data / "api-token").exists():
-            return None
-        token = (data / "api-token").read_text().strip()
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                     headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=5) as resp:
-                return json.loads(resp.read())
-        except OSError:
-            return None
-
-    try:
-        wait_until(api_status, 60, "hotline simulate to answer")  # 69 prompts render first: 10-15 s under load
-        yield f"http://127.0.0.1:{port}", api_status, data
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
-        assert proc.returncode == 0, out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
-
-
-def csrf(page) -> str:
-    return page.locator('meta[name="csrf-token"]').get_attribute("content")
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
+def test_setup_login_flow_change_and_a_call_end_to_end(simulate_box, browser):
     from playwright.sync_api import expect
 
-    base, api_status, data = box
+    base, api_status, data = simulate_box
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
     script_errors: list[str] = []
@@ -185,9 +120,10 @@ def test_setup_login_flow_change_and_a_call_end_to_end(box, browser):
     post("/api/sim/dtmf", {"digits": "3"})
     wait_until(lambda: api_status()["calls"] and api_status()["calls"][0]["node"] == "message", 5, "the message node")
     post("/api/sim/speak", {"seconds": 12})  # talks through the prompt and the tone into the recording
-    time.sleep(11)
+    time.sleep(11)  # the behaviour: the caller talks for 11 s of real time (the line captures at its own pace)
     post("/api/sim/dtmf", {"digits": "#"})
-    time.sleep(1)
+    wait_until(lambda: not api_status()["calls"] or api_status()["calls"][0]["node"] != "message", 5,
+               "the message to end on #")
     post("/api/sim/hangup")
     wait_until(lambda: not api_status()["calls"], 10, "the message call to end")
 
@@ -218,28 +154,14 @@ MAIN_PAGES = ("/", "/console", "/kb/", "/calls", "/stats", "/voicemail", "/callb
               "/tokens", "/privacy", "/backup")
 
 
-def _logged_in(page, base: str, data: Path) -> None:
-    page.goto(base + "/login")
-    if page.url.endswith("/setup"):  # run on its own, before the end-to-end test made the admin
-        page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.fill("input[name=password2]", PASSWORD)
-    else:
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
-def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_base(box, browser):
+def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_base(simulate_box, browser):
     from playwright.sync_api import expect
 
-    base, _, data = box
+    base, _, data = simulate_box
     for width in (1100, 800):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
-        _logged_in(page, base, data)
+        logged_in(page, base, data)
         wider = {}
         for path in MAIN_PAGES:
             page.goto(base + path)
@@ -257,7 +179,7 @@ def test_pages_fit_a_laptop_and_a_tablet_and_the_console_searches_the_knowledge_
 
     context = browser.new_context(viewport={"width": 800, "height": 900})
     page = context.new_page()
-    _logged_in(page, base, data)
+    logged_in(page, base, data)
     page.goto(base + "/kb/new")
     page.fill("input[name=title]", "Пенсия по инвалидности")
     page.fill("textarea[name=body]", "Заявление подают в Социальный фонд; нужна справка МСЭ. <b>Не</b> позднее месяца.")

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.support.browser import CHROMIUM, PASSWORD, shot
 from tests.support.waiting import wait_until
-from tests.system.test_browser import CHROMIUM, PASSWORD, box, browser, shot  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -21,10 +21,10 @@ def _saved(page, expect, words: str) -> None:
     expect(page.locator(".flash").first).to_contain_text(words)
 
 
-def test_a_new_admin_builds_the_hotline_from_the_forms_in_russian(box, browser):  # noqa: F811
+def test_a_new_admin_builds_the_hotline_from_the_forms_in_russian(simulate_box, browser):  # noqa: F811
     from playwright.sync_api import expect
 
-    base, api_status, data = box
+    base, api_status, data = simulate_box
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU")
     page = context.new_page()
     errors: list[str] = []
@@ -148,12 +148,12 @@ def test_a_new_admin_builds_the_hotline_from_the_forms_in_russian(box, browser):
     context.close()
 
 
-def test_the_same_admin_in_english_adds_a_handset_and_blocks_a_caller_from_the_call_page(box, browser):  # noqa: F811
+def test_the_same_admin_in_english_adds_a_handset_and_blocks_a_caller_from_the_call_page(simulate_box, browser):  # noqa: F811
     """After the Russian walk (same box): a handset added and filled in before one save; the caller of the
     test call blocked from its page without typing the number; their next call refused."""
     from playwright.sync_api import expect
 
-    base, api_status, data = box
+    base, api_status, data = simulate_box
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(base + "/login")
@@ -180,7 +180,6 @@ def test_the_same_admin_in_english_adds_a_handset_and_blocks_a_caller_from_the_c
     page.select_option("#block-form select[name=days]", "7")
     shot(page, "build-en-block")
     page.click("#block-button")
-    page.click("#confirm button[name=confirmed]")  # "Block this caller for a week?"
     expect(page.locator(".flash", has_text="blocked until")).to_be_visible()
     assert CALLER not in (data / "config.toml").read_text()
 

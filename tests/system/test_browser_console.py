@@ -4,17 +4,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 import pytest
 
+from tests.support.browser import CHROMIUM, SMALL_TARGETS, csrf, logged_in, new_operator, no_calls, shot, sim_api
 from tests.support.waiting import wait_until
-from tests.system import test_browser
-from tests.system.test_browser import CHROMIUM, PASSWORD, _logged_in, csrf, shot
-
-box, browser = test_browser.box, test_browser.browser  # the same `hotline simulate` and Chromium fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -26,13 +21,6 @@ SIZES = [(1280, 800), (800, 1280), (390, 844)]
 NOTE = ("Asked about a disability pension: the certificate from the medical commission is ready, "
         "the application goes to the Social Fund office; call back after lunch. Спрашивала о пенсии по инвалидности.")
 
-SMALL_TARGETS = """() => [...document.querySelectorAll(
-    'main button, main input:not([type=hidden]), main select, main textarea')]
-  .filter((e) => e.offsetParent !== null)
-  .map((e) => { const r = e.getBoundingClientRect();
-                return [e.name || e.id || e.textContent.trim().slice(0, 20),
-                        Math.round(r.width), Math.round(r.height)]; })
-  .filter(([, w, h]) => w < 44 || h < 44)"""
 
 # Stamps the moment the ringing call appears in the page (the operator's view), not when the test next looks.
 SHOWN_AT = """() => { window.shownAt = null;
@@ -52,48 +40,21 @@ BROKEN_WORDS = """() => { const broken = [];
   return broken; }"""
 
 
-def _api(base: str, data, path: str, body: dict | None = None):
-    token = (data / "api-token").read_text().strip()
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
 def _call_at(base, data, caller: str, node: str = "menu") -> dict:
-    _api(base, data, "/api/sim/call", {"caller": caller})
-    return wait_until(lambda: next((c for c in _api(base, data, "/api/status")["calls"]
+    sim_api(base, data, "/api/sim/call", {"caller": caller})
+    return wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
                                     if c["caller"] == caller and c["node"] == node), None), 20, f"{caller} at {node}")
 
 
-def _no_calls(base, data) -> None:
-    wait_until(lambda: not _api(base, data, "/api/status")["calls"], 15, "no call in progress")
-
-
 def _ringing(base, data, handset: str) -> bool:
-    return next(h for h in _api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
-
-
-def _operator(browser, base, user: str, lang: str, size: tuple[int, int], admin) -> object:
-    """A new operator's account (made by the admin on the users page) and their signed-in page at this size."""
-    listed = admin.goto(base + "/users")
-    if user not in (listed.text() if listed else ""):
-        admin.request.post(base + "/users", form={"username": user, "password": PASSWORD, "role": "operator",
-                                                  "lang": lang, "action": "add", "csrf_token": csrf(admin)})
-    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-    return page
+    return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
 
 
 @pytest.fixture(scope="module")
-def admin(box, browser):
-    base, _, data = box
+def admin(simulate_box, browser):
+    base, _, data = simulate_box
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    _logged_in(page, base, data)
+    logged_in(page, base, data)
     yield page
     page.context.close()
 
@@ -105,25 +66,25 @@ def _history(base, data, admin, caller: str) -> None:
     reply = admin.request.post(base + f"/calls/{call['id']}/notes",
                                form={"text": NOTE, "call_type": "data", "csrf_token": csrf(admin)})
     assert reply.ok, reply.text()
-    _api(base, data, "/api/sim/hangup", {})
-    _no_calls(base, data)
+    sim_api(base, data, "/api/sim/hangup", {})
+    no_calls(base, data)
 
 
 @pytest.mark.parametrize(("user", "lang", "handset", "key", "caller", "ringing_words"), OPERATORS)
 def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
-        box, browser, admin, user, lang, handset, key, caller, ringing_words):
+        simulate_box, browser, admin, user, lang, handset, key, caller, ringing_words):
     from playwright.sync_api import expect
 
-    base, _, data = box
-    _no_calls(base, data)
+    base, _, data = simulate_box
+    no_calls(base, data)
     _history(base, data, admin, caller)
-    pages = [_operator(browser, base, user, lang, size, admin) for size in SIZES]
+    pages = [new_operator(browser, base, user, lang, size, admin) for size in SIZES]
     for page in pages:
         page.goto(base + f"/console?handset={handset}")
         expect(page.locator("#no-call")).to_be_visible()
         page.evaluate(SHOWN_AT)
     call = _call_at(base, data, caller)
-    _api(base, data, "/api/sim/dtmf", {"digits": key})
+    sim_api(base, data, "/api/sim/dtmf", {"digits": key})
     wait_until(lambda: _ringing(base, data, handset), 10, f"{handset} to ring", every=0.005)
     rang = time.time()  # wall clock: the browser's Date.now() on this same machine stamps the other end
     delays = []
@@ -143,7 +104,7 @@ def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
         expect(page.locator("#caller-history")).to_contain_text("Social Fund")
         shot(page, f"console-ringing-{lang}-{width}x{height}")
 
-    _api(base, data, f"/api/sim/handsets/{handset}/offhook", {})
+    sim_api(base, data, f"/api/sim/handsets/{handset}/offhook", {})
     for page, (width, height) in zip(pages, SIZES, strict=True):
         expect(page.locator("#current-call")).to_have_attribute("data-state", "connected")
         state = page.locator("#my-state").inner_text()
@@ -153,9 +114,9 @@ def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
         scroll, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= window, f"the console is {scroll} px wide in a {window} px window"
         shot(page, f"console-call-{lang}-{width}x{height}")
-    _api(base, data, "/api/sim/hangup", {})
-    _api(base, data, f"/api/sim/handsets/{handset}/onhook", {})
-    _no_calls(base, data)
+    sim_api(base, data, "/api/sim/hangup", {})
+    sim_api(base, data, f"/api/sim/handsets/{handset}/onhook", {})
+    no_calls(base, data)
     for page in pages:
         expect(page.locator("#no-call")).to_be_visible()
         page.context.close()

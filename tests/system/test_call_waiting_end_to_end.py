@@ -6,30 +6,18 @@ The modem is the SIM800 emulator on a pseudo-terminal, the record lands in a rea
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 
-from appliance import config as configuration
-from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
 
 FIRST, SECOND = "+79161234567", "+79035550000"
 
 
 @pytest.fixture
-def box(tmp_path):
-    document = configuration.default_document()
-    simulation = Simulation(document)
-    config = configuration.parse(simulation.document, simulated=True)
-    daemon = simulation.daemon(config, tmp_path / "data")
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield daemon, simulation, tmp_path / "data" / "calls.db"
-    daemon.stop()
-    runner.join(timeout=10)
-    simulation.close()
+def box(start_box, tmp_path):
+    daemon, simulation = start_box()
+    return daemon, simulation, tmp_path / "data" / "calls.db"
 
 
 def rows(database) -> list[tuple]:

@@ -81,7 +81,7 @@ def take_call(daemon, simulation, caller: str) -> None:
     emulator.incoming_call(caller)
     wait_until(lambda: emulator.count("ATA") > before, what="ATA")
     wait_until(lambda: daemon.status()["calls"], what="the call")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the behaviour: the call lasts a moment (its record has a duration)
     emulator.remote_hangup()
     wait_until(lambda: not daemon.status()["calls"], what="the call to end")
 

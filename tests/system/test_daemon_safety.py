@@ -6,13 +6,13 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 
 import pytest
 
 from appliance import config as configuration
 from appliance.service.daemon import Daemon
 from appliance.sim.simulation import Simulation
+from tests.support.waiting import wait_until
 
 OUTPUTS = (17, 22, 5, 13)
 
@@ -34,12 +34,9 @@ def ring_both(daemon: Daemon, simulation: Simulation) -> None:
     emulator = simulation.emulators["gsm1"]
     emulator.incoming_call("+15550001")
     assert emulator.wait_for("ATA", 5)
-    time.sleep(0.3)
+    wait_until(lambda: daemon.status()["calls"], 5, "the call in the flow")
     emulator.send_dtmf("10")  # English, then "anything else"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and states(simulation)[0] + states(simulation)[2] < 2:
-        time.sleep(0.01)
-    assert states(simulation)[0] == 1 and states(simulation)[2] == 1
+    wait_until(lambda: states(simulation)[0] + states(simulation)[2] == 2, 10, "both handsets ringing")
 
 
 def test_outputs_are_off_at_start_even_if_left_on(tmp_path):
@@ -130,10 +127,7 @@ def test_an_error_inside_one_call_ends_that_call_not_the_daemon(tmp_path):
 
         daemon.handsets["h1"].connect = broken_connect
         simulation.pin_factory.pin(27).drive_low()  # h1 lifts: connecting fails
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and daemon.status()["calls"]:
-            time.sleep(0.02)
-        assert daemon.status()["calls"] == []
+        wait_until(lambda: daemon.status()["calls"] == [], 5, "the call ended")
         assert states(simulation) == [0, 0, 0, 0]
         assert simulation.emulators["gsm1"].wait_for("ATH", 5)
         assert runner.is_alive()
@@ -221,20 +215,11 @@ def test_a_presence_switch_logs_its_operator_in_and_out(tmp_path):
         switch = simulation.pin_factory.pin(23)
         assert anna() == "logged_out"  # the switch was open at start: nobody at the desk
         switch.drive_low()  # Anna sits down
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and anna() != "available":
-            time.sleep(0.02)
-        assert anna() == "available"
+        wait_until(lambda: anna() == "available", 5, "Anna available")
         switch.drive_high()  # Anna leaves her desk
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and anna() != "logged_out":
-            time.sleep(0.02)
-        assert anna() == "logged_out"
+        wait_until(lambda: anna() == "logged_out", 5, "Anna logged out")
         switch.drive_low()  # and comes back
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and anna() != "available":
-            time.sleep(0.02)
-        assert anna() == "available"
+        wait_until(lambda: anna() == "available", 5, "Anna available again")
     finally:
         daemon.stop()
         runner.join(10)

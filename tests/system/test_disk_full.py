@@ -78,12 +78,12 @@ class Box:
         answered = emulator.count("ATA")
         emulator.incoming_call(CALLER)
         wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
-        time.sleep(0.3)
+        wait_until(lambda: self.daemon.status()["calls"], 5, "the call in the flow")
         emulator.send_dtmf("10")  # English, then "anything else"
         desk = wait_until(lambda: next((h for h, n in RING.items() if self.pin(n)), None), 10, "a handset ringing")
         self.simulation.pin_factory.pin(HOOK[desk]).drive_low()
         wait_until(lambda: self.pin(AUDIO[desk]), 5, f"{desk} connected to the caller")
-        time.sleep(0.5)
+        time.sleep(0.5)  # the behaviour: they talk for a moment, so the record has a talk time
         emulator.remote_hangup()
         wait_until(lambda: not self.pin(AUDIO[desk]), 5, f"{desk} released")
         self.simulation.pin_factory.pin(HOOK[desk]).drive_high()
@@ -306,12 +306,14 @@ def test_a_voicemail_on_a_full_disk_ends_the_call_cleanly_and_the_next_one_is_re
             answered = emulator.count("ATA")
             emulator.incoming_call(CALLER)
             wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
-            time.sleep(0.3)
+            wait_until(lambda: box.daemon.status()["calls"], 5, "the call in the flow")
             emulator.send_dtmf("13")  # English, then "leave a message"
             if not disk_full:
                 wait_until(lambda: box.daemon.recorders["gsm1"].recording, 10, "the recording to start")
+                recorder = box.daemon.recorders["gsm1"]
+                heard = recorder.frames_captured
                 box.simulation.microphones["gsm1"].speak(3)
-                time.sleep(3.3)
+                wait_until(lambda: recorder.frames_captured >= heard + 8000 * 3.3, 10, "the caller's 3 s recorded")
                 emulator.send_dtmf("#")
             # The box thanks the caller and hangs up by itself: on a full disk once the message cannot be kept.
             wait_until(lambda: not box.daemon.status()["calls"], 20, "the call over")

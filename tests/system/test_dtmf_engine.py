@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from appliance import config as configuration
 from appliance.audio.dtmf import DtmfDetector
 from appliance.audio.dtmf_engine import DtmfEngine
 from appliance.service import control
-from appliance.sim.simulation import Simulation
 from tests.support.dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, with_noise
 from tests.support.waiting import wait_until
 
@@ -42,7 +40,7 @@ class RealTimeCard:
         if arrived - self.done > CAPTURE_PERIODS:
             self.done = arrived  # overrun: what the buffer could not hold is gone
             return -32, b""
-        if arrived <= self.done:
+        if arrived <= self.done:  # a real card: the next period arrives only when its time has come
             time.sleep((self.done + 1) * self.period / self.rate - (time.monotonic() - self.started))
         start = self.done * self.period * 2
         self.done += 1
@@ -85,7 +83,7 @@ def test_one_batch_serves_every_line_and_each_hears_only_its_own_keys():
     for start in range(0, longest, 320):  # 20 ms periods, interleaved as four capture threads would send them
         for name, listener in listeners.items():
             listener.feed(audio[name][start:start + 320])
-        time.sleep(0.02)
+        time.sleep(0.02)  # the behaviour: periods arrive at a line's real pace, which is what batching counts on
     wait_until(lambda: all(heard[n] == keys[n] for n in heard), timeout=5)
     periods = longest // 320 + 1
     assert engine.batches <= periods / 2  # batches of 40-60 ms, not one per period and line
@@ -110,7 +108,7 @@ def test_lines_whose_periods_arrive_at_different_moments_share_one_batch_and_a_l
     for start in range(0, len(more), period):
         for name in ("a", "b", "c"):
             listeners[name].feed(more[start:start + period].ljust(period, b"\0"))
-        time.sleep(0.1)
+        time.sleep(0.1)  # the behaviour: the three lines go on delivering a period every 100 ms
     wait_until(lambda: all(heard[n] == keys[n] + "9" for n in "abc"), timeout=2)
 
 
@@ -124,33 +122,24 @@ def test_the_energy_gate_changes_no_decision():
     assert digits == ALL_DIGITS + "1111"
 
 
-def test_the_receiver_listens_while_the_flow_waits_for_keys_not_while_the_caller_talks_to_an_operator(tmp_path):
+def test_the_receiver_listens_while_the_flow_waits_for_keys_not_while_the_caller_talks_to_an_operator(start_box):
     document = copy.deepcopy(configuration.default_document())
     document["lines"][0]["software_dtmf"] = True
     document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
-    simulation = Simulation(document)
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path / "data")
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    try:
-        emulator, recorder = simulation.emulators["gsm1"], daemon.recorders["gsm1"]
-        emulator.incoming_call("+79161234567")
-        assert emulator.wait_for("ATA", timeout=5)
-        emulator.send_dtmf("1")  # English, then the menu
-        wait_until(lambda: recorder.frames_captured > 8000 * 0.3, what="the line listens in the menu")
-        emulator.send_dtmf("1")  # legal questions: the desks ring
-        desk = wait_until(lambda: next((h["id"] for h in status(daemon)["handsets"] if h["state"] == "ringing"),
-                                       None), what="a desk rings", every=0.25, timeout=20)
-        hook_pin = next(h["hook_pin"] for h in simulation.document["handsets"] if h["id"] == desk)
-        simulation.pin_factory.pin(hook_pin).drive_low()  # the operator lifts
-        wait_until(lambda: any(h["state"] == "on call" for h in status(daemon)["handsets"]),
-                   what="caller and operator connected")
-        wait_until(lambda: not recorder._thread.is_alive() or _still(recorder), what="the capture stops")
-    finally:
-        daemon.stop()
-        runner.join(timeout=10)
-        simulation.close()
+    daemon, simulation = start_box(document)
+    emulator, recorder = simulation.emulators["gsm1"], daemon.recorders["gsm1"]
+    emulator.incoming_call("+79161234567")
+    assert emulator.wait_for("ATA", timeout=5)
+    emulator.send_dtmf("1")  # English, then the menu
+    wait_until(lambda: recorder.frames_captured > 8000 * 0.3, what="the line listens in the menu")
+    emulator.send_dtmf("1")  # legal questions: the desks ring
+    desk = wait_until(lambda: next((h["id"] for h in status(daemon)["handsets"] if h["state"] == "ringing"),
+                                   None), what="a desk rings", every=0.25, timeout=20)
+    hook_pin = next(h["hook_pin"] for h in simulation.document["handsets"] if h["id"] == desk)
+    simulation.pin_factory.pin(hook_pin).drive_low()  # the operator lifts
+    wait_until(lambda: any(h["state"] == "on call" for h in status(daemon)["handsets"]),
+               what="caller and operator connected")
+    wait_until(lambda: not recorder._thread.is_alive() or _still(recorder), what="the capture stops")
 
 
 def status(daemon) -> dict:
@@ -161,5 +150,5 @@ def status(daemon) -> dict:
 def _still(recorder) -> bool:
     """No audio read for a while: nobody decodes the caller's talk with the operator."""
     before = recorder.frames_captured
-    time.sleep(0.2)
+    time.sleep(0.2)  # ten periods: the window in which a capture would show
     return recorder.frames_captured == before

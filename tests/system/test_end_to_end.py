@@ -9,7 +9,6 @@ the record lands in a real SQLite file.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -27,23 +26,15 @@ CALLER = "+79161234567"
 
 
 @pytest.fixture
-def box(tmp_path):
+def box(start_box, tmp_path):
     document = configuration.default_document()
     document["ringing"] = {"cadence": "custom", "custom": [0.3, 0.2]}  # fast, so the test sees several cycles
     document["prompts"]["greeting"]["text"] = "Hello."
     document["prompts"]["main_menu"]["text"] = "Press one."
     document["handsets"][1]["skills"].append("legal")  # both desks can take legal questions
     raw = tmp_path / "gsm1.raw"
-    simulation = Simulation(document, audio_device=f"file:FILE={raw},FORMAT=raw")
-    config = configuration.parse(simulation.document, simulated=True)
-    daemon = simulation.daemon(config, tmp_path / "data")
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield daemon, simulation, raw, tmp_path / "data" / "calls.db"
-    daemon.stop()
-    runner.join(timeout=10)
-    simulation.close()
+    daemon, simulation = start_box(document, audio_device=f"file:FILE={raw},FORMAT=raw")
+    return daemon, simulation, raw, tmp_path / "data" / "calls.db"
 
 
 def pin(simulation: Simulation, number: int):
@@ -73,11 +64,17 @@ def test_one_call_end_to_end(box):
     emulator.send_dtmf("1")
     wait_until(lambda: pin(simulation, RING["h1"]).state == 1 and pin(simulation, RING["h2"]).state == 1,
                what="both ring relays on")
-    time.sleep(1.3)
-    # MockPin records each change with the time since the previous one: a state lasted until the next entry.
-    states = pin(simulation, RING["h1"]).states
-    first_on = next(i for i, s in enumerate(states) if s.state == 1)
-    lasted = [(a.state, b.timestamp) for a, b in zip(states[first_on:], states[first_on + 1:], strict=False)]
+
+    def lasted() -> list[tuple[int, float]]:
+        """(state, how long it lasted) of each whole stretch since ringing began.
+
+        MockPin records each change with the time since the previous one: a state lasted until the next entry."""
+        states = pin(simulation, RING["h1"]).states
+        first_on = next(i for i, s in enumerate(states) if s.state == 1)
+        return [(a.state, b.timestamp) for a, b in zip(states[first_on:], states[first_on + 1:], strict=False)]
+
+    wait_until(lambda: [state for state, _ in lasted()].count(0) >= 2, what="two whole ring cycles")
+    lasted = lasted()
     on_times = [t for state, t in lasted if state == 1]
     off_times = [t for state, t in lasted if state == 0]
     assert on_times and off_times, lasted
@@ -89,14 +86,14 @@ def test_one_call_end_to_end(box):
     wait_until(lambda: pin(simulation, AUDIO["h2"]).state == 1, what="h2 audio relay closed")
     wait_until(lambda: pin(simulation, RING["h1"]).state == 0 and pin(simulation, RING["h2"]).state == 0,
                what="ringing stopped")
-    time.sleep(0.6)  # longer than one cadence cycle: nothing starts ringing again
+    time.sleep(0.6)  # the behaviour is an absence: longer than one cadence cycle, nothing starts ringing again
     assert pin(simulation, RING["h1"]).state == 0 and pin(simulation, RING["h2"]).state == 0
     assert pin(simulation, AUDIO["h1"]).state == 0
     status = daemon.status()
     assert {h["id"]: h["state"] for h in status["handsets"]} == {"h1": "idle", "h2": "on call"}
 
     # The caller hangs up: every relay opens and exactly one record tells the story.
-    time.sleep(1.0)
+    time.sleep(1.0)  # the behaviour: they talk for a second (the record's talk time)
     emulator.remote_hangup()
     wait_until(lambda: pin(simulation, AUDIO["h2"]).state == 0, what="audio relay opened")
     assert all(pin(simulation, n).state == 0 for n in outputs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from simbox import write_blip  # noqa: E402
 from appliance import config as configuration  # noqa: E402
 from appliance.service.daemon import Daemon  # noqa: E402
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def figures(tmp_path_factory):
     return faults.run(calls=40, seed=3, quick=True, progress=False, data_dir=tmp_path_factory.mktemp("faults"))
 
 
+@pytest.mark.slow
 def test_calls_went_on_while_every_kind_of_fault_struck(figures):
     assert figures["calls"] == 40
     disk = set() if figures["disk_full_skipped"] else {"disk full"}  # a tiny tmpfs needs root to mount
@@ -37,20 +38,24 @@ def test_calls_went_on_while_every_kind_of_fault_struck(figures):
     assert figures["answered"] >= 30  # a caller meets a dead line only around a fault
 
 
+@pytest.mark.slow
 def test_every_answered_call_has_exactly_one_complete_record(figures):
     assert figures["bad_records"] == 0, figures["bad_examples"]
     assert figures["interrupted"] >= figures["cut_interrupted"]
 
 
+@pytest.mark.slow
 def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
     assert figures["refused_storage"] == 0
 
 
+@pytest.mark.slow
 def test_no_record_is_deleted_or_changed_by_a_clock_step(figures):
     assert figures["clock_step_calls"] == 4 and figures["clock_steps"] == 3  # the time set, then 2 steps of years
     assert figures["changed_by_clock_step"] == 0, figures["clock_step_examples"]
 
 
+@pytest.mark.slow
 def test_no_start_is_refused_because_of_bad_state_and_a_second_instance_never_starts(figures):
     assert figures["bad_state_starts"] == 8
     assert figures["refused_bad_state"] == 0, figures["bad_state_examples"]
@@ -59,14 +64,17 @@ def test_no_start_is_refused_because_of_bad_state_and_a_second_instance_never_st
     assert figures["first_disturbed"] == 0
 
 
+@pytest.mark.slow
 def test_the_database_survives_sigkill_intact(figures):
     assert figures["integrity"] == "ok"
 
 
+@pytest.mark.slow
 def test_after_each_restart_no_handset_rings_and_no_call_is_live(figures):
     assert figures["unclean_restarts"] == 0, figures["unclean_examples"]
 
 
+@pytest.mark.slow
 def test_both_lines_are_back_in_service_and_sigterm_still_stops_cleanly(figures):
     assert figures["lines_down_at_end"] == 0
     assert figures["clean_exit"]
@@ -107,11 +115,9 @@ def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_i
     runner.start()
     try:
         two_modems["gsm2"].replug()
-        deadline = time.monotonic() + 8  # recovery backs off to at most 5 s between attempts
-        while time.monotonic() < deadline and faults.control.call(daemon.control_path, "status")["lines"][1][
-                "state"] != "up":
-            time.sleep(0.1)
-        assert faults.control.call(daemon.control_path, "status")["lines"][1]["state"] == "up"
+        # Recovery backs off to at most 5 s between attempts.
+        wait_until(lambda: faults.control.call(daemon.control_path, "status")["lines"][1]["state"] == "up", 8,
+                   "gsm2 up once plugged in")
     finally:
         daemon.stop()
         runner.join(10)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 
 import pytest
 
 from appliance import config as configuration
-from appliance.sim.simulation import Simulation
+from tests.support.boxes import simulated_box
 from tests.support.waiting import wait_until
 
 HOOK = {"h1": 27, "h2": 6}
@@ -57,15 +56,8 @@ def box(tmp_path_factory):
     document["operators"] = [{"name": "Anna", "skills": {"legal": 3, "general": 1}, "wrap_up": 0, "retry_pause": 0},
                              {"name": "Boris", "skills": {"psychology": 3, "general": 1}, "wrap_up": 0,
                               "retry_pause": 0}]
-    simulation = Simulation(document)
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield daemon, simulation, data
-    daemon.stop()
-    runner.join(10)
-    simulation.close()
+    with simulated_box(data, document) as (daemon, simulation):
+        yield daemon, simulation, data
 
 
 def rows(data, sql: str, *args) -> list[tuple]:
@@ -103,8 +95,10 @@ def test_leaving_a_message_records_it_compressed(box):
     daemon, simulation, data = box
     call_id = call(box, "+79160000001", "13")  # English, "leave a message"
     wait_until(lambda: daemon.recorders["gsm1"].recording, what="the recording to start")
+    recorder = daemon.recorders["gsm1"]
+    heard = recorder.frames_captured
     simulation.microphones["gsm1"].speak(2.0)
-    time.sleep(2.3)
+    wait_until(lambda: recorder.frames_captured >= heard + 8000 * 2.3, what="the caller's 2 s recorded")
     simulation.emulators["gsm1"].send_dtmf("#")
     record = finished(box, call_id)
     assert record["outcome"] == "voicemail"
@@ -140,7 +134,7 @@ def test_queue_overflow_then_the_survey_after_an_operator_call(box):
     wait_until(lambda: pins.pin(RING["h1"]).state == 1, what="Anna's handset to ring again")
     pins.pin(HOOK["h1"]).drive_low()
     wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="the connection")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the behaviour: they talk for a moment
     pins.pin(HOOK["h1"]).drive_high()  # Anna hangs up; the caller hears the survey question
     wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "survey",
                what="the survey")

@@ -13,8 +13,8 @@ import pytest
 from appliance.service import control
 from appliance.service.instance import Instance, lock_name
 from appliance.sim.emulator import ModemEmulator
+from tests.support.boxes import write_config
 from tests.support.waiting import wait_until
-from tests.system.test_run import write_config
 
 
 @pytest.fixture

@@ -4,32 +4,21 @@ emulator (and the real daemon where the record matters)."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import pytest
 
-from appliance import config as configuration
 from appliance.core.events import CallAnswered, CallerId, LineDown, LineUp
 from appliance.modem.line import ModemLine
 from appliance.sim.emulator import ModemEmulator
-from appliance.sim.simulation import Simulation
 from tests.support.modem_kit import Events, is_new_call
 from tests.support.waiting import wait_until
 
 
 @pytest.fixture
-def box(tmp_path):
-    simulation = Simulation(configuration.default_document())
-    config = configuration.parse(simulation.document, simulated=True)
-    daemon = simulation.daemon(config, tmp_path / "data")
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield daemon, simulation.emulators["gsm1"], tmp_path / "data" / "calls.db"
-    daemon.stop()
-    runner.join(timeout=10)
-    simulation.close()
+def box(start_box, tmp_path):
+    daemon, simulation = start_box()
+    return daemon, simulation.emulators["gsm1"], tmp_path / "data" / "calls.db"
 
 
 def rows(database, sql: str) -> list[tuple]:
@@ -70,7 +59,7 @@ def test_a_modem_hung_while_idle_is_noticed_and_a_caller_ringing_when_it_returns
         assert isinstance(down, LineDown) and "stopped answering" in down.reason
         assert time.monotonic() - hung_at < 15, "a hung modem is noticed within 15 s while idle"
         emulator.incoming_call("+7900")  # rings while the modem is still hung: nobody can answer yet
-        time.sleep(1)
+        time.sleep(1)  # the behaviour: the modem stays hung through a second of ringing
         emulator.hung = False
         assert events.next(timeout=20) == LineUp("gsm1")
         call = events.next(timeout=10)

@@ -5,10 +5,8 @@ A real daemon on the Huawei emulator (a pty) whose firmware refuses the voice pr
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
-import threading
 
 import pytest
 import tomli_w
@@ -16,6 +14,7 @@ import tomli_w
 from appliance import config as configuration
 from appliance.service import control
 from appliance.sim.simulation import Simulation
+from tests.support.boxes import running_daemon
 from tests.support.waiting import wait_until
 
 
@@ -25,17 +24,13 @@ def box(tmp_path):
     document["lines"][0]["dialect"] = "huawei"
     simulation = Simulation(document)
     simulation.emulators["gsm1"].script.unsupported["AT^CVOICE?"] = "COMMAND NOT SUPPORT"
-    parsed = copy.deepcopy(simulation.document)
-    daemon = simulation.daemon(configuration.parse(parsed), tmp_path / "data")
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
     config = tmp_path / "hotline.toml"
-    config.write_text(tomli_w.dumps(parsed))
-    yield daemon, simulation, config
-    daemon.stop()
-    loop.join(10)
-    simulation.close()
+    config.write_text(tomli_w.dumps(simulation.document))
+    try:
+        with running_daemon(simulation, tmp_path / "data") as daemon:
+            yield daemon, simulation, config
+    finally:
+        simulation.close()
 
 
 def alarms(daemon) -> dict[str, tuple[str, str]]:

@@ -14,18 +14,17 @@ import re
 import sqlite3
 import subprocess
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
 
 from appliance import config as configuration
 from appliance.records.store.access import AccessStore
-from appliance.sim.simulation import Simulation
-from tests.integration.test_webhooks import SECRET, Receiver
 from tests.support import backups
+from tests.support.boxes import simulated_box
+from tests.support.receiver import SECRET, Receiver
 from tests.support.waiting import wait_until
-from tests.system.test_web import PASSWORD, _login
+from tests.support.web import PASSWORD, login
 from web import create_app
 
 NUMBER = "+79165550199"
@@ -35,16 +34,11 @@ ROLES = ("admin", "supervisor", "operator")
 PAGES = ("/", "/api/status", "/api/dashboard", "/console?handset=h1", "/api/calls", "/calls", "/calls.csv")
 
 
-def _boot(mode: str, data: Path, receiver: Receiver):
+def _document(mode: str, receiver: Receiver) -> dict:
     document = configuration.default_document()
     document["privacy"] = {"numbers": mode}
     document["webhooks"] = [{"url": receiver.url, "secret": SECRET, "allow_http": True, "allow_private": True}]
-    simulation = Simulation(document)
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
-    return simulation, daemon, loop
+    return document
 
 
 def _clients(app, data: Path) -> dict[str, object]:
@@ -54,7 +48,7 @@ def _clients(app, data: Path) -> dict[str, object]:
     for role in ROLES:
         users.add_user("Anna" if role == "operator" else role, PASSWORD, role)
         client = app.test_client()
-        assert _login(client, "Anna" if role == "operator" else role).status_code == 302
+        assert login(client, "Anna" if role == "operator" else role).status_code == 302
         answers[role] = client
     access = AccessStore(data / "access.db")
     tokens = {role: access.create_token(f"crm-{role}", role=role, now=1.0) for role in ROLES}
@@ -113,35 +107,32 @@ def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_pa
     caplog.set_level("DEBUG")
     data = tmp_path / "data"
     receiver = Receiver()
-    simulation, daemon, loop = _boot(mode, data, receiver)
     try:
-        app = create_app(data, control_path=daemon.control_path)
-        clients, tokens = _clients(app, data)
-        emulator, pins = simulation.emulators["gsm1"], simulation.pin_factory
-        emulator.incoming_call(NUMBER)
-        assert emulator.wait_for("ATA", timeout=10)
-        emulator.send_dtmf("1")  # English
-        wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
-                   timeout=20, what="the main menu")
-        emulator.send_dtmf("1")  # legal: Anna's handset h1 rings
-        wait_until(lambda: pins.pin(17).state == 1, what="h1 ringing")
-        pins.pin(27).drive_low()
-        wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="Anna connected")
-        call_id = daemon.status()["calls"][0]["id"]
-        live = _read(clients, tokens, None)
-        emulator.remote_hangup()
-        pins.pin(27).drive_high()
-        wait_until(lambda: not daemon.status()["calls"], what="the call ended")
-        emulator.deliver_sms(NUMBER, "Please call me back")
-        wait_until(lambda: _sms_count(data) == 1, what="the SMS kept")
-        bodies = [receiver.received.get(timeout=15)[2] for _ in range(3)]  # started, answered, ended
-        after = _read(clients, tokens, call_id)
-        answers = {**{("live", *k): v for k, v in live.items()}, **after}
-        logs = {(r.name, i): r.getMessage().encode() for i, r in enumerate(caplog.records)}
+        with simulated_box(data, _document(mode, receiver)) as (daemon, simulation):
+            app = create_app(data, control_path=daemon.control_path)
+            clients, tokens = _clients(app, data)
+            emulator, pins = simulation.emulators["gsm1"], simulation.pin_factory
+            emulator.incoming_call(NUMBER)
+            assert emulator.wait_for("ATA", timeout=10)
+            emulator.send_dtmf("1")  # English
+            wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
+                       timeout=20, what="the main menu")
+            emulator.send_dtmf("1")  # legal: Anna's handset h1 rings
+            wait_until(lambda: pins.pin(17).state == 1, what="h1 ringing")
+            pins.pin(27).drive_low()
+            wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="Anna connected")
+            call_id = daemon.status()["calls"][0]["id"]
+            live = _read(clients, tokens, None)
+            emulator.remote_hangup()
+            pins.pin(27).drive_high()
+            wait_until(lambda: not daemon.status()["calls"], what="the call ended")
+            emulator.deliver_sms(NUMBER, "Please call me back")
+            wait_until(lambda: _sms_count(data) == 1, what="the SMS kept")
+            bodies = [receiver.received.get(timeout=15)[2] for _ in range(3)]  # started, answered, ended
+            after = _read(clients, tokens, call_id)
+            answers = {**{("live", *k): v for k, v in live.items()}, **after}
+            logs = {(r.name, i): r.getMessage().encode() for i, r in enumerate(caplog.records)}
     finally:
-        daemon.stop()
-        loop.join(10)
-        simulation.close()
         receiver.close()
     files = _files(data)
 

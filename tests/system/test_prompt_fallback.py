@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +10,7 @@ import pytest
 
 from appliance import config as configuration
 from appliance.audio.tones import tone
-from appliance.sim.simulation import Simulation
+from tests.support.boxes import simulated_box
 
 
 def document(greeting: dict[str, Any]) -> dict[str, Any]:
@@ -21,23 +18,6 @@ def document(greeting: dict[str, Any]) -> dict[str, Any]:
     doc["prompts"] = {name: dict(spec, text="Hi.") for name, spec in doc["prompts"].items()}
     doc["prompts"]["greeting"] = greeting
     return doc
-
-
-@contextlib.contextmanager
-def box(doc: dict[str, Any], data: Path) -> Iterator[Any]:
-    simulation = Simulation(doc)
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
-    try:
-        daemon.start()
-        loop = threading.Thread(target=daemon.run, daemon=True)
-        loop.start()
-        try:
-            yield daemon
-        finally:
-            daemon.stop()
-            loop.join(10)
-    finally:
-        simulation.close()
 
 
 @pytest.mark.parametrize("upload", [None, b"RIFF\x24\x00\x00\x00WAVEfmt ", b"\x00" * 64],
@@ -48,7 +28,7 @@ def test_a_bad_uploaded_prompt_is_a_tone_and_an_alarm_and_the_box_answers(tmp_pa
     (data / "uploads").mkdir(parents=True)
     if upload is not None:
         (data / "uploads/greeting-hello.wav").write_bytes(upload)
-    with box(document({"file": "greeting-hello.wav"}), data) as daemon:
+    with simulated_box(data, document({"file": "greeting-hello.wav"})) as (daemon, _):
         status = daemon.status()
         assert [line["state"] for line in status["lines"]] == ["up"]
         alarms = {a["id"]: a for a in status["alarms"]}
@@ -62,11 +42,11 @@ def test_a_bad_uploaded_prompt_is_a_tone_and_an_alarm_and_the_box_answers(tmp_pa
 def test_a_damaged_cached_prompt_is_made_again(tmp_path: Path) -> None:
     data = tmp_path / "data"
     doc = document({"text": "Hello, you have reached the helpline.", "lang": "en"})
-    with box(doc, data) as daemon:
+    with simulated_box(data, doc) as (daemon, _):
         spoken = daemon.prompts["greeting"].read_bytes()
     cached = next(p for p in (data / "prompts").glob("tts-*.raw") if p.read_bytes() == spoken)
     cached.write_bytes(spoken[: len(spoken) // 2 + 1])  # a power cut while it was written, or a bad card
-    with box(doc, data) as daemon:
+    with simulated_box(data, doc) as (daemon, _):
         assert daemon.status()["alarms"] == []
         assert daemon.prompts["greeting"].read_bytes() == spoken  # the whole prompt, spoken again
     assert cached.read_bytes() == spoken

@@ -7,68 +7,27 @@ import io
 import re
 import sqlite3
 import tarfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance import config as configuration
 from appliance.cli import main as hotline
-from appliance.records.store.calls import CallStore
-from appliance.sim.simulation import Simulation
 from tests.support import backups
+from tests.support.boxes import simulated_box
+from tests.support.calls import add_calls, call_ids
+from tests.support.web import csrf_token, set_up
 from web import create_app
-
-PASSWORD = "correct horse"
-
-
-def add_calls(data: Path, ids: list[str]) -> None:
-    """Finished calls written as the daemon writes them (another connection to the same WAL database)."""
-    store = CallStore(data / "calls.db")
-    for n, call_id in enumerate(ids):
-        store.call_ended({"id": call_id, "line": "gsm1", "caller": f"+7916000000{n}", "started_at": 1000.0 + n,
-                          "ended_at": 1060.0 + n, "outcome": "completed"})
-    store.close()
-
-
-def call_ids(data: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(data / "calls.db")) as conn:
-        return [row[0] for row in conn.execute("SELECT id FROM calls ORDER BY id")]
-
-
-@contextlib.contextmanager
-def running_box(data: Path) -> Iterator:
-    """The real daemon on simulated hardware, its loop in a thread (start() raises if it cannot start)."""
-    simulation = Simulation(configuration.default_document())
-    daemon = simulation.daemon(configuration.parse(simulation.document), data)
-    try:
-        daemon.start()
-        loop = threading.Thread(target=daemon.run, daemon=True)
-        loop.start()
-        try:
-            yield daemon
-        finally:
-            daemon.stop()
-            loop.join(10)
-    finally:
-        simulation.close()
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def admin_client(data: Path, daemon) -> object:
     client = create_app(data, control_path=daemon.control_path).test_client()
-    token = _token(client.get("/setup").text)
-    client.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                                "csrf_token": token, "setup_code": (data / "setup-code").read_text().strip()})
+    set_up(client, data)
     return client
 
 
 def restore(client, blob: bytes):
-    return client.post("/backup/restore", data={"csrf_token": _token(client.get("/backup").text), "replace": "yes",
+    return client.post("/backup/restore", data={"csrf_token": csrf_token(client.get("/backup").text), "replace": "yes",
                                                 "passphrase": backups.PASSPHRASE,
                                                 "backup": (io.BytesIO(blob), "hotline-backup.tar.gz")})
 
@@ -96,7 +55,7 @@ def data(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("garbage", [b"garbage " * 512, b""], ids=["garbage", "empty"])
 def test_a_backup_with_a_bad_database_is_refused_and_changes_nothing(data: Path, member: str,
                                                                      garbage: bytes) -> None:
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         client = admin_client(data, daemon)
         blob = backups.opened(backups.download(client))  # a plain tar.gz is still restored (older backups)
         users = [u["username"] for u in client.application.extensions["web_store"].users()]
@@ -105,7 +64,7 @@ def test_a_backup_with_a_bad_database_is_refused_and_changes_nothing(data: Path,
         assert f"the backup&#39;s {member} is not an SQLite database; nothing was restored" in reply.text
         assert not (data / "calls.db.restore").exists()
         assert [u["username"] for u in client.application.extensions["web_store"].users()] == users
-    with running_box(data) as daemon:  # the box starts again, with every call it had
+    with simulated_box(data) as (daemon, _):  # the box starts again, with every call it had
         assert daemon.status()["alarms"] == []
     assert call_ids(data) == [f"call-{n}" for n in range(5)]
 
@@ -120,7 +79,7 @@ def test_a_damaged_restore_file_is_not_used_and_the_box_starts_with_its_log(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     whole = (good / "calls.db").read_bytes()
     (data / "calls.db.restore").write_bytes(whole[: len(whole) // 2])
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         alarms = daemon.status()["alarms"]
         assert [a["id"] for a in alarms] == ["start.restore"]
         assert "the call log restored from a backup was not used" in alarms[0]["text"]
@@ -140,14 +99,14 @@ def test_a_damaged_restore_file_is_not_used_and_the_box_starts_with_its_log(
 
 
 def test_a_good_restore_replaces_the_log_at_the_next_start_and_leaves_nothing_behind(data: Path) -> None:
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         client = admin_client(data, daemon)
         blob = backups.download(client)
         add_calls(data, ["after-backup-1", "after-backup-2"])
         reply = restore(client, blob)
         assert reply.status_code == 302
         assert (data / "calls.db.restore").exists()
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         assert daemon.status()["alarms"] == []
     assert call_ids(data) == [f"call-{n}" for n in range(5)]
     assert sorted(p.name for p in data.glob("calls.db*")) in (["calls.db"], ["calls.db", "calls.db-shm",

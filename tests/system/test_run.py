@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
-import tomli_w
 
-from appliance import config as configuration
 from appliance.sim.emulator import ModemEmulator
+from tests.support.boxes import write_config
+from tests.support.waiting import wait_until
 
 
-def write_config(path, port: str, greeting: str = "Hello.") -> None:
-    document = copy.deepcopy(configuration.default_document())
-    document["lines"][0]["port"] = port
-    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
-    document["prompts"]["greeting"]["text"] = greeting
-    path.write_text(tomli_w.dumps(document))
+class Output:
+    """What the daemon writes to stdout and stderr, read as it writes it, so a test can wait for a line."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def whole(self) -> str:
+        """All of it, once the process has ended."""
+        self._reader.join(10)
+        return "".join(self.lines)
 
 
 @pytest.fixture
@@ -50,10 +61,12 @@ def running(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "run", "--config", str(config),
                              "--data", str(tmp_path / "data")], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    yield proc, received, config, emulator
+    output = Output(proc.stdout)
+    yield proc, received, config, emulator, output
     if proc.poll() is None:
         proc.kill()
-    proc.communicate(timeout=10)
+    proc.wait(timeout=10)
+    output.whole()
     sock.shutdown(socket.SHUT_RDWR)
     sock.close()
     emulator.stop()
@@ -61,41 +74,35 @@ def running(tmp_path):
 
 def messages(received: list[str], until: str, after: int = 0, timeout: float = 15) -> list[str]:
     """The notify messages from index `after` on, once one of them contains `until`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = received[after:]
-        if any(until in m for m in seen):
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"never saw {until!r} in {received[after:]}")
+    return wait_until(lambda: any(until in m for m in received[after:]) and received[after:], timeout,
+                      f"{until!r} among the notify messages")
 
 
 def test_ready_once_lines_are_up_then_watchdog_then_clean_stop(running):
-    proc, received, _, emulator = running
+    proc, received, _, emulator, output = running
     seen = messages(received, "READY=1")
     status = [m for m in seen if m.startswith("STATUS=")]
     assert status and "1/1 lines up" in status[-1], seen
     assert emulator.count("AT") > 0  # the line was initialised before READY
-    time.sleep(1.0)
-    assert received.count("WATCHDOG=1") >= 2  # every 0.2 s with WATCHDOG_USEC=400000
+    wait_until(lambda: received.count("WATCHDOG=1") >= 2, 5, "two watchdog pings (every 0.2 s, WATCHDOG_USEC=400000)")
     proc.send_signal(signal.SIGTERM)
     assert "STOPPING=1" in messages(received, "STOPPING=1")
-    out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0, out
+    assert proc.wait(timeout=10) == 0, output.whole()
 
 
 def test_sighup_with_a_broken_config_keeps_the_running_one(running):
-    proc, received, config, _ = running
+    proc, received, config, emulator, output = running
     messages(received, "READY=1")
     config.write_text("[flow\nbroken")
     proc.send_signal(signal.SIGHUP)
-    time.sleep(1.0)
+    wait_until(lambda: output.has("config reload refused"), 10, "the broken config refused")
     assert proc.poll() is None
     messages(received, "WATCHDOG=1", after=len(received))  # the loop is still healthy
-    write_config(config, running[3].port, greeting="A new greeting.")
+    write_config(config, emulator.port, greeting="A new greeting.")
     proc.send_signal(signal.SIGHUP)
-    time.sleep(1.5)
+    wait_until(lambda: output.has("config reloaded from"), 10, "the good config reloaded")
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
+    proc.wait(timeout=10)
+    out = output.whole()
     assert "config reload refused" in out and "is not valid TOML" in out
     assert "config reloaded from" in out

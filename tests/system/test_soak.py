@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import soak  # noqa: E402
 
+pytestmark = pytest.mark.slow  # 160 calls through the real daemon
+
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):

@@ -14,9 +14,9 @@ import pytest
 
 from appliance.service import control
 from appliance.sim.emulator import ModemEmulator
+from tests.support.boxes import simulated_box, write_config
+from tests.support.calls import add_calls, call_ids
 from tests.support.waiting import wait_until
-from tests.system.test_restore import add_calls, call_ids, running_box
-from tests.system.test_run import write_config
 
 PAGE = 4096
 
@@ -44,7 +44,7 @@ def rootpage(db: Path, name: str) -> int:
 
 def test_a_damaged_call_log_is_moved_aside_salvaged_and_the_box_starts(data: Path) -> None:
     smash_page(data / "calls.db", rootpage(data / "calls.db", "idx_events_kind"))
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         alarms = daemon.status()["alarms"]
         assert [a["id"] for a in alarms] == ["start.database"], alarms
         text = alarms[0]["text"]
@@ -68,7 +68,7 @@ def test_calls_on_either_side_of_a_damaged_page_of_the_calls_table_are_recovered
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     blob = db.read_bytes()
     smash_page(db, blob.index(b"call-0200") // PAGE + 1)  # a leaf page in the middle of the calls table
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         text = daemon.status()["alarms"][0]["text"]
     recovered = call_ids(data)
     assert "call-0200" not in recovered and f"{len(recovered)} call record(s) were recovered" in text
@@ -79,7 +79,7 @@ def test_calls_on_either_side_of_a_damaged_page_of_the_calls_table_are_recovered
 def test_a_call_log_that_is_not_a_database_is_moved_aside_and_a_fresh_one_starts(data: Path) -> None:
     smash_page(data / "calls.db", 1)  # the header and the schema: nothing can be matched to a table
     damaged = (data / "calls.db").read_bytes()
-    with running_box(data) as daemon:
+    with simulated_box(data) as (daemon, _):
         alarms = daemon.status()["alarms"]
         assert [a["id"] for a in alarms] == ["start.database"], alarms
         assert "is not an SQLite database" in alarms[0]["text"]

@@ -3,39 +3,30 @@ connected call, and only to the numbers an admin allowed (issue 15, finding 7: c
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from appliance import config as configuration
-from appliance.sim.simulation import Simulation
+from tests.support.boxes import simulated_box
 from tests.support.waiting import wait_until
-from tests.system.test_web import PASSWORD, _csrf, _login
+from tests.support.web import PASSWORD, csrf, login
 from web import create_app
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     data = tmp_path_factory.mktemp("transfer")
-    simulation = Simulation(configuration.default_document())
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
-    app = create_app(data, control_path=daemon.control_path)
-    clients = {}
-    for name, role in (("Anna", "operator"), ("Boris", "operator"), ("Vera", "supervisor")):
-        app.extensions["web_store"].add_user(name, PASSWORD, role)
-        clients[name] = app.test_client()
-        assert _login(clients[name], name).status_code == 302
-    yield daemon, simulation, clients
-    daemon.stop()
-    loop.join(10)
-    simulation.close()
+    with simulated_box(data) as (daemon, simulation):
+        app = create_app(data, control_path=daemon.control_path)
+        clients = {}
+        for name, role in (("Anna", "operator"), ("Boris", "operator"), ("Vera", "supervisor")):
+            app.extensions["web_store"].add_user(name, PASSWORD, role)
+            clients[name] = app.test_client()
+            assert login(clients[name], name).status_code == 302
+        yield daemon, simulation, clients
 
 
 def _transfer(client, call_id: str, number: str) -> int:
-    return client.post("/console/transfer", data={"csrf_token": _csrf(client), "call_id": call_id,
+    return client.post("/console/transfer", data={"csrf_token": csrf(client), "call_id": call_id,
                                                   "number": number}).status_code
 
 

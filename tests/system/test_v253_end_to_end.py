@@ -9,7 +9,6 @@ prompts are spoken by espeak-ng, the record lands in a real SQLite file.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from appliance import config as configuration
 from appliance.audio.voice_format import to_modem
 from appliance.sim.simulation import Simulation
+from tests.support.boxes import running_daemon
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}
@@ -45,15 +45,11 @@ def box(tmp_path, monkeypatch, request):
     simulation.document["lines"][0]["dialect"] = request.param  # the modem stays a V.253 one
     voice = simulation.emulators["pots1"].voice
     voice.formats = [f for f in voice.formats if "ULAW" in f or "ADPCM" in f]  # no linear PCM: G.711 it is
-    config = configuration.parse(simulation.document, simulated=True)
-    daemon = simulation.daemon(config, tmp_path / "data")
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield daemon, simulation, tmp_path / "data" / "calls.db"
-    daemon.stop()
-    runner.join(timeout=10)
-    simulation.close()
+    try:
+        with running_daemon(simulation, tmp_path / "data") as daemon:
+            yield daemon, simulation, tmp_path / "data" / "calls.db"
+    finally:
+        simulation.close()
 
 
 def test_a_landline_call_carries_its_prompts_over_the_serial_port(box):
@@ -76,7 +72,7 @@ def test_a_landline_call_carries_its_prompts_over_the_serial_port(box):
 
     # The menu follows; the caller presses 1 a second into it, and the box cuts it short at once.
     wait_until(lambda: emulator.count("AT+VTX") >= 2 and voice.mode == "tx", what="menu playing")
-    time.sleep(1.0)
+    time.sleep(1.0)  # the behaviour: the caller listens to a second of the menu first
     emulator.send_dtmf("1")
     assert voice.wait(lambda v: len(v.transmissions) >= 2, timeout=5), "menu ended"
     cut = voice.transmissions[1]
@@ -97,7 +93,7 @@ def test_a_landline_call_carries_its_prompts_over_the_serial_port(box):
     assert voice.transmissions[2].cancelled
 
     # The caller hangs up: the exchange's busy tone (<DLE>b) is the only sign on an analogue line.
-    time.sleep(1.0)
+    time.sleep(1.0)  # the behaviour: they talk for a second (the record's talk time)
     emulator.remote_hangup()
     wait_until(lambda: pin(AUDIO["h1"]).state == 0, what="audio relay opened")
 

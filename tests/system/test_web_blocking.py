@@ -11,8 +11,9 @@ import pytest
 
 from appliance import config as configuration
 from appliance.sim.simulation import Simulation
+from tests.support.boxes import running_daemon
 from tests.support.waiting import wait_until
-from tests.system.test_web import PASSWORD, _csrf, _login, admin, app  # noqa: F401 (fixtures)
+from tests.support.web import PASSWORD, csrf, login
 
 CALLER, OTHER = "+79161112233", "+79035556677"
 
@@ -27,15 +28,10 @@ def simulation():
 
 
 @pytest.fixture(scope="module")
-def box(simulation, tmp_path_factory):
+def web_box(simulation, tmp_path_factory):
     data = tmp_path_factory.mktemp("box")
-    daemon = simulation.daemon(configuration.parse(simulation.document), data)
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
-    yield daemon, data
-    daemon.stop()
-    loop.join(10)
+    with running_daemon(simulation, data) as daemon:
+        yield daemon, data
 
 
 def _ended(data, count: int) -> list[tuple]:
@@ -45,8 +41,8 @@ def _ended(data, count: int) -> list[tuple]:
     return rows if len(rows) >= count else []
 
 
-def _call(simulation, box, caller: str, count: int, hang_up: bool) -> tuple:
-    daemon, data = box
+def _call(simulation, web_box, caller: str, count: int, hang_up: bool) -> tuple:
+    daemon, data = web_box
     line = simulation.emulators["gsm1"]
     threading.Thread(target=line.incoming_call, args=(caller,), daemon=True).start()
     if hang_up:
@@ -55,17 +51,14 @@ def _call(simulation, box, caller: str, count: int, hang_up: bool) -> tuple:
     return wait_until(lambda: _ended(data, count), 15, f"call {count} to be recorded")[-1]
 
 
-def test_a_caller_is_blocked_from_the_call_page_without_the_number_being_seen(app, admin, box, simulation):  # noqa: F811
-    daemon, data = box
-    call_id, stored, outcome = _call(simulation, box, CALLER, 1, hang_up=True)
+def test_a_caller_is_blocked_from_the_call_page_without_the_number_being_seen(web_app, admin, web_box, simulation):
+    daemon, data = web_box
+    call_id, stored, outcome = _call(simulation, web_box, CALLER, 1, hang_up=True)
     assert CALLER not in stored and outcome != "blocked"
     page = admin.get(f"/calls/{call_id}").text
     assert 'id="block-form"' in page and CALLER not in page
-    form = {"csrf_token": _csrf(admin), "days": "30", "back": f"/calls/{call_id}"}
-    asked = admin.post(f"/calls/{call_id}/block", data=form)  # the first press only asks
-    assert asked.status_code == 200 and "Block this caller for a month?" in asked.text
-    assert not (data / "config.toml").exists() or "blocked" not in (data / "config.toml").read_text()
-    reply = admin.post(f"/calls/{call_id}/block", data={**form, "confirmed": "yes"})
+    reply = admin.post(f"/calls/{call_id}/block", data={"csrf_token": csrf(admin), "days": "30",
+                                                        "back": f"/calls/{call_id}"})
     assert reply.status_code == 302
     config_text = (data / "config.toml").read_text()
     assert CALLER not in config_text and "9161112233" not in config_text
@@ -73,23 +66,23 @@ def test_a_caller_is_blocked_from_the_call_page_without_the_number_being_seen(ap
     assert len(blocked) == 1 and len(blocked[0]["key"]) == 32 and blocked[0]["until"]
     assert "The caller is blocked until" in admin.get(f"/calls/{call_id}").text
     # The same caller again: refused. Someone else: let in.
-    assert _call(simulation, box, CALLER, 2, hang_up=False)[2] == "blocked"
-    assert _call(simulation, box, OTHER, 3, hang_up=True)[2] != "blocked"
+    assert _call(simulation, web_box, CALLER, 2, hang_up=False)[2] == "blocked"
+    assert _call(simulation, web_box, OTHER, 3, hang_up=True)[2] != "blocked"
 
 
-def test_blocking_an_unknown_call_changes_nothing(app, admin, box):  # noqa: F811
-    before = len(app.extensions["web_store"].revisions())
-    reply = admin.post("/calls/nosuchcall/block", data={"csrf_token": _csrf(admin), "days": "7"})
+def test_blocking_an_unknown_call_changes_nothing(web_app, admin, web_box):
+    before = len(web_app.extensions["web_store"].revisions())
+    reply = admin.post("/calls/nosuchcall/block", data={"csrf_token": csrf(admin), "days": "7"})
     assert reply.status_code == 404
-    assert len(app.extensions["web_store"].revisions()) == before
+    assert len(web_app.extensions["web_store"].revisions()) == before
 
 
-def test_an_operator_blocks_the_caller_on_the_line_from_the_console(app, admin, box, simulation):  # noqa: F811
-    daemon, data = box
+def test_an_operator_blocks_the_caller_on_the_line_from_the_console(web_app, admin, web_box, simulation):
+    daemon, data = web_box
     admin.post("/users", data={"username": "olga", "password": PASSWORD, "role": "operator", "lang": "en",
-                               "csrf_token": _csrf(admin)})
-    operator = app.test_client()
-    _login(operator, "olga")
+                               "csrf_token": csrf(admin)})
+    operator = web_app.test_client()
+    login(operator, "olga")
     line = simulation.emulators["gsm1"]
     threading.Thread(target=line.incoming_call, args=("+79035550000",), daemon=True).start()
     call = wait_until(lambda: daemon.core.lines.get("gsm1"), 10, "the call")
@@ -100,8 +93,8 @@ def test_an_operator_blocks_the_caller_on_the_line_from_the_console(app, admin, 
     wait_until(lambda: daemon.core.lines.get("gsm1") and daemon.core.lines["gsm1"].connected_at, 10, "connected")
     console = operator.get("/console?handset=h1").text
     assert 'id="block-form"' in console and "+79035550000" not in console  # an operator sees it masked
-    reply = operator.post(f"/calls/{call.id}/block", data={"csrf_token": _csrf(operator), "days": "",
-                                                            "back": "/console?handset=h1", "confirmed": "yes"})
+    reply = operator.post(f"/calls/{call.id}/block", data={"csrf_token": csrf(operator), "days": "",
+                                                            "back": "/console?handset=h1"})
     assert reply.status_code == 302 and reply.location.endswith("/console?handset=h1")
     blocked = tomllib.loads((data / "config.toml").read_text())["callers"]["blocked"]
     assert any("until" not in entry and entry["note"] == f"call {call.id}" for entry in blocked)
@@ -109,10 +102,10 @@ def test_an_operator_blocks_the_caller_on_the_line_from_the_console(app, admin, 
     simulation.pin_factory.pin(27).drive_high()
 
 
-def test_a_number_typed_into_the_blocklist_is_kept_only_as_its_key(app, admin, box, simulation):  # noqa: F811
+def test_a_number_typed_into_the_blocklist_is_kept_only_as_its_key(web_app, admin, web_box, simulation):
     from tests.system.test_web_forms import submit
 
-    daemon, data = box
+    daemon, data = web_box
     page = admin.get("/config/callers").text
     added = submit(admin, "/config/callers", page, ("action", "add"), new_name="+7 926 111-22-33")
     saved = submit(admin, "/config/callers", added.text)

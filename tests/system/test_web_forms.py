@@ -8,8 +8,6 @@ from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict
 
-from tests.system.test_web import admin, app, box  # noqa: F401 (fixtures)
-
 
 class _Form(HTMLParser):
     """The fields of form#config-form as a browser would submit them (unticked boxes left out)."""
@@ -68,17 +66,17 @@ def submit(client, url: str, page: str, button: tuple[str, str] | None = None, *
     return client.post(url, data=MultiDict(data))
 
 
-def _revisions(app) -> int:  # noqa: F811
-    return len(app.extensions["web_store"].revisions())
+def _revisions(web_app) -> int:
+    return len(web_app.extensions["web_store"].revisions())
 
 
-def test_a_new_handset_is_filled_in_and_saved_once(app, admin, box):  # noqa: F811
-    _, data = box
+def test_a_new_handset_is_filled_in_and_saved_once(web_app, admin, web_box):
+    _, data = web_box
     page = admin.get("/config/handsets").text
-    before = _revisions(app)
+    before = _revisions(web_app)
     added = submit(admin, "/config/handsets", page, ("action", "add"), new_name="h3")
     assert added.status_code == 200, added.text
-    assert _revisions(app) == before, "Add saved an empty handset"
+    assert _revisions(web_app) == before, "Add saved an empty handset"
     assert 'name="handsets[2].ring_pin"' in added.text and "is not a GPIO pin" not in added.text
     saved = submit(admin, "/config/handsets", added.text, None, **{
         "handsets[2].name": "Desk 3", "handsets[2].ring_pin": "23", "handsets[2].hook_pin": "24",
@@ -87,11 +85,11 @@ def test_a_new_handset_is_filled_in_and_saved_once(app, admin, box):  # noqa: F8
     handsets = tomllib.loads((data / "config.toml").read_text())["handsets"]
     assert handsets[2] == {"id": "h3", "name": "Desk 3", "kind": "relay", "ring_pin": 23, "hook_pin": 24,
                            "audio_pins": {"gsm1": 25}, "skills": ["legal"]}
-    assert _revisions(app) == before + 1
+    assert _revisions(web_app) == before + 1
 
 
-def test_a_new_prompt_is_written_and_spoken_after_one_save(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_a_new_prompt_is_written_and_spoken_after_one_save(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/prompts").text
     added = submit(admin, "/config/prompts", page, ("action", "add"), new_name="welcome_two")
     assert added.status_code == 200 and 'name="prompts.welcome_two.text"' in added.text
@@ -103,18 +101,18 @@ def test_a_new_prompt_is_written_and_spoken_after_one_save(app, admin, box):  # 
     assert len(spoken) > 8000 and any(spoken[i] for i in range(0, len(spoken), 2)), "the new prompt is silent"
 
 
-def test_an_empty_new_prompt_is_refused_and_kept_on_the_page(app, admin):  # noqa: F811
+def test_an_empty_new_prompt_is_refused_and_kept_on_the_page(web_app, admin):
     page = admin.get("/config/prompts").text
     added = submit(admin, "/config/prompts", page, ("action", "add"), new_name="later")
-    before = _revisions(app)
+    before = _revisions(web_app)
     refused = submit(admin, "/config/prompts", added.text)
     assert refused.status_code == 400 and 'data-field="prompts.later"' in refused.text
     assert 'name="new" value="later|' in refused.text, "the unsaved prompt fell off the page"
-    assert _revisions(app) == before
+    assert _revisions(web_app) == before
 
 
-def test_a_new_node_and_the_key_leading_to_it_are_saved_together(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_a_new_node_and_the_key_leading_to_it_are_saved_together(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/flow").text
     added = submit(admin, "/config/flow", page, ("action", "add"), new_name="finance", new_type="route")
     assert added.status_code == 200 and 'name="flow.nodes.finance.next"' in added.text
@@ -126,8 +124,8 @@ def test_a_new_node_and_the_key_leading_to_it_are_saved_together(app, admin, box
     assert daemon.core.flow["finance"].skill == "legal"
 
 
-def test_an_unreachable_node_is_saved_with_a_warning(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_an_unreachable_node_is_saved_with_a_warning(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/flow").text
     added = submit(admin, "/config/flow", page, ("action", "add"), new_name="draft", new_type="hangup")
     saved = submit(admin, "/config/flow", added.text)
@@ -139,11 +137,11 @@ def test_an_unreachable_node_is_saved_with_a_warning(app, admin, box):  # noqa: 
     assert 'data-field="flow.nodes.draft"' not in admin.get("/config/operators").text  # the flow's own advice
 
 
-def test_an_operator_with_skills_and_timings_is_added_in_one_save(app, admin, box):  # noqa: F811
-    daemon, data = box
+def test_an_operator_with_skills_and_timings_is_added_in_one_save(web_app, admin, web_box):
+    daemon, data = web_box
     page = admin.get("/config/operators").text
     added = submit(admin, "/config/operators", page, ("action", "add"), new_name="Vera")
-    assert added.status_code == 200 and _revisions(app) == _revisions(app)
+    assert added.status_code == 200 and _revisions(web_app) == _revisions(web_app)
     # The handsets' operators (Anna, Boris) were made explicit, so their handsets still name an operator.
     assert 'value="Anna"' in added.text and 'value="Boris"' in added.text
     saved = submit(admin, "/config/operators", added.text, None, **{
@@ -157,8 +155,8 @@ def test_an_operator_with_skills_and_timings_is_added_in_one_save(app, admin, bo
                     "retry_pause": 10, "max_missed": 2}
 
 
-def test_queue_strategy_and_skill_tiers_are_set_from_the_form(app, admin, box):  # noqa: F811
-    daemon, data = box
+def test_queue_strategy_and_skill_tiers_are_set_from_the_form(web_app, admin, web_box):
+    daemon, data = web_box
     page = admin.get("/config/queue").text
     saved = submit(admin, "/config/queue", page, None, **{
         "queue.strategy": "leastrecent", "queue.tiers": "0=3, 30=1, 60=any", "queue.hold_music": "greeting"})
@@ -173,8 +171,8 @@ def test_queue_strategy_and_skill_tiers_are_set_from_the_form(app, admin, box): 
     assert bad.status_code == 400 and 'data-field="queue.tiers"' in bad.text
 
 
-def test_a_number_is_blocked_until_a_day_and_a_priority_list_is_kept(app, admin, box):  # noqa: F811
-    daemon, data = box
+def test_a_number_is_blocked_until_a_day_and_a_priority_list_is_kept(web_app, admin, web_box):
+    daemon, data = web_box
     page = admin.get("/config/callers").text
     added = submit(admin, "/config/callers", page, ("action", "add"), new_name="+7 916 000-11-22")
     assert 'name="callers.blocked[0].until"' in added.text
@@ -190,8 +188,8 @@ def test_a_number_is_blocked_until_a_day_and_a_priority_list_is_kept(app, admin,
     assert removed.status_code == 302 and not daemon.core.callers.is_blocked("+79160001122", 0)
 
 
-def test_menu_keys_are_rows_and_a_new_queue_is_made_from_its_row(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_menu_keys_are_rows_and_a_new_queue_is_made_from_its_row(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/flow").text
     assert 'name="flow.nodes.menu.keys:1"' in page and "new node…" in page
     assert 'name="flow.nodes.menu.retries"' in page and 'name="flow.nodes.menu.timeout_prompt"' in page
@@ -206,8 +204,8 @@ def test_menu_keys_are_rows_and_a_new_queue_is_made_from_its_row(app, admin, box
     assert debts.type == "route" and debts.skill == "legal" and debts.next  # goes on to voicemail, not nowhere
 
 
-def test_a_row_s_new_node_that_needs_more_stays_on_the_page_until_filled_in(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_a_row_s_new_node_that_needs_more_stays_on_the_page_until_filled_in(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/flow").text
     refused = submit(admin, "/config/flow", page, None, **{
         "flow.nodes.menu.keys:6": "+new", "flow.nodes.menu.keys:6:name": "news",
@@ -220,8 +218,8 @@ def test_a_row_s_new_node_that_needs_more_stays_on_the_page_until_filled_in(app,
     assert daemon.core.flow["menu"].keys["6"] == "news" and daemon.core.flow["news"].next == "menu"
 
 
-def test_a_shift_and_a_webhook_are_added_from_their_forms(app, admin, box):  # noqa: F811
-    _, data = box
+def test_a_shift_and_a_webhook_are_added_from_their_forms(web_app, admin, web_box):
+    _, data = web_box
     page = admin.get("/config/operators").text
     added = submit(admin, "/config/operators", page, ("action", "add"), new_name="Boris", new_type="shift")
     assert 'name="roster[0].hours"' in added.text
@@ -256,10 +254,10 @@ def _wav(seconds: float = 1.0) -> bytes:
     return out.getvalue()
 
 
-def test_a_new_prompt_is_made_from_a_recording_in_one_step(app, admin, box):  # noqa: F811
+def test_a_new_prompt_is_made_from_a_recording_in_one_step(web_app, admin, web_box):
     import io
 
-    daemon, data = box
+    daemon, data = web_box
     page = admin.get("/config/prompts").text
     assert 'id="upload-new"' in page
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

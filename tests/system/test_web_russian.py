@@ -15,14 +15,12 @@ import pytest
 
 from appliance import config as configuration
 from tests.support.waiting import wait_until
-from tests.system.test_web import PASSWORD, _csrf, _login, _token, app, box  # noqa: F401 (fixtures)
-from tests.system.test_web_desk import _api, _status
+from tests.support.web import PASSWORD, api, api_status, csrf, csrf_token, login
 
 # Names, units and formats a Russian page writes in Latin letters too.
 ALLOWED = {"SIM", "GSM", "LTE", "DTMF", "TOML", "API", "CSV", "JSON", "SMS", "USB", "GPIO", "PIN", "HTTPS", "HTTP",
-           "FLAC", "WAV", "OGG", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB",
-           "KB", "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "SQLite", "Ctrl", "hotline", "setup-code",
-           "trusted-host", "web",
+           "FLAC", "WAV", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB", "KB",
+           "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "Ctrl", "hotline", "setup-code", "trusted-host", "web",
            "simulate",  # the box's commands
            "any"}  # "any" is typed as it is (a skill tier's lowest level)
 # The box's own data: the operators' names in its config (a caller's data is digits).
@@ -90,64 +88,64 @@ def test_the_reader_sees_what_a_user_sees():
 
 
 @pytest.fixture(scope="module")
-def people(app):  # noqa: F811
+def people(web_app):
     """A supervisor and an operator, both reading Russian, and the admin switched to Russian."""
-    admin = app.test_client()  # noqa: F811
-    _login(admin)
-    token = _csrf(admin)
+    admin = web_app.test_client()
+    login(admin)
+    token = csrf(admin)
     for name, role in (("sveta", "supervisor"), ("oleg", "operator")):
         admin.post("/users", data={"username": name, "password": PASSWORD, "role": role, "lang": "ru",
                                    "handset": "h1" if role == "operator" else "", "csrf_token": token})
-    store = app.extensions["web_store"]
+    store = web_app.extensions["web_store"]
     admin_id = next(user["id"] for user in store.users() if user["username"] == "admin")
     store.update_user(admin_id, lang="ru")
     clients = {}
     for name in ("admin", "sveta", "oleg"):
-        client = app.test_client()
-        assert _login(client, name).status_code == 302
+        client = web_app.test_client()
+        assert login(client, name).status_code == 302
         clients[name] = client
     return clients
 
 
 @pytest.fixture(scope="module")
-def busy_box(app, box, people):  # noqa: F811
+def busy_box(web_app, web_box, people):
     """A finished call with its timeline, a caller on the line now, voicemail, a callback and an article."""
-    daemon, data = box
+    daemon, data = web_box
     client = people["admin"]
-    _api(client, "/api/sim/call", {"caller": "+79165550101"})
-    wait_until(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the menu")
-    _api(client, "/api/sim/dtmf", {"digits": "2"})
-    wait_until(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in _status(client)["handsets"]), 10,
+    api(client, "/api/sim/call", {"caller": "+79165550101"})
+    wait_until(lambda: any(c["node"] == "menu" for c in api_status(client)["calls"]), 15, "the menu")
+    api(client, "/api/sim/dtmf", {"digits": "2"})
+    wait_until(lambda: any(h["id"] == "h2" and h["state"] == "ringing" for h in api_status(client)["handsets"]), 10,
                "h2 to ring")
-    _api(client, "/api/sim/handsets/h2/offhook")
-    call = wait_until(lambda: next((c for c in _status(client)["calls"] if c["state"] == "connected"), None), 10,
+    api(client, "/api/sim/handsets/h2/offhook")
+    call = wait_until(lambda: next((c for c in api_status(client)["calls"] if c["state"] == "connected"), None), 10,
                       "the call to connect")
     (data / "voicemail").mkdir(exist_ok=True)
     (data / "voicemail" / "ru.flac").write_bytes(b"fLaC")
     daemon.store.voicemail_saved(call["id"], "voicemail/ru.flac", 2.5, "+79165550101", at=time.time())
     daemon.store.callback_update("req-ru", None, "+79160001122", "waiting", 1, "busy", at=time.time())
-    _api(client, "/api/sim/handsets/h2/onhook")
-    wait_until(lambda: not _status(client)["calls"], 15, "the call to end")
+    api(client, "/api/sim/handsets/h2/onhook")
+    wait_until(lambda: not api_status(client)["calls"], 15, "the call to end")
     # A caller now in the menu, so the dashboard and the console show a live call.
-    _api(client, "/api/sim/call", {"caller": "+79165550202"})
-    wait_until(lambda: any(c["node"] == "menu" for c in _status(client)["calls"]), 15, "the second call's menu")
+    api(client, "/api/sim/call", {"caller": "+79165550202"})
+    wait_until(lambda: any(c["node"] == "menu" for c in api_status(client)["calls"]), 15, "the second call's menu")
     form = client.get("/kb/new")
     if form.status_code == 200:
-        client.post("/kb/new", data={"csrf_token": _token(form.text), "title": "Первая помощь",
+        client.post("/kb/new", data={"csrf_token": csrf_token(form.text), "title": "Первая помощь",
                                      "body": "Текст статьи", "tags": "помощь"})
     # A rejected save, so the config page shows validation messages.
     page = client.get("/config/handsets").text
-    bad = client.post("/config/handsets", data={"csrf_token": _token(page), "handsets[0].ring_pin": "99"})
+    bad = client.post("/config/handsets", data={"csrf_token": csrf_token(page), "handsets[0].ring_pin": "99"})
     yield call, bad.text
-    _api(client, "/api/sim/hangup")
+    api(client, "/api/sim/hangup")
 
 
-def _pages(app, client) -> list[str]:  # noqa: F811
+def _pages(web_app, client) -> list[str]:
     """Every page this client may open: each GET route, with the ids of the data on the box."""
     from web import forms
 
     urls = set()
-    for rule in app.url_map.iter_rules():
+    for rule in web_app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith("/api/"):
             continue
         if "<" not in rule.rule:
@@ -161,11 +159,11 @@ def _pages(app, client) -> list[str]:  # noqa: F811
 
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["admin", "sveta", "oleg"])
-def test_every_page_reads_in_russian(app, people, busy_box, who):  # noqa: F811
+def test_every_page_reads_in_russian(web_app, people, busy_box, who):
     client = people[who]
     untranslated = {}
     seen = 0
-    for url in _pages(app, client):
+    for url in _pages(web_app, client):
         reply = client.get(url)
         if reply.status_code in (301, 302) or not reply.content_type.startswith("text/html"):
             continue
@@ -220,10 +218,11 @@ def test_a_refused_form_says_why_in_russian(people):
     """What the web app itself refuses (a bad new name, a short password) reads in Russian too."""
     admin = people["admin"]
     page = admin.get("/config/prompts").text
-    reply = admin.post("/config/prompts", data={"csrf_token": _token(page), "action": "add", "new_name": "Bad Name"})
+    reply = admin.post("/config/prompts", data={"csrf_token": csrf_token(page), "action": "add",
+                                                "new_name": "Bad Name"})
     flashes = re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S)
     assert flashes and "строчные латинские буквы" in flashes[0], flashes
-    reply = admin.post("/users", data={"csrf_token": _csrf(admin), "action": "add", "username": "nina",
+    reply = admin.post("/users", data={"csrf_token": csrf(admin), "action": "add", "username": "nina",
                                        "password": "short", "role": "operator", "lang": "ru"})
     assert "пароль должен быть не короче 8 знаков" in reply.text
     for text in flashes + re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S):
@@ -260,124 +259,7 @@ def test_the_first_pages_a_stranger_sees_read_in_russian(tmp_path):
     client = create_app(tmp_path).test_client()
     page = client.get("/setup?lang=ru").text
     assert "Первоначальная настройка" in page and not english(page), english(page)
-    form = {"username": "a", "password": "short", "password2": "short", "lang": "ru", "csrf_token": _token(page),
+    form = {"username": "a", "password": "short", "password2": "short", "lang": "ru", "csrf_token": csrf_token(page),
             "setup_code": (tmp_path / "setup-code").read_text().strip()}
     refused = client.post("/setup?lang=ru", data=form)
     assert refused.status_code == 400 and not english(refused.text), english(refused.text)
-
-
-def _errors(page: str) -> list[str]:
-    return re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', page, re.S)
-
-
-def _archive(members: dict[str, bytes]) -> bytes:
-    """A tar.gz holding these members (a backup as someone might hand-make or damage it)."""
-    import io
-    import tarfile
-
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
-def test_every_refused_restore_says_why_in_russian(app, people):  # noqa: F811
-    """Each way a restore is refused, as a Russian admin meets it: the flash reads in Russian (file names and
-    sizes are data), and the box is unchanged."""
-    import io
-    import json
-
-    from web import backup, sealed
-
-    admin = people["admin"]
-    manifest = json.dumps(backup.manifest()).encode()
-    newer = json.dumps(dict(backup.manifest(), web_schema=backup.manifest()["web_schema"] + 1)).encode()
-    wrong_key = io.BytesIO()
-    sealed.seal(io.BytesIO(_archive({"manifest.json": manifest})), wrong_key, "another passphrase")
-    cases = {  # what is wrong -> (the form's fields, the file)
-        "no file": ({}, None),
-        "not ticked": ({"replace": ""}, b"x"),
-        "not a backup": ({}, b"not a tar.gz at all"),
-        "wrong passphrase": ({"passphrase": "a long passphrase"}, wrong_key.getvalue()),
-        "cut seal": ({"passphrase": "another passphrase"}, wrong_key.getvalue()[:60]),
-        "no manifest": ({}, _archive({"config.toml": b""})),
-        "unexpected item": ({}, _archive({"manifest.json": manifest, "etc/passwd": b"root"})),
-        "not audio": ({}, _archive({"manifest.json": manifest, "uploads/greeting.wav": b"text, not sound"})),
-        "bad key": ({}, _archive({"manifest.json": manifest, "privacy.key": b"short"})),
-        "newer": ({}, _archive({"manifest.json": newer})),
-        "unreadable manifest": ({}, _archive({"manifest.json": b"{"})),
-        "not sqlite": ({}, _archive({"manifest.json": manifest, "calls.db": b"not a database"})),
-        "bad config": ({}, _archive({"manifest.json": manifest, "config.toml": b"[box\n"})),
-    }
-    users = app.extensions["web_store"].users()
-    english_ones = {}
-    for case, (fields, blob) in cases.items():
-        form = {"csrf_token": _csrf(admin), "replace": "yes", **fields}
-        if blob is not None:
-            form["backup"] = (io.BytesIO(blob), "backup.sealed")
-        reply = admin.post("/backup/restore", data=form)
-        errors = _errors(reply.text)
-        assert reply.status_code == 400 and errors, (case, reply.status_code)
-        found = [e for e in errors if english(f"<p>{e}</p>")]
-        if found:
-            english_ones[case] = found
-    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
-        f"{case}: {found}" for case, found in english_ones.items())
-    assert app.extensions["web_store"].users() == users
-
-
-def test_the_daemons_refusals_read_in_russian(app, people, busy_box):  # noqa: F811
-    """What the hotline service itself refuses (its control socket's English), shown to a Russian admin: a
-    restart while a caller is in the menu, a forced state ending in the past, a transfer of a call that is
-    not with an operator, a test ring of a handset that does not exist."""
-    admin = people["admin"]
-    if not _status(admin)["calls"]:  # the busy box's caller left the menu by now: another one rings
-        _api(admin, "/api/sim/call", {"caller": "+79165550303"})
-    live = wait_until(lambda: next((c for c in _status(admin)["calls"] if c["node"] == "menu"), None), 20,
-                      "a caller in the menu")
-    attempts = {
-        "restart": ("/config/restart", {"confirmed": "yes"}),
-        "override": ("/config/schedule/override", {"mode": "closed", "until": "2001-01-01T00:00"}),
-        "transfer": ("/console/transfer", {"call_id": live["id"], "number": "+78001234567"}),
-        "test ring": ("/config/handsets/h9/test-ring", {}),
-    }
-    english_ones, seen = {}, {}
-    for what, (url, fields) in attempts.items():
-        reply = admin.post(url, data={"csrf_token": _csrf(admin), **fields}, follow_redirects=True)
-        errors = _errors(reply.text) or re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S)
-        seen[what] = errors
-        found = [e for e in errors if english(f"<p>{e}</p>")]
-        if found:
-            english_ones[what] = found
-    assert all(seen.values()), f"a refusal was not shown: {seen}"
-    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
-        f"{what}: {found}" for what, found in english_ones.items())
-    assert _status(admin)["calls"], "the restart went ahead under a live call"
-
-
-def test_the_dashboards_alarms_and_an_unreachable_box_read_in_russian(app, box, people):  # noqa: F811
-    """The alarms the dashboard's script writes, and the error it shows when the service is away, come in the
-    page's language: a full sentence the catalogue knows, else a headline with the daemon's English beside it."""
-    from web import create_app
-
-    daemon, data = box
-    admin = people["admin"]
-    daemon.alarms.set("disk.low", "warning", "the data disk (/var/lib/hotline) has 40.0 MB free of 1000 MB "
-                      "(warning below 100 MB): when it is full, call records wait in memory until space is freed")
-    daemon.alarms.set("maintenance.retention", "error", "retention failed: database is locked")
-    try:
-        alarms = {a["id"]: a for a in admin.get("/api/dashboard").json["status"]["alarms"]}
-    finally:
-        daemon.alarms.clear("disk.low")
-        daemon.alarms.clear("maintenance.retention")
-    assert "свободно 40.0 МБ" in alarms["disk.low"]["words"] and alarms["disk.low"]["detail"] is None
-    assert alarms["maintenance.retention"]["detail"] == "retention failed: database is locked"
-    for alarm in alarms.values():
-        assert not english(f"<p>{alarm['words']} {alarm['since_text']}</p>"), alarm
-    away = create_app(data, control_path=data / "no-such.sock").test_client()
-    _login(away)
-    reply = away.get("/api/dashboard")
-    assert reply.status_code == 503 and "Служба горячей линии не отвечает" in reply.json["words"], reply.json

@@ -12,7 +12,7 @@ import pytest
 
 from appliance.records.store.calls import CallStore
 from tests.support.waiting import wait_until
-from tests.system.test_web import PASSWORD, _csrf, _token, admin, app, box  # noqa: F401 (fixtures)
+from tests.support.web import PASSWORD, csrf, csrf_token
 from web import create_app
 from web.charts import PLOT_HEIGHT
 
@@ -24,13 +24,13 @@ def _node_box(page: str, node_id: str) -> str:
     return found.group(0)
 
 
-def test_the_flow_tree_marks_a_missing_target_and_an_unreachable_node(admin, box):  # noqa: F811
-    daemon, _ = box
+def test_the_flow_tree_marks_a_missing_target_and_an_unreachable_node(admin, web_box):
+    daemon, _ = web_box
     form = admin.get("/config/flow").text
     assert 'id="flow-tree"' in form and 'href="#group-flow.nodes.menu"' in form
     # The schedule's closed branch now goes to "busy", so nothing leads to after_hours; key 9 leads nowhere.
     reply = admin.post("/config/flow", data={
-        "csrf_token": _token(form), "flow.nodes.hours.closed": "busy",
+        "csrf_token": csrf_token(form), "flow.nodes.hours.closed": "busy",
         "flow.nodes.menu.keys": "1=legal, 2=psychology, 3=message, 0=anyone, 9=nowhere"})
     assert reply.status_code == 400
     page = reply.text
@@ -50,13 +50,13 @@ def _added(diff: str) -> list[str]:
     return [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
 
 
-def test_a_click_on_a_calendar_day_makes_it_a_holiday_through_a_revision(app, admin, box):  # noqa: F811
-    daemon, _ = box
+def test_a_click_on_a_calendar_day_makes_it_a_holiday_through_a_revision(web_app, admin, web_box):
+    daemon, _ = web_box
     page = admin.get("/config/schedule").text
     first = re.search(r'<button name="day" value="(\d{4}-\d{2}-\d{2})" class="day open"', page).group(1)
     assert len(re.findall(r'<table class="calendar"', page)) == 2  # this month and the next
-    store = app.extensions["web_store"]
-    assert admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": first}).status_code == 302
+    store = web_app.extensions["web_store"]
+    assert admin.post("/config/schedule/day", data={"csrf_token": csrf(admin), "day": first}).status_code == 302
     latest = store.latest_revision()
     added = [line.strip() for line in _added(latest["diff"])]
     assert "holidays = [" in added and f'"{first}",' in added, latest["diff"]
@@ -64,27 +64,27 @@ def test_a_click_on_a_calendar_day_makes_it_a_holiday_through_a_revision(app, ad
     page = admin.get("/config/schedule").text
     assert re.search(rf'value="{first}" class="day holiday"', page)
     # A second click makes it a working day again, as a new revision.
-    admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": first})
+    admin.post("/config/schedule/day", data={"csrf_token": csrf(admin), "day": first})
     assert store.latest_revision()["id"] == latest["id"] + 1
     assert date.fromisoformat(first) not in daemon.config.schedule.holidays
-    assert admin.post("/config/schedule/day", data={"csrf_token": _csrf(admin), "day": "2026-02-30"}).status_code == 400
+    assert admin.post("/config/schedule/day", data={"csrf_token": csrf(admin), "day": "2026-02-30"}).status_code == 400
 
 
-def test_an_imported_calendar_adds_days_or_names_its_bad_lines_and_changes_nothing(app, admin, box):  # noqa: F811
-    store = app.extensions["web_store"]
+def test_an_imported_calendar_adds_days_or_names_its_bad_lines_and_changes_nothing(web_app, admin, web_box):
+    store = web_app.extensions["web_store"]
     before = store.latest_revision()["id"]
     reply = admin.post("/config/schedule/import", data={
-        "csrf_token": _csrf(admin), "kind": "holiday", "dates": "2031-01-02\n2031-13-01\n# moved\n05-09\nsoon"})
+        "csrf_token": csrf(admin), "kind": "holiday", "dates": "2031-01-02\n2031-13-01\n# moved\n05-09\nsoon"})
     assert reply.status_code == 400
     assert "line 2: &#39;2031-13-01&#39;" in reply.text and "line 5: &#39;soon&#39;" in reply.text
     assert "2031-01-02\n2031-13-01" in reply.text  # what was typed stays in the box
     assert store.latest_revision()["id"] == before
     reply = admin.post("/config/schedule/import", data={
-        "csrf_token": _csrf(admin), "kind": "special", "hours": "10:00-16:00", "dates": "2031-01-04\n2031-01-05"})
+        "csrf_token": csrf(admin), "kind": "special", "hours": "10:00-16:00", "dates": "2031-01-04\n2031-01-05"})
     assert reply.status_code == 302
     document = tomllib.loads(store.latest_revision()["toml"])
     assert document["schedule"]["special_days"] == {"2031-01-04": ["10:00-16:00"], "2031-01-05": ["10:00-16:00"]}
-    reply = admin.post("/config/schedule/import", data={"csrf_token": _csrf(admin), "kind": "special",
+    reply = admin.post("/config/schedule/import", data={"csrf_token": csrf(admin), "kind": "special",
                                                         "hours": "10:00-16:00", "dates": "05-09"})
     assert reply.status_code == 400 and "needs the year" in reply.text
 
@@ -102,7 +102,7 @@ def quiet_box(tmp_path):
     store.close()
     client = create_app(tmp_path, control_path=tmp_path / "none.sock").test_client()
     client.post("/setup", data={"username": "admin", "password": PASSWORD, "password2": PASSWORD, "lang": "en",
-                                "csrf_token": _token(client.get("/setup").text),
+                                "csrf_token": csrf_token(client.get("/setup").text),
                                 "setup_code": (tmp_path / "setup-code").read_text().strip()})
     return client
 
@@ -123,14 +123,14 @@ def test_statistics_draw_one_bar_per_hour_as_tall_as_its_calls(quiet_box):
     assert '<figure class="chart small" id="chart-today">' in quiet_box.get("/").text
 
 
-def test_the_console_searches_the_knowledge_base_while_a_call_is_live(admin):  # noqa: F811
+def test_the_console_searches_the_knowledge_base_while_a_call_is_live(admin):
     def api(path: str, body: dict | None = None) -> None:
-        assert admin.post(path, json=body or {}, headers={"X-CSRF-Token": _csrf(admin)}).status_code == 200
+        assert admin.post(path, json=body or {}, headers={"X-CSRF-Token": csrf(admin)}).status_code == 200
 
     def status() -> dict:
         return admin.get("/api/status").json
 
-    admin.post("/kb/new", data={"csrf_token": _csrf(admin), "title": "Sleep problems",
+    admin.post("/kb/new", data={"csrf_token": csrf(admin), "title": "Sleep problems",
                                 "body": "Suggest a regular bedtime and no screens an hour before.", "tags": "health"})
     api("/api/sim/call", {"caller": "+79165550199"})
     wait_until(lambda: any(c["node"] == "menu" for c in status()["calls"]), 15, "the menu")
@@ -149,15 +149,16 @@ def test_the_console_searches_the_knowledge_base_while_a_call_is_live(admin):  #
         api("/api/sim/handsets/h2/onhook")
 
 
-def test_the_schedule_form_sets_how_calls_are_taken_until_the_clock_is_set(admin, box):  # noqa: F811
-    daemon, _ = box
+def test_the_schedule_form_sets_how_calls_are_taken_until_the_clock_is_set(admin, web_box):
+    daemon, _ = web_box
     form = admin.get("/config/schedule").text
     assert 'name="schedule.when_time_unknown"' in form
-    reply = admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "closed"})
+    reply = admin.post("/config/schedule", data={"csrf_token": csrf_token(form),
+                                                 "schedule.when_time_unknown": "closed"})
     assert reply.status_code == 302
     assert daemon.config.schedule.when_time_unknown == "closed"
-    reply = admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "maybe"})
+    reply = admin.post("/config/schedule", data={"csrf_token": csrf_token(form), "schedule.when_time_unknown": "maybe"})
     assert reply.status_code == 400 and "schedule.when_time_unknown" in reply.text
     assert daemon.config.schedule.when_time_unknown == "closed"  # a bad value changes nothing
-    admin.post("/config/schedule", data={"csrf_token": _token(form), "schedule.when_time_unknown": "open"})
+    admin.post("/config/schedule", data={"csrf_token": csrf_token(form), "schedule.when_time_unknown": "open"})
     assert daemon.config.schedule.when_time_unknown == "open"

@@ -1,0 +1,76 @@
+"""Driving the web page in headless Chromium (Playwright): where Chromium is, signing in, screenshots."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from tests.support.waiting import wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"  # tests/screenshots, git-ignored
+
+
+PASSWORD = "correct horse"
+
+
+def csrf(page) -> str:
+    return page.locator('meta[name="csrf-token"]').get_attribute("content")
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def logged_in(page, base: str, data: Path) -> None:
+    page.goto(base + "/login")
+    if page.url.endswith("/setup"):  # run on its own, before the end-to-end test made the admin
+        page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password2]", PASSWORD)
+    else:
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'main button, main input:not([type=hidden]), main select, main textarea')]
+  .filter((e) => e.offsetParent !== null)
+  .map((e) => { const r = e.getBoundingClientRect();
+                return [e.name || e.id || e.textContent.trim().slice(0, 20),
+                        Math.round(r.width), Math.round(r.height)]; })
+  .filter(([, w, h]) => w < 44 || h < 44)"""
+
+
+def sim_api(base: str, data, path: str, body: dict | None = None):
+    token = (data / "api-token").read_text().strip()
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def no_calls(base, data) -> None:
+    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "no call in progress")
+
+
+def new_operator(browser, base, user: str, lang: str, size: tuple[int, int], admin) -> object:
+    """A new operator's account (made by the admin on the users page) and their signed-in page at this size."""
+    listed = admin.goto(base + "/users")
+    if user not in (listed.text() if listed else ""):
+        admin.request.post(base + "/users", form={"username": user, "password": PASSWORD, "role": "operator",
+                                                  "lang": lang, "action": "add", "csrf_token": csrf(admin)})
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return page
