@@ -6,17 +6,25 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from .alarm_words import alarm_words
 from .link import DaemonError, ask, call_log, live_status, viewer_role
+from .patterns import plain
 from .records import today as today_figures
+from .words import opening
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _refused(exc: DaemonError, **more: Any):
+    """The daemon's refusal: `error` as it wrote it (for programs), `words` in the page's language (for its scripts)."""
+    return jsonify(error=str(exc), words=plain(str(exc)), **more), exc.status
 
 
 def _daemon(command: str, **args: Any):
     try:
         return jsonify(ask(command, **args))
     except DaemonError as exc:
-        return jsonify(error=str(exc)), exc.status
+        return _refused(exc)
 
 
 @blueprint.get("/status")
@@ -24,17 +32,20 @@ def status():
     try:
         return jsonify(live_status())
     except DaemonError as exc:
-        return jsonify(error=str(exc)), exc.status
+        return _refused(exc)
 
 
 @blueprint.get("/dashboard")
 def dashboard():
-    """Status and today's figures in one answer, for the dashboard's poll."""
+    """Status, today's figures, the open/closed line and the alarms in words, in one answer, for the dashboard's
+    poll."""
     today = today_figures()
     try:
-        return jsonify(status=live_status(), today=today)
+        state = live_status()
     except DaemonError as exc:
-        return jsonify(error=str(exc), today=today), exc.status
+        return _refused(exc, today=today)
+    state["alarms"] = [alarm_words(alarm) for alarm in state.get("alarms", [])]
+    return jsonify(status=state, today=today, opening=opening(state.get("schedule", {})))
 
 
 @blueprint.get("/calls")

@@ -37,6 +37,7 @@ from appliance.records.store.salvage import CALLS_VERSION, database_problem
 
 from . import configure, sealed
 from .access import audit
+from .i18n import Phrase, Refusal
 from .i18n import translate as _
 from .security import requires
 from .store import SCHEMA_VERSION
@@ -59,8 +60,8 @@ _PRIVACY_KEY = re.compile(rb"[0-9a-f]{64}\s*")
 AUDIO_DIRS = ("voicemail", "recordings")
 
 
-class RestoreError(ValueError):
-    pass
+class RestoreError(Refusal):
+    """What is wrong with a backup, said before anything changes (in the page's language by words())."""
 
 
 def _sqlite_copy(source: Path, target: Path, read_only: bool) -> None:
@@ -119,7 +120,7 @@ class _BoundedInfo(tarfile.TarInfo):
 
 def _header_size(info: tarfile.TarInfo) -> None:
     if info.size > MAX_HEADER:
-        raise RestoreError(f"the backup has a {info.size}-byte member header; it was not made by this box")
+        raise RestoreError("the backup has a {size}-byte member header; it was not made by this box", size=info.size)
 
 
 class _Bounded(io.RawIOBase):
@@ -136,7 +137,7 @@ class _Bounded(io.RawIOBase):
         data = self.raw.read(min(len(buffer), self.left + 1))
         self.left -= len(data)
         if self.left < 0:
-            raise RestoreError(f"the backup unpacks to more than {MAX_TOTAL // MB} MB; nothing was restored")
+            raise RestoreError("the backup unpacks to more than {mb} MB; nothing was restored", mb=MAX_TOTAL // MB)
         buffer[:len(data)] = data
         return len(data)
 
@@ -165,21 +166,23 @@ def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
                 limit = _limit(name)
                 # Only plain files under known names: nothing lands outside the data directory.
                 if not info.isfile() or limit is None or name in members:
-                    raise RestoreError(f"unexpected item {name[:100]!r} in the backup")
+                    raise RestoreError("unexpected item {name!r} in the backup", name=name[:100])
                 if info.size > limit:
-                    raise RestoreError(f"{name} in the backup is {info.size:,} bytes, more than the "
-                                       f"{limit:,} a backup may hold for it; nothing was restored")
+                    raise RestoreError("{name} in the backup is {size:,} bytes, more than the {limit:,} a backup may "
+                                       "hold for it; nothing was restored", name=name, size=info.size, limit=limit)
                 if len(members) == MAX_MEMBERS:
-                    raise RestoreError(f"the backup holds more than {MAX_MEMBERS} files; nothing was restored")
+                    raise RestoreError("the backup holds more than {n} files; nothing was restored", n=MAX_MEMBERS)
                 members[name] = scratch / name
                 with tar.extractfile(info) as data, open(members[name], "wb") as out:
                     shutil.copyfileobj(data, out, CHUNK)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise RestoreError(f"this is not a hotline backup (a .tar.gz file): {exc}") from None
+        # Python's own words for the damage (not a gzip file, a truncated tar) help nobody restoring a box.
+        raise RestoreError("this is not a hotline backup (a .tar.gz file); nothing was restored", error=str(exc)) \
+            from None
     for name, path in members.items():
         if name.startswith(("uploads/", *(f"{d}/" for d in AUDIO_DIRS))) and _audio_type(path) is None:
-            raise RestoreError(f"{name} in the backup is not a WAV, MP3, OGG or FLAC recording; "
-                               "nothing was restored")
+            raise RestoreError("{name} in the backup is not a WAV, MP3, OGG or FLAC recording; nothing was restored",
+                               name=name)
     if "privacy.key" in members and not _PRIVACY_KEY.fullmatch(members["privacy.key"].read_bytes()):
         raise RestoreError("the backup's privacy.key is not a privacy key; nothing was restored")
     if "manifest.json" not in members:
@@ -195,10 +198,11 @@ def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
                       ("web_schema", "web database schema")):
         version = found.get(key)
         if not isinstance(version, int):
-            raise RestoreError(f"the backup's manifest has no {key}")
+            raise RestoreError("the backup's manifest has no {key}", key=key)
         if version > ours[key]:
-            raise RestoreError(f"this backup comes from newer hotline software ({what} version {version}; this box "
-                               f"knows up to {ours[key]}). Update the box first, then restore.")
+            raise RestoreError("this backup comes from newer hotline software ({what} version {version}; this box "
+                               "knows up to {known}). Update the box first, then restore.", what=Phrase(what),
+                               version=version, known=ours[key])
     for name, version_query, newest in (("calls.db", CALLS_VERSION, len(MIGRATIONS)),
                                         ("web.db", "PRAGMA user_version", SCHEMA_VERSION)):
         if name in members:
@@ -218,7 +222,7 @@ def _check_database(name: str, path: Path, version_query: str, newest: int) -> N
         shutil.copyfile(path, copy)
         problem = database_problem(copy, version_query=version_query, newest=newest)
     if problem:
-        raise RestoreError(f"the backup's {name} {problem}; nothing was restored")
+        raise RestoreError("the backup's {name} {problem}; nothing was restored", name=name, problem=Phrase(problem))
 
 
 def restore(data_dir: Path, members: dict[str, Path]) -> list[str]:
@@ -310,11 +314,17 @@ def _unsealed(upload: IO[bytes], passphrase: str, scratch: Path) -> IO[bytes]:
             for chunk in sealed.unseal(upload, passphrase):
                 out.write(chunk)
     except sealed.WrongPassphrase:
-        raise RestoreError(_("Wrong passphrase: nothing was restored.")) from None
+        raise RestoreError("Wrong passphrase: nothing was restored.") from None
     except sealed.SealError as exc:
-        raise RestoreError(_("The backup cannot be opened ({error}); nothing was restored.", error=str(exc))) \
-            from None
+        raise RestoreError("The backup cannot be opened ({error}); nothing was restored.", error=exc) from None
     return open(target, "rb")
+
+
+def _refused(upload: Any, refusal: RestoreError):
+    """The restore page again with why nothing was restored: in the page's language, and in English in the audit."""
+    flash(refusal.words(), "error")
+    audit("backup.restore.refused", upload.filename if upload else None, str(refusal)[:500])
+    return render_template("backup.html"), 400
 
 
 @blueprint.post("/backup/restore")
@@ -325,20 +335,20 @@ def upload():
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=current_app.config["DATA_DIR"]) as scratch:
         try:
             if upload is None or not upload.filename:
-                raise RestoreError("choose a backup file first")
+                raise RestoreError("Choose a backup file first; nothing was restored.")
             if request.form.get("replace") != "yes":  # the server checks it: no script or stray click skips it
-                raise RestoreError(_("Tick “Replace this box's config and records” to confirm; nothing was "
-                                     "restored."))
+                raise RestoreError("Tick “Replace this box's config and records” to confirm; nothing was restored.")
             with _unsealed(upload.stream, request.form.get("passphrase", ""), Path(scratch)) as archive:
                 members = read_backup(archive, Path(scratch) / "members")
             config = members.get("config.toml")
             document = tomllib.loads(config.read_text(encoding="utf-8") if config else "")
             if configuration.check(document)[0] is None:
                 raise RestoreError("the backup's config.toml has errors; nothing was restored")
-        except (RestoreError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            flash(str(exc), "error")
-            audit("backup.restore.refused", upload.filename if upload else None, str(exc)[:500])
-            return render_template("backup.html"), 400
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return _refused(upload, RestoreError("the backup's config.toml is not valid TOML; nothing was restored",
+                                                 error=str(exc)))
+        except RestoreError as exc:
+            return _refused(upload, exc)
         done = restore(current_app.config["DATA_DIR"], members)
     configure.save(document, "restored from a backup")
     audit("backup.restore", upload.filename, ", ".join(done) or "the config")

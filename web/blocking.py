@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
-from . import configure
+from . import configure, confirm
 from .i18n import translate as _
 from .link import call_log
 from .pages import back_to
@@ -16,7 +16,8 @@ from .security import requires
 
 blueprint = Blueprint("blocking", __name__)
 
-BLOCK_DAYS = ("1", "7", "30", "365", "")  # "" blocks for good
+# How long a block lasts, in days ("" blocks for good), as the form and its confirmation say it.
+BLOCK_SPANS = {"1": "for a day", "7": "for a week", "30": "for a month", "365": "for a year", "": "for good"}
 
 
 @blueprint.post("/calls/<call_id>/block")
@@ -24,7 +25,7 @@ BLOCK_DAYS = ("1", "7", "30", "365", "")  # "" blocks for good
 def block_caller(call_id: str):
     back = back_to(url_for("records.call_detail", call_id=call_id))
     days = request.form.get("days", "30").strip()
-    if days not in BLOCK_DAYS:
+    if days not in BLOCK_SPANS:
         abort(400, f"days: {days!r} is not one of 1, 7, 30, 365 or empty (for good)")
     try:
         key = call_log().key_of_call(call_id)
@@ -33,6 +34,9 @@ def block_caller(call_id: str):
     if key is None:
         flash(_("This caller withheld the number: there is nothing to block."), "error")
         return redirect(back)
+    if not confirm.confirmed():  # a refused caller cannot reach the hotline at all: one stray tap must not do it
+        return confirm.ask_first(_("Block this caller {span}? Their calls will be refused.",
+                                   span=_(BLOCK_SPANS[days])), back, button=_("Yes, block the caller"))
     document = configure.current_document()
     new = copy.deepcopy(document)
     callers = new.setdefault("callers", {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g
@@ -20,6 +20,17 @@ def zone() -> ZoneInfo | None:
         except (DaemonError, ZoneInfoNotFoundError, ValueError, AttributeError):
             pass  # the daemon is away or the zone unknown: the server's own zone is the best left
     return g.box_zone
+
+
+def now() -> datetime:
+    """The box's wall time now, zone-aware (the server's own zone when the box's cannot be known)."""
+    moment = datetime.now(zone())
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def midnight(day: date) -> float:
+    """The epoch at which `day` begins on the box's clock."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone()).timestamp()
 
 
 def shown(epoch: float | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:

@@ -26,7 +26,6 @@ log = logging.getLogger("hotline.web")
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 
-
 def language() -> str:
     user = g.get("user")
     if user:
@@ -41,6 +40,32 @@ def translate(text: str, **values: object) -> str:
     if text:  # gettext("") is the catalogue's header, never a page's text
         text = gettext(text)
     return text.format(**values) if values else text
+
+
+class Refusal(ValueError):
+    """A refusal whose English is its message id: str() is the English with the values in (the log, the audit
+    log, tests), words() the same in the page's language. It can be raised outside a request (a unit test).
+    An `error` value the text does not name (an exception's own English) goes only into str(), for the audit."""
+
+    def __init__(self, text: str, **values: object) -> None:
+        english = text.format(**values) if values else text
+        if "error" in values and "{error}" not in text:
+            english += f" ({values['error']})"
+        super().__init__(english)
+        self.text, self.values = text, values
+
+    def words(self) -> str:
+        return translate(self.text, **{key: _words(value) for key, value in self.values.items()})
+
+
+class Phrase(str):
+    """A value put into a Refusal that is itself English words (a catalogue entry), not the admin's data."""
+
+
+def _words(value: object) -> object:
+    if isinstance(value, Refusal):
+        return value.words()
+    return translate(value) if isinstance(value, Phrase) else value
 
 
 def catalog() -> dict[str, str]:

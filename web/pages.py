@@ -7,33 +7,23 @@ it is the only writer of calls.db. The console reads it back with CallLog.call.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from appliance.records.store.calls import CALL_TYPES
 
+from . import boxtime
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
 from .knowledge import search
 from .link import DaemonError, act, ask, call_log, live_status, viewer, viewer_role
 from .security import can, requires
+from .words import state_word
 
 blueprint = Blueprint("pages", __name__)
 
 CATEGORIES = ("legal", "psychology", "health", "housing", "family", "work", "other")
-
-# The daemon's state names, as the console says them (each is a catalogue entry in its own right).
-STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
-               "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
-               "on call": "on a call", "in menu": "in the menu", "answering": "answering",
-               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
-
-
-@blueprint.app_template_global()
-def state_word(state: str | None) -> str:
-    return _(STATE_WORDS.get(state or "", state or ""))
-
 
 def status() -> tuple[dict | None, str | None]:
     try:
@@ -64,10 +54,9 @@ def dashboard():
             prompts = sorted(ask("config.get")["document"].get("prompts", {}))
         except DaemonError:
             pass  # the dashboard's poll shows that the box is unreachable
-    now = datetime.now().astimezone()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    now = boxtime.now()  # today and its hours on the box's clock, as the figures above the chart count them
     offset = (now.utcoffset() or timedelta()).total_seconds()
-    per_hour = call_log().stats(midnight.timestamp(), now.timestamp() + 1, utc_offset=offset)["per_hour"]
+    per_hour = call_log().stats(boxtime.midnight(now.date()), now.timestamp() + 1, utc_offset=offset)["per_hour"]
     chart = hours_today(per_hour, {word: _(word) for word in CHART_WORDS})
     state, _problem = status()
     return render_template("dashboard.html", prompts=prompts, chart=chart,
@@ -180,6 +169,7 @@ def bench_words() -> dict[str, str]:
         "silence": _("silence: the box waits for the caller"), "tone:beep": _("a beep: recording starts"),
         "tone:ringback": _("the ringing tone"), "recording": _("Recording: press “Caller speaks” to leave a message"),
         "no_text": _("the recorded prompt “{prompt}”"), "seconds": _("{seconds} s"),
+        "voicemail": _("leaving a message"),
         **{state: state_word(state) for state in ("in menu", "answering", "waiting", "ringing operators",
                                                   "connected", "idle", "ringing", "on call", "off-hook")},
     }

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from .i18n import translate as _
 from .labels import step_type
+from .words import state_word
 
 _ID = r"'?(?P<name>[^']*)'?"
 PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), words) for pattern, words in (
@@ -26,6 +27,45 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
     (r"(?P<count>\d+) (?P<kind>[a-z ]+) date\(s\) imported", "{count} date(s) imported"),
     (r"prompt (?P<name>\S+): recording uploaded", "prompt {name}: recording uploaded"),
     (r"the caller of call (?P<id>\S+) blocked", "the caller of a call blocked"),
+    # the daemon's refusals, relayed from its control socket (appliance/service/control.py, commands*.py, sim/)
+    (r"the hotline daemon is not reachable at (?P<path>\S+): (?P<error>.*)",
+     "The hotline service does not answer at {path} ({error}): it may be starting or stopped."),
+    (r"the daemon did not answer in time", "The hotline service did not answer in time: try again in a moment."),
+    (r"the daemon sent an unreadable reply: (?P<error>.*)", "The hotline service sent an unreadable reply: {error}"),
+    (r"unknown command (?P<name>.+)", "The hotline service does not know the command {name}."),
+    (r"the document is not valid TOML: (?P<error>.+)", "not valid TOML: {error}"),
+    (r"no handset " + _ID, "There is no handset {name}."),
+    (r"handset (?P<handset>\S+) is (?P<state>.+): a test ring would disturb a call",
+     "Handset {handset} is {state}: a test ring would disturb a call."),
+    (r"seconds must be a number between 0 and (?P<high>\S+)", "seconds must be a number between 0 and {high}"),
+    (r"seconds must be a number from 0 to (?P<high>\d+)", "seconds must be a number between 0 and {high}"),
+    (r"(?P<count>\d+) call\(s\) in progress: restart when the lines are quiet",
+     "{count} call(s) in progress: restart when the lines are quiet."),
+    (r"until must be a moment in the future \(epoch seconds\), or null for no end",
+     "The end of the forced state must be in the future (or left empty: until taken back)."),
+    (r"no call " + _ID + " in progress", "That call has ended."),
+    (r"only a call connected to an operator can be transferred",
+     "Only a call connected to an operator can be transferred."),
+    (r"that call is not on your handset (?P<handset>\S+)", "That call is not on your handset {handset}."),
+    (r"(?P<value>\S+) is not an allowed transfer target; an admin lists them in \[transfer\] allowed",
+     "{value} is not an allowed transfer target: an admin lists them under “Transfer” in the configuration."),
+    (r"no prompt " + _ID + ": upload or type it on the prompts page first",
+     "There is no prompt {name}: upload or type it on the prompts page first."),
+    (r"no line is up to send the SMS from; the announcement is on",
+     "No line is up to send the SMS from; the announcement is on."),
+    (r"no simulated line " + _ID, "There is no simulated line {name}."),
+    (r"(?P<key>[a-z_]+) is needed", "{key} is needed"),
+    # the daemon's alarms (appliance/diskspace.py, service/timesync.py); the others get a headline (alarm_words.py)
+    (r"the data disk \((?P<path>[^)]+)\) has (?P<free>[\d.]+) MB free of (?P<total>\d+) MB \(warning below "
+     r"(?P<low>\d+) MB\): when it is full, call records wait in memory until space is freed",
+     "the data disk ({path}) has {free} MB free of {total} MB (warning below {low} MB): when it is full, call "
+     "records wait in memory until space is freed"),
+    (r"clock not set: the time is not synchronised yet, so calls follow \[schedule\] when_time_unknown = "
+     r"(?P<value>\S+), retention waits, and records are stamped provisionally until the time is set",
+     "clock not set: the time is not synchronised yet, so calls follow the setting for an unknown time "
+     "({value}), old records are kept, and records are stamped provisionally until the time is set"),
+    (r"the wall clock jumped by (?P<days>[+-][\d.]+) days; retention waits a day rather than judge ages by it",
+     "the wall clock jumped by {days} days; deleting old records waits a day rather than judge ages by it"),
     # refusals
     (r"no call " + _ID, "There is no call {name}."),
     (r"no revision (?P<name>\d+)", "There is no revision {name}."),
@@ -129,6 +169,8 @@ def message(text: str) -> Markup:
         found = pattern.match(text)
         if found:
             parts = {key: _data(value) for key, value in found.groupdict().items()}
+            if "state" in found.groupdict():  # a handset's state, as the dashboard says it
+                parts["state"] = state_word(found["state"])
             if "role" in found.groupdict():
                 parts["role"] = _(found["role"])
             if "kind" in found.groupdict():  # a flow node's type
@@ -137,6 +179,16 @@ def message(text: str) -> Markup:
                 parts["section"] = _(found["section"].capitalize())
             return Markup(escape(_(words))).format(**parts)
     return escape(_(text))
+
+
+def plain(text: str) -> str:
+    """The message in the page's language as plain text, for a script to put in a page (textContent)."""
+    return message(text).striptags()
+
+
+def knows(text: str) -> bool:
+    """Whether the catalogue has words for this message (a pattern, or the text itself as an entry)."""
+    return any(pattern.match(text) for pattern, _words in PATTERNS) or _(text) != text
 
 
 def _data(value: str) -> Markup:

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from appliance.records.csv_export import export_calls
 from appliance.records.store.calls import CALL_TYPES, TICKET_STATES
 
+from . import boxtime
 from .access import audit
 from .charts import CHART_WORDS, statistics_charts
 from .i18n import translate as _
@@ -42,15 +43,11 @@ def _day(name: str) -> date | None:
         abort(400, f"{name}: {raw!r} is not a date like 2025-01-31")
 
 
-def _midnight(day: date) -> float:
-    return datetime(day.year, day.month, day.day).timestamp()
-
-
 def _filters() -> dict[str, Any]:
-    """CallLog filters from the query string: from/to days (local), outcome, caller, notes text, type, operator."""
+    """CallLog filters from the query string: from/to days (the box's), outcome, caller, notes text, type, operator."""
     first, last = _day("from"), _day("to")
-    filters: dict[str, Any] = {"since": _midnight(first) if first else None,
-                               "until": _midnight(last + timedelta(days=1)) if last else None}
+    filters: dict[str, Any] = {"since": boxtime.midnight(first) if first else None,
+                               "until": boxtime.midnight(last + timedelta(days=1)) if last else None}
     for name in ("outcome", "caller", "q", "call_type", "operator"):
         value = request.args.get(name, "").strip()[:64]
         if value:
@@ -102,15 +99,15 @@ def stats():
     filters = _filters()
     until = filters["until"] or time.time()
     since = filters["since"] or until - 7 * 86400
-    offset = datetime.now().astimezone().utcoffset() or timedelta()
+    offset = boxtime.now().utcoffset() or timedelta()
     figures = _run(lambda: call_log().stats(since, until, utc_offset=offset.total_seconds()))
     charts = statistics_charts(figures, {word: _(word) for word in CHART_WORDS})
     return render_template("stats.html", figures=figures, query=_query(), since=since, until=until, charts=charts)
 
 
 def today() -> dict[str, Any]:
-    """The dashboard's figures since local midnight."""
-    now = time.time()
-    summary = call_log().stats(_midnight(date.fromtimestamp(now)), now + 1)["summary"]
+    """The dashboard's figures since midnight on the box's clock (a Pi's own zone is often UTC)."""
+    now = boxtime.now()
+    summary = call_log().stats(boxtime.midnight(now.date()), now.timestamp() + 1)["summary"]
     return {"total": summary["calls"], "answered": summary["answered"], "abandoned": summary["abandoned"],
             "average_wait": summary["asa"] or 0}

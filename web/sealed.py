@@ -18,13 +18,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .i18n import Refusal
+
 MAGIC = b"HOTLINE-SEALED-1\n"
 CHUNK = 1024 * 1024
 LOG_N = 15  # scrypt n = 32768, r = 8: 32 MiB and a fraction of a second on a Pi, per try of a guessed passphrase
 MIN_PASSPHRASE = 10
 
 
-class SealError(ValueError):
+class SealError(Refusal):
     pass
 
 
@@ -43,7 +45,7 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
 def seal(source: IO[bytes], out: IO[bytes], passphrase: str) -> None:
     """Write `source` to `out` sealed with `passphrase`."""
     if len(passphrase) < MIN_PASSPHRASE:
-        raise SealError(f"the passphrase must be at least {MIN_PASSPHRASE} characters")
+        raise SealError("the passphrase must be at least {n} characters", n=MIN_PASSPHRASE)
     salt, prefix = os.urandom(16), os.urandom(7)
     header = MAGIC + bytes([LOG_N]) + salt + prefix
     aead = _key(passphrase, salt, LOG_N)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import boxtime
 from .i18n import translate as _
 
 EVENTS = {
@@ -25,6 +26,17 @@ CALL_FIELDS = (("line", "Line", True), ("menu_path", "Menu choices", True), ("sk
 WHO_ENDED = {"caller": "the caller", "operator": "the operator", "system": "the box", "line": "the line"}
 
 
+# The daemon's state names (operators, handsets, calls, lines), as the pages say them; each is a catalogue entry.
+STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
+               "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
+               "on call": "on a call", "in menu": "in the menu", "answering": "answering",
+               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
+
+
+def state_word(state: str | None) -> str:
+    return _(STATE_WORDS.get(state or "", state or ""))
+
+
 def event_words(code: str) -> str:
     return _(EVENTS[code]) if code in EVENTS else code
 
@@ -40,6 +52,20 @@ def call_value(key: str, value: object) -> str:
     return str(value)
 
 
+def opening(schedule: dict) -> dict[str, object]:
+    """Open or closed now, and who forced it until when, in one line of words: the page renders it at load
+    and the dashboard's poll replaces it, so the two never say it differently."""
+    forced = schedule.get("override")
+    if forced in ("open", "closed"):
+        until = schedule.get("override_until")
+        text = " · ".join((_("Forced open") if forced == "open" else _("Forced closed"),
+                           _("by {name}", name=schedule.get("override_by") or "?"),
+                           _("until {moment}", moment=boxtime.shown(until)) if until else _("until taken back")))
+    else:
+        text = _("Open (by the hours)") if schedule.get("open") else _("Closed (by the hours)")
+    return {"open": bool(schedule.get("open")), "forced": forced, "text": text}
+
+
 LANGUAGES = {"en": "English", "ru": "Russian"}
 
 
@@ -52,4 +78,5 @@ def install(app: Flask) -> None:
 
     patterns.install(app)
     app.jinja_env.globals.update(event_words=event_words, call_value=call_value, call_fields=CALL_FIELDS,
-                                 language_name=language_name)
+                                 language_name=language_name, opening_words=opening,
+                                 state_word=state_word)

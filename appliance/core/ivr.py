@@ -289,6 +289,7 @@ class Ivr:
         if kind == "menu" and call.playing != self._variant(call, node.prompt):
             return [self._say(call, node.prompt)]  # the invalid/timeout prompt ended: the menu again
         if kind in ("menu", "collect", "language", "survey"):
+            call.playing = None  # the caller hears silence now, and the status says so (not the prompt that ended)
             self._await_input(call, node)
             return []
         if kind == "route" and call.queued:

@@ -74,3 +74,10 @@ def new_operator(browser, base, user: str, lang: str, size: tuple[int, int], adm
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
     return page
+
+
+def call_at(base, data, caller: str, node: str = "menu") -> dict:
+    """A simulated caller rings and is followed until they reach `node`; their call as the status shows it."""
+    sim_api(base, data, "/api/sim/call", {"caller": caller})
+    return wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
+                                    if c["caller"] == caller and c["node"] == node), None), 20, f"{caller} at {node}")

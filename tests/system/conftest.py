@@ -35,7 +35,7 @@ def simulate_box(tmp_path_factory):
             return None
 
     try:
-        wait_until(api_status, 15, "hotline simulate to answer")
+        wait_until(api_status, 60, "hotline simulate to answer")  # 69 prompts render first: 10-15 s under load
         yield f"http://127.0.0.1:{port}", api_status, data
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -17,9 +17,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
 
 PROMPTS = tomllib.loads((Path(appliance.__file__).parent / "config/defaults/simulate.toml").read_text())["prompts"]
-# (user, language, the language key, prompt suffix, the state word "in the menu", "Recording", "speaks")
-TRAINEES = [("anna", "en", "1", "", "in the menu", "Recording", "speaks for 5 s"),
-            ("boris", "ru", "2", "_ru", "в меню", "Идёт запись", "говорит 5 с")]
+# (user, language, the language key, prompt suffix, the state word "in the menu", "Recording", "speaks",
+#  "silence", "leaving a message")
+TRAINEES = [("anna", "en", "1", "", "in the menu", "Recording", "speaks for 5 s", "silence", "leaving a message"),
+            ("boris", "ru", "2", "_ru", "в меню", "Идёт запись", "говорит 5 с", "тишина", "оставляет сообщение")]
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,10 @@ def _node(base, data, node: str):
     return lambda: next((c for c in sim_api(base, data, "/api/status")["calls"] if c["node"] == node), None)
 
 
-@pytest.mark.parametrize(("user", "lang", "language_key", "suffix", "in_menu", "recording", "speaks"), TRAINEES)
+@pytest.mark.parametrize(("user", "lang", "language_key", "suffix", "in_menu", "recording", "speaks", "silence",
+                          "leaving"), TRAINEES)
 def test_a_training_call_reads_in_words_and_the_caller_leaves_a_voicemail(
-        simulate_box, browser, admin, user, lang, language_key, suffix, in_menu, recording, speaks):
+        simulate_box, browser, admin, user, lang, language_key, suffix, in_menu, recording, speaks, silence, leaving):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
@@ -63,6 +65,9 @@ def test_a_training_call_reads_in_words_and_the_caller_leaves_a_voicemail(
         assert not p.evaluate(SMALL_TARGETS), f"below 44 px: {p.evaluate(SMALL_TARGETS)}"
     shot(page, f"bench-menu-{lang}-1280x800")
     shot(watcher, f"bench-menu-{lang}-800x1280")
+    # The menu's words end and the box waits for a key: the caller hears silence, and so does the trainee.
+    expect(page.locator("#bench-hears")).to_contain_text(silence, timeout=30000)
+    shot(page, f"bench-menu-ended-{lang}-1280x800")
 
     page.click('[data-key="3"]')  # to leave a message
     expect(page.locator("#bench-node")).to_have_text("message")
@@ -70,6 +75,7 @@ def test_a_training_call_reads_in_words_and_the_caller_leaves_a_voicemail(
     expect(page.locator("#bench-path")).to_have_text("3")
     shot(page, f"bench-message-{lang}-1280x800")
     expect(page.locator("#bench-hears")).to_contain_text(recording, timeout=20000)  # after the tone
+    expect(page.locator("#bench-state")).to_contain_text(leaving)  # not "in the menu"
     page.click("#speak")
     expect(page.locator("#bench-result")).to_contain_text(speaks)
     shot(watcher, f"bench-recording-{lang}-800x1280")

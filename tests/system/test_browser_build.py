@@ -180,6 +180,7 @@ def test_the_same_admin_in_english_adds_a_handset_and_blocks_a_caller_from_the_c
     page.select_option("#block-form select[name=days]", "7")
     shot(page, "build-en-block")
     page.click("#block-button")
+    page.click("#confirm button[name=confirmed]")  # "Block this caller for a week?"
     expect(page.locator(".flash", has_text="blocked until")).to_be_visible()
     assert CALLER not in (data / "config.toml").read_text()
 

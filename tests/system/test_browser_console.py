@@ -8,7 +8,17 @@ import time
 
 import pytest
 
-from tests.support.browser import CHROMIUM, SMALL_TARGETS, csrf, logged_in, new_operator, no_calls, shot, sim_api
+from tests.support.browser import (
+    CHROMIUM,
+    SMALL_TARGETS,
+    call_at,
+    csrf,
+    logged_in,
+    new_operator,
+    no_calls,
+    shot,
+    sim_api,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
@@ -40,12 +50,6 @@ BROKEN_WORDS = """() => { const broken = [];
   return broken; }"""
 
 
-def _call_at(base, data, caller: str, node: str = "menu") -> dict:
-    sim_api(base, data, "/api/sim/call", {"caller": caller})
-    return wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
-                                    if c["caller"] == caller and c["node"] == node), None), 20, f"{caller} at {node}")
-
-
 def _ringing(base, data, handset: str) -> bool:
     return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
 
@@ -61,7 +65,7 @@ def admin(simulate_box, browser):
 
 def _history(base, data, admin, caller: str) -> None:
     """An earlier call from this caller, with a long note: the history the operator should read."""
-    call = _call_at(base, data, caller)
+    call = call_at(base, data, caller)
     admin.goto(base + "/")
     reply = admin.request.post(base + f"/calls/{call['id']}/notes",
                                form={"text": NOTE, "call_type": "data", "csrf_token": csrf(admin)})
@@ -83,7 +87,7 @@ def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
         page.goto(base + f"/console?handset={handset}")
         expect(page.locator("#no-call")).to_be_visible()
         page.evaluate(SHOWN_AT)
-    call = _call_at(base, data, caller)
+    call = call_at(base, data, caller)
     sim_api(base, data, "/api/sim/dtmf", {"digits": key})
     wait_until(lambda: _ringing(base, data, handset), 10, f"{handset} to ring", every=0.005)
     rang = time.time()  # wall clock: the browser's Date.now() on this same machine stamps the other end

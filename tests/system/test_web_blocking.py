@@ -57,8 +57,11 @@ def test_a_caller_is_blocked_from_the_call_page_without_the_number_being_seen(we
     assert CALLER not in stored and outcome != "blocked"
     page = admin.get(f"/calls/{call_id}").text
     assert 'id="block-form"' in page and CALLER not in page
-    reply = admin.post(f"/calls/{call_id}/block", data={"csrf_token": csrf(admin), "days": "30",
-                                                        "back": f"/calls/{call_id}"})
+    form = {"csrf_token": csrf(admin), "days": "30", "back": f"/calls/{call_id}"}
+    asked = admin.post(f"/calls/{call_id}/block", data=form)  # the first press only asks
+    assert asked.status_code == 200 and "Block this caller for a month?" in asked.text
+    assert not (data / "config.toml").exists() or "blocked" not in (data / "config.toml").read_text()
+    reply = admin.post(f"/calls/{call_id}/block", data={**form, "confirmed": "yes"})
     assert reply.status_code == 302
     config_text = (data / "config.toml").read_text()
     assert CALLER not in config_text and "9161112233" not in config_text
@@ -94,7 +97,7 @@ def test_an_operator_blocks_the_caller_on_the_line_from_the_console(web_app, adm
     console = operator.get("/console?handset=h1").text
     assert 'id="block-form"' in console and "+79035550000" not in console  # an operator sees it masked
     reply = operator.post(f"/calls/{call.id}/block", data={"csrf_token": csrf(operator), "days": "",
-                                                            "back": "/console?handset=h1"})
+                                                            "back": "/console?handset=h1", "confirmed": "yes"})
     assert reply.status_code == 302 and reply.location.endswith("/console?handset=h1")
     blocked = tomllib.loads((data / "config.toml").read_text())["callers"]["blocked"]
     assert any("until" not in entry and entry["note"] == f"call {call.id}" for entry in blocked)

@@ -19,8 +19,9 @@ from tests.support.web import PASSWORD, api, api_status, csrf, csrf_token, login
 
 # Names, units and formats a Russian page writes in Latin letters too.
 ALLOWED = {"SIM", "GSM", "LTE", "DTMF", "TOML", "API", "CSV", "JSON", "SMS", "USB", "GPIO", "PIN", "HTTPS", "HTTP",
-           "FLAC", "WAV", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB", "KB",
-           "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "Ctrl", "hotline", "setup-code", "trusted-host", "web",
+           "FLAC", "WAV", "OGG", "IVR", "ID", "AT", "ALSA", "UTC", "MQTT", "FXO", "URL", "CRM", "PCM", "SLIC", "MB",
+           "KB", "Hz", "dB", "ms", "BCM", "Bearer", "Raspberry", "Pi", "SQLite", "Ctrl", "hotline", "setup-code",
+           "trusted-host", "web",
            "simulate",  # the box's commands
            "any"}  # "any" is typed as it is (a skill tier's lowest level)
 # The box's own data: the operators' names in its config (a caller's data is digits).
@@ -263,3 +264,120 @@ def test_the_first_pages_a_stranger_sees_read_in_russian(tmp_path):
             "setup_code": (tmp_path / "setup-code").read_text().strip()}
     refused = client.post("/setup?lang=ru", data=form)
     assert refused.status_code == 400 and not english(refused.text), english(refused.text)
+
+
+def _errors(page: str) -> list[str]:
+    return re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', page, re.S)
+
+
+def _archive(members: dict[str, bytes]) -> bytes:
+    """A tar.gz holding these members (a backup as someone might hand-make or damage it)."""
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_every_refused_restore_says_why_in_russian(web_app, people):  # noqa: F811
+    """Each way a restore is refused, as a Russian admin meets it: the flash reads in Russian (file names and
+    sizes are data), and the box is unchanged."""
+    import io
+    import json
+
+    from web import backup, sealed
+
+    admin = people["admin"]
+    manifest = json.dumps(backup.manifest()).encode()
+    newer = json.dumps(dict(backup.manifest(), web_schema=backup.manifest()["web_schema"] + 1)).encode()
+    wrong_key = io.BytesIO()
+    sealed.seal(io.BytesIO(_archive({"manifest.json": manifest})), wrong_key, "another passphrase")
+    cases = {  # what is wrong -> (the form's fields, the file)
+        "no file": ({}, None),
+        "not ticked": ({"replace": ""}, b"x"),
+        "not a backup": ({}, b"not a tar.gz at all"),
+        "wrong passphrase": ({"passphrase": "a long passphrase"}, wrong_key.getvalue()),
+        "cut seal": ({"passphrase": "another passphrase"}, wrong_key.getvalue()[:60]),
+        "no manifest": ({}, _archive({"config.toml": b""})),
+        "unexpected item": ({}, _archive({"manifest.json": manifest, "etc/passwd": b"root"})),
+        "not audio": ({}, _archive({"manifest.json": manifest, "uploads/greeting.wav": b"text, not sound"})),
+        "bad key": ({}, _archive({"manifest.json": manifest, "privacy.key": b"short"})),
+        "newer": ({}, _archive({"manifest.json": newer})),
+        "unreadable manifest": ({}, _archive({"manifest.json": b"{"})),
+        "not sqlite": ({}, _archive({"manifest.json": manifest, "calls.db": b"not a database"})),
+        "bad config": ({}, _archive({"manifest.json": manifest, "config.toml": b"[box\n"})),
+    }
+    users = web_app.extensions["web_store"].users()
+    english_ones = {}
+    for case, (fields, blob) in cases.items():
+        form = {"csrf_token": csrf(admin), "replace": "yes", **fields}
+        if blob is not None:
+            form["backup"] = (io.BytesIO(blob), "backup.sealed")
+        reply = admin.post("/backup/restore", data=form)
+        errors = _errors(reply.text)
+        assert reply.status_code == 400 and errors, (case, reply.status_code)
+        found = [e for e in errors if english(f"<p>{e}</p>")]
+        if found:
+            english_ones[case] = found
+    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
+        f"{case}: {found}" for case, found in english_ones.items())
+    assert web_app.extensions["web_store"].users() == users
+
+
+def test_the_daemons_refusals_read_in_russian(web_app, people, busy_box):  # noqa: F811
+    """What the hotline service itself refuses (its control socket's English), shown to a Russian admin: a
+    restart while a caller is in the menu, a forced state ending in the past, a transfer of a call that is
+    not with an operator, a test ring of a handset that does not exist."""
+    admin = people["admin"]
+    if not api_status(admin)["calls"]:  # the busy box's caller left the menu by now: another one rings
+        api(admin, "/api/sim/call", {"caller": "+79165550303"})
+    live = wait_until(lambda: next((c for c in api_status(admin)["calls"] if c["node"] == "menu"), None), 20,
+                      "a caller in the menu")
+    attempts = {
+        "restart": ("/config/restart", {"confirmed": "yes"}),
+        "override": ("/config/schedule/override", {"mode": "closed", "until": "2001-01-01T00:00"}),
+        "transfer": ("/console/transfer", {"call_id": live["id"], "number": "+78001234567"}),
+        "test ring": ("/config/handsets/h9/test-ring", {}),
+    }
+    english_ones, seen = {}, {}
+    for what, (url, fields) in attempts.items():
+        reply = admin.post(url, data={"csrf_token": csrf(admin), **fields}, follow_redirects=True)
+        errors = _errors(reply.text) or re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S)
+        seen[what] = errors
+        found = [e for e in errors if english(f"<p>{e}</p>")]
+        if found:
+            english_ones[what] = found
+    assert all(seen.values()), f"a refusal was not shown: {seen}"
+    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
+        f"{what}: {found}" for what, found in english_ones.items())
+    assert api_status(admin)["calls"], "the restart went ahead under a live call"
+
+
+def test_the_dashboards_alarms_and_an_unreachable_box_read_in_russian(web_app, web_box, people):  # noqa: F811
+    """The alarms the dashboard's script writes, and the error it shows when the service is away, come in the
+    page's language: a full sentence the catalogue knows, else a headline with the daemon's English beside it."""
+    from web import create_app
+
+    daemon, data = web_box
+    admin = people["admin"]
+    daemon.alarms.set("disk.low", "warning", "the data disk (/var/lib/hotline) has 40.0 MB free of 1000 MB "
+                      "(warning below 100 MB): when it is full, call records wait in memory until space is freed")
+    daemon.alarms.set("maintenance.retention", "error", "retention failed: database is locked")
+    try:
+        alarms = {a["id"]: a for a in admin.get("/api/dashboard").json["status"]["alarms"]}
+    finally:
+        daemon.alarms.clear("disk.low")
+        daemon.alarms.clear("maintenance.retention")
+    assert "свободно 40.0 МБ" in alarms["disk.low"]["words"] and alarms["disk.low"]["detail"] is None
+    assert alarms["maintenance.retention"]["detail"] == "retention failed: database is locked"
+    for alarm in alarms.values():
+        assert not english(f"<p>{alarm['words']} {alarm['since_text']}</p>"), alarm
+    away = create_app(data, control_path=data / "no-such.sock").test_client()
+    login(away)
+    reply = away.get("/api/dashboard")
+    assert reply.status_code == 503 and "Служба горячей линии не отвечает" in reply.json["words"], reply.json

@@ -52,8 +52,10 @@ function showCall(call) {
   document.getElementById("bench-idle").hidden = Boolean(call);
   document.getElementById("bench-live").hidden = !call;
   if (!call) return;
+  // A caller in a voicemail node is "in the menu" to the switchboard; to a trainee they are leaving a message.
+  const state = NODES[call.node] === "voicemail" && call.state === "in menu" ? "voicemail" : call.state;
   document.getElementById("bench-state").textContent =
-    say(call.state) + " · " + say("seconds", {seconds: Math.round(call.seconds)});
+    say(state) + " · " + say("seconds", {seconds: Math.round(call.seconds)});
   document.getElementById("bench-hears").textContent = hears(call);
   document.getElementById("bench-node").textContent = call.node || "—";
   document.getElementById("bench-path").textContent = call.menu_path || "—";

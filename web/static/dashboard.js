@@ -6,6 +6,7 @@ async function refresh() {
     const reply = await Hotline.get("/api/dashboard");
     const status = reply.status, today = reply.today;
     fillToday(today);
+    fillOpening(reply.opening);
     Hotline.fill("lines", status.lines.map((l) => {
       const modem = l.modem || {};
       return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), modem.registration,
@@ -33,10 +34,24 @@ function fillAlarms(alarms) {
   list.replaceChildren(...alarms.map((a) => {
     const item = document.createElement("li");
     item.className = a.severity;
-    item.textContent = a.text + " (" + Hotline.t("since") + " " + new Date(a.since * 1000).toLocaleString() + ")";
+    item.textContent = a.words + " (" + Hotline.t("since") + " " + a.since_text + ")";
+    if (a.detail) {  // the daemon's own English, for a technician: marked so, not translated by the browser
+      const detail = document.createElement("small");
+      detail.lang = "en";
+      detail.translate = false;
+      detail.textContent = " " + a.detail;
+      item.appendChild(detail);
+    }
     return item;
   }));
   document.getElementById("alarms-box").hidden = alarms.length === 0;
+}
+// Open or closed, forced by whom until when: the server words it, as on the page's first load.
+function fillOpening(opening) {
+  const line = document.getElementById("opening");
+  line.textContent = opening.text;
+  line.className = "flash " + (opening.open ? "info" : "error");
+  line.hidden = false;
 }
 function fillToday(today) {
   document.getElementById("today-total").textContent = today.total;

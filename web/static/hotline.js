@@ -11,13 +11,13 @@ const Hotline = {
       body: JSON.stringify(body || {}),
     });
     const reply = await resp.json();
-    if (!resp.ok) throw new Error(reply.error || resp.statusText);
+    if (!resp.ok) throw new Error(reply.words || reply.error || resp.statusText);  // words: in the page's language
     return reply;
   },
   async get(path) {
     const resp = await fetch(path, {credentials: "same-origin"});
     const reply = await resp.json();
-    if (!resp.ok) throw new Error(reply.error || resp.statusText);
+    if (!resp.ok) throw new Error(reply.words || reply.error || resp.statusText);
     return reply;
   },
   // Rows are built with textContent so nothing from a caller is ever HTML.
