@@ -1,0 +1,81 @@
+"""Keys through the mobile codecs a call crosses (GSM 06.10 full rate, AMR-NB 12.2), encoded and decoded by sox.
+
+The caller's phone sends keys of 40 ms and more at Q.24's edge twists (+4 and -8 dB); the codec smears their
+first frames and tilts their twist. The receiver must still hear them, and still hear nothing in speech or
+music that went through the same codecs.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pytest
+
+from appliance.audio.dtmf import DtmfDetector
+from tests.support.dtmf_signals import (
+    ALL_DIGITS,
+    music,
+    pcm,
+    sequence,
+    speech,
+    through_codec,
+    two_note_music,
+    with_noise,
+)
+
+
+def heard(signal: np.ndarray) -> str:
+    """The digits, fed in the 100 ms periods a line captures."""
+    detector = DtmfDetector(8000)
+    data = pcm(signal)
+    return "".join(d for start in range(0, len(data), 1600) for d in detector.feed(data[start:start + 1600]))
+
+
+def found(ms: int, codec: str | None) -> tuple[int, int]:
+    """(keys found in order, extra digits) over all 16 keys at twist 0, +4 and -8 dB, two noise seeds."""
+    hits = extra = 0
+    for twist in (0, 4, -8):
+        for seed in (1, 2):
+            signal = with_noise(sequence(ALL_DIGITS, tone_ms=ms, gap_ms=40, level_db=-20, twist_db=twist), 20,
+                                seed=seed)
+            got = heard(through_codec(signal, codec) if codec else signal)
+            matched = sum(b.size for b in difflib.SequenceMatcher(None, got, ALL_DIGITS).get_matching_blocks())
+            hits, extra = hits + matched, extra + len(got) - matched
+    return hits, extra
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ms", [40, 50])
+def test_keys_through_amr_nb_are_found_as_often_as_on_a_clean_line(ms: int) -> None:
+    clean = found(ms, None)
+    assert clean == (96, 0)
+    hits, extra = found(ms, "amr")
+    assert hits >= clean[0] - 1 and extra == 0, (hits, extra)  # measured: 95-96 of 96 at 40 ms, 96 at 50 ms
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("ms", "at_least"), [(40, 65), (50, 86)])
+def test_keys_through_gsm_full_rate_are_found_far_more_often(ms: int, at_least: int) -> None:
+    """GSM 06.10 leaves a 40 ms key only 15-25 ms of clean tone: 57/96 (40 ms) and 75/96 (50 ms) were found
+    before the limits took the codec into account; now 67 and 88. Still short of a clean line (96)."""
+    hits, extra = found(ms, "gsm")
+    assert hits >= at_least and extra == 0, (hits, extra)
+
+
+@pytest.mark.slow
+def test_a_key_sent_at_minus_8_db_twist_survives_gsm() -> None:
+    keys = sequence(ALL_DIGITS, tone_ms=100, gap_ms=60, level_db=-20, twist_db=-8)
+    assert heard(through_codec(keys, "gsm")) == ALL_DIGITS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("codec", ["gsm", "amr"])
+def test_speech_and_music_through_the_codecs_give_no_digit(codec: str) -> None:
+    for sentence in speech(8000):
+        assert heard(through_codec(sentence, codec)) == ""
+        assert heard(through_codec(sentence * (0.95 / np.abs(sentence).max()), codec)) == ""
+    assert heard(through_codec(music(seconds=8), codec)) == ""
+    # Chords built on DTMF pairs lose the harmonics that set them apart in GSM's coarse quantiser: two of the
+    # four are heard as keys (as before the codec-aware limits), no more.
+    assert heard(through_codec(two_note_music(), codec)) == ("2D" if codec == "gsm" else "")
