@@ -15,6 +15,7 @@ from ..audio.line_audio import audio_path, line_audio
 from ..config import Config, LineConfig
 from ..core import events as ev
 from ..handsets.devices import PresenceSwitch, build_handset
+from ..modem import volte
 from ..modem.line import ModemError, ModemLine
 from ..modem.power import PowerKey
 from ..modem.voice_switch import VoiceSwitch
@@ -44,6 +45,7 @@ class Adapters:
         self.lines: dict[str, LinePort] = {}
         self.players: dict[str, PlayerPort] = {}
         self.recorders: dict[str, RecorderPort] = {}
+        self.volte: dict[str, str] = {}  # each LTE line's IMS/VoLTE state in words, read once it is up
 
     def start_handsets(self, config: Config) -> None:
         for spec in config.handsets:
@@ -113,7 +115,15 @@ class Adapters:
             log.error("line %s is down: %s", line.id, exc)
             self.post(ev.LineDown(line.id, str(exc)))
             return False
+        modem.submit(lambda command: self._read_volte(line.id, modem, command))
         return True
+
+    def _read_volte(self, line_id: str, modem: ModemLine, command: Callable[..., Any]) -> None:
+        """The line's VoLTE state for its status (a job on the line's worker: it never waits on the loop)."""
+        dialect = modem.status()["dialect"]
+        query = volte.QUERIES.get(dialect)
+        reply = command(query) if query else None
+        self.volte[line_id] = str(volte.read(dialect, "\n".join([*reply.lines, reply.final]) if reply else ""))
 
     def switch_off(self) -> None:
         """Every relay off, whatever else fails: the first thing a stopping box does."""

@@ -320,6 +320,8 @@ class Daemon:
         for line in status["lines"]:
             modem = self.lines.get(line["id"])
             line["modem"] = modem.status() if modem else None
+            if line["modem"] is not None:
+                line["modem"]["volte"] = self.adapters.volte.get(line["id"])  # read once the line came up
             line_alarms(self.alarms, line["id"], line["modem"])
         for handset in status["handsets"]:
             device = self.handsets.get(handset["id"])

@@ -115,9 +115,12 @@ def test_a_silent_voice_port_is_named_in_the_log(boxes, caplog):
 
 
 @pytest.mark.slow
-def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_alsa(boxes):
+def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_alsa_and_shows_volte(boxes):
     daemon, simulation, _, raw = boxes("quectel", audio="uac")
     emulator = simulation.emulators["gsm1"]
+    # the line's VoLTE state is read once it is up and shown in its status (the emulated EC25 has IMS off)
+    wait_until(lambda: (daemon.status()["lines"][0]["modem"] or {}).get("volte"), what="VoLTE state read")
+    assert daemon.status()["lines"][0]["modem"]["volte"] == 'VoLTE off (AT+QCFG="ims": IMS switched off)'
     emulator.incoming_call(CALLER)
     assert emulator.wait_for("AT+QPCMV=1,2", timeout=10)
     assert emulator.received.index("AT+QPCMV=1,2") > emulator.received.index("ATA")
