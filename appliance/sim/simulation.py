@@ -35,6 +35,11 @@ class SimulatedMicrophone:
         with self._lock:
             self._pending += array("h", samples).tobytes()
 
+    def say(self, pcm: bytes) -> None:
+        """Line audio (S16LE at the line rate) the caller says next: keys as tones, a recording."""
+        with self._lock:
+            self._pending += pcm
+
     def read(self) -> tuple[int, bytes]:
         size = self.period_frames * 2
         with self._lock:
