@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import calendar
 import copy
-import re
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from appliance.core.schedule import DAYS, Schedule, parse_schedule
+from appliance.core.schedule import DAYS, SPAN, Schedule, parse_date, parse_schedule
 
-_FULL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
-_SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 KINDS = ("holiday", "special")
 
 
@@ -88,20 +84,6 @@ def toggle_holiday(document: dict[str, Any], text: str) -> dict[str, Any]:
     return new
 
 
-def parse_date(text: str) -> date | tuple[int, int] | None:
-    """A YYYY-MM-DD date, (month, day) for a yearly MM-DD, or None when it is neither."""
-    try:
-        if m := _FULL.match(text):
-            return date(*(int(g) for g in m.groups()))
-        if m := _YEARLY.match(text):
-            month, day = (int(g) for g in m.groups())
-            date(2024, month, day)  # a leap year: 02-29 is a valid yearly date
-            return month, day
-    except ValueError:
-        return None
-    return None
-
-
 def import_dates(document: dict[str, Any], text: str, kind: str, hours: str) -> tuple[dict[str, Any], int]:
     """A new document with every date of text (one a line; blank lines and # comments skipped) added as a
     holiday or a special working day with these hours, and how many were new; ValueError naming every bad
@@ -109,7 +91,7 @@ def import_dates(document: dict[str, Any], text: str, kind: str, hours: str) -> 
     if kind not in KINDS:
         raise ValueError(f"import as one of {', '.join(KINDS)}, not {kind!r}")
     spans = [s.strip() for s in hours.split(",") if s.strip()]
-    if kind == "special" and (not spans or not all(_SPAN.match(s) for s in spans)):
+    if kind == "special" and (not spans or not all(SPAN.match(s) for s in spans)):
         raise ValueError(f"hours {hours!r}: a special working day needs hours like 09:00-18:00")
     bad, found = [], []
     for number, line in enumerate(text.splitlines(), 1):

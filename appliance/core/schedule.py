@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .problems import Problem
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+# Opening hours "09:00-18:00", and a date: the web calendar reads what it is given with these too.
+SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
 WHEN_TIME_UNKNOWN = ("open", "closed")
@@ -95,7 +96,7 @@ def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list
         problems.append(Problem(f"{where}.holidays", 'must be a list like ["2026-01-07", "05-09"]'))
         raw_holidays = []
     for i, text in enumerate(raw_holidays):
-        day = _date(text)
+        day = parse_date(text)
         if isinstance(day, date):
             holidays.add(day)
         elif day is not None:
@@ -108,7 +109,7 @@ def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list
         problems.append(Problem(f"{where}.special_days", 'must be a table like "2026-12-27" = ["09:00-18:00"]'))
         raw_special = {}
     for text, spans in raw_special.items():
-        day = _date(text)
+        day = parse_date(text)
         if not isinstance(day, date):
             problems.append(Problem(f"{where}.special_days.{text}", "is not a YYYY-MM-DD date"))
             continue
@@ -130,7 +131,7 @@ def parse_schedule(doc: object, where: str = "schedule") -> tuple[Schedule, list
                     when_time_unknown=unknown), problems
 
 
-def _date(text: object) -> date | tuple[int, int] | None:
+def parse_date(text: object) -> date | tuple[int, int] | None:
     """A YYYY-MM-DD date, a (month, day) for MM-DD, or None when it is neither."""
     text = str(text)
     try:
@@ -151,7 +152,7 @@ def _spans(spans: object, where: str, problems: list[Problem]) -> tuple[tuple[ti
         return ()
     parsed = []
     for i, span in enumerate(spans):
-        m = _SPAN.match(str(span))
+        m = SPAN.match(str(span))
         if not m:
             problems.append(Problem(f"{where}[{i}]", f"{span!r} is not HH:MM-HH:MM"))
             continue
