@@ -78,6 +78,8 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class Config:
+    # The document as written, handed back only to be edited and kept (config.get, revisions): the box itself
+    # reads the typed fields below, never this.
     document: dict[str, Any]
     name: str
     language: str
