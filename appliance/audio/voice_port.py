@@ -31,6 +31,7 @@ FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono: what the modems send and expect
 RING_PERIODS = 8  # recorder periods kept for a recorder that fell behind, as the ALSA capture ring does
 QUIET_SECONDS = 0.2  # no frame for this long and the voice path counts as off (the call ended)
 LIVE_WAIT = 3.0  # how long a prompt waits for the modem to switch its voice path on before it plays anyway
+RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # reopening a voice port that dropped off USB, as the AT line does
 VOICE_BAUD = 115200  # ignored by USB serial drivers; a real UART would need at least 128 kbit/s
 
 
@@ -55,33 +56,62 @@ class VoicePort:
         self._heard_at = -QUIET_SECONDS
         self._listeners: list[threading.Condition] = []
         self._reader: threading.Thread | None = None
+        self._stop = threading.Event()  # set while the port is being closed: a reconnect gives up
 
     # --- opening, shared by the player and the recorder ------------------------------------
 
     def _open(self) -> None:
         with self._lock:
             self._users += 1
-            if self._port is not None:
+            if self._port is not None or self._reader is not None:
                 return
             try:
-                self._port = self._factory(self.path, baudrate=VOICE_BAUD, timeout=None, write_timeout=1.0)
+                self._port = self._connect()
             except Exception as exc:  # SerialException, OSError, ValueError from a bad URL
                 self._users -= 1
                 raise OSError(f"line {self.line_id}: voice port {self.path} cannot be opened: {exc}") from exc
+            self._stop.clear()
             self._reader = threading.Thread(target=self._read, args=(self._port,), daemon=True,
                                             name=f"voice-port-{self.line_id}")
             self._reader.start()
 
+    def _connect(self) -> Any:
+        return self._factory(self.path, baudrate=VOICE_BAUD, timeout=None, write_timeout=1.0)
+
     def _close(self) -> None:
         with self._lock:
             self._users -= 1
-            if self._users > 0 or self._port is None:
+            if self._users > 0 or self._reader is None:
                 return
-            port, reader, self._port = self._port, self._reader, None
-        port.cancel_read()
-        if reader is not None:
-            reader.join(2.0)
-        port.close()
+            self._stop.set()
+            port, reader = self._port, self._reader
+        if port is not None:
+            port.cancel_read()
+        reader.join(2.0)
+        with self._lock:
+            port, self._port, self._reader = self._port, None, None
+        if port is not None:
+            port.close()
+
+    def _reconnect(self) -> Any:
+        """The stick dropped off USB (or the port failed): reopen the same name with backoff, as the AT line
+        does, until it is back or the port is closed; None when closed."""
+        delay = RETRY_FIRST
+        while not self._stop.wait(delay):
+            try:
+                port = self._connect()
+            except Exception as exc:  # still gone: try again later
+                log.debug("line %s: voice port %s not back yet: %s", self.line_id, self.path, exc)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            with self._lock:
+                if self._stop.is_set():
+                    port.close()
+                    return None
+                self._port = port
+            log.info("line %s: voice port %s is back", self.line_id, self.path)
+            return port
+        return None
 
     def playback(self, device: str, rate: int, period_frames: int) -> _Playback:
         """The player's PCM (AlsaPlayer's `open_pcm`): one frame per period."""
@@ -122,9 +152,15 @@ class VoicePort:
         while True:
             try:
                 data = port.read(FRAME_BYTES)
-            except Exception as exc:  # the stick was pulled out: the recorder and player see the port gone
+            except Exception as exc:  # the stick was pulled out: reopen it once it is back
                 log.error("line %s: voice port %s failed: %s", self.line_id, self.path, exc)
-                return
+                with self._lock:
+                    self._port = None
+                port.close()
+                port = self._reconnect()
+                if port is None:
+                    return
+                continue
             if not data:  # cancel_read(): the port is being closed
                 return
             with self._lock:

@@ -72,9 +72,13 @@ class ModemEmulator:
         self.script.reset_call()
         self.script.voice.reset()
         self._unplug()
+        if self.voice_port is not None:
+            self.voice_port.unplug()
 
     def replug(self) -> None:
         """The device comes back, under a new pty path (the stable `link` follows it)."""
+        if self.voice_port is not None:
+            self.voice_port.replug()
         self._plug()
         self.script.boot_reports()
 

@@ -65,6 +65,23 @@ class UsbVoicePort:
         return self.link or self._path
 
     def start(self) -> None:
+        self._plug()
+
+    def stop(self) -> None:
+        self._unplug()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def unplug(self) -> None:
+        """The stick drops off USB: the port's path goes away and the host's open port fails."""
+        self._unplug()
+
+    def replug(self) -> None:
+        """Back, under a new pty path (the stable `link` follows it)."""
+        self._plug()
+
+    def _plug(self) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
@@ -79,17 +96,21 @@ class UsbVoicePort:
         self._thread = threading.Thread(target=self._serve, name="emulator-voice-port", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def _unplug(self) -> None:
         self.switch_off()
         self._stopping = True
         self._poke()
         if self._thread is not None:
             self._thread.join(2.0)
-        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
+            self._thread = None
+        for fd in (self._master, self._slave):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
 
     # --- the modem's side: switching ------------------------------------------------------
 

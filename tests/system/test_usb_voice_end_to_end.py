@@ -132,3 +132,47 @@ def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_als
     simulation.microphones["gsm1"].say(key_tone("1"))
     wait_until(lambda: simulation.pin_factory.pin(RING_H1).state == 1, what="a legal-skill handset rings")
     assert emulator.voice_port.heard == b"", "nothing went to the serial voice port"
+
+
+@pytest.mark.slow
+def test_after_the_stick_drops_off_usb_and_returns_the_next_caller_hears_the_greeting(tmp_path):
+    """USB re-enumeration takes the voice port away with the AT port; both come back under their stable names."""
+    from appliance.sim.emulator import ModemEmulator
+
+    def stable_names(emulator):
+        emulator.stop()  # replaced by one on stable names, as udev gives (/dev/hotline/gsm1-at, -audio)
+        replacement = ModemEmulator("huawei", link=str(tmp_path / "gsm1-at"))
+        replacement.start()
+        return replacement
+
+    document = configuration.default_document()
+    document["lines"][0].update(dialect="huawei", audio="serial", software_dtmf=True)
+    document["flow"]["start"] = "welcome"
+    for node in ("choose_language", "language"):
+        del document["flow"]["nodes"][node]
+    simulation = Simulation(document)
+    emulator = simulation.emulators["gsm1"] = stable_names(simulation.emulators["gsm1"])
+    line = simulation.document["lines"][0]
+    line.update(port=emulator.port, audio_port=emulator.voice_port.port)
+    assert line["audio_port"] == str(tmp_path / "gsm1-at-audio")
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path / "data")
+    daemon.start()
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        greeting = daemon.prompts["greeting"].read_bytes()
+        emulator.incoming_call(CALLER)
+        assert emulator.voice_port.wait(lambda p: greeting in p.heard, timeout=20), "first caller heard it"
+        emulator.remote_hangup()
+        wait_until(lambda: records(daemon) and records(daemon)[0]["ended_at"] is not None, what="first record")
+        emulator.unplug()
+        emulator.voice_port.heard.clear()
+        emulator.replug()
+        wait_until(lambda: daemon.status()["lines"][0]["modem"]["recoveries"] >= 1
+                   and daemon.status()["lines"][0]["modem"]["state"] == "up", timeout=30, what="line back")
+        emulator.incoming_call("+79160000002")
+        assert emulator.voice_port.wait(lambda p: greeting in p.heard, timeout=20), "the next caller heard it too"
+    finally:
+        daemon.stop()
+        runner.join(timeout=10)
+        simulation.close()
