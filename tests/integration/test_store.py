@@ -182,3 +182,35 @@ def test_a_database_from_newer_software_is_refused(tmp_path):
         conn.execute("INSERT INTO schema_migrations VALUES (99, 'later')")
     with pytest.raises(RuntimeError, match="version 99 is newer"):
         CallStore(path, privacy=Privacy("full", b"k" * 32))
+
+
+def _plan(conn: sqlite3.Connection, run) -> list[str]:
+    """The query plan of every statement `run` sends through `conn`, as SQLite's EXPLAIN QUERY PLAN words it."""
+    sent: list[str] = []
+    conn.set_trace_callback(sent.append)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    return [row[3] for sql in sent if sql.lstrip().upper().startswith("SELECT")
+            for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+
+
+def test_the_callbacks_report_and_a_notes_search_do_not_read_a_whole_call_per_match(store):
+    """Both grow with the calls on a box: they must read indexes per match, whole rows only for the page."""
+    from appliance.records.store import stats
+
+    for n in range(30):
+        write(store, record(f"c{n}", 1000.0 + n * 100, answered=False))
+        store.add_note(f"c{n}", "Anna", "Asked about tenancy deposits", now=1050.0 + n * 100)
+        store.callback_update(f"cb{n}", f"c{n}", NUMBER, "done" if n % 2 else "waiting", 1, None, at=1060.0 + n * 100)
+    conn = sqlite3.connect(store.path)
+    report = _plan(conn, lambda: stats.callbacks(conn, stats.params(0.0, 10_000.0)))
+    assert report and all("COVERING INDEX" in step for step in report), report
+    log = CallLog(store.path)
+    found = log.search(q="deposit", limit=5)
+    assert [c["id"] for c in found] == ["c29", "c28", "c27", "c26", "c25"]
+    reader = log._connect()
+    search = _plan(reader, lambda: log.search(q="deposit", limit=5))
+    whole_rows = [step for step in search if "calls" in step and "COVERING" not in step]
+    assert whole_rows == ["SEARCH calls USING INTEGER PRIMARY KEY (rowid=?)"], search  # the page's rows only

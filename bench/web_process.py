@@ -1,0 +1,180 @@
+"""The web process: its memory idle and after 100 sign-ins, and /api/dashboard under 20 clients at once.
+
+    .venv/bin/python bench/web_process.py [--quick]
+
+The web app as `hotline web` serves it (waitress, 4 threads) in a process of its own, next to a real
+`hotline run` (one line on a ModemEmulator, mock pins) whose status the dashboard asks for. Only the
+sign-in limits are raised in that process (web/signin.py: 20 a minute per address), since every sign-in
+here comes from 127.0.0.1. Figures:
+
+* idle resident memory: VmRSS two seconds after the app answers its first request;
+* peak after 100 sign-ins (10 with --quick): VmHWM after them, one after another (each a fresh session: the login
+  page for its CSRF token, then the form), each hashing the password with scrypt;
+* /api/dashboard with 20 concurrent clients: 20 threads, each on its own keep-alive connection with the
+  API token, asking back to back (50 times each; 10 with --quick) after a warm-up; median and p95 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from faults import Hotline, write_box  # noqa: E402
+
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
+from tests.support.waiting import free_port  # noqa: E402
+
+PASSWORD = "bench password 1"  # noqa: S105 - a throwaway box's
+SERVE = """
+import sys
+sys.path.insert(0, {root!r})
+from waitress import serve
+from web import create_app
+
+app = create_app({data!r})
+for key in ("SIGNIN_LIMIT_GLOBAL", "SIGNIN_LIMIT_PER_CLIENT"):
+    app.config[key] = "100000 per minute"  # every sign-in of the bench comes from 127.0.0.1
+serve(app, host="127.0.0.1", port={port}, threads=4)
+"""
+
+
+def _status(pid: int) -> dict[str, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        reply = conn.getresponse()
+        return reply.status, reply.read(), dict(reply.getheaders())
+    finally:
+        conn.close()
+
+
+def sign_in(port: int) -> None:
+    """One sign-in as a browser does it: the login page (session cookie and CSRF token), then the form."""
+    status, page, headers = _get(port, "/login")
+    cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    if status != 200 or token is None:
+        raise RuntimeError(f"the login page answered {status}")
+    body = f"username=admin&password={PASSWORD.replace(' ', '+')}&csrf_token={token.group(1).decode()}"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/login", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        reply = conn.getresponse()
+        reply.read()
+        if reply.status != 302:
+            raise RuntimeError(f"signing in answered {reply.status}")
+    finally:
+        conn.close()
+
+
+def dashboard_latencies(port: int, token: str, clients: int, each: int) -> list[float]:
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        try:
+            for _ in range(each):
+                began = time.perf_counter()
+                conn.request("GET", "/api/dashboard", headers={"Authorization": f"Bearer {token}"})
+                reply = conn.getresponse()
+                reply.read()
+                mine.append(time.perf_counter() - began)
+                if reply.status != 200:
+                    failures.append(str(reply.status))
+        finally:
+            conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"/api/dashboard answered {failures[:3]}")
+    return latencies
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    from web.store import WebStore
+
+    with tempfile.TemporaryDirectory(prefix="hotline-web-bench-") as tmp:
+        emulator = ModemEmulator("sim800")
+        emulator.start()
+        config, data = write_box(Path(tmp), {"gsm1": emulator.port})
+        daemon = Hotline(config, data, Path(tmp) / "hotline.log")
+        web: subprocess.Popen | None = None
+        try:
+            if daemon.start() is None:
+                raise RuntimeError("hotline run did not become ready")
+            WebStore(data / "web.db").add_user("admin", PASSWORD, "admin")
+            port = free_port()
+            web = subprocess.Popen([sys.executable, "-c", SERVE.format(root=str(ROOT), data=str(data), port=port)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if _get(port, "/login")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or web.poll() is not None:
+                    raise RuntimeError("the web app did not start")
+                time.sleep(0.1)
+            time.sleep(2)
+            idle = _status(web.pid)["VmRSS"]
+            sign_ins = 10 if quick else 100
+            for _ in range(sign_ins):
+                sign_in(port)
+            after = _status(web.pid)
+            token = (data / "api-token").read_text().strip()
+            each = 10 if quick else 50
+            dashboard_latencies(port, token, 20, 2)  # warm-up: connections, caches, the status cache's first ask
+            latencies = sorted(dashboard_latencies(port, token, 20, each))
+            return {"sign_ins": sign_ins, "idle_rss_mb": idle, "peak_rss_mb": after["VmHWM"],
+                    "rss_after_mb": after["VmRSS"],
+                    "dashboard_p50_ms": statistics.median(latencies) * 1000,
+                    "dashboard_p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+                    "dashboard_requests": len(latencies)}
+        finally:
+            if web is not None:
+                web.terminate()
+                web.wait(15)
+            daemon.close()
+            emulator.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    figures = run(parser.parse_args(argv).quick)
+    for name, value in figures.items():
+        print(f"{name:22} {value:9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
