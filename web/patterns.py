@@ -33,6 +33,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
     (r"the daemon did not answer in time", "The hotline service did not answer in time: try again in a moment."),
     (r"the daemon sent an unreadable reply: (?P<error>.*)", "The hotline service sent an unreadable reply: {error}"),
     (r"unknown command (?P<name>.+)", "The hotline service does not know the command {name}."),
+    (r"(?P<name>[a-z_.]+) failed: internal error", "The hotline service failed at {name}: an internal error (its log "
+     "says more)."),
     (r"the document is not valid TOML: (?P<error>.+)", "not valid TOML: {error}"),
     (r"no handset " + _ID, "There is no handset {name}."),
     (r"handset (?P<handset>\S+) is (?P<state>.+): a test ring would disturb a call",

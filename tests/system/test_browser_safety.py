@@ -1,6 +1,7 @@
-"""What an admin and an page see without reloading, and what asks before it acts, in Chromium against a real
+"""What an admin and an operator see without reloading, and what asks before it acts, in Chromium against a real
 `hotline simulate`, in English and Russian: the dashboard's open/closed line follows a force made in another tab;
-"Block this number" asks on a page first; the top bar's links and buttons are 44 px touch targets on a tablet."""
+"Block this number" asks on a page first; the top bar's links and buttons are 44 px touch targets on a tablet, and
+no table header or button breaks a word in the middle there."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_block_this_number_asks_first_and_cancel_blocks_nobody(simulate_box, bro
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("size", [(800, 1280), (1280, 800)])
-def test_the_top_bar_is_touch_sized_on_a_tablet(simulate_box, browser, lang, size):
+def test_the_top_bar_is_touch_sized_on_a_tablet(simulate_box, browser, admin, lang, size):  # admin: set up
     base, _, _data = simulate_box
     page = _admin_in(browser, base, lang, size)
     try:
@@ -137,5 +138,33 @@ def test_the_top_bar_is_touch_sized_on_a_tablet(simulate_box, browser, lang, siz
             scroll, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert scroll <= window, f"{path} is {scroll} px wide in a {window} px window"
         shot(page, f"safety-top-bar-{lang}-{size[0]}x{size[1]}")
+    finally:
+        page.context.close()
+
+
+# Every word of a table header or a button whose letters lie on more than one line: a word broken in the middle.
+BROKEN_IN_HEADERS = """() => { const broken = [];
+  for (const cell of document.querySelectorAll('main th, main button')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT); let node;
+    while ((node = walker.nextNode())) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange(); range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      } } }
+  return broken; }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_headers_and_buttons_keep_whole_words_on_a_tablet(simulate_box, browser, admin, lang):
+    base, _, _data = simulate_box
+    page = _admin_in(browser, base, lang, (800, 1280))
+    try:
+        for path in ("/users", "/config/flow", "/calls", "/stats", "/operators", "/tokens"):
+            page.goto(base + path)
+            broken = page.evaluate(BROKEN_IN_HEADERS)
+            assert not broken, f"{path} at 800x1280 breaks words in the middle: {broken}"
+        page.goto(base + "/users")
+        shot(page, f"safety-users-{lang}-800x1280")
     finally:
         page.context.close()
