@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono: what the modems send and expect per USB transfer
 RING_PERIODS = 8  # recorder periods kept for a recorder that fell behind, as the ALSA capture ring does
 QUIET_SECONDS = 0.2  # no frame for this long and the voice path counts as off (the call ended)
+READING_SECONDS = 2.0  # a recorder that read within this long is reading: a full ring then is an overrun
 LIVE_WAIT = 3.0  # how long a prompt waits for the modem to switch its voice path on before it plays anyway
 RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # reopening a voice port that dropped off USB, as the AT line does
 VOICE_BAUD = 115200  # ignored by USB serial drivers; a real UART would need at least 128 kbit/s
@@ -54,6 +55,7 @@ class VoicePort:
         self._partial = b""
         self._overrun = False
         self._heard_at = -QUIET_SECONDS
+        self._taken_at = -READING_SECONDS  # the recorder's last read: a full ring is an overrun only while it reads
         self._listeners: list[threading.Condition] = []
         self._reader: threading.Thread | None = None
         self._stop = threading.Event()  # set while the port is being closed: a reconnect gives up
@@ -172,8 +174,8 @@ class VoicePort:
                 whole = len(data) - len(data) % FRAME_BYTES
                 self._partial = data[whole:]
                 for start in range(0, whole, FRAME_BYTES):
-                    if len(self._ring) == self._ring.maxlen:
-                        self._overrun = True
+                    if len(self._ring) == self._ring.maxlen and self._clock() - self._taken_at < READING_SECONDS:
+                        self._overrun = True  # a recorder reading fell behind (not one that is not reading)
                     self._ring.append(data[start:start + FRAME_BYTES])
                     self.frames_heard += 1
                 self._cond.notify_all()
@@ -187,6 +189,10 @@ class VoicePort:
         """`frames` frames for the recorder as one period; (-1, b"") after an overrun; (0, b"") when they did
         not come within two periods (the voice path is off between calls)."""
         with self._cond:
+            if self._clock() - self._taken_at >= READING_SECONDS:  # a recorder starts reading: from now on
+                self._ring.clear()
+                self._overrun = False
+            self._taken_at = self._clock()
             self._cond.wait_for(lambda: len(self._ring) >= frames or self._overrun, 2 * frames * 0.02)
             if self._overrun:
                 self._overrun = False
