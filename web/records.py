@@ -6,6 +6,7 @@ viewer's role may see.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -105,9 +106,24 @@ def stats():
     return render_template("stats.html", figures=figures, query=_query(), since=since, until=until, charts=charts)
 
 
+TODAY_SECONDS = 1.0  # figures this fresh are shown again, as the daemon's status is (link.py): 20 dashboards
+_today_lock = threading.Lock()
+_today: dict[str, tuple[float, dict[str, Any]]] = {}  # calls.db -> (monotonic time counted, figures)
+
+
 def today() -> dict[str, Any]:
-    """The dashboard's figures since midnight on the box's clock (a Pi's own zone is often UTC)."""
-    now = boxtime.now()
-    summary = call_log().stats(boxtime.midnight(now.date()), now.timestamp() + 1)["summary"]
-    return {"total": summary["calls"], "answered": summary["answered"], "abandoned": summary["abandoned"],
-            "average_wait": summary["asa"] or 0}
+    """The dashboard's figures since midnight on the box's clock (a Pi's own zone is often UTC).
+
+    Only the summary is counted (not the whole statistics page's figures), at most once a second."""
+    log = call_log()
+    with _today_lock:
+        kept = _today.get(str(log.path))
+    if kept is not None and time.monotonic() - kept[0] < TODAY_SECONDS:
+        return dict(kept[1])
+    counted, now = time.monotonic(), boxtime.now()
+    summary = log.stats(boxtime.midnight(now.date()), now.timestamp() + 1, only=("summary",))["summary"]
+    figures = {"total": summary["calls"], "answered": summary["answered"], "abandoned": summary["abandoned"],
+               "average_wait": summary["asa"] or 0}
+    with _today_lock:
+        _today[str(log.path)] = (counted, figures)
+    return dict(figures)

@@ -227,15 +227,18 @@ def params(since: float, until: float, *, short_abandon: float = 5.0, service_le
             "rollups": rollups}
 
 
-def dashboard(conn: sqlite3.Connection, since: float, until: float, **options: Any) -> dict:
-    """Every dashboard figure; options: short_abandon, service_level (seconds), utc_offset (for hours and days)."""
+def dashboard(conn: sqlite3.Connection, since: float, until: float, *, only: tuple[str, ...] | None = None,
+              **options: Any) -> dict:
+    """Every dashboard figure, or those named in `only` (e.g. ("summary",));
+    options: short_abandon, service_level (seconds), utc_offset (for hours and days)."""
     p = params(since, until, **options)
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_slots'").fetchone() is None:
         p["rollups"] = False  # a database the daemon has not migrated yet
     result: dict[str, Any] = {"since": since, "until": until, "short_abandon": p["short"],
                               "service_level_seconds": p["sl"]}
     for name, query in QUERIES.items():
-        result[name] = query(conn, p)
+        if only is None or name in only:
+            result[name] = query(conn, p)
     return result
 
 
