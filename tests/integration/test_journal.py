@@ -135,3 +135,36 @@ def test_a_sealed_journal_holds_no_caller_number_and_a_restart_still_writes_it(t
     again = JournaledStore(store, Journal(tmp_path / "calls.journal", secret=secret))
     assert again.flush() and rows(tmp_path / "calls.db") == [("a", "completed")]
     store.close()
+
+
+def test_an_interrupted_call_is_closed_once_through_the_journal_and_no_call_of_a_later_run_with_it(tmp_path):
+    """The suspected double close: close_interrupted waits in the journal (the disk full at start), calls of
+    that run wait behind it, the daemon dies before space returns, and the next run closes interrupted calls
+    again. Each call left open is closed once (one call.ended webhook), a call of the later run is not
+    closed as interrupted by the earlier run's close, and the outbox says so."""
+    from appliance.records.webhooks import Endpoint
+
+    hooks = [Endpoint("https://crm.example.com/hooks", "s" * 32)]
+    store = CallStore(tmp_path / "calls.db", webhooks=hooks)
+    disk = FullDisk(store)
+    store.call_started("old", "gsm1", "+15550001", 1000.0)  # the first run dies during this call
+
+    second = JournaledStore(store, Journal(tmp_path / "calls.journal"))
+    disk.full = True
+    assert second.close_interrupted() is None  # waits in the journal
+    second.call_started("mid", "gsm1", "+15550002", 2000.0)  # a call of the second run, which dies during it
+
+    third = JournaledStore(store, Journal(tmp_path / "calls.journal"))
+    assert [e["op"] for e in third.pending] == ["close_interrupted", "call_started"]
+    disk.full = False
+    third.close_interrupted()  # the third run's own close, behind what the second run left
+    assert third.flush() and not third.pending
+    third.call_started("new", "gsm1", "+15550003", 3000.0)
+    assert third.flush()  # nothing more to write: the second run's close is not replayed on the third's call
+    with sqlite3.connect(tmp_path / "calls.db") as conn:
+        calls = conn.execute("SELECT id, outcome, ended_at IS NOT NULL FROM calls ORDER BY started_at").fetchall()
+        ended = conn.execute("SELECT json_extract(body, '$.data.id'), count(*) FROM webhook_outbox "
+                             "WHERE event = 'call.ended' GROUP BY 1 ORDER BY 1").fetchall()
+    assert calls == [("old", "interrupted", 1), ("mid", "interrupted", 1), ("new", None, 0)]
+    assert ended == [("mid", 1), ("old", 1)]
+    store.close()
