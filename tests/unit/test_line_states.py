@@ -24,8 +24,9 @@ from appliance import config as configuration
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
 from appliance.modem import call_states as cs
+from appliance.modem.answer import ANSWER_ATTEMPTS
 from appliance.modem.at import AtTimeout, DleEvent, Reply
-from appliance.modem.calls import ANSWER_ATTEMPTS, Calls
+from appliance.modem.calls import Calls
 from appliance.modem.dialects import dialect_named
 from appliance.service.switchboard_setup import make_switchboard
 from appliance.sim.emulator_script import FAMILIES
@@ -50,6 +51,9 @@ class Session:
     box_ids: set[str] = field(default_factory=set)  # the box's call ids for it (the ids its ATAs answered)
     answered: bool = False  # the modem answered them (whichever ATA did)
     cut: bool = False  # the line failed during their call: a new call (and record) of theirs may follow
+    # The caller before them left while it rang without the modem saying so (silently, or on an analogue line)
+    # and they rang within the RING gap: the box cannot tell them apart, so their records are not counted.
+    unsure: bool = False
 
 
 class LineMachine(RuleBasedStateMachine):
@@ -74,6 +78,7 @@ class LineMachine(RuleBasedStateMachine):
         self.sessions: dict[str, Session] = {}  # every caller with a number (each number is one caller's)
         self.late_ata = False  # an ATA the modem has not read yet (READ_LATE)
         self.drop_after_final = False  # DROPPED_AT_ONCE
+        self.left_unseen = False  # the last caller left while it rang and nothing said so
         self.owed: deque[tuple[str, list[str]]] = deque()  # finals the modem still sends, each with reports after
         self.records: dict[str, list[dict]] = {}  # the ended records by caller number
         cfg = configuration.parse(configuration.default_document(), simulated=True)
@@ -113,7 +118,7 @@ class LineMachine(RuleBasedStateMachine):
             result = self.ata_plan.popleft() if self.ata_plan else "OK"
             if result == READ_LATE and self.modem == "ringing":
                 self.caller_hangs_up(silent=True, dropped=False)
-                self.late_ata = True
+                self.late_ata, self.left_unseen = True, False  # their NO CARRIER is read, as the ATA's reply
                 return Reply(text, [], "NO CARRIER")
             if result == DROPPED_AT_ONCE and self.modem == "ringing":
                 self.drop_after_final, result = True, "OK"
@@ -170,7 +175,8 @@ class LineMachine(RuleBasedStateMachine):
         """A new caller; a number is made theirs alone, so their records can be counted."""
         if number is not None:
             number = f"{number}{len(self.sessions):03d}"
-        session = Session(number)
+        session = Session(number, unsure=self.left_unseen)
+        self.left_unseen = False
         if number is not None:
             self.sessions[number] = session
         return session
@@ -333,6 +339,7 @@ class LineMachine(RuleBasedStateMachine):
         self.session = None
         # An analogue line stays off-hook, hearing busy tone, until the box hangs up; GSM ends the call.
         self.modem = "active" if was == "active" and not self.dialect.gsm else "idle"
+        self.left_unseen = was == "ringing" and (silent or not self.dialect.gsm)
         if was == "ringing" and not silent and self.dialect.gsm:
             self.report("NO CARRIER")
         elif was == "active":
@@ -424,7 +431,7 @@ class LineMachine(RuleBasedStateMachine):
         """A caller (a number) the line never failed on has at most one record, and one that says answered
         if the modem answered them, whichever ATA did."""
         for number, session in self.sessions.items():
-            if session.cut:
+            if session.cut or session.unsure:
                 continue
             records = self.records.get(number, [])
             assert len(records) <= 1, f"caller {number} has {len(records)} records: {records}"
