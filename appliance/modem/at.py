@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -158,6 +159,8 @@ class _Pending:
     payload: str | None
     stale: int = 0  # finals still owed to an earlier command, skipped until this command's first reply line
     on_final: Callable[[Reply], None] | None = None
+    born: float = 0.0  # time.monotonic() when it was written
+    deadline: float = 0.0  # ... and by when its final is due
     lines: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     final: str | None = None
@@ -206,24 +209,74 @@ class AtChannel:
         always has (`+CPAS:`). `on_final(reply)` runs on the reader thread as the final is read, before any
         line after it: what the reply means is then in order with the reports around it.
         """
-        with self._cmd_lock:
+        if stale and expect is None:
+            raise ValueError(f"{command}: skipping owed finals needs the reply's own line (expect)")
+        pending = self._start(command, timeout, _Pending(command, finals, expect, payload, stale, on_final), block=True)
+        return self.wait(pending)
+
+    def send(self, command: str, *, timeout: float = 3.0, finals: tuple[str, ...] = BASIC_FINALS,
+             on_final: Callable[[Reply], None] | None = None) -> _Pending | None:
+        """Write `command` now, if no command is in flight (else None), and return without waiting: the reader
+        ends it at its final (after `on_final`), and `wait(sent)` gives its reply on any thread. So ATA leaves
+        from the reader that read the RING, with no hop to another thread first."""
+        try:
+            return self._start(command, timeout, _Pending(command, finals, None, None, 0, on_final), block=False)
+        except PortLost:
+            return None
+
+    def wait(self, pending: _Pending) -> Reply:
+        """The reply to a command written by `command` or `send`; AtTimeout once its deadline passes."""
+        if not pending.done.wait(max(0.0, pending.deadline - time.monotonic())):
+            self._expire(pending)
+        if pending.lost is not None:
+            raise PortLost(f"{self.name}: port lost during {pending.command}: {pending.lost}")
+        if pending.final is None:
+            raise AtTimeout(f"{self.name}: no answer to {pending.command} within {pending.deadline - pending.born:g} s")
+        return Reply(pending.command, pending.lines, pending.final, tuple(pending.skipped))
+
+    def _start(self, command: str, timeout: float, pending: _Pending, *, block: bool) -> _Pending | None:
+        """Take the channel (None if `block` is False and it is busy) and write `command`."""
+        if not self._take(block):
+            return None
+        pending.born = time.monotonic()
+        pending.deadline = pending.born + timeout
+        with self._lock:
             if self.lost is not None:
+                self._cmd_lock.release()
                 raise PortLost(f"{self.name}: port lost: {self.lost}")
-            if stale and expect is None:
-                raise ValueError(f"{command}: skipping owed finals needs the reply's own line (expect)")
-            pending = _Pending(command, finals, expect, payload, stale, on_final)
+            self._pending = pending
+        try:
+            self._write(command + "\r")
+        except PortLost:
+            self._end(pending)
+            raise
+        return pending
+
+    def _take(self, block: bool) -> bool:
+        """One command at a time. The one in flight frees the channel at its final (on the reader), or once its
+        deadline has passed: a command sent from another thread must not hold this one back for good."""
+        if not block:
+            return self._cmd_lock.acquire(blocking=False)
+        while True:
             with self._lock:
-                self._pending = pending
-            try:
-                self._write(command + "\r")
-                if not pending.done.wait(timeout):
-                    raise AtTimeout(f"{self.name}: no answer to {command} within {timeout:g} s")
-            finally:
-                with self._lock:
-                    self._pending = None
-            if pending.lost is not None:
-                raise PortLost(f"{self.name}: port lost during {command}: {pending.lost}")
-            return Reply(command, pending.lines, pending.final or "", tuple(pending.skipped))
+                current = self._pending
+            left = max(0.0, current.deadline - time.monotonic()) if current is not None else 1.0
+            if self._cmd_lock.acquire(timeout=left + 0.5):
+                return True
+            if current is not None:
+                self._expire(current)
+
+    def _expire(self, pending: _Pending) -> None:
+        """No final came in time: the command is over (its waiter gets AtTimeout) and the channel is free."""
+        pending.done.set()
+        self._end(pending)
+
+    def _end(self, pending: _Pending) -> None:
+        with self._lock:
+            if self._pending is not pending:
+                return  # ended already
+            self._pending = None
+        self._cmd_lock.release()
 
     @contextmanager
     def lend(self, timeout: float = 2.0) -> Iterator[object]:
@@ -235,7 +288,8 @@ class AtChannel:
         cancel = getattr(self._port, "cancel_read", None)
         if cancel is None:
             raise ModemError(f"{self.name}: this kind of port cannot be lent (it has no cancel_read)")
-        with self._cmd_lock:
+        self._take(block=True)
+        try:
             if self.lost is not None:
                 raise PortLost(f"{self.name}: port lost: {self.lost}")
             with self._park:
@@ -259,6 +313,8 @@ class AtChannel:
                 with self._park:
                     self._paused = False
                     self._park.notify_all()
+        finally:
+            self._cmd_lock.release()
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -273,6 +329,7 @@ class AtChannel:
         if pending is not None:
             pending.lost = "closed"
             pending.done.set()
+            self._end(pending)
         try:
             self._port.cancel_read()
         except Exception:  # noqa: BLE001 - a vanished port may refuse even this
@@ -326,6 +383,7 @@ class AtChannel:
         if pending is not None:
             pending.lost = reason
             pending.done.set()
+            self._end(pending)
         log.warning("%s: port lost: %s", self.name, reason)
         try:
             self._on_lost(reason)
@@ -371,6 +429,7 @@ class AtChannel:
                 except Exception:  # noqa: BLE001 - the reader must go on; the command still gets its reply
                     log.exception("%s: handling the reply to %s failed", self.name, pending.command)
             pending.done.set()
+            self._end(pending)  # the reply is over: the channel is free before its waiter has even woken
             return True
         if pending.expect is not None and line.startswith(pending.expect):
             pending.lines.append(line)

@@ -5,8 +5,9 @@ what it says. Reports arrive on the AT channel's reader thread (`happen`); the c
 up, dial, transfer) and the timers (`tick`) run on the line's worker. Every outcome reaches the core as
 an event through `post`, never as a return value, so nobody waits on the modem.
 
-The line answers a caller itself, straight from the RING: ATA is queued at the head of the worker's
-jobs before IncomingCall is even posted, so the caller never waits for the event loop or the database.
+The line answers a caller itself, straight from the RING (answer.py): ATA is written by the reader that
+read it (or, with a command in flight, queued at the head of the worker's jobs) before IncomingCall is even
+posted, so the caller never waits for the worker, the event loop or the database.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from appliance.core.events import (
     RemoteHangup,
 )
 from appliance.modem import call_states as cs
-from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
+from appliance.modem.answer import AnswerExchange, Send
+from appliance.modem.at import CALL_FINALS, Reply
 from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import (
     CallerNumber,
@@ -39,8 +41,6 @@ from appliance.modem.dialects.base import (
     LineAnswered,
     LineHungUp,
     Ring,
-    caller_from_clcc,
-    fields,
 )
 from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
 
@@ -50,32 +50,15 @@ RING_GONE = 8.0  # RING repeats every ~3-5 s; this long without one and the call
 # No network repeats RING faster than this (GSM every 3-5 s, an analogue cadence every ~6 s): RINGs
 # closer together are one ring, so a storm of them neither starts a call per RING nor blocks a caller.
 RING_MIN_GAP = 1.0
-ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the caller hears busy, not silence)
 CALL_POLL = 2.0
 ANSWER_TIMEOUT = 10.0  # ATA on a GSM module returns within a few seconds; longer means it hangs
-CHECK_TIMEOUT = 2.0  # AT+CPAS answers at once; a modem without it is given up on quickly
 DIAL_TIMEOUT = 60.0  # the far end rings this long before the line gives up: DialFailed("no answer")
 
 Command = Callable[..., Reply]
 AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
-def _checked(reply: Reply, gone: str) -> tuple[str, str | None]:
-    """The check's verdict from an AT+CLCC reply: (table event, the caller's number if the list gives it);
-    `gone` when the list has no call."""
-    listed = []
-    for line in reply.lines:
-        parts = fields(line.removeprefix("+CLCC:").strip()) if line.startswith("+CLCC:") else []
-        if len(parts) >= 4 and parts[3] == "0":  # <id>,<dir>,<stat>,<mode 0: voice>
-            listed.append(parts)
-    for stat, event in (("0", cs.CHECK_UP), ("4", cs.CHECK_RINGING)):  # an incoming call, up or ringing
-        for parts in listed:
-            if parts[1:3] == ["1", stat]:
-                return event, caller_from_clcc(parts)
-    return (cs.CHECK_STRAY if listed or not reply.ok else gone), None
-
-
-class Calls(CallTransfer):
+class Calls(AnswerExchange, CallTransfer):
     """The line's call. `state` is one of call_states.STATES; `command` is the AT channel's, `later(job)`
     queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
     line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
@@ -84,7 +67,8 @@ class Calls(CallTransfer):
     def __init__(self, line_id: str, *, post: Callable[[object], None], command: Command,
                  later: Callable[[Callable[[], None]], None], urgent: Callable[[Callable[[], None]], None],
                  dialect: Callable[[], Dialect], dial_timeout: float = DIAL_TIMEOUT, answer_after_rings: int = 1,
-                 note_answer: AnswerNote | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 note_answer: AnswerNote | None = None, clock: Callable[[], float] = time.monotonic,
+                 send: Send | None = None) -> None:
         if not (isinstance(answer_after_rings, int) and answer_after_rings >= 1):
             raise ValueError(f"bad answer_after_rings {answer_after_rings!r} for line {line_id}: a whole number >= 1")
         self.line_id = line_id
@@ -95,6 +79,7 @@ class Calls(CallTransfer):
         self._dialect = dialect
         self._note_answer = note_answer
         self._clock = clock
+        self._send = send
         self._lock = threading.RLock()  # held while a transition posts, so the core hears them in order
         self.state = cs.DOWN
         self.answer_timeout = ANSWER_TIMEOUT
@@ -139,8 +124,8 @@ class Calls(CallTransfer):
             commands = []
             for effect in move.effects:
                 if effect == cs.SEND_ATA:
-                    self._urgent(self.answer)  # before IncomingCall wakes the loop: the worker goes first
-                elif effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
+                    continue  # last, once the call has its id (IncomingCall waits for the ATA's reply)
+                if effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
                     if effect == cs.ANSWERED:  # in order with the reports around it (held until after-answer)
                         self._say(CallAnswered(self.line_id))
                     commands.append(effect)
@@ -148,6 +133,8 @@ class Calls(CallTransfer):
                     if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects and self._held is None:
                         self._held = []  # still holding an earlier call's events: they go first, none is lost
                     self._tell(effect, event, why, data)
+            if cs.SEND_ATA in move.effects:
+                self._answer_now()
             return commands
 
     def _tell(self, effect: str, event: str, why: str, data: str | None) -> None:
@@ -312,92 +299,6 @@ class Calls(CallTransfer):
                     self.happen(happening)
 
     # --- commands (worker) ---------------------------------------------------------------
-
-    def answer(self) -> None:
-        """ATA for the call the table said to answer. Its reply is an event of the table taken on the reader
-        (`_ata_replied`), in order with the reports around it; what the core hears meanwhile waits until the
-        after-answer commands are done, so the flow starts on a line ready to carry its sound."""
-        with self._lock:
-            state, call_id, caller = self.state, self.call_id, self._caller
-            if state == cs.ANSWERING and self._held is None:
-                self._held = []  # a retry: the call is known, its answer still waits for the after-answer commands
-        if state != cs.ANSWERING:
-            self._announced()
-            if state == cs.CHECKING:
-                self._check(answered=False)  # the caller left before their ATA went out: did the next one ring?
-            return  # the call ended (or the line failed) before its ATA went out
-        if self._note_answer is not None:
-            self._note_answer(call_id or "", self.line_id, caller)
-        self._ata_outcome = ([], False)
-        try:
-            reply = self._command(self._dialect().answer_command, timeout=self.answer_timeout, finals=CALL_FINALS,
-                                  on_final=self._ata_replied)
-        except AtTimeout:
-            self._announced()
-            self._run(self._go(cs.ATA_TIMEOUT, "the modem did not answer the call"))
-            raise
-        except Exception:
-            self._announced()  # the line fails next: what was held goes first
-            raise
-        commands, checking = self._ata_outcome
-        self._run(commands)
-        self._announced()
-        if checking:  # next, ahead of anything queued: the line takes no call until the check is done
-            self._urgent(lambda: self._check(answered=reply.ok))
-
-    def _ata_replied(self, reply: Reply) -> None:
-        """The ATA's final, on the reader as it is read: the state moves before any report after it is taken."""
-        with self._lock:
-            if self.state != cs.ANSWERING:
-                # The caller's end report came before it (checking), the core hung up (idle), the line failed.
-                commands = self._go(cs.ATA_OK) if reply.ok else []
-            elif reply.ok:
-                commands = self._go(cs.ATA_OK)
-            elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
-                commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
-            else:
-                self._attempts += 1
-                gave_up = self._attempts >= ANSWER_ATTEMPTS
-                why = f"the modem refused to answer: {reply.final}"
-                if gave_up:
-                    why += f" ({self._attempts} times; the call was rejected)"
-                commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
-            self._ata_outcome = (commands, self.state == cs.CHECKING)
-
-    def _check(self, *, answered: bool) -> None:
-        """The caller left as their ATA went out (CHECKING). If their NO CARRIER was read as the ATA's reply,
-        the ATA's own reply is still owed, and it may be OK: the ATA reached the modem after the next caller
-        rang and answered them. AT+CPAS skips that owed final (the modem replies in order) and says whether
-        a call rings or is up; AT+CLCC, asked once nothing is owed, says whose. An answered caller becomes
-        our call, a ringing one is answered at once, and a call nobody follows is hung up."""
-        event, number = (cs.CHECK_STRAY if answered else cs.CHECK_IDLE), None  # an analogue line: off-hook or not
-        if self._dialect().gsm:
-            try:
-                activity = self._command("AT+CPAS", expect="+CPAS:", stale=1, timeout=CHECK_TIMEOUT)
-            except AtTimeout:
-                activity = None  # a modem without AT+CPAS (it said ERROR, taken as owed): the call list decides
-            # The ATA's owed reply was OK: it answered the next caller (who may have hung up already).
-            answered = (answered or self._up_while_checking
-                        or (activity is not None and any(f == "OK" for f in activity.skipped)))
-            event = cs.CHECK_GONE if answered else cs.CHECK_IDLE
-            if activity is None or activity.value("+CPAS:") != "0":
-                event, number = _checked(self._command("AT+CLCC", expect="+CLCC:"), gone=event)
-        with self._lock:
-            if self.state != cs.CHECKING:
-                return  # the line failed meanwhile
-            self._early_caller = number or self._early_caller
-            if event in (cs.CHECK_IDLE, cs.CHECK_STRAY):
-                self._early_caller = None  # a caller who rang during the check and left: not the next one
-            self._rings, self._attempts = 1, 0
-            if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._held is None:
-                self._held = []  # the core hears of the call once the after-answer commands are done
-            commands = self._go(event, "caller hung up")
-            call_id, caller = self.call_id, self._caller
-        if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._note_answer is not None:
-            self._note_answer(call_id or "", self.line_id, caller)  # answered: journalled like any other answer
-        self._run(commands)
-        if event in (cs.CHECK_UP, cs.CHECK_GONE):
-            self._announced()
 
     def _after_answer(self) -> None:
         for text in self._dialect().after_answer:

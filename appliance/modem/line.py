@@ -101,7 +101,7 @@ class ModemLine(LineRecovery):
         self._answer_after_rings = answer_after_rings
         self.calls = Calls(line_id, post=post, command=self._command, later=self._later, urgent=self._answer_first,
                            dialect=lambda: self._dialect, dial_timeout=dial_timeout,
-                           answer_after_rings=self._rings_to_answer(), note_answer=note_answer)
+                           answer_after_rings=self._rings_to_answer(), note_answer=note_answer, send=self._send_now)
         self.capabilities = Capabilities(line_id)
         self._news = LineNews(line_id, post=post, later=self._later, command=self._command,
                               calls_state=lambda: self.calls.state, call_waiting=call_waiting)
@@ -359,6 +359,23 @@ class ModemLine(LineRecovery):
         else:
             reply = self._channel.command(text, timeout=timeout, **kw)
         self._heard_at = time.monotonic()
+        return reply
+
+    def _send_now(self, text: str, **kw: object) -> Callable[[], Reply] | None:
+        """`text` written at once, on the calling thread, if no command is in flight (None if one is, or the line
+        is down): what waits for its reply (on the worker)."""
+        channel = self._channel
+        if channel is None or self._fault is not None:
+            return None
+        sent = channel.send(text, **kw)
+        if sent is None:
+            return None
+
+        def reply() -> Reply:
+            try:
+                return channel.wait(sent)
+            finally:
+                self._heard_at = time.monotonic()
         return reply
 
     def _poll_health(self, cmd: Callable[..., Reply]) -> None:

@@ -140,3 +140,21 @@ def test_silent_modem_at_start_posts_line_down_with_reason(emulator, events):
 def test_close_is_idempotent(line):
     line.close()
     line.close()
+
+
+def test_ata_leaves_from_the_reader_at_the_ring_without_waiting_for_the_worker(line, emulator, events):
+    """The answer does not hop to the line's worker first: with the worker held by a job (one that sends no
+    command), the caller is still answered at once, and the call's events follow once the worker is free."""
+    import threading
+
+    release = threading.Event()
+    line.submit(lambda command: release.wait(10))  # the worker is busy, the AT channel free
+    emulator.incoming_call("+79161234567")
+    try:
+        assert emulator.wait_for("ATA", 2), "ATA waited for the worker"
+        assert emulator.script.call == "active"
+    finally:
+        release.set()
+    assert is_new_call(events.next(), "gsm1")
+    assert events.next() == CallerId("gsm1", "+79161234567")
+    assert events.next() == CallAnswered("gsm1")
