@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.config import DIALECTS, HANDSET_PINS, LANGUAGES
+from appliance.config.lines import LINE_AUDIO
 from appliance.config.validators import identifier
 from appliance.core.flow import NODE_TYPES
 from appliance.core.problems import Problem
@@ -110,7 +111,10 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
             _field(document, f"lines[{i}].dialect", "select", DIALECTS),
             _field(document, f"lines[{i}].baudrate", "int"), _field(document, f"lines[{i}].rtscts", "bool"),
             _field(document, f"lines[{i}].sim_pin", "text"), _field(document, f"lines[{i}].power_pin", "int"),
+            # The voice path (docs/modems.md "Line audio"), shown as a sound card when the config leaves it out.
+            Field(f"lines[{i}].audio", "audio", "select", line.get("audio", "alsa"), LINE_AUDIO),
             _field(document, f"lines[{i}].audio_out", "text"), _field(document, f"lines[{i}].audio_in", "text"),
+            _field(document, f"lines[{i}].audio_port", "text"),
         ], deletable=len(document.get("lines", [])) > 1) for i, line in enumerate(document.get("lines", []))]
     if section == "handsets":
         result = []

@@ -22,6 +22,7 @@ LABELS = {
     "port": "Modem port", "dialect": "Modem model", "baudrate": "Port speed (baud)",
     "rtscts": "Hardware flow control (RTS/CTS)", "sim_pin": "SIM card PIN", "power_pin": "Modem power key pin (GPIO)",
     "audio_out": "Sound card output (ALSA)", "audio_in": "Sound card input (ALSA)",
+    "audio": "The call's voice goes through", "audio_port": "Modem's voice port (for the USB voice port)",
     "kind": "Wiring", "ring_pin": "Ring relay pin (GPIO)", "hook_pin": "Cradle switch pin (GPIO)",
     "ring_mode_pin": "SLIC ring mode pin (GPIO)", "fr_pin": "SLIC forward/reverse pin (GPIO)",
     "audio_pins": "Audio relay pin per line (line = GPIO pin)", "skills": "Skills",
@@ -51,6 +52,7 @@ EXAMPLES = {
     "hours": "09:00-13:00, 14:00-18:00", "holidays": "2027-01-01, 05-09", "audio_pins": "gsm1=22",
     "keys": "1=legal, 2=psychology", "custom": "0.4, 0.2, 0.4, 2", "timezone": "Europe/Moscow",
     "port": "/dev/ttyUSB2", "audio_out": "plughw:CARD=Device,DEV=0", "audio_in": "plughw:CARD=Device,DEV=0",
+    "audio_port": "/dev/hotline/gsm1-audio",
     "number": "+78001002030", "sim_pin": "1234", "power_pin": "4", "ring_pin": "17", "hook_pin": "27",
 }
 WORDED_EXAMPLES = {"skills": "legal, psychology"}
@@ -67,9 +69,10 @@ OPTIONS = {
     "ringall": "all at once", "linear": "in order", "rrmemory": "in turn, after the last one who answered",
     "leastrecent": "who answered least recently", "fewestcalls": "who took fewest calls",
     "random": "at random", "wrandom": "at random, by weight",
+    "alsa": "a sound card", "serial": "the modem's USB voice port", "uac": "the modem's USB sound card",
 }
 # Fields whose options are words; the rest (start node, targets, prompts, hold music) offer ids.
-_WORDED = re.compile(r"(\.language|\.lang|\.kind|\.type|when_time_unknown|\.strategy)$")
+_WORDED = re.compile(r"(\.language|\.lang|\.kind|\.type|when_time_unknown|\.strategy|\.audio)$")
 
 
 def field_label(field: Any) -> str:

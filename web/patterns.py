@@ -156,6 +156,15 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
     (r"missing node " + _ID, "missing node {name}"),
     (r"must be seconds from (?P<low>[\d.]+) to (?P<high>[\d.]+)", "must be seconds from {low} to {high}"),
     (r"(?P<value>.+) is not a standard rate", "{value} is not a standard rate"),
+    # a line's voice path (appliance/config/lines.py)
+    (r"a (?P<value>\S+) modem has no (?P<audio>\S+) voice path; (?P=audio) needs (?P<options>.+)",
+     "a {value} modem has no such voice path; it needs {options}"),
+    (r"only used with audio = \"serial\" \(this line: (?P<value>\S+)\)",
+     "only used when the voice goes through the modem's USB voice port"),
+    (r"audio = \"serial\" needs the modem's voice port, e\.g\. (?P<value>\S+) \(docs/modems\.md\)",
+     "the modem's USB voice port needs its device, e.g. {value}"),
+    (r"(?P<value>\S+) is the line's AT port; the voice port is another of the modem's USB ports \(docs/modems\.md\)",
+     "{value} is the line's AT port; the voice port is another of the modem's USB ports"),
 )]
 # What a page shows for an error Werkzeug described in its own words.
 ERRORS = {400: "The request was not understood.", 403: "This is not for your role.", 404: "There is no such page.",

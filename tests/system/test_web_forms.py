@@ -269,3 +269,20 @@ def test_a_new_prompt_is_made_from_a_recording_in_one_step(web_app, admin, web_b
     bad = admin.post("/config/prompts/new-upload", data={"csrf_token": token, "name": "Hello There",
                                                          "recording": (io.BytesIO(_wav()), "hello.wav")})
     assert bad.status_code == 302 and "lowercase letters" in admin.get("/config/prompts").text
+
+
+def test_a_lines_voice_path_is_chosen_from_the_form(web_app, admin, web_box):
+    """Which way the call's voice goes (a sound card, the modem's USB voice port or its USB sound card) is a field
+    of the line, in words; a path the modem has not, or a voice port that is the AT port, is refused at the field."""
+    _, data = web_box
+    page = admin.get("/config/lines").text
+    assert 'name="lines[0].audio"' in page and "the modem&#39;s USB voice port" in page
+    port = tomllib.loads((data / "config.toml").read_text())["lines"][0]["port"] if (data / "config.toml").exists() \
+        else None
+    refused = submit(admin, "/config/lines", page, None, **{"lines[0].audio": "serial",
+                                                            "lines[0].audio_port": port or "/dev/ttyUSB2"})
+    assert refused.status_code == 400 and 'data-field="lines[0].audio"' in refused.text
+    assert "modem has no such voice path" in refused.text
+    saved = submit(admin, "/config/lines", admin.get("/config/lines").text, None, **{"lines[0].audio": "alsa"})
+    assert saved.status_code == 302, saved.text
+    assert tomllib.loads((data / "config.toml").read_text())["lines"][0]["audio"] == "alsa"

@@ -199,6 +199,7 @@ def test_the_config_checks_problems_read_in_russian(tmp_path):
     document["ringing"] = {"cadence": "fast"}
     document["lines"][0]["baudrate"] = 1234
     document["lines"][0]["sim_pin"] = "12"
+    document["lines"][0]["audio"] = "serial"  # a SIM800 has no USB voice port, and none is named
     document["handsets"][0]["ring_pin"] = 99
     document["handsets"][1]["kind"] = "wireless"
     document["schedule"] = {"timezone": "Mars/Base", "always_open": False,
