@@ -8,9 +8,9 @@ from typing import Any
 
 from ..core.callbacks import CallbackSettings
 from ..core.callers import CallerLists, parse_callers
-from ..core.handoff import RINGBACK, QueueSettings
 from ..core.operators import Operator, Roster, Shift
 from ..core.problems import Problem
+from ..core.queue import RINGBACK, QueueSettings
 from ..core.strategies import SkillTier, check_tiers, strategy_name
 from .validators import checked, language_variants, number
 

@@ -36,7 +36,7 @@ class Call:
     retries: int = 0
     after_hours: bool = False
     priority: bool = False
-    queued: bool = False  # waiting in the hand-off queue now
+    queued: bool = False  # waiting in the queue now
     blocked: bool = False
     transfer_to: str | None = None  # an operator asked to hand the caller on to this number
     language: str | None = None

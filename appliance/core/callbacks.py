@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from . import events as ev
 from .call import Call, CallbackRequest
 from .clock import Clock
-from .handoff import Handoff
 from .lines import Lines
 from .plan import CallPlan
+from .queue import Queue
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class CallbackSettings:
 
 
 class Callbacks:
-    def __init__(self, settings: CallbackSettings, plan: CallPlan, lines: Lines, queue: Handoff, clock: Clock,
+    def __init__(self, settings: CallbackSettings, plan: CallPlan, lines: Lines, queue: Queue, clock: Clock,
                  new_id: Callable[[], str]) -> None:
         self.settings = settings
         self.plan = plan

@@ -17,9 +17,9 @@ from .call import Call, CallbackRequest
 from .callbacks import Callbacks
 from .clock import Clock
 from .flow import Node
-from .handoff import Handoff, position_prompt, wait_prompt
 from .lines import Lines
 from .plan import CallPlan
+from .queue import Queue, position_prompt, wait_prompt
 from .timers import Timers
 
 BEEP = "tone:beep"
@@ -36,7 +36,7 @@ def _named(value: str | None) -> str:
 
 
 class Ivr:
-    def __init__(self, plan: CallPlan, lines: Lines, clock: Clock, timers: Timers, queue: Handoff,
+    def __init__(self, plan: CallPlan, lines: Lines, clock: Clock, timers: Timers, queue: Queue,
                  callbacks: Callbacks, end: EndCall) -> None:
         self.plan = plan
         self.lines = lines

@@ -22,11 +22,11 @@ from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
 from .flow import Flow
-from .handoff import RINGBACK, Handoff, HandsetState, QueueSettings
 from .ivr import Ivr
 from .lines import Lines
 from .operators import Operators, State
 from .plan import CallPlan
+from .queue import RINGBACK, HandsetState, Queue, QueueSettings
 from .schedule import Schedule
 from .timers import TimerKind, Timers
 
@@ -62,7 +62,7 @@ class Switchboard:
         self._lines = Lines(lines)
         self.handsets = {h: HandsetState(h) for h in handsets}
         self.timers = Timers()
-        self.queue = Handoff(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
+        self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
         self._operator_since: dict[str, tuple[State, float]] = {}
@@ -96,7 +96,8 @@ class Switchboard:
     # --- what the admin set up, shared with the parts ----------------------------------
 
     @property
-    def lines(self) -> dict[str, Call | None]:
+    def line_calls(self) -> dict[str, Call | None]:
+        """Each line's call (None: the line is free); the service's `lines` are its modems."""
         return self._lines.calls
 
     @property
@@ -169,14 +170,14 @@ class Switchboard:
 
     def abort(self, line: str, reason: str) -> list[object]:
         """Something went wrong inside this line's call: end it cleanly, never half-way."""
-        call = self.lines.get(line)
+        call = self._lines.call_on(line)
         if call is None:
             return []
         return [ev.HangUp(line), ev.StopAudio(line), *self._finish(call, "failed", "system", reason)]
 
     def transfer(self, line: str, number: str) -> list[object]:
         """The operator hands the caller to a competent service: the line transfers, the handset is freed."""
-        call = self.lines.get(line)
+        call = self._lines.call_on(line)
         if call is None:
             raise LookupError(f"no call on line {line!r}")
         call.log(self.clock.wall(), "TRANSFER", detail=number)

@@ -94,7 +94,7 @@ class Actions:
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
                 self.answers.settled(action.call_id)
             case ev.CallEnded(record=record):
-                if record.line in recorders and self.core.lines.get(record.line) is None:
+                if record.line in recorders and self.core.line_calls.get(record.line) is None:
                     recorders[record.line].stop_listening()  # not for a waiting caller turned away
                 self.store.call_ended(record.as_dict())
             case _:

@@ -107,7 +107,7 @@ def _test_ring_stop(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 def _restart(daemon: Any) -> dict[str, Any]:
     """Stop so the service manager starts the box again (exit status RESTART): lines and handsets are rebuilt."""
-    calls = sum(1 for call in daemon.core.lines.values() if call is not None)
+    calls = sum(1 for call in daemon.core.line_calls.values() if call is not None)
     if calls:
         raise ValueError(f"{calls} call(s) in progress: restart when the lines are quiet")
     daemon.restart_requested = True

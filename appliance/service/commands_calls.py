@@ -52,7 +52,7 @@ def _text(args: dict[str, Any], key: str) -> str:
 
 def _live_call(daemon: Any, call_id: str) -> Any:
     """A call in progress, by id: its number stays in the daemon (the web page only ever sees it as shown)."""
-    call = next((c for c in daemon.core.lines.values() if c is not None and c.id == call_id), None)
+    call = next((c for c in daemon.core.line_calls.values() if c is not None and c.id == call_id), None)
     if call is None:
         raise LookupError(f"no call {call_id!r} in progress")
     return call

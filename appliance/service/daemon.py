@@ -216,7 +216,7 @@ class Daemon:
                     self._dispatch(heapq.heappop(self._later)[2])
                 self.clock_watch.check()
                 self.keeper.maintain()
-                self.keeper.beat(self.core.lines.values())
+                self.keeper.beat(self.core.line_calls.values())
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
                     self.notifier.ping()
@@ -336,7 +336,7 @@ class Daemon:
             return "starting"
         lines = self.core.line_state
         up = sum(1 for state in lines.values() if state == "up")
-        calls = sum(1 for call in self.core.lines.values() if call is not None)
+        calls = sum(1 for call in self.core.line_calls.values() if call is not None)
         operators = sum(1 for o in self.core.operators if o.handset is not None)
         alarms = len(self.alarms.active())
         return (f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"

@@ -31,7 +31,7 @@ def _transfer(client, call_id: str, number: str) -> int:
 
 
 def _live(daemon):
-    return next((c for c in daemon.core.lines.values() if c is not None), None)
+    return next((c for c in daemon.core.line_calls.values() if c is not None), None)
 
 
 def test_a_call_in_the_menu_or_on_another_handset_or_to_an_unlisted_number_is_not_transferred(desk):

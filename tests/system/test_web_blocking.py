@@ -46,7 +46,7 @@ def _call(simulation, web_box, caller: str, count: int, hang_up: bool) -> tuple:
     line = simulation.emulators["gsm1"]
     threading.Thread(target=line.incoming_call, args=(caller,), daemon=True).start()
     if hang_up:
-        wait_until(lambda: daemon.core.lines.get("gsm1"), 10, "the call to be answered")
+        wait_until(lambda: daemon.core.line_calls.get("gsm1"), 10, "the call to be answered")
         line.remote_hangup()
     return wait_until(lambda: _ended(data, count), 15, f"call {count} to be recorded")[-1]
 
@@ -88,12 +88,13 @@ def test_an_operator_blocks_the_caller_on_the_line_from_the_console(web_app, adm
     login(operator, "olga")
     line = simulation.emulators["gsm1"]
     threading.Thread(target=line.incoming_call, args=("+79035550000",), daemon=True).start()
-    call = wait_until(lambda: daemon.core.lines.get("gsm1"), 10, "the call")
-    wait_until(lambda: daemon.core.lines["gsm1"].node == "language", 10, "the language choice")
+    call = wait_until(lambda: daemon.core.line_calls.get("gsm1"), 10, "the call")
+    wait_until(lambda: daemon.core.line_calls["gsm1"].node == "language", 10, "the language choice")
     line.send_dtmf("11")  # English, legal: Anna's handset h1
     wait_until(lambda: daemon.handsets["h1"].is_ringing, 15, "h1 to ring")
     simulation.pin_factory.pin(27).drive_low()  # Anna lifts: h1's hook switch closes
-    wait_until(lambda: daemon.core.lines.get("gsm1") and daemon.core.lines["gsm1"].connected_at, 10, "connected")
+    wait_until(lambda: daemon.core.line_calls.get("gsm1") and daemon.core.line_calls["gsm1"].connected_at, 10,
+               "connected")
     console = operator.get("/console?handset=h1").text
     assert 'id="block-form"' in console and "+79035550000" not in console  # an operator sees it masked
     reply = operator.post(f"/calls/{call.id}/block", data={"csrf_token": csrf(operator), "days": "",

@@ -295,7 +295,7 @@ class LineMachine(RuleBasedStateMachine):
         self.settle()
         if self.picked_up is not None:
             assert self.modem == "active", "the caller the ATA picked up was hung up on"
-            call = self.core.lines[LINE]
+            call = self.core.line_calls[LINE]
             assert call is not None and call.caller == self.picked_up, "the caller the ATA picked up has no call"
             self.picked_up = None
 
@@ -421,7 +421,7 @@ class LineMachine(RuleBasedStateMachine):
             self.advance(40.0)
             self.settle()
         assert self.calls.state == cs.IDLE, self.calls.state
-        assert self.core.lines[LINE] is None, "the core still holds a call"
+        assert self.core.line_calls[LINE] is None, "the core still holds a call"
         assert self.modem == "idle", "a call is left up in the modem"
         assert all(n == 1 for n in self.started.values()), self.started
         assert self.ended == {call_id: 1 for call_id in self.started}, (self.started, self.ended)
@@ -440,7 +440,7 @@ class LineMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.settle()
-        if not self.line_down and self.core.lines[LINE] is None and self.calls.state == cs.IDLE:
+        if not self.line_down and self.core.line_calls[LINE] is None and self.calls.state == cs.IDLE:
             assert self.modem != "active", "a call the box has ended is still up in the modem"
         assert all(n == 1 for n in self.ended.values()), self.ended
         assert set(self.ended) <= set(self.started), "a record ended that never started"

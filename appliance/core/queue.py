@@ -1,4 +1,4 @@
-"""Hand-off: callers wait in order, operators are chosen by skill and strategy, the first lift wins.
+"""The queue: callers wait in order, operators are chosen by skill and strategy, the first lift wins.
 
 Plain code over the switchboard's handset states and the operators' states;
 it returns actions and never reads a clock of its own. Waits run on the monotonic clock, stamps on the wall.
@@ -68,7 +68,7 @@ def _held(call: Call) -> float:
     return call.not_before if isinstance(call, CallbackRequest) else 0.0
 
 
-class Handoff:
+class Queue:
     def __init__(
         self,
         handsets: dict[str, HandsetState],
