@@ -4,7 +4,7 @@ It is the functional core of the box: no serial port, pin or sound card is
 touched here, so every path through a call is tested with a fake clock.
 It composes the parts, each with its collaborators passed in: the IVR (what the
 flow does with a caller), the queue (callers waiting, handsets ringing) and the
-callbacks (dialling callers back); it keeps the lines and handsets, routes each
+callbacks (dialling callers back), and a status view for the supervisor; it keeps the lines and handsets, routes each
 event to its handler, fires the timers and ends calls.
 """
 
@@ -24,10 +24,11 @@ from .clock import Clock
 from .flow import Flow
 from .ivr import Ivr
 from .lines import Lines
-from .operators import Operators, State
+from .operators import Operators
 from .plan import CallPlan
 from .queue import RINGBACK, HandsetState, Queue, QueueSettings
 from .schedule import Schedule
+from .status import StatusView
 from .timers import TimerKind, Timers
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Switchboard:
         self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
-        self._operator_since: dict[str, tuple[State, float]] = {}
+        self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         # Every event the adapters post, and who answers it: tests/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
             ev.LineUp: self._line_up,
@@ -141,19 +142,11 @@ class Switchboard:
             raise TypeError(f"the switchboard has no handler for {type(event).__name__}")
         actions = self._fire_timers()
         actions += handler(event)
-        self._note_operator_states()
+        self.view.note_operator_states()
         return actions
 
     def _nothing(self, event: object) -> list[object]:
         return []
-
-    def _note_operator_states(self) -> None:
-        """When each operator entered their present state, for "on call for 4 min" on the supervisor's page."""
-        now = self.clock.wall()
-        for operator in self.operators:
-            seen = self._operator_since.get(operator.name)
-            if seen is None or seen[0] != operator.state:
-                self._operator_since[operator.name] = (operator.state, now)
 
     def next_deadline(self) -> float | None:
         deadlines = [self.timers.next_deadline(), self.queue.next_deadline()]
@@ -200,40 +193,10 @@ class Switchboard:
         live = {id(c): c for c in [*self._lines.live(), *self.callbacks.requests.values(), *self.queue.waiting]}
         for call in live.values():
             call.restamp(delta)
-        self._operator_since = {name: (state, at + delta) for name, (state, at) in self._operator_since.items()}
+        self.view.restamp(delta)
 
     def status(self) -> dict:
-        now = self.clock.monotonic()
-        self._note_operator_states()  # control commands (login, pause) change states outside handle()
-        return {
-            "lines": [
-                {"id": line, "state": self._lines.state[line], "reason": self._lines.reason[line],
-                 "call": call.id if call else None}
-                for line, call in self._lines.calls.items()
-            ],
-            "handsets": [self._handset_status(h) for h in self.handsets.values()],
-            "operators": [
-                {"name": o.name, "state": o.state.value, "handset": o.handset, "pause_reason": o.pause_reason,
-                 "calls_taken": o.calls_taken, "since": self._operator_since[o.name][1]}
-                for o in self.operators
-            ],
-            "calls": [call.live(now) for call in self._lines.live()],
-            "waiting": [{"call": c.id, "position": i + 1, "callback": isinstance(c, CallbackRequest),
-                         "seconds": round(now - (c.queued_mono or now), 1)}
-                        for i, c in enumerate(self.queue.waiting)],
-            "announcement": self.announcement,
-            "schedule": {"open": self.is_open(),
-                         "override": self.schedule.forced(self.clock.wall() if self.clock.synced() else None),
-                         "override_until": self.schedule.override_until,
-                         "time_known": self.clock.synced()},
-        }
-
-    def _handset_status(self, handset: HandsetState) -> dict:
-        operator = self.operators.at_handset(handset.id)
-        return {"id": handset.id, "state": handset.state, "operator": operator.name if operator else None,
-                "operator_state": operator.state.value if operator else None,
-                "skills": sorted(operator.skills) if operator else []}
-
+        return self.view.status()
 
     # --- lines ----------------------------------------------------------------
 
