@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 
-from appliance import config as configuration
 from appliance.service import control
-from appliance.sim.simulation import Simulation
 
 
 @pytest.fixture
-def ask(tmp_path):
-    simulation = Simulation(configuration.default_document())
-    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), tmp_path)
-    daemon.start()
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    yield lambda command, **args: control.call(daemon.control_path, command, **args)
-    daemon.stop()
-    runner.join(10)
-    simulation.close()
+def ask(start_box, tmp_path):
+    daemon, _ = start_box(data=tmp_path)
+    return lambda command, **args: control.call(daemon.control_path, command, **args)
 
 
 def test_a_key_error_inside_a_command_is_an_internal_error_in_the_log_not_a_thing_not_found(ask, caplog):

@@ -6,7 +6,6 @@ A real daemon on simulated hardware, the web app on a real HTTP server, asked as
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance import config as configuration
-from appliance.sim.simulation import Simulation
 from tests.support.web_server import serving
 from web import create_app
 
@@ -35,19 +33,12 @@ def _far_zone() -> ZoneInfo:
 
 
 @pytest.fixture
-def box(tmp_path):
+def box(start_box, tmp_path):
     zone = _far_zone()
     document = configuration.default_document()
     document["schedule"]["timezone"] = zone.key
-    simulation = Simulation(document)
-    daemon = simulation.daemon(configuration.parse(simulation.document), tmp_path)
-    daemon.start()
-    loop = threading.Thread(target=daemon.run, daemon=True)
-    loop.start()
-    yield daemon, tmp_path, zone
-    daemon.stop()
-    loop.join(10)
-    simulation.close()
+    daemon, _ = start_box(document, tmp_path)
+    return daemon, tmp_path, zone
 
 
 def test_today_counts_from_the_boxs_midnight_not_the_servers(box):
