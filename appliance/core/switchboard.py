@@ -67,7 +67,7 @@ class Switchboard:
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
-        # Every event the adapters post, and who answers it: tests/test_core_seams.py checks none is missing.
+        # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
             ev.LineUp: self._line_up,
             ev.LineDown: self._line_down,
