@@ -127,6 +127,7 @@ class LineMachine(RuleBasedStateMachine):
                 # caller rings in that moment: the ATA reaches the modem and answers them.
                 self.report("NO CARRIER")
                 self.modem, self.session, result = "ringing", self.new_session("+7916999"), "OK"
+                self.ring()  # their RING and number reach the box before the ATA's OK
                 self.picked_up = self.session.number
             if result == "timeout":
                 raise AtTimeout(f"no answer to {text}")
@@ -339,7 +340,8 @@ class LineMachine(RuleBasedStateMachine):
         self.session = None
         # An analogue line stays off-hook, hearing busy tone, until the box hangs up; GSM ends the call.
         self.modem = "active" if was == "active" and not self.dialect.gsm else "idle"
-        self.left_unseen = was == "ringing" and (silent or not self.dialect.gsm)
+        if was != "idle":  # (a hang-up with no call changes nothing)
+            self.left_unseen = was == "ringing" and (silent or not self.dialect.gsm)
         if was == "ringing" and not silent and self.dialect.gsm:
             self.report("NO CARRIER")
         elif was == "active":
