@@ -81,15 +81,15 @@ class Hotline:
             at = time.monotonic()
             self.notices.extend((at, m) for m in data.decode().splitlines())
 
-    def start(self) -> float | None:
-        """Start it; seconds from the exec to READY=1, or None when it exited (or hung) before READY."""
+    def start(self, wait: float = READY_WAIT) -> float | None:
+        """Start it; seconds from the exec to READY=1, or None when it exited (or hung `wait` s) before READY."""
         mark = len(self.notices)
         with self.log.open("a") as out:
             began = time.monotonic()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "appliance.cli", "run", "--config", str(self.config), "--data", str(self.data)],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
-        deadline = began + READY_WAIT
+        deadline = began + wait
         while time.monotonic() < deadline and self.proc.poll() is None:
             ready = next((at for at, m in self.notices[mark:] if m == "READY=1"), None)
             if ready is not None:

@@ -107,7 +107,7 @@ def first_start(root: Path, prompts: int = 100) -> float:
     config.write_text(tomli_w.dumps(doc))
     hotline = Hotline(config, data, root / "hotline-first.log")
     try:
-        ready = hotline.start()
+        ready = hotline.start(wait=300)  # rendering every prompt before READY=1 takes minutes on a loaded box
         if ready is None:
             raise RuntimeError(f"hotline run did not become ready: see {hotline.log.read_text()[-500:]}")
         return ready
