@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, PASSWORD, call_at, csrf, logged_in, no_calls, shot, sim_api
+from tests.support.browser import CHROMIUM, PASSWORD, SCREENSHOTS, call_at, csrf, logged_in, no_calls, shot, sim_api
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -166,5 +166,43 @@ def test_headers_and_buttons_keep_whole_words_on_a_tablet(simulate_box, browser,
             assert not broken, f"{path} at 800x1280 breaks words in the middle: {broken}"
         page.goto(base + "/users")
         shot(page, f"safety-users-{lang}-800x1280")
+    finally:
+        page.context.close()
+
+
+# Every visible control of the page's main part smaller than a fingertip (44 px; a tick box 28 px, its label is
+# part of the target), with its size.
+SMALL_CONTROLS = """() => [...document.querySelectorAll(
+    'main button, main select, main input:not([type=hidden])')]
+  .filter((e) => e.offsetParent !== null)
+  .map((e) => { const r = e.getBoundingClientRect(), least = e.type === 'checkbox' || e.type === 'radio' ? 28 : 44;
+                return [e.name || e.id || e.textContent.trim().slice(0, 20), Math.round(r.width),
+                        Math.round(r.height), least]; })
+  .filter(([, w, h, least]) => w < least || h < least)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_control_is_touch_sized_on_a_touch_screen(simulate_box, browser, admin, lang):
+    """On a tablet (a touch screen at 800x1280) the admin's pages, not only the console, have 44 px controls."""
+    base, _, _data = simulate_box
+    page = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True).new_page()
+    try:
+        page.goto(base + "/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+        page.request.post(base + "/me/language", form={"lang": lang, "csrf_token": csrf(page)})
+        small = {}
+        for path in ("/users", "/backup", "/config/handsets", "/config/schedule", "/config/flow", "/calls", "/stats",
+                     "/privacy", "/tokens"):
+            page.goto(base + path)
+            found = page.evaluate(SMALL_CONTROLS)
+            if found:
+                small[path] = found[:6]
+        page.goto(base + "/config/handsets")
+        SCREENSHOTS.mkdir(exist_ok=True)  # the window only: a full-page capture drops the touch emulation
+        page.screenshot(path=str(SCREENSHOTS / f"safety-touch-handsets-{lang}-800x1280.png"))
+        assert not small, "below a fingertip on a touch screen:\n" + "\n".join(f"{p}: {f}" for p, f in small.items())
     finally:
         page.context.close()
