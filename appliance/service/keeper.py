@@ -1,7 +1,7 @@
 """The daemon's records: the call store, the webhook sender's thread and the daily retention run.
 
 It also watches the data disk: free space under the threshold raises `disk.low`; writes the database
-refused raise `disk.write` while they wait (store/journal.py); a chore that fails raises
+refused raise `disk.write` while they wait (records/store/journal.py); a chore that fails raises
 `maintenance.<chore>` and is tried again later, never taking the daemon's loop down (docs/alarms.md).
 """
 
