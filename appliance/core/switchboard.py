@@ -3,9 +3,9 @@
 It is the functional core of the box: no serial port, pin or sound card is
 touched here, so every path through a call is tested with a fake clock.
 It composes the parts, each with its collaborators passed in: the IVR (what the
-flow does with a caller), the queue (callers waiting, handsets ringing) and the
-callbacks (dialling callers back), and a status view for the supervisor; it keeps the lines and handsets, routes each
-event to its handler, fires the timers and ends calls.
+flow does with a caller), the queue (callers waiting, handsets ringing), the
+callbacks (dialling callers back) and the supervisor's status view; it keeps the
+lines and handsets, routes each event to its handler, fires the timers and ends calls.
 """
 
 from __future__ import annotations
