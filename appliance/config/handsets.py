@@ -6,7 +6,7 @@ from typing import Any
 
 from ..core.problems import Problem
 from ..handsets.cadence import CADENCES
-from ..handsets.parts import BOUNCE_TIME, RING_HZ
+from ..handsets.limits import BOUNCE_TIME, RING_HZ
 from .model import HANDSET_PINS, HandsetConfig, LineConfig
 from .validators import boolean, checked, gpio_pin, identifier, number, one_of, ring_cadence, seconds
 

@@ -16,13 +16,11 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice, PWMOutputDevice
 from gpiozero.exc import PinPWMUnsupported
 
 from appliance.handsets.cadence import check_cadence
+from appliance.handsets.limits import BOUNCE_TIME, RING_HZ
 from appliance.handsets.wiring import Pin
 
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)
-
-RING_HZ = (15.0, 60.0)  # a SLIC's ringing frequency: 20 Hz by default, 25 Hz usual in Russia
-BOUNCE_TIME = (0.0, 1.0)  # seconds a switch must settle; a contact still bouncing after a second is broken
 
 
 def _nothing() -> None:
