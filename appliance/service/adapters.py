@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..audio.line_audio import audio_path, line_audio
 from ..config import Config, LineConfig
 from ..core import events as ev
 from ..handsets.devices import PresenceSwitch, build_handset
@@ -20,6 +19,7 @@ from ..modem.line import ModemError, ModemLine
 from ..modem.power import PowerKey
 from ..modem.voice_switch import VoiceSwitch
 from ..ports import HandsetPort, LinePort, PlayerPort, PresencePort, RecorderPort
+from .line_audio import audio_path, line_audio
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from array import array
 import pytest
 import serial
 
-from appliance.audio.line_audio import line_audio
 from appliance.audio.player import AlsaPlayer
 from appliance.audio.recorder import AlsaRecorder
 from appliance.audio.serial_audio import SerialAudio, VoiceModemError
@@ -34,6 +33,7 @@ from appliance.core.events import (
     RemoteHangup,
 )
 from appliance.modem.line import ModemError, ModemLine
+from appliance.service.line_audio import line_audio
 from appliance.sim.emulator import ModemEmulator
 from tests.support.waiting import wait_until
 

@@ -2,7 +2,7 @@
 
 `[[lines]] audio` chooses for a GSM line: "alsa" (a USB sound card on the modem's analogue pins), "uac" (the
 modem's own USB sound card, Quectel after AT+QPCMV=1,2: ALSA too, named in audio_out/audio_in) or "serial"
-(the modem's USB voice port, voice_port.py). The switching commands are the modem side's (voice_switch.py).
+(the modem's USB voice port, voice_port.py). The switching commands are the modem side's (modem/voice_switch.py).
 A V.253 voice modem on an analogue line carries
 the prompts and the caller's voice over its serial port (AT+VTX / AT+VRX), borrowed from the line's AT
 engine for each session, and reports keys itself as <DLE> codes, so it needs no software DTMF receiver.
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .player import AlsaPlayer
-from .recorder import LINE_PERIOD_FRAMES, AlsaRecorder
-from .serial_audio import SerialAudio
-from .voice_port import VoicePort, VoicePortPlayer
+from ..audio.player import AlsaPlayer
+from ..audio.recorder import LINE_PERIOD_FRAMES, AlsaRecorder
+from ..audio.serial_audio import SerialAudio
+from ..audio.voice_port import VoicePort, VoicePortPlayer
 
 if TYPE_CHECKING:
     from ..config import LineConfig
