@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.config import DIALECTS, HANDSET_PINS, LANGUAGES
+from appliance.config.handset_rules import CADENCES
 from appliance.config.lines import LINE_AUDIO
 from appliance.config.validators import identifier
 from appliance.core.flow import NODE_TYPES
 from appliance.core.problems import Problem
 from appliance.core.schedule import DAYS, WHEN_TIME_UNKNOWN
-from appliance.handsets.cadence import CADENCES
 
 from . import menu_rows
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.problems import Problem
-from ..handsets.cadence import CADENCES
-from ..handsets.limits import BOUNCE_TIME, RING_HZ
+from .handset_rules import BOUNCE_TIME, CADENCES, RING_HZ
 from .model import HANDSET_PINS, HandsetConfig, LineConfig
 from .validators import boolean, checked, gpio_pin, identifier, number, one_of, ring_cadence, seconds
 

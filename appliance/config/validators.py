@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import TypeGuard, TypeVar
 
 from ..core.problems import Problem
-from ..handsets.cadence import check_cadence as ring_cadence
-from ..handsets.wiring import gpio_pin
+from .handset_rules import check_cadence as ring_cadence
+from .handset_rules import gpio_pin
 
 __all__ = ["LANGUAGES", "boolean", "checked", "gpio_pin", "identifier", "language_variants", "number", "one_of",
            "ring_cadence", "seconds"]

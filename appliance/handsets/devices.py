@@ -10,10 +10,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from appliance.config.handset_rules import Pin, check_cadence
 from appliance.core.events import HookOff, HookOn
-from appliance.handsets.cadence import check_cadence
 from appliance.handsets.parts import AudioRelay, HookSwitch, PresenceSwitch, RingRelay, SlicRinger
-from appliance.handsets.wiring import Pin
 
 __all__ = [
     "AudioRelay",

@@ -15,9 +15,7 @@ from collections.abc import Callable, Sequence
 from gpiozero import DigitalInputDevice, DigitalOutputDevice, PWMOutputDevice
 from gpiozero.exc import PinPWMUnsupported
 
-from appliance.handsets.cadence import check_cadence
-from appliance.handsets.limits import BOUNCE_TIME, RING_HZ
-from appliance.handsets.wiring import Pin
+from appliance.config.handset_rules import BOUNCE_TIME, RING_HZ, Pin, check_cadence
 
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)

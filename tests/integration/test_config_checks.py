@@ -13,8 +13,7 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from appliance.handsets.cadence import check_cadence
-from appliance.handsets.wiring import gpio_pin
+from appliance.config.handset_rules import check_cadence, gpio_pin
 
 REPO = Path(__file__).resolve().parents[2]
 

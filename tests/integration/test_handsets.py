@@ -10,8 +10,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from appliance.config import HandsetConfig
+from appliance.config.handset_rules import CADENCES, check_cadence
 from appliance.core.events import HookOff, HookOn
-from appliance.handsets.cadence import CADENCES, check_cadence
 from appliance.handsets.devices import Handset, PresenceSwitch, SlicHandset, build_handset
 from tests.support.waiting import wait_until
 
