@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # mypy takes ~30 s for each package
 @pytest.mark.parametrize("package", ["appliance/core", "appliance/config"])
 def test_mypy_finds_nothing(package: str, tmp_path: Path) -> None:
     # Errors are reported for the package only: a module it imports from outside is another package's to fix.
