@@ -103,3 +103,11 @@ def test_the_docs_give_the_limits_the_checks_hold():
     assert cadence and (float(cadence[1]), float(cadence[2])) == (0.05, 30.0)
     assert "0-27" in handsets and "0-53" not in handsets
     check_cadence([0.05, 30.0])
+
+
+def test_the_config_loads_without_the_gpio_library():
+    # install.sh runs the firmware tool (which loads the config) with the system Python, where gpiozero is not
+    # installed: the config's checks must not pull the handset drivers in.
+    code = "import sys, appliance.config; print(sorted(m for m in sys.modules if m.startswith('gpiozero')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
