@@ -54,7 +54,9 @@ def _ask(command: str, timeout: float, **args: Any) -> dict[str, Any]:
     except control.ControlError as exc:
         raise DaemonError(str(exc), 503) from None
     if not reply.pop("ok", False):
-        raise DaemonError(reply.get("error", "refused"), 404 if reply.get("not_found") else 400)
+        # Not found: 404; the daemon's own failure (its bug, hardware gone): 500; else the request was refused: 400.
+        status = 404 if reply.get("not_found") else 500 if reply.get("internal") else 400
+        raise DaemonError(reply.get("error", "refused"), status)
     return reply
 
 

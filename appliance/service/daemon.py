@@ -262,14 +262,14 @@ class Daemon:
             return {"ok": True, **handler(request.args)}
         except (KeyError, IndexError):  # Python's own failed lookup is a bug here, never the caller's missing thing
             log.exception("control command %s failed", request.command)
-            return {"ok": False, "error": f"{request.command} failed: internal error"}
+            return {"ok": False, "error": f"{request.command} failed: internal error", "internal": True}
         except LookupError as exc:  # raised on purpose: "no call 12", "no handset 'h9'"
             return {"ok": False, "error": str(exc.args[0]) if exc.args else "not found", "not_found": True}
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
             log.exception("control command %s failed", request.command)
-            return {"ok": False, "error": f"{request.command} failed: {exc}"}
+            return {"ok": False, "error": f"{request.command} failed: {exc}", "internal": True}
 
     def _dispatch(self, action: object, aborting: bool = False) -> None:
         try:

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from appliance.service import control
+from tests.support.web import csrf
 
 
 @pytest.fixture
@@ -30,3 +31,28 @@ def test_what_is_really_not_there_is_still_not_found(ask):
     assert ask("handset.test_ring", handset="h9")["not_found"] is True
     assert ask("sim.hangup", line="nope") == {"ok": False, "error": "no simulated line 'nope'", "not_found": True}
     assert ask("sim.offhook", handset="h9") == {"ok": False, "error": "no handset 'h9'", "not_found": True}
+
+
+@pytest.mark.parametrize("bug", [KeyError("line"), RuntimeError("the relay board vanished")])
+def test_the_daemons_own_failure_reaches_the_web_as_a_server_error_not_a_bad_request(web_box, admin, bug):
+    # A fault inside the daemon's command (its bug, or hardware gone) is not the user's bad input: HTTP 500,
+    # with the plain words of the failure, never 400 (which tells a script to change its request).
+    daemon, _ = web_box
+    sound = daemon.commands["sim.onhook"]
+
+    def broken(args: dict) -> dict:
+        raise bug
+
+    daemon.commands["sim.onhook"] = broken
+    try:
+        reply = admin.post("/api/sim/handsets/h1/onhook", json={}, headers={"X-CSRF-Token": csrf(admin)})
+    finally:
+        daemon.commands["sim.onhook"] = sound
+    assert reply.status_code == 500, reply.json
+    assert reply.json["error"].startswith("sim.onhook failed: ") and "Traceback" not in reply.json["error"]
+    assert reply.json["words"]
+
+
+def test_a_bad_request_is_still_a_bad_request(web_box, admin):
+    reply = admin.post("/api/sim/dtmf", json={"digits": "x"}, headers={"X-CSRF-Token": csrf(admin)})
+    assert reply.status_code == 400
