@@ -125,6 +125,20 @@ class AnswerExchange:
             event = cs.CHECK_GONE if answered else cs.CHECK_IDLE
             if activity is None or activity.value("+CPAS:") != "0":
                 event, number = _checked(self._command("AT+CLCC", expect="+CLCC:"), gone=event)
+        if event == cs.CHECK_GONE and self._answered_number:
+            number = self._answered_number  # not that of a caller who rang (and left) during the check
+        if answered and event == cs.CHECK_RINGING:
+            # The caller the late ATA answered has gone and another rings now: both get their call.
+            self._checked_as(cs.CHECK_GONE, self._answered_number)
+            with self._lock:
+                if self.state != cs.IDLE:
+                    return
+                self._early_caller, self._rings, self._attempts = number, 1, 0
+                self._go(cs.RING_DUE)
+            return
+        self._checked_as(event, number)
+
+    def _checked_as(self, event: str, number: str | None) -> None:
         with self._lock:
             if self.state != cs.CHECKING:
                 return  # the line failed meanwhile

@@ -103,6 +103,7 @@ class Calls(AnswerExchange, CallTransfer):
         self._last_end = "no carrier"
         self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
         self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
+        self._answered_number: str | None = None  # the number heard before that report: the answered caller's
 
     # --- the table ------------------------------------------------------------------------
 
@@ -114,7 +115,7 @@ class Calls(AnswerExchange, CallTransfer):
             move = cs.step(was, event)
             self.state = move.to
             if move.to != was:
-                self._up_while_checking = False
+                self._up_while_checking, self._answered_number = False, None
                 log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
             if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.CHECKING, cs.REFUSED)
                                                   or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
@@ -208,8 +209,9 @@ class Calls(AnswerExchange, CallTransfer):
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
                 self._news.set()
-            elif self.state == cs.CHECKING:
+            elif self.state == cs.CHECKING and not self._up_while_checking:
                 self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
+                self._answered_number = self._early_caller  # theirs, whoever rings after them
             self._queue(self._go(cs.CONNECTED))
         elif isinstance(h, LineHungUp):
             with self._lock:

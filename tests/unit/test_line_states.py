@@ -365,6 +365,8 @@ class LineMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([0.01, 0.5, 3.0, 9.0, 40.0]))
     def time_passes(self, seconds: float) -> None:
+        if self.session is not None and self.modem == "ringing" and seconds >= 8.0:
+            self.session.unsure = True  # no RING that long: the box takes them for gone (RING_GONE), a redial is new
         self.advance(seconds)
 
     @rule()
