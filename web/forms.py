@@ -31,7 +31,7 @@ class Field:
     path: str
     label: str
     kind: str  # text | textarea | int | number | bool | list | intlist | numlist | map | intmap | select | tiers
-    # | keyrows (a menu's keys, web/menu_rows.py)
+    # | keyrows (a menu's keys, web/menu_rows.py) | langrows (a language node's keys: key → language)
     value: Any = None
     options: tuple[str, ...] = ()
 
@@ -158,9 +158,12 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
                     fields.append(_field(document, f"{where}.{name}", "select", prompts))
                 elif name in spec.get("targets", ()):
                     fields.append(_field(document, f"{where}.{name}", "select", targets))
-                elif name == "keys":  # a menu's keys are rows (key → node); a language node's name languages
-                    fields.append(_field(document, f"{where}.keys", "keyrows" if kind == "menu" else "map",
-                                         targets[1:]))
+                elif name == "keys":  # a menu's keys are rows (key → node); a language node's rows name languages
+                    if kind == "language":
+                        fields.append(_field(document, f"{where}.keys", "langrows", LANGUAGES))
+                    else:
+                        fields.append(_field(document, f"{where}.keys", "keyrows" if kind == "menu" else "map",
+                                             targets[1:]))
                 else:
                     fields.append(_field(document, f"{where}.{name}", "int" if name in _INTEGERS else
                                          "number" if name in _NUMBERS else "text"))
@@ -205,7 +208,7 @@ def parse_value(kind: str, text: str) -> Any:
     if kind == "tiers":  # "0=3, 30=1, 60=any": from the first second level 3 and up, ...
         return [{"after": _number(after, False), "min_level": level if level == "any" else _number(level, True)}
                 for after, level in parse_value("map", text).items()]
-    if kind in ("map", "intmap", "keyrows"):
+    if kind in ("map", "intmap", "keyrows", "langrows"):
         table = {}
         for pair in re.split(r"[,\n]", text):
             if pair.strip():
@@ -223,6 +226,8 @@ def apply(section: str, document: dict[str, Any], form: Any) -> dict[str, Any]:
         for field in group.fields:
             if field.kind == "keyrows" and form.get(field.path) == "rows":
                 put(new, field.path, menu_rows.read(form, field.path, new) or None)
+            elif field.kind == "langrows" and form.get(field.path) == "rows":
+                put(new, field.path, menu_rows.read_languages(form, field.path) or None)
             elif field.path in form:  # (a menu's keys may also come as "1=node, 2=node")
                 values = form.getlist(field.path)
                 put(new, field.path, parse_value(field.kind, values[-1]))

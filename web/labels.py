@@ -72,7 +72,7 @@ OPTIONS = {
     "alsa": "a sound card", "serial": "the modem's USB voice port", "uac": "the modem's USB sound card",
 }
 # Fields whose options are words; the rest (start node, targets, prompts, hold music) offer ids.
-_WORDED = re.compile(r"(\.language|\.lang|\.kind|\.type|when_time_unknown|\.strategy|\.audio)$")
+_WORDED = re.compile(r"(\.language|\.lang|\.keys|\.kind|\.type|when_time_unknown|\.strategy|\.audio)$")
 
 
 def field_label(field: Any) -> str:

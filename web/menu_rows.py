@@ -36,6 +36,11 @@ def read(form: Any, path: str, document: dict[str, Any]) -> dict[str, str]:
     return keys
 
 
+def read_languages(form: Any, path: str) -> dict[str, str]:
+    """A language node's keys as its rows have them: key → the language a caller pressing it hears."""
+    return {key: form.get(f"{path}:{key}", "").strip() for key in KEYS if form.get(f"{path}:{key}", "").strip()}
+
+
 def _new_node(kind: str, skill: str, nodes: dict[str, Any]) -> dict[str, Any]:
     """A new node that works as it is where the flow allows: a queue goes on to voicemail, voicemail to a
     hang-up (the first of each in the flow); anything else is filled in on its own form."""

@@ -287,3 +287,25 @@ def test_a_lines_voice_path_is_chosen_from_the_form(web_app, admin, web_box):
     saved = submit(admin, "/config/lines", admin.get("/config/lines").text, None, **{"lines[0].audio": "alsa"})
     assert saved.status_code == 302, saved.text
     assert tomllib.loads((data / "config.toml").read_text())["lines"][0]["audio"] == "alsa"
+
+
+def test_a_language_nodes_keys_are_rows_naming_languages(web_app, admin, web_box):
+    daemon, _ = web_box
+    nodes = [n for n, node in daemon.core.flow.nodes.items() if node.type == "language"]
+    if not nodes:  # the test box's flow has no language choice: add one through the TOML-free form
+        page = admin.get("/config/flow").text
+        added = submit(admin, "/config/flow", page, ("action", "add"), new_name="pick", new_type="language")
+        assert added.status_code == 200, added.text
+        nodes = ["pick"]
+        page = added.text
+    else:
+        page = admin.get("/config/flow").text
+    node = nodes[0]
+    # Rows of key → a language in words, not a "1=en, 2=ru" text box.
+    assert f'name="flow.nodes.{node}.keys:1"' in page and ">Russian</option>" in page
+    assert f'id="f-flow.nodes.{node}.keys" value=' not in page
+    typed = {f"flow.nodes.{node}.keys:{key}": "" for key in "1234567890*#"}
+    typed.update({f"flow.nodes.{node}.keys:1": "ru", f"flow.nodes.{node}.keys:2": "en"})
+    saved = submit(admin, "/config/flow", page, None, **typed)
+    assert saved.status_code == 302, saved.text
+    assert daemon.core.flow[node].keys == {"1": "ru", "2": "en"}
