@@ -214,3 +214,18 @@ def test_the_callbacks_report_and_a_notes_search_do_not_read_a_whole_call_per_ma
     search = _plan(reader, lambda: log.search(q="deposit", limit=5))
     whole_rows = [step for step in search if "calls" in step and "COVERING" not in step]
     assert whole_rows == ["SEARCH calls USING INTEGER PRIMARY KEY (rowid=?)"], search  # the page's rows only
+
+
+def test_a_notes_search_works_on_a_version_7_database_not_yet_migrated(tmp_path):
+    """The web may read a restored older log before the daemon's next start migrates it (no search index yet)."""
+    path = tmp_path / "calls.db"
+    old = sqlite_utils.Database(path)
+    migrations.migrate(old, migrations.MIGRATIONS[:7])
+    old["calls"].insert({"id": "old", "line": "gsm1", "caller": NUMBER, "started_at": 10.0, "ended_at": 20.0,
+                         "outcome": "completed"})
+    old["notes"].insert({"call_id": "old", "caller_key": None, "at": 15.0, "author": "Anna",
+                         "text": "Asked about tenancy deposits"})
+    old.close()
+    log = CallLog(path)
+    assert [c["id"] for c in log.search(q="deposit")] == ["old"]
+    assert log.search(q="parking") == []

@@ -117,10 +117,21 @@ class CallLog:
         # The page's calls are chosen from indexes (their rowids), and only those rows are read whole: the
         # matches of a notes search can be thousands of calls, each sorted by its start from (id, started_at)
         # (SQLite would rather take the unique index on id and read the row for started_at).
-        source = "calls INDEXED BY idx_calls_id_started" if filters.get("q") else "calls"
-        rows = self._query(f"SELECT * FROM calls WHERE rowid IN (SELECT rowid FROM {source}{where} "
-                           "ORDER BY started_at DESC LIMIT ? OFFSET ?) ORDER BY started_at DESC",
-                           [*params, limit, offset])
+        def page(source: str) -> list[dict]:
+            return self._query(f"SELECT * FROM calls WHERE rowid IN (SELECT rowid FROM {source}{where} "
+                               "ORDER BY started_at DESC LIMIT ? OFFSET ?) ORDER BY started_at DESC",
+                               [*params, limit, offset])
+
+        if not filters.get("q"):
+            return [_public(row, role) for row in page("calls")]
+        try:
+            rows = page("calls INDEXED BY idx_calls_id_started")
+        except sqlite3.OperationalError as exc:
+            # The index comes with migration 8: a database the daemon has not migrated yet (a restored older
+            # one, read before the next start) is searched without it, only slower.
+            if "no such index" not in str(exc):
+                raise
+            rows = page("calls")
         return [_public(row, role) for row in rows]
 
     def iter_calls(self, *, role: str | None = None, batch: int = 500, **filters: Any) -> Iterator[dict]:
