@@ -5,6 +5,10 @@ crash in between must not lose the call, so each answer is first noted here: one
 short line (microseconds; it survives the process being killed, as the page cache does). The daemon
 marks an entry settled once the record is in the database; at start, entries never settled become
 records (closed as interrupted with the rest), and the journal starts empty again.
+
+Each line is sealed with the box's privacy key (AES-GCM, as the records' own journal is): it holds the
+caller's number as the line gave it, and no file on the card may keep a number readable outside the
+records' privacy rule. cryptography is loaded with the first answer, never by an idle box.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..records.sealed import Seal
+
 log = logging.getLogger(__name__)
 
 
 class AnswerJournal:
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str | Path, secret: bytes, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
+        self._seal = Seal(secret, b"hotline answer journal")
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: set[str] = set()
@@ -31,15 +38,18 @@ class AnswerJournal:
     def unsettled(self) -> list[dict]:
         """Answers noted by an earlier run whose record may never have been written (oldest first)."""
         try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
+            rows = self.path.read_bytes().splitlines()
         except FileNotFoundError:
             return []
         entries: dict[str, dict] = {}
-        for row in text.splitlines():
+        for row in rows:
             try:
-                entry = json.loads(row)
+                entry = json.loads(self._seal.open(row))
             except ValueError:
-                continue  # the last line, cut by the crash mid-write
+                try:  # written by software from before the journal was sealed
+                    entry = json.loads(row)
+                except ValueError:
+                    continue  # the last line, cut by the crash mid-write
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                 continue
             if entry.get("settled"):
@@ -58,13 +68,13 @@ class AnswerJournal:
 
     def note(self, call_id: str, line: str, caller: str | None) -> None:
         """On the line's worker, just before ATA; again on its reader when the caller's number comes after."""
-        row = json.dumps({"id": call_id, "line": line, "caller": caller, "at": self._clock()}) + "\n"
+        row = self._line({"id": call_id, "line": line, "caller": caller, "at": self._clock()})
         with self._lock:
             if self._fd is None:
                 return
             self._pending.add(call_id)
             try:
-                os.write(self._fd, row.encode())
+                os.write(self._fd, row)
             except OSError as exc:  # a full disk must not stop the answer: the record is written as usual
                 log.warning("answer journal %s: %s", self.path, exc)
 
@@ -78,11 +88,14 @@ class AnswerJournal:
             self._pending.discard(call_id)
             try:
                 if self._pending:
-                    os.write(self._fd, (json.dumps({"id": call_id, "settled": True}) + "\n").encode())
+                    os.write(self._fd, self._line({"id": call_id, "settled": True}))
                 else:
                     os.ftruncate(self._fd, 0)  # nothing in flight: the journal stays a few bytes long
             except OSError as exc:
                 log.warning("answer journal %s: %s", self.path, exc)
+
+    def _line(self, entry: dict) -> bytes:
+        return self._seal.seal(json.dumps(entry).encode()) + b"\n"
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import faults  # noqa: E402
 
+from appliance.modem.answer_journal import AnswerJournal  # noqa: E402
+from appliance.records.privacy import load_secret  # noqa: E402
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
@@ -38,8 +40,14 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
             emulator.incoming_call("+79161234567")
             assert emulator.wait_for("ATA", timeout=2), "the caller waited on the database"
             wait_until(lambda: emulator.script.call == "active", what="the call answered")
-            # ATA leaves at the RING, before the number is read; the journal gets it as soon as it is
-            wait_until(lambda: "+79161234567" in (data / "answers.journal").read_text(), what="the number noted")
+            # ATA leaves at the RING, before the number is read; the journal gets it as soon as it is, sealed:
+            # read with the box's key it holds the number, read as bytes (an attacker with the card) it does not
+            journal = data / "answers.journal"
+            opened = AnswerJournal(journal, load_secret(data))
+            wait_until(lambda: [entry["caller"] for entry in opened.unsettled()] == ["+79161234567"],
+                       what="the number noted")
+            on_disk = journal.read_bytes()
+            assert b"+79161234567" not in on_disk and b"79161234567" not in on_disk, on_disk
             hotline.kill()  # SIGKILL: the record was never written
         finally:
             holder.execute("ROLLBACK")
@@ -56,18 +64,23 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
 
 
 def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settled_calls(tmp_path):
-    from appliance.modem.answer_journal import AnswerJournal
-
-    journal = AnswerJournal(tmp_path / "answers.journal", clock=lambda: 100.0)
+    secret = b"k" * 32
+    journal = AnswerJournal(tmp_path / "answers.journal", secret, clock=lambda: 100.0)
     journal.open()
     journal.note("a", "gsm1", None)  # ATA went out before +CLIP was read
     journal.note("b", "gsm2", "+7900")
     journal.note("a", "gsm1", "+7911")  # the number, once it came
     journal.settled("b")
     journal.close()  # a crash: "a" never got its record
-    assert AnswerJournal(tmp_path / "answers.journal").unsettled() == [
+    on_disk = (tmp_path / "answers.journal").read_bytes()
+    assert not any(number in on_disk for number in (b"7900", b"7911", b"gsm")), on_disk  # sealed
+    assert AnswerJournal(tmp_path / "answers.journal", secret).unsettled() == [
         {"id": "a", "line": "gsm1", "caller": "+7911", "at": 100.0}]
-    again = AnswerJournal(tmp_path / "answers.journal")
+    assert AnswerJournal(tmp_path / "answers.journal", b"x" * 32).unsettled() == []  # another box's key opens none
+    older = tmp_path / "older.journal"  # left by a crash of software from before the journal was sealed
+    older.write_text('{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}\n{"id": "e", "li')
+    assert AnswerJournal(older, secret).unsettled() == [{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}]
+    again = AnswerJournal(tmp_path / "answers.journal", secret)
     again.open()  # the next start deals with what was left, then starts empty
     again.note("c", "gsm1", None)
     again.settled("c")

@@ -13,9 +13,6 @@ skipped, never written twice.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -24,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..sealed import Seal
 from .calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -72,30 +70,16 @@ class Journal:
         self.path = path
         self.used = 0
         self.size = 0
-        self._key = hmac.new(secret, b"hotline call journal", hashlib.sha256).digest() if secret else None
+        self._seal = Seal(secret, b"hotline call journal") if secret else None
         self._reserve(size)
 
     def _encode(self, entry: dict[str, Any]) -> bytes:
         plain = json.dumps(entry, default=str).encode()
-        if self._key is None:
-            return plain + b"\n"
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        nonce = os.urandom(12)
-        return base64.urlsafe_b64encode(nonce + AESGCM(self._key).encrypt(nonce, plain, None)) + b"\n"
+        return (plain if self._seal is None else self._seal.seal(plain)) + b"\n"
 
     def _decode(self, line: bytes) -> dict[str, Any]:
         """One entry; ValueError for a torn line or one sealed with another key."""
-        if self._key is None:
-            return json.loads(line)
-        from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        try:
-            raw = base64.urlsafe_b64decode(line)
-            return json.loads(AESGCM(self._key).decrypt(raw[:12], raw[12:], None))
-        except (InvalidTag, ValueError, TypeError) as exc:
-            raise ValueError(str(exc) or "not sealed with this box's key") from None
+        return json.loads(line if self._seal is None else self._seal.open(line))
 
     def _reserve(self, size: int) -> None:
         try:
