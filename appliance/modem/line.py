@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import serial
 
@@ -29,7 +28,7 @@ from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registra
 from appliance.modem.lease import Lease, lend
 from appliance.modem.news import LineNews
 from appliance.modem.optional import Capabilities
-from appliance.modem.recovery import LineRecovery
+from appliance.modem.recovery import Job, LineRecovery
 from appliance.modem.sms import Sms, check_number, check_text
 from appliance.modem.ussd import Balance
 
@@ -47,13 +46,7 @@ BORROW_WAIT = 10.0  # longest borrow() waits for the jobs queued before it (ATA/
 DIALLABLE = re.compile(r"\+?[0-9*#]{1,30}")
 
 
-@dataclass(frozen=True)
-class _Job:
-    run: Callable[[], None]
-    abandon: Callable[[str], None] | None = None  # posts the failure when the line goes down first
-
-
-class ModemLine(LineRecovery):
+class ModemLine:
     def __init__(self, line_id: str, port: str, *, post: Callable[[object], None], dialect: str = "auto",
                  baudrate: int = 115200, rtscts: bool = False, sim_pin: str | None = None,
                  serial_factory: Callable[..., serial.Serial] = serial.serial_for_url,
@@ -81,27 +74,25 @@ class ModemLine(LineRecovery):
         self._serial_args = {"baudrate": baudrate, "rtscts": rtscts, "timeout": None}
         self._sim_pin = sim_pin
         self._serial_factory = serial_factory
-        self._power_cycle = power_cycle
         self._health_period = health_period
         self._on_report_hook = on_report
         self._lock = threading.Lock()
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._urgent: collections.deque[_Job] = collections.deque()  # ATA: ahead of every queued job
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._urgent: collections.deque[Job] = collections.deque()  # ATA: ahead of every queued job
         self._closing = threading.Event()
         self._channel: AtChannel | None = None
         self._worker: threading.Thread | None = None
-        self._state = "starting"
-        self._fault: str | None = None  # the modem itself failed: recovery runs
-        self._alarm: str | None = None  # the modem works but cannot carry calls (SIM, network)
         self._next_health = 0.0
         self._heard_at = time.monotonic()  # the modem's last word (a reply or a report), for the keep-alive
         self._identities_known = False
         self.health: dict = {}
-        self.recoveries = 0
         self._answer_after_rings = answer_after_rings
         self.calls = Calls(line_id, post=post, command=self._command, later=self._later, urgent=self._answer_first,
                            dialect=lambda: self._dialect, dial_timeout=dial_timeout,
                            answer_after_rings=self._rings_to_answer(), note_answer=note_answer, send=self._send_now)
+        self._recovery = LineRecovery(line_id, port, lock=self._lock, closing=self._closing, post=post,
+                                      later=self._later, calls=self.calls, jobs=self._jobs, urgent=self._urgent,
+                                      reopen=self._reopen, silent=self._silent, power_cycle=power_cycle)
         self.capabilities = Capabilities(line_id)
         self._news = LineNews(line_id, post=post, later=self._later, command=self._command,
                               calls_state=lambda: self.calls.state, call_waiting=call_waiting)
@@ -125,14 +116,14 @@ class ModemLine(LineRecovery):
         try:
             self._open()
         except ModemError as exc:
-            self._fail(str(exc))  # the worker's recovery reopens it with backoff once the modem is plugged in
+            self._recovery.fail(str(exc))  # the worker's recovery reopens it with backoff once the modem is plugged in
             self._worker.start()
             return
         reason = self._initialise()
         if reason is None:
-            self._set_up()
+            self._recovery.set_up()
         else:
-            self._fail(reason)
+            self._recovery.fail(reason)
         self._worker.start()
 
     def hangup(self) -> None:
@@ -166,12 +157,13 @@ class ModemLine(LineRecovery):
 
     def status(self) -> dict:
         with self._lock:
-            reason = self._fault or self._alarm
-            state = self._state if self._fault is None and self._alarm is None else "down"
-            if self._state == "starting":
+            recovery = self._recovery
+            reason = recovery.fault or recovery.alarm
+            state = recovery.state if recovery.fault is None and recovery.alarm is None else "down"
+            if recovery.state == "starting":
                 state = "starting"
             return {"state": state, "reason": reason, "dialect": self._dialect.name, "port": self.port,
-                    "call": self.calls.state, "recoveries": self.recoveries,
+                    "call": self.calls.state, "recoveries": recovery.recoveries,
                     "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
                     "sms_sent": self._sms.sent, "sms_received": self._sms.received,
                     "balance": self._balance.status() if self._balance else None,
@@ -199,13 +191,13 @@ class ModemLine(LineRecovery):
         """
         if threading.current_thread() is self._worker:
             raise RuntimeError(f"line {self.line_id}: a job on the worker cannot borrow the port it lends")
-        why = self._fault or ("closed" if self._closing.is_set() else None)
+        why = self._recovery.fault or ("closed" if self._closing.is_set() else None)
         if why is None and (self._worker is None or not self._worker.is_alive()):
             why = "the line is not running"
         if why is not None:
             raise ModemError(f"line {self.line_id}: cannot lend the port: {why}")
         lease = Lease(f"line {self.line_id}")
-        self._jobs.put(_Job(lambda: lend(self._channel, lease), lease.refuse))
+        self._jobs.put(Job(lambda: lend(self._channel, lease), lease.refuse))
         port = lease.take(timeout)
         try:
             yield port
@@ -222,22 +214,33 @@ class ModemLine(LineRecovery):
         self._later(lambda: job(self._command))
 
     def _later(self, run: Callable[[], None]) -> None:
-        self._jobs.put(_Job(run))
+        self._jobs.put(Job(run))
 
     def _answer_first(self, run: Callable[[], None]) -> None:
         """`run` before any job already queued; the no-op job wakes a worker that waits on the queue."""
-        self._urgent.append(_Job(run))
-        self._jobs.put(_Job(lambda: None))
+        self._urgent.append(Job(run))
+        self._jobs.put(Job(lambda: None))
 
     def _queue(self, run: Callable[[], None], failed: Callable[[str], object]) -> None:
         """Queue `run`, or post `failed(reason)` at once (or when the line goes down before it ran)."""
-        down = self._fault
+        down = self._recovery.fault
         if down is not None:
             self._post(failed(f"line down: {down}"))
             return
-        self._jobs.put(_Job(run, lambda why: self._post(failed(why))))
+        self._jobs.put(Job(run, lambda why: self._post(failed(why))))
 
     # --- opening and initialising --------------------------------------------------------
+
+    def _reopen(self) -> str | None:
+        """The port closed if open, opened and initialised again: LineRecovery's way back."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        self._open()
+        return self._initialise()
+
+    def _silent(self) -> bool:
+        return self._channel is not None and self._channel.lost is None
 
     def _rings_to_answer(self) -> int:
         return self._answer_after_rings or (1 if self._dialect.gsm else 2)
@@ -249,7 +252,7 @@ class ModemLine(LineRecovery):
             raise ModemError(f"line {self.line_id}: cannot open {self.port}: {exc}") from exc
         channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
                             is_report=lambda line: self._dialect.is_report(line),
-                            on_report=self._on_report, on_lost=self._on_lost)
+                            on_report=self._on_report, on_lost=self._recovery.on_lost)
         with self._lock:
             refused = self._closing.is_set()
             if not refused:
@@ -293,7 +296,7 @@ class ModemLine(LineRecovery):
                     self.capabilities.attempt(cmd, text, capability)
                 elif not cmd(text).ok:
                     log.warning("line %s: %s refused; carrying on without it", self.line_id, text)
-            self._alarm = None
+            self._recovery.alarm = None
             self._poll_health(cmd)
             if self._dialect.gsm:
                 self._sms.fetch_stored()  # before the line is up, so no call waits behind it
@@ -309,8 +312,8 @@ class ModemLine(LineRecovery):
 
     def _work(self) -> None:
         while not self._closing.is_set():
-            if self._fault is not None:
-                self._recover()
+            if self._recovery.fault is not None:
+                self._recovery.recover()
                 continue
             try:
                 job = self._urgent.popleft()
@@ -318,15 +321,15 @@ class ModemLine(LineRecovery):
                 try:
                     job = self._jobs.get(timeout=self._idle_wait())
                 except queue.Empty:
-                    job = _Job(self._periodic)
+                    job = Job(self._periodic)
             if job is None:
                 return
             try:
                 job.run()
             except AtTimeout as exc:
-                self._fail(f"the modem stopped answering ({exc})")
+                self._recovery.fail(f"the modem stopped answering ({exc})")
             except PortLost as exc:
-                self._fail(str(exc))
+                self._recovery.fail(str(exc))
             except Exception:  # noqa: BLE001 - one failed job must not end the line
                 log.exception("line %s: job failed", self.line_id)
 
@@ -365,7 +368,7 @@ class ModemLine(LineRecovery):
         """`text` written at once, on the calling thread, if no command is in flight (None if one is, or the line
         is down): what waits for its reply (on the worker)."""
         channel = self._channel
-        if channel is None or self._fault is not None:
+        if channel is None or self._recovery.fault is not None:
             return None
         sent = channel.send(text, **kw)
         if sent is None:
@@ -387,7 +390,7 @@ class ModemLine(LineRecovery):
         health_poll.set_registration(self.health, stat)
         self._identities_known = self.health.get("imei") is not None
         problem = health_poll.sim_problem(self.health["sim"]) if self.health["sim"] != "unknown" else None
-        self._set_alarm(problem or health_poll.registration_problem(self.health["registration_stat"]))
+        self._recovery.set_alarm(problem or health_poll.registration_problem(self.health["registration_stat"]))
 
     # --- reports (reader thread) ---------------------------------------------------------
 
@@ -400,11 +403,11 @@ class ModemLine(LineRecovery):
 
     def _happen(self, h: Happening) -> None:
         if isinstance(h, PowerDown):
-            self._fail(f"the modem reported {h.reason}")
+            self._recovery.fail(f"the modem reported {h.reason}")
         elif isinstance(h, Registration):
             stat = self._news.registration_heard({h.domain: h.stat})
             health_poll.set_registration(self.health, stat)
-            self._set_alarm(health_poll.registration_problem(stat))
+            self._recovery.set_alarm(health_poll.registration_problem(stat))
         elif isinstance(h, SimStatus):
             self.health["sim"] = h.state
         elif isinstance(h, NewSms):
