@@ -29,10 +29,9 @@ class ModemEmulator:
         self.received: list[str] = []
         self.received_at: list[float] = []  # time.monotonic() of each received command, for the bench
         self.ring_sent_at: list[float] = []  # time.monotonic() just after each RING was written
-        self.script = Script(dialect, self._send, sim_pin=sim_pin)
         # the families with a USB voice port get one: a second pty (`voice_port.port`), quiet until switched on
         self.voice_port = UsbVoicePort(link + "-audio" if link else None) if dialect in USB_VOICE else None
-        self.script.usb_voice = self.voice_port
+        self.script = Script(dialect, self._send, sim_pin=sim_pin, usb_voice=self.voice_port)
         self.hung = False  # fault: the firmware stops answering commands
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -115,7 +114,7 @@ class ModemEmulator:
 
     def deliver_sms(self, sender: str, text: str, *, notify: bool = True) -> int:
         """An SMS arrives (+CMTI per part); `notify=False` stores it unannounced, as while the box was off."""
-        return self.script.deliver_sms(sender, text, notify=notify)
+        return self.script.messages.deliver_sms(sender, text, notify=notify)
 
     # --- faults ---------------------------------------------------------------------------
 
@@ -211,13 +210,13 @@ class ModemEmulator:
                         break
                     del pending[:self.script.voice.feed(bytes(pending))]
                     continue
-                if self.script.awaiting_text:
+                if self.script.messages.awaiting_text:
                     end = pending.find(b"\x1a")
                     if end < 0:
                         break
                     text = bytes(pending[:end]).decode(errors="replace")
                     del pending[: end + 1]
-                    self.script.text_entered(text)
+                    self.script.messages.text_entered(text)
                     continue
                 end = pending.find(b"\r")
                 if end < 0:

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.sim.emulator_sms import Messages
-from appliance.sim.emulator_usb_voice import UsbVoiceCommands, UsbVoicePort
+from appliance.sim.emulator_part import PartAttribute
+from appliance.sim.emulator_sms import Messages, Stored
+from appliance.sim.emulator_usb_voice import UsbVoice, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
 
 DLE = b"\x10"
@@ -55,8 +56,31 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-class Script(Messages, UsbVoiceCommands):
-    def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None) -> None:
+def _messages(script: Script) -> Messages:
+    return script.messages
+
+
+def _usb(script: Script) -> UsbVoice:
+    return script.usb
+
+
+class Script:
+    # what tests read and set on the script, kept by its parts
+    charset = PartAttribute[str](_messages)
+    sms_mode = PartAttribute[str](_messages)
+    sent_sms = PartAttribute[list[tuple[str, str, str]]](_messages)
+    sent_pdus = PartAttribute[list[str]](_messages)
+    sms_error = PartAttribute[str | None](_messages, settable=True)
+    inbox = PartAttribute[dict[int, Stored]](_messages)
+    ussd_reply = PartAttribute[str](_messages, settable=True)
+    ussd_format = PartAttribute[str](_messages, settable=True)
+    ussd_open = PartAttribute[bool](_messages, settable=True)
+    ussd_codes = PartAttribute[list[str]](_messages)
+    uac_voice = PartAttribute[bool](_usb)
+    volte = PartAttribute[bool](_usb)
+
+    def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None,
+                 usb_voice: UsbVoicePort | None = None) -> None:
         if dialect not in FAMILIES:
             raise ValueError(f"the emulator speaks {', '.join(FAMILIES)}, not {dialect!r}")
         self.dialect = dialect
@@ -91,12 +115,10 @@ class Script(Messages, UsbVoiceCommands):
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
-        self.usb_voice: UsbVoicePort | None = None  # the USB voice port (Huawei, SIMCom, Quectel): set by the emulator
-        self.uac_voice = False  # Quectel AT+QPCMV=1,2: the call's voice is on the modem's USB sound card
-        self.volte = False  # IMS/VoLTE (Quectel AT+QCFG="ims", SIMCom AT+CIREG?): on after the enabling command
-        self._init_messages()
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
+        self.messages = Messages(send, self._later)  # SMS and USSD
+        self.usb = UsbVoice(dialect, usb_voice)  # the call's voice over USB, and VoLTE
 
     # --- the call ------------------------------------------------------------------------
 
@@ -175,9 +197,7 @@ class Script(Messages, UsbVoiceCommands):
     def reset_call(self) -> None:
         self._ring_stop.set()
         self.call = "idle"
-        self.uac_voice = False
-        if self.usb_voice is not None:
-            self.usb_voice.switch_off()
+        self.usb.call_ended()
 
     def _report(self, report: str | bytes) -> None:
         if isinstance(report, bytes):
@@ -288,7 +308,7 @@ class Script(Messages, UsbVoiceCommands):
             return ("OK",)
         if cmd in ("ATA", "AT+VLS=1") and (fam.gsm or cmd == "AT+VLS=1"):
             return self._answer()
-        switched = self._switch_voice(cmd) or self._volte(cmd)
+        switched = self.usb.reply(cmd, self.call == "active")
         if switched is not None:
             return switched
         if cmd in ("ATH", "AT+CHUP", "AT+VLS=0", "ATH0"):
@@ -304,7 +324,7 @@ class Script(Messages, UsbVoiceCommands):
             return ("OK",)
         if cmd.startswith("ATD"):
             return self._dial(line[3:].rstrip(";").lstrip("TtPp"))
-        message = self._message_reply(line, cmd)
+        message = self.messages.reply(line, cmd)
         if message is not None:
             return message
         if cmd.startswith("AT+VTS"):

@@ -1,6 +1,7 @@
 """What the emulated modem says about messages: SMS in text and PDU mode (27.005) and USSD (27.007 +CUSD).
 
-A mixin of the emulator's Script: the call side and the message side share only `_send` and `_later`.
+A part owned by the emulator's Script: it is given the Script's `send` (write to the host) and `later`
+(run after a delay, cancelled with the Script's timers), and shares nothing else with the call side.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ class Stored:
 
 
 class Messages:
-    _send: Callable[..., None]
-    _later: Callable[[float, Callable[[], None]], None]
-
-    def _init_messages(self) -> None:
+    def __init__(self, send: Callable[..., None], later: Callable[[float, Callable[[], None]], None]) -> None:
+        self._send = send
+        self._later = later
         self.charset = "GSM"
         self.sms_mode = "text"  # AT+CMGF=1 text | AT+CMGF=0 pdu
         self.sent_sms: list[tuple[str, str, str]] = []  # text mode: (number, text as typed, charset)
@@ -76,7 +76,7 @@ class Messages:
             return
         self._send(f"+CMGS: {len(self.sent_sms) + len(self.sent_pdus)}", "OK")
 
-    def _message_reply(self, line: str, cmd: str) -> tuple[str, ...] | None:
+    def reply(self, line: str, cmd: str) -> tuple[str, ...] | None:
         """The reply to a message command; None when `cmd` is not one (or the reply is the > prompt)."""
         if cmd.startswith("AT+CMGF="):
             self.sms_mode = "pdu" if line[8:].strip() == "0" else "text"

@@ -200,14 +200,24 @@ class UsbVoicePort:
             os.write(master, chunk)
 
 
-class UsbVoiceCommands:
+class UsbVoice:
     """The script's side of the LTE families' voice commands: switching the call's voice to USB, and VoLTE."""
 
-    dialect: str
-    call: str
-    usb_voice: UsbVoicePort | None
-    uac_voice: bool
-    volte: bool
+    def __init__(self, dialect: str, port: UsbVoicePort | None) -> None:
+        self.dialect = dialect
+        self.port = port  # the USB voice port (Huawei, SIMCom, Quectel); None for the families without one
+        self.uac_voice = False  # Quectel AT+QPCMV=1,2: the call's voice is on the modem's USB sound card
+        self.volte = False  # IMS/VoLTE (Quectel AT+QCFG="ims", SIMCom AT+CIREG?): on after the enabling command
+
+    def reply(self, cmd: str, call_active: bool) -> tuple[str, ...] | None:
+        """The reply to a voice-switching or VoLTE command; None when `cmd` is not one."""
+        return self._switch_voice(cmd, call_active) or self._volte(cmd)
+
+    def call_ended(self) -> None:
+        """The call's voice leaves USB: the port goes quiet, the sound card is off."""
+        self.uac_voice = False
+        if self.port is not None:
+            self.port.switch_off()
 
     def _volte(self, cmd: str) -> tuple[str, ...] | None:
         """IMS/VoLTE as the LTE families read and switch it (appliance/modem/volte.py)."""
@@ -223,20 +233,18 @@ class UsbVoiceCommands:
             return (f"+CIREG: 0,{1 if self.volte else 0}", "OK")
         return None
 
-    def _switch_voice(self, cmd: str) -> tuple[str, ...] | None:
+    def _switch_voice(self, cmd: str, call_active: bool) -> tuple[str, ...] | None:
         """The families' commands that move a call's voice to USB (docs/modems.md); None: not one of them."""
         switching = {"huawei": ("AT^DDSETEX=2",), "sim7600": ("AT+CPCMREG=1", "AT+CPCMREG=0"),
                      "quectel": ("AT+QPCMV=1,0", "AT+QPCMV=1,2", "AT+QPCMV=0")}.get(self.dialect, ())
         if cmd not in switching:
             return None
-        if self.call != "active":
+        if not call_active:
             return ("ERROR",) if cmd != "AT+CPCMREG=0" else ("OK",)  # no call to carry
         if cmd in ("AT+CPCMREG=0", "AT+QPCMV=0"):
-            self.uac_voice = False
-            if self.usb_voice is not None:
-                self.usb_voice.switch_off()
+            self.call_ended()  # the voice goes back to the modem's own path, as at the call's end
         elif cmd == "AT+QPCMV=1,2":
             self.uac_voice = True
-        elif self.usb_voice is not None:
-            self.usb_voice.switch_on(cmd)
+        elif self.port is not None:
+            self.port.switch_on(cmd)
         return ("OK",)
