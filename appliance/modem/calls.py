@@ -58,7 +58,7 @@ Command = Callable[..., Reply]
 AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
-class Calls(AnswerExchange, CallTransfer):
+class Calls(AnswerExchange):
     """The line's call. `state` is one of call_states.STATES; `command` is the AT channel's, `later(job)`
     queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
     line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
@@ -99,11 +99,12 @@ class Calls(AnswerExchange, CallTransfer):
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
         self._rang_at = 0.0
-        self._news = threading.Event()  # a call report came while a transfer waits on the network
-        self._last_end = "no carrier"
         self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
         self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
         self._answered_number: str | None = None  # the number heard before that report: the answered caller's
+        self._transfer = CallTransfer(line_id, post=post, command=command, dialect=dialect, clock=clock,
+                                      dial_timeout=dial_timeout, state=lambda: self.state, go=self._go,
+                                      hangup=self.hangup, forget=self.forget)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class Calls(AnswerExchange, CallTransfer):
             self._queue(self._go(cs.DTMF, data=h.digit))
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
-                self._news.set()
+                self._transfer.heard()
             elif self.state == cs.CHECKING and not self._up_while_checking:
                 self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
                 self._answered_number = self._early_caller  # theirs, whoever rings after them
@@ -218,8 +219,7 @@ class Calls(AnswerExchange, CallTransfer):
                 if self.state in (cs.IDLE, cs.DOWN):  # (while checking, the check decides whose number it was)
                     self._early_caller = None  # their call is over before it was ours: the number is not the next's
             if self.state == cs.TRANSFERRING:
-                self._last_end = h.reason
-                self._news.set()  # one leg ended: the transfer's AT+CLCC tells which
+                self._transfer.heard(h.reason)  # one leg ended: the transfer's AT+CLCC tells which
                 return
             self._queue(self._go(cs.ENDED, h.reason))
 
@@ -306,6 +306,10 @@ class Calls(AnswerExchange, CallTransfer):
         for text in self._dialect().after_answer:
             if not self._command(text).ok:
                 log.warning("line %s: %s refused after answer", self.line_id, text)
+
+    def transfer(self, number: str) -> None:
+        """Hand the call on (transfer.py); TransferResult follows."""
+        self._transfer.transfer(number)
 
     def hangup(self) -> None:
         with self._lock:

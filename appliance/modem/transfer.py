@@ -1,11 +1,15 @@
 """Handing a call on: GSM call deflection while it rings, explicit call transfer (or a conference) once
-answered. A mixin of Calls (calls.py), which owns the state; the states move through its table."""
+answered. A part of Calls (calls.py), which owns the state; the states move through its table."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 from appliance.core.events import TransferResult
 from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, ModemError, Reply
+from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import fields
 
 TRANSFER_POLL = 1.0  # how often AT+CLCC is asked while the second leg of a transfer rings
@@ -35,15 +39,43 @@ def clcc_calls(reply: Reply) -> list[tuple[int, int, int]]:
 
 
 class CallTransfer:
+    """Hands the line's call on, on the worker. Calls gives it the call's `state()`, its table (`go(event, why)`
+    moves the state and returns the modem effects) and its hang-up; the call reports a transfer waits on
+    come in through `heard`."""
+
+    def __init__(self, line_id: str, *, post: Callable[[object], None], command: Callable[..., Reply],
+                 dialect: Callable[[], Dialect], clock: Callable[[], float], dial_timeout: float,
+                 state: Callable[[], str], go: Callable[..., list[str]], hangup: Callable[[], None],
+                 forget: Callable[[], None]) -> None:
+        self.line_id = line_id
+        self._post = post
+        self._command = command
+        self._dialect = dialect
+        self._clock = clock
+        self.dial_timeout = dial_timeout
+        self._state = state
+        self._go = go
+        self._hangup = hangup
+        self._forget = forget
+        self._news = threading.Event()  # a call report came while a transfer waits on the network
+        self._last_end = "no carrier"
+
+    def heard(self, end: str | None = None) -> None:
+        """A call report while transferring (reader thread): a leg answered (None) or one ended (its reason)."""
+        if end is not None:
+            self._last_end = end
+        self._news.set()
+
     def transfer(self, number: str) -> None:
+        state = self._state()
         if not self._dialect().gsm:
             self._result(number, False, "an analogue (V.253) line cannot transfer calls")
-        elif self.state in (cs.RINGING, cs.REFUSED):
+        elif state in (cs.RINGING, cs.REFUSED):
             self._deflect(number)
-        elif self.state == cs.ACTIVE:
+        elif state == cs.ACTIVE:
             self._explicit_transfer(number)
         else:
-            self._result(number, False, f"no call to transfer (the line is {self.state})")
+            self._result(number, False, f"no call to transfer (the line is {state})")
 
     def _result(self, number: str, ok: bool, reason: str | None = None) -> None:
         self._post(TransferResult(self.line_id, number, ok, reason))
@@ -54,7 +86,7 @@ class CallTransfer:
         if not reply.ok:
             self._result(number, False, f"the network refused call deflection: {reply.final}")
             return
-        self.forget()
+        self._forget()
         self._result(number, True)
 
     def _explicit_transfer(self, number: str) -> None:
@@ -79,7 +111,7 @@ class CallTransfer:
         reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT, finals=CALL_FINALS)
         outcome = self._second_leg() if reply.ok else dial_failure(reply.final)
         if outcome == "caller gone":
-            self.hangup()
+            self._hangup()
             self._go(cs.ENDED, "caller hung up")
             return False, "the caller hung up during the transfer"
         if outcome != "answered":
