@@ -1,4 +1,4 @@
-"""The AT engine: splits what a modem sends into lines and matches replies to the one command in flight.
+"""The AT engine: matches the lines a modem sends (framing.py splits them) to the one command in flight.
 
 Everything a modem sends goes through here, so nothing it sends may raise: unreadable bytes and
 over-long lines are logged and dropped, and a broken report handler is logged, never propagated.
@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
+
 log = logging.getLogger(__name__)
 
-DLE = 0x10
-PROMPT = "> "  # the SMS text prompt, which arrives without a line end
 
 # Vendor final results: Huawei sticks answer a command their firmware lacks with COMMAND NOT SUPPORT (or TOO MANY
 # PARAMETERS) instead of ERROR, some ZTE/Longcheer firmwares with COMMAND NOT SUPPORTED; unless they end the command
@@ -39,13 +39,6 @@ class PortLost(ModemError):
     pass
 
 
-@dataclass(frozen=True)
-class DleEvent:
-    """A <DLE>-shielded code from a V.253 voice modem (DTMF digit or call-progress tone)."""
-
-    code: str
-
-
 @dataclass
 class Reply:
     command: str
@@ -65,90 +58,8 @@ class Reply:
         return None
 
 
-def _printable(b: int) -> bool:
-    return 0x20 < b < 0x7F
-
-
 def is_final(line: str, finals: tuple[str, ...]) -> bool:
     return any(line == f or line.startswith(f + ":") or line.startswith(f + " ") for f in finals)
-
-
-class LineSplitter:
-    """Turns a byte stream into report lines, prompts and <DLE> codes.
-
-    CR, LF, CRLF and CRCR all end a line; empty lines vanish. Lines with control characters or
-    invalid UTF-8 are garbage (a glitching UART), and lines longer than `max_line` are dropped whole.
-    """
-
-    def __init__(self, name: str = "modem", max_line: int = 1024) -> None:
-        self._name = name
-        self._max = max_line
-        self._buf = bytearray()
-        self._overflow = False
-        self._dle = False
-        self._glued: str | None = None  # a <DLE>x that ended a read: x may be a report's first letter
-        self.skipped = 0
-
-    def feed(self, data: bytes) -> list[str | DleEvent]:
-        out: list[str | DleEvent] = []
-        glued, self._glued = self._glued, None
-        if glued is not None and data[:1] and _printable(data[0]) and not self._buf:
-            self._buf.extend(glued.encode())  # the last read ended on a stray <DLE>x: x began this report
-        for i, b in enumerate(data):
-            if self._dle:
-                self._dle = False
-                if not self._is_code(b, data[i + 1:i + 2]):
-                    self._text(b, out)  # a stray DLE (line noise, a GSM modem): never let it eat a report
-                    continue
-                out.append(DleEvent(chr(b)))
-                if i + 1 == len(data) and chr(b).isalpha():
-                    self._glued = chr(b)
-            elif b == DLE:
-                self._dle = True
-            else:
-                self._text(b, out)
-        if self._buf in (b"> ", b">"):
-            self._buf.clear()
-            out.append(PROMPT)
-        return out
-
-    def _is_code(self, b: int, following: bytes) -> bool:
-        """A <DLE>-shielded code stands alone between report lines (V.253); a DLE before a line end, inside a
-        line, or before text that runs on (`<DLE>RING`) is noise in front of a report."""
-        if b in (0x0D, 0x0A) or self._buf:
-            return False
-        return not (_printable(b) and following and _printable(following[0]))
-
-    def _text(self, b: int, out: list[str | DleEvent]) -> None:
-        if b in (0x0D, 0x0A):
-            self._end_line(out)
-        elif not self._overflow:
-            self._buf.append(b)
-            if len(self._buf) > self._max:
-                log.warning("%s: line longer than %d bytes dropped", self._name, self._max)
-                self.skipped += 1
-                self._buf.clear()
-                self._overflow = True
-
-    def _end_line(self, out: list[str | DleEvent]) -> None:
-        raw = bytes(self._buf)
-        self._buf.clear()
-        if self._overflow:
-            self._overflow = False
-            return
-        if not raw:
-            return
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in text):
-            log.warning("%s: unreadable line skipped: %r", self._name, raw[:80])
-            self.skipped += 1
-            return
-        text = text.strip()
-        if text:
-            out.append(text)
 
 
 @dataclass

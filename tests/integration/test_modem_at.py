@@ -13,7 +13,8 @@ import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from appliance.modem.at import PROMPT, AtChannel, AtTimeout, DleEvent, LineSplitter, PortLost
+from appliance.modem.at import AtChannel, AtTimeout, PortLost
+from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
 
 
 def test_lines_end_with_cr_lf_crlf_or_crcr():

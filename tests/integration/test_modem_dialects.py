@@ -11,8 +11,8 @@ from appliance.core.events import (
     LineUp,
     RemoteHangup,
 )
-from appliance.modem.at import LineSplitter
 from appliance.modem.dialects import DIALECTS, detect, dialect_named
+from appliance.modem.framing import LineSplitter
 from appliance.modem.line import ModemLine
 from appliance.sim.emulator import ModemEmulator
 from tests import support

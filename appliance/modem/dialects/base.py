@@ -10,7 +10,7 @@ import csv
 import dataclasses
 from dataclasses import dataclass
 
-from appliance.modem.at import DleEvent
+from appliance.modem.framing import DleEvent
 
 # --- happenings: what a modem report means, in the line's words ------------------------------
 

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
     Dialect,
@@ -29,6 +28,7 @@ from appliance.modem.dialects.base import (
     fields,
     warning_for,
 )
+from appliance.modem.framing import DleEvent
 
 
 def _call_id(text: str) -> int | None:

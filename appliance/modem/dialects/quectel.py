@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, VoiceSwitching, after
+from appliance.modem.framing import DleEvent
 
 
 class Quectel(Dialect):

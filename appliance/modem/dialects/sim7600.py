@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
     Dialect,
@@ -24,6 +23,7 @@ from appliance.modem.dialects.base import (
     VoiceSwitching,
     after,
 )
+from appliance.modem.framing import DleEvent
 
 
 class Sim7600(Dialect):

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from appliance.modem.at import DleEvent
 from appliance.modem.dialects.base import (
     DTMF_DIGITS,
     CallerNumber,
@@ -27,6 +26,7 @@ from appliance.modem.dialects.base import (
     LineHungUp,
     Ring,
 )
+from appliance.modem.framing import DleEvent
 
 # <DLE> codes after which nobody is on the line any more: on an analogue line the far end hanging up shows only
 # as the exchange's busy or dial tone, or as the line going silent. `K`/`i` are the busy/dial-tone codes of
