@@ -41,6 +41,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         pages,
         people,
         records,
+        row_ids,
         security,
         signin,
         words,
@@ -69,6 +70,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     i18n.install(app)
     labels.install(app)
     words.install(app)
+    row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
                    blocking):
         app.register_blueprint(module.blueprint)

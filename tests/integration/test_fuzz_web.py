@@ -142,3 +142,20 @@ def test_an_oversized_json_body_is_refused_with_413_before_it_is_parsed(web):
                                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert snapshot(data) == before
     assert reply.status_code == 413
+
+
+def test_an_id_beyond_sqlites_integers_is_not_found_on_every_route_that_takes_one(web):
+    """A number the database cannot hold names no row: 404 from every <int:...> route, for each method it takes,
+    sent as a signed-in admin with the right CSRF token so that only the id can refuse it."""
+    app, admin, data, _, _ = web
+    headers = {"X-CSRF-Token": _csrf(admin.get("/kb/new").text)}
+    rules = [rule for rule in app.url_map.iter_rules() if "<int:" in rule.rule]
+    assert len(rules) >= 9, [rule.rule for rule in rules]  # knowledge base, revisions, voicemail, tickets, callbacks
+    before = snapshot(data)
+    for rule in rules:
+        for huge in (2**63, 10**22):
+            url = url_for_rule(rule.rule, sorted(rule.arguments), str(huge))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                reply = admin.open(url, method=method, headers=headers)
+                assert reply.status_code == 404, (method, url, reply.status_code)
+    assert snapshot(data) == before
