@@ -206,7 +206,7 @@ def footprint(quick: bool) -> list[Row]:
         Row("footprint: idle resident memory, one line, prompts rendered", ours["rss_mb"], "MB", peer.get("rss_mb"),
             target=25, note="VmRSS at a restart: call log made, prompts cached"),
         Row("footprint: idle resident memory after the first start", ours["first_start_rss_mb"], "MB",
-            note="what the first start loaded stays: the migrations' sqlite-utils, prompt loudness's numpy"),
+            note="what the first start loaded stays: the migrations' sqlite-utils"),
         Row("footprint: idle threads", ours["threads"], "threads", peer.get("threads")),
         Row("footprint: exec to READY=1", ours["ready_seconds"], "s", peer.get("ready_seconds"),
             note="peer: to connect() returned"),

@@ -7,16 +7,20 @@ so pauses between sentences do not count), its rare peaks above the ceiling are 
 starts with LEAD_IN_SECONDS of silence: the caller's first syllable then arrives after the voice path has
 settled (a USB voice port just switched on, a codec's first frames, an echo canceller converging).
 
-dBov: 0 dBov is the level of a full-scale square wave (a full-scale sine is -3 dBov). Pure numpy, run once
-when a prompt is made, never while a caller waits.
+dBov: 0 dBov is the level of a full-scale square wave (a full-scale sine is -3 dBov). Standard library only:
+the daemon and the web app both make prompts, and numpy here cost each of them ~16 MB of resident memory for
+the rest of its life (on a Pi Zero's 512 MB). Run once when a prompt is made, never while a caller waits:
+about 3 ms per second of speech here (numpy: 0.5 ms, plus 0.1-0.2 s to import it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy
+import math
+import operator
+from array import array
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Sequence
 
 TARGET_DBOV = -26.0  # ITU-T P.800/G.100 nominal speech level: what networks and codecs are tuned for
 LEAD_IN_SECONDS = 0.15
@@ -26,73 +30,97 @@ CEILING = 10 ** (-1 / 20)  # peaks are rounded off above -1 dBFS, so no sample c
 _TIME_CONSTANT = 0.03  # s, envelope smoothing
 _HANGOVER = 0.2  # s, a pause shorter than this still counts as active speech
 _MARGIN_DB = 15.9  # the threshold sits this far below the active level
-_BLOCK = 4096  # samples per block of the envelope filter (keeps g**-n far from overflow)
+_FULL = 32768  # S16 full scale
 
 
-def _smooth(x: numpy.ndarray, g: float) -> numpy.ndarray:
-    """y[n] = g*y[n-1] + (1-g)*x[n], block by block in closed form (no per-sample Python loop)."""
-    import numpy as np
-
-    out = np.empty_like(x)
-    state = 0.0
-    n = np.arange(_BLOCK)
-    up, down = g ** (-n - 1.0), g ** (n + 1.0)
-    for start in range(0, x.size, _BLOCK):
-        block = x[start:start + _BLOCK]
-        k = block.size
-        out[start:start + k] = down[:k] * (state + (1 - g) * np.cumsum(block * up[:k]))
-        state = float(out[start + k - 1])
-    return out
+def _envelope(magnitudes: Sequence[float], g: float, step: int) -> list[float]:
+    """P.56's envelope: |x| through the one-pole smoother y[n] = g*y[n-1] + (1-g)*x[n] twice, kept every
+    `step` samples (the filters themselves run on every sample)."""
+    h = 1.0 - g
+    first = second = 0.0
+    kept: list[float] = []
+    for start in range(0, len(magnitudes), step):
+        for v in magnitudes[start:start + step]:
+            first = g * first + h * v
+            second = g * second + h * first
+        kept.append(second)
+    return kept
 
 
-def active_speech_level(samples: numpy.ndarray, rate: int) -> float:
+def _window_peaks(envelope: list[float], hangover: int) -> list[float]:
+    """For each point, the loudest envelope value over it and the `hangover` points before it.
+
+    A point is active at threshold c when the envelope reached c within the hangover before it, that is
+    when this peak is >= c: one pass here, then every threshold is a binary search instead of a walk."""
+    peaks: list[float] = []
+    window: deque[int] = deque()  # indices whose values decrease: the front is the window's peak
+    for i, value in enumerate(envelope):
+        while window and envelope[window[-1]] <= value:
+            window.pop()
+        window.append(i)
+        if window[0] < i - hangover:
+            window.popleft()
+        peaks.append(envelope[window[0]])
+    return peaks
+
+
+def active_speech_level(samples: Sequence[float], rate: int) -> float:
     """The P.56 active speech level in dBov of float samples at full scale 1.0; -inf for silence."""
-    import numpy as np
+    return _level([abs(v) for v in samples], math.fsum(v * v for v in samples), rate)
 
-    x = np.asarray(samples, dtype=np.float64)
-    energy = float(np.sum(x * x))
-    if x.size == 0 or energy == 0.0:
+
+def _level(magnitudes: Sequence[float], energy: float, rate: int) -> float:
+    """The P.56 level from the samples' magnitudes and their summed squares, both at full scale 1.0."""
+    if not magnitudes or energy == 0.0:
         return float("-inf")
-    g = float(np.exp(-1.0 / (rate * _TIME_CONSTANT)))
+    g = math.exp(-1.0 / (rate * _TIME_CONSTANT))
     # the envelope changes over tens of ms: judged every millisecond, activity is the same to within 0.01 dB
-    # and the threshold walk costs an eighth (it is most of the work)
     step = max(1, rate // 1000)
-    envelope = _smooth(_smooth(np.abs(x), g), g)[::step]
-    hangover = int(_HANGOVER * rate) // step
-    index = np.arange(envelope.size)
-    thresholds = 2.0 ** np.arange(-16, 1)  # -96 dB up to full scale, 6 dB apart
+    peaks = sorted(_window_peaks(_envelope(magnitudes, g, step), int(_HANGOVER * rate) // step))
     levels, margins = [], []
-    for c in thresholds:
-        above = envelope >= c
-        if not above.any():
+    for k in range(-16, 1):  # thresholds from -96 dB up to full scale, 6 dB apart
+        c = 2.0 ** k
+        count = len(peaks) - bisect_left(peaks, c)
+        if count == 0:
             break
-        # active: above the threshold, or within the hangover after the last sample that was
-        last = np.maximum.accumulate(np.where(above, index, -hangover - 1))
-        active = min(x.size, step * int(np.count_nonzero(index - last <= hangover)))
-        level = 10 * np.log10(energy / active)
+        active = min(len(magnitudes), step * count)
+        level = 10 * math.log10(energy / active)
         levels.append(level)
-        margins.append(level - 20 * np.log10(c))
+        margins.append(level - 20 * math.log10(c))
     # the level where (active level - threshold) falls through the margin, interpolated between thresholds
     for j in range(1, len(margins)):
         if margins[j] <= _MARGIN_DB <= margins[j - 1]:
             span = margins[j - 1] - margins[j]
             t = 0.0 if span == 0 else (margins[j - 1] - _MARGIN_DB) / span
-            return float(levels[j - 1] + t * (levels[j] - levels[j - 1]))
-    return float(levels[-1] if margins and margins[-1] > _MARGIN_DB else levels[0])
+            return levels[j - 1] + t * (levels[j] - levels[j - 1])
+    return levels[-1] if margins and margins[-1] > _MARGIN_DB else levels[0]
+
+
+def _limited(value: float) -> int:
+    """One sample after the gain (full scale 1.0) as S16: above the ceiling a soft knee rounds rare peaks off
+    instead of clipping them into distortion."""
+    size = abs(value)
+    if size > CEILING:
+        size = CEILING + (1 - CEILING) * math.tanh((size - CEILING) / (1 - CEILING))
+        value = math.copysign(size, value)
+    return min(32767, max(-_FULL, round(value * _FULL)))
 
 
 def normalise(pcm: bytes, rate: int, target_dbov: float = TARGET_DBOV) -> bytes:
     """S16LE speech at `target_dbov` active speech level, soft-limited below the ceiling, after the lead-in."""
-    import numpy as np
-
-    x = np.frombuffer(pcm[:len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64) / 32768
-    level = active_speech_level(x, rate)
-    if np.isfinite(level):
-        x = x * 10 ** ((target_dbov - level) / 20)
-        loud = np.abs(x) > CEILING
-        if loud.any():  # a soft knee above the ceiling: rare peaks rounded, not clipped into distortion
-            over = (np.abs(x[loud]) - CEILING) / (1 - CEILING)
-            x[loud] = np.sign(x[loud]) * (CEILING + (1 - CEILING) * np.tanh(over))
-    lead = np.zeros(int(LEAD_IN_SECONDS * rate))
-    out = np.concatenate((lead, x))
-    return (np.clip(out, -1, 32767 / 32768) * 32768).round().astype("<i2").tobytes()
+    samples = array("h")
+    samples.frombytes(pcm[:len(pcm) - len(pcm) % 2])  # native order: little-endian, as on every box (x86, Arm)
+    magnitudes = [abs(s) / _FULL for s in samples]
+    energy = math.fsum(map(operator.mul, samples, samples)) / (_FULL * _FULL)
+    level = _level(magnitudes, energy, rate)
+    out = array("h", bytes(2 * int(LEAD_IN_SECONDS * rate)))
+    if math.isfinite(level):
+        gain = 10 ** ((target_dbov - level) / 20)
+        if max(magnitudes) * gain <= CEILING:  # the usual case: a plain gain, no sample near the ceiling
+            out.extend(round(s * gain) for s in samples)
+        else:
+            scale = gain / _FULL
+            out.extend(_limited(s * scale) for s in samples)
+    else:
+        out.extend(samples)
+    return out.tobytes()

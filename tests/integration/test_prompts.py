@@ -23,9 +23,7 @@ LEAD = int(LEAD_IN_SECONDS * RATE)  # the silence every prompt starts with
 
 def speech_level(samples) -> float:
     """Active speech level in dBov (ITU-T P.56), as the library measures it."""
-    import numpy as np
-
-    return active_speech_level(np.array(samples, dtype=float) / 32768, RATE)
+    return active_speech_level([s / 32768 for s in samples], RATE)
 
 
 def loud_frames_level(samples) -> float:
