@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..core.ivr import BEEP
+from ..core.nodes import BEEP
 from ..core.queue import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from .player import Sound
 from .prompts import PromptDiskFull, PromptError, PromptLibrary, pcm_file

@@ -1,5 +1,7 @@
-"""The IVR: what each flow node does with a caller, and what the caller's keys, prompts and recordings lead to.
+"""The IVR: runs the flow for each caller, handing the caller's keys, prompts and recordings to the node they are at.
 
+What each kind of node does is its handler in nodes.py (`KINDS`, looked up by the node's type); this class
+holds what they share: entering a node, prompts in the caller's language, the input timer, the recordings.
 Its collaborators are declared in the constructor: the plan (flow, hours, prompts), the lines, the
 timers, the queue it hands callers to, the callbacks it files requests with, and `end`, the
 switchboard's one way to end a call (the IVR never tidies a call up itself).
@@ -18,21 +20,13 @@ from .callbacks import Callbacks
 from .clock import Clock
 from .flow import Node
 from .lines import Lines
+from .nodes import KINDS, named
 from .plan import CallPlan
-from .queue import Queue, position_prompt, wait_prompt
+from .queue import Queue, position_prompt
 from .timers import Timers
-
-BEEP = "tone:beep"
 
 EndCall = Callable[[Call, str, str, "str | None"], list[object]]  # (call, outcome, ended by, reason) -> actions
 Take = Literal["call", "voicemail"]  # a whole-call recording, or a voicemail
-
-
-def _named(value: str | None) -> str:
-    """A node field the flow's parser requires for this node type (prompt, next...)."""
-    if value is None:
-        raise ValueError("a flow node lacks a field its type requires")
-    return value
 
 
 class Ivr:
@@ -72,7 +66,7 @@ class Ivr:
                 call.playing = "blocked"
                 return [ev.Play(call.line, "blocked")]
             return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
-        return self._enter(call, plan.flow.start)
+        return self.enter(call, plan.flow.start)
 
     # --- the flow's inputs ----------------------------------------------------------
 
@@ -89,17 +83,21 @@ class Ivr:
             self._takes[call.line].append(("call", call))
             start = ev.StartRecording(call.line, f"recordings/{call.id}.flac", 4 * 3600.0, math.inf, 1.0,
                                       stop_on_key=False)
-            return [start, *self._enter(call, self.plan.flow.start)]
+            return [start, *self.enter(call, self.plan.flow.start)]
         if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
             return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
         active = self._active(event.line)
         if active is None or event.prompt != active[0].playing:
             return []  # a prompt that was replaced, or a call already past it
-        return self._prompt_done(*active)
+        call, node = active
+        return KINDS[node.type].prompt_done(self, call, node)
 
     def dtmf(self, event: ev.DtmfReceived) -> list[object]:
         active = self._active(event.line)
-        return self._key(active[0], active[1], event.digit) if active else []
+        if active is None:
+            return []
+        call, node = active
+        return KINDS[node.type].key(self, call, node, event.digit)
 
     def recording_finished(self, event: ev.RecordingFinished) -> list[object]:
         if not self._takes[event.line]:
@@ -113,7 +111,7 @@ class Ivr:
             actions.append(ev.SaveVoicemail(call.id, event.path, event.seconds, call.caller))
         if self.lines.call_on(event.line) is call and call.node is not None:
             call.log(self.clock.wall(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
-            actions += self._enter(call, self.plan.flow.nodes[call.node].next)
+            actions += self.enter(call, self.plan.flow.nodes[call.node].next)
         return actions
 
     def transfer_result(self, event: ev.TransferResult) -> list[object]:
@@ -131,17 +129,17 @@ class Ivr:
         if event.ok:
             return self.end(call, "transferred", "system", f"handed to {event.number}")
         call.log(self.clock.wall(), "FAILED", detail=f"transfer to {event.number}: {event.reason}")
-        return self._enter(call, node.on_fail)
+        return self.enter(call, node.on_fail)
 
     # --- the queue's timers, heard by the caller -------------------------------------
 
     def announce_position(self, call: Call) -> list[object]:
-        return [ev.StopAudio(call.line), self._say(call, position_prompt(self.queue.position(call)))]
+        return [ev.StopAudio(call.line), self.say(call, position_prompt(self.queue.position(call)))]
 
     def waited_too_long(self, call: Call) -> list[object]:
         """Nobody answered within the route's max wait: the flow's overflow path takes over."""
-        node = self.plan.flow.nodes[_named(call.node)]
-        return [*self.queue.leave(call, "EXITWITHTIMEOUT"), ev.StopAudio(call.line), *self._enter(call, node.next)]
+        node = self.plan.flow.nodes[named(call.node)]
+        return [*self.queue.leave(call, "EXITWITHTIMEOUT"), ev.StopAudio(call.line), *self.enter(call, node.next)]
 
     def operator_done(self, call: Call) -> list[object] | None:
         """The operator hung up: the caller is asked the route's survey, if it has one (None: it has not)."""
@@ -149,115 +147,47 @@ class Ivr:
         if node is None or node.type != "route" or not node.survey or isinstance(call, CallbackRequest):
             return None
         call.released_at = self.clock.monotonic()
-        return self.queue.released(call) + self._enter(call, node.survey)
+        return self.queue.released(call) + self.enter(call, node.survey)
 
-    # --- prompts ----------------------------------------------------------------
+    # --- the steps a node kind may take (nodes.Steps) ---------------------------------------
 
-    def _say(self, call: Call, name: str | None, loop: bool = False) -> ev.Play:
+    def say(self, call: Call, name: str | None, loop: bool = False) -> ev.Play:
         """Play a prompt in the caller's language when a variant exists (greeting_ru for greeting)."""
-        call.playing = self._variant_of(call, _named(name))
+        call.playing = self._variant_of(call, named(name))
         return ev.Play(call.line, call.playing, loop)
 
-    def _variant(self, call: Call, name: str | None) -> str | None:
+    def variant(self, call: Call, name: str | None) -> str | None:
         return None if name is None else self._variant_of(call, name)
 
     def _variant_of(self, call: Call, name: str) -> str:
         variant = f"{name}_{call.language}" if call.language else None
         return variant if variant is not None and variant in self.plan.prompts else name
 
-    def _await_input(self, call: Call, node: Node) -> None:
+    def await_input(self, call: Call, node: Node) -> None:
         self.timers.start("input", call.id, self.clock.monotonic() + node.timeout)
 
-    # --- entering a node ----------------------------------------------------------
-
-    def _enter(self, call: Call, node_id: str | None) -> list[object]:
+    def stop_waiting(self, call: Call) -> None:
         self.timers.cancel("input", call.id)
+
+    def take_voicemail(self, call: Call, start: ev.StartRecording) -> ev.StartRecording:
+        self._takes[call.line].append(("voicemail", call))
+        return start
+
+    def hang_up(self, call: Call) -> list[object]:
+        """The flow ends the call: hang up, with the outcome the call's path so far earned."""
+        return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
+
+    def enter(self, call: Call, node_id: str | None) -> list[object]:
+        self.stop_waiting(call)
         if node_id is None:  # a path the admin left open ends the call politely
-            return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
+            return self.hang_up(call)
         node = self.plan.flow.nodes.get(node_id)
         if node is None:
             return [ev.HangUp(call.line), *self.end(call, "failed", "system", f"flow has no node {node_id!r}")]
         call.node = node.id
         call.nodes.append(node.id)
         call.retries = 0
-        steps: dict[str, Callable[[Call, Node], list[object]]] = {
-            "play": self._enter_play, "survey": self._enter_play, "menu": self._enter_menu,
-            "language": self._enter_language, "collect": self._enter_collect, "schedule": self._enter_schedule,
-            "branch": self._enter_branch, "route": self._enter_route, "voicemail": self._enter_voicemail,
-            "callback": self._enter_callback, "sms": self._enter_sms, "transfer": self._enter_transfer,
-            "hangup": self._enter_hangup,
-        }
-        return steps[node.type](call, node)
-
-    def _enter_play(self, call: Call, node: Node) -> list[object]:
-        return [self._say(call, node.prompt)]
-
-    def _enter_menu(self, call: Call, node: Node) -> list[object]:
-        if call.typeahead:
-            return self._key_menu(call, node, call.typeahead.pop(0))
-        return [self._say(call, node.prompt)]
-
-    def _enter_language(self, call: Call, node: Node) -> list[object]:
-        if call.typeahead and call.typeahead[0] in node.keys:
-            return self._key(call, node, call.typeahead.pop(0))[1:]  # nothing is playing yet to stop
-        return [self._say(call, node.prompt)]
-
-    def _enter_collect(self, call: Call, node: Node) -> list[object]:
-        call.digits = ""
-        return [self._say(call, node.prompt)]
-
-    def _enter_schedule(self, call: Call, node: Node) -> list[object]:
-        is_open = self.is_open()
-        call.after_hours = not is_open
-        return self._enter(call, node.open if is_open else node.closed)
-
-    def _enter_branch(self, call: Call, node: Node) -> list[object]:
-        now = self.clock.wall() if self.clock.synced() else None  # None: the date is not known yet
-        if node.on == "holiday":
-            matched = self.plan.schedule.is_holiday(now)
-            call.after_hours = call.after_hours or matched
-        elif node.on == "open":
-            matched = self.is_open()
-        elif node.on == "caller_list":
-            matched = self.plan.callers.in_list(_named(node.list), call.caller)
-        else:  # collected digits, e.g. a case number keyed in
-            matched = call.collected.get(node.var) == node.value
-        return self._enter(call, node.match if matched else node.otherwise)
-
-    def _enter_route(self, call: Call, node: Node) -> list[object]:
-        return self.queue.enqueue(call, node.skill, node.max_wait)
-
-    def _enter_voicemail(self, call: Call, node: Node) -> list[object]:
-        return [self._say(call, node.prompt or BEEP)]
-
-    def _enter_callback(self, call: Call, node: Node) -> list[object]:
-        number = call.collected.get(node.var) or call.caller
-        actions = self.callbacks.request(call, number)
-        if node.prompt and number:
-            return [*actions, self._say(call, node.prompt)]
-        return actions + self._enter(call, node.next)
-
-    def _enter_sms(self, call: Call, node: Node) -> list[object]:
-        actions: list[object] = []
-        if call.caller:
-            call.log(self.clock.wall(), "SMS", detail=node.text)
-            actions.append(ev.SendSms(call.line, call.caller, _named(node.text)))
-        return actions + self._enter(call, node.next)
-
-    def _enter_transfer(self, call: Call, node: Node) -> list[object]:
-        if node.prompt:
-            return [self._say(call, node.prompt)]
-        return self._transfer(call, node)
-
-    def _transfer(self, call: Call, node: Node) -> list[object]:
-        call.log(self.clock.wall(), "TRANSFER", detail=node.number)
-        call.playing = None
-        return [ev.StopAudio(call.line), ev.Transfer(call.line, _named(node.number))]
-
-    def _enter_hangup(self, call: Call, node: Node) -> list[object]:
-        if node.prompt:
-            return [self._say(call, node.prompt)]
-        return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
+        return KINDS[node.type].enter(self, call, node)
 
     def _outcome_at_end(self, call: Call) -> str:
         if call.connected_at is not None:
@@ -270,116 +200,8 @@ class Ivr:
             return "no answer"
         return "closed" if call.after_hours else "ended by flow"
 
-    # --- a prompt played to its end --------------------------------------------------
-
-    def _prompt_done(self, call: Call, node: Node) -> list[object]:
-        kind = node.type
-        announcement = self.plan.announcement
-        if call.playing == announcement and call.announced and kind == "play":
-            return self._enter(call, node.next)
-        if kind == "play":
-            if node.id == self.plan.flow.start and announcement and not call.announced:
-                # The emergency announcement comes right after the greeting, to every caller.
-                call.announced = True
-                call.playing = announcement
-                return [ev.Play(call.line, announcement)]
-            return self._enter(call, node.next)
-        if kind == "survey" and call.survey_score is not None:
-            return self._enter(call, node.next)  # the thank-you ended
-        if kind == "menu" and call.playing != self._variant(call, node.prompt):
-            return [self._say(call, node.prompt)]  # the invalid/timeout prompt ended: the menu again
-        if kind in ("menu", "collect", "language", "survey"):
-            call.playing = None  # the caller hears silence now, and the status says so (not the prompt that ended)
-            self._await_input(call, node)
-            return []
-        if kind == "route" and call.queued:
-            if (call.playing or "").startswith("queue.position."):
-                wait = wait_prompt(self.queue.estimated_minutes(call))
-                if wait in self.plan.prompts:
-                    return [self._say(call, wait)]  # then the estimated wait, then the music again
-            return [self._say(call, self.queue.settings.hold_prompt, loop=True)]
-        if kind == "voicemail":
-            if call.playing == BEEP:
-                call.playing = None
-                self._takes[call.line].append(("voicemail", call))
-                return [ev.StartRecording(call.line, f"voicemail/{call.id}.flac", node.max_seconds,
-                                          node.silence_seconds, node.min_seconds)]
-            return [self._say(call, BEEP)]
-        if kind == "callback":
-            return self._enter(call, node.next)
-        if kind == "transfer":
-            return self._transfer(call, node)
-        if kind == "hangup":
-            return [ev.HangUp(call.line), *self.end(call, self._outcome_at_end(call), "system", None)]
-        return []
-
-    # --- a key pressed ---------------------------------------------------------------
-
-    def _key(self, call: Call, node: Node, digit: str) -> list[object]:
-        kind = node.type
-        if kind == "menu":
-            return [ev.StopAudio(call.line), *self._key_menu(call, node, digit)]
-        if kind == "play":
-            # Barge-in over an announcement: the key is kept for the menu that follows.
-            call.typeahead.append(digit)
-            return [ev.StopAudio(call.line), *self._enter(call, node.next)]
-        if kind == "collect":
-            return self._key_collect(call, node, digit)
-        if kind == "language" and digit in node.keys:
-            call.language = node.keys[digit]
-            call.log(self.clock.wall(), "KEY", detail=digit)
-            return [ev.StopAudio(call.line), *self._enter(call, node.next)]
-        if kind == "route" and call.queued and digit in node.keys:
-            call.path.append(digit)
-            return [*self.queue.leave(call, "EXITWITHKEY", digit), ev.StopAudio(call.line),
-                    *self._enter(call, node.keys[digit])]
-        if kind == "survey" and digit in "12345" and call.survey_score is None:
-            call.survey_score = int(digit)
-            call.log(self.clock.wall(), "SURVEY", detail=digit)
-            self.timers.cancel("input", call.id)
-            if node.thanks_prompt:
-                return [ev.StopAudio(call.line), self._say(call, node.thanks_prompt)]
-            return [ev.StopAudio(call.line), *self._enter(call, node.next)]
-        return []
-
-    def _key_menu(self, call: Call, node: Node, digit: str) -> list[object]:
-        self.timers.cancel("input", call.id)
-        target = node.keys.get(digit)
-        if target is not None:
-            call.path.append(digit)
-            call.log(self.clock.wall(), "KEY", detail=digit)
-            return self._enter(call, target)
-        call.retries += 1
-        if call.retries > node.retries:
-            return self._enter(call, node.on_invalid or node.on_timeout)
-        return [self._say(call, node.invalid_prompt or node.prompt)]
-
-    def _key_collect(self, call: Call, node: Node, digit: str) -> list[object]:
-        actions: list[object] = [ev.StopAudio(call.line)] if not call.digits else []
-        if digit == node.terminator and not node.length:
-            return actions + self._collected(call, node)
-        call.digits += digit
-        if node.length and len(call.digits) >= node.length:
-            return actions + self._collected(call, node)
-        self._await_input(call, node)
-        return actions
-
-    def _collected(self, call: Call, node: Node) -> list[object]:
-        call.collected[node.var] = call.digits
-        call.log(self.clock.wall(), "COLLECT", detail=f"{node.var}={call.digits}")
-        return self._enter(call, node.next)
-
     # --- waiting for a key in vain -------------------------------------------------------
 
     def input_timeout(self, call: Call) -> list[object]:
-        node = self.plan.flow.nodes[_named(call.node)]
-        if node.type == "collect":
-            if call.digits:
-                return self._collected(call, node)
-            return self._enter(call, node.on_timeout or node.next)
-        if node.type in ("language", "survey"):
-            return self._enter(call, node.next)
-        call.retries += 1
-        if call.retries > node.retries:
-            return self._enter(call, node.on_timeout)
-        return [self._say(call, node.timeout_prompt or node.prompt)]
+        node = self.plan.flow.nodes[named(call.node)]
+        return KINDS[node.type].timeout(self, call, node)
