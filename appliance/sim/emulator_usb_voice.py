@@ -208,10 +208,25 @@ class UsbVoice:
         self.port = port  # the USB voice port (Huawei, SIMCom, Quectel); None for the families without one
         self.uac_voice = False  # Quectel AT+QPCMV=1,2: the call's voice is on the modem's USB sound card
         self.volte = False  # IMS/VoLTE (Quectel AT+QCFG="ims", SIMCom AT+CIREG?): on after the enabling command
+        # Quectel AT+QGPSCFG="outport": where GNSS sends NMEA. "usbnmea" (the EC25's factory setting) is the port
+        # AT+QPCMV=1,0 makes the voice port, so a running GNSS would write its sentences into the call's audio.
+        self.gnss_outport = "usbnmea"
 
     def reply(self, cmd: str, call_active: bool) -> tuple[str, ...] | None:
         """The reply to a voice-switching or VoLTE command; None when `cmd` is not one."""
-        return self._switch_voice(cmd, call_active) or self._volte(cmd)
+        return self._switch_voice(cmd, call_active) or self._volte(cmd) or self._gnss(cmd)
+
+    def _gnss(self, cmd: str) -> tuple[str, ...] | None:
+        """Quectel AT+QGPSCFG="outport"[,"none"|"usbnmea"|"uartnmea"]: where NMEA sentences go."""
+        if self.dialect != "quectel" or not cmd.startswith('AT+QGPSCFG="OUTPORT"'):
+            return None
+        value = cmd.removeprefix('AT+QGPSCFG="OUTPORT"').lstrip(",").strip('"').lower()
+        if not value:
+            return (f'+QGPSCFG: "outport","{self.gnss_outport}"', "OK")
+        if value not in ("none", "usbnmea", "uartnmea"):
+            return ("+CME ERROR: 501",)  # invalid parameter
+        self.gnss_outport = value
+        return ("OK",)
 
     def call_ended(self) -> None:
         """The call's voice leaves USB: the port goes quiet, the sound card is off."""

@@ -90,6 +90,18 @@ def test_refused_dtmf_detection_is_marked_missing_and_the_line_is_up(rig):
     assert line.status()["missing"] == {"dtmf_detection": "AT+DDET=1 answered ERROR"}
 
 
+@pytest.mark.parametrize("refusal", [None, "ERROR", "+CME ERROR: 3"])
+def test_a_quectel_moves_gnss_output_off_its_voice_port_and_one_without_gnss_still_comes_up(rig, refusal):
+    """AT+QGPSCFG="outport","none" at set-up (issue 19): an EC25 without GNSS refuses it and still takes calls."""
+    gnss_off = 'AT+QGPSCFG="OUTPORT","NONE"'
+    emu, line, events = rig("quectel", lambda s: refusal and s.unsupported.update({gnss_off: refusal}))
+    assert events.next() == LineUp("l1")
+    assert emu.wait_for('AT+QGPSCFG="outport","none"', 5)
+    assert emu.script.usb.gnss_outport == ("usbnmea" if refusal else "none")
+    assert line.status()["state"] == "up"
+    answered_call(emu, line, events)
+
+
 # --- item 4: call waiting ----------------------------------------------------------------------
 
 

@@ -10,6 +10,10 @@
 * Audio: analogue/PCM codec by default; voice over USB after `AT+QPCMV=1,0` (the USB NMEA port, interface 1,
   becomes the voice port: GNSS output must be off there, `AT+QGPSCFG="outport","none"`) or `AT+QPCMV=1,2`
   (USB audio class: an ALSA card). Sent once the call is answered; it holds until changed.
+* GNSS: `AT+QGPSCFG="outport","none"` at set-up, whatever the line's audio: with GNSS running (autogps, or
+  left on by another user of the module) NMEA sentences otherwise land in the call's audio on the USB NMEA
+  port that `AT+QPCMV=1,0` makes the voice port. A module without GNSS answers ERROR: logged, the line comes
+  up all the same (a refused plain init command never keeps a line down).
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from __future__ import annotations
 from appliance.modem.dialects.base import DTMF_DIGITS, Dialect, Dtmf, Happening, VoiceSwitching, after
 from appliance.modem.framing import DleEvent
 
+GNSS_OFF_THE_VOICE_PORT = 'AT+QGPSCFG="outport","none"'
+
 
 class Quectel(Dialect):
     name = "quectel"
     report_prefixes = Dialect.report_prefixes + ("+QTONEDET:", "+QIND:", "+QUSIM:", "POWERED DOWN")
-    init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+QTONEDET=1")
+    init_commands = Dialect.init_commands + ("AT+CEREG=1", "AT+QTONEDET=1", GNSS_OFF_THE_VOICE_PORT)
     poll_call_state = True
     usb_voice = {"serial": VoiceSwitching(("AT+QPCMV=1,0",)), "uac": VoiceSwitching(("AT+QPCMV=1,2",))}
 
