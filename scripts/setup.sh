@@ -17,8 +17,9 @@ esac
 runtime_packages=(python3 python3-venv python3-dev gcc pkg-config libasound2-dev libsystemd-dev
                   espeak-ng sox libsox-fmt-all alsa-utils flac sqlite3)
 # What only the tests need: a real browser, a reference DTMF decoder, unit and script checkers, and the
-# HTTPS front end the installer sets up (tests/system/test_web_tls.py runs it on high ports).
-test_packages=(chromium shellcheck multimon-ng systemd nginx openssl)
+# HTTPS front end the installer sets up (tests/system/test_web_tls.py runs it on high ports), and the MQTT
+# broker a fleet of boxes shares (tests/system/test_fleet*.py start one with TLS and passwords).
+test_packages=(chromium shellcheck multimon-ng systemd nginx openssl mosquitto)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -15,6 +15,7 @@ from typing import Any
 from ..core.flow import parse_flow
 from ..core.problems import Problem
 from ..core.schedule import parse_schedule
+from .fleet import parse_fleet
 from .handsets import parse_cadence, parse_handsets
 from .keys import unknown_keys
 from .lines import parse_lines
@@ -80,6 +81,7 @@ def check(
     problems += flow_problems
     people = parse_people(document, set(prompts), schedule.timezone, problems)
     records = parse_records(document, problems)
+    fleet = parse_fleet(document, check_devices, problems)
     skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
@@ -95,6 +97,7 @@ def check(
         document=document, name=str(box.get("name", "Hotline")), language=language,
         country=str(box.get("country", "ru")), lines=tuple(lines), handsets=tuple(handsets), cadence=cadence,
         schedule=schedule, prompts=prompts, flow=flow, people=people, records=records, warnings=tuple(problems),
+        fleet=fleet,
     )
     return config, problems
 

@@ -64,6 +64,8 @@ DOCUMENT = Table({
     "recording": Table(_leaves("calls", "announcement")),
     "storage": Table(_leaves("warn_free_mb", "warn_free_percent")),
     "transfer": Table(_leaves("allowed")),
+    "fleet": Table(_leaves("broker", "box", "username", "password", "ca_file", "allow_plain", "keepalive",
+                           "share_callers", "queue")),
 })
 
 

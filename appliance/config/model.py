@@ -9,6 +9,7 @@ from typing import Any
 from ..core.flow import Flow
 from ..core.problems import Problem
 from ..core.schedule import Schedule
+from .fleet import FleetConfig
 from .people import People
 from .records import Records
 
@@ -93,6 +94,7 @@ class Config:
     people: People
     records: Records
     warnings: tuple[Problem, ...] = ()
+    fleet: FleetConfig | None = None  # [fleet]: the MQTT broker shared with sibling boxes
 
     def output_pins(self) -> list[int]:
         """Every pin the box drives: the firmware holds them low from power-on."""

@@ -69,6 +69,11 @@ class Daemon:
         self.events: queue.Queue = queue.Queue()
         self.alarms = Alarms(self.clock.wall)  # what an admin must see: status, dashboard, `hotline check`
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
+        # The event hook: each is called on the loop with every item processed (events, control requests)
+        # once the core has answered it, and every action once carried out. A watcher must not block.
+        self.watchers: list[Callable[[object], None]] = []
+        self.fleet: Any = None  # appliance.fleet.link.FleetLink when the config has [fleet]
+        self.commands["fleet"] = lambda _: self.fleet.fleet() if self.fleet else {"configured": False}
         commands.register(self)
         commands_calls.register(self)
         self._later: list[tuple[float, int, object]] = []  # (due, tie-break, action): paced work such as SMS
@@ -165,11 +170,22 @@ class Daemon:
             self.run_actions(self.core.restore_callback(pending["request_id"], pending["number"],
                                                         pending["attempts"]))
         self.control = ControlServer(self.control_path, self.post)
+        if cfg.fleet is not None:
+            self._start_fleet()
         self._drain_startup_events()
         self.clock_watch = ClockWatch(self.clock, self.keeper, self.core, self.alarms)
         self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
         log.info("hotline ready: %s", self.summary())
+
+    def _start_fleet(self) -> None:
+        from ..fleet.link import FleetLink  # paho-mqtt is loaded only by a box in a fleet
+
+        self.fleet = FleetLink(self.config.fleet, name=self.config.name, status=self.status, data_dir=self.data_dir,
+                               timezone=self.config.schedule.timezone, wall=self.clock.wall,
+                               caller=lambda number: appear(number, "live", policy=self.store.privacy))
+        self.watchers.append(self.fleet.watch)
+        self.fleet.start()
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -185,6 +201,10 @@ class Daemon:
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
+        if self.fleet is not None:
+            self.watchers.clear()
+            self.fleet.close()
+            self.fleet = None
         if self.control is not None:
             self.control.close()
             self.control = None
@@ -242,6 +262,17 @@ class Daemon:
         return min(waits) if waits else None
 
     def _process(self, item: object) -> None:
+        self._handle(item)
+        self._tell(item)
+
+    def _tell(self, item: object) -> None:
+        for watcher in self.watchers:
+            try:
+                watcher(item)
+            except Exception:  # an integration's failure is logged, never the loop's
+                log.exception("a watcher failed on %r", item)
+
+    def _handle(self, item: object) -> None:
         if isinstance(item, ControlRequest):
             item.reply.put(self._command(item))
             return
@@ -275,6 +306,7 @@ class Daemon:
     def _dispatch(self, action: object, aborting: bool = False) -> None:
         try:
             self.actions.apply(action)
+            self._tell(action)
         except Exception:
             log.exception("could not carry out %r", action)
             line = getattr(action, "line", None)

@@ -34,7 +34,7 @@ simulation.close()
 
 # Each is megabytes of a Pi Zero's 512 MB, and none is called by a running box of this config.
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
-            "jinja2", "werkzeug", "cryptography", "http", "ssl")
+            "jinja2", "werkzeug", "cryptography", "http", "ssl", "paho")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:

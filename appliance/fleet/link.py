@@ -1,0 +1,99 @@
+"""The daemon's side of the fleet: what it publishes after each event, and the siblings it hears of.
+
+Called on the daemon's loop through its event hook (`Daemon.watchers`): an event worth telling goes out
+as an event message; after each event the status is made again from the daemon's own `status` reply and
+sent only when it says something new. Publishing is a queued write (client.py): the loop never waits
+on the network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config.fleet import FleetConfig
+from ..core import events as ev
+from ..records.store.queries import CallLog
+from .client import FleetClient
+from .payloads import event_payload, same_status, status_payload
+from .view import FleetView, summary
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hotline-appliance")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class FleetLink:
+    def __init__(self, config: FleetConfig, *, name: str, status: Callable[[], dict[str, Any]], data_dir: Path,
+                 timezone: str, wall: Callable[[], float], caller: Callable[[str | None], str | None]) -> None:
+        self.config = config
+        self._name = name
+        self._status = status
+        self._wall = wall
+        self._zone = ZoneInfo(timezone)
+        self._calls = CallLog(Path(data_dir) / "calls.db")
+        self._caller = caller if config.share_callers else None
+        self._seq = itertools.count(1)
+        self._version = _version()
+        self._today: dict[str, Any] | None = None  # counted again when a call ends or the day turns
+        self._day_ends = 0.0
+        self._sent: dict[str, Any] | None = None
+        self.view = FleetView()
+        self.client = FleetClient(config, heard=self.view.heard)
+
+    def start(self) -> None:
+        self.refresh()
+        self.client.start()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def watch(self, item: object) -> None:
+        """The daemon's event hook: every event and control request processed, every action carried out."""
+        event = event_payload(item, box=self.config.box, at=self._wall(), caller=self._caller)
+        if event is not None:
+            self.client.event({**event, "seq": next(self._seq)})
+        if isinstance(item, ev.CallEnded):
+            self._today = None
+        if not isinstance(item, ev.Action):  # an action is part of an event, which is watched when it is done
+            self.refresh()
+
+    def refresh(self) -> None:
+        now = self._wall()
+        payload = status_payload(self.config.box, self._status(), self._figures(now), name=self._name,
+                                 version=self._version, at=now, dropped=self.client.dropped)
+        if not same_status(self._sent, payload):
+            self._sent = payload
+            self.client.status(payload)
+
+    def _figures(self, now: float) -> dict[str, Any]:
+        """Today's calls on the box's clock, in the dashboard's terms (records/store/stats.py)."""
+        if self._today is None or now >= self._day_ends:
+            day = datetime.fromtimestamp(now, self._zone).date()
+            midnight = datetime(day.year, day.month, day.day, tzinfo=self._zone)
+            self._day_ends = (midnight + timedelta(days=1)).timestamp()
+            try:
+                figures = self._calls.stats(midnight.timestamp(), self._day_ends, only=("summary",))["summary"]
+            except Exception:  # the figures are a nicety: a locked or damaged log must not stop the status
+                log.exception("fleet: today's figures could not be counted")
+                figures = {}
+            self._today = {key: figures.get(key) or 0 for key in ("offered", "answered", "abandoned")}
+            self._today["service_level"] = figures.get("service_level")
+        return self._today
+
+    def fleet(self) -> dict[str, Any]:
+        """The `fleet` control command: every box the broker told of, this one included."""
+        return {"configured": True, "box": self.config.box, "broker": self.config.url,
+                "connected": self.client.connected, "boxes": [summary(b) for b in self.view.boxes()]}

@@ -1,0 +1,71 @@
+"""[fleet]: the broker a box shares its status through (docs/fleet.md); every problem names its key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import tomli_w
+
+from appliance import config as configuration
+
+
+def document(**fleet) -> dict:
+    doc = copy.deepcopy(configuration.default_document())
+    doc["fleet"] = {"box": "office-1", **fleet}
+    return doc
+
+
+def problems(**fleet) -> dict[str, str]:
+    config, found = configuration.check(document(**fleet), simulated=True)
+    errors = {p.field: p.message for p in found if p.severity == "error"}
+    assert (config is None) == bool(errors)
+    return errors
+
+
+def test_a_tls_broker_with_credentials_and_a_ca_is_taken(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = configuration.parse(document(broker="mqtts://broker.example.org", username="box", password="pw",
+                                          ca_file=str(ca)), simulated=True)
+    assert (config.fleet.host, config.fleet.port, config.fleet.tls) == ("broker.example.org", 8883, True)
+    assert config.fleet.share_callers is False  # nothing about callers leaves the box unless asked for
+    assert configuration.parse(configuration.default_document(), simulated=True).fleet is None
+
+
+@pytest.mark.parametrize("broker", ["mqtt://127.0.0.1", "mqtt://localhost:1884"])
+def test_plain_mqtt_is_taken_for_a_broker_on_the_box_itself(broker):
+    assert problems(broker=broker) == {}
+
+
+def test_plain_mqtt_to_another_host_is_refused_unless_allowed():
+    assert "use mqtts://" in problems(broker="mqtt://192.0.2.7")["fleet.broker"]
+    assert problems(broker="mqtt://192.0.2.7", allow_plain=True) == {}
+
+
+@pytest.mark.parametrize(("fleet", "key", "words"), [
+    ({"broker": "https://broker"}, "fleet.broker", "mqtts:// or mqtt://"),
+    ({"broker": "mqtts://broker:99999"}, "fleet.broker", "port"),
+    ({"broker": "mqtts://user:pw@broker"}, "fleet.broker", "username and password"),
+    ({"broker": "mqtts://broker", "box": "Office 1"}, "fleet.box", "lowercase"),
+    ({"broker": "mqtts://broker", "username": "box"}, "fleet.password", "go together"),
+    ({"broker": "mqtts://broker", "ca_file": "/nonexistent/ca.pem"}, "fleet.ca_file", "no such file"),
+    ({"broker": "mqtts://broker", "keepalive": 0}, "fleet.keepalive", "seconds from 1"),
+    ({"broker": "mqtts://broker", "queue": 2.5}, "fleet.queue", "whole number"),
+    ({"broker": "mqtts://broker", "brokr": "x"}, "fleet.brokr", "did you mean broker"),
+])
+def test_a_bad_fleet_value_is_refused_naming_its_key(fleet, key, words):
+    assert words in problems(**fleet)[key]
+
+
+def test_hotline_check_names_a_plain_broker_elsewhere_and_starts_nothing(tmp_path):
+    doc = document(broker="mqtt://192.0.2.7")
+    doc["lines"][0]["port"] = "loop://"
+    path = tmp_path / "hotline.toml"
+    path.write_text(tomli_w.dumps(doc))
+    result = subprocess.run([sys.executable, "-m", "appliance.cli", "check", "--config", str(path), "--no-hardware",
+                             "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "fleet.broker: 'mqtt://192.0.2.7' is plain MQTT to another host" in result.stderr

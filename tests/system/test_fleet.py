@@ -1,0 +1,133 @@
+"""Several boxes, one broker (issue 21): the real daemon publishing to a real Mosquitto over TLS with a password,
+read by a subscriber as an admin's laptop would; a box killed outright; the broker restarted."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from appliance import config as configuration
+from tests.support.broker import Broker, Listener
+from tests.support.waiting import wait_until
+
+CALLER = "+79161234567"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    broker = Broker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def fleet_document(broker: Broker, box: str, **extra) -> dict:
+    document = configuration.default_document()
+    document["fleet"] = broker.fleet(box, keepalive=2, **extra)
+    return document
+
+
+def schemas() -> dict[str, dict]:
+    """The JSON schemas docs/fleet.md gives, by the topic kind each heading names."""
+    text = DOCS.read_text()
+    found = re.findall(r"### `hotline/<box>/(\w+)`.*?```json\n(.*?)```", text, flags=re.S)
+    return {kind: json.loads(body) for kind, body in found}
+
+
+def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(broker, start_box):
+    listener = Listener(broker)
+    try:
+        daemon, simulation = start_box(fleet_document(broker, "office-1"))
+        status = wait_until(lambda: listener.last("hotline/office-1/status"), what="the retained status")
+        assert status["lines"] == [{"id": "gsm1", "state": "up", "busy": False, "signal_bars": 5}]
+        assert status["operators"]["free"] == 2 and status["waiting"]["callers"] == 0
+        assert listener.last("hotline/office-1/online") == {"box": "office-1", "online": True}
+
+        # A caller rings and hangs up in the menu: the events tell of it, and the status follows the line.
+        emulator = simulation.emulators["gsm1"]
+        emulator.incoming_call(CALLER)
+        wait_until(lambda: any(s["lines"][0]["busy"] for s in listener.on("hotline/office-1/status")),
+                   what="the line shown busy")
+        emulator.remote_hangup()
+        events = wait_until(lambda: [e["event"] for e in listener.on("hotline/office-1/events")
+                                     if e["event"] in ("call_ended", "abandoned")] and
+                            listener.on("hotline/office-1/events"), what="the call's end")
+        assert [e["event"] for e in events] == ["line_up", "call_started", "call_ended"]
+        assert [e["seq"] for e in events] == [1, 2, 3]
+        wait_until(lambda: not listener.last("hotline/office-1/status")["lines"][0]["busy"], what="the line free")
+
+        # Counts and states only: neither the number nor its pseudonym in anything the broker carried.
+        everything = listener.raw()
+        assert CALLER not in everything and CALLER[-7:] not in everything
+        with contextlib.closing(sqlite3.connect(daemon.data_dir / "calls.db")) as db:
+            (key,) = db.execute("SELECT caller_key FROM calls").fetchone()
+        assert key and key not in everything
+
+        # Each payload meets the schema docs/fleet.md gives for its topic.
+        documented = schemas()
+        assert set(documented) == {"status", "events", "online"}
+        for topic, payload, _ in listener.messages:
+            if payload is not None:
+                jsonschema.validate(payload, documented[topic.rsplit("/", 1)[1]])
+    finally:
+        listener.close()
+
+
+def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, tmp_path):
+    listener = Listener(broker)
+    document = tmp_path / "box.json"
+    document.write_text(json.dumps(fleet_document(broker, "office-2")))
+    box = subprocess.Popen([sys.executable, "-m", "tests.support.fleet_box", str(tmp_path / "data"), str(document)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert box.stdout.readline().strip() == "ready"
+        wait_until(lambda: (listener.last("hotline/office-2/online") or {}).get("online") is True,
+                   what="office-2 online")
+        box.send_signal(signal.SIGKILL)
+        box.wait(10)
+        wait_until(lambda: listener.last("hotline/office-2/online") == {"box": "office-2", "online": False},
+                   timeout=10, what="the broker's last will for office-2")
+    finally:
+        if box.poll() is None:
+            box.kill()
+        listener.close()
+
+
+def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_bounded(broker, start_box):
+    laptop = Listener(broker, session="laptop-catch-up")  # the broker keeps its messages while it is away
+    try:
+        daemon, simulation = start_box(fleet_document(broker, "office-3", queue=2))
+        wait_until(lambda: listener_status(laptop, "office-3"), what="office-3's status")
+        broker.stop()
+        wait_until(lambda: not daemon.fleet.client.connected, what="the box to notice the broker gone")
+        emulator = simulation.emulators["gsm1"]
+        for _ in range(2):  # two calls: four events, two more than the queue holds
+            emulator.incoming_call(CALLER)
+            wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the call taken")
+            emulator.remote_hangup()
+            wait_until(lambda: daemon.status()["lines"][0]["call"] is None, what="the call over")
+        broker.start()
+        status = wait_until(lambda: (s := listener_status(laptop, "office-3")) and s["events_dropped"] and s,
+                            timeout=40, what="office-3 back, telling of the events it dropped")
+        assert status["events_dropped"] == 2
+        events = wait_until(lambda: len(laptop.on("hotline/office-3/events")) >= 3 and
+                            laptop.on("hotline/office-3/events"), what="the kept events")
+        # line_up (1) came before the broker went; of the two calls' four events the newest two were kept.
+        once = {e["seq"]: e["event"] for e in events}  # QoS 1 is at least once: a repeat has the same seq
+        assert once == {1: "line_up", 4: "call_started", 5: "call_ended"}
+    finally:
+        laptop.close()
+
+
+def listener_status(listener: Listener, box: str) -> dict | None:
+    return listener.last(f"hotline/{box}/status")
