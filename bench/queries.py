@@ -164,7 +164,7 @@ def build(path: Path, calls: int, seed: int = 7) -> None:
 
 
 def _version(path: Path) -> int:
-    """The schema version of a cached database (an older one is built again)."""
+    """The schema version of a cached database (an older one is migrated, a newer one built again)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
@@ -186,8 +186,10 @@ def _time(fn, repeat: int = 3) -> float:
 def run(calls: int = 1_000_000, rebuild: bool = False, db: Path | None = None) -> dict[str, float]:
     """Build (or reuse) the database and time every query; returns seconds per query name."""
     path = db or CACHE / f"calls-{calls}.db"
-    if rebuild or not path.exists() or _version(path) != len(MIGRATIONS):
+    if rebuild or not path.exists() or _version(path) > len(MIGRATIONS):
         build(path, calls)
+    elif _version(path) < len(MIGRATIONS):
+        CallStore(path, privacy=Privacy("masked", SECRET)).close()  # migrated as a box upgrades (not built again)
     log = CallLog(path, privacy=Privacy("masked", SECRET))
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     results: dict[str, float] = {}

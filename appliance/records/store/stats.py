@@ -30,7 +30,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from .migrations import DAY_SECONDS, ROLLUPS, SLOT_SECONDS
+from .migrations import DAY_SECONDS, ROLLUPS, SLOT_SECONDS, TIME_ROLLUPS, TIME_SUMS
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:
@@ -56,15 +56,47 @@ def _split(since: float, until: float, unit: int) -> tuple[tuple[int, int] | Non
     return (lo, hi), [(a, b) for a, b in ((since, lo * unit), (hi * unit, until)) if a < b]
 
 
-def _source(table: str, p: dict) -> tuple[str, dict]:
-    """SQL for rollup-shaped rows covering the period: stored rollups for whole units, calls at the edges."""
+def _pieces(since: float, until: float, units: list[int]) -> list[tuple[int | None, float, float]]:
+    """The period as (level, from, to): whole units[0] inside it, then whole units[1] in what is left at the
+    edges, and so on; level None for what no unit covers (counted on the calls)."""
+    if not units:
+        return [(None, since, until)]
+    whole, edges = _split(since, until, units[0])
+    pieces: list[tuple[int | None, float, float]] = [(0, *whole)] if whole else []
+    for a, b in edges:
+        pieces += [(None if level is None else level + 1, x, y) for level, x, y in _pieces(a, b, units[1:])]
+    return pieces
+
+
+def _over_time(p: dict, unit: int | None = None) -> tuple[str, dict]:
+    """SQL for rows of every summary figure, each with `at`, the second it starts, covering the period: the
+    coarsest stored rows that fit (days, hours, quarter-hours), then calls at the edges. With `unit`, only
+    rows that fall wholly inside one local `unit` (offset by utc_offset) are used."""
+    levels = [(table, key, size) for table, (key, size) in reversed(TIME_ROLLUPS.items())
+              if table in p["tables"] and (unit is None or (unit % size == 0 and float(p["offset"]) % size == 0))]
+    names = ", ".join([*TIME_SUMS, "longest_wait"])
+    parts, args = [], {}
+    for n, (level, a, b) in enumerate(_pieces(p["since"], p["until"], [size for *_, size in levels])):
+        if level is None:
+            src = _RAW["calls"].format(columns=", ".join(ROLLUPS["stats_slots"][0]), a=f"a{n}", b=f"b{n}")
+            parts.append(f"SELECT slot * {SLOT_SECONDS} AS at, {names} "
+                         f"FROM ({ROLLUPS['stats_slots'][3].format(src=src)})")
+        else:
+            table, key, size = levels[level]
+            parts.append(f"SELECT {key} * {size} AS at, {names} FROM {table} WHERE {key} >= :a{n} AND {key} < :b{n}")
+        args[f"a{n}"], args[f"b{n}"] = a, b
+    return " UNION ALL ".join(parts), args
+
+
+def _source(table: str, p: dict, where: str = "") -> tuple[str, dict]:
+    """SQL for rows of a daily rollup covering the period: stored days for whole UTC days, calls at the edges
+    (`where` narrows the stored rows)."""
     columns, keys, sums, select = ROLLUPS[table]
-    names = ", ".join([*keys, *sums, *(["longest_wait"] if table == "stats_slots" else [])])
-    whole, edges = (_split(p["since"], p["until"], SLOT_SECONDS if table == "stats_slots" else DAY_SECONDS)
-                    if p["rollups"] else (None, [(p["since"], p["until"])]))
+    names = ", ".join([*keys, *sums])
+    whole, edges = _split(p["since"], p["until"], DAY_SECONDS) if p["rollups"] else (None, [(p["since"], p["until"])])
     parts, args = [], {}
     if whole:
-        parts.append(f"SELECT {names} FROM {table} WHERE {keys[0]} >= :lo AND {keys[0]} < :hi")
+        parts.append(f"SELECT {names} FROM {table} WHERE {keys[0]} >= :lo AND {keys[0]} < :hi{where}")
         args["lo"], args["hi"] = whole
     raw = _RAW["call_events" if table == "stats_day_handsets" else "calls"]
     for n, (a, b) in enumerate(edges):
@@ -86,12 +118,17 @@ def _thresholds(conn: sqlite3.Connection, p: dict) -> tuple[int, int]:
                     else (None, [(p["since"], p["until"])]))
     within = short = 0
     if whole:
-        (row,) = _rows(conn, """
-            SELECT TOTAL(CASE WHEN kind = 'answered_wait' AND value <= :sl THEN n END) AS within,
-                   TOTAL(CASE WHEN kind = 'abandoned_wait' AND value < :short THEN n END) AS short
-            FROM stats_day_counts WHERE day >= :lo AND day < :hi AND kind IN ('answered_wait', 'abandoned_wait')""",
-                       {**p, "lo": whole[0], "hi": whole[1]})
-        within, short = int(row["within"]), int(row["short"])
+        # One wait second at a time up to the threshold, each a range of the period's days in the index
+        # (kind, value, day): a year at a 20 s service level reads 21 x 365 counts, not the year's every wait.
+        counted = """
+            WITH RECURSIVE seconds(s) AS (
+                SELECT MIN(0, COALESCE((SELECT MIN(value) FROM stats_day_counts WHERE kind = :kind), 0))
+                UNION ALL SELECT s + 1 FROM seconds WHERE s + 1 <= :top)
+            SELECT TOTAL(n) AS n FROM seconds JOIN stats_day_counts
+                ON kind = :kind AND value = s AND day >= :lo AND day < :hi WHERE s <= :top"""
+        days = {"lo": whole[0], "hi": whole[1]}
+        within = int(_rows(conn, counted, {**days, "kind": "answered_wait", "top": p["sl"]})[0]["n"])
+        short = int(_rows(conn, counted, {**days, "kind": "abandoned_wait", "top": p["short"] - 1})[0]["n"])
     for a, b in edges:
         (row,) = _rows(conn, """
             SELECT COUNT(CASE WHEN connected_at IS NOT NULL AND wait_seconds <= :sl THEN 1 END) AS within,
@@ -103,7 +140,7 @@ def _thresholds(conn: sqlite3.Connection, p: dict) -> tuple[int, int]:
 
 
 def summary(conn: sqlite3.Connection, p: dict) -> dict[str, Any]:
-    src, args = _source("stats_slots", p)
+    src, args = _over_time(p)
     (row,) = _rows(conn, f"""
         SELECT COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(offered), 0) AS offered,
                COALESCE(SUM(answered), 0) AS answered, COALESCE(SUM(abandoned), 0) AS abandoned,
@@ -125,7 +162,7 @@ def summary(conn: sqlite3.Connection, p: dict) -> dict[str, Any]:
 
 
 def _counts(conn: sqlite3.Connection, p: dict, kind: str) -> dict[str, int]:
-    src, args = _source("stats_day_counts", p)
+    src, args = _source("stats_day_counts", p, " AND kind = :kind")
     rows = _rows(conn, f"SELECT value, SUM(n) AS n FROM ({src}) WHERE kind = :kind GROUP BY value "
                        f"HAVING SUM(n) > 0 ORDER BY value", {**args, "kind": kind})
     return {str(r["value"]): r["n"] for r in rows}
@@ -154,8 +191,8 @@ def _local(conn: sqlite3.Connection, p: dict, unit: int) -> list[sqlite3.Row]:
                f"FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY k")
         args = p
     else:
-        src, args = _source("stats_slots", p)
-        sql = (f"SELECT (slot * {SLOT_SECONDS} + {int(offset)}) / {unit} AS k, SUM(calls) AS calls, "
+        src, args = _over_time(p, unit)
+        sql = (f"SELECT (at + {int(offset)}) / {unit} AS k, SUM(calls) AS calls, "
                f"SUM(answered) AS answered, SUM(abandoned) AS abandoned FROM ({src}) GROUP BY k HAVING SUM(calls) > 0")
     return _rows(conn, sql + " ORDER BY k", args)
 
@@ -224,7 +261,7 @@ def params(since: float, until: float, *, short_abandon: float = 5.0, service_le
     if short_abandon < 0 or service_level <= 0:
         raise ValueError("short_abandon must be >= 0 and service_level > 0 seconds")
     return {"since": since, "until": until, "short": short_abandon, "sl": service_level, "offset": utc_offset,
-            "rollups": rollups}
+            "rollups": rollups, "tables": tuple(TIME_ROLLUPS) if rollups else ()}
 
 
 def dashboard(conn: sqlite3.Connection, since: float, until: float, *, only: tuple[str, ...] | None = None,
@@ -232,8 +269,11 @@ def dashboard(conn: sqlite3.Connection, since: float, until: float, *, only: tup
     """Every dashboard figure, or those named in `only` (e.g. ("summary",));
     options: short_abandon, service_level (seconds), utc_offset (for hours and days)."""
     p = params(since, until, **options)
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_slots'").fetchone() is None:
-        p["rollups"] = False  # a database the daemon has not migrated yet
+    # A database the daemon has not migrated yet (a restored older log): the rollups it has, or none.
+    p["tables"] = tuple(name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                          "AND name LIKE 'stats_%'") if name in p["tables"])
+    if "stats_slots" not in p["tables"]:
+        p["rollups"], p["tables"] = False, ()
     result: dict[str, Any] = {"since": since, "until": until, "short_abandon": p["short"],
                               "service_level_seconds": p["sl"]}
     for name, query in QUERIES.items():
