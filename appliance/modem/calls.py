@@ -40,6 +40,7 @@ from appliance.modem.dialects.base import (
     Happening,
     LineAnswered,
     LineHungUp,
+    OwedOk,
     Ring,
 )
 from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
@@ -207,12 +208,13 @@ class Calls(AnswerExchange):
                 self._queue(self._go(cs.CALLER, data=h.number))
         elif isinstance(h, Dtmf):
             self._queue(self._go(cs.DTMF, data=h.digit))
+        elif isinstance(h, OwedOk):
+            self._answered_while_checking()  # Quectel sends no answer report: the late ATA's own OK is all
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
                 self._transfer.heard()
-            elif self.state == cs.CHECKING and not self._up_while_checking:
-                self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
-                self._answered_number = self._early_caller  # theirs, whoever rings after them
+            else:
+                self._answered_while_checking()
             self._queue(self._go(cs.CONNECTED))
         elif isinstance(h, LineHungUp):
             with self._lock:
@@ -222,6 +224,11 @@ class Calls(AnswerExchange):
                 self._transfer.heard(h.reason)  # one leg ended: the transfer's AT+CLCC tells which
                 return
             self._queue(self._go(cs.ENDED, h.reason))
+
+    def _answered_while_checking(self) -> None:
+        if self.state == cs.CHECKING and not self._up_while_checking:
+            self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
+            self._answered_number = self._early_caller  # theirs, whoever rings after them
 
     def _ring(self) -> None:
         with self._lock:

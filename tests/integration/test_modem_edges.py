@@ -90,6 +90,32 @@ def test_refused_dtmf_detection_is_marked_missing_and_the_line_is_up(rig):
     assert line.status()["missing"] == {"dtmf_detection": "AT+DDET=1 answered ERROR"}
 
 
+def test_a_quectel_caller_answered_by_a_late_ata_who_leaves_before_the_check_gets_their_call(rig):
+    """Issue 14: the first caller hangs up as the ATA goes out (their NO CARRIER is read as its reply), the next
+    caller rings, the modem only then reads the ATA and answers them, and they hang up at once. An EC25 reports
+    no answer of its own: the ATA's OK, read before the line's check, is all that says they were answered.
+    Before, the line went back to idle and the core never heard of them: no record (the core's side of these
+    events is tests/unit/test_line_states.py, with the real switchboard)."""
+    emu, line, events = rig("quectel")
+    assert events.next() == LineUp("l1")
+    emu.script.unsupported["ATA"] = None  # the modem has not read the ATA yet
+    emu.incoming_call("+79161111111")
+    assert emu.wait_for("ATA", timeout=5)
+    emu.script.reset_call()  # the first caller is gone; the one the late ATA answers is gone again too
+    del emu.script.unsupported["ATA"]
+    # one write, as the modem sends it: the reader takes it all before the check's AT+CPAS goes out
+    emu.send_garbage(b'\r\nNO CARRIER\r\n\r\nRING\r\n\r\n+CLIP: "+79162222222",145,"",0,"",0\r\n'
+                     b"\r\nOK\r\n\r\nNO CARRIER\r\n")
+    assert events.until(IncomingCall).caller is None  # the first caller: ATA went out before their number came
+    assert isinstance(events.until(RemoteHangup), RemoteHangup)
+    second = events.until(IncomingCall)
+    assert second.caller == "+79162222222"
+    assert events.next() == CallAnswered("l1")
+    assert isinstance(events.next(), RemoteHangup)
+    wait_until(lambda: line.calls.state == cs.IDLE, what="the line free again")
+    assert emu.count("ATH") == 0, "nothing was left up to hang up"
+
+
 @pytest.mark.parametrize("refusal", [None, "ERROR", "+CME ERROR: 3"])
 def test_a_quectel_moves_gnss_output_off_its_voice_port_and_one_without_gnss_still_comes_up(rig, refusal):
     """AT+QGPSCFG="outport","none" at set-up (issue 19): an EC25 without GNSS refuses it and still takes calls."""

@@ -312,9 +312,9 @@ class LineMachine(RuleBasedStateMachine):
     def the_call_drops_as_the_ata_is_answered(self) -> None:
         self.ata_plan.appendleft(DROPPED_AT_ONCE)
 
-    # A late ATA's OK read before the check's AT+CPAS, its caller gone before the check: only an answer report
-    # tells (Quectel sends none, and that caller goes without a record: docs/modems.md).
-    @precondition(lambda self: self.late_ata and self.family.answered)
+    # A late ATA's OK read before the check's AT+CPAS, its caller gone before the check: the OK itself (read
+    # with no command in flight) or the family's answer report says the ATA answered them (Quectel sends none).
+    @precondition(lambda self: self.late_ata)
     @rule()
     def modem_reads_the_late_ata_now(self) -> None:
         self.modem_reads_the_late_ata()
@@ -500,3 +500,24 @@ def test_a_call_that_drops_as_its_ata_is_answered_is_recorded_answered(dialect):
     machine.settle()
     machine.everything_ends()
     machine.teardown()
+
+
+@pytest.mark.parametrize("dialect", ["quectel", "sim800"])
+def test_a_late_ata_whose_ok_comes_before_the_check_leaves_its_caller_gone_since_one_answered_record(dialect):
+    """Issue 14: a caller leaves as the ATA goes out (their NO CARRIER read as its reply), the next caller rings,
+    the modem reads the ATA late and answers them, its OK arrives with no command in flight, and they hang up
+    before the check. Quectel reports no answer of its own: before, that caller got no record at all."""
+    machine = machine_for(dialect)()
+    machine.up()
+    machine.caller_dials("+7916777")
+    machine.caller_leaves_as_ata_goes_out_and_the_modem_reads_it_late()
+    while machine.urgent and not machine.late_ata:
+        machine.run_job()  # the ATA; the check it queues waits
+    assert machine.calls.state == cs.CHECKING
+    machine.caller_dials("+7916555")
+    machine.modem_reads_the_late_ata_now()
+    machine.caller_hangs_up(silent=False, dropped=False)
+    machine.everything_ends()
+    machine.teardown()
+    (answered,) = machine.records["+7916555001"]
+    assert answered.answered_at is not None and answered.ended_by == "caller"

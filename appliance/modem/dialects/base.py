@@ -53,6 +53,12 @@ class LineHungUp:
 
 
 @dataclass(frozen=True)
+class OwedOk:
+    """OK read with no command in flight: the reply owed to a command already ended, as a late ATA's own OK is
+    when the caller's NO CARRIER was read as its reply. It says that ATA answered someone (the next caller)."""
+
+
+@dataclass(frozen=True)
 class CallWaiting:
     """A second caller while a call is up (+CCWA, +CLCC stat 5): never news about the first call."""
 
@@ -112,7 +118,7 @@ class Signal:
 
 
 Happening = (
-    Ring | CallerNumber | Dtmf | LineAnswered | LineHungUp | CallWaiting | MissedCall | ModemWarning | NewSms
+    Ring | CallerNumber | Dtmf | LineAnswered | LineHungUp | OwedOk | CallWaiting | MissedCall | ModemWarning | NewSms
     | Registration | PowerDown | SimStatus | UssdReply | Signal
 )
 
@@ -250,6 +256,8 @@ class Dialect:
             return [caller_from_clip(line)]
         if line == "NO CARRIER":
             return [LineHungUp("caller hung up")]
+        if line == "OK":
+            return [OwedOk()]
         if line == "BUSY":
             return [LineHungUp("busy")]
         if line == "NO ANSWER":
