@@ -1,22 +1,26 @@
 """The answer exchange of a line's call: RING -> ATA -> its reply -> (the caller left meanwhile) the check.
 
-A mixin of Calls (calls.py), which owns the state and the lock; every step moves through its table
-(call_states.py). ATA is written on the thread that took the RING (the AT channel's reader) when the channel
-is free, and its reply is a table event taken on the reader as it is read, in order with the reports around
-it. A caller who leaves as their ATA goes out puts the line in `checking`: the modem is asked what the ATA did.
+A part Calls (calls.py) owns: Calls keeps the call's state, its lock and what the core hears, and hands this
+part the steps it needs; every step moves through its table (call_states.py). ATA is written on the thread
+that took the RING (the AT channel's reader) when the channel is free, and its reply is a table event taken
+on the reader as it is read, in order with the reports around it. A caller who leaves as their ATA goes out
+puts the line in `checking`: the modem is asked what the ATA did, and Calls settles the verdict.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
+from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import caller_from_clcc, fields
 
 CHECK_TIMEOUT = 2.0  # AT+CPAS answers at once; a modem without it is given up on quickly
 ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the caller hears busy, not silence)
 Send = Callable[..., "Callable[[], Reply] | None"]  # writes a command now if the channel is free; waits for its reply
+AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
 def _checked(reply: Reply, gone: str) -> tuple[str, str | None]:
@@ -35,16 +39,72 @@ def _checked(reply: Reply, gone: str) -> tuple[str, str | None]:
 
 
 class AnswerExchange:
-    def _answer_now(self) -> None:
+    """ATA, its reply and the check, for the call Calls says to answer. Calls gives it the line's AT channel
+    (`command` on the worker, `send` from the reader, `urgent` jobs, the `dialect()`), its lock, the call's
+    `state()` and `call()` (id, caller), its table (`go`, and `run` for the modem effects it returns), `hold()`
+    and `release()` of what the core hears, and `settle(event, number)` / `rang_meanwhile(number)` for the check's
+    verdicts. The part keeps what only the answer knows: the ATA attempts, the last ATA reply's outcome, and a
+    call come up while checking."""
+
+    def __init__(self, line_id: str, *, lock: threading.RLock, command: Callable[..., Reply], send: Send | None,
+                 urgent: Callable[[Callable[[], None]], None], dialect: Callable[[], Dialect],
+                 note_answer: AnswerNote | None, state: Callable[[], str],
+                 call: Callable[[], tuple[str | None, str | None]], go: Callable[..., list[str]],
+                 run: Callable[[list[str]], None], hold: Callable[[], None], release: Callable[[], None],
+                 settle: Callable[[str, str | None], None], rang_meanwhile: Callable[[str | None], None],
+                 timeout: float) -> None:
+        self.line_id = line_id
+        self._lock = lock
+        self._command = command
+        self._send = send
+        self._urgent = urgent
+        self._dialect = dialect
+        self._note_answer = note_answer
+        self._state = state
+        self._call = call
+        self._go = go
+        self._run = run
+        self._hold = hold
+        self._release = release
+        self._settle = settle
+        self._rang_meanwhile = rang_meanwhile
+        self.timeout = timeout  # ATA's own reply
+        self.attempts = 0  # ATAs the modem refused for this caller
+        self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
+        self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
+        self._answered_number: str | None = None  # the number heard before that report: the answered caller's
+
+    # --- what Calls tells its part ------------------------------------------------------------
+
+    def new_caller(self) -> None:
+        """A new caller rings (or the check settled who rings next): their ATAs are counted afresh."""
+        self.attempts = 0
+
+    def came_up(self, number: str | None) -> None:
+        """A call came up while checking (reader thread): the late ATA answered someone, who may leave before
+        the check; `number` is the one heard before the report, theirs whoever rings after them."""
+        if not self._up_while_checking:
+            self._up_while_checking, self._answered_number = True, number
+
+    def moved(self) -> None:
+        """The call's state moved (under Calls' lock): what came up while checking was that state's news."""
+        self._up_while_checking, self._answered_number = False, None
+
+    def note(self, call_id: str | None, caller: str | None) -> None:
+        """Journal the answer (the daemon's answer journal, so a crash before the record is written leaves one)."""
+        if self._note_answer is not None:
+            self._note_answer(call_id or "", self.line_id, caller)
+
+    # --- the exchange -------------------------------------------------------------------------
+
+    def now(self) -> None:
         """ATA on this thread (the reader, at the RING) if the channel is free, its reply awaited on the worker;
         else ATA at the head of the worker's jobs. Either way before the event loop hears of the call."""
         if self._send is not None:
-            if self._held is None:
-                self._held = []
-            if self._note_answer is not None:
-                self._note_answer(self.call_id or "", self.line_id, self._caller)
+            self._hold()
+            self.note(*self._call())
             self._ata_outcome = ([], False)
-            reply = self._send(self._dialect().answer_command, timeout=self.answer_timeout, finals=CALL_FINALS,
+            reply = self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
                                on_final=self._ata_replied)
             if reply is not None:
                 self._urgent(lambda: self._answered(reply))
@@ -56,18 +116,17 @@ class AnswerExchange:
         (`_ata_replied`), in order with the reports around it; what the core hears meanwhile waits until the
         after-answer commands are done, so the flow starts on a line ready to carry its sound."""
         with self._lock:
-            state, call_id, caller = self.state, self.call_id, self._caller
-            if state == cs.ANSWERING and self._held is None:
-                self._held = []  # a retry: the call is known, its answer still waits for the after-answer commands
+            state, (call_id, caller) = self._state(), self._call()
+            if state == cs.ANSWERING:
+                self._hold()  # a retry: the call is known, its answer still waits for the after-answer commands
         if state != cs.ANSWERING:
-            self._announced()
+            self._release()
             if state == cs.CHECKING:
                 self._check(answered=False)  # the caller left before their ATA went out: did the next one ring?
             return  # the call ended (or the line failed) before its ATA went out
-        if self._note_answer is not None:
-            self._note_answer(call_id or "", self.line_id, caller)
+        self.note(call_id, caller)
         self._ata_outcome = ([], False)
-        self._answered(lambda: self._command(self._dialect().answer_command, timeout=self.answer_timeout,
+        self._answered(lambda: self._command(self._dialect().answer_command, timeout=self.timeout,
                                              finals=CALL_FINALS, on_final=self._ata_replied))
 
     def _answered(self, ata: Callable[[], Reply]) -> None:
@@ -76,22 +135,22 @@ class AnswerExchange:
         try:
             reply = ata()
         except AtTimeout:
-            self._announced()
+            self._release()
             self._run(self._go(cs.ATA_TIMEOUT, "the modem did not answer the call"))
             raise
         except Exception:
-            self._announced()  # the line fails next: what was held goes first
+            self._release()  # the line fails next: what was held goes first
             raise
         commands, checking = self._ata_outcome
         self._run(commands)
-        self._announced()
+        self._release()
         if checking:  # next, ahead of anything queued: the line takes no call until the check is done
             self._urgent(lambda: self._check(answered=reply.ok))
 
     def _ata_replied(self, reply: Reply) -> None:
         """The ATA's final, on the reader as it is read: the state moves before any report after it is taken."""
         with self._lock:
-            if self.state != cs.ANSWERING:
+            if self._state() != cs.ANSWERING:
                 # The caller's end report came before it (checking), the core hung up (idle), the line failed.
                 commands = self._go(cs.ATA_OK) if reply.ok else []
             elif reply.ok:
@@ -99,13 +158,13 @@ class AnswerExchange:
             elif reply.final in ("NO CARRIER", "NO ANSWER", "BUSY"):
                 commands = self._go(cs.ATA_NO_CARRIER, "caller hung up before the answer")
             else:
-                self._attempts += 1
-                gave_up = self._attempts >= ANSWER_ATTEMPTS
+                self.attempts += 1
+                gave_up = self.attempts >= ANSWER_ATTEMPTS
                 why = f"the modem refused to answer: {reply.final}"
                 if gave_up:
-                    why += f" ({self._attempts} times; the call was rejected)"
+                    why += f" ({self.attempts} times; the call was rejected)"
                 commands = self._go(cs.ATA_GAVE_UP if gave_up else cs.ATA_REFUSED, why)
-            self._ata_outcome = (commands, self.state == cs.CHECKING)
+            self._ata_outcome = (commands, self._state() == cs.CHECKING)
 
     def _check(self, *, answered: bool) -> None:
         """The caller left as their ATA went out (CHECKING). If their NO CARRIER was read as the ATA's reply,
@@ -129,29 +188,7 @@ class AnswerExchange:
             number = self._answered_number  # not that of a caller who rang (and left) during the check
         if answered and event == cs.CHECK_RINGING:
             # The caller the late ATA answered has gone and another rings now: both get their call.
-            self._checked_as(cs.CHECK_GONE, self._answered_number)
-            with self._lock:
-                if self.state != cs.IDLE:
-                    return
-                self._early_caller, self._rings, self._attempts = number, 1, 0
-                self._go(cs.RING_DUE)
+            self._settle(cs.CHECK_GONE, self._answered_number)
+            self._rang_meanwhile(number)
             return
-        self._checked_as(event, number)
-
-    def _checked_as(self, event: str, number: str | None) -> None:
-        with self._lock:
-            if self.state != cs.CHECKING:
-                return  # the line failed meanwhile
-            self._early_caller = number or self._early_caller
-            if event in (cs.CHECK_IDLE, cs.CHECK_STRAY):
-                self._early_caller = None  # a caller who rang during the check and left: not the next one
-            self._rings, self._attempts = 1, 0
-            if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._held is None:
-                self._held = []  # the core hears of the call once the after-answer commands are done
-            commands = self._go(event, "caller hung up")
-            call_id, caller = self.call_id, self._caller
-        if event in (cs.CHECK_UP, cs.CHECK_GONE) and self._note_answer is not None:
-            self._note_answer(call_id or "", self.line_id, caller)  # answered: journalled like any other answer
-        self._run(commands)
-        if event in (cs.CHECK_UP, cs.CHECK_GONE):
-            self._announced()
+        self._settle(event, number)

@@ -31,7 +31,7 @@ from appliance.core.events import (
     RemoteHangup,
 )
 from appliance.modem import call_states as cs
-from appliance.modem.answer import AnswerExchange, Send
+from appliance.modem.answer import AnswerExchange, AnswerNote, Send
 from appliance.modem.at import CALL_FINALS, Reply
 from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import (
@@ -56,14 +56,14 @@ ANSWER_TIMEOUT = 10.0  # ATA on a GSM module returns within a few seconds; longe
 DIAL_TIMEOUT = 60.0  # the far end rings this long before the line gives up: DialFailed("no answer")
 
 Command = Callable[..., Reply]
-AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
-class Calls(AnswerExchange):
+class Calls:
     """The line's call. `state` is one of call_states.STATES; `command` is the AT channel's, `later(job)`
     queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
     line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
-    daemon's answer journal, so a crash before the record is written still leaves one)."""
+    daemon's answer journal, so a crash before the record is written still leaves one). The answer exchange
+    (ATA, its reply, the check) is its part `answering` (answer.py), the transfer its part `_transfer`."""
 
     def __init__(self, line_id: str, *, post: Callable[[object], None], command: Command,
                  later: Callable[[Callable[[], None]], None], urgent: Callable[[Callable[[], None]], None],
@@ -78,12 +78,9 @@ class Calls(AnswerExchange):
         self._later = later
         self._urgent = urgent
         self._dialect = dialect
-        self._note_answer = note_answer
         self._clock = clock
-        self._send = send
         self._lock = threading.RLock()  # held while a transition posts, so the core hears them in order
         self.state = cs.DOWN
-        self.answer_timeout = ANSWER_TIMEOUT
         self.dial_timeout = dial_timeout
         self.answer_after_rings = answer_after_rings
         self.call_id: str | None = None
@@ -93,16 +90,17 @@ class Calls(AnswerExchange):
         self._last_ring = -RING_GONE  # any RING: the caller still rings
         self._counted_ring = -RING_MIN_GAP  # the last RING that counted as a ring of its own
         self._rings = 0
-        self._attempts = 0
         self._dial_deadline = 0.0
         # Until a new call's ATA is answered, what the core hears of the call waits with it: waking the
         # event loop (and its write of the record) must not compete with the ATA for the CPU. The answer
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
         self._rang_at = 0.0
-        self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
-        self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
-        self._answered_number: str | None = None  # the number heard before that report: the answered caller's
+        self.answering = AnswerExchange(
+            line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
+            note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
+            go=self._go, run=self._run, hold=self._hold, release=self._announced, settle=self._settle,
+            rang_meanwhile=self._rang_meanwhile, timeout=ANSWER_TIMEOUT)
         self._transfer = CallTransfer(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                       dial_timeout=dial_timeout, state=lambda: self.state, go=self._go,
                                       hangup=self.hangup, forget=self.forget)
@@ -117,7 +115,7 @@ class Calls(AnswerExchange):
             move = cs.step(was, event)
             self.state = move.to
             if move.to != was:
-                self._up_while_checking, self._answered_number = False, None
+                self.answering.moved()
                 log.debug("line %s: %s --%s--> %s", self.line_id, was, event, move.to)
             if move.to in (cs.IDLE, cs.DOWN) and (was not in (cs.RINGING, cs.ANSWERING, cs.CHECKING, cs.REFUSED)
                                                   or event in (cs.OUR_HANGUP, cs.PORT_LOST)):
@@ -133,11 +131,11 @@ class Calls(AnswerExchange):
                         self._say(CallAnswered(self.line_id))
                     commands.append(effect)
                 else:
-                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects and self._held is None:
-                        self._held = []  # still holding an earlier call's events: they go first, none is lost
+                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects:
+                        self._hold()  # still holding an earlier call's events: they go first, none is lost
                     self._tell(effect, event, why, data)
             if cs.SEND_ATA in move.effects:
-                self._answer_now()
+                self.answering.now()
             return commands
 
     def _tell(self, effect: str, event: str, why: str, data: str | None) -> None:
@@ -150,18 +148,24 @@ class Calls(AnswerExchange):
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
-            if self._held is not None and self._note_answer is not None and data:
-                self._note_answer(self.call_id or "", line, data)  # the journal's record gets the number too
+            if self._held is not None and data:
+                self.answering.note(self.call_id, data)  # the journal's record gets the number too
         elif effect == cs.TELL_DTMF:
             self._say(DtmfReceived(line, data or ""))
         elif effect == cs.RETRY:
-            self._say(AnswerRetry(line, self._attempts, why))
+            self._say(AnswerRetry(line, self.answering.attempts, why))
         elif effect == cs.FAILED:
             self._say(AnswerFailed(line, why))
         elif effect == cs.GONE:
             self._say(RemoteHangup(line, why))
         elif effect == cs.DIAL_FAILED:
             self._say(DialFailed(line, why if event in (cs.PORT_LOST, cs.DIAL_TIMEOUT) else dial_failure(why)))
+
+    def _hold(self) -> None:
+        """What the core hears of the call waits from now until `_announced` (an answer is under way)."""
+        with self._lock:
+            if self._held is None:
+                self._held = []
 
     def _say(self, event: object) -> None:
         with self._lock:
@@ -226,9 +230,8 @@ class Calls(AnswerExchange):
             self._queue(self._go(cs.ENDED, h.reason))
 
     def _answered_while_checking(self) -> None:
-        if self.state == cs.CHECKING and not self._up_while_checking:
-            self._up_while_checking = True  # the late ATA answered someone, who may leave before the check
-            self._answered_number = self._early_caller  # theirs, whoever rings after them
+        if self.state == cs.CHECKING:
+            self.answering.came_up(self._early_caller)  # the late ATA answered someone: this number is theirs
 
     def _ring(self) -> None:
         with self._lock:
@@ -238,16 +241,48 @@ class Calls(AnswerExchange):
                 return  # faster than any network rings: the same ring
             self._counted_ring = now
             if self.state == cs.IDLE:
-                self._rings, self._attempts = 1, 0
+                self._rings = 1
+                self.answering.new_caller()
             elif self.state == cs.RINGING:
                 self._rings += 1
-            due = self._rings >= self.answer_after_rings or self._attempts > 0
+            due = self._rings >= self.answer_after_rings or self.answering.attempts > 0
             if self.state == cs.RINGING and not due:
                 return
             commands = self._go(cs.RING_DUE if due else cs.RING)
             if self.state == cs.RINGING:
                 self._later(lambda: None)  # the worker starts watching the ring cadence
         self._queue(commands)
+
+    # --- the check's verdicts (answer.py, on the worker) ----------------------------------------
+
+    def _settle(self, event: str, number: str | None) -> None:
+        """The check's verdict on the call that was checked: `number` is the caller's if the check learnt it."""
+        with self._lock:
+            if self.state != cs.CHECKING:
+                return  # the line failed meanwhile
+            self._early_caller = number or self._early_caller
+            if event in (cs.CHECK_IDLE, cs.CHECK_STRAY):
+                self._early_caller = None  # a caller who rang during the check and left: not the next one
+            self._rings = 1
+            self.answering.new_caller()
+            if event in (cs.CHECK_UP, cs.CHECK_GONE):
+                self._hold()  # the core hears of the call once the after-answer commands are done
+            commands = self._go(event, "caller hung up")
+            call_id, caller = self.call_id, self._caller
+        if event in (cs.CHECK_UP, cs.CHECK_GONE):
+            self.answering.note(call_id, caller)  # answered: journalled like any other answer
+        self._run(commands)
+        if event in (cs.CHECK_UP, cs.CHECK_GONE):
+            self._announced()
+
+    def _rang_meanwhile(self, number: str | None) -> None:
+        """The check found the next caller ringing after the late ATA's caller left: they are answered now."""
+        with self._lock:
+            if self.state != cs.IDLE:
+                return
+            self._early_caller, self._rings = number, 1
+            self.answering.new_caller()
+            self._go(cs.RING_DUE)
 
     # --- the line's own state ------------------------------------------------------------------
 

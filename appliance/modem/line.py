@@ -102,11 +102,11 @@ class ModemLine:
 
     @property
     def answer_timeout(self) -> float:
-        return self.calls.answer_timeout
+        return self.calls.answering.timeout
 
     @answer_timeout.setter
     def answer_timeout(self, seconds: float) -> None:
-        self.calls.answer_timeout = seconds
+        self.calls.answering.timeout = seconds
 
     # --- the interface the daemon uses ---------------------------------------------------
 

@@ -216,7 +216,7 @@ def test_a_call_that_drops_as_the_ata_is_answered_is_recorded_answered_and_the_n
             if text.upper() == "ATA" and script.caller == first:
                 script.remote_hangup(dropped=True)  # +CLCC: 1,1,6 right behind the OK
 
-        ata = line.calls._command
+        ata = line.calls.answering._command  # the worker's ATA (and the check after it)
 
         def slow_worker(text: str, **kw: object):
             reply = ata(text, **kw)
@@ -225,7 +225,7 @@ def test_a_call_that_drops_as_the_ata_is_answered_is_recorded_answered_and_the_n
             return reply
 
         script.command = answered_then_dropped
-        line.calls._command = slow_worker
+        line.calls.answering._command = slow_worker
         wait_until(lambda: box.status()["lines"][0]["state"] == "up", what="line up")
         emulator.incoming_call(first)
         wait_until(lambda: box.line_call("gsm1") is None and script.call == "idle", what="the first call over")
