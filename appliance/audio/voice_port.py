@@ -8,8 +8,9 @@ the port is silent and what the host writes is thrown away.
 One reader thread per port reads it the whole time it is open (a blocking read, no polling), so the kernel's
 buffer never fills, and keeps the last few frames for the recorder, like a sound card's capture ring. The
 first frame after a quiet spell says the voice path is on: a prompt waits for it (`VoicePortPlayer`), so the
-caller hears a greeting from its first syllable even when the modem switches late, and a modem that never
-sends is named in the log instead of playing into the void.
+caller hears a greeting from its first syllable even when the modem switches late, or when the port is still
+being reopened after the stick dropped off USB, and a modem that never sends is named in the log instead of
+playing into the void.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ QUIET_SECONDS = 0.2  # no frame for this long and the voice path counts as off (
 READING_SECONDS = 2.0  # a recorder that read within this long is reading: a full ring then is an overrun
 LIVE_WAIT = 3.0  # how long a prompt waits for the modem to switch its voice path on before it plays anyway
 RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # reopening a voice port that dropped off USB, as the AT line does
+# How much longer a prompt waits when its voice port is away (off USB, being reopened): the AT port and the
+# voice port come back on their own backoffs, so the line may take a call seconds before its voice port is back.
+REOPEN_WAIT = 10.0
 VOICE_BAUD = 115200  # ignored by USB serial drivers; a real UART would need at least 128 kbit/s
 
 
@@ -59,6 +63,8 @@ class VoicePort:
         self._listeners: list[threading.Condition] = []
         self._reader: threading.Thread | None = None
         self._stop = threading.Event()  # set while the port is being closed: a reconnect gives up
+        self._wanted_until = 0.0  # a prompt waits for sound until then: a port away is tried every RETRY_FIRST
+        self._retry_now = False
 
     # --- opening, shared by the player and the recorder ------------------------------------
 
@@ -86,6 +92,7 @@ class VoicePort:
             if self._users > 0 or self._reader is None:
                 return
             self._stop.set()
+            self._cond.notify_all()  # a reconnect waiting out its backoff gives up now
             port, reader = self._port, self._reader
         if port is not None:
             port.cancel_read()
@@ -97,14 +104,22 @@ class VoicePort:
 
     def _reconnect(self) -> Any:
         """The stick dropped off USB (or the port failed): reopen the same name with backoff, as the AT line
-        does, until it is back or the port is closed; None when closed."""
+        does, until it is back or the port is closed; None when closed. While a prompt waits (`want`) it is
+        tried at once and then every RETRY_FIRST: a caller is on the line, listening to silence."""
         delay = RETRY_FIRST
-        while not self._stop.wait(delay):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stop.is_set() or self._retry_now, delay)
+                if self._stop.is_set():
+                    return None
+                self._retry_now = False
             try:
                 port = self._connect()
             except Exception as exc:  # still gone: try again later
                 log.debug("line %s: voice port %s not back yet: %s", self.line_id, self.path, exc)
-                delay = min(delay * 2, RETRY_MAX)
+                with self._lock:
+                    wanted = self._clock() < self._wanted_until
+                delay = RETRY_FIRST if wanted else min(delay * 2, RETRY_MAX)
                 continue
             with self._lock:
                 if self._stop.is_set():
@@ -113,7 +128,6 @@ class VoicePort:
                 self._port = port
             log.info("line %s: voice port %s is back", self.line_id, self.path)
             return port
-        return None
 
     def playback(self, device: str, rate: int, period_frames: int) -> _Playback:
         """The player's PCM (AlsaPlayer's `open_pcm`): one frame per period."""
@@ -139,6 +153,20 @@ class VoicePort:
             raise ValueError(f"line {self.line_id}: a voice port carries 8000 Hz, not {rate}")
 
     # --- the voice path ----------------------------------------------------------------------
+
+    @property
+    def away(self) -> bool:
+        """The port dropped off USB and is being reopened."""
+        with self._lock:
+            return self._port is None and self._reader is not None
+
+    def want(self, seconds: float) -> None:
+        """A prompt waits up to `seconds` for sound: a port that is away is tried now, not at its backoff's turn."""
+        with self._cond:
+            self._wanted_until = self._clock() + seconds
+            if self._port is None and self._reader is not None:
+                self._retry_now = True
+                self._cond.notify_all()
 
     @property
     def live(self) -> bool:
@@ -259,7 +287,10 @@ class VoicePortPlayer(AlsaPlayer):
 
     def _play(self, pcm: bytes, loop: bool, generation: int) -> bool:
         self.open()
-        deadline = self._clock() + LIVE_WAIT
+        wait = LIVE_WAIT + (REOPEN_WAIT if self.voice.away else 0.0)
+        if not self.voice.live:
+            self.voice.want(wait)
+        deadline = self._clock() + wait
         with self._wake:
             while self._generation == generation and not self.voice.live and self._clock() < deadline:
                 self._wake.wait(deadline - self._clock())
@@ -269,5 +300,5 @@ class VoicePortPlayer(AlsaPlayer):
             self.silent_starts += 1
             log.error("line %s: the modem sent no sound on its voice port %s within %.0f s of the prompt: "
                       "is audio_port the voice port, and did the modem accept the switching command?",
-                      self.line_id, self.voice.path, LIVE_WAIT)
+                      self.line_id, self.voice.path, wait)
         return super()._play(pcm, loop, generation)

@@ -74,9 +74,10 @@ class ModemEmulator:
         if self.voice_port is not None:
             self.voice_port.unplug()
 
-    def replug(self) -> None:
-        """The device comes back, under a new pty path (the stable `link` follows it)."""
-        if self.voice_port is not None:
+    def replug(self, *, voice_port: bool = True) -> None:
+        """The device comes back, under a new pty path (the stable `link` follows it). voice_port=False: its
+        voice port's interface is not back yet (the caller brings it with `voice_port.replug()`)."""
+        if self.voice_port is not None and voice_port:
             self.voice_port.replug()
         self._plug()
         self.script.boot_reports()

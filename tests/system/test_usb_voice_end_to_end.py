@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
 from appliance import config as configuration
+from appliance.audio.voice_port import LIVE_WAIT
 from appliance.sim.emulator_usb_voice import key_tone
 from appliance.sim.simulation import Simulation
 from tests.support.waiting import wait_until
@@ -136,7 +138,9 @@ def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_als
 
 @pytest.mark.slow
 def test_after_the_stick_drops_off_usb_and_returns_the_next_caller_hears_the_greeting(tmp_path):
-    """USB re-enumeration takes the voice port away with the AT port; both come back under their stable names."""
+    """USB re-enumeration takes the voice port away with the AT port; both come back under their stable names,
+    the voice port after the line is back in service and a caller was answered. The greeting waits for it (it
+    used to play into the void once the voice port's reopening backoff left it away beyond LIVE_WAIT)."""
     from appliance.sim.emulator import ModemEmulator
 
     def stable_names(emulator):
@@ -167,10 +171,13 @@ def test_after_the_stick_drops_off_usb_and_returns_the_next_caller_hears_the_gre
         wait_until(lambda: records(daemon) and records(daemon)[0]["ended_at"] is not None, what="first record")
         emulator.unplug()
         emulator.voice_port.heard.clear()
-        emulator.replug()
+        emulator.replug(voice_port=False)
         wait_until(lambda: daemon.status()["lines"][0]["modem"]["recoveries"] >= 1
                    and daemon.status()["lines"][0]["modem"]["state"] == "up", timeout=30, what="line back")
         emulator.incoming_call("+79160000002")
+        assert emulator.voice_port.wait(lambda p: len(p.switches) == 2, timeout=20), "answered, voice switched"
+        time.sleep(LIVE_WAIT + 0.5)  # the fault: the voice port's interface comes back this much later
+        emulator.voice_port.replug()
         assert emulator.voice_port.wait(lambda p: greeting in p.heard, timeout=20), "the next caller heard it too"
     finally:
         daemon.stop()
