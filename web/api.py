@@ -93,6 +93,13 @@ def sim_hangup():
     return _daemon("sim.hangup", line=_json_body().get("line"))
 
 
+@blueprint.post("/sim/phones")
+def sim_phone():
+    """How a remote operator's phone answers the box: accept (presses 1), decline (2), voicemail (no key)..."""
+    body = _json_body()
+    return _daemon("sim.phone", number=body.get("number"), answer=body.get("answer"))
+
+
 @blueprint.post("/sim/handsets/<handset>/offhook")
 def sim_offhook(handset: str):
     return _daemon("sim.offhook", handset=handset)

@@ -16,6 +16,7 @@ from typing import Any
 from ..config import Config
 from ..core.nodes import BEEP
 from ..core.queue import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
+from ..core.remote import whisper_prompt
 from .player import Sound
 from .prompts import PromptDiskFull, PromptError, PromptLibrary, pcm_file
 from .tones import tone
@@ -53,6 +54,7 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
                 for n in numbers:
                     text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
                     jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
+    jobs += _whispers(config, library)
     # espeak-ng and sox are separate processes: run several at once, one per core, instead of one after another
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="prompt") as pool:
         # one job per distinct source: two threads making the same cache file would trip over each other
@@ -82,6 +84,23 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     sounds[BEEP] = tone("beep", config.country)
     log.info("%d prompts ready", len(sounds))
     return sounds
+
+
+WHISPER = {"en": "Helpline call{skill}. Press 1 to accept.",
+           "ru": "Звонок на горячую линию{skill}. Чтобы принять, нажмите 1."}
+
+
+def _whispers(config: Config, library: PromptLibrary) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """What a remote operator hears on picking up, one per skill a caller may be routed by: only on a box
+    that has remote operators (core/remote.py)."""
+    if not any(o.phone for o in config.people.operators):
+        return []
+    skills = {s for o in config.people.operators for s in o.skills}
+    skills |= {n.skill for n in config.flow.nodes.values() if n.skill}
+    lang = config.language if config.language in WHISPER else "en"
+    return [(whisper_prompt(skill), "whisper", (_spoken, library,
+                                                WHISPER[lang].format(skill=f", {skill}" if skill else ""), lang))
+            for skill in (None, *sorted(skills))]
 
 
 def _spoken(library: PromptLibrary, text: str, lang: str) -> Path:

@@ -50,7 +50,7 @@ DOCUMENT = Table({
     "prompts": Table(names=Table(_leaves("text", "lang", "file"))),
     "flow": Table({"start": None, "nodes": Table(names=_NODE)}),
     "operators": Items(Table(_leaves("name", "skills", "ring_timeout", "wrap_up", "retry_pause", "max_missed",
-                                     "weight"))),
+                                     "weight", "phone"))),
     "roster": Items(Table(_leaves("operator", "handset", "days", "hours"))),
     "queue": Table({**_leaves("strategy", "announce_every", "hold_music", *language_variants("position_text"),
                               *language_variants("wait_text")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from ..core.queue import RINGBACK, QueueSettings
 from ..core.strategies import SkillTier, check_tiers, strategy_name
 from .validators import checked, language_variants, number
 
+_PHONE = re.compile(r"\+?[0-9]{3,20}")  # a remote operator's own phone, dialled by the box
 _OPERATOR_NUMBERS = {"ring_timeout": (1, 300), "wrap_up": (0, 3600), "retry_pause": (0, 3600),
                      "max_missed": (0, 100), "weight": (1, 100)}
 
@@ -96,6 +98,13 @@ def _operators(raw: object, handsets: list[dict[str, Any]], problems: list[Probl
                 value = checked(number, spec[key], f"{where}.{key}", problems, low, high)
                 if value is not None:
                     values[key] = int(value) if key in ("max_missed", "weight") else value
+        if "phone" in spec:
+            phone = spec["phone"]
+            if isinstance(phone, str) and _PHONE.fullmatch(phone):
+                values["phone"] = phone
+            else:
+                problems.append(Problem(f"{where}.phone", f"{phone!r} is not a phone number to dial, e.g. "
+                                        '"+79161234567"'))
         operators.append(Operator(spec["name"], skills, **values))
     names = {o.name for o in operators}
     for i, handset in enumerate(handsets):

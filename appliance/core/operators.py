@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from appliance.core.strategies import Candidate
 
+PHONE_PREFIX = "phone:"  # a remote operator's phone stands in the queue as the handset "phone:<name>"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 
@@ -40,6 +41,7 @@ class Operator:
     retry_pause: float = 5.0  # seconds after an unanswered ring before they are rung again
     max_missed: int = 3  # unanswered rings in a row that pause them; 0 never pauses
     weight: int = 1
+    phone: str | None = None  # a remote operator's own phone: the box dials it (core/remote.py)
     state: State = State.LOGGED_OUT
     handset: str | None = None
     pause_reason: str | None = None
@@ -155,6 +157,8 @@ class Operators:
     def login(self, name: str, handset: str, now: float, *, manual: bool = True) -> Change:
         """Log `name` in at `handset`; a manual login outranks the roster until the shift ends."""
         operator = self.get(name)
+        if handset.startswith(PHONE_PREFIX) and (operator.phone is None or handset != PHONE_PREFIX + name):
+            raise ValueError(f"handset {handset!r} is not {name!r}'s own phone")
         other = self.at_handset(handset)
         if other is not None and other is not operator:
             raise ValueError(f"handset {handset!r} already has {other.name!r} logged in")

@@ -27,6 +27,7 @@ class HandsetState:
     off_hook: bool = False
     ringing_for: str | None = None  # call id
     connected_to: str | None = None  # call id
+    phone: str | None = None  # a remote operator's phone: rung by dialling it from the caller's line
 
     @property
     def free(self) -> bool:
@@ -87,6 +88,8 @@ class Queue:
         self.memory = StrategyMemory()
         self.waiting: list[Call] = []
         self.recent_waits: deque[float] = deque(maxlen=20)  # how long the last callers waited for an operator
+        # line -> why remote operators are not rung from it (the SIM or network refused hold or joining calls)
+        self.remote_refused: dict[str, str] = {}
 
     # --- entering and leaving ---------------------------------------------------
 
@@ -146,34 +149,64 @@ class Queue:
             candidates = eligible(self.operators.candidates(busy, now), call.skill, waited, self.settings.tiers)
             waves = choose(self.settings.strategy, candidates, memory=self.memory, rng=self.rng,
                            queue=call.skill or "")
-            if not waves:
+            wave = self._reachable(call, waves[0]) if waves else []
+            if not wave:
                 continue
-            ring_for = min(self.operators.get(c.operator).ring_timeout for c in waves[0])
-            for candidate in waves[0]:
+            ring_for = min(self.operators.get(c.operator).ring_timeout for c in wave)
+            for candidate in wave:
                 self.operators.ringing(candidate.operator, now)
                 self.memory.rung(call.skill or "", candidate.operator)
-                self.handsets[candidate.handset].ringing_for = call.id
+                handset = self.handsets[candidate.handset]
+                handset.ringing_for = call.id
                 call.ringing[candidate.handset] = candidate.operator
-                actions.append(ev.RingHandset(candidate.handset))
+                if handset.phone is None:
+                    actions.append(ev.RingHandset(candidate.handset))
+                else:
+                    call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=candidate.operator)
+                    actions += [ev.StopAudio(call.line), ev.RingRemote(call.line, handset.id, handset.phone)]
             self.timers.start("ring", call.id, now + ring_for)
         return actions
+
+    def _reachable(self, call: Call, wave: list) -> list:
+        """The wave less the remote phones this call cannot ring: a remote operator is dialled from the caller's
+        own line (the caller held), so one at a time, only for a caller on a line whose network lets it hold and
+        join calls, never for a callback request (it has no line until an operator takes it)."""
+        remote_ok = (not isinstance(call, CallbackRequest) and call.answered_at is not None
+                     and call.line not in self.remote_refused)
+        reachable = []
+        for candidate in wave:
+            if self.handsets[candidate.handset].phone is not None:
+                if not remote_ok:
+                    continue
+                remote_ok = False  # the line holds one caller and dials one phone
+            reachable.append(candidate)
+        return reachable
 
     def ring_timeout(self, call: Call) -> list[object]:
         """Nobody in this wave lifted in time: they count as missed, and the next wave rings."""
         return self._stop_ringing(call, unanswered=True) + self.dispatch()
 
     def _stop_ringing(self, call: Call, *, unanswered: bool) -> list[object]:
-        now = self.clock.monotonic()
         actions: list[object] = []
-        for handset_id, operator in sorted(call.ringing.items()):
-            self.handsets[handset_id].ringing_for = None
-            self.operators.ring_stopped(operator, now, unanswered=unanswered)
-            if unanswered:
-                call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=operator)
-            actions.append(ev.StopRinging(handset_id))
+        for handset_id in sorted(call.ringing):
+            actions += self.stop_one(call, handset_id, unanswered=unanswered)
         call.ringing.clear()
         self.timers.cancel("ring", call.id)
         return actions
+
+    def stop_one(self, call: Call, handset_id: str, *, unanswered: bool, why: str | None = None) -> list[object]:
+        """One handset (or remote phone) of the wave stops ringing for the call; the rest ring on."""
+        operator = call.ringing.pop(handset_id)
+        handset = self.handsets[handset_id]
+        handset.ringing_for = None
+        self.operators.ring_stopped(operator, self.clock.monotonic(), unanswered=unanswered)
+        if unanswered:
+            call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=why or operator)
+        if handset.phone is None:
+            return [ev.StopRinging(handset_id)]
+        # The remote leg hangs up and the caller, taken back off hold, hears the queue's music again.
+        return [ev.DropRemote(call.line), ev.StopAudio(call.line),
+                ev.Play(call.line, self.settings.hold_prompt, loop=True)]
 
     # --- lifting and hanging up ------------------------------------------------------
 
@@ -182,6 +215,7 @@ class Queue:
         now, stamp = self.clock.monotonic(), self.clock.wall()
         operator = call.ringing.pop(handset_id)
         self.handsets[handset_id].ringing_for = None
+        remote = self.handsets[handset_id].phone is not None
         actions = self._stop_ringing(call, unanswered=False)
         self.operators.answered(operator, now)
         self.waiting.remove(call)
@@ -190,14 +224,15 @@ class Queue:
         self.timers.cancel("announce", call.id)
         self.handsets[handset_id].connected_to = call.id
         call.handset, call.operator = handset_id, operator
-        actions.append(ev.StopRinging(handset_id))
+        if not remote:
+            actions.append(ev.StopRinging(handset_id))
         if isinstance(call, CallbackRequest):
             return actions  # the switchboard dials out and connects once a line is chosen
         call.connected_at, call.connected_mono = stamp, now
         self.recent_waits.append(now - (call.queued_mono or now))
         call.log(stamp, "CONNECT", handset=handset_id, detail=operator)
-        return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handset_id, call.line),
-                ev.CallConnected(call.id, handset_id, operator, stamp)]
+        join = ev.JoinRemote(call.line) if remote else ev.ConnectAudio(handset_id, call.line)
+        return [*actions, ev.StopAudio(call.line), join, ev.CallConnected(call.id, handset_id, operator, stamp)]
 
     def released(self, call: Call) -> list[object]:
         """The conversation is over: the operator wraps up, the audio relay opens, others may be rung."""
@@ -206,7 +241,8 @@ class Queue:
             handset = self.handsets[call.handset]
             if handset.connected_to == call.id:
                 handset.connected_to = None
-                actions.append(ev.DisconnectAudio(handset.id))
+                if handset.phone is None:  # a remote leg ends with the line's call
+                    actions.append(ev.DisconnectAudio(handset.id))
         if call.operator is not None:
             self.operators.call_ended(call.operator, self.clock.monotonic())
         return actions + self.dispatch()

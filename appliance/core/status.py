@@ -41,7 +41,7 @@ class StatusView:
         return {
             "lines": [
                 {"id": line, "state": self.lines.state[line], "reason": self.lines.reason[line],
-                 "call": call.id if call else None}
+                 "call": call.id if call else None, "remote_refused": self.queue.remote_refused.get(line)}
                 for line, call in self.lines.calls.items()
             ],
             "handsets": [self._handset(h) for h in self.handsets.values()],
@@ -63,6 +63,7 @@ class StatusView:
 
     def _handset(self, handset: HandsetState) -> dict:
         operator = self.operators.at_handset(handset.id)
-        return {"id": handset.id, "state": handset.state, "operator": operator.name if operator else None,
+        return {"id": handset.id, "state": handset.state, "remote": handset.phone is not None,
+                "operator": operator.name if operator else None,
                 "operator_state": operator.state.value if operator else None,
                 "skills": sorted(operator.skills) if operator else []}

@@ -27,6 +27,7 @@ from .lines import Lines
 from .operators import Operators
 from .plan import CallPlan
 from .queue import RINGBACK, HandsetState, Queue, QueueSettings
+from .remote import RemoteOperators, phone_handset
 from .schedule import Schedule
 from .status import StatusView
 from .timers import TimerKind, Timers
@@ -62,10 +63,15 @@ class Switchboard:
         self.plan = CallPlan(flow, schedule, callers or CallerLists(), frozenset(prompts), recording_prompt)
         self._lines = Lines(lines)
         self.handsets = {h: HandsetState(h) for h in handsets}
+        for operator in operators:  # a remote operator's phone is rung like a handset (core/remote.py)
+            if operator.phone is not None:
+                self.handsets[phone_handset(operator.name)] = HandsetState(phone_handset(operator.name),
+                                                                           phone=operator.phone)
         self.timers = Timers()
         self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
+        self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish)
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
@@ -79,7 +85,7 @@ class Switchboard:
             ev.RemoteHangup: self._remote_hangup,
             ev.UnansweredCall: self._unanswered_call,
             ev.PromptFinished: self.ivr.prompt_finished,
-            ev.DtmfReceived: self.ivr.dtmf,
+            ev.DtmfReceived: self._dtmf,
             ev.RecordingFinished: self.ivr.recording_finished,
             ev.TransferResult: self.ivr.transfer_result,
             ev.HookOff: self._hook_off,
@@ -87,6 +93,9 @@ class Switchboard:
             ev.PresenceChanged: self._presence_changed,
             ev.DialAnswered: self.callbacks.dial_answered,
             ev.DialFailed: self.callbacks.dial_failed,
+            ev.RemoteAnswered: self.remote.picked_up,
+            ev.RemoteFailed: self.remote.failed,
+            ev.RemoteJoined: self.remote.joined,
             # Only time passing: the timers it fires are all there is to do.
             ev.Tick: self._nothing,
             # The daemon stores received SMS and logs failed sends before the core sees them; no call changes.
@@ -258,11 +267,18 @@ class Switchboard:
         call = self._lines.call_on(event.line)
         return self._finish(call, "failed", "system", event.reason) if call else []
 
+    def _dtmf(self, event: ev.DtmfReceived) -> list[object]:
+        if self.remote.whispering(event.line):
+            return self.remote.key(event)
+        return self.ivr.dtmf(event)
+
     def _remote_hangup(self, event: ev.RemoteHangup) -> list[object]:
         call = self._lines.call_on(event.line)
         if call is None:
             return []
         actions: list[object] = [ev.StopAudio(event.line)]
+        if self.remote.ended(call):
+            actions.append(ev.HangUp(event.line))  # one side of a conference left: the other leg goes too
         if call.queued:
             actions += self.queue.leave(call, "ABANDON")
         if call.connected_at is not None:
@@ -374,5 +390,7 @@ class Switchboard:
             return self.queue.ring_timeout(call)
         if kind == "announce":
             self.timers.start("announce", call.id, self.clock.monotonic() + self.queue.settings.announce_every)
+            if any(self.handsets[h].phone for h in call.ringing):
+                return []  # held while a remote phone is dialled: the line's audio is the whisper's
             return self.ivr.announce_position(call)
         return self.ivr.waited_too_long(call)

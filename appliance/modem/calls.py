@@ -43,6 +43,7 @@ from appliance.modem.dialects.base import (
     OwedOk,
     Ring,
 )
+from appliance.modem.remote_leg import RemoteLeg
 from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class Calls:
         self._transfer = CallTransfer(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                       dial_timeout=dial_timeout, state=lambda: self.state, go=self._go,
                                       hangup=self.hangup, forget=self.forget)
+        self.remote = RemoteLeg(line_id, post=post, command=command, dialect=dialect, clock=clock,
+                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ class Calls:
             self._answered_while_checking()  # Quectel sends no answer report: the late ATA's own OK is all
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
-                self._transfer.heard()
+                (self.remote if self.remote.live else self._transfer).heard()
             else:
                 self._answered_while_checking()
             self._queue(self._go(cs.CONNECTED))
@@ -224,6 +227,10 @@ class Calls:
             with self._lock:
                 if self.state in (cs.IDLE, cs.DOWN):  # (while checking, the check decides whose number it was)
                     self._early_caller = None  # their call is over before it was ours: the number is not the next's
+            if self.state == cs.TRANSFERRING and self.remote.live:
+                self.remote.heard(h.reason)  # the operator's leg or the held caller: AT+CLCC tells which
+                self._later(self.remote.check)
+                return
             if self.state == cs.TRANSFERRING:
                 self._transfer.heard(h.reason)  # one leg ended: the transfer's AT+CLCC tells which
                 return
@@ -289,6 +296,7 @@ class Calls:
     def drop(self, reason: str) -> None:
         """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
         self._announced()
+        self.remote.ended()
         self._go(cs.PORT_LOST, f"failed: line failed: {reason}")
 
     def back(self, command: Command) -> None:
@@ -313,6 +321,7 @@ class Calls:
 
     def forget(self) -> None:
         """We hang up: the reports of our own hang-up are not the caller's."""
+        self.remote.ended()
         self._go(cs.OUR_HANGUP)
 
     # --- timers (worker) -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import serial
 
-from appliance.core.events import DialFailed, SmsResult, TransferResult
+from appliance.core.events import DialFailed, RemoteFailed, SmsResult, TransferResult
 from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
@@ -141,6 +141,18 @@ class ModemLine:
         check_number(number, "transfer")
         self._queue(lambda: self.calls.transfer(number),
                     lambda why: TransferResult(self.line_id, number, False, why))
+
+    def ring_remote(self, number: str) -> None:
+        """Hold the caller and dial a remote operator's phone (remote_leg.py); RemoteAnswered or RemoteFailed."""
+        check_number(number, "remote operator")
+        self._queue(lambda: self.calls.remote.ring(number), lambda why: RemoteFailed(self.line_id, why))
+
+    def drop_remote(self) -> None:
+        self.calls.remote.drop_soon()  # now: a phone still ringing stops the worker's wait for it
+        self._later(self.calls.remote.drop)
+
+    def join_remote(self) -> None:
+        self._queue(self.calls.remote.join, lambda why: RemoteFailed(self.line_id, why))
 
     def send_sms(self, number: str, text: str) -> None:
         """Queue an SMS; SmsResult follows."""

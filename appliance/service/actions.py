@@ -35,6 +35,8 @@ class Actions:
         match event:
             case ev.CallAnswered(line=line) if line in recorders:
                 recorders[line].listen()  # the software DTMF receiver, where the modem has none
+            case ev.RemoteAnswered(line=line) if line in recorders:
+                recorders[line].listen()  # the remote operator's key, where the modem reports none
             case ev.DtmfReceived(line=line, digit=digit) if line in recorders:
                 recorders[line].key(digit)  # '#' ends a voicemail
             case ev.SmsReceived():
@@ -78,6 +80,14 @@ class Actions:
                 self.store.record_sms(line, "out", number, text, at=self.clock.wall())
             case ev.Transfer(line=line, number=number):
                 lines[line].transfer(number)
+            case ev.RingRemote(line=line, number=number):
+                lines[line].ring_remote(number)
+            case ev.DropRemote(line=line):
+                lines[line].drop_remote()
+            case ev.JoinRemote(line=line):
+                lines[line].join_remote()
+                if line in recorders:
+                    recorders[line].stop_listening()  # caller and operator talk: no key means anything
             case ev.SaveVoicemail():
                 self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller,
                                            at=self.clock.wall())

@@ -98,6 +98,9 @@ class Script:
         self.operator = "MTS RUS"
         self.answer_error: str | None = None
         self.dial_outcome = "answer"  # answer | busy | no answer | failed | no dialtone | error | silent
+        # How a dialled phone answers, by number (else dial_outcome): one of the dial outcomes, or a remote
+        # operator picking up and then "accept" (presses 1), "decline" (presses 2) or "voicemail" (no key)
+        self.phones: dict[str, str] = {}
         self.refuse: set[str] = set()  # supplementary services the network refuses: deflect, hold, ect, conference
         self.deflected: list[str] = []  # numbers ringing calls were deflected to (AT+CTFR)
         self.transferred: list[tuple[str, str]] = []  # (caller, number) joined by explicit call transfer
@@ -347,7 +350,10 @@ class Script:
     def _dial(self, number: str) -> tuple[str, ...]:
         if self.registration not in (1, 5) and self.family.gsm:
             return ("NO CARRIER",)
-        outcome = self.dial_outcome
+        outcome = self.phones.get(number, self.dial_outcome)
+        key = {"accept": "1", "decline": "2"}.get(outcome)
+        if outcome in ("accept", "decline", "voicemail"):
+            outcome = "answer"
         if outcome == "no dialtone":
             return ("NO DIALTONE",)
         if outcome == "error":
@@ -362,6 +368,8 @@ class Script:
                 self.call = "active"
                 for report in self.family.answered:
                     self._send(report.replace(",1,0,0,0,", ",0,0,0,0,").format(num=number))
+                if key is not None:  # the operator hears the whisper, then presses their key
+                    self._later(0.5, lambda: self._press(number, key))
                 return
             self.call = "idle"
             if not self.family.gsm:
@@ -373,6 +381,11 @@ class Script:
 
         self._later(0.2, settle)
         return ("OK",) + progress
+
+    def _press(self, number: str, key: str) -> None:
+        with self._exchange:
+            if self.call == "active" and self.caller == number:
+                self.dtmf(key)
 
     def _list_calls(self) -> tuple[str, ...]:
         """AT+CLCC: the held party as call 1, the current call after it (stat 0 active, 2 dialling, 4 incoming)."""

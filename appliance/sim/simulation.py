@@ -96,7 +96,21 @@ class Simulation:
             "sim.speak": self._speak,
             "sim.offhook": lambda a: self._hook(a, lifted=True),
             "sim.onhook": lambda a: self._hook(a, lifted=False),
+            "sim.phone": self._phone,
         }
+
+    PHONE_ANSWERS = ("accept", "decline", "voicemail", "busy", "no answer", "silent")
+
+    def _phone(self, args: dict[str, Any]) -> dict[str, Any]:
+        """How a remote operator's phone answers when the box dials it: on every simulated line."""
+        number, answer = args.get("number"), args.get("answer")
+        if not isinstance(number, str) or not number.lstrip("+").isdigit():
+            raise ValueError(f"number {number!r} is not a phone number")
+        if answer not in self.PHONE_ANSWERS:
+            raise ValueError(f"answer must be one of {', '.join(self.PHONE_ANSWERS)}, not {answer!r}")
+        for emulator in self.emulators.values():
+            emulator.script.phones[number] = answer
+        return {"phone": number, "answer": answer}
 
     def _line(self, args: dict[str, Any]) -> ModemEmulator:
         line = args.get("line") or next(iter(self.emulators))

@@ -1,0 +1,120 @@
+"""Remote operators: people who answer the helpline on their own phones.
+
+The queue rings a remote operator like a desk handset (their phone stands in it as the handset
+"phone:<name>"): the caller's line holds the caller and dials the phone (RingRemote). When the phone picks
+up, the whisper ("Helpline call, legal question, press 1 to accept") plays to it until the operator presses
+1, which joins them and the caller (JoinRemote; the network's conference, else its explicit call transfer).
+Any other key, a hang-up, or the wave's ring timeout lets the caller go back to the queue's music and the next
+operator be tried: a volunteer's own voicemail, which never presses 1, never takes a caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import events as ev
+from .call import Call
+from .clock import Clock
+from .lines import Lines
+from .operators import PHONE_PREFIX
+from .queue import Queue
+
+ACCEPT_KEY = "1"
+__all__ = ["ACCEPT_KEY", "PHONE_PREFIX", "RemoteOperators", "phone_handset", "whisper_prompt"]
+
+
+def phone_handset(operator: str) -> str:
+    """The handset a remote operator's phone is in the queue."""
+    return PHONE_PREFIX + operator
+
+
+def whisper_prompt(skill: str | None) -> str:
+    """What the remote operator hears on picking up, per skill (the catalog renders one for every skill)."""
+    return f"whisper.{skill}" if skill else "whisper"
+
+
+class RemoteOperators:
+    """The remote leg on each line: which phone it dials for which call, and whether it picked up."""
+
+    def __init__(self, lines: Lines, queue: Queue, clock: Clock,
+                 finish: Callable[[Call, str, str, str | None], list[object]]) -> None:
+        self.lines = lines
+        self.queue = queue
+        self.clock = clock
+        self._finish = finish
+        self.answered: set[str] = set()  # lines whose remote leg picked up and hears the whisper
+
+    def _leg(self, line: str) -> tuple[Call, str] | None:
+        """The call on `line` and the phone it is ringing now, if it is ringing one."""
+        call = self.lines.call_on(line)
+        if call is None:
+            return None
+        phone = next((h for h in call.ringing if self.queue.handsets[h].phone is not None), None)
+        return (call, phone) if phone is not None else None
+
+    def whispering(self, line: str) -> bool:
+        """A key on this line is the remote operator's answer to the whisper, not the caller's menu choice."""
+        return line in self.answered and self._leg(line) is not None
+
+    def picked_up(self, event: ev.RemoteAnswered) -> list[object]:
+        leg = self._leg(event.line)
+        if leg is None:
+            return [ev.DropRemote(event.line)]  # the call stopped ringing it meanwhile
+        call, phone = leg
+        self.answered.add(event.line)
+        call.log(self.clock.wall(), "WHISPER", handset=phone, detail=call.ringing[phone])
+        return [ev.StopAudio(event.line), ev.Play(event.line, whisper_prompt(call.skill), loop=True)]
+
+    def key(self, event: ev.DtmfReceived) -> list[object]:
+        call, phone = self._leg(event.line) or (None, None)
+        if call is None or phone is None:
+            return []
+        self.answered.discard(event.line)
+        if event.digit == ACCEPT_KEY:
+            return self.queue.lifted(phone, call)
+        actions = self.queue.stop_one(call, phone, unanswered=True, why=f"declined with {event.digit}")
+        return self._next(call, actions)
+
+    def failed(self, event: ev.RemoteFailed) -> list[object]:
+        self.answered.discard(event.line)
+        if event.refused:
+            self.queue.remote_refused[event.line] = event.reason
+        call = self.lines.call_on(event.line)
+        if call is None:
+            return []
+        leg = self._leg(event.line)
+        if leg is not None:
+            actions = self.queue.stop_one(call, leg[1], unanswered=True, why=event.reason)
+            # the line has taken the caller back already: no second hang-up of a leg that is gone
+            return self._next(call, [a for a in actions if not isinstance(a, ev.DropRemote)])
+        if call.handset is not None and self.queue.handsets[call.handset].phone is not None \
+                and call.connected_at is not None:
+            return self._rejoin_queue(call, event.reason)
+        return []
+
+    def joined(self, event: ev.RemoteJoined) -> list[object]:
+        call = self.lines.call_on(event.line)
+        if call is None or call.handset is None:
+            return []
+        call.log(self.clock.wall(), "JOINED", handset=call.handset, detail=event.how)
+        if event.how == "transfer":
+            # Explicit call transfer: the two talk without the box, which cannot hear when they finish.
+            return self._finish(call, "transferred", "operator", f"joined to {call.operator}'s phone by transfer")
+        return []
+
+    def ended(self, call: Call) -> bool:
+        """The caller's call is joined to a remote phone: either side hanging up ends it for both."""
+        return call.handset is not None and self.queue.handsets[call.handset].phone is not None
+
+    def _next(self, call: Call, actions: list[object]) -> list[object]:
+        if not call.ringing:
+            self.queue.timers.cancel("ring", call.id)
+        return actions + self.queue.dispatch()
+
+    def _rejoin_queue(self, call: Call, reason: str) -> list[object]:
+        """The operator accepted but the network would not join them: the caller waits for the next one."""
+        call.log(self.clock.wall(), "FAILED", handset=call.handset, detail=reason)
+        actions = self.queue.released(call)
+        call.handset = call.operator = None
+        call.connected_at = call.connected_mono = None
+        return actions + self.queue.enqueue(call, call.skill, None)
