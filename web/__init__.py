@@ -26,6 +26,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     """
     from . import (
         access,
+        alerts,
         api,
         api_records,
         auth,
@@ -72,7 +73,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     words.install(app)
     row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
-                   blocking):
+                   blocking, alerts):
         app.register_blueprint(module.blueprint)
     signin.install(app)
     app.register_error_handler(HTTPException, _error_page)

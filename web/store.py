@@ -86,6 +86,10 @@ class WebStore:
                 _migrate_users(db)
             db.commit()
             db.executescript(_SCHEMA)
+            have = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            for column in ("email", "phone"):  # where alerts reach a user by role (docs/alerts.md)
+                if column not in have:
+                    db.execute(f"ALTER TABLE users ADD COLUMN {column} TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -157,6 +161,15 @@ class WebStore:
     def users(self) -> list[dict[str, Any]]:
         with self._db() as db:
             return [dict(r) for r in db.execute("SELECT id, username, role, lang, handset FROM users ORDER BY id")]
+
+    def contacts(self) -> list[dict[str, Any]]:
+        with self._db() as db:
+            return [dict(r) for r in db.execute("SELECT id, username, role, email, phone FROM users ORDER BY id")]
+
+    def set_contact(self, user_id: int, email: str | None, phone: str | None) -> None:
+        """Where alerts for the user's role reach them (the alert sender reads these columns)."""
+        with self._db() as db:
+            db.execute("UPDATE users SET email = ?, phone = ? WHERE id = ?", [email, phone, user_id])
 
     def update_user(self, user_id: int, **fields: Any) -> None:
         """Change fields; a new password or role also ends every session the user has."""

@@ -15,6 +15,7 @@ from typing import Any
 from ..core.flow import parse_flow
 from ..core.problems import Problem
 from ..core.schedule import parse_schedule
+from .alerts import parse_alerts
 from .fleet import parse_fleet
 from .handsets import parse_cadence, parse_handsets
 from .keys import unknown_keys
@@ -82,6 +83,7 @@ def check(
     people = parse_people(document, set(prompts), schedule.timezone, problems)
     records = parse_records(document, problems)
     fleet = parse_fleet(document, check_devices, problems)
+    alerts = parse_alerts(document, problems)
     skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
@@ -98,6 +100,7 @@ def check(
         country=str(box.get("country", "ru")), lines=tuple(lines), handsets=tuple(handsets), cadence=cadence,
         schedule=schedule, prompts=prompts, flow=flow, people=people, records=records, warnings=tuple(problems),
         fleet=fleet,
+        alerts=alerts,
     )
     return config, problems
 

@@ -15,6 +15,7 @@ from ..core.flow import Node
 from ..core.problems import Problem
 from ..core.schedule import DAYS
 from ..records.privacy import RETENTION_KINDS
+from .alerts import RULE_KEYS, SMTP_KEYS
 from .model import HANDSET_KEYS, LineConfig
 from .validators import language_variants
 
@@ -66,6 +67,8 @@ DOCUMENT = Table({
     "transfer": Table(_leaves("allowed")),
     "fleet": Table(_leaves("broker", "box", "username", "password", "ca_file", "allow_plain", "keepalive",
                            "share_callers", "queue")),
+    "alerts": Items(Table(_leaves(*RULE_KEYS))),
+    "smtp": Table(_leaves(*SMTP_KEYS)),
 })
 
 

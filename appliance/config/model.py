@@ -9,6 +9,7 @@ from typing import Any
 from ..core.flow import Flow
 from ..core.problems import Problem
 from ..core.schedule import Schedule
+from .alerts import Alerts
 from .fleet import FleetConfig
 from .people import People
 from .records import Records
@@ -95,6 +96,7 @@ class Config:
     records: Records
     warnings: tuple[Problem, ...] = ()
     fleet: FleetConfig | None = None  # [fleet]: the MQTT broker shared with sibling boxes
+    alerts: Alerts = Alerts()  # [[alerts]] rules and the [smtp] relay (docs/alerts.md)
 
     def output_pins(self) -> list[int]:
         """Every pin the box drives: the firmware holds them low from power-on."""

@@ -97,7 +97,8 @@ class ModemLine:
         self._news = LineNews(line_id, post=post, later=self._later, command=self._command,
                               calls_state=lambda: self.calls.state, call_waiting=call_waiting)
         self._sms = Sms(line_id, post=post, command=self._command)
-        self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later)
+        self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later,
+                                 line=line_id, post=post)
                          if ussd_balance is not None else None)
 
     @property

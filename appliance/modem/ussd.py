@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from appliance.modem import gsm7
 from appliance.modem.at import Reply
@@ -49,11 +50,27 @@ def decode(text: str, dcs: int) -> str:
     return text
 
 
+_AMOUNT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+
+
+@dataclass(frozen=True)
+class BalanceRead:
+    """Posted to the daemon each time the balance is read: alerts compare `amount` (the first number in the
+    network's words, None if it has none) with their threshold."""
+
+    line: str
+    text: str
+    amount: float | None
+
+
 class Balance:
-    """`query` runs on the line's worker; `on_reply` on the reader thread; `later` queues worker jobs."""
+    """`query` runs on the line's worker; `on_reply` on the reader thread; `later` queues worker jobs;
+    `post` (the daemon's) hears each reading as a BalanceRead."""
 
     def __init__(self, code: str, period: float, *, command: Callable[..., Reply],
-                 later: Callable[[Callable[[], None]], None]) -> None:
+                 later: Callable[[Callable[[], None]], None], line: str = "",
+                 post: Callable[[object], None] | None = None) -> None:
+        self.line, self._post = line, post
         self.code = check_code(code)
         self.period = period
         self._command = command
@@ -79,6 +96,10 @@ class Balance:
             self.text = decode(reply.text, reply.dcs).strip()
             self.read_at = time.time()
             self.error = None
+            if self._post is not None:
+                found = _AMOUNT.search(self.text)
+                self._post(BalanceRead(self.line, self.text,
+                                       float(found.group().replace(",", ".")) if found else None))
         elif reply.status in STATUS_WORDS:
             self.error = STATUS_WORDS[reply.status]
         if reply.status == 1:  # the network waits for more input we will never give: close the session

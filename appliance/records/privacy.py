@@ -23,7 +23,7 @@ from pathlib import Path
 from ..files import atomic_write
 
 MODES = ("full", "masked", "pseudonym")
-RETENTION_KINDS = ("calls", "recordings", "voicemail", "sms")  # what a box may keep for a limited time
+RETENTION_KINDS = ("calls", "recordings", "voicemail", "sms", "alerts")  # what a box may keep for a limited time
 log = logging.getLogger(__name__)
 
 SECRET_FILE = "privacy.key"

@@ -24,6 +24,7 @@ class Alarms:
         self._clock = clock
         self._alarms: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()  # adapter threads (the webhook sender) may set alarms too
+        self.on_raise: Callable[[str, str], None] | None = None  # (id, text) of an alarm newly raised: the event hook
 
     def set(self, alarm_id: str, severity: str, text: str) -> None:
         """Raise or update an alarm; `since` stays the moment it was first raised."""
@@ -36,6 +37,8 @@ class Alarms:
             since = old["since"] if old is not None else self._clock()
             self._alarms[alarm_id] = {"id": alarm_id, "severity": severity, "text": text, "since": since}
         (log.error if severity == "error" else log.warning)("alarm %s: %s", alarm_id, text)
+        if old is None and self.on_raise is not None:
+            self.on_raise(alarm_id, text)
 
     def clear(self, alarm_id: str) -> None:
         with self._lock:

@@ -118,6 +118,8 @@ def _announcement(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     if prompt is not None and prompt not in daemon.prompts:
         raise LookupError(f"no prompt {prompt!r}: upload or type it on the prompts page first")
     daemon.core.announcement = prompt
+    if prompt is not None:
+        daemon.hook.tell("emergency_on", prompt=prompt)
     sent = 0
     text = args.get("sms")
     if prompt is not None and isinstance(text, str) and text.strip():

@@ -24,6 +24,7 @@ from ..core.callers import CallerLists
 from ..core.clock import BoxClock, Clock
 from ..core.switchboard import Switchboard
 from ..modem.answer_journal import AnswerJournal
+from ..modem.ussd import BalanceRead
 from ..ports import HandsetPort, LinePort, PlayerPort, RecorderPort, Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
@@ -31,7 +32,9 @@ from . import commands, commands_calls, override
 from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms, line_alarms
+from .alerting import Alerting
 from .control import ControlRequest, ControlServer
+from .hooks import EventHook
 from .instance import Instance
 from .keeper import RecordKeeper
 from .notify import Notifier
@@ -68,6 +71,11 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.events: queue.Queue = queue.Queue()
         self.alarms = Alarms(self.clock.wall)  # what an admin must see: status, dashboard, `hotline check`
+        # What happened, by name, for alerts and the fleet (docs/alerts.md): fed from _process and _dispatch.
+        self.hook = EventHook(self.clock.wall)
+        self.alarms.on_raise = lambda alarm, text: self.hook.tell("disk_low", text=text) if alarm == "disk.low" \
+            else None
+        self.alerting: Alerting | None = None
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
         # The event hook: each is called on the loop with every item processed (events, control requests)
         # once the core has answered it, and every action once carried out. A watcher must not block.
@@ -164,6 +172,7 @@ class Daemon:
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
                                prompts=self.prompts, clock=self.clock, data_dir=self.data_dir)
         self.apply_override(override.load(self.data_dir))
+        self._start_alerts(cfg)
         for line in cfg.lines:
             self.adapters.start_line(line, note_answer=self.answers.note)
         for pending in self.store.pending_callbacks():
@@ -209,6 +218,9 @@ class Daemon:
             self.control.close()
             self.control = None
         self.adapters.close()
+        if self.alerting is not None:
+            self.alerting.close()
+            self.alerting = None
         if self.answers is not None:
             self.answers.close()
         if self.keeper is not None:
@@ -276,7 +288,11 @@ class Daemon:
         if isinstance(item, ControlRequest):
             item.reply.put(self._command(item))
             return
+        if isinstance(item, BalanceRead):  # news for the hook only: the call logic has no use for it
+            self.hook.tell("low_balance", line=item.line, text=item.text, amount=item.amount)
+            return
         self.actions.observe(item)
+        self.hook.seen(item)
         try:
             actions = self.core.handle(item)
         except Exception:
@@ -307,6 +323,7 @@ class Daemon:
         try:
             self.actions.apply(action)
             self._tell(action)
+            self.hook.seen(action)
         except Exception:
             log.exception("could not carry out %r", action)
             line = getattr(action, "line", None)
@@ -326,10 +343,20 @@ class Daemon:
         for alarm in self.alarms.active("prompt."):  # every prompt of the new config was made
             self.alarms.clear(alarm["id"])
         self.config = config
+        if self.alerting is not None:
+            self.alerting.sender.alerts = config.alerts
+        else:
+            self._start_alerts(config)
         # A "closed now" / "open now" from the web page outlasts a config change.
         schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override,
                                        override_until=self.core.schedule.override_until)
         self.core.reconfigure(config.flow, schedule, self._keyed(config.people.callers), set(self.prompts))
+
+    def _start_alerts(self, config: Config) -> None:
+        if config.alerts.rules:  # no thread, no smtplib for a box without alert rules
+            self.alerting = Alerting(config, self.data_dir, hook=self.hook, privacy=self.store.privacy,
+                                     alarms=self.alarms, lines=self.lines, line_state=lambda: self.core.line_state,
+                                     wall=self.clock.wall)
 
     def apply_override(self, state: dict[str, Any] | None) -> None:
         """Force the hotline open or closed (kept by `override`), or follow the hours again with None."""

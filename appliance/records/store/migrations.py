@@ -326,8 +326,20 @@ def _m9_hour_and_day_rollups(db: sqlite_utils.Database) -> None:
     _triggers(db, V9_ROLLUPS)
 
 
+
+def _m10_alerts(db: sqlite_utils.Database) -> None:
+    # Every alert the box made (docs/alerts.md): queued, held for quiet hours/rate limit/digest, sent or failed.
+    # `digest` names the row that carried a held alert; `attachment` is a voicemail's audio (data-relative path).
+    db.execute("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, rule INTEGER, event TEXT NOT NULL, "
+               "channel TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT, body TEXT NOT NULL, attachment TEXT, "
+               "state TEXT NOT NULL, created_at REAL NOT NULL, due_at REAL NOT NULL, "
+               "attempts INTEGER NOT NULL DEFAULT 0, sent_at REAL, last_error TEXT, digest INTEGER)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_alerts_due ON alerts (state, due_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_alerts_created ON alerts (created_at)")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
-              _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups]
+              _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:

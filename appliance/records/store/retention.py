@@ -50,6 +50,9 @@ def enforce_retention(store: CallStore, now: float, days: Mapping[str, float | N
             files += paths
         if days.get("sms") is not None:
             removed["sms"] = db.execute("DELETE FROM sms WHERE at < ?", [now - days["sms"] * DAY]).rowcount
+        if days.get("alerts") is not None:  # the sent log; an alert still to send is never old enough
+            removed["alerts"] = db.execute("DELETE FROM alerts WHERE created_at < ? AND state IN ('sent', 'failed', "
+                                           "'merged')", [now - days["alerts"] * DAY]).rowcount
         if days.get("calls") is not None:
             # Open calls (ended_at NULL) are never old enough: close_interrupted deals with those.
             # The statistics rollups keep these calls as anonymous counts, so last year's figures stay.

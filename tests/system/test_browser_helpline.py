@@ -1,0 +1,78 @@
+"""The helpline's new pages in Chromium against a real `hotline simulate`, each walked in English then Russian:
+the alerts page (sent log, the relay's password kept as a 0600 file, where alerts reach a user)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from appliance.records.store.alerts import AlertLog
+from tests.support.browser import CHROMIUM, csrf, logged_in, shot
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                                   reason=f"{CHROMIUM} is not installed (CI installs it)")]
+
+
+@pytest.fixture(scope="module")
+def admin(simulate_box, browser):
+    base, _, data = simulate_box
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    logged_in(page, base, data)
+    yield page
+    page.context.close()
+
+
+def _language(page, base: str, lang: str) -> None:
+    page.request.post(base + "/me/language", form={"lang": lang, "csrf_token": csrf(page)})
+
+
+def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simulate_box, admin):
+    from playwright.sync_api import expect
+
+    base, _, data = simulate_box
+    log = AlertLog(data / "calls.db")  # as the daemon's alert sender logs them
+    log.add({"rule": 0, "event": "voicemail", "channel": "email", "recipient": "duty@example.org",
+             "subject": "Helpline: <b>New voicemail</b>", "body": "x", "attachment": "voicemail/x.flac",
+             "state": "sent", "created_at": 1.7e9, "due_at": 1.7e9, "attempts": 1})
+    log.add({"rule": 1, "event": "line_down", "channel": "sms", "recipient": "+79990001111", "subject": None,
+             "body": "x", "state": "queued", "created_at": 1.7e9, "due_at": 1.7e9, "attempts": 3,
+             "last_error": "no line is up to send the SMS from"})
+    log.close()
+    _language(admin, base, "en")
+    admin.goto(base + "/")
+    admin.click("nav >> text=Alerts")
+    rows = admin.locator("#alerts tbody tr")
+    expect(rows.nth(1)).to_contain_text("Helpline: <b>New voicemail</b>")  # markup shown as typed, not obeyed
+    expect(rows.nth(1)).to_contain_text("sent")
+    expect(rows.nth(0)).to_contain_text("no line is up to send the SMS from")
+    expect(admin.locator("#password-state")).to_have_text("No password is set.")
+    admin.fill("input[name=password]", "relay secret 1")
+    admin.click("#save-password")
+    expect(admin.locator(".flash")).to_contain_text("password is saved")
+    secret = data / "smtp-password"
+    assert secret.read_text().strip() == "relay secret 1" and stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert "relay secret 1" not in admin.content()
+    contact = admin.locator("#contacts tbody tr").first
+    contact.locator("input[name=email]").fill("not-an-address")
+    contact.locator("input[name=phone]").fill("+79990002222")
+    contact.locator("button").click()  # the browser's own check refuses the address: nothing is sent
+    assert contact.locator("input[name=email]").evaluate("e => e.validity.valid") is False
+    contact.locator("input[name=email]").fill("admin@example.org")
+    contact.locator("button").click()
+    expect(admin.locator(".flash")).to_have_text("Saved.")
+    expect(admin.locator("#contacts input[name=phone]").first).to_have_value("+79990002222")
+    shot(admin, "alerts-en")
+
+    _language(admin, base, "ru")
+    admin.goto(base + "/alerts")
+    expect(admin.locator("h2").first).to_have_text("Журнал отправки")
+    expect(admin.locator("#alerts tbody tr").nth(1)).to_contain_text("отправлено")
+    expect(admin.locator("#alerts tbody tr").nth(0)).to_contain_text("линия недоступна")
+    expect(admin.locator("#password-state")).to_have_text("Пароль задан.")
+    admin.locator("#contacts tbody tr").first.locator("input[name=phone]").fill("12")
+    admin.locator("#contacts tbody tr").first.locator("button").click()
+    expect(admin.locator(".flash")).to_contain_text("не номер телефона")
+    shot(admin, "alerts-ru")
+    _language(admin, base, "en")
