@@ -178,7 +178,7 @@ RESTART = 75  # "Restart now" from the web page: a non-zero status, so systemd's
 def _run_daemon(daemon: Any) -> int:
     from .audio.prompts import PromptError
     from .modem.line import ModemError
-    from .service.control import ControlRequest
+    from .service.control_server import ControlRequest
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)

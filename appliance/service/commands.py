@@ -14,7 +14,7 @@ from .. import config as configuration
 from ..audio.prompts import PromptError
 from ..files import atomic_write
 from . import override
-from .control import ControlRequest
+from .control_server import ControlRequest
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms, line_alarms
 from .alerting import Alerting
-from .control import ControlRequest, ControlServer
+from .control_server import ControlRequest, ControlServer
 from .hooks import EventHook
 from .instance import Instance
 from .keeper import RecordKeeper

@@ -7,7 +7,7 @@ import socket
 import threading
 
 from appliance.service import control
-from appliance.service.control import ControlRequest, ControlServer
+from appliance.service.control_server import ControlRequest, ControlServer
 from tests.support.waiting import wait_until
 
 

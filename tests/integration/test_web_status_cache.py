@@ -6,7 +6,7 @@ import threading
 
 from flask import Flask
 
-from appliance.service.control import ControlServer
+from appliance.service.control_server import ControlServer
 from web import link
 
 
