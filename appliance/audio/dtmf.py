@@ -1,18 +1,21 @@
 """Software DTMF receiver for caller audio (ITU-T Q.24 figures), and the `hotline dtmf-decode` command.
 
-How it decides, per frame of ~28.5 ms slid in steps of one sub-block (~4.75 ms):
+How it decides, per frame of ~23.75 ms slid in steps of one sub-block (~4.75 ms):
 
 * Each nominal tone is measured together with two guard frequencies 5 % below and above it (a rectangular
   window, one DFT bin per frequency).  A band counts only if its strongest of the twelve measurements is a
   nominal tone: a tone more than 2.5 % off is nearer a guard and is rejected, which puts the accept/reject
-  boundary midway between Q.24's 1.5 % (must accept) and 3.5 % (must reject).  The frame is long enough
-  for that at 697 Hz, which makes it narrow at 1633 Hz, so a tone's power is read as the strongest of three
-  bins at -1.5 %, 0 and +1.5 %.
+  boundary midway between Q.24's 1.5 % (must accept) and 3.5 % (must reject); the nearest bin still wins at
+  697 Hz in a frame this short.  The frame is narrow at 1633 Hz, so a tone's power is read as the strongest
+  of three bins at -1.5 %, 0 and +1.5 %.
 * The two tones must carry most of the frame's energy (speech and music spread theirs), stay within the twist
-  limits, and the signal must be steady across all six sub-blocks, so a frame only passes when the tone fills
-  it.  Two passing frames in a row confirm a digit: 40 ms tones pass, 20 ms tones never fill a frame.
+  limits, and the signal must be steady across all five sub-blocks, so a frame only passes when the tone fills
+  it.  Two passing frames in a row confirm a digit (~28.5 ms of tone), or one whose tones carry a clear share
+  of its energy (CLEAR_SHARE): GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone, often a single
+  passing frame, while the chords it turns DTMF-like stay below that share.  20 ms tones never fill a frame.
 * A held digit is released by three quiet sub-blocks (a gap of ~14 ms or more: a 40 ms pause always does,
-  a 10 ms drop-out never does) or by ten frames in a row that no longer show it.
+  a 10 ms drop-out never does) or by ten frames in a row that no longer show it; released that way, without a
+  pause, the same digit coming back is the same press (a codec's or a chord's wobble), not a new key.
 
 numpy is imported lazily: the daemon imports this module on a Pi Zero and only pays for numpy when a line
 actually needs the software receiver (then at start, see dtmf_engine.py).  DtmfBank holds the arithmetic for
@@ -36,17 +39,18 @@ COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYS = ("123A", "456B", "789C", "*0#D")
 
 HOP_SECONDS = 0.00475
-SUBBLOCKS = (
-    6  # frame = 6 hops ≈ 28.5 ms: long enough to tell 1.5 % from 3.5 % at 697 Hz, short enough for 40 ms
-)
+SUBBLOCKS = 5  # frame = 5 hops ≈ 23.75 ms: 1.5 % told from 3.5 % at 697 Hz, and it fits a codec-smeared 40 ms key
 GUARD = 0.05  # guard frequencies at ±5 %: half of the ~10.5 % spacing between neighbouring DTMF tones
 SPREAD = 0.015  # extra bins where an off-frequency tone that must still be accepted is measured at full power
 MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
-# Twist limits: Q.24 asks a receiver to accept +4 dB (high tone above low) and -8 dB as the phone sends them;
-# the mobile codecs between the phone and the box tilt them further: AMR-NB 12.2 by up to +1.8 / -0.9 dB, GSM
-# 06.10 full rate by up to +1.6 / -5 dB (measured over all 16 keys, tests/integration/test_dtmf_codecs.py).
-# So the limits are Q.24's plus that tilt; +4/-8 at the receiver lost a third of the keys sent at Q.24's own
-# edge through AMR-NB. Speech and music (clean and through both codecs) still give no digit.
+# Twist limits: Q.24 asks a receiver to accept +4 dB (high tone above low) and -8 dB as the phone sends them,
+# which common receivers (Asterisk, spandsp) take as their limits. Here that would lose keys sent at Q.24's edge:
+# noise (20 dB SNR) moves a frame's measured twist by about a decibel, and the mobile codecs tilt it further
+# (GSM 06.10 moved +4 dB keys to +7.8 and -8 dB keys to -16 dB in some frames). Keys of 40 ms at twists 0/+4/-8,
+# all 16, two noise seeds (tests/integration/test_dtmf_codecs.py), found at +4/-8 vs these limits: clean line
+# 87 vs 96 of 96, AMR-NB 12.2 53 vs 95, GSM 06.10 62 vs 84 (50 ms keys: 94/60/68 vs 96/96/95). Speech and music
+# (clean and through both codecs) give no digit at these limits; +8/-16 would find 92 GSM keys but was not
+# taken: it is farther still from practice for a corpus this small.
 MAX_TWIST_DB = 6.0
 MIN_TWIST_DB = -13.0
 MIN_TONE_SHARE = (
@@ -56,6 +60,9 @@ MIN_TONE_SHARE = (
 # up (GSM's long-term predictor starts empty), which 0.4 refused for keys of 40-50 ms
 MIN_STEADY = 0.3
 CONFIRM_FRAMES = 2
+# One frame confirms a digit when its tones carry this share of its energy: keys through GSM 06.10 reach 0.85-0.98
+# in their one or two passing frames, chords on DTMF pairs through it stay at 0.6-0.84 (test_dtmf_codecs.py)
+CLEAR_SHARE = 0.85
 QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
 RELEASE_QUIET_BLOCKS = 3
 RELEASE_FRAMES = 10
@@ -79,6 +86,7 @@ class LineState:
         self.odd_byte = b""
         self.held = -1  # key codes are row * 4 + column; -1 is none
         self.held_level = 0.0
+        self.spent = -1  # a key released with no pause after it: back without a pause, it is the same press
         self.candidate = -1
         self.candidate_frames = 0
         self.quiet_blocks = 0
@@ -96,32 +104,39 @@ class LineState:
         self.carry = data[whole - (SUBBLOCKS - 1) * block:len(data) - len(self.odd_byte)]
         return data[:whole]
 
-    def track(self, codes: list[int], levels: list[float], newest_energy: list[float]) -> list[str]:
+    def track(self, codes: list[int], levels: list[float], newest_energy: list[float],
+              clear: list[bool]) -> list[str]:
         # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
-        if self.held < 0 and max(codes) < 0:
+        if self.held < 0 and self.spent < 0 and max(codes) < 0:
             self.candidate, self.candidate_frames = -1, 0
             return []
         if all(c == self.held for c in codes) and min(newest_energy) >= QUIET * self.held_level:
             self.quiet_blocks = self.missing_frames = 0
             return []
         confirmed: list[str] = []
-        for code, level, newest in zip(codes, levels, newest_energy, strict=True):
-            if self.held >= 0:
+        for code, level, newest, alone in zip(codes, levels, newest_energy, clear, strict=True):
+            if self.held >= 0 or self.spent >= 0:
                 self.quiet_blocks = self.quiet_blocks + 1 if newest < QUIET * self.held_level else 0
+                if self.quiet_blocks >= RELEASE_QUIET_BLOCKS:
+                    self.held = self.spent = -1
+            if self.held >= 0:
                 self.missing_frames = 0 if code == self.held else self.missing_frames + 1
-                if self.quiet_blocks >= RELEASE_QUIET_BLOCKS or self.missing_frames >= RELEASE_FRAMES:
-                    self.held = -1
+                if self.missing_frames >= RELEASE_FRAMES:
+                    self.held, self.spent = -1, self.held
             if code < 0 or code == self.held:
                 self.candidate, self.candidate_frames = -1, 0
                 continue
             self.candidate_frames = self.candidate_frames + 1 if code == self.candidate else 1
             self.candidate = code
-            if self.candidate_frames >= CONFIRM_FRAMES:
-                # a new digit straight after another (no pause) is still a new key press
-                self.held, self.held_level = code, level
+            if self.candidate_frames >= CONFIRM_FRAMES or alone:
+                # a new digit straight after another (no pause) is still a new key press; the same one back
+                # without a pause is the same press
+                if code != self.spent:
+                    self.held_level = level
+                    confirmed.append(KEYS[code // 4][code % 4])
+                self.held, self.spent = code, -1
                 self.quiet_blocks = self.missing_frames = 0
                 self.candidate, self.candidate_frames = -1, 0
-                confirmed.append(KEYS[code // 4][code % 4])
         return confirmed
 
 
@@ -194,22 +209,24 @@ class DtmfBank:
             blocks, energy = blocks[keep], energy[keep]
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped afterwards
-        codes_all, levels_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
+        codes_all, levels_all, clear_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
         offsets = list(accumulate((sizes[k] for k in active[:-1]), initial=0))
         first = np.array([at + f for at, k in zip(offsets, active, strict=True)
                           for f in range(sizes[k] - SUBBLOCKS + 1)])
         codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
+        clear_list = clear_all[first].tolist()
         newest = energy[first + SUBBLOCKS - 1].tolist()
         at = 0
         for k in active:
             frames = sizes[k] - SUBBLOCKS + 1
             i, state, _ = taken[k]
             part = slice(at, at + frames)
-            found[i] = state.track(codes_list[part], levels_list[part], newest[part])
+            found[i] = state.track(codes_list[part], levels_list[part], newest[part], clear_list[part])
             at += frames
         return found
 
-    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    def _classify(self, coeffs: numpy.ndarray,
+                  energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none), its mean energy."""
         np = self._np
         frames = coeffs.shape[0] - SUBBLOCKS + 1
@@ -237,7 +254,8 @@ class DtmfBank:
             & (low + high >= MIN_TONE_SHARE * mean_energy)
             & (min_energy >= MIN_STEADY * mean_energy)
         )
-        return np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1), mean_energy
+        clear = valid & (low + high >= CLEAR_SHARE * mean_energy)
+        return np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1), mean_energy, clear
 
 
 class DtmfDetector:

@@ -55,10 +55,11 @@ def test_keys_through_amr_nb_are_found_as_often_as_on_a_clean_line(ms: int) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("ms", "at_least"), [(40, 65), (50, 86)])
+@pytest.mark.parametrize(("ms", "at_least"), [(40, 84), (50, 95)])
 def test_keys_through_gsm_full_rate_are_found_far_more_often(ms: int, at_least: int) -> None:
-    """GSM 06.10 leaves a 40 ms key only 15-25 ms of clean tone: 57/96 (40 ms) and 75/96 (50 ms) were found
-    before the limits took the codec into account; now 67 and 88. Still short of a clean line (96)."""
+    """GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone: 57/96 (40 ms) and 75/96 (50 ms) were found
+    before the limits took the codec into account, 67 and 88 with them; 84 and 95 with a 23.75 ms frame and one
+    clear frame enough (issue 19). Still short of a clean line (96) at 40 ms."""
     hits, extra = found(ms, "gsm")
     assert hits >= at_least and extra == 0, (hits, extra)
 
