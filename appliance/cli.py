@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", default="operator", help="what the token may see: operator, supervisor, admin")
     token.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
+    fleet = sub.add_parser("fleet", help="every box sharing the [fleet] MQTT broker: online, lines, operators, queue")
+    fleet.add_argument("--config", required=True, type=Path, help="a config with the [fleet] table to connect with")
+    fleet.add_argument("--once", action="store_true", help="print once and exit, instead of at every change")
+    fleet.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the broker")
+
     return parser
 
 
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     handler = {"run": _run, "simulate": _simulate, "check": _check, "web": _web,
                "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token,
-               "setup-code": _setup_code, "user": _user, "tls-cert": _tls_cert}[args.command]
+               "setup-code": _setup_code, "user": _user, "tls-cert": _tls_cert, "fleet": _fleet}[args.command]
     return handler(args)
 
 
@@ -384,6 +389,12 @@ def _firmware(args: argparse.Namespace) -> int:
 
     argv = ["--config", str(args.config), "--out", str(args.out)]
     return firmware_main(argv + (["--boot", str(args.boot)] if args.boot else []))
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from .fleet.watch import main as fleet
+
+    return fleet(args.config, once=args.once, wait=args.wait)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         blocking,
         configure,
         firstboot,
+        fleet,
         hosts,
         i18n,
         inbox,
@@ -73,7 +74,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     words.install(app)
     row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
-                   blocking, alerts):
+                   blocking, alerts, fleet):
         app.register_blueprint(module.blueprint)
     signin.install(app)
     app.register_error_handler(HTTPException, _error_page)

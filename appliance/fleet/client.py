@@ -39,8 +39,10 @@ class FleetClient:
     """Publishes this box's status, events and presence; hands every sibling's messages to `heard`."""
 
     def __init__(self, config: FleetConfig, *, heard: Callable[[str, bytes], None] | None = None,
-                 on_change: Callable[[bool], None] | None = None, client_id: str | None = None) -> None:
+                 on_change: Callable[[bool], None] | None = None, publishing: bool = True) -> None:
+        """publishing=False: only listen (`hotline fleet` on a laptop), never speak for the box."""
         self.config = config
+        self.publishing = publishing
         self._heard = heard
         self._on_change = on_change
         self._lock = threading.Lock()
@@ -49,13 +51,16 @@ class FleetClient:
         self._pending: collections.deque[bytes] = collections.deque(maxlen=config.queue)
         self.dropped = 0  # events lost because the broker was away longer than the queue holds
         self.published = 0  # messages handed to the broker (for the bench: messages per minute)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"hotline-{config.box}",
+        # A listener gets a name of its own from the broker: it must not take over the box's session.
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hotline-{config.box}" if publishing else "",
                              protocol=mqtt.MQTTv311, clean_session=True)
         if config.username is not None:
             client.username_pw_set(config.username, config.password)
         if config.tls:
             client.tls_set(ca_certs=config.ca_file)  # the broker's certificate and name are checked
-        client.will_set(topic(config.box, "online"), encode({"box": config.box, "online": False}), QOS, retain=True)
+        if publishing:
+            client.will_set(topic(config.box, "online"), encode({"box": config.box, "online": False}), QOS,
+                            retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._connected_cb
         client.on_disconnect = self._disconnected_cb
@@ -78,7 +83,7 @@ class FleetClient:
         with self._lock:
             was = self._connected
             self._connected = False
-        if was:
+        if was and self.publishing:
             info = self._client.publish(topic(self.config.box, "online"),
                                         encode({"box": self.config.box, "online": False}), QOS, retain=True)
             try:
@@ -122,7 +127,8 @@ class FleetClient:
             client.subscribe([(topic("+", "status"), QOS), (topic("+", "online"), QOS)])
         with self._lock:
             self._connected = True
-            self._send("online", encode({"box": self.config.box, "online": True}), retain=True)
+            if self.publishing:
+                self._send("online", encode({"box": self.config.box, "online": True}), retain=True)
             if self._status is not None:
                 self._send("status", self._status, retain=True)
             while self._pending:  # the events of the time away, oldest first

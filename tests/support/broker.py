@@ -9,9 +9,13 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from appliance import config as configuration
 from tests.support.waiting import free_port, wait_until
 
 USER, PASSWORD = "box", "fleet-test-password"
+EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")  # made in milliseconds, unlike RSA
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -20,9 +24,9 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def make_certificates(directory: Path) -> Path:
     """A CA and a broker certificate for 127.0.0.1 and localhost signed by it; returns the CA's file."""
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=hotline test CA",
+    _openssl("req", "-x509", *EC_KEY, "-nodes", "-days", "2", "-subj", "/CN=hotline test CA",
              "-keyout", "ca.key", "-out", "ca.pem", cwd=directory)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "broker.key",
+    _openssl("req", *EC_KEY, "-nodes", "-subj", "/CN=localhost", "-keyout", "broker.key",
              "-out", "broker.csr", cwd=directory)
     (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     _openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
@@ -137,3 +141,37 @@ class Listener:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@pytest.fixture(scope="module", name="broker")
+def broker_fixture(tmp_path_factory):
+    """`broker`: one Mosquitto per test module (import broker_fixture into the module)."""
+    broker = Broker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def fleet_document(broker: Broker, box: str, **extra: object) -> dict:
+    """The shipped config with a [fleet] table for `box` on `broker`; a 2 s keep-alive, so a silent box is
+    declared gone within 3 s."""
+    document = configuration.default_document()
+    document["fleet"] = broker.fleet(box, **{"keepalive": 2, **extra})
+    return document
+
+
+@pytest.fixture(scope="session", name="prompt_cache")
+def prompt_cache_fixture(tmp_path_factory) -> Path:
+    """`prompt_cache`: the shipped config's prompts spoken once for the session (espeak-ng takes seconds under
+    load); each fleet box starts with a copy in its data directory, whose cache then holds them."""
+    from appliance.audio.catalog import render_prompts
+
+    cache = tmp_path_factory.mktemp("prompts")
+    render_prompts(configuration.parse(configuration.default_document(), simulated=True), cache)
+    return cache
+
+
+def box_data(cache: Path, data: Path) -> Path:
+    """A new box's data directory with the spoken prompts already in it."""
+    shutil.copytree(cache, data / "prompts")
+    return data

@@ -13,28 +13,18 @@ import sys
 from pathlib import Path
 
 import jsonschema
-import pytest
 
-from appliance import config as configuration
-from tests.support.broker import Broker, Listener
+from tests.support.broker import (  # noqa: F401 - the fixtures
+    Listener,
+    box_data,
+    broker_fixture,
+    fleet_document,
+    prompt_cache_fixture,
+)
 from tests.support.waiting import wait_until
 
 CALLER = "+79161234567"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    broker = Broker(tmp_path_factory.mktemp("broker"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-def fleet_document(broker: Broker, box: str, **extra) -> dict:
-    document = configuration.default_document()
-    document["fleet"] = broker.fleet(box, keepalive=2, **extra)
-    return document
 
 
 def schemas() -> dict[str, dict]:
@@ -44,10 +34,11 @@ def schemas() -> dict[str, dict]:
     return {kind: json.loads(body) for kind, body in found}
 
 
-def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(broker, start_box):
+def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(broker, prompt_cache, start_box,
+                                                                              tmp_path):
     listener = Listener(broker)
     try:
-        daemon, simulation = start_box(fleet_document(broker, "office-1"))
+        daemon, simulation = start_box(fleet_document(broker, "office-1"), data=box_data(prompt_cache, tmp_path / "d"))
         status = wait_until(lambda: listener.last("hotline/office-1/status"), what="the retained status")
         assert status["lines"] == [{"id": "gsm1", "state": "up", "busy": False, "signal_bars": 5}]
         assert status["operators"]["free"] == 2 and status["waiting"]["callers"] == 0
@@ -83,8 +74,9 @@ def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(br
         listener.close()
 
 
-def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, tmp_path):
+def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, prompt_cache, tmp_path):
     listener = Listener(broker)
+    box_data(prompt_cache, tmp_path / "data")
     document = tmp_path / "box.json"
     document.write_text(json.dumps(fleet_document(broker, "office-2")))
     box = subprocess.Popen([sys.executable, "-m", "tests.support.fleet_box", str(tmp_path / "data"), str(document)],
@@ -103,10 +95,12 @@ def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, tmp_pat
         listener.close()
 
 
-def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_bounded(broker, start_box):
+def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_bounded(broker, prompt_cache,
+                                                                                       start_box, tmp_path):
     laptop = Listener(broker, session="laptop-catch-up")  # the broker keeps its messages while it is away
     try:
-        daemon, simulation = start_box(fleet_document(broker, "office-3", queue=2))
+        daemon, simulation = start_box(fleet_document(broker, "office-3", queue=2),
+                                       data=box_data(prompt_cache, tmp_path / "d"))
         wait_until(lambda: listener_status(laptop, "office-3"), what="office-3's status")
         broker.stop()
         wait_until(lambda: not daemon.fleet.client.connected, what="the box to notice the broker gone")
