@@ -1,9 +1,9 @@
-"""The daemon's side of the fleet: what it publishes after each event, and the siblings it hears of.
+"""The daemon's side of the fleet: what it publishes, and the siblings it hears of.
 
-Called on the daemon's loop through its event hook (`Daemon.watchers`): an event worth telling goes out
-as an event message; after each event the status is made again from the daemon's own `status` reply and
-sent only when it says something new. Publishing is a queued write (client.py): the loop never waits
-on the network.
+On the daemon's loop: the event hook (service/hooks.py) hands it each happening, the worth-telling ones go
+out as event messages; after each item the loop takes, the status is made again from the daemon's own
+`status` reply and sent only when it says something new. Publishing is a queued write (client.py): the
+loop never waits on the network.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.fleet import FleetConfig
-from ..core import events as ev
+from ..core.box_events import BoxEvent
 from ..records.store.queries import CallLog
 from .client import FleetClient
 from .payloads import event_payload, same_status, status_payload
@@ -60,19 +60,23 @@ class FleetLink:
     def close(self) -> None:
         self.client.close()
 
-    def watch(self, item: object) -> None:
-        """The daemon's event hook: every event and control request processed, every action carried out."""
-        event = event_payload(item, box=self.config.box, at=self._wall(), caller=self._caller)
-        if event is not None:
-            self.client.event({**event, "seq": next(self._seq)})
-        if isinstance(item, ev.CallEnded):
+    def heard(self, event: BoxEvent) -> None:
+        """A listener of the daemon's event hook."""
+        payload = event_payload(event, box=self.config.box, caller=self._caller)
+        if payload is not None:
+            self.client.event({**payload, "seq": next(self._seq)})
+        if event.kind == "call_ended":
             self._today = None
-        if not isinstance(item, ev.Action):  # an action is part of an event, which is watched when it is done
-            self.refresh()
 
     def refresh(self) -> None:
+        """After each item the loop took: the status, sent when it changed."""
         now = self._wall()
-        payload = status_payload(self.config.box, self._status(), self._figures(now), name=self._name,
+        try:
+            status = self._status()
+        except Exception:  # the status is the loop's own: a failure in it is logged, the loop goes on
+            log.exception("fleet: the status could not be made")
+            return
+        payload = status_payload(self.config.box, status, self._figures(now), name=self._name,
                                  version=self._version, at=now, dropped=self.client.dropped)
         if not same_status(self._sent, payload):
             self._sent = payload

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..core import events as ev
+from ..core.box_events import BoxEvent
 
 SCHEMA = 1  # bumped when a field changes meaning; a subscriber reads the ones it knows
 
@@ -55,35 +55,33 @@ def same_status(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
     return a is not None and {**a, "at": None} == {**b, "at": None}
 
 
-def event_payload(item: object, *, box: str, at: float,
+# The hook's happenings (core/box_events.py) a sibling or a head office hears of, each with the fields that
+# may leave the box: never a number (unless share_callers), an operator's name, a recording's path or a text.
+EVENT_FIELDS = {
+    "call_started": ("line", "call_id"),
+    "call_answered": ("call_id", "handset"),
+    "call_ended": ("line", "call_id", "outcome", "wait_seconds"),
+    "abandoned": ("call_id", "wait_seconds"),
+    "voicemail": ("call_id", "seconds"),
+    "line_down": ("line", "reason"),
+    "line_up": ("line",),
+}
+
+
+def event_payload(event: BoxEvent, *, box: str,
                   caller: Callable[[str | None], str | None] | None = None) -> dict[str, Any] | None:
-    """The event a daemon item makes (None for most): call started, answered, ended or abandoned, a voicemail,
-    a line down or up, without its `seq`. `caller` (share_callers only) shows a caller's number as the privacy
-    setting allows."""
-    head = {"schema": SCHEMA, "box": box, "at": round(at, 3)}
-    body: dict[str, Any]
-    match item:
-        case ev.CallStarted(call_id=call, line=line):
-            body = {"event": "call_started", "line": line, "call": call}
-            if caller is not None:
-                body["caller"] = caller(item.caller)
-        case ev.CallConnected(call_id=call, handset=handset):
-            body = {"event": "call_answered", "call": call, "handset": handset}
-        case ev.CallEnded(record=record):
-            body = {"event": "abandoned" if record.abandoned else "call_ended", "line": record.line,
-                    "call": record.id, "outcome": record.outcome, "skill": record.skill,
-                    "wait_seconds": _round(record.wait_seconds), "talk_seconds": _round(record.talk_seconds)}
-            if caller is not None:
-                body["caller"] = caller(record.caller)
-        case ev.SaveVoicemail(call_id=call, seconds=seconds):
-            body = {"event": "voicemail", "call": call, "seconds": round(seconds, 1)}
-        case ev.LineDown(line=line, reason=reason):
-            body = {"event": "line_down", "line": line, "reason": reason}
-        case ev.LineUp(line=line):
-            body = {"event": "line_up", "line": line}
-        case _:
-            return None
-    return {**head, **body}
+    """The message a happening makes (None for those that stay on the box), without its `seq`. `caller`
+    (share_callers only) shows the caller's number as the privacy setting allows, where the event has one."""
+    fields = EVENT_FIELDS.get(event.kind)
+    if fields is None:
+        return None
+    payload = {"schema": SCHEMA, "box": box, "at": round(event.at, 3), "event": event.kind}
+    for name in fields:
+        value = event.data.get(name)
+        payload["call" if name == "call_id" else name] = _round(value) if isinstance(value, float) else value
+    if caller is not None and "caller" in event.data:
+        payload["caller"] = caller(event.data["caller"])
+    return payload
 
 
 def _round(value: float | None) -> float | None:

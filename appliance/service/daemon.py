@@ -77,9 +77,6 @@ class Daemon:
             else None
         self.alerting: Alerting | None = None
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
-        # The event hook: each is called on the loop with every item processed (events, control requests)
-        # once the core has answered it, and every action once carried out. A watcher must not block.
-        self.watchers: list[Callable[[object], None]] = []
         self.fleet: Any = None  # appliance.fleet.link.FleetLink when the config has [fleet]
         self.commands["fleet"] = lambda _: self.fleet.fleet() if self.fleet else {"configured": False}
         commands.register(self)
@@ -193,7 +190,7 @@ class Daemon:
         self.fleet = FleetLink(self.config.fleet, name=self.config.name, status=self.status, data_dir=self.data_dir,
                                timezone=self.config.schedule.timezone, wall=self.clock.wall,
                                caller=lambda number: appear(number, "live", policy=self.store.privacy))
-        self.watchers.append(self.fleet.watch)
+        self.hook.listen(self.fleet.heard)
         self.fleet.start()
 
     def _drain_startup_events(self) -> None:
@@ -211,7 +208,6 @@ class Daemon:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
         if self.fleet is not None:
-            self.watchers.clear()
             self.fleet.close()
             self.fleet = None
         if self.control is not None:
@@ -275,14 +271,8 @@ class Daemon:
 
     def _process(self, item: object) -> None:
         self._handle(item)
-        self._tell(item)
-
-    def _tell(self, item: object) -> None:
-        for watcher in self.watchers:
-            try:
-                watcher(item)
-            except Exception:  # an integration's failure is logged, never the loop's
-                log.exception("a watcher failed on %r", item)
+        if self.fleet is not None:  # anything may have changed the status (a timer, a pause): sent if it did
+            self.fleet.refresh()
 
     def _handle(self, item: object) -> None:
         if isinstance(item, ControlRequest):
@@ -322,7 +312,6 @@ class Daemon:
     def _dispatch(self, action: object, aborting: bool = False) -> None:
         try:
             self.actions.apply(action)
-            self._tell(action)
             self.hook.seen(action)
         except Exception:
             log.exception("could not carry out %r", action)
