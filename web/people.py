@@ -56,7 +56,8 @@ def operators_now(state: dict[str, Any]) -> list[dict[str, Any]]:
 def operators():
     state, error = status()
     return render_template("operators.html", operators=operators_now(state) if state else [],
-                           handsets=state["handsets"] if state else [], error=error)
+                           handsets=state["handsets"] if state else [], lines=state["lines"] if state else [],
+                           error=error)
 
 
 @blueprint.post("/operators/<name>")

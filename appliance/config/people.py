@@ -49,7 +49,7 @@ def parse_people(document: dict[str, Any], prompts: set[str], timezone: str, pro
             if isinstance(raw_roster, list) else []
         for i in bad:
             problems.append(Problem(f"roster[{i}].operator", f"{raw_roster[i].get('operator')!r} is not an operator"))
-        handset_ids = {h.get("id") for h in handsets}
+        handset_ids = {h.get("id") for h in handsets} | {f"phone:{o.name}" for o in operators if o.phone}
         for i, entry in enumerate(raw_roster if isinstance(raw_roster, list) else []):
             if isinstance(entry, dict) and entry.get("handset") not in handset_ids:
                 problems.append(Problem(f"roster[{i}].handset", f"{entry.get('handset')!r} is not a handset"))

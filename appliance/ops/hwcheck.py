@@ -50,6 +50,7 @@ class PortAnswer:
     error: str = ""
     missing: tuple[str, ...] = ()  # capabilities the modem's firmware refused (voice)
     volte: str = ""  # the IMS/VoLTE state in words (appliance/modem/volte.py), and what --fix did about it
+    remote: str = ""  # whether the modem can hold a caller and join calls: remote operators (core/remote.py)
 
 
 PortOpener = Callable[[str], Any]
@@ -98,7 +99,8 @@ def ask_port(device: str, open_port: PortOpener, *, fix: bool = False) -> PortAn
         identity = " ".join(line for line in _command(port, b"ATI\r").splitlines()
                             if line and line not in ("OK", "ATI"))
         dialect = _detect(identity)
-        return PortAnswer(True, identity, dialect, missing=_missing(port, dialect), volte=_volte(port, dialect, fix))
+        return PortAnswer(True, identity, dialect, missing=_missing(port, dialect), volte=_volte(port, dialect, fix),
+                          remote=_remote_operators(port, dialect))
     except Exception as exc:  # a port that vanishes mid-question is a finding, not a crash of `hotline check`
         return PortAnswer(False, error=f"failed while asking: {exc}")
     finally:
@@ -221,6 +223,24 @@ def _volte(port: Any, dialect: str | None, fix: bool) -> str:
     return f"{state}; --fix sent {'; '.join(answers)}: check again once the module has restarted"
 
 
+def _remote_operators(port: Any, dialect: str | None) -> str:
+    """Whether remote operators can be rung from this modem's line: 27.007 AT+CHLD=? lists the call-related
+    supplementary services it offers; the box needs 2 (hold the caller) and 3 (conference) or 4 (explicit call
+    transfer). A SIM whose network still refuses them is found on the first try and shown in the status."""
+    if dialect == "v253":
+        return "remote operators: no (an analogue line cannot hold a caller)"
+    reply = _command(port, b"AT+CHLD=?\r")
+    listed = next((line for line in reply.splitlines() if line.startswith("+CHLD:")), None)
+    if listed is None:
+        return f"remote operators: no (AT+CHLD=? answered {(reply.splitlines() or ['nothing'])[-1]})"
+    services = {s.strip() for s in listed.removeprefix("+CHLD:").strip(" ()").split(",")}
+    if "2" not in services or not {"3", "4"} & services:
+        return f"remote operators: no (the modem offers no {'hold' if '2' not in services else 'way to join calls'}: " \
+               f"{listed})"
+    return "remote operators: yes (hold, " + " and ".join(
+        word for key, word in (("3", "conference"), ("4", "transfer")) if key in services) + ")"
+
+
 def _detect(identity: str) -> str | None:
     try:
         from appliance.modem.dialects import detect
@@ -250,7 +270,8 @@ def _port_finding(device: str, names: list[str], answer: PortAnswer) -> Finding:
         return Finding(f"serial port {label}", "answers AT", "silent", True,
                        "Not a modem's AT port (or a modem that is off, or at another baud rate).")
     dialect = answer.dialect or "unknown family (dialect = \"auto\" will not recognise it)"
-    found = f"modem {answer.identity or '?'}; dialect {dialect}" + (f"; {answer.volte}" if answer.volte else "")
+    found = f"modem {answer.identity or '?'}; dialect {dialect}" + "".join(
+        f"; {extra}" for extra in (answer.volte, answer.remote) if extra)
     if answer.missing:
         return Finding(f"serial port {label}", "answers AT", f"{found}; missing: {', '.join(answer.missing)}",
                        not any(m.startswith("voice") for m in answer.missing),

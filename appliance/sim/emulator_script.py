@@ -299,6 +299,10 @@ class Script:
             return self._list_calls()
         if cmd == "AT+CPAS":  # 27.007 phone activity: 0 ready, 3 ringing, 4 call in progress
             return (f"+CPAS: {({'ringing': 3, 'idle': 0}).get(self.call, 4)}", "OK")
+        if cmd == "AT+CHLD=?":  # 27.007: the services this modem offers (those the network refuses left out)
+            offered = [k for k, name in (("0", ""), ("1", ""), ("2", "hold"), ("3", "conference"), ("4", "ect"))
+                       if name not in self.refuse]
+            return (f"+CHLD: ({','.join(offered)})", "OK")
         if cmd == "AT+CHLD=0":
             return self._reject_waiting()
         if cmd.startswith("AT+CHLD="):

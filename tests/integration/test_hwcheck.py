@@ -59,7 +59,7 @@ class PtyModem:
 @pytest.fixture
 def pi(tmp_path: Path) -> Iterator[tuple[Path, PtyModem, PtyModem]]:
     """A staged root: a SIM800 on ttyUSB0 (also by-id), a silent GPS port on ttyUSB1, cards, a GPIO chip."""
-    modem, gps = PtyModem("SIM800 R14.18"), PtyModem(None)
+    modem, gps = PtyModem("SIM800 R14.18", {b"AT+CHLD=?": b"+CHLD: (0,1,1x,2,2x,3,4)\r\nOK"}), PtyModem(None)
     dev = tmp_path / "dev"
     (dev / "serial/by-id").mkdir(parents=True)
     (dev / "ttyUSB0").symlink_to(modem.path)
@@ -90,7 +90,8 @@ def test_modem_is_found_once_under_all_its_names_with_its_dialect(pi, no_vcgencm
     assert "/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0" in modem_finding.what
     assert modem_finding.ok
     assert modem_finding.found == ("modem SIM800 R14.18; dialect sim800; VoLTE none (a 2G-only module: no LTE, "
-                                   "so no calls once 2G/3G is switched off)")
+                                   "so no calls once 2G/3G is switched off); remote operators: yes (hold, "
+                                   "conference and transfer)")
     gps_finding = next(f for w, f in findings.items() if "/dev/ttyUSB1" in w)
     assert gps_finding.found == "silent"
     assert sum("serial port" in w for w in findings) == 2  # the dangling by-id link is not a port
@@ -224,6 +225,26 @@ def test_volte_is_read_per_lte_module_and_fix_switches_it_on(tmp_path: Path, no_
         after = found()
         assert "VoLTE on" in after["ttyUSB2"] and "VoLTE on (AT+CIREG?: registered to IMS)" in after["ttyUSB5"]
         assert modems["ttyUSB8"].count("AT+CVOLTE") == 0, "nothing is sent to a modem without LTE"
+    finally:
+        for modem in modems.values():
+            modem.stop()
+
+
+def test_the_check_says_whether_a_modem_can_hold_and_join_calls_for_remote_operators(tmp_path: Path,
+                                                                                     no_vcgencmd) -> None:
+    """AT+CHLD=? on the emulated modems: one offers hold and both ways of joining, one refuses hold."""
+    from appliance.sim.emulator import ModemEmulator
+
+    modems = {"ttyUSB2": ModemEmulator("sim800"), "ttyUSB5": ModemEmulator("sim800")}
+    modems["ttyUSB5"].script.refuse.add("hold")
+    (tmp_path / "dev").mkdir()
+    for name, modem in modems.items():
+        modem.start()
+        (tmp_path / "dev" / name).symlink_to(modem.port)
+    try:
+        found = {name: next(f.found for f in probe(sys_root=tmp_path) if f"/dev/{name}" in f.what) for name in modems}
+        assert "remote operators: yes (hold, conference and transfer)" in found["ttyUSB2"]
+        assert "remote operators: no (the modem offers no hold: +CHLD: (0,1,3,4))" in found["ttyUSB5"]
     finally:
         for modem in modems.values():
             modem.stop()

@@ -1,0 +1,117 @@
+"""Remote operators in the browser (issue 20 item 1), against a real `hotline simulate` whose config has two
+volunteers with phones: the supervisor logs them in at their own phones on the operators page, a caller asks for
+legal help, Vera's phone declines (presses 2), Gleb's accepts with 1, and the call's page tells it, in English
+and in Russian."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+import tomli_w
+
+from appliance import config as configuration
+from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, shot, sim_api
+from tests.support.waiting import free_port, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
+                                                   reason=f"{CHROMIUM} is not installed (CI installs it)")]
+
+VERA, GLEB = "+79160000001", "+79160000002"
+
+
+@pytest.fixture(scope="module")
+def remote_box(tmp_path_factory):
+    """`hotline simulate --config` with Vera and Gleb at home (logged out until someone logs them in)."""
+    data = tmp_path_factory.mktemp("remote")
+    document = configuration.default_document()
+    document["operators"] = [{"name": "Anna", "skills": ["legal", "general"]},
+                             {"name": "Boris", "skills": ["psychology", "general"]},
+                             {"name": "Vera", "skills": ["legal"], "phone": VERA, "retry_pause": 60},
+                             {"name": "Gleb", "skills": ["legal"], "phone": GLEB}]
+    document["queue"]["strategy"] = "linear"
+    document["flow"]["start"] = "menu"  # the language choice is tested elsewhere
+    config = data / "remote.toml"
+    config.write_text(tomli_w.dumps(document))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port), "--data",
+                             str(data), "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return (data / "api-token").exists() and sim_api(base, data, "/api/status")
+        except OSError:
+            return None
+
+    try:
+        wait_until(up, 60, "hotline simulate to answer")
+        yield base, data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, out
+
+
+def _operator_row(page, name: str):
+    return page.locator(f'#operators tr[data-operator="{name}"]')
+
+
+def test_a_volunteer_declines_and_the_next_accepts_with_1_in_english_and_russian(remote_box, browser):
+    from playwright.sync_api import expect
+
+    base, data = remote_box
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    logged_in(page, base, data)
+    page.goto(base + "/operators")
+    for name in ("Anna", "Boris"):
+        _operator_row(page, name).get_by_role("button", name="Log out of the handset").click()
+    for name in ("Vera", "Gleb"):
+        row = _operator_row(page, name)
+        row.locator("select[name=handset]").select_option(label="own phone")
+        row.get_by_role("button", name="Log in at the handset").click()
+        expect(_operator_row(page, name).locator("td").nth(3)).to_have_text(f"phone:{name}")
+    sim_api(base, data, "/api/sim/phones", {"number": VERA, "answer": "decline"})
+    sim_api(base, data, "/api/sim/phones", {"number": GLEB, "answer": "accept"})
+
+    sim_api(base, data, "/api/sim/call", {"caller": "+79165550111"})
+    wait_until(lambda: sim_api(base, data, "/api/status")["calls"], 15, "the call")
+    sim_api(base, data, "/api/sim/dtmf", {"digits": "1"})  # legal
+    call = wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
+                                    if c["state"] == "connected"), None), 30, "a volunteer to accept")
+    assert call["handset"] == "phone:Gleb"
+    page.goto(base + "/")
+    expect(page.locator("body")).to_contain_text("phone:Gleb")
+    shot(page, "remote-operator-connected")
+    sim_api(base, data, "/api/sim/hangup", {})
+    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "the call to end")
+
+    page.goto(base + f"/calls/{call['id']}")
+    body = page.locator("main")
+    expect(body).to_contain_text("Gleb")
+    expect(body).to_contain_text("dialling a remote operator's phone")
+    expect(body).to_contain_text("declined with 2")
+    expect(body).to_contain_text("joined to the remote operator")
+    shot(page, "remote-operator-call-en")
+
+    # A Russian-speaking supervisor reads the same call, and sees the volunteers at their phones.
+    page.request.post(base + "/users", form={"username": "olga", "password": PASSWORD, "role": "supervisor",
+                                             "lang": "ru", "action": "add", "csrf_token": csrf(page)})
+    russian = browser.new_context(viewport={"width": 800, "height": 1280}).new_page()
+    russian.goto(base + "/login")
+    russian.fill("input[name=username]", "olga")
+    russian.fill("input[name=password]", PASSWORD)
+    russian.click("button[type=submit]")
+    russian.wait_for_url(base + "/")
+    russian.goto(base + f"/calls/{call['id']}")
+    expect(russian.locator("main")).to_contain_text("звонок на телефон удалённого оператора")
+    expect(russian.locator("main")).to_contain_text("соединён с удалённым оператором")
+    shot(russian, "remote-operator-call-ru")
+    russian.goto(base + "/operators")
+    expect(_operator_row(russian, "Vera").locator("td").nth(3)).to_have_text("phone:Vera")
+    expect(_operator_row(russian, "Anna").locator("select[name=handset]")).not_to_contain_text("свой телефон")
+    russian.context.close()
+    page.context.close()
