@@ -23,6 +23,7 @@ from .lines import parse_lines
 from .model import Config, PromptConfig
 from .people import parse_people
 from .records import parse_records
+from .speech import parse_speech
 from .validators import LANGUAGES
 
 
@@ -84,6 +85,7 @@ def check(
     records = parse_records(document, problems)
     fleet = parse_fleet(document, check_devices, problems)
     alerts = parse_alerts(document, problems)
+    speech = parse_speech(document, problems)
     skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
@@ -101,6 +103,7 @@ def check(
         schedule=schedule, prompts=prompts, flow=flow, people=people, records=records, warnings=tuple(problems),
         fleet=fleet,
         alerts=alerts,
+        speech=speech,
     )
     return config, problems
 

@@ -69,6 +69,7 @@ DOCUMENT = Table({
                            "share_callers", "queue")),
     "alerts": Items(Table(_leaves(*RULE_KEYS))),
     "smtp": Table(_leaves(*SMTP_KEYS)),
+    "speech": Table(_leaves("engine", "transcripts", "min_free_mb")),
 })
 
 

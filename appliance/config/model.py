@@ -13,6 +13,7 @@ from .alerts import Alerts
 from .fleet import FleetConfig
 from .people import People
 from .records import Records
+from .speech import Speech
 
 HANDSET_PINS = {
     "relay": ("ring_pin", "hook_pin"),
@@ -97,6 +98,7 @@ class Config:
     warnings: tuple[Problem, ...] = ()
     fleet: FleetConfig | None = None  # [fleet]: the MQTT broker shared with sibling boxes
     alerts: Alerts = Alerts()  # [[alerts]] rules and the [smtp] relay (docs/alerts.md)
+    speech: Speech = Speech()
 
     def output_pins(self) -> list[int]:
         """Every pin the box drives: the firmware holds them low from power-on."""

@@ -47,6 +47,7 @@ class Call:
     playing: str | None = None  # the prompt the core last asked for, to know what a PromptFinished ends
     survey_score: int | None = None
     voicemail: bool = False
+    speech: str | None = None  # at a speak node: "asking", "listening", "recognising" or "keys" (nodes.Speak)
     events: list[dict] = field(default_factory=list)  # the queue_log-style timeline
     outcome: str | None = None
     ended_by: str | None = None

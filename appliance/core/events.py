@@ -197,6 +197,26 @@ class RemoteJoined:
 
 
 @dataclass(frozen=True)
+class SpeechHeard:
+    """The recogniser's answer to a Recognise: the intent it heard, or None (unsure, nothing said, engine off)."""
+
+    line: str
+    call_id: str = ""
+    intent: str | None = None
+    confidence: float = 0.0
+    reason: str | None = None  # why no intent: "unsure", "nothing heard", "busy", "failed: ..."
+
+
+@dataclass(frozen=True)
+class Transcribed:
+    """A voicemail's text, made after the call by the recogniser (None: it could not be made, reason says why)."""
+
+    call_id: str = ""
+    text: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Nothing happened but time passed: lets the core fire its timers."""
 
@@ -304,6 +324,17 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class Recognise:
+    """Which of `intents` the caller said in the audio at `path` (deleted once heard); SpeechHeard answers."""
+
+    line: str
+    call_id: str
+    path: str
+    language: str
+    intents: tuple[tuple[str, tuple[str, ...]], ...]  # (intent, its phrases in `language`)
+
+
+@dataclass(frozen=True)
 class SaveVoicemail:
     """A voicemail was recorded for this call (it may arrive after the call record was written)."""
 
@@ -373,11 +404,12 @@ Event = (
     IncomingCall | CallerId | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup | UnansweredCall
     | LineDown
     | LineUp | PromptFinished | HookOff | HookOn | PresenceChanged | RecordingFinished | DialAnswered | DialFailed
-    | SmsReceived | SmsResult | TransferResult | RemoteAnswered | RemoteFailed | RemoteJoined | Tick
+    | SmsReceived | SmsResult | TransferResult | RemoteAnswered | RemoteFailed | RemoteJoined | SpeechHeard
+    | Transcribed | Tick
 )
 Action = (
     HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
-    | StartRecording | StopRecording | Dial | SendSms | Transfer | SaveVoicemail | SaveRecording | SaveCallback
-    | CallStarted | RingRemote | DropRemote | JoinRemote
+    | StartRecording | StopRecording | Dial | SendSms | Transfer | Recognise | SaveVoicemail | SaveRecording
+    | SaveCallback | CallStarted | RingRemote | DropRemote | JoinRemote
     | CallerKnown | CallConnected | CallEnded
 )

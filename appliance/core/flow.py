@@ -30,17 +30,23 @@ NODE_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
     "sms": {"required": ("text", "next"), "targets": ("next",), "prompts": ()},
     "transfer": {"required": ("number",), "targets": ("on_fail",), "prompts": ("prompt",)},
     "hangup": {"required": (), "targets": (), "prompts": ("prompt",)},
+    # The caller says what they need (speech.md); unsure, the node is the key menu of its `keys`.
+    "speak": {
+        "required": ("prompt", "intents"),
+        "targets": ("on_timeout", "on_invalid"),
+        "prompts": ("prompt", "fallback_prompt", "invalid_prompt", "timeout_prompt"),
+    },
 }
 ENDS_CALL = ("hangup", "transfer")
 BRANCH_ON = ("holiday", "caller_list", "open", "collected")
 _STRINGS = (
     "prompt", "next", "invalid_prompt", "timeout_prompt", "thanks_prompt", "on_timeout", "on_invalid", "skill",
     "open", "closed", "var", "terminator", "on", "list", "match", "otherwise", "text", "number", "survey",
-    "on_fail", "value",
+    "on_fail", "value", "fallback_prompt",
 )
-_NUMBERS = ("timeout", "max_wait", "max_seconds", "silence_seconds", "min_seconds")
+_NUMBERS = ("timeout", "max_wait", "max_seconds", "silence_seconds", "min_seconds", "threshold", "listen_seconds")
 _INTEGERS = ("retries", "length")
-_KNOWN_FIELDS = {"type", "keys", *_STRINGS, *_NUMBERS, *_INTEGERS}
+_KNOWN_FIELDS = {"type", "keys", "intents", *_STRINGS, *_NUMBERS, *_INTEGERS}
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ class Node:
     number: str | None = None
     survey: str | None = None
     on_fail: str | None = None
+    # speak: the node each intent leads to -> {language: phrases a caller may say for it}
+    intents: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    threshold: float = 0.3  # speak: an intent heard with less confidence (speech.md) falls back to the keys
+    listen_seconds: float = 6.0  # speak: the longest answer listened to
+    fallback_prompt: str | None = None  # speak: what the caller hears when not understood (the key menu)
 
     def targets(self) -> Iterable[str]:
         for name in NODE_TYPES[self.type]["targets"]:
@@ -84,6 +95,7 @@ class Node:
                 yield value
         if self.type != "language":
             yield from self.keys.values()
+        yield from self.intents
 
 
 @dataclass(frozen=True)
@@ -182,18 +194,49 @@ def _parse_node(
         problems.append(Problem(f"{where}.list", "a caller_list branch names the list to check"))
     if kind == "collect" and not raw.get("length") and raw.get("terminator", "#") not in DIGITS:
         problems.append(Problem(f"{where}.terminator", "needs a key (usually #) when no length is set"))
+    intents = _parse_intents(raw.get("intents", {}), node_ids, f"{where}.intents", problems)
+    if kind == "speak" and "threshold" in raw and isinstance(raw["threshold"], int | float) and raw["threshold"] > 1:
+        problems.append(Problem(f"{where}.threshold", "a confidence from 0 to 1"))
     if kind == "survey" and set(str(k) for k in keys) - set("12345"):
         problems.append(Problem(f"{where}.keys", "a survey takes the keys 1 to 5 and needs no keys table"))
     if any(p.severity == "error" for p in problems):
         return None, problems
     values = {k: v for k, v in raw.items() if k != "type"}
     values["keys"] = {str(k): str(v) for k, v in keys.items()}
+    values["intents"] = intents
     return Node(id=node_id, type=kind, **values), problems
+
+
+def _parse_intents(raw: object, node_ids: set[str], where: str,
+                   problems: list[Problem]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """A speak node's intents: node id -> {language: phrases}, each phrase a few plain words."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(where, "must be a table of node = {language = [phrases]}"))
+        return {}
+    intents: dict[str, dict[str, tuple[str, ...]]] = {}
+    for target, languages in raw.items():
+        here = f"{where}.{target}"
+        if target not in node_ids:
+            problems.append(Problem(here, f"names a missing node {target!r}"))
+        if not isinstance(languages, dict) or not languages:
+            problems.append(Problem(here, "must be a table of language = [phrases]"))
+            continue
+        intents[str(target)] = {}
+        for language, phrases in languages.items():
+            if language not in LANGUAGES:
+                problems.append(Problem(f"{here}.{language}", f"{language!r} is not one of {', '.join(LANGUAGES)}"))
+            elif (not isinstance(phrases, list) or not phrases
+                  or not all(isinstance(p, str) and p.strip() for p in phrases)):
+                problems.append(Problem(f"{here}.{language}", "must be a list of phrases (words a caller says)"))
+            else:
+                intents[str(target)][language] = tuple(" ".join(p.lower().split()) for p in phrases)
+    return intents
 
 
 def _can_end(nodes: dict[str, Node]) -> set[str]:
     """Nodes from which some path ends the call; a menu without on_timeout ends it after its retries."""
-    ending = {n.id for n in nodes.values() if n.type in ENDS_CALL or (n.type == "menu" and not n.on_timeout)}
+    ending = {n.id for n in nodes.values()
+              if n.type in ENDS_CALL or (n.type in ("menu", "speak") and not n.on_timeout)}
     changed = True
     while changed:
         changed = False
@@ -215,7 +258,7 @@ def _menu_depths(start: str, nodes: dict[str, Node]) -> dict[str, int]:
             continue
         seen.add(node_id)
         node = nodes[node_id]
-        if node.type == "menu":
+        if node.type in ("menu", "speak"):
             depth += 1
             depths[node_id] = depth
         todo.extend((target, depth) for target in node.targets())

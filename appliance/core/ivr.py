@@ -20,13 +20,13 @@ from .callbacks import Callbacks
 from .clock import Clock
 from .flow import Node
 from .lines import Lines
-from .nodes import KINDS, named
+from .nodes import KINDS, SPEAK, named
 from .plan import CallPlan
 from .queue import Queue, position_prompt
 from .timers import Timers
 
 EndCall = Callable[[Call, str, str, "str | None"], list[object]]  # (call, outcome, ended by, reason) -> actions
-Take = Literal["call", "voicemail"]  # a whole-call recording, or a voicemail
+Take = Literal["call", "voicemail", "speech"]  # a whole-call recording, a voicemail, or a spoken answer
 
 
 class Ivr:
@@ -103,6 +103,8 @@ class Ivr:
         if not self._takes[event.line]:
             return []
         kind, call = self._takes[event.line].popleft()
+        if kind == "speech":
+            return self._spoken(call, event.path)
         if kind == "call":
             return [ev.SaveRecording(call.id, event.path, event.seconds)] if event.path else []
         actions: list[object] = []
@@ -113,6 +115,19 @@ class Ivr:
             call.log(self.clock.wall(), "VOICEMAIL", detail=f"{event.seconds:.1f}s {event.reason}")
             actions += self.enter(call, self.plan.flow.nodes[call.node].next)
         return actions
+
+    def _spoken(self, call: Call, path: str | None) -> list[object]:
+        active = self._active(call.line)
+        if active is not None and active[0] is call and active[1].type == "speak" and call.speech == "listening":
+            return SPEAK.recorded(self, call, active[1], path)
+        # Nobody waits for this answer any more (a key, a hang-up): the recogniser only deletes it, unheard.
+        return [ev.Recognise(call.line, call.id, path, "", ())] if path else []
+
+    def speech_heard(self, event: ev.SpeechHeard) -> list[object]:
+        active = self._active(event.line)
+        if active is None or active[1].type != "speak":
+            return []  # the caller moved on (a key) or left
+        return SPEAK.heard(self, *active, event)
 
     def transfer_result(self, event: ev.TransferResult) -> list[object]:
         call = self.lines.call_on(event.line)
@@ -171,6 +186,10 @@ class Ivr:
 
     def take_voicemail(self, call: Call, start: ev.StartRecording) -> ev.StartRecording:
         self._takes[call.line].append(("voicemail", call))
+        return start
+
+    def take_speech(self, call: Call, start: ev.StartRecording) -> ev.StartRecording:
+        self._takes[call.line].append(("speech", call))
         return start
 
     def hang_up(self, call: Call) -> list[object]:

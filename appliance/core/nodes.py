@@ -47,6 +47,8 @@ class Steps(Protocol):
 
     def take_voicemail(self, call: Call, start: ev.StartRecording) -> ev.StartRecording: ...
 
+    def take_speech(self, call: Call, start: ev.StartRecording) -> ev.StartRecording: ...
+
 
 def named(value: str | None) -> str:
     """A node field the flow's parser requires for this node type (prompt, next...)."""
@@ -307,9 +309,89 @@ class Hangup(NodeKind):
         return ivr.hang_up(call)
 
 
+# The answer ends after this much quiet; a caller who says nothing for as long is taken as silent.
+PAUSE_SECONDS = 2.0
+MIN_SPEECH_SECONDS = 0.3  # shorter than a syllable: a click or a breath, not an answer
+
+
+class Speak(Menu):
+    """The caller says what they need and is routed by the intent heard (docs/speech.md); unsure, a key menu.
+
+    `call.speech` is the phase: "asking" while the question plays, "listening" while the answer is recorded,
+    "recognising" while the recogniser (a process of the service's) hears it, "keys" once the node fell back
+    to its key menu. A key works in every phase (barge-in) and is the menu's. Unsure, silent, too slow or
+    switched off, the recogniser never leaves a caller stuck: the node is then the menu of its `keys`.
+    """
+
+    def enter(self, ivr: Steps, call: Call, node: Node) -> list[object]:
+        call.speech = "asking"
+        if call.typeahead:  # a key pressed over the greeting answers the question
+            call.speech = "keys"
+        return super().enter(ivr, call, node)
+
+    def prompt_done(self, ivr: Steps, call: Call, node: Node) -> list[object]:
+        if call.speech == "asking" and ivr.plan.speech and self.intents(ivr, call, node):
+            call.speech, call.playing = "listening", None
+            return [ivr.take_speech(call, ev.StartRecording(call.line, f"speech/{call.id}.flac", node.listen_seconds,
+                                                            PAUSE_SECONDS, MIN_SPEECH_SECONDS, stop_on_key=False))]
+        if call.speech == "asking":
+            return self._fall_back(ivr, call, node)
+        return _listen(ivr, call, node)  # the fallback (or invalid, timeout) prompt ended: a key is awaited
+
+    def key(self, ivr: Steps, call: Call, node: Node, digit: str) -> list[object]:
+        stop: list[object] = [ev.StopRecording(call.line)] if call.speech == "listening" else []
+        call.speech = "keys"
+        silence, *then = super().key(ivr, call, node, digit)
+        return [silence, *stop, *then]
+
+    def timeout(self, ivr: Steps, call: Call, node: Node) -> list[object]:
+        if call.speech == "recognising":  # the engine is slow or gone: the caller is not kept waiting
+            call.log(ivr.clock.wall(), "SPEECH", detail="not understood: no answer from the recogniser")
+            return self._fall_back(ivr, call, node)
+        call.retries += 1
+        if call.retries > node.retries:
+            return ivr.enter(call, node.on_timeout)
+        return [ivr.say(call, node.timeout_prompt or node.fallback_prompt or node.prompt)]
+
+    def recorded(self, ivr: Steps, call: Call, node: Node, path: str | None) -> list[object]:
+        """The answer's recording ended on a pause or its length (a key or a hang-up stop it otherwise)."""
+        if path is None:
+            call.log(ivr.clock.wall(), "SPEECH", detail="nothing heard")
+            return self._fall_back(ivr, call, node)
+        call.speech = "recognising"
+        ivr.await_input(call, node)  # the engine's answer is awaited no longer than the node's timeout
+        return [ev.Recognise(call.line, call.id, path, call.language or ivr.plan.language,
+                             self.intents(ivr, call, node))]
+
+    def heard(self, ivr: Steps, call: Call, node: Node, event: ev.SpeechHeard) -> list[object]:
+        if call.speech != "recognising" or event.call_id != call.id:
+            return []  # a key was quicker
+        ivr.stop_waiting(call)
+        if event.intent in node.intents and event.confidence >= node.threshold:
+            call.log(ivr.clock.wall(), "SPEECH", detail=f"{event.intent} ({event.confidence:.2f})")
+            call.speech = None
+            return ivr.enter(call, event.intent)
+        why = event.reason or f"unsure ({event.confidence:.2f})"
+        call.log(ivr.clock.wall(), "SPEECH", detail=f"not understood: {why}")
+        return self._fall_back(ivr, call, node)
+
+    def intents(self, ivr: Steps, call: Call, node: Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(intent, its phrases) in the caller's language."""
+        language = call.language or ivr.plan.language
+        return tuple((intent, phrases[language]) for intent, phrases in node.intents.items() if language in phrases)
+
+    def _fall_back(self, ivr: Steps, call: Call, node: Node) -> list[object]:
+        call.speech = "keys"
+        if node.fallback_prompt:
+            return [ivr.say(call, node.fallback_prompt)]
+        return _listen(ivr, call, node)  # the question itself named the keys
+
+
+SPEAK = Speak()
+
 # Every node type the flow's parser accepts (flow.NODE_TYPES), and its handler.
 KINDS: dict[str, NodeKind] = {
     "play": Play(), "menu": Menu(), "collect": Collect(), "language": Language(), "schedule": Schedule(),
     "branch": Branch(), "route": Route(), "voicemail": Voicemail(), "callback": Callback(), "survey": Survey(),
-    "sms": Sms(), "transfer": Transfer(), "hangup": Hangup(),
+    "sms": Sms(), "transfer": Transfer(), "hangup": Hangup(), "speak": SPEAK,
 }

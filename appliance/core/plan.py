@@ -21,3 +21,5 @@ class CallPlan:
     prompts: frozenset[str]
     recording_prompt: str | None = None  # set when every call is recorded: the caller is told first
     announcement: str | None = None  # the emergency announcement's prompt, while it is on
+    speech: bool = False  # a recogniser runs (the service decides): speak nodes listen, else they are key menus
+    language: str = "en"  # the box's language: what a caller who chose none is taken to speak

@@ -88,6 +88,7 @@ class Switchboard:
             ev.DtmfReceived: self._dtmf,
             ev.RecordingFinished: self.ivr.recording_finished,
             ev.TransferResult: self.ivr.transfer_result,
+            ev.SpeechHeard: self.ivr.speech_heard,
             ev.HookOff: self._hook_off,
             ev.HookOn: self._hook_on,
             ev.PresenceChanged: self._presence_changed,
@@ -101,6 +102,7 @@ class Switchboard:
             # The daemon stores received SMS and logs failed sends before the core sees them; no call changes.
             ev.SmsReceived: self._nothing,
             ev.SmsResult: self._nothing,
+            ev.Transcribed: self._nothing,  # a voicemail's text, stored by the daemon after the call
         }
 
     # --- what the admin set up, shared with the parts ----------------------------------

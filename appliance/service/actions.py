@@ -18,14 +18,16 @@ from ..ports import Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
 from .adapters import Adapters
+from .speech import SpeechService
 
 log = logging.getLogger(__name__)
 
 
 class Actions:
     def __init__(self, adapters: Adapters, *, core: Switchboard, store: CallStore, answers: AnswerJournal,
-                 prompts: Mapping[str, Sound], clock: Clock, data_dir: Path) -> None:
+                 prompts: Mapping[str, Sound], clock: Clock, data_dir: Path, speech: SpeechService) -> None:
         self.adapters, self.core, self.store, self.answers = adapters, core, store, answers
+        self.speech = speech
         self.prompts = prompts  # the daemon's own mapping: a reconfigure updates it in place
         self.clock, self.data_dir = clock, data_dir
 
@@ -91,6 +93,9 @@ class Actions:
             case ev.SaveVoicemail():
                 self.store.voicemail_saved(action.call_id, action.path, action.seconds, action.caller,
                                            at=self.clock.wall())
+                self.speech.transcribe(action.call_id, str(self.data_dir / action.path))
+            case ev.Recognise():
+                self.speech.recognise(action)
             case ev.SaveRecording():
                 self.store.recording_saved(action.call_id, action.path, action.seconds, at=self.clock.wall())
             case ev.SaveCallback():

@@ -38,6 +38,7 @@ from .hooks import EventHook
 from .instance import Instance
 from .keeper import RecordKeeper
 from .notify import Notifier
+from .speech import SpeechService
 from .switchboard_setup import make_switchboard
 from .timesync import ClockWatch, SystemTime
 
@@ -86,6 +87,7 @@ class Daemon:
         self.adapters = Adapters(pin_factory=pin_factory, post=self.post, open_pcm=open_pcm,
                                  open_capture=open_capture)
         self.actions: Actions | None = None  # once the records and the core exist
+        self.speech = SpeechService(self.data_dir, self.post, self.alarms)
         self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
@@ -167,7 +169,8 @@ class Daemon:
         self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
         self.core.callers = self._keyed(cfg.people.callers)
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
-                               prompts=self.prompts, clock=self.clock, data_dir=self.data_dir)
+                               prompts=self.prompts, clock=self.clock, data_dir=self.data_dir, speech=self.speech)
+        self.speech.configure(cfg, self.core)
         self.apply_override(override.load(self.data_dir))
         self._start_alerts(cfg)
         for line in cfg.lines:
@@ -217,6 +220,7 @@ class Daemon:
         if self.alerting is not None:
             self.alerting.close()
             self.alerting = None
+        self.speech.close()
         if self.answers is not None:
             self.answers.close()
         if self.keeper is not None:
@@ -340,6 +344,7 @@ class Daemon:
         schedule = dataclasses.replace(config.schedule, override=self.core.schedule.override,
                                        override_until=self.core.schedule.override_until)
         self.core.reconfigure(config.flow, schedule, self._keyed(config.people.callers), set(self.prompts))
+        self.speech.configure(config, self.core)
 
     def _start_alerts(self, config: Config) -> None:
         if config.alerts.rules:  # no thread, no smtplib for a box without alert rules
@@ -375,6 +380,7 @@ class Daemon:
         for handset in status["handsets"]:
             device = self.handsets.get(handset["id"])
             handset["off_hook"] = bool(device and device.is_off_hook)
+        status["speech"] = self.speech.status()
         status["alarms"] = self.alarms.active()
         if status["schedule"]["override"] and self.override:  # who forced it, for the dashboard
             status["schedule"].update(override_by=self.override.get("by"), override_at=self.override.get("at"))

@@ -1,0 +1,109 @@
+"""A caller says what they need and is routed by it: the real daemon, its speech worker (pocketsphinx), the
+simulated line's microphone carrying espeak-ng's words through a GSM codec; unsure, the caller uses the keys."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from importlib.util import find_spec
+
+import pytest
+
+from appliance import config as configuration
+from tests.support.boxes import simulated_box
+from tests.support.speech import phone_speech
+from tests.support.waiting import wait_until
+
+# Found, not imported: this test process is the daemon's, which must never load an engine itself.
+pytestmark = pytest.mark.skipif(find_spec("pocketsphinx") is None, reason="pocketsphinx is not installed")
+
+FLOW = {
+    "start": "ask",
+    "nodes": {
+        "ask": {"type": "speak", "prompt": "main_menu", "fallback_prompt": "invalid", "timeout": 4,
+                "keys": {"1": "legal", "2": "health"}, "on_timeout": "bye",
+                "intents": {"legal": {"en": ["legal advice", "a lawyer"]},
+                            "health": {"en": ["a doctor", "medical help"]}}},
+        "legal": {"type": "route", "skill": "legal", "max_wait": 30, "next": "bye"},
+        "health": {"type": "route", "skill": "psychology", "max_wait": 30, "next": "bye"},
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+def speak_document() -> dict:
+    document = configuration.default_document()
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    document["flow"] = FLOW
+    document["queue"] = {"strategy": "ringall"}
+    document["operators"] = [{"name": "Anna", "skills": {"legal": 3}, "wrap_up": 0, "retry_pause": 0},
+                             {"name": "Boris", "skills": {"psychology": 3}, "wrap_up": 0, "retry_pause": 0}]
+    return document
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    data = tmp_path_factory.mktemp("speech")
+    with simulated_box(data, speak_document()) as (daemon, simulation):
+        yield daemon, simulation, data
+
+
+def rings(daemon, handset: str) -> bool:
+    return any(h["id"] == handset and h["state"] == "ringing" for h in daemon.status()["handsets"])
+
+
+def answer_by_voice(box, words: str) -> str:
+    """Ring, wait for the question to end and the box to listen, say `words`; the call's id."""
+    daemon, simulation, _ = box
+    emulator = simulation.emulators["gsm1"]
+    wait_until(lambda: not daemon.status()["calls"], what="the line to be free")
+    emulator.incoming_call("+79161234567")
+    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    wait_until(lambda: daemon.recorders["gsm1"].recording, what="the box to listen for the answer")
+    simulation.microphones["gsm1"].say(phone_speech(words))
+    return call_id
+
+
+def timeline(data, call_id: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(data / "calls.db") as conn:
+        return conn.execute("SELECT event, detail FROM call_events WHERE call_id = ?", (call_id,)).fetchall()
+
+
+def hang_up(box) -> None:
+    daemon, simulation, _ = box
+    simulation.emulators["gsm1"].remote_hangup()
+    wait_until(lambda: not daemon.status()["calls"], what="the call to end")
+
+
+def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:
+    daemon, _, data = box
+    call_id = answer_by_voice(box, "I need a lawyer please")
+    wait_until(lambda: rings(daemon, "h1"), 20, "Anna's handset (legal) to ring")
+    assert not rings(daemon, "h2")
+    status = daemon.status()
+    assert status["speech"]["on"] and status["speech"]["worker_pid"]
+    hang_up(box)
+    assert [detail.split()[0] for event, detail in timeline(data, call_id) if event == "SPEECH"] == ["legal"]
+    assert not list((data / "speech").glob("*.flac")), "the spoken answer is deleted once heard"
+
+
+def test_an_unsure_answer_falls_back_to_the_keys(box) -> None:
+    daemon, simulation, _ = box
+    answer_by_voice(box, "what is the weather like today")
+    wait_until(lambda: daemon.status()["calls"][0]["prompt"] == "invalid", 20, "the key menu (fallback prompt)")
+    simulation.emulators["gsm1"].send_dtmf("2")
+    wait_until(lambda: rings(daemon, "h2"), what="Boris's handset (key 2) to ring")
+    hang_up(box)
+
+
+def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_node(box, tmp_path) -> None:
+    daemon, _, _ = box
+    pid = daemon.status()["speech"]["worker_pid"]
+    rss_kb = int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:")))
+    assert rss_kb < 150 * 1024  # docs/speech.md: ~45 MB for pocketsphinx's grammar search
+    assert "pocketsphinx" not in sys.modules and os.getpid() != pid  # never loaded in the daemon itself
+    plain_document = speak_document()
+    plain_document["flow"] = {"start": "bye", "nodes": {"bye": {"type": "hangup"}}}
+    with simulated_box(tmp_path / "plain", plain_document) as (plain, _):
+        assert plain.status()["speech"]["worker_pid"] is None
