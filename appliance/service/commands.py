@@ -13,7 +13,9 @@ from typing import Any
 from .. import config as configuration
 from ..audio.prompts import PromptError
 from ..files import atomic_write
+from ..ports import HandsetPort
 from . import override
+from .commands_host import CommandHost, running
 from .control_server import ControlRequest
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 MAX_TEST_RING = 10.0
 
 
-def register(daemon: Any) -> None:
+def register(daemon: CommandHost) -> None:
     """Add the web page's commands to daemon.commands."""
     daemon.commands.update({
         "config.get": lambda _args: _config_get(daemon),
@@ -33,11 +35,12 @@ def register(daemon: Any) -> None:
     })
 
 
-def _config_get(daemon: Any) -> dict[str, Any]:
-    return {"document": daemon.config.document, "override": daemon.core.status()["schedule"]["override"]}
+def _config_get(daemon: CommandHost) -> dict[str, Any]:
+    core, _ = running(daemon)
+    return {"document": daemon.config.document, "override": core.status()["schedule"]["override"]}
 
 
-def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _config_apply(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     text = args.get("toml")
     if not isinstance(text, str):
         raise ValueError("config.apply needs the document as TOML text in \"toml\"")
@@ -64,24 +67,25 @@ def _config_apply(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"applied": True, "restart_needed": restart, "warnings": [str(p) for p in config.warnings]}
 
 
-def _keep(daemon: Any, text: str) -> None:
+def _keep(daemon: CommandHost, text: str) -> None:
     """The applied document survives a restart as data_dir/config.toml (written atomically)."""
     atomic_write(daemon.data_dir / "config.toml", text, mode=0o640)
 
 
-def _handset(daemon: Any, args: dict[str, Any]) -> tuple[str, Any]:
+def _handset(daemon: CommandHost, args: dict[str, Any]) -> tuple[str, HandsetPort]:
     handset_id = args.get("handset")
     if handset_id not in daemon.handsets:
         raise LookupError(f"no handset {handset_id!r}")
     return handset_id, daemon.handsets[handset_id]
 
 
-def _state(daemon: Any, handset_id: str) -> str:
+def _state(daemon: CommandHost, handset_id: str) -> str:
     """What the switchboard thinks the handset is doing (idle, ringing, on call...)."""
-    return next((h["state"] for h in daemon.core.status()["handsets"] if h["id"] == handset_id), "unknown")
+    core, _ = running(daemon)
+    return next((h["state"] for h in core.status()["handsets"] if h["id"] == handset_id), "unknown")
 
 
-def _test_ring(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _test_ring(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     handset_id, device = _handset(daemon, args)
     state = _state(daemon, handset_id)
     if state != "idle":
@@ -98,16 +102,17 @@ def _test_ring(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"handset": handset_id, "ringing_for": seconds}
 
 
-def _test_ring_stop(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _test_ring_stop(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     handset_id, device = _handset(daemon, args)
     if _state(daemon, handset_id) == "idle":
         device.stop_ringing()
     return {"handset": handset_id, "ringing": device.is_ringing}
 
 
-def _restart(daemon: Any) -> dict[str, Any]:
+def _restart(daemon: CommandHost) -> dict[str, Any]:
     """Stop so the service manager starts the box again (exit status RESTART): lines and handsets are rebuilt."""
-    calls = sum(1 for call in daemon.core.line_calls.values() if call is not None)
+    core, _ = running(daemon)
+    calls = sum(1 for call in core.line_calls.values() if call is not None)
     if calls:
         raise ValueError(f"{calls} call(s) in progress: restart when the lines are quiet")
     daemon.restart_requested = True
@@ -116,7 +121,7 @@ def _restart(daemon: Any) -> dict[str, Any]:
     return {"restarting": True}
 
 
-def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _schedule_override(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     mode = args.get("mode")
     if mode not in ("open", "closed", None):
         raise ValueError("mode must be \"open\", \"closed\" or null to follow the hours")
@@ -129,4 +134,5 @@ def _schedule_override(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     override.save(daemon.data_dir, state)  # kept first: a restart must never bring back the old one
     daemon.apply_override(state)
     log.info("schedule override: %s", state or "follow the hours")
-    return {"override": mode, "until": until, "open": daemon.core.is_open()}
+    core, _ = running(daemon)
+    return {"override": mode, "until": until, "open": core.is_open()}

@@ -9,34 +9,34 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import events as ev
+from ..core.call import Call
 from ..records.store.access import AccessStore
 from ..records.store.calls import CallLog
 from ..records.store.retention import erase_caller, export_caller
+from .commands_host import CommandHost, running
 
 SMS_GAP = 6.0  # seconds between broadcast SMS: operators' networks throttle bursts from one SIM
 
 
-def register(daemon: Any) -> None:
+def register(daemon: CommandHost) -> None:
     daemon.commands.update({
         "operator.login": lambda a: _operator(daemon, "login", a),
         "operator.logout": lambda a: _operator(daemon, "logout", a),
         "operator.pause": lambda a: _operator(daemon, "pause", a),
         "operator.unpause": lambda a: _operator(daemon, "unpause", a),
-        "call.note": lambda a: {"note": daemon.store.add_note(_text(a, "call"), _text(a, "author"),
-                                                              _text(a, "text"), now=daemon.clock.wall())},
+        "call.note": lambda a: {"note": running(daemon)[1].add_note(_text(a, "call"), _text(a, "author"),
+                                                                    _text(a, "text"), now=daemon.clock.wall())},
         "call.type": lambda a: _call_type(daemon, a),
-        "ticket.open": lambda a: {"ticket": daemon.store.open_ticket(
+        "ticket.open": lambda a: {"ticket": running(daemon)[1].open_ticket(
             a.get("call"), _text(a, "title"), _text(a, "author"), now=daemon.clock.wall(), assignee=a.get("assignee"))},
         "ticket.update": lambda a: _ticket_update(daemon, a),
-        "contact.save": lambda a: {"contact": daemon.store.upsert_contact(
+        "contact.save": lambda a: {"contact": running(daemon)[1].upsert_contact(
             _live_call(daemon, _text(a, "call")).caller or "", name=a.get("name"), note=a.get("note"),
             author=_text(a, "author"), now=daemon.clock.wall())},
         "callback.request": lambda a: _callback_request(daemon, a),
         "call.transfer": lambda a: _transfer(daemon, a),
-        "callback.done": lambda a: daemon.store.callback_done(int(a["id"]), _text(a, "by"), now=daemon.clock.wall())
-        or {"done": a["id"]},
-        "voicemail.listened": lambda a: daemon.store.voicemail_listened(int(a["id"]), now=daemon.clock.wall())
-        or {"listened": a["id"]},
+        "callback.done": lambda a: _callback_done(daemon, a),
+        "voicemail.listened": lambda a: _voicemail_listened(daemon, a),
         "announcement.set": lambda a: _announcement(daemon, a),
         "caller.export": lambda a: _caller(daemon, "export", a),
         "caller.erase": lambda a: _caller(daemon, "erase", a),
@@ -50,19 +50,21 @@ def _text(args: dict[str, Any], key: str) -> str:
     return value
 
 
-def _live_call(daemon: Any, call_id: str) -> Any:
+def _live_call(daemon: CommandHost, call_id: str) -> Call:
     """A call in progress, by id: its number stays in the daemon (the web page only ever sees it as shown)."""
-    call = next((c for c in daemon.core.line_calls.values() if c is not None and c.id == call_id), None)
+    core, _ = running(daemon)
+    call = next((c for c in core.line_calls.values() if c is not None and c.id == call_id), None)
     if call is None:
         raise LookupError(f"no call {call_id!r} in progress")
     return call
 
 
-def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
-    operators, now = daemon.core.operators, daemon.clock.wall()
+def _operator(daemon: CommandHost, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+    core, _ = running(daemon)
+    operators, now = core.operators, daemon.clock.wall()
     name = _text(args, "operator")
     if verb == "login":
-        if _text(args, "handset") not in daemon.core.handsets:
+        if _text(args, "handset") not in core.handsets:
             raise LookupError(f"no handset {args['handset']!r}")
         change = operators.login(name, args["handset"], now)
     elif verb == "logout":
@@ -71,30 +73,40 @@ def _operator(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
         change = operators.pause(name, _text(args, "reason"))
     else:
         change = operators.unpause(name)
-    daemon.run_actions(daemon.core.queue.dispatch())  # a login or an unpause may take a waiting caller
+    daemon.run_actions(core.queue.dispatch())  # a login or an unpause may take a waiting caller
     return {"operator": change.operator, "state": change.state.value, "handset": change.handset}
 
 
-def _call_type(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
-    daemon.store.set_call_type(_text(args, "call"), _text(args, "type"), args.get("category"))
+def _call_type(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    running(daemon)[1].set_call_type(_text(args, "call"), _text(args, "type"), args.get("category"))
     return {"call": args["call"], "type": args["type"]}
 
 
-def _ticket_update(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
-    daemon.store.update_ticket(int(args["id"]), now=daemon.clock.wall(), status=args.get("status"),
+def _ticket_update(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    running(daemon)[1].update_ticket(int(args["id"]), now=daemon.clock.wall(), status=args.get("status"),
                                assignee=args.get("assignee"), title=args.get("title"))
     return {"ticket": args["id"]}
 
 
-def _callback_request(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _callback_done(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    running(daemon)[1].callback_done(int(args["id"]), _text(args, "by"), now=daemon.clock.wall())
+    return {"done": args["id"]}
+
+
+def _voicemail_listened(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    running(daemon)[1].voicemail_listened(int(args["id"]), now=daemon.clock.wall())
+    return {"listened": args["id"]}
+
+
+def _callback_request(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     number = _text(args, "number")
     if not number.lstrip("+").isdigit() or not 3 <= len(number) <= 20:
         raise ValueError(f"{number!r} is not a phone number")
-    daemon.run_actions(daemon.core.request_callback(number))
+    daemon.run_actions(running(daemon)[0].request_callback(number))
     return {"queued": number}
 
 
-def _transfer(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _transfer(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     """An operator hands a connected caller on: only to an allowed number, and (when the web page names the
     operator's handset) only the call on that handset. docs/security.md has the rule."""
     number = _text(args, "number")
@@ -108,23 +120,24 @@ def _transfer(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     flow_targets = {node.number for node in daemon.config.flow.nodes.values() if node.type == "transfer"}
     if number not in flow_targets and not daemon.config.records.may_transfer_to(number):
         raise ValueError(f"{number} is not an allowed transfer target; an admin lists them in [transfer] allowed")
-    daemon.run_actions(daemon.core.transfer(call.line, number))
+    daemon.run_actions(running(daemon)[0].transfer(call.line, number))
     return {"transferring": number}
 
 
-def _announcement(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     """Switch the emergency announcement on (a configured prompt) or off; optionally text the opted-in list."""
     prompt = args.get("prompt")
     if prompt is not None and prompt not in daemon.prompts:
         raise LookupError(f"no prompt {prompt!r}: upload or type it on the prompts page first")
-    daemon.core.announcement = prompt
+    core, _ = running(daemon)
+    core.announcement = prompt
     if prompt is not None:
         daemon.hook.tell("emergency_on", prompt=prompt)
     sent = 0
     text = args.get("sms")
     if prompt is not None and isinstance(text, str) and text.strip():
-        numbers = sorted(daemon.core.callers.lists.get("announcements", ()))
-        lines = [line for line, state in daemon.core.line_state.items() if state == "up"]
+        numbers = sorted(core.callers.lists.get("announcements", ()))
+        lines = [line for line, state in core.line_state.items() if state == "up"]
         if not lines:
             raise ValueError("no line is up to send the SMS from; the announcement is on")
         for i, number in enumerate(numbers):
@@ -133,13 +146,14 @@ def _announcement(daemon: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"announcement": prompt, "sms_queued": sent}
 
 
-def _caller(daemon: Any, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+def _caller(daemon: CommandHost, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     caller, actor = _text(args, "caller"), _text(args, "actor")
+    _, store = running(daemon)
     access = AccessStore(daemon.data_dir / "access.db")
     try:
         if verb == "erase":
-            return {"erased": erase_caller(daemon.store, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
-        log = CallLog(daemon.store.path, privacy=daemon.store.privacy)
+            return {"erased": erase_caller(store, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
+        log = CallLog(store.path, privacy=store.privacy)
         return {"export": export_caller(log, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
     finally:
         access.close()
