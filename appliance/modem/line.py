@@ -3,7 +3,8 @@
 Two threads per line: the AT channel's reader (blocking read, reports -> events) and a worker that
 runs queued commands, polls health and recovers a failed modem. Callers of answer(), hangup(),
 dial(), transfer() and send_sms() never block; the outcome comes back as an event through `post`.
-The call itself lives in calls.py, SMS in sms.py, the USSD balance in ussd.py.
+The call itself lives in calls.py, SMS in sms.py, the USSD balance in ussd.py; opening the port, initialising
+the modem and its health poll in line_setup.py, the way back from a failure in recovery.py.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from contextlib import contextmanager
 import serial
 
 from appliance.core.events import DialFailed, RemoteFailed, SmsResult, TransferResult
-from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
-from appliance.modem.dialects import Dialect, dialect_named, identify
+from appliance.modem.dialects import Dialect, dialect_named
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
 from appliance.modem.lease import Lease, lend
+from appliance.modem.line_setup import LineSetup
 from appliance.modem.news import LineNews
 from appliance.modem.optional import Capabilities
 from appliance.modem.recovery import Job, LineRecovery
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["ModemError", "ModemLine"]
 
-INIT_BUDGET = 10.0  # seconds start() may spend initialising
 # A modem can hang while idle with nothing to tell: after this long without a word from it the line asks
 # "AT" (as chan_dongle does), so a hung modem is found within KEEPALIVE + KEEPALIVE_REPLY s, not at the
 # next caller.
@@ -69,12 +69,7 @@ class ModemLine:
         self.line_id = line_id
         self.port = port
         self._post = post
-        self._dialect_name = dialect
         self._dialect: Dialect = Dialect() if dialect == "auto" else dialect_named(dialect)
-        self._serial_args = {"baudrate": baudrate, "rtscts": rtscts, "timeout": None}
-        self._sim_pin = sim_pin
-        self._serial_factory = serial_factory
-        self._health_period = health_period
         self._on_report_hook = on_report
         self._lock = threading.Lock()
         self._jobs: queue.Queue[Job | None] = queue.Queue()
@@ -82,10 +77,7 @@ class ModemLine:
         self._closing = threading.Event()
         self._channel: AtChannel | None = None
         self._worker: threading.Thread | None = None
-        self._next_health = 0.0
         self._heard_at = time.monotonic()  # the modem's last word (a reply or a report), for the keep-alive
-        self._identities_known = False
-        self.health: dict = {}
         self._answer_after_rings = answer_after_rings
         self.calls = Calls(line_id, post=post, command=self._command, later=self._later, urgent=self._answer_first,
                            dialect=lambda: self._dialect, dial_timeout=dial_timeout,
@@ -100,6 +92,12 @@ class ModemLine:
         self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later,
                                  line=line_id, post=post)
                          if ussd_balance is not None else None)
+        self._setup = LineSetup(line_id, port, serial_factory=serial_factory,
+                                serial_args={"baudrate": baudrate, "rtscts": rtscts, "timeout": None},
+                                dialect_name=dialect, sim_pin=sim_pin, health_period=health_period,
+                                dialect=lambda: self._dialect, identified=self._identified, adopt=self._adopt,
+                                on_report=self._on_report, recovery=self._recovery,
+                                capabilities=self.capabilities, news=self._news, sms=self._sms, calls=self.calls)
 
     @property
     def answer_timeout(self) -> float:
@@ -115,12 +113,12 @@ class ModemLine:
         """Open and initialise the modem; a port that is not there (yet) leaves the line down and looking for it."""
         self._worker = threading.Thread(target=self._work, name=f"line-{self.line_id}-worker", daemon=True)
         try:
-            self._open()
+            channel = self._setup.open()
         except ModemError as exc:
             self._recovery.fail(str(exc))  # the worker's recovery reopens it with backoff once the modem is plugged in
             self._worker.start()
             return
-        reason = self._initialise()
+        reason = self._setup.initialise(channel)
         if reason is None:
             self._recovery.set_up()
         else:
@@ -180,7 +178,7 @@ class ModemLine:
                     "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
                     "sms_sent": self._sms.sent, "sms_received": self._sms.received,
                     "balance": self._balance.status() if self._balance else None,
-                    "missing": self.capabilities.missing(), **self._news.status(), **self.health}
+                    "missing": self.capabilities.missing(), **self._news.status(), **self._setup.health}
 
     def close(self) -> None:
         if self._closing.is_set():
@@ -242,84 +240,32 @@ class ModemLine:
             return
         self._jobs.put(Job(run, lambda why: self._post(failed(why))))
 
-    # --- opening and initialising --------------------------------------------------------
+    # --- opening and initialising (line_setup.py) ------------------------------------------
 
     def _reopen(self) -> str | None:
         """The port closed if open, opened and initialised again: LineRecovery's way back."""
         if self._channel is not None:
             self._channel.close()
             self._channel = None
-        self._open()
-        return self._initialise()
+        return self._setup.initialise(self._setup.open())
+
+    def _adopt(self, channel: AtChannel) -> bool:
+        """The opened channel is the line's, unless close() ran meanwhile."""
+        with self._lock:
+            if self._closing.is_set():
+                return False
+            self._channel = channel
+            return True
+
+    def _identified(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self.calls.answer_after_rings = self._rings_to_answer()
 
     def _silent(self) -> bool:
         return self._channel is not None and self._channel.lost is None
 
     def _rings_to_answer(self) -> int:
         return self._answer_after_rings or (1 if self._dialect.gsm else 2)
-
-    def _open(self) -> None:
-        try:
-            port = self._serial_factory(self.port, **self._serial_args)
-        except Exception as exc:  # noqa: BLE001 - SerialException, OSError, ValueError from a bad URL
-            raise ModemError(f"line {self.line_id}: cannot open {self.port}: {exc}") from exc
-        channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
-                            is_report=lambda line: self._dialect.is_report(line),
-                            on_report=self._on_report, on_lost=self._recovery.on_lost)
-        with self._lock:
-            refused = self._closing.is_set()
-            if not refused:
-                self._channel = channel
-        if refused:  # close() ran meanwhile: it must not be left holding the port
-            port.close()
-            raise ModemError(f"line {self.line_id}: closed")
-        channel.start()
-
-    def _initialise(self) -> str | None:
-        """Bring the modem to a known state within INIT_BUDGET; the reason in words if it cannot be."""
-        deadline = time.monotonic() + INIT_BUDGET
-
-        def cmd(text: str, timeout: float = 2.0, **kw) -> Reply:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AtTimeout(f"line {self.line_id}: initialisation took longer than {INIT_BUDGET:g} s")
-            return self._channel.command(text, timeout=min(timeout, left), **kw)
-
-        try:
-            for attempt in range(3):  # a modem just out of boot may miss the first AT
-                try:
-                    cmd("AT", 1.0)
-                    break
-                except AtTimeout:
-                    if attempt == 2:
-                        return "the modem does not answer AT commands"
-            cmd("ATE0")
-            if self._dialect_name == "auto":
-                self._dialect, said = identify(cmd)
-                self.calls.answer_after_rings = self._rings_to_answer()
-                log.info("line %s: modem says %r: dialect %s", self.line_id, said, self._dialect.name)
-            if self._dialect.gsm:
-                problem = health_poll.unlock_sim(cmd, self._sim_pin)
-                if problem:
-                    return problem
-            extra = ("AT+CCWA=1",) if self._dialect.gsm else ()  # a waiting caller is reported: news.py
-            for text in self._dialect.init_commands + extra:
-                capability = self._dialect.capability(text)
-                if capability is not None:
-                    self.capabilities.attempt(cmd, text, capability)
-                elif not cmd(text).ok:
-                    log.warning("line %s: %s refused; carrying on without it", self.line_id, text)
-            self._recovery.alarm = None
-            self._poll_health(cmd)
-            if self._dialect.gsm:
-                self._sms.fetch_stored()  # before the line is up, so no call waits behind it
-                self._news.ask_network()
-            self.calls.back(cmd)
-        except PortLost as exc:
-            return str(exc)
-        except AtTimeout:
-            return "the modem stopped answering during initialisation"
-        return None
 
     # --- the worker ----------------------------------------------------------------------
 
@@ -348,7 +294,7 @@ class ModemLine:
 
     def _idle_wait(self) -> float:
         now = time.monotonic()
-        wait = min(self._next_health - now, self.calls.wait(now), self._heard_at + KEEPALIVE - now)
+        wait = min(self._setup.next_health - now, self.calls.wait(now), self._heard_at + KEEPALIVE - now)
         if self._balance_wanted():
             wait = min(wait, self._balance.due(now))
         return max(0.05, wait)
@@ -359,8 +305,8 @@ class ModemLine:
     def _periodic(self) -> None:
         now = time.monotonic()
         self.calls.tick(now)
-        if now >= self._next_health:
-            self._poll_health(self._command)
+        if now >= self._setup.next_health:
+            self._setup.poll_health(self._command)
         elif now - self._heard_at >= KEEPALIVE:
             self._command("AT", timeout=KEEPALIVE_REPLY)  # no answer: AtTimeout fails the line
         if self._balance_wanted() and self._balance.due(now) <= 0:
@@ -394,17 +340,6 @@ class ModemLine:
                 self._heard_at = time.monotonic()
         return reply
 
-    def _poll_health(self, cmd: Callable[..., Reply]) -> None:
-        self._next_health = time.monotonic() + self._health_period
-        if not self._dialect.gsm:
-            return
-        health_poll.poll(cmd, self.health, identities=not self._identities_known)
-        stat = self._news.registration_heard(self.health.pop("registration_domains"))
-        health_poll.set_registration(self.health, stat)
-        self._identities_known = self.health.get("imei") is not None
-        problem = health_poll.sim_problem(self.health["sim"]) if self.health["sim"] != "unknown" else None
-        self._recovery.set_alarm(problem or health_poll.registration_problem(self.health["registration_stat"]))
-
     # --- reports (reader thread) ---------------------------------------------------------
 
     def _on_report(self, token: str | DleEvent) -> None:
@@ -418,11 +353,9 @@ class ModemLine:
         if isinstance(h, PowerDown):
             self._recovery.fail(f"the modem reported {h.reason}")
         elif isinstance(h, Registration):
-            stat = self._news.registration_heard({h.domain: h.stat})
-            health_poll.set_registration(self.health, stat)
-            self._recovery.set_alarm(health_poll.registration_problem(stat))
+            self._setup.registration_heard(h.domain, h.stat)
         elif isinstance(h, SimStatus):
-            self.health["sim"] = h.state
+            self._setup.sim_heard(h.state)
         elif isinstance(h, NewSms):
             self._later(lambda: self._sms.fetch(h.index))  # the reader must not wait on a command
         elif isinstance(h, UssdReply):
