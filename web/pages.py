@@ -77,9 +77,40 @@ def console():
     caller = (record or {}).get("caller") or (live.get("caller") if live else None)
     kb = request.args.get("kb", "")[:200]
     found, kb_error = search(kb)
+    me = own_operator(state)
+    # Without a call on the desk: the operator's own last callers, to call back as the helpline.
+    recent = call_log().search(limit=5, role=viewer_role(), operator=me["name"]) if me and not live else []
     return render_template("console.html", handsets=handsets, chosen=chosen, live=live, record=record, caller=caller,
-                           me=own_operator(state), error=error, call_types=CALL_TYPES, categories=CATEGORIES,
-                           kb=kb, kb_found=found, kb_error=kb_error)
+                           me=me, error=error, call_types=CALL_TYPES, categories=CATEGORIES,
+                           kb=kb, kb_found=found, kb_error=kb_error, recent=recent)
+
+
+def call_back(number: str) -> None:
+    """An operator at a desk calls back as the helpline: their handset rings first, then the box dials the caller
+    from the helpline's line (their own number stays private). Anyone else files it for the next free operator."""
+    me = own_operator(status()[0])
+    if me is not None and me.get("handset") and not me["handset"].startswith("phone:"):
+        act("callback.request", _("Your handset rings now: lift it, and the box dials the caller from the "
+                                  "helpline's number."), number=number, operator=me["name"])
+    else:
+        act("callback.request", _("Calling back now."), number=number)
+
+
+@blueprint.post("/console/callback")
+def console_callback():
+    """Call back one of the operator's own callers (a supervisor: anyone's); the number comes from the database."""
+    call_id = request.form.get("call_id", "")
+    found = call_log().call(call_id[:64]) if call_id else None
+    if found is None:
+        abort(400, "no such call")
+    me = own_operator(status()[0])
+    if not can("supervisor") and (me is None or found.get("operator") != me["name"]):
+        abort(403, "an operator may call back only their own callers")
+    number = found.get("caller") or ""
+    if not re.fullmatch(r"\+?[0-9]{3,20}", number):
+        abort(400, "this call's number is withheld or not kept, so it cannot be called back")
+    call_back(number)
+    return redirect(back_to(url_for("pages.console")))
 
 
 @blueprint.post("/calls/<call_id>/notes")

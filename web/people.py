@@ -13,7 +13,7 @@ from appliance.records.privacy import shown
 from . import configure
 from .i18n import translate as _
 from .link import DaemonError, act, ask, inbox, viewer, viewer_role
-from .pages import back_to, own_operator, status
+from .pages import back_to, call_back, own_operator, status
 from .security import can, requires
 
 blueprint = Blueprint("people", __name__)
@@ -107,7 +107,7 @@ def callback_now(callback_id: int):
     number = _pending_callback(callback_id)["number"]  # from the database: the page may show it masked
     if not number:
         abort(400, "this callback has no number left to call")
-    act("callback.request", _("Calling back now."), number=number)
+    call_back(number)
     return redirect(url_for("people.callbacks"))
 
 

@@ -115,3 +115,4 @@ class CallbackRequest(Call):
     number: str
     attempts: int = 0  # dial-outs so far
     not_before: float = 0.0  # monotonic: after a failed attempt it is not offered to operators before then
+    for_operator: str | None = None  # "call back now" from this operator's console: only their desk rings

@@ -41,12 +41,13 @@ class Callbacks:
         self.requests[request.id] = request
         return self.queue.enqueue(request, None, None)
 
-    def request(self, call: Call | None, number: str | None) -> list[object]:
-        """File a request to call `number` back, from a caller's call or (call None) from the web page."""
+    def request(self, call: Call | None, number: str | None, operator: str | None = None) -> list[object]:
+        """File a request to call `number` back, from a caller's call or (call None) from the web page; with
+        `operator`, it is theirs: their desk rings first, then the box dials the caller from the helpline's line."""
         if not number:
             return []
         request = CallbackRequest(id=self.new_id(), line="", caller=number, started_at=self.clock.wall(),
-                                  started_mono=self.clock.monotonic(), number=number)
+                                  started_mono=self.clock.monotonic(), number=number, for_operator=operator)
         request.priority = self.plan.callers.is_priority(number)
         if call is not None:
             call.log(self.clock.wall(), "CALLBACK_REQUEST", detail=number)

@@ -263,6 +263,12 @@ class Operators:
         operator.state = State.WRAP_UP if operator.wrap_up > 0 else State.AVAILABLE
         return self._pending_pause(operator) or Change(name, operator.state, operator.handset, "call ended")
 
+    def ready(self, name: str, now: float) -> None:
+        """The operator asked for a call themself (call back now): their wrap-up is over."""
+        operator = self.get(name)
+        if operator.state == State.WRAP_UP:
+            operator.state, operator.wrap_up_until = State.AVAILABLE, now
+
     def _pending_pause(self, operator: Operator) -> Change | None:
         if operator.pause_reason is None:
             return None

@@ -147,6 +147,8 @@ class Queue:
             busy = {h.id: not h.free for h in self.handsets.values()}
             waited = now - (call.queued_mono if call.queued_mono is not None else now)
             candidates = eligible(self.operators.candidates(busy, now), call.skill, waited, self.settings.tiers)
+            if isinstance(call, CallbackRequest) and call.for_operator is not None:
+                candidates = [c for c in candidates if c.operator == call.for_operator]
             waves = choose(self.settings.strategy, candidates, memory=self.memory, rng=self.rng,
                            queue=call.skill or "")
             wave = self._reachable(call, waves[0]) if waves else []

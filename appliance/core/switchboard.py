@@ -188,9 +188,15 @@ class Switchboard:
         call.transfer_to = number
         return [ev.StopAudio(line), ev.Transfer(line, number)]
 
-    def request_callback(self, number: str) -> list[object]:
-        """A callback asked for from the web page (a voicemail to return, a missed caller)."""
-        return self.callbacks.request(None, number)
+    def request_callback(self, number: str, operator: str | None = None) -> list[object]:
+        """A callback asked for from the web page (a voicemail to return, a missed caller); with `operator`,
+        that operator's desk rings first (the console's and callbacks page's "call back now")."""
+        if operator is not None:
+            person = self.operators.get(operator)
+            if person.handset is None or person.handset not in self.handsets or self.handsets[person.handset].phone:
+                raise ValueError(f"{operator} is not logged in at a desk: log in at a handset to call back from it")
+            self.operators.ready(operator, self.clock.monotonic())
+        return self.callbacks.request(None, number, operator)
 
     def restore_callback(self, request_id: str, number: str, attempts: int) -> list[object]:
         """A request still waiting when the daemon last stopped keeps its place in line."""

@@ -102,8 +102,10 @@ def _callback_request(daemon: CommandHost, args: dict[str, Any]) -> dict[str, An
     number = _text(args, "number")
     if not number.lstrip("+").isdigit() or not 3 <= len(number) <= 20:
         raise ValueError(f"{number!r} is not a phone number")
-    daemon.run_actions(running(daemon)[0].request_callback(number))
-    return {"queued": number}
+    operator = args.get("operator")
+    core = running(daemon)[0]
+    daemon.run_actions(core.request_callback(number, operator if isinstance(operator, str) else None))
+    return {"queued": number, "operator": operator}
 
 
 def _transfer(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:

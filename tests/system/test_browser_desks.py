@@ -13,7 +13,7 @@ import pytest
 import tomli_w
 
 from appliance import config as configuration
-from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, shot, sim_api
+from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, new_operator, shot, sim_api
 from tests.support.waiting import free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
@@ -115,3 +115,52 @@ def test_a_volunteer_declines_and_the_next_accepts_with_1_in_english_and_russian
     expect(_operator_row(russian, "Anna").locator("select[name=handset]")).not_to_contain_text("свой телефон")
     russian.context.close()
     page.context.close()
+
+
+def test_an_operator_calls_back_as_the_helpline_from_the_console_her_desk_ringing_first(remote_box, browser):
+    """Anna (her console in Russian) takes a call at desk h1, then calls that caller back from her console: only
+    h1 rings, and once she lifts, the box dials the caller from the helpline's line."""
+    from playwright.sync_api import expect
+
+    base, data = remote_box
+    admin = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    logged_in(admin, base, data)
+    admin.goto(base + "/operators")
+    row = _operator_row(admin, "Anna")
+    row.locator("select[name=handset]").select_option("h1")
+    row.get_by_role("button", name="Log in at the handset").click()
+    anna = new_operator(browser, base, "Anna", "ru", (800, 1280), admin)
+    admin.context.close()
+
+    caller = "+79165550222"
+    sim_api(base, data, "/api/sim/call", {"caller": caller})
+    wait_until(lambda: sim_api(base, data, "/api/status")["calls"], 15, "the call")
+    sim_api(base, data, "/api/sim/dtmf", {"digits": "1"})  # legal: Anna's desk comes first
+    wait_until(lambda: _handset(base, data, "h1") == "ringing", 15, "h1 to ring")
+    sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
+    wait_until(lambda: _handset(base, data, "h1") == "on call", 15, "Anna to take the call")
+    sim_api(base, data, "/api/sim/hangup", {})
+    sim_api(base, data, "/api/sim/handsets/h1/onhook", {})
+    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "the call to end")
+
+    anna.goto(base + "/console?handset=h1")
+    card = anna.locator("#call-back")
+    expect(card).to_contain_text("Перезвонить с номера линии")
+    expect(card).to_contain_text(caller[-2:])
+    shot(anna, "console-call-back-ru")
+    card.get_by_role("button", name="Перезвонить").first.click()
+    expect(anna.locator(".flash")).to_contain_text("Ваш телефон звонит")
+    wait_until(lambda: _handset(base, data, "h1") == "ringing", 15, "Anna's desk to ring first")
+    assert _handset(base, data, "h2") != "ringing"
+    assert not sim_api(base, data, "/api/status")["calls"], "the caller is dialled only once Anna lifts"
+    sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
+    call = wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
+                                    if c["state"] == "connected"), None), 15, "the caller to answer")
+    assert call["handset"] == "h1"
+    sim_api(base, data, "/api/sim/handsets/h1/onhook", {})
+    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "the callback to end")
+    anna.context.close()
+
+
+def _handset(base, data, handset: str) -> str:
+    return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"]
