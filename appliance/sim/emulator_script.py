@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appliance.sim.emulator_part import PartAttribute
-from appliance.sim.emulator_sms import Messages, Stored
+from appliance.sim.emulator_sms import Messages
 from appliance.sim.emulator_usb_voice import UsbVoice, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
 
@@ -56,29 +55,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def _messages(script: Script) -> Messages:
-    return script.messages
-
-
-def _usb(script: Script) -> UsbVoice:
-    return script.usb
-
-
 class Script:
-    # what tests read and set on the script, kept by its parts
-    charset = PartAttribute[str](_messages)
-    sms_mode = PartAttribute[str](_messages)
-    sent_sms = PartAttribute[list[tuple[str, str, str]]](_messages)
-    sent_pdus = PartAttribute[list[str]](_messages)
-    sms_error = PartAttribute[str | None](_messages, settable=True)
-    inbox = PartAttribute[dict[int, Stored]](_messages)
-    ussd_reply = PartAttribute[str](_messages, settable=True)
-    ussd_format = PartAttribute[str](_messages, settable=True)
-    ussd_open = PartAttribute[bool](_messages, settable=True)
-    ussd_codes = PartAttribute[list[str]](_messages)
-    uac_voice = PartAttribute[bool](_usb)
-    volte = PartAttribute[bool](_usb)
-
     def __init__(self, dialect: str, send: Callable[..., None], *, sim_pin: str | None = None,
                  usb_voice: UsbVoicePort | None = None) -> None:
         if dialect not in FAMILIES:
@@ -120,6 +97,7 @@ class Script:
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
+        # Its parts, which tests drive directly (script.messages.sent_sms, script.usb.uac_voice):
         self.messages = Messages(send, self._later)  # SMS and USSD
         self.usb = UsbVoice(dialect, usb_voice)  # the call's voice over USB, and VoLTE
 

@@ -77,7 +77,7 @@ def test_a_broken_pdu_is_a_clear_error():
 def test_a_short_latin_text_goes_in_text_mode_gsm(line, emulator, events):
     line.send_sms("+79161234567", "Your callback is booked for 15:00")
     assert events.until(SmsResult) == SmsResult("gsm1", "+79161234567", True, None)
-    assert emulator.script.sent_sms == [("+79161234567", "Your callback is booked for 15:00", "GSM")]
+    assert emulator.script.messages.sent_sms == [("+79161234567", "Your callback is booked for 15:00", "GSM")]
     assert emulator.wait_for("AT+CSMP=17,167,0,0", 1)
     assert line.status()["sms_sent"] == 1
 
@@ -85,37 +85,37 @@ def test_a_short_latin_text_goes_in_text_mode_gsm(line, emulator, events):
 def test_a_short_cyrillic_text_goes_in_text_mode_ucs2(line, emulator, events):
     line.send_sms("+79161234567", "Оператор перезвонит")
     assert events.until(SmsResult).ok
-    number, text, charset = emulator.script.sent_sms[0]
+    number, text, charset = emulator.script.messages.sent_sms[0]
     assert charset == "UCS2"
     assert gsm7.from_ucs2_hex(number) == "+79161234567"
     assert gsm7.from_ucs2_hex(text) == "Оператор перезвонит"
     assert emulator.wait_for("AT+CSMP=17,167,0,8", 1)
-    assert emulator.script.charset == "GSM"  # put back for USSD and the next message
+    assert emulator.script.messages.charset == "GSM"  # put back for USSD and the next message
 
 
 def test_a_long_cyrillic_text_goes_as_concatenated_pdus(line, emulator, events):
     text = CYRILLIC * 3
     line.send_sms("+79161234567", text)
     assert events.until(SmsResult).ok
-    parts = [sms_pdu.decode(p) for p in emulator.script.sent_pdus]
+    parts = [sms_pdu.decode(p) for p in emulator.script.messages.sent_pdus]
     assert len(parts) == 4
     assert {p.part[0] for p in parts} == {parts[0].part[0]}  # one reference for the whole message
     assert [p.part[1:] for p in parts] == [(4, 1), (4, 2), (4, 3), (4, 4)]
     assert "".join(p.text for p in parts) == text
-    assert emulator.script.sms_mode == "text"  # text mode again afterwards
+    assert emulator.script.messages.sms_mode == "text"  # text mode again afterwards
 
 
 def test_a_text_that_text_mode_cannot_carry_goes_as_one_pdu(line, emulator, events):
     line.send_sms("5551234", "Mail us at help@hotline.org, {ticket} costs 0 €")
     assert events.until(SmsResult).ok
-    assert emulator.script.sent_sms == []
-    [message] = [sms_pdu.decode(p) for p in emulator.script.sent_pdus]
+    assert emulator.script.messages.sent_sms == []
+    [message] = [sms_pdu.decode(p) for p in emulator.script.messages.sent_pdus]
     assert message.text == "Mail us at help@hotline.org, {ticket} costs 0 €"
     assert message.number == "5551234" and message.part is None
 
 
 def test_a_refused_message_is_reported_with_the_modems_reason(line, emulator, events):
-    emulator.script.sms_error = "+CMS ERROR: 38"
+    emulator.script.messages.sms_error = "+CMS ERROR: 38"
     line.send_sms("+79161234567", "hello")
     result = events.until(SmsResult)
     assert not result.ok and "+CMS ERROR: 38" in result.reason
@@ -155,7 +155,7 @@ def test_an_arriving_sms_is_read_posted_and_deleted(line, emulator, events):
     assert (sms.line, sms.sender, sms.text) == ("gsm1", "+79161234567", "Please call me back {urgent}")
     assert sms.received_at > 1.7e9  # the centre's time stamp, in seconds since the epoch
     assert emulator.wait_for("AT+CMGD=", 2)
-    assert emulator.script.inbox == {}
+    assert emulator.script.messages.inbox == {}
 
 
 def test_a_long_cyrillic_sms_in_parts_is_posted_once_whole(line, emulator, events):
@@ -176,6 +176,6 @@ def test_unread_messages_stored_while_the_box_was_off_are_read_at_start(emulator
         got = [events.until(SmsReceived), events.until(SmsReceived)]
         assert [(s.sender, s.text) for s in got] == [("+79160000001", "first"),
                                                      ("+79160000002", "Второе сообщение")]
-        assert emulator.script.inbox == {}
+        assert emulator.script.messages.inbox == {}
     finally:
         line.close()

@@ -55,15 +55,15 @@ def wait_for_balance(line: ModemLine, timeout: float = 10.0) -> dict:
 ])
 def test_the_balance_is_read_after_start_and_shown_in_status(dialect, shape, reply):
     emu = ModemEmulator(dialect)
-    emu.script.ussd_format = shape
-    emu.script.ussd_reply = reply
+    emu.script.messages.ussd_format = shape
+    emu.script.messages.ussd_reply = reply
     emu.start()
     line, _ = run_line(emu)
     try:
         balance = wait_for_balance(line)
         assert balance["text"] == reply
         assert balance["read_at"] > 1.7e9 and balance["code"] == "*100#"
-        assert emu.script.ussd_codes == ["*100#"]
+        assert emu.script.messages.ussd_codes == ["*100#"]
         assert emu.count("AT+CUSD=2") == 0  # the network closed the session itself
     finally:
         line.close()
@@ -72,7 +72,7 @@ def test_the_balance_is_read_after_start_and_shown_in_status(dialect, shape, rep
 
 def test_a_session_left_open_is_cancelled():
     emu = ModemEmulator("sim800")
-    emu.script.ussd_open = True
+    emu.script.messages.ussd_open = True
     emu.start()
     line, _ = run_line(emu)
     try:
@@ -89,14 +89,14 @@ def test_the_balance_is_asked_again_every_period():
     line, _ = run_line(emu, ussd_period=0.3)
     try:
         wait_for_balance(line)
-        emu.script.ussd_reply = "Balance: 99.00 r"
+        emu.script.messages.ussd_reply = "Balance: 99.00 r"
         waited = threading.Event()
         for _ in range(100):
             if line.status()["balance"]["text"] == "Balance: 99.00 r":
                 break
             waited.wait(0.1)
         assert line.status()["balance"]["text"] == "Balance: 99.00 r"
-        assert len(emu.script.ussd_codes) >= 2
+        assert len(emu.script.messages.ussd_codes) >= 2
     finally:
         line.close()
         emu.stop()

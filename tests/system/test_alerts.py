@@ -78,7 +78,7 @@ def test_a_voicemail_is_mailed_with_its_audio_over_starttls_and_texted_through_t
     (audio,) = list(mail.message.iter_attachments())
     assert audio.get_content_type() == "audio/flac" and audio.get_content() == (data / path).read_bytes()
     assert "+79160000001" in mail.message.get_body().get_content()  # privacy mode full: the number is kept
-    texts = wait_until(lambda: [t for n, t, _ in emulator.script.sent_sms if n == PHONE and "voicemail" in t],
+    texts = wait_until(lambda: [t for n, t, _ in emulator.script.messages.sent_sms if n == PHONE and "voicemail" in t],
                        what="the SMS alert through AT+CMGS")
     assert "Helpline" in texts[0]
     wait_until(lambda: {(r["event"], r["channel"], r["state"]) for r in log_rows(data)}
@@ -88,7 +88,8 @@ def test_a_voicemail_is_mailed_with_its_audio_over_starttls_and_texted_through_t
 def test_the_low_balance_is_texted_when_below_the_threshold(box):
     daemon, simulation, data = box
     emulator = simulation.emulators["gsm1"]
-    texts = wait_until(lambda: [t for n, t, _ in emulator.script.sent_sms if n == PHONE and "balance" in t.lower()],
+    texts = wait_until(lambda: [t for n, t, _ in emulator.script.messages.sent_sms
+                                if n == PHONE and "balance" in t.lower()],
                        what="the low-balance SMS")
     assert "100.00" in texts[0]
 

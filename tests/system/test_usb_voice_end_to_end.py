@@ -129,7 +129,7 @@ def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_als
     assert emulator.received.index("AT+QPCMV=1,2") > emulator.received.index("ATA")
     greeting = daemon.prompts["greeting"].read_bytes()
     wait_until(lambda: raw.exists() and greeting in raw.read_bytes(), timeout=20, what="greeting into the card")
-    assert emulator.script.uac_voice, "the call's voice is on the modem's USB sound card"
+    assert emulator.script.usb.uac_voice, "the call's voice is on the modem's USB sound card"
     # the key as a tone in the card's capture (the simulation's stand-in for the modem's USB sound card)
     simulation.microphones["gsm1"].say(key_tone("1"))
     wait_until(lambda: simulation.pin_factory.pin(RING_H1).state == 1, what="a legal-skill handset rings")
