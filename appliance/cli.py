@@ -252,16 +252,19 @@ def _run(args: argparse.Namespace) -> int:
     return _run_daemon(daemon)
 
 
-def _reload(daemon: Any, path: Path) -> dict[str, Any]:
+def _reload(daemon: Any, path: Path) -> Any:
     """SIGHUP: read the config file again; a bad one is reported and the running config stays in force."""
     try:
         config = configuration.load(path)
     except configuration.ConfigError as exc:
         log.error("config reload refused, the running config stays in force:\n%s", exc)
         raise ValueError(str(exc)) from None
-    daemon.reconfigure(config)
-    log.info("config reloaded from %s", path)
-    return {"reloaded": str(path)}
+
+    def applied() -> dict[str, Any]:
+        log.info("config reloaded from %s", path)
+        return {"reloaded": str(path)}
+
+    return daemon.reconfigure_later(config, applied)  # replies once the new prompts are made, off the loop
 
 
 def _simulate(args: argparse.Namespace) -> int:

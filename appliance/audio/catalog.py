@@ -1,4 +1,5 @@
-"""Every sound a line may play, rendered once at start (several espeak-ng/sox processes at once) into the cache.
+"""Every sound a line may play, rendered into the cache (several espeak-ng/sox processes at once) by the
+daemon's worker thread, off its loop, while it starts and after READY=1.
 
 A prompt is its cache file, read by the line's player each time it starts (the page cache keeps the
 busy ones in memory, and gives the memory back when it is needed): held as bytes, the dozens of prompts
@@ -31,30 +32,10 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     problems=None (a config being applied): raise PromptError naming the prompt that failed, so the
     running config stays. A list (the box starting): one bad prompt must not keep the box off the phone,
     so a prompt that cannot be made is replaced by a short neutral tone, and (prompt, what happened) is
-    added to the list. Only a full disk still stops the start: no prompt could be made there.
+    added to the list. A full disk raises PromptDiskFull either way: no prompt could be made there.
     """
-    library = PromptLibrary(cache_dir)
-    uploads_dir = uploads_dir or cache_dir.parent / "uploads"
+    jobs = _jobs(config, PromptLibrary(cache_dir), uploads_dir or cache_dir.parent / "uploads")
     sounds: dict[str, Sound] = {}
-    # (sound name, the group a failure is reported under, what it is made from); made below in parallel
-    jobs: list[tuple[str, str, tuple[Any, ...]]] = []
-    for name, spec in config.prompts.items():
-        if spec.file is None:
-            jobs.append((name, name, (_spoken, library, spec.text, spec.lang)))
-        else:
-            jobs.append((name, name, (_converted, library, uploads_dir / spec.file)))
-    if config.people.queue.announce_every > 0:
-        # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
-        for field, numbers, name_of in (("position_text", range(1, 10), position_prompt),
-                                        ("wait_text", range(1, MAX_WAIT_MINUTES + 1), wait_prompt)):
-            for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
-                template = config.people.announcements.get(f"{field}{suffix}")
-                if not template:
-                    continue
-                for n in numbers:
-                    text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
-                    jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
-    jobs += _whispers(config, library)
     # espeak-ng and sox are separate processes: run several at once, one per core, instead of one after another
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="prompt") as pool:
         # one job per distinct source: two threads making the same cache file would trip over each other
@@ -80,8 +61,7 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
                     failed.add(group)
                     problems.append((group, f"{group} could not be spoken ({_reason(exc)}); waiting callers hear "
                                             "no such announcement"))
-    sounds[RINGBACK] = tone("ringback", config.country)
-    sounds[BEEP] = tone("beep", config.country)
+    sounds.update(tones(config))
     log.info("%d prompts ready", len(sounds))
     return sounds
 
@@ -90,7 +70,7 @@ WHISPER = {"en": "Helpline call{skill}. Press 1 to accept.",
            "ru": "Звонок на горячую линию{skill}. Чтобы принять, нажмите 1."}
 
 
-def _whispers(config: Config, library: PromptLibrary) -> list[tuple[str, str, tuple[Any, ...]]]:
+def _whispers(config: Config, library: PromptLibrary | None) -> list[tuple[str, str, tuple[Any, ...]]]:
     """What a remote operator hears on picking up, one per skill a caller may be routed by: only on a box
     that has remote operators (core/remote.py)."""
     if not any(o.phone for o in config.people.operators):
@@ -101,6 +81,39 @@ def _whispers(config: Config, library: PromptLibrary) -> list[tuple[str, str, tu
     return [(whisper_prompt(skill), "whisper", (_spoken, library,
                                                 WHISPER[lang].format(skill=f", {skill}" if skill else ""), lang))
             for skill in (None, *sorted(skills))]
+
+
+def prompt_names(config: Config) -> set[str]:
+    """The name of every sound render_prompts makes for this config, without making any: what the flow may
+    ask for while they are still being made."""
+    return {name for name, _, _ in _jobs(config, None, Path())} | set(tones(config))
+
+
+def tones(config: Config) -> dict[str, Sound]:
+    """The two tones: generated in memory, so there from the first moment."""
+    return {RINGBACK: tone("ringback", config.country), BEEP: tone("beep", config.country)}
+
+
+def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """(sound name, the group a failure is reported under, what it is made from) for every prompt."""
+    jobs: list[tuple[str, str, tuple[Any, ...]]] = []
+    for name, spec in config.prompts.items():
+        if spec.file is None:
+            jobs.append((name, name, (_spoken, library, spec.text, spec.lang)))
+        else:
+            jobs.append((name, name, (_converted, library, uploads_dir / spec.file)))
+    if config.people.queue.announce_every > 0:
+        # "You are number N in line" for 1..9 and "about M minutes", in each language the admin wrote them in.
+        for field, numbers, name_of in (("position_text", range(1, 10), position_prompt),
+                                        ("wait_text", range(1, MAX_WAIT_MINUTES + 1), wait_prompt)):
+            for suffix, lang in (("", config.language), ("_ru", "ru"), ("_en", "en")):
+                template = config.people.announcements.get(f"{field}{suffix}")
+                if not template:
+                    continue
+                for n in numbers:
+                    text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
+                    jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
+    return jobs + _whispers(config, library)
 
 
 def _spoken(library: PromptLibrary, text: str, lang: str) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core import events as ev
 from ..core.clock import Clock
+from ..core.nodes import BEEP
 from ..core.switchboard import Switchboard
 from ..modem.answer_journal import AnswerJournal
 from ..ports import Sound
@@ -30,6 +31,15 @@ class Actions:
         self.speech = speech
         self.prompts = prompts  # the daemon's own mapping: a reconfigure updates it in place
         self.clock, self.data_dir = clock, data_dir
+        # line -> (prompt, loop) asked for while the prompt was still being made (a first start): played when it is
+        self.waiting: dict[str, tuple[str, bool]] = {}
+
+    def prompts_made(self) -> None:
+        """The start's prompts are made: each caller waiting for one hears it now (a prompt that could not be
+        made at all, a queue announcement, is a short tone)."""
+        waiting, self.waiting = self.waiting, {}
+        for line, (prompt, loop) in waiting.items():
+            self.adapters.players[line].play(prompt, self.prompts.get(prompt, self.prompts[BEEP]), loop)
 
     def observe(self, event: object) -> None:
         """What the adapters must hear of an event before the core answers it."""
@@ -52,12 +62,18 @@ class Actions:
         handsets = self.adapters.handsets
         match action:
             case ev.HangUp(line=line):
+                self.waiting.pop(line, None)
                 lines[line].hangup()
             case ev.Play(line=line, prompt=prompt, loop=loop):
-                players[line].play(prompt, self.prompts[prompt], loop)
+                if prompt in self.prompts:
+                    self.waiting.pop(line, None)
+                    players[line].play(prompt, self.prompts[prompt], loop)
+                else:
+                    self.waiting[line] = (prompt, loop)
                 if line in recorders:
                     recorders[line].listen()  # the flow speaks: a key may answer it (again, after an operator)
             case ev.StopAudio(line=line):
+                self.waiting.pop(line, None)
                 players[line].stop()
             case ev.RingHandset(handset=handset):
                 handsets[handset].ring()

@@ -11,10 +11,10 @@ import tomllib
 from typing import Any
 
 from .. import config as configuration
-from ..audio.prompts import PromptError
 from ..files import atomic_write
 from ..ports import HandsetPort
 from . import override
+from .background import Pending
 from .commands_host import CommandHost, running
 from .control_server import ControlRequest
 
@@ -40,7 +40,7 @@ def _config_get(daemon: CommandHost) -> dict[str, Any]:
     return {"document": daemon.config.document, "override": core.status()["schedule"]["override"]}
 
 
-def _config_apply(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+def _config_apply(daemon: CommandHost, args: dict[str, Any]) -> Pending:
     text = args.get("toml")
     if not isinstance(text, str):
         raise ValueError("config.apply needs the document as TOML text in \"toml\"")
@@ -58,13 +58,13 @@ def _config_apply(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     restart = (old.lines != config.lines or old.handsets != config.handsets or old.cadence != config.cadence
                or old.people.operators != config.people.operators or old.people.queue != config.people.queue
                or old.people.shifts() != config.people.shifts())
-    try:
-        daemon.reconfigure(config)
-    except PromptError as exc:
-        raise ValueError(str(exc)) from None
-    _keep(daemon, text)
-    log.info("config applied from the web page%s", " (hardware changes wait for a restart)" if restart else "")
-    return {"applied": True, "restart_needed": restart, "warnings": [str(p) for p in config.warnings]}
+
+    def applied() -> dict[str, Any]:
+        _keep(daemon, text)
+        log.info("config applied from the web page%s", " (hardware changes wait for a restart)" if restart else "")
+        return {"applied": True, "restart_needed": restart, "warnings": [str(p) for p in config.warnings]}
+
+    return daemon.reconfigure_later(config, applied)  # replies once the new prompts are made, off the loop
 
 
 def _keep(daemon: CommandHost, text: str) -> None:

@@ -15,9 +15,11 @@ from ..core.clock import Clock
 from ..core.switchboard import Switchboard
 from ..ports import HandsetPort, Sound
 from ..records.store.calls import CallStore
+from .background import Pending
 from .hooks import EventHook
 
-Command = Callable[[dict[str, Any]], dict[str, Any]]  # a request's args -> its reply
+# a request's args -> its reply, or the work off the loop that makes it (background.Pending)
+Command = Callable[[dict[str, Any]], dict[str, Any] | Pending]
 
 
 @runtime_checkable
@@ -59,7 +61,7 @@ class CommandHost(Protocol):
 
     def run_actions(self, actions: list[object]) -> None: ...
 
-    def reconfigure(self, config: Config) -> None: ...
+    def reconfigure_later(self, config: Config, applied: Callable[[], dict[str, Any]]) -> Pending: ...
 
     def apply_override(self, state: dict[str, Any] | None) -> None: ...
 

@@ -12,12 +12,14 @@ import heapq
 import itertools
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..audio.catalog import render_prompts
+from ..audio.catalog import prompt_names, render_prompts, tones
+from ..audio.prompts import PromptError
 from ..config import Config
 from ..core import events as ev
 from ..core.callers import CallerLists
@@ -33,6 +35,8 @@ from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms, line_alarms
 from .alerting import Alerting
+from .background import Done, OffLoop, Outcome, Pending, answer
+from .commands_host import Command
 from .control_server import ControlRequest, ControlServer
 from .hooks import EventHook
 from .instance import Instance
@@ -77,7 +81,7 @@ class Daemon:
         self.alarms.on_raise = lambda alarm, text: self.hook.tell("disk_low", text=text) if alarm == "disk.low" \
             else None
         self.alerting: Alerting | None = None
-        self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"status": lambda _: self.status()}
+        self.commands: dict[str, Command] = {"status": lambda _: self.status()}
         self.fleet: Any = None  # appliance.fleet.link.FleetLink when the config has [fleet]
         self.commands["fleet"] = lambda _: self.fleet.fleet() if self.fleet else {"configured": False}
         commands.register(self)
@@ -89,6 +93,8 @@ class Daemon:
         self.actions: Actions | None = None  # once the records and the core exist
         self.speech = SpeechService(self.data_dir, self.post, self.alarms)
         self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
+        self.prompts_made = threading.Event()  # set once the start's prompts are made (READY=1 does not wait)
+        self.background = OffLoop(self.post)  # making prompts: never on the loop
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
         self.answers: AnswerJournal | None = None
@@ -162,11 +168,11 @@ class Daemon:
         interrupted = self.keeper.recover()
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
-        problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
-        self.prompts.update(render_prompts(cfg, self.data_dir / "prompts", problems=problems))
-        for name, text in problems:
-            self.alarms.set(f"prompt.{name}", "warning", text)
-        self.core = make_switchboard(cfg, self.clock, prompts=set(self.prompts))
+        # Prompts are made off the loop while the box starts and after READY=1 (a first start with 100 prompts
+        # took seconds here, a minute on a Pi): a caller who comes first hears each as soon as it is made.
+        self.prompts.update(tones(cfg))
+        self.background.run(lambda: self._make_prompts(cfg), self._prompts_made)
+        self.core = make_switchboard(cfg, self.clock, prompts=prompt_names(cfg))
         self.core.callers = self._keyed(cfg.people.callers)
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
                                prompts=self.prompts, clock=self.clock, data_dir=self.data_dir, speech=self.speech)
@@ -195,6 +201,23 @@ class Daemon:
                                caller=lambda number: appear(number, "live", policy=self.store.privacy))
         self.hook.listen(self.fleet.heard)
         self.fleet.start()
+
+    def _make_prompts(self, cfg: Config) -> tuple[dict[str, Sound], list[tuple[str, str]]]:
+        problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
+        return render_prompts(cfg, self.data_dir / "prompts", problems=problems), problems
+
+    def _prompts_made(self, outcome: Outcome) -> None:
+        try:
+            sounds, problems = outcome()
+        except (PromptError, OSError) as exc:  # a full disk: no prompt can be made, callers hear tones
+            sounds, problems = {}, [("all", f"prompts could not be made ({exc}); callers hear a short tone instead")]
+        self.prompts.update(sounds)
+        for name, text in problems:
+            self.alarms.set(f"prompt.{name}", "warning", text)
+        self.core.plan.prompts = frozenset(self.prompts)  # a queue announcement that failed is not asked for
+        self.actions.prompts_made()
+        self.prompts_made.set()
+        log.info("prompts made: %d", len(self.prompts))
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -280,7 +303,10 @@ class Daemon:
 
     def _handle(self, item: object) -> None:
         if isinstance(item, ControlRequest):
-            item.reply.put(self._command(item))
+            answer(item, self.commands.get(item.command), self.background)
+            return
+        if isinstance(item, Done):
+            item.then(item.outcome)
             return
         if isinstance(item, BalanceRead):  # news for the hook only: the call logic has no use for it
             self.hook.tell("low_balance", line=item.line, text=item.text, amount=item.amount)
@@ -296,23 +322,6 @@ class Daemon:
         for action in actions:
             self._dispatch(action)
 
-    def _command(self, request: ControlRequest) -> dict[str, Any]:
-        handler = self.commands.get(request.command)
-        if handler is None:
-            return {"ok": False, "error": f"unknown command {request.command!r}", "not_found": True}
-        try:
-            return {"ok": True, **handler(request.args)}
-        except (KeyError, IndexError):  # Python's own failed lookup is a bug here, never the caller's missing thing
-            log.exception("control command %s failed", request.command)
-            return {"ok": False, "error": f"{request.command} failed: internal error", "internal": True}
-        except LookupError as exc:  # raised on purpose: "no call 12", "no handset 'h9'"
-            return {"ok": False, "error": str(exc.args[0]) if exc.args else "not found", "not_found": True}
-        except ValueError as exc:
-            return {"ok": False, "error": str(exc)}
-        except Exception as exc:
-            log.exception("control command %s failed", request.command)
-            return {"ok": False, "error": f"{request.command} failed: {exc}", "internal": True}
-
     def _dispatch(self, action: object, aborting: bool = False) -> None:
         try:
             self.actions.apply(action)
@@ -324,14 +333,25 @@ class Daemon:
                 for follow_up in self.core.abort(line, f"hardware failed on {type(action).__name__}"):
                     self._dispatch(follow_up, aborting=True)
 
-    def reconfigure(self, config: Config) -> None:
-        """Apply a new config between events: calls in progress carry on; new calls take the new flow.
+    def reconfigure_later(self, config: Config, applied: Callable[[], dict[str, Any]]) -> Pending:
+        """A control command's answer: `config` applied once its prompts are made off the loop (calls carry on
+        meanwhile), then applied() gives the reply. A prompt that cannot be made refuses the config (ValueError)
+        and the running one stays whole."""
+        def then(outcome: Outcome) -> dict[str, Any]:
+            try:
+                prompts = outcome()
+            except PromptError as exc:
+                raise ValueError(str(exc)) from None
+            self.reconfigure(config, prompts)
+            return applied()
 
-        Prompts are rendered before anything changes, so a prompt that fails leaves the old config whole.
-        Lines and handsets need a restart to change (their hardware is open); the flow, schedule and
-        prompts change at once.
+        return Pending(lambda: render_prompts(config, self.data_dir / "prompts"), then)
+
+    def reconfigure(self, config: Config, prompts: dict[str, Sound]) -> None:
+        """Apply a new config and its prompts, made beforehand, between events: calls in progress carry on; new
+        calls take the new flow. Lines and handsets need a restart to change (their hardware is open); the
+        flow, schedule and prompts change at once.
         """
-        prompts = render_prompts(config, self.data_dir / "prompts")
         self.prompts.update(prompts)
         for alarm in self.alarms.active("prompt."):  # every prompt of the new config was made
             self.alarms.clear(alarm["id"])

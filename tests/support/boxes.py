@@ -27,6 +27,8 @@ def running_daemon(simulation: Simulation, data: Path) -> Iterator[Any]:
     loop = threading.Thread(target=daemon.run, daemon=True)
     loop.start()
     try:
+        # READY=1 does not wait for the prompts: the tests compare what callers hear with the prompt files
+        assert daemon.prompts_made.wait(120), "the box's prompts were not made within 120 s"
         yield daemon
     finally:
         daemon.stop()

@@ -24,6 +24,7 @@ daemon = simulation.daemon(configuration.parse(simulation.document, simulated=Tr
 daemon.start()
 loop = threading.Thread(target=daemon.run, daemon=True)
 loop.start()
+assert daemon.prompts_made.wait(60)  # made after READY=1, off the loop: their making is what is looked at
 daemon.status()  # the loop has run: the start's maintenance (retention, the access log) is done
 print(json.dumps({{"loaded": sorted(set(sys.modules) & set({names!r})),
                   "held": sorted(name for name, sound in daemon.prompts.items() if isinstance(sound, bytes))}}))

@@ -44,6 +44,7 @@ def _box(tmp_path, dialect: str, audio: str, tune=None):
     daemon.start()
     runner = threading.Thread(target=daemon.run, daemon=True)
     runner.start()
+    assert daemon.prompts_made.wait(60)  # made after READY=1: the test compares what callers hear with them
     return daemon, simulation, runner, raw
 
 
@@ -163,6 +164,7 @@ def test_after_the_stick_drops_off_usb_and_returns_the_next_caller_hears_the_gre
     daemon.start()
     runner = threading.Thread(target=daemon.run, daemon=True)
     runner.start()
+    assert daemon.prompts_made.wait(60)  # made after READY=1: the test compares what callers hear with them
     try:
         greeting = daemon.prompts["greeting"].read_bytes()
         emulator.incoming_call(CALLER)
