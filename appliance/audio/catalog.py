@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = None, *,
-                   problems: list[tuple[str, str]] | None = None) -> dict[str, Sound]:
-    """Speak or convert every configured prompt.
+                   problems: list[tuple[str, str]] | None = None,
+                   stop: threading.Event | None = None) -> dict[str, Sound]:
+    """Speak or convert every configured prompt (those not begun when `stop` is set fail at once: a box told
+    to stop does not first make the rest of its prompts).
 
     problems=None (a config being applied): raise PromptError naming the prompt that failed, so the
     running config stays. A list (the box starting): one bad prompt must not keep the box off the phone,
@@ -39,7 +43,8 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
     # espeak-ng and sox are separate processes: run several at once, one per core, instead of one after another
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="prompt") as pool:
         # one job per distinct source: two threads making the same cache file would trip over each other
-        futures = {source: pool.submit(*source) for source in dict.fromkeys(source for _, _, source in jobs)}
+        futures = {source: pool.submit(_unless_stopped, stop, *source)
+                   for source in dict.fromkeys(source for _, _, source in jobs)}
         made = [(name, group, futures[source]) for name, group, source in jobs]
         failed: set[str] = set()
         for name, group, future in made:
@@ -114,6 +119,12 @@ def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> l
                     text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
                     jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
     return jobs + _whispers(config, library)
+
+
+def _unless_stopped(stop: threading.Event | None, make: Callable[..., Path], *args: Any) -> Path:
+    if stop is not None and stop.is_set():
+        raise PromptError("not made: the box is stopping")
+    return make(*args)
 
 
 def _spoken(library: PromptLibrary, text: str, lang: str) -> Path:

@@ -95,6 +95,7 @@ class Daemon:
         self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
         self.prompts_made = threading.Event()  # set once the start's prompts are made (READY=1 does not wait)
         self.background = OffLoop(self.post)  # making prompts: never on the loop
+        self.stopping = threading.Event()  # prompts not yet begun are not made once the box is stopping
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
         self.answers: AnswerJournal | None = None
@@ -204,7 +205,7 @@ class Daemon:
 
     def _make_prompts(self, cfg: Config) -> tuple[dict[str, Sound], list[tuple[str, str]]]:
         problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
-        return render_prompts(cfg, self.data_dir / "prompts", problems=problems), problems
+        return render_prompts(cfg, self.data_dir / "prompts", problems=problems, stop=self.stopping), problems
 
     def _prompts_made(self, outcome: Outcome) -> None:
         try:
@@ -233,6 +234,7 @@ class Daemon:
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
+        self.stopping.set()
         if self.fleet is not None:
             self.fleet.close()
             self.fleet = None
@@ -345,7 +347,7 @@ class Daemon:
             self.reconfigure(config, prompts)
             return applied()
 
-        return Pending(lambda: render_prompts(config, self.data_dir / "prompts"), then)
+        return Pending(lambda: render_prompts(config, self.data_dir / "prompts", stop=self.stopping), then)
 
     def reconfigure(self, config: Config, prompts: dict[str, Sound]) -> None:
         """Apply a new config and its prompts, made beforehand, between events: calls in progress carry on; new
