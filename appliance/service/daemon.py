@@ -169,10 +169,10 @@ class Daemon:
         interrupted = self.keeper.recover()
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)
-        # Prompts are made off the loop while the box starts and after READY=1 (a first start with 100 prompts
-        # took seconds here, a minute on a Pi): a caller who comes first hears each as soon as it is made.
+        # Prompts are made off the loop after READY=1 (a first start with 100 prompts took seconds here, a minute
+        # on a Pi; made while the box started, their espeak-ng and sox slowed the start 3-fold): a caller who comes
+        # first hears each as soon as it is made.
         self.prompts.update(tones(cfg))
-        self.background.run(lambda: self._make_prompts(cfg), self._prompts_made)
         self.core = make_switchboard(cfg, self.clock, prompts=prompt_names(cfg))
         self.core.callers = self._keyed(cfg.people.callers)
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
@@ -192,6 +192,7 @@ class Daemon:
         self.clock_watch = ClockWatch(self.clock, self.keeper, self.core, self.alarms)
         self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
+        self.background.run(lambda: self._make_prompts(cfg), self._prompts_made)
         log.info("hotline ready: %s", self.summary())
 
     def _start_fleet(self) -> None:
