@@ -170,6 +170,32 @@ def transfer_call():
     return redirect(back_to(url_for("pages.console")))
 
 
+@blueprint.post("/console/handover")
+def hand_over():
+    """Warm transfer to another desk or to someone with a skill; an operator only the call on their own handset."""
+    form = request.form
+    target = form.get("to", "")
+    to, skill = (target[len("desk:"):], None) if target.startswith("desk:") else (None, target[len("skill:"):])
+    if not (to or skill):
+        abort(400, "choose the desk or the skill to hand the caller over to")
+    handset = None
+    if viewer_role() == "operator":
+        handset = (own_operator(status()[0]) or {}).get("handset") or g.user.get("handset")
+    act("call.handover", _("The caller hears music while the other desk rings."), call=form.get("call_id", ""),
+        to=to, skill=skill, stay=form.get("stay") == "1", handset=handset)
+    return redirect(back_to(url_for("pages.console")))
+
+
+@blueprint.post("/console/barge")
+@requires("supervisor")
+def barge():
+    """A supervisor joins a connected call from their own lifted handset: heard, or listening only."""
+    form = request.form
+    act("call.barge", _("You are in the call.") if form.get("listen") != "1" else _("You are listening."),
+        call=form.get("call_id", ""), handset=form.get("handset", ""), listen=form.get("listen") == "1")
+    return redirect(back_to(url_for("pages.console")))
+
+
 @blueprint.post("/tickets/<int:ticket_id>")
 @requires("supervisor")
 def update_ticket(ticket_id: int):

@@ -18,7 +18,8 @@ EVENTS = {
     "VOICEMAIL": "left a voice message", "CALLBACK_REQUEST": "asked to be called back", "DIAL": "dialling",
     "RINGBACK": "ringing back", "TRANSFER": "transferred", "SURVEY": "survey answer", "SMS": "SMS sent",
     "DIALOPERATOR": "dialling a remote operator's phone", "WHISPER": "the remote operator picked up",
-    "JOINED": "joined to the remote operator",
+    "JOINED": "joined to the remote operator", "HANDOVER": "handed over to a colleague",
+    "BARGE": "a supervisor joined the call", "LISTEN": "a supervisor listened in",
 }
 # The fields of a call's page, in the order shown; the ones holding ids or names are data.
 CALL_FIELDS = (("line", "Line", True), ("menu_path", "Menu choices", True), ("skill", "Skill", True),

@@ -61,6 +61,8 @@ def _pins(handset: HandsetConfig, where: str) -> list[tuple[int, str]]:
     pins += [(pin, f"{where}.audio_pins.{line_id}") for line_id, pin in handset.audio_pins.items()]
     if handset.presence_pin is not None:
         pins.append((handset.presence_pin, f"{where}.presence_pin"))
+    if handset.mute_pin is not None:
+        pins.append((handset.mute_pin, f"{where}.mute_pin"))
     return pins
 
 
@@ -88,6 +90,8 @@ def _handset(spec: dict[str, Any], handset_id: str, kind: str, where: str, line_
                                                        "e.g. audio_pins = { gsm1 = 22 }"))
     presence = spec.get("presence_pin")
     presence_pin = None if presence is None else checked(gpio_pin, presence, f"{where}.presence_pin", problems)
+    mute = spec.get("mute_pin")
+    mute_pin = None if mute is None else checked(gpio_pin, mute, f"{where}.mute_pin", problems)
     skills = spec.get("skills", [])
     if not isinstance(skills, list) or not all(isinstance(s, str) and s for s in skills):
         problems.append(Problem(f"{where}.skills", "must be a list of skill names"))
@@ -102,5 +106,5 @@ def _handset(spec: dict[str, Any], handset_id: str, kind: str, where: str, line_
     return HandsetConfig(
         id=handset_id, kind=kind, hook_pin=pins["hook_pin"], audio_pins=audio_pins,
         ring_pin=pins.get("ring_pin"), ring_mode_pin=pins.get("ring_mode_pin"), fr_pin=pins.get("fr_pin"),
-        presence_pin=presence_pin, name=str(spec.get("name", "")), operator=spec.get("operator"),
+        presence_pin=presence_pin, mute_pin=mute_pin, name=str(spec.get("name", "")), operator=spec.get("operator"),
         skills=tuple(skills), active_low=active_low is True, bounce_time=bounce_time, ring_hz=ring_hz)

@@ -21,7 +21,7 @@ HANDSET_PINS = {
 }
 # Every key a [[handsets]] table may have (docs/handsets.md): the pins of both kinds, and the rest.
 HANDSET_KEYS = ("id", "name", "operator", "kind", "ring_pin", "hook_pin", "ring_mode_pin", "fr_pin", "audio_pins",
-                "skills", "presence_pin", "bounce_time", "active_low", "ring_hz")
+                "skills", "presence_pin", "mute_pin", "bounce_time", "active_low", "ring_hz")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class HandsetConfig:
     ring_mode_pin: int | None = None  # slic only
     fr_pin: int | None = None  # slic only
     presence_pin: int | None = None  # an operator's presence switch at this desk
+    mute_pin: int | None = None  # a relay that cuts this handset's microphone: a supervisor listening only
     name: str = ""
     operator: str | None = None  # who is logged in here when the box starts
     skills: tuple[str, ...] = ()
@@ -67,7 +68,8 @@ class HandsetConfig:
     def output_pins(self) -> list[int]:
         """The pins this handset drives (relays, SLIC lines), in the order the parts are built."""
         own = [self.ring_pin] if self.kind == "relay" else [self.ring_mode_pin, self.fr_pin]
-        return [pin for pin in own if pin is not None] + list(self.audio_pins.values())
+        return [pin for pin in own if pin is not None] + list(self.audio_pins.values()) + (
+            [self.mute_pin] if self.mute_pin is not None else [])
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ class Call:
     handset: str | None = None
     operator: str | None = None
     ringing: dict[str, str] = field(default_factory=dict)  # handset -> operator, ringing for this call now
+    # other desks in the call (a three-way handover, a supervisor barging in): handset -> operator (None: supervisor)
+    extra: dict[str, str | None] = field(default_factory=dict)
+    handed_by: str | None = None  # the operator handing this caller to the desk ringing for it now
     retries: int = 0
     after_hours: bool = False
     priority: bool = False
@@ -101,6 +104,8 @@ class Call:
             "menu_path": "".join(self.path),
             "handset": self.handset,
             "ringing": sorted(self.ringing),  # the handsets ringing for it now, so their console shows it at once
+            "handed_by": self.handed_by,
+            "with": sorted(self.extra),  # the other desks in it
             "prompt": self.playing,
             "seconds": round(now - self.started_mono, 1),
         }

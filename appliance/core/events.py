@@ -286,6 +286,14 @@ class JoinRemote:
 
 
 @dataclass(frozen=True)
+class MuteHandset:
+    """Cut (or give back) a handset's microphone: a supervisor listening without being heard."""
+
+    handset: str
+    muted: bool
+
+
+@dataclass(frozen=True)
 class StartRecording:
     """Record the caller into path (compressed by the recorder); stop on '#' if stop_on_key."""
 
@@ -410,6 +418,6 @@ Event = (
 Action = (
     HangUp | Play | StopAudio | RingHandset | StopRinging | ConnectAudio | DisconnectAudio
     | StartRecording | StopRecording | Dial | SendSms | Transfer | Recognise | SaveVoicemail | SaveRecording
-    | SaveCallback | CallStarted | RingRemote | DropRemote | JoinRemote
+    | SaveCallback | CallStarted | RingRemote | DropRemote | JoinRemote | MuteHandset
     | CallerKnown | CallConnected | CallEnded
 )

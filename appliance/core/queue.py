@@ -116,7 +116,7 @@ class Queue:
 
     def leave(self, call: Call, event: str, detail: str | None = None) -> list[object]:
         """Take the call out of the queue (hung up, timed out, pressed a key): ringing stops, nobody missed it."""
-        actions = self._stop_ringing(call, unanswered=event == "EXITWITHTIMEOUT")
+        actions = self.stop_ringing(call, unanswered=event == "EXITWITHTIMEOUT")
         if call in self.waiting:
             self.waiting.remove(call)
             call.queued = False
@@ -186,9 +186,9 @@ class Queue:
 
     def ring_timeout(self, call: Call) -> list[object]:
         """Nobody in this wave lifted in time: they count as missed, and the next wave rings."""
-        return self._stop_ringing(call, unanswered=True) + self.dispatch()
+        return self.stop_ringing(call, unanswered=True) + self.dispatch()
 
-    def _stop_ringing(self, call: Call, *, unanswered: bool) -> list[object]:
+    def stop_ringing(self, call: Call, *, unanswered: bool) -> list[object]:
         actions: list[object] = []
         for handset_id in sorted(call.ringing):
             actions += self.stop_one(call, handset_id, unanswered=unanswered)
@@ -218,7 +218,7 @@ class Queue:
         operator = call.ringing.pop(handset_id)
         self.handsets[handset_id].ringing_for = None
         remote = self.handsets[handset_id].phone is not None
-        actions = self._stop_ringing(call, unanswered=False)
+        actions = self.stop_ringing(call, unanswered=False)
         self.operators.answered(operator, now)
         self.waiting.remove(call)
         call.queued = False

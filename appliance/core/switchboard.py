@@ -21,6 +21,7 @@ from .call import Call, CallbackRequest
 from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
+from .desks import Desks
 from .flow import Flow
 from .ivr import Ivr
 from .lines import Lines
@@ -72,6 +73,7 @@ class Switchboard:
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
         self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish)
+        self.desks = Desks(self.queue, clock, rng)
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
@@ -321,6 +323,8 @@ class Switchboard:
         call = self._lines.by_id(handset.ringing_for) or self.callbacks.by_id(handset.ringing_for)
         if call is None:
             return []
+        if self.desks.handing_over(call):
+            return self.desks.lifted(handset.id, call)
         actions = self.queue.lifted(handset.id, call)
         if isinstance(call, CallbackRequest):
             actions += self.callbacks.dial(call)
@@ -336,6 +340,9 @@ class Switchboard:
             return self.queue.dispatch()  # a receiver back on its cradle may be rung again
         if isinstance(call, CallbackRequest) and call.connected_at is None:
             return self.callbacks.operator_gave_up(call)
+        left = self.desks.put_down(handset.id, call)
+        if left is not None:
+            return left  # one of several desks on the call left; the call goes on
         call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
         survey = self.ivr.operator_done(call)
         if survey is not None:
@@ -363,6 +370,7 @@ class Switchboard:
         actions: list[object] = []
         if call.queued:
             actions += self.queue.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
+        actions += self.desks.finished(call)
         actions += self.queue.released(call)
         self.timers.cancel_call(call.id)
         if self.ivr.is_recording(call):
@@ -395,7 +403,7 @@ class Switchboard:
         if kind == "input":
             return self.ivr.input_timeout(call)
         if kind == "ring":
-            return self.queue.ring_timeout(call)
+            return self.desks.ring_timeout(call) if self.desks.handing_over(call) else self.queue.ring_timeout(call)
         if kind == "announce":
             self.timers.start("announce", call.id, self.clock.monotonic() + self.queue.settings.announce_every)
             if any(self.handsets[h].phone for h in call.ringing):

@@ -41,6 +41,7 @@ class _Station:
         pin_factory: object,
         post: Post,
         active_high: bool,
+        mute_pin: Pin | None = None,
     ) -> None:
         if not isinstance(handset_id, str) or not handset_id:
             raise ValueError(f"handset id {handset_id!r} must be a non-empty string")
@@ -60,6 +61,8 @@ class _Station:
         self._pin_factory = pin_factory
         self._active_high = active_high
         self._audio_pins = dict(audio_pins)
+        self._mute_pin = mute_pin
+        self._mute: AudioRelay | None = None
 
     def _build(
         self,
@@ -74,6 +77,9 @@ class _Station:
                 self._audio[line] = self._add(
                     AudioRelay(pin, pin_factory=self._pin_factory, active_high=self._active_high)
                 )
+            if self._mute_pin is not None:  # energised cuts the microphone: off (the safe state) it is live
+                self._mute = self._add(
+                    AudioRelay(self._mute_pin, pin_factory=self._pin_factory, active_high=self._active_high))
             self._hook = self._add(
                 HookSwitch(
                     hook_pin,
@@ -144,10 +150,24 @@ class _Station:
                 relay.off()
             self._connected = None
 
+    @property
+    def can_mute(self) -> bool:
+        return self._mute is not None
+
+    def mute(self, muted: bool) -> None:
+        """Cut (or give back) the microphone: a supervisor listens without being heard (mute_pin wired)."""
+        if self._mute is None:
+            raise ValueError(f"handset {self.id!r} has no mute_pin: it cannot listen without being heard")
+        with self._lock:
+            if not self._closed:
+                self._mute.on() if muted else self._mute.off()
+
     def off(self) -> None:
-        """Every output off: the safe state."""
+        """Every output off: the safe state (a mute relay off leaves the microphone live)."""
         self.stop_ringing()
         self.disconnect()
+        if self._mute is not None:
+            self._mute.off()
 
     def close(self) -> None:
         """off(), then give the pins back; safe to call twice."""
@@ -191,6 +211,7 @@ class Handset(_Station):
         post: Post,
         bounce_time: float = 0.03,
         active_high: bool = True,
+        mute_pin: Pin | None = None,
     ) -> None:
         super().__init__(
             handset_id,
@@ -199,6 +220,7 @@ class Handset(_Station):
             pin_factory=pin_factory,
             post=post,
             active_high=active_high,
+            mute_pin=mute_pin,
         )
         self._build(
             lambda: RingRelay(ring_pin, pin_factory=pin_factory, active_high=active_high),
@@ -225,6 +247,7 @@ class SlicHandset(_Station):
         ring_hz: float = 20.0,
         bounce_time: float = 0.03,
         active_high: bool = True,
+        mute_pin: Pin | None = None,
     ) -> None:
         super().__init__(
             handset_id,
@@ -233,6 +256,7 @@ class SlicHandset(_Station):
             pin_factory=pin_factory,
             post=post,
             active_high=active_high,
+            mute_pin=mute_pin,
         )
         self._build(
             lambda: SlicRinger(ring_mode_pin, fr_pin, pin_factory=pin_factory, ring_hz=ring_hz),
@@ -266,6 +290,8 @@ class HandsetSpec(Protocol):
     @property
     def bounce_time(self) -> float: ...
     @property
+    def mute_pin(self) -> Pin | None: ...
+    @property
     def active_low(self) -> bool: ...
     @property
     def ring_hz(self) -> float: ...
@@ -282,6 +308,7 @@ def build_handset(spec: HandsetSpec, *, pin_factory: object, cadence: Sequence[f
         "post": post,
         "bounce_time": spec.bounce_time,
         "active_high": not spec.active_low,
+        "mute_pin": spec.mute_pin,
     }
     if spec.kind == "slic":
         if spec.ring_mode_pin is None or spec.fr_pin is None:

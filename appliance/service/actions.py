@@ -85,6 +85,8 @@ class Actions:
                     recorders[line].stop_listening()  # caller and operator talk: no key means anything
             case ev.DisconnectAudio(handset=handset):
                 handsets[handset].disconnect()
+            case ev.MuteHandset(handset=handset, muted=muted):
+                handsets[handset].mute(muted)
             case ev.StartRecording(line=line):
                 recorders[line].start(str(self.data_dir / action.path), max_seconds=action.max_seconds,
                                       silence_seconds=action.silence_seconds, min_seconds=action.min_seconds,

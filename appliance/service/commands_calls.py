@@ -35,6 +35,8 @@ def register(daemon: CommandHost) -> None:
             author=_text(a, "author"), now=daemon.clock.wall())},
         "callback.request": lambda a: _callback_request(daemon, a),
         "call.transfer": lambda a: _transfer(daemon, a),
+        "call.handover": lambda a: _handover(daemon, a),
+        "call.barge": lambda a: _barge(daemon, a),
         "callback.done": lambda a: _callback_done(daemon, a),
         "voicemail.listened": lambda a: _voicemail_listened(daemon, a),
         "announcement.set": lambda a: _announcement(daemon, a),
@@ -124,6 +126,35 @@ def _transfer(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{number} is not an allowed transfer target; an admin lists them in [transfer] allowed")
     daemon.run_actions(running(daemon)[0].transfer(call.line, number))
     return {"transferring": number}
+
+
+def _handover(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    """Warm transfer to another desk (a handset, or someone with a skill); an operator only their own call."""
+    core = running(daemon)[0]
+    call = _live_call(daemon, _text(args, "call"))
+    if args.get("handset") is not None and call.handset != args["handset"]:
+        raise ValueError(f"that call is not on your handset {args['handset']}")
+    to, skill = args.get("to"), args.get("skill")
+    if not (isinstance(to, str) and to) and not (isinstance(skill, str) and skill):
+        raise ValueError("name the desk (to) or the skill to hand the caller over to")
+    daemon.run_actions(core.desks.hand_over(call, to_handset=to or None, skill=skill or None,
+                                            stay=args.get("stay") is True))
+    return {"handing_over": call.id, "to": to, "skill": skill}
+
+
+def _barge(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    """A supervisor's lifted handset joins a connected call: heard (barge) or, wired for it, listening only."""
+    core = running(daemon)[0]
+    call, handset = _live_call(daemon, _text(args, "call")), _text(args, "handset")
+    listen = args.get("listen") is True
+    spec = next((h for h in daemon.config.handsets if h.id == handset), None)
+    if spec is None:
+        raise LookupError(f"no handset {handset!r}")
+    if listen and spec.mute_pin is None:
+        raise ValueError(f"handset {handset} has no mute_pin wired: it can barge in, not listen only "
+                         "(docs/handsets.md, listen-only wiring)")
+    daemon.run_actions(core.desks.barge(call, handset, listen_only=listen))
+    return {"joined": call.id, "handset": handset, "listen": listen}
 
 
 def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:

@@ -296,3 +296,19 @@ def test_a_pin_failing_mid_ring_leaves_the_ringer_off(factory):
     handset.ring()
     assert wait_until(lambda: failures and not handset.is_ringing)
     assert ring.state is False
+
+
+def test_a_mute_relay_cuts_the_microphone_only_when_asked_and_is_off_in_the_safe_state(factory):
+    """Listen-only wiring (docs/handsets.md): mute_pin energised = microphone cut; off at start, at off(), at close."""
+    handset = relay_handset(factory, Inbox(), mute_pin=19)
+    mute = factory.pin(19)
+    assert mute.state == 0
+    handset.mute(True)
+    assert mute.state == 1
+    handset.off()
+    assert mute.state == 0
+    handset.mute(True)
+    handset.close()
+    assert mute.state == 0
+    with pytest.raises(ValueError, match="has no mute_pin"):
+        relay_handset(MockFactory(), Inbox()).mute(True)

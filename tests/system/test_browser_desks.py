@@ -1,7 +1,7 @@
-"""Remote operators in the browser (issue 20 item 1), against a real `hotline simulate` whose config has two
-volunteers with phones: the supervisor logs them in at their own phones on the operators page, a caller asks for
-legal help, Vera's phone declines (presses 2), Gleb's accepts with 1, and the call's page tells it, in English
-and in Russian."""
+"""The desks of issue 20 in the browser, against one real `hotline simulate` whose config has two volunteers
+with phones: a remote operator declining and one accepting with 1 (item 1), an operator calling back as the
+helpline from her console (item 2), a caller handed from desk 1 to desk 2 (item 5) and a supervisor joining the
+call from a lifted handset (item 4); in English and in Russian. The tests run in order on the same box."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def remote_box(tmp_path_factory):
                              {"name": "Gleb", "skills": ["legal"], "phone": GLEB}]
     document["queue"]["strategy"] = "linear"
     document["flow"]["start"] = "menu"  # the language choice is tested elsewhere
+    document["handsets"][0]["mute_pin"] = 19  # desk 1 is wired to listen without being heard
     config = data / "remote.toml"
     config.write_text(tomli_w.dumps(document))
     port = free_port()
@@ -164,3 +165,64 @@ def test_an_operator_calls_back_as_the_helpline_from_the_console_her_desk_ringin
 
 def _handset(base, data, handset: str) -> str:
     return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"]
+
+
+def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in(remote_box, browser):
+    """Anna (Russian) hands her caller to Boris's desk and drops; Boris's console says who is coming before he
+    lifts; then the supervisor lifts desk 1 and listens in without being heard, and leaves again."""
+    from playwright.sync_api import expect
+
+    base, data = remote_box
+    admin = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    logged_in(admin, base, data)
+    admin.goto(base + "/operators")
+    row = _operator_row(admin, "Boris")
+    row.locator("select[name=handset]").select_option("h2")
+    row.get_by_role("button", name="Log in at the handset").click()
+    anna = new_operator(browser, base, "Anna", "ru", (800, 1280), admin)
+    boris = new_operator(browser, base, "Boris", "en", (1280, 800), admin)
+
+    sim_api(base, data, "/api/sim/call", {"caller": "+79165550333"})
+    wait_until(lambda: sim_api(base, data, "/api/status")["calls"], 15, "the call")
+    sim_api(base, data, "/api/sim/dtmf", {"digits": "1"})
+    wait_until(lambda: _handset(base, data, "h1") == "ringing", 15, "h1 to ring")
+    sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
+    wait_until(lambda: _handset(base, data, "h1") == "on call", 15, "Anna to take the call")
+
+    anna.goto(base + "/console?handset=h1")
+    form = anna.locator("#handover-form")
+    form.locator("select[name=to]").select_option("desk:h2")
+    shot(anna, "console-handover-ru")
+    form.get_by_role("button", name="Передать").click()
+    expect(anna.locator(".flash")).to_contain_text("Абонент слышит музыку")
+    wait_until(lambda: _handset(base, data, "h2") == "ringing", 15, "Boris's desk to ring")
+    sim_api(base, data, "/api/sim/handsets/h1/onhook", {})  # Anna drops: the caller stays, on hold music
+    boris.goto(base + "/console?handset=h2")
+    expect(boris.locator("#handed-by")).to_contain_text("Anna is handing this caller over to you")
+    shot(boris, "console-handed-over-en")
+    sim_api(base, data, "/api/sim/handsets/h2/offhook", {})
+    call = wait_until(lambda: next((c for c in sim_api(base, data, "/api/status")["calls"]
+                                    if c["state"] == "connected" and c["handset"] == "h2"), None), 15,
+                      "Boris to have the caller")
+    assert _handset(base, data, "h1") != "on call"
+
+    # The supervisor lifts desk 1 (wired with a mute relay) and listens in from Boris's console page.
+    sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
+    admin.goto(base + "/console?handset=h2")
+    supervise = admin.locator("#barge-form")
+    supervise.locator("select[name=handset]").select_option("h1")
+    supervise.get_by_role("button", name="Listen only").click()
+    expect(admin.locator(".flash")).to_contain_text("You are listening.")
+    assert next(c for c in sim_api(base, data, "/api/status")["calls"] if c["id"] == call["id"])["with"] == ["h1"]
+    sim_api(base, data, "/api/sim/handsets/h1/onhook", {})
+    wait_until(lambda: next(c for c in sim_api(base, data, "/api/status")["calls"])["with"] == [], 10,
+               "the supervisor to leave")
+    assert sim_api(base, data, "/api/status")["calls"][0]["handset"] == "h2", "the call goes on with Boris"
+    sim_api(base, data, "/api/sim/hangup", {})
+    sim_api(base, data, "/api/sim/handsets/h2/onhook", {})
+    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "the call to end")
+    admin.goto(base + f"/calls/{call['id']}")
+    expect(admin.locator("main")).to_contain_text("handed over to a colleague")
+    expect(admin.locator("main")).to_contain_text("a supervisor listened in")
+    for page in (admin, anna, boris):
+        page.context.close()

@@ -1,0 +1,174 @@
+"""Handing a caller from one desk to another (warm transfer) and a supervisor joining a call (barge, listen).
+
+Both ride on the line's audio bus: every handset has an audio relay per line, so closing a second handset's
+relay on a line makes a three-way call. A handover puts the caller on the queue's music, rings the target desk
+(its console shows who is coming and from whom) and, on lift, connects the target; the first operator either
+stays in a three-way introduction or has already put the receiver down. A supervisor with the receiver lifted
+joins a connected call (barge) or, with a handset wired for it, listens with their microphone cut.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from . import events as ev
+from .call import Call
+from .clock import Clock
+from .queue import Queue
+from .strategies import choose, eligible
+
+
+@dataclass
+class Handover:
+    """A caller on hold music while another desk rings for them."""
+
+    from_handset: str | None  # None once the first operator has put the receiver down
+    from_operator: str | None
+    stay: bool  # the first operator stays for a three-way introduction
+
+
+class Desks:
+    def __init__(self, queue: Queue, clock: Clock, rng: random.Random | None = None) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.handovers: dict[str, Handover] = {}  # call id -> the handover in progress
+        self.listening: set[str] = set()  # handsets joined listen-only (their microphone relay cut)
+
+    # --- handing over ------------------------------------------------------------------
+
+    def hand_over(self, call: Call, *, to_handset: str | None = None, skill: str | None = None,
+                  stay: bool = False) -> list[object]:
+        """Ring another desk for a connected caller: a named handset, or someone with `skill` by the queue's
+        strategy. The caller hears the queue's music meanwhile; the first operator's receiver is cut off."""
+        if call.connected_at is None or call.handset is None or call.released_at is not None:
+            raise ValueError("only a caller connected to a desk can be handed over")
+        if call.id in self.handovers or call.ringing:
+            raise ValueError("this caller is being handed over already")
+        if self.queue.handsets[call.handset].phone is not None:
+            raise ValueError("a caller on a remote operator's phone cannot be handed over from the box")
+        target, operator = self._target(call, to_handset, skill)
+        now, stamp = self.clock.monotonic(), self.clock.wall()
+        first = call.handset
+        self.handovers[call.id] = Handover(first, call.operator, stay)
+        call.handed_by = call.operator
+        self.queue.operators.ringing(operator, now)
+        self.queue.handsets[target].ringing_for = call.id
+        call.ringing[target] = operator
+        call.log(stamp, "HANDOVER", handset=target, detail=f"{call.operator} to {operator}")
+        self.queue.timers.start("ring", call.id, now + self.queue.operators.get(operator).ring_timeout)
+        return [ev.DisconnectAudio(first), ev.StopAudio(call.line),
+                ev.Play(call.line, self.queue.settings.hold_prompt, loop=True), ev.RingHandset(target)]
+
+    def _target(self, call: Call, handset: str | None, skill: str | None) -> tuple[str, str]:
+        now = self.clock.monotonic()
+        busy = {h.id: not h.free or h.phone is not None for h in self.queue.handsets.values()}
+        candidates = [c for c in self.queue.operators.candidates(busy, now) if c.handset != call.handset]
+        if handset is not None:
+            found = next((c for c in candidates if c.handset == handset), None)
+            if found is None:
+                raise ValueError(f"nobody is free at handset {handset!r} to take the caller")
+            return found.handset, found.operator
+        wanted = eligible(candidates, skill, 0.0, ())
+        waves = choose(self.queue.settings.strategy, wanted, memory=self.queue.memory, rng=self.rng,
+                       queue=skill or "")
+        if not waves:
+            raise ValueError(f"nobody with the skill {skill!r} is free to take the caller")
+        return waves[0][0].handset, waves[0][0].operator
+
+    def handing_over(self, call: Call) -> bool:
+        return call.id in self.handovers
+
+    def lifted(self, handset: str, call: Call) -> list[object]:
+        """The target desk answered: the caller is theirs; the first operator stays (three-way) or is done."""
+        handover = self.handovers.pop(call.id)
+        call.handed_by = None
+        now, stamp = self.clock.monotonic(), self.clock.wall()
+        operator = call.ringing.pop(handset)
+        self.queue.timers.cancel("ring", call.id)
+        self.queue.handsets[handset].ringing_for = None
+        self.queue.handsets[handset].connected_to = call.id
+        self.queue.operators.answered(operator, now)
+        actions: list[object] = [ev.StopRinging(handset), ev.StopAudio(call.line), ev.ConnectAudio(handset, call.line)]
+        first = handover.from_handset
+        if first is not None and handover.stay:
+            call.extra[first] = handover.from_operator  # still in the call, on the same line's audio bus
+            actions.append(ev.ConnectAudio(first, call.line))
+        elif first is not None:
+            actions += self._release(first, handover.from_operator)
+        call.handset, call.operator = handset, operator
+        call.log(stamp, "CONNECT", handset=handset, detail=operator)
+        return [*actions, ev.CallConnected(call.id, handset, operator, stamp)]
+
+    def ring_timeout(self, call: Call) -> list[object]:
+        """Nobody took the caller: back to the first operator, or, gone meanwhile, to the queue."""
+        handover = self.handovers.pop(call.id)
+        call.handed_by = None
+        actions = self.queue.stop_ringing(call, unanswered=True)
+        if handover.from_handset is not None:
+            call.log(self.clock.wall(), "FAILED", handset=handover.from_handset, detail="handover: no answer")
+            return [*actions, ev.StopAudio(call.line), ev.ConnectAudio(handover.from_handset, call.line)]
+        call.handset = call.operator = None
+        return actions + self.queue.enqueue(call, call.skill, None)
+
+    # --- people leaving and joining ----------------------------------------------------------
+
+    def put_down(self, handset: str, call: Call) -> list[object] | None:
+        """A receiver went down on a call with several desks: only that desk leaves (None: not such a case)."""
+        handover = self.handovers.get(call.id)
+        if handover is not None and handover.from_handset == handset:
+            operator, handover.from_handset = handover.from_operator, None  # handed over and dropped
+            self.queue.handsets[handset].connected_to = None
+            call.handset = None
+            return self._release_operator(operator)
+        if handset in call.extra:
+            return self._release(handset, call.extra.pop(handset))
+        if handset == call.handset and call.extra:
+            # The desk the caller is on leaves a three-way call: the one still there takes the caller.
+            actions = self._release(handset, call.operator)
+            call.handset, call.operator = call.extra.popitem()
+            return actions
+        return None
+
+    def barge(self, call: Call, handset: str, *, listen_only: bool = False) -> list[object]:
+        """A supervisor with the receiver lifted joins a connected call: heard by both (barge) or not (listen)."""
+        state = self.queue.handsets.get(handset)
+        if state is None or state.phone is not None:
+            raise ValueError(f"no desk handset {handset!r}")
+        if call.connected_at is None or call.released_at is not None:
+            raise ValueError("only a call connected to an operator can be joined")
+        if not state.off_hook or state.ringing_for is not None or state.connected_to is not None:
+            raise ValueError(f"lift the receiver of {handset} first (and have no call on it)")
+        state.connected_to = call.id
+        call.extra[handset] = None  # a supervisor, not the call's operator
+        call.log(self.clock.wall(), "LISTEN" if listen_only else "BARGE", handset=handset)
+        actions: list[object] = []
+        if listen_only:
+            self.listening.add(handset)
+            actions.append(ev.MuteHandset(handset, True))  # before the audio relay: never a word heard
+        return [*actions, ev.ConnectAudio(handset, call.line)]
+
+    def finished(self, call: Call) -> list[object]:
+        """The call ended: a desk still ringing for a handover stops, everyone else in it is released."""
+        actions: list[object] = []
+        if self.handovers.pop(call.id, None) is not None and call.ringing:
+            actions += self.queue.stop_ringing(call, unanswered=False)
+        for handset, operator in list(call.extra.items()):
+            actions += self._release(handset, operator)
+        call.extra.clear()
+        return actions
+
+    def _release(self, handset: str, operator: str | None) -> list[object]:
+        state = self.queue.handsets[handset]
+        state.connected_to = None
+        actions: list[object] = [ev.DisconnectAudio(handset)]
+        if handset in self.listening:
+            self.listening.discard(handset)
+            actions.append(ev.MuteHandset(handset, False))
+        return actions + self._release_operator(operator)
+
+    def _release_operator(self, operator: str | None) -> list[object]:
+        if operator is not None:
+            self.queue.operators.call_ended(operator, self.clock.monotonic())
+        return self.queue.dispatch()
