@@ -167,9 +167,9 @@ def _handset(base, data, handset: str) -> str:
     return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"]
 
 
-def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in(remote_box, browser):
+def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in_and_barges_in(remote_box, browser):
     """Anna (Russian) hands her caller to Boris's desk and drops; Boris's console says who is coming before he
-    lifts; then the supervisor lifts desk 1 and listens in without being heard, and leaves again."""
+    lifts; then the supervisor lifts desk 1 and listens in without being heard, leaves, and barges in."""
     from playwright.sync_api import expect
 
     base, data = remote_box
@@ -217,6 +217,16 @@ def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in(re
     sim_api(base, data, "/api/sim/handsets/h1/onhook", {})
     wait_until(lambda: next(c for c in sim_api(base, data, "/api/status")["calls"])["with"] == [], 10,
                "the supervisor to leave")
+    # ... and lifts again to barge in, heard by both.
+    sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
+    admin.goto(base + "/console?handset=h2")
+    admin.locator("#barge-form select[name=handset]").select_option("h1")
+    admin.locator("#barge-form").get_by_role("button", name="Barge in").click()
+    expect(admin.locator(".flash")).to_contain_text("You are in the call.")
+    assert sim_api(base, data, "/api/status")["calls"][0]["with"] == ["h1"]
+    sim_api(base, data, "/api/sim/handsets/h1/onhook", {})
+    wait_until(lambda: next(c for c in sim_api(base, data, "/api/status")["calls"])["with"] == [], 10,
+               "the supervisor to leave again")
     assert sim_api(base, data, "/api/status")["calls"][0]["handset"] == "h2", "the call goes on with Boris"
     sim_api(base, data, "/api/sim/hangup", {})
     sim_api(base, data, "/api/sim/handsets/h2/onhook", {})
@@ -224,5 +234,6 @@ def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in(re
     admin.goto(base + f"/calls/{call['id']}")
     expect(admin.locator("main")).to_contain_text("handed over to a colleague")
     expect(admin.locator("main")).to_contain_text("a supervisor listened in")
+    expect(admin.locator("main")).to_contain_text("a supervisor joined the call")
     for page in (admin, anna, boris):
         page.context.close()
