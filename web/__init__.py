@@ -46,6 +46,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         row_ids,
         security,
         signin,
+        texts,
         words,
     )
     from .store import WebStore
@@ -74,7 +75,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     words.install(app)
     row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
-                   blocking, alerts, fleet):
+                   blocking, alerts, fleet, texts):
         app.register_blueprint(module.blueprint)
     signin.install(app)
     app.register_error_handler(HTTPException, _error_page)

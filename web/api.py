@@ -93,6 +93,13 @@ def sim_hangup():
     return _daemon("sim.hangup", line=_json_body().get("line"))
 
 
+@blueprint.post("/sim/sms")
+def sim_sms():
+    """A simulated caller texts the box."""
+    body = _json_body()
+    return _daemon("sim.sms", sender=body.get("sender"), text=body.get("text"), line=body.get("line"))
+
+
 @blueprint.post("/sim/phones")
 def sim_phone():
     """How a remote operator's phone answers the box: accept (presses 1), decline (2), voicemail (no key)..."""

@@ -11,10 +11,11 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
 
 from appliance.records.csv_export import export_calls
 from appliance.records.store.calls import CALL_TYPES, TICKET_STATES
+from appliance.records.store.texts import counts as text_counts
 
 from . import boxtime
 from .access import audit
@@ -103,7 +104,9 @@ def stats():
     offset = boxtime.now().utcoffset() or timedelta()
     figures = _run(lambda: call_log().stats(since, until, utc_offset=offset.total_seconds()))
     charts = statistics_charts(figures, {word: _(word) for word in CHART_WORDS})
-    return render_template("stats.html", figures=figures, query=_query(), since=since, until=until, charts=charts)
+    texts = text_counts(current_app.config["DATABASE"], since, until)  # the text line's (docs/texts.md)
+    return render_template("stats.html", figures=figures, query=_query(), since=since, until=until, charts=charts,
+                           texts=texts)
 
 
 TODAY_SECONDS = 1.0  # figures this fresh are shown again, as the daemon's status is (link.py): 20 dashboards

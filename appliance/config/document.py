@@ -24,6 +24,7 @@ from .model import Config, PromptConfig
 from .people import parse_people
 from .records import parse_records
 from .speech import parse_speech
+from .texts import parse_texts
 from .validators import LANGUAGES
 
 
@@ -86,6 +87,7 @@ def check(
     fleet = parse_fleet(document, check_devices, problems)
     alerts = parse_alerts(document, problems)
     speech = parse_speech(document, problems)
+    texts = parse_texts(document, problems)
     skills = {skill for operator in people.operators for skill in operator.skills}
     if flow is not None:
         for node in flow.nodes.values():
@@ -102,7 +104,7 @@ def check(
         country=str(box.get("country", "ru")), lines=tuple(lines), handsets=tuple(handsets), cadence=cadence,
         schedule=schedule, prompts=prompts, flow=flow, people=people, records=records, warnings=tuple(problems),
         fleet=fleet,
-        alerts=alerts,
+        alerts=alerts, texts=texts,
         speech=speech,
     )
     return config, problems

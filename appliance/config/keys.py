@@ -17,6 +17,7 @@ from ..core.schedule import DAYS
 from ..records.privacy import RETENTION_KINDS
 from .alerts import RULE_KEYS, SMTP_KEYS
 from .model import HANDSET_KEYS, LineConfig
+from .texts import KEYS as TEXT_KEYS
 from .validators import language_variants
 
 
@@ -70,6 +71,7 @@ DOCUMENT = Table({
     "alerts": Items(Table(_leaves(*RULE_KEYS))),
     "smtp": Table(_leaves(*SMTP_KEYS)),
     "speech": Table(_leaves("engine", "transcripts", "min_free_mb")),
+    "texts": Table(_leaves(*TEXT_KEYS)),
 })
 
 

@@ -14,6 +14,7 @@ from .fleet import FleetConfig
 from .people import People
 from .records import Records
 from .speech import Speech
+from .texts import Texts
 
 HANDSET_PINS = {
     "relay": ("ring_pin", "hook_pin"),
@@ -101,6 +102,7 @@ class Config:
     fleet: FleetConfig | None = None  # [fleet]: the MQTT broker shared with sibling boxes
     alerts: Alerts = Alerts()  # [[alerts]] rules and the [smtp] relay (docs/alerts.md)
     speech: Speech = Speech()
+    texts: Texts = Texts()  # [texts]: the two-way SMS line (docs/texts.md)
 
     def output_pins(self) -> list[int]:
         """Every pin the box drives: the firmware holds them low from power-on."""

@@ -44,6 +44,7 @@ from .keeper import RecordKeeper
 from .notify import Notifier
 from .speech import SpeechService
 from .switchboard_setup import make_switchboard
+from .texting import TextLine
 from .timesync import ClockWatch, SystemTime
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Daemon:
         self.alarms.on_raise = lambda alarm, text: self.hook.tell("disk_low", text=text) if alarm == "disk.low" \
             else None
         self.alerting: Alerting | None = None
+        self.texting: TextLine | None = None
         self.commands: dict[str, Command] = {"status": lambda _: self.status()}
         self.fleet: Any = None  # appliance.fleet.link.FleetLink when the config has [fleet]
         self.commands["fleet"] = lambda _: self.fleet.fleet() if self.fleet else {"configured": False}
@@ -180,6 +182,7 @@ class Daemon:
         self.speech.configure(cfg, self.core)
         self.apply_override(override.load(self.data_dir))
         self._start_alerts(cfg)
+        self.texting = TextLine(self)  # incoming SMS become conversations (docs/texts.md)
         for line in cfg.lines:
             self.adapters.start_line(line, note_answer=self.answers.note)
         for pending in self.store.pending_callbacks():

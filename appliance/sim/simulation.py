@@ -97,7 +97,17 @@ class Simulation:
             "sim.offhook": lambda a: self._hook(a, lifted=True),
             "sim.onhook": lambda a: self._hook(a, lifted=False),
             "sim.phone": self._phone,
+            "sim.sms": self._sms,
         }
+
+    def _sms(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A simulated caller texts the box (the text line, docs/texts.md)."""
+        sender, text = args.get("sender"), args.get("text")
+        if not isinstance(sender, str) or not sender.lstrip("+").isdigit():
+            raise ValueError(f"sender {sender!r} is not a phone number")
+        if not isinstance(text, str) or not text or len(text) > 1600:
+            raise ValueError("text must be 1 to 1600 characters")
+        return {"stored_at": self._line(args).deliver_sms(sender, text)}
 
     PHONE_ANSWERS = ("accept", "decline", "voicemail", "busy", "no answer", "silent")
 

@@ -1,5 +1,6 @@
 """The helpline's new pages in Chromium against a real `hotline simulate`, each walked in English then Russian:
-the alerts page (sent log, the relay's password kept as a 0600 file, where alerts reach a user)."""
+the alerts page (sent log, the relay's password kept as a 0600 file, where alerts reach a user); a text
+conversation answered from the console (escaped hostile text, canned and typed replies, statistics)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.records.store.alerts import AlertLog
-from tests.support.browser import CHROMIUM, csrf, logged_in, shot
+from tests.support.browser import CHROMIUM, csrf, logged_in, shot, sim_api
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -75,4 +76,43 @@ def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simul
     admin.locator("#contacts tbody tr").first.locator("button").click()
     expect(admin.locator(".flash")).to_contain_text("не номер телефона")
     shot(admin, "alerts-ru")
+    _language(admin, base, "en")
+
+
+HOSTILE = "<b>help</b>\x07 me"
+
+
+def test_a_text_conversation_goes_back_and_forth_from_the_console(simulate_box, admin):
+    from playwright.sync_api import expect
+
+    base, _, data = simulate_box
+    _language(admin, base, "en")
+    sim_api(base, data, "/api/sim/sms", {"sender": "+79165550101", "text": HOSTILE})
+    admin.goto(base + "/console")
+    admin.click("#console-texts a")
+    row = admin.locator("#conversations tbody tr").filter(has_text="help")
+    expect(row).to_contain_text("<b>help</b>␇ me", timeout=10000)  # escaped, the bell made visible
+    expect(row.locator("b")).to_have_count(0)
+    row.locator("a").click()
+    admin.select_option("#canned", index=1)
+    admin.click("#send")
+    expect(admin.locator(".flash")).to_contain_text("Reply sent.")
+    expect(admin.locator("#messages li.text-out")).to_contain_text("An operator will answer you here shortly")
+    sim_api(base, data, "/api/sim/sms", {"sender": "+79165550101", "text": "thank you"})
+    admin.reload()
+    expect(admin.locator("#messages li.text-in").last).to_contain_text("thank you", timeout=10000)
+    shot(admin, "texts-en")
+
+    _language(admin, base, "ru")
+    admin.reload()
+    admin.fill("#reply", "Мы рядом. Напишите, что случилось.")
+    admin.click("#send")
+    expect(admin.locator(".flash")).to_have_text("Ответ отправлен.")
+    expect(admin.locator("#messages li.text-out").last).to_contain_text("Мы рядом.")
+    shot(admin, "texts-ru")
+    admin.click("#close")
+    expect(admin.locator(".flash")).to_have_text("Переписка закрыта.")
+    admin.goto(base + "/stats")
+    expect(admin.locator("#texts")).to_contain_text("Получено SMS")
+    expect(admin.locator("#texts tr").filter(has_text="Отправлено SMS")).to_contain_text("2")
     _language(admin, base, "en")

@@ -338,8 +338,24 @@ def _m10_alerts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_alerts_created ON alerts (created_at)")
 
 
+def _m11_text_conversations(db: sqlite_utils.Database) -> None:
+    # The two-way text line (docs/texts.md): one conversation per caller at a time, its messages in `sms`.
+    # `number` is as the privacy mode keeps it; `sealed` is the number sealed with the box's key (replies need it),
+    # deleted with the conversation by retention or the caller's erasure.
+    db.execute("CREATE TABLE IF NOT EXISTS conversations (id INTEGER PRIMARY KEY, caller_key TEXT, number TEXT, "
+               "sealed TEXT, line TEXT, operator TEXT, state TEXT NOT NULL, opened_at REAL NOT NULL, "
+               "updated_at REAL NOT NULL, closed_at REAL, unread INTEGER NOT NULL DEFAULT 0, announced TEXT)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_conversations_caller ON conversations (caller_key, state)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_conversations_updated ON conversations (state, updated_at)")
+    if "conversation_id" not in {c[1] for c in db.execute("PRAGMA table_info(sms)").fetchall()}:
+        db.execute("ALTER TABLE sms ADD COLUMN conversation_id INTEGER")
+        db.execute("ALTER TABLE sms ADD COLUMN author TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sms_conversation ON sms (conversation_id, at)")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
-              _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts]
+              _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
+              _m11_text_conversations]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:

@@ -50,6 +50,10 @@ def enforce_retention(store: CallStore, now: float, days: Mapping[str, float | N
             files += paths
         if days.get("sms") is not None:
             removed["sms"] = db.execute("DELETE FROM sms WHERE at < ?", [now - days["sms"] * DAY]).rowcount
+            # A conversation quiet for as long goes with its texts, its sealed number too (docs/texts.md).
+            quiet = db.execute("DELETE FROM conversations WHERE updated_at < ?", [now - days["sms"] * DAY]).rowcount
+            if quiet:
+                removed["conversations"] = quiet
         if days.get("alerts") is not None:  # the sent log; an alert still to send is never old enough
             removed["alerts"] = db.execute("DELETE FROM alerts WHERE created_at < ? AND state IN ('sent', 'failed', "
                                            "'merged')", [now - days["alerts"] * DAY]).rowcount
@@ -80,7 +84,7 @@ def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
     db, removed = store.db, {}
     with db.atomic():
         removed["calls"], files = _delete_calls(db, "caller_key = ?", [key])
-        for table in ("voicemails", "callbacks", "notes", "tickets", "sms", "contacts"):
+        for table in ("voicemails", "callbacks", "notes", "tickets", "sms", "contacts", "conversations"):
             if table == "voicemails":
                 count, paths = _delete_with_files(db, "voicemails", "caller_key = ?", [key])
                 files += paths
