@@ -53,7 +53,7 @@ def test_a_text_opens_a_conversation_for_an_operator_and_the_reply_reaches_the_c
     before = len(emulator.script.sent_pdus)
     daemon.commands["text.reply"]({"id": opened["id"], "text": long_reply, "author": "Anna"})
     wait_until(lambda: len(emulator.script.sent_pdus) >= before + len(sms_pdu.split(long_reply)[1]),
-               what="the long reply's parts")
+               timeout=30, what="the long reply's parts")
     assert len(sms_pdu.split(long_reply)[1]) == 3
     assert daemon.commands["text.close"]({"id": opened["id"], "by": "Anna"}) == {"closed": opened["id"]}
     with pytest.raises(LookupError):
