@@ -45,14 +45,14 @@ def test_a_text_opens_a_conversation_for_an_operator_and_the_reply_reaches_the_c
     assert [m["text"] for m in messages] == [HOSTILE, "still there?"]  # kept exactly as it came
     assert CALLER not in str(head) and CALLER not in str(messages)
     assert daemon.commands["text.reply"]({"id": opened["id"], "text": "We hear you.", "author": "Anna"})
-    wait_until(lambda: ("We hear you." in [t for n, t, _ in emulator.script.sent_sms if n == CALLER]),
+    wait_until(lambda: ("We hear you." in [t for n, t, _ in emulator.script.messages.sent_sms if n == CALLER]),
                what="the reply through AT+CMGS")
     _, messages = conversation(data / "calls.db", opened["id"])
     assert (messages[-1]["direction"], messages[-1]["author"]) == ("out", "Anna")
     long_reply = "Мы рядом. " * 20  # UCS-2, three parts: PDU mode
-    before = len(emulator.script.sent_pdus)
+    before = len(emulator.script.messages.sent_pdus)
     daemon.commands["text.reply"]({"id": opened["id"], "text": long_reply, "author": "Anna"})
-    wait_until(lambda: len(emulator.script.sent_pdus) >= before + len(sms_pdu.split(long_reply)[1]),
+    wait_until(lambda: len(emulator.script.messages.sent_pdus) >= before + len(sms_pdu.split(long_reply)[1]),
                timeout=30, what="the long reply's parts")
     assert len(sms_pdu.split(long_reply)[1]) == 3
     assert daemon.commands["text.close"]({"id": opened["id"], "by": "Anna"}) == {"closed": opened["id"]}
@@ -66,11 +66,11 @@ def test_the_emergency_announcement_answers_a_new_text_once(box):
     daemon.commands["announcement.set"]({"prompt": "closed"})
     try:
         emulator.deliver_sms(OTHER, "is anyone there")
-        wait_until(lambda: any("Flood warning" in t for n, t, _ in emulator.script.sent_sms if n == OTHER),
+        wait_until(lambda: any("Flood warning" in t for n, t, _ in emulator.script.messages.sent_sms if n == OTHER),
                    what="the announcement's words by SMS")
         emulator.deliver_sms(OTHER, "hello?")
         wait_until(lambda: any(c["last"] == "hello?" for c in conversations(data / "calls.db")), what="the 2nd text")
-        assert sum("Flood warning" in t for n, t, _ in emulator.script.sent_sms if n == OTHER) == 1
+        assert sum("Flood warning" in t for n, t, _ in emulator.script.messages.sent_sms if n == OTHER) == 1
     finally:
         daemon.commands["announcement.set"]({"prompt": None})
 
