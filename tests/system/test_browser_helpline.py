@@ -11,6 +11,7 @@ import pytest
 
 from appliance.records.store.alerts import AlertLog
 from tests.support.browser import CHROMIUM, csrf, logged_in, shot, sim_api
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -99,8 +100,8 @@ def test_a_text_conversation_goes_back_and_forth_from_the_console(simulate_box, 
     expect(admin.locator(".flash")).to_contain_text("Reply sent.")
     expect(admin.locator("#messages li.text-out")).to_contain_text("An operator will answer you here shortly")
     sim_api(base, data, "/api/sim/sms", {"sender": "+79165550101", "text": "thank you"})
-    admin.reload()
-    expect(admin.locator("#messages li.text-in").last).to_contain_text("thank you", timeout=10000)
+    wait_until(lambda: admin.reload() or "thank you" in admin.locator("#messages").inner_text(), 15,
+               "the caller's second text on the page")
     shot(admin, "texts-en")
 
     _language(admin, base, "ru")
