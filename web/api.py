@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .alarm_words import alarm_words
-from .link import DaemonError, ask, call_log, live_status, viewer_role
+from .i18n import language
+from .link import STATUS_SECONDS, DaemonError, ask, call_log, live_status, status_generation, viewer_role
 from .patterns import plain
 from .records import today as today_figures
 from .words import opening
@@ -35,17 +39,32 @@ def status():
         return _refused(exc)
 
 
+# The dashboard's answer, made once a second for each role and language and sent as it is to every open
+# dashboard: 20 of them asked for the status words and JSON 20 times a second (99.8 ms median at load 15).
+_dashboard_lock = threading.Lock()
+_dashboards: dict[tuple[str, str, str], tuple[float, int, bytes]] = {}  # -> (monotonic, status generation, body)
+
+
 @blueprint.get("/dashboard")
 def dashboard():
     """Status, today's figures, the open/closed line and the alarms in words, in one answer, for the dashboard's
     poll."""
-    today = today_figures()
-    try:
-        state = live_status()
-    except DaemonError as exc:
-        return _refused(exc, today=today)
-    state["alarms"] = [alarm_words(alarm) for alarm in state.get("alarms", [])]
-    return jsonify(status=state, today=today, opening=opening(state.get("schedule", {})))
+    key = (str(current_app.config["CONTROL_PATH"]), viewer_role(), language())
+    with _dashboard_lock:  # one client makes it; the others of that second wait for it rather than make it again
+        kept = _dashboards.get(key)
+        if kept is None or time.monotonic() - kept[0] >= STATUS_SECONDS or kept[1] != status_generation():
+            made, generation = time.monotonic(), status_generation()
+            today = today_figures()
+            try:
+                state = live_status()
+            except DaemonError as exc:
+                _dashboards.pop(key, None)
+                return _refused(exc, today=today)
+            state["alarms"] = [alarm_words(alarm) for alarm in state.get("alarms", [])]
+            body = json.dumps({"status": state, "today": today, "opening": opening(state.get("schedule", {}))},
+                              ensure_ascii=False).encode()
+            kept = _dashboards[key] = (made, generation, body)
+    return Response(kept[2], mimetype="application/json")
 
 
 @blueprint.get("/calls")

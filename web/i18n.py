@@ -13,8 +13,6 @@ import io
 import logging
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask, g, request, session
 from flask_babel import Babel, gettext
 
@@ -100,6 +98,10 @@ def _compile_stale(source: Path, target: Path) -> None:
         mo = target / po.relative_to(source).with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
+        # babel's catalog tools (~1 MB resident) only when a .mo is out of date, not in every web process
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
         with po.open("rb") as file:
             catalog = read_po(file)
         buffer = io.BytesIO()

@@ -22,9 +22,16 @@ class DaemonError(Exception):
 
 
 STATUS_SECONDS = 1.0  # a status this fresh is shown again rather than asked for: 20 dashboards, one question
+READS = frozenset({"status", "config.get"})  # commands that change nothing: the kept status stays good
 
 _status_lock = threading.Lock()
 _status: dict[str, tuple[float, dict[str, Any]]] = {}  # control path -> (monotonic time asked, reply)
+_forgotten = [0]  # how many times a command made the kept status stale: what is made from it is stale too
+
+
+def status_generation() -> int:
+    """Changes whenever a command may have changed the daemon's state (so a page made from its status is old)."""
+    return _forgotten[0]
 
 
 def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
@@ -37,9 +44,10 @@ def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
             kept = _status.get(path)
         if kept is not None and time.monotonic() - kept[0] < STATUS_SECONDS:
             return copy.deepcopy(kept[1])
-    else:
+    elif command not in READS:
         with _status_lock:
             _status.pop(path, None)
+            _forgotten[0] += 1
     asked = time.monotonic()
     reply = _ask(command, timeout, **args)
     if command == "status" and not args:

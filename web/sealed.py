@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from typing import IO
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from typing import IO, TYPE_CHECKING
 
 from .i18n import Refusal
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"HOTLINE-SEALED-1\n"
 CHUNK = 1024 * 1024
@@ -35,6 +34,10 @@ class WrongPassphrase(SealError):
 
 
 def _key(passphrase: str, salt: bytes, log_n: int) -> AESGCM:
+    # cryptography (~7 MB resident with its Rust library) is loaded by the first backup or restore, not with the app
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     return AESGCM(Scrypt(salt=salt, length=32, n=2 ** log_n, r=8, p=1).derive(passphrase.encode("utf-8")))
 
 
@@ -73,6 +76,8 @@ def unseal(source: IO[bytes], passphrase: str) -> Iterator[bytes]:
     log_n, salt, prefix = header[len(MAGIC)], header[len(MAGIC) + 1:-7], header[-7:]
     if not 10 <= log_n <= 20:
         raise SealError("this sealed backup asks for an unreasonable key derivation; it was not made by a hotline")
+    from cryptography.exceptions import InvalidTag
+
     aead, index = _key(passphrase, salt, log_n), 0
     while True:
         size = source.read(4)
