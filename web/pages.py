@@ -86,12 +86,15 @@ def console():
 
 
 def call_back(number: str) -> None:
-    """An operator at a desk calls back as the helpline: their handset rings first, then the box dials the caller
-    from the helpline's line (their own number stays private). Anyone else files it for the next free operator."""
+    """A logged-in operator calls back as the helpline: their handset (or their own phone) rings first, then the box
+    dials the caller from the helpline's line (their number stays private). Anyone else files it for the next
+    free operator."""
     me = own_operator(status()[0])
-    if me is not None and me.get("handset") and not me["handset"].startswith("phone:"):
-        act("callback.request", _("Your handset rings now: lift it, and the box dials the caller from the "
-                                  "helpline's number."), number=number, operator=me["name"])
+    if me is not None and me.get("handset"):
+        done = _("Your phone rings now: press 1, and the box dials the caller from the helpline's number.") \
+            if me["handset"].startswith("phone:") else \
+            _("Your handset rings now: lift it, and the box dials the caller from the helpline's number.")
+        act("callback.request", done, number=number, operator=me["name"])
     else:
         act("callback.request", _("Calling back now."), number=number)
 

@@ -89,6 +89,8 @@ class Callbacks:
         request = self.lines.call_on(event.line)
         if not isinstance(request, CallbackRequest):
             return []
+        if request.ringing:  # the operator's own phone, dialled first, did not answer: it waits for them again
+            return self.queue.stop_ringing(request, unanswered=True) + self.queue.dispatch()
         self.lines.calls[event.line] = None
         return [*self.queue.released(request), *self._failed(request, event.reason)]
 

@@ -28,6 +28,14 @@ class Lines:
         """A line that is up and carries no call, for dialling out."""
         return next((n for n, c in self.calls.items() if c is None and self.state[n] == "up"), None)
 
+    def take(self, call: Call, avoid: Iterable[str] = ()) -> str | None:
+        """A free line (none of `avoid`) becomes the call's, for dialling out; None when there is none."""
+        line = next((n for n, c in self.calls.items() if c is None and self.state[n] == "up" and n not in avoid),
+                    None)
+        if line is not None:
+            self.calls[line], call.line = call, line
+        return line
+
     def release(self, call: Call) -> None:
         """The call no longer holds its line (a call that already lost it to a newer one changes nothing)."""
         if call.line and self.calls.get(call.line) is call:

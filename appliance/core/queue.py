@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from . import events as ev
 from .call import Call, CallbackRequest
 from .clock import Clock
+from .lines import Lines
 from .operators import Operators
 from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
 from .timers import Timers
@@ -78,8 +79,10 @@ class Queue:
         clock: Clock,
         timers: Timers,
         rng: random.Random | None = None,
+        lines: Lines | None = None,
     ) -> None:
         self.handsets = handsets
+        self.lines = lines  # a free one is taken to dial a remote operator's phone for their own callback
         self.operators = operators
         self.settings = settings
         self.clock = clock
@@ -165,7 +168,11 @@ class Queue:
                     actions.append(ev.RingHandset(candidate.handset))
                 else:
                     call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=candidate.operator)
-                    actions += [ev.StopAudio(call.line), ev.RingRemote(call.line, handset.id, handset.phone)]
+                    if isinstance(call, CallbackRequest) and self.lines is not None:
+                        # their own "call back now": their phone first, from a free line; the caller once they accept
+                        actions.append(ev.Dial(self.lines.take(call, self.remote_refused) or "", handset.phone))
+                    else:
+                        actions += [ev.StopAudio(call.line), ev.RingRemote(call.line, handset.id, handset.phone)]
             self.timers.start("ring", call.id, now + ring_for)
         return actions
 
@@ -173,8 +180,12 @@ class Queue:
         """The wave less the remote phones this call cannot ring: a remote operator is dialled from the caller's
         own line (the caller held), so one at a time, only for a caller on a line whose network lets it hold and
         join calls, never for a callback request (it has no line until an operator takes it)."""
-        remote_ok = (not isinstance(call, CallbackRequest) and call.answered_at is not None
-                     and call.line not in self.remote_refused)
+        if isinstance(call, CallbackRequest):  # only their own callback, and only with a line to dial out on
+            remote_ok = call.for_operator is not None and self.lines is not None and any(
+                c is None and self.lines.state[n] == "up" and n not in self.remote_refused
+                for n, c in self.lines.calls.items())
+        else:
+            remote_ok = call.answered_at is not None and call.line not in self.remote_refused
         reachable = []
         for candidate in wave:
             if self.handsets[candidate.handset].phone is not None:
@@ -206,6 +217,12 @@ class Queue:
             call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=why or operator)
         if handset.phone is None:
             return [ev.StopRinging(handset_id)]
+        if isinstance(call, CallbackRequest):  # the operator's phone, dialled on a line of its own: hang up
+            line = call.line
+            if self.lines is not None:
+                self.lines.release(call)
+            call.line = ""
+            return [ev.HangUp(line)] if line else []
         # The remote leg hangs up and the caller, taken back off hold, hears the queue's music again.
         return [ev.DropRemote(call.line), ev.StopAudio(call.line),
                 ev.Play(call.line, self.settings.hold_prompt, loop=True)]

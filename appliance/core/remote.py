@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
+from .callbacks import Callbacks
 from .clock import Clock
 from .lines import Lines
 from .operators import PHONE_PREFIX
@@ -37,8 +38,9 @@ class RemoteOperators:
     """The remote leg on each line: which phone it dials for which call, and whether it picked up."""
 
     def __init__(self, lines: Lines, queue: Queue, clock: Clock,
-                 finish: Callable[[Call, str, str, str | None], list[object]]) -> None:
+                 finish: Callable[[Call, str, str, str | None], list[object]], callbacks: Callbacks) -> None:
         self.lines = lines
+        self.callbacks = callbacks
         self.queue = queue
         self.clock = clock
         self._finish = finish
@@ -56,7 +58,14 @@ class RemoteOperators:
         """A key on this line is the remote operator's answer to the whisper, not the caller's menu choice."""
         return line in self.answered and self._leg(line) is not None
 
+    def dialling_operator(self, line: str) -> bool:
+        """A callback request's line is dialling its operator's phone (not yet the caller)."""
+        return isinstance(self.lines.call_on(line), CallbackRequest) and self._leg(line) is not None
+
     def picked_up(self, event: ev.RemoteAnswered) -> list[object]:
+        call = self.lines.call_on(event.line)
+        if isinstance(call, CallbackRequest) and call.handset is not None and call.connected_at is None:
+            return [ev.JoinRemote(event.line)]  # the caller picked up: joined to their operator at once
         leg = self._leg(event.line)
         if leg is None:
             return [ev.DropRemote(event.line)]  # the call stopped ringing it meanwhile
@@ -71,7 +80,13 @@ class RemoteOperators:
             return []
         self.answered.discard(event.line)
         if event.digit == ACCEPT_KEY:
-            return self.queue.lifted(phone, call)
+            actions = self.queue.lifted(phone, call)
+            if isinstance(call, CallbackRequest):  # now the caller, held off the operator's line
+                call.attempts += 1
+                call.log(self.clock.wall(), "DIAL", detail=call.number)
+                actions += [ev.StopAudio(call.line), ev.RingRemote(call.line, phone, call.number),
+                            ev.SaveCallback(call.id, None, call.number, "dialling", call.attempts)]
+            return actions
         actions = self.queue.stop_one(call, phone, unanswered=True, why=f"declined with {event.digit}")
         return self._next(call, actions)
 
@@ -87,6 +102,9 @@ class RemoteOperators:
             actions = self.queue.stop_one(call, leg[1], unanswered=True, why=event.reason)
             # the line has taken the caller back already: no second hang-up of a leg that is gone
             return self._next(call, [a for a in actions if not isinstance(a, ev.DropRemote)])
+        if isinstance(call, CallbackRequest) and call.handset is not None and call.connected_at is None:
+            # the caller could not be reached: the operator, back on the line, is hung up; it is tried later
+            return [ev.HangUp(event.line), *self.callbacks.dial_failed(ev.DialFailed(event.line, event.reason))]
         if call.handset is not None and self.queue.handsets[call.handset].phone is not None \
                 and call.connected_at is not None:
             return self._rejoin_queue(call, event.reason)
@@ -97,10 +115,13 @@ class RemoteOperators:
         if call is None or call.handset is None:
             return []
         call.log(self.clock.wall(), "JOINED", handset=call.handset, detail=event.how)
+        actions = self.callbacks.dial_answered(ev.DialAnswered(event.line)) if isinstance(call, CallbackRequest) \
+            else []
         if event.how == "transfer":
             # Explicit call transfer: the two talk without the box, which cannot hear when they finish.
-            return self._finish(call, "transferred", "operator", f"joined to {call.operator}'s phone by transfer")
-        return []
+            return actions + self._finish(call, "transferred", "operator",
+                                          f"joined to {call.operator}'s phone by transfer")
+        return actions
 
     def ended(self, call: Call) -> bool:
         """The caller's call is joined to a remote phone: either side hanging up ends it for both."""

@@ -69,10 +69,10 @@ class Switchboard:
                 self.handsets[phone_handset(operator.name)] = HandsetState(phone_handset(operator.name),
                                                                            phone=operator.phone)
         self.timers = Timers()
-        self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng)
+        self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng, self._lines)
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
-        self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish)
+        self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks)
         self.desks = Desks(self.queue, clock, rng)
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
@@ -94,7 +94,7 @@ class Switchboard:
             ev.HookOff: self._hook_off,
             ev.HookOn: self._hook_on,
             ev.PresenceChanged: self._presence_changed,
-            ev.DialAnswered: self.callbacks.dial_answered,
+            ev.DialAnswered: self._dial_answered,
             ev.DialFailed: self.callbacks.dial_failed,
             ev.RemoteAnswered: self.remote.picked_up,
             ev.RemoteFailed: self.remote.failed,
@@ -195,8 +195,8 @@ class Switchboard:
         that operator's desk rings first (the console's and callbacks page's "call back now")."""
         if operator is not None:
             person = self.operators.get(operator)
-            if person.handset is None or person.handset not in self.handsets or self.handsets[person.handset].phone:
-                raise ValueError(f"{operator} is not logged in at a desk: log in at a handset to call back from it")
+            if person.handset is None or person.handset not in self.handsets:
+                raise ValueError(f"{operator} is not logged in: log in at a handset or your phone to call back")
             self.operators.ready(operator, self.clock.monotonic())
         return self.callbacks.request(None, number, operator)
 
@@ -276,6 +276,11 @@ class Switchboard:
     def _answer_failed(self, event: ev.AnswerFailed) -> list[object]:
         call = self._lines.call_on(event.line)
         return self._finish(call, "failed", "system", event.reason) if call else []
+
+    def _dial_answered(self, event: ev.DialAnswered) -> list[object]:
+        if self.remote.dialling_operator(event.line):  # a remote operator's phone, for their own callback
+            return self.remote.picked_up(ev.RemoteAnswered(event.line))
+        return self.callbacks.dial_answered(event)
 
     def _dtmf(self, event: ev.DtmfReceived) -> list[object]:
         if self.remote.whispering(event.line):

@@ -22,10 +22,10 @@ def test_call_back_now_rings_only_the_asking_operators_desk_then_dials_the_calle
     assert sb.status()["calls"][0]["handset"] == "h2"
 
 
-def test_call_back_now_needs_the_operator_at_a_desk():
+def test_call_back_now_needs_the_operator_logged_in():
     sb, clock = board()
     sb.operators.logout("Boris", clock.wall())
-    with pytest.raises(ValueError, match="Boris is not logged in at a desk"):
+    with pytest.raises(ValueError, match="Boris is not logged in"):
         sb.request_callback("+79165550123", operator="Boris")
     assert sb.queue.waiting == []
 

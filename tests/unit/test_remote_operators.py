@@ -78,3 +78,28 @@ def test_a_line_whose_network_refuses_hold_rings_no_remote_operator_again():
     actions = sb.handle(ev.RemoteFailed(LINE, "the network refused to hold the caller: +CME ERROR: 3", refused=True))
     assert not any(isinstance(a, ev.RingRemote) for a in actions)
     assert sb.status()["lines"][0]["remote_refused"].startswith("the network refused to hold")
+
+
+def test_a_volunteer_calls_back_from_her_phone_as_the_helpline():
+    """Her phone first (dialled on the free line), the whisper, 1; then the caller is dialled with her held, and
+    joined to her once they pick up: the caller sees the helpline's number, never hers."""
+    sb, clock = remote_board()
+    actions = sb.request_callback("+79165550123", operator="Vera")
+    assert ev.Dial(LINE, VERA) in actions and not any(isinstance(a, ev.RingRemote) for a in actions)
+    assert sb.handle(ev.DialAnswered(LINE)) == [ev.StopAudio(LINE), ev.Play(LINE, "whisper", loop=True)]
+    actions = sb.handle(ev.DtmfReceived(LINE, "1"))
+    assert ev.RingRemote(LINE, "phone:Vera", "+79165550123") in actions
+    assert sb.handle(ev.RemoteAnswered(LINE)) == [ev.JoinRemote(LINE)]
+    actions = sb.handle(ev.RemoteJoined(LINE, "conference"))
+    assert actions[-1].state == "done" and sb.line_calls[LINE].connected_at is not None
+    clock.advance(40)
+    record = ended(sb.handle(ev.RemoteHangup(LINE)))
+    assert (record["operator"], record["handset"], record["talk_seconds"]) == ("Vera", "phone:Vera", 40)
+
+
+def test_a_volunteer_who_does_not_answer_her_own_callback_frees_the_line():
+    sb, clock = remote_board()
+    sb.request_callback("+79165550123", operator="Gleb")
+    actions = sb.handle(ev.DialFailed(LINE, "no answer"))
+    assert actions == [ev.HangUp(LINE)] and sb.line_calls[LINE] is None
+    assert len(sb.queue.waiting) == 1  # it waits for him (his retry pause first)
