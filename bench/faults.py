@@ -98,6 +98,17 @@ class Hotline:
         self.kill()
         return None
 
+    def wait_for_prompts(self, wait: float = READY_WAIT) -> bool:
+        """After READY=1, until the daemon's status no longer says it is making prompts (they are made after
+        READY=1); False when it did not within `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            status = [m for _, m in self.notices if m.startswith("STATUS=")]
+            if status and "making prompts" not in status[-1]:
+                return True
+            time.sleep(0.05)
+        return False
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)

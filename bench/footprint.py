@@ -85,7 +85,7 @@ def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
     try:
         for start in ("first", "restart"):
             ready = hotline.start()
-            if ready is None:
+            if ready is None or not hotline.wait_for_prompts():  # made after READY=1: idle is after that
                 raise RuntimeError(f"hotline run did not become ready: see {hotline.log.read_text()[-500:]}")
             if start == "first":
                 first_rss = idle(hotline.proc.pid, min(seconds, 2.0))["rss_mb"]

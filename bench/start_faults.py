@@ -91,7 +91,7 @@ def run(root: Path, hotline: Callable[..., Any], write_box: Callable[[Path, dict
             box = hotline(config, data, root / f"box-{n}.log", env)
             try:
                 ready = box.start()
-                status = box.status() if ready is not None else None
+                status = box.status() if ready is not None and box.wait_for_prompts() else None
             finally:
                 box.close()
             log = (root / f"box-{n}.log").read_text(errors="replace")

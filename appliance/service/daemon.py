@@ -223,6 +223,7 @@ class Daemon:
         self.actions.prompts_made()
         self.prompts_made.set()
         log.info("prompts made: %d", len(self.prompts))
+        self.notifier.status(self.summary())
 
     def _drain_startup_events(self) -> None:
         """Apply LineUp/LineDown from start-up so READY=1 reports the real state of each line."""
@@ -421,4 +422,5 @@ class Daemon:
         operators = sum(1 for o in self.core.operators if o.handset is not None)
         alarms = len(self.alarms.active())
         return (f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"
-                + (f", {alarms} alarm(s)" if alarms else ""))
+                + (f", {alarms} alarm(s)" if alarms else "")
+                + ("" if self.prompts_made.is_set() else ", making prompts"))
