@@ -42,6 +42,9 @@ __all__ = ["ModemError", "ModemLine"]
 # next caller.
 KEEPALIVE = 10.0
 KEEPALIVE_REPLY = 2.0
+# A command is a few bytes the modem takes at once; one it will not take (CTS held low, a stalled USB queue)
+# would block the writing thread for good: the worker, or the reader that writes ATA at the RING.
+WRITE_TIMEOUT = 2.0
 BORROW_WAIT = 10.0  # longest borrow() waits for the jobs queued before it (ATA/+VLS answer within this)
 DIALLABLE = re.compile(r"\+?[0-9*#]{1,30}")
 
@@ -93,7 +96,8 @@ class ModemLine:
                                  line=line_id, post=post)
                          if ussd_balance is not None else None)
         self._setup = LineSetup(line_id, port, serial_factory=serial_factory,
-                                serial_args={"baudrate": baudrate, "rtscts": rtscts, "timeout": None},
+                                serial_args={"baudrate": baudrate, "rtscts": rtscts, "timeout": None,
+                                             "write_timeout": WRITE_TIMEOUT},
                                 dialect_name=dialect, sim_pin=sim_pin, health_period=health_period,
                                 dialect=lambda: self._dialect, identified=self._identified, adopt=self._adopt,
                                 on_report=self._on_report, recovery=self._recovery,

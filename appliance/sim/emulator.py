@@ -33,6 +33,8 @@ class ModemEmulator:
         self.voice_port = UsbVoicePort(link + "-audio" if link else None) if dialect in USB_VOICE else None
         self.script = Script(dialect, self._send, sim_pin=sim_pin, usb_voice=self.voice_port)
         self.hung = False  # fault: the firmware stops answering commands
+        self._deaf = False  # fault: the modem takes no more bytes (CTS held low): stop_taking_input
+        self._deaf_r, self._deaf_w = os.pipe()  # wakes the pty thread to change what it watches
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
         self._master: int | None = None
@@ -61,7 +63,7 @@ class ModemEmulator:
         self.script.cancel_timers()
         self.script.voice.reset()
         self._unplug()
-        for fd in (self._wake_r, self._wake_w):
+        for fd in (self._wake_r, self._wake_w, self._deaf_r, self._deaf_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -192,12 +194,45 @@ class ModemEmulator:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.link)
 
+    def stop_taking_input(self) -> None:
+        """The modem takes no more bytes, as one holding CTS low: the port's queue towards it is stuffed full, so
+        the host's next write blocks. `take_input_again` throws the queue away and reads on."""
+        self._deaf = True
+        os.write(self._deaf_w, b"d")
+        stuffing = os.open(self._slave_path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            # To the last byte, a short command must not fit in what is left; the kernel moves queued bytes on to
+            # the reading side's own buffer a moment later, so stuff again until the port stays full.
+            while True:
+                for size in (4096, 256, 16, 1):
+                    with contextlib.suppress(BlockingIOError):
+                        while True:
+                            os.write(stuffing, b"\0" * size)
+                if not select.select([], [stuffing], [], 0.25)[1]:
+                    break
+        finally:
+            os.close(stuffing)
+
+    def take_input_again(self) -> None:
+        master = self._master
+        with contextlib.suppress(BlockingIOError, OSError):
+            while master is not None and os.read(master, 65536):
+                pass
+        self._deaf = False
+        os.write(self._deaf_w, b"d")
+
     def _serve(self, master: int) -> None:
         pending = bytearray()
         while True:
-            ready, _, _ = select.select([master, self._wake_r], [], [])
+            watched = [self._wake_r, self._deaf_r] + ([] if self._deaf else [master])
+            ready, _, _ = select.select(watched, [], [])
             if self._wake_r in ready:
                 return
+            if self._deaf_r in ready:
+                os.read(self._deaf_r, 64)
+                continue
+            if master not in ready:
+                continue
             try:
                 data = os.read(master, 4096)
             except BlockingIOError:

@@ -14,6 +14,7 @@ import pytest
 from appliance.core.events import (
     CallAnswered,
     CallerId,
+    DialFailed,
     DtmfReceived,
     IncomingCall,
     LineDown,
@@ -280,3 +281,20 @@ def test_packet_registration_alone_does_not_make_a_line_up_for_calls(rig):
     emu.report('+CGREG: 1,"9110","7E6"', "+CREG: 3")  # data attached, calls denied
     assert "denied" in events.until(LineDown).reason
     assert line.status()["registration_domains"] == {"CREG": 3, "CGREG": 1}
+
+
+def test_a_modem_that_stops_taking_bytes_takes_its_line_down_and_a_caller_is_answered_once_it_takes_them(rig):
+    """A modem holding CTS low (or a USB port whose queue stopped) takes no bytes. Before, the write of the next
+    command (here a callback's ATD) blocked the line's worker for good: no DialFailed, the line shown up, every
+    later command queued behind it (an ATA from the reader blocked its thread the same way). The write now gives
+    up, the line goes down with the reason and recovers once the modem takes bytes again."""
+    emu, line, events = rig("sim800")
+    assert events.next() == LineUp("l1")
+    emu.stop_taking_input()
+    line.dial("+79161234567")
+    assert isinstance(events.until(DialFailed, timeout=10), DialFailed)
+    down = events.until(LineDown, timeout=10)
+    assert "write" in down.reason, down
+    emu.take_input_again()
+    assert events.until(LineUp, timeout=30) == LineUp("l1")
+    answered_call(emu, line, events)
