@@ -137,6 +137,12 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(f"{args.config}: OK — {len(config.lines)} line(s), {len(config.handsets)} handset(s), "
               f"{len(config.flow.nodes)} flow nodes")
+        if any(node.type == "speak" for node in config.flow.nodes.values()):
+            from .speech.capacity import judge
+
+            verdict = judge(config.speech.engine, config.speech.min_free_mb)
+            print(f"speech: {verdict.why}" if verdict.on else
+                  f"speech: OFF — {verdict.why}; callers at speak nodes use the keys")
     if args.hardware or (args.hardware is None and _on_a_pi()):
         from .ops.hwcheck import format_findings, probe
 
