@@ -148,7 +148,9 @@ def _check(args: argparse.Namespace) -> int:
 
         ports = {line.id: line.port for line in config.lines} if config else None
         voice = {line.id: line.audio_port for line in config.lines if line.audio_port} if config else None
-        findings = probe(ports, voice_ports=voice, fix=args.fix)
+        forwards = {line.id: (line.forward_to, line.forward_on) for line in config.lines if line.forward_to} \
+            if config else None
+        findings = probe(ports, voice_ports=voice, fix=args.fix, forwards=forwards)
         print(format_findings(findings))
         if any(not finding.ok for finding in findings):
             status = 1

@@ -69,7 +69,8 @@ def _words(value: object) -> object:
 def catalog() -> dict[str, str]:
     """The strings the dashboard's script shows (states), in the page's language."""
     keys = ("idle", "ringing", "on call", "off-hook", "up", "down", "starting", "in menu", "answering",
-            "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace", "since")
+            "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace", "since",
+            "in force", "not in force", "not read yet")
     return {key: translate(key) for key in keys}
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..core.problems import Problem
+from .forwarding import parse_forwarding
 from .model import LineConfig
 from .validators import boolean, checked, gpio_pin, identifier, seconds
 
@@ -64,6 +65,7 @@ def parse_lines(raw: object, simulated: bool, check_devices: bool, problems: lis
         dial_timeout = _seconds(spec, "dial_timeout", (10, 300), where, problems)
         answering = _answering(spec, where, problems)
         answering.update(_line_audio(spec, where, str(dialect), simulated, check_devices, problems))
+        answering.update(parse_forwarding(spec, where, str(dialect), problems))
         lines.append(LineConfig(
             line_id, str(port), str(dialect), int(baudrate) if isinstance(baudrate, int) else 0, rtscts is True,
             sim_pin, power_pin, str(audio["audio_out"]), str(audio["audio_in"]), software_dtmf is True, ussd,

@@ -44,6 +44,9 @@ class LineConfig:
     answer_after_rings: int | None = None  # None: 2 on a V.253 landline (caller ID comes after ring 1), else 1
     audio: str = "alsa"  # alsa (sound card) | serial (the modem's USB voice port) | uac (the modem's USB sound card)
     audio_port: str | None = None  # the voice port when audio = "serial": /dev/hotline/<line>-audio
+    forward_to: str | None = None  # a sibling box's number: the network's call forwarding (config/forwarding.py)
+    forward_on: tuple[str, ...] = ("busy", "no_reply", "not_reachable")
+    forward_after: int = 20  # seconds of ringing before an unanswered call goes on
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortL
 from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
 from appliance.modem.dialects import Dialect, dialect_named
 from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
+from appliance.modem.forwarding import CallForwarding
 from appliance.modem.lease import Lease, lend
 from appliance.modem.line_setup import LineSetup
 from appliance.modem.news import LineNews
@@ -57,12 +58,13 @@ class ModemLine:
                  on_report: Callable[[Happening], None] | None = None, ussd_balance: str | None = None,
                  ussd_period: float = 86400.0, dial_timeout: float = DIAL_TIMEOUT,
                  answer_after_rings: int | None = None, note_answer: AnswerNote | None = None,
-                 call_waiting: str = "reject") -> None:
+                 call_waiting: str = "reject", forward: tuple[str, tuple[str, ...], int] | None = None) -> None:
         """`power_cycle` pulses the modem's power key / reset pin (see power.PowerKey); `on_report` sees
         every parsed report; `ussd_balance` is the code (*100#) asked every `ussd_period` s for status().
         The line answers callers itself (calls.py) on ring `answer_after_rings` (None: 2 on an analogue line,
         where caller ID comes after the first ring, else 1); `note_answer` journals each answer just before
-        ATA. `call_waiting` reject|off: what happens to a second caller (news.py)."""
+        ATA. `call_waiting` reject|off: what happens to a second caller (news.py). `forward` (number, conditions,
+        seconds): the network's call forwarding to set at each start (forwarding.py)."""
         if dialect != "auto":
             dialect_named(dialect)  # a bad name fails here, before anything is opened
         if answer_after_rings is not None and not (isinstance(answer_after_rings, int) and answer_after_rings >= 1):
@@ -92,6 +94,9 @@ class ModemLine:
         self._news = LineNews(line_id, post=post, later=self._later, command=self._command,
                               calls_state=lambda: self.calls.state, call_waiting=call_waiting)
         self._sms = Sms(line_id, post=post, command=self._command)
+        number, conditions, after = forward or (None, (), 20)
+        self.forwarding = CallForwarding(line_id, number=number, conditions=conditions, after=after,
+                                         command=self._command, later=self._later)
         self._balance = (Balance(ussd_balance, ussd_period, command=self._command, later=self._later,
                                  line=line_id, post=post)
                          if ussd_balance is not None else None)
@@ -101,7 +106,8 @@ class ModemLine:
                                 dialect_name=dialect, sim_pin=sim_pin, health_period=health_period,
                                 dialect=lambda: self._dialect, identified=self._identified, adopt=self._adopt,
                                 on_report=self._on_report, recovery=self._recovery,
-                                capabilities=self.capabilities, news=self._news, sms=self._sms, calls=self.calls)
+                                capabilities=self.capabilities, news=self._news, sms=self._sms, calls=self.calls,
+                                forwarding=self.forwarding)
 
     @property
     def answer_timeout(self) -> float:
@@ -182,7 +188,8 @@ class ModemLine:
                     "skipped_lines": self._channel.splitter.skipped if self._channel else 0,
                     "sms_sent": self._sms.sent, "sms_received": self._sms.received,
                     "balance": self._balance.status() if self._balance else None,
-                    "missing": self.capabilities.missing(), **self._news.status(), **self._setup.health}
+                    "missing": self.capabilities.missing(), **self._news.status(), **self._setup.health,
+                    "forwarding": self.forwarding.status()}
 
     def close(self) -> None:
         if self._closing.is_set():

@@ -18,6 +18,7 @@ from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import Calls
 from appliance.modem.dialects import Dialect, identify
+from appliance.modem.forwarding import CallForwarding
 from appliance.modem.news import LineNews
 from appliance.modem.optional import Capabilities
 from appliance.modem.recovery import LineRecovery
@@ -33,7 +34,8 @@ class LineSetup:
                  serial_args: dict[str, Any], dialect_name: str, sim_pin: str | None, health_period: float,
                  dialect: Callable[[], Dialect], identified: Callable[[Dialect], None],
                  adopt: Callable[[AtChannel], bool], on_report: Callable[[str | DleEvent], None],
-                 recovery: LineRecovery, capabilities: Capabilities, news: LineNews, sms: Sms, calls: Calls) -> None:
+                 recovery: LineRecovery, capabilities: Capabilities, news: LineNews, sms: Sms, calls: Calls,
+                 forwarding: CallForwarding) -> None:
         """`dialect()` is the line's current dialect and `identified(dialect)` sets it (dialect "auto");
         `adopt(channel)` makes an opened channel the line's (False: the line closed meanwhile);
         `on_report` takes each report the channel's reader reads."""
@@ -53,6 +55,7 @@ class LineSetup:
         self._news = news
         self._sms = sms
         self._calls = calls
+        self._forwarding = forwarding
         self.health: dict = {}  # the last poll's figures (signal, registration, SIM, identities), in status()
         self.next_health = 0.0  # when the next poll is due (monotonic)
         self._identities_known = False
@@ -112,6 +115,7 @@ class LineSetup:
             if dialect.gsm:
                 self._sms.fetch_stored()  # before the line is up, so no call waits behind it
                 self._news.ask_network()
+                self._forwarding.apply()  # to the sibling box, as the config says, then read back
             self._calls.back(cmd)
         except PortLost as exc:
             return str(exc)

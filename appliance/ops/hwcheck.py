@@ -58,9 +58,10 @@ PortOpener = Callable[[str], Any]
 
 def probe(expected_ports: Mapping[str, str] | None = None, *, sys_root: Path = Path("/"),
           open_port: PortOpener | None = None, voice_ports: Mapping[str, str] | None = None,
-          fix: bool = False) -> list[Finding]:
+          fix: bool = False, forwards: Mapping[str, tuple[str, tuple[str, ...]]] | None = None) -> list[Finding]:
     """Serial ports (and which answer AT), sound cards, GPIO chips and power, against the config's lines
-    (`expected_ports`: line -> AT port; `voice_ports`: line -> USB voice port, for lines with audio = "serial").
+    (`expected_ports`: line -> AT port; `voice_ports`: line -> USB voice port, for lines with audio = "serial";
+    `forwards`: line -> (number, conditions) of its call forwarding, read back from the network).
     `fix`: switch VoLTE on where an LTE module has it off (the module restarts)."""
     sys_root = Path(sys_root)
     opener = open_port or _open_serial
@@ -69,6 +70,11 @@ def probe(expected_ports: Mapping[str, str] | None = None, *, sys_root: Path = P
     findings = [_port_finding(device, names, answers[device]) for device, names in ports.items()]
     findings += _expected_findings(expected_ports or {}, sys_root, ports, answers)
     findings += _voice_findings(voice_ports or {}, sys_root, answers)
+    for line, (number, conditions) in (forwards or {}).items():
+        port = (expected_ports or {}).get(line)
+        device = str((sys_root / port.lstrip("/")).resolve()) if port and "://" not in port else None
+        if device in answers and answers[device].answers:
+            findings.append(forwarding_finding(line, number, conditions, device, opener))
     findings += [sound_cards(sys_root), gpio_chips(sys_root), power()]
     return findings
 
@@ -105,6 +111,34 @@ def ask_port(device: str, open_port: PortOpener, *, fix: bool = False) -> PortAn
         return PortAnswer(False, error=f"failed while asking: {exc}")
     finally:
         port.close()
+
+
+def forwarding_finding(line: str, number: str, conditions: tuple[str, ...], device: str,
+                       open_port: PortOpener) -> Finding:
+    """What the network has in force for the line's call forwarding (AT+CCFC queries only: nothing is set)."""
+    from appliance.modem.at import Reply
+    from appliance.modem.forwarding import NETWORK_TIMEOUT, query_forwarding
+
+    def ask(text: str, timeout: float = NETWORK_TIMEOUT, **_: object) -> Reply:
+        lines = _command(port, text.encode() + b"\r", timeout).splitlines()
+        return Reply(text, lines[:-1], lines[-1] if lines else "no answer")
+
+    what, expected = f"line {line} call forwarding", f"to {number} on {', '.join(conditions)}"
+    try:
+        port = open_port(device)
+    except Exception as exc:  # busy: the daemon holds it, and its status shows the forwarding (the line page)
+        return Finding(what, expected, _open_error(exc), False, "Stop the daemon to ask the network here.")
+    try:
+        found = query_forwarding(ask)
+    finally:
+        port.close()
+    if isinstance(found, str):
+        return Finding(what, expected, found, False, "Is the SIM registered? Some prepaid plans bar forwarding.")
+    said = "; ".join(f"{c}: " + (f"to {f['number']}" if f["active"] else "off") for c, f in found.items())
+    wrong = [c for c in conditions if not found[c]["active"] or
+             "".join(filter(str.isdigit, found[c]["number"] or ""))[-10:] != "".join(filter(str.isdigit, number))[-10:]]
+    return Finding(what, expected, said, not wrong,
+                   "Start the daemon: it sets the forwarding at each start (docs/fleet.md)." if wrong else "")
 
 
 def sound_cards(sys_root: Path) -> Finding:
@@ -175,11 +209,11 @@ def _open_serial(device: str) -> Any:
     return serial.Serial(device, 115200, timeout=0.2, write_timeout=AT_TIMEOUT, exclusive=True)
 
 
-def _command(port: Any, command: bytes) -> str:
-    """Send one command; the reply's lines, up to a final result or AT_TIMEOUT."""
+def _command(port: Any, command: bytes, timeout: float = AT_TIMEOUT) -> str:
+    """Send one command; the reply's lines, up to a final result or `timeout`."""
     port.write(command)
     reply = b""
-    deadline = time.monotonic() + AT_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reply += port.read(max(1, port.in_waiting))  # blocks up to the port's short timeout
         text = reply.decode("ascii", "replace").replace("\r", "\n")

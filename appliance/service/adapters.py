@@ -78,7 +78,8 @@ class Adapters:
                           baudrate=line.baudrate, rtscts=line.rtscts, sim_pin=line.sim_pin, power_cycle=power_key,
                           ussd_balance=line.ussd_balance, ussd_period=line.ussd_period,
                           dial_timeout=line.dial_timeout, call_waiting=line.call_waiting,
-                          answer_after_rings=line.answer_after_rings, note_answer=note_answer)
+                          answer_after_rings=line.answer_after_rings, note_answer=note_answer,
+                          forward=(line.forward_to, line.forward_on, line.forward_after) if line.forward_to else None)
         detect = line.dialect == "auto"
         if detect:  # the audio path follows the family (a voice modem carries it itself): known once it has said
             if not self._start_modem(line, modem):

@@ -70,6 +70,9 @@ def line_alarms(alarms: Alarms, line_id: str, status: dict | None) -> None:
                                                  f"{why}")
     for kind, text in ((status or {}).get("warnings") or {}).items():
         wanted[prefix + kind] = ("warning", f"line {line_id}: the modem reports {text}")
+    forwarding = (status or {}).get("forwarding") or {}
+    if forwarding.get("problem"):  # overflow to a sibling box would not happen (docs/fleet.md)
+        wanted[prefix + "forwarding"] = ("warning", f"line {line_id}: {forwarding['problem']}")
     for alarm in alarms.active(prefix):
         if alarm["id"] not in wanted:
             alarms.clear(alarm["id"])

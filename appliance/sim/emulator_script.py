@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.sim.emulator_forwarding import CallForwards
 from appliance.sim.emulator_sms import Messages
 from appliance.sim.emulator_usb_voice import UsbVoice, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
@@ -100,6 +101,7 @@ class Script:
         # Its parts, which tests drive directly (script.messages.sent_sms, script.usb.uac_voice):
         self.messages = Messages(send, self._later)  # SMS and USSD
         self.usb = UsbVoice(dialect, usb_voice)  # the call's voice over USB, and VoLTE
+        self.forwards = CallForwards()  # the network's call forwarding (AT+CCFC)
 
     # --- the call ------------------------------------------------------------------------
 
@@ -309,7 +311,7 @@ class Script:
             return ("OK",)
         if cmd.startswith("ATD"):
             return self._dial(line[3:].rstrip(";").lstrip("TtPp"))
-        message = self.messages.reply(line, cmd)
+        message = self.messages.reply(line, cmd) or self.forwards.reply(line, cmd)
         if message is not None:
             return message
         if cmd.startswith("AT+VTS"):

@@ -69,3 +69,29 @@ def test_hotline_check_names_a_plain_broker_elsewhere_and_starts_nothing(tmp_pat
                              "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "fleet.broker: 'mqtt://192.0.2.7' is plain MQTT to another host" in result.stderr
+
+
+def line_problems(**line) -> dict[str, str]:
+    doc = copy.deepcopy(configuration.default_document())
+    doc["lines"][0].update(line)
+    _, found = configuration.check(doc, simulated=True)
+    return {p.field: p.message for p in found if p.severity == "error"}
+
+
+def test_forwarding_to_a_sibling_switches_call_waiting_off():
+    doc = copy.deepcopy(configuration.default_document())
+    doc["lines"][0]["forward_to"] = "+79169990002"
+    line = configuration.parse(doc, simulated=True).lines[0]
+    assert (line.forward_to, line.forward_on, line.forward_after, line.call_waiting) == (
+        "+79169990002", ("busy", "no_reply", "not_reachable"), 20, "off")
+
+
+@pytest.mark.parametrize(("line", "key", "words"), [
+    ({"forward_to": "sibling"}, "lines[0].forward_to", "not a phone number"),
+    ({"forward_to": "+79169990002", "forward_on": ["busy", "always"]}, "lines[0].forward_on", "a list of busy"),
+    ({"forward_to": "+79169990002", "forward_after": 7}, "lines[0].forward_after", "5, 10, 15"),
+    ({"forward_to": "+79169990002", "call_waiting": "reject"}, "lines[0].call_waiting", "needs call_waiting"),
+    ({"forward_to": "+79169990002", "dialect": "v253"}, "lines[0].forward_to", "analogue"),
+])
+def test_a_bad_forwarding_value_is_refused_naming_its_key(line, key, words):
+    assert words in line_problems(**line)[key]

@@ -34,7 +34,9 @@ def rows(page) -> dict[str, list[str]]:
 def test_the_fleet_page_shows_three_boxes_live_and_a_killed_box_offline(broker, prompt_cache, start_box, browser,
                                                                          tmp_path):
     a_data, b_data, c_data = (box_data(prompt_cache, tmp_path / name) for name in ("a", "b", "c"))
-    a, _ = start_box(fleet_document(broker, "office-a"), data=a_data)
+    a_document = fleet_document(broker, "office-a")
+    a_document["lines"][0]["forward_to"] = "+79169990002"  # office-b's number: overflow through the network
+    a, _ = start_box(a_document, data=a_data)
     b, _ = start_box(fleet_document(broker, "office-b"), data=b_data)
     document = tmp_path / "c.json"
     document.write_text(json.dumps(fleet_document(broker, "office-c")))
@@ -63,6 +65,11 @@ def test_the_fleet_page_shows_three_boxes_live_and_a_killed_box_offline(broker, 
             wait_until(lambda: rows(page)["office-c"][2] == "offline", timeout=3 * 2 + 4,
                        what="office-c offline within its keep-alive")
             assert rows(page)["office-a"][2] == "online"
+
+            # office-a's own line page (the dashboard's lines) shows its forwarding, as the network has it.
+            page.goto(base + "/")
+            page.wait_for_function("""() => [...document.querySelectorAll('#lines tbody td')]
+                .some((td) => td.textContent === '+79169990002 (in force)')""", timeout=10000)
             page.close()  # its poll would hold the server's last connection open
 
         # A laptop with only the [fleet] table sees the same, from the command line.

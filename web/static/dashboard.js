@@ -11,7 +11,7 @@ async function refresh() {
       const modem = l.modem || {};
       return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), modem.registration,
         modem.signal_dbm === undefined || modem.signal_dbm === null ? "" : modem.signal_dbm + " dBm",
-        modem.operator];
+        modem.operator, forwarding(modem.forwarding)];
     }));
     Hotline.fill("handsets", status.handsets.map((h) => [h.id, h.operator, Hotline.t(h.state)]));
     Hotline.fill("live", status.calls.map((c) => [c.line, c.caller || "—", Hotline.t(c.state), c.menu_path,
@@ -27,6 +27,12 @@ async function refresh() {
     error.textContent = Hotline.t("Cannot reach the box") + ": " + err.message;
     error.hidden = false;
   }
+}
+// A line's call forwarding to a sibling box (docs/fleet.md): the number, and whether the network has it in force.
+function forwarding(f) {
+  if (!f) return "";
+  const state = f.in_force === null ? "not read yet" : f.problem ? "not in force" : "in force";
+  return f.to + " (" + Hotline.t(state) + ")";
 }
 // The daemon's alarms (docs/alarms.md): what an admin must act on, such as a full disk.
 function fillAlarms(alarms) {
