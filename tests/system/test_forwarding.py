@@ -27,7 +27,7 @@ def forwarding(daemon) -> dict | None:
 def test_a_line_forwards_to_its_sibling_on_busy_no_reply_and_not_reachable_with_call_waiting_off(start_box):
     daemon, simulation = start_box(forwarding_document(forward_after=15))
     emulator = simulation.emulators["gsm1"]
-    shown = wait_until(lambda: forwarding(daemon), what="the forwarding read back")
+    shown = wait_until(lambda: forwarding(daemon), timeout=30, what="the forwarding read back")
     assert emulator.script.forwards.active() == {"busy": SIBLING, "no_reply": SIBLING, "not_reachable": SIBLING}
     assert shown["problem"] is None
     assert shown["in_force"]["no_reply"] == {"active": True, "number": SIBLING, "seconds": 15}
@@ -39,13 +39,13 @@ def test_forwarding_the_network_refuses_is_an_alarm_naming_the_condition(start_b
     document = forwarding_document(forward_on=["busy"])
     daemon, simulation = start_box(document)
     emulator = simulation.emulators["gsm1"]
-    wait_until(lambda: forwarding(daemon), what="the forwarding read back")
+    wait_until(lambda: forwarding(daemon), timeout=30, what="the forwarding read back")
     assert emulator.script.forwards.active() == {"busy": SIBLING}  # the conditions not wanted are erased
     emulator.script.forwards.rules.clear()  # someone switched it off from a phone meanwhile...
     emulator.script.forwards.refused = True  # ...and the network now refuses it
     daemon.adapters.lines["gsm1"].forwarding.apply()
     alarm = wait_until(lambda: [a for a in daemon.status()["alarms"] if a["id"] == "line.gsm1.modem.forwarding"],
-                       what="the forwarding alarm")[0]
+                       timeout=30, what="the forwarding alarm")[0]
     assert "busy" in alarm["text"] and alarm["severity"] == "warning"
 
 
