@@ -311,9 +311,10 @@ class Script:
             return ("OK",)
         if cmd.startswith("ATD"):
             return self._dial(line[3:].rstrip(";").lstrip("TtPp"))
-        message = self.messages.reply(line, cmd) or self.forwards.reply(line, cmd)
-        if message is not None:
-            return message
+        for part in (self.messages, self.forwards):
+            message = part.reply(line, cmd)
+            if message is not None:
+                return message
         if cmd.startswith("AT+VTS"):
             return ("OK",)
         if cmd.endswith("?") or cmd == "AT+CLAC":
