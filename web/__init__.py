@@ -33,6 +33,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         backup,
         blocking,
         configure,
+        continuity,
         firstboot,
         fleet,
         hosts,
@@ -75,9 +76,10 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     words.install(app)
     row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
-                   blocking, alerts, fleet, texts):
+                   blocking, alerts, fleet, texts, continuity):
         app.register_blueprint(module.blueprint)
     signin.install(app)
+    continuity.install(app)
     app.register_error_handler(HTTPException, _error_page)
     app.before_request(_bound_json)
     log.info("API token in %s (send it as Authorization: Bearer <token>)", data_dir / "api-token")

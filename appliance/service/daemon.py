@@ -30,7 +30,7 @@ from ..modem.ussd import BalanceRead
 from ..ports import HandsetPort, LinePort, PlayerPort, RecorderPort, Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
-from . import commands, commands_calls, override
+from . import commands, commands_calls, commands_risk, override
 from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms, line_alarms
@@ -88,6 +88,7 @@ class Daemon:
         self.commands["fleet"] = lambda _: self.fleet.fleet() if self.fleet else {"configured": False}
         commands.register(self)
         commands_calls.register(self)
+        commands_risk.register(self)
         self._later: list[tuple[float, int, object]] = []  # (due, tie-break, action): paced work such as SMS
         self._later_ids = itertools.count()
         self.adapters = Adapters(pin_factory=pin_factory, post=self.post, open_pcm=open_pcm,

@@ -1,6 +1,7 @@
 """The helpline's new pages in Chromium against a real `hotline simulate`, each walked in English then Russian:
 the alerts page (sent log, the relay's password kept as a 0600 file, where alerts reach a user); a text
-conversation answered from the console (escaped hostile text, canned and typed replies, statistics)."""
+conversation answered from the console (escaped hostile text, canned and typed replies, statistics); a risk flag
+shown while the phone still rings, and a handover note the next shift must acknowledge."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.records.store.alerts import AlertLog
-from tests.support.browser import CHROMIUM, csrf, logged_in, shot, sim_api
+from tests.support.browser import CHROMIUM, call_at, csrf, logged_in, new_operator, no_calls, shot, sim_api
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -116,4 +117,65 @@ def test_a_text_conversation_goes_back_and_forth_from_the_console(simulate_box, 
     admin.goto(base + "/stats")
     expect(admin.locator("#texts")).to_contain_text("Получено SMS")
     expect(admin.locator("#texts tr").filter(has_text="Отправлено SMS")).to_contain_text("2")
+    _language(admin, base, "en")
+
+
+RISKY = "+79165550202"
+
+
+def _ringing(base, data, handset: str) -> bool:
+    return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
+
+
+def _ring_h1(base, data, caller: str) -> None:
+    call_at(base, data, caller)
+    sim_api(base, data, "/api/sim/dtmf", {"digits": "1"})
+    wait_until(lambda: _ringing(base, data, "h1"), 15, "h1 to ring")
+
+
+def test_a_risk_flag_shows_while_the_phone_rings_and_the_next_shift_acknowledges_the_handover(
+        simulate_box, browser, admin):
+    from playwright.sync_api import expect
+
+    base, _, data = simulate_box
+    _language(admin, base, "en")
+    no_calls(base, data)
+    _ring_h1(base, data, RISKY)
+    admin.goto(base + "/console?handset=h1")
+    expect(admin.locator("#current-call")).to_have_attribute("data-state", "ringing")
+    expect(admin.locator("#risk-flag")).to_have_count(0)
+    admin.check("#risk")
+    admin.fill("#risk-reason", "spoke of ending it")
+    admin.fill("#safety-plan-text", "Sister Olga, +79160000009; crisis centre on Lenina 5")
+    admin.click("#risk-save")
+    expect(admin.locator(".flash").first).to_have_text("Risk and safety plan saved.")
+    sim_api(base, data, "/api/sim/hangup", {})
+    no_calls(base, data)
+
+    _language(admin, base, "ru")
+    admin.goto(base + "/console?handset=h1")
+    _ring_h1(base, data, RISKY)  # the console swaps the ringing call in by itself
+    expect(admin.locator("#risk-flag")).to_contain_text("В группе риска: spoke of ending it", timeout=10000)
+    expect(admin.locator("#safety-plan")).to_contain_text("crisis centre on Lenina 5")
+    assert _ringing(base, data, "h1"), "the flag must show while the handset still rings"
+    shot(admin, "risk-ringing-ru")
+    sim_api(base, data, "/api/sim/hangup", {})
+    no_calls(base, data)
+
+    olga = new_operator(browser, base, "olga", "en", (1280, 800), admin)  # on the next shift
+    admin.goto(base + "/handover")
+    admin.fill("#handover-text", "Caller +7916…0202 is at risk: call back at 9.")
+    admin.click("#handover-save")
+    expect(admin.locator(".flash").first).to_contain_text("Записка сохранена")
+    expect(admin.locator("#handover-pending")).to_have_count(0)  # one's own note asks nothing of oneself
+    olga.reload()
+    expect(olga.locator("#handover-pending")).to_contain_text("call back at 9")
+    olga.goto(base + "/texts")
+    expect(olga.locator("#handover-pending")).to_contain_text("call back at 9")  # on every page until read
+    olga.click("#handover-pending button.ack")
+    expect(olga.locator("#handover-pending")).to_have_count(0)
+    shot(olga, "handover-acknowledged-en")
+    olga.context.close()
+    admin.goto(base + "/handover")
+    expect(admin.locator("#handover-notes li").first.locator(".acks")).to_contain_text("olga")
     _language(admin, base, "en")

@@ -86,3 +86,26 @@ def test_retention_erases_old_conversations_with_their_texts(box, tmp_path):
     store.close()
     assert removed["conversations"] >= 2 and removed["sms"] >= 4
     assert conversations(copy) == [] and conversations(copy, "closed") == []
+
+
+def test_a_caller_seen_only_as_a_pseudonym_can_be_flagged_at_risk_by_their_call(box):
+    from appliance.records.store.queries import CallLog
+
+    daemon, simulation, data = box
+    emulator = simulation.emulators["gsm1"]
+    emulator.incoming_call(CALLER)
+    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    with pytest.raises(ValueError, match="risk must be true or false"):
+        daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": "yes"})
+    with pytest.raises(LookupError, match="no call 'nope'"):
+        daemon.commands["caller.risk"]({"call": "nope", "author": "Anna", "risk": True})
+    daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": True, "reason": "threats",
+                                    "safety_plan": "Friend nearby"})
+    emulator.remote_hangup()
+    wait_until(lambda: not daemon.status()["calls"], what="the call over")
+    emulator.incoming_call(CALLER)
+    again = wait_until(lambda: daemon.status()["calls"], what="the next call")[0]["id"]
+    record = wait_until(lambda: CallLog(data / "calls.db").call(again, role="operator"), what="its record")
+    assert record["caller"].startswith("~")
+    assert (record["history"]["risk"]["risk"], record["history"]["risk"]["safety_plan"]) == (1, "Friend nearby")
+    emulator.remote_hangup()

@@ -353,9 +353,16 @@ def _m11_text_conversations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_sms_conversation ON sms (conversation_id, at)")
 
 
+def _m12_caller_risk(db: sqlite_utils.Database) -> None:
+    # A caller at risk and their safety plan (docs/records.md), keyed like every caller's data by pseudonym key:
+    # shown on the console from the first ring of their next call.
+    db.execute("CREATE TABLE IF NOT EXISTS caller_risk (caller_key TEXT PRIMARY KEY, risk INTEGER NOT NULL, "
+               "reason TEXT, safety_plan TEXT, updated_at REAL NOT NULL, updated_by TEXT)")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
-              _m11_text_conversations]
+              _m11_text_conversations, _m12_caller_risk]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:

@@ -199,7 +199,17 @@ class CallLog:
         tickets = self._query("SELECT id, call_id, title, status, assignee, updated_at FROM tickets "
                               "WHERE caller_key = ? AND status != 'closed' ORDER BY id", [caller_key])
         return {**summary[0], "outcomes": {r["outcome"]: r["n"] for r in outcomes}, "calls": calls,
-                "notes": notes, "contact": contact[0] if contact else None, "open_tickets": tickets}
+                "notes": notes, "contact": contact[0] if contact else None, "open_tickets": tickets,
+                "risk": self._risk(caller_key)}
+
+    def _risk(self, caller_key: str) -> dict | None:
+        """The caller's risk flag and safety plan (None: none written, or a log older than migration 12)."""
+        try:
+            found = self._query("SELECT risk, reason, safety_plan, updated_at, updated_by FROM caller_risk "
+                                "WHERE caller_key = ?", [caller_key])
+        except sqlite3.OperationalError:
+            return None
+        return found[0] if found else None
 
     # --- statistics -----------------------------------------------------------
 

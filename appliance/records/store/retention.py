@@ -64,6 +64,9 @@ def enforce_retention(store: CallStore, now: float, days: Mapping[str, float | N
             removed["calls"], paths = _delete_calls(db, "started_at < ? AND ended_at IS NOT NULL",
                                                     [now - days["calls"] * DAY])
             db.execute(f"UPDATE {ROLLUP_STATE} SET keep_on_delete = 0")
+            # A risk flag outlives no call of its caller: with the last one gone, it goes too.
+            db.execute("DELETE FROM caller_risk WHERE caller_key NOT IN (SELECT caller_key FROM calls WHERE "
+                       "caller_key IS NOT NULL)")
             files += paths
         db.execute("DELETE FROM webhook_outbox WHERE delivered_at < ?", [now - DELIVERED_WEBHOOKS_KEPT])
         if audit is not None and any(removed.values()):
@@ -84,7 +87,8 @@ def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
     db, removed = store.db, {}
     with db.atomic():
         removed["calls"], files = _delete_calls(db, "caller_key = ?", [key])
-        for table in ("voicemails", "callbacks", "notes", "tickets", "sms", "contacts", "conversations"):
+        for table in ("voicemails", "callbacks", "notes", "tickets", "sms", "contacts", "conversations",
+                      "caller_risk"):
             if table == "voicemails":
                 count, paths = _delete_with_files(db, "voicemails", "caller_key = ?", [key])
                 files += paths
@@ -110,7 +114,7 @@ def export_caller(log_: CallLog, caller: str, *, actor: str, now: float,
     for call in calls:
         call.pop("history", None)
     export = {"caller_key": key, "calls": calls}
-    for table in ("contacts", "sms", "tickets", "voicemails", "callbacks"):
+    for table in ("contacts", "sms", "tickets", "voicemails", "callbacks", "caller_risk"):
         export[table] = log_._query(f"SELECT * FROM {table} WHERE caller_key = ?", [key])
     if audit is not None:
         audit.audit(actor, "caller.export", key, at=now, detail=f"{len(calls)} calls")
