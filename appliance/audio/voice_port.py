@@ -54,6 +54,9 @@ class VoicePort:
         self._port: Any = None
         self._users = 0
         self._lock = threading.Lock()
+        # Held while a frame is written and while the port is taken away, so no write meets a closed port;
+        # always taken before _lock.
+        self._write_lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ring: deque[bytes] = deque(maxlen=RING_PERIODS)
         self._partial = b""
@@ -84,7 +87,8 @@ class VoicePort:
             self._reader.start()
 
     def _connect(self) -> Any:
-        return self._factory(self.path, baudrate=VOICE_BAUD, timeout=None, write_timeout=1.0)
+        # exclusive: a second reader (a leftover daemon, ModemManager) would take part of every frame
+        return self._factory(self.path, baudrate=VOICE_BAUD, timeout=None, write_timeout=1.0, exclusive=True)
 
     def _close(self) -> None:
         with self._lock:
@@ -97,7 +101,7 @@ class VoicePort:
         if port is not None:
             port.cancel_read()
         reader.join(2.0)
-        with self._lock:
+        with self._write_lock, self._lock:
             port, self._port, self._reader = self._port, None, None
         if port is not None:
             port.close()
@@ -184,8 +188,9 @@ class VoicePort:
                 data = port.read(FRAME_BYTES)
             except Exception as exc:  # the stick was pulled out: reopen it once it is back
                 log.error("line %s: voice port %s failed: %s", self.line_id, self.path, exc)
-                with self._lock:
+                with self._write_lock, self._lock:
                     self._port = None
+                    self._heard_at = -QUIET_SECONDS  # the voice path went with it: a prompt now waits for it
                 port.close()
                 port = self._reconnect()
                 if port is None:
@@ -231,14 +236,21 @@ class VoicePort:
         return frames * FRAME_BYTES // 2, period
 
     def _write(self, frame: bytes) -> None:
-        port = self._port
-        if port is not None:
-            port.write(frame)
+        with self._write_lock:
+            port = self._port
+            if port is None:
+                return  # off USB: the frame is lost, as it would be on the wire
+            try:
+                port.write(frame)
+            except (serial.SerialException, OSError) as exc:
+                # The stick went as the frame was written; the reader sees the port fail too and reopens it.
+                log.debug("line %s: voice port %s: a frame was lost: %s", self.line_id, self.path, exc)
 
     def _drop(self) -> None:
-        port = self._port
-        if port is not None:
-            port.reset_output_buffer()
+        with self._write_lock:
+            port = self._port
+            if port is not None:
+                port.reset_output_buffer()
 
 
 class _Playback:

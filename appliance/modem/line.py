@@ -101,8 +101,10 @@ class ModemLine:
                                  line=line_id, post=post)
                          if ussd_balance is not None else None)
         self._setup = LineSetup(line_id, port, serial_factory=serial_factory,
+                                # exclusive: a second program on the port (ModemManager, a leftover daemon)
+                                # would read half the replies
                                 serial_args={"baudrate": baudrate, "rtscts": rtscts, "timeout": None,
-                                             "write_timeout": WRITE_TIMEOUT},
+                                             "write_timeout": WRITE_TIMEOUT, "exclusive": True},
                                 dialect_name=dialect, sim_pin=sim_pin, health_period=health_period,
                                 dialect=lambda: self._dialect, identified=self._identified, adopt=self._adopt,
                                 on_report=self._on_report, recovery=self._recovery,
