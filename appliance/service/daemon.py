@@ -314,7 +314,10 @@ class Daemon:
             answer(item, self.commands.get(item.command), self.background)
             return
         if isinstance(item, Done):
-            item.then(item.outcome)
+            try:
+                item.then(item.outcome)
+            except Exception:  # our bug in what follows work done off the loop: logged, never the daemon's end
+                log.exception("could not finish %r", item)
             return
         if isinstance(item, BalanceRead):  # news for the hook only: the call logic has no use for it
             self.hook.tell("low_balance", line=item.line, text=item.text, amount=item.amount)

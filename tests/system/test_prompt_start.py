@@ -70,3 +70,17 @@ def test_the_box_is_ready_before_its_prompts_are_made_and_an_early_caller_hears_
             daemon.shutdown()
         simulation.close()
         systemd.close()
+
+
+def test_a_failure_in_finishing_work_done_off_the_loop_is_logged_and_the_box_keeps_answering(tmp_path, caplog):
+    from appliance.service.background import Done
+    from tests.support.boxes import simulated_box
+
+    def broken(_outcome) -> None:
+        raise RuntimeError("a bug after the prompts were made")
+
+    with simulated_box(tmp_path / "data") as (daemon, simulation):
+        daemon.post(Done(broken, lambda: None))
+        wait_until(lambda: "could not finish" in caplog.text, what="the failure logged")
+        simulation.emulators["gsm1"].incoming_call(CALLER)
+        wait_until(lambda: daemon.status()["calls"], what="the next caller answered")
