@@ -10,7 +10,8 @@ from . import boxtime
 from .i18n import translate as _
 
 EVENTS = {
-    "ANSWERED": "answered by the box", "ANSWER_REFUSED": "the modem did not answer", "KEY": "key pressed",
+    "ANSWERED": "answered by the box", "ANSWER_REFUSED": "the modem did not answer",
+    "FORWARDED": "forwarded here by the network", "KEY": "key pressed",
     "COLLECT": "digits typed", "ENTERQUEUE": "waiting for an operator", "RINGNOANSWER": "an operator did not answer",
     "CONNECT": "connected to an operator", "COMPLETEAGENT": "the operator hung up",
     "COMPLETECALLER": "the caller hung up", "ABANDON": "the caller hung up while waiting",

@@ -208,6 +208,13 @@ class SpeechHeard:
 
 
 @dataclass(frozen=True)
+class CallForwarded:
+    """The network says the call arriving on the line was forwarded to it (+CSSU: 0), before or after its RING."""
+
+    line: str
+
+
+@dataclass(frozen=True)
 class Transcribed:
     """A voicemail's text, made after the call by the recogniser (None: it could not be made, reason says why)."""
 
@@ -409,7 +416,8 @@ class CallEnded:
 
 
 Event = (
-    IncomingCall | CallerId | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup | UnansweredCall
+    IncomingCall | CallerId | CallForwarded | CallAnswered | AnswerFailed | AnswerRetry | DtmfReceived | RemoteHangup
+    | UnansweredCall
     | LineDown
     | LineUp | PromptFinished | HookOff | HookOn | PresenceChanged | RecordingFinished | DialAnswered | DialFailed
     | SmsReceived | SmsResult | TransferResult | RemoteAnswered | RemoteFailed | RemoteJoined | SpeechHeard

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RINGBACK", "CallbackSettings", "Switchboard"]
 
+FORWARD_NOTICE = 30.0  # seconds a +CSSU before its RING stays the next call's (a call set-up takes a few)
+
 
 class Switchboard:
     def __init__(
@@ -75,12 +77,14 @@ class Switchboard:
         self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks)
         self.desks = Desks(self.queue, clock, rng)
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
+        self._forwarded: dict[str, float] = {}  # line -> when +CSSU said its next call comes forwarded
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
             ev.LineUp: self._line_up,
             ev.LineDown: self._line_down,
             ev.IncomingCall: self._incoming_call,
             ev.CallerId: self._caller_id,
+            ev.CallForwarded: self._call_forwarded,
             ev.CallAnswered: self._call_answered,
             ev.AnswerRetry: self._answer_retry,
             ev.AnswerFailed: self._answer_failed,
@@ -244,7 +248,19 @@ class Switchboard:
                     started_at=self.clock.wall() - event.waited, started_mono=self.clock.monotonic() - event.waited)
         self._classify(call)
         self._lines.calls[event.line] = call
+        heard = self._forwarded.pop(event.line, None)
+        if heard is not None and self.clock.monotonic() - heard < FORWARD_NOTICE:
+            call.log(call.started_at, "FORWARDED")
         return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
+
+    def _call_forwarded(self, event: ev.CallForwarded) -> list[object]:
+        """Recorded in the call's timeline; a report before the RING waits for the call it announces."""
+        call = self._lines.call_on(event.line)
+        if call is None:
+            self._forwarded[event.line] = self.clock.monotonic()
+        elif not any(e["event"] == "FORWARDED" for e in call.events):
+            call.log(self.clock.wall(), "FORWARDED")
+        return []
 
     def _classify(self, call: Call) -> None:
         call.blocked = self.plan.callers.is_blocked(call.caller, self.clock.wall())

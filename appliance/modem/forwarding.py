@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 REASONS = {"busy": 1, "no_reply": 2, "not_reachable": 3}
 VOICE = 1  # <class> bit 1: voice
 NETWORK_TIMEOUT = 30.0  # a supplementary-service request waits on the network
+REPORT_FORWARDED = "AT+CSSN=0,1"  # 27.007: +CSSI off, +CSSU on (code 0: this call was forwarded)
 
 
 def number_type(number: str) -> int:
@@ -72,6 +73,12 @@ class CallForwarding:
         self._lock = threading.Lock()
         self._in_force: dict[str, dict] | None = None
         self._error: str | None = None
+
+    def listen(self, cmd: Callable[..., Reply]) -> None:
+        """At initialisation (`cmd`: the set-up's command): every GSM line hears when a call reaches it forwarded
+        (+CSSU: 0), so a sibling's overflow is recorded as such. A modem that refuses goes on without it."""
+        if not cmd(REPORT_FORWARDED).ok:
+            log.info("line %s: %s refused: forwarded calls are not marked", self.line_id, REPORT_FORWARDED)
 
     def apply(self) -> None:
         if self.number is not None:

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 
 import serial
 
-from appliance.core.events import DialFailed, RemoteFailed, SmsResult, TransferResult
+from appliance.core.events import CallForwarded, DialFailed, RemoteFailed, SmsResult, TransferResult
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
 from appliance.modem.dialects import Dialect, dialect_named
-from appliance.modem.dialects.base import Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
+from appliance.modem.dialects.base import Forwarded, Happening, NewSms, PowerDown, Registration, SimStatus, UssdReply
 from appliance.modem.forwarding import CallForwarding
 from appliance.modem.lease import Lease, lend
 from appliance.modem.line_setup import LineSetup
@@ -374,6 +374,8 @@ class ModemLine:
         elif isinstance(h, UssdReply):
             if self._balance is not None:
                 self._balance.on_reply(h)
+        elif isinstance(h, Forwarded):
+            self._post(CallForwarded(self.line_id))
         else:
             for_the_call = self._news.take(h)  # a waiting second caller, warnings... are not the call's news
             if for_the_call is not None:

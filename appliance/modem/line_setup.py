@@ -115,6 +115,7 @@ class LineSetup:
             if dialect.gsm:
                 self._sms.fetch_stored()  # before the line is up, so no call waits behind it
                 self._news.ask_network()
+                self._forwarding.listen(cmd)
                 self._forwarding.apply()  # to the sibling box, as the config says, then read back
             self._calls.back(cmd)
         except PortLost as exc:

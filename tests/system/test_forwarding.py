@@ -4,6 +4,9 @@ busy line really is busy. The emulated modem answers +CCFC as 27.007 describes."
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from appliance import config as configuration
 from appliance.ops.hwcheck import format_findings, probe
 from appliance.sim.emulator import ModemEmulator
@@ -67,3 +70,32 @@ def test_hotline_check_hardware_reads_the_forwarding_back_from_the_network(tmp_p
         assert emulator.script.forwards.commands == ["AT+CCFC=1,2", "AT+CCFC=2,2", "AT+CCFC=3,2"]  # it only asked
     finally:
         emulator.stop()
+
+
+def test_a_caller_the_network_forwarded_here_is_recorded_as_forwarded(start_box):
+    """The sibling's side of an overflow: the network says +CSSU: 0 as it sets the call up (AT+CSSN=0,1 asks it
+    to); the call's timeline says so."""
+    daemon, simulation = start_box()
+    emulator = simulation.emulators["gsm1"]
+    assert emulator.wait_for("AT+CSSN=0,1", timeout=30)
+    emulator.report("+CSSU: 0")
+    emulator.incoming_call("+79161234567")
+    wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the call taken")
+    emulator.remote_hangup()
+    wait_until(lambda: daemon.status()["lines"][0]["call"] is None, what="the call over")
+    emulator.incoming_call("+79161234568")  # the next caller came straight, not forwarded
+    wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the second call taken")
+    emulator.remote_hangup()
+
+    def timelines() -> dict[str, list[str]]:
+        with contextlib.closing(sqlite3.connect(daemon.data_dir / "calls.db")) as db:
+            rows = db.execute("SELECT c.started_at, e.event FROM calls c JOIN call_events e ON e.call_id = c.id "
+                              "ORDER BY c.started_at, e.at").fetchall()
+        found: dict[str, list[str]] = {}
+        for started, event in rows:
+            found.setdefault(started, []).append(event)
+        return found
+
+    first, second = wait_until(lambda: len(found := list(timelines().values())) == 2 and found,
+                               what="both calls recorded")
+    assert "FORWARDED" in first and "FORWARDED" not in second

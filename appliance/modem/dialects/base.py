@@ -106,6 +106,12 @@ class SimStatus:
 
 
 @dataclass(frozen=True)
+class Forwarded:
+    """+CSSU: 0 (27.007 supplementary service notification, after AT+CSSN=0,1): the call being set up was
+    forwarded to this line by the network, e.g. from a sibling box's busy line."""
+
+
+@dataclass(frozen=True)
 class UssdReply:
     status: int
     text: str | None
@@ -119,7 +125,7 @@ class Signal:
 
 Happening = (
     Ring | CallerNumber | Dtmf | LineAnswered | LineHungUp | OwedOk | CallWaiting | MissedCall | ModemWarning | NewSms
-    | Registration | PowerDown | SimStatus | UssdReply | Signal
+    | Registration | PowerDown | SimStatus | UssdReply | Signal | Forwarded
 )
 
 @dataclass(frozen=True)
@@ -222,7 +228,7 @@ class Dialect:
     report_prefixes: tuple[str, ...] = (
         "RING", "+CRING:", "+CLIP:", "NO CARRIER", "BUSY", "NO ANSWER", "+CMTI:", "+CREG:", "+CUSD:",
         "NORMAL POWER DOWN", "UNDER-VOLTAGE", "OVER-VOLTAGE", "+CPIN:", "RDY", "Call Ready", "SMS Ready",
-        "+CFUN:", "+CLCC:", "+COLP:", "+CGREG:", "+CEREG:", "+CCWA:", "+DTMF:", "+CMTE:",
+        "+CFUN:", "+CLCC:", "+COLP:", "+CGREG:", "+CEREG:", "+CCWA:", "+DTMF:", "+CMTE:", "+CSSU:",
     )
     init_commands: tuple[str, ...] = (
         "AT+CMEE=2", "AT+CLIP=1", "AT+CMGF=1", 'AT+CSCS="GSM"', "AT+CNMI=2,1,0,0,0", "AT+CREG=1",
@@ -254,6 +260,8 @@ class Dialect:
             return [Ring()]
         if line.startswith("+CLIP:"):
             return [caller_from_clip(line)]
+        if line.startswith("+CSSU:"):
+            return [Forwarded()] if fields(after(line, "+CSSU:"))[:1] == ["0"] else []
         if line == "NO CARRIER":
             return [LineHungUp("caller hung up")]
         if line == "OK":
