@@ -24,9 +24,10 @@ def _caller_of(call_rows: list[dict]) -> None:
 @blueprint.get("/voicemail")
 @requires("supervisor")
 def voicemail():
-    messages = inbox().voicemails()
+    words = request.args.get("q", "")[:200]
+    messages = inbox().voicemails(words)
     _caller_of(messages)
-    return render_template("voicemail.html", messages=messages)
+    return render_template("voicemail.html", messages=messages, words=words)
 
 
 @blueprint.get("/voicemail/<int:voicemail_id>.flac")

@@ -112,6 +112,19 @@ def appear_in_event(event: str, detail: str | None, place: str, *, role: str | N
     return detail
 
 
+# A number a caller says in a voicemail, as the recogniser writes it: digits, or number words in a row.
+_SPOKEN_NUMBER = re.compile(
+    r"\b(?:(?:\d+|zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|double|triple|plus|"
+    r"ноль|один|два|три|четыре|пять|шесть|семь|восемь|девять)[\s,.-]*){3,}", re.IGNORECASE)
+
+
+def transcript_as_kept(text: str, policy: Privacy) -> str:
+    """A voicemail's transcript as the mode keeps numbers: in full; else a number said in it is "[number]"."""
+    if policy.mode == "full":
+        return text
+    return _SPOKEN_NUMBER.sub(lambda m: "[number]" + (" " if m.group(0)[-1:].isspace() else ""), text).strip()
+
+
 def shown(stored: str | None, role: str | None) -> str | None:
     """What a person with this role sees of a stored caller; None for a withheld number."""
     return appear(stored, "view", role=role)

@@ -51,6 +51,10 @@ class Actions:
                 recorders[line].listen()  # the remote operator's key, where the modem reports none
             case ev.DtmfReceived(line=line, digit=digit) if line in recorders:
                 recorders[line].key(digit)  # '#' ends a voicemail
+            case ev.Transcribed(call_id=call_id, text=text) if text:
+                self.store.voicemail_transcribed(call_id, text)
+            case ev.Transcribed(call_id=call_id, reason=reason):
+                log.warning("voicemail of call %s has no transcript: %s", call_id, reason or "nothing heard")
             case ev.SmsReceived():
                 self.store.record_sms(event.line, "in", event.sender or "", event.text, at=event.received_at)
             case ev.SmsResult(ok=False):

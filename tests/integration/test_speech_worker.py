@@ -113,3 +113,13 @@ def test_hotline_check_says_whether_speech_is_on(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "appliance.cli", "check", "--config", str(path), "--no-hardware",
                            "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=60)
     assert "speech: OFF — only" in done.stdout and "callers at speak nodes use the keys" in done.stdout, done
+
+
+def test_a_number_said_in_a_voicemail_is_kept_as_the_privacy_mode_keeps_numbers() -> None:
+    from appliance.records.privacy import Privacy, transcript_as_kept
+
+    said = "please call me on nine one six five five five zero one nine nine thanks"
+    assert transcript_as_kept(said, Privacy("full", bytes(32))) == said
+    for mode in ("masked", "pseudonym"):
+        assert transcript_as_kept(said, Privacy(mode, bytes(32))) == "please call me on [number] thanks"
+    assert transcript_as_kept("room 42 at one", Privacy("masked", bytes(32))) == "room 42 at one"

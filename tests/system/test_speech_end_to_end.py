@@ -11,9 +11,12 @@ from importlib.util import find_spec
 import pytest
 
 from appliance import config as configuration
+from appliance.service import control
 from tests.support.boxes import simulated_box
 from tests.support.speech import phone_speech
 from tests.support.waiting import wait_until
+from tests.support.web import login, set_up
+from web import create_app
 
 # Found, not imported: this test process is the daemon's, which must never load an engine itself.
 pytestmark = pytest.mark.skipif(find_spec("pocketsphinx") is None, reason="pocketsphinx is not installed")
@@ -24,7 +27,9 @@ FLOW = {
         "ask": {"type": "speak", "prompt": "main_menu", "fallback_prompt": "invalid", "timeout": 4,
                 "keys": {"1": "legal", "2": "health"}, "on_timeout": "bye",
                 "intents": {"legal": {"en": ["legal advice", "a lawyer"]},
-                            "health": {"en": ["a doctor", "medical help"]}}},
+                            "health": {"en": ["a doctor", "medical help"]},
+                            "message": {"en": ["leave a message", "record a message"]}}},
+        "message": {"type": "voicemail", "silence_seconds": 2, "min_seconds": 1, "next": "bye"},
         "legal": {"type": "route", "skill": "legal", "max_wait": 30, "next": "bye"},
         "health": {"type": "route", "skill": "psychology", "max_wait": 30, "next": "bye"},
         "bye": {"type": "hangup"},
@@ -107,3 +112,29 @@ def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_no
     plain_document["flow"] = {"start": "bye", "nodes": {"bye": {"type": "hangup"}}}
     with simulated_box(tmp_path / "plain", plain_document) as (plain, _):
         assert plain.status()["speech"]["worker_pid"] is None
+
+
+def test_a_voicemail_gets_its_transcript_shown_searchable_and_erased_with_the_caller(box) -> None:
+    daemon, simulation, data = box
+    call_id = answer_by_voice(box, "I want to leave a message")
+    wait_until(lambda: daemon.recorders["gsm1"].recording and daemon.status()["calls"][0]["node"] == "message",
+               20, "the voicemail to record")
+    simulation.microphones["gsm1"].say(phone_speech("Hello. My landlord wants me out of the flat by Friday."))
+
+    def transcript():
+        with sqlite3.connect(data / "calls.db") as conn:
+            found = conn.execute("SELECT transcript FROM voicemails WHERE call_id = ?", (call_id,)).fetchall()
+        return found and found[0][0]
+
+    text = wait_until(transcript, 60, "the voicemail's transcript")
+    hang_up(box)
+    app = create_app(data, control_path=daemon.control_path)
+    client = app.test_client()
+    set_up(client, data)
+    login(client)
+    word = max(text.split(), key=len)
+    assert text in client.get("/voicemail").get_data(as_text=True)
+    assert text in client.get(f"/voicemail?q={word}").get_data(as_text=True)
+    assert "No voicemail with these words." in client.get("/voicemail?q=zebra").get_data(as_text=True)
+    assert control.call(daemon.control_path, "caller.erase", caller="+79161234567", actor="admin")["ok"]
+    assert not transcript(), "the transcript goes with the caller's erasure"

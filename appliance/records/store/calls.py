@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected
+from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected, transcript_as_kept
 from ..webhooks import Endpoint, enqueue
 from .lite import Database
 from .migrations import migrate
@@ -263,6 +263,12 @@ class CallStore:
                                    {**voicemail, "caller": appear(caller, "webhook", policy=self.privacy)})
         self._wake(queued)
         return row_id
+
+    def voicemail_transcribed(self, call_id: str, text: str) -> None:
+        """The voicemail's text, made after the call; numbers said in it are kept as the privacy mode keeps them."""
+        with self.db.atomic():
+            self.db.execute("UPDATE voicemails SET transcript = ? WHERE call_id = ?",
+                            [transcript_as_kept(text, self.privacy), call_id])
 
     def audio_salvaged(self, kind: str, call_id: str, path: str, seconds: float, *, at: float) -> bool:
         """A message ("voicemail") or call recording ("recording") a crash cut short, kept flagged as such.

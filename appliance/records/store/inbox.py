@@ -32,12 +32,15 @@ class Inbox:
 
     # --- voicemail --------------------------------------------------------------
 
-    def voicemails(self) -> list[dict[str, Any]]:
-        """The newest messages, each with its caller as stored with the call (`stored_caller`)."""
+    def voicemails(self, words: str = "") -> list[dict[str, Any]]:
+        """The newest messages (those whose transcript has `words`, when given), each with its caller as
+        stored with the call (`stored_caller`)."""
+        like = "%" + words.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return self._rows("SELECT v.id, v.call_id, v.caller_key, v.at, v.seconds, v.listened_at, v.cut_short, "
-                          "c.caller AS stored_caller "
-                          "FROM voicemails v LEFT JOIN calls c ON c.id = v.call_id ORDER BY v.at DESC LIMIT ?",
-                          [LIMIT])
+                          "v.transcript, c.caller AS stored_caller "
+                          "FROM voicemails v LEFT JOIN calls c ON c.id = v.call_id "
+                          "WHERE ? = '%%' OR v.transcript LIKE ? ESCAPE '\\' ORDER BY v.at DESC LIMIT ?",
+                          [like, like, LIMIT])
 
     def voicemail(self, voicemail_id: int) -> dict[str, Any] | None:
         """The message's call and its audio path (relative to the data directory); None: no such message."""

@@ -360,9 +360,15 @@ def _m12_caller_risk(db: sqlite_utils.Database) -> None:
                "reason TEXT, safety_plan TEXT, updated_at REAL NOT NULL, updated_by TEXT)")
 
 
+def _m13_voicemail_transcripts(db: sqlite_utils.Database) -> None:
+    # A voicemail's text, made after the call (docs/speech.md); it goes with its row (retention, erasure).
+    if "transcript" not in {c[1] for c in db.execute("PRAGMA table_info(voicemails)").fetchall()}:
+        db.execute("ALTER TABLE voicemails ADD COLUMN transcript TEXT")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
-              _m11_text_conversations, _m12_caller_risk]
+              _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:
