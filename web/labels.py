@@ -66,6 +66,7 @@ OPTIONS = {
     "language": "choose the language", "schedule": "check the working hours", "branch": "branch on a condition",
     "route": "ring the operators", "voicemail": "voicemail", "callback": "offer a callback", "survey": "survey",
     "sms": "send an SMS", "transfer": "transfer to a number", "hangup": "hang up",
+    "speak": "ask the caller to say what they need",
     "ringall": "all at once", "linear": "in order", "rrmemory": "in turn, after the last one who answered",
     "leastrecent": "who answered least recently", "fewestcalls": "who took fewest calls",
     "random": "at random", "wrandom": "at random, by weight",
