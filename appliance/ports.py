@@ -7,6 +7,7 @@ tests/unit/test_ports.py holds every real adapter to them, statically (mypy) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -67,6 +68,8 @@ class RecorderPort(Protocol):
     def listen(self) -> None: ...
 
     def stop_listening(self) -> None: ...
+
+    def tap(self, sink: Callable[[bytes], bool]) -> None: ...
 
     def key(self, digit: str) -> None: ...
 

@@ -7,13 +7,16 @@ it is the only writer of calls.db. The console reads it back with CallLog.call.
 from __future__ import annotations
 
 import re
+import socket
+import struct
 from datetime import timedelta
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from appliance.records.store.calls import CALL_TYPES
 
 from . import boxtime
+from .access import audit
 from .charts import CHART_WORDS, hours_today
 from .i18n import translate as _
 from .knowledge import search
@@ -197,6 +200,45 @@ def barge():
     act("call.barge", _("You are in the call.") if form.get("listen") != "1" else _("You are listening."),
         call=form.get("call_id", ""), handset=form.get("handset", ""), listen=form.get("listen") == "1")
     return redirect(back_to(url_for("pages.console")))
+
+
+@blueprint.get("/calls/<call_id>/listen")
+@requires("supervisor")
+def listen(call_id: str):
+    """The caller's audio of a live call, streamed as it is captured (WAV of unknown length), and audited."""
+    try:
+        reply = ask("call.listen", call=call_id[:64])
+    except DaemonError as exc:
+        abort(400, str(exc))
+    audit("listen", f"call {call_id[:64]}", "live, in the browser")
+    link = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    link.settimeout(STREAM_SILENCE)
+    try:
+        link.connect(reply["socket"])
+    except OSError as exc:
+        link.close()
+        abort(503, f"the call's audio is not available: {exc}")
+
+    def stream():
+        yield _wav_header(int(reply["rate"]))
+        try:
+            while chunk := link.recv(4096):  # the daemon closes it when the call ends
+                yield chunk
+        except OSError:
+            pass  # the daemon went quiet for STREAM_SILENCE seconds, or the browser went away
+        finally:
+            link.close()
+
+    return Response(stream(), mimetype="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+STREAM_SILENCE = 30.0  # seconds without audio before the stream is given up
+
+
+def _wav_header(rate: int) -> bytes:
+    """A mono 16-bit PCM WAV header for a stream of unknown length (sizes at their maximum, as players expect)."""
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    return b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", 0xFFFFFFFF)
 
 
 @blueprint.post("/tickets/<int:ticket_id>")

@@ -111,6 +111,7 @@ class AlsaRecorder:
         self._wake = threading.Condition()
         self._take: _Take | None = None
         self._listening = False
+        self._taps: list[Callable[[bytes], bool]] = []  # live listeners (a supervisor's browser): period -> go on?
         self._closed = False
         self._encoders: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._run, name=f"capture-{line_id}", daemon=True)
@@ -134,6 +135,12 @@ class AlsaRecorder:
         """No key matters now (the call is over, or the caller talks to an operator): capture only to record."""
         with self._wake:
             self._listening = False
+            self._wake.notify()
+
+    def tap(self, sink: Callable[[bytes], bool]) -> None:
+        """Hand every captured period to `sink` (on the capture thread) until it returns False: a live listener."""
+        with self._wake:
+            self._taps.append(sink)
             self._wake.notify()
 
     def start(self, path: str, *, max_seconds: float, silence_seconds: float, min_seconds: float,
@@ -206,10 +213,11 @@ class AlsaRecorder:
         current: _Take | None = None
         while True:
             with self._wake:
-                while current is None and self._take is None and not self._listening and not self._closed:
+                while (current is None and self._take is None and not self._listening and not self._taps
+                       and not self._closed):
                     self._wake.wait()
                 wanted = self._take
-                busy = wanted is not None or (self._listening and not self._closed)
+                busy = wanted is not None or ((self._listening or bool(self._taps)) and not self._closed)
             if current is not None and current is not wanted:
                 self._finish(current)  # whoever replaced or ended it gave the reason
                 current = None
@@ -227,6 +235,9 @@ class AlsaRecorder:
                 self._keys.feed(period)
             if current is not None:
                 self._keep(current, period)
+            if self._taps:
+                with self._wake:
+                    self._taps = [sink for sink in self._taps if sink(period)]
 
     def _read(self, take: _Take | None) -> bytes | None:
         """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""

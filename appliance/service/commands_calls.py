@@ -37,6 +37,7 @@ def register(daemon: CommandHost) -> None:
         "call.transfer": lambda a: _transfer(daemon, a),
         "call.handover": lambda a: _handover(daemon, a),
         "call.barge": lambda a: _barge(daemon, a),
+        "call.listen": lambda a: _listen(daemon, a),
         "callback.done": lambda a: _callback_done(daemon, a),
         "voicemail.listened": lambda a: _voicemail_listened(daemon, a),
         "announcement.set": lambda a: _announcement(daemon, a),
@@ -155,6 +156,18 @@ def _barge(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
                          "(docs/handsets.md, listen-only wiring)")
     daemon.run_actions(core.desks.barge(call, handset, listen_only=listen))
     return {"joined": call.id, "handset": handset, "listen": listen}
+
+
+def _listen(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
+    """A supervisor listens to a live call in the browser: the socket the caller's audio comes out of."""
+    call = _live_call(daemon, _text(args, "call"))
+    if call.answered_at is None:
+        raise ValueError("the call is not answered yet: nothing to listen to")
+    recorder = daemon.recorders.get(call.line)
+    if recorder is None:
+        raise ValueError(f"line {call.line} captures no audio to listen to")
+    path = daemon.listening.start(call.id, recorder)
+    return {"socket": str(path), "rate": getattr(recorder, "rate", 8000)}
 
 
 def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,11 @@ from typing import Any, Protocol, runtime_checkable
 from ..config import Config
 from ..core.clock import Clock
 from ..core.switchboard import Switchboard
-from ..ports import HandsetPort, Sound
+from ..ports import HandsetPort, RecorderPort, Sound
 from ..records.store.calls import CallStore
 from .background import Pending
 from .hooks import EventHook
+from .listening import Listening
 
 # a request's args -> its reply, or the work off the loop that makes it (background.Pending)
 Command = Callable[[dict[str, Any]], dict[str, Any] | Pending]
@@ -46,6 +47,12 @@ class CommandHost(Protocol):
 
     @property
     def handsets(self) -> dict[str, HandsetPort]: ...
+
+    @property
+    def recorders(self) -> dict[str, RecorderPort]: ...
+
+    @property
+    def listening(self) -> Listening: ...
 
     @property
     def prompts(self) -> dict[str, Sound]: ...

@@ -41,6 +41,7 @@ from .control_server import ControlRequest, ControlServer
 from .hooks import EventHook
 from .instance import Instance
 from .keeper import RecordKeeper
+from .listening import Listening
 from .notify import Notifier
 from .speech import SpeechService
 from .switchboard_setup import make_switchboard
@@ -94,6 +95,8 @@ class Daemon:
         self.adapters = Adapters(pin_factory=pin_factory, post=self.post, open_pcm=open_pcm,
                                  open_capture=open_capture)
         self.actions: Actions | None = None  # once the records and the core exist
+        self.listening = Listening(self.data_dir)  # supervisors listening to live calls in the browser
+        self.hook.listen(self.listening.heard)  # a call's end ends its listeners' streams
         self.speech = SpeechService(self.data_dir, self.post, self.alarms)
         self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
         self.prompts_made = threading.Event()  # set once the start's prompts are made (READY=1 does not wait)

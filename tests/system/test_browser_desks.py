@@ -163,6 +163,20 @@ def test_an_operator_calls_back_as_the_helpline_from_the_console_her_desk_ringin
     anna.context.close()
 
 
+# Reads the live stream like the page's <audio> does, for a while: how much came, and how many loud samples.
+LISTEN = """async (url) => {
+  const reply = await fetch(url); const reader = reply.body.getReader();
+  let bytes = 0, loud = 0, head = ""; const started = Date.now();
+  while (bytes < 24044 && Date.now() - started < 15000) {
+    const {value, done} = await reader.read(); if (done) break;
+    if (!head) head = String.fromCharCode(...value.slice(0, 4));
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    for (let i = 0; i + 1 < value.byteLength; i += 2) if (Math.abs(view.getInt16(i, true)) > 1000) loud++;
+    bytes += value.byteLength; }
+  await reader.cancel();
+  return {type: reply.headers.get("content-type"), riff: head, bytes, loud}; }"""
+
+
 def _handset(base, data, handset: str) -> str:
     return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"]
 
@@ -205,6 +219,16 @@ def test_a_caller_is_handed_from_desk_1_to_desk_2_and_a_supervisor_listens_in_an
                                     if c["state"] == "connected" and c["handset"] == "h2"), None), 15,
                       "Boris to have the caller")
     assert _handset(base, data, "h1") != "on call"
+
+    # The supervisor listens to the live call in the browser: the caller's voice arrives as it is spoken.
+    admin.goto(base + "/console?handset=h2")
+    expect(admin.locator("#listen-audio")).to_have_attribute("src", f"/calls/{call['id']}/listen")
+    sim_api(base, data, "/api/sim/speak", {"seconds": 3})
+    heard = admin.evaluate(LISTEN, f"/calls/{call['id']}/listen")
+    assert heard["type"] == "audio/wav" and heard["riff"] == "RIFF", heard
+    assert heard["bytes"] >= 8000 and heard["loud"] > 1000, heard  # a second of the caller's (non-silent) voice
+    admin.goto(base + "/audit")
+    expect(admin.locator("main")).to_contain_text(f"call {call['id']}")
 
     # The supervisor lifts desk 1 (wired with a mute relay) and listens in from Boris's console page.
     sim_api(base, data, "/api/sim/handsets/h1/offhook", {})
