@@ -3,7 +3,7 @@
     bench/run [--quick] [--one-core] [--only NAME ...] [--json FILE]
 
 Columns: figure / value / unit / baseline (peer) / ratio (value ÷ baseline) / target / verdict.
-Sections: answer, dtmf, queries, queries5m, handoff, soak, faults, footprint, web. A section that fails prints an
+Sections: answer, dtmf, queries, queries5m, handoff, soak, faults, footprint, web, fleet. A section that fails prints an
 "error" row and the others still run. See bench/README.md for how to read the table.
 """
 
@@ -217,9 +217,25 @@ def footprint(quick: bool) -> list[Row]:
     ]
 
 
+def fleet(quick: bool) -> list[Row]:
+    import fleet as bench_fleet
+
+    f = bench_fleet.run(quick=quick)
+    return [
+        Row("fleet: a change on a box to the subscriber's status, through Mosquitto over TLS (median)",
+            f["propagation_ms_median"], "ms", note=f"max {f['propagation_ms_max']:.1f} ms; operator paused/back"),
+        Row("fleet: messages per box per minute, idle", f["messages_per_minute_idle"], "msg/min", target=1,
+            note="status only when it changes: none while nothing does"),
+        Row("fleet: messages per box per minute, taking calls", f["messages_per_minute_calls"], "msg/min",
+            note=f"{f['calls_per_minute']:.0f} calls a minute, each leaving in the menu"),
+        Row("fleet: resident memory the MQTT client adds to the daemon", f["mqtt_client_mb"], "MB",
+            note=f"{f['rss_alone_mb']:.1f} MB without [fleet] (paho not loaded), {f['rss_fleet_mb']:.1f} MB with"),
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "answer": answer, "dtmf": dtmf, "queries": queries, "queries5m": queries_5m, "handoff": handoff,
-    "soak": soak, "faults": faults, "footprint": footprint, "web": web,
+    "soak": soak, "faults": faults, "footprint": footprint, "web": web, "fleet": fleet,
 }
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
+import pytest
+
 from appliance import config as configuration
 from appliance.ops.hwcheck import format_findings, probe
 from appliance.sim.emulator import ModemEmulator
@@ -38,6 +40,7 @@ def test_a_line_forwards_to_its_sibling_on_busy_no_reply_and_not_reachable_with_
     assert not [a for a in daemon.status()["alarms"] if a["id"].endswith("forwarding")]
 
 
+@pytest.mark.slow
 def test_forwarding_the_network_refuses_is_an_alarm_naming_the_condition(start_box):
     document = forwarding_document(forward_on=["busy"])
     daemon, simulation = start_box(document)
@@ -72,6 +75,7 @@ def test_hotline_check_hardware_reads_the_forwarding_back_from_the_network(tmp_p
         emulator.stop()
 
 
+@pytest.mark.slow
 def test_a_caller_the_network_forwarded_here_is_recorded_as_forwarded(start_box):
     """The sibling's side of an overflow: the network says +CSSU: 0 as it sets the call up (AT+CSSN=0,1 asks it
     to); the call's timeline says so."""
