@@ -47,6 +47,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         row_ids,
         security,
         signin,
+        speech,
         texts,
         words,
     )
@@ -76,7 +77,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     words.install(app)
     row_ids.install(app)
     for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
-                   blocking, alerts, fleet, texts, continuity):
+                   blocking, alerts, fleet, texts, continuity, speech):
         app.register_blueprint(module.blueprint)
     signin.install(app)
     continuity.install(app)

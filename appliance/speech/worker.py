@@ -35,14 +35,13 @@ def pcm_of(path: str) -> bytes:
 class Worker:
     def __init__(self, models: Path) -> None:
         self.models = models
-        self.engines: dict[str, Engine | None] = {}
+        self.engines: dict[str, Engine] = {}
 
     def engine(self, language: str) -> Engine:
-        if language not in self.engines:
-            self.engines[language] = load(language, self.models)
-        engine = self.engines[language]
+        engine = self.engines.get(language) or load(language, self.models)  # a model uploaded since counts
         if engine is None:
             raise LookupError(f"no speech engine for {language!r}: upload a Vosk model for it")
+        self.engines[language] = engine
         return engine
 
     def answer(self, job: dict[str, Any]) -> dict[str, Any]:
