@@ -52,7 +52,12 @@ def watch(config: FleetConfig, *, once: bool, wait: float, out: Callable[[str], 
             out(f"the broker {config.url} cannot be reached")
             return 1
         if once:
-            time.sleep(min(wait, 1.0))  # retained messages come right after the subscription: let them in
+            # The retained messages come right after the subscription: print once they stop for half a second.
+            deadline = time.monotonic() + wait
+            changed.wait(min(wait, 1.0))
+            while changed.is_set() and time.monotonic() < deadline:
+                changed.clear()
+                changed.wait(0.5)
             out(table(view.boxes()))
             return 0
         stop = stop or threading.Event()
