@@ -104,7 +104,7 @@ def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> l
     jobs: list[tuple[str, str, tuple[Any, ...]]] = []
     for name, spec in config.prompts.items():
         if spec.file is None:
-            jobs.append((name, name, (_spoken, library, spec.text, spec.lang)))
+            jobs.append((name, name, (_spoken, library, spec.text, spec.lang, spec.voice)))
         else:
             jobs.append((name, name, (_converted, library, uploads_dir / spec.file)))
     if config.people.queue.announce_every > 0:
@@ -127,8 +127,8 @@ def _unless_stopped(stop: threading.Event | None, make: Callable[..., Path], *ar
     return make(*args)
 
 
-def _spoken(library: PromptLibrary, text: str, lang: str) -> Path:
-    return pcm_file(library.from_text(text, lang))
+def _spoken(library: PromptLibrary, text: str, lang: str, voice: str | None = None) -> Path:
+    return pcm_file(library.from_text(text, lang, voice))
 
 
 def _converted(library: PromptLibrary, upload: Path) -> Path:

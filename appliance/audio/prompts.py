@@ -97,12 +97,22 @@ class PromptLibrary:
         self.max_upload_bytes = max_upload_bytes
         self.max_seconds = max_seconds
 
-    def from_text(self, text: str, lang: str) -> Path:
-        """Speak `text` in `lang` with espeak-ng; returns the cached .raw file."""
+    def from_text(self, text: str, lang: str, chosen: str | None = None) -> Path:
+        """Speak `text` in `lang` with the `chosen` voice (speech/voices.py) where it can, else espeak-ng; returns
+        the cached .raw file."""
         what = f"prompt text {text[:40]!r}"
         if not text.strip():
             raise PromptError("prompt text is empty")
-        voice = voice_for(lang)
+        voice = voice_for(chosen.removeprefix("espeak-ng:") if chosen and chosen.startswith("espeak-ng:") else lang)
+        if chosen is not None and not chosen.startswith("espeak-ng:"):
+            from ..speech.voices import voices  # only a box whose prompts name such a voice looks for one
+
+            ready = {v.id for v in voices(self.cache_dir.parent / "voices") if v.ready}
+            if chosen in ready:
+                voice = chosen
+            else:  # espeak-ng is the fallback: the prompt is still made, in the voice every box has
+                log.warning("voice %s cannot speak here (not installed or not uploaded): %s in espeak-ng", chosen,
+                            what)
         key = _digest(b"text", PIPELINE_VERSION.encode(), str(self.rate).encode(), voice.encode(),
                       text.encode("utf-8"))
         dst = self.cache_dir / f"tts-{key}.raw"
@@ -110,7 +120,15 @@ class PromptLibrary:
             return dst
         with self._blame_a_full_disk(what), self._scratch() as work:
             wav = work / "speech.wav"
-            speak(text, voice, wav, what)
+            if ":" in voice:
+                from ..speech.voices import render
+
+                try:
+                    render(voice, text, self.cache_dir.parent / "voices", wav, what)
+                except ValueError as exc:
+                    raise PromptError(str(exc)) from None
+            else:
+                speak(text, voice, wav, what)
             self._finish(wav, "wav", dst, what, work)
         return dst
 

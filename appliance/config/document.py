@@ -124,6 +124,7 @@ def _table(document: dict[str, Any], key: str, problems: list[Problem]) -> dict[
 
 
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+_VOICE = re.compile(r"(espeak-ng|rhvoice|piper):[A-Za-z0-9][A-Za-z0-9._-]{0,80}")  # appliance/speech/voices.py
 
 
 def _prompts(raw: dict[str, Any], language: str, problems: list[Problem]) -> dict[str, PromptConfig]:
@@ -148,6 +149,11 @@ def _prompts(raw: dict[str, Any], language: str, problems: list[Problem]) -> dic
             problems.append(Problem(f"{where}.file", f"{spec['file'][:80]!r} must be the name of a recording "
                                     "uploaded to the box (letters, digits, . _ -; no directories, no ..)"))
             continue
-        prompts[name] = PromptConfig(text=spec["text"], lang=spec.get("lang", language)) if has_text else \
-            PromptConfig(file=spec["file"])
+        voice = spec.get("voice")
+        if voice is not None and (not isinstance(voice, str) or not _VOICE.fullmatch(voice)):
+            problems.append(Problem(f"{where}.voice", f"{str(voice)[:80]!r} is not a voice: espeak-ng:<lang>, "
+                                    "rhvoice:<name> or piper:<uploaded voice> (the Speech page lists them)"))
+            continue
+        prompts[name] = PromptConfig(text=spec["text"], lang=spec.get("lang", language), voice=voice) if has_text \
+            else PromptConfig(file=spec["file"])
     return prompts

@@ -49,7 +49,7 @@ DOCUMENT = Table({
     "handsets": Items(Table(_leaves(*HANDSET_KEYS))),
     "schedule": Table({**_leaves("timezone", "always_open", "holidays", "special_days", "override",
                                  "when_time_unknown"), "hours": Table(_leaves(*DAYS))}),
-    "prompts": Table(names=Table(_leaves("text", "lang", "file"))),
+    "prompts": Table(names=Table(_leaves("text", "lang", "file", "voice"))),
     "flow": Table({"start": None, "nodes": Table(names=_NODE)}),
     "operators": Items(Table(_leaves("name", "skills", "ring_timeout", "wrap_up", "retry_pause", "max_missed",
                                      "weight", "phone"))),

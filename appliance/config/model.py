@@ -83,6 +83,7 @@ class PromptConfig:
     text: str | None = None
     lang: str = "en"
     file: str | None = None  # a name in the uploads directory, never a path
+    voice: str | None = None  # a text's voice (docs/speech.md): "piper:<uploaded>", "rhvoice:<name>"; else espeak-ng
 
 
 @dataclass(frozen=True)

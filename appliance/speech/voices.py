@@ -50,20 +50,25 @@ def sample(voice_id: str, voices_dir: Path) -> bytes:
         raise ValueError(f"no voice {voice_id!r}; known: {', '.join(known)}")
     if not voice.ready:
         raise ValueError(f"voice {voice_id}: {voice.why}")
-    engine, _, name = voice_id.partition(":")
-    text = SAMPLES[voice.language]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "sample.wav"
-        if engine == "espeak-ng":
-            command = ["espeak-ng", "-v", "en-us" if name == "en" else name, "-w", str(out), text]
-        elif engine == "rhvoice":
-            command = ["RHVoice-test", "-p", name, "-o", str(out)]
-        else:
-            command = [sys.executable, "-m", "piper", "-m", str(voices_dir / f"{name}.onnx"), "-f", str(out)]
-        try:
-            done = subprocess.run(command, input=text.encode(), capture_output=True, timeout=TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ValueError(f"voice {voice_id} could not speak: {exc}") from None
-        if done.returncode != 0 or not out.exists():
-            raise ValueError(f"voice {voice_id} could not speak: {done.stderr.decode(errors='replace')[-200:]}")
+        render(voice_id, SAMPLES[voice.language], voices_dir, out, "a sample")
         return out.read_bytes()
+
+
+def render(voice_id: str, text: str, voices_dir: Path, out_wav: Path, what: str) -> None:
+    """`text` spoken into the WAV `out_wav` by the voice's own command; ValueError naming voice and text if not."""
+    engine, _, name = voice_id.partition(":")
+    if engine == "espeak-ng":
+        command = ["espeak-ng", "-v", "en-us" if name == "en" else name, "-w", str(out_wav), "--stdin"]
+    elif engine == "rhvoice":
+        command = ["RHVoice-test", "-p", name, "-o", str(out_wav)]
+    else:
+        command = [sys.executable, "-m", "piper", "-m", str(voices_dir / f"{name}.onnx"), "-f", str(out_wav)]
+    try:
+        done = subprocess.run(command, input=text.encode(), capture_output=True, timeout=TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ValueError(f"voice {voice_id} could not speak {what}: {exc}") from None
+    if done.returncode != 0 or not out_wav.exists():
+        raise ValueError(f"voice {voice_id} could not speak {what}: "
+                         f"{done.stderr.decode(errors='replace').strip()[-200:]}")
