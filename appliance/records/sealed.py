@@ -10,18 +10,22 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import Any
 
 
 class Seal:
     def __init__(self, secret: bytes, label: bytes) -> None:
         self._key = hmac.new(secret, label, hashlib.sha256).digest()
+        self._cipher: Any = None  # AESGCM, made once at the first seal (its key set-up is half a seal's cost)
 
     def seal(self, plain: bytes) -> bytes:
         """One line of text (no newline in it): nothing of `plain` is readable in it."""
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        if self._cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+            self._cipher = AESGCM(self._key)
         nonce = os.urandom(12)
-        return base64.urlsafe_b64encode(nonce + AESGCM(self._key).encrypt(nonce, plain, None))
+        return base64.urlsafe_b64encode(nonce + self._cipher.encrypt(nonce, plain, None))
 
     def open(self, line: bytes) -> bytes:
         """What `seal` was given; ValueError for a torn line or one sealed with another key."""
