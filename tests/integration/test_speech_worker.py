@@ -123,3 +123,19 @@ def test_a_number_said_in_a_voicemail_is_kept_as_the_privacy_mode_keeps_numbers(
     for mode in ("masked", "pseudonym"):
         assert transcript_as_kept(said, Privacy(mode, bytes(32))) == "please call me on [number] thanks"
     assert transcript_as_kept("room 42 at one", Privacy("masked", bytes(32))) == "room 42 at one"
+
+
+def test_a_damaged_vosk_model_is_a_failed_answer_not_a_dead_worker(tmp_path) -> None:
+    pytest.importorskip("vosk")  # optional: only boxes that recognise Russian (or better English) install it
+    model = tmp_path / "models" / "ru"
+    for part in ("am/final.mdl", "conf/mfcc.conf", "graph/HCLG.fst"):
+        (model / part).parent.mkdir(parents=True, exist_ok=True)
+        (model / part).write_bytes(b"\0" * 64)
+    events: queue.Queue = queue.Queue()
+    recogniser = Recogniser(events.put, tmp_path / "models")
+    try:
+        recogniser.recognise(ev.Recognise("gsm1", "c1", answer(tmp_path, "hello"), "ru", INTENTS))
+        heard = events.get(timeout=60)
+        assert heard.intent is None and heard.reason.startswith("failed")
+    finally:
+        recogniser.close()
