@@ -114,12 +114,13 @@ def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_no
         assert plain.status()["speech"]["worker_pid"] is None
 
 
+@pytest.mark.slow  # the worker loads its language model (~1 s here, more under load) and transcribes
 def test_a_voicemail_gets_its_transcript_shown_searchable_and_erased_with_the_caller(box) -> None:
     daemon, simulation, data = box
     call_id = answer_by_voice(box, "I want to leave a message")
     wait_until(lambda: daemon.recorders["gsm1"].recording and daemon.status()["calls"][0]["node"] == "message",
                20, "the voicemail to record")
-    simulation.microphones["gsm1"].say(phone_speech("Hello. My landlord wants me out of the flat by Friday."))
+    simulation.microphones["gsm1"].say(phone_speech("My landlord wants me out by Friday."))
 
     def transcript():
         with sqlite3.connect(data / "calls.db") as conn:
