@@ -20,6 +20,7 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "service_level": ("Service level breached", "{box}: only {share:.0%} of the last {calls} callers were "
                                                     "answered within {seconds:.0f} s."),
         "emergency_on": ("Emergency announcement on", "{box}: the emergency announcement {prompt} is on."),
+        "box_offline": ("A box went offline", "{box}: the fleet's box {sibling} is offline (its broker says so)."),
         "digest": ("{n} alerts", "{box}: {n} alerts held back (quiet hours, rate limit or digest):"),
         "withheld": ("", "a withheld number"),
         "audio_kept": ("", " (privacy mode {mode}: the audio stays on the box)"),
@@ -35,6 +36,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "service_level": ("Уровень обслуживания нарушен", "{box}: только {share:.0%} из последних {calls} "
                                                          "абонентов ответили за {seconds:.0f} с."),
         "emergency_on": ("Включено экстренное объявление", "{box}: включено экстренное объявление {prompt}."),
+        "box_offline": ("Устройство не на связи", "{box}: устройство сети {sibling} не на связи "
+                                                  "(так сообщает брокер)."),
         "digest": ("Оповещений: {n}", "{box}: оповещений отложено (тихие часы, лимит или сводка): {n}"),
         "withheld": ("", "скрытый номер"),
         "audio_kept": ("", " (режим приватности {mode}: запись остаётся на устройстве)"),
@@ -46,7 +49,7 @@ def describe(kind: str, data: Mapping[str, Any], *, box: str, language: str) -> 
     """(subject, body) of one alert."""
     texts = _TEXTS.get(language, _TEXTS["en"])
     values = {"box": box, "caller": texts["withheld"][1], "seconds": 0.0, "wait": 0.0, "line": "?", "reason": "",
-              "text": "", "share": 0.0, "calls": 0, "prompt": "", "n": 0}
+              "text": "", "share": 0.0, "calls": 0, "prompt": "", "n": 0, "sibling": "?"}
     values.update({k: v for k, v in data.items() if v is not None})
     values["wait"] = data.get("wait_seconds") or 0.0
     subject, body = texts[kind]

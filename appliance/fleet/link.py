@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.fleet import FleetConfig
+from ..core import events as ev
 from ..core.box_events import BoxEvent
 from ..records.store.queries import CallLog
 from .client import FleetClient
@@ -37,7 +38,10 @@ def _version() -> str:
 
 class FleetLink:
     def __init__(self, config: FleetConfig, *, name: str, status: Callable[[], dict[str, Any]], data_dir: Path,
-                 timezone: str, wall: Callable[[], float], caller: Callable[[str | None], str | None]) -> None:
+                 timezone: str, wall: Callable[[], float], caller: Callable[[str | None], str | None],
+                 tell: Callable[..., None] | None = None, wake: Callable[[object], None] | None = None) -> None:
+        """`tell(kind, **data)` is the event hook's (a sibling gone offline); `wake(item)` posts to the loop, so a
+        sibling's news heard on paho's thread is judged on the loop."""
         self.config = config
         self._name = name
         self._status = status
@@ -51,7 +55,15 @@ class FleetLink:
         self._day_ends = 0.0
         self._sent: dict[str, Any] | None = None
         self.view = FleetView()
-        self.client = FleetClient(config, heard=self.view.heard)
+        self._tell, self._wake = tell, wake
+        self._online: dict[str, bool] = {}  # each sibling as last judged on the loop
+        self.client = FleetClient(config, heard=self._heard)
+
+    def _heard(self, topic: str, payload: bytes) -> None:
+        """paho's thread: the view takes it; a box's presence is judged on the loop (refresh)."""
+        self.view.heard(topic, payload)
+        if topic.endswith("/online") and self._wake is not None:
+            self._wake(ev.Tick())
 
     def start(self) -> None:
         self.refresh()
@@ -69,7 +81,8 @@ class FleetLink:
             self._today = None
 
     def refresh(self) -> None:
-        """After each item the loop took: the status, sent when it changed."""
+        """After each item the loop took: the status, sent when it changed; a sibling gone offline, told."""
+        self._judge_siblings()
         now = self._wall()
         try:
             status = self._status()
@@ -81,6 +94,15 @@ class FleetLink:
         if not same_status(self._sent, payload):
             self._sent = payload
             self.client.status(payload)
+
+    def _judge_siblings(self) -> None:
+        for entry in self.view.boxes():
+            box, online = entry["box"], entry["online"]
+            if box == self.config.box or online is None:
+                continue
+            if self._online.get(box) is True and online is False and self._tell is not None:
+                self._tell("box_offline", sibling=box)
+            self._online[box] = online
 
     def _figures(self, now: float) -> dict[str, Any]:
         """Today's calls on the box's clock, in the dashboard's terms (records/store/stats.py)."""

@@ -207,7 +207,8 @@ class Daemon:
 
         self.fleet = FleetLink(self.config.fleet, name=self.config.name, status=self.status, data_dir=self.data_dir,
                                timezone=self.config.schedule.timezone, wall=self.clock.wall,
-                               caller=lambda number: appear(number, "live", policy=self.store.privacy))
+                               caller=lambda number: appear(number, "live", policy=self.store.privacy),
+                               tell=self.hook.tell, wake=self.post)
         self.hook.listen(self.fleet.heard)
         self.fleet.start()
 

@@ -24,6 +24,7 @@ from tests.support.broker import (  # noqa: F401 - the fixtures
 from tests.support.waiting import wait_until
 
 CALLER = "+79161234567"
+DUTY_PHONE = "+79160000099"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
 
 
@@ -76,9 +77,13 @@ def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(br
         listener.close()
 
 
-def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, prompt_cache, tmp_path):
+def test_a_box_killed_outright_is_shown_offline_by_its_last_will_and_its_sibling_texts_the_duty_phone(
+        broker, prompt_cache, start_box, tmp_path):
     listener = Listener(broker)
     box_data(prompt_cache, tmp_path / "data")
+    sibling = fleet_document(broker, "office-1")
+    sibling["alerts"] = [{"event": "box_offline", "recipients": [DUTY_PHONE], "channel": "sms"}]
+    _, simulation = start_box(sibling, data=box_data(prompt_cache, tmp_path / "sibling"))
     document = tmp_path / "box.json"
     document.write_text(json.dumps(fleet_document(broker, "office-2")))
     box = subprocess.Popen([sys.executable, "-m", "tests.support.fleet_box", str(tmp_path / "data"), str(document)],
@@ -91,6 +96,10 @@ def test_a_box_killed_outright_is_shown_offline_by_its_last_will(broker, prompt_
         box.wait(10)
         wait_until(lambda: listener.last("hotline/office-2/online") == {"box": "office-2", "online": False},
                    timeout=10, what="the broker's last will for office-2")
+        # The alerts rule of a sibling (docs/alerts.md) tells the duty phone by SMS.
+        texts = wait_until(lambda: simulation.emulators["gsm1"].script.messages.sent_sms, timeout=20,
+                           what="the box_offline SMS")
+        assert texts[0][0] == DUTY_PHONE and "office-2 is offline" in texts[0][1]
     finally:
         if box.poll() is None:
             box.kill()
