@@ -42,6 +42,7 @@ def speak_document() -> dict:
     document = configuration.default_document()
     document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
     document["flow"] = FLOW
+    document["speech"] = {"transcripts": True}
     document["queue"] = {"strategy": "ringall"}
     document["operators"] = [{"name": "Anna", "skills": {"legal": 3}, "wrap_up": 0, "retry_pause": 0},
                              {"name": "Boris", "skills": {"psychology": 3}, "wrap_up": 0, "retry_pause": 0}]
