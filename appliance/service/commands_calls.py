@@ -173,9 +173,10 @@ def _listen(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
 def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     """Switch the emergency announcement on (a configured prompt) or off; optionally text the opted-in list."""
     prompt = args.get("prompt")
-    if prompt is not None and prompt not in daemon.prompts:
-        raise LookupError(f"no prompt {prompt!r}: upload or type it on the prompts page first")
     core, _ = running(daemon)
+    # every prompt the flow may play, made or still being made after a start (callers hear it once it is)
+    if prompt is not None and prompt not in core.plan.prompts:
+        raise LookupError(f"no prompt {prompt!r}: upload or type it on the prompts page first")
     core.announcement = prompt
     if prompt is not None:
         daemon.hook.tell("emergency_on", prompt=prompt)
