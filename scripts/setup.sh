@@ -51,4 +51,6 @@ echo "==> installing the appliance into .venv"
 if [ "$mode" = simulate ]; then
   exec .venv/bin/hotline simulate "$@"
 fi
-exec .venv/bin/python -m pytest "$@"
+# Three workers on two cores: most tests wait on timers, ptys and subprocesses rather than compute. A test file
+# stays on one worker (its module fixtures start one box, one browser). HOTLINE_TEST_WORKERS=0 runs serially.
+exec .venv/bin/python -m pytest -n "${HOTLINE_TEST_WORKERS:-3}" --dist loadfile "$@"

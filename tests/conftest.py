@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,15 +17,25 @@ from typing import Any
 
 import pytest
 
+from tests.support import prompt_seed
 from tests.support.boxes import simulated_box
 from tests.support.web import login, set_up
 from web import create_app
+
+_OWN_SEED = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config) -> None:
     marker = Path(tempfile.mkdtemp(prefix="hotline-timesync-")) / "synchronized"
     marker.touch()
     os.environ["HOTLINE_TIMESYNC_FILE"] = str(marker)
+    config.stash[_OWN_SEED] = prompt_seed.start_run()
+
+
+def pytest_unconfigure(config) -> None:
+    own = config.stash.get(_OWN_SEED, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.fixture

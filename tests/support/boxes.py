@@ -15,6 +15,7 @@ import tomli_w
 
 from appliance import config as configuration
 from appliance.sim.simulation import Simulation
+from tests.support import prompt_seed
 
 
 @contextlib.contextmanager
@@ -43,7 +44,9 @@ def simulated_box(data: Path, document: dict[str, Any] | None = None, *,
     simulation = Simulation(configuration.default_document() if document is None else document,
                             audio_device=audio_device)
     try:
+        prompt_seed.seed(data)
         with running_daemon(simulation, data) as daemon:
+            prompt_seed.keep(data)
             yield daemon, simulation
     finally:
         simulation.close()

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from tests.support import prompt_seed
 from tests.support.browser import CHROMIUM
 from tests.support.waiting import free_port, wait_until
 
@@ -18,6 +19,7 @@ from tests.support.waiting import free_port, wait_until
 def simulate_box(tmp_path_factory):
     """`hotline simulate` as a user starts it: (its base URL, its status over the API, its data directory)."""
     port, data = free_port(), tmp_path_factory.mktemp("sim")
+    prompt_seed.seed(data)
     proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
                              "--data", str(data)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -36,6 +38,7 @@ def simulate_box(tmp_path_factory):
 
     try:
         wait_until(api_status, 60, "hotline simulate to answer")  # 69 prompts render first: 10-15 s under load
+        prompt_seed.keep(data)
         yield f"http://127.0.0.1:{port}", api_status, data
     finally:
         proc.send_signal(signal.SIGTERM)
