@@ -416,6 +416,7 @@ class Daemon:
             device = self.handsets.get(handset["id"])
             handset["off_hook"] = bool(device and device.is_off_hook)
         status["speech"] = self.speech.status()
+        status["prompts_made"] = self.prompts_made.is_set()  # READY=1 comes before them; a caller may hear a wait
         status["alarms"] = self.alarms.active()
         if status["schedule"]["override"] and self.override:  # who forced it, for the dashboard
             status["schedule"].update(override_by=self.override.get("by"), override_at=self.override.get("at"))

@@ -369,8 +369,11 @@ def test_the_dashboards_alarms_and_an_unreachable_box_read_in_russian(web_app, w
     daemon.alarms.set("disk.low", "warning", "the data disk (/var/lib/hotline) has 40.0 MB free of 1000 MB "
                       "(warning below 100 MB): when it is full, call records wait in memory until space is freed")
     daemon.alarms.set("maintenance.retention", "error", "retention failed: database is locked")
-    try:
-        alarms = {a["id"]: a for a in admin.get("/api/dashboard").json["status"]["alarms"]}
+    try:  # the dashboard's answer is made at most once a second for all who look: wait for one made since
+        def shown() -> dict | None:
+            found = {a["id"]: a for a in admin.get("/api/dashboard").json["status"]["alarms"]}
+            return found if "disk.low" in found else None
+        alarms = wait_until(shown, 10, "the dashboard to show the new alarms")
     finally:
         daemon.alarms.clear("disk.low")
         daemon.alarms.clear("maintenance.retention")
