@@ -37,7 +37,7 @@ def test_intent_accuracy_of_pocketsphinx_through_the_phone_path(tmp_path) -> Non
     table = {intent: {"right": 0, "wrong": 0, "fell back": 0} for intent in [*INTENTS, None]}
     for i, (_, wanted) in enumerate(SAID):
         got = heard[i].intent if heard[i].confidence >= THRESHOLD else None
-        table[wanted]["right" if got == wanted else "fell back" if got is None else "wrong"] += 1
+        table[wanted]["fell back" if got is None else "right" if got == wanted else "wrong"] += 1
     print("\n| intent | right | wrong | fell back to keys |\n|---|---|---|---|")
     for intent, row in table.items():
         print(f"| {intent or '(none of them)'} | {row['right']} | {row['wrong']} | {row['fell back']} |")
