@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import ServiceUnavailable
 
 from appliance import config as configuration
 from appliance.audio.convert import without_paths
@@ -158,7 +159,10 @@ def toml():
 @blueprint.get("/revisions")
 @requires("admin")
 def revisions():
-    current_document()
+    try:
+        current_document()
+    except ServiceUnavailable:  # the daemon is away (the box restarting): the kept revisions still show
+        pass
     return render_template("revisions.html", revisions=_store().revisions(), sections=forms.SECTIONS)
 
 

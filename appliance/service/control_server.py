@@ -100,11 +100,13 @@ class ControlServer:
                         self._receive(key.fileobj)  # type: ignore[arg-type]
                 with self._lock:
                     answers, self._answers = self._answers, []
-                    if self._closing:
-                        return
+                    closing = self._closing
+                # answers given before the stop go out first: "Restart now" stops the daemon right after its reply
                 for conn, reply in answers:
                     if conn in self._due and conn not in self._reading:
                         self._send(conn, reply)
+                if closing:
+                    return
                 now = self._clock()
                 for conn in [c for c, at in self._due.items() if at <= now]:
                     if conn in self._reading:
