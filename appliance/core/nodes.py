@@ -8,6 +8,7 @@ A handler keeps no state of its own: everything it changes is on the call, and w
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from . import events as ev
@@ -64,11 +65,12 @@ def _listen(ivr: Steps, call: Call, node: Node) -> list[object]:
     return []
 
 
-class NodeKind:
-    """The defaults: a prompt ending, a key or the input timer mean nothing to a kind that does not override them."""
+class NodeKind(ABC):
+    """The defaults: a prompt ending, a key or the input timer mean nothing to a kind that does not override them.
+    Entering is what makes a kind, so every kind says what it does then."""
 
-    def enter(self, ivr: Steps, call: Call, node: Node) -> list[object]:
-        raise NotImplementedError
+    @abstractmethod
+    def enter(self, ivr: Steps, call: Call, node: Node) -> list[object]: ...
 
     def prompt_done(self, ivr: Steps, call: Call, node: Node) -> list[object]:
         return []
