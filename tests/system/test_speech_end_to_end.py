@@ -77,10 +77,18 @@ def timeline(data, call_id: str) -> list[tuple[str, str]]:
         return conn.execute("SELECT event, detail FROM call_events WHERE call_id = ?", (call_id,)).fetchall()
 
 
-def hang_up(box) -> None:
-    daemon, simulation, _ = box
+def hang_up(box, call_id: str) -> None:
+    """Hang up and wait for the call's record: the status drops the call a moment before the record is written."""
+    daemon, simulation, data = box
     simulation.emulators["gsm1"].remote_hangup()
     wait_until(lambda: not daemon.status()["calls"], what="the call to end")
+
+    def recorded() -> bool:
+        with sqlite3.connect(data / "calls.db") as conn:
+            ended = conn.execute("SELECT 1 FROM calls WHERE id = ? AND ended_at IS NOT NULL", (call_id,))
+            return bool(ended.fetchall())
+
+    wait_until(recorded, what="the call's record")
 
 
 def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:
@@ -90,18 +98,18 @@ def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:
     assert not rings(daemon, "h2")
     status = daemon.status()
     assert status["speech"]["on"] and status["speech"]["worker_pid"]
-    hang_up(box)
+    hang_up(box, call_id)
     assert [detail.split()[0] for event, detail in timeline(data, call_id) if event == "SPEECH"] == ["legal"]
     assert not list((data / "speech").glob("*.flac")), "the spoken answer is deleted once heard"
 
 
 def test_an_unsure_answer_falls_back_to_the_keys(box) -> None:
     daemon, simulation, _ = box
-    answer_by_voice(box, "what is the weather like today")
+    call_id = answer_by_voice(box, "what is the weather like today")
     wait_until(lambda: daemon.status()["calls"][0]["prompt"] == "invalid", 20, "the key menu (fallback prompt)")
     simulation.emulators["gsm1"].send_dtmf("2")
     wait_until(lambda: rings(daemon, "h2"), what="Boris's handset (key 2) to ring")
-    hang_up(box)
+    hang_up(box, call_id)
 
 
 def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_node(box, tmp_path) -> None:
@@ -130,7 +138,7 @@ def test_a_voicemail_gets_its_transcript_shown_searchable_and_erased_with_the_ca
         return found and found[0][0]
 
     text = wait_until(transcript, 60, "the voicemail's transcript")
-    hang_up(box)
+    hang_up(box, call_id)
     app = create_app(data, control_path=daemon.control_path)
     client = app.test_client()
     set_up(client, data)
