@@ -21,6 +21,7 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
                                                     "answered within {seconds:.0f} s."),
         "emergency_on": ("Emergency announcement on", "{box}: the emergency announcement {prompt} is on."),
         "box_offline": ("A box went offline", "{box}: the fleet's box {sibling} is offline (its broker says so)."),
+        "sibling_line_down": ("A sibling's line is down", "{box}: line {line} of the fleet's box {sibling} is down."),
         "digest": ("{n} alerts", "{box}: {n} alerts held back (quiet hours, rate limit or digest):"),
         "withheld": ("", "a withheld number"),
         "audio_kept": ("", " (privacy mode {mode}: the audio stays on the box)"),
@@ -38,6 +39,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "emergency_on": ("Включено экстренное объявление", "{box}: включено экстренное объявление {prompt}."),
         "box_offline": ("Устройство не на связи", "{box}: устройство сети {sibling} не на связи "
                                                   "(так сообщает брокер)."),
+        "sibling_line_down": ("Линия другого устройства недоступна", "{box}: линия {line} устройства сети "
+                                                                     "{sibling} недоступна."),
         "digest": ("Оповещений: {n}", "{box}: оповещений отложено (тихие часы, лимит или сводка): {n}"),
         "withheld": ("", "скрытый номер"),
         "audio_kept": ("", " (режим приватности {mode}: запись остаётся на устройстве)"),

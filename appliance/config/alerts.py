@@ -16,7 +16,7 @@ from typing import Any
 from ..core.problems import Problem
 
 EVENTS = ("voicemail", "abandoned", "callback_due", "line_down", "line_up", "low_balance", "disk_low",
-          "service_level", "emergency_on", "box_offline")
+          "service_level", "emergency_on", "box_offline", "sibling_line_down")
 CHANNELS = ("sms", "email")
 ROLES = ("admin", "supervisor", "operator")
 SECURITY = ("starttls", "tls", "none")

@@ -17,7 +17,7 @@ from . import events as ev
 
 KINDS = ("voicemail", "abandoned", "callback_due", "line_down", "line_up", "low_balance", "disk_low",
          "service_level", "emergency_on", "call_started", "call_answered", "call_ended", "sms_received",
-         "sms_result", "box_offline")  # box_offline: a sibling box of the fleet (appliance/fleet), told by the link
+         "sms_result", "box_offline", "sibling_line_down")  # a sibling box of the fleet, told by appliance/fleet
 SERVICE_LEVEL_SECONDS = 20.0  # answered within this long counts as in service level (as the statistics page)
 SERVICE_LEVEL_TARGET = 0.8  # below this share of the last calls: breached
 SERVICE_LEVEL_CALLS = 10  # judged over the last this many calls offered to the queue

@@ -8,6 +8,7 @@ loop never waits on the network.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 from collections.abc import Callable
@@ -57,12 +58,17 @@ class FleetLink:
         self.view = FleetView()
         self._tell, self._wake = tell, wake
         self._online: dict[str, bool] = {}  # each sibling as last judged on the loop
+        self._lines: dict[str, dict[str, str]] = {}  # paho's thread: each sibling's line states as last heard
+        self._dropped: collections.deque[tuple[str, str]] = collections.deque()  # (box, line), told on the loop
         self.client = FleetClient(config, heard=self._heard)
 
     def _heard(self, topic: str, payload: bytes) -> None:
-        """paho's thread: the view takes it; a box's presence is judged on the loop (refresh)."""
+        """paho's thread: the view takes it; a line's drop is noted here, as each status comes, so a line that
+        drops and returns between two turns of the loop is still told; the loop tells it (refresh)."""
         self.view.heard(topic, payload)
-        if topic.endswith("/online") and self._wake is not None:
+        if topic.endswith("/status"):
+            self._note_lines(topic.split("/")[1])
+        if self._wake is not None:
             self._wake(ev.Tick())
 
     def start(self) -> None:
@@ -103,6 +109,22 @@ class FleetLink:
             if self._online.get(box) is True and online is False and self._tell is not None:
                 self._tell("box_offline", sibling=box)
             self._online[box] = online
+        while self._dropped:
+            box, line = self._dropped.popleft()
+            if self._tell is not None:
+                self._tell("sibling_line_down", sibling=box, line=line)
+
+    def _note_lines(self, box: str) -> None:
+        """paho's thread: a sibling's line that was up and is now down (a box starting shows them down first)."""
+        entry = next((e for e in self.view.boxes() if e["box"] == box), None)
+        if box == self.config.box or entry is None or entry["status"] is None:
+            return
+        lines = {line.get("id"): line.get("state") for line in entry["status"].get("lines") or []
+                 if isinstance(line, dict) and isinstance(line.get("id"), str)}
+        before = self._lines.get(box, {})
+        self._dropped.extend((box, line) for line, state in sorted(lines.items())
+                             if before.get(line) == "up" and state == "down")
+        self._lines[box] = lines
 
     def _figures(self, now: float) -> dict[str, Any]:
         """Today's calls on the box's clock, in the dashboard's terms (records/store/stats.py)."""

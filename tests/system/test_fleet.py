@@ -106,6 +106,25 @@ def test_a_box_killed_outright_is_shown_offline_by_its_last_will_and_its_sibling
         listener.close()
 
 
+def test_a_siblings_line_dropping_texts_the_duty_phone_of_the_box_with_the_rule(broker, prompt_cache, start_box,
+                                                                                 tmp_path):
+    """The sibling's retained status says its line is down: the box with the rule texts the duty phone through
+    its own modem (the alerts' real SMS path), naming the box and the line."""
+    watcher = fleet_document(broker, "office-4")
+    watcher["alerts"] = [{"event": "sibling_line_down", "recipients": [DUTY_PHONE], "channel": "sms"}]
+    watching, simulation = start_box(watcher, data=box_data(prompt_cache, tmp_path / "watcher"))
+    _, sibling_simulation = start_box(fleet_document(broker, "office-5"),
+                                      data=box_data(prompt_cache, tmp_path / "sibling"))
+    wait_until(lambda: [r["line_states"] for r in watching.fleet.fleet()["boxes"] if r["box"] == "office-5"] ==
+               [[{"id": "gsm1", "state": "up", "busy": False, "signal_bars": 5}]],
+               what="office-5's line up, as the watching box hears it")
+    sibling_simulation.emulators["gsm1"].set_registration(3)  # the network denies it: the line goes down
+    texts = wait_until(lambda: simulation.emulators["gsm1"].script.messages.sent_sms, timeout=30,
+                       what="the sibling_line_down SMS")
+    assert texts[0][0] == DUTY_PHONE and "line gsm1 of the fleet's box office-5 is down" in texts[0][1]
+    assert len(texts) == 1
+
+
 def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_bounded(broker, prompt_cache,
                                                                                        start_box, tmp_path):
     laptop = Listener(broker, session="laptop-catch-up")  # the broker keeps its messages while it is away
