@@ -308,17 +308,25 @@ def _m8_report_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_calls_id_started ON calls (id, started_at)")
 
 
+def fill_from_quarter_hours(db: sqlite_utils.Database | sqlite3.Connection, table: str) -> None:
+    """Fill an empty hour or day rollup by adding up the quarter-hours (migration 9, and a salvaged log).
+
+    From the quarter-hours, not the calls: they still count the calls retention deleted.
+    """
+    key, unit = TIME_ROLLUPS[table]
+    db.execute(f"INSERT INTO {table} SELECT {floor_div(f'slot * {SLOT_SECONDS}', unit)} AS {key}, "
+               f"{', '.join(f'SUM({c})' for c in TIME_SUMS)}, MAX(longest_wait) FROM stats_slots GROUP BY 1")
+
+
 def _m9_hour_and_day_rollups(db: sqlite_utils.Database) -> None:
     # A year's report read 35,040 quarter-hours (113 ms on 5M calls): the summary now reads whole days and
     # the hourly and daily charts whole hours, with quarter-hours and calls only at the period's edges.
     sums = "INTEGER NOT NULL DEFAULT 0"
     for table in ("stats_hours", "stats_days"):
-        key, unit = TIME_ROLLUPS[table]
+        key = TIME_ROLLUPS[table][0]
         db.execute(f"CREATE TABLE {table} ({key} INTEGER PRIMARY KEY, "
                    f"{', '.join(f'{c} {sums}' for c in TIME_SUMS)}, longest_wait REAL)")
-        # Added up from the quarter-hours, not the calls: they still count the calls retention deleted.
-        db.execute(f"INSERT INTO {table} SELECT {floor_div(f'slot * {SLOT_SECONDS}', unit)} AS {key}, "
-                   f"{', '.join(f'SUM({c})' for c in TIME_SUMS)}, MAX(longest_wait) FROM stats_slots GROUP BY 1")
+        fill_from_quarter_hours(db, table)
     # The service level and short abandons read, per wait second up to the threshold, the period's days.
     db.execute("CREATE INDEX idx_day_counts_value ON stats_day_counts (kind, value, day, n)")
     for trigger in _TRIGGERS:

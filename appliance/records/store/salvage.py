@@ -23,7 +23,7 @@ from typing import TypeVar
 from appliance.files import fsync_dir
 
 from . import sqlite_utils_without_numpy
-from .migrations import MIGRATIONS, migrate
+from .migrations import MIGRATIONS, TIME_ROLLUPS, fill_from_quarter_hours, migrate
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,9 @@ def _copy_rows(source: Path, fresh: sqlite3.Connection) -> int:
     """Every readable row of every table the fresh log has; returns how many calls came across.
 
     The statistics rollups fill themselves from the copied calls (their triggers); the old rollups,
-    which also count calls retention has deleted, replace them only when they could be read whole.
+    which also count calls retention has deleted, replace them only when they could be read whole. An hour
+    or day rollup the old log lacks (a log from before migration 9) or could not read whole is added up
+    again from the old quarter-hours, which count those calls too.
     """
     try:
         fresh.execute("ATTACH DATABASE ? AS old", [f"file:{source}?mode=ro"])
@@ -204,35 +206,45 @@ def _copy_rows(source: Path, fresh: sqlite3.Connection) -> int:
     # Full-text indexes are virtual tables with shadow tables; their triggers rebuild them from the rows.
     tables = [t for t in tables if not any(t == v or t.startswith(v + "_") for v in virtual)]
     rollups = [t for t in tables if t.startswith("stats_")]
-    for table in [t for t in tables if t not in rollups] + rollups:
-        _copy_table(fresh, table, replace=table in rollups)
+    for table in [t for t in tables if t not in rollups]:
+        _copy_table(fresh, table, replace=False)
+    replaced = {table for table in rollups if _copy_table(fresh, table, replace=True)}
+    if "stats_slots" in replaced:
+        for table in set(TIME_ROLLUPS) - replaced - {"stats_slots"}:
+            fresh.execute(f'DELETE FROM main."{table}"')
+            fill_from_quarter_hours(fresh, table)
     fresh.commit()
     calls = fresh.execute("SELECT COUNT(*) FROM main.calls").fetchone()[0]
     fresh.execute("DETACH DATABASE old")
     return calls
 
 
-def _copy_table(fresh: sqlite3.Connection, table: str, *, replace: bool) -> None:
+def _copy_table(fresh: sqlite3.Connection, table: str, *, replace: bool) -> bool:
+    """Copy the old table's readable rows; replace: only if it reads whole, instead of the fresh rows.
+
+    Returns whether the fresh table now holds the old one's rows in place of its own (replace only).
+    """
     try:
         old = [row[1] for row in fresh.execute(f'PRAGMA old.table_info("{table}")')]
     except sqlite3.Error:
-        return
+        return False
     columns = [row[1] for row in fresh.execute(f'PRAGMA main.table_info("{table}")') if row[1] in old]
     if not columns:
-        return
+        return False
     names = ", ".join(f'"{c}"' for c in columns)
     damaged: list[str] = []
     rows: Iterator[tuple] = _readable_rows(fresh, table, names, damaged)
     if replace:
         kept = list(rows)  # the rollups are small: a day per row
         if damaged or not kept:
-            return
+            return False
         fresh.execute(f'DELETE FROM main."{table}"')
         rows = iter(kept)
     insert = f'INSERT OR IGNORE INTO main."{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
     # In batches, never the whole table in memory: a Pi Zero has 512 MB and a log may hold millions of events.
     while batch := list(itertools.islice(rows, 500)):
         fresh.executemany(insert, batch)
+    return replace
 
 
 def _readable_rows(conn: sqlite3.Connection, table: str, names: str, damaged: list[str]) -> Iterator[tuple]:
