@@ -30,6 +30,12 @@ from .mailer import send_mail
 
 log = logging.getLogger(__name__)
 
+# How long a voicemail's alert waits for the transcript before it goes without (a follow-up then carries it):
+# a minute's message takes about a CPU-minute to transcribe on a Pi Zero 2 W core (docs/speech.md), and the
+# people on duty should not wait longer than that to hear that someone left a message.
+TRANSCRIPT_WAIT = 120.0
+LATE_KEPT = 50  # voicemails whose alert went without their transcript, remembered for a follow-up
+
 SendSms = Callable[[str, str], "str | None"]  # (number, text) -> why it was not sent, or None once the modem took it
 Mail = Callable[..., None]
 
@@ -72,18 +78,22 @@ class AlertSender:
     def __init__(self, data_dir: Path, alerts: Alerts, *, box: str, language: str, timezone: str,
                  privacy: Privacy, send_sms: SendSms, clock: Callable[[], float] = time.time, mail: Mail = send_mail,
                  base_delay: float = 30.0, max_delay: float = 3600.0, max_attempts: int = 12,
-                 on_trouble: Callable[[str | None], None] | None = None) -> None:
+                 on_trouble: Callable[[str | None], None] | None = None,
+                 transcript_due: Callable[[], bool] = lambda: False) -> None:
         self.data_dir, self.alerts, self.box, self.language = data_dir, alerts, box, language
         self.tz, self.privacy, self.send_sms, self.clock, self.mail = ZoneInfo(timezone), privacy, send_sms, clock, mail
         self.base_delay, self.max_delay, self.max_attempts = base_delay, max_delay, max_attempts
         self.on_trouble = on_trouble  # told why sending fails (an alarm), and None once a message goes again
+        self.transcript_due = transcript_due  # whether a voicemail saved now gets a transcript (speech on)
+        self._awaiting: dict[int, str] = {}  # alert id -> the call whose voicemail transcript it waits for
+        self._late: dict[str, list[tuple[int, str]]] = {}  # call id -> (rule, recipient) sent without it
         self.log = AlertLog(data_dir / "calls.db")
         self._incoming: queue.SimpleQueue[BoxEvent] = queue.SimpleQueue()
         self._wake = threading.Event()
 
     def take(self, event: BoxEvent) -> None:
         """From the daemon's loop: never waits."""
-        if self.alerts.wanted(event.kind):
+        if self.alerts.wanted("voicemail" if event.kind == "transcript" else event.kind):
             self._incoming.put(event)
             self._wake.set()
 
@@ -111,6 +121,8 @@ class AlertSender:
                 break
             self._make(event)
         now = self.clock()
+        for row in self.log.due("awaiting", now):  # the transcript did not come in time: they go without it
+            self._settle(row, None)
         self._release(now)
         for row in self.log.due("queued", now):
             self._send(row)
@@ -118,6 +130,9 @@ class AlertSender:
     # --- making ----------------------------------------------------------------------------
 
     def _make(self, event: BoxEvent) -> None:
+        if event.kind == "transcript":
+            self._transcribed(str(event.data["call_id"]), event.data.get("text"))
+            return
         data = dict(event.data)
         for key in ("caller", "number"):
             if data.get(key):  # leaves the box: as a webhook may carry it in this privacy mode
@@ -127,6 +142,10 @@ class AlertSender:
                                                     and data["amount"] < rule.threshold):
                 continue
             subject, body = texts.describe(event.kind, data, box=self.box, language=self.language)
+            awaiting = event.kind == "voicemail" and self.transcript_due()
+            if awaiting and self.privacy.mode != "full":  # what was said identifies the caller like their voice
+                body += texts.transcript_kept(self.privacy.mode, language=self.language)
+                awaiting = False
             attachment = None
             if event.kind == "voicemail" and rule.channel == "email" and rule.attach_audio and data.get("path"):
                 if self.privacy.mode == "full":
@@ -134,7 +153,14 @@ class AlertSender:
                 else:  # the caller's voice identifies them as surely as their number
                     body += texts.audio_kept(self.privacy.mode, language=self.language)
             for recipient in self._recipients(rule):
-                self._log(index, rule, event, recipient, subject, body, attachment)
+                if awaiting:
+                    now = self.clock()
+                    self._awaiting[self.log.add({
+                        "rule": index, "event": event.kind, "channel": rule.channel, "recipient": recipient,
+                        "subject": subject, "body": body, "attachment": attachment, "state": "awaiting",
+                        "created_at": now, "due_at": now + TRANSCRIPT_WAIT})] = str(data["call_id"])
+                else:
+                    self._log(index, rule, event.kind, recipient, subject, body, attachment)
 
     def _recipients(self, rule: AlertRule) -> list[str]:
         found = list(rule.numbers if rule.channel == "sms" else rule.emails)
@@ -142,12 +168,52 @@ class AlertSender:
             found += role_contacts(self.data_dir / "web.db", role, rule.channel)
         return list(dict.fromkeys(found))
 
-    def _log(self, index: int, rule: AlertRule, event: BoxEvent, recipient: str, subject: str, body: str,
+    def _transcribed(self, call_id: str, text: str | None) -> None:
+        """A voicemail's transcript (None: none could be made): its waiting alerts go with it; those that went
+        without it are followed by one carrying it."""
+        said = texts.said(text, language=self.language) if text and text.strip() else None
+        for alert_id in [i for i, call in self._awaiting.items() if call == call_id]:
+            del self._awaiting[alert_id]
+            row = self.log.get(alert_id)
+            if row is not None and row["state"] == "awaiting":
+                self._settle(row, said)
+        late = self._late.pop(call_id, [])
+        if said is None:
+            return
+        subject, body = texts.describe("transcript", {}, box=self.box, language=self.language)
+        for index, recipient in late:
+            rule = self._rule(index)
+            if rule is not None:
+                followup = body + said
+                self._log(index, rule, "transcript", recipient, subject,
+                          texts.shortened(followup) if rule.channel == "sms" else followup, None)
+
+    def _settle(self, row: dict[str, Any], said: str | None) -> None:
+        """A voicemail alert done waiting for its transcript: queued (or held by its rule) like any other. Gone
+        without it (timed out), the transcript follows in an alert of its own when it comes."""
+        index, recipient, now = row["rule"], row["recipient"], self.clock()
+        call_id = self._awaiting.pop(row["id"], None)
+        if said is None and call_id is not None:
+            self._late.setdefault(call_id, []).append((index, recipient))
+            while len(self._late) > LATE_KEPT:
+                del self._late[next(iter(self._late))]
+        body = row["body"] + (said or "")
+        rule = self._rule(index)
+        release = None if rule is None else hold_until(rule, now, self.tz, self.log.held_for(index, recipient),
+                                                       self.log.sent_since(index, recipient, now - 3600.0))
+        self.log.update(row["id"], body=texts.shortened(body) if row["channel"] == "sms" else body,
+                        state="queued" if release is None else "held", due_at=now if release is None else release)
+
+    def _rule(self, index: int) -> AlertRule | None:
+        """The rule an alert logged earlier was made by (None: a reload since removed it)."""
+        return self.alerts.rules[index] if 0 <= index < len(self.alerts.rules) else None
+
+    def _log(self, index: int, rule: AlertRule, kind: str, recipient: str, subject: str, body: str,
              attachment: str | None) -> None:
         now = self.clock()
         release = hold_until(rule, now, self.tz, self.log.held_for(index, recipient),
                              self.log.sent_since(index, recipient, now - 3600.0))
-        self.log.add({"rule": index, "event": event.kind, "channel": rule.channel, "recipient": recipient,
+        self.log.add({"rule": index, "event": kind, "channel": rule.channel, "recipient": recipient,
                       "subject": subject, "body": body, "attachment": attachment,
                       "state": "queued" if release is None else "held", "created_at": now,
                       "due_at": now if release is None else release})

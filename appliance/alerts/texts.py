@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+SMS_CHARS = 300  # about two SMS parts of GSM-7 (153 characters each), fewer in UCS-2
+
 _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "en": {
         "voicemail": ("New voicemail", "{box}: a new voicemail ({seconds:.0f} s) from {caller}."),
@@ -25,6 +27,9 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "digest": ("{n} alerts", "{box}: {n} alerts held back (quiet hours, rate limit or digest):"),
         "withheld": ("", "a withheld number"),
         "audio_kept": ("", " (privacy mode {mode}: the audio stays on the box)"),
+        "transcript": ("Voicemail transcript", "{box}: the transcript of a voicemail whose alert went before it."),
+        "said": ("", "\nIt says: \u201c{text}\u201d"),
+        "transcript_kept": ("", " (privacy mode {mode}: its transcript stays on the box)"),
     },
     "ru": {
         "voicemail": ("Новое голосовое сообщение", "{box}: новое голосовое сообщение ({seconds:.0f} с) от {caller}."),
@@ -44,6 +49,10 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "digest": ("Оповещений: {n}", "{box}: оповещений отложено (тихие часы, лимит или сводка): {n}"),
         "withheld": ("", "скрытый номер"),
         "audio_kept": ("", " (режим приватности {mode}: запись остаётся на устройстве)"),
+        "transcript": ("Расшифровка голосового сообщения", "{box}: расшифровка голосового сообщения, оповещение "
+                                                            "о котором ушло раньше неё."),
+        "said": ("", "\nВ сообщении: \u00ab{text}\u00bb"),
+        "transcript_kept": ("", " (режим приватности {mode}: расшифровка остаётся на устройстве)"),
     },
 }
 
@@ -61,6 +70,20 @@ def describe(kind: str, data: Mapping[str, Any], *, box: str, language: str) -> 
 
 def audio_kept(mode: str, *, language: str) -> str:
     return _TEXTS.get(language, _TEXTS["en"])["audio_kept"][1].format(mode=mode)
+
+
+def transcript_kept(mode: str, *, language: str) -> str:
+    return _TEXTS.get(language, _TEXTS["en"])["transcript_kept"][1].format(mode=mode)
+
+
+def said(text: str, *, language: str) -> str:
+    """The line a voicemail's alert gains from its transcript."""
+    return _TEXTS.get(language, _TEXTS["en"])["said"][1].format(text=" ".join(text.split()))
+
+
+def shortened(body: str) -> str:
+    """An SMS alert kept to two parts (a long transcript would otherwise take many)."""
+    return body if len(body) <= SMS_CHARS else body[:SMS_CHARS - 1] + "\u2026"
 
 
 def digest(bodies: list[str], *, box: str, language: str) -> tuple[str, str]:

@@ -17,7 +17,8 @@ from . import events as ev
 
 KINDS = ("voicemail", "abandoned", "callback_due", "line_down", "line_up", "low_balance", "disk_low",
          "service_level", "emergency_on", "call_started", "call_answered", "call_ended", "sms_received",
-         "sms_result", "box_offline", "sibling_line_down")  # a sibling box of the fleet, told by appliance/fleet
+         "sms_result", "box_offline", "sibling_line_down",  # a sibling box of the fleet, told by appliance/fleet
+         "transcript")  # a voicemail's text, made after the call: completes its voicemail alert, never one itself
 SERVICE_LEVEL_SECONDS = 20.0  # answered within this long counts as in service level (as the statistics page)
 SERVICE_LEVEL_TARGET = 0.8  # below this share of the last calls: breached
 SERVICE_LEVEL_CALLS = 10  # judged over the last this many calls offered to the queue
@@ -58,6 +59,9 @@ class BoxEvents:
                 return self._ended(record, at)
             case ev.SmsReceived():
                 return [BoxEvent("sms_received", at, {"line": item.line, "sender": item.sender, "text": item.text})]
+            case ev.Transcribed():
+                return [BoxEvent("transcript", at, {"call_id": item.call_id, "text": item.text,
+                                                     "reason": item.reason})]
             case ev.SmsResult():
                 return [BoxEvent("sms_result", at, {"line": item.line, "number": item.number, "ok": item.ok,
                                                      "reason": item.reason})]

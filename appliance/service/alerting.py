@@ -24,14 +24,15 @@ SMS_WAIT = 120.0  # s for the modem's verdict on one SMS (AT+CMGS may take 60 s 
 class Alerting:
     def __init__(self, config: Config, data_dir: Path, *, hook: EventHook, privacy: Privacy, alarms: Alarms,
                  lines: Mapping[str, LinePort], line_state: Callable[[], Mapping[str, str]],
-                 wall: Callable[[], float]) -> None:
+                 wall: Callable[[], float], transcript_due: Callable[[], bool]) -> None:
         self._lines, self._line_state = lines, line_state
         self._waiting: dict[str, tuple[threading.Event, list[str | None]]] = {}
         self._lock = threading.Lock()
         self.sender = AlertSender(
             data_dir, config.alerts, box=config.name, language=config.language,
             timezone=config.schedule.timezone, privacy=privacy, send_sms=self._send_sms, clock=wall,
-            on_trouble=lambda text: alarms.set("alerts.send", "warning", text) if text else alarms.clear("alerts.send"))
+            on_trouble=lambda text: alarms.set("alerts.send", "warning", text) if text else alarms.clear("alerts.send"),
+            transcript_due=transcript_due)
         hook.listen(self._heard)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.sender.run, args=(self._stop,), name="alerts", daemon=True)

@@ -385,7 +385,7 @@ class Daemon:
         if config.alerts.rules:  # no thread, no smtplib for a box without alert rules
             self.alerting = Alerting(config, self.data_dir, hook=self.hook, privacy=self.store.privacy,
                                      alarms=self.alarms, lines=self.lines, line_state=lambda: self.core.line_state,
-                                     wall=self.clock.wall)
+                                     wall=self.clock.wall, transcript_due=self.speech.transcript_due)
 
     def apply_override(self, state: dict[str, Any] | None) -> None:
         """Force the hotline open or closed (kept by `override`), or follow the hours again with None."""

@@ -68,6 +68,10 @@ class SpeechService:
         if self.transcripts and self.recogniser is not None:
             self.recogniser.transcribe(call_id, path, self.language)
 
+    def transcript_due(self) -> bool:
+        """Whether a voicemail saved now gets a transcript (its alert waits for it); read on the alert thread."""
+        return self.transcripts and self.recogniser is not None
+
     def status(self) -> dict[str, Any]:
         recogniser = self.recogniser
         return {"on": self.verdict.on, "why": self.verdict.why, "transcripts": self.transcripts,

@@ -143,3 +143,73 @@ def test_masked_mode_keeps_the_voicemail_audio_on_the_box_and_quiet_hours_hold_a
     digest = [r for r in relay.received if r.recipients == ["b@example.org"]]
     assert len(digest) == 1 and "3" in digest[0].message["Subject"]
     sender.close()
+
+
+def transcript_sender(tmp_path, relay, mode: str, now: list[float]) -> AlertSender:
+    """A sender whose voicemails get transcripts (speech on), mailing `transcripts@example.org` through the relay."""
+    atomic_write(tmp_path / "smtp-password", PASSWORD)
+    CallStore(tmp_path / "calls.db").close()
+    problems: list = []
+    alerts = parse_alerts({"smtp": {"host": "localhost", "port": relay.port, "username": USER,
+                                    "ca_file": str(relay.cert)},
+                           "alerts": [{"event": "voicemail", "recipients": ["transcripts@example.org"],
+                                       "channel": "email", "attach_audio": False}]}, problems)
+    assert problems == []
+    return AlertSender(tmp_path, alerts, box="Box", language="en", timezone="UTC",
+                       privacy=Privacy(mode, b"k" * 32), send_sms=lambda n, t: None, clock=lambda: now[0],
+                       transcript_due=lambda: True)
+
+
+def mails_to_transcripts(relay) -> list:
+    return [r.message for r in relay.received if r.recipients == ["transcripts@example.org"]]
+
+
+def voicemail(call_id: str, at: float) -> BoxEvent:
+    return BoxEvent("voicemail", at, {"call_id": call_id, "path": "vm.flac", "seconds": 9.0, "caller": "+79161234567"})
+
+
+def test_a_voicemail_alert_waits_for_its_transcript_and_carries_it(tmp_path, relay):
+    relay.received.clear()
+    now = [time.time()]
+    sender = transcript_sender(tmp_path, relay, "full", now)
+    sender.take(voicemail("c1", now[0]))
+    sender.pass_once()
+    assert [r["state"] for r in log_rows(tmp_path)] == ["awaiting"]  # the transcript is being made
+    now[0] += 20
+    sender.take(BoxEvent("transcript", now[0], {"call_id": "c1", "text": "my landlord wants me out by friday"}))
+    sender.pass_once()
+    (mail,) = wait_until(lambda: mails_to_transcripts(relay), what="the voicemail e-mail")
+    body = mail.get_body().get_content()
+    assert "new voicemail" in body and "+79161234567" in body and "my landlord wants me out by friday" in body
+    sender.close()
+
+
+def test_a_transcript_too_slow_for_the_alert_follows_it_and_masked_mode_keeps_it_on_the_box(tmp_path, relay):
+    relay.received.clear()
+    now = [time.time()]
+    (tmp_path / "full").mkdir(), (tmp_path / "masked").mkdir()
+    sender = transcript_sender(tmp_path / "full", relay, "full", now)
+    sender.take(voicemail("c2", now[0]))
+    sender.pass_once()
+    now[0] += 121  # the people on duty hear of the message without waiting for a slow transcript
+    sender.pass_once()
+    (first,) = wait_until(lambda: mails_to_transcripts(relay), what="the alert without its transcript")
+    assert "It says" not in first.get_body().get_content()
+    sender.take(BoxEvent("transcript", now[0], {"call_id": "c2", "text": "please call me back tonight"}))
+    sender.pass_once()
+    followup = wait_until(lambda: mails_to_transcripts(relay)[1:], what="the transcript's own e-mail")[0]
+    assert "transcript" in followup["Subject"].lower()
+    assert "please call me back tonight" in followup.get_body().get_content()
+    sender.close()
+
+    relay.received.clear()
+    masked = transcript_sender(tmp_path / "masked", relay, "masked", now)
+    masked.take(voicemail("c3", now[0]))
+    masked.pass_once()  # no wait: nothing of the transcript may leave the box
+    (mail,) = wait_until(lambda: mails_to_transcripts(relay), what="the masked-mode alert")
+    assert "transcript stays on the box" in mail.get_body().get_content()
+    masked.take(BoxEvent("transcript", now[0], {"call_id": "c3", "text": "my name is olga petrova"}))
+    masked.pass_once()
+    assert len(mails_to_transcripts(relay)) == 1 and all("olga" not in m.get_body().get_content()
+                                                          for m in mails_to_transcripts(relay))
+    masked.close()

@@ -12,13 +12,16 @@ import pytest
 from markupsafe import escape
 
 from appliance import config as configuration
+from appliance.files import atomic_write
 from appliance.service import control
 from tests.support.boxes import simulated_box
+from tests.support.smtp_relay import PASSWORD, USER, Relay
 from tests.support.speech import phone_speech
-from tests.support.waiting import wait_until
+from tests.support.waiting import free_port, wait_until
 from tests.support.web import login, set_up
 from web import create_app
 
+DUTY = "duty@example.org"
 # Found, not imported: this test process is the daemon's, which must never load an engine itself.
 pytestmark = pytest.mark.skipif(find_spec("pocketsphinx") is None, reason="pocketsphinx is not installed")
 
@@ -50,9 +53,22 @@ def speak_document() -> dict:
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory):
+def relay(tmp_path_factory):
+    relay = Relay(tmp_path_factory.mktemp("relay"), free_port())
+    relay.start()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory, relay):
     data = tmp_path_factory.mktemp("speech")
-    with simulated_box(data, speak_document()) as (daemon, simulation):
+    document = speak_document()
+    atomic_write(data / "smtp-password", PASSWORD + "\n")
+    document["smtp"] = {"host": "localhost", "port": relay.port, "username": USER, "sender": "box@example.org",
+                        "ca_file": str(relay.cert)}
+    document["alerts"] = [{"event": "voicemail", "recipients": [DUTY], "channel": "email"}]
+    with simulated_box(data, document) as (daemon, simulation):
         yield daemon, simulation, data
 
 
@@ -125,7 +141,7 @@ def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_no
 
 
 @pytest.mark.slow  # the worker loads its language model (~1 s here, more under load) and transcribes
-def test_a_voicemail_gets_its_transcript_shown_searchable_and_erased_with_the_caller(box) -> None:
+def test_a_voicemail_gets_its_transcript_shown_searchable_mailed_and_erased_with_the_caller(box, relay) -> None:
     daemon, simulation, data = box
     call_id = answer_by_voice(box, "I want to leave a message")
     wait_until(lambda: daemon.recorders["gsm1"].recording and daemon.status()["calls"][0]["node"] == "message",
@@ -139,6 +155,9 @@ def test_a_voicemail_gets_its_transcript_shown_searchable_and_erased_with_the_ca
 
     text = wait_until(transcript, 60, "the voicemail's transcript")
     hang_up(box, call_id)
+    mail = wait_until(lambda: [r.message for r in relay.received if r.recipients == [DUTY]], 20,
+                      "the voicemail's alert")[0]  # it waited for the transcript, which came well within its wait
+    assert text in mail.get_body().get_content()
     app = create_app(data, control_path=daemon.control_path)
     client = app.test_client()
     set_up(client, data)

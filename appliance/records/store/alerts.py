@@ -5,6 +5,7 @@ app reads the newest rows through `recent` on the call log's read-only connectio
 
     queued --sent--> sent          held (quiet hours, rate limit, digest) --due--> merged into a digest row
        \\--failed, attempts left--> queued again later (backoff) --attempts spent--> failed
+    awaiting (a voicemail's transcript, bounded) --transcript or due--> queued or held
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from .queries import _reader
 
 LIMIT = 200  # rows the web page lists
-STATES = ("queued", "held", "merged", "sent", "failed")
+STATES = ("awaiting", "queued", "held", "merged", "sent", "failed")
 
 
 class AlertLog:
@@ -43,8 +44,13 @@ class AlertLog:
         return [dict(r) for r in self._conn.execute("SELECT * FROM alerts WHERE state = ? AND due_at <= ? "
                                                     "ORDER BY id", [state, now])]
 
+    def get(self, alert_id: int) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT * FROM alerts WHERE id = ?", [alert_id]).fetchone()
+        return dict(row) if row else None
+
     def next_due(self) -> float | None:
-        return self._conn.execute("SELECT MIN(due_at) FROM alerts WHERE state IN ('queued', 'held')").fetchone()[0]
+        return self._conn.execute("SELECT MIN(due_at) FROM alerts WHERE state IN ('awaiting', 'queued', 'held')"
+                                  ).fetchone()[0]
 
     def held_for(self, rule: int, recipient: str) -> float | None:
         """When the alerts already held for this rule and recipient go out (a new one joins them)."""
