@@ -144,7 +144,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"speech: {verdict.why}" if verdict.on else
                   f"speech: OFF — {verdict.why}; callers at speak nodes use the keys")
     if args.hardware or (args.hardware is None and _on_a_pi()):
-        from .ops.hwcheck import format_findings, probe
+        from .ops.hwcheck import answering_lines, format_findings, probe
 
         ports = {line.id: line.port for line in config.lines} if config else None
         voice = {line.id: line.audio_port for line in config.lines if line.audio_port} if config else None
@@ -152,11 +152,24 @@ def _check(args: argparse.Namespace) -> int:
             if config else None
         findings = probe(ports, voice_ports=voice, fix=args.fix, forwards=forwards)
         print(format_findings(findings))
+        _forget_refusals(args.data, answering_lines(findings))
         if any(not finding.ok for finding in findings):
             status = 1
     if _print_alarms(args.data, config):
         status = 1
     return status
+
+
+def _forget_refusals(data: Path, lines: list[str]) -> None:
+    """The modems just asked anew: a network's refusal of hold or joining calls that the daemon kept is forgotten,
+    so remote operators are tried on those lines again (service/refusals.py)."""
+    from .service import refusals
+
+    if not data.is_dir():
+        return
+    for line in refusals.forget(data, lines):
+        print(f"line {line}: the network's earlier refusal of hold or joining calls is forgotten; remote "
+              "operators are tried there again")
 
 
 def _print_alarms(data: Path, config: configuration.Config | None) -> bool:

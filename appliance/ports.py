@@ -40,6 +40,9 @@ class LinePort(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
+    @property
+    def iccid(self) -> str | None: ...
+
     def close(self) -> None: ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from appliance.modem.at import Reply
@@ -87,6 +88,24 @@ def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> No
         for key, cmd in (("imei", "AT+CGSN"), ("imsi", "AT+CIMI")):
             reply = ask(cmd)
             health[key] = next((ln for ln in reply.lines if ln.isdigit()), None) if reply else None
+
+
+# The SIM's ICCID, per family (27.007 has none: each vendor names its own). Read at each line start, so a SIM
+# swapped while the box was off is noticed: what a network refused is remembered per SIM (service/refusals.py).
+ICCID_COMMANDS = {"sim7600": "AT+CICCID", "quectel": "AT+QCCID", "huawei": "AT^ICCID?"}
+_ICCID = re.compile(r"\b([0-9A-Fa-f]{18,22})\b")
+
+
+def read_iccid(command: Callable[..., Reply], dialect: str) -> str | None:
+    """The SIM card's ICCID, or None when the modem will not say."""
+    reply = command(ICCID_COMMANDS.get(dialect, "AT+CCID"))
+    if not reply.ok:
+        return None
+    for line in reply.lines:
+        found = _ICCID.search(line.split(":", 1)[-1])
+        if found:
+            return found.group(1).upper()
+    return None
 
 
 def set_registration(health: dict, stat: int | None) -> None:

@@ -193,6 +193,11 @@ class ModemLine:
                     "missing": self.capabilities.missing(), **self._news.status(), **self._setup.health,
                     "forwarding": self.forwarding.status()}
 
+    @property
+    def iccid(self) -> str | None:
+        """The SIM's ICCID as read at the line's last start (None: not read, or the modem would not say)."""
+        return self._setup.health.get("iccid")
+
     def close(self) -> None:
         if self._closing.is_set():
             return

@@ -103,6 +103,7 @@ class LineSetup:
                 problem = health_poll.unlock_sim(cmd, self._sim_pin)
                 if problem:
                     return problem
+                self.health["iccid"] = health_poll.read_iccid(cmd, dialect.name)
             extra = ("AT+CCWA=1",) if dialect.gsm else ()  # a waiting caller is reported: news.py
             for text in dialect.init_commands + extra:
                 capability = dialect.capability(text)

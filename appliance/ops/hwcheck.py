@@ -79,6 +79,13 @@ def probe(expected_ports: Mapping[str, str] | None = None, *, sys_root: Path = P
     return findings
 
 
+def answering_lines(findings: list[Finding]) -> list[str]:
+    """The config's lines whose modem answered this check (so their remote operators' verdict is fresh)."""
+    return [f.what.removeprefix("line ").removesuffix(" port") for f in findings
+            if f.what.startswith("line ") and f.what.endswith(" port") and not f.what.endswith(" voice port")
+            and f.found.startswith("answers AT")]
+
+
 def serial_ports(sys_root: Path) -> dict[str, list[str]]:
     """Real device -> every name it is reachable by (ttyUSB2, its by-id link, /dev/hotline/...)."""
     found: dict[str, list[str]] = {}

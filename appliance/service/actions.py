@@ -19,6 +19,7 @@ from ..ports import Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
 from .adapters import Adapters
+from .refusals import RefusalMemory
 from .speech import SpeechService
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class Actions:
         self.clock, self.data_dir = clock, data_dir
         # line -> (prompt, loop) asked for while the prompt was still being made (a first start): played when it is
         self.waiting: dict[str, tuple[str, bool]] = {}
+        # a network's refusal of hold or joining calls outlives a restart, per line and SIM
+        self.refusals = RefusalMemory(data_dir, core.queue.remote_refused, self._iccid, clock.wall)
 
     def prompts_made(self) -> None:
         """The start's prompts are made: each caller waiting for one hears it now (a prompt that could not be
@@ -45,6 +48,10 @@ class Actions:
         """What the adapters must hear of an event before the core answers it."""
         recorders = self.adapters.recorders
         match event:
+            case ev.LineUp(line=line):
+                self.refusals.line_up(line)
+            case ev.RemoteFailed(line=line, reason=reason, refused=True):
+                self.refusals.noted(line, reason)
             case ev.CallAnswered(line=line) if line in recorders:
                 recorders[line].listen()  # the software DTMF receiver, where the modem has none
             case ev.RemoteAnswered(line=line) if line in recorders:
@@ -60,6 +67,10 @@ class Actions:
             case ev.SmsResult(ok=False):
                 log.warning("SMS to %s on %s failed: %s", appear(event.number, "log", policy=self.store.privacy),
                             event.line, event.reason)
+
+    def _iccid(self, line: str) -> str | None:
+        modem = self.adapters.lines.get(line)
+        return modem.iccid if modem is not None else None
 
     def apply(self, action: object) -> None:
         lines, players, recorders = self.adapters.lines, self.adapters.players, self.adapters.recorders

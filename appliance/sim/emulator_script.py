@@ -74,6 +74,7 @@ class Script:
         self.registration = 1
         self.signal = 20
         self.operator = "MTS RUS"
+        self.iccid = "8970101000000000017"  # the SIM's; a test swaps the SIM by changing it
         self.answer_error: str | None = None
         self.dial_outcome = "answer"  # answer | busy | no answer | failed | no dialtone | error | silent
         # How a dialled phone answers, by number (else dial_outcome): one of the dial outcomes, or a remote
@@ -275,6 +276,8 @@ class Script:
             return ("866000000000001", "OK")
         if cmd == "AT+CIMI":
             return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
+        if cmd in ("AT+CCID", "AT+CICCID", "AT+QCCID", "AT^ICCID?"):  # each family's own ICCID command
+            return ({"AT+CCID": ""}.get(cmd, cmd[2:].rstrip("?") + ": ") + self.iccid, "OK")
         if cmd == "AT+CLCC":
             return self._list_calls()
         if cmd == "AT+CPAS":  # 27.007 phone activity: 0 ready, 3 ringing, 4 call in progress
