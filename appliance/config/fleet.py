@@ -6,6 +6,7 @@ Without the table the box stays alone and the MQTT client is never imported.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from .validators import boolean, checked, identifier, number, seconds
 SCHEMES = {"mqtts": 8883, "mqtt": 1883}
 # A plain broker on the box itself is reached over loopback only: nothing crosses a network in clear.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PHONE = re.compile(r"\+?[0-9]{3,20}")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class FleetConfig:
     keepalive: float = 30.0  # seconds: the broker declares a silent box offline after 1.5 times this
     share_callers: bool = False  # events carry the caller as the privacy setting shows it (never by default)
     queue: int = 1000  # events kept while the broker is away, oldest dropped first
+    # This box's own numbers, published in its status: the first is where siblings move waiting callers to;
+    # a call whose caller ID is a sibling's number is a caller that sibling moved here (core/moves.py).
+    numbers: tuple[str, ...] = ()
+    move_after: float = 0.0  # seconds a caller waits before being moved to a sibling with a free operator; 0 never
 
     @property
     def url(self) -> str:
@@ -74,11 +80,17 @@ def parse_fleet(document: dict[str, Any], check_devices: bool, problems: list[Pr
     queue = checked(number, raw.get("queue", 1000), "fleet.queue", problems, 0, 100000)
     if queue is not None and not queue.is_integer():
         problems.append(Problem("fleet.queue", "must be a whole number of events"))
+    numbers = raw.get("numbers", [])
+    if not isinstance(numbers, list) or not all(isinstance(n, str) and PHONE.fullmatch(n) for n in numbers):
+        problems.append(Problem("fleet.numbers", f"{numbers!r}: must be a list of this box's phone numbers, "
+                                'e.g. ["+79169990002"] (the first is where siblings move callers to)'))
+    move_after = checked(seconds, raw.get("move_after", 0), "fleet.move_after", problems, 0, 3600)
     if len(problems) > found or box is None or host is None:
         return None
     return FleetConfig(box=box, host=host, port=port, tls=tls, username=credentials["username"],
                        password=credentials["password"], ca_file=ca_file, keepalive=float(keepalive or 30),
-                       share_callers=bool(share), queue=int(queue or 0))
+                       share_callers=bool(share), queue=int(queue or 0), numbers=tuple(numbers),
+                       move_after=float(move_after or 0))
 
 
 def _broker(value: object, problems: list[Problem]) -> tuple[str | None, int, bool]:

@@ -67,7 +67,7 @@ DOCUMENT = Table({
     "storage": Table(_leaves("warn_free_mb", "warn_free_percent")),
     "transfer": Table(_leaves("allowed")),
     "fleet": Table(_leaves("broker", "box", "username", "password", "ca_file", "allow_plain", "keepalive",
-                           "share_callers", "queue")),
+                           "share_callers", "queue", "numbers", "move_after")),
     "alerts": Items(Table(_leaves(*RULE_KEYS))),
     "smtp": Table(_leaves(*SMTP_KEYS)),
     "speech": Table(_leaves("engine", "transcripts", "min_free_mb")),

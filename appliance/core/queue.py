@@ -17,7 +17,7 @@ from .clock import Clock
 from .lines import Lines
 from .operators import Operators
 from .strategies import DEFAULT_TIERS, SkillTier, StrategyMemory, choose, eligible
-from .timers import Timers
+from .timers import QUEUE_TIMERS, TimerKind, Timers
 
 RINGBACK = "tone:ringback"  # a prompt name the audio side generates rather than loads
 
@@ -127,6 +127,27 @@ class Queue:
         self.timers.cancel("maxwait", call.id)
         self.timers.cancel("announce", call.id)
         return actions + self.dispatch()
+
+    def step_out(self, call: Call) -> dict[TimerKind, float]:
+        """Take a waiting caller out of line while they are handed on elsewhere (core/moves.py): no desk rings
+        for them meanwhile. Returns their queue timers, which `step_back` restores."""
+        kept = {kind: at for kind in QUEUE_TIMERS if (at := self.timers.deadline(kind, call.id)) is not None}
+        for kind in QUEUE_TIMERS:
+            self.timers.cancel(kind, call.id)
+        self.waiting.remove(call)
+        call.queued = False
+        return kept
+
+    def step_back(self, call: Call, ahead: frozenset[str], timers: dict[TimerKind, float]) -> list[object]:
+        """The caller returns at their place: behind those who were ahead of them and still wait (and behind
+        priority callers, unless one themselves), ahead of everyone who came since; their wait goes on."""
+        place = max((i + 1 for i, c in enumerate(self.waiting) if c.id in ahead or (c.priority and not call.priority)),
+                    default=0)
+        self.waiting.insert(place, call)
+        call.queued = True
+        for kind, at in timers.items():
+            self.timers.start(kind, call.id, at)
+        return [ev.Play(call.line, self.settings.hold_prompt, loop=True), *self.dispatch()]
 
     def position(self, call: Call) -> int:
         return self.waiting.index(call) + 1

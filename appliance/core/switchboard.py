@@ -25,6 +25,7 @@ from .desks import Desks
 from .flow import Flow
 from .ivr import Ivr
 from .lines import Lines
+from .moves import Moves, SiblingsHeard
 from .operators import Operators
 from .plan import CallPlan
 from .queue import RINGBACK, HandsetState, Queue, QueueSettings
@@ -58,6 +59,7 @@ class Switchboard:
         presence: dict[str, str] | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         rng: random.Random | None = None,
+        move_after: float = 0.0,
     ) -> None:
         self.clock = clock
         self.new_id = new_id
@@ -76,6 +78,7 @@ class Switchboard:
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
         self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks)
         self.desks = Desks(self.queue, clock, rng)
+        self.moves = Moves(self.queue, clock, self._finish, move_after)  # waiting callers to a sibling box
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         self._forwarded: dict[str, float] = {}  # line -> when +CSSU said its next call comes forwarded
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
@@ -93,7 +96,8 @@ class Switchboard:
             ev.PromptFinished: self.ivr.prompt_finished,
             ev.DtmfReceived: self._dtmf,
             ev.RecordingFinished: self.ivr.recording_finished,
-            ev.TransferResult: self.ivr.transfer_result,
+            ev.TransferResult: self._transfer_result,
+            SiblingsHeard: self.moves.heard,
             ev.SpeechHeard: self.ivr.speech_heard,
             ev.HookOff: self._hook_off,
             ev.HookOn: self._hook_on,
@@ -159,6 +163,7 @@ class Switchboard:
             raise TypeError(f"the switchboard has no handler for {type(event).__name__}")
         actions = self._fire_timers()
         actions += handler(event)
+        actions += self.moves.check()  # anything may have made a waiting caller due to go to a sibling
         self.view.note_operator_states()
         return actions
 
@@ -166,7 +171,7 @@ class Switchboard:
         return []
 
     def next_deadline(self) -> float | None:
-        deadlines = [self.timers.next_deadline(), self.queue.next_deadline()]
+        deadlines = [self.timers.next_deadline(), self.queue.next_deadline(), self.moves.next_deadline()]
         return min((d for d in deadlines if d is not None), default=None)
 
     def reconfigure(self, flow: Flow, schedule: Schedule, callers: CallerLists | None = None,
@@ -247,6 +252,7 @@ class Switchboard:
         call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,  # begun at its RING
                     started_at=self.clock.wall() - event.waited, started_mono=self.clock.monotonic() - event.waited)
         self._classify(call)
+        self.moves.arrived(call)
         self._lines.calls[event.line] = call
         heard = self._forwarded.pop(event.line, None)
         if heard is not None and self.clock.monotonic() - heard < FORWARD_NOTICE:
@@ -272,8 +278,15 @@ class Switchboard:
             call.caller = event.caller
             if call.answered_at is None:
                 self._classify(call)
+            self.moves.arrived(call)
             return [ev.CallerKnown(call.id, event.caller)]
         return []
+
+    def _transfer_result(self, event: ev.TransferResult) -> list[object]:
+        call = self._lines.call_on(event.line)
+        if call is not None and self.moves.is_moving(call):
+            return self.moves.result(call, event)
+        return self.ivr.transfer_result(event)
 
     def _call_answered(self, event: ev.CallAnswered) -> list[object]:
         call = self._lines.call_on(event.line)
@@ -392,6 +405,7 @@ class Switchboard:
         if call.queued:
             actions += self.queue.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
         actions += self.desks.finished(call)
+        self.moves.forget(call)
         actions += self.queue.released(call)
         self.timers.cancel_call(call.id)
         if self.ivr.is_recording(call):

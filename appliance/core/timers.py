@@ -13,6 +13,7 @@ from typing import Literal
 # input: a menu or collect node waits for a key; ring: a wave of handsets rings;
 # maxwait: a queued caller's patience; announce: the next "you are number N in line".
 TimerKind = Literal["input", "ring", "maxwait", "announce"]
+QUEUE_TIMERS: tuple[TimerKind, ...] = ("maxwait", "announce")  # a waiting caller's, kept while it is moved
 
 
 class Timers:
@@ -22,6 +23,9 @@ class Timers:
     def start(self, kind: TimerKind, call_id: str, at: float) -> None:
         """Arm (or re-arm) the call's timer of this kind to fire at monotonic time `at`."""
         self._deadlines[(kind, call_id)] = at
+
+    def deadline(self, kind: TimerKind, call_id: str) -> float | None:
+        return self._deadlines.get((kind, call_id))
 
     def cancel(self, kind: TimerKind, call_id: str) -> None:
         self._deadlines.pop((kind, call_id), None)

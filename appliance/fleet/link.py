@@ -18,11 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.fleet import FleetConfig
-from ..core import events as ev
 from ..core.box_events import BoxEvent
+from ..core.moves import SiblingsHeard
 from ..records.store.queries import CallLog
 from .client import FleetClient
-from .payloads import event_payload, same_status, status_payload
+from .payloads import event_payload, same_status, sibling, status_payload
 from .view import FleetView, summary
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,14 @@ class FleetLink:
         """paho's thread: the view takes it; a line's drop is noted here, as each status comes, so a line that
         drops and returns between two turns of the loop is still told; the loop tells it (refresh)."""
         self.view.heard(topic, payload)
-        if topic.endswith("/status"):
-            self._note_lines(topic.split("/")[1])
-        if self._wake is not None:
-            self._wake(ev.Tick())
+        box = topic.split("/")[1] if topic.count("/") == 2 else None
+        if box == self.config.box:
+            return  # this box's own messages, back from the broker: nothing to judge
+        if topic.endswith("/status") and box is not None:
+            self._note_lines(box)
+        if self._wake is not None:  # the core moves waiting callers to a sibling with a free operator
+            self._wake(SiblingsHeard(tuple(s for e in self.view.boxes()
+                                           if e["box"] != self.config.box and (s := sibling(e)) is not None)))
 
     def start(self) -> None:
         self.refresh()
@@ -96,7 +100,8 @@ class FleetLink:
             log.exception("fleet: the status could not be made")
             return
         payload = status_payload(self.config.box, status, self._figures(now), name=self._name,
-                                 version=self._version, at=now, dropped=self.client.dropped)
+                                 version=self._version, at=now, dropped=self.client.dropped,
+                                 numbers=self.config.numbers)
         if not same_status(self._sent, payload):
             self._sent = payload
             self.client.status(payload)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.box_events import BoxEvent
+from ..core.moves import Sibling
 
 SCHEMA = 1  # bumped when a field changes meaning; a subscriber reads the ones it knows
 
@@ -18,8 +19,9 @@ BUSY = ("ringing", "on_call", "wrap_up")
 
 
 def status_payload(box: str, status: dict[str, Any], today: dict[str, Any], *, name: str, version: str,
-                   at: float, dropped: int) -> dict[str, Any]:
-    """The retained status document, from the daemon's `status` reply."""
+                   at: float, dropped: int, numbers: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The retained status document, from the daemon's `status` reply; `numbers` are the box's own ([fleet]
+    numbers): where siblings move waiting callers to, and the caller IDs its lines show."""
     operators = {"free": 0, "busy": 0, "paused": 0, "logged_out": 0}
     for operator in status["operators"]:
         state = operator["state"]
@@ -31,7 +33,7 @@ def status_payload(box: str, status: dict[str, Any], today: dict[str, Any], *, n
                 free_skills[skill] = free_skills.get(skill, 0) + 1
     waits = [w["seconds"] for w in status["waiting"] if not w["callback"]]
     return {
-        "schema": SCHEMA, "box": box, "name": name, "version": version, "at": round(at, 3),
+        "schema": SCHEMA, "box": box, "name": name, "version": version, "at": round(at, 3), "numbers": list(numbers),
         "open": status["schedule"]["open"],
         "lines": [_line(line) for line in status["lines"]],
         "operators": operators, "free_skills": free_skills,
@@ -53,6 +55,24 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
 def same_status(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
     """Whether `b` says nothing new against `a` (the moment of sending aside)."""
     return a is not None and {**a, "at": None} == {**b, "at": None}
+
+
+def sibling(entry: dict[str, Any]) -> Sibling | None:
+    """What a sibling's retained status offers for moving callers (core/moves.py); None before its first status."""
+    status = entry["status"]
+    if status is None:
+        return None
+    numbers = [n for n in status.get("numbers") or [] if isinstance(n, str)]
+    operators = status.get("operators") or {}
+    skills = status.get("free_skills") or {}
+    return Sibling(entry["box"], tuple(numbers), free=_count(operators.get("free")),
+                   free_skills={str(k): _count(v) for k, v in skills.items() if _count(v)} if isinstance(
+                       skills, dict) else {},
+                   taking=entry["online"] is True and status.get("open") is True)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 # The hook's happenings (core/box_events.py) a sibling or a head office hears of, each with the fields that

@@ -362,6 +362,10 @@ class Calls:
         """Hand the call on (transfer.py); TransferResult follows."""
         self._transfer.transfer(number)
 
+    def call_off_transfer(self, number: str, reason: str) -> None:
+        """Any thread: the transfer to `number` waiting for its second leg stops (transfer.py)."""
+        self._transfer.call_off(number, reason)
+
     def hangup(self) -> None:
         with self._lock:
             self._early_caller = None  # whoever it was is hung up (a caller rejected while it rang too)

@@ -153,6 +153,10 @@ class ModemLine:
         self._queue(lambda: self.calls.transfer(number),
                     lambda why: TransferResult(self.line_id, number, False, why))
 
+    def call_off_transfer(self, number: str, reason: str) -> None:
+        """Now, not queued: the worker is busy waiting for the transfer's second leg, which this stops."""
+        self.calls.call_off_transfer(number, reason)
+
     def ring_remote(self, number: str) -> None:
         """Hold the caller and dial a remote operator's phone (remote_leg.py); RemoteAnswered or RemoteFailed."""
         check_number(number, "remote operator")

@@ -59,6 +59,9 @@ class CallTransfer:
         self._forget = forget
         self._news = threading.Event()  # a call report came while a transfer waits on the network
         self._last_end = "no carrier"
+        self._lock = threading.Lock()
+        self._number: str | None = None  # the number being transferred to now (the worker's)
+        self._called_off: str | None = None  # why the core called that transfer off (the loop's)
 
     def heard(self, end: str | None = None) -> None:
         """A call report while transferring (reader thread): a leg answered (None) or one ended (its reason)."""
@@ -66,7 +69,24 @@ class CallTransfer:
             self._last_end = end
         self._news.set()
 
+    def call_off(self, number: str, reason: str) -> None:
+        """The loop's thread: stop waiting for the second leg of the transfer to `number`, if one is under way;
+        the caller is taken back. A transfer already joined (or not begun) is left alone."""
+        with self._lock:
+            if self._number == number:
+                self._called_off = reason
+        self._news.set()
+
     def transfer(self, number: str) -> None:
+        with self._lock:
+            self._number, self._called_off = number, None
+        try:
+            self._transfer(number)
+        finally:
+            with self._lock:
+                self._number = self._called_off = None
+
+    def _transfer(self, number: str) -> None:
         state = self._state()
         if not self._dialect().gsm:
             self._result(number, False, "an analogue (V.253) line cannot transfer calls")
@@ -135,6 +155,9 @@ class CallTransfer:
         while self._clock() < deadline:
             self._news.wait(TRANSFER_POLL)
             self._news.clear()
+            with self._lock:
+                if self._called_off is not None:
+                    return f"called off: {self._called_off}"
             calls = clcc_calls(self._command("AT+CLCC", expect="+CLCC:"))
             if not any(stat == 1 for _, _, stat in calls):
                 return "caller gone"

@@ -38,4 +38,5 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
         recording_prompt=config.records.recording_prompt, new_id=new_id, rng=rng,
         presence={handset.id: handset.operator for handset in config.handsets
                   if handset.presence_pin is not None and handset.operator},
+        move_after=config.fleet.move_after if config.fleet is not None else 0.0,
     )

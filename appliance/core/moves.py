@@ -1,0 +1,196 @@
+"""Moving a waiting caller to a sibling box where an operator is free (issue 21, docs/fleet.md).
+
+The fleet link (appliance/fleet) hears the siblings' retained statuses and posts them here as `SiblingsHeard`:
+each sibling's number, the caller IDs its lines show, and its free operators by skill. A caller who has waited
+`after` seconds for an operator, when a sibling has one free with the caller's skill, is taken out of the queue
+first (no desk may ring for a caller who is being handed on) and transferred to the sibling's number by the
+line's own transfer path. If the transfer fails, or the sibling stops being free before it is done (the
+transfer is then called off), the caller goes back into the queue at their place, with their timers.
+
+On the receiving box a call whose caller ID is a sibling's own number is a caller moved here: its timeline
+says so, and since the caller has waited already, it goes ahead of callers who have not.
+
+Plain code: the clock is injected and the wake-up time is `next_deadline`, never a polling loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from . import events as ev
+from .call import Call, CallbackRequest
+from .clock import Clock
+from .queue import Queue
+from .timers import TimerKind
+
+# After a caller is sent to a sibling, that sibling's free operator counts as taken until its status changes
+# (its operator is rung for the caller) or this many seconds pass: no second caller is sent for the same one.
+SETTLE = 60.0
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """What a sibling box's retained status offers (only online boxes that are open and give a number)."""
+
+    box: str
+    numbers: tuple[str, ...]  # the first is where callers are moved to; all are the caller IDs its lines show
+    free: int = 0  # free operators
+    free_skills: Mapping[str, int] = field(default_factory=dict)  # skill -> free operators who have it
+    taking: bool = True  # online and within its working hours: it may be sent callers
+
+    def offers(self, skill: str | None) -> int:
+        if not self.taking or not self.numbers:
+            return 0
+        return self.free_skills.get(skill, 0) if skill else self.free
+
+
+@dataclass(frozen=True)
+class SiblingsHeard:
+    """Every sibling as the broker last told of it (posted by the fleet link when a status or presence comes)."""
+
+    siblings: tuple[Sibling, ...] = ()
+
+
+@dataclass(frozen=True)
+class CancelTransfer:
+    """Call off the line's transfer to `number` in progress: the second leg is dropped, the caller taken back
+    (TransferResult, not ok, follows). One that has gone through already is not undone."""
+
+    line: str
+    number: str
+    reason: str
+
+
+@dataclass(eq=False)  # one caller's move: told apart by identity
+class Move:
+    call: Call
+    box: str
+    number: str
+    ahead: frozenset[str]  # the callers ahead of this one when it left the queue: its place, on return
+    timers: dict[TimerKind, float]  # its queue timers (max wait, announcements), restored if it returns
+    called_off: str | None = None  # why this box called the transfer off
+
+
+def same_number(a: str, b: str) -> bool:
+    """'+79161234567' and '89161234567' are one number: the national part (last ten digits) compared."""
+    x, y = re.sub(r"\D", "", a), re.sub(r"\D", "", b)
+    return bool(x) and (x == y or (len(x) >= 10 and len(y) >= 10 and x[-10:] == y[-10:]))
+
+
+class Moves:
+    def __init__(self, queue: Queue, clock: Clock, finish: Callable[[Call, str, str, str | None], list[object]],
+                 after: float = 0.0) -> None:
+        """`after`: seconds a caller waits before being moved; 0 never moves one (a box may still receive)."""
+        self.queue = queue
+        self.clock = clock
+        self._finish = finish
+        self.after = after
+        self.siblings: dict[str, Sibling] = {}
+        self.moving: dict[str, Move] = {}  # call id -> its move in progress
+        self.spent: dict[str, tuple[Sibling, float]] = {}  # box -> (its offer when a caller was sent, until)
+
+    # --- what the siblings say ------------------------------------------------------------
+
+    def heard(self, event: SiblingsHeard) -> list[object]:
+        self.siblings = {s.box: s for s in event.siblings}
+        now = self.clock.monotonic()
+        self.spent = {box: (seen, until) for box, (seen, until) in self.spent.items()
+                      if until > now and self.siblings.get(box) == seen}
+        actions: list[object] = []
+        for move in self.moving.values():
+            if move.called_off is None and not self._still_free(move):
+                move.called_off = f"{move.box} has no operator free for the caller any more"
+                actions.append(CancelTransfer(move.call.line, move.number, move.called_off))
+        return actions
+
+    def _still_free(self, move: Move) -> bool:
+        """Whether the sibling still has a free operator for each caller moving to it, this one included."""
+        sibling = self.siblings.get(move.box)
+        if sibling is None:
+            return False
+        going = [m for m in self.moving.values() if m.box == move.box and m.called_off is None]
+        return sibling.offers(move.call.skill) >= going.index(move) + 1
+
+    # --- a caller arriving --------------------------------------------------------------------
+
+    def arrived(self, call: Call) -> None:
+        """A call whose caller ID is a sibling's number: a caller that box moved here."""
+        if call.caller is None or any(e["event"] == "FROM_SIBLING" for e in call.events):
+            return
+        for sibling in sorted(self.siblings.values(), key=lambda s: s.box):
+            if any(same_number(call.caller, number) for number in sibling.numbers):
+                call.log(self.clock.wall(), "FROM_SIBLING", detail=sibling.box)
+                call.priority = True  # waited there already: ahead of the callers who have not
+                return
+
+    # --- moving callers out ------------------------------------------------------------------
+
+    def check(self) -> list[object]:
+        """Move each waiting caller who is due to a sibling with an operator free for them."""
+        if not self.after or not self.siblings:
+            return []
+        now = self.clock.monotonic()
+        actions: list[object] = []
+        for call in list(self.queue.waiting):
+            if not self._due(call, now):
+                continue
+            sibling = self._choose(call.skill, now)
+            if sibling is not None:
+                actions += self._start(call, sibling)
+        return actions
+
+    def _due(self, call: Call, now: float) -> bool:
+        return (not isinstance(call, CallbackRequest) and call.answered_at is not None and not call.ringing
+                and call.id not in self.moving and call.queued_mono is not None
+                and now - call.queued_mono >= self.after and call.line not in self.queue.remote_refused
+                and not any(e["event"] == "FROM_SIBLING" for e in call.events))  # never sent on twice
+
+    def _choose(self, skill: str | None, now: float) -> Sibling | None:
+        best, most = None, 0
+        for box, sibling in sorted(self.siblings.items()):
+            free = sibling.offers(skill) - sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
+            if box in self.spent:
+                free -= 1
+            if free > most:
+                best, most = sibling, free
+        return best
+
+    def _start(self, call: Call, sibling: Sibling) -> list[object]:
+        number = sibling.numbers[0]
+        ahead = frozenset(c.id for c in self.queue.waiting[:self.queue.waiting.index(call)])
+        timers = self.queue.step_out(call)
+        self.moving[call.id] = Move(call, sibling.box, number, ahead, timers)
+        call.log(self.clock.wall(), "MOVE", detail=f"to {sibling.box} ({number})")
+        return [ev.StopAudio(call.line), ev.Transfer(call.line, number)]
+
+    def is_moving(self, call: Call) -> bool:
+        return call.id in self.moving
+
+    def result(self, call: Call, event: ev.TransferResult) -> list[object]:
+        """The line's transfer ended: the caller is the sibling's now, or back in this queue at their place."""
+        move = self.moving.pop(call.id)
+        sibling = self.siblings.get(move.box)
+        if sibling is not None:  # taken (or refused us): not offered again until its status changes
+            self.spent[move.box] = (sibling, self.clock.monotonic() + SETTLE)
+        if event.ok:
+            call.log(self.clock.wall(), "MOVED", detail=move.box)
+            return self._finish(call, "transferred", "system", f"moved to {move.box}: an operator was free there")
+        why = move.called_off or event.reason or "the transfer failed"
+        call.log(self.clock.wall(), "FAILED", detail=f"move to {move.box}: {why}")
+        return self.queue.step_back(call, move.ahead, move.timers)
+
+    def forget(self, call: Call) -> None:
+        """The call ended some other way (the caller hung up mid-transfer)."""
+        self.moving.pop(call.id, None)
+
+    def next_deadline(self) -> float | None:
+        """When the next waiting caller becomes due to be moved (only while a sibling offers an operator)."""
+        if not self.after or not any(s.offers(None) or s.free_skills for s in self.siblings.values()):
+            return None
+        now = self.clock.monotonic()
+        times = [c.queued_mono + self.after for c in self.queue.waiting
+                 if c.queued_mono is not None and c.queued_mono + self.after > now and c.id not in self.moving]
+        times += [until for _, until in self.spent.values() if until > now]
+        return min(times, default=None)
