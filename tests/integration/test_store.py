@@ -206,7 +206,8 @@ def test_the_callbacks_report_and_a_notes_search_do_not_read_a_whole_call_per_ma
         store.callback_update(f"cb{n}", f"c{n}", NUMBER, "done" if n % 2 else "waiting", 1, None, at=1060.0 + n * 100)
     conn = sqlite3.connect(store.path)
     report = _plan(conn, lambda: stats.callbacks(conn, stats.params(0.0, 10_000.0)))
-    assert report and all("COVERING INDEX" in step for step in report), report
+    reads = [step for step in report if "callbacks" in step]  # (the part-day of a period: whole days are rolled up)
+    assert reads and all("COVERING INDEX" in step for step in reads), report
     log = CallLog(store.path)
     found = log.search(q="deposit", limit=5)
     assert [c["id"] for c in found] == ["c29", "c28", "c27", "c26", "c25"]

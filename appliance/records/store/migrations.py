@@ -374,9 +374,16 @@ def _m13_voicemail_transcripts(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE voicemails ADD COLUMN transcript TEXT")
 
 
+def _m14_callback_days(db: sqlite_utils.Database) -> None:
+    from .callback_days import create  # it builds on this module's helpers
+
+    create(db)
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
-              _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts]
+              _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts,
+              _m14_callback_days]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:

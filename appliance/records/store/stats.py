@@ -30,6 +30,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from . import callback_days
 from .migrations import DAY_SECONDS, ROLLUPS, SLOT_SECONDS, TIME_ROLLUPS, TIME_SUMS
 
 
@@ -238,12 +239,13 @@ def per_handset(conn: sqlite3.Connection, p: dict) -> list[dict]:
 
 
 def callbacks(conn: sqlite3.Connection, p: dict) -> dict[str, Any]:
-    (row,) = _rows(conn, """
-        SELECT COUNT(*) AS requested, TOTAL(status = 'done') AS done,
-               AVG(CASE WHEN status = 'done' THEN done_at - requested_at END) AS average_delay
-        FROM callbacks WHERE requested_at >= :since AND requested_at < :until""", p)
-    return {"requested": row["requested"], "done": int(row["done"]),
-            "average_delay": round(row["average_delay"], 1) if row["average_delay"] is not None else None}
+    """Callback requests made in the period, those done, and the average delay to done (whole UTC days from
+    their rollup, the requests themselves at the edges)."""
+    days = p["rollups"] and callback_days.TABLE in p["tables"]
+    whole, edges = _split(p["since"], p["until"], DAY_SECONDS) if days else (None, [(p["since"], p["until"])])
+    sums = callback_days.report(conn, whole, edges)
+    return {"requested": sums["requested"], "done": sums["done"],
+            "average_delay": _mean(sums["delay_ms"], sums["delay_n"], 1)}
 
 
 QUERIES: dict[str, Callable[[sqlite3.Connection, dict], Any]] = {
@@ -261,7 +263,7 @@ def params(since: float, until: float, *, short_abandon: float = 5.0, service_le
     if short_abandon < 0 or service_level <= 0:
         raise ValueError("short_abandon must be >= 0 and service_level > 0 seconds")
     return {"since": since, "until": until, "short": short_abandon, "sl": service_level, "offset": utc_offset,
-            "rollups": rollups, "tables": tuple(TIME_ROLLUPS) if rollups else ()}
+            "rollups": rollups, "tables": (*TIME_ROLLUPS, callback_days.TABLE) if rollups else ()}
 
 
 def dashboard(conn: sqlite3.Connection, since: float, until: float, *, only: tuple[str, ...] | None = None,
