@@ -1,22 +1,31 @@
-"""Handing a caller from one desk to another (warm transfer) and a supervisor joining a call (barge, listen).
+"""The desks: receivers lifted and put down, presence switches, a caller handed from one desk to another (warm
+transfer) and a supervisor joining a call (barge, listen).
 
-Both ride on the line's audio bus: every handset has an audio relay per line, so closing a second handset's
-relay on a line makes a three-way call. A handover puts the caller on the queue's music, rings the target desk
-(its console shows who is coming and from whom) and, on lift, connects the target; the first operator either
-stays in a three-way introduction or has already put the receiver down. A supervisor with the receiver lifted
-joins a connected call (barge) or, with a handset wired for it, listens with their microphone cut.
+A lifted receiver takes the call ringing it (from the queue, a callback, or a handover); a receiver put down
+ends the operator's part in the call: the whole call, or only that desk's when several are on it.
+Handovers and barges ride on the line's audio bus: every handset has an audio relay per line, so closing a second
+handset's relay on a line makes a three-way call. A handover puts the caller on the queue's music, rings the target
+desk (its console shows who is coming and from whom) and, on lift, connects the target; the first operator either
+stays in a three-way introduction or has already put the receiver down. A supervisor with the receiver lifted joins
+a connected call (barge) or, with a handset wired for it, listens with their microphone cut.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 
 from . import events as ev
-from .call import Call
+from .call import Call, CallbackRequest
+from .callbacks import Callbacks
 from .clock import Clock
+from .ivr import EndCall, Ivr
+from .lines import Lines
 from .queue import Queue
 from .strategies import choose, eligible
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,12 +38,69 @@ class Handover:
 
 
 class Desks:
-    def __init__(self, queue: Queue, clock: Clock, rng: random.Random | None = None) -> None:
+    def __init__(self, *, queue: Queue, lines: Lines, callbacks: Callbacks, ivr: Ivr, clock: Clock, end: EndCall,
+                 presence: dict[str, str], rng: random.Random | None = None) -> None:
         self.queue = queue
+        self.lines = lines
+        self.callbacks = callbacks
+        self.ivr = ivr  # a caller may stay on for the survey once the operator is done
         self.clock = clock
+        self.end = end
+        self.presence = presence  # handset -> the operator its presence switch logs in and out
         self.rng = rng or random.Random()
         self.handovers: dict[str, Handover] = {}  # call id -> the handover in progress
         self.listening: set[str] = set()  # handsets joined listen-only (their microphone relay cut)
+
+    # --- receivers and presence switches -------------------------------------------------
+
+    def hook_off(self, event: ev.HookOff) -> list[object]:
+        handset = self.queue.handsets.get(event.handset)
+        if handset is None:
+            return []
+        handset.off_hook = True
+        call = self.lines.by_id(handset.ringing_for) or self.callbacks.by_id(handset.ringing_for)
+        if call is None:
+            return []
+        if self.handing_over(call):
+            return self.lifted(handset.id, call)
+        actions = self.queue.lifted(handset.id, call)
+        if isinstance(call, CallbackRequest):
+            actions += self.callbacks.dial(call)
+        return actions
+
+    def hook_on(self, event: ev.HookOn) -> list[object]:
+        handset = self.queue.handsets.get(event.handset)
+        if handset is None:
+            return []
+        handset.off_hook = False
+        call = self.lines.by_id(handset.connected_to)
+        if call is None:
+            return self.queue.dispatch()  # a receiver back on its cradle may be rung again
+        if isinstance(call, CallbackRequest) and call.connected_at is None:
+            return self.callbacks.operator_gave_up(call)
+        left = self.put_down(handset.id, call)
+        if left is not None:
+            return left  # one of several desks on the call left; the call goes on
+        call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
+        survey = self.ivr.operator_done(call)
+        if survey is not None:
+            return survey  # the operator is done; the caller stays for the survey question
+        return [ev.HangUp(call.line), *self.end(call, "completed", "operator", "operator hung up")]
+
+    def presence_changed(self, event: ev.PresenceChanged) -> list[object]:
+        name = self.presence.get(event.handset)
+        if name is None:
+            return []
+        now = self.clock.wall()  # a login by hand outranks the roster until its next shift change
+        try:
+            if event.present:
+                self.queue.operators.login(name, event.handset, now)
+            else:
+                self.queue.operators.logout(name, now)
+        except ValueError as exc:  # leaving mid-call: the call goes on, and the switch is read again next time
+            log.warning("presence switch at %s: %s", event.handset, exc)
+            return []
+        return self.queue.dispatch()
 
     # --- handing over ------------------------------------------------------------------
 

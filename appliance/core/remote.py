@@ -62,6 +62,13 @@ class RemoteOperators:
         """A callback request's line is dialling its operator's phone (not yet the caller)."""
         return isinstance(self.lines.call_on(line), CallbackRequest) and self._leg(line) is not None
 
+    def dial_answered(self, event: ev.DialAnswered) -> list[object]:
+        """A line's outbound call was answered: a remote operator's phone, dialled for their own callback, or the
+        caller of a callback."""
+        if self.dialling_operator(event.line):
+            return self.picked_up(ev.RemoteAnswered(event.line))
+        return self.callbacks.dial_answered(event)
+
     def picked_up(self, event: ev.RemoteAnswered) -> list[object]:
         call = self.lines.call_on(event.line)
         if isinstance(call, CallbackRequest) and call.handset is not None and call.connected_at is None:

@@ -4,8 +4,10 @@ It is the functional core of the box: no serial port, pin or sound card is
 touched here, so every path through a call is tested with a fake clock.
 It composes the parts, each with its collaborators passed in: the IVR (what the
 flow does with a caller), the queue (callers waiting, handsets ringing), the
-callbacks (dialling callers back) and the supervisor's status view; it keeps the
-lines and handsets, routes each event to its handler, fires the timers and ends calls.
+callbacks (dialling callers back), the desks (receivers, presence switches,
+handovers and barges), the remote operators' phones and the supervisor's status
+view; it keeps the lines, routes each event to its handler, fires the timers and
+ends calls.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ class Switchboard:
         self.clock = clock
         self.new_id = new_id
         self.operators = operators
-        self.presence = presence or {}  # handset -> the operator its presence switch logs in and out
         self.plan = CallPlan(flow, schedule, callers or CallerLists(), frozenset(prompts), recording_prompt)
         self._lines = Lines(lines)
         self.handsets = {h: HandsetState(h) for h in handsets}
@@ -77,7 +78,8 @@ class Switchboard:
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
         self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks)
-        self.desks = Desks(self.queue, clock, rng)
+        self.desks = Desks(queue=self.queue, lines=self._lines, callbacks=self.callbacks, ivr=self.ivr, clock=clock,
+                           end=self._finish, presence=presence or {}, rng=rng)
         self.moves = Moves(self.queue, clock, self._finish, move_after)  # waiting callers to a sibling box
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
         self._forwarded: dict[str, float] = {}  # line -> when +CSSU said its next call comes forwarded
@@ -99,10 +101,10 @@ class Switchboard:
             ev.TransferResult: self._transfer_result,
             SiblingsHeard: self.moves.heard,
             ev.SpeechHeard: self.ivr.speech_heard,
-            ev.HookOff: self._hook_off,
-            ev.HookOn: self._hook_on,
-            ev.PresenceChanged: self._presence_changed,
-            ev.DialAnswered: self._dial_answered,
+            ev.HookOff: self.desks.hook_off,
+            ev.HookOn: self.desks.hook_on,
+            ev.PresenceChanged: self.desks.presence_changed,
+            ev.DialAnswered: self.remote.dial_answered,
             ev.DialFailed: self.callbacks.dial_failed,
             ev.RemoteAnswered: self.remote.picked_up,
             ev.RemoteFailed: self.remote.failed,
@@ -306,11 +308,6 @@ class Switchboard:
         call = self._lines.call_on(event.line)
         return self._finish(call, "failed", "system", event.reason) if call else []
 
-    def _dial_answered(self, event: ev.DialAnswered) -> list[object]:
-        if self.remote.dialling_operator(event.line):  # a remote operator's phone, for their own callback
-            return self.remote.picked_up(ev.RemoteAnswered(event.line))
-        return self.callbacks.dial_answered(event)
-
     def _dtmf(self, event: ev.DtmfReceived) -> list[object]:
         if self.remote.whispering(event.line):
             return self.remote.key(event)
@@ -346,57 +343,6 @@ class Switchboard:
         call.outcome, call.ended_by, call.reason = event.outcome, "system", event.reason
         call.log(now, event.outcome.upper(), detail=event.reason)
         return [ev.CallEnded(call.record())]
-
-    # --- handsets ---------------------------------------------------------------
-
-    def _hook_off(self, event: ev.HookOff) -> list[object]:
-        handset = self.handsets.get(event.handset)
-        if handset is None:
-            return []
-        handset.off_hook = True
-        call = self._lines.by_id(handset.ringing_for) or self.callbacks.by_id(handset.ringing_for)
-        if call is None:
-            return []
-        if self.desks.handing_over(call):
-            return self.desks.lifted(handset.id, call)
-        actions = self.queue.lifted(handset.id, call)
-        if isinstance(call, CallbackRequest):
-            actions += self.callbacks.dial(call)
-        return actions
-
-    def _hook_on(self, event: ev.HookOn) -> list[object]:
-        handset = self.handsets.get(event.handset)
-        if handset is None:
-            return []
-        handset.off_hook = False
-        call = self._lines.by_id(handset.connected_to)
-        if call is None:
-            return self.queue.dispatch()  # a receiver back on its cradle may be rung again
-        if isinstance(call, CallbackRequest) and call.connected_at is None:
-            return self.callbacks.operator_gave_up(call)
-        left = self.desks.put_down(handset.id, call)
-        if left is not None:
-            return left  # one of several desks on the call left; the call goes on
-        call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
-        survey = self.ivr.operator_done(call)
-        if survey is not None:
-            return survey  # the operator is done; the caller stays for the survey question
-        return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
-
-    def _presence_changed(self, event: ev.PresenceChanged) -> list[object]:
-        name = self.presence.get(event.handset)
-        if name is None:
-            return []
-        now = self.clock.wall()  # a login by hand outranks the roster until its next shift change
-        try:
-            if event.present:
-                self.operators.login(name, event.handset, now)
-            else:
-                self.operators.logout(name, now)
-        except ValueError as exc:  # leaving mid-call: the call goes on, and the switch is read again next time
-            log.warning("presence switch at %s: %s", event.handset, exc)
-            return []
-        return self.queue.dispatch()
 
     # --- ending ---------------------------------------------------------------
 
