@@ -1,0 +1,60 @@
+"""The desks' part: receivers and presence switches at the operators' handsets, and what the core asks of a
+handset (ring, connect to a line's audio, mute)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- events: adapters -> core -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HookOff:
+    """A handset's receiver was lifted (debounced)."""
+
+    handset: str
+
+
+@dataclass(frozen=True)
+class HookOn:
+    handset: str
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    """The presence switch at a handset's desk: the operator sat down (present) or left."""
+
+    handset: str
+    present: bool
+
+
+# --- actions: core -> adapters ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RingHandset:
+    handset: str
+
+
+@dataclass(frozen=True)
+class StopRinging:
+    handset: str
+
+
+@dataclass(frozen=True)
+class ConnectAudio:
+    handset: str
+    line: str
+
+
+@dataclass(frozen=True)
+class DisconnectAudio:
+    handset: str
+
+
+@dataclass(frozen=True)
+class MuteHandset:
+    """Cut (or give back) a handset's microphone: a supervisor listening without being heard."""
+
+    handset: str
+    muted: bool

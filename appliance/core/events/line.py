@@ -1,0 +1,161 @@
+"""The line's part: what a modem line tells the core (a call rang, was answered, ended; keys; SMS) and what the
+core asks of it (hang up, dial, send an SMS, transfer the caller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- events: adapters -> core -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """The line rang (RING / +CRING / VOICE CALL / ring cadence on FXO)."""
+
+    line: str
+    caller: str | None = None  # None while unknown or withheld
+    call_id: str | None = None  # the line's id for the call, noted in its answer journal before ATA
+    waited: float = 0.0  # seconds since the RING: the line tells the core once its ATA is answered
+
+
+@dataclass(frozen=True)
+class CallerId:
+    """Caller ID that arrived after the ring (+CLIP, NMBR = ...)."""
+
+    line: str
+    caller: str | None  # None when withheld
+
+
+@dataclass(frozen=True)
+class CallForwarded:
+    """The network says the call arriving on the line was forwarded to it (+CSSU: 0), before or after its RING."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class CallAnswered:
+    """The modem accepted ATA (or went off-hook): audio now flows."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class AnswerFailed:
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerRetry:
+    """The modem refused ATA (attempt n); the line answers again on the caller's next RING."""
+
+    line: str
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DtmfReceived:
+    line: str
+    digit: str  # one of 0-9 * # A-D
+
+
+@dataclass(frozen=True)
+class RemoteHangup:
+    """The far end went away (NO CARRIER, VOICE CALL: END, ^CEND, busy tone...)."""
+
+    line: str
+    reason: str = "caller hung up"
+
+
+@dataclass(frozen=True)
+class UnansweredCall:
+    """A caller the line let go beside the call flow: a second caller turned away busy while a call was up
+    (outcome rejected_busy), or a ring the modem itself reported missed (missed). Recorded, nothing else."""
+
+    line: str
+    caller: str | None
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LineDown:
+    """The line can no longer carry calls; any call on it is lost."""
+
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LineUp:
+    line: str
+
+
+@dataclass(frozen=True)
+class DialAnswered:
+    """An outbound call (a callback) was answered by the far end."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class DialFailed:
+    line: str
+    reason: str  # "busy", "no answer", "failed: ..."
+
+
+@dataclass(frozen=True)
+class SmsReceived:
+    line: str
+    sender: str | None
+    text: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    """The outcome of a SendSms: ok, or the modem's reason for refusing it."""
+
+    line: str
+    number: str
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    line: str
+    number: str
+    ok: bool
+    reason: str | None = None
+
+
+# --- actions: core -> adapters ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HangUp:
+    line: str
+
+
+@dataclass(frozen=True)
+class Dial:
+    line: str
+    number: str
+
+
+@dataclass(frozen=True)
+class SendSms:
+    line: str
+    number: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the caller to an external number (deflection / explicit transfer / conference per network)."""
+
+    line: str
+    number: str
