@@ -60,8 +60,11 @@ READY_WAIT = 30.0
 class Hotline:
     """`hotline run` as a subprocess, told its readiness over a NOTIFY_SOCKET as systemd is."""
 
-    def __init__(self, config: Path, data: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, data: Path, log: Path, extra_env: dict[str, str] | None = None,
+                 argv: list[str] | None = None) -> None:
+        """`argv`: what to run instead of `hotline run --config CONFIG --data DATA` (a test's own launcher)."""
         self.config, self.data, self.log = config, data, log
+        self.argv = argv or [sys.executable, "-m", "appliance.cli", "run", "--config", str(config), "--data", str(data)]
         self.notices: list[tuple[float, str]] = []  # (monotonic time received, message)
         self._notify_path = str(data.parent / f"notify-{os.getpid()}-{id(self)}.sock")
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -86,9 +89,8 @@ class Hotline:
         mark = len(self.notices)
         with self.log.open("a") as out:
             began = time.monotonic()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "appliance.cli", "run", "--config", str(self.config), "--data", str(self.data)],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         cwd=Path(__file__).resolve().parent.parent)
         deadline = began + wait
         while time.monotonic() < deadline and self.proc.poll() is None:
             ready = next((at for at, m in self.notices[mark:] if m == "READY=1"), None)

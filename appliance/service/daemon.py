@@ -166,12 +166,7 @@ class Daemon:
         self.adapters.start_handsets(cfg)
         self.keeper = RecordKeeper(self.data_dir, cfg.records, self.clock, alarms=self.alarms)
         self.store = self.keeper.store
-        self.answers = AnswerJournal(self.data_dir / "answers.journal", self.store.privacy.secret,
-                                     clock=self.clock.wall)
-        for entry in self.answers.unsettled():  # answered just before a crash, maybe without a record
-            if self.store.answered_before_crash(entry["id"], entry["line"], entry.get("caller"), entry["at"]):
-                log.warning("call %s on %s was answered just before the daemon stopped", entry["id"], entry["line"])
-        self.answers.open()
+        self.answers = self.keeper.answers  # its unsettled answers (a crash) became records first
         interrupted = self.keeper.recover()
         if interrupted:
             log.warning("closed %d call(s) left open by an earlier run as interrupted", interrupted)

@@ -19,6 +19,7 @@ from ..core.call import Call
 from ..core.clock import BoxClock
 from ..diskspace import MB, free_space, low_space
 from ..files import fsync_dir
+from ..modem.answer_journal import AnswerJournal
 from ..records.privacy import Privacy
 from ..records.store.access import AccessStore
 from ..records.store.calls import CallStore
@@ -67,6 +68,12 @@ class RecordKeeper:
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
                               lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
         self.store = JournaledStore(store, journal, on_change=self._writes_changed)
+        # Callers an earlier run answered just before it crashed get their records before this run's stamps are
+        # noted (or the earlier runs' moved): such a record is that run's, stamped by its clock, and moves with
+        # its stamps once the time is set. Made later, a box that booted in the past kept it years old and
+        # retention deleted the record of a caller who was answered.
+        self.answers = AnswerJournal(data_dir / "answers.journal", privacy.secret, clock=clock.wall)
+        self._answered_before_crash()
         self._db, self._provisional = store.db, ProvisionalRuns(data_dir / "clock.provisional")
         if clock.synced():  # set since an earlier run of this boot stamped records provisionally: move them now
             self.clock_set()
@@ -138,6 +145,13 @@ class RecordKeeper:
         if self._next_beat is not None:  # a live call's heartbeat
             waits.append(self._next_beat - self.monotonic())
         return max(0.0, min(waits))
+
+    def _answered_before_crash(self) -> None:
+        """Records for the answers the journal holds unsettled; then the journal starts empty for this run."""
+        for entry in self.answers.unsettled():
+            if self.store.answered_before_crash(entry["id"], entry["line"], entry.get("caller"), entry["at"]):
+                log.warning("call %s on %s was answered just before the daemon stopped", entry["id"], entry["line"])
+        self.answers.open()
 
     def recover(self) -> int:
         """What a crash or power cut left: calls closed with what was known, scratch audio salvaged or removed.

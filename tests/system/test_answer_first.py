@@ -10,9 +10,12 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+import time
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -61,6 +64,72 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
     finally:
         hotline.close()
         emulator.stop()
+
+
+YEARS = 3 * 365 * 86400.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clock_set", ["before the next start", "while the next start runs"])
+def test_a_caller_answered_before_the_clock_was_set_by_a_box_killed_before_the_record_keeps_a_record(tmp_path,
+                                                                                                      clock_set):
+    """A Pi boots years in the past (no real-time clock) and answers a caller; it is killed before the record is
+    written (the database busy), and NTP sets the clock, before the next start or while it runs. That start makes
+    the record from the answer journal: it must be moved to the true time like every record stamped before the
+    clock was set, or it stays years old, and retention (30 days here) deletes the record of a caller who was
+    answered."""
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
+    document = tomllib.loads(config.read_text())
+    config.write_text(tomli_w.dumps(dict(document, retention={"calls": 30})))
+    synced = tmp_path / "timesync-synchronized"
+
+    def box(offset: float) -> faults.Hotline:
+        argv = [sys.executable, "-m", "tests.support.shifted_daemon", str(config), str(data), str(synced), str(offset)]
+        return faults.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
+
+    booted_in_the_past = box(-YEARS)
+    try:
+        assert booted_in_the_past.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: (booted_in_the_past.status() or {}).get("lines", [{}])[0].get("state") == "up",
+                   what="line up")
+        holder = sqlite3.connect(data / "calls.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # the record cannot be written: a slow card, a long write
+        try:
+            answered_at = time.time()
+            emulator.incoming_call("+79161234567")
+            assert emulator.wait_for("ATA", timeout=5)
+            opened = AnswerJournal(data / "answers.journal", load_secret(data))
+            wait_until(lambda: [e["caller"] for e in opened.unsettled()] == ["+79161234567"], what="the answer noted")
+            booted_in_the_past.kill()  # SIGKILL before the record was written
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    finally:
+        booted_in_the_past.close()
+    if clock_set == "before the next start":
+        synced.touch()  # NTP has set the clock
+    set_right = box(0.0)  # the wall clock reads true now; the box trusts it once `synced` is there
+    try:
+        assert set_right.start() is not None, (tmp_path / "hotline.log").read_text()
+        if clock_set == "while the next start runs":
+            synced.touch()
+            wait_until(lambda: not any(a["id"] == "clock.unset" for a in (set_right.status() or {}).get("alarms", [])),
+                       what="the clock taken as set")
+        wait_until(lambda: emulator.script.call == "idle", what="the call left up by the killed daemon hung up")
+        with sqlite3.connect(data / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="the record closed")
+            # Retention runs on the loop's first turn after the start; a status is answered on the loop, and the
+            # second one only after the turn that answered the first is over: by then retention has run.
+            assert set_right.status() and set_right.status()
+            calls = conn.execute("SELECT caller, outcome, started_at FROM calls").fetchall()
+    finally:
+        set_right.close()
+        emulator.stop()
+    assert [(caller, outcome) for caller, outcome, _ in calls] == [("+79161234567", "interrupted")], calls
+    assert abs(calls[0][2] - answered_at) < 60, f"stamped {(answered_at - calls[0][2]) / 86400:.0f} days early"
 
 
 def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settled_calls(tmp_path):
