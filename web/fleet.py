@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from .boxtime import shown
 from .i18n import translate as _
 from .link import DaemonError, ask
 from .security import requires
@@ -21,14 +22,27 @@ def _fleet() -> dict[str, Any]:
     """The daemon's `fleet` reply with each box as the page's row of cells, in the page's language."""
     reply = ask("fleet")
     reply["rows"] = [_row(box) for box in reply.get("boxes", [])]
+    moves = reply.get("moves") or {}
+    reply["move_rows"] = [_move(move) for move in moves.get("recent", [])]
+    after = moves.get("after") or 0
+    reply["moves_setting"] = _("Callers who wait longer than {seconds} s are moved to a box with an operator free "
+                               "for their skill.", seconds=round(after)) if after else \
+        _("This box does not move its waiting callers to other boxes.")
     return reply
+
+
+def _move(move: dict[str, Any]) -> list[str]:
+    """One of the latest moves: when, which way, the box, and (back in line) why."""
+    way = {"out": _("moved to"), "back": _("back in line, not moved to"), "in": _("moved here from")}
+    return [shown(move["at"], "%H:%M:%S"), way.get(move["way"], move["way"]), move["box"], move.get("detail") or ""]
 
 
 def _row(box: dict[str, Any]) -> list[str]:
     level = box["service_level"]
     wait = " (" + _("longest {seconds} s", seconds=round(box["longest_wait"])) + ")" if box["waiting"] else ""
+    skills = ", ".join(f"{skill} {count}" for skill, count in sorted((box.get("free_skills") or {}).items()))
     return [box["box"], box["name"] or "", _("online") if box["online"] else _("offline"),
-            f"{box['lines_up']}/{box['lines']}", str(box["free_operators"]), f"{box['waiting']}{wait}",
+            f"{box['lines_up']}/{box['lines']}", str(box["free_operators"]), skills or "—", f"{box['waiting']}{wait}",
             "—" if level is None else f"{round(level * 100)}%", ", ".join(box["alarms"])]
 
 

@@ -16,6 +16,7 @@ Plain code: the clock is injected and the wake-up time is `next_deadline`, never
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ from .call import Call, CallbackRequest
 from .clock import Clock
 from .queue import Queue
 from .timers import TimerKind
+
+RECENT = 20  # moves the fleet page lists
 
 # After a caller is sent to a sibling, that sibling's free operator counts as taken until its status changes
 # (its operator is rung for the caller) or this many seconds pass: no second caller is sent for the same one.
@@ -90,6 +93,8 @@ class Moves:
         self.siblings: dict[str, Sibling] = {}
         self.moving: dict[str, Move] = {}  # call id -> its move in progress
         self.spent: dict[str, tuple[Sibling, float]] = {}  # box -> (its offer when a caller was sent, until)
+        # The latest moves, newest last, for the fleet page: {at, way ("out", "back", "in"), box, detail}.
+        self.recent: deque[dict[str, object]] = deque(maxlen=RECENT)
 
     # --- what the siblings say ------------------------------------------------------------
 
@@ -122,6 +127,7 @@ class Moves:
         for sibling in sorted(self.siblings.values(), key=lambda s: s.box):
             if any(same_number(call.caller, number) for number in sibling.numbers):
                 call.log(self.clock.wall(), "FROM_SIBLING", detail=sibling.box)
+                self._note("in", sibling.box)
                 call.priority = True  # waited there already: ahead of the callers who have not
                 return
 
@@ -176,10 +182,20 @@ class Moves:
             self.spent[move.box] = (sibling, self.clock.monotonic() + SETTLE)
         if event.ok:
             call.log(self.clock.wall(), "MOVED", detail=move.box)
+            self._note("out", move.box)
             return self._finish(call, "transferred", "system", f"moved to {move.box}: an operator was free there")
         why = move.called_off or event.reason or "the transfer failed"
         call.log(self.clock.wall(), "FAILED", detail=f"move to {move.box}: {why}")
+        self._note("back", move.box, why)
         return self.queue.step_back(call, move.ahead, move.timers)
+
+    def _note(self, way: str, box: str, detail: str | None = None) -> None:
+        self.recent.append({"at": self.clock.wall(), "way": way, "box": box, "detail": detail})
+
+    def summary(self) -> dict[str, object]:
+        """For the fleet page: the setting, the callers being moved now, the latest moves (newest first)."""
+        return {"after": self.after, "moving": sorted(m.box for m in self.moving.values()),
+                "recent": list(reversed(self.recent))}
 
     def forget(self, call: Call) -> None:
         """The call ended some other way (the caller hung up mid-transfer)."""

@@ -59,6 +59,8 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
         "line_states": [{"id": line.get("id"), "state": line.get("state"), "busy": line.get("busy"),
                          "signal_bars": line.get("signal_bars")} for line in lines],
         "free_operators": operators.get("free", 0), "busy_operators": operators.get("busy", 0),
+        "free_skills": {str(k): v for k, v in (status.get("free_skills") or {}).items()},
+        "numbers": [n for n in status.get("numbers") or [] if isinstance(n, str)],
         "waiting": waiting.get("callers", 0), "longest_wait": waiting.get("longest_seconds", 0),
         "service_level": today.get("service_level"), "answered": today.get("answered", 0),
         "abandoned": today.get("abandoned", 0),

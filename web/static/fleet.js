@@ -5,6 +5,7 @@ async function refreshFleet() {
   try {
     const reply = await Hotline.get("/api/fleet");
     Hotline.fill("fleet", reply.rows);
+    Hotline.fill("moves", reply.move_rows);
     document.getElementById("broker-lost").hidden = reply.connected !== false;
     error.hidden = true;
   } catch (err) {

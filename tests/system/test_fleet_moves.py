@@ -1,0 +1,149 @@
+"""Moving a waiting caller to a sibling box with a free operator (issue 21, item 4): three real daemons on one real
+Mosquitto. The caller waits on office-a, where nobody is at a desk; office-b has a legal operator free, office-c
+only a psychologist. Office-a hands the caller to office-b's number by the line's own transfer path (AT+CHLD=2,
+ATD, AT+CHLD=4 on the pty emulator); the test plays the network between the two emulators, presenting office-a's
+number on office-b's line as a real network does for a call office-a dialled."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from appliance.service import control
+from tests.support.broker import (  # noqa: F401 - the fixtures
+    box_data,
+    broker_fixture,
+    fleet_document,
+    prompt_cache_fixture,
+)
+from tests.support.waiting import wait_until
+from tests.support.web import login, set_up
+from web import create_app
+
+A_NUMBER, B_NUMBER, C_NUMBER = "+79169990001", "+79169990002", "+79169990003"
+CALLER = "+79161234567"
+
+
+def documents(broker) -> tuple[dict, dict, dict]:
+    a = fleet_document(broker, "office-a", numbers=[A_NUMBER], move_after=1)
+    for handset in a["handsets"]:
+        handset.pop("operator")  # nobody at office-a's desks: its callers wait
+    b = fleet_document(broker, "office-b", numbers=[B_NUMBER])
+    c = fleet_document(broker, "office-c", numbers=[C_NUMBER])
+    c["handsets"][0].pop("operator")  # office-c: only Boris (psychology, general) is free, nobody for legal
+    return a, b, c
+
+
+def timeline(data: Path, call_id: str | None = None) -> list[tuple[str, str | None]]:
+    """The ended call's events (the only call's, unless named), read once its record is closed."""
+    with contextlib.closing(sqlite3.connect(data / "calls.db")) as db:
+        where = "c.id = ?" if call_id else "1"
+        rows = db.execute("SELECT e.event, e.detail FROM calls c JOIN call_events e ON e.call_id = c.id "
+                          f"WHERE c.ended_at IS NOT NULL AND {where} ORDER BY e.at, e.id",
+                          [call_id] if call_id else []).fetchall()
+    return [(event, detail) for event, detail in rows]
+
+
+def outcome(data: Path) -> tuple[str, str] | None:
+    with contextlib.closing(sqlite3.connect(data / "calls.db")) as db:
+        return db.execute("SELECT outcome, reason FROM calls WHERE ended_at IS NOT NULL").fetchone()
+
+
+def a_caller_waiting_for_legal(daemon, emulator) -> str:
+    emulator.incoming_call(CALLER)
+    assert emulator.wait_for("ATA", timeout=10)
+    emulator.send_dtmf("1")  # English
+    live = lambda: next((c for c in daemon.core.line_calls.values() if c is not None), None)  # noqa: E731
+    wait_until(lambda: live() is not None and live().node == "menu", 20, "the main menu")
+    emulator.send_dtmf("1")  # legal
+    return live().id
+
+
+def signed_in(data: Path, control_path, language: str = "en"):
+    """A web client of the box, signed in as its first admin, who reads the pages in `language`."""
+    client = create_app(data, control_path=control_path).test_client()
+    assert set_up(client, data, lang=language).status_code == 302
+    assert login(client).status_code == 302
+    return client
+
+
+def fleet_page(client) -> str:
+    return client.get("/fleet").text
+
+
+def hears(daemon, box: str, skill: str) -> bool:
+    sibling = daemon.core.moves.siblings.get(box)
+    return sibling is not None and sibling.offers(skill) > 0
+
+
+def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_records_say_so(
+        broker, prompt_cache, start_box, tmp_path):
+    a_doc, b_doc, c_doc = documents(broker)
+    b_data = box_data(prompt_cache, tmp_path / "b")
+    a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
+    b, b_sim = start_box(b_doc, data=b_data)
+    start_box(c_doc, data=box_data(prompt_cache, tmp_path / "c"))
+    wait_until(lambda: hears(a, "office-b", "legal") and hears(a, "office-c", "psychology")
+               and "office-a" in b.core.moves.siblings,
+               what="the boxes hearing each other's status")
+    assert not hears(a, "office-c", "legal")
+    a_line, b_line = a_sim.emulators["gsm1"], b_sim.emulators["gsm1"]
+    call_id = a_caller_waiting_for_legal(a, a_line)
+
+    # Office-a puts the caller on hold and dials office-b's number (not office-c's: nobody there for legal).
+    assert a_line.wait_for(f"ATD{B_NUMBER}", timeout=20), "office-a never dialled office-b"
+    assert a_line.count("AT+CHLD=2") == 1 and a_line.count(f"ATD{C_NUMBER}") == 0
+    b_line.incoming_call(A_NUMBER)  # the network: office-a's call reaches office-b, showing office-a's number
+    assert a_line.wait_for("AT+CHLD=4", timeout=10), "the transfer was not completed"
+    assert a_line.script.transferred == [(CALLER, B_NUMBER)]
+
+    # Office-a's record: moved, to whom, and why.
+    wait_until(lambda: outcome(a.data_dir), what="office-a's record closed")
+    assert outcome(a.data_dir) == ("transferred", "moved to office-b: an operator was free there")
+    events = timeline(a.data_dir, call_id)
+    assert ("MOVE", f"to office-b ({B_NUMBER})") in events and ("MOVED", "office-b") in events
+    assert [e for e, _ in events].index("MOVE") > [e for e, _ in events].index("ENTERQUEUE")
+
+    # Office-b's: a caller moved here from office-a (it rings office-b's legal desk once chosen there).
+    assert b_line.wait_for("ATA", timeout=10)
+    wait_until(lambda: any(c is not None and ("FROM_SIBLING", "office-a") in [(e["event"], e["detail"])
+                                                                              for e in c.events]
+                           for c in b.core.line_calls.values()), what="office-b marking the caller")
+    b_line.remote_hangup()
+    wait_until(lambda: timeline(b_data), what="office-b's record closed")
+    assert ("FROM_SIBLING", "office-a") in timeline(b_data)
+
+    # Each box's fleet page lists the move (office-b's admin reads Russian); office-a's says when callers move.
+    page = fleet_page(signed_in(a.data_dir, a.control_path))
+    assert "moved to</td><td translate=\"no\">office-b<" in page
+    assert "Callers who wait longer than 1 s are moved to a box with an operator free for their skill." in page
+    assert "legal 1" in page  # office-b's free operator by skill (office-c: psychology, general)
+    page = fleet_page(signed_in(b_data, b.control_path, "ru"))
+    assert "переведён сюда с</td><td translate=\"no\">office-a<" in page
+    assert "Это устройство не переводит ждущих абонентов на другие устройства." in page
+
+
+def test_a_sibling_no_longer_free_mid_transfer_leaves_the_caller_in_the_queue_at_their_place(
+        broker, prompt_cache, start_box, tmp_path):
+    a_doc, b_doc, _ = documents(broker)
+    a_doc["fleet"]["box"], b_doc["fleet"]["box"] = "office-d", "office-e"  # apart from the other test's boxes
+    a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
+    b, _ = start_box(b_doc, data=box_data(prompt_cache, tmp_path / "b"))
+    wait_until(lambda: hears(a, "office-e", "legal"), what="office-d hearing office-e's free operator")
+    a_line = a_sim.emulators["gsm1"]
+    a_line.script.phones[B_NUMBER] = "silent"  # office-e's line rings on: the transfer waits for it
+    call_id = a_caller_waiting_for_legal(a, a_line)
+    assert a_line.wait_for(f"ATD{B_NUMBER}", timeout=20)
+    assert not a.status()["waiting"]  # out of the queue while being handed on
+
+    control.call(b.control_path, "operator.pause", operator="Anna", reason="away")  # office-e: legal away
+    assert a_line.wait_for("AT+CHLD=1", timeout=10), "the transfer was not called off"
+    call = wait_until(lambda: (c := a.core.line_calls["gsm1"]) is not None and c.queued and c, what="back in line")
+    assert [w["call"] for w in a.status()["waiting"]] == [call_id]
+    assert ("FAILED", "move to office-e: office-e has no operator free for the caller any more") in [
+        (e["event"], e["detail"]) for e in call.events]
+    assert a_line.count("AT+CHLD=4") == 0 and a_line.script.transferred == []
+    a_line.remote_hangup()
+    wait_until(lambda: outcome(a.data_dir), what="office-d's record closed")
+    assert outcome(a.data_dir)[0] == "abandoned"
