@@ -10,7 +10,6 @@ card) is made again rather than played.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -28,6 +27,7 @@ from appliance.audio.convert import (
     without_paths,
 )
 from appliance.audio.loudness import normalise
+from appliance.digest import sha256
 from appliance.diskspace import MB, free_space
 from appliance.files import atomic_write
 
@@ -72,11 +72,11 @@ def _sum_path(dst: Path) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256(path.read_bytes()).hexdigest()
 
 
 def _digest(*parts: bytes) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for part in parts:
         # Length-prefixed so ("ab", "c") and ("a", "bc") cannot collide.
         h.update(len(part).to_bytes(8, "big"))

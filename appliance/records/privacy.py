@@ -12,14 +12,12 @@ to prove it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..digest import hmac_sha256, token_hex
 from ..files import atomic_write
 
 MODES = ("full", "masked", "pseudonym")
@@ -138,7 +136,7 @@ def load_secret(data_dir: str | Path) -> bytes:
     """The box's pseudonym secret, created on first start (0600, owner only); the same secret forever after."""
     path = Path(data_dir) / SECRET_FILE
     # Written whole or not at all, and never over a key another process made a moment before.
-    if not path.exists() and atomic_write(path, secrets.token_bytes(32).hex() + "\n", exclusive=True):
+    if not path.exists() and atomic_write(path, token_hex(32) + "\n", exclusive=True):
         log.info("made the privacy key %s", path)
     try:
         secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
@@ -175,7 +173,7 @@ class Privacy:
         without digits: such callers are not one person, so each call stands alone (no shared history)."""
         if not has_digits(number):
             return None
-        return hmac.new(self.secret, normalise(number).encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac_sha256(self.secret, normalise(number).encode()).hex()[:32]
 
     def stored(self, number: str | None) -> str | None:
         """The caller as this mode allows it to be written down (a value already protected stays as it is)."""

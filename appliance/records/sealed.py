@@ -7,15 +7,15 @@ is imported only when a line is sealed or opened: an idle daemon does neither an
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
 from typing import Any
+
+from ..digest import hmac_sha256
 
 
 class Seal:
     def __init__(self, secret: bytes, label: bytes) -> None:
-        self._key = hmac.new(secret, label, hashlib.sha256).digest()
+        self._key = hmac_sha256(secret, label)
         self._cipher: Any = None  # AESGCM, made once at the first seal (its key set-up is half a seal's cost)
 
     def seal(self, plain: bytes) -> bytes:

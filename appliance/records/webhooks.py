@@ -16,8 +16,6 @@ and a URL pointing at the box itself or the LAN would make it a request forger.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -29,6 +27,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..digest import hmac_sha256
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def resolve(host: str) -> list[str]:
 def sign(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` value: v1, then base64 HMAC-SHA256 of "id.timestamp.body" keyed by the secret."""
     signed = f"{delivery_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+    return "v1," + base64.b64encode(hmac_sha256(secret.encode(), signed)).decode()
 
 
 def verify(secret: str, body: bytes, headers: dict[str, str], *, now: float,
@@ -103,6 +103,8 @@ def verify(secret: str, body: bytes, headers: dict[str, str], *, now: float,
     """What a receiver does: a fresh timestamp, then the signature compared in constant time.
 
     A receiver should also remember the webhook-id values it accepted within the window, and drop repeats."""
+    import hmac  # a receiver's side (tests, docs): the daemon only signs
+
     lower = {k.lower(): v for k, v in headers.items()}
     try:
         delivery_id, timestamp = lower["webhook-id"], int(lower["webhook-timestamp"])

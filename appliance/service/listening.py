@@ -10,12 +10,12 @@ listener going away, closes it. Who listened to which call is in the web app's a
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import threading
 from pathlib import Path
 
 from ..core.box_events import BoxEvent
+from ..digest import token_hex
 from ..ports import RecorderPort
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Listening:
 
     def start(self, call_id: str, recorder: RecorderPort) -> Path:
         self.directory.mkdir(mode=0o700, exist_ok=True)
-        listener = Listener(call_id, self.directory / f"{secrets.token_hex(8)}.sock")
+        listener = Listener(call_id, self.directory / f"{token_hex(8)}.sock")
         self._by_call.setdefault(call_id, []).append(listener)
         threading.Thread(target=listener.accept, args=(recorder,), name="listen-accept", daemon=True).start()
         return listener.path

@@ -1,7 +1,9 @@
 """Telling systemd how the daemon is doing: readiness, a one-line status, watchdog pings, and the journal.
 
 Everything here is silent and cheap off systemd (no NOTIFY_SOCKET, no journal), so `hotline run` behaves
-the same in a terminal. systemd-python is imported only when a socket or journal is actually there.
+the same in a terminal. The notify messages are the documented datagram protocol (sd_notify(3)) sent here
+directly: systemd-python's notify would load libsystemd with libgcrypt (~1 MB resident) for one sendto.
+systemd-python is imported only for the journal, when there is one.
 """
 
 from __future__ import annotations
@@ -47,15 +49,8 @@ class Notifier:
         self._send("STOPPING=1")
 
     def _send(self, message: str) -> None:
-        if self._socket is None:
-            return
-        from systemd import daemon
-
-        # sd_notify reads NOTIFY_SOCKET from the process environment; an injected env is honoured here.
-        if os.environ.get("NOTIFY_SOCKET") != self._socket:
+        if self._socket is not None:
             _send_datagram(self._socket, message)
-            return
-        daemon.notify(message)
 
 
 def _send_datagram(address: str, message: str) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..core import events as ev
 from ..core.switchboard import Switchboard
 from ..speech.capacity import Verdict, judge
-from ..speech.recogniser import Recogniser, unlink_quietly
 from .alarms import Alarms
+
+if TYPE_CHECKING:  # the recogniser's module (subprocess, json) loads only where speech is on
+    from ..speech.recogniser import Recogniser
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class SpeechService:
         else:
             self._alarms.clear("speech.off")
         if self.verdict.on and self.recogniser is None:
+            from ..speech.recogniser import Recogniser
+
             self.recogniser = Recogniser(self._post, self.models, preload=tuple(languages))
         if speaks and self.recogniser is not None:
             self.recogniser.start()  # the engine loads now, not while the first caller waits
@@ -59,6 +63,8 @@ class SpeechService:
         if self.recogniser is not None:
             self.recogniser.recognise(action)
         else:
+            from ..speech.recogniser import unlink_quietly
+
             unlink_quietly(action.path)
             if action.intents:
                 self._post(ev.SpeechHeard(action.line, action.call_id, None, 0.0, "speech is off"))

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engines import available
-
 # What the worker costs at its peak (bench/speech.py, docs/speech.md): pocketsphinx's grammar search ~45 MB,
 # its language model for voicemail ~110 MB; a small Vosk model ~150 MB.
 MIN_CORES = 2  # one core answers calls; a single-core board would stutter prompts while a caller is heard
@@ -34,7 +32,10 @@ def judge(engine: str, min_free_mb: float, *, free_mb: float | None = None, core
     """Speech on or off on this box, and why, in an admin's words (status, alarms, `hotline check`)."""
     if engine == "off":
         return Verdict(False, "switched off in the config ([speech] engine = \"off\")")
-    engines = available() if engines is None else engines
+    if engines is None:
+        from .engines import available  # the engines' module (and hashlib) only on a box that asks for speech
+
+        engines = available()
     if not engines:
         return Verdict(False, "no speech engine installed (pip install pocketsphinx)")
     cores = (os.cpu_count() or 1) if cores is None else cores

@@ -7,12 +7,11 @@ Only a SHA-256 hash of each token is kept; the token itself is shown once.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...digest import sha256, token_urlsafe
 from ..privacy import FULL_NUMBER_ROLES
 from .lite import Database
 from .migrations import migrate
@@ -47,7 +46,7 @@ def _m2_denied_counts(db: sqlite_utils.Database) -> None:
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return sha256(token.encode()).hexdigest()
 
 
 class AccessStore:
@@ -67,7 +66,7 @@ class AccessStore:
             raise ValueError("an API client needs a name of 1 to 80 characters")
         if role not in TOKEN_ROLES:
             raise ValueError(f"token role {role!r} is not one of {', '.join(TOKEN_ROLES)}")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = TOKEN_PREFIX + token_urlsafe(32)
         with self.db.atomic():
             self.db["api_tokens"].insert({"client": client, "token_hash": _hash(token), "role": role,
                                           "created_at": now})
