@@ -70,7 +70,7 @@ def catalog() -> dict[str, str]:
     """The strings the dashboard's script shows (states), in the page's language."""
     keys = ("idle", "ringing", "on call", "off-hook", "up", "down", "starting", "in menu", "answering",
             "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace", "since",
-            "in force", "not in force", "not read yet")
+            "in force", "not in force", "not read yet", "moving")
     return {key: translate(key) for key in keys}
 
 

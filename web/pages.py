@@ -273,5 +273,5 @@ def bench_words() -> dict[str, str]:
         "no_text": _("the recorded prompt “{prompt}”"), "seconds": _("{seconds} s"),
         "voicemail": _("leaving a message"),
         **{state: state_word(state) for state in ("in menu", "answering", "waiting", "ringing operators",
-                                                  "connected", "idle", "ringing", "on call", "off-hook")},
+                                                  "connected", "idle", "ringing", "on call", "off-hook", "moving")},
     }

@@ -21,6 +21,8 @@ EVENTS = {
     "DIALOPERATOR": "dialling a remote operator's phone", "WHISPER": "the remote operator picked up",
     "JOINED": "joined to the remote operator", "HANDOVER": "handed over to a colleague",
     "BARGE": "a supervisor joined the call", "LISTEN": "a supervisor listened in",
+    "MOVE": "being moved to a sibling box", "MOVED": "moved to a sibling box",
+    "FROM_SIBLING": "moved here by a sibling box",
 }
 # The fields of a call's page, in the order shown; the ones holding ids or names are data.
 CALL_FIELDS = (("line", "Line", True), ("menu_path", "Menu choices", True), ("skill", "Skill", True),
@@ -34,7 +36,8 @@ WHO_ENDED = {"caller": "the caller", "operator": "the operator", "system": "the 
 STATE_WORDS = {"available": "available", "ringing": "ringing", "on_call": "on a call", "wrap_up": "wrapping up",
                "paused": "paused", "logged_out": "logged out", "idle": "free", "off-hook": "receiver lifted",
                "on call": "on a call", "in menu": "in the menu", "answering": "answering",
-               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected"}
+               "waiting": "waiting in the queue", "ringing operators": "ringing operators", "connected": "connected",
+               "moving": "being moved to a sibling box"}
 
 
 def state_word(state: str | None) -> str:

@@ -42,6 +42,7 @@ class Call:
     queued: bool = False  # waiting in the queue now
     blocked: bool = False
     transfer_to: str | None = None  # an operator asked to hand the caller on to this number
+    moving_to: str | None = None  # the sibling box the caller is being moved to now (core/moves.py)
     language: str | None = None
     typeahead: list[str] = field(default_factory=list)  # keys pressed over a prompt, kept for the next menu
     digits: str = ""  # a collect node's digits so far
@@ -93,6 +94,8 @@ class Call:
             "waiting" if self.queued else "in menu")
         if self.released_at is not None:
             state = "in menu"  # the operator is done; the caller answers the survey
+        if self.moving_to is not None:
+            state = "moving"
         if self.answered_at is None:
             state = "answering"
         return {

@@ -168,6 +168,7 @@ class Moves:
         ahead = frozenset(c.id for c in self.queue.waiting[:self.queue.waiting.index(call)])
         timers = self.queue.step_out(call)
         self.moving[call.id] = Move(call, sibling.box, number, ahead, timers)
+        call.moving_to = sibling.box
         call.log(self.clock.wall(), "MOVE", detail=f"to {sibling.box} ({number})")
         return [ev.StopAudio(call.line), ev.Transfer(call.line, number)]
 
@@ -177,6 +178,7 @@ class Moves:
     def result(self, call: Call, event: ev.TransferResult) -> list[object]:
         """The line's transfer ended: the caller is the sibling's now, or back in this queue at their place."""
         move = self.moving.pop(call.id)
+        call.moving_to = None
         sibling = self.siblings.get(move.box)
         if sibling is not None:  # taken (or refused us): not offered again until its status changes
             self.spent[move.box] = (sibling, self.clock.monotonic() + SETTLE)
@@ -200,6 +202,7 @@ class Moves:
     def forget(self, call: Call) -> None:
         """The call ended some other way (the caller hung up mid-transfer)."""
         self.moving.pop(call.id, None)
+        call.moving_to = None
 
     def next_deadline(self) -> float | None:
         """When the next waiting caller becomes due to be moved (only while a sibling offers an operator)."""

@@ -58,6 +58,7 @@ def test_a_caller_who_waited_long_enough_is_moved_to_the_sibling_with_a_free_ope
     clock.advance(30)
     assert sb.handle(ev.Tick()) == [ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]
     assert waiting(sb) == [] and sb.status()["waiting"] == []  # out of the queue before the transfer
+    assert [c["state"] for c in sb.status()["calls"]] == ["moving"]  # as the dashboard shows it
 
     # A desk frees up meanwhile: it is not rung for a caller being handed on.
     sb.operators.login("Anna", "h1", clock.wall())
