@@ -93,6 +93,8 @@ class Moves:
         self.siblings: dict[str, Sibling] = {}
         self.moving: dict[str, Move] = {}  # call id -> its move in progress
         self.spent: dict[str, tuple[Sibling, float]] = {}  # box -> (its offer when a caller was sent, until)
+        # call id -> the boxes a transfer of it failed to (busy, no answer, refused): not tried again for it
+        self.refused: dict[str, set[str]] = {}
         # The latest moves, newest last, for the fleet page: {at, way ("out", "back", "in"), box, detail}.
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT)
 
@@ -142,7 +144,7 @@ class Moves:
         for call in list(self.queue.waiting):
             if not self._due(call, now):
                 continue
-            sibling = self._choose(call.skill, now)
+            sibling = self._choose(call, now)
             if sibling is not None:
                 actions += self._start(call, sibling)
         return actions
@@ -153,10 +155,12 @@ class Moves:
                 and now - call.queued_mono >= self.after and call.line not in self.queue.remote_refused
                 and not any(e["event"] == "FROM_SIBLING" for e in call.events))  # never sent on twice
 
-    def _choose(self, skill: str | None, now: float) -> Sibling | None:
+    def _choose(self, call: Call, now: float) -> Sibling | None:
         best, most = None, 0
         for box, sibling in sorted(self.siblings.items()):
-            free = sibling.offers(skill) - sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
+            if box in self.refused.get(call.id, ()):
+                continue
+            free = sibling.offers(call.skill) - sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
             if box in self.spent:
                 free -= 1
             if free > most:
@@ -187,6 +191,8 @@ class Moves:
             self._note("out", move.box)
             return self._finish(call, "transferred", "system", f"moved to {move.box}: an operator was free there")
         why = move.called_off or event.reason or "the transfer failed"
+        if move.called_off is None:  # not the sibling's change of heart: that number did not take the caller
+            self.refused.setdefault(call.id, set()).add(move.box)
         call.log(self.clock.wall(), "FAILED", detail=f"move to {move.box}: {why}")
         self._note("back", move.box, why)
         return self.queue.step_back(call, move.ahead, move.timers)
@@ -202,6 +208,7 @@ class Moves:
     def forget(self, call: Call) -> None:
         """The call ended some other way (the caller hung up mid-transfer)."""
         self.moving.pop(call.id, None)
+        self.refused.pop(call.id, None)
         call.moving_to = None
 
     def next_deadline(self) -> float | None:

@@ -102,15 +102,20 @@ def test_a_sibling_no_longer_free_mid_transfer_calls_it_off_and_the_caller_is_ba
     assert ev.Play("gsm1", "nobody") in overflow and waiting(sb) == ["call-2"]
 
 
-def test_a_failed_transfer_puts_the_caller_back_and_that_sibling_is_not_tried_again_until_its_status_changes():
+def test_a_failed_transfer_puts_the_caller_back_and_that_sibling_is_not_tried_again_for_them():
     sb, clock = board()
     waiting_for_legal(sb, clock, "gsm1", "+79161234567")
-    clock.advance(30)
+    clock.advance(10)
+    waiting_for_legal(sb, clock, "gsm2", "+79161112233")
+    clock.advance(20)
     assert sb.handle(SiblingsHeard((OFFICE_B,)))[-1] == ev.Transfer("gsm1", B_NUMBER)
     assert sb.handle(ev.TransferResult("gsm1", B_NUMBER, False, "busy")) == [ev.Play("gsm1", RINGBACK, loop=True)]
-    assert sb.handle(ev.Tick()) == [] and waiting(sb) == ["call-1"]
-    sb.handle(SiblingsHeard((Sibling("office-b", (B_NUMBER,), free=2, free_skills={"legal": 2}),)))
-    assert sb.line_calls["gsm1"].queued is False  # a new status from office-b: tried again
+    clock.advance(10)
+    assert sb.handle(ev.Tick()) == [] and waiting(sb) == ["call-1", "call-2"]  # office-b's last word: spent
+    # A new status from office-b: the next caller is tried; the one whose transfer it refused is not again.
+    assert sb.handle(SiblingsHeard((Sibling("office-b", (B_NUMBER,), free=2, free_skills={"legal": 2}),))) == [
+        ev.StopAudio("gsm2"), ev.Transfer("gsm2", B_NUMBER)]
+    assert waiting(sb) == ["call-1"]
 
 
 def test_a_caller_ringing_a_desk_here_or_a_box_that_never_moves_callers_stays():
