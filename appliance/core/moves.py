@@ -160,9 +160,8 @@ class Moves:
         for box, sibling in sorted(self.siblings.items()):
             if box in self.refused.get(call.id, ()):
                 continue
-            free = sibling.offers(call.skill) - sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
-            if box in self.spent:
-                free -= 1
+            going = sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
+            free = sibling.offers(call.skill) - going - (1 if box in self.spent else 0)
             if free > most:
                 best, most = sibling, free
         return best
