@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from . import events as ev
 from .call import Call, CallbackRequest
 from .clock import Clock
 from .queue import Queue
+from .siblings import Sibling
 from .timers import TimerKind
 
 RECENT = 20  # moves the fleet page lists
@@ -31,39 +32,6 @@ RECENT = 20  # moves the fleet page lists
 # After a caller is sent to a sibling, that sibling's free operator counts as taken until its status changes
 # (its operator is rung for the caller) or this many seconds pass: no second caller is sent for the same one.
 SETTLE = 60.0
-
-
-@dataclass(frozen=True)
-class Sibling:
-    """What a sibling box's retained status offers (only online boxes that are open and give a number)."""
-
-    box: str
-    numbers: tuple[str, ...]  # the first is where callers are moved to; all are the caller IDs its lines show
-    free: int = 0  # free operators
-    free_skills: Mapping[str, int] = field(default_factory=dict)  # skill -> free operators who have it
-    taking: bool = True  # online and within its working hours: it may be sent callers
-
-    def offers(self, skill: str | None) -> int:
-        if not self.taking or not self.numbers:
-            return 0
-        return self.free_skills.get(skill, 0) if skill else self.free
-
-
-@dataclass(frozen=True)
-class SiblingsHeard:
-    """Every sibling as the broker last told of it (posted by the fleet link when a status or presence comes)."""
-
-    siblings: tuple[Sibling, ...] = ()
-
-
-@dataclass(frozen=True)
-class CancelTransfer:
-    """Call off the line's transfer to `number` in progress: the second leg is dropped, the caller taken back
-    (TransferResult, not ok, follows). One that has gone through already is not undone."""
-
-    line: str
-    number: str
-    reason: str
 
 
 @dataclass(eq=False)  # one caller's move: told apart by identity
@@ -100,7 +68,7 @@ class Moves:
 
     # --- what the siblings say ------------------------------------------------------------
 
-    def heard(self, event: SiblingsHeard) -> list[object]:
+    def heard(self, event: ev.SiblingsHeard) -> list[object]:
         self.siblings = {s.box: s for s in event.siblings}
         now = self.clock.monotonic()
         self.spent = {box: (seen, until) for box, (seen, until) in self.spent.items()
@@ -109,7 +77,7 @@ class Moves:
         for move in self.moving.values():
             if move.called_off is None and not self._still_free(move):
                 move.called_off = f"{move.box} has no operator free for the caller any more"
-                actions.append(CancelTransfer(move.call.line, move.number, move.called_off))
+                actions.append(ev.CancelTransfer(move.call.line, move.number, move.called_off))
         return actions
 
     def _still_free(self, move: Move) -> bool:

@@ -27,7 +27,7 @@ from .desks import Desks
 from .flow import Flow
 from .ivr import Ivr
 from .lines import Lines
-from .moves import Moves, SiblingsHeard
+from .moves import Moves
 from .operators import Operators
 from .plan import CallPlan
 from .queue import RINGBACK, HandsetState, Queue, QueueSettings
@@ -99,7 +99,7 @@ class Switchboard:
             ev.DtmfReceived: self._dtmf,
             ev.RecordingFinished: self.ivr.recording_finished,
             ev.TransferResult: self._transfer_result,
-            SiblingsHeard: self.moves.heard,
+            ev.SiblingsHeard: self.moves.heard,
             ev.SpeechHeard: self.ivr.speech_heard,
             ev.HookOff: self.desks.hook_off,
             ev.HookOn: self.desks.hook_on,

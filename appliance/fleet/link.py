@@ -18,8 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config.fleet import FleetConfig
+from ..core import events as ev
 from ..core.box_events import BoxEvent
-from ..core.moves import SiblingsHeard
 from ..records.store.queries import CallLog
 from .client import FleetClient
 from .payloads import event_payload, same_status, sibling, status_payload
@@ -72,7 +72,7 @@ class FleetLink:
         if topic.endswith("/status") and box is not None:
             self._note_lines(box)
         if self._wake is not None:  # the core moves waiting callers to a sibling with a free operator
-            self._wake(SiblingsHeard(tuple(s for e in self.view.boxes()
+            self._wake(ev.SiblingsHeard(tuple(s for e in self.view.boxes()
                                            if e["box"] != self.config.box and (s := sibling(e)) is not None)))
 
     def start(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.box_events import BoxEvent
-from ..core.moves import Sibling
+from ..core.siblings import Sibling
 
 SCHEMA = 1  # bumped when a field changes meaning; a subscriber reads the ones it knows
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..core import events as ev
 from ..core.clock import Clock
-from ..core.moves import CancelTransfer
 from ..core.nodes import BEEP
 from ..core.switchboard import Switchboard
 from ..modem.answer_journal import AnswerJournal
@@ -116,7 +115,7 @@ class Actions:
                 self.store.record_sms(line, "out", number, text, at=self.clock.wall())
             case ev.Transfer(line=line, number=number):
                 lines[line].transfer(number)
-            case CancelTransfer(line=line, number=number, reason=reason):
+            case ev.CancelTransfer(line=line, number=number, reason=reason):
                 lines[line].call_off_transfer(number, reason)
             case ev.RingRemote(line=line, number=number):
                 lines[line].ring_remote(number)

@@ -9,7 +9,8 @@ import itertools
 from appliance import config as configuration
 from appliance.core import events as ev
 from appliance.core.clock import FakeClock
-from appliance.core.moves import CancelTransfer, Sibling, SiblingsHeard
+from appliance.core.events import CancelTransfer, SiblingsHeard
+from appliance.core.siblings import Sibling
 from appliance.core.switchboard import RINGBACK, Switchboard
 from appliance.service.switchboard_setup import make_switchboard
 from tests.unit.test_switchboard import CLASSIC_FLOW

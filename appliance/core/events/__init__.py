@@ -7,7 +7,8 @@ by value in tests.
 
 They live in a module per role, each holding the events one kind of adapter posts and the actions it carries out:
 `line` (the modem line), `audio` (player, recorder, recogniser), `desk` (handsets and presence switches),
-`remote_leg` (a remote operator's phone dialled from the caller's line) and `records` (what the store keeps).
+`remote_leg` (a remote operator's phone dialled from the caller's line), `fleet` (sibling boxes, core/moves.py)
+and `records` (what the store keeps).
 Callers use them through this package: `from appliance.core import events as ev; ev.HangUp(line)`.
 """
 
@@ -27,6 +28,7 @@ from .audio import (
     Transcribed,
 )
 from .desk import ConnectAudio, DisconnectAudio, HookOff, HookOn, MuteHandset, PresenceChanged, RingHandset, StopRinging
+from .fleet import CancelTransfer, SiblingsHeard
 from .line import (
     AnswerFailed,
     AnswerRetry,
@@ -64,6 +66,7 @@ Event = (
     | PromptFinished | RecordingFinished | SpeechHeard | Transcribed
     | HookOff | HookOn | PresenceChanged
     | RemoteAnswered | RemoteFailed | RemoteJoined
+    | SiblingsHeard
     | Tick
 )
 Action = (
@@ -71,16 +74,18 @@ Action = (
     | Play | StopAudio | StartRecording | StopRecording | Recognise
     | RingHandset | StopRinging | ConnectAudio | DisconnectAudio | MuteHandset
     | RingRemote | DropRemote | JoinRemote
+    | CancelTransfer
     | SaveVoicemail | SaveRecording | SaveCallback | CallStarted | CallerKnown | CallConnected | CallEnded
 )
 
 __all__ = [
     "Action", "AnswerFailed", "AnswerRetry", "CallAnswered", "CallConnected", "CallEnded", "CallForwarded",
-    "CallStarted", "CallerId", "CallerKnown", "ConnectAudio", "Dial", "DialAnswered", "DialFailed",
+    "CallStarted", "CancelTransfer", "CallerId", "CallerKnown", "ConnectAudio", "Dial", "DialAnswered", "DialFailed",
     "DisconnectAudio", "DropRemote", "DtmfReceived", "Event", "HangUp", "HookOff", "HookOn", "IncomingCall",
     "JoinRemote", "LineDown", "LineUp", "MuteHandset", "Play", "PresenceChanged", "PromptFinished", "Recognise",
     "RecordingFinished", "RemoteAnswered", "RemoteFailed", "RemoteHangup", "RemoteJoined", "RingHandset",
-    "RingRemote", "SaveCallback", "SaveRecording", "SaveVoicemail", "SendSms", "SmsReceived", "SmsResult",
+    "RingRemote", "SaveCallback", "SaveRecording", "SaveVoicemail", "SendSms", "SiblingsHeard", "SmsReceived",
+    "SmsResult",
     "SpeechHeard", "StartRecording", "StopAudio", "StopRecording", "StopRinging", "Tick", "Transcribed",
     "Transfer", "TransferResult", "UnansweredCall",
 ]
