@@ -95,3 +95,15 @@ def test_forwarding_to_a_sibling_switches_call_waiting_off():
 ])
 def test_a_bad_forwarding_value_is_refused_naming_its_key(line, key, words):
     assert words in line_problems(**line)[key]
+
+
+def test_the_numbers_and_the_wait_before_moving_a_caller_are_checked_naming_the_key():
+    config = configuration.parse(document(broker="mqtt://127.0.0.1", numbers=["+79169990001", "89169990001"],
+                                          move_after=45), simulated=True)
+    assert config.fleet.numbers == ("+79169990001", "89169990001") and config.fleet.move_after == 45
+    assert configuration.parse(document(broker="mqtt://127.0.0.1"), simulated=True).fleet.move_after == 0  # never
+    assert "fleet.numbers" in problems(broker="mqtt://127.0.0.1", numbers="+79169990001")  # a list, not one number
+    assert "fleet.numbers" in problems(broker="mqtt://127.0.0.1", numbers=["office-b"])
+    assert problems(broker="mqtt://127.0.0.1", move_after=-5) == {
+        "fleet.move_after": "must be seconds from 0 to 3600"}
+    assert "fleet.move_aftr" in problems(broker="mqtt://127.0.0.1", move_aftr=45)  # a misspelt key is refused
