@@ -4,7 +4,6 @@ on a free loopback port; stopped by its own pid, restarted on the same port and 
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance import config as configuration
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 
 USER, PASSWORD = "box", "fleet-test-password"
@@ -70,9 +70,8 @@ class Broker:
         wait_until(self._listening, 10, "mosquitto to listen")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(10)
+        if self.process is not None:
+            stop(self.process, 10)
         self.process = None
 
     def _listening(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -12,6 +11,7 @@ import pytest
 
 from tests.support import prompt_seed
 from tests.support.browser import CHROMIUM
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 
 
@@ -41,8 +41,7 @@ def simulate_box(tmp_path_factory):
         prompt_seed.keep(data)
         yield f"http://127.0.0.1:{port}", api_status, data
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
+        out, _ = stop(proc, 15)
         assert proc.returncode == 0, out
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 
 import pytest
 
 from appliance.service import control
+from tests.support.processes import stop
 from tests.support.storage_faults import Filler, tiny_filesystem
 from tests.support.waiting import free_port, wait_until
 
@@ -60,7 +60,8 @@ def test_the_dashboard_shows_a_small_then_full_data_disk(tmp_path):
                                                                               timeout=15000)
                 browser.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=20)
-            Filler(data).free()
+            try:
+                out, _ = stop(proc, 20)
+            finally:
+                Filler(data).free()
         assert proc.returncode == 0, out

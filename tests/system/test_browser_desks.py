@@ -5,7 +5,6 @@ call from a lifted handset (item 4); in English and in Russian. The tests run in
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import tomli_w
 
 from appliance import config as configuration
 from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, new_operator, shot, sim_api
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
@@ -52,8 +52,7 @@ def remote_box(tmp_path_factory):
         wait_until(up, 60, "hotline simulate to answer")
         yield base, data
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
+        out, _ = stop(proc, 15)
         assert proc.returncode == 0, out
 
 

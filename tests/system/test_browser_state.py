@@ -4,7 +4,6 @@ and until when, and still does after a restart; deleting a user and reverting a 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,8 +46,7 @@ def simulated_box(data: Path) -> Iterator[str]:
                    "hotline simulate to start")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
+        out, _ = stop(proc, 20)
         (data / "control.sock").unlink(missing_ok=True)
     assert proc.returncode == 0, out
 

@@ -20,6 +20,7 @@ from appliance.records.store.calls import CallStore
 from appliance.service import control
 from appliance.service.timesync import SystemTime
 from appliance.sim.simulation import Simulation
+from tests.support.records import wait_for_record
 from tests.support.waiting import wait_until
 
 DAY = 86400.0
@@ -80,10 +81,11 @@ def take_call(daemon, simulation, caller: str) -> None:
     before = emulator.count("ATA")
     emulator.incoming_call(caller)
     wait_until(lambda: emulator.count("ATA") > before, what="ATA")
-    wait_until(lambda: daemon.status()["calls"], what="the call")
+    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
     time.sleep(0.3)  # the behaviour: the call lasts a moment (its record has a duration)
     emulator.remote_hangup()
     wait_until(lambda: not daemon.status()["calls"], what="the call to end")
+    wait_for_record(daemon.data_dir, call_id)  # written by the loop a moment after the status drops the call
 
 
 def calls(data: Path) -> dict[str, tuple]:
@@ -177,6 +179,11 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
+def retry_pending(data: Path) -> bool:
+    with sqlite3.connect(data / "calls.db") as conn:
+        return bool(conn.execute("SELECT 1 FROM webhook_outbox WHERE attempts = 1 AND delivered_at IS NULL").fetchall())
+
+
 def test_a_webhook_retry_keeps_its_pause_when_the_clock_steps_back(box, tmp_path):
     start, simulation, _ = box
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
@@ -190,6 +197,9 @@ def test_a_webhook_retry_keeps_its_pause_when_the_clock_steps_back(box, tmp_path
         daemon = start(steps, synced, hooks)
         take_call(daemon, simulation, "+79161111111")
         wait_until(lambda: Receiver.received, what="the first delivery (refused)")
+        # Stepped once the refusal is written, not when the receiver got the request: a step while the sender still
+        # waits for the answer is another case (the sender stamps the retry after the loop moved the outbox)
+        wait_until(lambda: retry_pending(daemon.data_dir), what="the retry noted in the outbox")
         steps.offset = -YEARS
         wait_until(lambda: "clock.step" in alarms(daemon) and len(Receiver.received) >= 2, timeout=20,
                    what="the retry, about 5 s after the refusal")

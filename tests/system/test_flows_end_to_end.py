@@ -10,6 +10,7 @@ import pytest
 
 from appliance import config as configuration
 from tests.support.boxes import simulated_box
+from tests.support.records import wait_for_record
 from tests.support.waiting import wait_until
 
 HOOK = {"h1": 27, "h2": 6}
@@ -80,15 +81,7 @@ def call(box, caller: str, keys: str = "") -> str:
 
 
 def finished(box, call_id: str) -> dict:
-    daemon, _, data = box
-
-    def record():
-        with sqlite3.connect(data / "calls.db") as conn:
-            conn.row_factory = sqlite3.Row
-            row = conn.execute("SELECT * FROM calls WHERE id = ? AND ended_at IS NOT NULL", [call_id]).fetchone()
-            return dict(row) if row else None
-
-    return wait_until(record, what=f"call {call_id} to be recorded")
+    return wait_for_record(box[2], call_id)
 
 
 def test_leaving_a_message_records_it_compressed(box):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +14,7 @@ from appliance.service import control
 from appliance.service.instance import Instance, lock_name
 from appliance.sim.emulator import ModemEmulator
 from tests.support.boxes import write_config
+from tests.support.processes import finish, stop
 from tests.support.waiting import wait_until
 
 
@@ -56,15 +57,13 @@ class Box:
         return wait_until(self.status, timeout=30, what="the daemon's status")
 
     def refused(self) -> str:
-        out, err = self.proc.communicate(timeout=30)
+        out, err = finish(self.proc, 30, "when refused")
         assert self.proc.returncode == 1, (out, err)
         assert "Traceback" not in err
         return err
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        self.proc.communicate(timeout=20)
+        stop(self.proc, 20)
 
 
 @pytest.fixture
@@ -80,8 +79,9 @@ def boxes(tmp_path):
 
     start.lock_dir = lock_dir  # type: ignore[attr-defined]
     yield start
-    for box in started:
-        box.stop()
+    with contextlib.ExitStack() as stopping:  # every box is stopped, even after one that would not
+        for box in started:
+            stopping.callback(box.stop)
 
 
 def test_a_second_daemon_on_the_same_data_directory_is_refused(tmp_path, emulators, boxes):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 
 HEADERS = {"Content-Type": "application/json"}  # plus the API token, read from the data dir once it exists
@@ -54,8 +54,7 @@ def simulated(tmp_path_factory):
         body = wait_until(status, 10, "GET /api/status to answer")
         yield port, time.monotonic() - started, body, data
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
+        out, _ = stop(proc, 15)
         assert proc.returncode == 0, out
 
 

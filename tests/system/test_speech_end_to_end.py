@@ -15,6 +15,7 @@ from appliance import config as configuration
 from appliance.files import atomic_write
 from appliance.service import control
 from tests.support.boxes import simulated_box
+from tests.support.records import wait_for_record
 from tests.support.smtp_relay import PASSWORD, USER, Relay
 from tests.support.speech import phone_speech
 from tests.support.waiting import free_port, wait_until
@@ -98,13 +99,7 @@ def hang_up(box, call_id: str) -> None:
     daemon, simulation, data = box
     simulation.emulators["gsm1"].remote_hangup()
     wait_until(lambda: not daemon.status()["calls"], what="the call to end")
-
-    def recorded() -> bool:
-        with sqlite3.connect(data / "calls.db") as conn:
-            ended = conn.execute("SELECT 1 FROM calls WHERE id = ? AND ended_at IS NOT NULL", (call_id,))
-            return bool(ended.fetchall())
-
-    wait_until(recorded, what="the call's record")
+    wait_for_record(data, call_id)
 
 
 def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:

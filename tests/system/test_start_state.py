@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from appliance.service import control
 from appliance.sim.emulator import ModemEmulator
 from tests.support.boxes import simulated_box, write_config
 from tests.support.calls import add_calls, call_ids
+from tests.support.processes import stop
 from tests.support.waiting import wait_until
 
 PAGE = 4096
@@ -158,10 +158,11 @@ class Run:
         return control.call(self.data / "control.sock", "config.get")["document"]["box"]["name"]
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.communicate(timeout=20)
-        self.emulator.stop()
+        try:
+            if self.proc is not None:
+                stop(self.proc, 20)
+        finally:
+            self.emulator.stop()
 
 
 @pytest.fixture

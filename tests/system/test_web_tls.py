@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from appliance.ops import frontend
+from tests.support.processes import stop
 from tests.support.waiting import free_port, wait_until
 from tests.support.web_server import serving
 from web import create_app
@@ -89,8 +90,7 @@ def front(tmp_path_factory):
             wait_until(answering, 15, "nginx to answer on HTTPS")
             yield https, http_port, https_port
         finally:
-            proc.send_signal(signal.SIGQUIT)
-            proc.communicate(timeout=15)
+            stop(proc, 15, signal.SIGQUIT)
 
 
 def test_https_answers_with_the_boxs_certificate_and_hsts(front):

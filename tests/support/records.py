@@ -1,0 +1,33 @@
+"""Waiting for what the daemon's loop writes to calls.db after the core has decided.
+
+`daemon.status()` read from a test's thread shows the core's state the moment the core changed it: a call
+is gone from the status while the loop is still carrying out that event's actions, and the call's record
+(ended_at, its timeline) is written by one of them. A test that saw "no calls" and then reads calls.db must
+wait for the record itself. (The web page asks over the control socket, answered on the loop between
+events, so a user never sees the status ahead of the records.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.support.waiting import wait_until
+
+
+def finished_record(data: Path, call_id: str) -> dict[str, Any] | None:
+    """The call's row once its end is written (ended_at set), else None."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True)) as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM calls WHERE id = ? AND ended_at IS NOT NULL", (call_id,)).fetchone()
+    except sqlite3.OperationalError:  # no database yet, or the daemon holds it for a moment
+        return None
+    return dict(row) if row else None
+
+
+def wait_for_record(data: Path, call_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The call's finished row in data/calls.db, waited for (AssertionError naming the call after `timeout`)."""
+    return wait_until(lambda: finished_record(data, call_id), timeout, f"call {call_id}'s record to be written")
