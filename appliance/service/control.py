@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_REQUEST = 64 * 1024  # the longest request the daemon reads, and the longest reply a client reads
+ANSWER_MARGIN = 1.0  # the daemon gives up this long before the client does, so the client hears why
 
 
 class ControlError(Exception):
@@ -36,7 +37,9 @@ def call(path: str | Path, command: str, timeout: float = 6.0, **args: Any) -> d
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(str(path))
-            sock.sendall(json.dumps({"command": command, "args": args}).encode() + b"\n")
+            # "wait": how long the daemon may take (a config's prompts are made first), its own few seconds if less
+            request = {"command": command, "args": args, "wait": max(0.0, timeout - ANSWER_MARGIN)}
+            sock.sendall(json.dumps(request).encode() + b"\n")
             raw = _read_line(sock)
     except (OSError, ValueError) as exc:
         raise ControlError(f"the hotline daemon is not reachable at {path}: {exc}") from exc

@@ -20,6 +20,8 @@ from typing import Any
 
 from .control import MAX_REQUEST
 
+MAX_WAIT = 600.0  # the longest a client may ask the daemon to take over its answer
+
 
 @dataclass
 class ControlRequest:
@@ -160,6 +162,11 @@ class ControlServer:
         if not isinstance(args, dict):
             self._send(conn, {"ok": False, "error": "args must be an object"})
             return
+        wait = request.get("wait")
+        if isinstance(wait, int | float) and not isinstance(wait, bool) and wait > self._timeout:
+            # the client waits longer (the web page, for a config whose prompts are made first): so does the server,
+            # or it would say "did not answer in time" of a change that is then applied all the same
+            self._due[conn] = self._clock() + min(wait, MAX_WAIT)
         self._post(ControlRequest(request["command"], args, reply=_Reply(self, conn)))  # type: ignore[arg-type]
 
     def _send(self, conn: socket.socket, reply: dict[str, Any]) -> None:

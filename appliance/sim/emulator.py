@@ -263,15 +263,19 @@ class ModemEmulator:
                     self._command(line)
 
     def _command(self, line: str) -> None:
-        with self._cond:
-            self.received.append(line)
-            self.received_at.append(time.monotonic())
-            self._cond.notify_all()
-        if self.hung or self.script.powered_off:
-            return
-        if self.script.echo:
-            self._write(line.encode() + b"\r")
-        self.script.command(line)
+        at = time.monotonic()
+        try:
+            if not (self.hung or self.script.powered_off):
+                if self.script.echo:
+                    self._write(line.encode() + b"\r")
+                self.script.command(line)
+        finally:
+            # Noted once carried out (stamped as it came): whoever waited for ATA finds the call active, not about
+            # to be; noted before, a test read the modem's state in between under load.
+            with self._cond:
+                self.received.append(line)
+                self.received_at.append(at)
+                self._cond.notify_all()
 
     def _send(self, *lines: str, raw: bytes | None = None) -> None:
         if raw is not None:

@@ -80,3 +80,24 @@ def test_an_answer_given_just_before_the_server_closes_still_reaches_its_caller(
             server = ControlServer(tmp_path / "control.sock", answer_then_close, timeout=2.0)
         assert control.call(tmp_path / "control.sock", "box.restart") == {"ok": True, "restarting": True}
         wait_until(lambda: not (tmp_path / "control.sock").exists(), 5, "the server to close")
+
+
+def test_a_client_that_waits_longer_gets_the_answer_given_after_the_servers_own_timeout(tmp_path):
+    """The web page waits up to 30 s for "apply the config" (its prompts are made first: a minute on a Pi for a new
+    voice); the server must not tell it "did not answer in time" after its own few seconds while the config is
+    then applied all the same."""
+    def answer_later(item: ControlRequest) -> None:
+        threading.Timer(0.8, item.reply.put, args=({"ok": True, "applied": True},)).start()
+
+    server = ControlServer(tmp_path / "control.sock", answer_later, timeout=0.3)
+    try:
+        assert control.call(tmp_path / "control.sock", "config.apply", timeout=5) == {"ok": True, "applied": True}
+    finally:
+        server.close()
+    # one that never answers: the client still hears why before its own wait runs out, not a dead socket
+    server = ControlServer(tmp_path / "control.sock", lambda item: None, timeout=0.3)
+    try:
+        assert control.call(tmp_path / "control.sock", "config.apply", timeout=2) == {
+            "ok": False, "error": "the daemon did not answer in time"}
+    finally:
+        server.close()

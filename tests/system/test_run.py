@@ -90,9 +90,18 @@ def test_ready_once_lines_are_up_then_watchdog_then_clean_stop(running):
     assert proc.wait(timeout=10) == 0, output.whole()
 
 
+def prompts_made(received: list[str]) -> bool:
+    """The daemon's last status no longer says it is making prompts (they are made after READY=1)."""
+    status = [m for m in received if m.startswith("STATUS=")]
+    return bool(status) and "making prompts" not in status[-1]
+
+
 def test_sighup_with_a_broken_config_keeps_the_running_one(running):
     proc, received, config, emulator, output = running
     messages(received, "READY=1")
+    # A reload's prompts are made by the worker that makes the start's: waited for, the reload's own wait below
+    # is for its one new prompt, not for every prompt of a start on a loaded machine
+    wait_until(lambda: prompts_made(received), 60, "the start's prompts")
     config.write_text("[flow\nbroken")
     proc.send_signal(signal.SIGHUP)
     wait_until(lambda: output.has("config reload refused"), 10, "the broken config refused")

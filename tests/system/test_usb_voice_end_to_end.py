@@ -114,8 +114,15 @@ def test_a_silent_voice_port_is_named_in_the_log(boxes, caplog):
 
     daemon, simulation, _, _ = boxes("huawei", tune=silent)
     simulation.emulators["gsm1"].incoming_call(CALLER)
-    wait_until(lambda: daemon.players["gsm1"].silent_starts >= 1, timeout=15, what="greeting started unheard")
-    assert any("sent no sound on its voice port" in r.getMessage() for r in caplog.records)
+    port = daemon.players["gsm1"].voice.path  # the line's audio_port, as the admin wrote it
+
+    def named() -> list[str]:
+        return [m for r in caplog.records if "sent no sound on its voice port" in (m := r.getMessage())]
+
+    # the player counts the silent start a moment before its thread writes the log line: wait for the line itself
+    (line, *_) = wait_until(named, timeout=15, what="the silent voice port named in the log")
+    assert port in line
+    assert daemon.players["gsm1"].silent_starts >= 1, "the greeting started unheard"
 
 
 @pytest.mark.slow
