@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -389,23 +391,68 @@ MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback
 def migrate(db: Any, migrations: list | None = None) -> int:
     """Bring the schema up to date; return the version now in force.
 
-    `db` is a sqlite-utils Database or anything with its `conn` (the daemon's lite.Database): sqlite-utils,
-    which the steps are written in, is loaded only when a step is due (a first start, an upgrade), so a box
-    that restarts on an up-to-date log never holds it in memory.
+    `db` is a sqlite-utils Database or anything with its `conn` (the daemon's lite.Database). sqlite-utils,
+    which the steps are written in, is loaded only when a step is due (a first start, an upgrade), and then
+    in a child process forked for it where it can be (`_apart`): with click, pluggy, dateutil, email and
+    OpenSSL it would stay in the daemon for as long as it runs (~11 MB of a Pi Zero's memory), and a box runs
+    for months after its first start.
     """
     steps = MIGRATIONS if migrations is None else migrations
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
     current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
     if current > len(steps):
         raise RuntimeError(f"database schema version {current} is newer than this software ({len(steps)})")
-    if current < len(steps):
-        from . import sqlite_utils_without_numpy
+    if current < len(steps) and not _apart(db.conn, steps, current):
+        _apply(db.conn, steps, current)
+    return len(steps)
 
-        db = sqlite_utils_without_numpy().Database(db.conn)
+
+def _apply(conn: sqlite3.Connection, steps: list, current: int) -> None:
+    from . import sqlite_utils_without_numpy
+
+    db = sqlite_utils_without_numpy().Database(conn)
     for version, step in enumerate(steps[current:], start=current + 1):
         # Steps use execute() only (executescript would commit mid-step), so a failed step rolls back whole.
         with db.atomic():
             step(db)
             db.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))", [version])
         log.info("database migrated to version %d (%s)", version, step.__name__)
-    return len(steps)
+
+
+def _apart(conn: sqlite3.Connection, steps: list, current: int) -> bool:
+    """Apply the due steps in a forked child on its own connection; False where that cannot be done (no fork,
+    a database in memory or opened for this process alone, a transaction open), to apply them here.
+
+    A failed step is raised here as the child met it (a DatabaseError stays one: `hotline run` reports it)."""
+    path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if not hasattr(os, "fork") or not path or conn.in_transaction or "sqlite_utils" in sys.modules or \
+            conn.execute("PRAGMA locking_mode").fetchone()[0].lower() == "exclusive":
+        return False
+    timeout = 10.0
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the daemon's code, whatever happens
+        status = 1
+        try:
+            os.close(reading)
+            child = sqlite3.connect(path, timeout=timeout)
+            _apply(child, steps, current)
+            child.close()
+            status = 0
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which raises it
+            os.write(writing, f"{type(exc).__name__}\n{exc}".encode(errors="replace")[:4000])
+        finally:
+            os._exit(status)
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        told = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if status == 0:
+        return True
+    kind, _, text = told.partition("\n")
+    error = sqlite3.DatabaseError if kind in _DATABASE_ERRORS else RuntimeError
+    raise error(text or f"the schema migration of {path} ended with status {status}")
+
+
+_DATABASE_ERRORS = {"DatabaseError", "OperationalError", "IntegrityError", "ProgrammingError", "DataError",
+                    "NotSupportedError", "InternalError"}
