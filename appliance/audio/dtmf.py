@@ -10,9 +10,9 @@ How it decides, per frame of ~23.75 ms slid in steps of one sub-block (~4.75 ms)
   of three bins at -1.5 %, 0 and +1.5 %.
 * The two tones must carry most of the frame's energy (speech and music spread theirs), stay within the twist
   limits, and the signal must be steady across all five sub-blocks, so a frame only passes when the tone fills
-  it.  Two passing frames in a row confirm a digit (~28.5 ms of tone), or one whose tones carry a clear share
-  of its energy (CLEAR_SHARE): GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone, often a single
-  passing frame, while the chords it turns DTMF-like stay below that share.  20 ms tones never fill a frame.
+  it.  Two passing frames in a row confirm a digit (~28.5 ms of tone), or one whose sound goes on for two
+  sub-blocks more (~33 ms in all): GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone, often a single
+  passing frame, but the sound lasts; 20 ms tones never fill a frame twice in a row nor last 33 ms.
 * A held digit is released by three quiet sub-blocks (a gap of ~14 ms or more: a 40 ms pause always does,
   a 10 ms drop-out never does) or by ten frames in a row that no longer show it; released that way, without a
   pause, the same digit coming back is the same press (a codec's or a chord's wobble), not a new key.
@@ -44,25 +44,30 @@ GUARD = 0.05  # guard frequencies at ±5 %: half of the ~10.5 % spacing between 
 SPREAD = 0.015  # extra bins where an off-frequency tone that must still be accepted is measured at full power
 MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
 # Twist limits: Q.24 asks a receiver to accept +4 dB (high tone above low) and -8 dB as the phone sends them,
-# which common receivers (Asterisk, spandsp) take as their limits. Here that would lose keys sent at Q.24's edge:
-# noise (20 dB SNR) moves a frame's measured twist by about a decibel, and the mobile codecs tilt it further
-# (GSM 06.10 moved +4 dB keys to +7.8 and -8 dB keys to -16 dB in some frames). Keys of 40 ms at twists 0/+4/-8,
-# all 16, two noise seeds (tests/integration/test_dtmf_codecs.py), found at +4/-8 vs these limits: clean line
-# 87 vs 96 of 96, AMR-NB 12.2 53 vs 95, GSM 06.10 62 vs 84 (50 ms keys: 94/60/68 vs 96/96/95). Speech and music
-# (clean and through both codecs) give no digit at these limits; +8/-16 would find 92 GSM keys but was not
-# taken: it is farther still from practice for a corpus this small.
-MAX_TWIST_DB = 6.0
-MIN_TWIST_DB = -13.0
+# which common receivers (Asterisk, spandsp) take as their limits. At the receiver those limits lose keys sent at
+# Q.24's own edge: noise (20 dB SNR) moves a frame's measured twist by a decibel or two, and GSM 06.10 renders a
+# 40 ms key with the stronger tone stronger still (+4 dB keys came out at +7 to +13 dB, -8 dB keys at -16 dB, in
+# the frames that pass). Keys of 40 ms at twists 0/+4/-8, all 16, two noise seeds (test_dtmf_codecs.py), found at
+# +4/-8 vs these limits: clean line 80 vs 96 of 96, AMR-NB 12.2 49 vs 96, GSM 06.10 59 vs 93 (50 ms keys: 93/55/69
+# vs 96/96/96). No digit in speech and music at these limits (the test corpus, and 13 more sentences in six
+# languages each at four pitches and speeds plus ten more pieces of music, clean and through both codecs);
+# +10 dB finds no more keys of 40 ms.
+MAX_TWIST_DB = 8.0
+MIN_TWIST_DB = -16.0
 MIN_TONE_SHARE = (
     0.8  # the two tones' share of the frame energy: real tones give >0.9 at 15 dB SNR, chords <0.75
-)  # (0.75 would find more keys through GSM 06.10, but hears chords through it: test_dtmf_codecs.py)
-# every sub-block carries at least this share of the frame's mean energy: a codec's first frames of a tone ramp
-# up (GSM's long-term predictor starts empty), which 0.4 refused for keys of 40-50 ms
-MIN_STEADY = 0.3
+)  # (0.75 and less would find more keys through GSM 06.10, but hears speech and chords through the codecs)
+# every sub-block carries at least this share of the frame's mean energy: GSM 06.10 changes a tone's level by
+# 4-6 dB from one of its 20 ms frames to the next (its long-term predictor starts empty at a key's start)
+MIN_STEADY = 0.2
 CONFIRM_FRAMES = 2
-# One frame confirms a digit when its tones carry this share of its energy: keys through GSM 06.10 reach 0.85-0.98
-# in their one or two passing frames, chords on DTMF pairs through it stay at 0.6-0.84 (test_dtmf_codecs.py)
-CLEAR_SHARE = 0.85
+# One passing frame confirms a digit when the sound goes on for LATE_BLOCKS more sub-blocks (≥ 33 ms in all, each
+# sub-block at least MIN_LASTING of the frame's mean energy): through GSM 06.10 a 40 ms key often passes in one
+# frame only, as the codec bends its tones' pitch and level at its frame boundaries, but its sound lasts; a 20 ms
+# tone never lasts that long.
+LATE_BLOCKS = 2  # (the quietest of 5 + 2 sub-blocks is taken from two runs of 4 in _classify)
+MIN_LASTING = 0.15
+CARRY_BLOCKS = SUBBLOCKS - 1 + LATE_BLOCKS  # sub-blocks kept between batches: one frame and its late ones
 QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
 RELEASE_QUIET_BLOCKS = 3
 RELEASE_FRAMES = 10
@@ -82,7 +87,7 @@ class LineState:
         # the previous sub-blocks and the samples short of a whole one, as the line's own 16-bit bytes
         # (silence before the first): a batch skipped by the energy gate still leaves exactly what the next
         # batch's first frames need, and every line's samples are converted in one numpy call per batch
-        self.carry = bytes((SUBBLOCKS - 1) * hop * 2)
+        self.carry = bytes(CARRY_BLOCKS * hop * 2)
         self.odd_byte = b""
         self.held = -1  # key codes are row * 4 + column; -1 is none
         self.held_level = 0.0
@@ -98,23 +103,24 @@ class LineState:
         self.odd_byte = data[len(data) - len(data) % 2:] if len(data) % 2 else b""
         block = hop * 2
         whole = (len(data) // block) * block
-        if whole <= (SUBBLOCKS - 1) * block:
+        if whole <= CARRY_BLOCKS * block:
             self.carry = data[:len(data) - len(self.odd_byte)]
             return b""
-        self.carry = data[whole - (SUBBLOCKS - 1) * block:len(data) - len(self.odd_byte)]
+        self.carry = data[whole - CARRY_BLOCKS * block:len(data) - len(self.odd_byte)]
         return data[:whole]
 
     def track(self, codes: list[int], levels: list[float], newest_energy: list[float],
-              clear: list[bool]) -> list[str]:
+              lasting: list[int]) -> list[str]:
         # the common cases - nothing but silence or speech, or a key held down - need no frame-by-frame walk
-        if self.held < 0 and self.spent < 0 and max(codes) < 0:
+        if self.held < 0 and self.spent < 0 and max(codes) < 0 and max(lasting) < 0:
             self.candidate, self.candidate_frames = -1, 0
             return []
-        if all(c == self.held for c in codes) and min(newest_energy) >= QUIET * self.held_level:
+        if (all(c == self.held for c in codes) and min(newest_energy) >= QUIET * self.held_level
+                and set(lasting) <= {-1, self.held}):
             self.quiet_blocks = self.missing_frames = 0
             return []
         confirmed: list[str] = []
-        for code, level, newest, alone in zip(codes, levels, newest_energy, clear, strict=True):
+        for code, level, newest, lasted in zip(codes, levels, newest_energy, lasting, strict=True):
             if self.held >= 0 or self.spent >= 0:
                 self.quiet_blocks = self.quiet_blocks + 1 if newest < QUIET * self.held_level else 0
                 if self.quiet_blocks >= RELEASE_QUIET_BLOCKS:
@@ -123,12 +129,16 @@ class LineState:
                 self.missing_frames = 0 if code == self.held else self.missing_frames + 1
                 if self.missing_frames >= RELEASE_FRAMES:
                     self.held, self.spent = -1, self.held
-            if code < 0 or code == self.held:
+            if lasted >= 0 and lasted != self.held:
+                # the frame LATE_BLOCKS back passed and its sound lasted: that alone confirms it
+                code, self.candidate_frames = lasted, CONFIRM_FRAMES
+            elif code < 0 or code == self.held:
                 self.candidate, self.candidate_frames = -1, 0
                 continue
-            self.candidate_frames = self.candidate_frames + 1 if code == self.candidate else 1
+            else:
+                self.candidate_frames = self.candidate_frames + 1 if code == self.candidate else 1
             self.candidate = code
-            if self.candidate_frames >= CONFIRM_FRAMES or alone:
+            if self.candidate_frames >= CONFIRM_FRAMES:
                 # a new digit straight after another (no pause) is still a new key press; the same one back
                 # without a pause is the same press
                 if code != self.spent:
@@ -209,35 +219,38 @@ class DtmfBank:
             blocks, energy = blocks[keep], energy[keep]
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped afterwards
-        codes_all, levels_all, clear_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
+        codes_all, levels_all, lasting_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
         offsets = list(accumulate((sizes[k] for k in active[:-1]), initial=0))
         first = np.array([at + f for at, k in zip(offsets, active, strict=True)
-                          for f in range(sizes[k] - SUBBLOCKS + 1)])
+                          for f in range(LATE_BLOCKS, sizes[k] - SUBBLOCKS + 1)])
         codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
-        clear_list = clear_all[first].tolist()
+        lasting_list = lasting_all[first - LATE_BLOCKS].tolist()
         newest = energy[first + SUBBLOCKS - 1].tolist()
         at = 0
         for k in active:
-            frames = sizes[k] - SUBBLOCKS + 1
+            frames = sizes[k] - SUBBLOCKS + 1 - LATE_BLOCKS
             i, state, _ = taken[k]
             part = slice(at, at + frames)
-            found[i] = state.track(codes_list[part], levels_list[part], newest[part], clear_list[part])
+            found[i] = state.track(codes_list[part], levels_list[part], newest[part], lasting_list[part])
             at += frames
         return found
 
     def _classify(self, coeffs: numpy.ndarray,
                   energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none), its mean energy."""
+        """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none), its mean energy,
+        and the code again if the sound goes on for LATE_BLOCKS more sub-blocks (else -1)."""
         np = self._np
         frames = coeffs.shape[0] - SUBBLOCKS + 1
         frame_coeffs = coeffs[:frames] * self._shift[0]
         mean_energy = energy[:frames].copy()
-        min_energy = energy[:frames].copy()
         for k in range(1, SUBBLOCKS):
             frame_coeffs += coeffs[k : k + frames] * self._shift[k]
             mean_energy += energy[k : k + frames]
-            np.minimum(min_energy, energy[k : k + frames], out=min_energy)
         mean_energy /= SUBBLOCKS
+        # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
+        pairs = np.minimum(energy[:-1], energy[1:])
+        fours = np.minimum(pairs[:-2], pairs[2:])
+        min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
         power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
         strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
         tone = strongest // 3 + (0, 4)  # band * 4 + tone
@@ -254,8 +267,12 @@ class DtmfBank:
             & (low + high >= MIN_TONE_SHARE * mean_energy)
             & (min_energy >= MIN_STEADY * mean_energy)
         )
-        clear = valid & (low + high >= CLEAR_SHARE * mean_energy)
-        return np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1), mean_energy, clear
+        codes = np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1)
+        # the frames whose sound goes on for LATE_BLOCKS more sub-blocks; the last LATE_BLOCKS frames have no such
+        # sub-blocks yet: they are judged in the next batch, whose carried samples begin with them
+        late = frames - LATE_BLOCKS
+        sound = np.minimum(fours[:late], fours[3 : 3 + late])
+        return codes, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[:late], codes[:late], -1)
 
 
 class DtmfDetector:
