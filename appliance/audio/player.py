@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..core.events import PromptFinished
+from .relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class AlsaPlayer:
         self._clock = clock
         self._pcm: Any = None
         self._wake = threading.Condition()
-        self._job: tuple[str, Sound, bool] | None = None
+        self._job: tuple[str, Sound | Relay, bool] | None = None
         self._generation = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"audio-{line_id}", daemon=True)
@@ -86,6 +87,13 @@ class AlsaPlayer:
         with self._wake:
             self._generation += 1
             self._job = (prompt, sound, loop)
+            self._wake.notify()
+
+    def carry(self, relay: Relay, source: str) -> None:
+        """Replace whatever is playing with the audio of line `source` as the relay brings it, until stopped."""
+        with self._wake:
+            self._generation += 1
+            self._job = (f"line {source}", relay, False)
             self._wake.notify()
 
     def stop(self) -> None:
@@ -118,7 +126,11 @@ class AlsaPlayer:
                 prompt, sound, loop = self._job
                 generation = self._generation
             try:
-                finished = self._play(pcm_of(sound, self.line_id), loop, generation)
+                if isinstance(sound, Relay):
+                    self._carry(sound, generation)
+                    finished = False
+                else:
+                    finished = self._play(pcm_of(sound, self.line_id), loop, generation)
             except Exception:  # a sound card that vanished must not kill the line
                 log.exception("line %s: playing %s on %s failed", self.line_id, prompt, self.device)
                 finished = False
@@ -130,29 +142,51 @@ class AlsaPlayer:
 
     def _play(self, pcm: bytes, loop: bool, generation: int) -> bool:
         self.open()
-        period_bytes = self.period_frames * 2
+        pace = self._paced(generation)
+        for chunk in _periods(pcm, loop, self.period_frames * 2):
+            if not next(pace, False):
+                return False
+            self._pcm.write(chunk)
+            self.frames_written += self.period_frames
+        return True
+
+    def _carry(self, relay: Relay, generation: int) -> None:
+        """Another line's audio, as it comes, until stopped (a bridge: audio/relay.py); the relay closes after."""
+        try:
+            self.open()
+            for _ in self._paced(generation):
+                self._pcm.write(relay.take(self.period_frames * 2))
+                self.frames_written += self.period_frames
+        finally:
+            relay.close()
+
+    def _paced(self, generation: int) -> Iterator[bool]:
+        """True once per period, when it is due to be written (LEAD_PERIODS ahead of real time); ends when the job
+        is replaced or stopped, with what the card still holds discarded."""
         period_seconds = self.period_frames / self.rate
         started = self._clock()
         sent = 0
         while True:
-            for offset in range(0, len(pcm), period_bytes):
-                chunk = pcm[offset:offset + period_bytes]
-                if len(chunk) < period_bytes:
-                    chunk += b"\x00" * (period_bytes - len(chunk))
-                due = started + (sent - LEAD_PERIODS) * period_seconds
-                with self._wake:
-                    # Waiting on the condition, not sleeping: stop() and play() wake us at once.
-                    while self._generation == generation and self._clock() < due:
-                        self._wake.wait(due - self._clock())
-                    if self._generation != generation:
-                        self._pcm.drop()  # barge-in: discard what the card still holds
-                        return False
-                late = self._clock() - (started + sent * period_seconds)
-                if late > period_seconds and sent > LEAD_PERIODS:
-                    log.warning("line %s: audio underrun (%.0f ms late)", self.line_id, late * 1000)
-                    started += late  # resynchronise rather than rush to catch up
-                self._pcm.write(chunk)
-                self.frames_written += self.period_frames
-                sent += 1
-            if not loop or not pcm:
-                return True
+            due = started + (sent - LEAD_PERIODS) * period_seconds
+            with self._wake:
+                # Waiting on the condition, not sleeping: stop() and play() wake us at once.
+                while self._generation == generation and self._clock() < due:
+                    self._wake.wait(due - self._clock())
+                if self._generation != generation:
+                    self._pcm.drop()  # barge-in: discard what the card still holds
+                    return
+            late = self._clock() - (started + sent * period_seconds)
+            if late > period_seconds and sent > LEAD_PERIODS:
+                log.warning("line %s: audio underrun (%.0f ms late)", self.line_id, late * 1000)
+                started += late  # resynchronise rather than rush to catch up
+            yield True
+            sent += 1
+
+
+def _periods(pcm: bytes, loop: bool, period_bytes: int) -> Iterator[bytes]:
+    """The prompt in periods, the last padded with silence; over and over when looped."""
+    while True:
+        for offset in range(0, len(pcm), period_bytes):
+            yield pcm[offset:offset + period_bytes].ljust(period_bytes, b"\x00")
+        if not loop or not pcm:
+            return

@@ -29,6 +29,7 @@ class HandsetState:
     ringing_for: str | None = None  # call id
     connected_to: str | None = None  # call id
     phone: str | None = None  # a remote operator's phone: rung by dialling it from the caller's line
+    leg_line: str | None = None  # the free line the phone is dialled on (None: the caller's own, or none)
 
     @property
     def free(self) -> bool:
@@ -188,14 +189,26 @@ class Queue:
                 if handset.phone is None:
                     actions.append(ev.RingHandset(candidate.handset))
                 else:
-                    call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=candidate.operator)
                     if isinstance(call, CallbackRequest) and self.lines is not None:
+                        call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=candidate.operator)
                         # their own "call back now": their phone first, from a free line; the caller once they accept
                         actions.append(ev.Dial(self.lines.take(call, self.remote_refused) or "", handset.phone))
                     else:
-                        actions += [ev.StopAudio(call.line), ev.RingRemote(call.line, handset.id, handset.phone)]
+                        actions += self._dial_remote(call, handset, candidate.operator)
             self.timers.start("ring", call.id, now + ring_for)
         return actions
+
+    def _dial_remote(self, call: Call, handset: HandsetState, operator: str) -> list[object]:
+        """Ring a remote operator for a caller: from a free line, the caller staying on the box's music (their
+        audio is bridged once the operator accepts), else from the caller's own line with the caller held."""
+        leg = self.lines.lend(call) if self.lines is not None else None
+        assert handset.phone is not None
+        if leg is not None:
+            handset.leg_line = leg
+            call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=f"{operator}, free line {leg}")
+            return [ev.Dial(leg, handset.phone)]
+        call.log(self.clock.wall(), "DIALOPERATOR", handset=handset.id, detail=f"{operator}, on hold on {call.line}")
+        return [ev.StopAudio(call.line), ev.RingRemote(call.line, handset.id, handset.phone)]
 
     def _reachable(self, call: Call, wave: list) -> list:
         """The wave less the remote phones this call cannot ring: a remote operator is dialled from the caller's
@@ -205,8 +218,9 @@ class Queue:
             remote_ok = call.for_operator is not None and self.lines is not None and any(
                 c is None and self.lines.state[n] == "up" and n not in self.remote_refused
                 for n, c in self.lines.calls.items())
-        else:
-            remote_ok = call.answered_at is not None and call.line not in self.remote_refused
+        else:  # a free line to dial from, else the caller's own line, if its network holds and joins calls
+            free_line = self.lines is not None and self.lines.lendable(call) is not None
+            remote_ok = call.answered_at is not None and (call.line not in self.remote_refused or free_line)
         reachable = []
         for candidate in wave:
             if self.handsets[candidate.handset].phone is not None:
@@ -238,6 +252,8 @@ class Queue:
             call.log(self.clock.wall(), "RINGNOANSWER", handset=handset_id, detail=why or operator)
         if handset.phone is None:
             return [ev.StopRinging(handset_id)]
+        if handset.leg_line is not None:  # dialled on a free line: hang it up; the caller heard music throughout
+            return self._end_leg(handset)
         if isinstance(call, CallbackRequest):  # the operator's phone, dialled on a line of its own: hang up
             line = call.line
             if self.lines is not None:
@@ -271,8 +287,13 @@ class Queue:
         call.connected_at, call.connected_mono = stamp, now
         self.recent_waits.append(now - (call.queued_mono or now))
         call.log(stamp, "CONNECT", handset=handset_id, detail=operator)
-        join = ev.JoinRemote(call.line) if remote else ev.ConnectAudio(handset_id, call.line)
-        return [*actions, ev.StopAudio(call.line), join, ev.CallConnected(call.id, handset_id, operator, stamp)]
+        leg = self.handsets[handset_id].leg_line
+        if leg is not None:  # the operator's phone on a free line: the two lines' audio carried into each other
+            actions += [ev.StopAudio(leg), ev.StopAudio(call.line), ev.Bridge(call.line, leg)]
+        else:
+            join = ev.JoinRemote(call.line) if remote else ev.ConnectAudio(handset_id, call.line)
+            actions += [ev.StopAudio(call.line), join]
+        return [*actions, ev.CallConnected(call.id, handset_id, operator, stamp)]
 
     def released(self, call: Call) -> list[object]:
         """The conversation is over: the operator wraps up, the audio relay opens, others may be rung."""
@@ -281,11 +302,22 @@ class Queue:
             handset = self.handsets[call.handset]
             if handset.connected_to == call.id:
                 handset.connected_to = None
-                if handset.phone is None:  # a remote leg ends with the line's call
+                if handset.phone is None:  # a remote leg on the caller's own line ends with the line's call
                     actions.append(ev.DisconnectAudio(handset.id))
+                elif handset.leg_line is not None:  # one on a free line is hung up
+                    actions += self._end_leg(handset)
         if call.operator is not None:
             self.operators.call_ended(call.operator, self.clock.monotonic())
         return actions + self.dispatch()
+
+    def _end_leg(self, handset: HandsetState) -> list[object]:
+        """A remote operator's leg on a free line is over: the line is hung up and free again."""
+        leg, handset.leg_line = handset.leg_line, None
+        if leg is None:
+            return []
+        if self.lines is not None:
+            self.lines.give_back(leg)
+        return [ev.StopAudio(leg), ev.HangUp(leg)]
 
     def next_deadline(self) -> float | None:
         """When an operator becomes free again (wrap-up, retry pause, a shift): worth a dispatch then."""

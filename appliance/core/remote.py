@@ -6,6 +6,12 @@ up, the whisper ("Helpline call, legal question, press 1 to accept") plays to it
 1, which joins them and the caller (JoinRemote; the network's conference, else its explicit call transfer).
 Any other key, a hang-up, or the wave's ring timeout lets the caller go back to the queue's music and the next
 operator be tried: a volunteer's own voicemail, which never presses 1, never takes a caller.
+
+With a second line free, the phone is dialled there instead (Dial on the lent line, queue.py): the caller stays
+on their own line hearing the box's music, the whisper and the key are the lent line's, and on 1 the box carries
+each line's audio into the other (Bridge). Every event on a lent line is the leg's (`leg_event`): the operator
+hanging up after talking ends the call the way a desk's receiver going down does (the survey, if any), the lent
+line failing puts the caller back in the queue.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from .operators import PHONE_PREFIX
 from .queue import Queue
 
 ACCEPT_KEY = "1"
+# what a line lent to a remote leg reports: its dial's outcome, the operator's key, hang-up, the line failing
+LEG_EVENTS = (ev.DialAnswered, ev.DialFailed, ev.DtmfReceived, ev.RemoteHangup, ev.LineDown, ev.PromptFinished)
 __all__ = ["ACCEPT_KEY", "PHONE_PREFIX", "RemoteOperators", "phone_handset", "whisper_prompt"]
 
 
@@ -38,12 +46,14 @@ class RemoteOperators:
     """The remote leg on each line: which phone it dials for which call, and whether it picked up."""
 
     def __init__(self, lines: Lines, queue: Queue, clock: Clock,
-                 finish: Callable[[Call, str, str, str | None], list[object]], callbacks: Callbacks) -> None:
+                 finish: Callable[[Call, str, str, str | None], list[object]], callbacks: Callbacks,
+                 operator_done: Callable[[Call], list[object] | None] = lambda call: None) -> None:
         self.lines = lines
         self.callbacks = callbacks
         self.queue = queue
         self.clock = clock
         self._finish = finish
+        self._operator_done = operator_done  # the flow's next step once an operator hangs up (the survey)
         self.answered: set[str] = set()  # lines whose remote leg picked up and hears the whisper
 
     def _leg(self, line: str) -> tuple[Call, str] | None:
@@ -51,7 +61,8 @@ class RemoteOperators:
         call = self.lines.call_on(line)
         if call is None:
             return None
-        phone = next((h for h in call.ringing if self.queue.handsets[h].phone is not None), None)
+        phone = next((h for h in call.ringing if self.queue.handsets[h].phone is not None
+                      and self.queue.handsets[h].leg_line is None), None)
         return (call, phone) if phone is not None else None
 
     def whispering(self, line: str) -> bool:
@@ -133,6 +144,59 @@ class RemoteOperators:
     def ended(self, call: Call) -> bool:
         """The caller's call is joined to a remote phone: either side hanging up ends it for both."""
         return call.handset is not None and self.queue.handsets[call.handset].phone is not None
+
+    # --- a leg on a free line (lent to the call: Lines.lent) --------------------------------------
+
+    def on_leg(self, event: object) -> bool:
+        """The event is about a line lent to a remote leg, not about a call of that line's own."""
+        return isinstance(event, LEG_EVENTS) and event.line in self.lines.lent
+
+    def leg_event(self, event: object) -> list[object]:
+        assert isinstance(event, LEG_EVENTS)
+        line = event.line
+        call = self.lines.by_id(self.lines.lent[line])
+        phone = next((h for h, s in self.queue.handsets.items() if s.leg_line == line), None)
+        if call is None or phone is None:  # the caller's call is gone: nothing of the leg is left to keep
+            self.lines.give_back(line)
+            return [ev.StopAudio(line), ev.HangUp(line)]
+        ringing = phone in call.ringing
+        match event:
+            case ev.DialAnswered() if ringing:
+                self.answered.add(line)
+                call.log(self.clock.wall(), "WHISPER", handset=phone, detail=call.ringing[phone])
+                return [ev.Play(line, whisper_prompt(call.skill), loop=True)]
+            case ev.DtmfReceived(digit=digit) if ringing and line in self.answered:
+                self.answered.discard(line)
+                if digit != ACCEPT_KEY:
+                    return self._leg_over(call, phone, f"declined with {digit}", hang_up=True)
+                actions = self.queue.lifted(phone, call)
+                call.log(self.clock.wall(), "JOINED", handset=phone, detail=f"bridged with free line {line}")
+                return actions
+            case ev.DialFailed(reason=reason) if ringing:
+                return self._leg_over(call, phone, reason, hang_up=False)
+            case ev.RemoteHangup() if ringing:
+                return self._leg_over(call, phone, "the operator hung up", hang_up=False)
+            case ev.LineDown(reason=reason):
+                self.lines.state[line], self.lines.reason[line] = "down", reason
+                if ringing:
+                    return self._leg_over(call, phone, f"line {line} failed: {reason}", hang_up=False)
+                if call.handset == phone:  # talking: the caller waits for the next operator
+                    return [ev.StopAudio(call.line), *self._rejoin_queue(call, f"line {line} failed: {reason}")]
+            case ev.RemoteHangup() if call.handset == phone:
+                call.log(self.clock.wall(), "COMPLETEAGENT", handset=phone)
+                survey = self._operator_done(call)
+                if survey is not None:
+                    return [ev.StopAudio(call.line), *survey]  # the bridge ends; the caller is asked the survey
+                return [ev.HangUp(call.line), *self._finish(call, "completed", "operator", "operator hung up")]
+        return []
+
+    def _leg_over(self, call: Call, phone: str, why: str, *, hang_up: bool) -> list[object]:
+        """The leg ended before the operator accepted: the next operator is tried; the caller's music goes on."""
+        self.answered.discard(self.queue.handsets[phone].leg_line or "")
+        actions = self.queue.stop_one(call, phone, unanswered=True, why=why)
+        if not hang_up:  # the leg is gone already: its line needs no hang-up (a failed line could not take one)
+            actions = [a for a in actions if not isinstance(a, ev.HangUp)]
+        return self._next(call, actions)
 
     def _next(self, call: Call, actions: list[object]) -> list[object]:
         if not call.ringing:

@@ -77,7 +77,8 @@ class Switchboard:
         self.queue = Queue(self.handsets, operators, queue or QueueSettings(), clock, self.timers, rng, self._lines)
         self.callbacks = Callbacks(callbacks or CallbackSettings(), self.plan, self._lines, self.queue, clock, new_id)
         self.ivr = Ivr(self.plan, self._lines, clock, self.timers, self.queue, self.callbacks, self._finish)
-        self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks)
+        self.remote = RemoteOperators(self._lines, self.queue, clock, self._finish, self.callbacks,
+                                      self.ivr.operator_done)
         self.desks = Desks(queue=self.queue, lines=self._lines, callbacks=self.callbacks, ivr=self.ivr, clock=clock,
                            end=self._finish, presence=presence or {}, rng=rng)
         self.moves = Moves(self.queue, clock, self._finish, move_after)  # waiting callers to a sibling box
@@ -164,7 +165,8 @@ class Switchboard:
         if handler is None:  # an event nobody handles is a bug to hear about, not a call quietly lost
             raise TypeError(f"the switchboard has no handler for {type(event).__name__}")
         actions = self._fire_timers()
-        actions += handler(event)
+        # a line lent to a remote operator's leg (core/remote.py) has no call of its own: its events are the leg's
+        actions += self.remote.leg_event(event) if self.remote.on_leg(event) else handler(event)
         actions += self.moves.check()  # anything may have made a waiting caller due to go to a sibling
         self.view.note_operator_states()
         return actions

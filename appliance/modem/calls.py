@@ -372,6 +372,9 @@ class Calls:
         self._command(self._dialect().hangup_command, timeout=10.0, finals=CALL_FINALS)
 
     def dial(self, number: str) -> None:
+        # A fence: the reports of the line's last call (the end of a leg we just hung up: SIMCom and Huawei report it
+        # after ATH's OK) are read before this AT's OK, so none of them is taken for this dial's end.
+        self._command("AT")
         with self._lock:
             busy = self.state != cs.IDLE
             if not busy:

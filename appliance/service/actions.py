@@ -10,6 +10,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..audio.player import AlsaPlayer
+from ..audio.relay import Relay
 from ..core import events as ev
 from ..core.clock import Clock
 from ..core.nodes import BEEP
@@ -121,6 +123,15 @@ class Actions:
                 lines[line].ring_remote(number)
             case ev.DropRemote(line=line):
                 lines[line].drop_remote()
+            case ev.Bridge(line=line, leg=leg):
+                for source, target in ((line, leg), (leg, line)):
+                    player = players[target]
+                    if not isinstance(player, AlsaPlayer):
+                        raise TypeError(f"line {target}'s audio (a voice modem's serial port) cannot be bridged")
+                    relay = Relay()
+                    player.carry(relay, source)
+                    recorders[source].tap(relay.put)
+                    recorders[source].stop_listening()  # caller and operator talk: no key means anything
             case ev.JoinRemote(line=line):
                 lines[line].join_remote()
                 if line in recorders:

@@ -11,6 +11,7 @@ from ..config import Config
 from ..core.clock import Clock
 from ..core.operators import Operators
 from ..core.switchboard import Switchboard
+from .line_audio import SERIAL_AUDIO_DIALECTS
 
 
 def make_operators(config: Config, now: float, wall: float, synced: bool = True) -> Operators:
@@ -28,7 +29,7 @@ def make_operators(config: Config, now: float, wall: float, synced: bool = True)
 def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None = None,
                      new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
                      rng: random.Random | None = None) -> Switchboard:
-    return Switchboard(
+    board = Switchboard(
         lines=[line.id for line in config.lines],
         handsets=[handset.id for handset in config.handsets],
         operators=make_operators(config, clock.monotonic(), clock.wall(), clock.synced()),
@@ -40,3 +41,6 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
                   if handset.presence_pin is not None and handset.operator},
         move_after=config.fleet.move_after if config.fleet is not None else 0.0,
     )
+    if board.queue.lines is not None:  # a V.253 modem's audio is its serial port's, one way at a time: no bridge
+        board.queue.lines.bridgeable = {line.id for line in config.lines if line.dialect not in SERIAL_AUDIO_DIALECTS}
+    return board

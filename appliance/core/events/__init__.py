@@ -52,7 +52,7 @@ from .line import (
     UnansweredCall,
 )
 from .records import CallConnected, CallEnded, CallerKnown, CallStarted, SaveCallback, SaveRecording, SaveVoicemail
-from .remote_leg import DropRemote, JoinRemote, RemoteAnswered, RemoteFailed, RemoteJoined, RingRemote
+from .remote_leg import Bridge, DropRemote, JoinRemote, RemoteAnswered, RemoteFailed, RemoteJoined, RingRemote
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,12 @@ class JoinRemote:
     """The remote operator pressed 1: join them and the caller (conference, else explicit call transfer)."""
 
     line: str
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Carry two lines' audio into each other: a caller on `line` and a remote operator dialled on `leg`, a free
+    line (core/remote.py). It lasts until either line's audio is stopped (StopAudio)."""
+
+    line: str
+    leg: str

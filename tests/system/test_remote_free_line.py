@@ -1,0 +1,144 @@
+"""A remote operator dialled on a second, free line, the box carrying the audio between the two lines (issue 20
+item 1): the real daemon on two pty modem emulators (SIM7600, voice over their USB voice ports). The caller is never
+held and hears the box's music while Vera declines and Gleb's phone rings and hears the whisper; once Gleb presses 1
+a tone the caller says reaches Gleb's phone and one Gleb says reaches the caller; Gleb hanging up leads to the
+flow's next step, and a caller hanging up hangs up the operator's leg."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import pytest
+
+from appliance.records.store.calls import CallLog
+from appliance.sim.simulation import Simulation
+from tests.support import prompt_seed
+from tests.support.boxes import running_daemon
+from tests.support.waiting import wait_until
+from tests.system.test_remote_operators import GLEB, VERA, remote_document
+
+RATE = 8000
+
+
+def tone(hz: float, seconds: float) -> bytes:
+    return array("h", (int(8000 * math.sin(2 * math.pi * hz * n / RATE)) for n in range(int(seconds * RATE)))).tobytes()
+
+
+def share(pcm: bytes, hz: float) -> float:
+    """The part of the audio's energy at `hz` (Goertzel): about 1 for a pure tone there, about 0 for others."""
+    samples = array("h", pcm[:len(pcm) - len(pcm) % 2])
+    if not samples:
+        return 0.0
+    coeff = 2 * math.cos(2 * math.pi * hz / RATE)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    energy = sum(x * x for x in samples)
+    return 2 * power / (len(samples) * energy) if energy else 0.0
+
+
+def heard_since(port, mark: int) -> bytes:
+    return bytes(port.heard[mark:])
+
+
+def two_line_document() -> dict:
+    document = remote_document()
+    document["lines"] = [{"id": line, "port": "sim", "dialect": "sim7600", "audio": "serial"}
+                         for line in ("gsm1", "gsm2")]
+    for handset in document["handsets"]:
+        handset["audio_pins"] = {"gsm1": handset["audio_pins"]["gsm1"]}
+    return document
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    data = tmp_path_factory.mktemp("free-line")
+    simulation = Simulation(two_line_document())
+    prompt_seed.seed(data)
+    try:
+        with running_daemon(simulation, data) as daemon:
+            prompt_seed.keep(data)
+            yield daemon, simulation
+    finally:
+        simulation.close()
+
+
+def _only_volunteers(daemon) -> None:
+    ops = daemon.core.operators
+    for name in ("Anna", "Boris"):
+        ops.logout(name, daemon.clock.wall())
+    for name in ("Vera", "Gleb"):
+        ops.login(name, f"phone:{name}", daemon.clock.wall())
+        ops.get(name).retry_after = 0.0
+
+
+def _record(daemon, call_id: str) -> dict:
+    return wait_until(lambda: (r := CallLog(daemon.store.path).call(call_id)) and r["ended_at"] and r, 10,
+                      "the finished record")
+
+
+@pytest.mark.slow  # the daemon makes its prompts first; the calls take ~10 s of real audio
+def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_box(box):
+    daemon, simulation = box
+    caller_modem, leg_modem = simulation.emulators["gsm1"], simulation.emulators["gsm2"]
+    caller, operator = caller_modem.voice_port, leg_modem.voice_port
+    for emulator in (caller_modem, leg_modem):
+        emulator.script.phones.update({VERA: "decline", GLEB: "accept"})
+    wait_until(lambda: all(line["state"] == "up" for line in daemon.core.status()["lines"]), 20, "both lines up")
+    _only_volunteers(daemon)
+
+    assert caller_modem.incoming_call("+79165550101")
+    wait_until(lambda: leg_modem.count(f"ATD{VERA}"), 20, "Vera dialled on the free line")
+    whisper = daemon.prompts["whisper.legal"].read_bytes()
+    assert operator.wait(lambda p: whisper[:1600] in p.heard, 10), "Vera hears the whisper"
+    wait_until(lambda: leg_modem.count(f"ATD{GLEB}"), 20, "Gleb dialled after Vera declined")
+    mark, leg_mark = len(caller.heard), len(operator.heard)
+    assert operator.wait(lambda p: whisper[:1600] in p.heard[leg_mark:], 10), "Gleb hears the whisper"
+    music = heard_since(caller, mark)
+    assert len(music) > 3200 and any(music), "the caller hears the box's music meanwhile, not silence"
+    assert caller_modem.count("AT+CHLD") == 0, "the caller is never put on the network's hold"
+
+    call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 10, "Gleb to accept")
+    assert (call.operator, call.handset) == ("Gleb", "phone:Gleb")
+    # the audio, both ways, through the box
+    mark = len(operator.heard)
+    caller.caller_says(tone(1000, 1.5))
+    assert operator.wait(lambda p: share(bytes(p.heard[mark:])[-4000:], 1000) > 0.5, 10), \
+        "Gleb hears the caller's tone"
+    mark = len(caller.heard)
+    operator.caller_says(tone(1700, 1.5))
+    assert caller.wait(lambda p: share(bytes(p.heard[mark:])[-4000:], 1700) > 0.5, 10), \
+        "the caller hears Gleb's tone"
+
+    mark = len(caller.heard)
+    leg_modem.remote_hangup()  # Gleb puts his phone down: the flow's next step, the legal route's survey
+    survey = daemon.prompts["survey"].read_bytes()
+    assert caller.wait(lambda p: survey[:1600] in p.heard[mark:], 10), "the caller is asked the survey"
+    caller_modem.remote_hangup()
+    record = _record(daemon, call.id)
+    steps = [(e["event"], e["detail"]) for e in record["events"]]
+    assert ("DIALOPERATOR", "Vera, free line gsm2") in steps and ("RINGNOANSWER", "declined with 2") in steps
+    assert ("JOINED", "bridged with free line gsm2") in steps and ("COMPLETEAGENT", None) in [
+        (e["event"], e["detail"]) for e in record["events"]]
+    assert (record["operator"], record["handset"]) == ("Gleb", "phone:Gleb")
+
+
+@pytest.mark.slow
+def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
+    daemon, simulation = box
+    caller_modem, leg_modem = simulation.emulators["gsm1"], simulation.emulators["gsm2"]
+    wait_until(lambda: daemon.core.line_calls["gsm1"] is None and caller_modem.script.call == "idle"
+               and leg_modem.script.call == "idle", 20, "both lines free")
+    _only_volunteers(daemon)
+    for emulator in (caller_modem, leg_modem):
+        emulator.script.phones[VERA] = "accept"
+    assert caller_modem.incoming_call("+79165550102")
+    call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 20, "Vera to accept")
+    assert leg_modem.script.call == "active"
+    caller_modem.remote_hangup()
+    wait_until(lambda: leg_modem.script.call == "idle", 10, "the operator's leg hung up")
+    record = _record(daemon, call.id)
+    assert (record["operator"], record["outcome"], record["ended_by"]) == ("Vera", "completed", "caller")
+    assert daemon.core.status()["lines"][1]["call"] is None
