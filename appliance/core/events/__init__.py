@@ -73,14 +73,15 @@ Action = (
     HangUp | Dial | SendSms | Transfer
     | Play | StopAudio | StartRecording | StopRecording | Recognise
     | RingHandset | StopRinging | ConnectAudio | DisconnectAudio | MuteHandset
-    | RingRemote | DropRemote | JoinRemote
+    | RingRemote | DropRemote | JoinRemote | Bridge
     | CancelTransfer
     | SaveVoicemail | SaveRecording | SaveCallback | CallStarted | CallerKnown | CallConnected | CallEnded
 )
 
 __all__ = [
-    "Action", "AnswerFailed", "AnswerRetry", "CallAnswered", "CallConnected", "CallEnded", "CallForwarded",
-    "CallStarted", "CancelTransfer", "CallerId", "CallerKnown", "ConnectAudio", "Dial", "DialAnswered", "DialFailed",
+    "Action", "AnswerFailed", "AnswerRetry", "Bridge", "CallAnswered", "CallConnected", "CallEnded",
+    "CallForwarded", "CallStarted", "CancelTransfer", "CallerId", "CallerKnown", "ConnectAudio", "Dial",
+    "DialAnswered", "DialFailed",
     "DisconnectAudio", "DropRemote", "DtmfReceived", "Event", "HangUp", "HookOff", "HookOn", "IncomingCall",
     "JoinRemote", "LineDown", "LineUp", "MuteHandset", "Play", "PresenceChanged", "PromptFinished", "Recognise",
     "RecordingFinished", "RemoteAnswered", "RemoteFailed", "RemoteHangup", "RemoteJoined", "RingHandset",
