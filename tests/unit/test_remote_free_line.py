@@ -4,6 +4,8 @@ lines' audio; every end (either side hanging up, either line failing) leaves not
 
 from __future__ import annotations
 
+import copy
+
 from appliance.core import events as ev
 from appliance.core.remote import whisper_prompt
 from appliance.core.switchboard import RINGBACK
@@ -14,7 +16,7 @@ LEG = "gsm2"
 
 
 def two_line_board(*, survey: bool = False):
-    document = remote_document()
+    document = copy.deepcopy(remote_document())  # its flow is test_switchboard's shared CLASSIC_FLOW
     second = dict(document["lines"][0], id=LEG, port="sim://sim800-2")
     document["lines"].append(second)
     if survey:
