@@ -172,13 +172,14 @@ class DtmfBank:
         freqs = np.concatenate((decision.ravel(), spread.ravel()))
         omega = 2 * np.pi * freqs / rate
         phase = np.outer(np.arange(self.hop), omega)
-        # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy
+        # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy;
+        # scaled so that |X|² of a full frame is the sine's mean-square power
+        scale = np.sqrt(2.0) / self._window
         self._basis = (
-            np.stack((np.cos(phase), -np.sin(phase)), axis=2).reshape(self.hop, -1).astype(np.float32)
+            (scale * np.stack((np.cos(phase), -np.sin(phase)), axis=2)).reshape(self.hop, -1).astype(np.float32)
         )
-        # a sub-block's DFT lags by its offset inside the frame
-        self._shift = np.exp(-1j * np.outer(np.arange(SUBBLOCKS) * self.hop, omega)).astype(np.complex64)
-        self._power_scale = 2.0 / self._window**2  # |X|² of a full-frame DFT -> the sine's mean-square power
+        self._omega_hop = omega * self.hop
+        self._phase = np.empty((0, omega.size), dtype=np.complex64)
         band_tone = np.arange(8)
         self._nominal_bin = band_tone * 3 + 1  # indexed by band * 4 + tone
         self._spread_bins = 24 + band_tone * 2
@@ -241,17 +242,24 @@ class DtmfBank:
         and the code again if the sound goes on for LATE_BLOCKS more sub-blocks (else -1)."""
         np = self._np
         frames = coeffs.shape[0] - SUBBLOCKS + 1
-        frame_coeffs = coeffs[:frames] * self._shift[0]
-        mean_energy = energy[:frames].copy()
-        for k in range(1, SUBBLOCKS):
-            frame_coeffs += coeffs[k : k + frames] * self._shift[k]
+        # each sub-block's DFT turned to one common time origin (the batch's start), so that a frame's DFT is the
+        # plain sum of its sub-blocks' (its own origin would only turn the phase, and the power ignores that)
+        if len(self._phase) < len(coeffs):
+            at = np.arange(2 * len(coeffs))[:, None] * self._omega_hop
+            self._phase = np.exp(-1j * at).astype(np.complex64)
+        turned = coeffs * self._phase[: len(coeffs)]
+        frame_coeffs = turned[:frames] + turned[1 : frames + 1]
+        mean_energy = energy[:frames] + energy[1 : frames + 1]
+        for k in range(2, SUBBLOCKS):
+            frame_coeffs += turned[k : k + frames]
             mean_energy += energy[k : k + frames]
         mean_energy /= SUBBLOCKS
         # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
         pairs = np.minimum(energy[:-1], energy[1:])
         fours = np.minimum(pairs[:-2], pairs[2:])
         min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
-        power = (frame_coeffs.real**2 + frame_coeffs.imag**2) * self._power_scale
+        power = np.abs(frame_coeffs)
+        power *= power
         strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
         tone = strongest // 3 + (0, 4)  # band * 4 + tone
         rows = np.arange(frames)[:, None]
