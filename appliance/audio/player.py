@@ -72,6 +72,7 @@ class AlsaPlayer:
         self._pcm: Any = None
         self._wake = threading.Condition()
         self._job: tuple[str, Sound | Relay, bool] | None = None
+        self._taps: list[Callable[[bytes], bool]] = []  # live listeners: what goes to the line, period by period
         self._generation = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"audio-{line_id}", daemon=True)
@@ -95,6 +96,11 @@ class AlsaPlayer:
             self._generation += 1
             self._job = (f"line {source}", relay, False)
             self._wake.notify()
+
+    def tap(self, sink: Callable[[bytes], bool]) -> None:
+        """Hand every period written to the line to `sink` (on the player's thread) until it returns False."""
+        with self._wake:
+            self._taps.append(sink)
 
     def stop(self) -> None:
         with self._wake:
@@ -146,8 +152,7 @@ class AlsaPlayer:
         for chunk in _periods(pcm, loop, self.period_frames * 2):
             if not next(pace, False):
                 return False
-            self._pcm.write(chunk)
-            self.frames_written += self.period_frames
+            self._write(chunk)
         return True
 
     def _carry(self, relay: Relay, generation: int) -> None:
@@ -155,10 +160,16 @@ class AlsaPlayer:
         try:
             self.open()
             for _ in self._paced(generation):
-                self._pcm.write(relay.take(self.period_frames * 2))
-                self.frames_written += self.period_frames
+                self._write(relay.take(self.period_frames * 2))
         finally:
             relay.close()
+
+    def _write(self, chunk: bytes) -> None:
+        self._pcm.write(chunk)
+        self.frames_written += self.period_frames
+        if self._taps:
+            with self._wake:
+                self._taps = [sink for sink in self._taps if sink(chunk)]
 
     def _paced(self, generation: int) -> Iterator[bool]:
         """True once per period, when it is due to be written (LEAD_PERIODS ahead of real time); ends when the job

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..audio.player import AlsaPlayer
 from ..core import events as ev
 from ..core.call import Call
 from ..records.store.access import AccessStore
 from ..records.store.calls import CallLog
 from ..records.store.retention import erase_caller, export_caller
 from .commands_host import CommandHost, running
+
+MIXED_AUDIO = ("serial", "uac")  # a line's voice through the box both ways: a browser listener hears both sides
 
 SMS_GAP = 6.0  # seconds between broadcast SMS: operators' networks throttle bursts from one SIM
 
@@ -166,8 +169,11 @@ def _listen(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     recorder = daemon.recorders.get(call.line)
     if recorder is None:
         raise ValueError(f"line {call.line} captures no audio to listen to")
-    path = daemon.listening.start(call.id, recorder)
-    return {"socket": str(path), "rate": getattr(recorder, "rate", 8000)}
+    line = next((spec for spec in daemon.config.lines if spec.id == call.line), None)
+    player = daemon.players.get(call.line)
+    both = player if isinstance(player, AlsaPlayer) and line is not None and line.audio in MIXED_AUDIO else None
+    path = daemon.listening.start(call.id, recorder, both)
+    return {"socket": str(path), "rate": getattr(recorder, "rate", 8000), "both_sides": both is not None}
 
 
 def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:

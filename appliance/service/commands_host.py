@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..config import Config
 from ..core.clock import Clock
 from ..core.switchboard import Switchboard
-from ..ports import HandsetPort, RecorderPort, Sound
+from ..ports import HandsetPort, PlayerPort, RecorderPort, Sound
 from ..records.store.calls import CallStore
 from .background import Pending
 from .hooks import EventHook
@@ -47,6 +47,9 @@ class CommandHost(Protocol):
 
     @property
     def handsets(self) -> dict[str, HandsetPort]: ...
+
+    @property
+    def players(self) -> dict[str, PlayerPort]: ...
 
     @property
     def recorders(self) -> dict[str, RecorderPort]: ...

@@ -6,12 +6,16 @@ flow's next step, and a caller hanging up hangs up the operator's leg."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import socket
+import threading
 from array import array
 
 import pytest
 
 from appliance.records.store.calls import CallLog
+from appliance.service import control
 from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed
 from tests.support.boxes import running_daemon
@@ -37,6 +41,39 @@ def share(pcm: bytes, hz: float) -> float:
     power = s1 * s1 + s2 * s2 - coeff * s1 * s2
     energy = sum(x * x for x in samples)
     return 2 * power / (len(samples) * energy) if energy else 0.0
+
+
+def best(pcm: bytes, hz: float, window: int = 4000) -> float:
+    """The largest share of `hz` in any window of the audio."""
+    return max((share(pcm[at:at + window], hz) for at in range(0, max(1, len(pcm) - window), window // 2)),
+               default=0.0)
+
+
+class Listened:
+    """A browser listener's stream, read from the daemon's socket as the web app would (call.listen)."""
+
+    def __init__(self, reply: dict) -> None:
+        assert reply["both_sides"] is True
+        self.pcm = bytearray()
+        self._cond = threading.Condition()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.connect(reply["socket"])
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError):  # closed by the test
+            while data := self._sock.recv(4096):
+                with self._cond:
+                    self.pcm += data
+                    self._cond.notify_all()
+
+    def wait(self, predicate, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(bytes(self.pcm)), timeout)
+
+    def close(self) -> None:
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
 
 
 def heard_since(port, mark: int) -> bytes:
@@ -102,7 +139,8 @@ def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_bo
 
     call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 10, "Gleb to accept")
     assert (call.operator, call.handset) == ("Gleb", "phone:Gleb")
-    # the audio, both ways, through the box
+    # the audio, both ways, through the box; a supervisor listening in the browser hears both sides
+    listened = Listened(control.call(daemon.control_path, "call.listen", call=call.id))
     mark = len(operator.heard)
     caller.caller_says(tone(1000, 1.5))
     assert operator.wait(lambda p: share(bytes(p.heard[mark:])[-4000:], 1000) > 0.5, 10), \
@@ -112,6 +150,9 @@ def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_bo
     assert caller.wait(lambda p: share(bytes(p.heard[mark:])[-4000:], 1700) > 0.5, 10), \
         "the caller hears Gleb's tone"
 
+    assert listened.wait(lambda pcm: best(pcm, 1000) > 0.5 and best(pcm, 1700) > 0.5, 10), \
+        "the supervisor hears the caller and the operator"
+    listened.close()
     mark = len(caller.heard)
     leg_modem.remote_hangup()  # Gleb puts his phone down: the flow's next step, the legal route's survey
     survey = daemon.prompts["survey"].read_bytes()
