@@ -12,7 +12,9 @@ from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed
 from tests.support.boxes import running_daemon
 from tests.support.waiting import wait_until
+from tests.support.web import set_up
 from tests.system.test_remote_operators import VERA, remote_document
+from web import create_app
 
 
 def _refused(daemon) -> str | None:
@@ -51,6 +53,13 @@ def test_a_refusal_is_kept_across_a_restart_for_the_same_sim_and_forgotten_for_a
         with running_daemon(simulation, tmp_path) as daemon:
             wait_until(lambda: _line_up(daemon), 20, "the line to come up")
             assert "refused to hold" in (_refused(daemon) or "")
+            # the operators page (a Russian admin's) still says the box does not hold callers there
+            app = create_app(tmp_path, control_path=daemon.control_path)
+            client = app.test_client()
+            assert set_up(client, tmp_path, lang="ru").status_code == 302
+            page = client.get("/operators").text
+            assert 'class="flash warning remote-refused" data-line="gsm1"' in page
+            assert "Абонентов на линии gsm1 не ставят на удержание" in page
             _only_vera(daemon)
             holds, dials = emulator.count("AT+CHLD=2"), emulator.count(f"ATD{VERA}")
             assert emulator.incoming_call("+79165550102")
