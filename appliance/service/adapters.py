@@ -126,6 +126,17 @@ class Adapters:
         reply = command(query) if query else None
         self.volte[line_id] = str(volte.read(dialect, "\n".join([*reply.lines, reply.final]) if reply else ""))
 
+    def show(self, status: dict[str, Any]) -> None:
+        """The hardware's own state, added to the core's status: each line's modem, each handset's receiver."""
+        for line in status["lines"]:
+            modem = self.lines.get(line["id"])
+            line["modem"] = modem.status() if modem else None
+            if line["modem"] is not None:
+                line["modem"]["volte"] = self.volte.get(line["id"])  # read once the line came up
+        for handset in status["handsets"]:
+            device = self.handsets.get(handset["id"])
+            handset["off_hook"] = bool(device and device.is_off_hook)
+
     def switch_off(self) -> None:
         """Every relay off, whatever else fails: the first thing a stopping box does."""
         for handset in self.handsets.values():

@@ -12,14 +12,12 @@ import heapq
 import itertools
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..audio.catalog import prompt_names, render_prompts, tones
-from ..audio.prompts import PromptError
+from ..audio.catalog import prompt_names
 from ..config import Config
 from ..core import events as ev
 from ..core.callers import CallerLists
@@ -35,7 +33,7 @@ from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms, line_alarms
 from .alerting import Alerting
-from .background import Done, OffLoop, Outcome, Pending, answer
+from .background import Done, OffLoop, Pending, answer
 from .commands_host import Command
 from .control_server import ControlRequest, ControlServer
 from .hooks import EventHook
@@ -43,6 +41,7 @@ from .instance import Instance
 from .keeper import RecordKeeper
 from .listening import Listening
 from .notify import Notifier
+from .prompts import PromptMaker
 from .speech import SpeechService
 from .switchboard_setup import make_switchboard
 from .texting import TextLine
@@ -99,10 +98,10 @@ class Daemon:
         self.listening = Listening(self.data_dir)  # supervisors listening to live calls in the browser
         self.hook.listen(self.listening.heard)  # a call's end ends its listeners' streams
         self.speech = SpeechService(self.data_dir, self.post, self.alarms)
-        self.prompts: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
-        self.prompts_made = threading.Event()  # set once the start's prompts are made (READY=1 does not wait)
-        self.background = OffLoop(self.post)  # making prompts: never on the loop
-        self.stopping = threading.Event()  # prompts not yet begun are not made once the box is stopping
+        self.background = OffLoop(self.post)  # making prompts, and the replies that wait for them: never on the loop
+        self.prompt_maker = PromptMaker(self.data_dir / "prompts", self.background, self.alarms)
+        self.prompts = self.prompt_maker.sounds  # the sounds by name, as the actions and the tests look them up
+        self.prompts_made = self.prompt_maker.made
         self.store: CallStore | None = None
         self.keeper: RecordKeeper | None = None
         self.answers: AnswerJournal | None = None
@@ -174,7 +173,7 @@ class Daemon:
         # Prompts are made off the loop after READY=1 (a first start with 100 prompts took seconds here, a minute
         # on a Pi; made while the box started, their espeak-ng and sox slowed the start 3-fold): a caller who comes
         # first hears each as soon as it is made.
-        self.prompts.update(tones(cfg))
+        self.prompt_maker.start(cfg)
         self.core = make_switchboard(cfg, self.clock, prompts=prompt_names(cfg))
         self.core.callers = self._keyed(cfg.people.callers)
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
@@ -195,7 +194,7 @@ class Daemon:
         self.clock_watch = ClockWatch(self.clock, self.keeper, self.core, self.alarms)
         self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
-        self.background.run(lambda: self._make_prompts(cfg), self._prompts_made)
+        self.prompt_maker.make(cfg, self._prompts_made)
         log.info("hotline ready: %s", self.summary())
 
     def _start_fleet(self) -> None:
@@ -208,22 +207,9 @@ class Daemon:
         self.hook.listen(self.fleet.heard)
         self.fleet.start()
 
-    def _make_prompts(self, cfg: Config) -> tuple[dict[str, Sound], list[tuple[str, str]]]:
-        problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
-        return render_prompts(cfg, self.data_dir / "prompts", problems=problems, stop=self.stopping), problems
-
-    def _prompts_made(self, outcome: Outcome) -> None:
-        try:
-            sounds, problems = outcome()
-        except (PromptError, OSError) as exc:  # a full disk: no prompt can be made, callers hear tones
-            sounds, problems = {}, [("all", f"prompts could not be made ({exc}); callers hear a short tone instead")]
-        self.prompts.update(sounds)
-        for name, text in problems:
-            self.alarms.set(f"prompt.{name}", "warning", text)
+    def _prompts_made(self) -> None:
         self.core.plan.prompts = frozenset(self.prompts)  # a queue announcement that failed is not asked for
         self.actions.prompts_made()
-        self.prompts_made.set()
-        log.info("prompts made: %d", len(self.prompts))
         self.notifier.status(self.summary())
 
     def _drain_startup_events(self) -> None:
@@ -240,7 +226,7 @@ class Daemon:
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
-        self.stopping.set()
+        self.prompt_maker.stopping.set()
         if self.fleet is not None:
             self.fleet.close()
             self.fleet = None
@@ -345,27 +331,20 @@ class Daemon:
                     self._dispatch(follow_up, aborting=True)
 
     def reconfigure_later(self, config: Config, applied: Callable[[], dict[str, Any]]) -> Pending:
-        """A control command's answer: `config` applied once its prompts are made off the loop (calls carry on
-        meanwhile), then applied() gives the reply. A prompt that cannot be made refuses the config (ValueError)
-        and the running one stays whole."""
-        def then(outcome: Outcome) -> dict[str, Any]:
-            try:
-                prompts = outcome()
-            except PromptError as exc:
-                raise ValueError(str(exc)) from None
+        """A control command's answer: `config` applied once its prompts are made off the loop, then applied()
+        gives the reply (PromptMaker.made_before: a prompt that cannot be made refuses the config)."""
+        def then(prompts: dict[str, Sound]) -> dict[str, Any]:
             self.reconfigure(config, prompts)
             return applied()
 
-        return Pending(lambda: render_prompts(config, self.data_dir / "prompts", stop=self.stopping), then)
+        return self.prompt_maker.made_before(config, then)
 
     def reconfigure(self, config: Config, prompts: dict[str, Sound]) -> None:
         """Apply a new config and its prompts, made beforehand, between events: calls in progress carry on; new
         calls take the new flow. Lines and handsets need a restart to change (their hardware is open); the
         flow, schedule and prompts change at once.
         """
-        self.prompts.update(prompts)
-        for alarm in self.alarms.active("prompt."):  # every prompt of the new config was made
-            self.alarms.clear(alarm["id"])
+        self.prompt_maker.take(prompts)  # every prompt of the new config was made
         self.config = config
         if self.alerting is not None:
             self.alerting.sender.alerts = config.alerts
@@ -402,15 +381,9 @@ class Daemon:
             # What the caller hears now, in words, for the training bench (a tone or a file has no text).
             spoken = self.config.prompts.get(call["prompt"] or "")
             call["prompt_text"] = spoken.text if spoken else None
+        self.adapters.show(status)
         for line in status["lines"]:
-            modem = self.lines.get(line["id"])
-            line["modem"] = modem.status() if modem else None
-            if line["modem"] is not None:
-                line["modem"]["volte"] = self.adapters.volte.get(line["id"])  # read once the line came up
             line_alarms(self.alarms, line["id"], line["modem"])
-        for handset in status["handsets"]:
-            device = self.handsets.get(handset["id"])
-            handset["off_hook"] = bool(device and device.is_off_hook)
         status["speech"] = self.speech.status()
         status["prompts_made"] = self.prompts_made.is_set()  # READY=1 comes before them; a caller may hear a wait
         status["alarms"] = self.alarms.active()
