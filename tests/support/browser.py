@@ -1,12 +1,19 @@
-"""Driving the web page in headless Chromium (Playwright): where Chromium is, signing in, screenshots."""
+"""Driving the web page in headless Chromium (Playwright): `hotline simulate` started as a user starts it, where
+Chromium is, the admin signed in, screenshots."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.support.waiting import wait_until
+from tests.support.processes import stop
+from tests.support.waiting import free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -15,6 +22,46 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"  # tests/scree
 
 
 PASSWORD = "correct horse"
+
+
+@contextmanager
+def simulating(data: Path, *options: str, ready: Callable[[str], Any] | None = None,
+               timeout: float = 60.0) -> Iterator[str]:
+    """`hotline simulate` (daemon and web page) on `data`, with more `options` (`--config FILE`); yields its
+    address once ready(address) is true, by default once its API answers. Stopped as systemd stops it
+    (SIGTERM), it must exit 0."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
+                             "--data", str(data), *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        wait_until(lambda: (ready or (lambda b: api_status(b, data)))(base), timeout, "hotline simulate to answer")
+        yield base
+    finally:
+        out, _ = stop(proc, 20)  # killed (AssertionError) if it does not stop: it never outlives the test
+    assert proc.returncode == 0, out
+
+
+def api_status(base: str, data: Path) -> dict | None:
+    """The box's status over its API, or None while it does not answer yet."""
+    if not (data / "api-token").exists():
+        return None
+    try:
+        return sim_api(base, data, "/api/status")
+    except OSError:
+        return None
+
+
+@contextmanager
+def signed_in_admin(browser, base: str, data: Path, size: tuple[int, int] = (1280, 800)) -> Iterator[Any]:
+    """The admin signed in (made on the first-boot page first when there is none yet), in a context of its own."""
+    page = browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
+    try:
+        logged_in(page, base, data)
+        yield page
+    finally:
+        page.context.close()
 
 
 def csrf(page) -> str:

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import urllib.request
-
 import pytest
 
 from tests.support import prompt_seed
-from tests.support.browser import CHROMIUM
-from tests.support.processes import stop
-from tests.support.waiting import free_port, wait_until
+from tests.support.browser import CHROMIUM, api_status, signed_in_admin, simulating
 
 
 @pytest.fixture(scope="module")
 def simulate_box(tmp_path_factory):
     """`hotline simulate` as a user starts it: (its base URL, its status over the API, its data directory)."""
-    port, data = free_port(), tmp_path_factory.mktemp("sim")
+    data = tmp_path_factory.mktemp("sim")
     prompt_seed.seed(data)
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
-                             "--data", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def api_status():
-        if not (data / "api-token").exists():
-            return None
-        token = (data / "api-token").read_text().strip()
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                     headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=5) as resp:
-                return json.loads(resp.read())
-        except OSError:
-            return None
-
-    try:
-        wait_until(api_status, 60, "hotline simulate to answer")  # 69 prompts render first: 10-15 s under load
+    with simulating(data) as base:  # 69 prompts render first: 10-15 s under load
         prompt_seed.keep(data)
-        yield f"http://127.0.0.1:{port}", api_status, data
-    finally:
-        out, _ = stop(proc, 15)
-        assert proc.returncode == 0, out
+        yield base, lambda: api_status(base, data), data
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +30,11 @@ def browser():
             "--autoplay-policy=no-user-gesture-required"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def admin_page(simulate_box, browser):
+    """The admin signed in to the module's box (made on the first-boot page if there is none yet), at 1280x800."""
+    base, _, data = simulate_box
+    with signed_in_admin(browser, base, data) as page:
+        yield page

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from appliance.service import control
-from tests.support.processes import stop
+from tests.support.browser import CHROMIUM, logged_in, simulating
 from tests.support.storage_faults import Filler, tiny_filesystem
-from tests.support.waiting import free_port, wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse"
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -25,23 +20,13 @@ def test_the_dashboard_shows_a_small_then_full_data_disk(tmp_path):
 
     data = tmp_path / "data"
     with tiny_filesystem(data, 24):
-        port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
-                                 "--data", str(data)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            wait_until(lambda: (data / "setup-code").exists() and (data / "control.sock").exists(), 30,
-                       "hotline simulate to start")
-            with sync_playwright() as p:
+            with simulating(data, ready=lambda _: (data / "setup-code").exists() and (data / "control.sock").exists(),
+                            timeout=30) as base, sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
                                                                             "--disable-gpu"])
                 page = browser.new_page()
-                base = f"http://127.0.0.1:{port}"
-                page.goto(base + "/")
-                page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())
-                page.fill("input[name=username]", "admin")
-                page.fill("input[name=password]", PASSWORD)
-                page.fill("input[name=password2]", PASSWORD)
-                page.click("button[type=submit]")
+                logged_in(page, base, data)  # the first-boot page makes the admin
 
                 alarms = page.locator("#alarms-box")
                 expect(alarms).to_be_visible()
@@ -60,8 +45,4 @@ def test_the_dashboard_shows_a_small_then_full_data_disk(tmp_path):
                                                                               timeout=15000)
                 browser.close()
         finally:
-            try:
-                out, _ = stop(proc, 20)
-            finally:
-                Filler(data).free()
-        assert proc.returncode == 0, out
+            Filler(data).free()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import appliance
-from tests.support.browser import CHROMIUM, SMALL_TARGETS, logged_in, new_operator, no_calls, shot, sim_api
+from tests.support.browser import CHROMIUM, SMALL_TARGETS, new_operator, no_calls, shot, sim_api
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -23,15 +23,6 @@ TRAINEES = [("anna", "en", "1", "", "in the menu", "Recording", "speaks for 5 s"
             ("boris", "ru", "2", "_ru", "в меню", "Идёт запись", "говорит 5 с", "тишина", "оставляет сообщение")]
 
 
-@pytest.fixture(scope="module")
-def admin(simulate_box, browser):
-    base, _, data = simulate_box
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    logged_in(page, base, data)
-    yield page
-    page.context.close()
-
-
 def _node(base, data, node: str):
     return lambda: next((c for c in sim_api(base, data, "/api/status")["calls"] if c["node"] == node), None)
 
@@ -39,12 +30,13 @@ def _node(base, data, node: str):
 @pytest.mark.parametrize(("user", "lang", "language_key", "suffix", "in_menu", "recording", "speaks", "silence",
                           "leaving"), TRAINEES)
 def test_a_training_call_reads_in_words_and_the_caller_leaves_a_voicemail(
-        simulate_box, browser, admin, user, lang, language_key, suffix, in_menu, recording, speaks, silence, leaving):
+        simulate_box, browser, admin_page, user, lang, language_key, suffix, in_menu, recording, speaks, silence,
+        leaving):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
     no_calls(base, data)
-    page, watcher = (new_operator(browser, base, user, lang, size, admin) for size in ((1280, 800), (800, 1280)))
+    page, watcher = (new_operator(browser, base, user, lang, size, admin_page) for size in ((1280, 800), (800, 1280)))
     for p in (page, watcher):
         p.goto(base + "/bench")
         expect(p.locator("#bench-idle")).to_be_visible()

@@ -13,7 +13,6 @@ from tests.support.browser import (
     SMALL_TARGETS,
     call_at,
     csrf,
-    logged_in,
     new_operator,
     no_calls,
     shot,
@@ -54,21 +53,12 @@ def _ringing(base, data, handset: str) -> bool:
     return next(h for h in sim_api(base, data, "/api/status")["handsets"] if h["id"] == handset)["state"] == "ringing"
 
 
-@pytest.fixture(scope="module")
-def admin(simulate_box, browser):
-    base, _, data = simulate_box
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    logged_in(page, base, data)
-    yield page
-    page.context.close()
-
-
-def _history(base, data, admin, caller: str) -> None:
+def _history(base, data, admin_page, caller: str) -> None:
     """An earlier call from this caller, with a long note: the history the operator should read."""
     call = call_at(base, data, caller)
-    admin.goto(base + "/")
-    reply = admin.request.post(base + f"/calls/{call['id']}/notes",
-                               form={"text": NOTE, "call_type": "data", "csrf_token": csrf(admin)})
+    admin_page.goto(base + "/")
+    reply = admin_page.request.post(base + f"/calls/{call['id']}/notes",
+                                    form={"text": NOTE, "call_type": "data", "csrf_token": csrf(admin_page)})
     assert reply.ok, reply.text()
     sim_api(base, data, "/api/sim/hangup", {})
     no_calls(base, data)
@@ -76,13 +66,13 @@ def _history(base, data, admin, caller: str) -> None:
 
 @pytest.mark.parametrize(("user", "lang", "handset", "key", "caller", "ringing_words"), OPERATORS)
 def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
-        simulate_box, browser, admin, user, lang, handset, key, caller, ringing_words):
+        simulate_box, browser, admin_page, user, lang, handset, key, caller, ringing_words):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
     no_calls(base, data)
-    _history(base, data, admin, caller)
-    pages = [new_operator(browser, base, user, lang, size, admin) for size in SIZES]
+    _history(base, data, admin_page, caller)
+    pages = [new_operator(browser, base, user, lang, size, admin_page) for size in SIZES]
     for page in pages:
         page.goto(base + f"/console?handset={handset}")
         expect(page.locator("#no-call")).to_be_visible()

@@ -5,16 +5,12 @@ call from a lifted handset (item 4); in English and in Russian. The tests run in
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import tomli_w
 
 from appliance import config as configuration
-from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, new_operator, shot, sim_api
-from tests.support.processes import stop
-from tests.support.waiting import free_port, wait_until
+from tests.support.browser import CHROMIUM, PASSWORD, csrf, logged_in, new_operator, shot, sim_api, simulating
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -36,24 +32,8 @@ def remote_box(tmp_path_factory):
     document["handsets"][0]["mute_pin"] = 19  # desk 1 is wired to listen without being heard
     config = data / "remote.toml"
     config.write_text(tomli_w.dumps(document))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port), "--data",
-                             str(data), "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return (data / "api-token").exists() and sim_api(base, data, "/api/status")
-        except OSError:
-            return None
-
-    try:
-        wait_until(up, 60, "hotline simulate to answer")
+    with simulating(data, "--config", str(config)) as base:
         yield base, data
-    finally:
-        out, _ = stop(proc, 15)
-        assert proc.returncode == 0, out
 
 
 def answered(base: str, data) -> bool:

@@ -11,27 +11,18 @@ from pathlib import Path
 import pytest
 
 from appliance.records.store.alerts import AlertLog
-from tests.support.browser import CHROMIUM, call_at, csrf, logged_in, new_operator, no_calls, shot, sim_api
+from tests.support.browser import CHROMIUM, call_at, csrf, new_operator, no_calls, shot, sim_api
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
 
 
-@pytest.fixture(scope="module")
-def admin(simulate_box, browser):
-    base, _, data = simulate_box
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    logged_in(page, base, data)
-    yield page
-    page.context.close()
-
-
 def _language(page, base: str, lang: str) -> None:
     page.request.post(base + "/me/language", form={"lang": lang, "csrf_token": csrf(page)})
 
 
-def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simulate_box, admin):
+def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simulate_box, admin_page):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
@@ -43,81 +34,81 @@ def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simul
              "body": "x", "state": "queued", "created_at": 1.7e9, "due_at": 1.7e9, "attempts": 3,
              "last_error": "no line is up to send the SMS from"})
     log.close()
-    _language(admin, base, "en")
-    admin.goto(base + "/")
-    admin.click("nav >> text=Alerts")
-    rows = admin.locator("#alerts tbody tr")
+    _language(admin_page, base, "en")
+    admin_page.goto(base + "/")
+    admin_page.click("nav >> text=Alerts")
+    rows = admin_page.locator("#alerts tbody tr")
     expect(rows.nth(1)).to_contain_text("Helpline: <b>New voicemail</b>")  # markup shown as typed, not obeyed
     expect(rows.nth(1)).to_contain_text("sent")
     expect(rows.nth(0)).to_contain_text("no line is up to send the SMS from")
-    expect(admin.locator("#password-state")).to_have_text("No password is set.")
-    admin.fill("input[name=password]", "relay secret 1")
-    admin.click("#save-password")
-    expect(admin.locator(".flash")).to_contain_text("password is saved")
+    expect(admin_page.locator("#password-state")).to_have_text("No password is set.")
+    admin_page.fill("input[name=password]", "relay secret 1")
+    admin_page.click("#save-password")
+    expect(admin_page.locator(".flash")).to_contain_text("password is saved")
     secret = data / "smtp-password"
     assert secret.read_text().strip() == "relay secret 1" and stat.S_IMODE(secret.stat().st_mode) == 0o600
-    assert "relay secret 1" not in admin.content()
-    contact = admin.locator("#contacts tbody tr").first
+    assert "relay secret 1" not in admin_page.content()
+    contact = admin_page.locator("#contacts tbody tr").first
     contact.locator("input[name=email]").fill("not-an-address")
     contact.locator("input[name=phone]").fill("+79990002222")
     contact.locator("button").click()  # the browser's own check refuses the address: nothing is sent
     assert contact.locator("input[name=email]").evaluate("e => e.validity.valid") is False
     contact.locator("input[name=email]").fill("admin@example.org")
     contact.locator("button").click()
-    expect(admin.locator(".flash")).to_have_text("Saved.")
-    expect(admin.locator("#contacts input[name=phone]").first).to_have_value("+79990002222")
-    shot(admin, "alerts-en")
+    expect(admin_page.locator(".flash")).to_have_text("Saved.")
+    expect(admin_page.locator("#contacts input[name=phone]").first).to_have_value("+79990002222")
+    shot(admin_page, "alerts-en")
 
-    _language(admin, base, "ru")
-    admin.goto(base + "/alerts")
-    expect(admin.locator("h2").first).to_have_text("Журнал отправки")
-    expect(admin.locator("#alerts tbody tr").nth(1)).to_contain_text("отправлено")
-    expect(admin.locator("#alerts tbody tr").nth(0)).to_contain_text("линия недоступна")
-    expect(admin.locator("#password-state")).to_have_text("Пароль задан.")
-    admin.locator("#contacts tbody tr").first.locator("input[name=phone]").fill("12")
-    admin.locator("#contacts tbody tr").first.locator("button").click()
-    expect(admin.locator(".flash")).to_contain_text("не номер телефона")
-    shot(admin, "alerts-ru")
-    _language(admin, base, "en")
+    _language(admin_page, base, "ru")
+    admin_page.goto(base + "/alerts")
+    expect(admin_page.locator("h2").first).to_have_text("Журнал отправки")
+    expect(admin_page.locator("#alerts tbody tr").nth(1)).to_contain_text("отправлено")
+    expect(admin_page.locator("#alerts tbody tr").nth(0)).to_contain_text("линия недоступна")
+    expect(admin_page.locator("#password-state")).to_have_text("Пароль задан.")
+    admin_page.locator("#contacts tbody tr").first.locator("input[name=phone]").fill("12")
+    admin_page.locator("#contacts tbody tr").first.locator("button").click()
+    expect(admin_page.locator(".flash")).to_contain_text("не номер телефона")
+    shot(admin_page, "alerts-ru")
+    _language(admin_page, base, "en")
 
 
 HOSTILE = "<b>help</b>\x07 me"
 
 
-def test_a_text_conversation_goes_back_and_forth_from_the_console(simulate_box, admin):
+def test_a_text_conversation_goes_back_and_forth_from_the_console(simulate_box, admin_page):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
-    _language(admin, base, "en")
+    _language(admin_page, base, "en")
     sim_api(base, data, "/api/sim/sms", {"sender": "+79165550101", "text": HOSTILE})
-    admin.goto(base + "/console")
-    admin.click("#console-texts a")
-    row = admin.locator("#conversations tbody tr").filter(has_text="help")
+    admin_page.goto(base + "/console")
+    admin_page.click("#console-texts a")
+    row = admin_page.locator("#conversations tbody tr").filter(has_text="help")
     expect(row).to_contain_text("<b>help</b>␇ me", timeout=10000)  # escaped, the bell made visible
     expect(row.locator("b")).to_have_count(0)
     row.locator("a").click()
-    admin.select_option("#canned", index=1)
-    admin.click("#send")
-    expect(admin.locator(".flash")).to_contain_text("Reply sent.")
-    expect(admin.locator("#messages li.text-out")).to_contain_text("An operator will answer you here shortly")
+    admin_page.select_option("#canned", index=1)
+    admin_page.click("#send")
+    expect(admin_page.locator(".flash")).to_contain_text("Reply sent.")
+    expect(admin_page.locator("#messages li.text-out")).to_contain_text("An operator will answer you here shortly")
     sim_api(base, data, "/api/sim/sms", {"sender": "+79165550101", "text": "thank you"})
-    wait_until(lambda: admin.reload() or "thank you" in admin.locator("#messages").inner_text(), 15,
+    wait_until(lambda: admin_page.reload() or "thank you" in admin_page.locator("#messages").inner_text(), 15,
                "the caller's second text on the page")
-    shot(admin, "texts-en")
+    shot(admin_page, "texts-en")
 
-    _language(admin, base, "ru")
-    admin.reload()
-    admin.fill("#reply", "Мы рядом. Напишите, что случилось.")
-    admin.click("#send")
-    expect(admin.locator(".flash")).to_have_text("Ответ отправлен.")
-    expect(admin.locator("#messages li.text-out").last).to_contain_text("Мы рядом.")
-    shot(admin, "texts-ru")
-    admin.click("#close")
-    expect(admin.locator(".flash")).to_have_text("Переписка закрыта.")
-    admin.goto(base + "/stats")
-    expect(admin.locator("#texts")).to_contain_text("Получено SMS")
-    expect(admin.locator("#texts tr").filter(has_text="Отправлено SMS")).to_contain_text("2")
-    _language(admin, base, "en")
+    _language(admin_page, base, "ru")
+    admin_page.reload()
+    admin_page.fill("#reply", "Мы рядом. Напишите, что случилось.")
+    admin_page.click("#send")
+    expect(admin_page.locator(".flash")).to_have_text("Ответ отправлен.")
+    expect(admin_page.locator("#messages li.text-out").last).to_contain_text("Мы рядом.")
+    shot(admin_page, "texts-ru")
+    admin_page.click("#close")
+    expect(admin_page.locator(".flash")).to_have_text("Переписка закрыта.")
+    admin_page.goto(base + "/stats")
+    expect(admin_page.locator("#texts")).to_contain_text("Получено SMS")
+    expect(admin_page.locator("#texts tr").filter(has_text="Отправлено SMS")).to_contain_text("2")
+    _language(admin_page, base, "en")
 
 
 RISKY = "+79165550202"
@@ -134,40 +125,40 @@ def _ring_h1(base, data, caller: str) -> None:
 
 
 def test_a_risk_flag_shows_while_the_phone_rings_and_the_next_shift_acknowledges_the_handover(
-        simulate_box, browser, admin):
+        simulate_box, browser, admin_page):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
-    _language(admin, base, "en")
+    _language(admin_page, base, "en")
     no_calls(base, data)
     _ring_h1(base, data, RISKY)
-    admin.goto(base + "/console?handset=h1")
-    expect(admin.locator("#current-call")).to_have_attribute("data-state", "ringing")
-    expect(admin.locator("#risk-flag")).to_have_count(0)
-    admin.check("#risk")
-    admin.fill("#risk-reason", "spoke of ending it")
-    admin.fill("#safety-plan-text", "Sister Olga, +79160000009; crisis centre on Lenina 5")
-    admin.click("#risk-save")
-    expect(admin.locator(".flash").first).to_have_text("Risk and safety plan saved.")
+    admin_page.goto(base + "/console?handset=h1")
+    expect(admin_page.locator("#current-call")).to_have_attribute("data-state", "ringing")
+    expect(admin_page.locator("#risk-flag")).to_have_count(0)
+    admin_page.check("#risk")
+    admin_page.fill("#risk-reason", "spoke of ending it")
+    admin_page.fill("#safety-plan-text", "Sister Olga, +79160000009; crisis centre on Lenina 5")
+    admin_page.click("#risk-save")
+    expect(admin_page.locator(".flash").first).to_have_text("Risk and safety plan saved.")
     sim_api(base, data, "/api/sim/hangup", {})
     no_calls(base, data)
 
-    _language(admin, base, "ru")
-    admin.goto(base + "/console?handset=h1")
+    _language(admin_page, base, "ru")
+    admin_page.goto(base + "/console?handset=h1")
     _ring_h1(base, data, RISKY)  # the console swaps the ringing call in by itself
-    expect(admin.locator("#risk-flag")).to_contain_text("В группе риска: spoke of ending it", timeout=10000)
-    expect(admin.locator("#safety-plan")).to_contain_text("crisis centre on Lenina 5")
+    expect(admin_page.locator("#risk-flag")).to_contain_text("В группе риска: spoke of ending it", timeout=10000)
+    expect(admin_page.locator("#safety-plan")).to_contain_text("crisis centre on Lenina 5")
     assert _ringing(base, data, "h1"), "the flag must show while the handset still rings"
-    shot(admin, "risk-ringing-ru")
+    shot(admin_page, "risk-ringing-ru")
     sim_api(base, data, "/api/sim/hangup", {})
     no_calls(base, data)
 
-    olga = new_operator(browser, base, "olga", "en", (1280, 800), admin)  # on the next shift
-    admin.goto(base + "/handover")
-    admin.fill("#handover-text", "Caller +7916…0202 is at risk: call back at 9.")
-    admin.click("#handover-save")
-    expect(admin.locator(".flash").first).to_contain_text("Записка сохранена")
-    expect(admin.locator("#handover-pending")).to_have_count(0)  # one's own note asks nothing of oneself
+    olga = new_operator(browser, base, "olga", "en", (1280, 800), admin_page)  # on the next shift
+    admin_page.goto(base + "/handover")
+    admin_page.fill("#handover-text", "Caller +7916…0202 is at risk: call back at 9.")
+    admin_page.click("#handover-save")
+    expect(admin_page.locator(".flash").first).to_contain_text("Записка сохранена")
+    expect(admin_page.locator("#handover-pending")).to_have_count(0)  # one's own note asks nothing of oneself
     olga.reload()
     expect(olga.locator("#handover-pending")).to_contain_text("call back at 9")
     olga.goto(base + "/texts")
@@ -176,6 +167,6 @@ def test_a_risk_flag_shows_while_the_phone_rings_and_the_next_shift_acknowledges
     expect(olga.locator("#handover-pending")).to_have_count(0)
     shot(olga, "handover-acknowledged-en")
     olga.context.close()
-    admin.goto(base + "/handover")
-    expect(admin.locator("#handover-notes li").first.locator(".acks")).to_contain_text("olga")
-    _language(admin, base, "en")
+    admin_page.goto(base + "/handover")
+    expect(admin_page.locator("#handover-notes li").first.locator(".acks")).to_contain_text("olga")
+    _language(admin_page, base, "en")

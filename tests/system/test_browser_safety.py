@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, PASSWORD, SCREENSHOTS, call_at, csrf, logged_in, no_calls, shot, sim_api
+from tests.support.browser import CHROMIUM, PASSWORD, SCREENSHOTS, call_at, csrf, no_calls, shot, sim_api
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                    reason=f"{CHROMIUM} is not installed (CI installs it)")]
@@ -29,15 +29,6 @@ SMALL_IN_TOP_BAR = """() => [...document.querySelectorAll('body > nav a, body > 
   .filter(([, w, h]) => w < 44 || h < 44)"""
 
 SMALL_IN_CONFIRM = SMALL_IN_TOP_BAR.replace("body > nav a, body > nav button", "#confirm button, #confirm a")
-
-
-@pytest.fixture(scope="module")
-def admin(simulate_box, browser):
-    base, _, data = simulate_box
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    logged_in(page, base, data)
-    yield page
-    page.context.close()
 
 
 def _admin_in(browser, base: str, lang: str, size: tuple[int, int]):
@@ -60,7 +51,7 @@ def _force(page, base: str, mode: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_the_dashboard_follows_a_force_made_elsewhere_without_a_reload(simulate_box, browser, admin, lang):
+def test_the_dashboard_follows_a_force_made_elsewhere_without_a_reload(simulate_box, browser, admin_page, lang):
     from playwright.sync_api import expect
 
     base, _, _data = simulate_box
@@ -70,18 +61,18 @@ def test_the_dashboard_follows_a_force_made_elsewhere_without_a_reload(simulate_
     expect(opening).to_contain_text(words["hours"])
     watcher.evaluate("window.notReloaded = true")
     try:
-        _force(admin, base, "closed")  # another tab, another admin
+        _force(admin_page, base, "closed")  # another tab, another admin
         expect(opening).to_contain_text(words["closed"], timeout=8000)
         expect(opening).to_contain_text(words["by"])
         expect(opening).to_contain_text(words["closed"])
         shot(watcher, f"safety-dashboard-forced-live-{lang}-800x1280")
-        _force(admin, base, "open")
+        _force(admin_page, base, "open")
         expect(opening).to_contain_text(words["open"], timeout=8000)
-        _force(admin, base, "follow")
+        _force(admin_page, base, "follow")
         expect(opening).to_contain_text(words["hours"], timeout=8000)
         assert watcher.evaluate("window.notReloaded === true"), "the page was reloaded"
     finally:
-        _force(admin, base, "follow")
+        _force(admin_page, base, "follow")
         watcher.context.close()
 
 
@@ -92,7 +83,7 @@ def _blocklist(data: Path) -> list:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_block_this_number_asks_first_and_cancel_blocks_nobody(simulate_box, browser, admin, lang):
+def test_block_this_number_asks_first_and_cancel_blocks_nobody(simulate_box, browser, admin_page, lang):
     from playwright.sync_api import expect
 
     base, _, data = simulate_box
@@ -127,7 +118,7 @@ def test_block_this_number_asks_first_and_cancel_blocks_nobody(simulate_box, bro
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("size", [(800, 1280), (1280, 800)])
-def test_the_top_bar_is_touch_sized_on_a_tablet(simulate_box, browser, admin, lang, size):  # admin: set up
+def test_the_top_bar_is_touch_sized_on_a_tablet(simulate_box, browser, admin_page, lang, size):  # admin: set up
     base, _, _data = simulate_box
     page = _admin_in(browser, base, lang, size)
     try:
@@ -156,7 +147,7 @@ BROKEN_IN_HEADERS = """() => { const broken = [];
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_headers_and_buttons_keep_whole_words_on_a_tablet(simulate_box, browser, admin, lang):
+def test_headers_and_buttons_keep_whole_words_on_a_tablet(simulate_box, browser, admin_page, lang):
     base, _, _data = simulate_box
     page = _admin_in(browser, base, lang, (800, 1280))
     try:
@@ -182,7 +173,7 @@ SMALL_CONTROLS = """() => [...document.querySelectorAll(
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_every_control_is_touch_sized_on_a_touch_screen(simulate_box, browser, admin, lang):
+def test_every_control_is_touch_sized_on_a_touch_screen(simulate_box, browser, admin_page, lang):
     """On a tablet (a touch screen at 800x1280) the admin's pages, not only the console, have 44 px controls."""
     base, _, _data = simulate_box
     page = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True).new_page()

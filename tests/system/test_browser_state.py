@@ -4,22 +4,13 @@ and until when, and still does after a restart; deleting a user and reverting a 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.processes import stop
-from tests.support.waiting import free_port, wait_until
+from tests.support.browser import CHROMIUM, PASSWORD, shot, simulating
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"  # tests/screenshots, git-ignored
 ZONE = "Europe/Moscow"  # the simulated box's [schedule] timezone
 WORDS = {
     "en": {"closed": "Forced closed", "by": "by admin", "until": "until", "message": "The hotline is forced closed.",
@@ -35,27 +26,6 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed (CI installs it)")]
 
 
-@contextmanager
-def simulated_box(data: Path) -> Iterator[str]:
-    """`hotline simulate` (daemon and web page) on `data`; yields the page's address."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "simulate", "--port", str(port),
-                             "--data", str(data)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_until(lambda: (data / "control.sock").exists() and (data / "web.db").exists(), 30,
-                   "hotline simulate to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        out, _ = stop(proc, 20)
-        (data / "control.sock").unlink(missing_ok=True)
-    assert proc.returncode == 0, out
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_forced_closed_shows_and_survives_a_restart_and_deletions_and_reverts_ask_first(tmp_path, lang):
     from playwright.sync_api import expect, sync_playwright
@@ -66,7 +36,7 @@ def test_forced_closed_shows_and_survives_a_restart_and_deletions_and_reverts_as
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        with simulated_box(data) as base:
+        with simulating(data) as base:
             page.goto(base + "/")
             page.fill("input[name=setup_code]", (data / "setup-code").read_text().strip())
             page.fill("input[name=username]", "admin")
@@ -84,7 +54,7 @@ def test_forced_closed_shows_and_survives_a_restart_and_deletions_and_reverts_as
             expect(opening).to_contain_text(words["closed"])
             expect(opening).to_contain_text(words["by"])
             expect(opening).to_contain_text(f"{words['until']} {until:%Y-%m-%d %H:%M}")  # the box's clock
-            _shot(page, f"state-dashboard-forced-{lang}")
+            shot(page, f"state-dashboard-forced-{lang}")
 
             page.goto(base + "/users")
             page.fill("input[name=username]", "olga")
@@ -94,7 +64,7 @@ def test_forced_closed_shows_and_survives_a_restart_and_deletions_and_reverts_as
             row = page.locator("tr", has_text="olga")
             row.locator("button[value=delete]").click()
             expect(page.locator("#question")).to_contain_text(words["delete"])
-            _shot(page, f"state-confirm-delete-{lang}")
+            shot(page, f"state-confirm-delete-{lang}")
             page.click("#confirm button[name=confirmed]")
             expect(page.locator(".flash.info").first).to_contain_text(words["deleted"])
 
@@ -106,14 +76,14 @@ def test_forced_closed_shows_and_survives_a_restart_and_deletions_and_reverts_as
             page.locator("section.revision form button").first.click()
             expect(page.locator("#question")).to_contain_text(words["revert"])
             expect(page.locator("pre.diff")).to_contain_text('name = "Helpline"')
-            _shot(page, f"state-confirm-revert-{lang}")
+            shot(page, f"state-confirm-revert-{lang}")
             page.click("#cancel")
-        with simulated_box(data) as base:  # stopped and started again: what the admin forced still holds
+        with simulating(data) as base:  # stopped and started again: what the admin forced still holds
             page.goto(base + "/login")
             page.fill("input[name=username]", "admin")
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             expect(page.locator("#opening")).to_contain_text(words["closed"])
             expect(page.locator("#opening")).to_contain_text(f"{until:%Y-%m-%d %H:%M}")
-            _shot(page, f"state-dashboard-after-restart-{lang}")
+            shot(page, f"state-dashboard-after-restart-{lang}")
         browser.close()
