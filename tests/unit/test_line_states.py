@@ -29,7 +29,7 @@ from appliance.modem.at import AtTimeout, DleEvent, Reply
 from appliance.modem.calls import Calls
 from appliance.modem.dialects import dialect_named
 from appliance.service.switchboard_setup import make_switchboard
-from appliance.sim.emulator_script import FAMILIES
+from appliance.sim.emulator_families import FAMILIES
 
 LINE = "gsm1"
 ATA_RESULTS = ("OK", "ERROR", "+CME ERROR: 3", "NO CARRIER", "timeout")
