@@ -43,8 +43,9 @@ from appliance.modem.dialects.base import (
     OwedOk,
     Ring,
 )
+from appliance.modem.line_handle import ATD_TIMEOUT, LineHandle, clcc_calls, dial_failure
 from appliance.modem.remote_leg import RemoteLeg
-from appliance.modem.transfer import ATD_TIMEOUT, CallTransfer, clcc_calls, dial_failure
+from appliance.modem.transfer import CallTransfer
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,11 @@ class Calls:
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
             go=self._go, run=self._run, hold=self._hold, release=self._announced, settle=self._settle,
             rang_meanwhile=self._rang_meanwhile, timeout=ANSWER_TIMEOUT)
-        self._transfer = CallTransfer(line_id, post=post, command=command, dialect=dialect, clock=clock,
-                                      dial_timeout=dial_timeout, state=lambda: self.state, go=self._go,
-                                      hangup=self.hangup, forget=self.forget)
-        self.remote = RemoteLeg(line_id, post=post, command=command, dialect=dialect, clock=clock,
-                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
+        # What the parts that dial a second leg with the caller held (a transfer, a remote operator) work with.
+        self.line = LineHandle(line_id, post=post, command=command, dialect=dialect, clock=clock,
+                               dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
+        self._transfer = CallTransfer(self.line, forget=self.forget)
+        self.remote = RemoteLeg(self.line)
 
     # --- the table ------------------------------------------------------------------------
 
@@ -219,7 +220,7 @@ class Calls:
             self._answered_while_checking()  # Quectel sends no answer report: the late ATA's own OK is all
         elif isinstance(h, LineAnswered):
             if self.state == cs.TRANSFERRING:
-                (self.remote if self.remote.live else self._transfer).heard()
+                self.line.heard()
             else:
                 self._answered_while_checking()
             self._queue(self._go(cs.CONNECTED))
@@ -227,12 +228,10 @@ class Calls:
             with self._lock:
                 if self.state in (cs.IDLE, cs.DOWN):  # (while checking, the check decides whose number it was)
                     self._early_caller = None  # their call is over before it was ours: the number is not the next's
-            if self.state == cs.TRANSFERRING and self.remote.live:
-                self.remote.heard(h.reason)  # the operator's leg or the held caller: AT+CLCC tells which
-                self._later(self.remote.check)
-                return
             if self.state == cs.TRANSFERRING:
-                self._transfer.heard(h.reason)  # one leg ended: the transfer's AT+CLCC tells which
+                self.line.heard(h.reason)  # one leg ended, the second or the held caller's: AT+CLCC tells which
+                if self.remote.live:
+                    self._later(self.remote.check)
                 return
             self._queue(self._go(cs.ENDED, h.reason))
 
