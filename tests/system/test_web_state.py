@@ -199,7 +199,7 @@ def test_a_backup_is_sealed_holds_voicemail_recordings_uploads_and_the_privacy_k
 
 
 def test_restart_now_asks_first_then_the_daemon_exits_for_the_service_manager_to_start_it_again(tmp_path):
-    from appliance.cli import RESTART, _run_daemon
+    from appliance.cli.serve import RESTART, run_daemon
 
     document = configuration.default_document()
     simulation = Simulation(document)
@@ -217,7 +217,7 @@ def test_restart_now_asks_first_then_the_daemon_exits_for_the_service_manager_to
     clicker = threading.Thread(target=admin_clicks, daemon=True)
     clicker.start()
     try:
-        status = _run_daemon(daemon)
+        status = run_daemon(daemon)
     finally:
         simulation.close()
     clicker.join(10)
