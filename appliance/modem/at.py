@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
 
@@ -79,6 +80,23 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
 
 
+class SerialPort(Protocol):
+    """What the channel uses of its port: a pyserial port (serial.Serial, or one opened from a URL)."""
+
+    timeout: float | None
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, data: bytes) -> int | None: ...
+
+    def cancel_read(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class AtChannel:
     """One open serial port: a reader thread and `command()` for one command at a time.
 
@@ -87,7 +105,7 @@ class AtChannel:
     `on_lost(reason)` is called once when the port fails.
     """
 
-    def __init__(self, port: object, *, name: str, is_report: Callable[[str], bool],
+    def __init__(self, port: SerialPort, *, name: str, is_report: Callable[[str], bool],
                  on_report: Callable[[str | DleEvent], None], on_lost: Callable[[str], None]) -> None:
         self._port = port
         self.name = name
@@ -122,16 +140,18 @@ class AtChannel:
         """
         if stale and expect is None:
             raise ValueError(f"{command}: skipping owed finals needs the reply's own line (expect)")
-        pending = self._start(command, timeout, _Pending(command, finals, expect, payload, stale, on_final), block=True)
-        return self.wait(pending)
+        self._take(block=True)
+        return self.wait(self._start(command, timeout, _Pending(command, finals, expect, payload, stale, on_final)))
 
     def send(self, command: str, *, timeout: float = 3.0, finals: tuple[str, ...] = BASIC_FINALS,
              on_final: Callable[[Reply], None] | None = None) -> _Pending | None:
         """Write `command` now, if no command is in flight (else None), and return without waiting: the reader
         ends it at its final (after `on_final`), and `wait(sent)` gives its reply on any thread. So ATA leaves
         from the reader that read the RING, with no hop to another thread first."""
+        if not self._take(block=False):
+            return None
         try:
-            return self._start(command, timeout, _Pending(command, finals, None, None, 0, on_final), block=False)
+            return self._start(command, timeout, _Pending(command, finals, None, None, 0, on_final))
         except PortLost:
             return None
 
@@ -145,10 +165,8 @@ class AtChannel:
             raise AtTimeout(f"{self.name}: no answer to {pending.command} within {pending.deadline - pending.born:g} s")
         return Reply(pending.command, pending.lines, pending.final, tuple(pending.skipped))
 
-    def _start(self, command: str, timeout: float, pending: _Pending, *, block: bool) -> _Pending | None:
-        """Take the channel (None if `block` is False and it is busy) and write `command`."""
-        if not self._take(block):
-            return None
+    def _start(self, command: str, timeout: float, pending: _Pending) -> _Pending:
+        """Write `command` on the channel just taken (_take)."""
         pending.born = time.monotonic()
         pending.deadline = pending.born + timeout
         with self._lock:
@@ -190,7 +208,7 @@ class AtChannel:
         self._cmd_lock.release()
 
     @contextmanager
-    def lend(self, timeout: float = 2.0) -> Iterator[object]:
+    def lend(self, timeout: float = 2.0) -> Iterator[SerialPort]:
         """The port for someone else's exclusive use (a voice session, where every byte is sound).
 
         No command is in flight or starts, and the reader is parked (interrupted with cancel_read) until

@@ -13,6 +13,7 @@ posted, so the caller never waits for the worker, the event loop or the database
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -201,7 +202,7 @@ class Calls:
     def _queue(self, commands: list[str]) -> None:
         """The modem effects of a report (reader thread), queued on the worker."""
         for effect in commands:
-            self._later(lambda e=effect: self._run([e]))
+            self._later(functools.partial(self._run, [effect]))
 
     # --- reports -> events (reader thread) -----------------------------------------------
 

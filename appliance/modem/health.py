@@ -57,7 +57,8 @@ def judge_registration(domains: dict[str, int]) -> int | None:
 def registration_problem(stat: int | None) -> str | None:
     if stat in (1, 5):
         return None
-    return f"not on the network: {REGISTRATION_WORDS.get(stat, 'registration unknown')}"
+    words = REGISTRATION_WORDS.get(stat, "registration unknown") if stat is not None else "registration unknown"
+    return f"not on the network: {words}"
 
 
 def poll(command: Callable[..., Reply], health: dict, *, identities: bool) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import serial
 
@@ -246,7 +247,7 @@ class ModemLine:
         """Queue `job(command)` on the worker; `command` is the AT channel's."""
         self._later(lambda: job(self._command))
 
-    def _later(self, run: Callable[[], None]) -> None:
+    def _later(self, run: Callable[[], object]) -> None:
         self._jobs.put(Job(run))
 
     def _answer_first(self, run: Callable[[], None]) -> None:
@@ -296,6 +297,7 @@ class ModemLine:
             if self._recovery.fault is not None:
                 self._recovery.recover()
                 continue
+            job: Job | None
             try:
                 job = self._urgent.popleft()
             except IndexError:
@@ -317,12 +319,15 @@ class ModemLine:
     def _idle_wait(self) -> float:
         now = time.monotonic()
         wait = min(self._setup.next_health - now, self.calls.wait(now), self._heard_at + KEEPALIVE - now)
-        if self._balance_wanted():
-            wait = min(wait, self._balance.due(now))
+        balance = self._balance_wanted()
+        if balance is not None:
+            wait = min(wait, balance.due(now))
         return max(0.05, wait)
 
-    def _balance_wanted(self) -> bool:
-        return self._balance is not None and self._dialect.gsm and self.calls.state == "idle"
+    def _balance_wanted(self) -> Balance | None:
+        """The balance reader, when its time may come now: never during a call (many modems refuse USSD then)."""
+        wanted = self._balance is not None and self._dialect.gsm and self.calls.state == "idle"
+        return self._balance if wanted else None
 
     def _periodic(self) -> None:
         now = time.monotonic()
@@ -331,8 +336,9 @@ class ModemLine:
             self._setup.poll_health(self._command)
         elif now - self._heard_at >= KEEPALIVE:
             self._command("AT", timeout=KEEPALIVE_REPLY)  # no answer: AtTimeout fails the line
-        if self._balance_wanted() and self._balance.due(now) <= 0:
-            self._balance.query()  # never during a call: many modems refuse USSD then
+        balance = self._balance_wanted()
+        if balance is not None and balance.due(now) <= 0:
+            balance.query()
 
     def _command(self, text: str, timeout: float = 3.0, **kw) -> Reply:
         if self._channel is None:
@@ -345,7 +351,7 @@ class ModemLine:
         self._heard_at = time.monotonic()
         return reply
 
-    def _send_now(self, text: str, **kw: object) -> Callable[[], Reply] | None:
+    def _send_now(self, text: str, **kw: Any) -> Callable[[], Reply] | None:
         """`text` written at once, on the calling thread, if no command is in flight (None if one is, or the line
         is down): what waits for its reply (on the worker)."""
         channel = self._channel

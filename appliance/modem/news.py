@@ -37,7 +37,7 @@ class LineNews:
     """`calls_state()` is the call's state (idle, ringing, active, ...); `later(job)` queues a job on the worker;
     `command` is the AT channel's."""
 
-    def __init__(self, line_id: str, *, post: Callable[[object], None], later: Callable[[Callable[[], None]], None],
+    def __init__(self, line_id: str, *, post: Callable[[object], None], later: Callable[[Callable[[], object]], None],
                  command: Callable[..., Reply], calls_state: Callable[[], str],
                  call_waiting: str = "reject") -> None:
         if call_waiting not in CALL_WAITING:

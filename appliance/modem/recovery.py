@@ -24,7 +24,7 @@ log = logging.getLogger("appliance.modem.line")
 class Job:
     """One piece of work for the line's worker."""
 
-    run: Callable[[], None]
+    run: Callable[[], object]
     abandon: Callable[[str], None] | None = None  # posts the failure when the line goes down first
 
 

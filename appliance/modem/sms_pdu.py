@@ -46,7 +46,9 @@ def split(text: str) -> tuple[str, list[str]]:
     encoding = encoding_for(text)
     if _units(text, encoding) <= SINGLE[encoding]:
         return encoding, [text]
-    parts, current, used = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
     for ch in text:
         size = _units(ch, encoding)
         if used + size > PART[encoding]:

@@ -68,7 +68,7 @@ class Balance:
     `post` (the daemon's) hears each reading as a BalanceRead."""
 
     def __init__(self, code: str, period: float, *, command: Callable[..., Reply],
-                 later: Callable[[Callable[[], None]], None], line: str = "",
+                 later: Callable[[Callable[[], object]], None], line: str = "",
                  post: Callable[[object], None] | None = None) -> None:
         self.line, self._post = line, post
         self.code = check_code(code)

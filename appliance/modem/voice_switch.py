@@ -9,6 +9,7 @@ queues the commands on the line's worker: it never waits on the modem itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -61,7 +62,7 @@ class VoiceSwitch:
         else:
             commands = switching.on if switching.when == moment else ()
         for text in commands:
-            self._submit(lambda command, text=text: self._run(command, text))
+            self._submit(functools.partial(self._run, text=text))
 
     def _run(self, command: Callable[..., Reply], text: str) -> None:
         reply = command(text)

@@ -16,9 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The core, the config, the prompt maker and the control commands (typed against commands_host.CommandHost, the
-# part of the daemon they may use). One mypy run for all: each run pays for the standard library's stubs again.
-TYPED = ["appliance/core", "appliance/config", "appliance/service/commands.py",
+# The core, the config, the modems, the prompt maker and the control commands (typed against
+# commands_host.CommandHost, the part of the daemon they may use). One mypy run for all: each run pays for the
+# standard library's stubs again.
+TYPED = ["appliance/core", "appliance/config", "appliance/modem", "appliance/service/commands.py",
          "appliance/service/commands_calls.py", "appliance/service/commands_host.py", "appliance/service/prompts.py"]
 # The ports' seam: the conformance file below assigns each real adapter to its port.
 SEAM = ["appliance/ports.py", "appliance/service/adapters.py", "appliance/service/actions.py"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.modem.framing import DleEvent
 
@@ -30,7 +31,7 @@ class Dtmf:
     digit: str
 
 
-def _brief(self: object) -> str:
+def _brief(self: Any) -> str:
     """The repr without fields left at their default (`call`, `domain`), so transcripts stay short."""
     shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
              if f.name not in ("call", "domain") or getattr(self, f.name) != f.default]
