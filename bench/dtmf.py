@@ -153,6 +153,8 @@ for line in doc["lines"]:
     line["software_dtmf"] = True
 doc["flow"]["nodes"]["menu"]["timeout"] = 600  # the caller stays in the menu: the line listens for keys
 with tempfile.TemporaryDirectory() as tmp, simbox.Box(Path(tmp), doc) as box:
+    # the prompts are made after READY=1, on threads of this process: their making is not the receiver's cost
+    assert box.daemon.prompts_made.wait(120)
     for line in simbox.LINES:
         box.simulation.emulators[line].incoming_call("+15550000" + line[-1])
     assert box.wait(lambda: len(box.status()["calls"]) == len(simbox.LINES), 30), box.status()

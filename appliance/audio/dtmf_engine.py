@@ -63,27 +63,37 @@ class DtmfEngine:
 
     def submit(self, listener: Listener, pcm: bytes) -> None:
         with self._wake:
-            first = not self._queue
+            now, first = self._clock(), not self._queue
             if first:
-                self._first_at = self._clock()
+                self._first_at = now
             self._queue.append((listener, pcm))
             self._queued[listener] = self._queued.get(listener, 0) + len(pcm)
-            # the engine thread is woken to start the batch's clock and once the batch is whole, not per chunk
-            if first or self._whole():
+            # The engine thread is woken once per batch, when it is whole (or overdue: a line stopped feeding),
+            # not at each batch's first chunk (a thread's wakeup costs as much CPU as a line's detection,
+            # docs/proof.md), except the first after a pause: nothing else would start that batch's clock.
+            if self._whole() or now - self._first_at >= self._max_wait or (first and not self._expected):
                 self._wake.notify()
 
     def _whole(self) -> bool:
         need = self._batch_bytes
         return all(self._queued.get(lis, 0) >= need for lis in self._expected or self._queued)
 
+    def _due(self) -> bool:
+        return bool(self._queue) and (self._whole() or self._clock() - self._first_at >= self._max_wait)
+
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._queue:
-                    self._wake.wait()
-                # a timed wait for the rest of the batch, not a poll
-                while not self._whole() and (left := self._first_at + self._max_wait - self._clock()) > 0:
-                    self._wake.wait(left)
+                while not self._due():
+                    if self._queue:  # the batch's own deadline: its lines' chunks never wait longer
+                        self._wake.wait(self._first_at + self._max_wait - self._clock())
+                    elif self._expected:
+                        # Lines fed the last batch, so the next is coming; if none comes within the wait, they
+                        # stopped (their calls left the menu) and the engine sleeps until a line feeds again.
+                        if not self._wake.wait(self._max_wait) and not self._queue:
+                            self._expected = set()
+                    else:
+                        self._wake.wait()
                 queued, self._queue = self._queue, []
                 self._expected, self._queued = set(self._queued), {}
             self._detect(queued)

@@ -152,3 +152,25 @@ def _still(recorder) -> bool:
     before = recorder.frames_captured
     time.sleep(0.2)  # ten periods: the window in which a capture would show
     return recorder.frames_captured == before
+
+
+def test_the_engine_thread_wakes_once_per_batch_not_also_at_each_batchs_first_chunk():
+    """A wakeup costs a thread as much CPU as a line's detection: four lines at a real pace cost one per batch."""
+    engine = DtmfEngine()
+    listeners = [engine.attach(lambda _digit: None) for _ in range(4)]
+    period, rounds = pcm(silence(100)), 15  # 100 ms periods, as the daemon's lines capture
+    listeners[0].feed(period)  # the first batch after a pause starts its own clock
+    wait_until(lambda: engine.batches == 1, timeout=5)
+    switches, batches = _sleeps(engine), engine.batches
+    for _ in range(rounds):
+        for listener in listeners:  # each card's period ends 25 ms after the previous one's
+            listener.feed(period)
+            time.sleep(0.025)
+    wait_until(lambda: engine.batches - batches >= rounds - 1, timeout=5)
+    # the OS's count of the times the engine thread went to sleep and was woken
+    assert _sleeps(engine) - switches <= 1.5 * (engine.batches - batches)
+
+
+def _sleeps(engine: DtmfEngine) -> int:
+    status = Path(f"/proc/self/task/{engine._thread.native_id}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("voluntary_ctxt_switches")))
