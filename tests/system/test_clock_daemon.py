@@ -54,7 +54,7 @@ def box(tmp_path):
     document["retention"] = {"calls": 30}
     document["callers"] = {"lists": {"announcements": ["+70000000001", "+70000000002"]}}
     simulation = Simulation(document)
-    daemons = []
+    runners: dict = {}  # daemon -> the thread running its loop
 
     def start(steps: Steps, synced_file: Path, webhooks: list | None = None):
         from appliance.service.daemon import Daemon
@@ -66,11 +66,12 @@ def box(tmp_path):
         daemon.start()
         runner = threading.Thread(target=daemon.run, daemon=True)
         runner.start()
-        daemons.append((daemon, runner))
+        runners[daemon] = runner
         return daemon
 
+    start.runners = runners  # type: ignore[attr-defined]
     yield start, simulation, tmp_path / "data"
-    for daemon, runner in daemons:
+    for daemon, runner in runners.items():
         daemon.stop()
         runner.join(10)
     simulation.close()
@@ -208,9 +209,13 @@ def test_a_webhook_retry_keeps_its_pause_when_the_clock_steps_back(box, tmp_path
         server.shutdown()
 
 
-def stop(daemon) -> None:
+def stop(start, daemon) -> None:
+    """Stop it and join its loop: the next daemon on the data directory takes the instance lock, which is
+    released last of all (waiting only for the records to close let the next start find it still held)."""
     daemon.stop()
-    wait_until(lambda: daemon.keeper is None, what="the daemon to stop")  # its loop has shut everything down
+    runner = start.runners[daemon]
+    runner.join(10)
+    assert not runner.is_alive(), "the daemon's loop did not stop"
 
 
 def in_true_time(data: Path, callers: tuple[str, ...], since: float) -> None:
@@ -226,7 +231,7 @@ def test_a_restart_before_the_clock_is_set_loses_no_record_to_it(box, tmp_path):
     steps, synced = Steps(1 * DAY - true_start), tmp_path / "synchronized"
     daemon = start(steps, synced)
     take_call(daemon, simulation, "+79161111111")
-    stop(daemon)  # still 1970: an update, a crash, a power cut
+    stop(start, daemon)  # still 1970: an update, a crash, a power cut
     daemon = start(steps, synced)
     take_call(daemon, simulation, "+79162222222")
     steps.offset = 0.0
@@ -241,7 +246,7 @@ def test_records_of_a_run_before_the_clock_was_set_move_when_the_next_run_starts
     steps, synced = Steps(1 * DAY - true_start), tmp_path / "synchronized"
     daemon = start(steps, synced)
     take_call(daemon, simulation, "+79161111111")
-    stop(daemon)
+    stop(start, daemon)
     steps.offset = 0.0  # the time is set while the daemon is down
     synced.touch()
     daemon = start(steps, synced)
