@@ -10,9 +10,9 @@ How it decides, per frame of ~23.75 ms slid in steps of one sub-block (~4.75 ms)
   of three bins at -1.5 %, 0 and +1.5 %.
 * The two tones must carry most of the frame's energy (speech and music spread theirs), stay within the twist
   limits, and the signal must be steady across all five sub-blocks, so a frame only passes when the tone fills
-  it.  Two passing frames in a row confirm a digit (~28.5 ms of tone), or one whose sound goes on for two
-  sub-blocks more (~33 ms in all): GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone, often a single
-  passing frame, but the sound lasts; 20 ms tones never fill a frame twice in a row nor last 33 ms.
+  it.  Two passing frames in a row confirm a digit (~28.5 ms of tone), or one whose sound lasts two sub-blocks
+  more, before or after it (~33 ms in all): GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone, often a
+  single passing frame, but the sound lasts; 20 ms tones never fill a frame twice in a row nor last 33 ms.
 * A held digit is released by three quiet sub-blocks (a gap of ~14 ms or more: a 40 ms pause always does,
   a 10 ms drop-out never does) or by ten frames in a row that no longer show it; released that way, without a
   pause, the same digit coming back is the same press (a codec's or a chord's wobble), not a new key.
@@ -48,26 +48,26 @@ MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a ful
 # Q.24's own edge: noise (20 dB SNR) moves a frame's measured twist by a decibel or two, and GSM 06.10 renders a
 # 40 ms key with the stronger tone stronger still (+4 dB keys came out at +7 to +13 dB, -8 dB keys at -16 dB, in
 # the frames that pass). Keys of 40 ms at twists 0/+4/-8, all 16, two noise seeds (test_dtmf_codecs.py), found at
-# +4/-8 vs these limits: clean line 80 vs 96 of 96, AMR-NB 12.2 49 vs 96, GSM 06.10 59 vs 93 (50 ms keys: 93/55/69
-# vs 96/96/96). No digit in speech and music at these limits (the test corpus, and 13 more sentences in six
-# languages each at four pitches and speeds plus ten more pieces of music, clean and through both codecs);
-# +10 dB finds no more keys of 40 ms.
-MAX_TWIST_DB = 8.0
+# +4/-8 vs these limits: clean line 87 vs 96 of 96, AMR-NB 12.2 53 vs 96, GSM 06.10 62 vs 95 (50 ms keys: 94/60/70
+# vs 96/96/96); +8 finds 94 through GSM, +12 no more than +10. No digit in speech and music at these limits (the
+# test corpus, and 13 more sentences in six languages each at four pitches and speeds plus ten more pieces of
+# music, clean and through both codecs: docs/dtmf.md).
+MAX_TWIST_DB = 10.0
 MIN_TWIST_DB = -16.0
 MIN_TONE_SHARE = (
     0.8  # the two tones' share of the frame energy: real tones give >0.9 at 15 dB SNR, chords <0.75
-)  # (0.75 and less would find more keys through GSM 06.10, but hears speech and chords through the codecs)
+)  # (0.78 finds every key through GSM 06.10, but hears a digit in a sentence through AMR-NB: docs/dtmf.md)
 # every sub-block carries at least this share of the frame's mean energy: GSM 06.10 changes a tone's level by
 # 4-6 dB from one of its 20 ms frames to the next (its long-term predictor starts empty at a key's start)
 MIN_STEADY = 0.2
 CONFIRM_FRAMES = 2
-# One passing frame confirms a digit when the sound goes on for LATE_BLOCKS more sub-blocks (≥ 33 ms in all, each
-# sub-block at least MIN_LASTING of the frame's mean energy): through GSM 06.10 a 40 ms key often passes in one
-# frame only, as the codec bends its tones' pitch and level at its frame boundaries, but its sound lasts; a 20 ms
-# tone never lasts that long.
+# One passing frame confirms a digit when the sound lasts LATE_BLOCKS sub-blocks more than the frame, before or
+# after it (≥ 33 ms in all, each sub-block at least MIN_LASTING of the frame's mean energy): through GSM 06.10 a
+# 40 ms key often passes in one frame only, as the codec bends its tones' pitch and level at its frame
+# boundaries, but its sound lasts; a 20 ms tone never lasts that long.
 LATE_BLOCKS = 2  # (the quietest of 5 + 2 sub-blocks is taken from two runs of 4 in _classify)
 MIN_LASTING = 0.15
-CARRY_BLOCKS = SUBBLOCKS - 1 + LATE_BLOCKS  # sub-blocks kept between batches: one frame and its late ones
+CARRY_BLOCKS = SUBBLOCKS - 1 + LATE_BLOCKS  # sub-blocks kept between batches: the last 7-block window
 QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
 RELEASE_QUIET_BLOCKS = 3
 RELEASE_FRAMES = 10
@@ -130,7 +130,7 @@ class LineState:
                 if self.missing_frames >= RELEASE_FRAMES:
                     self.held, self.spent = -1, self.held
             if lasted >= 0 and lasted != self.held:
-                # the frame LATE_BLOCKS back passed and its sound lasted: that alone confirms it
+                # a frame in the window ending here passed and the sound fills the window: that alone confirms it
                 code, self.candidate_frames = lasted, CONFIRM_FRAMES
             elif code < 0 or code == self.held:
                 self.candidate, self.candidate_frames = -1, 0
@@ -180,6 +180,7 @@ class DtmfBank:
         )
         self._omega_hop = omega * self.hop
         self._phase = np.empty((0, omega.size), dtype=np.complex64)
+        self._known_positions: dict[tuple[int, ...], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
         band_tone = np.arange(8)
         self._nominal_bin = band_tone * 3 + 1  # indexed by band * 4 + tone
         self._spread_bins = 24 + band_tone * 2
@@ -221,12 +222,10 @@ class DtmfBank:
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped afterwards
         codes_all, levels_all, lasting_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
-        offsets = list(accumulate((sizes[k] for k in active[:-1]), initial=0))
-        first = np.array([at + f for at, k in zip(offsets, active, strict=True)
-                          for f in range(LATE_BLOCKS, sizes[k] - SUBBLOCKS + 1)])
+        first, window, newest_block = self._positions(tuple(sizes[k] for k in active))
         codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
-        lasting_list = lasting_all[first - LATE_BLOCKS].tolist()
-        newest = energy[first + SUBBLOCKS - 1].tolist()
+        lasting_list = lasting_all[window].tolist()
+        newest = energy[newest_block].tolist()
         at = 0
         for k in active:
             frames = sizes[k] - SUBBLOCKS + 1 - LATE_BLOCKS
@@ -236,10 +235,25 @@ class DtmfBank:
             at += frames
         return found
 
+    def _positions(self, sizes: tuple[int, ...]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """For lines of these sizes (sub-blocks) joined: each line's new frames, the windows ending at them, and
+        their newest sub-blocks. Kept per sizes: a line's batches are mostly alike, and building them in Python
+        cost a fifth of a batch."""
+        known = self._known_positions.get(sizes)
+        if known is None:
+            offsets = accumulate(sizes[:-1], initial=0)
+            first = self._np.array([at + f for at, size in zip(offsets, sizes, strict=True)
+                                    for f in range(LATE_BLOCKS, size - SUBBLOCKS + 1)])
+            if len(self._known_positions) >= 64:  # odd chunk sizes (a file's last chunk) must not pile up
+                self._known_positions.clear()
+            known = self._known_positions[sizes] = (first, first - LATE_BLOCKS, first + SUBBLOCKS - 1)
+        return known
+
     def _classify(self, coeffs: numpy.ndarray,
                   energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none), its mean energy,
-        and the code again if the sound goes on for LATE_BLOCKS more sub-blocks (else -1)."""
+        """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows (-1 for none) and its mean
+        energy; per window of SUBBLOCKS + LATE_BLOCKS sub-blocks, the key of a frame in it that passed if the
+        sound fills the window (else -1)."""
         np = self._np
         frames = coeffs.shape[0] - SUBBLOCKS + 1
         # each sub-block's DFT turned to one common time origin (the batch's start), so that a frame's DFT is the
@@ -276,11 +290,14 @@ class DtmfBank:
             & (min_energy >= MIN_STEADY * mean_energy)
         )
         codes = np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1)
-        # the frames whose sound goes on for LATE_BLOCKS more sub-blocks; the last LATE_BLOCKS frames have no such
-        # sub-blocks yet: they are judged in the next batch, whose carried samples begin with them
+        # per window of SUBBLOCKS + LATE_BLOCKS sub-blocks whose every sub-block is loud: the key of any frame in
+        # it that passed (max: there is one, or the same twice). The window ending at frame f is reported at f;
+        # the windows ending at the last frames are judged in the next batch, whose carried samples begin with them
         late = frames - LATE_BLOCKS
         sound = np.minimum(fours[:late], fours[3 : 3 + late])
-        return codes, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[:late], codes[:late], -1)
+        passed = np.maximum(np.maximum(codes[:late], codes[1 : late + 1]), codes[2:])  # the window's 3 frames
+        # loud: measured against the middle frame's mean energy
+        return codes, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[1 : late + 1], passed, -1)
 
 
 class DtmfDetector:
