@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import pytest
 
-from appliance.records.store import migrations, stats
+from appliance.records.store import rollups, stats
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import enforce_retention, erase_caller
 from tests.support.calls import NUMBER, record, write
@@ -301,7 +301,7 @@ def test_the_migration_backfills_an_existing_box_with_the_same_figures(tmp_path,
     conn.commit()
     store.close()
     assert stats.dashboard(conn, BASE - 3 * HOUR, BASE + 40 * DAY - 3 * HOUR, utc_offset=3 * HOUR) == figures
-    with caplog.at_level(logging.INFO, logger=migrations.__name__):
+    with caplog.at_level(logging.INFO, logger=rollups.__name__):
         CallStore(path).close()
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("statistics rollups")]
     assert len(progress) == 2 and progress[-1].startswith("statistics rollups: 150 of 150 calls")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from .migrations import DAY_SECONDS, floor_div
+from .rollups import DAY_SECONDS, floor_div
 
 if TYPE_CHECKING:
     import sqlite_utils

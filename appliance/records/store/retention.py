@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..privacy import RETENTION_KINDS
 from .access import AccessStore
-from .migrations import ROLLUP_STATE
 from .queries import CallLog
+from .rollups import ROLLUP_STATE
 
 if TYPE_CHECKING:
     from .calls import CallStore

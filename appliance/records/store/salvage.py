@@ -23,7 +23,8 @@ from typing import TypeVar
 from appliance.files import fsync_dir
 
 from . import sqlite_utils_without_numpy
-from .migrations import MIGRATIONS, TIME_ROLLUPS, fill_from_quarter_hours, migrate
+from .migrations import MIGRATIONS, migrate
+from .rollups import TIME_ROLLUPS, fill_from_quarter_hours
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import callback_days
-from .migrations import DAY_SECONDS, ROLLUPS, SLOT_SECONDS, TIME_ROLLUPS, TIME_SUMS
+from .rollups import DAY_SECONDS, ROLLUPS, SLOT_SECONDS, TIME_ROLLUPS, TIME_SUMS
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:

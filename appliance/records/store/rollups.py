@@ -1,0 +1,191 @@
+"""The statistics rollups: what the dashboard adds up instead of scanning calls, and the SQL that keeps them.
+
+The dashboard adds these up for the whole quarter-hours (time series) or UTC days (breakdowns) inside
+a period instead of scanning a year of calls. Every real UTC offset is a whole number of quarter-hours,
+so local hours and days are unions of slots. Durations are summed as whole milliseconds (integers), so
+a figure never depends on the order rows were added; waits are also counted per whole second (ceil for
+answered calls, floor for abandoned ones) so service level and short abandons work for any whole-second
+threshold chosen when the dashboard is read. Triggers keep them in step inside the writer's own
+transaction, whatever changes a call (start, connect, end, call type, interrupted, erasure).
+
+The tables themselves are made by the numbered migrations (migrations.py: 6 and 9), with what is here.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+SLOT_SECONDS = 900
+HOUR_SECONDS = 3600
+DAY_SECONDS = 86400
+# The rollups over time with every summary figure, finest first (hours and days: migration 9), as
+# table -> (key column, seconds per row). A year's summary reads 365 day rows, not 35,040 quarter-hours.
+TIME_ROLLUPS = {"stats_slots": ("slot", SLOT_SECONDS), "stats_hours": ("hour", HOUR_SECONDS),
+                "stats_days": ("day", DAY_SECONDS)}
+TIME_SUMS = ("calls", "offered", "answered", "abandoned", "wait_n", "wait_ms", "talk_n", "talk_ms", "surveys",
+             "survey_total")
+ROLLUP_STATE = "stats_rollup_state"  # keep_on_delete = 1 while retention deletes raw rows (rollups stay)
+
+
+def floor_div(expr: str, unit: int) -> str:
+    """SQL for floor(expr / unit), exact even where the float division rounds up to the next integer."""
+    q = f"CAST(({expr}) / {unit} AS INTEGER)"
+    return f"({q} - ({q} * {unit} > ({expr})))"
+
+
+def _ms(expr: str) -> str:
+    return f"CAST(ROUND(({expr}) * 1000) AS INTEGER)"
+
+
+_CALL_SOURCE = ("started_at", "outcome", "queued_at", "connected_at", "wait_seconds", "talk_seconds",
+                "survey_score", "operator", "call_type")
+_EVENT_SOURCE = ("at", "event", "handset")
+_ANSWERED = "connected_at IS NOT NULL"
+_DURATIONS = (f"COUNT(CASE WHEN {_ANSWERED} THEN wait_seconds END) AS wait_n, "
+              f"COALESCE(SUM(CASE WHEN {_ANSWERED} THEN {_ms('wait_seconds')} END), 0) AS wait_ms, "
+              f"COUNT(CASE WHEN {_ANSWERED} THEN talk_seconds END) AS talk_n, "
+              f"COALESCE(SUM(CASE WHEN {_ANSWERED} THEN {_ms('talk_seconds')} END), 0) AS talk_ms")
+_DAY = floor_div("started_at", DAY_SECONDS)
+
+
+def _over_time(key: str, unit: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]:
+    return (_CALL_SOURCE, (key,), TIME_SUMS,
+            f"SELECT {floor_div('started_at', unit)} AS {key}, COUNT(*) AS calls, COUNT(queued_at) AS offered, "
+            f"COUNT(connected_at) AS answered, COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned, "
+            f"{_DURATIONS}, COUNT(survey_score) AS surveys, COALESCE(SUM(survey_score), 0) AS survey_total, "
+            f"MAX(CASE WHEN queued_at IS NOT NULL THEN wait_seconds END) AS longest_wait "
+            f"FROM {{src}} GROUP BY 1")
+
+
+# table -> (source columns, key columns, summed columns, SELECT over `{src}` giving keys then sums)
+ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]] = {
+    **{table: _over_time(key, unit) for table, (key, unit) in TIME_ROLLUPS.items()},
+    "stats_day_counts": (
+        _CALL_SOURCE, ("day", "kind", "value"), ("n",),
+        " UNION ALL ".join(
+            f"SELECT {_DAY} AS day, '{kind}' AS kind, {value} AS value, COUNT(*) AS n FROM {{src}} "
+            f"WHERE {where} GROUP BY 1, 3" for kind, value, where in (
+                ("outcome", "COALESCE(outcome, 'in progress')", "1"),
+                ("call_type", "COALESCE(call_type, 'unclassified')", "1"),
+                ("survey", "survey_score", "survey_score IS NOT NULL"),
+                ("answered_wait", f"-{floor_div('-wait_seconds', 1)}", f"{_ANSWERED} AND wait_seconds IS NOT NULL"),
+                ("abandoned_wait", floor_div("COALESCE(wait_seconds, 0)", 1), "outcome = 'abandoned'"),
+            ))),
+    "stats_day_operators": (
+        _CALL_SOURCE, ("day", "operator"),
+        ("answered", "wait_n", "wait_ms", "talk_n", "talk_ms", "surveys", "survey_total"),
+        f"SELECT {_DAY} AS day, COALESCE(operator, '') AS operator, COUNT(*) AS answered, {_DURATIONS}, "
+        f"COUNT(survey_score) AS surveys, COALESCE(SUM(survey_score), 0) AS survey_total "
+        f"FROM {{src}} WHERE {_ANSWERED} GROUP BY 1, 2"),
+    "stats_day_handsets": (
+        _EVENT_SOURCE, ("day", "handset"), ("connected", "ring_no_answer"),
+        f"SELECT {floor_div('at', DAY_SECONDS)} AS day, COALESCE(handset, '') AS handset, "
+        f"COUNT(CASE WHEN event = 'CONNECT' THEN 1 END) AS connected, "
+        f"COUNT(CASE WHEN event = 'RINGNOANSWER' THEN 1 END) AS ring_no_answer "
+        f"FROM {{src}} WHERE event IN ('CONNECT', 'RINGNOANSWER') GROUP BY 1, 2"),
+}
+
+
+def _fold(table: str, src: str, sign: int) -> list[str]:
+    """Statements adding (sign 1) or taking away (sign -1) the rows of `src` in one rollup table."""
+    _, keys, sums, select = ROLLUPS[table]
+    spec = select.format(src=src)
+    values = ", ".join([*keys, *(f"{sign} * {column}" for column in sums)])
+    updates = [f"{column} = {column} + excluded.{column}" for column in sums]
+    columns = [*keys, *sums]
+    if table in TIME_ROLLUPS and sign > 0:
+        columns.append("longest_wait")
+        values += ", longest_wait"
+        updates.append("longest_wait = CASE WHEN longest_wait IS NULL OR excluded.longest_wait > longest_wait "
+                       "THEN excluded.longest_wait ELSE longest_wait END")
+    statements = [f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM ({spec}) WHERE true "
+                  f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"]
+    if table in TIME_ROLLUPS and sign < 0:  # only triggers take away, always the OLD row
+        # A maximum cannot be taken away: when the longest wait leaves its row, look at the row's calls again.
+        key, unit = TIME_ROLLUPS[table]
+        at = floor_div("OLD.started_at", unit)
+        statements.append(
+            f"UPDATE {table} SET longest_wait = (SELECT MAX(wait_seconds) FROM calls INDEXED BY idx_calls_stats "
+            f"WHERE started_at >= {at} * {unit} AND started_at < ({at} + 1) * {unit} "
+            f"AND queued_at IS NOT NULL) WHERE {key} = {at} AND OLD.queued_at IS NOT NULL "
+            f"AND OLD.wait_seconds >= longest_wait")
+    return statements
+
+
+def _body(tables: tuple[str, ...], columns: tuple[str, ...], *sides: tuple[str, int]) -> str:
+    """A trigger body folding the OLD and/or NEW row into each of `tables` fed by these columns."""
+    targets = [table for table in tables if ROLLUPS[table][0] == columns]
+    rows = {prefix: "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in columns) + ")" for prefix, _ in sides}
+    return " ".join(f"{statement};" for prefix, sign in sides for table in targets
+                    for statement in _fold(table, rows[prefix], sign))
+
+
+def _when(*conditions: str) -> str:
+    present = [c for c in conditions if c]
+    return f" WHEN {' AND '.join(present)}" if present else ""
+
+
+TRIGGERS = [f"stats_{name}_{when}" for name in ("calls", "events") for when in ("ai", "au", "ad")]
+
+
+def make_triggers(db: sqlite_utils.Database | sqlite3.Connection, tables: tuple[str, ...]) -> None:
+    kept = f"NOT EXISTS (SELECT 1 FROM {ROLLUP_STATE} WHERE keep_on_delete)"
+    handset_events = "{row}.event IN ('CONNECT', 'RINGNOANSWER')"
+    for table, name, columns, relevant in (("calls", "calls", _CALL_SOURCE, ""),
+                                           ("call_events", "events", _EVENT_SOURCE, handset_events)):
+        new, old = relevant.format(row="NEW"), relevant.format(row="OLD")
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        db.execute(f"CREATE TRIGGER stats_{name}_ai AFTER INSERT ON {table}{_when(new)} "
+                   f"BEGIN {_body(tables, columns, ('NEW', 1))} END")
+        db.execute(f"CREATE TRIGGER stats_{name}_au AFTER UPDATE OF {', '.join(columns)} ON {table}"
+                   f"{_when(f'({changed})', relevant and f'({old} OR {new})')} "
+                   f"BEGIN {_body(tables, columns, ('OLD', -1), ('NEW', 1))} END")
+        # Retention sets keep_on_delete around its deletes: the rollups keep the calls as anonymous counts.
+        db.execute(f"CREATE TRIGGER stats_{name}_ad AFTER DELETE ON {table}{_when(old, kept)} "
+                   f"BEGIN {_body(tables, columns, ('OLD', -1))} END")
+
+
+def backfill_rollups(db: sqlite_utils.Database | sqlite3.Connection, chunk_days: int = 30,
+                     tables: tuple[str, ...] = tuple(ROLLUPS)) -> int:
+    """Fold every call and event already stored into the (empty) rollups, a month at a time; returns calls."""
+    (first, last, total), = db.execute(
+        "SELECT MIN(t), MAX(t), SUM(n) FROM (SELECT MIN(started_at) AS t, COUNT(*) AS n FROM calls UNION ALL "
+        "SELECT MAX(started_at), 0 FROM calls UNION ALL SELECT MIN(at), 0 FROM call_events UNION ALL "
+        "SELECT MAX(at), 0 FROM call_events)").fetchall()
+    if first is None:
+        return 0
+    sources = {
+        _CALL_SOURCE: f"(SELECT {', '.join(_CALL_SOURCE)} FROM calls INDEXED BY idx_calls_stats "
+                      "WHERE started_at >= :a AND started_at < :b)",
+        _EVENT_SOURCE: "(SELECT at, event, handset FROM call_events INDEXED BY idx_events_kind "
+                       "WHERE event IN ('CONNECT', 'RINGNOANSWER') AND at >= :a AND at < :b)",
+    }
+    step = chunk_days * DAY_SECONDS
+    a, done = (first // DAY_SECONDS) * DAY_SECONDS, 0
+    while a <= last:
+        span = {"a": a, "b": a + step}
+        for table in tables:
+            for statement in _fold(table, sources[ROLLUPS[table][0]], 1):
+                db.execute(statement, span)
+        done += db.execute("SELECT COUNT(*) FROM calls WHERE started_at >= :a AND started_at < :b",
+                           span).fetchone()[0]
+        log.info("statistics rollups: %d of %d calls folded in (%.0f%%)", done, total, 100 * done / max(total, 1))
+        a += step
+    return done
+
+
+def fill_from_quarter_hours(db: sqlite_utils.Database | sqlite3.Connection, table: str) -> None:
+    """Fill an empty hour or day rollup by adding up the quarter-hours (migration 9, and a salvaged log).
+
+    From the quarter-hours, not the calls: they still count the calls retention deleted.
+    """
+    key, unit = TIME_ROLLUPS[table]
+    db.execute(f"INSERT INTO {table} SELECT {floor_div(f'slot * {SLOT_SECONDS}', unit)} AS {key}, "
+               f"{', '.join(f'SUM({c})' for c in TIME_SUMS)}, MAX(longest_wait) FROM stats_slots GROUP BY 1")
