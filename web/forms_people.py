@@ -78,6 +78,8 @@ def groups(section: str, document: dict[str, Any]) -> list[Group]:
             _f(document, "queue.wait_text", "Expected wait ({m} is the minutes)", "text"),
             _f(document, "queue.wait_text_ru", "Expected wait, Russian", "text"),
             _f(document, "queue.hold_music", "Hold music (a prompt; empty for ringback)", "select", prompts),
+            _f(document, "queue.handover_whisper", "Handover: say who is coming in the taking desk's handset "
+                                                    "(over a free line)", "bool"),
         ])]
     if section == "callers":
         result = []

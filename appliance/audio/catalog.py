@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..core.desks import handover_prompt
 from ..core.nodes import BEEP
 from ..core.queue import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from ..core.remote import whisper_prompt
@@ -88,6 +89,23 @@ def _whispers(config: Config, library: PromptLibrary | None) -> list[tuple[str, 
             for skill in (None, *sorted(skills))]
 
 
+HANDOVER = {"en": "A colleague is handing you a caller{skill}.",
+            "ru": "Коллега передаёт вам абонента{skill}."}
+
+
+def _handover_whispers(config: Config, library: PromptLibrary | None) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """What a desk taking a handed-over caller hears first, one per skill: only with [queue] handover_whisper
+    (core/desks.py)."""
+    if not config.people.queue.handover_whisper:
+        return []
+    skills = {s for o in config.people.operators for s in o.skills}
+    skills |= {n.skill for n in config.flow.nodes.values() if n.skill}
+    lang = config.language if config.language in HANDOVER else "en"
+    return [(handover_prompt(skill), "handover", (_spoken, library,
+                                                  HANDOVER[lang].format(skill=f", {skill}" if skill else ""), lang))
+            for skill in (None, *sorted(skills))]
+
+
 def prompt_names(config: Config) -> set[str]:
     """The name of every sound render_prompts makes for this config, without making any: what the flow may
     ask for while they are still being made."""
@@ -118,7 +136,7 @@ def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> l
                 for n in numbers:
                     text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
                     jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
-    return jobs + _whispers(config, library)
+    return jobs + _whispers(config, library) + _handover_whispers(config, library)
 
 
 def _unless_stopped(stop: threading.Event | None, make: Callable[..., Path], *args: Any) -> Path:

@@ -138,6 +138,11 @@ def _queue(raw: object, prompts: set[str], problems: list[Problem]) -> QueueSett
     if hold is not None and hold not in prompts:
         problems.append(Problem("queue.hold_music", f"names a missing prompt {hold!r}"))
     settings["hold_prompt"] = hold if hold in prompts else RINGBACK
+    whisper = raw.get("handover_whisper", False)
+    if not isinstance(whisper, bool):
+        problems.append(Problem("queue.handover_whisper", f"true or false, not {whisper!r}"))
+    else:
+        settings["handover_whisper"] = whisper
     tiers = raw.get("tiers")
     if tiers is not None:
         try:

@@ -8,6 +8,11 @@ handset's relay on a line makes a three-way call. A handover puts the caller on 
 desk (its console shows who is coming and from whom) and, on lift, connects the target; the first operator either
 stays in a three-way introduction or has already put the receiver down. A supervisor with the receiver lifted joins
 a connected call (barge) or, with a handset wired for it, listens with their microphone cut.
+
+With `[queue] handover_whisper`, the desk taking a handed-over caller first hears who is coming ("A colleague is
+handing you a caller, legal"), spoken into its handset alone: its audio relay closes on a free line's audio bus
+(one with a sound card on the modem's pins and no call), whose card plays the whisper; when it has been said the
+relay moves to the caller's line (break before make). Without such a free line the console says it, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +31,20 @@ from .queue import Queue
 from .strategies import choose, eligible
 
 log = logging.getLogger(__name__)
+
+
+def handover_prompt(skill: str | None) -> str:
+    """What a desk taking a handed-over caller hears first, per skill (the catalog renders one for every skill)."""
+    return f"handover.{skill}" if skill else "handover"
+
+
+@dataclass
+class Whisper:
+    """A handover being told to the desk that took it, on a free line's audio bus."""
+
+    call_id: str
+    handset: str
+    joins: list[object]  # the audio switched once it has been said: the caller (and a staying colleague) joined
 
 
 @dataclass
@@ -49,6 +68,11 @@ class Desks:
         self.presence = presence  # handset -> the operator its presence switch logs in and out
         self.rng = rng or random.Random()
         self.handovers: dict[str, Handover] = {}  # call id -> the handover in progress
+        # The spoken handover whisper's wiring (set from the config): each handset's lines with an audio relay, and
+        # the lines whose sound card plays onto their audio bus (a modem's analogue pins, not a USB voice port).
+        self.audio_lines: dict[str, set[str]] = {}
+        self.bus_lines: set[str] = set()
+        self.whispers: dict[str, Whisper] = {}  # free line -> the handover being told on it
         self.listening: set[str] = set()  # handsets joined listen-only (their microphone relay cut)
 
     # --- receivers and presence switches -------------------------------------------------
@@ -76,12 +100,15 @@ class Desks:
         call = self.lines.by_id(handset.connected_to)
         if call is None:
             return self.queue.dispatch()  # a receiver back on its cradle may be rung again
+        return self._whisper_cut(handset.id) + self._put_down_call(handset.id, call)
+
+    def _put_down_call(self, handset: str, call: Call) -> list[object]:
         if isinstance(call, CallbackRequest) and call.connected_at is None:
             return self.callbacks.operator_gave_up(call)
-        left = self.put_down(handset.id, call)
+        left = self.put_down(handset, call)
         if left is not None:
             return left  # one of several desks on the call left; the call goes on
-        call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset.id)
+        call.log(self.clock.wall(), "COMPLETEAGENT", handset=handset)
         survey = self.ivr.operator_done(call)
         if survey is not None:
             return survey  # the operator is done; the caller stays for the survey question
@@ -165,7 +192,47 @@ class Desks:
             actions += self._release(first, handover.from_operator)
         call.handset, call.operator = handset, operator
         call.log(stamp, "CONNECT", handset=handset, detail=operator)
+        line = self._whisper_line(handset, call)
+        if line is not None:  # the caller's music and the colleague's relay wait until the desk has heard who
+            joins: list[object] = [a for a in actions if isinstance(a, ev.StopAudio | ev.ConnectAudio)]
+            self.whispers[line] = Whisper(call.id, handset, joins)
+            self.lines.lent[line] = call.id
+            call.log(stamp, "WHISPER", handset=handset, detail=f"spoken on line {line}")
+            actions = [a for a in actions if a not in joins] + [
+                ev.ConnectAudio(handset, line), ev.Play(line, handover_prompt(call.skill))]
         return [*actions, ev.CallConnected(call.id, handset, operator, stamp)]
+
+    # --- the spoken handover whisper -------------------------------------------------------------
+
+    def _whisper_line(self, handset: str, call: Call) -> str | None:
+        if not self.queue.settings.handover_whisper:
+            return None
+        return next((line for line in sorted(self.audio_lines.get(handset, ())) if line in self.bus_lines
+                     and line != call.line and self.lines.is_free(line)), None)
+
+    def on_whisper(self, event: object) -> bool:
+        """The whisper's line said it (or failed): the desk joins the caller now."""
+        return isinstance(event, ev.PromptFinished | ev.LineDown) and event.line in self.whispers
+
+    def whisper_event(self, event: object) -> list[object]:
+        assert isinstance(event, ev.PromptFinished | ev.LineDown)
+        whisper = self.whispers.pop(event.line)
+        self.lines.give_back(event.line)
+        if isinstance(event, ev.LineDown):
+            self.lines.state[event.line], self.lines.reason[event.line] = "down", event.reason
+        call = self.lines.by_id(whisper.call_id)
+        if call is None or call.handset != whisper.handset:
+            return [ev.StopAudio(event.line)]
+        return [ev.StopAudio(event.line), *whisper.joins]
+
+    def _whisper_cut(self, handset: str) -> list[object]:
+        """The desk put the receiver down while it heard the whisper: the line is free again."""
+        for line, whisper in list(self.whispers.items()):
+            if whisper.handset == handset:
+                del self.whispers[line]
+                self.lines.give_back(line)
+                return [ev.StopAudio(line)]
+        return []
 
     def ring_timeout(self, call: Call) -> list[object]:
         """Nobody took the caller: back to the first operator, or, gone meanwhile, to the queue."""
@@ -218,6 +285,11 @@ class Desks:
     def finished(self, call: Call) -> list[object]:
         """The call ended: a desk still ringing for a handover stops, everyone else in it is released."""
         actions: list[object] = []
+        for line, whisper in list(self.whispers.items()):
+            if whisper.call_id == call.id:  # gone while the desk heard who was coming
+                del self.whispers[line]
+                self.lines.give_back(line)
+                actions.append(ev.StopAudio(line))
         if self.handovers.pop(call.id, None) is not None and call.ringing:
             actions += self.queue.stop_ringing(call, unanswered=False)
         for handset, operator in list(call.extra.items()):

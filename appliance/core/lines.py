@@ -27,16 +27,17 @@ class Lines:
     def live(self) -> list[Call]:
         return [c for c in self.calls.values() if c is not None]
 
-    def _free(self, line: str) -> bool:
+    def is_free(self, line: str) -> bool:
+        """Up, with no call of its own and not lent to another call."""
         return self.calls[line] is None and self.state[line] == "up" and line not in self.lent
 
     def free(self) -> str | None:
         """A line that is up and carries no call, for dialling out."""
-        return next((n for n in self.calls if self._free(n)), None)
+        return next((n for n in self.calls if self.is_free(n)), None)
 
     def take(self, call: Call, avoid: Iterable[str] = ()) -> str | None:
         """A free line (none of `avoid`) becomes the call's, for dialling out; None when there is none."""
-        line = next((n for n in self.calls if self._free(n) and n not in avoid), None)
+        line = next((n for n in self.calls if self.is_free(n) and n not in avoid), None)
         if line is not None:
             self.calls[line], call.line = call, line
         return line
@@ -45,7 +46,7 @@ class Lines:
         """A free line to dial the call's remote operator from, its audio then bridged to the caller's line."""
         if call.line not in self.bridgeable:
             return None
-        return next((n for n in self.calls if self._free(n) and n in self.bridgeable and n != call.line), None)
+        return next((n for n in self.calls if self.is_free(n) and n in self.bridgeable and n != call.line), None)
 
     def lend(self, call: Call) -> str | None:
         line = self.lendable(call)

@@ -64,6 +64,7 @@ class QueueSettings:
     tiers: tuple[SkillTier, ...] = DEFAULT_TIERS
     announce_every: float = 0.0  # seconds between position announcements; 0 never announces
     hold_prompt: str = RINGBACK  # what a waiting caller hears: ringback, or music on hold
+    handover_whisper: bool = False  # a desk taking a handed-over caller hears who first, over a free line (desks.py)
 
 
 def _held(call: Call) -> float:

@@ -149,7 +149,11 @@ class RemoteOperators:
 
     def on_leg(self, event: object) -> bool:
         """The event is about a line lent to a remote leg, not about a call of that line's own."""
-        return isinstance(event, LEG_EVENTS) and event.line in self.lines.lent
+        return isinstance(event, LEG_EVENTS) and self.is_leg(event.line)
+
+    def is_leg(self, line: str) -> bool:
+        """A remote operator's phone is dialled (or talks) on this line, for a caller on another."""
+        return line in self.lines.lent and any(s.leg_line == line for s in self.queue.handsets.values())
 
     def leg_event(self, event: object) -> list[object]:
         assert isinstance(event, LEG_EVENTS)

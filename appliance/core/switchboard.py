@@ -165,8 +165,11 @@ class Switchboard:
         if handler is None:  # an event nobody handles is a bug to hear about, not a call quietly lost
             raise TypeError(f"the switchboard has no handler for {type(event).__name__}")
         actions = self._fire_timers()
-        # a line lent to a remote operator's leg (core/remote.py) has no call of its own: its events are the leg's
-        actions += self.remote.leg_event(event) if self.remote.on_leg(event) else handler(event)
+        # a line lent to another call (a remote operator's leg, a desk's handover whisper) has no call of its own
+        if self.desks.on_whisper(event):
+            actions += self.desks.whisper_event(event)
+        else:
+            actions += self.remote.leg_event(event) if self.remote.on_leg(event) else handler(event)
         actions += self.moves.check()  # anything may have made a waiting caller due to go to a sibling
         self.view.note_operator_states()
         return actions

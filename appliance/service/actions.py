@@ -81,13 +81,15 @@ class Actions:
             case ev.HangUp(line=line):
                 self.waiting.pop(line, None)
                 lines[line].hangup()
+                if line in recorders:
+                    recorders[line].stop_listening()  # a remote leg's line has no record whose end would do it
             case ev.Play(line=line, prompt=prompt, loop=loop):
                 if prompt in self.prompts:
                     self.waiting.pop(line, None)
                     players[line].play(prompt, self.prompts[prompt], loop)
                 else:
                     self.waiting[line] = (prompt, loop)
-                if line in recorders:
+                if line in recorders and (self.core.line_calls.get(line) is not None or self.core.remote.is_leg(line)):
                     recorders[line].listen()  # the flow speaks: a key may answer it (again, after an operator)
             case ev.StopAudio(line=line):
                 self.waiting.pop(line, None)

@@ -41,6 +41,9 @@ def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None =
                   if handset.presence_pin is not None and handset.operator},
         move_after=config.fleet.move_after if config.fleet is not None else 0.0,
     )
+    board.desks.audio_lines = {handset.id: set(handset.audio_pins) for handset in config.handsets}
+    board.desks.bus_lines = {line.id for line in config.lines if line.audio == "alsa"
+                             and line.dialect not in SERIAL_AUDIO_DIALECTS}
     if board.queue.lines is not None:  # a V.253 modem's audio is its serial port's, one way at a time: no bridge
         board.queue.lines.bridgeable = {line.id for line in config.lines if line.dialect not in SERIAL_AUDIO_DIALECTS}
     return board
