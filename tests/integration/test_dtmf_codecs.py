@@ -15,6 +15,7 @@ import pytest
 from appliance.audio.dtmf import DtmfDetector
 from tests.support.dtmf_signals import (
     ALL_DIGITS,
+    MORE_SPEECH,
     music,
     pcm,
     sequence,
@@ -92,3 +93,14 @@ def test_speech_and_music_through_the_codecs_give_no_digit(codec: str) -> None:
     # Chords built on DTMF pairs lose the harmonics that set them apart in GSM's coarse quantiser: two of the
     # four are heard as keys (as before the codec-aware limits), no more.
     assert heard(through_codec(two_note_music(), codec)) == ("2D" if codec == "gsm" else "")
+
+
+@pytest.mark.slow
+def test_more_voices_clean_and_through_both_codecs_give_no_digit() -> None:
+    """The twist limits are wider than practice (docs/dtmf.md): other languages, pitches and speeds, at their
+    loudest, must still give no digit, clean or through either codec."""
+    for sentence in speech(8000, MORE_SPEECH):
+        loud = sentence * (0.95 / np.abs(sentence).max())
+        assert heard(loud) == ""
+        for codec in ("gsm", "amr"):
+            assert heard(through_codec(loud, codec)) == "", codec

@@ -27,6 +27,19 @@ SPEECH = [
     ("ru", "Спасибо за ваш звонок, ваше мнение очень важно для нас."),
 ]
 
+# More voices for talk-off through the codecs: other languages, and espeak-ng pitches (-p) and speeds (-s) that
+# put voiced harmonics elsewhere. The first gives a `*` through AMR-NB once the tones' share is lowered to 75 %
+# (at 78 % it did in one rendering and not in another: docs/dtmf.md)
+MORE_SPEECH = [
+    ("en+f3", "Hmm, well, I am not sure, maybe you could call me back tomorrow morning at nine o'clock?", "-p 90"),
+    ("en+f3", "I would like to speak to someone about my daughter, she has not come home since yesterday evening.",
+     "-p 99 -s 140"),
+    ("ru+f3", "Я хотела бы поговорить с кем-нибудь, мне очень тяжело в последнее время.", "-p 90"),
+    ("de", "Guten Tag, ich möchte bitte mit einem Mitarbeiter sprechen, es ist sehr dringend.", "-p 40"),
+    ("fr+f3", "Bonjour, je voudrais parler à quelqu'un, s'il vous plaît, c'est assez urgent.", "-p 99 -s 140"),
+    ("es", "Hola, quisiera hablar con alguien, por favor, es bastante urgente.", "-s 220 -p 60"),
+]
+
 
 def tone(
     digit: str,
@@ -125,16 +138,18 @@ def two_note_music(rate: int = 8000) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def speech(rate: int = 8000) -> list[np.ndarray]:
-    """The SPEECH sentences spoken by espeak-ng, resampled by sox to rate (raises if either is missing)."""
+def speech(rate: int = 8000, sentences: list[tuple[str, ...]] | None = None) -> list[np.ndarray]:
+    """The sentences (SPEECH unless given: voice, text and optionally espeak-ng options) spoken by espeak-ng,
+    resampled by sox to rate (raises if either is missing)."""
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
         raise FileNotFoundError("espeak-ng and sox are needed for the speech talk-off signals")
     with tempfile.TemporaryDirectory() as tmp:
         out = []
-        for i, (voice, text) in enumerate(SPEECH):
+        for i, (voice, text, *options) in enumerate(SPEECH if sentences is None else sentences):
             spoken, resampled = Path(tmp, f"{i}.wav"), Path(tmp, f"{i}-{rate}.wav")
             subprocess.run(
-                ["espeak-ng", "-v", voice, "-w", str(spoken), text], check=True, capture_output=True
+                ["espeak-ng", "-v", voice, *" ".join(options).split(), "-w", str(spoken), text],
+                check=True, capture_output=True,
             )
             subprocess.run(
                 ["sox", str(spoken), "-r", str(rate), "-b", "16", str(resampled)],
