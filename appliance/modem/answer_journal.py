@@ -1,20 +1,37 @@
-"""The answer journal: one line per ATA, appended just before it goes out, so the record can follow it.
+"""The answer journal: one line per ATA, written just before it goes out, so the record can follow it.
 
 The line answers a caller straight from the RING, before the daemon has written the call's record. A
-crash in between must not lose the call, so each answer is first noted here: one unsynced append of a
-short line (microseconds; it survives the process being killed, as the page cache does). The daemon
-marks an entry settled once the record is in the database; at start, entries never settled become
-records (closed as interrupted with the rest), and the journal starts empty again.
+crash in between must not lose the call, so each answer is first noted here. The daemon marks an entry
+settled once the record is in the database; at start, entries never settled become records (closed as
+interrupted with the rest), and the journal starts empty again.
 
 Each line is sealed with the box's privacy key (AES-GCM, as the records' own journal is): it holds the
 caller's number as the line gave it, and no file on the card may keep a number readable outside the
 records' privacy rule. cryptography is loaded with the first answer, never by an idle box.
+
+What the caller waits for is the ATA, so the note before it is made cheap (bench/answer_latency.py):
+ * sealing costs ~130 us (JSON, AES-GCM, a nonce): each line's next note is sealed ahead, when its last
+   call's record is written (`settled`, on the event loop), and holds what is known then, the line. The
+   answer adds the call's id and the time in the clear (neither says anything about the caller) and the
+   number, if the line has it yet, in a second sealed line after the ATA ("a later line for the same call").
+   A line's first answer after a start, and an answer whose number is known before the ATA (V.253 caller ID,
+   +CLIP before RING), are sealed whole before the ATA as before.
+ * the file is reserved (zeros written) at start and kept mapped (MAP_SHARED): an entry is a copy into the
+   page cache at a known offset, with no system call and no size to change (an append to the emptied file
+   cost ~40 us). The mapped pages are the file's: they outlive the process like a write() would.
+ * no fsync. The entry is in the page cache before the ATA leaves, and the page cache outlives the process:
+   a crash (SIGKILL, an exception, the watchdog) after the ATA always finds it. A power cut is another
+   matter, and an fsync here would not settle it: the entry is wiped once the record is committed, and the
+   record's commit is itself not synced (calls.db runs WAL with synchronous=NORMAL, so its last transactions
+   may roll back at a power cut); making that durable is the call log's business, not this note's. Nor may
+   the write move after the ATA: a crash between the two would leave an answered caller without a record.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 import threading
 import time
@@ -25,6 +42,8 @@ from ..records.sealed import Seal
 
 log = logging.getLogger(__name__)
 
+RESERVED_BYTES = 64 * 1024  # ~300 answers in flight before the file grows: far more than a box has lines
+
 
 class AnswerJournal:
     def __init__(self, path: str | Path, secret: bytes, clock: Callable[[], float] = time.time) -> None:
@@ -32,8 +51,11 @@ class AnswerJournal:
         self._seal = Seal(secret, b"hotline answer journal")
         self._clock = clock
         self._lock = threading.Lock()
-        self._pending: set[str] = set()
+        self._pending: dict[str, str] = {}  # call id -> its line, for calls noted and not yet settled
+        self._ready: dict[str, bytes] = {}  # line -> the sealed start of its next note, made ahead
         self._fd: int | None = None
+        self._map: mmap.mmap | None = None  # the reserved part of the file, mapped
+        self._end = 0  # where the next line goes; zeros from here to the end of the reservation
 
     def unsettled(self) -> list[dict]:
         """Answers noted by an earlier run whose record may never have been written (oldest first)."""
@@ -43,14 +65,8 @@ class AnswerJournal:
             return []
         entries: dict[str, dict] = {}
         for row in rows:
-            try:
-                entry = json.loads(self._seal.open(row))
-            except ValueError:
-                try:  # written by software from before the journal was sealed
-                    entry = json.loads(row)
-                except ValueError:
-                    continue  # the last line, cut by the crash mid-write
-            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            entry = self._entry(row.strip(b"\0"))  # the reservation's zeros after the last line are no entry
+            if entry is None or not isinstance(entry.get("id"), str):
                 continue
             if entry.get("settled"):
                 entries.pop(entry["id"], None)
@@ -60,45 +76,100 @@ class AnswerJournal:
                 known["caller"] = known.get("caller") or entry.get("caller")
         return list(entries.values())
 
+    def _entry(self, row: bytes) -> dict | None:
+        """One line as written: sealed whole, or sealed ahead with the id and time added; None if unreadable."""
+        if not row:
+            return None
+        if row.startswith(b"{"):  # written by software from before the journal was sealed
+            try:
+                entry = json.loads(row)
+            except ValueError:
+                return None  # the last line, cut by the crash mid-write
+            return entry if isinstance(entry, dict) else None
+        sealed, _, added = row.partition(b" ")
+        try:
+            entry = json.loads(self._seal.open(sealed))
+            if added:
+                call_id, _, at = added.partition(b" ")
+                entry.update(id=call_id.decode(), at=float(at))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(entry, dict):
+            return None
+        entry.setdefault("caller", None)
+        return entry
+
     def open(self) -> None:
-        """Start empty (after unsettled() was dealt with) and keep the file open for appends."""
+        """Start empty (after unsettled() was dealt with), the file reserved and kept open for the notes."""
         with self._lock:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             self._pending.clear()
+            self._end = 0
+            try:
+                # Real zeros, not a hole: the disk's room is taken now, so a note never meets a full disk
+                # in a mapped page (that would be SIGBUS, not an error).
+                if os.pwrite(self._fd, bytes(RESERVED_BYTES), 0) == RESERVED_BYTES:
+                    self._map = mmap.mmap(self._fd, RESERVED_BYTES)
+            except OSError as exc:  # a full disk: notes still go in, by write(), each growing the file
+                log.warning("answer journal %s: cannot reserve %d bytes: %s", self.path, RESERVED_BYTES, exc)
 
     def note(self, call_id: str, line: str, caller: str | None) -> None:
-        """On the line's worker, just before ATA; again on its reader when the caller's number comes after."""
+        """On the line's reader (or worker) just before ATA; again on its reader when the caller's number
+        comes after it."""
+        with self._lock:
+            if self._fd is None:
+                return
+            ahead = self._ready.pop(line, None) if caller is None and call_id not in self._pending else None
+            if ahead is not None:  # the answer: its line sealed ahead, its id and time added
+                self._pending[call_id] = line
+                self._write(b"%s %s %.3f\n" % (ahead, call_id.encode(), self._clock()))
+                return
         row = self._line({"id": call_id, "line": line, "caller": caller, "at": self._clock()})
         with self._lock:
             if self._fd is None:
                 return
-            self._pending.add(call_id)
-            try:
-                os.write(self._fd, row)
-            except OSError as exc:  # a full disk must not stop the answer: the record is written as usual
-                log.warning("answer journal %s: %s", self.path, exc)
+            self._pending[call_id] = line
+            self._write(row)  # a full disk must not stop the answer: the record is written as usual
 
     def settled(self, call_id: str) -> None:
-        """The call's record is in the database: its journal line is no longer needed."""
+        """The call's record is in the database: its journal line is no longer needed (on the event loop)."""
         with self._lock:
             # Not noted: a call that ended before its ATA went out (the line posts IncomingCall only after
             # its ATA is answered, so a noted call's record never comes first).
-            if self._fd is None or call_id not in self._pending:
+            line = self._pending.pop(call_id, None)
+            if self._fd is None or line is None:
                 return
-            self._pending.discard(call_id)
-            try:
-                if self._pending:
-                    os.write(self._fd, self._line({"id": call_id, "settled": True}))
-                else:
-                    os.ftruncate(self._fd, 0)  # nothing in flight: the journal stays a few bytes long
-            except OSError as exc:
-                log.warning("answer journal %s: %s", self.path, exc)
+            if self._pending:
+                self._write(self._line({"id": call_id, "settled": True}))
+            else:
+                self._wipe()  # nothing in flight: the journal holds no entry
+            if line not in self._ready:  # the line's next note, sealed now rather than before its ATA
+                self._ready[line] = self._seal.seal(json.dumps({"line": line}).encode())
 
     def _line(self, entry: dict) -> bytes:
         return self._seal.seal(json.dumps(entry).encode()) + b"\n"
 
+    def _write(self, row: bytes, at: int | None = None) -> None:
+        start = self._end if at is None else at
+        try:
+            if self._map is not None and start + len(row) <= len(self._map):
+                self._map[start:start + len(row)] = row
+            else:  # past the reservation (or none could be made)
+                os.pwrite(self._fd, row, start)
+            if at is None:
+                self._end += len(row)
+        except OSError as exc:
+            log.warning("answer journal %s: %s", self.path, exc)
+
+    def _wipe(self) -> None:
+        self._write(bytes(self._end), at=0)
+        self._end = 0
+
     def close(self) -> None:
         with self._lock:
+            if self._map is not None:
+                self._map.close()
+                self._map = None
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None

@@ -149,11 +149,21 @@ def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settle
     older = tmp_path / "older.journal"  # left by a crash of software from before the journal was sealed
     older.write_text('{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}\n{"id": "e", "li')
     assert AnswerJournal(older, secret).unsettled() == [{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}]
-    again = AnswerJournal(tmp_path / "answers.journal", secret)
+    again = AnswerJournal(tmp_path / "answers.journal", secret, clock=lambda: 200.0)
     again.open()  # the next start deals with what was left, then starts empty
     again.note("c", "gsm1", None)
     again.settled("c")
-    assert (tmp_path / "answers.journal").stat().st_size == 0
+    assert not (tmp_path / "answers.journal").read_bytes().strip(b"\0")  # no entry left
+    # gsm1's next note was sealed ahead when c was settled; the answer adds its id and time, the number after
+    again.note("e", "gsm1", None)
+    again.note("e", "gsm1", "+7933")
+    again.note("f", "gsm1", None)  # sealed whole: nothing was made ahead for this one
+    again.close()
+    on_disk = (tmp_path / "answers.journal").read_bytes()
+    assert not any(number in on_disk for number in (b"7933", b"gsm")), on_disk
+    assert AnswerJournal(tmp_path / "answers.journal", secret).unsettled() == [
+        {"line": "gsm1", "id": "e", "at": 200.0, "caller": "+7933"},
+        {"id": "f", "line": "gsm1", "caller": None, "at": 200.0}]
 
 
 def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp_path, monkeypatch):
