@@ -21,18 +21,20 @@ ROLES = ("admin", "supervisor", "operator")
 LANGUAGES = ("en", "ru")
 SCHEMA_VERSION = 3  # 2: the knowledge base (web/articles.py); 3: user ids never reused, session versions
 
-# OWASP's scrypt row "N=2^14, r=8, p=5": as costly to crack as its N=2^17 minimum, but 16 MB per hash
-# instead of 128 MB (werkzeug's default takes 32 MB), which a 512 MB Pi Zero 2 W can spare. About 0.2 s on
-# a laptop core and about 1 s on a Pi 3: slow for a stolen SD card's web.db, bearable for one login.
-PASSWORD_HASH = "scrypt:16384:8:5"
-# At most this many hashes at once, so concurrent logins cannot take more than 2 x 16 MB of memory.
+# OWASP's scrypt row "N=2^13, r=8, p=10": as costly to crack as its N=2^17, p=1 minimum (the same N x p),
+# but 8 MiB per hash (N x r x 128 bytes) instead of 128 MiB; werkzeug's default takes 32 MiB, the 2^14/p=5 row
+# used before 16 MiB. About 0.2-0.4 s on a laptop core and about 1-2 s on a Pi Zero 2 W: slow for whoever
+# tries passwords against a stolen SD card's web.db, bearable for one login, and small enough that the web
+# process stays under 45 MB while signing people in (docs/security.md). Older hashes verify and are renewed.
+PASSWORD_HASH = "scrypt:8192:8:10"
+# At most this many hashes at once, so concurrent logins cannot take more than 2 x 8 MiB of memory.
 _HASHING = threading.BoundedSemaphore(2)
 M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
 
 
 @functools.cache
 def _give_hash_memory_back() -> None:
-    """Each hash's 16 MB goes back to the system when it is freed, not into the heap for good.
+    """Each hash's 8 MiB goes back to the system when it is freed, not into the heap for good.
 
     glibc serves a block over 128 KB with its own mmap and unmaps it when freed, but then raises that limit
     to the block's size, so the next hash comes from the heap of the thread that signs in and stays resident:

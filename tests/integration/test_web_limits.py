@@ -1,4 +1,4 @@
-"""Signing in is rate limited (Flask-Limiter, bounded memory) and the app answers only to the box's own names."""
+"""Signing in is rate limited (fixed windows, bounded memory) and the app answers only to the box's own names."""
 
 from __future__ import annotations
 
@@ -43,8 +43,23 @@ def test_sign_in_attempts_have_a_per_address_and_a_global_limit_and_bounded_memo
     assert codes == [401] * (12 - 8) + [429] * 36  # 8 attempts above, refused ones included, count globally
     assert _attempt(app, "203.0.113.9", "admin", PASSWORD).status_code == 429
     # Refused attempts cost no hash and leave no per-address or per-name entries behind.
-    counters = app.extensions["signin_limiter"].storage.storage
+    counters = app.extensions["signin_limiter"].counters
     assert len(counters) <= 12 * 3, len(counters)
+
+
+def test_every_counter_goes_when_its_window_ends(app):
+    limits = app.extensions["signin_limiter"]
+    now = [600.0]
+    limits.clock = lambda: now[0]
+    for n in range(5):
+        assert _attempt(app, f"192.0.2.{n}", "admin").status_code == 401
+    assert len(limits.counters) == 1 + 5 + 5  # everyone, each address, each address and name
+    now[0] += 59.9
+    assert _attempt(app, "192.0.2.1", "admin").status_code == 401  # still the same minute: counted with the rest
+    assert len(limits.counters) == 1 + 5 + 5
+    now[0] += 0.1
+    assert _attempt(app, "192.0.2.1", "admin", PASSWORD).status_code == 302
+    assert sorted(key for _, key in limits.counters) == ["192.0.2.1", "everyone"]  # the last minute's are gone
 
 
 def test_failed_logins_for_one_user_lock_that_address_and_name_only(app):

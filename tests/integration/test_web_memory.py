@@ -1,4 +1,4 @@
-"""Signing in does not leave the web process bigger: each password hash's 16 MB goes back when it is done."""
+"""Signing in does not leave the web process bigger: each password hash's 8 MiB goes back when it is done."""
 
 from __future__ import annotations
 
@@ -34,4 +34,4 @@ def test_sign_ins_on_several_threads_leave_no_hash_memory_behind(tmp_path):
     script = SIGN_INS.format(repo=str(REPO), db=str(tmp_path / "web.db"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     grown = float(out.stdout.strip().splitlines()[-1])
-    assert grown < 8, f"the process kept {grown:.0f} MB after 12 sign-ins (one hash takes 16 MB)"
+    assert grown < 8, f"the process kept {grown:.0f} MB after 12 sign-ins (one hash takes 8 MiB)"

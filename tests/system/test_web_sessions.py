@@ -282,9 +282,10 @@ def test_an_older_web_db_is_upgraded_ids_are_not_reused_and_old_hashes_are_renew
     with sqlite3.connect(tmp_path / "web.db") as db:
         db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, password TEXT NOT NULL,"
                    " role TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'en', handset TEXT, created_at REAL NOT NULL)")
-        for name, role in (("admin", "admin"), ("olga", "operator")):
+        # werkzeug's default, and the 16 MiB parameters this box used before 8 MiB ones (web/store.py)
+        for name, role, method in (("admin", "admin", "scrypt:32768:8:1"), ("olga", "operator", "scrypt:16384:8:5")):
             db.execute("INSERT INTO users (username, password, role, created_at) VALUES (?, ?, ?, 0)",
-                       [name, generate_password_hash(PASSWORD, method="scrypt:32768:8:1"), role])
+                       [name, generate_password_hash(PASSWORD, method=method), role])
         db.execute("PRAGMA user_version = 2")
     app = create_app(tmp_path, control_path=tmp_path / "none.sock")
     store = app.extensions["web_store"]
@@ -292,7 +293,9 @@ def test_an_older_web_db_is_upgraded_ids_are_not_reused_and_old_hashes_are_renew
     assert not (tmp_path / "setup-code").exists()  # users exist: no setup code
     client = app.test_client()
     assert _login(client, "olga").status_code == 302
-    assert store.user_by_name("olga")["password"].startswith("scrypt:16384:8:5$")
+    assert store.user_by_name("olga")["password"].startswith("scrypt:8192:8:10$")
+    assert _login(app.test_client(), "admin").status_code == 302
+    assert store.user_by_name("admin")["password"].startswith("scrypt:8192:8:10$")
     assert _login(app.test_client(), "olga").status_code == 302  # the renewed hash still takes the password
     olga = store.user_by_name("olga")["id"]
     store.delete_user(olga)
