@@ -7,7 +7,6 @@ key. This is the one place that says which keys exist; the parsers check their v
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 
@@ -78,6 +77,8 @@ DOCUMENT = Table({
 def unknown_key(where: str, key: str, known: list[str]) -> Problem:
     """The problem for `key` at `where`: the nearest known key, or (nothing near) the ones that are known."""
     path = f"{where}.{key}" if where else key
+    import difflib  # only for a config with a mistake in it: a running box need not hold it
+
     near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if near:
         return Problem(path, f"unknown key; did you mean {near[0]}?")
