@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from appliance import config as configuration
 from appliance.sim.simulation import Simulation
-from tests.support import backups
+from tests.support import backups, prompt_seed
 from tests.support.boxes import simulated_box
 from tests.support.waiting import wait_until
 from tests.support.web import PASSWORD, csrf, csrf_token, login, set_up
@@ -203,6 +203,7 @@ def test_restart_now_asks_first_then_the_daemon_exits_for_the_service_manager_to
 
     document = configuration.default_document()
     simulation = Simulation(document)
+    prompt_seed.seed(tmp_path)  # the run's prompts: 69 made anew kept the daemon's worker busy past the clicks
     daemon = simulation.daemon(configuration.parse(simulation.document), tmp_path)
     said: dict[str, str] = {}
 
