@@ -259,8 +259,11 @@ class DtmfBank:
         # each sub-block's DFT turned to one common time origin (the batch's start), so that a frame's DFT is the
         # plain sum of its sub-blocks' (its own origin would only turn the phase, and the power ignores that)
         if len(self._phase) < len(coeffs):
-            at = np.arange(2 * len(coeffs))[:, None] * self._omega_hop
-            self._phase = np.exp(-1j * at).astype(np.complex64)
+            # grown to the longest chunk seen, as 64-block steps times the turns within one step: one product,
+            # not an exponential per entry (that made decoding a whole file several times slower)
+            within = np.exp(-1j * np.arange(64)[:, None] * self._omega_hop).astype(np.complex64)
+            steps = np.exp(-1j * np.arange(0, len(coeffs) + 64, 64)[:, None] * self._omega_hop).astype(np.complex64)
+            self._phase = (steps[:, None, :] * within).reshape(-1, within.shape[1])
         turned = coeffs * self._phase[: len(coeffs)]
         frame_coeffs = turned[:frames] + turned[1 : frames + 1]
         mean_energy = energy[:frames] + energy[1 : frames + 1]
