@@ -216,7 +216,8 @@ def footprint(quick: bool) -> list[Row]:
             f["first_start_seconds"], "s", target=0.3,
             note=f"median of {3 if not quick else 1}; empty prompt cache; spoken prompts; wall time: waits for a core"),
         Row(f"footprint: start to READY=1, first start with {f['first_start_prompts']} prompts, the daemon's CPU time",
-            f["first_start_cpu_seconds"], "s", target=0.3, note="utime+stime at READY=1: load-independent"),
+            f["first_start_cpu_seconds"], "s", target=0.3,
+            note="utime+stime at READY=1 with the migrations' child process: load-independent"),
         Row("footprint: import appliance.service.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
             note="peer: gsmmodem.modem; -X importtime"),
     ]

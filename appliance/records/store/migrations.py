@@ -271,6 +271,7 @@ def _apart(conn: sqlite3.Connection, steps: list, current: int) -> bool:
         try:
             os.close(reading)
             child = sqlite3.connect(path, timeout=timeout)
+            child.execute("PRAGMA synchronous=NORMAL")  # as the daemon's own connection: no fsync per step in WAL
             _apply(child, steps, current)
             child.close()
             status = 0
