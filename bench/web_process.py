@@ -11,7 +11,12 @@ here comes from 127.0.0.1. Figures:
 * peak after 100 sign-ins (10 with --quick): VmHWM after them, one after another (each a fresh session: the login
   page for its CSRF token, then the form), each hashing the password with scrypt;
 * /api/dashboard with 20 concurrent clients: 20 threads, each on its own keep-alive connection with the
-  API token, asking back to back (50 times each; 10 with --quick) after a warm-up; median and p95 latency.
+  API token, asking back to back (50 times each; 10 with --quick) after a warm-up; median and p95 latency,
+  and the web process's CPU time per request (utime + stime from /proc over the run: what the machine's
+  load cannot inflate the way it inflates a latency);
+* the same 20 clients against a bare Flask app on waitress (4 threads) that answers the same bytes with
+  nothing else, in a process of its own, in 5 rounds alternating with ours: the floor any Flask page has on
+  this machine at this load.
 """
 
 from __future__ import annotations
@@ -49,6 +54,40 @@ for key in ("SIGNIN_LIMIT_GLOBAL", "SIGNIN_LIMIT_PER_CLIENT"):
     app.config[key] = "100000 per minute"  # every sign-in of the bench comes from 127.0.0.1
 serve(app, host="127.0.0.1", port={port}, threads=4)
 """
+# The peer: Flask and waitress alone, answering the dashboard's bytes.
+BARE = """
+import logging
+from flask import Flask, Response
+from waitress import serve
+
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+app = Flask(__name__)
+body = open({body!r}, "rb").read()
+app.get("/api/dashboard")(lambda: Response(body, mimetype="application/json"))
+serve(app, host="127.0.0.1", port={port}, threads=4)
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _serve(script: str, port: int) -> subprocess.Popen:
+    """A web process on `port`, once it answers."""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if _get(port, "/api/dashboard")[0] in (200, 401):
+                return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.1)
 
 
 def _status(pid: int) -> dict[str, float]:
@@ -136,18 +175,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "web"), str(ROOT / "appliance")],
                            check=True, stdout=subprocess.DEVNULL)
             port = free_port()
-            web = subprocess.Popen([sys.executable, "-c", SERVE.format(root=str(ROOT), data=str(data), port=port)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if _get(port, "/login")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or web.poll() is not None:
-                    raise RuntimeError("the web app did not start")
-                time.sleep(0.1)
+            web = _serve(SERVE.format(root=str(ROOT), data=str(data), port=port), port)
+            if _get(port, "/login")[0] != 200:  # the page a user meets first, as figures before were taken
+                raise RuntimeError("the login page did not answer")
             time.sleep(2)
             idle = _status(web.pid)["VmRSS"]
             sign_ins = 10 if quick else 100
@@ -156,12 +186,35 @@ def run(quick: bool = False) -> dict[str, Any]:
             after = _status(web.pid)
             token = (data / "api-token").read_text().strip()
             each = 10 if quick else 50
-            dashboard_latencies(port, token, 20, 2)  # warm-up: connections, caches, the status cache's first ask
-            latencies = sorted(dashboard_latencies(port, token, 20, each))
+            body = Path(tmp) / "dashboard.json"
+            body.write_bytes(_get(port, "/api/dashboard", {"Authorization": f"Bearer {token}"})[1])
+            bare_port = free_port()
+            bare_web = _serve(BARE.format(body=str(body), port=bare_port), bare_port)
+            try:
+                # Alternate rounds, so both sides meet the same load on this shared machine.
+                rounds: dict[int, tuple[subprocess.Popen, list[float], list[float]]] = {
+                    port: (web, [], []), bare_port: (bare_web, [], [])}
+                for each_port in rounds:
+                    dashboard_latencies(each_port, token, 20, 2)  # warm-up: connections, the status cache
+                for _ in range(5):
+                    for each_port, (proc, latencies, cpu) in rounds.items():
+                        began = _cpu_seconds(proc.pid)
+                        latencies += dashboard_latencies(each_port, token, 20, max(each // 5, 1))
+                        cpu.append(_cpu_seconds(proc.pid) - began)
+            finally:
+                bare_web.terminate()
+                bare_web.wait(15)
+            _, latencies, cpu_spent = rounds[port]
+            _, bare, bare_cpu_spent = rounds[bare_port]
+            latencies.sort()
+            cpu, bare_cpu = sum(cpu_spent), sum(bare_cpu_spent)
             return {"sign_ins": sign_ins, "idle_rss_mb": idle, "peak_rss_mb": after["VmHWM"],
                     "rss_after_mb": after["VmRSS"],
                     "dashboard_p50_ms": statistics.median(latencies) * 1000,
                     "dashboard_p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000,
+                    "dashboard_cpu_ms": cpu / len(latencies) * 1000,
+                    "bare_flask_p50_ms": statistics.median(bare) * 1000,
+                    "bare_flask_cpu_ms": bare_cpu / len(bare) * 1000,
                     "dashboard_requests": len(latencies)}
         finally:
             if web is not None:

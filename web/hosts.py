@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 
 from flask import Flask, current_app, jsonify, request
@@ -54,9 +55,28 @@ def trusted(host: str, extra: Iterable[str] = ()) -> bool:
     return bool(name) and (name in own_names(extra) or _is_own_address(name))
 
 
+# Each answer is kept a few seconds: every request asks (a dashboard polls each second), and finding out binds
+# a socket, ~10 % of a dashboard request. An address the box loses (DHCP) is refused once its answer expires.
+REMEMBER_SECONDS = 5.0
+_REMEMBERED_AT_MOST = 64  # Host values answered; more (a scan of names) and all are forgotten at once
+_answers: dict[tuple[str, tuple[str, ...]], tuple[float, bool]] = {}
+
+
+def _trusted_now(host: str, extra: tuple[str, ...]) -> bool:
+    now = time.monotonic()
+    kept = _answers.get((host, extra))
+    if kept is not None and now - kept[0] < REMEMBER_SECONDS:
+        return kept[1]
+    answer = trusted(host, extra)
+    if len(_answers) >= _REMEMBERED_AT_MOST:
+        _answers.clear()
+    _answers[(host, extra)] = (now, answer)
+    return answer
+
+
 def _check():
     host = request.headers.get("Host", "")
-    if trusted(host, current_app.config["TRUSTED_HOSTS_EXTRA"]):
+    if _trusted_now(host, current_app.config["TRUSTED_HOSTS_EXTRA"]):
         return None
     message = _("This box does not answer to the name {host!r}; add it with hotline web --trusted-host.",
                 host=host[:100])

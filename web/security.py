@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from appliance.files import atomic_write
 
@@ -155,6 +157,19 @@ def add_headers(response):
     return response
 
 
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's cookie sessions with one signing serializer per secret, not a new one twice a request."""
+
+    def __init__(self) -> None:
+        self._made: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        secrets_now = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._made is None or self._made[0] != secrets_now:
+            self._made = (secrets_now, super().get_signing_serializer(app))
+        return self._made[1]
+
+
 def install(app: Flask) -> None:
     data_dir: Path = app.config["DATA_DIR"]
     app.config.update(
@@ -167,6 +182,7 @@ def install(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         WALL_CLOCK=time.time,
     )
+    app.session_interface = _SessionCookies()
     app.before_request(gate)
     app.after_request(add_headers)
     app.jinja_env.globals.update(csrf_token=csrf_token, can=can)
