@@ -41,7 +41,8 @@ class StatusView:
         return {
             "lines": [
                 {"id": line, "state": self.lines.state[line], "reason": self.lines.reason[line],
-                 "call": call.id if call else None, "remote_refused": self.queue.remote_refused.get(line)}
+                 "call": call.id if call else None, "remote_refused": self.queue.remote_refused.get(line),
+                 "lent_to": self.lines.lent.get(line)}  # the call whose remote operator (or desk whisper) uses it
                 for line, call in self.lines.calls.items()
             ],
             "handsets": [self._handset(h) for h in self.handsets.values()],

@@ -86,6 +86,7 @@ def two_line_document() -> dict:
                          for line in ("gsm1", "gsm2")]
     for handset in document["handsets"]:
         handset["audio_pins"] = {"gsm1": handset["audio_pins"]["gsm1"]}
+    document["queue"]["hold_music"] = "greeting"  # heard throughout (ringback's cadence is mostly silence)
     return document
 
 
@@ -128,10 +129,11 @@ def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_bo
 
     assert caller_modem.incoming_call("+79165550101")
     wait_until(lambda: leg_modem.count(f"ATD{VERA}"), 20, "Vera dialled on the free line")
+    mark = len(caller.heard)
     whisper = daemon.prompts["whisper.legal"].read_bytes()
     assert operator.wait(lambda p: whisper[:1600] in p.heard, 10), "Vera hears the whisper"
     wait_until(lambda: leg_modem.count(f"ATD{GLEB}"), 20, "Gleb dialled after Vera declined")
-    mark, leg_mark = len(caller.heard), len(operator.heard)
+    leg_mark = len(operator.heard)
     assert operator.wait(lambda p: whisper[:1600] in p.heard[leg_mark:], 10), "Gleb hears the whisper"
     music = heard_since(caller, mark)
     assert len(music) > 3200 and any(music), "the caller hears the box's music meanwhile, not silence"
@@ -183,3 +185,30 @@ def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
     record = _record(daemon, call.id)
     assert (record["operator"], record["outcome"], record["ended_by"]) == ("Vera", "completed", "caller")
     assert daemon.core.status()["lines"][1]["call"] is None
+
+
+@pytest.mark.slow
+def test_the_operators_line_failing_puts_the_caller_back_on_the_queues_music(box):
+    daemon, simulation = box
+    caller_modem, leg_modem = simulation.emulators["gsm1"], simulation.emulators["gsm2"]
+    wait_until(lambda: daemon.core.line_calls["gsm1"] is None and caller_modem.script.call == "idle"
+               and leg_modem.script.call == "idle", 20, "both lines free")
+    _only_volunteers(daemon)
+    for emulator in (caller_modem, leg_modem):
+        emulator.script.phones[VERA] = "accept"
+    assert caller_modem.incoming_call("+79165550103")
+    call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 20, "Vera to accept")
+    # no other way to her either: the caller's own line is as if its network refused hold
+    daemon.core.queue.remote_refused["gsm1"] = "the network refused to hold the caller (as if)"
+    leg_modem.power_down(under_voltage=True)  # the operator's modem browns out mid-conversation
+    wait_until(lambda: call.queued and call.handset is None, 10, "the caller back in the queue")
+    assert ("FAILED", "Vera") not in [(e["event"], e["detail"]) for e in call.events]
+    assert any(e["event"] == "FAILED" and "line gsm2 failed" in (e["detail"] or "") for e in call.events)
+    mark = len(caller_modem.voice_port.heard)
+    assert caller_modem.voice_port.wait(lambda p: any(p.heard[mark:]), 10), "the caller hears the music again"
+    caller_modem.remote_hangup()
+    record = _record(daemon, call.id)
+    assert record["outcome"] == "abandoned"
+    daemon.core.queue.remote_refused.pop("gsm1")
+    leg_modem.power_on()
+    wait_until(lambda: daemon.core.status()["lines"][1]["state"] == "up", 30, "the operator's line back")

@@ -56,7 +56,7 @@ def test_the_caller_keeps_the_box_music_while_volunteers_are_dialled_on_the_free
     actions = sb.handle(ev.DtmfReceived(LEG, "1"))
     assert actions == [ev.StopAudio(LEG), ev.StopAudio(LINE), ev.Bridge(LINE, LEG),
                        ev.CallConnected("call-1", "phone:Gleb", "Gleb", clock())]
-    assert sb.line_calls[LEG] is None and sb.callbacks.lines.lent == {LEG: "call-1"}
+    assert sb.line_calls[LEG] is None and sb.status()["lines"][1]["lent_to"] == "call-1"
     clock.advance(30)
     actions = sb.handle(ev.RemoteHangup(LINE))  # the caller hangs up: the operator's leg goes too
     assert ev.HangUp(LEG) in actions and ev.StopAudio(LEG) in actions

@@ -230,7 +230,7 @@ def test_line_lost_mid_call_closes_the_record_with_the_reason():
     record = ended(actions)
     assert record["outcome"] == "failed" and record["reason"] == "modem stopped answering"
     assert sb.status()["lines"][0] == {"id": LINE, "state": "down", "reason": "modem stopped answering",
-                                       "call": None, "remote_refused": None}
+                                       "call": None, "remote_refused": None, "lent_to": None}
 
 
 def test_a_new_call_from_the_line_closes_the_one_the_core_still_held():
