@@ -69,3 +69,53 @@ def test_dashboards_share_one_answer_a_second_but_each_role_sees_its_own_and_a_c
             assert dashboard()["status"]["asked"] == 2 and asked.count("status") == 2
     finally:
         server.close()
+
+
+def test_while_one_request_makes_the_next_answer_the_other_dashboards_get_the_last_one_at_once(tmp_path,
+                                                                                               monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(link.time, "monotonic", lambda: clock[0])
+    slow, second, asked = threading.Event(), threading.Event(), []
+
+    def daemon(item) -> None:  # the daemon's loop; its second status takes until the test lets it go
+        if item.command == "status":
+            asked.append(item.command)
+            if len(asked) == 2:
+                second.set()
+                slow.wait(30)
+            item.reply.put({"ok": True, "lines": [], "handsets": [], "queue": [], "operators": [], "calls": [],
+                            "schedule": {"open": True, "override": None}, "alarms": [], "asked": len(asked)})
+        elif item.command == "config.get":
+            item.reply.put({"ok": True, "document": {}, "override": None})
+        else:
+            item.reply.put({"ok": True})
+
+    server = ControlServer(tmp_path / "control.sock", daemon)
+    app = create_app(tmp_path, control_path=tmp_path / "control.sock")
+    token = (tmp_path / "api-token").read_text().strip()
+    try:
+        with serving(app) as port:
+            def dashboard() -> int:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", "/api/dashboard", headers={"Authorization": f"Bearer {token}"})
+                return json.loads(conn.getresponse().read())["status"]["asked"]
+
+            assert dashboard() == 1
+            clock[0] += 1.5  # the next second: the first dashboard to ask makes the next answer
+            making: list[int] = []
+            maker = threading.Thread(target=lambda: making.append(dashboard()))
+            maker.start()
+            assert second.wait(10)  # (threading's own clock: time.monotonic is the test's here)
+            others: list[int] = []
+            clients = [threading.Thread(target=lambda: others.append(dashboard())) for _ in range(5)]
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join(10)
+            assert others == [1] * 5 and making == []  # the last answer at once, while the next is still made
+            slow.set()
+            maker.join(30)
+            assert making == [2] and dashboard() == 2
+    finally:
+        slow.set()
+        server.close()
