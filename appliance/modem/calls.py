@@ -99,6 +99,8 @@ class Calls:
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
         self._rang_at = 0.0
+        self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
+        self._dial_asked = False  # dial() is at its fence, before the dial begins
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
@@ -127,28 +129,38 @@ class Calls:
                 # The call is over for certain: the next RING is a new caller. Only a call gone while it
                 # rang keeps the gap, so a RING storm answered with NO CARRIER is not a call per RING.
                 self._counted_ring = -RING_MIN_GAP
+            answer = cs.SEND_ATA in move.effects
+            if cs.NEW_CALL in move.effects:
+                if answer:
+                    self._hold()  # still holding an earlier call's events: they go first, none is lost
+                self._new_call()
+            if answer:
+                # The ATA first, once the call has its id (the journal notes it): what the core hears of the
+                # call is made after it, and held until the ATA's reply. The caller waits for nothing else.
+                self.answering.now()
             commands = []
             for effect in move.effects:
                 if effect == cs.SEND_ATA:
-                    continue  # last, once the call has its id (IncomingCall waits for the ATA's reply)
+                    continue
                 if effect in (cs.HANG_UP, cs.HANG_UP_ANALOGUE, cs.ANSWERED, cs.DIAL_ANSWERED):
                     if effect == cs.ANSWERED:  # in order with the reports around it (held until after-answer)
                         self._say(CallAnswered(self.line_id))
                     commands.append(effect)
                 else:
-                    if effect == cs.NEW_CALL and cs.SEND_ATA in move.effects:
-                        self._hold()  # still holding an earlier call's events: they go first, none is lost
                     self._tell(effect, event, why, data)
-            if cs.SEND_ATA in move.effects:
-                self.answering.now()
+            if self._next_id is None:  # the next call's id, made now rather than before its ATA (~50 us cold)
+                self._next_id = uuid.uuid4().hex
             return commands
+
+    def _new_call(self) -> None:
+        """A new caller's call: its id (made beforehand), the number heard before its RING (if any), when it rang."""
+        self.call_id, self._next_id, self._caller = self._next_id or uuid.uuid4().hex, None, self._early_caller
+        self._caller_told, self._early_caller = self._caller is not None, None
+        self._rang_at = self._clock()
 
     def _tell(self, effect: str, event: str, why: str, data: str | None) -> None:
         line = self.line_id
         if effect == cs.NEW_CALL:
-            self.call_id, self._caller = uuid.uuid4().hex, self._early_caller
-            self._caller_told, self._early_caller = self._caller is not None, None
-            self._rang_at = self._clock()
             self._say(IncomingCall(line, self._caller, self.call_id))
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
@@ -297,6 +309,8 @@ class Calls:
         """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
         self._announced()
         self.remote.ended()
+        if self._dial_asked:  # a dial still at its fence: it is answered before the LineDown, as one begun is
+            self._post(DialFailed(self.line_id, f"failed: line failed: {reason}"))
         self._go(cs.PORT_LOST, f"failed: line failed: {reason}")
 
     def back(self, command: Command) -> None:
@@ -374,7 +388,12 @@ class Calls:
     def dial(self, number: str) -> None:
         # A fence: the reports of the line's last call (the end of a leg we just hung up: SIMCom and Huawei report it
         # after ATH's OK) are read before this AT's OK, so none of them is taken for this dial's end.
-        self._command("AT")
+        # A line failing meanwhile (the fence's own write may be what fails) fails the dial too (drop).
+        self._dial_asked = True
+        try:
+            self._command("AT")
+        finally:
+            self._dial_asked = False
         with self._lock:
             busy = self.state != cs.IDLE
             if not busy:
