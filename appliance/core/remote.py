@@ -142,8 +142,12 @@ class RemoteOperators:
         return actions
 
     def ended(self, call: Call) -> bool:
-        """The caller's call is joined to a remote phone: either side hanging up ends it for both."""
-        return call.handset is not None and self.queue.handsets[call.handset].phone is not None
+        """The caller's call is joined to a remote phone in the network's conference on the caller's line: either
+        side hanging up ends it for both. (A leg on a free line is hung up with the call's end: queue.released.)"""
+        if call.handset is None:
+            return False
+        handset = self.queue.handsets[call.handset]
+        return handset.phone is not None and handset.leg_line is None
 
     # --- a leg on a free line (lent to the call: Lines.lent) --------------------------------------
 

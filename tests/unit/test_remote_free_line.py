@@ -60,6 +60,7 @@ def test_the_caller_keeps_the_box_music_while_volunteers_are_dialled_on_the_free
     clock.advance(30)
     actions = sb.handle(ev.RemoteHangup(LINE))  # the caller hangs up: the operator's leg goes too
     assert ev.HangUp(LEG) in actions and ev.StopAudio(LEG) in actions
+    assert ev.HangUp(LINE) not in actions  # the caller's line is free already: a late hang-up would reject the next
     record = ended(actions)
     assert (record["operator"], record["handset"], record["outcome"]) == ("Gleb", "phone:Gleb", "completed")
     steps = [(e["event"], e["detail"]) for e in record["events"]]
