@@ -68,6 +68,12 @@ class RecordKeeper:
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
                               lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
         self.store = JournaledStore(store, journal, on_change=self._writes_changed)
+        # The audit log's schema too, while the start has no other thread: its migrations then run in a child
+        # process (records/store/migrations.py), not in the daemon at its first retention, months of memory.
+        try:
+            AccessStore(data_dir / "access.db").close()
+        except (sqlite3.DatabaseError, OSError) as exc:  # full or damaged: as before, retention meets it later
+            log.warning("the audit log could not be opened at start: %s", exc)
         # Callers an earlier run answered just before it crashed get their records before this run's stamps are
         # noted (or the earlier runs' moved): such a record is that run's, stamped by its clock, and moves with
         # its stamps once the time is set. Made later, a box that booted in the past kept it years old and

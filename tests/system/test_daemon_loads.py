@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,11 +70,69 @@ def test_a_box_without_webhooks_loads_no_http_or_tls_client(tmp_path):
     assert started(tmp_path / "data", ("http", "ssl"))["loaded"] == []
 
 
-def test_a_box_holds_no_library_it_does_not_call_and_no_prompt_audio_after_its_first_start_or_a_restart(tmp_path):
+def test_a_restarted_box_holds_no_library_it_does_not_call_and_no_prompt_audio(tmp_path):
     # The first start makes every prompt (their loudness once loaded numpy, ~20 MB kept for the daemon's life)
-    # and the call log, whose migrations use sqlite-utils (with click, pluggy, dateutil, email and OpenSSL: they
-    # stayed for the months a box then runs); they run in a child process.
-    assert started(tmp_path / "data", NOT_USED)["loaded"] == []
+    # and the call log (the simulation's threads keep its migrations, and so sqlite-utils, in the process).
+    assert started(tmp_path / "data", ("numpy",))["loaded"] == []
     again = started(tmp_path / "data", NOT_USED)
     assert again["loaded"] == []
     assert again["held"] == ["tone:beep", "tone:ringback"]  # the two tones; every spoken prompt is read from its file
+
+
+# `hotline run` itself, with a signal that makes it say which of `names` it holds (the modem is an emulator in
+# the test's process, as hardware would be outside the daemon's).
+RUN = """
+import json, signal, sys
+sys.path.insert(0, {repo!r})
+from appliance.cli import main
+
+def tell(_signum, _frame):
+    with open({out!r}, "w") as out:
+        json.dump(sorted(set(sys.modules) & set({names!r})), out)
+
+signal.signal(signal.SIGUSR1, tell)
+sys.exit(main(["run", "--config", {config!r}, "--data", {data!r}]))
+"""
+
+
+def test_hotline_run_holds_no_library_it_does_not_call_after_its_first_start(tmp_path):
+    """The first start makes the call log: its migrations (sqlite-utils with click, pluggy, dateutil, email and
+    OpenSSL) run in a child process, or they would stay in the daemon for the months a box then runs."""
+    from appliance.sim.emulator import ModemEmulator
+    from tests.support.boxes import write_config
+    from tests.support.waiting import wait_until
+
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, out, notify = tmp_path / "hotline.toml", tmp_path / "loaded.json", tmp_path / "notify.sock"
+    write_config(config, emulator.port)
+    script = RUN.format(repo=str(REPO), out=str(out), names=list(NOT_USED), config=str(config),
+                        data=str(tmp_path / "data"))
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(notify))
+    systemd.settimeout(0.2)
+    told: list[str] = []
+
+    def made_prompts() -> bool:  # READY=1 comes first; the prompts are made after it, then the status says so
+        try:
+            told.extend(systemd.recv(4096).decode().splitlines())
+        except TimeoutError:
+            pass
+        status = [m for m in told if m.startswith("STATUS=")]
+        return "READY=1" in told and bool(status) and "making prompts" not in status[-1]
+
+    env = dict(os.environ, NOTIFY_SOCKET=str(notify), GPIOZERO_PIN_FACTORY="mock")
+    log = tmp_path / "hotline.log"
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"))
+    try:
+        wait_until(made_prompts, timeout=60, what="READY=1 and the prompts made")
+        proc.send_signal(signal.SIGUSR1)
+        wait_until(lambda: out.exists() and out.read_text().endswith("]"), timeout=10, what="the module list")
+        loaded = json.loads(out.read_text())
+        assert loaded == [], (loaded, log.read_text()[:2500])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+        systemd.close()
+        emulator.stop()

@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .callback_days import create as create_callback_days
@@ -256,12 +257,14 @@ def _apply(conn: sqlite3.Connection, steps: list, current: int) -> None:
 
 def _apart(conn: sqlite3.Connection, steps: list, current: int) -> bool:
     """Apply the due steps in a forked child on its own connection; False where that cannot be done (no fork,
-    a database in memory or opened for this process alone, a transaction open), to apply them here.
+    a database in memory or opened for this process alone, a transaction open, or other threads running, as
+    in the simulation: one of them could hold a lock the child would then wait for forever), to apply them here.
+    `hotline run` opens its call log before it starts a thread.
 
     A failed step is raised here as the child met it (a DatabaseError stays one: `hotline run` reports it)."""
     path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
     if not hasattr(os, "fork") or not path or conn.in_transaction or "sqlite_utils" in sys.modules or \
-            conn.execute("PRAGMA locking_mode").fetchone()[0].lower() == "exclusive":
+            threading.active_count() > 1 or conn.execute("PRAGMA locking_mode").fetchone()[0].lower() == "exclusive":
         return False
     timeout = 10.0
     reading, writing = os.pipe()
