@@ -6,22 +6,50 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from appliance.config.alerts import PASSWORD_FILE
 from appliance.files import atomic_write
 from appliance.records.store.alerts import recent
 
 from .access import audit
+from .i18n import language
 from .i18n import translate as _
 from .security import requires
 
 blueprint = Blueprint("alerts", __name__)
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
+# The sender's own reasons (appliance/alerts/sender.py, service/alerting.py, alerts/mailer.py) in words.
+_REASONS = (
+    (re.compile(r"no \[smtp\] relay is configured"), "No mail relay is set in the configuration."),
+    (re.compile(r"(OSError: )?the relay needs a password: none is set.*"),
+     "The mail relay needs a password: set it below."),
+    (re.compile(r"no line is up to send the SMS from"), "No line was up to send the SMS from."),
+    (re.compile(r"the modem gave no verdict within (?P<seconds>\d+) s"),
+     "The modem did not say within {seconds} s whether the SMS went."),
+)
+# Any other reason is an exception's or the modem's own text: a headline for its channel, the text kept beside it
+# for whoever mends the relay or the line.
+_HEADLINES = {"email": "The mail relay could not be reached or refused the e-mail.",
+              "sms": "The modem refused the SMS."}
 
 
 def _store():
     return current_app.extensions["web_store"]
+
+
+@blueprint.app_template_global()
+def alert_error(channel: str, text: str) -> Markup:
+    """Why an alert is not sent yet, in the page's language."""
+    if language() == "en":
+        return escape(text)
+    for pattern, words in _REASONS:
+        found = pattern.fullmatch(text)
+        if found:
+            return escape(_(words, **found.groupdict()))
+    headline = _(_HEADLINES.get(channel, "The alert could not be sent."))
+    return Markup('{} <small class="detail" translate="no" lang="en">{}</small>').format(headline, text)
 
 
 @blueprint.get("/alerts")

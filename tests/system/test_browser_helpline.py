@@ -22,6 +22,22 @@ def _language(page, base: str, lang: str) -> None:
     page.request.post(base + "/me/language", form={"lang": lang, "csrf_token": csrf(page)})
 
 
+# The words of the matched elements that the browser broke across two lines ("отправлен / о").
+BROKEN_WORDS = """cells => cells.flatMap(cell => {
+  const broken = [], walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) broken.push(word[0]);
+    }
+  }
+  return broken;
+})"""
+
+
 def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simulate_box, admin_page):
     from playwright.sync_api import expect
 
@@ -64,6 +80,11 @@ def test_an_admin_reads_the_sent_log_sets_the_relay_password_and_a_contact(simul
     expect(admin_page.locator("h2").first).to_have_text("Журнал отправки")
     expect(admin_page.locator("#alerts tbody tr").nth(1)).to_contain_text("отправлено")
     expect(admin_page.locator("#alerts tbody tr").nth(0)).to_contain_text("линия недоступна")
+    expect(admin_page.locator("#alerts tbody tr").nth(0)).to_contain_text("Не было ни одной рабочей линии")
+    admin_page.set_viewport_size({"width": 800, "height": 1280})  # a tablet upright
+    assert admin_page.locator("main td, main th").evaluate_all(BROKEN_WORDS) == []
+    shot(admin_page, "alerts-ru-800")
+    admin_page.set_viewport_size({"width": 1280, "height": 800})
     expect(admin_page.locator("#password-state")).to_have_text("Пароль задан.")
     admin_page.locator("#contacts tbody tr").first.locator("input[name=phone]").fill("12")
     admin_page.locator("#contacts tbody tr").first.locator("button").click()
@@ -135,6 +156,9 @@ def test_a_risk_flag_shows_while_the_phone_rings_and_the_next_shift_acknowledges
     admin_page.goto(base + "/console?handset=h1")
     expect(admin_page.locator("#current-call")).to_have_attribute("data-state", "ringing")
     expect(admin_page.locator("#risk-flag")).to_have_count(0)
+    box, label = admin_page.locator("#risk").bounding_box(), admin_page.locator("label:has(#risk)").bounding_box()
+    assert box["x"] - label["x"] < 10 and label["height"] < 2 * box["height"] + 10, (box, label)  # beside its words
+    assert label["height"] >= 44  # a fingertip's target on the tablet console
     admin_page.check("#risk")
     admin_page.fill("#risk-reason", "spoke of ending it")
     admin_page.fill("#safety-plan-text", "Sister Olga, +79160000009; crisis centre on Lenina 5")

@@ -385,3 +385,29 @@ def test_the_dashboards_alarms_and_an_unreachable_box_read_in_russian(web_app, w
     login(away)
     reply = away.get("/api/dashboard")
     assert reply.status_code == 503 and "Служба горячей линии не отвечает" in reply.json["words"], reply.json
+
+
+def test_the_alert_log_reads_in_russian(web_box, people):
+    """The alerts page of a box whose alerts went wrong, read by a Russian admin: every event (the fleet's too)
+    and every failure in Russian words, the daemon's English only as the detail beside a Russian headline, and
+    no state word broken in the middle at 800 px (the CSS keeps whole words in a cell)."""
+    from appliance.config.alerts import EVENTS
+    from appliance.records.store.alerts import AlertLog
+
+    _daemon, data = web_box
+    log = AlertLog(data / "calls.db")
+    errors = {"email": ["no [smtp] relay is configured", "ConnectionRefusedError: [Errno 111] Connection refused",
+                        "OSError: the relay needs a password: none is set (data/smtp-password)"],
+              "sms": ["no line is up to send the SMS from", "the modem gave no verdict within 60 s", "+CMS ERROR: 500"]}
+    try:
+        for index, event in enumerate(EVENTS + ("digest",)):
+            channel = ("email", "sms")[index % 2]
+            log.add({"rule": 0, "event": event, "channel": channel, "recipient": "+79160001122", "subject": None,
+                     "body": "x", "state": "failed", "created_at": time.time(), "due_at": time.time(),
+                     "attempts": 5, "last_error": errors[channel][index // 2 % 3]})
+    finally:
+        log.close()
+    page = people["admin"].get("/alerts").text
+    assert page.count("<tr>") >= len(EVENTS) + 1
+    assert not english(page), english(page)
+    assert "Connection refused" in page  # the technician's detail is kept, marked as not to be translated
