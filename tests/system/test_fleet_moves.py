@@ -10,6 +10,8 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from appliance.service import control
 from tests.support.broker import (  # noqa: F401 - the fixtures
     box_data,
@@ -77,6 +79,7 @@ def hears(daemon, box: str, skill: str) -> bool:
     return sibling is not None and sibling.offers(skill) > 0
 
 
+@pytest.mark.slow  # three daemons: 8 s on a quiet machine, 13 s at a load of 16
 def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_records_say_so(
         broker, prompt_cache, start_box, tmp_path):
     a_doc, b_doc, c_doc = documents(broker)
