@@ -198,3 +198,30 @@ def test_a_risk_flag_shows_while_the_phone_rings_and_the_next_shift_acknowledges
     admin_page.goto(base + "/handover")
     expect(admin_page.locator("#handover-notes li").first.locator(".acks")).to_contain_text("olga")
     _language(admin_page, base, "en")
+
+
+def test_the_queue_forms_handover_whisper_box_sits_where_its_field_starts_and_saves(simulate_box, admin_page):
+    """A Russian admin at 800 px ticks "say who is coming" on the queue's form: the box is at the start of the
+    field's column (not centred in it, away from its words), and the save says so in Russian."""
+    from playwright.sync_api import expect
+
+    base, _, _data = simulate_box
+    _language(admin_page, base, "ru")
+    admin_page.set_viewport_size({"width": 800, "height": 1280})
+    try:
+        admin_page.goto(base + "/config/queue")
+        box = admin_page.locator("#f-queue\\.handover_whisper")
+        words = admin_page.locator("label[for='f-queue.handover_whisper']")
+        expect(words).to_contain_text("Передача")
+        where, label = box.bounding_box(), words.bounding_box()
+        # Right after its words, its own size: a box stretched over the column is drawn in the column's middle.
+        assert where["width"] < 50 and where["x"] - (label["x"] + label["width"]) < 30, (where, label)
+        box.check()
+        admin_page.click("#save")
+        expect(admin_page.locator(".flash").first).to_contain_text("Сохранено как версия")
+        expect(admin_page.locator("#f-queue\\.handover_whisper")).to_be_checked()
+        assert admin_page.locator("main").evaluate_all(BROKEN_WORDS) == []
+        shot(admin_page, "config-queue-ru-800")
+    finally:
+        admin_page.set_viewport_size({"width": 1280, "height": 800})
+        _language(admin_page, base, "en")
