@@ -51,13 +51,14 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         texts,
         words,
     )
-    from .store import WebStore
+    from .store import WebStore, one_malloc_arena
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # waitress warns "Task queue depth is N" for each request that waits for a thread: with a few dashboards
     # polling at once that is a journal line per request (and its CPU), about something normal and brief.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    one_malloc_arena()  # before waitress starts its threads
     app = Flask(__name__)
     app.config.update(
         DATA_DIR=data_dir,
