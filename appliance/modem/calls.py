@@ -101,6 +101,7 @@ class Calls:
         self._rang_at = 0.0
         self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
         self._dial_asked = False  # dial() is at its fence, before the dial begins
+        self._unnoted: tuple[str, str] | None = None  # (call id, number) heard while its ATA was out
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
@@ -166,7 +167,10 @@ class Calls:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
             if self._held is not None and data:
-                self.answering.note(self.call_id, data)  # the journal's record gets the number too
+                # The journal's record gets the number too, once the ATA is answered (_announced): sealed now, on
+                # the reader just after the ATA went out, it took the CPU the ATA's way needs. A crash inside the
+                # ATA's round trip leaves the record without the number, never without the record.
+                self._unnoted = (self.call_id, data)
         elif effect == cs.TELL_DTMF:
             self._say(DtmfReceived(line, data or ""))
         elif effect == cs.RETRY:
@@ -195,6 +199,9 @@ class Calls:
         """The ATA is answered (or will not be sent): the core hears what was held back, in order."""
         with self._lock:
             held, self._held = self._held, None
+            unnoted, self._unnoted = self._unnoted, None
+            if unnoted is not None:  # before its call is announced: the record (and so the settling) comes after
+                self.answering.note(*unnoted)
             for event in held or ():
                 if isinstance(event, IncomingCall) and event.call_id == self.call_id:
                     event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
