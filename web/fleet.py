@@ -6,6 +6,7 @@ polls /api/fleet every two seconds, so a box that goes offline shows so without 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template
@@ -34,7 +35,32 @@ def _fleet() -> dict[str, Any]:
 def _move(move: dict[str, Any]) -> list[str]:
     """One of the latest moves: when, which way, the box, and (back in line) why."""
     way = {"out": _("moved to"), "back": _("back in line, not moved to"), "in": _("moved here from")}
-    return [shown(move["at"], "%H:%M:%S"), way.get(move["way"], move["way"]), move["box"], move.get("detail") or ""]
+    return [shown(move["at"], "%H:%M:%S"), way.get(move["way"], move["way"]), move["box"],
+            _why(move.get("detail") or "")]
+
+
+# Why a move did not happen, as the daemon says it (core/moves.py, modem/transfer.py, modem/line_handle.py).
+_WHY = tuple((re.compile(pattern), words) for pattern, words in (
+    (r"(?:called off: )?(?P<box>.+) has no operator free for the caller any more",
+     "{box} has no operator free for the caller any more"),
+    (r"busy", "the number was busy"),
+    (r"no answer", "nobody answered at that number"),
+    (r"no carrier|no dialtone", "the call to that number did not go through"),
+    (r"failed: (?P<error>.+)", "the modem could not call that number ({error})"),
+    (r"the network refused to hold the call: (?P<error>.+)", "the network refused to hold the call ({error})"),
+    (r"the caller hung up during the transfer", "the caller hung up during the move"),
+    (r"the network refused both explicit call transfer and a conference", "the network refused to hand the call on"),
+    (r"the transfer failed", "the move failed"),
+))
+
+
+def _why(detail: str) -> str:
+    """The daemon's reason in the page's language; one it does not know yet is shown as it came."""
+    for pattern, words in _WHY:
+        found = pattern.fullmatch(detail)
+        if found:
+            return _(words, **found.groupdict())
+    return detail
 
 
 def _row(box: dict[str, Any]) -> list[str]:

@@ -411,3 +411,22 @@ def test_the_alert_log_reads_in_russian(web_box, people):
     assert page.count("<tr>") >= len(EVENTS) + 1
     assert not english(page), english(page)
     assert "Connection refused" in page  # the technician's detail is kept, marked as not to be translated
+
+
+def test_why_a_caller_came_back_from_a_move_reads_in_russian(tmp_path):
+    """The fleet page's moves table, in Russian: each reason the daemon gives for a caller back in line (the
+    sibling had no operator free any more, the modem's dial results, the network's refusals) is in Russian words;
+    a box's name stays as it is."""
+    from web import create_app
+    from web.fleet import _move
+
+    reasons = ["kazan has no operator free for the caller any more", "busy", "no answer", "no carrier", "no dialtone",
+               "failed: +CME ERROR: 30", "the network refused to hold the call: +CME ERROR: 3",
+               "the caller hung up during the transfer", "the transfer failed",
+               "the network refused both explicit call transfer and a conference",
+               "called off: kazan has no operator free for the caller any more"]
+    with create_app(tmp_path).test_request_context("/?lang=ru"):
+        shown = {why: _move({"at": time.time(), "way": "back", "box": "kazan", "detail": why})[3] for why in reasons}
+    english_ones = {why: words for why, words in shown.items() if english(f"<p>{words}</p>".replace("kazan", ""))}
+    assert not english_ones, english_ones
+    assert "kazan" in shown[reasons[0]]
