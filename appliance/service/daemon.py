@@ -221,7 +221,10 @@ class Daemon:
             except queue.Empty:
                 break
         for item in pending:
-            self._process(item)
+            if isinstance(item, _Stop):  # SIGTERM while starting: the loop stops as soon as it runs
+                self.events.put(item)
+            else:
+                self._process(item)
 
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""

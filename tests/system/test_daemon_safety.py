@@ -224,3 +224,22 @@ def test_a_presence_switch_logs_its_operator_in_and_out(tmp_path):
         daemon.stop()
         runner.join(10)
         simulation.close()
+
+
+def test_a_stop_asked_for_while_the_box_starts_stops_it_once_started(tmp_path):
+    """SIGTERM (systemctl stop, a shutdown) while the box is still starting: the signal handler asks for the stop
+    then, as daemon.stop() here. The box must stop once started, relays off, not run on until systemd kills it."""
+    daemon, simulation = make(tmp_path)
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    try:
+        daemon.stop()  # arrives during start(), which took the lines' events queued meanwhile
+        daemon.start()
+        runner.start()
+        runner.join(10)
+        assert not runner.is_alive(), "the stop asked for during the start was lost"
+        assert states(simulation) == [0, 0, 0, 0]
+    finally:
+        if runner.is_alive():
+            daemon.stop()
+            runner.join(10)
+        simulation.close()
