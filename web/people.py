@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from appliance.records.privacy import shown
 
 from . import configure
+from .i18n import language
 from .i18n import translate as _
 from .link import DaemonError, act, ask, inbox, viewer, viewer_role
 from .pages import back_to, call_back, own_operator, status
@@ -51,13 +52,28 @@ def operators_now(state: dict[str, Any]) -> list[dict[str, Any]]:
             for o in state.get("operators", [])]
 
 
+# Why a line's network does not hold callers for a remote operator (modem/remote_leg.py), in words; the
+# modem's own reply (+CME ERROR: 3) is in the journal for whoever asks the operator about it.
+REFUSALS = (("the network refused to hold the caller", "the network refuses to hold a caller on this line"),
+            ("the network refused both a conference and explicit call transfer",
+             "the network refuses both a conference and handing the call on"),
+            ("an analogue (V.253) line cannot hold a caller", "an analogue line cannot hold a caller"))
+
+
+def refusal_words(reason: str) -> str:
+    if language() == "en":
+        return reason
+    return next((_(words) for start, words in REFUSALS if reason.startswith(start)), reason)
+
+
 @blueprint.get("/operators")
 @requires("supervisor")
 def operators():
     state, error = status()
+    lines = [{**line, "remote_refused": refusal_words(line["remote_refused"])} if line.get("remote_refused") else line
+             for line in (state["lines"] if state else [])]
     return render_template("operators.html", operators=operators_now(state) if state else [],
-                           handsets=state["handsets"] if state else [], lines=state["lines"] if state else [],
-                           error=error)
+                           handsets=state["handsets"] if state else [], lines=lines, error=error)
 
 
 @blueprint.post("/operators/<name>")

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from appliance.ops.hwcheck import Finding, answering_lines
@@ -14,6 +16,7 @@ from tests.support.boxes import running_daemon
 from tests.support.waiting import wait_until
 from tests.support.web import set_up
 from tests.system.test_remote_operators import VERA, remote_document
+from tests.system.test_web_russian import english
 from web import create_app
 
 
@@ -60,6 +63,8 @@ def test_a_refusal_is_kept_across_a_restart_for_the_same_sim_and_forgotten_for_a
             page = client.get("/operators").text
             assert 'class="flash warning remote-refused" data-line="gsm1"' in page
             assert "Абонентов на линии gsm1 не ставят на удержание" in page
+            warning = re.search(r'<p class="flash warning remote-refused"[^>]*>(.*?)</p>', page, re.S)[1]
+            assert not english(f"<p>{warning}</p>"), warning  # the network's refusal in Russian too
             _only_vera(daemon)
             holds, dials = emulator.count("AT+CHLD=2"), emulator.count(f"ATD{VERA}")
             assert emulator.incoming_call("+79165550102")
