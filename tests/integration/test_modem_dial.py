@@ -152,6 +152,7 @@ def test_an_answered_call_is_handed_over_by_explicit_transfer(make, dialect):
     line.transfer("+79169999999")
     assert events.until(TransferResult) == TransferResult("l1", "+79169999999", True, None)
     assert emu.script.transferred == [("+79160000001", "+79169999999")]
+    assert emu.wait_for("AT+CHLD=4", 5)  # the emulator notes a command once its reply is out: after our OK, maybe
     assert [c for c in emu.received if c.startswith("AT+CHLD")] == ["AT+CHLD=2", "AT+CHLD=4"]
     assert line.status()["call"] == "idle"
     emu.remote_hangup()  # whatever the network says now is not about our call any more
