@@ -430,3 +430,48 @@ def test_why_a_caller_came_back_from_a_move_reads_in_russian(tmp_path):
     english_ones = {why: words for why, words in shown.items() if english(f"<p>{words}</p>".replace("kazan", ""))}
     assert not english_ones, english_ones
     assert "kazan" in shown[reasons[0]]
+
+
+def test_a_refused_speech_upload_says_why_in_russian(people):
+    """Each way the speech page refuses a model or a voice, as a Russian admin meets it: the flash reads in
+    Russian (the file's name is data), and nothing is installed."""
+    import io
+    import json
+    import zipfile
+
+    def archive(*names: str) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zipped:
+            for name in names:
+                zipped.writestr(name, b"x")
+        return out.getvalue()
+
+    onnx = b"\x08" + bytes(2048)
+    cases = {
+        "model language": ("/speech/model", {"language": "xx", "model": (io.BytesIO(archive("a")), "vosk.zip")}),
+        "not an archive": ("/speech/model", {"language": "ru", "model": (io.BytesIO(b"text"), "vosk.zip")}),
+        "no model in it": ("/speech/model", {"language": "ru", "model": (io.BytesIO(archive("a/readme")), "vosk.zip")}),
+        "half a model": ("/speech/model", {"language": "ru", "model": (io.BytesIO(archive("m/am/final.mdl")),
+                                                                         "vosk.zip")}),
+        "voice not .onnx": ("/speech/voice", {"onnx": (io.BytesIO(onnx), "ru.bin"),
+                                              "config": (io.BytesIO(b"{}"), "ru.onnx.json")}),
+        "voice not ONNX": ("/speech/voice", {"onnx": (io.BytesIO(b"text"), "ru.onnx"),
+                                             "config": (io.BytesIO(b"{}"), "ru.onnx.json")}),
+        "settings not JSON": ("/speech/voice", {"onnx": (io.BytesIO(onnx), "ru.onnx"),
+                                                "config": (io.BytesIO(b"{"), "ru.onnx.json")}),
+        "settings not Piper's": ("/speech/voice", {"onnx": (io.BytesIO(onnx), "ru.onnx"),
+                                                   "config": (io.BytesIO(json.dumps({"a": 1}).encode()),
+                                                              "ru.onnx.json")}),
+    }
+    admin = people["admin"]
+    english_ones, seen = {}, {}
+    for case, (url, form) in cases.items():
+        reply = admin.post(url, data={"csrf_token": csrf(admin), **form}, follow_redirects=True)
+        errors = _errors(reply.text) or re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S)
+        seen[case] = errors
+        found = [e for e in errors if english(f"<p>{e}</p>")]
+        if found:
+            english_ones[case] = found
+    assert all(seen.values()), f"a refusal was not shown: {seen}"
+    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
+        f"{case}: {found}" for case, found in english_ones.items())
