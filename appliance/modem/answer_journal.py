@@ -154,7 +154,7 @@ class AnswerJournal:
         try:
             if self._map is not None and start + len(row) <= len(self._map):
                 self._map[start:start + len(row)] = row
-            else:  # past the reservation (or none could be made)
+            elif self._fd is not None:  # past the reservation (or none could be made); callers checked it is open
                 os.pwrite(self._fd, row, start)
             if at is None:
                 self._end += len(row)

@@ -101,7 +101,7 @@ class Calls:
         self._rang_at = 0.0
         self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
         self._dial_asked = False  # dial() is at its fence, before the dial begins
-        self._unnoted: tuple[str, str] | None = None  # (call id, number) heard while its ATA was out
+        self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
