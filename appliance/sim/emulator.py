@@ -36,6 +36,7 @@ class ModemEmulator:
         self._deaf = False  # fault: the modem takes no more bytes (CTS held low): stop_taking_input
         self._deaf_r, self._deaf_w = os.pipe()  # wakes the pty thread to change what it watches
         self._cond = threading.Condition()
+        self._carried_out = 0  # the first this many of `received` are carried out (one reader takes them in order)
         self._write_lock = threading.Lock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -151,10 +152,11 @@ class ModemEmulator:
     # --- what the line sent ---------------------------------------------------------------
 
     def wait_for(self, prefix: str, timeout: float) -> bool:
-        """Block until a command starting with `prefix` has arrived (since start)."""
+        """Block until a command starting with `prefix` has arrived (since start) and been carried out."""
         want = prefix.upper()
         with self._cond:
-            return self._cond.wait_for(lambda: any(c.upper().startswith(want) for c in self.received), timeout)
+            return self._cond.wait_for(
+                lambda: any(c.upper().startswith(want) for c in self.received[:self._carried_out]), timeout)
 
     def count(self, prefix: str) -> int:
         want = prefix.upper()
@@ -263,18 +265,19 @@ class ModemEmulator:
                     self._command(line)
 
     def _command(self, line: str) -> None:
-        at = time.monotonic()
+        with self._cond:  # in `received` before any reply: whatever the box did on the reply, it is there
+            self.received.append(line)
+            self.received_at.append(time.monotonic())
         try:
             if not (self.hung or self.script.powered_off):
                 if self.script.echo:
                     self._write(line.encode() + b"\r")
                 self.script.command(line)
         finally:
-            # Noted once carried out (stamped as it came): whoever waited for ATA finds the call active, not about
-            # to be; noted before, a test read the modem's state in between under load.
+            # wait_for() returns once it is carried out: whoever waited for ATA finds the call active and the OK
+            # sent, not about to be (a test read the modem's state in between under load)
             with self._cond:
-                self.received.append(line)
-                self.received_at.append(at)
+                self._carried_out += 1
                 self._cond.notify_all()
 
     def _send(self, *lines: str, raw: bytes | None = None) -> None:
