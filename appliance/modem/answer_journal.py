@@ -150,7 +150,6 @@ class AnswerJournal:
         return self._seal.seal(json.dumps(entry).encode()) + b"\n"
 
     def _write(self, row: bytes, at: int | None = None) -> None:
-        assert self._fd is not None  # every caller checked it under the lock it still holds
         start = self._end if at is None else at
         try:
             if self._map is not None and start + len(row) <= len(self._map):

@@ -166,7 +166,7 @@ class Calls:
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
-            if self._held is not None and data and self.call_id is not None:
+            if self._held is not None and data:
                 # The journal's record gets the number too, once the ATA is answered (_announced): sealed now, on
                 # the reader just after the ATA went out, it took the CPU the ATA's way needs. A crash inside the
                 # ATA's round trip leaves the record without the number, never without the record.
