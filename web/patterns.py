@@ -96,6 +96,13 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
     (r"(?P<handset>\S+): ringing for 3 s", "{handset}: ringing for 3 s"),
     (r"not valid TOML: (?P<error>.+)", "not valid TOML: {error}"),
     (r"restored: (?P<value>.+)", "restored: {value}"),
+    # the handover notes, text conversations, operators and console refusing (web/continuity.py, texts.py, ...)
+    (r"a handover note has 1 to (?P<count>\d+) characters", "a handover note has 1 to {count} characters"),
+    (r"no handover note (?P<id>\d+)", "no handover note {id}"),
+    (r"write a reply of 1 to (?P<count>\d+) characters, or choose a ready one",
+     "write a reply of 1 to {count} characters, or choose a ready one"),
+    (r"no (?P<open>open )?conversation (?P<id>\d+)", "no such conversation ({id}): it was closed or removed"),
+    (r"verb must be one of (?P<options>.+)", "verb must be one of {options}"),
     # a speech model's or voice's upload refused (appliance/speech/models.py)
     (r"(?P<file>[^:]+): the language must be one of (?P<options>.+), not (?P<value>.+)",
      "{file}: the language must be one of {options}, not {value}"),

@@ -475,3 +475,24 @@ def test_a_refused_speech_upload_says_why_in_russian(people):
     assert all(seen.values()), f"a refusal was not shown: {seen}"
     assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
         f"{case}: {found}" for case, found in english_ones.items())
+
+
+def test_the_new_pages_refusals_read_in_russian(people):
+    """What the handover notes, the text conversations, the operators page and the console's hand-over refuse,
+    as a Russian admin meets it (an empty note or reply, a conversation or note gone, a wrong verb, no desk)."""
+    admin = people["admin"]
+    attempts = {"/handover": {"text": ""}, "/texts/999/reply": {"text": ""}, "/texts/999": None,
+                "/handover/999/ack": {}, "/texts/999/take": {}, "/texts/999/close": {},
+                "/operators/Anna": {"verb": "bogus"}, "/console/handover": {"call_id": "x"}}
+    english_ones, seen = {}, {}
+    for url, form in attempts.items():
+        reply = admin.get(url) if form is None else admin.post(url, data={"csrf_token": csrf(admin), **form},
+                                                                follow_redirects=True)
+        said = re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S) + _errors(reply.text)
+        seen[url] = said
+        found = [text for text in said if english(f"<p>{text}</p>")]
+        if found:
+            english_ones[url] = found
+    assert all(seen.values()), f"a refusal was not shown: {seen}"
+    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
+        f"{url}: {found}" for url, found in english_ones.items())
