@@ -83,7 +83,10 @@ def catalog() -> dict[str, str]:
     """The strings the dashboard's script shows (states), in the page's language."""
     keys = ("idle", "ringing", "on call", "off-hook", "up", "down", "starting", "in menu", "answering",
             "ringing operators", "connected", "Cannot reach the box", "Test ring", "Lift", "Replace", "since",
-            "in force", "not in force", "not read yet", "moving")
+            "in force", "not in force", "not read yet", "moving",
+            # a line's registration, as appliance/modem/dialects/base.py REGISTRATION_WORDS words it
+            "not registered, not searching", "registered (home)", "not registered, searching", "registration denied",
+            "registration unknown", "registered (roaming)", "unknown")
     return {key: translate(key) for key in keys}
 
 

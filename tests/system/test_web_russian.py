@@ -496,3 +496,18 @@ def test_the_new_pages_refusals_read_in_russian(people):
     assert all(seen.values()), f"a refusal was not shown: {seen}"
     assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
         f"{url}: {found}" for url, found in english_ones.items())
+
+
+def test_the_dashboards_script_names_a_lines_registration_in_russian(people):
+    """The dashboard's script shows each line's network registration (the modem's +CREG, in the daemon's
+    English): the page hands it the Russian for every value the daemon may send."""
+    import json
+
+    from appliance.modem.dialects.base import REGISTRATION_WORDS
+
+    page = people["admin"].get("/").text
+    words = json.loads(re.search(r'<script type="application/json" id="i18n">(.*?)</script>', page, re.S)[1])
+    untranslated = [said for said in [*REGISTRATION_WORDS.values(), "unknown"]
+                    if english(f"<p>{words.get(said, said)}</p>")]
+    assert not untranslated, untranslated
+    assert "Hotline.t(modem.registration)" in people["admin"].get("/static/dashboard.js").text

@@ -9,7 +9,7 @@ async function refresh() {
     fillOpening(reply.opening);
     Hotline.fill("lines", status.lines.map((l) => {
       const modem = l.modem || {};
-      return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), modem.registration,
+      return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), Hotline.t(modem.registration),
         modem.signal_dbm === undefined || modem.signal_dbm === null ? "" : modem.signal_dbm + " dBm",
         modem.operator, forwarding(modem.forwarding)];
     }));
