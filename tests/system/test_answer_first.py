@@ -69,7 +69,6 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
 YEARS = 3 * 365 * 86400.0
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("clock_set", ["before the next start", "while the next start runs"])
 def test_a_caller_answered_before_the_clock_was_set_by_a_box_killed_before_the_record_keeps_a_record(tmp_path,
                                                                                                       clock_set):
