@@ -37,11 +37,11 @@ simulation.close()
 """
 
 # Each is megabytes of a Pi Zero's 512 MB, and none is called by a running box of this config. _hashlib is
-# OpenSSL's libcrypto (3.4 MB resident; hashlib, hmac and secrets load it), systemd is libsystemd with
-# libgcrypt (~1 MB, for the notify datagrams systemd reads), the speech modules belong to a box with speak nodes.
+# OpenSSL's libcrypto (3.4 MB resident; hashlib, hmac and secrets load it), the speech modules belong to a box
+# with speak nodes. systemd-python stays (a dependency of record: it tells systemd READY=1 and writes the journal).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac", "secrets",
-            "systemd", "appliance.speech.engines", "appliance.speech.recogniser")
+            "appliance.speech.engines", "appliance.speech.recogniser")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:
@@ -61,7 +61,7 @@ def started(data: Path, names: tuple[str, ...]) -> dict:
                 told.append(systemd.recv(4096))
             except BlockingIOError:
                 break
-        assert any(b"READY=1" in message for message in told)  # the notify path that loaded libsystemd was taken
+        assert any(b"READY=1" in message for message in told)  # the notify path (systemd-python) was taken
     notify.unlink()
     return json.loads(out.stdout.strip().splitlines()[-1])
 
