@@ -42,7 +42,7 @@ class Pending:
 class OffLoop:
     def __init__(self, post: Callable[[object], None]) -> None:
         self._post = post
-        self._jobs: queue.Queue[tuple[Callable[[], Any], Callable[[Outcome], None]]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Callable[[], Any], Callable[[Outcome], None]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def run(self, work: Callable[[], Any], then: Callable[[Outcome], None]) -> None:
@@ -53,9 +53,26 @@ class OffLoop:
             self._thread.start()
         self._jobs.put((work, then))
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the job in hand end (a prompt being made: under a second) so nothing is written after the box
+        stopped; the jobs still queued are dropped. Bounded: a stuck job is left to the process's exit."""
+        if self._thread is None:
+            return
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+        self._jobs.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
     def _serve(self) -> None:
         while True:
-            work, then = self._jobs.get()
+            job = self._jobs.get()
+            if job is None:
+                return
+            work, then = job
             try:
                 value = work()
             except Exception as exc:  # handed to the loop, which decides what it means

@@ -230,6 +230,7 @@ class Daemon:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
         self.prompt_maker.stopping.set()
+        self.background.close()  # the prompt in hand is finished, so nothing writes in prompts/ once stopped
         if self.fleet is not None:
             self.fleet.close()
             self.fleet = None

@@ -5,8 +5,10 @@ minute or more on a Pi Zero, with the box off the phone all that time)."""
 from __future__ import annotations
 
 import copy
+import os
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,43 @@ def test_a_failure_in_finishing_work_done_off_the_loop_is_logged_and_the_box_kee
         wait_until(lambda: "could not finish" in caplog.text, what="the failure logged")
         simulation.emulators["gsm1"].incoming_call(CALLER)
         wait_until(lambda: daemon.status()["calls"], what="the next caller answered")
+
+
+def children() -> list[str]:
+    """The commands of this process's child processes still running (espeak-ng, sox making a prompt)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+def test_a_stopped_box_writes_no_more_prompts(tmp_path, monkeypatch):
+    """A stop while a prompt is being made waits (bounded) for that prompt: once shutdown() returns nothing writes in
+    prompts/ (a bench or a restore that removes the data folder then found 'Directory not empty')."""
+    gate, tools = tmp_path / "gate", tmp_path / "bin"
+    tools.mkdir()
+    (tools / "espeak-ng").write_text(f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.05; done\n'
+                                     'exec /usr/bin/espeak-ng "$@"\n')
+    (tools / "espeak-ng").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    document = copy.deepcopy(configuration.default_document())
+    document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
+    simulation = Simulation(document)
+    data = tmp_path / "data"
+    daemon = simulation.daemon(configuration.parse(simulation.document, simulated=True), data)
+    try:
+        daemon.start()
+        wait_until(lambda: any("espeak" in command for command in children()), what="a prompt being made")
+        threading.Timer(0.5, gate.touch).start()  # it is let through while the box stops
+        daemon.stop()
+        daemon.shutdown()
+        making = [command for command in children() if "espeak" in command or "sox" in command]
+        assert making == [], "a prompt is still being made after the box stopped"
+    finally:
+        gate.touch()
+        simulation.close()
