@@ -90,7 +90,9 @@ def logged_in(page, base: str, data: Path) -> None:
 SMALL_TARGETS = """() => [...document.querySelectorAll(
     'main button, main input:not([type=hidden]), main select, main textarea')]
   .filter((e) => e.offsetParent !== null)
-  .map((e) => { const r = e.getBoundingClientRect();
+  .map((e) => { const r = (e.type === 'checkbox' || e.type === 'radio') && e.closest('label')
+                  ? e.closest('label').getBoundingClientRect()  // a tick box is touched anywhere on its label
+                  : e.getBoundingClientRect();
                 return [e.name || e.id || e.textContent.trim().slice(0, 20),
                         Math.round(r.width), Math.round(r.height)]; })
   .filter(([, w, h]) => w < 44 || h < 44)"""
