@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -23,6 +22,16 @@ from typing import Any
 from .engines import RATE, Engine, load
 
 SOX_TIMEOUT = 60.0
+
+
+def peak_kb() -> int:
+    """This worker's own peak memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that over the fork and exec
+    that started the worker, so it reported the parent's size (a 186 MB test process, where the worker held ~45)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
 
 
 def pcm_of(path: str) -> bytes:
@@ -70,7 +79,7 @@ class Worker:
                 except FileNotFoundError:
                     pass
         reply["cpu_seconds"] = round(time.process_time() - started, 3)
-        reply["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        reply["peak_kb"] = peak_kb()
         return reply
 
 
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             worker.engine(language)
         except LookupError as exc:
             print(json.dumps({"id": None, "error": str(exc)}), flush=True)
-    print(json.dumps({"id": None, "ready": True, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
+    print(json.dumps({"id": None, "ready": True, "peak_kb": peak_kb()}),
           flush=True)
     for line in sys.stdin:
         try:
