@@ -31,7 +31,7 @@ from ..records.store.calls import CallStore
 from . import commands, commands_calls, commands_risk, override
 from .actions import Actions
 from .adapters import Adapters
-from .alarms import Alarms, line_alarms
+from .alarms import Alarms
 from .alerting import Alerting
 from .background import Done, OffLoop, Pending, answer
 from .commands_host import Command
@@ -43,6 +43,7 @@ from .listening import Listening
 from .notify import Notifier
 from .prompts import PromptMaker
 from .speech import SpeechService
+from .status_view import StatusView
 from .switchboard_setup import make_switchboard
 from .texting import TextLine
 from .timesync import ClockWatch, SystemTime
@@ -107,6 +108,7 @@ class Daemon:
         self.answers: AnswerJournal | None = None
         self.control: ControlServer | None = None
         self.core: Switchboard | None = None
+        self.status_view: StatusView | None = None  # once the core exists
         self.override: dict[str, Any] | None = None  # the web page's force open/closed, as kept on disk
         self.restart_requested = False  # the web page's "Restart now": `hotline run` exits with RESTART
         self.instance = Instance(self.data_dir, [line.port for line in config.lines], lock_dir)
@@ -179,6 +181,9 @@ class Daemon:
         self.actions = Actions(self.adapters, core=self.core, store=self.store, answers=self.answers,
                                prompts=self.prompts, clock=self.clock, data_dir=self.data_dir, speech=self.speech)
         self.speech.configure(cfg, self.core)
+        self.status_view = StatusView(core=self.core, privacy=self.store.privacy, adapters=self.adapters,
+                                      alarms=self.alarms, speech=self.speech, prompts_made=self.prompts_made,
+                                      config=lambda: self.config, override=lambda: self.override)
         self.apply_override(override.load(self.data_dir))
         self._start_alerts(cfg)
         self.texting = TextLine(self)  # incoming SMS become conversations (docs/texts.md)
@@ -379,30 +384,7 @@ class Daemon:
     # --- status ---------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        status = self.core.status()
-        for call in status["calls"]:  # the live view passes the privacy rule like every record
-            call["caller"] = appear(call["caller"], "live", policy=self.store.privacy)
-            # What the caller hears now, in words, for the training bench (a tone or a file has no text).
-            spoken = self.config.prompts.get(call["prompt"] or "")
-            call["prompt_text"] = spoken.text if spoken else None
-        self.adapters.show(status)
-        for line in status["lines"]:
-            line_alarms(self.alarms, line["id"], line["modem"])
-        status["speech"] = self.speech.status()
-        status["prompts_made"] = self.prompts_made.is_set()  # READY=1 comes before them; a caller may hear a wait
-        status["alarms"] = self.alarms.active()
-        if status["schedule"]["override"] and self.override:  # who forced it, for the dashboard
-            status["schedule"].update(override_by=self.override.get("by"), override_at=self.override.get("at"))
-        return status
+        return self.status_view.status()
 
     def summary(self) -> str:
-        if self.core is None:
-            return "starting"
-        lines = self.core.line_state
-        up = sum(1 for state in lines.values() if state == "up")
-        calls = sum(1 for call in self.core.line_calls.values() if call is not None)
-        operators = sum(1 for o in self.core.operators if o.handset is not None)
-        alarms = len(self.alarms.active())
-        return (f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"
-                + (f", {alarms} alarm(s)" if alarms else "")
-                + ("" if self.prompts_made.is_set() else ", making prompts"))
+        return self.status_view.summary() if self.status_view else "starting"
