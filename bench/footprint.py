@@ -9,11 +9,12 @@ connect() returned, then idles the same window. For both: resident memory (VmRSS
 at the end of the window, CPU share over it (utime+stime from /proc/<pid>/stat), threads, and the import
 time of the module in a fresh interpreter (`-X importtime` self times summed, minus a bare interpreter's).
 
-The daemon runs from compiled bytecode, as `pip install` leaves a box (it compiles every module): this
-machine's environment sets PYTHONDONTWRITEBYTECODE, under which every start compiled ~150 modules from source
-(~0.6 s of CPU here, most of the start). The CPU time the daemon spent up to READY=1 (utime+stime read at the
-datagram) is given next to the wall time: on a machine shared with other jobs the wall time is mostly waiting
-for a core.
+Both run as a box runs them (bench/boxenv.py): the daemon is the `hotline` of a venv made by Debian's
+/usr/bin/python3 with the tree pip-installed into it, not editable and compiled, as scripts/install.sh does,
+started with the environment the shipped unit sets (not this machine's PYTHONDONTWRITEBYTECODE, under which
+every start compiled ~150 modules from source); the peer runs in a venv of the same interpreter. The CPU
+time the daemon spent up to READY=1 (utime+stime read at the datagram) is given next to the wall time: on a
+machine shared with other jobs the wall time is mostly waiting for a core.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
+import boxenv  # noqa: E402
 import tomli_w  # noqa: E402
 from faults import Hotline, write_box  # noqa: E402
 
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 PEER = """
 import sys, threading
 from gsmmodem.modem import GsmModem
@@ -63,17 +64,6 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return sum(int(after_name[i]) for i in fields) / os.sysconf("SC_CLK_TCK")
 
 
-def bytecode_env(env: dict[str, str]) -> dict[str, str]:
-    """`env` for a daemon that reads and writes compiled bytecode, as an installed box does."""
-    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def compile_tree() -> None:
-    """Compile the box's modules once, as pip does at install (the tree's __pycache__ is git-ignored)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "appliance")], cwd=ROOT, check=True,
-                   env=bytecode_env(dict(os.environ)), stdout=subprocess.DEVNULL)
-
-
 def idle(pid: int, seconds: float) -> dict[str, float]:
     """Let the process sit for `seconds`; its CPU share over them (%) and its memory and threads at the end."""
     cpu, began = cpu_seconds(pid), time.monotonic()
@@ -83,25 +73,32 @@ def idle(pid: int, seconds: float) -> dict[str, float]:
     return {"cpu_percent": share, "rss_mb": status["rss_kb"] / 1024, "threads": status["threads"]}
 
 
-def import_ms(module: str, runs: int = 3) -> float:
-    """Median over `runs` fresh interpreters of the import time of `module` (ms), the interpreter's own left out."""
+def import_ms(python: Path, module: str, runs: int = 3) -> float:
+    """Median over `runs` fresh interpreters of the import time of `module` (ms), the interpreter's own left out
+    (run outside the tree, so the installed copy is imported)."""
     def total(code: str) -> float:
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stderr
+        err = subprocess.run([str(python), "-X", "importtime", "-c", code], cwd="/", capture_output=True,
+                             text=True, check=True, env=boxenv.box_environment(dict(os.environ))).stderr
         return sum(int(line.split("|")[0].split(":")[1]) for line in err.splitlines()
                    if line.startswith("import time:") and line.split("|")[0].split(":")[1].strip().isdigit())
 
     return statistics.median(total(f"import {module}") - total("pass") for _ in range(runs)) / 1000
 
 
-def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
+def launch(box: boxenv.Box, config: Path, data: Path, log: Path) -> Hotline:
+    """`hotline run` of the installed box, with its unit's environment (and the bench's NOTIFY_SOCKET, mock pins)."""
+    hotline = Hotline(config, data, log, argv=[str(box.hotline), "run", "--config", str(config), "--data", str(data)])
+    hotline.env = boxenv.box_environment(hotline.env)
+    return hotline
+
+
+def ours(box: boxenv.Box, seconds: float, root: Path, runs: int) -> dict[str, Any]:
     """The box's figures at a restart (its call log made, its prompts in the cache: how a box spends its days),
     and its memory after the first start (the call log made then loads sqlite-utils for the migrations)."""
     emulator = ModemEmulator("sim800")
     emulator.start()
     config, data = write_box(root, {"gsm1": emulator.port})
-    hotline = Hotline(config, data, root / "hotline.log")
-    hotline.env = bytecode_env(hotline.env)
+    hotline = launch(box, config, data, root / "hotline.log")
     try:
         for start in ("first", "restart"):
             ready = hotline.start()
@@ -116,10 +113,10 @@ def ours(seconds: float, root: Path, runs: int) -> dict[str, Any]:
     finally:
         hotline.close()
         emulator.stop()
-    return {**figures, "import_ms": import_ms("appliance.service.daemon", runs)}
+    return {**figures, "import_ms": import_ms(box.python, "appliance.service.daemon", runs)}
 
 
-def first_start(root: Path, prompts: int = 100, runs: int = 3) -> tuple[float, float]:
+def first_start(box: boxenv.Box, root: Path, prompts: int = 100, runs: int = 3) -> tuple[float, float]:
     """Median over `runs` first starts (a new data directory each, `prompts` spoken prompts not yet in the cache)
     of the seconds from the exec to READY=1, and of the CPU seconds the daemon spent until then."""
     emulator = ModemEmulator("sim800")
@@ -131,8 +128,7 @@ def first_start(root: Path, prompts: int = 100, runs: int = 3) -> tuple[float, f
             doc = tomllib.loads(config.read_text())
             doc["prompts"].update({f"bench{n}": {"text": f"Bench prompt number {n}."} for n in range(prompts)})
             config.write_text(tomli_w.dumps(doc))
-            hotline = Hotline(config, data, root / "hotline-first.log")
-            hotline.env = bytecode_env(hotline.env)
+            hotline = launch(box, config, data, root / "hotline-first.log")
             try:
                 ready = hotline.start(wait=300)
                 if ready is None or hotline.proc is None:
@@ -152,10 +148,11 @@ def peer(seconds: float, runs: int) -> dict[str, Any] | None:
         import gsmmodem.modem  # noqa: F401 - only asking whether it is there
     except ImportError:
         return None
+    python = boxenv.peer().python
     emulator = ModemEmulator("sim800")
     emulator.start()
     began = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", PEER, emulator.port], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([str(python), "-c", PEER, emulator.port], cwd="/", stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     connected: list[float] = []
     reader = threading.Thread(target=lambda: proc.stdout.readline() and connected.append(time.monotonic()),
@@ -170,20 +167,21 @@ def peer(seconds: float, runs: int) -> dict[str, Any] | None:
         proc.kill()
         proc.wait(10)
         emulator.stop()
-    return {**figures, "import_ms": import_ms("gsmmodem.modem", runs)}
+    return {**figures, "import_ms": import_ms(python, "gsmmodem.modem", runs)}
 
 
 def run(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:
     """{"ours": {...}, "peer": {...} or None}: ready_seconds, cpu_percent, rss_mb, threads, import_ms."""
     window = seconds or (2.0 if quick else 10.0)
-    compile_tree()
+    box = boxenv.box()
     with tempfile.TemporaryDirectory(prefix="hotline-footprint-") as tmp:
         runs = 1 if quick else 3
-        figures = {"idle_seconds": window, "ours": ours(window, Path(tmp), runs), "peer": peer(window, runs)}
+        figures = {"idle_seconds": window, "interpreter": box.note, "ours": ours(box, window, Path(tmp), runs),
+                   "peer": peer(window, runs)}
         (Path(tmp) / "first").mkdir()
         figures["first_start_prompts"] = 10 if quick else 100
         figures["first_start_seconds"], figures["first_start_cpu_seconds"] = first_start(
-            Path(tmp) / "first", figures["first_start_prompts"], runs)
+            box, Path(tmp) / "first", figures["first_start_prompts"], runs)
         return figures
 
 
@@ -194,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     figures = run(args.quick, args.idle)
     theirs = figures["peer"] or {}
-    print(f"idle window {figures['idle_seconds']:g} s")
+    print(f"idle window {figures['idle_seconds']:g} s; {figures['interpreter']}")
     print(f"{'':16} {'ours':>10} {'python-gsmmodem-new':>20} {'ours/peer':>10}")
     for name in ("ready_seconds", "ready_cpu_seconds", "cpu_percent", "rss_mb", "threads", "import_ms"):
         mine, other = figures["ours"][name], theirs.get(name)
