@@ -44,9 +44,9 @@ from appliance.modem.dialects.base import (
     OwedOk,
     Ring,
 )
-from appliance.modem.line_handle import ATD_TIMEOUT, LineHandle, clcc_calls, dial_failure
+from appliance.modem.dialling import Dialling
+from appliance.modem.line_handle import LineHandle, clcc_calls, dial_failure
 from appliance.modem.remote_leg import RemoteLeg
-from appliance.modem.transfer import CallTransfer
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ class Calls:
     queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
     line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
     daemon's answer journal, so a crash before the record is written still leaves one). The answer exchange
-    (ATA, its reply, the check) is its part `answering` (answer.py), the transfer its part `_transfer`."""
+    (ATA, its reply, the check) is its part `answering` (answer.py), the outgoing calls (dial, transfer) its
+    part `dialling` (dialling.py)."""
 
     def __init__(self, line_id: str, *, post: Callable[[object], None], command: Command,
                  later: Callable[[Callable[[], None]], None], urgent: Callable[[Callable[[], None]], None],
@@ -84,7 +85,6 @@ class Calls:
         self._clock = clock
         self._lock = threading.RLock()  # held while a transition posts, so the core hears them in order
         self.state = cs.DOWN
-        self.dial_timeout = dial_timeout
         self.answer_after_rings = answer_after_rings
         self.call_id: str | None = None
         self._caller: str | None = None
@@ -93,14 +93,12 @@ class Calls:
         self._last_ring = -RING_GONE  # any RING: the caller still rings
         self._counted_ring = -RING_MIN_GAP  # the last RING that counted as a ring of its own
         self._rings = 0
-        self._dial_deadline = 0.0
         # Until a new call's ATA is answered, what the core hears of the call waits with it: waking the
         # event loop (and its write of the record) must not compete with the ATA for the CPU. The answer
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
         self._rang_at = 0.0
         self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
-        self._dial_asked = False  # dial() is at its fence, before the dial begins
         self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
@@ -110,7 +108,7 @@ class Calls:
         # What the parts that dial a second leg with the caller held (a transfer, a remote operator) work with.
         self.line = LineHandle(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
-        self._transfer = CallTransfer(self.line, forget=self.forget)
+        self.dialling = Dialling(self.line, lock=self._lock, run=self._run, forget=self.forget)
         self.remote = RemoteLeg(self.line)
 
     # --- the table ------------------------------------------------------------------------
@@ -316,8 +314,7 @@ class Calls:
         """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
         self._announced()
         self.remote.ended()
-        if self._dial_asked:  # a dial still at its fence: it is answered before the LineDown, as one begun is
-            self._post(DialFailed(self.line_id, f"failed: line failed: {reason}"))
+        self.dialling.dropped(reason)
         self._go(cs.PORT_LOST, f"failed: line failed: {reason}")
 
     def back(self, command: Command) -> None:
@@ -355,13 +352,13 @@ class Calls:
         if self.state in (cs.ACTIVE, cs.DIALING) and self._dialect().poll_call_state:
             wait = min(wait, CALL_POLL)
         if self.state == cs.DIALING:
-            wait = min(wait, self._dial_deadline - now)
+            wait = min(wait, self.dialling.deadline - now)
         return wait
 
     def tick(self, now: float) -> None:
         if self.state in (cs.RINGING, cs.REFUSED) and now - self._last_ring >= RING_GONE:
             self._run(self._go(cs.RING_GONE, "caller gave up before the answer"))
-        if self.state == cs.DIALING and now >= self._dial_deadline:
+        if self.state == cs.DIALING and now >= self.dialling.deadline:
             self._run(self._go(cs.DIAL_TIMEOUT, "no answer"))
         if self.state in (cs.ACTIVE, cs.DIALING) and self._dialect().poll_call_state:
             reply = self._command("AT+CLCC", expect="+CLCC:")
@@ -379,40 +376,7 @@ class Calls:
             if not self._command(text).ok:
                 log.warning("line %s: %s refused after answer", self.line_id, text)
 
-    def transfer(self, number: str) -> None:
-        """Hand the call on (transfer.py); TransferResult follows."""
-        self._transfer.transfer(number)
-
-    def call_off_transfer(self, number: str, reason: str) -> None:
-        """Any thread: the transfer to `number` waiting for its second leg stops (transfer.py)."""
-        self._transfer.call_off(number, reason)
-
     def hangup(self) -> None:
         with self._lock:
             self._early_caller = None  # whoever it was is hung up (a caller rejected while it rang too)
         self._command(self._dialect().hangup_command, timeout=10.0, finals=CALL_FINALS)
-
-    def dial(self, number: str) -> None:
-        # A fence: the reports of the line's last call (the end of a leg we just hung up: SIMCom and Huawei report it
-        # after ATH's OK) are read before this AT's OK, so none of them is taken for this dial's end.
-        # A line failing meanwhile (the fence's own write may be what fails) fails the dial too (drop).
-        self._dial_asked = True
-        try:
-            self._command("AT")
-        finally:
-            self._dial_asked = False
-        with self._lock:
-            busy = self.state != cs.IDLE
-            if not busy:
-                self._go(cs.DIAL)  # before ATD: the answer may be reported before its OK
-                self._dial_deadline = self._clock() + self.dial_timeout
-        if busy:
-            self._post(DialFailed(self.line_id, "failed: the line is busy with another call"))
-            return
-        # A modem that fails here fails the line, and PORT_LOST posts the DialFailed.
-        reply = self._command(self._dialect().dial_command(number), timeout=ATD_TIMEOUT,
-                              finals=CALL_FINALS + ("VCON",))
-        if reply.final == "VCON":  # V.253 modems may end ATDT with VCON: as connected as they can tell
-            self._run(self._go(cs.CONNECTED))
-        elif not reply.ok:
-            self._run(self._go(cs.ENDED, reply.final))

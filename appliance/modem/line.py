@@ -146,17 +146,17 @@ class ModemLine:
         """Call `number` out; DialAnswered or DialFailed follows."""
         if not isinstance(number, str) or not DIALLABLE.fullmatch(number):
             raise ValueError(f"bad number to dial {number!r}: digits, * and # with an optional leading +")
-        self._queue(lambda: self.calls.dial(number), lambda why: DialFailed(self.line_id, f"failed: {why}"))
+        self._queue(lambda: self.calls.dialling.dial(number), lambda why: DialFailed(self.line_id, f"failed: {why}"))
 
     def transfer(self, number: str) -> None:
         """Hand the call (ringing: deflection; answered: explicit transfer) to `number`; TransferResult follows."""
         check_number(number, "transfer")
-        self._queue(lambda: self.calls.transfer(number),
+        self._queue(lambda: self.calls.dialling.transfer(number),
                     lambda why: TransferResult(self.line_id, number, False, why))
 
     def call_off_transfer(self, number: str, reason: str) -> None:
         """Now, not queued: the worker is busy waiting for the transfer's second leg, which this stops."""
-        self.calls.call_off_transfer(number, reason)
+        self.calls.dialling.call_off_transfer(number, reason)
 
     def ring_remote(self, number: str) -> None:
         """Hold the caller and dial a remote operator's phone (remote_leg.py); RemoteAnswered or RemoteFailed."""

@@ -1,5 +1,6 @@
 """The line's call as a part that dials a second leg sees it: explicit call transfer (transfer.py) and a remote
-operator's leg (remote_leg.py) are each given this one handle instead of the same nine collaborators.
+operator's leg (remote_leg.py) are each given this one handle instead of the same nine collaborators, and so are
+the line's own outgoing calls (dialling.py).
 
 Calls (calls.py) owns the call's state and table and builds the handle: the AT channel, the line's dialect and
 clock, the dial timeout, the call's state, its table (`go(event, why)` moves the state and returns the modem

@@ -1,5 +1,6 @@
 """Handing a call on: GSM call deflection while it rings, explicit call transfer (or a conference) once
-answered. A part of Calls (calls.py), which owns the state; the states move through its table."""
+answered. A part of the call's Dialling (dialling.py); Calls (calls.py) owns the state, which moves through its
+table."""
 
 from __future__ import annotations
 
