@@ -9,7 +9,8 @@ here comes from 127.0.0.1. Figures:
 
 * idle resident memory: VmRSS two seconds after the app answers its first request;
 * peak after 100 sign-ins (10 with --quick): VmHWM after them, one after another (each a fresh session: the login
-  page for its CSRF token, then the form), each hashing the password with scrypt;
+  page for its CSRF token, then the form), each checking the password with scrypt in a helper process
+  (web/passwords.py);
 * /api/dashboard with 20 concurrent clients: 20 threads, each on its own keep-alive connection with the
   API token, asking back to back (50 times each; 10 with --quick) after a warm-up; median and p95 latency,
   and the web process's CPU time per request (utime + stime from /proc over the run: what the machine's
@@ -46,10 +47,13 @@ PASSWORD = "bench password 1"  # noqa: S105 - a throwaway box's
 SERVE = """
 import sys
 sys.path.insert(0, {root!r})
-from waitress import serve
-from web import create_app
+from appliance.cli.no_openssl import without_openssl
 
-app = create_app({data!r})
+with without_openssl():  # as `hotline web` imports the app (appliance/cli/serve.py)
+    from waitress import serve
+    from web import create_app
+
+    app = create_app({data!r})
 for key in ("SIGNIN_LIMIT_GLOBAL", "SIGNIN_LIMIT_PER_CLIENT"):
     app.config[key] = "100000 per minute"  # every sign-in of the bench comes from 127.0.0.1
 serve(app, host="127.0.0.1", port={port}, threads=4)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger("hotline.web")
@@ -42,6 +42,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         knowledge,
         labels,
         pages,
+        passwords,
         people,
         records,
         row_ids,
@@ -86,6 +87,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     signin.install(app)
     continuity.install(app)
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(passwords.PasswordHelperError, _no_password_helper)
     app.before_request(_bound_json)
     log.info("API token in %s (send it as Authorization: Bearer <token>)", data_dir / "api-token")
     return app
@@ -105,3 +107,13 @@ def _error_page(exc: HTTPException):
     if request.path.startswith("/api/"):
         return jsonify(error=exc.description), exc.code
     return render_template("error.html", error=exc), exc.code
+
+
+def _no_password_helper(exc: Exception):
+    """Nobody can sign in or set a password while the hashing helper fails (web/passwords.py): say so, plainly."""
+    from .i18n import translate
+
+    log.error("%s", exc)
+    return _error_page(ServiceUnavailable(translate(
+        "Passwords cannot be checked right now ({error}). Try again in a minute; if it goes on, the box's journal "
+        "(journalctl -u hotline-web) says why.", error=str(exc))))

@@ -5,32 +5,21 @@ Call data, operators' notes included, stays in the daemon's calls.db, which the 
 
 from __future__ import annotations
 
-import functools
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from werkzeug.security import check_password_hash, generate_password_hash
+from . import passwords
 
 ROLES = ("admin", "supervisor", "operator")
 LANGUAGES = ("en", "ru")
 SCHEMA_VERSION = 3  # 2: the knowledge base (web/articles.py); 3: user ids never reused, session versions
 
-# OWASP's scrypt row "N=2^13, r=8, p=10": as costly to crack as its N=2^17, p=1 minimum (the same N x p),
-# but 8 MiB per hash (N x r x 128 bytes) instead of 128 MiB; werkzeug's default takes 32 MiB, the 2^14/p=5 row
-# used before 16 MiB. About 0.2-0.4 s on a laptop core and about 1-2 s on a Pi Zero 2 W: slow for whoever
-# tries passwords against a stolen SD card's web.db, bearable for one login, and small enough that the web
-# process stays under 45 MB while signing people in (docs/security.md). Older hashes verify and are renewed.
-PASSWORD_HASH = "scrypt:8192:8:10"
-# At most this many hashes at once, so concurrent logins cannot take more than 2 x 8 MiB of memory.
-_HASHING = threading.BoundedSemaphore(2)
-M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameters
-M_ARENA_MAX = -8
+M_ARENA_MAX = -8  # glibc's mallopt() parameter
 
 
 def one_malloc_arena() -> None:
@@ -47,22 +36,6 @@ def one_malloc_arena() -> None:
     except (OSError, AttributeError):
         pass
 
-
-@functools.cache
-def _give_hash_memory_back() -> None:
-    """Each hash's 8 MiB goes back to the system when it is freed, not into the heap for good.
-
-    glibc serves a block over 128 KB with its own mmap and unmaps it when freed, but then raises that limit
-    to the block's size, so the next hash comes from the heap of the thread that signs in and stays resident:
-    100 sign-ins on waitress's threads took the web process from 54 to 120 MB (bench/web_process.py). A fixed
-    limit keeps every such block mapped apart. Elsewhere than glibc there is no mallopt and nothing to do.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):
-        pass
 
 _USERS = """
 CREATE TABLE IF NOT EXISTS users (
@@ -96,7 +69,6 @@ CREATE TRIGGER IF NOT EXISTS articles_changed AFTER UPDATE ON articles BEGIN
 
 class WebStore:
     def __init__(self, path: str | Path) -> None:
-        _give_hash_memory_back()
         self.path = Path(path)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -133,7 +105,7 @@ class WebStore:
         username = _checked_user(username, password, role, lang)
         try:
             with self._db() as db:
-                return _insert_user(db, username, _hash(password), role, lang)
+                return _insert_user(db, username, passwords.make(password), role, lang)
         except sqlite3.IntegrityError:
             raise ValueError(f"the user name {username!r} is taken") from None
 
@@ -144,7 +116,7 @@ class WebStore:
         exactly one makes an admin and the others get PermissionError.
         """
         username = _checked_user(username, password, "admin", lang)
-        hashed = _hash(password)  # outside the transaction: it is the slow part
+        hashed = passwords.make(password)  # outside the transaction: it is the slow part
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             if db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None:
@@ -153,17 +125,15 @@ class WebStore:
 
     def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
         user = self.user_by_name(username)
-        with _HASHING:
-            if user is None:
-                # Hash anyway so a missing user takes as long as a wrong password.
-                check_password_hash(_dummy_hash(), password)
-                return None
-            if not check_password_hash(user["password"], password):
-                return None
-        if not user["password"].startswith(PASSWORD_HASH + "$"):
-            # Made with older parameters: the one moment the password is known, store it at today's cost.
+        if user is None:
+            passwords.check_nobody(password)  # a missing user takes as long as a wrong password
+            return None
+        matches, renewed = passwords.check(user["password"], password)
+        if not matches:
+            return None
+        if renewed:  # made with older parameters: the one moment the password is known, stored at today's cost
             with self._db() as db:
-                db.execute("UPDATE users SET password = ? WHERE id = ?", [_hash(password), user["id"]])
+                db.execute("UPDATE users SET password = ? WHERE id = ?", [renewed, user["id"]])
         return user
 
     def user_by_name(self, username: str) -> dict[str, Any] | None:
@@ -197,7 +167,7 @@ class WebStore:
             if name == "password":
                 if len(value) < 8:
                     raise ValueError("the password must be at least 8 characters")
-                value = _hash(value)
+                value = passwords.make(value)
             elif name in allowed and value not in allowed[name]:
                 raise ValueError(f"{name} must be one of {', '.join(allowed[name])}")
             elif name not in allowed and name != "handset":
@@ -315,17 +285,6 @@ def _other_admins(db: sqlite3.Connection, user_id: int) -> int:
 def _new_version() -> str:
     # Random rather than a counter: a restored backup cannot bring an old counter value, and so an old cookie, back.
     return secrets.token_hex(8)
-
-
-def _hash(password: str) -> str:
-    with _HASHING:
-        return generate_password_hash(password, method=PASSWORD_HASH)
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Made on the first unknown-user login, not at import: most starts never need it."""
-    return generate_password_hash("not a password of anyone", method=PASSWORD_HASH)
 
 
 def _migrate_users(db: sqlite3.Connection) -> None:

@@ -157,12 +157,15 @@ def _serve_web(data: Path, host: str, port: int, control_path: Path) -> Any:
 
 
 def web(args: argparse.Namespace) -> int:
-    from waitress import serve
+    from .no_openssl import without_openssl
 
-    from web import create_app
-    from web.firstboot import announce
+    with without_openssl():
+        from waitress import serve
 
-    app = create_app(args.data, trusted_hosts=args.trusted_host, behind_tls_proxy=args.behind_tls_proxy)
+        from web import create_app
+        from web.firstboot import announce
+
+        app = create_app(args.data, trusted_hosts=args.trusted_host, behind_tls_proxy=args.behind_tls_proxy)
     if not app.extensions["web_store"].has_users():
         announce(args.data)
     serve(app, host=args.host, port=args.port, threads=4)
