@@ -129,9 +129,10 @@ def web(quick: bool) -> list[Row]:
 
     f = web_process.run(quick)
     return [
-        Row("web process: idle resident memory", f["idle_rss_mb"], "MB", target=30, note="VmRSS, hotline web"),
+        Row("web process: idle resident memory", f["idle_rss_mb"], "MB", target=30,
+            note=f"VmRSS, hotline web; {f['interpreter']}"),
         Row(f"web process: peak resident memory after {f['sign_ins']} sign-ins", f["peak_rss_mb"], "MB", target=45,
-            note="VmHWM; scrypt N=2^13, r=8, p=10 per sign-in"),
+            note="VmHWM; scrypt N=2^13, r=8, p=10 per sign-in, in a helper process"),
         Row("web: /api/dashboard, 20 concurrent clients (median)", f["dashboard_p50_ms"], "ms", f["bare_flask_p50_ms"],
             target=10, note=f"{f['dashboard_requests']} requests, API token, 4 waitress threads; "
                             "peer: bare Flask on waitress, same bytes"),

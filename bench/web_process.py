@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/web_process.py [--quick]
 
-The web app as `hotline web` serves it (waitress, 4 threads) in a process of its own, next to a real
-`hotline run` (one line on a ModemEmulator, mock pins) whose status the dashboard asks for. Only the
-sign-in limits are raised in that process (web/signin.py: 20 a minute per address), since every sign-in
-here comes from 127.0.0.1. Figures:
+The web app as `hotline web` serves it (waitress, 4 threads, imported without OpenSSL) in a process of its
+own, next to a real `hotline run` (one line on a ModemEmulator, mock pins) whose status the dashboard asks for.
+It runs as a box runs it (bench/boxenv.py): the interpreter of a venv made by Debian's /usr/bin/python3 with
+the tree pip-installed (not editable, compiled), the web unit's environment, a working directory outside the
+tree. Only the sign-in limits are raised in that process (web/signin.py: 20 a minute per address), since every
+sign-in here comes from 127.0.0.1. Figures:
 
 * idle resident memory: VmRSS two seconds after the app answers its first request;
 * peak after 100 sign-ins (10 with --quick): VmHWM after them, one after another (each a fresh session: the login
@@ -16,8 +18,8 @@ here comes from 127.0.0.1. Figures:
   and the web process's CPU time per request (utime + stime from /proc over the run: what the machine's
   load cannot inflate the way it inflates a latency);
 * the same 20 clients against a bare Flask app on waitress (4 threads) that answers the same bytes with
-  nothing else, in a process of its own, in 5 rounds alternating with ours: the floor any Flask page has on
-  this machine at this load.
+  nothing else, in a process of its own on the same interpreter, in 5 rounds alternating with ours: the floor
+  any Flask page has on this machine at this load.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import boxenv  # noqa: E402
 from faults import Hotline, write_box  # noqa: E402
 
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
@@ -45,8 +48,6 @@ from tests.support.waiting import free_port  # noqa: E402
 
 PASSWORD = "bench password 1"  # noqa: S105 - a throwaway box's
 SERVE = """
-import sys
-sys.path.insert(0, {root!r})
 from appliance.cli.no_openssl import without_openssl
 
 with without_openssl():  # as `hotline web` imports the app (appliance/cli/serve.py)
@@ -77,10 +78,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _serve(script: str, port: int) -> subprocess.Popen:
-    """A web process on `port`, once it answers."""
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ))
+def _serve(box: boxenv.Box, script: str, port: int, cwd: Path) -> subprocess.Popen:
+    """A web process of the installed box on `port`, once it answers."""
+    proc = subprocess.Popen([str(box.python), "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=boxenv.box_environment(dict(os.environ), "hotline-web.service"), cwd=cwd)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -164,6 +165,7 @@ def dashboard_latencies(port: int, token: str, clients: int, each: int) -> list[
 def run(quick: bool = False) -> dict[str, Any]:
     from web.store import WebStore
 
+    box = boxenv.box()
     with tempfile.TemporaryDirectory(prefix="hotline-web-bench-") as tmp:
         emulator = ModemEmulator("sim800")
         emulator.start()
@@ -174,12 +176,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             if daemon.start() is None:
                 raise RuntimeError("hotline run did not become ready")
             WebStore(data / "web.db").add_user("admin", PASSWORD, "admin")
-            # A box's pip install compiles the code; this tree's editable one (with PYTHONDONTWRITEBYTECODE set
-            # here) would compile every module again at each start, ~1 MB more of the process's memory.
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "web"), str(ROOT / "appliance")],
-                           check=True, stdout=subprocess.DEVNULL)
             port = free_port()
-            web = _serve(SERVE.format(root=str(ROOT), data=str(data), port=port), port)
+            web = _serve(box, SERVE.format(data=str(data), port=port), port, Path(tmp))
             if _get(port, "/login")[0] != 200:  # the page a user meets first, as figures before were taken
                 raise RuntimeError("the login page did not answer")
             time.sleep(2)
@@ -193,7 +191,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             body = Path(tmp) / "dashboard.json"
             body.write_bytes(_get(port, "/api/dashboard", {"Authorization": f"Bearer {token}"})[1])
             bare_port = free_port()
-            bare_web = _serve(BARE.format(body=str(body), port=bare_port), bare_port)
+            bare_web = _serve(box, BARE.format(body=str(body), port=bare_port), bare_port, Path(tmp))
             try:
                 # Alternate rounds, so both sides meet the same load on this shared machine.
                 rounds: dict[int, tuple[subprocess.Popen, list[float], list[float]]] = {
@@ -219,7 +217,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                     "dashboard_cpu_ms": cpu / len(latencies) * 1000,
                     "bare_flask_p50_ms": statistics.median(bare) * 1000,
                     "bare_flask_cpu_ms": bare_cpu / len(bare) * 1000,
-                    "dashboard_requests": len(latencies)}
+                    "dashboard_requests": len(latencies), "interpreter": box.note}
         finally:
             if web is not None:
                 web.terminate()
@@ -233,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     figures = run(parser.parse_args(argv).quick)
     for name, value in figures.items():
-        print(f"{name:22} {value:9.2f}")
+        print(f"{name:22} {value:9.2f}" if isinstance(value, float | int) else f"{name:22} {value}")
     return 0
 
 
