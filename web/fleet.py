@@ -51,6 +51,8 @@ _WHY = tuple((re.compile(pattern), words) for pattern, words in (
     (r"the caller hung up during the transfer", "the caller hung up during the move"),
     (r"the network refused both explicit call transfer and a conference", "the network refused to hand the call on"),
     (r"the transfer failed", "the move failed"),
+    # a caller moved here: what they chose at that box and how long they waited there (core/moves.py take)
+    (r"(?P<skill>[^,]+), waited (?P<seconds>\d+) s(?P<rest>.*)", "{skill}, waited {seconds} s there{rest}"),
 ))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..config import Config
 from ..core.desks import handover_prompt
+from ..core.moves import CONNECTING
 from ..core.nodes import BEEP
 from ..core.queue import MAX_WAIT_MINUTES, RINGBACK, position_prompt, wait_prompt
 from ..core.remote import whisper_prompt
@@ -106,6 +107,21 @@ def _handover_whispers(config: Config, library: PromptLibrary | None) -> list[tu
             for skill in (None, *sorted(skills))]
 
 
+CONNECTING_TEXT = {"en": "Connecting you to an operator. Please stay on the line.",
+                   "ru": "Соединяем вас с оператором. Пожалуйста, оставайтесь на линии."}
+
+
+def _connecting(config: Config, library: PromptLibrary | None) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """What a caller a sibling box moved here hears before the queue's music (core/moves.py), in the box's
+    language and in each language it has words for (the caller's choice there): only on a box in a fleet."""
+    if config.fleet is None:
+        return []
+    lang = config.language if config.language in CONNECTING_TEXT else "en"
+    group = "fleet's connecting-you prompt"  # not a [prompts] name: a failure is told as the announcements' are
+    return [(CONNECTING, group, (_spoken, library, CONNECTING_TEXT[lang], lang))] + [
+        (f"{CONNECTING}_{code}", group, (_spoken, library, text, code)) for code, text in CONNECTING_TEXT.items()]
+
+
 def prompt_names(config: Config) -> set[str]:
     """The name of every sound render_prompts makes for this config, without making any: what the flow may
     ask for while they are still being made."""
@@ -136,7 +152,7 @@ def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> l
                 for n in numbers:
                     text = template.replace("{n}" if field == "position_text" else "{m}", str(n))
                     jobs.append((name_of(n) + suffix, f"queue.{field}{suffix}", (_spoken, library, text, lang)))
-    return jobs + _whispers(config, library) + _handover_whispers(config, library)
+    return jobs + _whispers(config, library) + _handover_whispers(config, library) + _connecting(config, library)
 
 
 def _unless_stopped(stop: threading.Event | None, make: Callable[..., Path], *args: Any) -> Path:

@@ -62,6 +62,11 @@ class BoxEvents:
             case ev.Transcribed():
                 return [BoxEvent("transcript", at, {"call_id": item.call_id, "text": item.text,
                                                      "reason": item.reason})]
+            case ev.AnnounceMove():  # for the fleet link (appliance/fleet): never an alert
+                return [BoxEvent("call_moving", at, {"to": item.to, "call_id": item.call_id, "skill": item.skill,
+                                                      "language": item.language, "waited": item.waited,
+                                                      "caller": item.caller, "off": item.off,
+                                                      "landed": item.landed})]
             case ev.SmsResult():
                 return [BoxEvent("sms_result", at, {"line": item.line, "number": item.number, "ok": item.ok,
                                                      "reason": item.reason})]

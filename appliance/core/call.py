@@ -43,6 +43,7 @@ class Call:
     blocked: bool = False
     transfer_to: str | None = None  # an operator asked to hand the caller on to this number
     moving_to: str | None = None  # the sibling box the caller is being moved to now (core/moves.py)
+    moved_route: str | None = None  # moved here by a sibling that said what they chose: this route, not the menu
     language: str | None = None
     typeahead: list[str] = field(default_factory=list)  # keys pressed over a prompt, kept for the next menu
     digits: str = ""  # a collect node's digits so far

@@ -20,6 +20,7 @@ from .callbacks import Callbacks
 from .clock import Clock
 from .flow import Node
 from .lines import Lines
+from .moves import CONNECTING
 from .nodes import KINDS, SPEAK, named
 from .plan import CallPlan
 from .queue import Queue, position_prompt
@@ -66,7 +67,18 @@ class Ivr:
                 call.playing = "blocked"
                 return [ev.Play(call.line, "blocked")]
             return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
-        return self.enter(call, plan.flow.start)
+        return self.begin(call)
+
+    def begin(self, call: Call) -> list[object]:
+        """The flow's start; a caller a sibling moved here, with what they chose there, goes straight to the
+        queue (core/moves.py), hearing "connecting you" before the music."""
+        if call.moved_route is None:
+            return self.enter(call, self.plan.flow.start)
+        actions = self.enter(call, call.moved_route)
+        hold = ev.Play(call.line, self.queue.settings.hold_prompt, loop=True)
+        if call.queued and hold in actions and CONNECTING in self.plan.prompts:
+            actions[actions.index(hold)] = self.say(call, CONNECTING)  # the route's music follows (nodes.Route)
+        return actions
 
     # --- the flow's inputs ----------------------------------------------------------
 
@@ -83,7 +95,7 @@ class Ivr:
             self._takes[call.line].append(("call", call))
             start = ev.StartRecording(call.line, f"recordings/{call.id}.flac", 4 * 3600.0, math.inf, 1.0,
                                       stop_on_key=False)
-            return [start, *self.enter(call, self.plan.flow.start)]
+            return [start, *self.begin(call)]
         if call is not None and call.blocked and call.node is None and event.prompt == call.playing:
             return [ev.HangUp(call.line), *self.end(call, "blocked", "system", "caller is on the blocklist")]
         active = self._active(event.line)

@@ -7,8 +7,13 @@ first (no desk may ring for a caller who is being handed on) and transferred to 
 line's own transfer path. If the transfer fails, or the sibling stops being free before it is done (the
 transfer is then called off), the caller goes back into the queue at their place, with their timers.
 
+Before the transfer the box tells the sibling who is coming (`AnnounceMove`, over the broker): the caller's
+skill, language and wait, so that box puts them straight in its queue with a short "connecting you" instead of
+its menu; a move that fails is withdrawn the same way.
+
 On the receiving box a call whose caller ID is a sibling's own number is a caller moved here: its timeline
-says so, and since the caller has waited already, it goes ahead of callers who have not.
+says so, and since the caller has waited already, it goes ahead of callers who have not. Matched with that
+sibling's announcement (the oldest still fresh), it skips the menu; unmatched, it passes the menu as any caller.
 
 Plain code: the clock is injected and the wake-up time is `next_deadline`, never a polling loop.
 """
@@ -23,11 +28,16 @@ from dataclasses import dataclass
 from . import events as ev
 from .call import Call, CallbackRequest
 from .clock import Clock
+from .flow import Flow
 from .queue import Queue
 from .siblings import Sibling
 from .timers import TimerKind
 
 RECENT = 20  # moves the fleet page lists
+CONNECTING = "fleet.connecting"  # what a caller moved here hears before the queue's music (audio/catalog.py)
+# How long a sibling's word that a caller is coming stays good: the transfer's hold, dial and the network's set-up
+# take seconds; an announcement this old belongs to a move that never arrived.
+FRESH = 60.0
 
 # After a caller is sent to a sibling, that sibling's free operator counts as taken until its status changes
 # (its operator is rung for the caller) or this many seconds pass: no second caller is sent for the same one.
@@ -42,6 +52,7 @@ class Move:
     ahead: frozenset[str]  # the callers ahead of this one when it left the queue: its place, on return
     timers: dict[TimerKind, float]  # its queue timers (max wait, announcements), restored if it returns
     called_off: str | None = None  # why this box called the transfer off
+    landed: bool = False  # the sibling said the caller reached it: its operator now rings for them there
 
 
 def same_number(a: str, b: str) -> bool:
@@ -65,6 +76,8 @@ class Moves:
         self.refused: dict[str, set[str]] = {}
         # The latest moves, newest last, for the fleet page: {at, way ("out", "back", "in"), box, detail}.
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT)
+        # sibling -> its callers on the way here, oldest first: (announcement, when heard, monotonic)
+        self.coming: dict[str, deque[tuple[ev.MoveAnnounced, float]]] = {}
 
     # --- what the siblings say ------------------------------------------------------------
 
@@ -81,12 +94,34 @@ class Moves:
         return actions
 
     def _still_free(self, move: Move) -> bool:
-        """Whether the sibling still has a free operator for each caller moving to it, this one included."""
+        """Whether the sibling still has a free operator for each caller moving to it, this one included; a
+        caller that reached it already took theirs (its status counts them busy): the sibling need only be there."""
         sibling = self.siblings.get(move.box)
-        if sibling is None:
-            return False
-        going = [m for m in self.moving.values() if m.box == move.box and m.called_off is None]
+        if sibling is None or move.landed:
+            return sibling is not None and sibling.taking
+        going = self._going(move.box)
         return sibling.offers(move.call.skill) >= going.index(move) + 1
+
+    def _going(self, box: str) -> list[Move]:
+        """The callers on the way to `box` who still need one of its free operators."""
+        return [m for m in self.moving.values() if m.box == box and m.called_off is None and not m.landed]
+
+    def announced(self, event: ev.MoveAnnounced) -> list[object]:
+        """A sibling says a caller is on the way here (or no longer is), or that ours reached it."""
+        if event.landed:
+            move = self.moving.get(event.call_id)
+            if move is not None and move.box == event.box and not move.landed:
+                move.landed = True
+                move.call.log(self.clock.wall(), "LANDED", detail=f"{event.box} has the caller")
+            return []
+        now = self.clock.monotonic()
+        coming = self.coming.setdefault(event.box, deque())
+        fresh = [(a, at) for a, at in coming if now - at < FRESH and a.call_id != event.call_id]
+        coming.clear()
+        coming.extend(fresh)
+        if not event.off:
+            coming.append((event, now))
+        return []
 
     # --- a caller arriving --------------------------------------------------------------------
 
@@ -100,6 +135,34 @@ class Moves:
                 self._note("in", sibling.box)
                 call.priority = True  # waited there already: ahead of the callers who have not
                 return
+
+    def take(self, call: Call, flow: Flow) -> list[object]:
+        """The call is answered: a caller moved here whose sibling said what they chose goes straight to this
+        box's queue for that skill, in their language (`call.moved_route`); any other caller, to the menu. The
+        sibling hears that its caller arrived: its status will show the operator rung for them busy."""
+        box = next((e["detail"] for e in call.events if e["event"] == "FROM_SIBLING"), None)
+        now = self.clock.monotonic()
+        coming = [(a, at) for a, at in self.coming.get(box or "", ()) if now - at < FRESH]
+        if box is None or not coming:
+            return []
+        self.coming[box] = deque(coming[1:])
+        said = coming[0][0]
+        landed = [ev.AnnounceMove(box, said.call_id, landed=True)]
+        route = next((n.id for n in flow.nodes.values() if n.type == "route" and n.skill == said.skill), None)
+        heard = f"{said.skill or 'any skill'}, waited {said.waited:.0f} s"
+        if said.language:
+            heard += f", {said.language}"
+        note = next((n for n in reversed(self.recent) if n["way"] == "in" and n["box"] == box), None)
+        if note is not None:  # the fleet page's list (memory only): the masked number, if that box shares it
+            note["detail"] = f"{heard}, {said.caller}" if said.caller else heard
+        heard += f" ({box}'s call {said.call_id})"  # the two boxes' records of one caller name each other
+        if route is None:  # this box's flow routes nobody by that skill: its menu asks again
+            call.log(self.clock.wall(), "MOVED_IN", detail=f"{heard}: no queue here for it, menu")
+            return landed
+        call.language = said.language or call.language
+        call.moved_route = route
+        call.log(self.clock.wall(), "MOVED_IN", detail=heard)
+        return landed
 
     # --- moving callers out ------------------------------------------------------------------
 
@@ -128,8 +191,7 @@ class Moves:
         for box, sibling in sorted(self.siblings.items()):
             if box in self.refused.get(call.id, ()):
                 continue
-            going = sum(1 for m in self.moving.values() if m.box == box and not m.called_off)
-            free = sibling.offers(call.skill) - going - (1 if box in self.spent else 0)
+            free = sibling.offers(call.skill) - len(self._going(box)) - (1 if box in self.spent else 0)
             if free > most:
                 best, most = sibling, free
         return best
@@ -141,7 +203,9 @@ class Moves:
         self.moving[call.id] = Move(call, sibling.box, number, ahead, timers)
         call.moving_to = sibling.box
         call.log(self.clock.wall(), "MOVE", detail=f"to {sibling.box} ({number})")
-        return [ev.StopAudio(call.line), ev.Transfer(call.line, number)]
+        waited = round(self.clock.monotonic() - (call.queued_mono or self.clock.monotonic()), 1)
+        return [ev.AnnounceMove(sibling.box, call.id, call.skill, call.language, waited, call.caller),
+                ev.StopAudio(call.line), ev.Transfer(call.line, number)]
 
     def is_moving(self, call: Call) -> bool:
         return call.id in self.moving
@@ -162,7 +226,7 @@ class Moves:
             self.refused.setdefault(call.id, set()).add(move.box)
         call.log(self.clock.wall(), "FAILED", detail=f"move to {move.box}: {why}")
         self._note("back", move.box, why)
-        return self.queue.step_back(call, move.ahead, move.timers)
+        return [ev.AnnounceMove(move.box, call.id, off=True), *self.queue.step_back(call, move.ahead, move.timers)]
 
     def _note(self, way: str, box: str, detail: str | None = None) -> None:
         self.recent.append({"at": self.clock.wall(), "way": way, "box": box, "detail": detail})
@@ -172,11 +236,12 @@ class Moves:
         return {"after": self.after, "moving": sorted(m.box for m in self.moving.values()),
                 "recent": list(reversed(self.recent))}
 
-    def forget(self, call: Call) -> None:
-        """The call ended some other way (the caller hung up mid-transfer)."""
-        self.moving.pop(call.id, None)
+    def forget(self, call: Call) -> list[object]:
+        """The call ended some other way (the caller hung up mid-transfer): the sibling expects them no more."""
+        move = self.moving.pop(call.id, None)
         self.refused.pop(call.id, None)
         call.moving_to = None
+        return [ev.AnnounceMove(move.box, call.id, off=True)] if move is not None else []
 
     def next_deadline(self) -> float | None:
         """When the next waiting caller becomes due to be moved (only while a sibling offers an operator)."""

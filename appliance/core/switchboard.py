@@ -101,6 +101,7 @@ class Switchboard:
             ev.RecordingFinished: self.ivr.recording_finished,
             ev.TransferResult: self._transfer_result,
             ev.SiblingsHeard: self.moves.heard,
+            ev.MoveAnnounced: self.moves.announced,
             ev.SpeechHeard: self.ivr.speech_heard,
             ev.HookOff: self.desks.hook_off,
             ev.HookOn: self.desks.hook_on,
@@ -301,7 +302,8 @@ class Switchboard:
             return []
         call.answered_at = self.clock.wall()
         call.log(call.answered_at, "ANSWERED", detail=call.caller)
-        return self.ivr.answered(call)
+        landed = self.moves.take(call, self.plan.flow)  # a caller a sibling moved here skips the menu
+        return landed + self.ivr.answered(call)
 
     def _answer_retry(self, event: ev.AnswerRetry) -> list[object]:
         call = self._lines.call_on(event.line)
@@ -356,7 +358,7 @@ class Switchboard:
         if call.queued:
             actions += self.queue.leave(call, "ABANDON" if ended_by == "caller" else "FAILED", reason)
         actions += self.desks.finished(call)
-        self.moves.forget(call)
+        actions += self.moves.forget(call)
         actions += self.queue.released(call)
         self.timers.cancel_call(call.id)
         if self.ivr.is_recording(call):

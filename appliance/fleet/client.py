@@ -27,7 +27,7 @@ QOS = 1  # at least once: a status or an event the broker has not acknowledged i
 
 
 def topic(box: str, kind: str) -> str:
-    """hotline/<box>/status | events | online"""
+    """hotline/<box>/status | events | online | moves"""
     return f"{PREFIX}/{box}/{kind}"
 
 
@@ -111,6 +111,13 @@ class FleetClient:
             if self._pending.maxlen:
                 self._pending.append(data)
 
+    def move(self, payload: dict[str, Any]) -> None:
+        """A caller on the way to a sibling: sent now or never (a sibling matches it within seconds of the call
+        arriving; one sent after a reconnect would meet another caller)."""
+        with self._lock:
+            if self._connected:
+                self._send("moves", encode(payload))
+
     def _send(self, kind: str, data: bytes, retain: bool = False) -> None:
         """Under the lock, connected: a queued write (paho's thread sends it, and again until acknowledged)."""
         self._client.publish(topic(self.config.box, kind), data, QOS, retain=retain)
@@ -124,7 +131,7 @@ class FleetClient:
             return
         log.info("fleet: connected to %s as %s", self.config.url, self.config.box)
         if self._subscribe:
-            client.subscribe([(topic("+", "status"), QOS), (topic("+", "online"), QOS)])
+            client.subscribe([(topic("+", "status"), QOS), (topic("+", "online"), QOS), (topic("+", "moves"), QOS)])
         with self._lock:
             self._connected = True
             if self.publishing:

@@ -22,7 +22,7 @@ from ..core import events as ev
 from ..core.box_events import BoxEvent
 from ..records.store.queries import CallLog
 from .client import FleetClient
-from .payloads import event_payload, same_status, sibling, status_payload
+from .payloads import event_payload, move_announced, move_payload, same_status, sibling, status_payload
 from .view import FleetView, summary
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,11 @@ class FleetLink:
         box = topic.split("/")[1] if topic.count("/") == 2 else None
         if box == self.config.box:
             return  # this box's own messages, back from the broker: nothing to judge
+        if topic.endswith("/moves"):  # a sibling's caller on the way here (core/moves.py)
+            coming = move_announced(payload, here=self.config.box)
+            if coming is not None and self._wake is not None:
+                self._wake(coming)
+            return
         if topic.endswith("/status") and box is not None:
             self._note_lines(box)
         if self._wake is not None:  # the core moves waiting callers to a sibling with a free operator
@@ -84,6 +89,9 @@ class FleetLink:
 
     def heard(self, event: BoxEvent) -> None:
         """A listener of the daemon's event hook."""
+        if event.kind == "call_moving":  # said before the transfer: a word that cannot go now is worth nothing later
+            self.client.move(move_payload(event, box=self.config.box, caller=self._caller))
+            return
         payload = event_payload(event, box=self.config.box, caller=self._caller)
         if payload is not None:
             self.client.event({**payload, "seq": next(self._seq)})

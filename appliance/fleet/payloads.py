@@ -7,11 +7,14 @@ privacy setting shows it live). docs/fleet.md holds the JSON schema each payload
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from ..core.box_events import BoxEvent
+from ..core.events import MoveAnnounced
 from ..core.siblings import Sibling
+from ..records.privacy import PSEUDONYM_PREFIX, has_digits, is_protected, mask
 
 SCHEMA = 1  # bumped when a field changes meaning; a subscriber reads the ones it knows
 
@@ -106,3 +109,37 @@ def event_payload(event: BoxEvent, *, box: str,
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def move_payload(event: BoxEvent, *, box: str,
+                 caller: Callable[[str | None], str | None] | None = None) -> dict[str, Any]:
+    """A caller this box is moving to sibling `to` (docs/fleet.md, topic `moves`). The caller's number crosses
+    the network only with share_callers, and then masked whatever the privacy mode: a full number is masked here,
+    a pseudonym stays home (it means nothing to another box, and would link the caller's calls there)."""
+    data = event.data
+    shown = caller(data.get("caller")) if caller is not None and data.get("caller") else None
+    if shown is not None and (shown.startswith(PSEUDONYM_PREFIX) or not has_digits(shown)):
+        shown = None
+    elif shown is not None and not is_protected(shown):
+        shown = mask(shown)
+    return {"schema": SCHEMA, "box": box, "to": data["to"], "at": round(event.at, 3), "call": data["call_id"],
+            "off": bool(data.get("off")), "landed": bool(data.get("landed")), "skill": data.get("skill"),
+            "language": data.get("language"), "waited_seconds": _round(float(data.get("waited") or 0.0)),
+            "caller": shown}
+
+
+def move_announced(payload: bytes, *, here: str) -> MoveAnnounced | None:
+    """A sibling's `moves` message, if it names this box and reads right (anything else is ignored)."""
+    try:
+        message = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("to") != here or not isinstance(message.get("box"), str) \
+            or message["box"] == here or not isinstance(message.get("call"), str):
+        return None
+    text = {key: value if isinstance(value := message.get(key), str) else None
+            for key in ("skill", "language", "caller")}
+    waited = message.get("waited_seconds")
+    return MoveAnnounced(message["box"], message["call"], text["skill"], text["language"],
+                         float(waited) if isinstance(waited, int | float) and not isinstance(waited, bool) else 0.0,
+                         text["caller"], message.get("off") is True, message.get("landed") is True)

@@ -121,6 +121,8 @@ class Actions:
                 lines[line].transfer(number)
             case ev.CancelTransfer(line=line, number=number, reason=reason):
                 lines[line].call_off_transfer(number, reason)
+            case ev.AnnounceMove():
+                pass  # the fleet link sends it: it hears every action through the event hook (core/box_events.py)
             case ev.RingRemote(line=line, number=number):
                 lines[line].ring_remote(number)
             case ev.DropRemote(line=line):

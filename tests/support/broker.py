@@ -166,7 +166,9 @@ def prompt_cache_fixture(tmp_path_factory) -> Path:
     from appliance.audio.catalog import render_prompts
 
     cache = tmp_path_factory.mktemp("prompts")
-    render_prompts(configuration.parse(configuration.default_document(), simulated=True), cache)
+    document = configuration.default_document()
+    document["fleet"] = {"broker": "mqtt://127.0.0.1", "box": "cache"}  # a fleet box's own prompts too
+    render_prompts(configuration.parse(document, simulated=True), cache)
     return cache
 
 

@@ -69,7 +69,7 @@ def test_a_box_publishes_its_status_and_events_and_no_caller_number_leaves_it(br
 
         # Each payload meets the schema docs/fleet.md gives for its topic.
         documented = schemas()
-        assert set(documented) == {"status", "events", "online"}
+        assert set(documented) == {"status", "events", "online", "moves"}
         for topic, payload, _ in listener.messages:
             if payload is not None:
                 jsonschema.validate(payload, documented[topic.rsplit("/", 1)[1]])

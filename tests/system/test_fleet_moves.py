@@ -7,13 +7,16 @@ number on office-b's line as a real network does for a call office-a dialled."""
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from appliance.service import control
 from tests.support.broker import (  # noqa: F401 - the fixtures
+    Listener,
     box_data,
     broker_fixture,
     fleet_document,
@@ -21,6 +24,7 @@ from tests.support.broker import (  # noqa: F401 - the fixtures
 )
 from tests.support.waiting import wait_until
 from tests.support.web import login, set_up
+from tests.system.test_fleet import schemas
 from web import create_app
 
 A_NUMBER, B_NUMBER, C_NUMBER = "+79169990001", "+79169990002", "+79169990003"
@@ -83,6 +87,7 @@ def hears(daemon, box: str, skill: str) -> bool:
 def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_records_say_so(
         broker, prompt_cache, start_box, tmp_path):
     a_doc, b_doc, c_doc = documents(broker)
+    listener = Listener(broker)
     b_data = box_data(prompt_cache, tmp_path / "b")
     a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
     b, b_sim = start_box(b_doc, data=b_data)
@@ -108,14 +113,30 @@ def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_
     assert ("MOVE", f"to office-b ({B_NUMBER})") in events and ("MOVED", "office-b") in events
     assert [e for e, _ in events].index("MOVE") > [e for e, _ in events].index("ENTERQUEUE")
 
-    # Office-b's: a caller moved here from office-a (it rings office-b's legal desk once chosen there).
+    # Office-b's: a caller moved here from office-a, who chose legal in English there: office-a said so over the
+    # broker before the transfer, so office-b puts them straight in its legal queue ("connecting you", in English)
+    # and rings its legal desk: no greeting, no menu again.
     assert b_line.wait_for("ATA", timeout=10)
-    wait_until(lambda: any(c is not None and ("FROM_SIBLING", "office-a") in [(e["event"], e["detail"])
-                                                                              for e in c.events]
-                           for c in b.core.line_calls.values()), what="office-b marking the caller")
+    moved = wait_until(lambda: (c := b.core.line_calls["gsm1"]) is not None and c.queued and c,
+                       what="office-b queueing the caller")
+    assert moved.nodes == ["legal"] and moved.skill == "legal" and moved.language == "en"
+    assert moved.playing == "fleet.connecting_en" and moved.ringing
     b_line.remote_hangup()
     wait_until(lambda: timeline(b_data), what="office-b's record closed")
-    assert ("FROM_SIBLING", "office-a") in timeline(b_data)
+    events = timeline(b_data)
+    assert ("FROM_SIBLING", "office-a") in events
+    # What office-a said (share_callers off: no number crossed), and which of office-a's records is this caller's.
+    assert re.fullmatch(rf"legal, waited \d+ s, en \(office-a's call {call_id}\)",
+                        [d for e, d in events if e == "MOVED_IN"][0])
+
+    # What crossed the broker about the move: office-a's word, office-b's "landed"; as documented, and no number.
+    words = listener.on("hotline/office-a/moves") + listener.on("hotline/office-b/moves")
+    listener.close()
+    assert [(w["box"], w["to"], w["call"], w["skill"], w["language"], w["landed"]) for w in words] == [
+        ("office-a", "office-b", call_id, "legal", "en", False), ("office-b", "office-a", call_id, None, None, True)]
+    for word in words:
+        jsonschema.validate(word, schemas()["moves"])
+    assert CALLER[-7:] not in listener.raw()
 
     # Each box's fleet page lists the move (office-b's admin reads Russian); office-a's says when callers move.
     page = fleet_page(signed_in(a.data_dir, a.control_path))
@@ -124,6 +145,7 @@ def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_
     assert "legal 1" in page  # office-b's free operator by skill (office-c: psychology, general)
     page = fleet_page(signed_in(b_data, b.control_path, "ru"))
     assert "переведён сюда с</td><td translate=\"no\">office-a<" in page
+    assert re.search(r"<td>legal, ждал там \d+ с, en</td>", page)  # what the caller chose there, in Russian
     assert "Это устройство не переводит ждущих абонентов на другие устройства." in page
 
 

@@ -32,7 +32,8 @@ def test_every_event_type_is_handled(event_type: type) -> None:
     sb, _ = board()
     values = {"line": LINE, "handset": "h1", "caller": None, "reason": "r", "prompt": "greeting", "digit": "1",
               "path": None, "seconds": 0.0, "outcome": "missed", "attempt": 1, "present": True, "sender": None,
-              "text": "", "received_at": 0.0, "number": "+7", "ok": True, "how": "conference"}
+              "text": "", "received_at": 0.0, "number": "+7", "ok": True, "how": "conference",
+              "box": "office-z", "call_id": "c1"}
     fields = {f.name: values[f.name] for f in dataclasses.fields(event_type) if f.name in values}
     assert isinstance(sb.handle(event_type(**fields)), list)
 

@@ -51,13 +51,20 @@ def waiting(sb: Switchboard) -> list[str]:
     return [call.id for call in sb.queue.waiting]
 
 
+def on_lines(actions: list[object]) -> list[object]:
+    """The actions for the lines and desks, without the word to the sibling (checked on its own)."""
+    return [a for a in actions if not isinstance(a, ev.AnnounceMove)]
+
+
 def test_a_caller_who_waited_long_enough_is_moved_to_the_sibling_with_a_free_operator_of_their_skill():
     sb, clock = board()
     waiting_for_legal(sb, clock, "gsm1", "+79161234567")
     assert sb.handle(SiblingsHeard((OFFICE_C, OFFICE_B))) == []  # free there, but the caller has not waited 30 s
     assert sb.next_deadline() == clock.monotonic() + 30  # the wake-up, not a poll
     clock.advance(30)
-    assert sb.handle(ev.Tick()) == [ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]
+    assert sb.handle(ev.Tick()) == [  # office-b hears first who is coming, with what they chose here
+        ev.AnnounceMove("office-b", "call-1", "legal", None, 30.0, "+79161234567"),
+        ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]
     assert waiting(sb) == [] and sb.status()["waiting"] == []  # out of the queue before the transfer
     assert [c["state"] for c in sb.status()["calls"]] == ["moving"]  # as the dashboard shows it
 
@@ -81,7 +88,7 @@ def test_a_sibling_no_longer_free_mid_transfer_calls_it_off_and_the_caller_is_ba
     clock.advance(10)
     waiting_for_legal(sb, clock, "gsm2", "+79161112233")
     clock.advance(20)
-    actions = sb.handle(SiblingsHeard((OFFICE_B,)))
+    actions = on_lines(sb.handle(SiblingsHeard((OFFICE_B,))))
     assert actions == [ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]  # one free operator: one caller
     assert waiting(sb) == ["call-2"]
     clock.advance(10)
@@ -91,7 +98,7 @@ def test_a_sibling_no_longer_free_mid_transfer_calls_it_off_and_the_caller_is_ba
     assert sb.handle(SiblingsHeard((busy,))) == [
         CancelTransfer("gsm1", B_NUMBER, "office-b has no operator free for the caller any more")]
     actions = sb.handle(ev.TransferResult("gsm1", B_NUMBER, False, "called off"))
-    assert actions == [ev.Play("gsm1", RINGBACK, loop=True)]
+    assert actions == [ev.AnnounceMove("office-b", "call-1", off=True), ev.Play("gsm1", RINGBACK, loop=True)]
     assert waiting(sb) == ["call-1", "call-2"]  # first again, ahead of the caller who came after
     call = sb.line_calls["gsm1"]
     assert call.queued and call.outcome is None
@@ -110,11 +117,13 @@ def test_a_failed_transfer_puts_the_caller_back_and_that_sibling_is_not_tried_ag
     waiting_for_legal(sb, clock, "gsm2", "+79161112233")
     clock.advance(20)
     assert sb.handle(SiblingsHeard((OFFICE_B,)))[-1] == ev.Transfer("gsm1", B_NUMBER)
-    assert sb.handle(ev.TransferResult("gsm1", B_NUMBER, False, "busy")) == [ev.Play("gsm1", RINGBACK, loop=True)]
+    assert on_lines(sb.handle(ev.TransferResult("gsm1", B_NUMBER, False, "busy"))) == [
+        ev.Play("gsm1", RINGBACK, loop=True)]
     clock.advance(10)
     assert sb.handle(ev.Tick()) == [] and waiting(sb) == ["call-1", "call-2"]  # office-b's last word: spent
     # A new status from office-b: the next caller is tried; the one whose transfer it refused is not again.
-    assert sb.handle(SiblingsHeard((Sibling("office-b", (B_NUMBER,), free=2, free_skills={"legal": 2}),))) == [
+    assert on_lines(sb.handle(SiblingsHeard((Sibling("office-b", (B_NUMBER,), free=2,
+                                                       free_skills={"legal": 2}),)))) == [
         ev.StopAudio("gsm2"), ev.Transfer("gsm2", B_NUMBER)]
     assert waiting(sb) == ["call-1"]
 
@@ -147,3 +156,47 @@ def test_a_call_from_a_siblings_number_is_marked_moved_here_goes_ahead_and_is_ne
     clock.advance(30)
     transfers = [a for a in sb.handle(ev.Tick()) if isinstance(a, ev.Transfer)]
     assert transfers == [ev.Transfer("gsm1", B_NUMBER)]  # the local caller goes on; the moved one never again
+
+
+def test_a_caller_a_sibling_announced_goes_straight_to_the_queue_for_their_skill_hearing_connecting_you():
+    sb, clock = board()
+    sb.plan.prompts = sb.plan.prompts | {"fleet.connecting"}
+    sb.handle(SiblingsHeard((Sibling("office-z", (A_NUMBER,), free=0), OFFICE_B)))
+    sb.handle(ev.MoveAnnounced("office-z", "z-7", "psychology", "ru", 75.0, "+7 *** ***-45-67"))
+    clock.advance(5)  # the hold, the dial and the network's set-up
+    sb.handle(ev.IncomingCall("gsm1", A_NUMBER))
+    actions = sb.handle(ev.CallAnswered("gsm1"))
+    assert actions[0] == ev.AnnounceMove("office-z", "z-7", landed=True)  # office-z hears the caller arrived
+    assert ev.Play("gsm1", "fleet.connecting") in actions  # no greeting, no menu: it has no Russian variant here
+    assert waiting(sb) == ["call-1"] and sb.queue.waiting[0].skill == "psychology"
+    call = sb.line_calls["gsm1"]
+    assert call.language == "ru" and call.priority
+    assert ("MOVED_IN", "psychology, waited 75 s, ru (office-z's call z-7)") in [
+        (e["event"], e["detail"]) for e in call.events]
+    # The masked number that box shared is on the fleet page's list only (memory), never in this box's records.
+    assert sb.moves.summary()["recent"][0]["detail"] == "psychology, waited 75 s, ru, +7 *** ***-45-67"
+    assert ev.Play("gsm1", RINGBACK, loop=True) in sb.handle(ev.PromptFinished("gsm1", "fleet.connecting"))
+
+    # The next call from office-z with no word ahead of it (or the word withdrawn, or too old) meets the menu.
+    sb.handle(ev.MoveAnnounced("office-z", "z-8", "legal"))
+    sb.handle(ev.MoveAnnounced("office-z", "z-8", off=True))
+    sb.handle(ev.MoveAnnounced("office-z", "z-9", "legal"))
+    clock.advance(61)
+    sb.handle(ev.IncomingCall("gsm2", A_NUMBER))
+    assert sb.handle(ev.CallAnswered("gsm2")) == [ev.Play("gsm2", "greeting")]
+
+
+def test_the_word_to_a_sibling_carries_the_callers_number_only_masked_and_only_when_the_box_shares_callers():
+    from appliance.core.box_events import BoxEvent
+    from appliance.fleet.payloads import move_payload
+    from appliance.records.privacy import Privacy, appear
+
+    event = BoxEvent("call_moving", 1.0, {"to": "office-b", "call_id": "c1", "skill": "legal", "language": "en",
+                                          "waited": 61.04, "caller": "+79161234567", "off": False, "landed": False})
+    shared = {mode: (lambda number, mode=mode: appear(number, "live", policy=Privacy(mode, b"k" * 32)))
+              for mode in ("full", "masked", "pseudonym")}
+    assert move_payload(event, box="office-a")["caller"] is None  # share_callers off (the default)
+    assert move_payload(event, box="office-a", caller=shared["full"])["caller"] == "+7 *** ***-45-67"
+    assert move_payload(event, box="office-a", caller=shared["masked"])["caller"] == "+7 *** ***-45-67"
+    assert move_payload(event, box="office-a", caller=shared["pseudonym"])["caller"] is None
+    assert move_payload(event, box="office-a")["waited_seconds"] == 61.0

@@ -28,7 +28,7 @@ from .audio import (
     Transcribed,
 )
 from .desk import ConnectAudio, DisconnectAudio, HookOff, HookOn, MuteHandset, PresenceChanged, RingHandset, StopRinging
-from .fleet import CancelTransfer, SiblingsHeard
+from .fleet import AnnounceMove, CancelTransfer, MoveAnnounced, SiblingsHeard
 from .line import (
     AnswerFailed,
     AnswerRetry,
@@ -66,7 +66,7 @@ Event = (
     | PromptFinished | RecordingFinished | SpeechHeard | Transcribed
     | HookOff | HookOn | PresenceChanged
     | RemoteAnswered | RemoteFailed | RemoteJoined
-    | SiblingsHeard
+    | SiblingsHeard | MoveAnnounced
     | Tick
 )
 Action = (
@@ -74,16 +74,17 @@ Action = (
     | Play | StopAudio | StartRecording | StopRecording | Recognise
     | RingHandset | StopRinging | ConnectAudio | DisconnectAudio | MuteHandset
     | RingRemote | DropRemote | JoinRemote | Bridge
-    | CancelTransfer
+    | CancelTransfer | AnnounceMove
     | SaveVoicemail | SaveRecording | SaveCallback | CallStarted | CallerKnown | CallConnected | CallEnded
 )
 
 __all__ = [
-    "Action", "AnswerFailed", "AnswerRetry", "Bridge", "CallAnswered", "CallConnected", "CallEnded",
+    "Action", "AnnounceMove", "AnswerFailed", "AnswerRetry", "Bridge", "CallAnswered", "CallConnected", "CallEnded",
     "CallForwarded", "CallStarted", "CancelTransfer", "CallerId", "CallerKnown", "ConnectAudio", "Dial",
     "DialAnswered", "DialFailed",
     "DisconnectAudio", "DropRemote", "DtmfReceived", "Event", "HangUp", "HookOff", "HookOn", "IncomingCall",
-    "JoinRemote", "LineDown", "LineUp", "MuteHandset", "Play", "PresenceChanged", "PromptFinished", "Recognise",
+    "JoinRemote", "LineDown", "LineUp", "MoveAnnounced", "MuteHandset", "Play", "PresenceChanged", "PromptFinished",
+    "Recognise",
     "RecordingFinished", "RemoteAnswered", "RemoteFailed", "RemoteHangup", "RemoteJoined", "RingHandset",
     "RingRemote", "SaveCallback", "SaveRecording", "SaveVoicemail", "SendSms", "SiblingsHeard", "SmsReceived",
     "SmsResult",
