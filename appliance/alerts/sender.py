@@ -86,7 +86,8 @@ class AlertSender:
         self.on_trouble = on_trouble  # told why sending fails (an alarm), and None once a message goes again
         self.transcript_due = transcript_due  # whether a voicemail saved now gets a transcript (speech on)
         self._awaiting: dict[int, str] = {}  # alert id -> the call whose voicemail transcript it waits for
-        self._late: dict[str, list[tuple[int, str]]] = {}  # call id -> (rule, recipient) sent without it
+        # call id -> (rule, recipient, caller key) of its voicemail alerts that went without the transcript
+        self._late: dict[str, list[tuple[int, str, str | None]]] = {}
         self.log = AlertLog(data_dir / "calls.db")
         self._incoming: queue.SimpleQueue[BoxEvent] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -134,9 +135,11 @@ class AlertSender:
             self._transcribed(str(event.data["call_id"]), event.data.get("text"))
             return
         data = dict(event.data)
-        for key in ("caller", "number"):
-            if data.get(key):  # leaves the box: as a webhook may carry it in this privacy mode
-                data["caller"] = appear(data[key], "webhook", policy=self.privacy)
+        # Whom the alert tells of, by pseudonym key: erasing that caller finds the alert's text (docs/privacy.md).
+        caller_key = self.privacy.key(data.get("caller") or data.get("number"))
+        for name in ("caller", "number"):
+            if data.get(name):  # leaves the box: as a webhook may carry it in this privacy mode
+                data["caller"] = appear(data[name], "webhook", policy=self.privacy)
         for index, rule in self.alerts.wanted(event.kind):
             if rule.event == "low_balance" and not (data.get("amount") is not None and rule.threshold is not None
                                                     and data["amount"] < rule.threshold):
@@ -158,9 +161,10 @@ class AlertSender:
                     self._awaiting[self.log.add({
                         "rule": index, "event": event.kind, "channel": rule.channel, "recipient": recipient,
                         "subject": subject, "body": body, "attachment": attachment, "state": "awaiting",
-                        "created_at": now, "due_at": now + TRANSCRIPT_WAIT})] = str(data["call_id"])
+                        "created_at": now, "due_at": now + TRANSCRIPT_WAIT, "caller_key": caller_key})] = \
+                        str(data["call_id"])
                 else:
-                    self._log(index, rule, event.kind, recipient, subject, body, attachment)
+                    self._log(index, rule, event.kind, recipient, subject, body, attachment, caller_key)
 
     def _recipients(self, rule: AlertRule) -> list[str]:
         found = list(rule.numbers if rule.channel == "sms" else rule.emails)
@@ -181,12 +185,12 @@ class AlertSender:
         if said is None:
             return
         subject, body = texts.describe("transcript", {}, box=self.box, language=self.language)
-        for index, recipient in late:
+        for index, recipient, caller_key in late:
             rule = self._rule(index)
             if rule is not None:
                 followup = body + said
                 self._log(index, rule, "transcript", recipient, subject,
-                          texts.shortened(followup) if rule.channel == "sms" else followup, None)
+                          texts.shortened(followup) if rule.channel == "sms" else followup, None, caller_key)
 
     def _settle(self, row: dict[str, Any], said: str | None) -> None:
         """A voicemail alert done waiting for its transcript: queued (or held by its rule) like any other. Gone
@@ -194,7 +198,7 @@ class AlertSender:
         index, recipient, now = row["rule"], row["recipient"], self.clock()
         call_id = self._awaiting.pop(row["id"], None)
         if said is None and call_id is not None:
-            self._late.setdefault(call_id, []).append((index, recipient))
+            self._late.setdefault(call_id, []).append((index, recipient, row["caller_key"]))
             while len(self._late) > LATE_KEPT:
                 del self._late[next(iter(self._late))]
         body = row["body"] + (said or "")
@@ -209,14 +213,14 @@ class AlertSender:
         return self.alerts.rules[index] if 0 <= index < len(self.alerts.rules) else None
 
     def _log(self, index: int, rule: AlertRule, kind: str, recipient: str, subject: str, body: str,
-             attachment: str | None) -> None:
+             attachment: str | None, caller_key: str | None) -> None:
         now = self.clock()
         release = hold_until(rule, now, self.tz, self.log.held_for(index, recipient),
                              self.log.sent_since(index, recipient, now - 3600.0))
         self.log.add({"rule": index, "event": kind, "channel": rule.channel, "recipient": recipient,
                       "subject": subject, "body": body, "attachment": attachment,
                       "state": "queued" if release is None else "held", "created_at": now,
-                      "due_at": now if release is None else release})
+                      "due_at": now if release is None else release, "caller_key": caller_key})
 
     def _release(self, now: float) -> None:
         """Held alerts whose time came: one goes as it is; several to one recipient go as one digest."""

@@ -19,24 +19,27 @@ from pathlib import Path
 import pytest
 
 from appliance import config as configuration
+from appliance.records.privacy import Privacy
 from appliance.records.store.access import AccessStore
 from tests.support import backups
 from tests.support.boxes import simulated_box
 from tests.support.receiver import SECRET, Receiver
 from tests.support.waiting import wait_until
-from tests.support.web import PASSWORD, login
+from tests.support.web import PASSWORD, csrf, login
 from web import create_app
 
 NUMBER = "+79165550199"
 # The national digits, however they are written (+7 (916) 555-01-99 included); the mask keeps only "01-99".
 DIGITS = re.compile("[ ()\\-.]?".join("9165550199").encode())
 ROLES = ("admin", "supervisor", "operator")
+DUTY_PHONE = "+79990000001"  # the supervisor on duty, texted when a caller gives up
 PAGES = ("/", "/api/status", "/api/dashboard", "/console?handset=h1", "/api/calls", "/calls", "/calls.csv")
 
 
 def _document(mode: str, receiver: Receiver) -> dict:
     document = configuration.default_document()
     document["privacy"] = {"numbers": mode}
+    document["alerts"] = [{"event": "abandoned", "recipients": [DUTY_PHONE], "channel": "sms"}]
     document["webhooks"] = [{"url": receiver.url, "secret": SECRET, "allow_http": True, "allow_private": True}]
     return document
 
@@ -101,6 +104,33 @@ def _hits(places: dict) -> list:
     return sorted(str(place) for place, text in places.items() if DIGITS.search(text))
 
 
+def _naming(places: dict, names: list[bytes]) -> list:
+    """Places holding the digits or any other name of the caller (masked form, pseudonym, key)."""
+    return sorted(str(place) for place, text in places.items()
+                  if DIGITS.search(text) or any(name in text for name in names))
+
+
+def _alerts(data: Path) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT event, state, body FROM alerts").fetchall()
+    finally:
+        conn.close()
+
+
+def _give_up_waiting(daemon, emulator, pins) -> None:
+    """The caller rings again, chooses, and hangs up while Anna's handset rings: an abandoned call, texted."""
+    emulator.incoming_call(NUMBER)
+    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] not in (None, "menu"),
+               timeout=20, what="the second call answered")
+    emulator.send_dtmf("1")
+    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
+               timeout=20, what="the main menu again")
+    emulator.send_dtmf("1")
+    wait_until(lambda: pins.pin(17).state == 1, timeout=20, what="h1 ringing again")
+    emulator.remote_hangup()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["full", "masked", "pseudonym"])
 def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_path, caplog, mode):
@@ -132,9 +162,31 @@ def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_pa
             after = _read(clients, tokens, call_id)
             answers = {**{("live", *k): v for k, v in live.items()}, **after}
             logs = {(r.name, i): r.getMessage().encode() for i, r in enumerate(caplog.records)}
+            files = _files(data)
+
+            # The caller asks to be forgotten, after giving up once more (texted to the duty phone) and after
+            # a supervisor looked them up in the records API by the number as people write it.
+            _give_up_waiting(daemon, emulator, pins)
+            wait_until(lambda: ("abandoned", "sent") in {a[:2] for a in _alerts(data)}, timeout=20,
+                       what="the abandoned call texted")
+            shown = {"full": NUMBER.encode(), "masked": b"+7 *** ***-01-99"}.get(mode, b"~")
+            assert any(shown in a[2].encode() for a in _alerts(data)), "the alert names the caller as the mode does"
+            looked_up = clients["supervisor"].get("/api/v1/calls?caller=%2B7+%28916%29+555-01-99",
+                                                  headers={"Authorization": f"Bearer {tokens['supervisor']}"})
+            assert looked_up.status_code == 200
+            wait_until(lambda: not daemon.status()["calls"], what="the second call ended")
+            reply = clients["admin"].post("/privacy/erase", data={"caller": NUMBER, "confirm": NUMBER,
+                                                                   "csrf_token": csrf(clients["admin"])})
+            assert reply.status_code == 302 and "Erased: calls 2" in clients["admin"].get("/privacy").text
+            key = Privacy.for_data_dir(data).key(NUMBER)
+            names = [b"***-01-99", f"~{key[:12]}".encode(), key.encode()]
+            erased_answers = _read(clients, tokens, None)
+            erased_files = _files(data)  # while the box runs: what a card taken now would hold
     finally:
         receiver.close()
-    files = _files(data)
+
+    assert _naming(erased_files, names) == [], f"{mode}: a file still names the erased caller"
+    assert _naming(erased_answers, names) == [], f"{mode}: a page still names the erased caller"
 
     assert b"call.ended" in b"".join(bodies)
     assert _hits(logs) == [], "a log line holds the number"

@@ -218,10 +218,16 @@ def _m14_callback_days(db: sqlite_utils.Database) -> None:
     create_callback_days(db)
 
 
+def _m15_alert_callers(db: sqlite_utils.Database) -> None:
+    # Which caller an alert tells of (their pseudonym key), so erasing the caller finds its text (docs/privacy.md).
+    if "caller_key" not in {c[1] for c in db.execute("PRAGMA table_info(alerts)").fetchall()}:
+        db.execute("ALTER TABLE alerts ADD COLUMN caller_key TEXT")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
               _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts,
-              _m14_callback_days]
+              _m14_callback_days, _m15_alert_callers]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:

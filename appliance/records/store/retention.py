@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..privacy import RETENTION_KINDS
+from . import erasure
 from .access import AccessStore
 from .queries import CallLog
 from .rollups import ROLLUP_STATE
@@ -86,6 +87,8 @@ def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
         raise LookupError(f"no calls from {caller!r}")
     db, removed = store.db, {}
     with db.atomic():
+        forms = erasure.forms_of(db, key, caller)  # read before the rows that hold them go
+        call_ids = [row[0] for row in db.execute("SELECT id FROM calls WHERE caller_key = ?", [key])]
         removed["calls"], files = _delete_calls(db, "caller_key = ?", [key])
         for table in ("voicemails", "callbacks", "notes", "tickets", "sms", "contacts", "conversations",
                       "caller_risk"):
@@ -95,11 +98,16 @@ def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
             else:
                 count = db.execute(f"DELETE FROM {table} WHERE caller_key = ?", [key]).rowcount
             removed[table] = removed.get(table, 0) + count
-        # Webhooks not yet sent about this caller are not sent at all.
-        removed["webhooks"] = db.execute("DELETE FROM webhook_outbox WHERE delivered_at IS NULL AND body LIKE ?",
-                                         [f"%{key}%"]).rowcount
-        if audit is not None:
-            audit.audit(actor, "caller.erase", key, at=now, detail=", ".join(f"{k}={v}" for k, v in removed.items()))
+        # Webhooks about this caller: not yet sent, they are not sent at all; sent, the delivery log forgets them.
+        removed["webhooks"] = erasure.erase_webhooks(db, key, call_ids)
+        removed["alerts"] = erasure.erase_alerts(db, key, forms)
+    erasure.truncate_wal(db.conn)
+    if audit is not None:
+        removed["audit lines"] = erasure.scrub_audit(audit, key, erasure.numbers_in(forms))
+        # who erased, when and how much; not whom (the key would let its holder test a number against it)
+        audit.audit(actor, "caller.erase", erasure.ERASED, at=now,
+                    detail=", ".join(f"{k}={v}" for k, v in removed.items()))
+        erasure.truncate_wal(audit.db.conn)
     _unlink(store.data_dir, files)
     return removed
 
