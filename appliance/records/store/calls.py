@@ -187,8 +187,11 @@ class CallStore:
             raise ValueError("a note needs some text")
         with self.db.atomic():
             key = self._caller_key(call_id)
-            return self.db["notes"].insert(
-                {"call_id": call_id, "caller_key": key, "at": now, "author": author, "text": text}).last_pk
+            started = self.db.execute("SELECT started_at FROM calls WHERE id = ?", [call_id]).fetchone()[0]
+            # Never stamped before its call began, even after the clock stepped back: the notes search relies
+            # on it to stop early (CallLog.search).
+            return self.db["notes"].insert({"call_id": call_id, "caller_key": key, "at": max(now, started or now),
+                                            "author": author, "text": text}).last_pk
 
     def set_call_type(self, call_id: str, call_type: str, category: str | None = None) -> None:
         if call_type not in CALL_TYPES:

@@ -224,10 +224,19 @@ def _m15_alert_callers(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE alerts ADD COLUMN caller_key TEXT")
 
 
+def _m16_notes_by_time(db: sqlite_utils.Database) -> None:
+    # The notes search reads matching notes newest first and stops once its page is complete (CallLog.search):
+    # that needs the notes by time (with their call, so the walk reads no table rows), and no note stamped
+    # before its call began. Only a clock step could have stamped one so; it is moved to its call's start.
+    db.execute("UPDATE notes SET at = (SELECT c.started_at FROM calls c WHERE c.id = notes.call_id) "
+               "WHERE at < (SELECT c.started_at FROM calls c WHERE c.id = notes.call_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notes_at ON notes (at, call_id)")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
               _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts,
-              _m14_callback_days, _m15_alert_callers]
+              _m14_callback_days, _m15_alert_callers, _m16_notes_by_time]
 
 
 def migrate(db: Any, migrations: list | None = None) -> int:
