@@ -9,9 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from . import serve
-from .check import check
-
 DEFAULT_DATA = Path("/var/lib/hotline")
 
 
@@ -85,7 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
-    handler = {"run": serve.run, "simulate": serve.simulate, "check": check, "web": serve.web,
+    if args.command == "run":
+        # Forked before the box is loaded (serve imports the config model and, through it, most of the box): a
+        # first start's databases are made on the other core meanwhile. The daemon waits for it before it opens
+        # the data directory.
+        from ..service.schemas_ahead import SchemasAhead
+
+        with SchemasAhead(args.data) as ahead:
+            from . import serve
+
+            return serve.run(args, before_start=ahead.join)
+    from . import serve
+    from .check import check
+
+    handler = {"simulate": serve.simulate, "check": check, "web": serve.web,
                "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token,
                "setup-code": _setup_code, "user": _user, "tls-cert": _tls_cert, "fleet": _fleet}[args.command]
     return handler(args)

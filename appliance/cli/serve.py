@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ def _saved_config(data: Path) -> Path | None:
     return saved if saved.exists() else None
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, before_start: Callable[[], None] = lambda: None) -> int:
+    """`before_start`: waited for before the daemon touches its data directory (a child making its databases)."""
     from ..config.startup import choose
     from ..handsets.gpio_backend import NoGpioError, real_pin_factory
     from ..service.daemon import Daemon
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if choice.alarm:
         daemon.alarms.set("start.config", "warning", choice.alarm)
     daemon.commands["config.reload"] = lambda _args: _reload(daemon, args.config)
+    before_start()
     return run_daemon(daemon)
 
 

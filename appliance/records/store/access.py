@@ -45,6 +45,9 @@ def _m2_denied_counts(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE audit ADD COLUMN count INTEGER")
 
 
+ACCESS_MIGRATIONS = [_m1_access, _m2_denied_counts]
+
+
 def _hash(token: str) -> str:
     return sha256(token.encode()).hexdigest()
 
@@ -55,7 +58,7 @@ class AccessStore:
         self.db = Database(sqlite3.connect(str(self.path), check_same_thread=False, timeout=10))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
-        migrate(self.db, [_m1_access, _m2_denied_counts])
+        migrate(self.db, ACCESS_MIGRATIONS)
 
     # --- API tokens -----------------------------------------------------------
 

@@ -239,8 +239,9 @@ MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback
               _m14_callback_days, _m15_alert_callers, _m16_notes_by_time]
 
 
-def migrate(db: Any, migrations: list | None = None) -> int:
-    """Bring the schema up to date; return the version now in force.
+def migrate(db: Any, migrations: list | None = None, *, here: bool = False) -> int:
+    """Bring the schema up to date; return the version now in force. `here`: in this process, which is a child
+    made for it (service/schemas_ahead.py).
 
     `db` is a sqlite-utils Database or anything with its `conn` (the daemon's lite.Database). sqlite-utils,
     which the steps are written in, is loaded only when a step is due (a first start, an upgrade), and then
@@ -253,7 +254,7 @@ def migrate(db: Any, migrations: list | None = None) -> int:
     current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
     if current > len(steps):
         raise RuntimeError(f"database schema version {current} is newer than this software ({len(steps)})")
-    if current < len(steps) and not _apart(db.conn, steps, current):
+    if current < len(steps) and (here or not _apart(db.conn, steps, current)):
         _apply(db.conn, steps, current)
     return len(steps)
 
