@@ -7,10 +7,10 @@ is opened, that was two children, one after the other, after the whole box was l
 start. Forked here, before the config model and the rest are imported (~0.15 s), one child makes both on
 the other core while the daemon loads, and the daemon waits for it only before it opens the data directory.
 
-Only files that do not exist yet are made here: an upgrade's steps on an existing log, a restore, a damaged or
-full-disk log stay with the start's own checks (service/keeper.py). A child that meets any trouble just ends;
-the start then meets the same trouble where it reports it. A daemon already running on the data directory
-(its lock held) is left alone: this start will be refused.
+Only files that do not exist yet are made here: an upgrade's steps on an existing log, a restore, a privacy key
+to check, a damaged or full-disk log stay with the start's own checks (service/keeper.py). A child that meets
+any trouble just ends; the start then meets the same trouble where it reports it. A daemon already running on
+the data directory (its lock held) is left alone: this start will be refused.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import sqlite3
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +27,9 @@ from .instance import DATA_LOCK
 log = logging.getLogger(__name__)
 
 CALLS, ACCESS = "calls.db", "access.db"
+# A restore waiting, or a privacy key without a call log: the start checks these before it touches a file (a
+# key it cannot read stops it with nothing changed), so a data directory holding one is not a first start here.
+LEFT_TO_THE_START = (f"{CALLS}.restore", "privacy.key", "privacy.key.restore")
 
 
 class SchemasAhead:
@@ -36,7 +38,7 @@ class SchemasAhead:
     def __init__(self, data_dir: Path) -> None:
         self.pid: int | None = None
         due = [name for name in (CALLS, ACCESS) if not (data_dir / name).exists()]
-        if not due or not data_dir.is_dir() or (data_dir / f"{CALLS}.restore").exists() \
+        if not due or not data_dir.is_dir() or any((data_dir / name).exists() for name in LEFT_TO_THE_START) \
                 or not hasattr(os, "fork") or threading.active_count() > 1:
             return
         pid = os.fork()
@@ -68,6 +70,8 @@ def _make(data_dir: Path, due: list[str]) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # dropped at exit, before the daemon takes it
     except BlockingIOError:
         return 0  # another daemon's data directory: not ours to touch
+    import sqlite3  # here, not above: the child's, while the daemon loads the rest
+
     from ..records.store.access import ACCESS_MIGRATIONS
     from ..records.store.lite import Database
     from ..records.store.migrations import MIGRATIONS, migrate
