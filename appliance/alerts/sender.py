@@ -182,7 +182,7 @@ class AlertSender:
             if row is not None and row["state"] == "awaiting":
                 self._settle(row, said)
         late = self._late.pop(call_id, [])
-        if said is None:
+        if said is None or not self.log.voicemail_kept(call_id):  # erased (or expired) while it was transcribed
             return
         subject, body = texts.describe("transcript", {}, box=self.box, language=self.language)
         for index, recipient, caller_key in late:

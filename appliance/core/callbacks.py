@@ -62,6 +62,14 @@ class Callbacks:
     def forget(self, request: CallbackRequest) -> None:
         self.requests.pop(request.id, None)
 
+    def withdraw(self, request: CallbackRequest) -> list[object]:
+        """The caller was erased: a request still waiting (an operator's desk may be ringing for it) is dropped
+        without a trace; one already dialling is a call, which erasure refuses until it ends."""
+        if request.line:
+            raise ValueError(f"callback {request.id} is being dialled on line {request.line}")
+        self.forget(request)
+        return self.queue.leave(request, "ERASED")
+
     def dial(self, request: CallbackRequest) -> list[object]:
         """The operator is on the handset: take a free line and dial the caller, the operator listening."""
         number, handset = request.number, request.handset

@@ -6,7 +6,7 @@ The web app asks; the daemon, the only writer of call data, does. Each runs on t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..audio.player import AlsaPlayer
 from ..core import events as ev
@@ -15,6 +15,10 @@ from ..records.store.access import AccessStore
 from ..records.store.calls import CallLog
 from ..records.store.retention import erase_caller, export_caller
 from .commands_host import CommandHost, running
+
+if TYPE_CHECKING:
+    from ..core.switchboard import Switchboard
+    from ..records.privacy import Privacy
 
 MIXED_AUDIO = ("serial", "uac")  # a line's voice through the box both ways: a browser listener hears both sides
 
@@ -92,6 +96,19 @@ def _ticket_update(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
     running(daemon)[1].update_ticket(int(args["id"]), now=daemon.clock.wall(), status=args.get("status"),
                                assignee=args.get("assignee"), title=args.get("title"))
     return {"ticket": args["id"]}
+
+
+def _withdraw(daemon: CommandHost, core: Switchboard, privacy: Privacy, key: str | None) -> None:
+    """What the core holds of a caller about to be erased: a call in progress (theirs, or dialling them back)
+    would write their record again when it ends, so erasure waits for it; a callback still waiting is dropped,
+    or the box would ring a desk and dial them after they were forgotten."""
+    if key is None:
+        return
+    for call in core.line_calls.values():
+        if call is not None and privacy.key(call.caller) == key:
+            raise ValueError(f"the caller is on a call now (line {call.line}); erase them once it has ended")
+    for request in [r for r in core.callbacks.requests.values() if privacy.key(r.number) == key]:
+        daemon.run_actions(core.callbacks.withdraw(request))
 
 
 def _callback_done(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
@@ -201,10 +218,11 @@ def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
 
 def _caller(daemon: CommandHost, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     caller, actor = _text(args, "caller"), _text(args, "actor")
-    _, store = running(daemon)
+    core, store = running(daemon)
     access = AccessStore(daemon.data_dir / "access.db")
     try:
         if verb == "erase":
+            _withdraw(daemon, core, store.privacy, CallLog(store.path, privacy=store.privacy).caller_key(caller))
             return {"erased": erase_caller(store, caller, actor=actor, now=daemon.clock.wall(), audit=access)}
         log = CallLog(store.path, privacy=store.privacy)
         return {"export": export_caller(log, caller, actor=actor, now=daemon.clock.wall(), audit=access)}

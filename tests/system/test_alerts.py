@@ -15,6 +15,7 @@ from appliance.core.box_events import BoxEvent
 from appliance.files import atomic_write
 from appliance.records.privacy import Privacy
 from appliance.records.store.calls import CallStore
+from appliance.records.store.retention import erase_caller
 from tests.support.boxes import simulated_box
 from tests.support.smtp_relay import PASSWORD, USER, Relay
 from tests.support.waiting import free_port, wait_until
@@ -168,6 +169,13 @@ def voicemail(call_id: str, at: float) -> BoxEvent:
     return BoxEvent("voicemail", at, {"call_id": call_id, "path": "vm.flac", "seconds": 9.0, "caller": "+79161234567"})
 
 
+def left_voicemail(data, mode: str, call_id: str, at: float) -> CallStore:
+    """The voicemail's row, as the daemon writes it before its alert is made (same key as the sender's)."""
+    store = CallStore(data / "calls.db", privacy=Privacy(mode, b"k" * 32))
+    store.voicemail_saved(call_id, "vm.flac", 9.0, "+79161234567", at=at)
+    return store
+
+
 def test_a_voicemail_alert_waits_for_its_transcript_and_carries_it(tmp_path, relay):
     relay.received.clear()
     now = [time.time()]
@@ -189,6 +197,7 @@ def test_a_transcript_too_slow_for_the_alert_follows_it_and_masked_mode_keeps_it
     now = [time.time()]
     (tmp_path / "full").mkdir(), (tmp_path / "masked").mkdir()
     sender = transcript_sender(tmp_path / "full", relay, "full", now)
+    left_voicemail(tmp_path / "full", "full", "c2", now[0]).close()
     sender.take(voicemail("c2", now[0]))
     sender.pass_once()
     now[0] += 121  # the people on duty hear of the message without waiting for a slow transcript
@@ -213,3 +222,22 @@ def test_a_transcript_too_slow_for_the_alert_follows_it_and_masked_mode_keeps_it
     assert len(mails_to_transcripts(relay)) == 1 and all("olga" not in m.get_body().get_content()
                                                           for m in mails_to_transcripts(relay))
     masked.close()
+
+
+def test_a_transcript_that_comes_after_its_caller_was_erased_follows_no_alert(tmp_path, relay):
+    relay.received.clear()
+    now = [time.time()]
+    sender = transcript_sender(tmp_path, relay, "full", now)
+    store = left_voicemail(tmp_path, "full", "c4", now[0])
+    sender.take(voicemail("c4", now[0]))
+    sender.pass_once()
+    now[0] += 121  # the alert goes without the transcript, which is still being made
+    sender.pass_once()
+    wait_until(lambda: mails_to_transcripts(relay), what="the alert without its transcript")
+    erase_caller(store, "+79161234567", actor="admin", now=now[0])
+    assert log_rows(tmp_path) == []  # the alert's text named the caller: gone with them
+    sender.take(BoxEvent("transcript", now[0], {"call_id": "c4", "text": "my name is olga petrova"}))
+    sender.pass_once()
+    assert log_rows(tmp_path) == [] and len(mails_to_transcripts(relay)) == 1
+    store.close()
+    sender.close()

@@ -68,6 +68,10 @@ class AlertLog:
             self._conn.executemany("UPDATE alerts SET state = 'merged', digest = ? WHERE id = ?",
                                    [(into, i) for i in ids])
 
+    def voicemail_kept(self, call_id: str) -> bool:
+        """Whether the call's voicemail is still on the box (not erased with its caller, not expired)."""
+        return self._conn.execute("SELECT 1 FROM voicemails WHERE call_id = ?", [call_id]).fetchone() is not None
+
     def close(self) -> None:
         self._conn.close()
 
