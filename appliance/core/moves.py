@@ -129,7 +129,9 @@ class Moves:
         """A call whose caller ID is a sibling's number: a caller that box moved here."""
         if call.caller is None or any(e["event"] == "FROM_SIBLING" for e in call.events):
             return
-        for sibling in sorted(self.siblings.values(), key=lambda s: s.box):
+        # Two boxes giving one number (a box replaced, its old status still retained): the one that said a caller
+        # is coming is the one that sent this caller.
+        for sibling in sorted(self.siblings.values(), key=lambda s: (not self.coming.get(s.box), s.box)):
             if any(same_number(call.caller, number) for number in sibling.numbers):
                 call.log(self.clock.wall(), "FROM_SIBLING", detail=sibling.box)
                 self._note("in", sibling.box)
@@ -217,10 +219,13 @@ class Moves:
         sibling = self.siblings.get(move.box)
         if sibling is not None:  # taken (or refused us): not offered again until its status changes
             self.spent[move.box] = (sibling, self.clock.monotonic() + SETTLE)
-        if event.ok:
-            call.log(self.clock.wall(), "MOVED", detail=move.box)
+        if event.ok:  # joined: the caller is the sibling's now, even if this box called it off too late
+            late = f": joined before the call-off ({move.called_off})" if move.called_off else ""
+            call.log(self.clock.wall(), "MOVED", detail=move.box + late)
             self._note("out", move.box)
-            return self._finish(call, "transferred", "system", f"moved to {move.box}: an operator was free there")
+            why = f"moved to {move.box}: " + ("joined before the call-off took effect: the caller is theirs" if late
+                                              else "an operator was free there")
+            return self._finish(call, "transferred", "system", why)
         why = move.called_off or event.reason or "the transfer failed"
         if move.called_off is None:  # not the sibling's change of heart: that number did not take the caller
             self.refused.setdefault(call.id, set()).add(move.box)

@@ -63,6 +63,10 @@ class Dialling:
         """Hand the call on (transfer.py); TransferResult follows."""
         self._transfer.transfer(number)
 
+    def transfer_asked(self, number: str) -> None:
+        """Any thread: a transfer to `number` is queued; a call-off before it begins stops it (transfer.py)."""
+        self._transfer.asked(number)
+
     def call_off_transfer(self, number: str, reason: str) -> None:
         """Any thread: the transfer to `number` waiting for its second leg stops (transfer.py)."""
         self._transfer.call_off(number, reason)

@@ -151,11 +151,12 @@ class ModemLine:
     def transfer(self, number: str) -> None:
         """Hand the call (ringing: deflection; answered: explicit transfer) to `number`; TransferResult follows."""
         check_number(number, "transfer")
+        self.calls.dialling.transfer_asked(number)
         self._queue(lambda: self.calls.dialling.transfer(number),
                     lambda why: TransferResult(self.line_id, number, False, why))
 
     def call_off_transfer(self, number: str, reason: str) -> None:
-        """Now, not queued: the worker is busy waiting for the transfer's second leg, which this stops."""
+        """Now, not queued: the transfer may be queued behind other commands, or the worker busy with it."""
         self.calls.dialling.call_off_transfer(number, reason)
 
     def ring_remote(self, number: str) -> None:

@@ -23,18 +23,30 @@ class CallTransfer:
         self._lock = threading.Lock()
         self._number: str | None = None  # the number being transferred to now (the worker's)
         self._called_off: str | None = None  # why the core called that transfer off (the loop's)
+        # Transfers asked for and still queued behind the worker's other commands: number -> why one was called
+        # off before it began (None: not called off). Each ask resets its entry, so an old one never lingers.
+        self._asked: dict[str, str | None] = {}
+
+    def asked(self, number: str) -> None:
+        """The loop's thread: a transfer to `number` is queued for the worker (it may be called off before it
+        begins)."""
+        with self._lock:
+            self._asked[number] = None
 
     def call_off(self, number: str, reason: str) -> None:
-        """The loop's thread: stop waiting for the second leg of the transfer to `number`, if one is under way;
-        the caller is taken back. A transfer already joined (or not begun) is left alone."""
+        """The loop's thread: the transfer to `number` stops at whatever point it is before the join: still queued
+        (it never begins), holding the caller or dialling (nothing more is dialled), or the second leg answered (it
+        is dropped): the caller is taken back. A transfer already joined is left alone."""
         with self._lock:
             if self._number == number:
                 self._called_off = reason
+            elif number in self._asked:
+                self._asked[number] = reason
         self.line.news.set()
 
     def transfer(self, number: str) -> None:
         with self._lock:
-            self._number, self._called_off = number, None
+            self._number, self._called_off = number, self._asked.pop(number, None)
         try:
             self._transfer(number)
         finally:
@@ -43,7 +55,9 @@ class CallTransfer:
 
     def _transfer(self, number: str) -> None:
         state = self.line.state()
-        if not self.line.dialect().gsm:
+        if (why := self._called_off_why()) is not None:  # called off while it waited behind other commands
+            self._result(number, False, why)
+        elif not self.line.dialect().gsm:
             self._result(number, False, "an analogue (V.253) line cannot transfer calls")
         elif state in (cs.RINGING, cs.REFUSED):
             self._deflect(number)
@@ -83,11 +97,14 @@ class CallTransfer:
         if not reply.ok:
             go(cs.TRANSFER_BACK)
             return False, f"the network refused to hold the call: {reply.final}"
-        outcome = self.line.dial_leg(number, self._called_off_why)
+        # Called off while the caller was being held: nobody is dialled (AT+CHLD=1 takes the held caller back).
+        outcome = self._called_off_why() or self.line.dial_leg(number, self._called_off_why)
         if outcome == "caller gone":
             self.line.hangup()
             go(cs.ENDED, "caller hung up")
             return False, "the caller hung up during the transfer"
+        if outcome == "answered" and (why := self._called_off_why()) is not None:
+            outcome = why  # called off as the second leg answered: it is dropped, not joined
         if outcome != "answered":
             command("AT+CHLD=1", timeout=10.0)  # drop the second leg, take the caller back
             go(cs.TRANSFER_BACK)
@@ -95,13 +112,13 @@ class CallTransfer:
         if command("AT+CHLD=4", timeout=10.0).ok:
             go(cs.TRANSFER_DONE)
             return True, None
-        if command("AT+CHLD=3", timeout=10.0).ok:
+        if self._called_off_why() is None and command("AT+CHLD=3", timeout=10.0).ok:  # called off: no conference
             go(cs.TRANSFER_BACK)
             return True, "conference: the network refused explicit call transfer, so the line stays in a " \
                          "three-way call until it is hung up"
         command("AT+CHLD=1", timeout=10.0)
         go(cs.TRANSFER_BACK)
-        return False, "the network refused both explicit call transfer and a conference"
+        return False, self._called_off_why() or "the network refused both explicit call transfer and a conference"
 
     def _called_off_why(self) -> str | None:
         with self._lock:

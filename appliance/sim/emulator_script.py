@@ -10,12 +10,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from appliance.sim.emulator_families import DLE, FAMILIES
 from appliance.sim.emulator_forwarding import CallForwards
 from appliance.sim.emulator_sms import Messages
 from appliance.sim.emulator_usb_voice import UsbVoice, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
+
+
+@dataclass(eq=False)
+class Gate:
+    """A command's reply held back: `reached` once the command came, `opened.set()` lets the reply go."""
+
+    reached: threading.Event = field(default_factory=threading.Event)
+    opened: threading.Event = field(default_factory=threading.Event)
 
 
 class Script:
@@ -65,6 +74,7 @@ class Script:
         self.messages = Messages(send, self._later)  # SMS and USSD
         self.usb = UsbVoice(dialect, usb_voice)  # the call's voice over USB, and VoLTE
         self.forwards = CallForwards()  # the network's call forwarding (AT+CCFC)
+        self.gates: dict[str, Gate] = {}  # command -> the gate its next reply waits at (gate())
 
     # --- the call ------------------------------------------------------------------------
 
@@ -187,8 +197,18 @@ class Script:
         self.registration = stat
         self._send(f"+CEREG: {stat}" if self.lte_only else f"+CREG: {stat}")
 
+    def gate(self, command: str) -> Gate:
+        """The next `command`'s reply waits until the test opens the gate: a network taking its time over it."""
+        gate = self.gates[command.upper()] = Gate()
+        return gate
+
     def command(self, line: str) -> None:
         cmd = line.upper()
+        gate = self.gates.pop(cmd, None)
+        if gate is not None:  # answered later, as things then stand; the host waits for it as for a slow network
+            gate.reached.set()
+            threading.Thread(target=lambda: gate.opened.wait(30) and self.command(line), daemon=True).start()
+            return
         with self._exchange:
             reply = self._reply(line, cmd)
             if reply is not None:

@@ -26,8 +26,8 @@ FAMILIES = ["sim800", "sim7600", "quectel", "huawei", "v253"]
 
 
 
-@pytest.fixture
-def make():
+@pytest.fixture(name="make")
+def make_fixture():
     started = []
 
     def make(dialect: str, **kw) -> tuple[ModemEmulator, ModemLine, Events]:

@@ -172,3 +172,41 @@ def test_a_sibling_no_longer_free_mid_transfer_leaves_the_caller_in_the_queue_at
     a_line.remote_hangup()
     wait_until(lambda: outcome(a.data_dir), what="office-d's record closed")
     assert outcome(a.data_dir)[0] == "abandoned"
+
+
+def test_a_call_off_that_comes_as_the_calls_are_joined_leaves_the_caller_with_the_sibling_and_both_records_agree(
+        broker, prompt_cache, start_box, tmp_path):
+    a_doc, b_doc, _ = documents(broker)
+    a_doc["fleet"]["box"], b_doc["fleet"]["box"] = "office-f", "office-g"  # apart from the other tests' boxes
+    b_data = box_data(prompt_cache, tmp_path / "b")
+    a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
+    b, b_sim = start_box(b_doc, data=b_data)
+    wait_until(lambda: hears(a, "office-g", "legal") and "office-f" in b.core.moves.siblings,
+               what="the boxes hearing each other")
+    a_line, b_line = a_sim.emulators["gsm1"], b_sim.emulators["gsm1"]
+    join = a_line.script.gate("AT+CHLD=4")  # the network takes its time joining the two calls
+    call_id = a_caller_waiting_for_legal(a, a_line)
+    assert join.reached.wait(20), "office-f never joined the calls"
+
+    # Office-g's legal operator goes away while the network joins: office-f calls the move off, too late.
+    control.call(b.control_path, "operator.pause", operator="Anna", reason="away")
+    wait_until(lambda: (m := a.core.moves.moving.get(call_id)) is not None and m.called_off, what="the call-off")
+    join.opened.set()
+    wait_until(lambda: outcome(a.data_dir), what="office-f's record closed")
+    assert a_line.count("AT+CHLD=1") == 0 and a_line.script.transferred == [(CALLER, B_NUMBER)]
+
+    # The network brings the caller to office-g, which takes them in (they wait there, ahead of its own callers).
+    b_line.incoming_call(A_NUMBER)
+    moved = wait_until(lambda: (c := b.core.line_calls["gsm1"]) is not None and c.queued and c, what="office-g")
+    assert moved.skill == "legal" and moved.priority
+    b_line.remote_hangup()
+    wait_until(lambda: timeline(b_data), what="office-g's record closed")
+
+    # Both records say the caller went from office-f to office-g: office-f's that it joined before the call-off
+    # took effect, office-g's which of office-f's calls it took.
+    why = "office-g has no operator free for the caller any more"
+    assert outcome(a.data_dir) == ("transferred", "moved to office-g: joined before the call-off took effect: "
+                                                  "the caller is theirs")
+    assert ("MOVED", f"office-g: joined before the call-off ({why})") in timeline(a.data_dir, call_id)
+    assert not [e for e, _ in timeline(a.data_dir, call_id) if e == "FAILED"]
+    assert [d for e, d in timeline(b_data) if e == "MOVED_IN"][0].endswith(f"(office-f's call {call_id})")
