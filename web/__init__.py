@@ -34,6 +34,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         blocking,
         configure,
         continuity,
+        early,
         firstboot,
         fleet,
         hosts,
@@ -77,6 +78,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         # Only the front end on 127.0.0.1 reaches waitress, so its one hop of forwarded headers is the truth.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
         app.config["SESSION_COOKIE_SECURE"] = True
+    app.wsgi_app = early.EarlyDashboard(app, app.wsgi_app)  # type: ignore[method-assign]
     i18n.install(app)
     labels.install(app)
     words.install(app)

@@ -61,6 +61,12 @@ def _kept(key: tuple[str, str, str], *, while_made: bool) -> bytes | None:
         return None
 
 
+def kept_dashboard(key: tuple[str, str, str]) -> bytes | None:
+    """The answer a dashboard poll for `key` (control socket, role, language) is sent now without making one
+    (web/early.py sends it before Flask sees the request), or None."""
+    return _kept(key, while_made=True)
+
+
 @blueprint.get("/dashboard")
 def dashboard():
     """Status, today's figures, the open/closed line and the alarms in words, in one answer, for the dashboard's

@@ -62,7 +62,7 @@ _REMEMBERED_AT_MOST = 64  # Host values answered; more (a scan of names) and all
 _answers: dict[tuple[str, tuple[str, ...]], tuple[float, bool]] = {}
 
 
-def _trusted_now(host: str, extra: tuple[str, ...]) -> bool:
+def trusted_now(host: str, extra: tuple[str, ...]) -> bool:
     now = time.monotonic()
     kept = _answers.get((host, extra))
     if kept is not None and now - kept[0] < REMEMBER_SECONDS:
@@ -76,7 +76,7 @@ def _trusted_now(host: str, extra: tuple[str, ...]) -> bool:
 
 def _check():
     host = request.headers.get("Host", "")
-    if _trusted_now(host, current_app.config["TRUSTED_HOSTS_EXTRA"]):
+    if trusted_now(host, current_app.config["TRUSTED_HOSTS_EXTRA"]):
         return None
     message = _("This box does not answer to the name {host!r}; add it with hotline web --trusted-host.",
                 host=host[:100])

@@ -48,7 +48,7 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
-def _same_secret(sent: str, expected: str) -> bool:
+def same_secret(sent: str, expected: str) -> bool:
     # As bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500 for anyone).
     return hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8"))
 
@@ -56,14 +56,14 @@ def _same_secret(sent: str, expected: str) -> bool:
 def _csrf_ok() -> bool:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf")
-    return bool(expected) and _same_secret(str(sent), expected)
+    return bool(expected) and same_secret(str(sent), expected)
 
 
 def _bearer_ok() -> bool:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
-    return _same_secret(header[7:].strip(), current_app.config["API_TOKEN"])
+    return same_secret(header[7:].strip(), current_app.config["API_TOKEN"])
 
 
 def start_session(user: dict[str, Any]) -> None:
