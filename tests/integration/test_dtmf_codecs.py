@@ -59,14 +59,14 @@ def test_keys_through_amr_nb_are_found_as_often_as_on_a_clean_line(ms: int) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("ms", "at_least"), [(40, 95), (50, 96)])
-def test_keys_through_gsm_full_rate_are_found_far_more_often(ms: int, at_least: int) -> None:
+@pytest.mark.parametrize("ms", [40, 50])
+def test_keys_through_gsm_full_rate_are_found_as_often_as_on_a_clean_line(ms: int) -> None:
     """GSM 06.10 leaves a 40 ms key only 20-30 ms of clean tone: 57/96 (40 ms) and 75/96 (50 ms) were found
     before the limits took the codec into account, 67 and 88 with them; 84 and 95 with a 23.75 ms frame and one
-    clear frame enough; 95 and 96 with one passing frame in 33 ms of sound enough and twist limits of +10/-16 dB
-    (issue 19). A clean line finds 96: the one left at 40 ms passes in no frame at all (docs/dtmf.md)."""
-    hits, extra = found(ms, "gsm")
-    assert hits >= at_least and extra == 0, (hits, extra)
+    clear frame enough; 95 and 96 with one passing frame in 33 ms of sound enough and twist limits of +10/-16 dB;
+    96 and 96 with the share read as the tones' band energy (issue 19). The last one found, key 3 sent at +4 dB,
+    comes out with its high tone 2-2.6 % off pitch and its level stepping inside a frame (docs/dtmf.md)."""
+    assert found(ms, "gsm") == (96, 0)
 
 
 @pytest.mark.slow
@@ -90,9 +90,9 @@ def test_speech_and_music_through_the_codecs_give_no_digit(codec: str) -> None:
         assert heard(through_codec(sentence, codec)) == ""
         assert heard(through_codec(sentence * (0.95 / np.abs(sentence).max()), codec)) == ""
     assert heard(through_codec(music(seconds=8), codec)) == ""
-    # Chords built on DTMF pairs lose the harmonics that set them apart in GSM's coarse quantiser: two of the
-    # four are heard as keys (as before the codec-aware limits), no more.
-    assert heard(through_codec(two_note_music(), codec)) == ("2D" if codec == "gsm" else "")
+    # Chords built on DTMF pairs lose the harmonics that set them apart in GSM's coarse quantiser: one of the
+    # four is heard as a key (two were before the share read the tones' band energy), no more.
+    assert heard(through_codec(two_note_music(), codec)) == ("D" if codec == "gsm" else "")
 
 
 @pytest.mark.slow
