@@ -1,10 +1,8 @@
-"""Waiting for what the daemon's loop writes to calls.db after the core has decided.
+"""Waiting for a call's record in calls.db, for a test that awaits the record itself (a caller ending the call
+with a key, say) rather than the status.
 
-`daemon.status()` read from a test's thread shows the core's state the moment the core changed it: a call
-is gone from the status while the loop is still carrying out that event's actions, and the call's record
-(ended_at, its timeline) is written by one of them. A test that saw "no calls" and then reads calls.db must
-wait for the record itself. (The web page asks over the control socket, answered on the loop between
-events, so a user never sees the status ahead of the records.)
+A test that waits for the status to show the call gone asks it through the loop (tests/support/status.py), as
+the web page does: by then the record is written, and nothing here is needed.
 """
 
 from __future__ import annotations

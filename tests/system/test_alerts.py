@@ -18,6 +18,7 @@ from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import erase_caller
 from tests.support.boxes import simulated_box
 from tests.support.smtp_relay import PASSWORD, USER, Relay
+from tests.support.status import loop_status
 from tests.support.waiting import free_port, wait_until
 
 DUTY, PHONE = "duty@example.org", "+79990001111"
@@ -63,7 +64,7 @@ def log_rows(data) -> list[dict]:
 def test_a_voicemail_is_mailed_with_its_audio_over_starttls_and_texted_through_the_modem(box, relay):
     daemon, simulation, data = box
     emulator = simulation.emulators["gsm1"]
-    wait_until(lambda: daemon.status()["lines"][0]["state"] == "up", what="the line up")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["state"] == "up", what="the line up")
     emulator.incoming_call("+79160000001")
     recorder = wait_until(lambda: daemon.recorders["gsm1"].recording and daemon.recorders["gsm1"],
                           what="the recording to start")
@@ -104,11 +105,11 @@ def test_an_alert_waits_for_a_relay_that_is_down_and_goes_when_it_is_back(box, r
         row = wait_until(lambda: [r for r in log_rows(data) if r["event"] == "emergency_on" and r["attempts"] >= 2],
                          what="failed attempts on the relay that is down")[0]
         assert row["state"] == "queued" and "Connection refused" in row["last_error"]
-        assert any(a["id"] == "alerts.send" for a in daemon.status()["alarms"])
+        assert any(a["id"] == "alerts.send" for a in loop_status(daemon)["alarms"])
         relay.start()
         wait_until(lambda: [r for r in relay.received if "emergency" in r.message["Subject"].lower()], timeout=15,
                    what="the e-mail once the relay is back")
-        wait_until(lambda: not any(a["id"] == "alerts.send" for a in daemon.status()["alarms"]),
+        wait_until(lambda: not any(a["id"] == "alerts.send" for a in loop_status(daemon)["alarms"]),
                    what="the alarm cleared")
     finally:
         relay.start() if relay._controller is None else None

@@ -20,7 +20,7 @@ from appliance.records.store.calls import CallStore
 from appliance.service import control
 from appliance.service.timesync import SystemTime
 from appliance.sim.simulation import Simulation
-from tests.support.records import wait_for_record
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 DAY = 86400.0
@@ -82,11 +82,10 @@ def take_call(daemon, simulation, caller: str) -> None:
     before = emulator.count("ATA")
     emulator.incoming_call(caller)
     wait_until(lambda: emulator.count("ATA") > before, what="ATA")
-    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    wait_until(lambda: loop_status(daemon)["calls"], what="the call")
     time.sleep(0.3)  # the behaviour: the call lasts a moment (its record has a duration)
     emulator.remote_hangup()
-    wait_until(lambda: not daemon.status()["calls"], what="the call to end")
-    wait_for_record(daemon.data_dir, call_id)  # written by the loop a moment after the status drops the call
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the call to end")  # its record written, by then
 
 
 def calls(data: Path) -> dict[str, tuple]:
@@ -110,7 +109,7 @@ def test_booted_in_1970_then_synced_keeps_every_call_and_moves_it_to_the_true_ti
     synced = tmp_path / "synchronized"
     daemon = start(steps, synced)
     assert "clock.unset" in alarms(daemon)
-    assert daemon.status()["schedule"]["time_known"] is False
+    assert loop_status(daemon)["schedule"]["time_known"] is False
     daemon.alarms.set("maintenance.webhooks", "error", "webhooks cannot be sent")  # any alarm raised meanwhile
     for caller in ("+79161111111", "+79162222222"):
         take_call(daemon, simulation, caller)
@@ -157,7 +156,7 @@ def test_paced_sms_go_out_on_time_when_the_clock_steps_back(box, tmp_path):
     def sent() -> int:
         return emulator.count("AT+CMGS") + emulator.count("AT+CMGW")
 
-    wait_until(lambda: daemon.status()["lines"][0]["state"] == "up", what="the line")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["state"] == "up", what="the line")
     reply = control.call(daemon.control_path, "announcement.set", prompt="greeting", sms="Storm: stay indoors.")
     assert reply["sms_queued"] == 2  # the second 6 s after the first: networks throttle bursts
     wait_until(lambda: sent() >= 1, what="the first SMS")

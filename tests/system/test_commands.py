@@ -11,6 +11,7 @@ import pytest
 from appliance import config as configuration
 from appliance.service import commands_calls, control
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}
@@ -41,7 +42,7 @@ def call_for_anyone(daemon, simulation) -> None:
     emulator = simulation.emulators["gsm1"]
     emulator.incoming_call("+79160000000")
     assert emulator.wait_for("ATA", 5)
-    wait_until(lambda: daemon.status()["calls"], 5, "the call in the flow")
+    wait_until(lambda: loop_status(daemon)["calls"], 5, "the call in the flow")
     emulator.send_dtmf("10")  # English, then "anything else"
 
 
@@ -51,7 +52,7 @@ def test_a_logged_out_operator_is_not_rung_and_a_login_takes_the_waiting_caller(
                                                         "handset": None}
     assert ask("operator.pause", operator="Boris", reason="lunch")["state"] == "paused"
     call_for_anyone(daemon, simulation)
-    wait_until(lambda: daemon.status()["waiting"], what="the caller to wait")
+    wait_until(lambda: loop_status(daemon)["waiting"], what="the caller to wait")
     time.sleep(0.3)  # the behaviour is an absence: a wrongly rung handset would ring within this
     assert not ringing(simulation, "h1") and not ringing(simulation, "h2")
     assert ask("operator.login", operator="Anna", handset="h1")["state"] == "available"
@@ -68,10 +69,10 @@ def test_a_logged_out_operator_is_not_rung_and_a_login_takes_the_waiting_caller(
 ])
 def test_bad_requests_are_refused_and_change_nothing(box, command, args, error):
     daemon, _, ask = box
-    before = daemon.status()
+    before = loop_status(daemon)
     reply = ask(command, **args)
     assert reply["ok"] is False and error in reply["error"]
-    assert daemon.status()["operators"] == before["operators"] and daemon.status()["announcement"] is None
+    assert loop_status(daemon)["operators"] == before["operators"] and loop_status(daemon)["announcement"] is None
 
 
 def test_the_emergency_announcement_reaches_callers_and_the_opted_in_list(box):
@@ -81,9 +82,9 @@ def test_the_emergency_announcement_reaches_callers_and_the_opted_in_list(box):
     emulator = simulation.emulators["gsm1"]
     wait_until(lambda: emulator.count("AT+CMGS") + emulator.count("AT+CMGW") >= 2, what="both SMS sent")
     emulator.incoming_call("+79160000000")
-    wait_until(lambda: any(c["node"] == "hours" or c["node"] == "menu" for c in daemon.status()["calls"])
+    wait_until(lambda: any(c["node"] == "hours" or c["node"] == "menu" for c in loop_status(daemon)["calls"])
                or daemon.players["gsm1"].playing, what="the call to start")
-    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu", 15,
+    wait_until(lambda: loop_status(daemon)["calls"] and loop_status(daemon)["calls"][0]["node"] == "menu", 15,
                what="the menu after the announcement")
     with sqlite3.connect(daemon.data_dir / "calls.db") as conn:
         sent = conn.execute("SELECT number FROM sms WHERE direction = 'out' ORDER BY number").fetchall()
@@ -103,7 +104,7 @@ def test_a_callback_asked_for_from_the_web_rings_an_operator_then_dials(box):
 def test_notes_types_and_tickets_land_in_the_call_record(box):
     daemon, simulation, ask = box
     call_for_anyone(daemon, simulation)
-    call_id = wait_until(lambda: daemon.status()["calls"], what="a call")[0]["id"]
+    call_id = wait_until(lambda: loop_status(daemon)["calls"], what="a call")[0]["id"]
     assert ask("call.note", call=call_id, author="Anna", text="Needs a lawyer")["ok"]
     assert ask("call.type", call=call_id, type="data", category="housing")["ok"]
     ticket = ask("ticket.open", call=call_id, title="Find a lawyer", author="Anna")["ticket"]
@@ -119,9 +120,9 @@ def test_a_caller_can_have_everything_exported_then_erased(box):
     emulator = simulation.emulators["gsm1"]
     emulator.incoming_call("+79161112233")
     assert emulator.wait_for("ATA", 5)
-    wait_until(lambda: daemon.status()["calls"], 5, "the call in the flow")
+    wait_until(lambda: loop_status(daemon)["calls"], 5, "the call in the flow")
     emulator.remote_hangup()
-    wait_until(lambda: not daemon.status()["calls"], what="the call to end")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the call to end")
     exported = ask("caller.export", caller="+79161112233", actor="admin")
     assert exported["ok"] and exported["export"]["calls"]
     assert ask("caller.erase", caller="+79161112233", actor="admin")["erased"]["calls"] == 1
@@ -140,7 +141,7 @@ def test_callbacks_waiting_when_the_daemon_stops_are_still_there_after_a_restart
     runner = threading.Thread(target=daemon.run, daemon=True)
     runner.start()
     assert control.call(daemon.control_path, "callback.request", number="+79165550001")["ok"]
-    assert daemon.status()["waiting"][0]["callback"] is True
+    assert loop_status(daemon)["waiting"][0]["callback"] is True
     daemon.stop()
     runner.join(10)
     again = simulation.daemon(config, tmp_path)

@@ -15,6 +15,7 @@ import pytest
 
 from appliance import config as configuration
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}
@@ -89,7 +90,7 @@ def test_one_call_end_to_end(box):
     time.sleep(0.6)  # the behaviour is an absence: longer than one cadence cycle, nothing starts ringing again
     assert pin(simulation, RING["h1"]).state == 0 and pin(simulation, RING["h2"]).state == 0
     assert pin(simulation, AUDIO["h1"]).state == 0
-    status = daemon.status()
+    status = loop_status(daemon)
     assert {h["id"]: h["state"] for h in status["handsets"]} == {"h1": "idle", "h2": "on call"}
 
     # The caller hangs up: every relay opens and exactly one record tells the story.

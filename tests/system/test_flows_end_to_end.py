@@ -11,6 +11,7 @@ import pytest
 from appliance import config as configuration
 from tests.support.boxes import simulated_box
 from tests.support.records import wait_for_record
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 HOOK = {"h1": 27, "h2": 6}
@@ -70,11 +71,11 @@ def call(box, caller: str, keys: str = "") -> str:
     """Ring the box, press keys once it answered; return the new call's id."""
     daemon, simulation, data = box
     emulator = simulation.emulators["gsm1"]
-    wait_until(lambda: not daemon.status()["calls"], what="the line to be free")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the line to be free")
     before = emulator.count("ATA")
     emulator.incoming_call(caller)
     wait_until(lambda: emulator.count("ATA") > before, what="ATA")
-    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    call_id = wait_until(lambda: loop_status(daemon)["calls"], what="the call")[0]["id"]
     if keys:
         emulator.send_dtmf(keys)
     return call_id
@@ -126,10 +127,10 @@ def test_queue_overflow_then_the_survey_after_an_operator_call(box):
     call_id = call(box, "+79160000004", "11")
     wait_until(lambda: pins.pin(RING["h1"]).state == 1, what="Anna's handset to ring again")
     pins.pin(HOOK["h1"]).drive_low()
-    wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="the connection")
+    wait_until(lambda: loop_status(daemon)["calls"][0]["state"] == "connected", what="the connection")
     time.sleep(0.3)  # the behaviour: they talk for a moment
     pins.pin(HOOK["h1"]).drive_high()  # Anna hangs up; the caller hears the survey question
-    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "survey",
+    wait_until(lambda: loop_status(daemon)["calls"] and loop_status(daemon)["calls"][0]["node"] == "survey",
                what="the survey")
     emulator.send_dtmf("4")
     record = finished(box, call_id)
@@ -147,7 +148,7 @@ def test_a_callback_request_is_dialled_once_an_operator_lifts(box):
     assert emulator.wait_for("ATD+79160000005", 5)
     wait_until(lambda: rows(data, "SELECT status FROM callbacks WHERE status = 'done'"), what="the callback done")
     pins.pin(HOOK[handset]).drive_high()
-    wait_until(lambda: not daemon.status()["calls"], what="the callback call to end")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the callback call to end")
 
 
 def test_sms_then_transfer_to_a_competent_service(box):
@@ -171,7 +172,7 @@ def test_digits_keyed_in_choose_the_branch(box):
 def test_russian_callers_hear_russian_prompts(box):
     daemon, simulation, _ = box
     call_id = call(box, "+79160000008", "2")
-    wait_until(lambda: daemon.status()["calls"][0]["node"] == "menu", what="the menu")
+    wait_until(lambda: loop_status(daemon)["calls"][0]["node"] == "menu", what="the menu")
     simulation.emulators["gsm1"].remote_hangup()
     assert json.loads(finished(box, call_id)["extra"])["language"] == "ru"
 
@@ -179,7 +180,7 @@ def test_russian_callers_hear_russian_prompts(box):
 def test_a_blocked_number_is_cut_off(box):
     daemon, simulation, _ = box
     emulator = simulation.emulators["gsm1"]
-    wait_until(lambda: not daemon.status()["calls"], what="the line to be free")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the line to be free")
     before = emulator.count("ATH")
     call_id = call(box, BLOCKED)
     assert finished(box, call_id)["outcome"] == "blocked"

@@ -12,6 +12,7 @@ import pytest
 from appliance import config as configuration
 from appliance.ops.hwcheck import format_findings, probe
 from appliance.sim.emulator import ModemEmulator
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 SIBLING = "+79169990002"
@@ -24,7 +25,7 @@ def forwarding_document(**line) -> dict:
 
 
 def forwarding(daemon) -> dict | None:
-    modem = daemon.status()["lines"][0]["modem"] or {}
+    modem = loop_status(daemon)["lines"][0]["modem"] or {}
     found = modem.get("forwarding")
     return found if found and found["in_force"] is not None else None
 
@@ -37,7 +38,7 @@ def test_a_line_forwards_to_its_sibling_on_busy_no_reply_and_not_reachable_with_
     assert shown["problem"] is None
     assert shown["in_force"]["no_reply"] == {"active": True, "number": SIBLING, "seconds": 15}
     assert emulator.count("AT+CCWA=0,0") == 1  # the network's call waiting off: busy means busy
-    assert not [a for a in daemon.status()["alarms"] if a["id"].endswith("forwarding")]
+    assert not [a for a in loop_status(daemon)["alarms"] if a["id"].endswith("forwarding")]
 
 
 @pytest.mark.slow
@@ -50,7 +51,7 @@ def test_forwarding_the_network_refuses_is_an_alarm_naming_the_condition(start_b
     emulator.script.forwards.rules.clear()  # someone switched it off from a phone meanwhile...
     emulator.script.forwards.refused = True  # ...and the network now refuses it
     daemon.adapters.lines["gsm1"].forwarding.apply()
-    alarm = wait_until(lambda: [a for a in daemon.status()["alarms"] if a["id"] == "line.gsm1.modem.forwarding"],
+    alarm = wait_until(lambda: [a for a in loop_status(daemon)["alarms"] if a["id"] == "line.gsm1.modem.forwarding"],
                        timeout=30, what="the forwarding alarm")[0]
     assert "busy" in alarm["text"] and alarm["severity"] == "warning"
 
@@ -84,11 +85,11 @@ def test_a_caller_the_network_forwarded_here_is_recorded_as_forwarded(start_box)
     assert emulator.wait_for("AT+CSSN=0,1", timeout=30)
     emulator.report("+CSSU: 0")
     emulator.incoming_call("+79161234567")
-    wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the call taken")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is not None, what="the call taken")
     emulator.remote_hangup()
-    wait_until(lambda: daemon.status()["lines"][0]["call"] is None, what="the call over")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is None, what="the call over")
     emulator.incoming_call("+79161234568")  # the next caller came straight, not forwarded
-    wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the second call taken")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is not None, what="the second call taken")
     emulator.remote_hangup()
 
     def timelines() -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ import pytest
 from appliance import config as configuration
 from appliance.service import control
 from tests.support.boxes import simulated_box
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 H1_HOOK, H2_RING, H2_HOOK = 27, 5, 6
@@ -31,7 +32,7 @@ def test_the_desk_taking_a_handover_hears_who_is_coming_in_its_handset_then_talk
     with simulated_box(tmp_path / "data", whisper_document()) as (daemon, simulation):
         pins = simulation.pin_factory.pin
         assert "handover.legal" in daemon.prompts
-        wait_until(lambda: all(line["state"] == "up" for line in daemon.core.status()["lines"]), 20, "both lines up")
+        wait_until(lambda: all(line["state"] == "up" for line in loop_status(daemon)["lines"]), 20, "both lines up")
         assert simulation.emulators["gsm1"].incoming_call("+79165550101")
         wait_until(lambda: pins(17).state == 1, 20, "Desk 1 to ring")
         pins(H1_HOOK).drive_low()

@@ -12,6 +12,7 @@ from appliance.core.events import CallAnswered, CallerId, LineDown, LineUp
 from appliance.modem.line import ModemLine
 from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events, is_new_call
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 
@@ -41,7 +42,7 @@ def test_a_call_cut_by_the_line_is_recorded_as_such_and_hung_up_once_the_line_re
     # in silence on a call the box has closed.
     wait_until(lambda: emulator.script.call == "idle", what="the stranded call hung up")
     assert emulator.count("AT+CLCC") >= 1 and emulator.count("ATH") == 1
-    wait_until(lambda: daemon.status()["lines"][0]["state"] == "up", what="the line back up")
+    wait_until(lambda: loop_status(daemon)["lines"][0]["state"] == "up", what="the line back up")
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from appliance.records.store.access import AccessStore
 from tests.support import backups
 from tests.support.boxes import simulated_box
 from tests.support.receiver import SECRET, Receiver
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 from tests.support.web import PASSWORD, csrf, login
 from web import create_app
@@ -145,17 +146,17 @@ def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_pa
             emulator.incoming_call(NUMBER)
             assert emulator.wait_for("ATA", timeout=10)
             emulator.send_dtmf("1")  # English
-            wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
+            wait_until(lambda: loop_status(daemon)["calls"] and loop_status(daemon)["calls"][0]["node"] == "menu",
                        timeout=20, what="the main menu")
             emulator.send_dtmf("1")  # legal: Anna's handset h1 rings
             wait_until(lambda: pins.pin(17).state == 1, what="h1 ringing")
             pins.pin(27).drive_low()
-            wait_until(lambda: daemon.status()["calls"][0]["state"] == "connected", what="Anna connected")
-            call_id = daemon.status()["calls"][0]["id"]
+            wait_until(lambda: loop_status(daemon)["calls"][0]["state"] == "connected", what="Anna connected")
+            call_id = loop_status(daemon)["calls"][0]["id"]
             live = _read(clients, tokens, None)
             emulator.remote_hangup()
             pins.pin(27).drive_high()
-            wait_until(lambda: not daemon.status()["calls"], what="the call ended")
+            wait_until(lambda: not loop_status(daemon)["calls"], what="the call ended")
             emulator.deliver_sms(NUMBER, "Please call me back")
             wait_until(lambda: _sms_count(data) == 1, what="the SMS kept")
             bodies = [receiver.received.get(timeout=15)[2] for _ in range(3)]  # started, answered, ended

@@ -11,6 +11,7 @@ import pytest
 from appliance import config as configuration
 from appliance.audio.tones import tone
 from tests.support.boxes import simulated_box
+from tests.support.status import loop_status
 
 
 def document(greeting: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def test_a_bad_uploaded_prompt_is_a_tone_and_an_alarm_and_the_box_answers(tmp_pa
     if upload is not None:
         (data / "uploads/greeting-hello.wav").write_bytes(upload)
     with simulated_box(data, document({"file": "greeting-hello.wav"})) as (daemon, _):
-        status = daemon.status()
+        status = loop_status(daemon)
         assert [line["state"] for line in status["lines"]] == ["up"]
         alarms = {a["id"]: a for a in status["alarms"]}
         assert list(alarms) == ["prompt.greeting"], alarms
@@ -47,6 +48,6 @@ def test_a_damaged_cached_prompt_is_made_again(tmp_path: Path) -> None:
     cached = next(p for p in (data / "prompts").glob("tts-*.raw") if p.read_bytes() == spoken)
     cached.write_bytes(spoken[: len(spoken) // 2 + 1])  # a power cut while it was written, or a bad card
     with simulated_box(data, doc) as (daemon, _):
-        assert daemon.status()["alarms"] == []
+        assert loop_status(daemon)["alarms"] == []
         assert daemon.prompts["greeting"].read_bytes() == spoken  # the whole prompt, spoken again
     assert cached.read_bytes() == spoken

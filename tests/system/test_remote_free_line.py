@@ -19,6 +19,7 @@ from appliance.service import control
 from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed
 from tests.support.boxes import running_daemon
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 from tests.system.test_remote_operators import GLEB, VERA, remote_document
 
@@ -124,7 +125,7 @@ def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_bo
     caller, operator = caller_modem.voice_port, leg_modem.voice_port
     for emulator in (caller_modem, leg_modem):
         emulator.script.phones.update({VERA: "decline", GLEB: "accept"})
-    wait_until(lambda: all(line["state"] == "up" for line in daemon.core.status()["lines"]), 20, "both lines up")
+    wait_until(lambda: all(line["state"] == "up" for line in loop_status(daemon)["lines"]), 20, "both lines up")
     _only_volunteers(daemon)
 
     assert caller_modem.incoming_call("+79165550101")
@@ -184,7 +185,7 @@ def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
     wait_until(lambda: leg_modem.script.call == "idle", 10, "the operator's leg hung up")
     record = _record(daemon, call.id)
     assert (record["operator"], record["outcome"], record["ended_by"]) == ("Vera", "completed", "caller")
-    assert daemon.core.status()["lines"][1]["call"] is None
+    assert loop_status(daemon)["lines"][1]["call"] is None
 
 
 @pytest.mark.slow
@@ -211,4 +212,4 @@ def test_the_operators_line_failing_puts_the_caller_back_on_the_queues_music(box
     assert record["outcome"] == "abandoned"
     daemon.core.queue.remote_refused.pop("gsm1")
     leg_modem.power_on()
-    wait_until(lambda: daemon.core.status()["lines"][1]["state"] == "up", 30, "the operator's line back")
+    wait_until(lambda: loop_status(daemon)["lines"][1]["state"] == "up", 30, "the operator's line back")

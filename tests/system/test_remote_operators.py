@@ -10,6 +10,7 @@ from appliance import config as configuration
 from appliance.records.store.calls import CallLog
 from appliance.service import control
 from tests.support.boxes import simulated_box
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 VERA, GLEB = "+79160000001", "+79160000002"
@@ -76,8 +77,8 @@ def test_a_volunteer_declines_the_next_accepts_with_1_and_a_network_refusing_hol
     script.refuse.add("hold")
     script.conference = False
     _to_legal(daemon, emulator, "+79165550102")
-    wait_until(lambda: daemon.core.status()["lines"][0]["remote_refused"], 20, "the refusal to be noted")
-    assert "refused to hold" in daemon.core.status()["lines"][0]["remote_refused"]
+    wait_until(lambda: loop_status(daemon)["lines"][0]["remote_refused"], 20, "the refusal to be noted")
+    assert "refused to hold" in loop_status(daemon)["lines"][0]["remote_refused"]
     assert {n: emulator.count(f"ATD{n}") - dialled[n] for n in dialled} == {VERA: 1, GLEB: 1}
     emulator.remote_hangup()
     wait_until(lambda: _call(daemon) is None, 10, "the call to end")

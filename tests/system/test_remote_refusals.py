@@ -13,6 +13,7 @@ from appliance.service import refusals
 from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed
 from tests.support.boxes import running_daemon
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 from tests.support.web import set_up
 from tests.system.test_remote_operators import VERA, remote_document
@@ -21,11 +22,11 @@ from web import create_app
 
 
 def _refused(daemon) -> str | None:
-    return daemon.core.status()["lines"][0]["remote_refused"]
+    return loop_status(daemon)["lines"][0]["remote_refused"]
 
 
 def _line_up(daemon) -> bool:
-    return daemon.core.status()["lines"][0]["state"] == "up"
+    return loop_status(daemon)["lines"][0]["state"] == "up"
 
 
 def _only_vera(daemon) -> None:

@@ -15,9 +15,9 @@ from appliance import config as configuration
 from appliance.files import atomic_write
 from appliance.service import control
 from tests.support.boxes import simulated_box
-from tests.support.records import wait_for_record
 from tests.support.smtp_relay import PASSWORD, USER, Relay
 from tests.support.speech import phone_speech
+from tests.support.status import loop_status
 from tests.support.waiting import free_port, wait_until
 from tests.support.web import login, set_up
 from web import create_app
@@ -67,8 +67,8 @@ def relay(tmp_path_factory):
 @pytest.fixture(scope="module")
 def box(tmp_path_factory, relay):
     data = tmp_path_factory.mktemp("speech")
-    document = speak_document()
     atomic_write(data / "smtp-password", PASSWORD + "\n")
+    document = speak_document()
     document["smtp"] = {"host": "localhost", "port": relay.port, "username": USER, "sender": "box@example.org",
                         "ca_file": str(relay.cert)}
     document["alerts"] = [{"event": "voicemail", "recipients": [DUTY], "channel": "email"}]
@@ -77,7 +77,7 @@ def box(tmp_path_factory, relay):
 
 
 def rings(daemon, handset: str) -> bool:
-    return any(h["id"] == handset and h["state"] == "ringing" for h in daemon.status()["handsets"])
+    return any(h["id"] == handset and h["state"] == "ringing" for h in loop_status(daemon)["handsets"])
 
 
 def answer_by_voice(box, words: str) -> str:
@@ -87,9 +87,9 @@ def answer_by_voice(box, words: str) -> str:
     # Made before the box listens: espeak-ng and two sox runs took longer than the 2 s pause that ends the
     # answer on a loaded machine, so the box heard nothing and rightly fell back to the keys.
     speech = phone_speech(words)
-    wait_until(lambda: not daemon.status()["calls"], what="the line to be free")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the line to be free")
     emulator.incoming_call("+79161234567")
-    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    call_id = wait_until(lambda: loop_status(daemon)["calls"], what="the call")[0]["id"]
     wait_until(lambda: daemon.recorders["gsm1"].recording, what="the box to listen for the answer")
     simulation.microphones["gsm1"].say(speech)
     return call_id
@@ -100,12 +100,11 @@ def timeline(data, call_id: str) -> list[tuple[str, str]]:
         return conn.execute("SELECT event, detail FROM call_events WHERE call_id = ?", (call_id,)).fetchall()
 
 
-def hang_up(box, call_id: str) -> None:
-    """Hang up and wait for the call's record: the status drops the call a moment before the record is written."""
-    daemon, simulation, data = box
+def hang_up(box) -> None:
+    """Hang up and wait for the call to end: the loop's status drops it once its record is written."""
+    daemon, simulation, _ = box
     simulation.emulators["gsm1"].remote_hangup()
-    wait_until(lambda: not daemon.status()["calls"], what="the call to end")
-    wait_for_record(data, call_id)
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the call to end")
 
 
 def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:
@@ -113,32 +112,32 @@ def test_a_caller_who_says_what_they_need_is_routed_by_it(box) -> None:
     call_id = answer_by_voice(box, "I need a lawyer please")
     wait_until(lambda: rings(daemon, "h1"), 40, "Anna's handset (legal) to ring")
     assert not rings(daemon, "h2")
-    status = daemon.status()
+    status = loop_status(daemon)
     assert status["speech"]["on"] and status["speech"]["worker_pid"]
-    hang_up(box, call_id)
+    hang_up(box)
     assert [detail.split()[0] for event, detail in timeline(data, call_id) if event == "SPEECH"] == ["legal"]
     assert not list((data / "speech").glob("*.flac")), "the spoken answer is deleted once heard"
 
 
 def test_an_unsure_answer_falls_back_to_the_keys(box) -> None:
     daemon, simulation, _ = box
-    call_id = answer_by_voice(box, "what is the weather like today")
-    wait_until(lambda: daemon.status()["calls"][0]["prompt"] == "invalid", 40, "the key menu (fallback prompt)")
+    answer_by_voice(box, "what is the weather like today")
+    wait_until(lambda: loop_status(daemon)["calls"][0]["prompt"] == "invalid", 40, "the key menu (fallback prompt)")
     simulation.emulators["gsm1"].send_dtmf("2")
     wait_until(lambda: rings(daemon, "h2"), what="Boris's handset (key 2) to ring")
-    hang_up(box, call_id)
+    hang_up(box)
 
 
 def test_the_speech_engine_is_a_process_of_its_own_and_absent_without_a_speak_node(box, tmp_path) -> None:
     daemon, _, _ = box
-    pid = daemon.status()["speech"]["worker_pid"]
+    pid = loop_status(daemon)["speech"]["worker_pid"]
     rss_kb = int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:")))
     assert rss_kb < 150 * 1024  # docs/speech.md: ~45 MB for pocketsphinx's grammar search
     assert "pocketsphinx" not in sys.modules and os.getpid() != pid  # never loaded in the daemon itself
     plain_document = speak_document()
     plain_document["flow"] = {"start": "bye", "nodes": {"bye": {"type": "hangup"}}}
     with simulated_box(tmp_path / "plain", plain_document) as (plain, _):
-        assert plain.status()["speech"]["worker_pid"] is None
+        assert loop_status(plain)["speech"]["worker_pid"] is None
 
 
 @pytest.mark.slow  # the worker loads its language model (~1 s here, more under load) and transcribes
@@ -146,7 +145,7 @@ def test_a_voicemail_gets_its_transcript_shown_searchable_mailed_and_erased_with
     daemon, simulation, data = box
     message = phone_speech("My landlord wants me out by Friday.")  # made before the message's 2 s of silence run
     call_id = answer_by_voice(box, "I want to leave a message")
-    wait_until(lambda: daemon.recorders["gsm1"].recording and daemon.status()["calls"][0]["node"] == "message",
+    wait_until(lambda: daemon.recorders["gsm1"].recording and loop_status(daemon)["calls"][0]["node"] == "message",
                40, "the voicemail to record")
     simulation.microphones["gsm1"].say(message)
 
@@ -156,7 +155,7 @@ def test_a_voicemail_gets_its_transcript_shown_searchable_mailed_and_erased_with
         return found and found[0][0]
 
     text = wait_until(transcript, 60, "the voicemail's transcript")
-    hang_up(box, call_id)
+    hang_up(box)
     mail = wait_until(lambda: [r.message for r in relay.received if r.recipients == [DUTY]], 20,
                       "the voicemail's alert")[0]  # it waited for the transcript, which came well within its wait
     assert text in mail.get_body().get_content()

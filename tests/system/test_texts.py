@@ -12,6 +12,7 @@ from appliance.modem import sms_pdu
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import enforce_retention
 from appliance.records.store.texts import conversation, conversations
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 CALLER, OTHER = "+79161112233", "+79164445566"
@@ -29,7 +30,7 @@ def box(tmp_path_factory):
     document["privacy"] = {"numbers": "pseudonym"}
     document["texts"] = {"canned": ["We hear you."]}
     with simulated_box(data, document) as (daemon, simulation):
-        wait_until(lambda: daemon.status()["lines"][0]["state"] == "up", what="the line up")
+        wait_until(lambda: loop_status(daemon)["lines"][0]["state"] == "up", what="the line up")
         yield daemon, simulation, data
 
 
@@ -94,7 +95,7 @@ def test_a_caller_seen_only_as_a_pseudonym_can_be_flagged_at_risk_by_their_call(
     daemon, simulation, data = box
     emulator = simulation.emulators["gsm1"]
     emulator.incoming_call(CALLER)
-    call_id = wait_until(lambda: daemon.status()["calls"], what="the call")[0]["id"]
+    call_id = wait_until(lambda: loop_status(daemon)["calls"], what="the call")[0]["id"]
     with pytest.raises(ValueError, match="risk must be true or false"):
         daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": "yes"})
     with pytest.raises(LookupError, match="no call 'nope'"):
@@ -102,9 +103,9 @@ def test_a_caller_seen_only_as_a_pseudonym_can_be_flagged_at_risk_by_their_call(
     daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": True, "reason": "threats",
                                     "safety_plan": "Friend nearby"})
     emulator.remote_hangup()
-    wait_until(lambda: not daemon.status()["calls"], what="the call over")
+    wait_until(lambda: not loop_status(daemon)["calls"], what="the call over")
     emulator.incoming_call(CALLER)
-    again = wait_until(lambda: daemon.status()["calls"], what="the next call")[0]["id"]
+    again = wait_until(lambda: loop_status(daemon)["calls"], what="the next call")[0]["id"]
     record = wait_until(lambda: CallLog(data / "calls.db").call(again, role="operator"), what="its record")
     assert record["caller"].startswith("~")
     assert (record["history"]["risk"]["risk"], record["history"]["risk"]["safety_plan"]) == (1, "Friend nearby")

@@ -19,6 +19,7 @@ from appliance import config as configuration
 from appliance.audio.voice_port import LIVE_WAIT
 from appliance.sim.emulator_usb_voice import key_tone
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 CALLER = "+79161234567"
@@ -130,8 +131,8 @@ def test_a_quectel_line_on_its_usb_sound_card_switches_uac_on_and_plays_into_als
     daemon, simulation, _, raw = boxes("quectel", audio="uac")
     emulator = simulation.emulators["gsm1"]
     # the line's VoLTE state is read once it is up and shown in its status (the emulated EC25 has IMS off)
-    wait_until(lambda: (daemon.status()["lines"][0]["modem"] or {}).get("volte"), what="VoLTE state read")
-    assert daemon.status()["lines"][0]["modem"]["volte"] == 'VoLTE off (AT+QCFG="ims": IMS switched off)'
+    wait_until(lambda: (loop_status(daemon)["lines"][0]["modem"] or {}).get("volte"), what="VoLTE state read")
+    assert loop_status(daemon)["lines"][0]["modem"]["volte"] == 'VoLTE off (AT+QCFG="ims": IMS switched off)'
     emulator.incoming_call(CALLER)
     assert emulator.wait_for("AT+QPCMV=1,2", timeout=10)
     assert emulator.received.index("AT+QPCMV=1,2") > emulator.received.index("ATA")
@@ -181,8 +182,8 @@ def test_after_the_stick_drops_off_usb_and_returns_the_next_caller_hears_the_gre
         emulator.unplug()
         emulator.voice_port.heard.clear()
         emulator.replug(voice_port=False)
-        wait_until(lambda: daemon.status()["lines"][0]["modem"]["recoveries"] >= 1
-                   and daemon.status()["lines"][0]["modem"]["state"] == "up", timeout=30, what="line back")
+        wait_until(lambda: loop_status(daemon)["lines"][0]["modem"]["recoveries"] >= 1
+                   and loop_status(daemon)["lines"][0]["modem"]["state"] == "up", timeout=30, what="line back")
         emulator.incoming_call("+79160000002")
         assert emulator.voice_port.wait(lambda p: len(p.switches) == 2, timeout=20), "answered, voice switched"
         time.sleep(LIVE_WAIT + 0.5)  # the fault: the voice port's interface comes back this much later

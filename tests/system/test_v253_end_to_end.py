@@ -17,6 +17,7 @@ from appliance import config as configuration
 from appliance.audio.voice_format import to_modem
 from appliance.sim.simulation import Simulation
 from tests.support.boxes import running_daemon
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 RING = {"h1": 17, "h2": 5}
@@ -120,4 +121,4 @@ def test_auto_detecting_a_voice_modem_carries_the_audio_over_its_serial_port(box
     emulator.incoming_call(CALLER)
     assert emulator.wait_for("AT+VLS=1", timeout=10)
     assert emulator.voice.wait(lambda v: len(v.transmissions) >= 1, timeout=15), "greeting sent to the modem"
-    assert daemon.status()["lines"][0]["modem"]["dialect"] == "v253"
+    assert loop_status(daemon)["lines"][0]["modem"]["dialect"] == "v253"
