@@ -1,5 +1,8 @@
 """A real SMTP relay for tests (aiosmtpd): STARTTLS required with a self-signed certificate made here, and a
-password login required after it; every message it accepts is kept, parsed, with the session it came on."""
+password login required after it; every message it accepts is kept, parsed, with the session it came on.
+
+A test module takes the module-scoped `relay` fixture by importing `relay_fixture`, and points a box at it with
+`smtp_settings`."""
 
 from __future__ import annotations
 
@@ -8,15 +11,21 @@ import email
 import email.policy
 import ipaddress
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from appliance.files import atomic_write
+from tests.support.waiting import free_port
 
 USER, PASSWORD = "hotline", "relay-pass-123"
 
@@ -83,3 +92,19 @@ def _check(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (USER.encode(),
                                                                                               PASSWORD.encode())
     return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module", name="relay")
+def relay_fixture(tmp_path_factory) -> Iterator[Relay]:
+    """A relay on a free port, running for the module's tests."""
+    relay = Relay(tmp_path_factory.mktemp("relay"), free_port())
+    relay.start()
+    yield relay
+    relay.stop()
+
+
+def smtp_settings(relay: Relay, data: Path) -> dict[str, Any]:
+    """The config's `smtp` section for a box on `data` that sends through `relay` (its password file written)."""
+    atomic_write(data / "smtp-password", PASSWORD + "\n")
+    return {"host": "localhost", "port": relay.port, "username": USER, "sender": "box@example.org",
+            "ca_file": str(relay.cert)}

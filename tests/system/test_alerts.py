@@ -17,25 +17,16 @@ from appliance.records.privacy import Privacy
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import erase_caller
 from tests.support.boxes import simulated_box
-from tests.support.smtp_relay import PASSWORD, USER, Relay
+from tests.support.smtp_relay import PASSWORD, USER, relay_fixture, smtp_settings  # noqa: F401 (the `relay` fixture)
 from tests.support.status import loop_status
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import wait_until
 
 DUTY, PHONE = "duty@example.org", "+79990001111"
 
 
 @pytest.fixture(scope="module")
-def relay(tmp_path_factory):
-    relay = Relay(tmp_path_factory.mktemp("relay"), free_port())
-    relay.start()
-    yield relay
-    relay.stop()
-
-
-@pytest.fixture(scope="module")
 def box(tmp_path_factory, relay):
     data = tmp_path_factory.mktemp("alerts")
-    atomic_write(data / "smtp-password", PASSWORD + "\n")
     document = configuration.default_document()
     document["prompts"] = {name: dict(spec, text="Hi.") for name, spec in document["prompts"].items()}
     document["flow"] = {"start": "message", "nodes": {
@@ -43,8 +34,7 @@ def box(tmp_path_factory, relay):
                     "next": "bye"},
         "bye": {"type": "hangup"}}}
     document["lines"][0]["ussd_balance"] = "*100#"  # the emulator answers "Balance: 100.00 r"
-    document["smtp"] = {"host": "localhost", "port": relay.port, "username": USER, "sender": "box@example.org",
-                        "ca_file": str(relay.cert)}
+    document["smtp"] = smtp_settings(relay, data)
     document["alerts"] = [
         {"event": "voicemail", "recipients": [DUTY], "channel": "email"},
         {"event": "voicemail", "recipients": [PHONE], "channel": "sms"},

@@ -12,13 +12,12 @@ import pytest
 from markupsafe import escape
 
 from appliance import config as configuration
-from appliance.files import atomic_write
 from appliance.service import control
 from tests.support.boxes import simulated_box
-from tests.support.smtp_relay import PASSWORD, USER, Relay
+from tests.support.smtp_relay import relay_fixture, smtp_settings  # noqa: F401 (the `relay` fixture)
 from tests.support.speech import phone_speech
 from tests.support.status import loop_status
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import wait_until
 from tests.support.web import login, set_up
 from web import create_app
 
@@ -57,20 +56,10 @@ def speak_document() -> dict:
 
 
 @pytest.fixture(scope="module")
-def relay(tmp_path_factory):
-    relay = Relay(tmp_path_factory.mktemp("relay"), free_port())
-    relay.start()
-    yield relay
-    relay.stop()
-
-
-@pytest.fixture(scope="module")
 def box(tmp_path_factory, relay):
     data = tmp_path_factory.mktemp("speech")
-    atomic_write(data / "smtp-password", PASSWORD + "\n")
     document = speak_document()
-    document["smtp"] = {"host": "localhost", "port": relay.port, "username": USER, "sender": "box@example.org",
-                        "ca_file": str(relay.cert)}
+    document["smtp"] = smtp_settings(relay, data)
     document["alerts"] = [{"event": "voicemail", "recipients": [DUTY], "channel": "email"}]
     with simulated_box(data, document) as (daemon, simulation):
         yield daemon, simulation, data
