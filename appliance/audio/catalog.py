@@ -82,12 +82,7 @@ def _whispers(config: Config, library: PromptLibrary | None) -> list[tuple[str, 
     that has remote operators (core/remote.py)."""
     if not any(o.phone for o in config.people.operators):
         return []
-    skills = {s for o in config.people.operators for s in o.skills}
-    skills |= {n.skill for n in config.flow.nodes.values() if n.skill}
-    lang = config.language if config.language in WHISPER else "en"
-    return [(whisper_prompt(skill), "whisper", (_spoken, library,
-                                                WHISPER[lang].format(skill=f", {skill}" if skill else ""), lang))
-            for skill in (None, *sorted(skills))]
+    return _per_skill(config, library, WHISPER, whisper_prompt, "whisper")
 
 
 HANDOVER = {"en": "A colleague is handing you a caller{skill}.",
@@ -99,11 +94,17 @@ def _handover_whispers(config: Config, library: PromptLibrary | None) -> list[tu
     (core/desks.py)."""
     if not config.people.queue.handover_whisper:
         return []
+    return _per_skill(config, library, HANDOVER, handover_prompt, "handover")
+
+
+def _per_skill(config: Config, library: PromptLibrary | None, texts: dict[str, str],
+               name_of: Callable[[str | None], str], group: str) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """One spoken prompt per skill a caller may be routed by, and one for no skill, in the box's language
+    (English where `texts` has none in it)."""
     skills = {s for o in config.people.operators for s in o.skills}
     skills |= {n.skill for n in config.flow.nodes.values() if n.skill}
-    lang = config.language if config.language in HANDOVER else "en"
-    return [(handover_prompt(skill), "handover", (_spoken, library,
-                                                  HANDOVER[lang].format(skill=f", {skill}" if skill else ""), lang))
+    lang = config.language if config.language in texts else "en"
+    return [(name_of(skill), group, (_spoken, library, texts[lang].format(skill=f", {skill}" if skill else ""), lang))
             for skill in (None, *sorted(skills))]
 
 
