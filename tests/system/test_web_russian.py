@@ -271,6 +271,23 @@ def _errors(page: str) -> list[str]:
     return re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', page, re.S)
 
 
+def assert_refused_in_russian(client, attempts: dict[str, tuple[str, dict | None]]) -> None:
+    """Each attempt (what it is -> its URL and form; no form: a GET) is refused, and what the page says of it
+    (its flashes, its alerts) reads in Russian."""
+    english_ones, seen = {}, {}
+    for what, (url, form) in attempts.items():
+        reply = client.get(url) if form is None else client.post(url, data={"csrf_token": csrf(client), **form},
+                                                                  follow_redirects=True)
+        said = _errors(reply.text) + re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S)
+        seen[what] = said
+        found = [text for text in said if english(f"<p>{text}</p>")]
+        if found:
+            english_ones[what] = found
+    assert all(seen.values()), f"a refusal was not shown: {seen}"
+    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
+        f"{what}: {found}" for what, found in english_ones.items())
+
+
 def _archive(members: dict[str, bytes]) -> bytes:
     """A tar.gz holding these members (a backup as someone might hand-make or damage it)."""
     import io
@@ -339,23 +356,12 @@ def test_the_daemons_refusals_read_in_russian(web_app, people, busy_box):  # noq
         api(admin, "/api/sim/call", {"caller": "+79165550303"})
     live = wait_until(lambda: next((c for c in api_status(admin)["calls"] if c["node"] == "menu"), None), 20,
                       "a caller in the menu")
-    attempts = {
+    assert_refused_in_russian(admin, {
         "restart": ("/config/restart", {"confirmed": "yes"}),
         "override": ("/config/schedule/override", {"mode": "closed", "until": "2001-01-01T00:00"}),
         "transfer": ("/console/transfer", {"call_id": live["id"], "number": "+78001234567"}),
         "test ring": ("/config/handsets/h9/test-ring", {}),
-    }
-    english_ones, seen = {}, {}
-    for what, (url, fields) in attempts.items():
-        reply = admin.post(url, data={"csrf_token": csrf(admin), **fields}, follow_redirects=True)
-        errors = _errors(reply.text) or re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S)
-        seen[what] = errors
-        found = [e for e in errors if english(f"<p>{e}</p>")]
-        if found:
-            english_ones[what] = found
-    assert all(seen.values()), f"a refusal was not shown: {seen}"
-    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
-        f"{what}: {found}" for what, found in english_ones.items())
+    })
     assert api_status(admin)["calls"], "the restart went ahead under a live call"
 
 
@@ -463,39 +469,16 @@ def test_a_refused_speech_upload_says_why_in_russian(people):
                                                    "config": (io.BytesIO(json.dumps({"a": 1}).encode()),
                                                               "ru.onnx.json")}),
     }
-    admin = people["admin"]
-    english_ones, seen = {}, {}
-    for case, (url, form) in cases.items():
-        reply = admin.post(url, data={"csrf_token": csrf(admin), **form}, follow_redirects=True)
-        errors = _errors(reply.text) or re.findall(r'<p class="flash error"[^>]*>(.*?)</p>', reply.text, re.S)
-        seen[case] = errors
-        found = [e for e in errors if english(f"<p>{e}</p>")]
-        if found:
-            english_ones[case] = found
-    assert all(seen.values()), f"a refusal was not shown: {seen}"
-    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
-        f"{case}: {found}" for case, found in english_ones.items())
+    assert_refused_in_russian(people["admin"], cases)
 
 
 def test_the_new_pages_refusals_read_in_russian(people):
     """What the handover notes, the text conversations, the operators page and the console's hand-over refuse,
     as a Russian admin meets it (an empty note or reply, a conversation or note gone, a wrong verb, no desk)."""
-    admin = people["admin"]
     attempts = {"/handover": {"text": ""}, "/texts/999/reply": {"text": ""}, "/texts/999": None,
                 "/handover/999/ack": {}, "/texts/999/take": {}, "/texts/999/close": {},
                 "/operators/Anna": {"verb": "bogus"}, "/console/handover": {"call_id": "x"}}
-    english_ones, seen = {}, {}
-    for url, form in attempts.items():
-        reply = admin.get(url) if form is None else admin.post(url, data={"csrf_token": csrf(admin), **form},
-                                                                follow_redirects=True)
-        said = re.findall(r'<p[^>]*role="alert"[^>]*>(.*?)</p>', reply.text, re.S) + _errors(reply.text)
-        seen[url] = said
-        found = [text for text in said if english(f"<p>{text}</p>")]
-        if found:
-            english_ones[url] = found
-    assert all(seen.values()), f"a refusal was not shown: {seen}"
-    assert not english_ones, "English refusals on a Russian page:\n" + "\n".join(
-        f"{url}: {found}" for url, found in english_ones.items())
+    assert_refused_in_russian(people["admin"], {url: (url, form) for url, form in attempts.items()})
 
 
 def test_the_dashboards_script_names_a_lines_registration_in_russian(people):
