@@ -169,8 +169,9 @@ def test_the_caller_hears_the_box_music_and_talks_to_the_operator_through_the_bo
     assert (record["operator"], record["handset"]) == ("Gleb", "phone:Gleb")
 
 
-@pytest.mark.slow
-def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
+def _vera_takes_a_call(box, caller: str):
+    """Both lines free and only the volunteers on duty, `caller` rings and Vera accepts on the free line:
+    (the daemon, the caller's modem, Vera's leg's modem, the call)."""
     daemon, simulation = box
     caller_modem, leg_modem = simulation.emulators["gsm1"], simulation.emulators["gsm2"]
     wait_until(lambda: daemon.core.line_calls["gsm1"] is None and caller_modem.script.call == "idle"
@@ -178,8 +179,14 @@ def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
     _only_volunteers(daemon)
     for emulator in (caller_modem, leg_modem):
         emulator.script.phones[VERA] = "accept"
-    assert caller_modem.incoming_call("+79165550102")
+    assert caller_modem.incoming_call(caller)
     call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 20, "Vera to accept")
+    return daemon, caller_modem, leg_modem, call
+
+
+@pytest.mark.slow
+def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
+    daemon, caller_modem, leg_modem, call = _vera_takes_a_call(box, "+79165550102")
     assert leg_modem.script.call == "active"
     caller_modem.remote_hangup()
     wait_until(lambda: leg_modem.script.call == "idle", 10, "the operator's leg hung up")
@@ -190,15 +197,7 @@ def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
 
 @pytest.mark.slow
 def test_the_operators_line_failing_puts_the_caller_back_on_the_queues_music(box):
-    daemon, simulation = box
-    caller_modem, leg_modem = simulation.emulators["gsm1"], simulation.emulators["gsm2"]
-    wait_until(lambda: daemon.core.line_calls["gsm1"] is None and caller_modem.script.call == "idle"
-               and leg_modem.script.call == "idle", 20, "both lines free")
-    _only_volunteers(daemon)
-    for emulator in (caller_modem, leg_modem):
-        emulator.script.phones[VERA] = "accept"
-    assert caller_modem.incoming_call("+79165550103")
-    call = wait_until(lambda: (c := daemon.core.line_calls["gsm1"]) and c.connected_at and c, 20, "Vera to accept")
+    daemon, caller_modem, leg_modem, call = _vera_takes_a_call(box, "+79165550103")
     # no other way to her either: the caller's own line is as if its network refused hold
     daemon.core.queue.remote_refused["gsm1"] = "the network refused to hold the caller (as if)"
     leg_modem.power_down(under_voltage=True)  # the operator's modem browns out mid-conversation
