@@ -39,7 +39,8 @@ BUDGET = 40.0  # seconds per side and round
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-import faults  # noqa: E402
+import hotline_process  # noqa: E402
+import simbox  # noqa: E402
 
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
@@ -113,13 +114,13 @@ def ours(calls: int, first: int = 0) -> list[float]:
     emu = ModemEmulator(FAMILY)
     emu.start()
     with tempfile.TemporaryDirectory(prefix="answer-bench-") as root:
-        config, data = faults.write_box(Path(root), {"gsm1": emu.port})
+        config, data = hotline_process.write_box(Path(root), {"gsm1": emu.port})
         config.write_text(config.read_text().replace('dialect = "sim800"', f'dialect = "{FAMILY}"'))
-        hotline = faults.Hotline(config, data, Path(root) / "hotline.log")
+        hotline = hotline_process.Hotline(config, data, Path(root) / "hotline.log")
         try:
             if hotline.start() is None:
                 raise RuntimeError(f"hotline run did not start: {(Path(root) / 'hotline.log').read_text()[-500:]}")
-            faults.wait(lambda: line_up(hotline), 20)
+            simbox.wait(lambda: line_up(hotline), 20)
             # The start's prompts are made after READY=1, on a thread of the daemon with espeak-ng and sox
             # beside it: timed then, half a round's calls measured the start-up (3 ms median here, not 0.6),
             # not what a caller meets on a box that is up.
@@ -135,7 +136,7 @@ def ours(calls: int, first: int = 0) -> list[float]:
             emu.stop()
 
 
-def line_up(hotline: faults.Hotline) -> bool:
+def line_up(hotline: hotline_process.Hotline) -> bool:
     status = hotline.status() or {}
     return any(line.get("state") == "up" for line in status.get("lines", []))
 

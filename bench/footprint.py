@@ -36,7 +36,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import boxenv  # noqa: E402
 import tomli_w  # noqa: E402
-from faults import Hotline, write_box  # noqa: E402
+from hotline_process import Hotline, write_box  # noqa: E402
 
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 

@@ -121,12 +121,17 @@ class Box:
         return next((c for c in self.status()["calls"] if c["line"] == line), None)
 
     def wait(self, predicate: Any, timeout: float, step: float = 0.005) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(step)
-        return bool(predicate())
+        return wait(predicate, timeout, step)
+
+
+def wait(predicate: Any, timeout: float, step: float = 0.02) -> bool:
+    """Whether `predicate` came true within `timeout` seconds, looked at every `step`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
 
 
 def saw(commands: list[str], since: int, command: str) -> bool:

@@ -66,7 +66,7 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str | None]] = {
 
 def run(root: Path, hotline: Callable[..., Any], write_box: Callable[[Path, dict[str, str]], tuple[Path, Path]]
         ) -> dict[str, Any]:
-    """`hotline` is bench/faults.py's Hotline (config, data, log, extra_env) and write_box its box maker."""
+    """`hotline` is bench/hotline_process.py's Hotline (config, data, log, extra_env) and write_box its box maker."""
     root.mkdir(parents=True, exist_ok=True)
     locks = root / "locks"
     locks.mkdir(exist_ok=True)

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import boxenv  # noqa: E402
-from faults import Hotline, write_box  # noqa: E402
+from hotline_process import Hotline, write_box  # noqa: E402
 
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 from tests.support.waiting import free_port  # noqa: E402

@@ -19,7 +19,7 @@ import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import faults  # noqa: E402
+import hotline_process  # noqa: E402
 
 from appliance.modem.answer_journal import AnswerJournal  # noqa: E402
 from appliance.records.privacy import load_secret  # noqa: E402
@@ -31,8 +31,8 @@ from tests.support.waiting import wait_until  # noqa: E402
 def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record_loses_no_call(tmp_path):
     emulator = ModemEmulator("sim800")
     emulator.start()
-    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
-    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
     try:
         assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
         wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
@@ -79,14 +79,14 @@ def test_a_caller_answered_before_the_clock_was_set_by_a_box_killed_before_the_r
     answered."""
     emulator = ModemEmulator("sim800")
     emulator.start()
-    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": emulator.port})
     document = tomllib.loads(config.read_text())
     config.write_text(tomli_w.dumps(dict(document, retention={"calls": 30})))
     synced = tmp_path / "timesync-synchronized"
 
-    def box(offset: float) -> faults.Hotline:
+    def box(offset: float) -> hotline_process.Hotline:
         argv = [sys.executable, "-m", "tests.support.shifted_daemon", str(config), str(data), str(synced), str(offset)]
-        return faults.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
+        return hotline_process.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
 
     booted_in_the_past = box(-YEARS)
     try:

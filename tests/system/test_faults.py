@@ -15,11 +15,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import faults  # noqa: E402
+import hotline_process  # noqa: E402
 from simbox import write_blip  # noqa: E402
 
 from appliance import config as configuration  # noqa: E402
 from appliance.service.daemon import Daemon  # noqa: E402
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
+from tests.support.status import loop_status  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
 
@@ -91,9 +93,9 @@ def two_modems(tmp_path):
 
 
 def test_a_box_starts_with_one_of_its_two_modems_unplugged(tmp_path, two_modems):
-    config, data = faults.write_box(tmp_path, {line: m.port for line, m in two_modems.items()})
+    config, data = hotline_process.write_box(tmp_path, {line: m.port for line, m in two_modems.items()})
     two_modems["gsm2"].unplug()
-    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    hotline = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
     try:
         ready = hotline.start()
         assert ready is not None, hotline.log.read_text()
@@ -106,7 +108,7 @@ def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_i
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     write_blip(tmp_path / "data" / "uploads" / "blip.wav")
-    document = faults.config_document({line: m.port for line, m in two_modems.items()})
+    document = hotline_process.config_document({line: m.port for line, m in two_modems.items()})
     two_modems["gsm2"].unplug()
     config = configuration.parse(document, check_devices=False)  # as if it vanished just after the check
     daemon = Daemon(config, data_dir=tmp_path / "data", pin_factory=MockFactory(pin_class=MockPWMPin))
@@ -116,7 +118,7 @@ def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_i
     try:
         two_modems["gsm2"].replug()
         # Recovery backs off to at most 5 s between attempts.
-        wait_until(lambda: faults.control.call(daemon.control_path, "status")["lines"][1]["state"] == "up", 8,
+        wait_until(lambda: loop_status(daemon)["lines"][1]["state"] == "up", 8,
                    "gsm2 up once plugged in")
     finally:
         daemon.stop()
