@@ -29,6 +29,9 @@ def _fleet() -> dict[str, Any]:
     reply["moves_setting"] = _("Callers who wait longer than {seconds} s are moved to a box with an operator free "
                                "for their skill.", seconds=round(after)) if after else \
         _("This box does not move its waiting callers to other boxes.")
+    if after and moves.get("fixed"):
+        reply["moves_setting"] += " " + _("Callers on line {lines} are not moved: an analogue (V.253) line cannot "
+                                          "hand calls on.", lines=", ".join(moves["fixed"]))
     return reply
 
 

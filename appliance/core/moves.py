@@ -76,6 +76,7 @@ class Moves:
         self.refused: dict[str, set[str]] = {}
         # The latest moves, newest last, for the fleet page: {at, way ("out", "back", "in"), box, detail}.
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT)
+        self.fixed: set[str] = set()  # lines that cannot hand a call on (analogue, V.253): their callers stay
         # sibling -> its callers on the way here, oldest first: (announcement, when heard, monotonic)
         self.coming: dict[str, deque[tuple[ev.MoveAnnounced, float]]] = {}
 
@@ -122,6 +123,13 @@ class Moves:
         if not event.off:
             coming.append((event, now))
         return []
+
+    def line_up(self, event: ev.LineUp) -> None:
+        """A line that cannot transfer (an analogue one) is left out of moves up front, not tried and failed."""
+        if event.transfers:
+            self.fixed.discard(event.line)
+        else:
+            self.fixed.add(event.line)
 
     # --- a caller arriving --------------------------------------------------------------------
 
@@ -186,6 +194,7 @@ class Moves:
         return (not isinstance(call, CallbackRequest) and call.answered_at is not None and not call.ringing
                 and call.id not in self.moving and call.queued_mono is not None
                 and now - call.queued_mono >= self.after and call.line not in self.queue.remote_refused
+                and call.line not in self.fixed
                 and not any(e["event"] == "FROM_SIBLING" for e in call.events))  # never sent on twice
 
     def _choose(self, call: Call, now: float) -> Sibling | None:
@@ -237,8 +246,10 @@ class Moves:
         self.recent.append({"at": self.clock.wall(), "way": way, "box": box, "detail": detail})
 
     def summary(self) -> dict[str, object]:
-        """For the fleet page: the setting, the callers being moved now, the latest moves (newest first)."""
+        """For the fleet page: the setting, the callers being moved now, the lines whose callers stay (analogue),
+        the latest moves (newest first)."""
         return {"after": self.after, "moving": sorted(m.box for m in self.moving.values()),
+                "fixed": sorted(self.fixed),
                 "recent": list(reversed(self.recent))}
 
     def forget(self, call: Call) -> list[object]:
@@ -254,6 +265,7 @@ class Moves:
             return None
         now = self.clock.monotonic()
         times = [c.queued_mono + self.after for c in self.queue.waiting
-                 if c.queued_mono is not None and c.queued_mono + self.after > now and c.id not in self.moving]
+                 if c.queued_mono is not None and c.queued_mono + self.after > now and c.id not in self.moving
+                 and c.line not in self.fixed]
         times += [until for _, until in self.spent.values() if until > now]
         return min(times, default=None)

@@ -239,6 +239,7 @@ class Switchboard:
     def _line_up(self, event: ev.LineUp) -> list[object]:
         self._lines.state[event.line] = "up"
         self._lines.reason[event.line] = None
+        self.moves.line_up(event)
         return []
 
     def _line_down(self, event: ev.LineDown) -> list[object]:

@@ -72,7 +72,7 @@ class LineRecovery:
             self.fault = None
             self.state = "up"
         if self.alarm is None:
-            self._post(LineUp(self.line_id))
+            self._post(self._up())
         else:
             self._post(LineDown(self.line_id, self.alarm))
 
@@ -85,7 +85,11 @@ class LineRecovery:
             # LineDown closes the call in the core: it must not stay up in the modem, a caller in silence.
             self._calls.forget()
             self._later(self._calls.hangup)
-        self._post(LineDown(self.line_id, problem) if problem else LineUp(self.line_id))
+        self._post(LineDown(self.line_id, problem) if problem else self._up())
+
+    def _up(self) -> LineUp:
+        """The modem's family is known by now: an analogue one cannot hand a caller on to another number."""
+        return LineUp(self.line_id, transfers=self._calls.line.dialect().gsm)
 
     def recover(self) -> None:
         """Reopen and re-initialise with backoff; pulse the power key when the modem stays silent."""

@@ -37,7 +37,8 @@ def make_fixture():
         line = ModemLine("l1", emu.port, post=events.q.put, dialect=dialect, **kw)
         started.append((emu, line))
         line.start()
-        assert events.until(LineUp) == LineUp("l1")
+        events.up = events.until(LineUp)  # what the line can do (transfers) is read from it
+        assert events.up == LineUp("l1")
         return emu, line, events
 
     yield make

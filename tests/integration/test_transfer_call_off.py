@@ -71,3 +71,9 @@ def test_a_call_off_after_the_join_leaves_the_caller_with_the_sibling(make):
     join.opened.set()
     assert events.until(TransferResult) == TransferResult("l1", SIBLING, True, None)
     assert emu.script.transferred == [("+79160000001", SIBLING)]
+
+
+def test_an_analogue_line_says_when_it_comes_up_that_it_cannot_hand_calls_on(make):
+    """So its callers are left out of moves to a sibling from the start (core/moves.py), not tried and failed."""
+    assert make("v253")[2].up.transfers is False
+    assert make("sim800")[2].up.transfers is True

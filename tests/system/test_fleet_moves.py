@@ -210,3 +210,33 @@ def test_a_call_off_that_comes_as_the_calls_are_joined_leaves_the_caller_with_th
     assert ("MOVED", f"office-g: joined before the call-off ({why})") in timeline(a.data_dir, call_id)
     assert not [e for e, _ in timeline(a.data_dir, call_id) if e == "FAILED"]
     assert [d for e, d in timeline(b_data) if e == "MOVED_IN"][0].endswith(f"(office-f's call {call_id})")
+
+
+@pytest.mark.slow  # a landline call: its prompts go over the serial port (8 s on a quiet machine)
+def test_a_caller_on_an_analogue_line_is_left_out_of_moves_from_the_start(broker, prompt_cache, start_box, tmp_path):
+    a_doc, b_doc, _ = documents(broker)
+    a_doc["fleet"]["box"], b_doc["fleet"]["box"] = "office-h", "office-i"  # apart from the other tests' boxes
+    a_doc["lines"][0].update(id="pots1", dialect="v253")  # office-h's line: a landline voice modem
+    for handset in a_doc["handsets"]:
+        handset["audio_pins"] = {"pots1": handset["audio_pins"].pop("gsm1")}
+    a_doc["flow"]["start"] = "welcome"  # greeting, then the menu (no language choice: keys over DLE are slow)
+    for node in ("choose_language", "language"):
+        del a_doc["flow"]["nodes"][node]
+    a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
+    start_box(b_doc, data=box_data(prompt_cache, tmp_path / "b"))
+    wait_until(lambda: hears(a, "office-i", "legal"), what="office-h hearing office-i's free legal operator")
+    pots = a_sim.emulators["pots1"]
+    pots.script.ring_period = 0.5  # the box answers on the second ring, after the caller ID
+    pots.incoming_call(CALLER)
+    live = lambda: a.core.line_calls["pots1"]  # noqa: E731
+    wait_until(lambda: live() is not None and live().node == "menu" and pots.voice.mode == "tx", 20,
+               "the main menu playing")
+    pots.send_dtmf("1")  # legal: nobody at office-h's desks, one free at office-i
+    wait_until(lambda: [w["seconds"] for w in a.status()["waiting"] if w["seconds"] >= 3], 20,
+               "the caller waiting three times move_after")
+
+    # Not tried at all (no transfer on the line, no FAILED try in the record): the caller keeps their place.
+    assert [e["event"] for e in live().events if e["event"] in ("MOVE", "FAILED")] == []
+    assert pots.count("AT+CHLD") == 0 and live().queued
+    page = fleet_page(signed_in(a.data_dir, a.control_path, "ru"))
+    assert "Абонентов на линии pots1 не переводят: аналоговая (V.253) линия не умеет передавать звонки." in page

@@ -200,3 +200,17 @@ def test_the_word_to_a_sibling_carries_the_callers_number_only_masked_and_only_w
     assert move_payload(event, box="office-a", caller=shared["masked"])["caller"] == "+7 *** ***-45-67"
     assert move_payload(event, box="office-a", caller=shared["pseudonym"])["caller"] is None
     assert move_payload(event, box="office-a")["waited_seconds"] == 61.0
+
+
+def test_a_caller_on_an_analogue_line_is_never_tried_and_the_fleet_page_says_why():
+    sb, clock = board(move_after=5)
+    sb.handle(ev.LineUp("gsm2", transfers=False))  # its modem is a V.253 one
+    waiting_for_legal(sb, clock, "gsm2", "+79161112233")
+    assert sb.next_deadline() is None or sb.next_deadline() > clock.monotonic() + 5  # no wake-up for it
+    clock.advance(30)
+    assert on_lines(sb.handle(SiblingsHeard((OFFICE_B,)))) == [] and waiting(sb) == ["call-1"]
+    assert not [e for e in sb.line_calls["gsm2"].events if e["event"] in ("MOVE", "FAILED")]
+    assert sb.moves.summary()["fixed"] == ["gsm2"]
+    waiting_for_legal(sb, clock, "gsm1", "+79161234567")  # a GSM line's caller still goes
+    clock.advance(5)
+    assert on_lines(sb.handle(ev.Tick())) == [ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]

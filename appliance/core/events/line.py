@@ -3,7 +3,7 @@ core asks of it (hang up, dial, send an SMS, transfer the caller)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # --- events: adapters -> core -------------------------------------------------
 
@@ -91,6 +91,9 @@ class LineDown:
 @dataclass(frozen=True)
 class LineUp:
     line: str
+    # The line can hand a call on (GSM); an analogue (V.253) line cannot (core/moves.py). What the line can do, not
+    # which event this is: left out of comparisons, so LineUp("l1") is every line's coming up.
+    transfers: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)
