@@ -157,7 +157,7 @@ class Moves:
             return []
         self.coming[box] = deque(coming[1:])
         said = coming[0][0]
-        landed = [ev.AnnounceMove(box, said.call_id, landed=True)]
+        landed: list[object] = [ev.AnnounceMove(box, said.call_id, landed=True)]
         route = next((n.id for n in flow.nodes.values() if n.type == "route" and n.skill == said.skill), None)
         heard = f"{said.skill or 'any skill'}, waited {said.waited:.0f} s"
         if said.language:
