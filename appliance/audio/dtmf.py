@@ -48,28 +48,21 @@ SPREAD = 0.015  # extra bins where an off-frequency tone that must still be acce
 MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
 # Twist limits: Q.24 asks a receiver to accept +4 dB (high tone above low) and -8 dB as the phone sends them,
 # which common receivers (Asterisk, spandsp) take as their limits. At the receiver those limits lose keys sent at
-# Q.24's own edge: noise (20 dB SNR) moves a frame's measured twist by a decibel or two, and GSM 06.10 renders a
-# 40 ms key with the stronger tone stronger still (+4 dB keys came out at +7 to +13 dB, -8 dB keys at -16 dB, in
-# the frames that pass). Keys of 40 ms at twists 0/+4/-8, all 16, two noise seeds (test_dtmf_codecs.py), found at
-# +4/-8 vs these limits: clean line 87 vs 96 of 96, AMR-NB 12.2 53 vs 96, GSM 06.10 62 vs 95 (50 ms keys: 94/60/70
-# vs 96/96/96); +8 finds 94 through GSM, +12 no more than +10. No digit in speech and music at these limits (the
-# test corpus, and 13 more sentences in six languages each at four pitches and speeds plus ten more pieces of
-# music, clean and through both codecs: docs/dtmf.md).
+# Q.24's own edge: noise moves a frame's twist by a decibel or two, and GSM 06.10 renders a 40 ms key sent at
+# +4 dB at +7 to +13 dB, one at -8 dB down to -16 dB. At +4/-8, 40 ms keys through GSM were found 62 of 96 times,
+# through AMR-NB 53 (docs/dtmf.md has the table); no digit in speech and music at these limits.
 MAX_TWIST_DB = 10.0
 MIN_TWIST_DB = -16.0
-# The two tones' band energy as a share of the frame's: in the frames that pass every other rule, keys of 40 ms
-# through GSM 06.10 and AMR-NB reach >= 0.94, speech and music <= 0.85 (the wider corpus: docs/dtmf.md); the
-# first digit in speech comes at 0.83, and held-out keys start to be lost at 0.91. One bin's power alone (the
-# share before) read a GSM key's level step as energy outside the tones: its last missed key never reached 0.79,
-# while speech reached 0.787 against a floor of 0.8.
+# The two tones' band energy as a share of the frame's: in frames passing every other rule, 40 ms keys through
+# GSM 06.10 and AMR-NB reach >= 0.94, speech and music <= 0.85; speech gives a digit at 0.83, held-out keys are
+# lost at 0.91 (docs/dtmf.md). By one bin (before: >= 0.8) a GSM key stayed under 0.79, speech reached 0.787.
 MIN_TONE_SHARE = 0.89
 # every sub-block carries at least this share of the frame's mean energy: GSM 06.10 changes a tone's level by
 # 4-6 dB from one of its 20 ms frames to the next (its long-term predictor starts empty at a key's start)
 MIN_STEADY = 0.2
-# Two frames in a row confirm a key only if each is steadier than that: a 20 ms tone starting 6 ms into a
-# sub-block spreads over six with a fifth of the others' energy at each end, and the band share, which forgives a
-# level step, no longer refuses its partly filled frames (2 digits in 231 signals of 16 such tones at 20 %,
-# none at 25 %). The one-frame rule below needs 33 ms of sound, which no 20 ms tone has.
+# Two frames in a row confirm a key only if each is steadier: a 20 ms tone can spread over six sub-blocks with a
+# fifth of the energy at each end, whose partly filled frames the band share (unlike one bin) lets pass; the
+# one-frame rule below needs 33 ms of sound, which no 20 ms tone has.
 MIN_STEADY_TWICE = 0.25
 CONFIRM_FRAMES = 2
 # One passing frame confirms a digit when the sound lasts LATE_BLOCKS sub-blocks more than the frame, before or
@@ -195,11 +188,10 @@ class DtmfBank:
         band_tone = np.arange(8)
         # per tone (band * 4 + tone): its bins at -1.5 %, 0 and +1.5 %
         self._tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
-        # The share reads a tone's band energy: the frame's energy in the span of its three bins (the projection,
-        # X^H G^-1 X with G the bins' Gram matrix over a frame), which holds a steady tone anywhere within
-        # ±1.5 % and one whose level steps or slides within the frame, as GSM 06.10 makes at its 20 ms frame
-        # edges; one bin alone reads that energy as leakage out of the band. Bins a whole frame bin (42 Hz) apart
-        # would need no Gram matrix, but lose up to 15 % of a steady tone that sits between two of them.
+        # The share reads a tone's band energy: the frame's energy in the span of its three bins (X^H G^-1 X, G
+        # their Gram matrix over a frame): a steady tone anywhere within ±1.5 %, or one whose level steps inside
+        # the frame (GSM 06.10 at its own frame edges), where one bin sees leakage. Bins a frame bin (42 Hz) apart
+        # would need no G, but lose up to 15 % of a steady tone between two of them.
         band_omega = omega[self._tone_bins]  # 8 tones x 3 bins
         apart = band_omega[:, :, None] - band_omega[:, None, :]
         apart[:, np.arange(3), np.arange(3)] = 1.0  # (the diagonal is set to 1 below; this keeps it finite)
