@@ -33,12 +33,12 @@ _MARGIN_DB = 15.9  # the threshold sits this far below the active level
 _FULL = 32768  # S16 full scale
 
 
-def _envelope(magnitudes: Sequence[float], g: float, step: int) -> list[float]:
+def _envelope(magnitudes: Sequence[float], g: float, step: int) -> array[float]:
     """P.56's envelope: |x| through the one-pole smoother y[n] = g*y[n-1] + (1-g)*x[n] twice, kept every
     `step` samples (the filters themselves run on every sample)."""
     h = 1.0 - g
     first = second = 0.0
-    kept: list[float] = []
+    kept = array("d")
     for start in range(0, len(magnitudes), step):
         for v in magnitudes[start:start + step]:
             first = g * first + h * v
@@ -47,12 +47,12 @@ def _envelope(magnitudes: Sequence[float], g: float, step: int) -> list[float]:
     return kept
 
 
-def _window_peaks(envelope: list[float], hangover: int) -> list[float]:
+def _window_peaks(envelope: Sequence[float], hangover: int) -> array[float]:
     """For each point, the loudest envelope value over it and the `hangover` points before it.
 
     A point is active at threshold c when the envelope reached c within the hangover before it, that is
     when this peak is >= c: one pass here, then every threshold is a binary search instead of a walk."""
-    peaks: list[float] = []
+    peaks = array("d")
     window: deque[int] = deque()  # indices whose values decrease: the front is the window's peak
     for i, value in enumerate(envelope):
         while window and envelope[window[-1]] <= value:
@@ -110,7 +110,9 @@ def normalise(pcm: bytes, rate: int, target_dbov: float = TARGET_DBOV) -> bytes:
     """S16LE speech at `target_dbov` active speech level, soft-limited below the ceiling, after the lead-in."""
     samples = array("h")
     samples.frombytes(pcm[:len(pcm) - len(pcm) % 2])  # native order: little-endian, as on every box (x86, Arm)
-    magnitudes = [abs(s) / _FULL for s in samples]
+    # Arrays, not lists: a list holds each sample as its own float object, and a few threads making prompts at
+    # once scattered megabytes of them through the allocator's arenas, kept by the daemon after the prompts.
+    magnitudes = array("d", (abs(s) / _FULL for s in samples))
     energy = math.fsum(map(operator.mul, samples, samples)) / (_FULL * _FULL)
     level = _level(magnitudes, energy, rate)
     out = array("h", bytes(2 * int(LEAD_IN_SECONDS * rate)))
