@@ -12,6 +12,7 @@ import pytest
 from appliance import config as configuration
 from appliance.service.daemon import Daemon
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 OUTPUTS = (17, 22, 5, 13)
@@ -34,7 +35,7 @@ def ring_both(daemon: Daemon, simulation: Simulation) -> None:
     emulator = simulation.emulators["gsm1"]
     emulator.incoming_call("+15550001")
     assert emulator.wait_for("ATA", 5)
-    wait_until(lambda: daemon.status()["calls"], 5, "the call in the flow")
+    wait_until(lambda: loop_status(daemon)["calls"], 5, "the call in the flow")
     emulator.send_dtmf("10")  # English, then "anything else"
     wait_until(lambda: states(simulation)[0] + states(simulation)[2] == 2, 10, "both handsets ringing")
 
@@ -127,7 +128,7 @@ def test_an_error_inside_one_call_ends_that_call_not_the_daemon(tmp_path):
 
         daemon.handsets["h1"].connect = broken_connect
         simulation.pin_factory.pin(27).drive_low()  # h1 lifts: connecting fails
-        wait_until(lambda: daemon.status()["calls"] == [], 5, "the call ended")
+        wait_until(lambda: loop_status(daemon)["calls"] == [], 5, "the call ended")
         assert states(simulation) == [0, 0, 0, 0]
         assert simulation.emulators["gsm1"].wait_for("ATH", 5)
         assert runner.is_alive()
@@ -209,7 +210,7 @@ def test_a_presence_switch_logs_its_operator_in_and_out(tmp_path):
     runner.start()
 
     def anna() -> str:
-        return {o["name"]: o["state"] for o in daemon.status()["operators"]}["Anna"]
+        return {o["name"]: o["state"] for o in loop_status(daemon)["operators"]}["Anna"]
 
     try:
         switch = simulation.pin_factory.pin(23)

@@ -22,6 +22,7 @@ from appliance.service import control
 from appliance.service.daemon import Daemon
 from appliance.service.timesync import SystemTime
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.storage_faults import Filler, tiny_filesystem
 from tests.support.waiting import wait_until
 
@@ -81,7 +82,7 @@ class Box:
         answered = emulator.count("ATA")
         emulator.incoming_call(CALLER)
         wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
-        wait_until(lambda: self.daemon.status()["calls"], 5, "the call in the flow")
+        wait_until(lambda: loop_status(self.daemon)["calls"], 5, "the call in the flow")
         emulator.send_dtmf("10")  # English, then "anything else"
         desk = wait_until(lambda: next((h for h, n in RING.items() if self.pin(n)), None), 10, "a handset ringing")
         self.simulation.pin_factory.pin(HOOK[desk]).drive_low()
@@ -90,7 +91,7 @@ class Box:
         emulator.remote_hangup()
         wait_until(lambda: not self.pin(AUDIO[desk]), 5, f"{desk} released")
         self.simulation.pin_factory.pin(HOOK[desk]).drive_high()
-        wait_until(lambda: not self.daemon.status()["calls"], 5, "the call over")
+        wait_until(lambda: not loop_status(self.daemon)["calls"], 5, "the call over")
         return desk
 
 
@@ -310,7 +311,7 @@ def test_a_voicemail_on_a_full_disk_ends_the_call_cleanly_and_the_next_one_is_re
             answered = emulator.count("ATA")
             emulator.incoming_call(CALLER)
             wait_until(lambda: emulator.count("ATA") > answered, 5, "the box to answer")
-            wait_until(lambda: box.daemon.status()["calls"], 5, "the call in the flow")
+            wait_until(lambda: loop_status(box.daemon)["calls"], 5, "the call in the flow")
             emulator.send_dtmf("13")  # English, then "leave a message"
             if not disk_full:
                 wait_until(lambda: box.daemon.recorders["gsm1"].recording, 10, "the recording to start")
@@ -320,7 +321,7 @@ def test_a_voicemail_on_a_full_disk_ends_the_call_cleanly_and_the_next_one_is_re
                 wait_until(lambda: recorder.frames_captured >= heard + 8000 * 3.3, 10, "the caller's 3 s recorded")
                 emulator.send_dtmf("#")
             # The box thanks the caller and hangs up by itself: on a full disk once the message cannot be kept.
-            wait_until(lambda: not box.daemon.status()["calls"], 20, "the call over")
+            wait_until(lambda: not loop_status(box.daemon)["calls"], 20, "the call over")
             assert emulator.wait_for("ATH", 5)
 
         filler = Filler(data)

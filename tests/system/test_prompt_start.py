@@ -14,6 +14,7 @@ import pytest
 
 from appliance import config as configuration
 from appliance.sim.simulation import Simulation
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 CALLER = "+79161234567"
@@ -53,8 +54,8 @@ def test_the_box_is_ready_before_its_prompts_are_made_and_an_early_caller_hears_
         emulator = simulation.emulators["gsm1"]
         emulator.incoming_call(CALLER)
         assert emulator.wait_for("ATA", timeout=10)
-        wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["prompt"], what="a prompt asked")
-        first = daemon.status()["calls"][0]["prompt"]  # the flow's first prompt, which does not exist yet
+        asked = wait_until(lambda: [c for c in loop_status(daemon)["calls"] if c["prompt"]], what="a prompt asked")
+        first = asked[0]["prompt"]  # the flow's first prompt, which does not exist yet
         assert first not in daemon.prompts
 
         gate.touch()
@@ -85,7 +86,7 @@ def test_a_failure_in_finishing_work_done_off_the_loop_is_logged_and_the_box_kee
         daemon.post(Done(broken, lambda: None))
         wait_until(lambda: "could not finish" in caplog.text, what="the failure logged")
         simulation.emulators["gsm1"].incoming_call(CALLER)
-        wait_until(lambda: daemon.status()["calls"], what="the next caller answered")
+        wait_until(lambda: loop_status(daemon)["calls"], what="the next caller answered")
 
 
 def children() -> list[str]:

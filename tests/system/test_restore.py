@@ -16,6 +16,7 @@ from appliance.cli import main as hotline
 from tests.support import backups
 from tests.support.boxes import simulated_box
 from tests.support.calls import add_calls, call_ids
+from tests.support.status import loop_status
 from tests.support.web import csrf_token, set_up
 from web import create_app
 
@@ -65,7 +66,7 @@ def test_a_backup_with_a_bad_database_is_refused_and_changes_nothing(data: Path,
         assert not (data / "calls.db.restore").exists()
         assert [u["username"] for u in client.application.extensions["web_store"].users()] == users
     with simulated_box(data) as (daemon, _):  # the box starts again, with every call it had
-        assert daemon.status()["alarms"] == []
+        assert loop_status(daemon)["alarms"] == []
     assert call_ids(data) == [f"call-{n}" for n in range(5)]
 
 
@@ -80,7 +81,7 @@ def test_a_damaged_restore_file_is_not_used_and_the_box_starts_with_its_log(
     whole = (good / "calls.db").read_bytes()
     (data / "calls.db.restore").write_bytes(whole[: len(whole) // 2])
     with simulated_box(data) as (daemon, _):
-        alarms = daemon.status()["alarms"]
+        alarms = loop_status(daemon)["alarms"]
         assert [a["id"] for a in alarms] == ["start.restore"]
         assert "the call log restored from a backup was not used" in alarms[0]["text"]
         assert "The call log in use is unchanged" in alarms[0]["text"]
@@ -107,7 +108,7 @@ def test_a_good_restore_replaces_the_log_at_the_next_start_and_leaves_nothing_be
         assert reply.status_code == 302
         assert (data / "calls.db.restore").exists()
     with simulated_box(data) as (daemon, _):
-        assert daemon.status()["alarms"] == []
+        assert loop_status(daemon)["alarms"] == []
     assert call_ids(data) == [f"call-{n}" for n in range(5)]
     assert sorted(p.name for p in data.glob("calls.db*")) in (["calls.db"], ["calls.db", "calls.db-shm",
                                                                              "calls.db-wal"])

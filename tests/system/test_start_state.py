@@ -16,6 +16,7 @@ from appliance.sim.emulator import ModemEmulator
 from tests.support.boxes import simulated_box, write_config
 from tests.support.calls import add_calls, call_ids
 from tests.support.processes import stop
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 PAGE = 4096
@@ -57,7 +58,7 @@ def rootpage(db: Path, name: str) -> int:
 def test_a_damaged_call_log_is_moved_aside_salvaged_and_the_box_starts(data: Path) -> None:
     smash_page(data / "calls.db", rootpage(data / "calls.db", "idx_events_kind"))
     with simulated_box(data) as (daemon, _):
-        alarms = daemon.status()["alarms"]
+        alarms = loop_status(daemon)["alarms"]
         assert [a["id"] for a in alarms] == ["start.database"], alarms
         text = alarms[0]["text"]
         assert "the call log calls.db is damaged" in text
@@ -81,7 +82,7 @@ def test_calls_on_either_side_of_a_damaged_page_of_the_calls_table_are_recovered
     blob = db.read_bytes()
     smash_page(db, table_leaf_page(blob, b"call-0200"))  # a leaf page in the middle of the calls table
     with simulated_box(data) as (daemon, _):
-        text = daemon.status()["alarms"][0]["text"]
+        text = loop_status(daemon)["alarms"][0]["text"]
     recovered = call_ids(data)
     assert "call-0200" not in recovered and f"{len(recovered)} call record(s) were recovered" in text
     assert recovered[0] == "call-0000" and recovered[-1] == "call-0399"  # read on past the damaged page
@@ -92,7 +93,7 @@ def test_a_call_log_that_is_not_a_database_is_moved_aside_and_a_fresh_one_starts
     smash_page(data / "calls.db", 1)  # the header and the schema: nothing can be matched to a table
     damaged = (data / "calls.db").read_bytes()
     with simulated_box(data) as (daemon, _):
-        alarms = daemon.status()["alarms"]
+        alarms = loop_status(daemon)["alarms"]
         assert [a["id"] for a in alarms] == ["start.database"], alarms
         assert "is not an SQLite database" in alarms[0]["text"]
         aside = next(p for p in data.iterdir() if p.name.startswith("calls.db.corrupt-"))

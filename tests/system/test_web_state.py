@@ -17,6 +17,7 @@ from appliance import config as configuration
 from appliance.sim.simulation import Simulation
 from tests.support import backups, prompt_seed
 from tests.support.boxes import simulated_box
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 from tests.support.web import PASSWORD, csrf, csrf_token, login, set_up
 from web import create_app
@@ -54,9 +55,9 @@ def test_force_closed_is_shown_with_who_and_until_and_outlasts_a_restart(tmp_pat
         dashboard = admin.get("/").text
         assert "Forced closed" in dashboard and "by admin" in dashboard
         assert f"until {until:%Y-%m-%d %H:%M}" in dashboard  # the box's own clock time, not the server's UTC
-        assert daemon.status()["schedule"]["open"] is False
+        assert loop_status(daemon)["schedule"]["open"] is False
     with running(tmp_path) as daemon:  # a restart (a power cut, an update) keeps what the admin forced
-        assert daemon.status()["schedule"]["open"] is False
+        assert loop_status(daemon)["schedule"]["open"] is False
         admin = _admin(tmp_path, daemon.control_path)
         dashboard = admin.get("/").text
         assert "Forced closed" in dashboard and f"until {until:%Y-%m-%d %H:%M}" in dashboard
@@ -67,7 +68,7 @@ def test_force_closed_is_shown_with_who_and_until_and_outlasts_a_restart(tmp_pat
         assert "The hotline follows its hours again." in reply.text
         assert "Forced" not in admin.get("/").text
     with running(tmp_path) as daemon:
-        assert daemon.status()["schedule"]["override"] is None
+        assert loop_status(daemon)["schedule"]["override"] is None
 
 
 def test_an_override_past_its_end_lapses_by_itself(tmp_path):
@@ -77,7 +78,7 @@ def test_an_override_past_its_end_lapses_by_itself(tmp_path):
         reply = admin.post("/config/schedule/override", follow_redirects=True,
                            data={"mode": "closed", "until": past, "csrf_token": csrf(admin)})
         assert "must be in the future" in reply.text
-        assert daemon.status()["schedule"]["override"] is None
+        assert loop_status(daemon)["schedule"]["override"] is None
 
 
 def test_users_page_confirms_deletion_and_demotion_says_what_it_did_and_refuses_unknown_handsets(tmp_path):
