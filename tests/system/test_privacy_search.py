@@ -122,10 +122,10 @@ def _alerts(data: Path) -> list[tuple[str, str, str]]:
 def _give_up_waiting(daemon, emulator, pins) -> None:
     """The caller rings again, chooses, and hangs up while Anna's handset rings: an abandoned call, texted."""
     emulator.incoming_call(NUMBER)
-    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] not in (None, "menu"),
+    wait_until(lambda: loop_status(daemon)["calls"] and loop_status(daemon)["calls"][0]["node"] not in (None, "menu"),
                timeout=20, what="the second call answered")
     emulator.send_dtmf("1")
-    wait_until(lambda: daemon.status()["calls"] and daemon.status()["calls"][0]["node"] == "menu",
+    wait_until(lambda: loop_status(daemon)["calls"] and loop_status(daemon)["calls"][0]["node"] == "menu",
                timeout=20, what="the main menu again")
     emulator.send_dtmf("1")
     wait_until(lambda: pins.pin(17).state == 1, timeout=20, what="h1 ringing again")
@@ -175,7 +175,7 @@ def test_the_callers_digits_appear_only_where_the_mode_and_the_role_allow(tmp_pa
             looked_up = clients["supervisor"].get("/api/v1/calls?caller=%2B7+%28916%29+555-01-99",
                                                   headers={"Authorization": f"Bearer {tokens['supervisor']}"})
             assert looked_up.status_code == 200
-            wait_until(lambda: not daemon.status()["calls"], what="the second call ended")
+            wait_until(lambda: not loop_status(daemon)["calls"], what="the second call ended")
             reply = clients["admin"].post("/privacy/erase", data={"caller": NUMBER, "confirm": NUMBER,
                                                                    "csrf_token": csrf(clients["admin"])})
             assert reply.status_code == 302 and "Erased: calls 2" in clients["admin"].get("/privacy").text
