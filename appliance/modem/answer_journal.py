@@ -22,8 +22,8 @@ What the caller waits for is the ATA, so the note before it is made cheap (bench
  * no fsync. The entry is in the page cache before the ATA leaves, and the page cache outlives the process:
    a crash (SIGKILL, an exception, the watchdog) after the ATA always finds it. A power cut is another
    matter, and an fsync here would not settle it: the entry is wiped once the record is committed, and the
-   record's commit is itself not synced (calls.db runs WAL with synchronous=NORMAL, so its last transactions
-   may roll back at a power cut); making that durable is the call log's business, not this note's. Nor may
+   record is made durable by the call log itself, one fsync after its commit and off the loop
+   (records/store/durable.py); this note covers a crash, not a power cut. Nor may
    the write move after the ATA: a crash between the two would leave an answered caller without a record.
 """
 

@@ -23,6 +23,7 @@ from ..modem.answer_journal import AnswerJournal
 from ..records.privacy import Privacy
 from ..records.store.access import AccessStore
 from ..records.store.calls import CallStore
+from ..records.store.durable import WalSync
 from ..records.store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
 from ..records.store.restamp import ProvisionalRuns
 from ..records.store.retention import enforce_retention
@@ -67,7 +68,10 @@ class RecordKeeper:
         # damaged log is moved aside and salvaged. Each is an alarm until the next start.
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
                               lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
-        self.store = JournaledStore(store, journal, on_change=self._writes_changed)
+        self.durable = WalSync(data_dir / "calls.db")  # call records fsynced off the loop (docs/records.md)
+        if not self.exclusive:
+            self.durable.adopt(store.db.conn)
+        self.store = JournaledStore(store, journal, on_change=self._writes_changed, on_commit=self.durable.committed)
         # The audit log's schema too, while the start has no other thread: its migrations then run in a child
         # process (records/store/migrations.py), not in the daemon at its first retention, months of memory.
         try:
@@ -140,6 +144,7 @@ class RecordKeeper:
         else:
             self.exclusive = False
             self.alarms.clear("disk.exclusive")
+            self.durable.adopt(new.db.conn)
         self.store.swap(new)
         self._db = new.db
 
@@ -323,6 +328,7 @@ class RecordKeeper:
             self._sender.wake()
             self._thread.join(timeout=5)
             self._sender.close()
+        self.durable.close()
         self.store.close()
 
 

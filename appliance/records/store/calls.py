@@ -58,7 +58,7 @@ class CallStore:
                 conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             self.db = Database(conn)
             self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives power cuts without a sync per write
+            self.db.execute("PRAGMA synchronous=NORMAL")  # commits synced off the loop: durable.py
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA secure_delete=ON")  # erased and protected data is overwritten, not left free
             # The writer appends and touches recent rows: a small page cache serves it (the OS caches the file), and

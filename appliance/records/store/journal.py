@@ -143,11 +143,12 @@ class JournaledStore:
     """The daemon's CallStore: call-path writes never raise for a storage fault; everything else passes through."""
 
     def __init__(self, store: CallStore, journal: Journal, *, max_pending: int = MAX_PENDING,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, on_commit: Callable[[], None] | None = None) -> None:
         self._store = store
         self._journal = journal
         self.max_pending = max_pending
         self.on_change = on_change  # the keeper updates its alarm
+        self.on_commit = on_commit  # a call-path write committed: the keeper has it synced off the loop
         self.pending: list[dict[str, Any]] = []
         self.lost = 0  # entries refused because memory was full: the alarm says so
         self.unjournaled = 0  # pending entries the journal file had no room for
@@ -177,10 +178,13 @@ class JournaledStore:
     def _write(self, op: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if not self.pending:
             try:
-                return getattr(self._store, op)(*args, **kwargs)
+                result = getattr(self._store, op)(*args, **kwargs)
             except STORAGE_ERRORS as exc:
                 self.last_error = str(exc)
                 log.error("call record write %s failed (%s): kept until it can be written", op, exc)
+            else:
+                self._committed()
+                return result
         self._queue(op, args, kwargs)
         self.flush()  # a write behind others waits its turn; the turn may be now
         return None
@@ -216,6 +220,7 @@ class JournaledStore:
                 self.lost += 1
             written += 1
         if written:
+            self._committed()
             self.pending = self.pending[written:]
             self.unjournaled = 0 if self._journal.rewrite(self.pending) else len(self.pending)
             log.info("%d waiting call record write(s) saved; %d still waiting", written, len(self.pending))
@@ -243,3 +248,7 @@ class JournaledStore:
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()

@@ -1,0 +1,130 @@
+"""A call's record is on the card soon after its commit, and the event loop never waits for the card.
+
+A power cut cannot be made here (dropping the page cache needs the machine), so what is proved is what a power
+cut depends on, watched from outside with strace on the real `hotline run`: after the call's record is
+committed (written into calls.db-wal), calls.db-wal is fsynced; and that fsync does not run on the
+daemon's main thread, its event loop, for it (docs/records.md, "Power cuts").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import faults  # noqa: E402
+
+from appliance.records.store.calls import CallStore  # noqa: E402
+from appliance.records.store.durable import WalSync  # noqa: E402
+from appliance.records.store.journal import Journal, JournaledStore  # noqa: E402
+from appliance.sim.emulator import ModemEmulator  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
+
+SYSCALL = re.compile(r"^(\d+)\s+(\w+)\((\d+)<([^>]*)>")
+
+
+def _calls(trace: Path) -> list[tuple[int, str, str]]:
+    """(thread id, system call, file) of each traced call on a file, in order."""
+    found = []
+    for line in trace.read_text(errors="replace").splitlines():
+        match = SYSCALL.match(line)
+        if match:
+            found.append((int(match[1]), match[2], match[4]))
+    return found
+
+
+def _recorded(data: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{data / 'calls.db'}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return bool(conn.execute("SELECT COUNT(*) FROM calls WHERE ended_at IS NOT NULL").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_calls_record_is_fsynced_after_its_commit_and_never_on_the_event_loop(tmp_path):
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    trace = tmp_path / "strace.txt"
+    strace = None
+    try:
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        pid = hotline.proc.pid
+        strace = subprocess.Popen(["strace", "-f", "-qq", "-y", "--seccomp-bpf", "-o", str(trace),
+                                   "-e", "trace=fsync,fdatasync,pwrite64,write", "-p", str(pid)],
+                                  stderr=subprocess.DEVNULL)
+        wait_until(lambda: _attached(pid), what="strace attached")
+        emulator.incoming_call("+79161234567")
+        assert emulator.wait_for("ATA", timeout=10)
+        wait_until(lambda: emulator.script.call == "active", what="the call answered")
+        emulator.remote_hangup()
+        wait_until(lambda: _recorded(data), what="the call's record committed")
+        wal = str(data / "calls.db-wal")
+
+        def synced_after_the_last_commit() -> list[int]:
+            """The threads that fsynced calls.db-wal after the last write into it (the record's commit)."""
+            calls = _calls(trace)
+            writes = [i for i, (_, name, path) in enumerate(calls) if path == wal and "write" in name]
+            return [tid for tid, name, path in calls[writes[-1] + 1:] if path == wal and "sync" in name] if writes \
+                else []
+
+        syncing = wait_until(synced_after_the_last_commit, timeout=10,
+                             what="calls.db-wal fsynced after the record's commit")
+        assert pid not in syncing, "the event loop waited for the card"
+    finally:
+        if strace is not None:
+            strace.terminate()
+            strace.wait(timeout=10)
+        hotline.close()
+        emulator.stop()
+
+
+def _attached(pid: int) -> bool:
+    """strace holds the daemon: its TracerPid is set."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return re.search(r"^TracerPid:\s+[1-9]", status, re.M) is not None
+
+
+def test_the_daemons_writer_leaves_syncs_and_checkpoints_to_its_thread(start_box):
+    """The PRAGMAs in force on the connection the daemon writes call records with, read from it."""
+    daemon, _ = start_box()
+    conn = daemon.keeper.store.db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: the WAL is synced off the loop
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # no checkpoint on the loop
+
+
+def test_records_reach_the_database_file_through_the_threads_checkpoints(tmp_path):
+    """With the writer's own checkpoints off, the sync thread's copy the log into calls.db: a copy of calls.db
+    alone (no -wal, as after a power cut that lost an unsynced log) holds the records."""
+    store = CallStore(tmp_path / "calls.db")
+    sync = WalSync(store.path, checkpoint_every=3)
+    sync.adopt(store.db.conn)
+    journaled = JournaledStore(store, Journal(tmp_path / "calls.journal"), on_commit=sync.committed)
+
+    def in_the_file_alone() -> int:
+        shutil.copyfile(store.path, tmp_path / "copy.db")
+        with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as conn:
+            return conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+    try:
+        for i in range(3):
+            journaled.call_started(f"c{i}", "gsm1", "+79161234567", 1000.0 + i)
+        wait_until(lambda: sync.synced_count == 3 and in_the_file_alone() == 3, what="the records checkpointed")
+    finally:
+        sync.close()
+        store.close()
