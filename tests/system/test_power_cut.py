@@ -64,7 +64,7 @@ def test_a_calls_record_is_fsynced_after_its_commit_and_never_on_the_event_loop(
         assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
         wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
         pid = hotline.proc.pid
-        strace = subprocess.Popen(["strace", "-f", "-qq", "-y", "--seccomp-bpf", "-o", str(trace),
+        strace = subprocess.Popen(["strace", "-f", "-qq", "-y", "-o", str(trace),
                                    "-e", "trace=fsync,fdatasync,pwrite64,write", "-p", str(pid)],
                                   stderr=subprocess.DEVNULL)
         wait_until(lambda: _attached(pid), what="strace attached")
@@ -87,8 +87,12 @@ def test_a_calls_record_is_fsynced_after_its_commit_and_never_on_the_event_loop(
         assert pid not in syncing, "the event loop waited for the card"
     finally:
         if strace is not None:
-            strace.terminate()
-            strace.wait(timeout=10)
+            strace.terminate()  # detaches from every thread: slow on a loaded machine
+            try:
+                strace.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                strace.kill()
+                strace.wait()
         hotline.close()
         emulator.stop()
 
@@ -119,7 +123,10 @@ def test_records_reach_the_database_file_through_the_threads_checkpoints(tmp_pat
     def in_the_file_alone() -> int:
         shutil.copyfile(store.path, tmp_path / "copy.db")
         with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as conn:
-            return conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+            try:
+                return conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+            except sqlite3.OperationalError:  # not even the schema is in the file yet: all of it is in the log
+                return 0
 
     try:
         for i in range(3):
