@@ -29,6 +29,13 @@ def _fleet() -> dict[str, Any]:
     reply["moves_setting"] = _("Callers who wait longer than {seconds} s are moved to a box with an operator free "
                                "for their skill.", seconds=round(after)) if after else \
         _("This box does not move its waiting callers to other boxes.")
+    # The fleet.numbers alarm (service/alarms.py), one sentence per line, in the page's language.
+    reply["number_problems"] = [
+        _("Line {line} shows {number}, which [fleet] numbers does not list: a sibling box would not know the "
+          "callers this box moves to it, and they would hear its menu again. Add the number to [fleet] numbers.",
+          line=line, number=number)
+        for problem in reply.get("problems") or []
+        for line, number in re.findall(r"line (\S+) shows (\S+), which \[fleet\] numbers does not list", problem)]
     if after and moves.get("fixed"):
         reply["moves_setting"] += " " + _("Callers on line {lines} are not moved: an analogue (V.253) line cannot "
                                           "hand calls on.", lines=", ".join(moves["fixed"]))

@@ -97,6 +97,16 @@ ICCID_COMMANDS = {"sim7600": "AT+CICCID", "quectel": "AT+QCCID", "huawei": "AT^I
 _ICCID = re.compile(r"\b([0-9A-Fa-f]{18,22})\b")
 
 
+def read_own_number(command: Callable[..., Reply]) -> str | None:
+    """The line's own number as the SIM stores it (27.007 AT+CNUM), or None: many SIMs store none."""
+    reply = command("AT+CNUM")
+    for line in reply.lines if reply.ok else ():
+        parts = fields(line.split(":", 1)[1]) if line.startswith("+CNUM:") else []
+        if len(parts) > 1 and any(c.isdigit() for c in parts[1]):
+            return parts[1]
+    return None
+
+
 def read_iccid(command: Callable[..., Reply], dialect: str) -> str | None:
     """The SIM card's ICCID, or None when the modem will not say."""
     reply = command(ICCID_COMMANDS.get(dialect, "AT+CCID"))

@@ -104,6 +104,7 @@ class LineSetup:
                 if problem:
                     return problem
                 self.health["iccid"] = health_poll.read_iccid(cmd, dialect.name)
+                self.health["number"] = health_poll.read_own_number(cmd)  # the fleet's numbers are checked by it
             extra = ("AT+CCWA=1",) if dialect.gsm else ()  # a waiting caller is reported: news.py
             for text in dialect.init_commands + extra:
                 capability = dialect.capability(text)

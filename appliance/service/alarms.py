@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..core.moves import same_number
+
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("warning", "error")  # warning: act soon; error: the box is losing something now
@@ -78,3 +80,19 @@ def line_alarms(alarms: Alarms, line_id: str, status: dict | None) -> None:
             alarms.clear(alarm["id"])
     for alarm_id, (severity, text) in wanted.items():
         alarms.set(alarm_id, severity, text)
+
+
+def fleet_numbers_alarm(alarms: Alarms, numbers: tuple[str, ...] | None, lines: list[dict]) -> None:
+    """`fleet.numbers` while a line shows a number (its SIM's own, as the modem said at its start) that the box's
+    `[fleet] numbers` does not list: a sibling takes a call from an unlisted number for any caller, so a caller this
+    box moves over that line would hear the sibling's menu again (docs/fleet.md). None: the box is in no fleet."""
+    shown = [(line["id"], number) for line in lines
+             if isinstance(number := (line.get("modem") or {}).get("number"), str) and number]
+    missing = [(line_id, number) for line_id, number in shown
+               if numbers is not None and not any(same_number(number, n) for n in numbers)]
+    if not missing:
+        alarms.clear("fleet.numbers")
+        return
+    alarms.set("fleet.numbers", "warning", "; ".join(
+        f"line {line_id} shows {number}, which [fleet] numbers does not list" for line_id, number in missing)
+        + ": a sibling would not know the callers this box moves to it (they would hear its menu again)")

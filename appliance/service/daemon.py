@@ -86,7 +86,8 @@ class Daemon:
         self.texting: TextLine | None = None
         self.commands: dict[str, Command] = {"status": lambda _: self.status()}
         self.fleet: Any = None  # appliance.fleet.link.FleetLink when the config has [fleet]
-        self.commands["fleet"] = lambda _: {**self.fleet.fleet(), "moves": self.core.moves.summary()} \
+        self.commands["fleet"] = lambda _: {**self.fleet.fleet(), "moves": self.core.moves.summary(),
+                                            "problems": [a["text"] for a in self.alarms.active("fleet.")]} \
             if self.fleet and self.core else {"configured": False}
         commands.register(self)
         commands_calls.register(self)

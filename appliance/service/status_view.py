@@ -17,7 +17,7 @@ from ..config import Config
 from ..core.switchboard import Switchboard
 from ..records.privacy import Privacy, appear
 from .adapters import Adapters
-from .alarms import Alarms, line_alarms
+from .alarms import Alarms, fleet_numbers_alarm, line_alarms
 from .speech import SpeechService
 
 
@@ -54,6 +54,8 @@ class StatusView:
         self.adapters.show(status)
         for line in status["lines"]:
             line_alarms(self.alarms, line["id"], line["modem"])
+        fleet = self.config().fleet
+        fleet_numbers_alarm(self.alarms, fleet.numbers if fleet else None, status["lines"])
         status["speech"] = self.speech.status()
         status["prompts_made"] = self.prompts_made.is_set()  # READY=1 comes before them; a caller may hear a wait
         status["alarms"] = self.alarms.active()

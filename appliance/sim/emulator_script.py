@@ -46,6 +46,7 @@ class Script:
         self.signal = 20
         self.operator = "MTS RUS"
         self.iccid = "8970101000000000017"  # the SIM's; a test swaps the SIM by changing it
+        self.own_number: str | None = None  # the SIM's own number (AT+CNUM); None: the SIM does not store it
         self.answer_error: str | None = None
         self.dial_outcome = "answer"  # answer | busy | no answer | failed | no dialtone | error | silent
         # How a dialled phone answers, by number (else dial_outcome): one of the dial outcomes, or a remote
@@ -256,6 +257,9 @@ class Script:
             return (f'+COPS: 0,0,"{self.operator}",0', "OK") if self.registration in (1, 5) else ("+COPS: 0", "OK")
         if cmd in ("AT+CGSN", "AT+GSN"):
             return ("866000000000001", "OK")
+        if cmd == "AT+CNUM":  # 27.007: the subscriber's own number, if the SIM stores it
+            return ((f'+CNUM: "","{self.own_number}",{145 if self.own_number.startswith("+") else 129}',)
+                    if self.own_number else ()) + ("OK",)
         if cmd == "AT+CIMI":
             return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
         if cmd in ("AT+CCID", "AT+CICCID", "AT+QCCID", "AT^ICCID?"):  # each family's own ICCID command

@@ -7,14 +7,20 @@ number on office-b's line as a real network does for a call office-a dialled."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+import tomli_w
 
 from appliance.service import control
+from appliance.sim.simulation import Simulation
+from tests.support.boxes import running_daemon
 from tests.support.broker import (  # noqa: F401 - the fixtures
     Listener,
     box_data,
@@ -240,3 +246,46 @@ def test_a_caller_on_an_analogue_line_is_left_out_of_moves_from_the_start(broker
     assert pots.count("AT+CHLD") == 0 and live().queued
     page = fleet_page(signed_in(a.data_dir, a.control_path, "ru"))
     assert "Абонентов на линии pots1 не переводят: аналоговая (V.253) линия не умеет передавать звонки." in page
+
+
+def test_a_line_showing_a_number_the_fleet_numbers_leave_out_is_named_by_hotline_check_and_the_fleet_page(
+        broker, prompt_cache, tmp_path):
+    document = fleet_document(broker, "office-j", numbers=[A_NUMBER], move_after=30)
+    simulation = Simulation(document)
+    simulation.emulators["gsm1"].script.own_number = "+79169990009"  # the SIM's own number: not in the list
+    data = box_data(prompt_cache, tmp_path / "j")
+    try:
+        with running_daemon(simulation, data) as daemon:
+            alarm = wait_until(lambda: next((a for a in daemon.status()["alarms"] if a["id"] == "fleet.numbers"),
+                                            None), what="the fleet.numbers alarm")
+            assert alarm["severity"] == "warning" and alarm["text"].startswith(
+                "line gsm1 shows +79169990009, which [fleet] numbers does not list")
+
+            # `hotline check` on the box prints it (and says something is wrong) before any caller is moved.
+            config = tmp_path / "hotline.toml"
+            real = copy.deepcopy(document)
+            real["lines"][0]["port"] = "loop://"  # a real box's config: no simulator port
+            config.write_text(tomli_w.dumps(real))
+            checked = subprocess.run([sys.executable, "-m", "appliance.cli", "check", "--no-hardware", "--config",
+                                      str(config), "--data", str(data)], capture_output=True, text=True, timeout=60)
+            assert checked.returncode == 1
+            assert "alarm fleet.numbers (warning): line gsm1 shows +79169990009, which [fleet] numbers does not " \
+                   "list" in checked.stdout
+
+            # The fleet page says it in the admin's language (Russian here).
+            page = fleet_page(signed_in(data, daemon.control_path, "ru"))
+            assert "Линия gsm1 показывает номер +79169990009, которого нет в [fleet] numbers" in page
+    finally:
+        simulation.close()
+
+    # Listed (in its national form too), the alarm is gone.
+    document["fleet"]["numbers"] = [A_NUMBER, "89169990009"]
+    simulation = Simulation(document)
+    simulation.emulators["gsm1"].script.own_number = "+79169990009"
+    try:
+        with running_daemon(simulation, box_data(prompt_cache, tmp_path / "k")) as daemon:
+            wait_until(lambda: daemon.status()["lines"][0]["modem"].get("number") == "+79169990009",
+                       what="the line's own number read")
+            assert "fleet.numbers" not in [a["id"] for a in daemon.status()["alarms"]]
+    finally:
+        simulation.close()
