@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import threading
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 
 from appliance.records.store.calls import CALL_TYPES
 
@@ -206,6 +207,33 @@ def barge():
 @requires("supervisor")
 def listen(call_id: str):
     """The caller's audio of a live call, streamed as it is captured (WAV of unknown length), and audited."""
+    listeners: threading.BoundedSemaphore = current_app.extensions["listeners"]
+    if not listeners.acquire(blocking=False):
+        abort(503, _("{n} people are listening to calls already, as many as the box streams at once: try again "
+                     "when one of them stops.", n=LISTENERS))
+    try:
+        link, rate = _listen_link(call_id)
+    except BaseException:
+        listeners.release()
+        raise
+
+    def stream():
+        yield _wav_header(rate)
+        try:
+            while chunk := link.recv(4096):  # the daemon closes it when the call ends
+                yield chunk
+        except OSError:
+            pass  # the daemon went quiet for STREAM_SILENCE seconds, or the browser went away
+
+    response = Response(stream(), mimetype="audio/wav", headers={"Cache-Control": "no-store"})
+    # Called when the server is done with the stream, even one it never started (the browser left at once).
+    response.call_on_close(link.close)
+    response.call_on_close(listeners.release)
+    return response
+
+
+def _listen_link(call_id: str) -> tuple[socket.socket, int]:
+    """The daemon's socket with the call's audio, the listening audited."""
     try:
         reply = ask("call.listen", call=call_id[:64])
     except DaemonError as exc:
@@ -218,19 +246,18 @@ def listen(call_id: str):
     except OSError as exc:
         link.close()
         abort(503, f"the call's audio is not available: {exc}")
+    return link, int(reply["rate"])
 
-    def stream():
-        yield _wav_header(int(reply["rate"]))
-        try:
-            while chunk := link.recv(4096):  # the daemon closes it when the call ends
-                yield chunk
-        except OSError:
-            pass  # the daemon went quiet for STREAM_SILENCE seconds, or the browser went away
-        finally:
-            link.close()
 
-    return Response(stream(), mimetype="audio/wav", headers={"Cache-Control": "no-store"})
+# Each browser listening holds one of the web server's 4 threads (appliance/cli/serve.py) for as long as the
+# call lasts. With no bound, 4 listeners took them all: every other page, the dashboards and sign-ins waited
+# until a call ended. At most this many at once leaves the other threads to everyone else.
+LISTENERS = 2
 
+
+@blueprint.record_once
+def _bound_listeners(state) -> None:
+    state.app.extensions["listeners"] = threading.BoundedSemaphore(LISTENERS)
 
 STREAM_SILENCE = 30.0  # seconds without audio before the stream is given up
 
