@@ -19,6 +19,7 @@ _FILTERS = ("since", "until", "outcome", "caller", "q", "call_type", "operator",
 # Up to this many matching notes a notes search reads them all (~10 ms on 5M calls); beyond, it walks the
 # notes newest first (CallLog._by_notes).
 _FEW_MATCHES = 1000
+_WALK_AT_MOST = 500  # calls (limit + offset): the first ten pages of 50
 
 
 # Per thread and database file: (device, inode) of the file it was opened on, the read-only connection.
@@ -150,8 +151,11 @@ class CallLog:
         Reading every match cost one lookup per matching note (80-250 ms for a common word on 5M calls). A note
         is never stamped before its call began (CallStore.add_note, migration 16), so once `limit + offset`
         calls have started after the note in hand, no note further down can bring a call onto the page.
-        None when the matches are few (reading them all is quicker) or the database predates migration 16.
+        None when the matches are few or the page deep (reading them all is quicker), or the database predates
+        migration 16.
         """
+        if limit + offset > _WALK_AT_MOST:
+            return None  # a deep page: each call on the way costs a lookup, more than reading every match
         if not self.path.exists():
             return []
         conn = self._connect()
