@@ -35,6 +35,7 @@ class Box:
     """An installed box's venv: `bin` holds `python` and `hotline`; `note` names its interpreter for a row."""
     bin: Path
     note: str
+    root: Path | None = None  # what stands for /opt/hotline: the unit's paths there are the box's here
 
     @property
     def hotline(self) -> Path:
@@ -83,7 +84,8 @@ def box() -> Box:
             for old in CACHE.glob(f"{checkout}-*"):  # each is ~200 MB
                 shutil.rmtree(old, ignore_errors=True)
             _build(base, venv)
-    return Box(venv / "bin", f"{whose} python {version}, venv as install.sh makes it (not editable, compiled)")
+    return Box(venv / "bin", f"{whose} python {version}, venv as install.sh makes it (not editable, compiled)",
+               root=venv / "opt")
 
 
 def peer() -> Box:
@@ -120,7 +122,9 @@ def _build(base: Path, venv: Path) -> None:
                 shutil.copy2(path, src)
             else:
                 shutil.copytree(path, Path(src) / top, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        _run([str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src])
+        # install.sh's install_venv: the venv, the tree into it, and the daemon's bytecode into its prefix
+        _run([str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src],
+             [str(venv / "bin/python"), "-m", "appliance.ops.bytecode", str(venv / "opt/pycache")])
     (venv / "complete").touch()
 
 
@@ -136,9 +140,13 @@ def unit_environment(unit: str = "hotline.service") -> dict[str, str]:
     return env
 
 
-def box_environment(base: dict[str, str], unit: str = "hotline.service") -> dict[str, str]:
-    """`base` without this machine's PYTHON* settings (a box sets none but its unit's), plus the unit's."""
-    return {**{k: v for k, v in base.items() if not k.startswith("PYTHON")}, **unit_environment(unit)}
+def box_environment(base: dict[str, str], unit: str = "hotline.service", box: Box | None = None) -> dict[str, str]:
+    """`base` without this machine's PYTHON* settings (a box sets none but its unit's), plus the unit's, its
+    /opt/hotline paths (the daemon's bytecode prefix) moved into `box`."""
+    unit_env = unit_environment(unit)
+    if box is not None and box.root is not None:
+        unit_env = {k: v.replace("/opt/hotline", str(box.root)) for k, v in unit_env.items()}
+    return {**{k: v for k, v in base.items() if not k.startswith("PYTHON")}, **unit_env}
 
 
 if __name__ == "__main__":

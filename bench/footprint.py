@@ -73,12 +73,12 @@ def idle(pid: int, seconds: float) -> dict[str, float]:
     return {"cpu_percent": share, "rss_mb": status["rss_kb"] / 1024, "threads": status["threads"]}
 
 
-def import_ms(python: Path, module: str, runs: int = 3) -> float:
+def import_ms(python: Path, module: str, env: dict[str, str], runs: int = 3) -> float:
     """Median over `runs` fresh interpreters of the import time of `module` (ms), the interpreter's own left out
     (run outside the tree, so the installed copy is imported)."""
     def total(code: str) -> float:
         err = subprocess.run([str(python), "-X", "importtime", "-c", code], cwd="/", capture_output=True,
-                             text=True, check=True, env=boxenv.box_environment(dict(os.environ))).stderr
+                             text=True, check=True, env=env).stderr
         return sum(int(line.split("|")[0].split(":")[1]) for line in err.splitlines()
                    if line.startswith("import time:") and line.split("|")[0].split(":")[1].strip().isdigit())
 
@@ -88,7 +88,7 @@ def import_ms(python: Path, module: str, runs: int = 3) -> float:
 def launch(box: boxenv.Box, config: Path, data: Path, log: Path) -> Hotline:
     """`hotline run` of the installed box, with its unit's environment (and the bench's NOTIFY_SOCKET, mock pins)."""
     hotline = Hotline(config, data, log, argv=[str(box.hotline), "run", "--config", str(config), "--data", str(data)])
-    hotline.env = boxenv.box_environment(hotline.env)
+    hotline.env = boxenv.box_environment(hotline.env, box=box)
     return hotline
 
 
@@ -113,7 +113,8 @@ def ours(box: boxenv.Box, seconds: float, root: Path, runs: int) -> dict[str, An
     finally:
         hotline.close()
         emulator.stop()
-    return {**figures, "import_ms": import_ms(box.python, "appliance.service.daemon", runs)}
+    return {**figures, "import_ms": import_ms(box.python, "appliance.service.daemon",
+                                           boxenv.box_environment(dict(os.environ), box=box), runs)}
 
 
 def first_start(box: boxenv.Box, root: Path, prompts: int = 100, runs: int = 3) -> tuple[float, float]:
@@ -167,7 +168,8 @@ def peer(seconds: float, runs: int) -> dict[str, Any] | None:
         proc.kill()
         proc.wait(10)
         emulator.stop()
-    return {**figures, "import_ms": import_ms(python, "gsmmodem.modem", runs)}
+    return {**figures, "import_ms": import_ms(python, "gsmmodem.modem",
+                                           {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}, runs)}
 
 
 def run(quick: bool = False, seconds: float | None = None) -> dict[str, Any]:

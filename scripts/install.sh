@@ -135,6 +135,9 @@ install_venv() {
         run python3 -m venv "$VENV"
     fi
     run "$VENV/bin/pip" install --quiet --upgrade /opt/hotline/src
+    # The daemon's unit runs at PYTHONOPTIMIZE=2 from this prefix: its bytecode, made once here (ops/bytecode.py).
+    run rm -rf /opt/hotline/pycache
+    run "$VENV/bin/python" -m appliance.ops.bytecode /opt/hotline/pycache
 }
 
 install_config() {
@@ -239,7 +242,7 @@ do_uninstall() {
         sed -i '/^# >>> hotline/,/^# <<< hotline/d' "$BOOT/config.txt"
         say "removed the hotline block from config.txt (a serial console taken out of cmdline.txt stays out)"
     fi
-    rm -rf "$OPT/venv" "$OPT/src" "$OPT/firmware"
+    rm -rf "$OPT/venv" "$OPT/pycache" "$OPT/src" "$OPT/firmware"
     rmdir "$OPT" 2> /dev/null || true
     if [ "$PURGE" = yes ]; then
         rm -rf "$ETC" "$STATE"

@@ -46,6 +46,32 @@ def test_every_unit_command_line_is_one_hotline_accepts(unit: Path, capsys: pyte
                     f"{capsys.readouterr().err}")
 
 
+def _unit_environment(unit: Path, root: Path | None = None) -> dict[str, str]:
+    """The unit's Environment= assignments (every such line: systemd adds them up), paths under the staging root
+    if one is given."""
+    env: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            for assignment in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = assignment.partition("=")
+                env[key] = _staged([value], root, 0)[0] if root else value
+    return env
+
+
+def test_the_daemons_bytecode_is_compiled_at_install_where_its_unit_looks_for_it(tmp_path: Path) -> None:
+    """The daemon runs optimised from a bytecode prefix its user cannot write: install.sh must fill that prefix,
+    or every start would compile each module it loads from source (a second or more on a Pi Zero)."""
+    env = _unit_environment(REPO / "systemd/hotline.service")
+    assert env.get("PYTHONOPTIMIZE") == "2" and env.get("PYTHONPYCACHEPREFIX"), env
+    root = tmp_path / "root"
+    installed = subprocess.run(["bash", str(REPO / "scripts/install.sh"), "--root", str(root)],
+                               capture_output=True, text=True, timeout=120)
+    assert installed.returncode == 0, installed.stderr
+    plan = (root / "var/log/hotline-install.commands").read_text().splitlines()
+    pip = next(i for i, command in enumerate(plan) if command.startswith("/opt/hotline/venv/bin/pip install"))
+    assert f"/opt/hotline/venv/bin/python -m appliance.ops.bytecode {env['PYTHONPYCACHEPREFIX']}" in plan[pip:]
+
+
 def _staged_venv(root: Path) -> None:
     """What install.sh's `python3 -m venv` + `pip install /opt/hotline/src` make, inside the staging root.
 
@@ -89,13 +115,17 @@ def test_an_installed_box_starts_both_units_and_answers(tmp_path: Path) -> None:
     for line in document["lines"]:
         line["port"] = emulator.port
     config.write_text(tomli_w.dumps(document))
-    env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", HOTLINE_LOCK_DIR=str(tmp_path / "lock"))
+    # As systemd starts each unit: with its Environment= (the daemon's optimisation level and bytecode prefix:
+    # the prefix is not compiled here, so this start compiles what it loads into it)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(GPIOZERO_PIN_FACTORY="mock", HOTLINE_LOCK_DIR=str(tmp_path / "lock"))
     (tmp_path / "lock").mkdir()
     port = free_port()
     procs = []
     try:
         daemon_argv = _staged(_exec_start(REPO / "systemd/hotline.service"), root, port)
-        procs.append(subprocess.Popen(daemon_argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        daemon_env = {**env, **_unit_environment(REPO / "systemd/hotline.service", root)}
+        procs.append(subprocess.Popen(daemon_argv, env=daemon_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, cwd=root / "var/lib/hotline"))
         control_socket = root / "var/lib/hotline/control.sock"
 
@@ -109,7 +139,8 @@ def test_an_installed_box_starts_both_units_and_answers(tmp_path: Path) -> None:
         status = wait_until(daemon_status, timeout=60, what="the installed daemon's status socket")
         assert [line["state"] for line in status["lines"]] == ["up"], status
         web_argv = _staged(_exec_start(REPO / "systemd/hotline-web.service"), root, port)
-        procs.append(subprocess.Popen(web_argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        web_env = {**env, **_unit_environment(REPO / "systemd/hotline-web.service", root)}
+        procs.append(subprocess.Popen(web_argv, env=web_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, cwd=root / "var/lib/hotline"))
 
         def page() -> int | None:

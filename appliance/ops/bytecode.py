@@ -1,0 +1,37 @@
+"""Compile the daemon's Python as its unit runs it, once at install: `python -m appliance.ops.bytecode PREFIX`.
+
+systemd/hotline.service runs the daemon with PYTHONOPTIMIZE=2 (no docstrings or asserts held: ~1 MB less of a
+Pi Zero's memory; nothing in the box reads either) and PYTHONPYCACHEPREFIX=/opt/hotline/pycache. Debian ships
+the standard library compiled at the plain level only, pip compiles the venv the same way, and the hotline
+user may write neither (ProtectSystem=strict): without this every start would compile each module it loads
+from source. So every module the daemon may load, the standard library's and the venv's, is compiled here at
+level 2 into PREFIX, where that interpreter then finds it. Run by scripts/install.sh (and bench/boxenv.py) with
+the venv's own interpreter; files that do not compile (test data in some standard libraries) are skipped.
+"""
+
+from __future__ import annotations
+
+import compileall
+import sys
+import sysconfig
+from pathlib import Path
+
+
+def compile_into(prefix: Path) -> None:
+    sys.pycache_prefix = str(prefix)  # where cache_from_source (compileall's target) puts every file
+    paths = sysconfig.get_paths()
+    for top in sorted({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}):
+        compileall.compile_dir(top, quiet=2, optimize=2, workers=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m appliance.ops.bytecode PREFIX", file=sys.stderr)
+        return 2
+    compile_into(Path(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
