@@ -289,9 +289,15 @@ class RecordKeeper:
         self.next_maintenance = self.monotonic()
 
     def _settle(self) -> None:
-        """Move the provisional stamps; a disk that refuses the writes is an alarm, and it is tried again later."""
+        """Move the provisional stamps; a disk that refuses the writes is an alarm, and it is tried again later.
+
+        Records still waiting for the disk (calls.journal) carry provisional stamps too: they are written first,
+        or the move waits for them, as it would forget the runs they belong to once done (docs/clock.md)."""
         now = self.monotonic()
         try:
+            if not self.store.flush():
+                raise sqlite3.OperationalError(f"{len(self.store.pending)} call record write(s) still wait for the "
+                                               f"disk ({self.store.last_error})")
             moved = self._provisional.settle(self._db, self.clock.wall() - now, now)
         except STORAGE_ERRORS as exc:
             log.error("records stamped before the clock was set cannot be moved yet: %s", exc)

@@ -365,6 +365,32 @@ def test_the_clock_set_while_the_disk_is_full_is_retried_and_deletes_nothing(tmp
         assert box.loop.is_alive() and not box.failure
 
 
+def test_records_a_full_disk_kept_over_a_restart_move_to_the_true_time_when_the_clock_is_set(tmp_path):
+    """Booted in 1970, a call on a full disk waits in calls.journal, the box restarts (same boot, clock still
+    unset), NTP sets the clock while the disk is still full, then space returns: the record is written and moved
+    to the true time like every record stamped before, and retention (30 days) keeps it."""
+    data, synced = tmp_path / "data", tmp_path / "synchronized"
+    offset = [-50 * 365 * 86400.0]
+    clock = SystemTime(synced, wall=lambda: time.time() + offset[0])
+    with tiny_filesystem(data, 24):
+        filler = Filler(data)
+        with Box(data, clock=clock, retention={"calls": 30}) as box:
+            filler.fill()
+            box.take_a_call()
+        assert calls(data) == []  # stopped while the disk was full: the call waits in the journal
+        with Box(data, clock=clock, retention={"calls": 30}) as box:
+            filler.fill()  # whatever the start freed (the space reserve) is taken again
+            offset[0] = 0.0
+            synced.touch()  # NTP sets the clock while the disk is full
+            wait_until(lambda: "clock.unset" not in box.alarms(), 15, "the clock seen set")
+            filler.free()
+            (record,) = wait_until(lambda: [c for c in calls(data) if c["ended_at"]], 30, "the record written")
+            wait_until(lambda: not {"maintenance.restamp", "disk.write"} & set(box.alarms()), 30, "the restamp done")
+            (record,) = calls(data)
+            assert abs(record["started_at"] - time.time()) < 3600 and abs(record["ended_at"] - time.time()) < 3600
+            assert not box.failure
+
+
 def test_signing_in_on_a_full_disk_says_why_and_the_api_still_shows_the_alarms(tmp_path):
     import re
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+TICK = 1e-6  # s: a span's end short of the next run's first stamp, so no row of that run moves twice
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # a new one every boot: monotonic times of another mean nothing
 
 # Every wall-clock stamp the daemon writes, by table.
@@ -92,12 +93,25 @@ class ProvisionalRuns:
             log.warning("%s cannot be written: %s", self.path, exc)
 
     def settle(self, db: Database, offset: float, now: float) -> int:
-        """The time is known (wall minus monotonic = `offset`, monotonic `now`): move every noted run's rows."""
+        """The time is known (wall minus monotonic = `offset`, monotonic `now`): move every noted run's rows.
+
+        A run's rows are those it wrote (rowids up to the next run's) and those it left in the full-disk journal
+        (calls.journal) that a later run wrote once space returned: those carry the run's stamps under a later
+        run's rowids, so they are found by their stamps, below the next run's first one. All runs move in one
+        transaction: a disk that refuses part of it moves nothing, and the retry moves each row once."""
         runs = self.runs()
         moved = 0
-        for i, run in enumerate(runs):
-            until = runs[i + 1]["since"] if i + 1 < len(runs) else None
-            moved += restamp(db, run["since"], until, (run["low"], now + run["offset"]), offset - run["offset"])
+        with db.atomic():
+            for i, run in enumerate(runs):
+                delta = offset - run["offset"]
+                if i + 1 == len(runs):
+                    moved += restamp(db, run["since"], None, (run["low"], now + run["offset"]), delta)
+                    continue
+                later = runs[i + 1]
+                moved += restamp(db, run["since"], later["since"], (run["low"], now + run["offset"]), delta)
+                # this run's clock never reached the next run's first stamp (counted in this run's offset)
+                ended = later["low"] + run["offset"] - later["offset"]
+                moved += restamp(db, later["since"], None, (run["low"], ended - TICK), delta)
         self.path.unlink(missing_ok=True)
         return moved
 
