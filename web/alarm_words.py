@@ -1,4 +1,4 @@
-"""The daemon's alarms (docs/alarms.md) in the page's language, for the dashboard's script.
+"""The daemon's alarms (docs/alarms.md), and why a line is down, in the page's language, for the dashboard.
 
 The daemon writes each alarm's text in English, with the details an admin or a technician needs (a path, a
 modem's reply, an exception). A page in another language says what the alarm means in its own words: the
@@ -8,6 +8,7 @@ beside it as the technical detail (marked as English by the script).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import boxtime
@@ -34,6 +35,7 @@ HEADLINES = (
     ("start.", "A problem at start ({rest})."),
     ("prompt.", "The prompt {rest} could not be made: callers hear a short tone instead."),
     ("line.", "A line's modem reports a problem ({rest})."),
+    ("alerts.send", "Alerts cannot be sent now: they are tried again by themselves."),
 )
 
 # The maintenance chores by name (appliance/service/keeper.py), in words.
@@ -56,3 +58,37 @@ def alarm_words(alarm: dict[str, Any]) -> dict[str, Any]:
                 break
         words, detail = words or _("Alarm {id}", id=alarm_id), text
     return {**alarm, "words": words, "detail": detail, "since_text": boxtime.shown(alarm.get("since"))}
+
+
+# Why a line is down (appliance/modem: recovery.py, health.py, line.py; service/adapters.py): the kind in words,
+# and the daemon's own text kept beside it when it holds more (a port, the modem's reply, an exception).
+# (pattern, words, whether the text says no more than the words)
+LINE_REASONS = tuple((re.compile(pattern), words, whole) for pattern, words, whole in (
+    (r"not on the network: .*", "not on the network", False),
+    (r"no SIM inserted", "no SIM inserted", True),
+    (r"the SIM needs its PIN(?: and none is configured \(sim_pin\))?", "the SIM needs its PIN", False),
+    (r"the SIM refused the configured PIN", "the SIM refused the configured PIN", True),
+    (r"the SIM is blocked \(PUK needed\)", "the SIM is blocked (PUK needed)", True),
+    (r"the SIM (?:is not ready|is not usable .*|reports .*)", "the SIM is not usable", False),
+    (r"port .* lost: .*", "the connection to the modem was lost", False),
+    (r"the modem stopped answering.*", "the modem stopped answering", False),
+    (r"the modem reported .*", "the modem reported a problem", False),
+    (r".* cannot be opened: .*", "the line's sound device cannot be opened", False),
+    (r"not configured: .*", "the line is not configured for this box", False),
+))
+REGISTRATION = re.compile(r"not on the network: (?P<state>.+)")
+
+
+def line_reason(reason: str | None) -> dict[str, str | None]:
+    """`reason_words` (what to show) and `reason_detail` (the daemon's English, when it says more)."""
+    if not reason:
+        return {"reason_words": None, "reason_detail": None}
+    if language() == "en":
+        return {"reason_words": reason, "reason_detail": None}
+    registration = REGISTRATION.fullmatch(reason)
+    if registration and _(registration["state"]) != registration["state"]:
+        return {"reason_words": f"{_('not on the network')}: {_(registration['state'])}", "reason_detail": None}
+    for pattern, words, whole in LINE_REASONS:
+        if pattern.fullmatch(reason):
+            return {"reason_words": _(words), "reason_detail": None if whole else reason}
+    return {"reason_words": _("the modem reports a problem"), "reason_detail": reason}

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .alarm_words import alarm_words
+from .alarm_words import alarm_words, line_reason
 from .i18n import language
 from .link import STATUS_SECONDS, DaemonError, ask, call_log, live_status, status_generation, viewer_role
 from .patterns import plain
@@ -89,6 +89,8 @@ def dashboard():
                             _dashboards.pop(key, None)
                         return _refused(exc, today=today)
                     state["alarms"] = [alarm_words(alarm) for alarm in state.get("alarms", [])]
+                    for line in state.get("lines", []):  # why a line is down, in the page's words
+                        line.update(line_reason(line.get("reason")))
                     body = json.dumps({"status": state, "today": today,
                                        "opening": opening(state.get("schedule", {}))}, ensure_ascii=False).encode()
                     with _dashboard_lock:

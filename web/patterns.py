@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from .i18n import translate as _
-from .labels import step_type
+from .labels import OPTIONS, step_type
 from .words import state_word
 
 _ID = r"'?(?P<name>[^']*)'?"
@@ -63,9 +63,9 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
      "the data disk ({path}) has {free} MB free of {total} MB (warning below {low} MB): when it is full, call "
      "records wait in memory until space is freed"),
     (r"clock not set: the time is not synchronised yet, so calls follow \[schedule\] when_time_unknown = "
-     r"(?P<value>\S+), retention waits, and records are stamped provisionally until the time is set",
+     r"'(?P<when>open|closed)', retention waits, and records are stamped provisionally until the time is set",
      "clock not set: the time is not synchronised yet, so calls follow the setting for an unknown time "
-     "({value}), old records are kept, and records are stamped provisionally until the time is set"),
+     "({when}), old records are kept, and records are stamped provisionally until the time is set"),
     (r"the wall clock jumped by (?P<days>[+-][\d.]+) days; retention waits a day rather than judge ages by it",
      "the wall clock jumped by {days} days; deleting old records waits a day rather than judge ages by it"),
     # refusals
@@ -218,6 +218,8 @@ def message(text: str) -> Markup:
                 parts["kind"] = step_type(found["kind"])
             if "section" in found.groupdict():  # a config section's name, as the menu of sections has it
                 parts["section"] = _(found["section"].capitalize())
+            if "when" in found.groupdict():  # [schedule] when_time_unknown, as its setting's choices say it
+                parts["when"] = _(OPTIONS[found["when"]])
             return Markup(escape(_(words))).format(**parts)
     return escape(_(text))
 

@@ -9,10 +9,15 @@ async function refresh() {
     fillOpening(reply.opening);
     Hotline.fill("lines", status.lines.map((l) => {
       const modem = l.modem || {};
-      return [l.id, Hotline.t(l.state) + (l.reason ? " — " + l.reason : ""), Hotline.t(modem.registration),
+      return [l.id, Hotline.t(l.state) + (l.reason_words ? " — " + l.reason_words : ""), Hotline.t(modem.registration),
         modem.signal_dbm === undefined || modem.signal_dbm === null ? "" : modem.signal_dbm + " dBm",
         modem.operator, forwarding(modem.forwarding)];
     }));
+    status.lines.forEach((l, i) => {  // why it is down, in the daemon's English too when that says more
+      if (l.reason_detail) {
+        document.querySelector("#lines tbody").rows[i].cells[1].appendChild(technical(l.reason_detail));
+      }
+    });
     Hotline.fill("handsets", status.handsets.map((h) => [h.id, h.operator, Hotline.t(h.state)]));
     Hotline.fill("live", status.calls.map((c) => [c.line, c.caller || "—", Hotline.t(c.state), c.menu_path,
       c.handset, c.seconds]));
@@ -41,16 +46,18 @@ function fillAlarms(alarms) {
     const item = document.createElement("li");
     item.className = a.severity;
     item.textContent = a.words + " (" + Hotline.t("since") + " " + a.since_text + ")";
-    if (a.detail) {  // the daemon's own English, for a technician: marked so, not translated by the browser
-      const detail = document.createElement("small");
-      detail.lang = "en";
-      detail.translate = false;
-      detail.textContent = " " + a.detail;
-      item.appendChild(detail);
-    }
+    if (a.detail) item.appendChild(technical(a.detail));
     return item;
   }));
   document.getElementById("alarms-box").hidden = alarms.length === 0;
+}
+// The daemon's own English, for a technician: marked so, not translated by the browser.
+function technical(text) {
+  const detail = document.createElement("small");
+  detail.lang = "en";
+  detail.translate = false;
+  detail.textContent = " " + text;
+  return detail;
 }
 // Open or closed, forced by whom until when: the server words it, as on the page's first load.
 function fillOpening(opening) {
