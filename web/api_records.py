@@ -16,6 +16,8 @@ from appliance.records.csv_export import export_calls
 from appliance.records.store.access import AccessStore
 from appliance.records.store.queries import CallLog
 
+from .link import audited_query
+
 blueprint = Blueprint("api_records", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 500
@@ -117,7 +119,7 @@ def calls():
     offset = int(_number("offset", 0, 0, 10**9))
     role = g.api_client["role"]
     rows = _query(lambda: _log().search(limit=limit, offset=offset, role=role, **filters))
-    _audit("api.calls.list", None, request.query_string.decode()[:500] or None)
+    _audit("api.calls.list", None, audited_query(_log()))
     return jsonify(calls=rows, limit=limit, offset=offset)
 
 
@@ -148,6 +150,6 @@ def stats():
 def export_csv():
     filters = _filters()
     lines = _query(lambda: export_calls(_log(), role=g.api_client["role"], **filters))
-    _audit("api.export", None, request.query_string.decode()[:500] or "all calls")
+    _audit("api.export", None, audited_query(_log()) or "all calls")
     return Response(stream_with_context(lines), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="calls.csv"'})

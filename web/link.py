@@ -6,10 +6,12 @@ import copy
 import threading
 import time
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import current_app, flash, g
+from flask import current_app, flash, g, request
 
 from appliance.records.privacy import appear
+from appliance.records.store.erasure import ERASED as ERASED_FORM
 from appliance.records.store.inbox import Inbox
 from appliance.records.store.queries import CallLog
 from appliance.service import control
@@ -100,6 +102,21 @@ def viewer() -> str:
 
 def call_log() -> CallLog:
     return CallLog(current_app.config["DATABASE"])
+
+
+def audited_query(log: CallLog) -> str | None:
+    """The request's query string as the audit log keeps it (a year): a caller searched for by number is kept
+    as their caller key, never as the number typed, whatever the privacy mode; erasing the caller then removes
+    the key too (docs/privacy.md)."""
+    pairs = []
+    for name, value in request.args.items(multi=True):
+        if name == "caller" and any(c.isdigit() for c in value):
+            try:
+                value = log.caller_key(value) or ERASED_FORM
+            except ValueError:  # no privacy key yet: nothing can have been found by it
+                value = ERASED_FORM
+        pairs.append((name, value))
+    return urlencode(pairs)[:500] or None
 
 
 def inbox() -> Inbox:

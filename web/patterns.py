@@ -55,6 +55,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(f"^{pattern}$"), word
      "There is no prompt {name}: upload or type it on the prompts page first."),
     (r"no line is up to send the SMS from; the announcement is on",
      "No line is up to send the SMS from; the announcement is on."),
+    # a caller's export or erasure refused (appliance/records/store/retention.py, service/commands_calls.py)
+    (r"the caller is on a call now \(line (?P<line>\S+)\); erase them once it has ended",
+     "The caller is on a call now (line {line}): erase them once the call has ended."),
+    (r"no calls from " + _ID, "There are no calls from {name}."),
     (r"no simulated line " + _ID, "There is no simulated line {name}."),
     (r"(?P<key>[a-z_]+) is needed", "{key} is needed"),
     # the daemon's alarms (appliance/diskspace.py, service/timesync.py); the others get a headline (alarm_words.py)

@@ -21,7 +21,7 @@ from . import boxtime
 from .access import audit
 from .charts import CHART_WORDS, statistics_charts
 from .i18n import translate as _
-from .link import call_log, viewer_role
+from .link import audited_query, call_log, viewer_role
 from .pages import CATEGORIES
 from .security import requires
 
@@ -89,7 +89,7 @@ def call_detail(call_id: str):
 def export_csv():
     filters = _filters()
     lines = _run(lambda: export_calls(call_log(), role=viewer_role(), **filters))
-    audit("export.csv", "calls", request.query_string.decode()[:500] or "all calls")
+    audit("export.csv", "calls", audited_query(call_log()) or "all calls")
     name = f"calls-{datetime.now():%Y%m%d-%H%M}.csv"
     return Response(stream_with_context(lines), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -10,6 +10,8 @@ import pytest
 from appliance import config as configuration
 from appliance.service import control
 from tests.support.waiting import wait_until
+from tests.support.web import csrf, set_up
+from web import create_app
 
 NUMBER = "+79165550123"
 H1_RING, H1_HOOK = 17, 27
@@ -60,6 +62,11 @@ def test_a_caller_on_a_call_now_is_not_erased_until_it_ends(box):
     wait_until(lambda: ask("status")["calls"], what="the call in the flow")
     reply = ask("caller.erase", caller=NUMBER, actor="admin")
     assert reply["ok"] is False and "on a call now (line gsm1)" in reply["error"], reply
+    app = create_app(data, control_path=daemon.control_path)  # the privacy page says so, in Russian
+    admin = app.test_client()
+    assert set_up(admin, data, lang="ru").status_code == 302
+    admin.post("/privacy/erase", data={"caller": NUMBER, "confirm": NUMBER, "csrf_token": csrf(admin)})
+    assert "Абонент сейчас разговаривает (линия" in admin.get("/privacy").text
     emulator.remote_hangup()
     wait_until(lambda: not ask("status")["calls"] and _rows(data, "SELECT ended_at FROM calls")[0][0],
                what="the call recorded")
