@@ -122,9 +122,12 @@ def _build(base: Path, venv: Path) -> None:
                 shutil.copy2(path, src)
             else:
                 shutil.copytree(path, Path(src) / top, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        # install.sh's install_venv: the venv, the tree into it, and the daemon's bytecode into its prefix
-        _run([str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src],
-             [str(venv / "bin/python"), "-m", "appliance.ops.bytecode", str(venv / "opt/pycache")])
+        # install.sh's install_venv: the venv, the tree into it, and the daemon's bytecode into the prefix its
+        # unit names (a tree from before the unit named one has no such step)
+        steps = [[str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src]]
+        if "PYTHONPYCACHEPREFIX" in unit_environment():
+            steps.append([str(venv / "bin/python"), "-m", "appliance.ops.bytecode", str(venv / "opt/pycache")])
+        _run(*steps)
     (venv / "complete").touch()
 
 
