@@ -195,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     figures = run(args.quick, args.idle)
     theirs = figures["peer"] or {}
     print(f"idle window {figures['idle_seconds']:g} s; {figures['interpreter']}")
-    print(f"{'':16} {'ours':>10} {'python-gsmmodem-new':>20} {'ours/peer':>10}")
-    for name in ("ready_seconds", "ready_cpu_seconds", "cpu_percent", "rss_mb", "threads", "import_ms"):
+    print(f"{'':18} {'ours':>10} {'python-gsmmodem-new':>20} {'ours/peer':>10}")
+    for name in ("ready_seconds", "ready_cpu_seconds", "cpu_percent", "rss_mb", "first_start_rss_mb", "threads",
+                 "import_ms"):
         mine, other = figures["ours"][name], theirs.get(name)
         ratio = f"{mine / other:.2f}" if other else "-"
-        print(f"{name:16} {mine:10.2f} {other if other is None else round(other, 2)!s:>20} {ratio:>10}")
+        print(f"{name:18} {mine:10.2f} {other if other is None else round(other, 2)!s:>20} {ratio:>10}")
     print(f"first start, {figures['first_start_prompts']} prompts to render, to READY=1: "
           f"{figures['first_start_seconds']:.2f} s, the daemon's CPU time {figures['first_start_cpu_seconds']:.2f} s")
     return 0
