@@ -13,6 +13,7 @@ import threading
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 
 from appliance.records.store.calls import CALL_TYPES
 
@@ -256,7 +257,7 @@ LISTENERS = 2
 
 
 @blueprint.record_once
-def _bound_listeners(state) -> None:
+def _bound_listeners(state: BlueprintSetupState) -> None:
     state.app.extensions["listeners"] = threading.BoundedSemaphore(LISTENERS)
 
 STREAM_SILENCE = 30.0  # seconds without audio before the stream is given up
