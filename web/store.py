@@ -22,7 +22,7 @@ LANGUAGES = ("en", "ru")
 SCHEMA_VERSION = 3  # 2: the knowledge base (web/articles.py); 3: user ids never reused, session versions
 
 M_ARENA_MAX = -8  # glibc's mallopt() parameter
-_own_connections = threading.local()  # per thread: web.db path -> ((device, inode), connection), see WebStore._kept
+_own_connections = threading.local()  # per thread: ((path, device, inode), connection), see WebStore._kept
 
 
 def one_malloc_arena() -> None:
@@ -104,15 +104,15 @@ class WebStore:
         triggers) took ~0.35 of the ~0.63 ms a dashboard poll cost. A web.db replaced by a restore (a new inode)
         is opened afresh."""
         st = os.stat(self.path)
-        held: dict[Path, tuple[tuple[int, int], sqlite3.Connection]] = _own_connections.__dict__.setdefault("held", {})
-        identity = (st.st_dev, st.st_ino)
-        if self.path in held and held[self.path][0] == identity:
-            return held[self.path][1]
-        if self.path in held:
-            held.pop(self.path)[1].close()
+        mine = (self.path, st.st_dev, st.st_ino)
+        held: tuple[tuple[Path, int, int], sqlite3.Connection] | None = getattr(_own_connections, "held", None)
+        if held is not None and held[0] == mine:
+            return held[1]
+        if held is not None:  # one at a time: a box has one web.db (a test process makes many)
+            held[1].close()
         conn = sqlite3.connect(self.path, timeout=5)
         conn.row_factory = sqlite3.Row
-        held[self.path] = (identity, conn)
+        _own_connections.held = (mine, conn)
         return conn
 
     # --- users ----------------------------------------------------------------
