@@ -81,8 +81,10 @@ def box() -> Box:
     with (CACHE / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / "complete").exists():
-            for old in CACHE.glob(f"{checkout}-*"):  # each is ~200 MB
-                shutil.rmtree(old, ignore_errors=True)
+            for old in CACHE.glob("venv-*"):  # each is ~200 MB: this checkout's older ones, and those of
+                made_for = old / "checkout"     # checkouts gone (a CI run's fresh clone)
+                if old.name.startswith(checkout) or (made_for.exists() and not Path(made_for.read_text()).exists()):
+                    shutil.rmtree(old, ignore_errors=True)
             _build(base, venv)
     return Box(venv / "bin", f"{whose} python {version}, venv as install.sh makes it (not editable, compiled)",
                root=venv / "opt")
@@ -128,6 +130,7 @@ def _build(base: Path, venv: Path) -> None:
         if "PYTHONPYCACHEPREFIX" in unit_environment():
             steps.append([str(venv / "bin/python"), "-m", "appliance.ops.bytecode", str(venv / "opt/pycache")])
         _run(*steps)
+    (venv / "checkout").write_text(str(ROOT))
     (venv / "complete").touch()
 
 
