@@ -63,6 +63,7 @@ PLAN="$ROOT/var/log/hotline-install.commands"
 PACKAGES=(python3-venv python3-dev gcc pkg-config libasound2-dev libsystemd-dev alsa-utils espeak-ng sox
           usb-modeswitch avahi-daemon nginx openssl sqlite3)
 NGINX="$ROOT/etc/nginx"
+APT_HOOK_DIR="$ROOT/etc/apt/apt.conf.d"
 
 say() { printf 'hotline: %s\n' "$*"; }
 
@@ -138,6 +139,13 @@ install_venv() {
     # The daemon's unit runs at PYTHONOPTIMIZE=2 from this prefix: its bytecode, made once here (ops/bytecode.py).
     run rm -rf /opt/hotline/pycache
     run "$VENV/bin/python" -m appliance.ops.bytecode /opt/hotline/pycache
+    # An upgrade of Debian's python3 leaves that bytecode stale: the daemon, which may write none, would then
+    # compile from source at every start. dpkg renews it after each run (only what changed is compiled).
+    mkdir -p "$APT_HOOK_DIR"
+    cat > "$APT_HOOK_DIR/90hotline-bytecode" << EOF
+// Written by hotline's scripts/install.sh: renew the daemon's bytecode after packages change.
+DPkg::Post-Invoke { "if [ -x $VENV/bin/python ]; then $VENV/bin/python -m appliance.ops.bytecode /opt/hotline/pycache > /dev/null 2>&1 || true; fi"; };
+EOF
 }
 
 install_config() {
@@ -242,6 +250,7 @@ do_uninstall() {
         sed -i '/^# >>> hotline/,/^# <<< hotline/d' "$BOOT/config.txt"
         say "removed the hotline block from config.txt (a serial console taken out of cmdline.txt stays out)"
     fi
+    rm -f "$APT_HOOK_DIR/90hotline-bytecode"
     rm -rf "$OPT/venv" "$OPT/pycache" "$OPT/src" "$OPT/firmware"
     rmdir "$OPT" 2> /dev/null || true
     if [ "$PURGE" = yes ]; then

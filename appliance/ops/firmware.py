@@ -211,8 +211,12 @@ def _checked_pins(output_pins: Iterable[int]) -> list[int]:
     return pins
 
 
+# Not __doc__: the daemon's unit runs Python with PYTHONOPTIMIZE=2, which drops docstrings.
+DESCRIPTION = "What the Pi must know before Linux starts: config.txt lines, the serial console, udev names, the watchdog."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.ops.firmware", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m appliance.ops.firmware", description=DESCRIPTION)
     parser.add_argument("--config", type=Path, required=True, help="the appliance config (hotline.toml)")
     parser.add_argument("--out", type=Path, required=True, help="directory for the generated files")
     parser.add_argument("--boot", type=Path, help="boot partition to merge config.txt/cmdline.txt into")

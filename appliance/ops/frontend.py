@@ -84,8 +84,12 @@ def _upstream(text: str) -> str:
     return text
 
 
+# Not __doc__: the daemon's unit runs Python with PYTHONOPTIMIZE=2, which drops docstrings.
+DESCRIPTION = "The HTTPS front end's files: a self-signed certificate for this box and nginx's site config."
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m appliance.ops.frontend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m appliance.ops.frontend", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     cert = sub.add_parser("cert", help="make a self-signed certificate unless one is there")
     cert.add_argument("directory", type=Path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -237,3 +238,38 @@ def test_image_stage_installs_the_same_appliance(tmp_path: Path) -> None:
     assert (rootfs / "etc/systemd/system/multi-user.target.wants/hotline-tls.service").is_symlink()
     assert not (rootfs / "etc/hotline/tls").exists()
     assert not any("tls-cert" in line for line in _plan(rootfs))
+
+
+def _apt_hook_command(hook: Path) -> str:
+    """The shell command dpkg runs after each run, as apt itself parses the file."""
+    dumped = subprocess.run(["apt-config", "-c", str(hook), "dump", "DPkg::Post-Invoke"], capture_output=True,
+                            text=True, timeout=30, check=True).stdout
+    lines = [line for line in dumped.splitlines() if "appliance.ops.bytecode" in line]
+    assert len(lines) == 1, dumped
+    value = lines[0].split(" ", 1)[1].rstrip(";")
+    return value[1:-1].replace('\\"', '"')
+
+
+@pytest.mark.skipif(shutil.which("apt-config") is None, reason="apt-config (Debian's apt) is not on this machine")
+def test_the_daemons_bytecode_is_renewed_after_every_package_upgrade(pi_root: Path, tmp_path: Path) -> None:
+    """An upgrade of Debian's python3 makes the daemon's level-2 bytecode stale; the daemon may write none, so it
+    would compile every module at every start (seconds on a Pi Zero) until someone ran install.sh again."""
+    assert _install(pi_root).returncode == 0
+    hook = pi_root / "etc/apt/apt.conf.d/90hotline-bytecode"
+    command = _apt_hook_command(hook)
+    prefix = re.search(r"PYTHONPYCACHEPREFIX=(\S+)", (REPO / "systemd/hotline.service").read_text())[1]
+    # Run the hook as dpkg would, with the venv's interpreter stood in for by one that says how it was called.
+    called = tmp_path / "called"
+    for code in (0, 1):
+        fake = tmp_path / f"python{code}"
+        fake.write_text(f'#!/bin/sh\necho "$@" > {called}\nexit {code}\n')
+        fake.chmod(0o755)
+        ran = subprocess.run(["sh", "-c", command.replace("/opt/hotline/venv/bin/python", str(fake))],
+                             capture_output=True, text=True, timeout=30)
+        assert ran.returncode == 0, ran.stderr  # a failed compile never fails the upgrade
+        assert called.read_text().split() == ["-m", "appliance.ops.bytecode", prefix]
+    # A box without the venv (removed by hand) lets dpkg carry on.
+    assert subprocess.run(["sh", "-c", command.replace("/opt/hotline/venv", str(tmp_path / "gone"))],
+                          timeout=30).returncode == 0
+    assert _install(pi_root, "--uninstall").returncode == 0
+    assert not hook.exists()
