@@ -212,7 +212,8 @@ def _checked_pins(output_pins: Iterable[int]) -> list[int]:
 
 
 # Not __doc__: the daemon's unit runs Python with PYTHONOPTIMIZE=2, which drops docstrings.
-DESCRIPTION = "What the Pi must know before Linux starts: config.txt lines, the serial console, udev names, the watchdog."
+DESCRIPTION = ("What the Pi must know before Linux starts: config.txt lines, the serial console, udev names,"
+               " the watchdog.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
