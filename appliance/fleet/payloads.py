@@ -17,6 +17,7 @@ from ..core.siblings import Sibling
 from ..records.privacy import PSEUDONYM_PREFIX, has_digits, is_protected, mask
 
 SCHEMA = 1  # bumped when a field changes meaning; a subscriber reads the ones it knows
+WORD = 64  # longest text field a sibling's `moves` message may carry (a call id is 32 hex digits)
 
 BUSY = ("ringing", "on_call", "wrap_up")
 
@@ -137,8 +138,11 @@ def move_announced(payload: bytes, *, here: str) -> MoveAnnounced | None:
     if not isinstance(message, dict) or message.get("to") != here or not isinstance(message.get("box"), str) \
             or message["box"] == here or not isinstance(message.get("call"), str):
         return None
-    text = {key: value if isinstance(value := message.get(key), str) else None
+    # What a sibling says goes into this box's timeline: a skill, a language code, a masked number, each short.
+    text = {key: value if isinstance(value := message.get(key), str) and len(value) <= WORD else None
             for key in ("skill", "language", "caller")}
+    if len(message["call"]) > WORD:
+        return None
     waited = message.get("waited_seconds")
     return MoveAnnounced(message["box"], message["call"], text["skill"], text["language"],
                          float(waited) if isinstance(waited, int | float) and not isinstance(waited, bool) else 0.0,

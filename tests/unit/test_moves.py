@@ -214,3 +214,20 @@ def test_a_caller_on_an_analogue_line_is_never_tried_and_the_fleet_page_says_why
     waiting_for_legal(sb, clock, "gsm1", "+79161234567")  # a GSM line's caller still goes
     clock.advance(5)
     assert on_lines(sb.handle(ev.Tick())) == [ev.StopAudio("gsm1"), ev.Transfer("gsm1", B_NUMBER)]
+
+
+def test_a_siblings_word_that_is_not_for_this_box_or_reads_wrong_is_ignored():
+    import json
+
+    from appliance.fleet.payloads import move_announced
+
+    def heard(**fields: object) -> ev.MoveAnnounced | None:
+        word = {"box": "office-a", "to": "office-b", "call": "c1", "skill": "legal", "language": "en",
+                "waited_seconds": 61.0, "caller": None, "off": False, "landed": False, **fields}
+        return move_announced(json.dumps(word).encode(), here="office-b")
+
+    assert heard() == ev.MoveAnnounced("office-a", "c1", "legal", "en", 61.0)
+    assert heard(to="office-c") is None and heard(box="office-b") is None and heard(call=7) is None
+    assert heard(call="c" * 65) is None
+    assert heard(skill="x" * 65).skill is None and heard(waited_seconds=True).waited == 0.0
+    assert move_announced(b"{not json", here="office-b") is None
