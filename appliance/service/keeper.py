@@ -295,7 +295,7 @@ class RecordKeeper:
         or the move waits for them, as it would forget the runs they belong to once done (docs/clock.md)."""
         now = self.monotonic()
         try:
-            if not self.store.flush():
+            if self._provisional.runs() and not self.store.flush():
                 raise sqlite3.OperationalError(f"{len(self.store.pending)} call record write(s) still wait for the "
                                                f"disk ({self.store.last_error})")
             moved = self._provisional.settle(self._db, self.clock.wall() - now, now)
