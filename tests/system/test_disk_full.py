@@ -391,6 +391,21 @@ def test_records_a_full_disk_kept_over_a_restart_move_to_the_true_time_when_the_
             assert not box.failure
 
 
+def test_a_synced_start_with_records_waiting_for_space_raises_no_restamp_alarm(tmp_path):
+    """Nothing was stamped provisionally: records waiting in the journal hold back no move of stamps."""
+    data = tmp_path / "data"
+    with tiny_filesystem(data, 24):
+        filler = Filler(data)
+        with Box(data) as box:
+            filler.fill()
+            box.take_a_call()
+        with Box(data) as box:
+            filler.fill()
+            wait_until(lambda: "disk.write" in box.alarms(), 15, "the records waiting for space")
+            assert "maintenance.restamp" not in box.alarms()
+        filler.free()
+
+
 def test_signing_in_on_a_full_disk_says_why_and_the_api_still_shows_the_alarms(tmp_path):
     import re
 
