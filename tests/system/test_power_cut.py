@@ -88,15 +88,17 @@ def test_a_calls_record_is_fsynced_after_its_commit_and_never_on_the_event_loop(
                              what="calls.db-wal fsynced after the record's commit")
         assert pid not in syncing, "the event loop waited for the card"
     finally:
-        if strace is not None:
-            strace.terminate()  # detaches from every thread: slow on a loaded machine
-            try:
-                strace.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                strace.kill()
-                strace.wait()
-        hotline.close()
-        emulator.stop()
+        try:
+            if strace is not None:
+                strace.terminate()  # detaches from every thread: slow on a loaded machine
+                try:
+                    strace.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    strace.kill()  # the kernel detaches its tracees when it dies
+                    strace.wait()
+        finally:  # the daemon never outlives the test, whatever strace did
+            hotline.close()
+            emulator.stop()
 
 
 def _attached(pid: int) -> bool:
