@@ -135,7 +135,7 @@ def salvage_corrupt(db: Path, problem: str, stamp: str, alarm: Alarm) -> None:
     """Move a corrupt log aside, start a fresh one and copy into it every row that can still be read."""
     aside = db.with_name(f"{db.name}.corrupt-{stamp}")
     move_database(db, aside)
-    fresh = sqlite_utils_without_numpy().Database(sqlite3.connect(db))
+    fresh = sqlite_utils_without_numpy().Database(sqlite3.connect(db), execute_plugins=False)  # as migrations._apply
     try:
         migrate(fresh)
         with tempfile.TemporaryDirectory(prefix=".salvage-", dir=db.parent) as scratch:
