@@ -61,7 +61,7 @@ class Voice:
             self._caller += pcm
 
     def wait(self, predicate: Callable[[Voice], bool], timeout: float) -> bool:
-        """Block until predicate(self) holds (checked at each transmission or reception ending)."""
+        """Block until predicate(self) holds (checked as each transmission or reception starts and ends)."""
         with self._cond:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 
@@ -87,12 +87,12 @@ class Voice:
             return ("ERROR",)
         if cmd == "AT+VTX":
             self._reader, self._got, self._cancelled = DleReader(), bytearray(), False
-            self.mode = "tx"
+            self._enter("tx")
             return ("CONNECT",)
         if cmd == "AT+VRX":
             self._reader = DleReader()
             self._send("CONNECT")  # before the first sample
-            self.mode = "rx"
+            self._enter("rx")
             self._stream_stop = threading.Event()
             self._stream = threading.Thread(target=self._speak, args=(self._stream_stop,), daemon=True,
                                             name="emulator-vrx")
@@ -120,6 +120,12 @@ class Voice:
             self._finish(lambda: self.receptions.append("!" if stop == "!" else "cancel"))
             self._send("OK")
         return len(data)
+
+    def _enter(self, mode: str) -> None:
+        # Notified, so a test waiting for the session to start sees it at once, not only when it ends.
+        with self._cond:
+            self.mode = mode
+            self._cond.notify_all()
 
     def _finish(self, record: Callable[[], None]) -> None:
         with self._cond:

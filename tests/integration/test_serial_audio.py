@@ -372,7 +372,9 @@ def test_voicemail_over_a_landline_ends_on_hash_and_the_busy_tone_hangs_up(landl
         assert next_of(events, CallAnswered) == CallAnswered("pots1")
         speech = ramp(1.0)
         emulator.voice.caller_says(speech)
-        rec.start(str(tmp_path / "vm.flac"), max_seconds=30, silence_seconds=5, min_seconds=0.5)
+        # Silence never ends these recordings first: the key and the hang-up must, however late a loaded machine
+        # lets the test send them.
+        rec.start(str(tmp_path / "vm.flac"), max_seconds=60, silence_seconds=50, min_seconds=0.5)
         assert emulator.wait_for("AT+VRX", timeout=5)
         wait_until(lambda: rec.frames_captured >= 8000, what="the caller's second of speech captured")
         emulator.send_dtmf("#")  # <DLE># mid-stream, read by SerialAudio and handed to the line
@@ -387,8 +389,8 @@ def test_voicemail_over_a_landline_ends_on_hash_and_the_busy_tone_hangs_up(landl
         assert len(kept) >= len(heard) // 2 and kept[:len(heard)] == heard[:len(kept)]
 
         # The caller hangs up while the recorder still listens: the busy tone ends the call and the line.
-        rec.start(str(tmp_path / "vm2.flac"), max_seconds=30, silence_seconds=5, min_seconds=0.5)
-        assert emulator.voice.wait(lambda v: v.mode == "rx", timeout=5)
+        rec.start(str(tmp_path / "vm2.flac"), max_seconds=60, silence_seconds=50, min_seconds=0.5)
+        assert emulator.voice.wait(lambda v: v.mode == "rx", timeout=10)
         emulator.remote_hangup()
         assert next_of(events, RemoteHangup) == RemoteHangup("pots1", "busy tone: caller hung up")
         rec.stop()
