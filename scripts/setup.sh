@@ -19,7 +19,7 @@ runtime_packages=(python3 python3-venv python3-dev gcc pkg-config libasound2-dev
 # What only the tests need: a real browser, a reference DTMF decoder, unit and script checkers, and the
 # HTTPS front end the installer sets up (tests/system/test_web_tls.py runs it on high ports), and the MQTT
 # broker a fleet of boxes shares (tests/system/test_fleet*.py start one with TLS and passwords).
-test_packages=(chromium shellcheck multimon-ng systemd nginx openssl mosquitto strace)
+test_packages=(chromium shellcheck multimon-ng systemd nginx openssl mosquitto strace gettext)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
