@@ -68,7 +68,7 @@ print(json.dumps({{"scans": len(scans)}}))
 
 
 def test_making_the_schemas_does_not_scan_every_installed_package_for_plugins(tmp_path):
-    """sqlite-utils looks for its plugins in every installed package's entry points (~27 ms of a first start's
+    """sqlite-utils looks for its plugins in every installed package's entry points (~14 ms of a first start's
     CPU, in the child the daemon waits for); the steps use no plugin."""
     script = SCANS.format(repo=str(REPO), path=str(tmp_path / "calls.db"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)

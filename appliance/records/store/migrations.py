@@ -263,7 +263,7 @@ def _apply(conn: sqlite3.Connection, steps: list, current: int) -> None:
     from . import sqlite_utils_without_numpy
 
     # No plugins: the steps use none of their SQL functions, and finding them scans the entry points of every
-    # installed package (~27 ms of CPU on a first start, in the schema child the daemon waits for).
+    # installed package (~14 ms of CPU on a first start, in the schema child the daemon waits for).
     db = sqlite_utils_without_numpy().Database(conn, execute_plugins=False)
     for version, step in enumerate(steps[current:], start=current + 1):
         # Steps use execute() only (executescript would commit mid-step), so a failed step rolls back whole.
