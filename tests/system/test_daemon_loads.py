@@ -18,6 +18,7 @@ STARTED = """
 import copy, json, sys, threading
 sys.path.insert(0, {repo!r})
 from appliance import config as configuration
+from appliance.service.control import call
 from appliance.sim.simulation import Simulation
 
 doc = copy.deepcopy(configuration.default_document())
@@ -28,7 +29,8 @@ daemon.start()
 loop = threading.Thread(target=daemon.run, daemon=True)
 loop.start()
 assert daemon.prompts_made.wait(60)  # made after READY=1, off the loop: their making is what is looked at
-daemon.status()  # the loop has run: the start's maintenance (retention, the access log) is done
+# Answered by the loop between two items: the start's maintenance (retention, the access log) is done.
+assert call(daemon.control_path, "status", timeout=60)["ok"]
 print(json.dumps({{"loaded": sorted(set(sys.modules) & set({names!r})),
                   "held": sorted(name for name, sound in daemon.prompts.items() if isinstance(sound, bytes))}}))
 daemon.stop()

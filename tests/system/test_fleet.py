@@ -21,6 +21,7 @@ from tests.support.broker import (  # noqa: F401 - the fixtures
     fleet_document,
     prompt_cache_fixture,
 )
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 
 CALLER = "+79161234567"
@@ -133,13 +134,15 @@ def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_b
                                        data=box_data(prompt_cache, tmp_path / "d"))
         wait_until(lambda: listener_status(laptop, "office-3"), what="office-3's status")
         broker.stop()
-        wait_until(lambda: not daemon.fleet.client.connected, what="the box to notice the broker gone")
+        wait_until(lambda: not daemon.fleet.client.connected, 20, "the box to notice the broker gone")
         emulator = simulation.emulators["gsm1"]
+        # Asked through the loop: a call the status no longer shows has had its call_ended queued, so the
+        # broker comes back only after all four events (the test thread's read could come before it).
         for _ in range(2):  # two calls: four events, two more than the queue holds
             emulator.incoming_call(CALLER)
-            wait_until(lambda: daemon.status()["lines"][0]["call"] is not None, what="the call taken")
+            wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is not None, 20, "the call taken")
             emulator.remote_hangup()
-            wait_until(lambda: daemon.status()["lines"][0]["call"] is None, what="the call over")
+            wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is None, 20, "the call over")
         broker.start()
         status = wait_until(lambda: (s := listener_status(laptop, "office-3")) and s["events_dropped"] and s,
                             timeout=40, what="office-3 back, telling of the events it dropped")

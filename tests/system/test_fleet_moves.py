@@ -28,6 +28,7 @@ from tests.support.broker import (  # noqa: F401 - the fixtures
     fleet_document,
     prompt_cache_fixture,
 )
+from tests.support.status import loop_status
 from tests.support.waiting import wait_until
 from tests.support.web import login, set_up
 from tests.system.test_fleet import schemas
@@ -230,7 +231,8 @@ def test_a_caller_on_an_analogue_line_is_left_out_of_moves_from_the_start(broker
         del a_doc["flow"]["nodes"][node]
     a, a_sim = start_box(a_doc, data=box_data(prompt_cache, tmp_path / "a"))
     start_box(b_doc, data=box_data(prompt_cache, tmp_path / "b"))
-    wait_until(lambda: hears(a, "office-i", "legal"), what="office-h hearing office-i's free legal operator")
+    # office-i starts, meets the broker and is heard by office-h: well over 10 s at a load of 16.
+    wait_until(lambda: hears(a, "office-i", "legal"), 40, "office-h hearing office-i's free legal operator")
     pots = a_sim.emulators["pots1"]
     pots.script.ring_period = 0.5  # the box answers on the second ring, after the caller ID
     pots.incoming_call(CALLER)
@@ -238,7 +240,7 @@ def test_a_caller_on_an_analogue_line_is_left_out_of_moves_from_the_start(broker
     wait_until(lambda: live() is not None and live().node == "menu" and pots.voice.mode == "tx", 20,
                "the main menu playing")
     pots.send_dtmf("1")  # legal: nobody at office-h's desks, one free at office-i
-    wait_until(lambda: [w["seconds"] for w in a.status()["waiting"] if w["seconds"] >= 3], 20,
+    wait_until(lambda: [w["seconds"] for w in loop_status(a)["waiting"] if w["seconds"] >= 3], 30,
                "the caller waiting three times move_after")
 
     # Not tried at all (no transfer on the line, no FAILED try in the record): the caller keeps their place.

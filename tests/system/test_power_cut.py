@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import faults  # noqa: E402
+import hotline_process  # noqa: E402
 
 from appliance.records.store.calls import CallStore  # noqa: E402
 from appliance.records.store.durable import WalSync  # noqa: E402
@@ -56,8 +56,8 @@ def _recorded(data: Path) -> bool:
 def test_a_calls_record_is_fsynced_after_its_commit_and_never_on_the_event_loop(tmp_path):
     emulator = ModemEmulator("sim800")
     emulator.start()
-    config, data = faults.write_box(tmp_path, {"gsm1": emulator.port})
-    hotline = faults.Hotline(config, data, tmp_path / "hotline.log")
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
     trace = tmp_path / "strace.txt"
     strace = None
     try:
