@@ -11,7 +11,7 @@ import pytest
 from appliance import config as configuration
 from tests.support.boxes import simulated_box
 from tests.support.records import wait_for_record
-from tests.support.status import loop_status
+from tests.support.status import loop_command, loop_status
 from tests.support.waiting import wait_until
 
 HOOK = {"h1": 27, "h2": 6}
@@ -103,7 +103,7 @@ def test_leaving_a_message_records_it_compressed(box):
 
 def test_after_hours_go_to_voicemail(box):
     daemon, simulation, data = box
-    assert daemon.commands["schedule.override"]({"mode": "closed"})["open"] is False
+    assert loop_command(daemon, "schedule.override", **{"mode": "closed"})["open"] is False
     try:
         call_id = call(box, "+79160000002", "1")
         wait_until(lambda: daemon.recorders["gsm1"].recording, what="the after-hours recording")
@@ -111,7 +111,7 @@ def test_after_hours_go_to_voicemail(box):
         record = finished(box, call_id)
         assert record["outcome"] == "voicemail" and "after_hours" in record["nodes"]
     finally:
-        daemon.commands["schedule.override"]({"mode": None})
+        loop_command(daemon, "schedule.override", **{"mode": None})
 
 
 def test_queue_overflow_then_the_survey_after_an_operator_call(box):

@@ -19,7 +19,7 @@ from appliance.service import control
 from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed
 from tests.support.boxes import running_daemon
-from tests.support.status import loop_status
+from tests.support.status import loop_status, on_loop
 from tests.support.waiting import wait_until
 from tests.system.test_remote_operators import GLEB, VERA, remote_document
 
@@ -105,12 +105,15 @@ def box(tmp_path_factory):
 
 
 def _only_volunteers(daemon) -> None:
-    ops = daemon.core.operators
-    for name in ("Anna", "Boris"):
-        ops.logout(name, daemon.clock.wall())
-    for name in ("Vera", "Gleb"):
-        ops.login(name, f"phone:{name}", daemon.clock.wall())
-        ops.get(name).retry_after = 0.0
+    def change() -> None:
+        ops = daemon.core.operators
+        for name in ("Anna", "Boris"):
+            ops.logout(name, daemon.clock.wall())
+        for name in ("Vera", "Gleb"):
+            ops.login(name, f"phone:{name}", daemon.clock.wall())
+            ops.get(name).retry_after = 0.0
+
+    on_loop(daemon, change)  # the core is the loop's: changed between two of its items, not beside them
 
 
 def _record(daemon, call_id: str) -> dict:
@@ -199,7 +202,8 @@ def test_the_caller_hanging_up_hangs_up_the_operators_leg(box):
 def test_the_operators_line_failing_puts_the_caller_back_on_the_queues_music(box):
     daemon, caller_modem, leg_modem, call = _vera_takes_a_call(box, "+79165550103")
     # no other way to her either: the caller's own line is as if its network refused hold
-    daemon.core.queue.remote_refused["gsm1"] = "the network refused to hold the caller (as if)"
+    refused = "the network refused to hold the caller (as if)"
+    on_loop(daemon, lambda: daemon.core.queue.remote_refused.update(gsm1=refused))
     leg_modem.power_down(under_voltage=True)  # the operator's modem browns out mid-conversation
     wait_until(lambda: call.queued and call.handset is None, 10, "the caller back in the queue")
     assert ("FAILED", "Vera") not in [(e["event"], e["detail"]) for e in call.events]
@@ -209,6 +213,6 @@ def test_the_operators_line_failing_puts_the_caller_back_on_the_queues_music(box
     caller_modem.remote_hangup()
     record = _record(daemon, call.id)
     assert record["outcome"] == "abandoned"
-    daemon.core.queue.remote_refused.pop("gsm1")
+    on_loop(daemon, lambda: daemon.core.queue.remote_refused.pop("gsm1"))
     leg_modem.power_on()
     wait_until(lambda: loop_status(daemon)["lines"][1]["state"] == "up", 30, "the operator's line back")

@@ -12,7 +12,7 @@ from appliance.modem import sms_pdu
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import enforce_retention
 from appliance.records.store.texts import conversation, conversations
-from tests.support.status import loop_status
+from tests.support.status import loop_command, loop_status
 from tests.support.waiting import wait_until
 
 CALLER, OTHER = "+79161112233", "+79164445566"
@@ -45,26 +45,26 @@ def test_a_text_opens_a_conversation_for_an_operator_and_the_reply_reaches_the_c
     head, messages = conversation(data / "calls.db", opened["id"])
     assert [m["text"] for m in messages] == [HOSTILE, "still there?"]  # kept exactly as it came
     assert CALLER not in str(head) and CALLER not in str(messages)
-    assert daemon.commands["text.reply"]({"id": opened["id"], "text": "We hear you.", "author": "Anna"})
+    assert loop_command(daemon, "text.reply", **{"id": opened["id"], "text": "We hear you.", "author": "Anna"})
     wait_until(lambda: ("We hear you." in [t for n, t, _ in emulator.script.messages.sent_sms if n == CALLER]),
                what="the reply through AT+CMGS")
     _, messages = conversation(data / "calls.db", opened["id"])
     assert (messages[-1]["direction"], messages[-1]["author"]) == ("out", "Anna")
     long_reply = "Мы рядом. " * 20  # UCS-2, three parts: PDU mode
     before = len(emulator.script.messages.sent_pdus)
-    daemon.commands["text.reply"]({"id": opened["id"], "text": long_reply, "author": "Anna"})
+    loop_command(daemon, "text.reply", **{"id": opened["id"], "text": long_reply, "author": "Anna"})
     wait_until(lambda: len(emulator.script.messages.sent_pdus) >= before + len(sms_pdu.split(long_reply)[1]),
                timeout=30, what="the long reply's parts")
     assert len(sms_pdu.split(long_reply)[1]) == 3
-    assert daemon.commands["text.close"]({"id": opened["id"], "by": "Anna"}) == {"closed": opened["id"]}
+    assert loop_command(daemon, "text.close", **{"id": opened["id"], "by": "Anna"}) == {"closed": opened["id"]}
     with pytest.raises(LookupError):
-        daemon.commands["text.reply"]({"id": opened["id"], "text": "late", "author": "Anna"})
+        loop_command(daemon, "text.reply", **{"id": opened["id"], "text": "late", "author": "Anna"})
 
 
 def test_the_emergency_announcement_answers_a_new_text_once(box):
     daemon, simulation, data = box
     emulator = simulation.emulators["gsm1"]
-    daemon.commands["announcement.set"]({"prompt": "closed"})
+    loop_command(daemon, "announcement.set", **{"prompt": "closed"})
     try:
         emulator.deliver_sms(OTHER, "is anyone there")
         wait_until(lambda: any("Flood warning" in t for n, t, _ in emulator.script.messages.sent_sms if n == OTHER),
@@ -73,7 +73,7 @@ def test_the_emergency_announcement_answers_a_new_text_once(box):
         wait_until(lambda: any(c["last"] == "hello?" for c in conversations(data / "calls.db")), what="the 2nd text")
         assert sum("Flood warning" in t for n, t, _ in emulator.script.messages.sent_sms if n == OTHER) == 1
     finally:
-        daemon.commands["announcement.set"]({"prompt": None})
+        loop_command(daemon, "announcement.set", **{"prompt": None})
 
 
 def test_retention_erases_old_conversations_with_their_texts(box, tmp_path):
@@ -97,10 +97,10 @@ def test_a_caller_seen_only_as_a_pseudonym_can_be_flagged_at_risk_by_their_call(
     emulator.incoming_call(CALLER)
     call_id = wait_until(lambda: loop_status(daemon)["calls"], what="the call")[0]["id"]
     with pytest.raises(ValueError, match="risk must be true or false"):
-        daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": "yes"})
+        loop_command(daemon, "caller.risk", **{"call": call_id, "author": "Anna", "risk": "yes"})
     with pytest.raises(LookupError, match="no call 'nope'"):
-        daemon.commands["caller.risk"]({"call": "nope", "author": "Anna", "risk": True})
-    daemon.commands["caller.risk"]({"call": call_id, "author": "Anna", "risk": True, "reason": "threats",
+        loop_command(daemon, "caller.risk", **{"call": "nope", "author": "Anna", "risk": True})
+    loop_command(daemon, "caller.risk", **{"call": call_id, "author": "Anna", "risk": True, "reason": "threats",
                                     "safety_plan": "Friend nearby"})
     emulator.remote_hangup()
     wait_until(lambda: not loop_status(daemon)["calls"], what="the call over")
