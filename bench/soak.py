@@ -68,8 +68,15 @@ def box_threads() -> Counter:
     return Counter(t.name for t in threading.enumerate() if "emulator" not in t.name)
 
 
-def fd_count() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def fd_targets() -> Counter:
+    """What this process's descriptors point at (a file's path, `socket:[…]`, `pipe:[…]`, a pty)."""
+    found = Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found[os.readlink(f"/proc/self/fd/{fd}")] += 1
+        except OSError:  # closed between the listing and the look (the listing's own descriptor, too)
+            continue
+    return found
 
 
 class Operators(threading.Thread):
@@ -218,7 +225,7 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
                 placed[n] = kinds.setdefault(result, result)
                 if n == warm_up:
                     _settle(box)
-                    baseline.update(rss=rss_kb(), threads=box_threads(), fds=fd_count())
+                    baseline.update(rss=rss_kb(), threads=box_threads(), fds=fd_targets())
                 if n % 200 == 0:
                     for pin in box.all_pins():
                         pin.clear_states()  # the mock pins' own change logs, not the daemon's memory
@@ -247,7 +254,7 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
             pin.clear_states()
         _settle(box)
         relays_on = sum(pin.state == 1 for pin in box.output_pins())
-        after = {"rss": rss_kb(), "threads": box_threads(), "fds": fd_count()}
+        after = {"rss": rss_kb(), "threads": box_threads(), "fds": fd_targets()}
         database = box.daemon.data_dir / "calls.db"
         time.sleep(0.2)
         rows = records(database)
@@ -264,15 +271,19 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
         "answered": sum(answered for _, answered in done.values()), "relays_on": relays_on,
         "rss_growth_mb": (after["rss"] - baseline.get("rss", after["rss"])) / 1024, "rss_mb": after["rss"] / 1024,
         "threads_leaked": after["threads"].total() - baseline.get("threads", after["threads"]).total(),
-        "fds_leaked": after["fds"] - baseline.get("fds", after["fds"]),
+        "fds_leaked": after["fds"].total() - baseline.get("fds", after["fds"]).total(),
+        "new_fds": dict(after["fds"] - baseline.get("fds", Counter())),
         "new_threads": dict(after["threads"] - baseline.get("threads", Counter())),
         "sqlite_mb": sqlite_kb() / 1024, "rss_curve": sorted(samples),
     }
 
 
 def _settle(box: Box) -> None:
-    """Let transient threads (debounce timers, players finishing a period) end before counting."""
+    """Let transient threads (debounce timers, players finishing a period) end before counting, and the records'
+    sync thread catch up with the last commits (it opens the log's file for each sync: one descriptor more)."""
     time.sleep(0.3)
+    durable = box.daemon.keeper.durable if box.daemon.keeper is not None else None
+    box.wait(lambda: durable is None or durable.synced_count >= durable.committed_count, 5)
     gc.collect()
 
 

@@ -42,7 +42,7 @@ def test_no_relay_is_left_closed(figures):
 
 def test_no_thread_or_file_descriptor_leaks(figures):
     assert figures["threads_leaked"] <= 0, figures["new_threads"]
-    assert figures["fds_leaked"] <= 0
+    assert figures["fds_leaked"] <= 0, figures["new_fds"]
 
 
 def test_every_answered_call_has_exactly_one_complete_record(figures):

@@ -62,6 +62,12 @@ class WalSync:
         self._wake.set()
 
     def _run(self) -> None:
+        # Its connection opens with the thread (the first call's commit), not at the first checkpoint: the
+        # daemon holds the same descriptors from its first call on, rather than two more appearing hours later.
+        try:
+            self._connect()
+        except sqlite3.Error as exc:  # a full or failing disk: the first checkpoint tries again
+            log.warning("the call log's checkpoint connection could not be opened: %s", exc)
         while True:
             self._wake.wait()
             self._wake.clear()
@@ -83,12 +89,15 @@ class WalSync:
             if through - self._checkpointed_at >= self.checkpoint_every:
                 self._checkpoint(through)
 
+    def _connect(self) -> sqlite3.Connection:
+        if self._checkpoints is None:
+            self._checkpoints = sqlite3.connect(str(self.database), timeout=10, check_same_thread=False)
+            self._checkpoints.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
+        return self._checkpoints
+
     def _checkpoint(self, through: int) -> None:
         try:
-            if self._checkpoints is None:
-                self._checkpoints = sqlite3.connect(str(self.database), timeout=10, check_same_thread=False)
-                self._checkpoints.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
-            self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._checkpointed_at = through
         except sqlite3.Error as exc:  # busy, or a full or failing disk: tried again after the next commit
             log.warning("the call log could not be checkpointed: %s", exc)
