@@ -105,11 +105,16 @@ class Hotline:
         Path(self._notify_path).unlink(missing_ok=True)
 
     def status(self) -> dict[str, Any] | None:
-        try:
-            reply = control.call(self.data / "control.sock", "status", timeout=3.0)
-        except control.ControlError:
-            return None
-        return reply if reply.get("ok") else None
+        return status(self.data)
+
+
+def status(data: Path) -> dict[str, Any] | None:
+    """The status of the daemon on `data`, over its control socket; None while none answers (starting, killed)."""
+    try:
+        reply = control.call(data / "control.sock", "status", timeout=3.0)
+    except control.ControlError:
+        return None
+    return reply if reply.get("ok") else None
 
 
 def config_document(ports: dict[str, str]) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 
 It is the functional core of the box: no serial port, pin or sound card is
 touched here, so every path through a call is tested with a fake clock.
-It composes the parts, each with its collaborators passed in: the IVR (what the
-flow does with a caller), the queue (callers waiting, handsets ringing), the
-callbacks (dialling callers back), the desks (receivers, presence switches,
-handovers and barges), the remote operators' phones and the supervisor's status
-view; it keeps the lines, routes each event to its handler, fires the timers and
-ends calls.
+It composes the parts, each with its collaborators passed in: what the lines
+report of their calls (line_reports.py: arrivals, answers, keys, hang-ups), the
+IVR (what the flow does with a caller), the queue (callers waiting, handsets
+ringing), the callbacks (dialling callers back), the desks (receivers, presence
+switches, handovers and barges), the remote operators' phones and the
+supervisor's status view; it keeps the lines, routes each event to its handler,
+fires the timers and ends calls.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .clock import Clock
 from .desks import Desks
 from .flow import Flow
 from .ivr import Ivr
+from .line_reports import LineReports
 from .lines import Lines
 from .moves import Moves
 from .operators import Operators
@@ -39,8 +41,6 @@ from .timers import TimerKind, Timers
 log = logging.getLogger(__name__)
 
 __all__ = ["RINGBACK", "CallbackSettings", "Switchboard"]
-
-FORWARD_NOTICE = 30.0  # seconds a +CSSU before its RING stays the next call's (a call set-up takes a few)
 
 
 class Switchboard:
@@ -83,23 +83,24 @@ class Switchboard:
                            end=self._finish, presence=presence or {}, rng=rng)
         self.moves = Moves(self.queue, clock, self._finish, move_after)  # waiting callers to a sibling box
         self.view = StatusView(self.plan, self._lines, self.handsets, operators, self.queue, self.ivr, clock)
-        self._forwarded: dict[str, float] = {}  # line -> when +CSSU said its next call comes forwarded
+        self.reports = LineReports(plan=self.plan, lines=self._lines, clock=clock, new_id=new_id, ivr=self.ivr,
+                                   queue=self.queue, remote=self.remote, moves=self.moves, end=self._finish)
         # Every event the adapters post, and who answers it: tests/unit/test_core_seams.py checks none is missing.
         self._handlers: dict[type, Callable[[Any], list[object]]] = {
-            ev.LineUp: self._line_up,
-            ev.LineDown: self._line_down,
-            ev.IncomingCall: self._incoming_call,
-            ev.CallerId: self._caller_id,
-            ev.CallForwarded: self._call_forwarded,
-            ev.CallAnswered: self._call_answered,
-            ev.AnswerRetry: self._answer_retry,
-            ev.AnswerFailed: self._answer_failed,
-            ev.RemoteHangup: self._remote_hangup,
-            ev.UnansweredCall: self._unanswered_call,
+            ev.LineUp: self.reports.line_up,
+            ev.LineDown: self.reports.line_down,
+            ev.IncomingCall: self.reports.incoming_call,
+            ev.CallerId: self.reports.caller_id,
+            ev.CallForwarded: self.reports.call_forwarded,
+            ev.CallAnswered: self.reports.call_answered,
+            ev.AnswerRetry: self.reports.answer_retry,
+            ev.AnswerFailed: self.reports.answer_failed,
+            ev.RemoteHangup: self.reports.remote_hangup,
+            ev.UnansweredCall: self.reports.unanswered_call,
             ev.PromptFinished: self.ivr.prompt_finished,
-            ev.DtmfReceived: self._dtmf,
+            ev.DtmfReceived: self.reports.dtmf,
             ev.RecordingFinished: self.ivr.recording_finished,
-            ev.TransferResult: self._transfer_result,
+            ev.TransferResult: self.reports.transfer_result,
             ev.SiblingsHeard: self.moves.heard,
             ev.MoveAnnounced: self.moves.announced,
             ev.SpeechHeard: self.ivr.speech_heard,
@@ -233,124 +234,6 @@ class Switchboard:
 
     def status(self) -> dict:
         return self.view.status()
-
-    # --- lines ----------------------------------------------------------------
-
-    def _line_up(self, event: ev.LineUp) -> list[object]:
-        self._lines.state[event.line] = "up"
-        self._lines.reason[event.line] = None
-        self.moves.line_up(event)
-        return []
-
-    def _line_down(self, event: ev.LineDown) -> list[object]:
-        self._lines.state[event.line] = "down"
-        self._lines.reason[event.line] = event.reason
-        call = self._lines.call_on(event.line)
-        if call is None:
-            return []
-        return [ev.StopAudio(event.line), *self._finish(call, "failed", "line", event.reason)]
-
-    def _incoming_call(self, event: ev.IncomingCall) -> list[object]:
-        if event.line not in self._lines.calls:
-            return []
-        # The line has answered already (ATA goes out straight from the RING; its answer journal covers a
-        # crash before this record is written). The line's call state is the truth: a call the core still
-        # holds on it has ended without the core hearing so.
-        stale = self._lines.call_on(event.line)
-        actions = self._finish(stale, "failed", "line", "the line took a new call") if stale else []
-        call = Call(id=event.call_id or self.new_id(), line=event.line, caller=event.caller,  # begun at its RING
-                    started_at=self.clock.wall() - event.waited, started_mono=self.clock.monotonic() - event.waited)
-        self._classify(call)
-        self.moves.arrived(call)
-        self._lines.calls[event.line] = call
-        heard = self._forwarded.pop(event.line, None)
-        if heard is not None and self.clock.monotonic() - heard < FORWARD_NOTICE:
-            call.log(call.started_at, "FORWARDED")
-        return [*actions, ev.CallStarted(call.id, call.line, call.caller, call.started_at)]
-
-    def _call_forwarded(self, event: ev.CallForwarded) -> list[object]:
-        """Recorded in the call's timeline; a report before the RING waits for the call it announces."""
-        call = self._lines.call_on(event.line)
-        if call is None:
-            self._forwarded[event.line] = self.clock.monotonic()
-        elif not any(e["event"] == "FORWARDED" for e in call.events):
-            call.log(self.clock.wall(), "FORWARDED")
-        return []
-
-    def _classify(self, call: Call) -> None:
-        call.blocked = self.plan.callers.is_blocked(call.caller, self.clock.wall())
-        call.priority = self.plan.callers.is_priority(call.caller)
-
-    def _caller_id(self, event: ev.CallerId) -> list[object]:
-        call = self._lines.call_on(event.line)
-        if call is not None and call.caller is None and event.caller:
-            call.caller = event.caller
-            if call.answered_at is None:
-                self._classify(call)
-            self.moves.arrived(call)
-            return [ev.CallerKnown(call.id, event.caller)]
-        return []
-
-    def _transfer_result(self, event: ev.TransferResult) -> list[object]:
-        call = self._lines.call_on(event.line)
-        if call is not None and self.moves.is_moving(call):
-            return self.moves.result(call, event)
-        return self.ivr.transfer_result(event)
-
-    def _call_answered(self, event: ev.CallAnswered) -> list[object]:
-        call = self._lines.call_on(event.line)
-        if call is None or call.answered_at is not None or isinstance(call, CallbackRequest):
-            return []
-        call.answered_at = self.clock.wall()
-        call.log(call.answered_at, "ANSWERED", detail=call.caller)
-        landed = self.moves.take(call, self.plan.flow)  # a caller a sibling moved here skips the menu
-        return landed + self.ivr.answered(call)
-
-    def _answer_retry(self, event: ev.AnswerRetry) -> list[object]:
-        call = self._lines.call_on(event.line)
-        if call is not None:
-            call.log(self.clock.wall(), "ANSWER_REFUSED", detail=f"attempt {event.attempt}: {event.reason}")
-        return []
-
-    def _answer_failed(self, event: ev.AnswerFailed) -> list[object]:
-        call = self._lines.call_on(event.line)
-        return self._finish(call, "failed", "system", event.reason) if call else []
-
-    def _dtmf(self, event: ev.DtmfReceived) -> list[object]:
-        if self.remote.whispering(event.line):
-            return self.remote.key(event)
-        return self.ivr.dtmf(event)
-
-    def _remote_hangup(self, event: ev.RemoteHangup) -> list[object]:
-        call = self._lines.call_on(event.line)
-        if call is None:
-            return []
-        actions: list[object] = [ev.StopAudio(event.line)]
-        if self.remote.ended(call):
-            actions.append(ev.HangUp(event.line))  # one side of a conference left: the other leg goes too
-        if call.queued:
-            actions += self.queue.leave(call, "ABANDON")
-        if call.connected_at is not None:
-            call.log(self.clock.wall(), "COMPLETECALLER")
-            outcome = "completed"
-        elif call.queued_mono is not None and not call.voicemail:
-            outcome = "abandoned"
-        elif call.voicemail or self.ivr.is_taking_voicemail(call):
-            outcome = "voicemail"
-        elif call.answered_at is None:
-            outcome = "missed"  # gone while it still rang
-        else:
-            outcome = "left in menu"
-        return actions + self._finish(call, outcome, "caller", event.reason)
-
-    def _unanswered_call(self, event: ev.UnansweredCall) -> list[object]:
-        """A record of its own: the line's call in progress (if any) goes on untouched."""
-        now, mono = self.clock.wall(), self.clock.monotonic()
-        call = Call(id=self.new_id(), line=event.line, caller=event.caller, started_at=now, ended_at=now,
-                    started_mono=mono, ended_mono=mono)
-        call.outcome, call.ended_by, call.reason = event.outcome, "system", event.reason
-        call.log(now, event.outcome.upper(), detail=event.reason)
-        return [ev.CallEnded(call.record())]
 
     # --- ending ---------------------------------------------------------------
 

@@ -135,11 +135,11 @@ class ModemEmulator:
 
     def set_sim(self, state: str) -> None:
         """READY, SIM PIN, NOT READY...: what AT+CPIN? answers and +CPIN: reports."""
-        self.script.set_sim(state)
+        self.script.network.set_sim(state)
 
     def set_registration(self, stat: int) -> None:
         """Reports +CREG: 0,<stat> and answers AT+CREG? with it (1 home, 2 searching, 3 denied)."""
-        self.script.set_registration(stat)
+        self.script.network.set_registration(stat)
 
     def fail_answer(self, error: str | None = "+CME ERROR: 3") -> None:
         """Make ATA answer with `error` (None: answer normally again)."""

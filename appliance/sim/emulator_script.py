@@ -1,8 +1,9 @@
 """What the emulated modem says: replies to commands and the reports of a call's life.
 
-`Script` holds the modem's state (SIM, registration, the call, stored SMS) and is driven by the emulator's pty
-thread and by tests; each family's own words (identity, DTMF and call reports, boot) are its `Family`
-(emulator_families.py), the texts of the vendors' AT manuals (see docs/modems.md).
+`Script` holds the modem's call state and its parts (the SIM and its network in emulator_network.py, stored SMS,
+call forwarding, USB voice) and is driven by the emulator's pty thread and by tests; each family's own words
+(identity, DTMF and call reports, boot) are its `Family` (emulator_families.py), the texts of the vendors' AT
+manuals (see docs/modems.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from appliance.sim.emulator_families import DLE, FAMILIES
 from appliance.sim.emulator_forwarding import CallForwards
+from appliance.sim.emulator_network import Network
 from appliance.sim.emulator_sms import Messages
 from appliance.sim.emulator_usb_voice import UsbVoice, UsbVoicePort
 from appliance.sim.emulator_voice import Voice
@@ -40,13 +42,6 @@ class Script:
         self._exchange = threading.RLock()
         self.echo = True
         self.powered_off = False
-        self.sim_pin = sim_pin
-        self.sim_state = "SIM PIN" if sim_pin else "READY"
-        self.registration = 1
-        self.signal = 20
-        self.operator = "MTS RUS"
-        self.iccid = "8970101000000000017"  # the SIM's; a test swaps the SIM by changing it
-        self.own_number: str | None = None  # the SIM's own number (AT+CNUM); None: the SIM does not store it
         self.answer_error: str | None = None
         self.dial_outcome = "answer"  # answer | busy | no answer | failed | no dialtone | error | silent
         # How a dialled phone answers, by number (else dial_outcome): one of the dial outcomes, or a remote
@@ -58,10 +53,8 @@ class Script:
         self.conference = False
         self.held: str | None = None  # the party on hold (AT+CHLD=2)
         self.outgoing = False  # the current call was dialled by us
-        self.urc_before_csq: tuple[str, ...] = ()  # reports slipped into the +CSQ reply (Huawei ^RSSI)
         self.unsupported: dict[str, str | None] = {}  # command -> its refusal (COMMAND NOT SUPPORT), None: silence
         self.clip = True  # False: the network sends no +CLIP (SIM800 still names the caller in +CLCC)
-        self.lte_only = False  # registered over LTE only: +CREG says 0, +CEREG the real state
         self.ring_period = 3.0
         self.caller_id_delay = 0.0  # V.253: caller ID this long after the first RING, only while still on-hook
         self.waiting: str | None = None  # a second caller waiting (call 2)
@@ -71,8 +64,9 @@ class Script:
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
-        # Its parts, which tests drive directly (script.messages.sent_sms, script.usb.uac_voice):
+        # Its parts, which tests drive directly (script.messages.sent_sms, script.network.iccid):
         self.messages = Messages(send, self._later)  # SMS and USSD
+        self.network = Network(send, self._later, sim_pin=sim_pin)  # the SIM and its registration
         self.usb = UsbVoice(dialect, usb_voice)  # the call's voice over USB, and VoLTE
         self.forwards = CallForwards()  # the network's call forwarding (AT+CCFC)
         self.gates: dict[str, Gate] = {}  # command -> the gate its next reply waits at (gate())
@@ -190,14 +184,6 @@ class Script:
     def boot_reports(self) -> None:
         self._send(*self.family.boot)
 
-    def set_sim(self, state: str) -> None:
-        self.sim_state = state
-        self._send(f"+CPIN: {state}")
-
-    def set_registration(self, stat: int) -> None:
-        self.registration = stat
-        self._send(f"+CEREG: {stat}" if self.lte_only else f"+CREG: {stat}")
-
     def gate(self, command: str) -> Gate:
         """The next `command`'s reply waits until the test opens the gate: a network taking its time over it."""
         gate = self.gates[command.upper()] = Gate()
@@ -235,35 +221,9 @@ class Script:
             return ("0,1,1.0,2,8", "OK") if not fam.gsm else ("0", "OK")
         if not fam.gsm and cmd.startswith(("AT+C", "AT^", "AT+Q")):
             return ("ERROR",)
-        if cmd == "AT+CPIN?":
-            return (f"+CPIN: {self.sim_state}", "OK") if self.sim_state != "NO SIM" else ("+CME ERROR: 10",)
-        if cmd.startswith("AT+CPIN="):
-            if self.sim_pin and line[8:].strip('"') == self.sim_pin:
-                self.sim_state = "READY"
-                self._later(0.05, lambda: self._send("+CPIN: READY"))
-                return ("OK",)
-            return ("+CME ERROR: 16",)
-        if cmd == "AT+CSCA?":
-            return ('+CSCA: "+79168999100",145', "OK")
-        if cmd == "AT+CFUN?":
-            return ("+CFUN: 1", "OK")
-        if cmd == "AT+CSQ":
-            return self.urc_before_csq + (f"+CSQ: {self.signal},99", "OK")
-        if cmd == "AT+CREG?":
-            return (f"+CREG: 1,{0 if self.lte_only else self.registration}", "OK")
-        if cmd == "AT+CEREG?" and self.lte_only:
-            return (f"+CEREG: 1,{self.registration}", "OK")
-        if cmd == "AT+COPS?":
-            return (f'+COPS: 0,0,"{self.operator}",0', "OK") if self.registration in (1, 5) else ("+COPS: 0", "OK")
-        if cmd in ("AT+CGSN", "AT+GSN"):
-            return ("866000000000001", "OK")
-        if cmd == "AT+CNUM":  # 27.007: the subscriber's own number, if the SIM stores it
-            return ((f'+CNUM: "","{self.own_number}",{145 if self.own_number.startswith("+") else 129}',)
-                    if self.own_number else ()) + ("OK",)
-        if cmd == "AT+CIMI":
-            return ("250010000000001", "OK") if self.sim_state == "READY" else ("+CME ERROR: 10",)
-        if cmd in ("AT+CCID", "AT+CICCID", "AT+QCCID", "AT^ICCID?"):  # each family's own ICCID command
-            return ({"AT+CCID": ""}.get(cmd, cmd[2:].rstrip("?") + ": ") + self.iccid, "OK")
+        network = self.network.reply(line, cmd)
+        if network is not None:
+            return network
         if cmd == "AT+CLCC":
             return self._list_calls()
         if cmd == "AT+CPAS":  # 27.007 phone activity: 0 ready, 3 ringing, 4 call in progress
@@ -322,7 +282,7 @@ class Script:
         return ("OK",) + tuple(r.format(num=self.caller or "") for r in self.family.answered)
 
     def _dial(self, number: str) -> tuple[str, ...]:
-        if self.registration not in (1, 5) and self.family.gsm:
+        if not self.network.registered and self.family.gsm:
             return ("NO CARRIER",)
         outcome = self.phones.get(number, self.dial_outcome)
         key = {"accept": "1", "decline": "2"}.get(outcome)

@@ -100,7 +100,7 @@ def test_a_whole_call_in_every_dialect_with_auto_detection(dialect):
 
 def test_signal_reports_inside_the_csq_reply_do_not_spoil_it():
     emu = ModemEmulator("huawei")
-    emu.script.urc_before_csq = ("^RSSI:15", '^HCSQ:"WCDMA",30,30,58')
+    emu.script.network.urc_before_csq = ("^RSSI:15", '^HCSQ:"WCDMA",30,30,58')
     emu.start()
     events = Events()
     line = ModemLine("l1", emu.port, post=events.q.put, dialect="huawei")

@@ -188,7 +188,7 @@ def test_registration_reports_with_location_keep_the_line_up(rig):
 
 
 def test_an_lte_only_module_is_up_on_cereg(rig):
-    emu, line, events = rig("sim7600", lambda s: setattr(s, "lte_only", True))
+    emu, line, events = rig("sim7600", lambda s: setattr(s.network, "lte_only", True))
     assert events.next() == LineUp("l1")
     assert line.status()["registration_domains"] == {"CREG": 0, "CEREG": 1}
     emu.report("+CREG: 0", '+CEREG: 1,"1A2B","01A2B3C4",7')

@@ -33,14 +33,20 @@ def test_a_transfer_called_off_while_it_waits_behind_another_command_never_begin
     assert taken_back(emu)
 
 
-def test_a_transfer_called_off_while_the_caller_is_being_held_dials_nobody(make):
+def called_off_at(make, command: str):
+    """A transfer called off while the line waits for the network's reply to `command`; (emulator, events)."""
     emu, line, events = make("sim800")
     answered(emu, line, events)
-    hold = emu.script.gate("AT+CHLD=2")
+    reply = emu.script.gate(command)
     line.transfer(SIBLING)
-    assert hold.reached.wait(5)
+    assert reply.reached.wait(5)
     line.call_off_transfer(SIBLING, WHY)
-    hold.opened.set()
+    reply.opened.set()
+    return emu, events
+
+
+def test_a_transfer_called_off_while_the_caller_is_being_held_dials_nobody(make):
+    emu, events = called_off_at(make, "AT+CHLD=2")
     assert events.until(TransferResult) == TransferResult("l1", SIBLING, False, f"called off: {WHY}")
     assert emu.count("ATD") == 0  # the sibling's phone never rang
     assert taken_back(emu)
@@ -62,13 +68,7 @@ def test_a_transfer_called_off_as_the_sibling_answers_is_not_joined(make):
 
 
 def test_a_call_off_after_the_join_leaves_the_caller_with_the_sibling(make):
-    emu, line, events = make("sim800")
-    answered(emu, line, events)
-    join = emu.script.gate("AT+CHLD=4")
-    line.transfer(SIBLING)
-    assert join.reached.wait(5)
-    line.call_off_transfer(SIBLING, WHY)  # too late: the network is joining them
-    join.opened.set()
+    emu, events = called_off_at(make, "AT+CHLD=4")  # too late: the network is joining them
     assert events.until(TransferResult) == TransferResult("l1", SIBLING, True, None)
     assert emu.script.transferred == [("+79160000001", SIBLING)]
 

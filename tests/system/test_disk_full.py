@@ -95,6 +95,15 @@ class Box:
         return desk
 
 
+def a_call_left_in_the_journal(data: Path, filler: Filler, clock: SystemTime | None = None,
+                               **document_changes: object) -> str:
+    """The disk fills, a caller is answered and routed, and the box stops while the disk is still full: the call's
+    record waits in the journal (calls.journal) for the next start. The desk that took it."""
+    with Box(data, clock, **document_changes) as box:
+        filler.fill()
+        return box.take_a_call()
+
+
 def check(tmp_path: Path, data: Path) -> subprocess.CompletedProcess:
     """`hotline check` as an admin runs it on the box."""
     document = configuration.default_document()
@@ -145,9 +154,7 @@ def test_records_waiting_for_space_outlive_a_restart_in_the_journal(tmp_path):
     data = tmp_path / "data"
     with tiny_filesystem(data, 24):
         filler = Filler(data)
-        with Box(data) as box:
-            filler.fill()
-            desk = box.take_a_call()
+        desk = a_call_left_in_the_journal(data, filler)
         assert calls(data) == []  # stopped while the disk was still full
         filler.free()
         with Box(data) as box:
@@ -374,9 +381,7 @@ def test_records_a_full_disk_kept_over_a_restart_move_to_the_true_time_when_the_
     clock = SystemTime(synced, wall=lambda: time.time() + offset[0])
     with tiny_filesystem(data, 24):
         filler = Filler(data)
-        with Box(data, clock=clock, retention={"calls": 30}) as box:
-            filler.fill()
-            box.take_a_call()
+        a_call_left_in_the_journal(data, filler, clock=clock, retention={"calls": 30})
         assert calls(data) == []  # stopped while the disk was full: the call waits in the journal
         with Box(data, clock=clock, retention={"calls": 30}) as box:
             filler.fill()  # whatever the start freed (the space reserve) is taken again
@@ -396,9 +401,7 @@ def test_a_synced_start_with_records_waiting_for_space_raises_no_restamp_alarm(t
     data = tmp_path / "data"
     with tiny_filesystem(data, 24):
         filler = Filler(data)
-        with Box(data) as box:
-            filler.fill()
-            box.take_a_call()
+        a_call_left_in_the_journal(data, filler)
         with Box(data) as box:
             filler.fill()
             wait_until(lambda: "disk.write" in box.alarms(), 15, "the records waiting for space")

@@ -254,7 +254,7 @@ def test_a_line_showing_a_number_the_fleet_numbers_leave_out_is_named_by_hotline
         broker, prompt_cache, tmp_path):
     document = fleet_document(broker, "office-j", numbers=[A_NUMBER], move_after=30)
     simulation = Simulation(document)
-    simulation.emulators["gsm1"].script.own_number = "+79169990009"  # the SIM's own number: not in the list
+    simulation.emulators["gsm1"].script.network.own_number = "+79169990009"  # the SIM's own number: not in the list
     data = box_data(prompt_cache, tmp_path / "j")
     try:
         with running_daemon(simulation, data) as daemon:
@@ -283,7 +283,7 @@ def test_a_line_showing_a_number_the_fleet_numbers_leave_out_is_named_by_hotline
     # Listed (in its national form too), the alarm is gone.
     document["fleet"]["numbers"] = [A_NUMBER, "89169990009"]
     simulation = Simulation(document)
-    simulation.emulators["gsm1"].script.own_number = "+79169990009"
+    simulation.emulators["gsm1"].script.network.own_number = "+79169990009"
     try:
         with running_daemon(simulation, box_data(prompt_cache, tmp_path / "k")) as daemon:
             wait_until(lambda: daemon.status()["lines"][0]["modem"].get("number") == "+79169990009",

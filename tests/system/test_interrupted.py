@@ -31,6 +31,7 @@ from tests.support.waiting import free_port, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from hotline_process import status as daemon_status  # noqa: E402
 from simbox import document as box_document  # noqa: E402
 from simbox import write_blip  # noqa: E402
 
@@ -77,11 +78,7 @@ class Box:
         return reply
 
     def status(self) -> dict[str, Any] | None:
-        try:
-            reply = control.call(self.data / "control.sock", "status", timeout=3.0)
-        except control.ControlError:
-            return None
-        return reply if reply.get("ok") else None
+        return daemon_status(self.data)
 
     def call_state(self) -> str | None:
         calls = (self.status() or {}).get("calls") or []

@@ -75,7 +75,7 @@ def test_a_refusal_is_kept_across_a_restart_for_the_same_sim_and_forgotten_for_a
             wait_until(lambda: daemon.core.line_calls["gsm1"] is None, 10, "the call to end")
             assert (emulator.count("AT+CHLD=2"), emulator.count(f"ATD{VERA}")) == (holds, dials)
 
-        script.iccid = "8970199000000000011"  # another SIM in the modem while the box was off
+        script.network.iccid = "8970199000000000011"  # another SIM in the modem while the box was off
         with running_daemon(simulation, tmp_path) as daemon:
             wait_until(lambda: _line_up(daemon), 20, "the line to come up")
             assert _refused(daemon) is None
