@@ -182,29 +182,27 @@ def surveys(conn: sqlite3.Connection, p: dict) -> dict[str, int]:
     return {str(score): 0 for score in range(1, 6)} | _counts(conn, p, "survey")
 
 
-def _local(conn: sqlite3.Connection, p: dict, unit: int) -> list[sqlite3.Row]:
-    """Calls, answered and abandoned by local hour of the day (unit 3600) or local day (86400)."""
+def _local(conn: sqlite3.Connection, p: dict, unit: int, cycle: int = 0) -> list[sqlite3.Row]:
+    """Calls, answered and abandoned by local hour (unit 3600) or local day (86400); with `cycle`, the units
+    folded modulo it in SQL (24: hour of the day), so a year's hourly chart hands Python 24 rows, not 8,760."""
     offset = float(p["offset"])
     if offset % SLOT_SECONDS:  # not a whole quarter-hour: the slots straddle local hours
         key = f"CAST((started_at + :offset) / {unit} AS INTEGER)"
-        sql = (f"SELECT {key} AS k, COUNT(*) AS calls, COUNT(connected_at) AS answered, "
-               f"COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned "
+        sql = (f"SELECT {key}{f' % {cycle}' if cycle else ''} AS k, COUNT(*) AS calls, "
+               f"COUNT(connected_at) AS answered, COUNT(CASE WHEN outcome = 'abandoned' THEN 1 END) AS abandoned "
                f"FROM calls INDEXED BY idx_calls_stats WHERE {RANGE} GROUP BY k")
         args = p
     else:
         src, args = _over_time(p, unit)
-        sql = (f"SELECT (at + {int(offset)}) / {unit} AS k, SUM(calls) AS calls, "
+        sql = (f"SELECT (at + {int(offset)}) / {unit}{f' % {cycle}' if cycle else ''} AS k, SUM(calls) AS calls, "
                f"SUM(answered) AS answered, SUM(abandoned) AS abandoned FROM ({src}) GROUP BY k HAVING SUM(calls) > 0")
     return _rows(conn, sql + " ORDER BY k", args)
 
 
 def per_hour(conn: sqlite3.Connection, p: dict) -> list[dict]:
     """Calls by hour of the day (local time via utc_offset), all 24 hours present."""
-    found: dict[int, dict] = {}
-    for r in _local(conn, p, 3600):
-        hour = found.setdefault(r["k"] % 24, {"calls": 0, "answered": 0, "abandoned": 0})
-        for name in hour:
-            hour[name] += r[name]
+    found = {r["k"]: {"calls": r["calls"], "answered": r["answered"], "abandoned": r["abandoned"]}
+             for r in _local(conn, p, 3600, cycle=24)}
     return [{"hour": h, **found.get(h, {"calls": 0, "answered": 0, "abandoned": 0})} for h in range(24)]
 
 
