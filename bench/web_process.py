@@ -81,7 +81,7 @@ def _cpu_seconds(pid: int) -> float:
 def _serve(box: boxenv.Box, script: str, port: int, cwd: Path) -> subprocess.Popen:
     """A web process of the installed box on `port`, once it answers."""
     proc = subprocess.Popen([str(box.python), "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=boxenv.box_environment(dict(os.environ), "hotline-web.service"), cwd=cwd)
+                            env=boxenv.box_environment(dict(os.environ), "hotline-web.service", box), cwd=cwd)
     deadline = time.monotonic() + 60
     while True:
         try:

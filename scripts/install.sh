@@ -139,7 +139,7 @@ install_venv() {
         run python3 -m venv "$VENV"
     fi
     run "$VENV/bin/pip" install --quiet --upgrade /opt/hotline/src
-    # The daemon's unit runs at PYTHONOPTIMIZE=2 from this prefix: its bytecode, made once here (ops/bytecode.py).
+    # The daemon's and the web's units run at PYTHONOPTIMIZE=2 from this prefix: its bytecode, made once here (ops/bytecode.py).
     run rm -rf /opt/hotline/pycache
     run "$VENV/bin/python" -m appliance.ops.bytecode /opt/hotline/pycache
     # An upgrade of Debian's python3 leaves that bytecode stale: the daemon, which may write none, would then

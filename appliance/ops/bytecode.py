@@ -1,10 +1,11 @@
-"""Compile the daemon's Python as its unit runs it, once at install: `python -m appliance.ops.bytecode PREFIX`.
+"""Compile the box's Python as its units run it, once at install: `python -m appliance.ops.bytecode PREFIX`.
 
-systemd/hotline.service runs the daemon with PYTHONOPTIMIZE=2 (no docstrings or asserts held: ~1 MB less of a
-Pi Zero's memory; nothing in the box reads either) and PYTHONPYCACHEPREFIX=/opt/hotline/pycache. Debian ships
+systemd/hotline.service and hotline-web.service run the daemon and the web app with PYTHONOPTIMIZE=2 (no
+docstrings or asserts held: ~1 MB less of a Pi Zero's memory for the daemon, ~1.8 MB for the web app; nothing
+in the box reads either) and PYTHONPYCACHEPREFIX=/opt/hotline/pycache. Debian ships
 the standard library compiled at the plain level only, pip compiles the venv the same way, and the hotline
 user may write neither (ProtectSystem=strict): without this every start would compile each module it loads
-from source. So every module the daemon may load, the standard library's and the venv's, is compiled here at
+from source. So every module either may load, the standard library's and the venv's, is compiled here at
 level 2 into PREFIX, where that interpreter then finds it. Run by scripts/install.sh (and bench/boxenv.py) with
 the venv's own interpreter; files that do not compile (test data in some standard libraries) are skipped.
 """
