@@ -2,12 +2,15 @@
 
 Per chunk and per line, the receiver's cost is almost all numpy call overhead (some sixty small operations),
 and each wakeup of a thread costs as much again, so four lines fed one by one would take most of a Pi Zero
-core.  Here the capture threads read 100 ms at a time and only queue their chunks; one thread wakes once
-every line that fed the last batch has queued at least BATCH_SECONDS of audio (lines whose periods arrive at
-different moments still share a batch), or when the slowest has kept it waiting MAX_WAIT_SECONDS (its call
-ended), and runs one set of numpy calls for all lines together (DtmfBank.detect), skipping lines whose audio
-is too quiet to hold a key.  A key is reported a period or two later (well under a quarter of a second),
-never lost.
+core.  Here the capture threads read 100 ms at a time and queue their chunks; a batch is decided once every
+line that fed the last batch has queued at least BATCH_SECONDS of audio (lines whose periods arrive at
+different moments still share a batch), or when the slowest has kept it waiting MAX_WAIT_SECONDS, by one set
+of numpy calls for all lines together (DtmfBank.detect), skipping lines whose audio is too quiet to hold a
+key.  The engine has no thread of its own: the capture thread whose chunk completes a batch decides it before
+it reads on (it is awake anyway; a thread woken for it cost ~45 µs more per batch, and its caches were cold).
+A line that stops feeding (its flow stopped listening, its call ended) says so with `pause`, which decides
+what it still has queued, so no audio waits for a line that will not come back.  A key is reported a period
+or two later (well under a quarter of a second), never lost.
 
 numpy and the transform tables are loaded when the engine is made, which the daemon does before READY=1 for
 any line with software DTMF: importing numpy on the capture thread at the first answered call takes ~0.5 s
@@ -30,7 +33,8 @@ _engines_lock = threading.Lock()
 
 
 class Listener:
-    """One line's place in the engine: `feed` queues a chunk, `on_digit` is called on the engine thread."""
+    """One line's place in the engine: `feed` queues a chunk; `on_digit` is called on whichever capture thread
+    decides the batch, with the engine's lock held (it must not wait for a thread that feeds)."""
 
     def __init__(self, engine: DtmfEngine, state: LineState, on_digit: Callable[[str], None]) -> None:
         self._engine = engine
@@ -39,6 +43,10 @@ class Listener:
 
     def feed(self, pcm: bytes) -> None:
         self._engine.submit(self, pcm)
+
+    def pause(self) -> None:
+        """This line feeds no more for now: what it queued is decided at once, and no batch waits for it."""
+        self._engine.pause(self)
 
 
 class DtmfEngine:
@@ -50,55 +58,40 @@ class DtmfEngine:
         self._batch_bytes = round(batch_seconds * rate) * 2
         self._max_wait = max_wait_seconds
         self._clock = clock
-        self._wake = threading.Condition()
+        # Held while a batch is decided too: batches run one at a time and in the order their chunks came, so
+        # a line's state only ever sees its own audio in order, whichever thread decides.
+        self._lock = threading.Lock()
         self._queue: list[tuple[Listener, bytes]] = []
         self._queued: dict[Listener, int] = {}  # bytes each line has in the batch being gathered
         self._expected: set[Listener] = set()  # the lines of the last batch: the next one waits for them
         self._first_at = 0.0
-        self._thread = threading.Thread(target=self._run, name=f"dtmf-{rate}", daemon=True)
-        self._thread.start()
 
     def attach(self, on_digit: Callable[[str], None]) -> Listener:
         return Listener(self, self._bank.state(), on_digit)
 
     def submit(self, listener: Listener, pcm: bytes) -> None:
-        with self._wake:
-            now, first = self._clock(), not self._queue
-            if first:
+        with self._lock:
+            now = self._clock()
+            if not self._queue:
                 self._first_at = now
             self._queue.append((listener, pcm))
             self._queued[listener] = self._queued.get(listener, 0) + len(pcm)
-            # The engine thread is woken once per batch, when it is whole (or overdue: a line stopped feeding),
-            # not at each batch's first chunk (a thread's wakeup costs as much CPU as a line's detection,
-            # docs/proof.md), except the first after a pause: nothing else would start that batch's clock.
-            if self._whole() or now - self._first_at >= self._max_wait or (first and not self._expected):
-                self._wake.notify()
+            if self._whole() or now - self._first_at >= self._max_wait:
+                self._decide()
+
+    def pause(self, listener: Listener) -> None:
+        with self._lock:
+            self._expected.discard(listener)
+            if listener in self._queued:
+                self._decide()
 
     def _whole(self) -> bool:
         need = self._batch_bytes
         return all(self._queued.get(lis, 0) >= need for lis in self._expected or self._queued)
 
-    def _due(self) -> bool:
-        return bool(self._queue) and (self._whole() or self._clock() - self._first_at >= self._max_wait)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._due():
-                    if self._queue:  # the batch's own deadline: its lines' chunks never wait longer
-                        self._wake.wait(self._first_at + self._max_wait - self._clock())
-                    elif self._expected:
-                        # Lines fed the last batch, so the next is coming; if none comes within the wait, they
-                        # stopped (their calls left the menu) and the engine sleeps until a line feeds again.
-                        if not self._wake.wait(self._max_wait) and not self._queue:
-                            self._expected = set()
-                    else:
-                        self._wake.wait()
-                queued, self._queue = self._queue, []
-                self._expected, self._queued = set(self._queued), {}
-            self._detect(queued)
-
-    def _detect(self, queued: list[tuple[Listener, bytes]]) -> None:
+    def _decide(self) -> None:
+        queued, self._queue = self._queue, []
+        self._expected, self._queued = set(self._queued), {}
         # a line's chunks joined in arrival order: one entry per line in the batch
         joined: dict[Listener, list[bytes]] = {}
         for listener, pcm in queued:

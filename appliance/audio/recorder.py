@@ -106,6 +106,7 @@ class AlsaRecorder:
         self._pcm: Any = None
         # the shared receiver is made here, at start: numpy must not load on this thread at the first call
         self._keys = shared_engine(rate).attach(self._heard_key) if detect_dtmf else None
+        self._feeding = False  # this line's last period went to the receiver (only the capture thread uses it)
         self._paced_from = 0.0
         self._paced_frames = 0
         self._wake = threading.Condition()
@@ -222,6 +223,7 @@ class AlsaRecorder:
                 self._finish(current)  # whoever replaced or ended it gave the reason
                 current = None
             if not busy:
+                self._pause_keys()
                 self._release()
                 if self._closed:
                     return
@@ -233,11 +235,20 @@ class AlsaRecorder:
             # keys matter while the flow listens, or when '#' can end this recording (not a call recording)
             if self._keys is not None and (self._listening or (current is not None and current.stop_on_key)):
                 self._keys.feed(period)
+                self._feeding = True
+            else:
+                self._pause_keys()
             if current is not None:
                 self._keep(current, period)
             if self._taps:
                 with self._wake:
                     self._taps = [sink for sink in self._taps if sink(period)]
+
+    def _pause_keys(self) -> None:
+        """This line stopped feeding the shared receiver: it decides what the line queued, waits for it no more."""
+        if self._feeding and self._keys is not None:
+            self._feeding = False
+            self._keys.pause()
 
     def _read(self, take: _Take | None) -> bytes | None:
         """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""
@@ -253,6 +264,7 @@ class AlsaRecorder:
             frames, data = self._pcm.read()
         except Exception as exc:  # a sound card that vanished must not kill the line
             log.error("line %s: capture from %s failed: %s", self.line_id, self.device, exc)
+            self._pause_keys()
             self._release()
             with self._wake:
                 if self._take is not None:
@@ -272,7 +284,7 @@ class AlsaRecorder:
         return bytes(data[:frames * 2])
 
     def _heard_key(self, digit: str) -> None:
-        """A key the shared receiver confirmed (on its thread)."""
+        """A key the shared receiver confirmed (on the capture thread, this line's or another's, that decided it)."""
         self._post(DtmfReceived(self.line_id, digit))
         with self._wake:
             self._end_on_key(digit)

@@ -8,16 +8,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from appliance import config as configuration
-from appliance.audio import dtmf_engine
 from appliance.audio.dtmf import DtmfDetector
 from appliance.audio.dtmf_engine import DtmfEngine
 from appliance.service import control
-from tests.support.dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, with_noise
+from tests.support.dtmf_signals import ALL_DIGITS, music, pcm, sequence, silence, tone, with_noise
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,33 +155,46 @@ def _still(recorder) -> bool:
     return recorder.frames_captured == before
 
 
-class CountedCondition(threading.Condition):
-    """The engine's condition, counting the times its thread was woken from a wait."""
+def test_the_engine_wakes_no_thread_of_its_own_the_capture_thread_that_completes_a_batch_decides_it():
+    """A thread's wakeup costs as much CPU as a line's detection, and its caches are cold: four lines at a real
+    pace cost four capture wakeups per round of periods, and no fifth for the receiver."""
+    before = set(threading.enumerate())
+    engine = DtmfEngine()
+    assert set(threading.enumerate()) == before  # no receiver thread
+    keys = {"a": "12", "b": "34", "c": "56", "d": "78"}
+    heard: dict[str, list[tuple[str, str]]] = {name: [] for name in keys}
+    listeners = {name: engine.attach(lambda d, n=name: heard[n].append((d, threading.current_thread().name)))
+                 for name in keys}
+    audio = {name: pcm(sequence(digits)) for name, digits in keys.items()}
+    period = 1600  # 100 ms periods, each line's from its own capture thread, as the daemon's lines capture
 
-    wakes = 0
+    def capture(name: str, delay: float) -> None:
+        time.sleep(delay)  # each card's period ends 25 ms after the previous one's
+        for start in range(0, len(audio[name]), period):
+            listeners[name].feed(audio[name][start:start + period].ljust(period, b"\0"))
+            time.sleep(0.1)
+        listeners[name].pause()  # the call left the menu: what is queued is decided now, not left waiting
 
-    def wait(self, timeout: float | None = None) -> bool:
-        woken = super().wait(timeout)
-        CountedCondition.wakes += 1
-        return woken
+    threads = [threading.Thread(target=capture, args=(name, 0.025 * i), name=f"capture-{name}")
+               for i, name in enumerate(keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert {name: "".join(d for d, _ in got) for name, got in heard.items()} == keys
+    assert {thread for got in heard.values() for _, thread in got} <= {f"capture-{name}" for name in keys}
 
 
-def test_the_engine_thread_wakes_once_per_batch_not_also_at_each_batchs_first_chunk(monkeypatch):
-    """A wakeup costs a thread as much CPU as a line's detection: four lines at a real pace cost one per batch.
-
-    Its wakes are counted where it waits, not by the OS's count of its sleeps: that one also counts each wait
-    for the interpreter's lock, which grew with the machine's load (30 for 16 batches in a loaded CI run)."""
-    with monkeypatch.context() as patched:
-        patched.setattr(dtmf_engine, "threading", SimpleNamespace(Condition=CountedCondition, Thread=threading.Thread))
-        engine = DtmfEngine()
-    listeners = [engine.attach(lambda _digit: None) for _ in range(4)]
-    period, rounds = pcm(silence(100)), 15  # 100 ms periods, as the daemon's lines capture
-    listeners[0].feed(period)  # the first batch after a pause starts its own clock
-    wait_until(lambda: engine.batches == 1, timeout=5)
-    wakes, batches = CountedCondition.wakes, engine.batches
-    for _ in range(rounds):
-        for listener in listeners:  # each card's period ends 25 ms after the previous one's
-            listener.feed(period)
-            time.sleep(0.025)
-    wait_until(lambda: engine.batches - batches >= rounds - 1, timeout=5)
-    assert CountedCondition.wakes - wakes <= 1.5 * (engine.batches - batches)
+def test_a_line_that_stops_feeding_leaves_no_audio_waiting_for_the_next_call():
+    """The last chunk before the flow stops listening is decided when the line pauses, not with the next
+    call's first audio (where the old call's key would reach the new call)."""
+    engine = DtmfEngine(batch_seconds=0.5)  # the line's last chunk is less than a batch: it waits for more
+    heard: list[str] = []
+    listener = engine.attach(heard.append)
+    listener.feed(pcm(np.concatenate((silence(40), tone("5", 60), silence(30)))))
+    assert heard == [] and engine.batches == 0
+    listener.pause()
+    assert heard == ["5"]
+    batches = engine.batches
+    listener.pause()  # nothing queued: nothing to decide
+    assert engine.batches == batches
