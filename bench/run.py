@@ -184,14 +184,24 @@ def soak(quick: bool) -> list[Row]:
     import soak as bench_soak
 
     f = bench_soak.run(calls=40 if quick else 10_000, progress=not quick)
+    lost = [f"{number} {stage}{' answered' if answered else ''}: {records} records, {complete} complete"
+            for number, stage, answered, records, complete in f["bad_examples"]]
     return [
         Row("soak: calls placed", f["calls"], "calls", note=f"{f['seconds']:.0f} s, 4 lines"),
-        Row("soak: calls without exactly one complete record", f["bad_records"], "calls", target=0),
+        Row("soak: calls without exactly one complete record", f["bad_records"], "calls", target=0,
+            note=_examples(lost)),
         Row("soak: relays closed afterwards", f["relays_on"], "relays", target=0),
         Row("soak: resident memory growth after warm-up", f["rss_growth_mb"], "MB", target=2),
-        Row("soak: threads leaked", f["threads_leaked"], "threads", target=0),
-        Row("soak: file descriptors leaked", f["fds_leaked"], "fds", target=0),
+        Row("soak: threads leaked", f["threads_leaked"], "threads", target=0,
+            note=_leaked(f["new_threads"], f["threads_leaked"])),
+        Row("soak: file descriptors leaked", f["fds_leaked"], "fds", target=0,
+            note=_leaked(f["new_fds"], f["fds_leaked"])),
     ]
+
+
+def _leaked(new: dict[str, int], leaked: int) -> str:
+    """The threads or descriptors the soak found new, when more came than went ("" otherwise)."""
+    return _examples([f"{name} x{n}" for name, n in new.items()]) if leaked > 0 else ""
 
 
 def faults(quick: bool) -> list[Row]:
@@ -211,14 +221,27 @@ def faults(quick: bool) -> list[Row]:
         Row("faults: answered calls cut by SIGKILL, closed as interrupted", f["cut_interrupted"],
             f"of {f['cut_by_kill']}", note="the others had ended before the kill"),
         Row("faults: starts refused before READY", f["refused_starts"], "starts",
-            note="; ".join(f["refused_examples"])[:120]),
+            note=_examples(f["refused_examples"])),
         Row("faults: restart to READY=1 (median)", f["restart_ready_median"], "s"),
         Row("faults: callers refused for a storage reason", f["refused_storage"], "calls", target=0,
             note=f"skipped: {f['disk_full_skipped']}" if f["disk_full_skipped"]
             else f"data disk full {f['disk_full_spells']} times"),
         Row("faults: records deleted or changed by a clock step", f["changed_by_clock_step"], "records", target=0,
             note=f"boot in 1970, then set; {f['clock_steps'] - 1} steps of 1-5 years mid-call"),
+        # bench/start_faults.py: the state damaged before a start, and a second `hotline run` beside the first
+        Row("faults: starts refused because of damaged state", f["refused_bad_state"], "starts", target=0,
+            note=_examples([f"of {f['bad_state_starts']}", *f["bad_state_examples"]])),
+        Row("faults: damaged starts without their alarm or a clear refusal", f["unclear_start_state"], "starts",
+            target=0, note=_examples(f["unclear_start_examples"])),
+        Row("faults: second instances that started", f["second_instance_started"], "instances", target=0,
+            note=_examples([f"of {f['second_instances']}", *f["second_examples"]])),
+        Row("faults: first instance disturbed by a second", f["first_disturbed"], "instances", target=0),
     ]
+
+
+def _examples(examples: list[str]) -> str:
+    """What went wrong, shortened for the table's note ("" when nothing did)."""
+    return "; ".join(examples)[:120]
 
 
 def footprint(quick: bool) -> list[Row]:
