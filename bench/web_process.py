@@ -50,7 +50,7 @@ PASSWORD = "bench password 1"  # noqa: S105 - a throwaway box's
 SERVE = """
 from appliance.cli.no_openssl import without_openssl
 
-with without_openssl():  # as `hotline web` imports the app (appliance/cli/serve.py)
+with without_openssl():  # as `hotline web` imports the app (appliance/cli/serve_web.py)
     from waitress import serve
     from web import create_app
 

@@ -4,11 +4,11 @@ as data/smtp-password, 0600, never in the config document), and where each user'
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from appliance.config.alerts import PASSWORD_FILE
 from appliance.files import atomic_write
 from appliance.records.store.alerts import recent
 
@@ -52,11 +52,19 @@ def alert_error(channel: str, text: str) -> Markup:
     return Markup('{} <small class="detail" translate="no" lang="en">{}</small>').format(headline, text)
 
 
+def _password_file() -> Path:
+    """Where the daemon reads the relay's password. Imported here: appliance.config, its package, loads the whole
+    config model (~2 MB with the core), which a web process that never shows this page does without."""
+    from appliance.config.alerts import PASSWORD_FILE
+
+    return current_app.config["DATA_DIR"] / PASSWORD_FILE
+
+
 @blueprint.get("/alerts")
 @requires("admin")
 def page():
     return render_template("alerts.html", alerts=recent(current_app.config["DATABASE"]), users=_store().contacts(),
-                           password_set=(current_app.config["DATA_DIR"] / PASSWORD_FILE).exists())
+                           password_set=_password_file().exists())
 
 
 @blueprint.post("/alerts/password")
@@ -66,7 +74,7 @@ def password():
     if not value.strip() or len(value) > 512 or "\n" in value:
         flash(_("Type the relay's password (one line)."), "error")
         return redirect(url_for("alerts.page"), 303)
-    atomic_write(current_app.config["DATA_DIR"] / PASSWORD_FILE, value.strip() + "\n")  # 0600, like every secret
+    atomic_write(_password_file(), value.strip() + "\n")  # 0600, like every secret
     audit("alerts.password", "smtp", None)
     flash(_("The relay's password is saved; the next e-mail uses it."), "ok")
     return redirect(url_for("alerts.page"), 303)

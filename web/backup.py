@@ -29,8 +29,6 @@ from typing import IO, Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 
-from appliance import config as configuration
-from appliance.audio.prompts import sniff
 from appliance.files import atomic_write, fsync_dir
 from appliance.records.store.migrations import MIGRATIONS
 from appliance.records.store.salvage import CALLS_VERSION, database_problem
@@ -211,6 +209,8 @@ def read_backup(source: IO[bytes], scratch: Path) -> dict[str, Path]:
 
 
 def _audio_type(path: Path) -> str | None:
+    from appliance.audio.prompts import sniff  # the prompt library loads with a restore, not in every web process
+
     with open(path, "rb") as head:
         return sniff(head.read(16))
 
@@ -330,6 +330,8 @@ def _refused(upload: Any, refusal: RestoreError):
 @blueprint.post("/backup/restore")
 @requires("admin")
 def upload():
+    from appliance import config as configuration  # the config model (~2 MB) loads with a restore (configure.py)
+
     upload = request.files.get("backup")
     # Unpacked on the data disk, not in /tmp (RAM on a Pi), and removed whatever happens.
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=current_app.config["DATA_DIR"]) as scratch:

@@ -1,4 +1,9 @@
-"""Configuration pages: every save is checked as a whole, kept as a revision with its diff, and applied."""
+"""Configuration pages: every save is checked as a whole, kept as a revision with its diff, and applied.
+
+The config model (appliance.config, with the core it checks a document against) and the forms over it load
+with the first config page or save, inside the functions that use them: ~2 MB that a web process serving only
+the dashboard and the records never needs (docs/web.md, "Memory").
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,23 @@ import re
 import tomllib
 import wave
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import ServiceUnavailable
 
-from appliance import config as configuration
-from appliance.audio.convert import without_paths
-from appliance.audio.prompts import PromptError, PromptLibrary
-from appliance.config.validators import identifier
-from appliance.core.flow import NODE_TYPES
 from appliance.files import atomic_write
 
-from . import boxtime, calendar_days, confirm, flowtree, forms, menu_rows
+from . import boxtime, confirm
 from .access import audit
 from .i18n import translate as _
 from .link import DaemonError, ask, live_status, viewer
 from .security import requires
+
+if TYPE_CHECKING:
+    from appliance.audio.prompts import PromptLibrary
 
 blueprint = Blueprint("configure", __name__, url_prefix="/config")
 
@@ -53,6 +56,8 @@ def current_document() -> dict[str, Any]:
 
 def save(document: dict[str, Any], note: str) -> tuple[bool, list]:
     """Check, keep and apply a new document. Returns (saved, problems); nothing changes unless it is clean."""
+    from appliance import config as configuration
+
     _config, problems = configuration.check(document)
     if any(p.severity == "error" for p in problems):
         flash(_("Not saved: fix the problems marked below."), "error")
@@ -87,6 +92,10 @@ def index():
 @blueprint.route("/<name>", methods=["GET", "POST"])
 @requires("admin")
 def section(name: str):
+    from appliance import config as configuration
+
+    from . import forms
+
     if name not in forms.SECTIONS:
         abort(404, f"no config section {name!r}")
     document = current_document()
@@ -122,6 +131,10 @@ def section(name: str):
 
 def _page(name: str, document: dict[str, Any], problems: list, status: int, **extra: Any):
     """A section's form, with the flow tree or the schedule's calendar above it."""
+    from appliance.core.flow import NODE_TYPES
+
+    from . import calendar_days, flowtree, forms, menu_rows
+
     opening = None
     if name == "schedule":
         try:
@@ -141,6 +154,8 @@ def _page(name: str, document: dict[str, Any], problems: list, status: int, **ex
 @blueprint.route("/toml", methods=["GET", "POST"])
 @requires("admin")
 def toml():
+    from . import forms
+
     problems: list = []
     text = tomli_w.dumps(current_document())
     if request.method == "POST":
@@ -159,6 +174,8 @@ def toml():
 @blueprint.get("/revisions")
 @requires("admin")
 def revisions():
+    from . import forms
+
     try:
         current_document()
     except ServiceUnavailable:  # the daemon is away (the box restarting): the kept revisions still show
@@ -209,6 +226,8 @@ def today(document: dict[str, Any]) -> date:
 @requires("admin")
 def schedule_day():
     """A click on a calendar day: a one-off holiday added, or removed again."""
+    from . import calendar_days
+
     day = request.form.get("day", "")
     try:
         new = calendar_days.toggle_holiday(current_document(), day)
@@ -222,6 +241,10 @@ def schedule_day():
 @requires("admin")
 def schedule_import():
     """A list of dates (a national calendar, say) added as holidays or special working days, or none of them."""
+    from appliance import config as configuration
+
+    from . import calendar_days
+
     form = request.form
     kind, document = form.get("kind", "holiday"), current_document()
     try:
@@ -279,6 +302,8 @@ def schedule_override():
 
 
 def _library() -> PromptLibrary:
+    from appliance.audio.prompts import PromptLibrary
+
     return PromptLibrary(current_app.config["DATA_DIR"] / "prompts")
 
 
@@ -286,6 +311,9 @@ def _library() -> PromptLibrary:
 @requires("operator")
 def prompt_wav(name: str):
     """A prompt as the caller hears it (8 kHz mono), wrapped as WAV so the browser can play it."""
+    from appliance.audio.convert import without_paths
+    from appliance.audio.prompts import PromptError
+
     document = current_document()
     spec = document.get("prompts", {}).get(name)
     if not isinstance(spec, dict):
@@ -322,6 +350,8 @@ def prompt_upload(name: str):
 @requires("admin")
 def prompt_upload_new():
     """A new prompt made from a recording in one step: its name and the file together."""
+    from appliance.config.validators import identifier
+
     document, name = current_document(), request.form.get("name", "").strip()
     try:
         identifier(name)
@@ -335,6 +365,8 @@ def prompt_upload_new():
 
 
 def _upload(name: str, document: dict[str, Any]):
+    from appliance.audio.prompts import PromptError
+
     upload = request.files.get("recording")
     if upload is None or not upload.filename:
         flash("choose a WAV, MP3, OGG or FLAC file first", "error")

@@ -250,7 +250,7 @@ def _listen_link(call_id: str) -> tuple[socket.socket, int]:
     return link, int(reply["rate"])
 
 
-# Each browser listening holds one of the web server's 4 threads (appliance/cli/serve.py) for as long as the
+# Each browser listening holds one of the web server's 4 threads (appliance/cli/serve_web.py) for as long as the
 # call lasts. With no bound, 4 listeners took them all: every other page, the dashboards and sign-ins waited
 # until a call ended. At most this many at once leaves the other threads to everyone else.
 LISTENERS = 2

@@ -92,10 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             from . import serve
 
             return serve.run(args, before_start=ahead.join)
+    if args.command == "web":
+        # Not through serve: the web process loads the config model only with a page that needs it (serve_web.py).
+        from .serve_web import web
+
+        return web(args)
     from . import serve
     from .check import check
 
-    handler = {"simulate": serve.simulate, "check": check, "web": serve.web,
+    handler = {"simulate": serve.simulate, "check": check,
                "dtmf-decode": _dtmf_decode, "firmware": _firmware, "token": _token,
                "setup-code": _setup_code, "user": _user, "tls-cert": _tls_cert, "fleet": _fleet}[args.command]
     return handler(args)

@@ -158,18 +158,3 @@ def _serve_web(data: Path, host: str, port: int, control_path: Path) -> Any:
     threading.Thread(target=server.run, name="web", daemon=True).start()
     return server
 
-
-def web(args: argparse.Namespace) -> int:
-    from .no_openssl import without_openssl
-
-    with without_openssl():
-        from waitress import serve
-
-        from web import create_app
-        from web.firstboot import announce
-
-        app = create_app(args.data, trusted_hosts=args.trusted_host, behind_tls_proxy=args.behind_tls_proxy)
-    if not app.extensions["web_store"].has_users():
-        announce(args.data)
-    serve(app, host=args.host, port=args.port, threads=4)
-    return 0

@@ -1,0 +1,85 @@
+"""What `hotline web` loads, started as its unit starts it: an idle web process (the login page and an unsigned
+dashboard poll served, as the bench weighs it) holds neither the config model nor the core it checks against,
+and every page still answers, in English and in Russian, once what it needs has loaded with its first request.
+
+Which modules a process imported is read from outside, from the interpreter's own import log on stderr
+(PYTHONPROFILEIMPORTTIME=1: one line per module, the first time it is imported).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.waiting import free_port, wait_until
+from tests.support.web_walk import Browser
+from web.store import WebStore
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway box's
+# Loaded with the first page that needs them (web/configure.py, web/alerts.py, web/backup.py), never when idle.
+DEFERRED = ("appliance.config", "appliance.config.model", "appliance.core.events", "appliance.core.queue",
+            "web.forms", "web.flowtree", "web.calendar_days")
+
+
+def _unit_environment() -> dict[str, str]:
+    """hotline-web.service's Environment=, but the bytecode prefix: /opt/hotline/pycache is not here, so this
+    tree's level-2 bytecode goes beside its sources as usual."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    for line in (REPO / "systemd/hotline-web.service").read_text().splitlines():
+        if line.startswith("Environment="):
+            for assignment in line.removeprefix("Environment=").split():
+                key, _, value = assignment.partition("=")
+                env[key] = value
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    return env
+
+
+def _imported(log: Path) -> set[str]:
+    return set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", log.read_text(), re.MULTILINE))
+
+
+def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_needs(start_box, tmp_path):
+    start_box()  # the daemon whose control socket (data/control.sock) the pages ask
+    data = tmp_path / "data"
+    store = WebStore(data / "web.db")
+    store.add_user("admin", PASSWORD, "admin", "en")
+    store.add_user("админ", PASSWORD, "admin", "ru")
+    log = tmp_path / "imports.log"
+    port = free_port()
+    env = {**_unit_environment(), "PYTHONPROFILEIMPORTTIME": "1"}
+    assert env["PYTHONOPTIMIZE"] == "2"
+    with open(log, "w") as stderr:
+        web = subprocess.Popen([sys.executable, "-m", "appliance.cli", "web", "--data", str(data), "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=data)
+    try:
+        visitor = Browser(port)
+
+        def answers() -> bool:
+            assert web.poll() is None, log.read_text()[-2000:]
+            try:
+                return visitor.request("GET", "/api/dashboard")[0] == 401
+            except OSError:
+                return False
+
+        wait_until(answers, timeout=60, what="hotline web")
+        assert visitor.request("GET", "/login")[0] == 200
+        idle = _imported(log)
+        assert "web.configure" in idle and "flask" in idle  # the log is read: the app and its routes are there
+        assert not idle & set(DEFERRED), sorted(idle & set(DEFERRED))
+        for username, lang in (("админ", "ru"), ("admin", "en")):  # Russian first: it meets the lazy imports
+            browser = Browser(port)
+            browser.sign_in(username, PASSWORD)
+            for page, status, body, _seconds in browser.walk():
+                assert status in (200, 302), (lang, page, status, body[:300])
+                if status == 200 and body.startswith("<!doctype html>"):
+                    assert f'<html lang="{lang}">' in body, (lang, page)
+        assert set(DEFERRED) <= _imported(log)  # the walk reached every deferred import
+        assert web.poll() is None
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.wait(20)
