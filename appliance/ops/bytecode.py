@@ -8,6 +8,7 @@ user may write neither (ProtectSystem=strict): without this every start would co
 from source. So every module either may load, the standard library's and the venv's, is compiled here at
 level 2 into PREFIX, where that interpreter then finds it. Run by scripts/install.sh (and bench/boxenv.py) with
 the venv's own interpreter; files that do not compile (test data in some standard libraries) are skipped.
+The same step makes the empty call and audit logs a first start copies (records/store/blank_logs.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import compileall
 import sys
 import sysconfig
 from pathlib import Path
+
+from ..records.store import blank_logs
 
 
 def compile_into(prefix: Path) -> None:
@@ -31,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m appliance.ops.bytecode PREFIX", file=sys.stderr)
         return 2
     compile_into(Path(args[0]))
+    blank_logs.make(Path(args[0]))
     return 0
 
 
