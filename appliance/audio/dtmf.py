@@ -20,6 +20,8 @@ How it decides, per frame of ~23.75 ms slid in steps of one sub-block (~4.75 ms)
   a 10 ms drop-out never does) or by ten frames in a row that no longer show it; released that way, without a
   pause, the same digit coming back is the same press (a codec's or a chord's wobble), not a new key.
 
+The tone measurement (the transform, each frame's bin and tone powers, a tone's band energy) is
+dtmf_tones.py; this module decides from it what is a key, and is the `hotline dtmf-decode` command.
 numpy is imported lazily: the daemon imports this module on a Pi Zero and only pays for numpy when a line
 actually needs the software receiver (then at start, see dtmf_engine.py).  DtmfBank holds the arithmetic for
 any number of lines, so the daemon's one engine decides all lines' audio in one set of numpy calls;
@@ -34,17 +36,13 @@ import wave
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from .dtmf_tones import MAX_RATE, MIN_RATE, NO_TONE, SUBBLOCKS, ToneMeter
+
 if TYPE_CHECKING:
     import numpy
 
-ROWS = (697.0, 770.0, 852.0, 941.0)
-COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYS = ("123A", "456B", "789C", "*0#D")
 
-HOP_SECONDS = 0.00475
-SUBBLOCKS = 5  # frame = 5 hops ≈ 23.75 ms: 1.5 % told from 3.5 % at 697 Hz, and it fits a codec-smeared 40 ms key
-GUARD = 0.05  # guard frequencies at ±5 %: half of the ~10.5 % spacing between neighbouring DTMF tones
-SPREAD = 0.015  # extra bins where an off-frequency tone that must still be accepted is measured at full power
 MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a full-scale sine
 # Twist limits: Q.24 asks a receiver to accept +4 dB (high tone above low) and -8 dB as the phone sends them,
 # which common receivers (Asterisk, spandsp) take as their limits. At the receiver those limits lose keys sent at
@@ -70,15 +68,12 @@ CONFIRM_FRAMES = 2
 # after it (≥ 33 ms in all, each sub-block at least MIN_LASTING of the frame's mean energy): through GSM 06.10 a
 # 40 ms key often passes in one frame only, as the codec bends its tones' pitch and level at its frame
 # boundaries, but its sound lasts; a 20 ms tone never lasts that long.
-LATE_BLOCKS = 2  # (the quietest of 5 + 2 sub-blocks is taken from two runs of 4 in _classify)
+LATE_BLOCKS = 2  # (the quietest of 5 + 2 sub-blocks is taken from two runs of 4 in DtmfBank._classify)
 MIN_LASTING = 0.15
 CARRY_BLOCKS = SUBBLOCKS - 1 + LATE_BLOCKS  # sub-blocks kept between batches: the last 7-block window
 QUIET = 0.1  # a sub-block below a tenth of the digit's level counts as a pause
 RELEASE_QUIET_BLOCKS = 3
 RELEASE_FRAMES = 10
-
-MIN_RATE = 4000  # the highest guard frequency (1715 Hz) must stay below Nyquist
-MAX_RATE = 192000
 
 
 class DtmfFileError(ValueError):
@@ -148,7 +143,7 @@ class LineState:
                 # without a pause is the same press
                 if code != self.spent:
                     self.held_level = level
-                    confirmed.append(KEYS[code // 4][code % 4])
+                    confirmed.append(KEYS[int(code) // 4][int(code) % 4])
                 self.held, self.spent = code, -1
                 self.quiet_blocks = self.missing_frames = 0
                 self.candidate, self.candidate_frames = -1, 0
@@ -161,53 +156,18 @@ class DtmfBank:
     def __init__(self, rate: int = 8000) -> None:
         import numpy as np
 
-        if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE <= rate <= MAX_RATE:
-            raise ValueError(
-                f"DTMF sample rate must be an integer from {MIN_RATE} to {MAX_RATE} Hz, got {rate!r}"
-            )
+        self._meter = ToneMeter(rate)  # checks the rate
         self.rate = rate
         self._np = np
-        self.hop = round(rate * HOP_SECONDS)
-        self._window = SUBBLOCKS * self.hop
-        nominal = np.array(ROWS + COLUMNS)
-        # bins 0-23: (guard below, nominal, guard above) per tone, rows then columns, so that the decision is
-        # one contiguous argmax per band; bins 24-39: (-1.5 %, +1.5 %) per tone, for the tone's power
-        decision = nominal[:, None] * np.array([1 - GUARD, 1.0, 1 + GUARD])
-        spread = nominal[:, None] * np.array([1 - SPREAD, 1 + SPREAD])
-        freqs = np.concatenate((decision.ravel(), spread.ravel()))
-        omega = 2 * np.pi * freqs / rate
-        phase = np.outer(np.arange(self.hop), omega)
-        # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy;
-        # scaled so that |X|² of a full frame is the sine's mean-square power
-        scale = np.sqrt(2.0) / self._window
-        self._basis = (
-            (scale * np.stack((np.cos(phase), -np.sin(phase)), axis=2)).reshape(self.hop, -1).astype(np.float32)
-        )
-        self._omega_hop = omega * self.hop
-        self._phase = np.empty((0, omega.size), dtype=np.complex64)
-        self._known_positions: dict[tuple[int, ...], tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = {}
-        band_tone = np.arange(8)
-        # per tone (band * 4 + tone): its bins at -1.5 %, 0 and +1.5 %
-        self._tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
-        # The share reads a tone's band energy: the frame's energy in the span of its three bins (X^H G^-1 X, G
-        # their Gram matrix over a frame): a steady tone anywhere within ±1.5 %, or one whose level steps inside
-        # the frame (GSM 06.10 at its own frame edges), where one bin sees leakage. Bins a frame bin (42 Hz) apart
-        # would need no G, but lose up to 15 % of a steady tone between two of them.
-        band_omega = omega[self._tone_bins]  # 8 tones x 3 bins
-        apart = band_omega[:, :, None] - band_omega[:, None, :]
-        apart[:, np.arange(3), np.arange(3)] = 1.0  # (the diagonal is set to 1 below; this keeps it finite)
-        # the mean of exp(-i d n) over a frame's samples, as the geometric sum it is (building the terms for a
-        # 22 kHz frame cost more than the rest of a detector's start)
-        gram = (1 - np.exp(-1j * apart * self._window)) / (self._window * (1 - np.exp(-1j * apart)))
-        gram[:, np.arange(3), np.arange(3)] = 1.0
-        # X^H G^-1 X as |C^T z|^2, z the real and imaginary parts of X side by side (a view of complex64 as float32)
-        # and C C^T the real 6x6 form of G^-1: one real matrix product per frame and tone
-        inverse = np.linalg.inv(gram)
-        real_form = np.block([[inverse.real, -inverse.imag], [inverse.imag, inverse.real]])
-        order = np.array([0, 3, 1, 4, 2, 5])  # (re, im) pairs interleaved, as complex64 lies in memory
-        self._band_form = np.linalg.cholesky(real_form[:, order][:, :, order]).transpose(0, 2, 1).astype(np.float32)
-        self._unturn = np.empty((0, omega.size), dtype=np.complex64)
-        self._is_nominal = np.arange(12) % 3 == 1  # among a band's guards and nominals
+        self.hop = self._meter.hop
+        # The key each of the 24 guards and nominals stands for, when it is its band's strongest: its tone's
+        # column in the frame's tone powers (NO_TONE, always 0, for a guard: such a frame fails the power rule)
+        # and its part of the key code (row * 4 + column), as float32 so that the codes stay in one dtype.
+        tone_of = [band * 4 + at // 3 if at % 3 == 1 else NO_TONE for band in (0, 1) for at in range(12)]
+        self._tone_of = np.array(tone_of)
+        self._code_of = np.array([(t % 4) * (4 if t < 4 else 1) if t != NO_TONE else 0 for t in tone_of],
+                                 dtype=np.float32)
+        self._band_start = np.array([0, 12])
 
     def state(self) -> LineState:
         return LineState(self.hop)
@@ -227,110 +187,66 @@ class DtmfBank:
         if not taken:
             return found
         # every line's sub-blocks converted at once: per-call overhead, not arithmetic, is the cost here
-        joined = np.frombuffer(b"".join(rows for _, _, rows in taken), dtype="<i2")
-        blocks = (joined.astype(np.float32) * np.float32(1 / 32768)).reshape(-1, hop)
-        energy = np.einsum("ij,ij->i", blocks, blocks) / hop
+        blocks, energy = self._meter.sub_blocks(b"".join(rows for _, _, rows in taken))
+        energies = energy.tolist()
         sizes = [len(rows) // (2 * hop) for _, _, rows in taken]
-        starts = list(accumulate(sizes, initial=0))[:-1]
-        loudest = np.maximum.reduceat(energy, starts).tolist()
+        starts = list(accumulate(sizes, initial=0))
         active = [k for k, (_, state, _) in enumerate(taken)
-                  if state.held >= 0 or state.candidate >= 0 or loudest[k] >= MIN_TONE_POWER / 2]
+                  if state.held >= 0 or state.candidate >= 0
+                  or max(energies[starts[k]:starts[k + 1]]) >= MIN_TONE_POWER / 2]
         for k, (_, state, _) in enumerate(taken):
             if k not in active:
                 state.candidate, state.candidate_frames = -1, 0
         if not active:
             return found
         if len(active) < len(taken):
-            keep = np.concatenate([np.arange(starts[k], starts[k] + sizes[k]) for k in active])
-            blocks, energy = blocks[keep], energy[keep]
+            blocks = np.concatenate([blocks[starts[k]:starts[k + 1]] for k in active])
+            energy = np.concatenate([energy[starts[k]:starts[k + 1]] for k in active])
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
-        # straddle two lines are dropped afterwards
-        codes_all, levels_all, lasting_all = self._classify((blocks @ self._basis).view(np.complex64), energy)
-        first, window, newest_block = self._positions(tuple(sizes[k] for k in active))
-        codes_list, levels_list = codes_all[first].tolist(), levels_all[first].tolist()
-        lasting_list = lasting_all[window].tolist()
-        newest = energy[newest_block].tolist()
-        at = 0
+        # straddle two lines are dropped here
+        codes, levels, lasting = (a.tolist() for a in self._classify(self._meter.transform(blocks), energy))
+        at = 0  # where the line starts among the active lines' sub-blocks
         for k in active:
-            frames = sizes[k] - SUBBLOCKS + 1 - LATE_BLOCKS
             i, state, _ = taken[k]
-            part = slice(at, at + frames)
-            found[i] = state.track(codes_list[part], levels_list[part], newest[part], lasting_list[part])
-            at += frames
+            size, start = sizes[k], starts[k]
+            new = slice(at + LATE_BLOCKS, at + size - SUBBLOCKS + 1)  # the frames not judged in an earlier batch
+            found[i] = state.track(codes[new], levels[new],
+                                   energies[start + LATE_BLOCKS + SUBBLOCKS - 1:start + size],  # their newest
+                                   lasting[at:at + size - SUBBLOCKS + 1 - LATE_BLOCKS])  # the windows ending there
+            at += size
         return found
-
-    def _positions(self, sizes: tuple[int, ...]) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """For lines of these sizes (sub-blocks) joined: each line's new frames, the windows ending at them, and
-        their newest sub-blocks. Kept per sizes: a line's batches are mostly alike, and building them in Python
-        cost a fifth of a batch."""
-        known = self._known_positions.get(sizes)
-        if known is None:
-            offsets = accumulate(sizes[:-1], initial=0)
-            first = self._np.array([at + f for at, size in zip(offsets, sizes, strict=True)
-                                    for f in range(LATE_BLOCKS, size - SUBBLOCKS + 1)])
-            if len(self._known_positions) >= 64:  # odd chunk sizes (a file's last chunk) must not pile up
-                self._known_positions.clear()
-            known = self._known_positions[sizes] = (first, first - LATE_BLOCKS, first + SUBBLOCKS - 1)
-        return known
 
     def _classify(self, coeffs: numpy.ndarray,
                   energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows steadily enough to count towards
         two in a row (-1 for none) and its mean energy; per window of SUBBLOCKS + LATE_BLOCKS sub-blocks, the key
-        of a frame in it that passed if the sound fills the window (else -1)."""
+        of a frame in it that passed if the sound fills the window (else -1). Codes are float32."""
         np = self._np
-        frames = coeffs.shape[0] - SUBBLOCKS + 1
-        # each sub-block's DFT turned to one common time origin (the batch's start), so that a frame's DFT is the
-        # plain sum of its sub-blocks' (its own origin would only turn the phase, and the power ignores that)
-        if len(self._phase) < len(coeffs):
-            # grown to the longest chunk seen, as 64-block steps times the turns within one step: one product,
-            # not an exponential per entry (that made decoding a whole file several times slower)
-            within = np.exp(-1j * np.arange(64)[:, None] * self._omega_hop).astype(np.complex64)
-            steps = np.exp(-1j * np.arange(0, len(coeffs) + 64, 64)[:, None] * self._omega_hop).astype(np.complex64)
-            self._phase = (steps[:, None, :] * within).reshape(-1, within.shape[1])
-            self._unturn = self._phase.conj()
-        turned = coeffs * self._phase[: len(coeffs)]
-        frame_coeffs = turned[:frames] + turned[1 : frames + 1]
-        mean_energy = energy[:frames] + energy[1 : frames + 1]
-        for k in range(2, SUBBLOCKS):
-            frame_coeffs += turned[k : k + frames]
-            mean_energy += energy[k : k + frames]
-        mean_energy /= SUBBLOCKS
+        summed, power, tones, mean_energy = self._meter.frames(coeffs, energy)
+        frames = len(summed)
         # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
         pairs = np.minimum(energy[:-1], energy[1:])
         fours = np.minimum(pairs[:-2], pairs[2:])
         min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
-        power = np.abs(frame_coeffs)
-        power *= power
-        strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2)  # among guards and nominals
-        tone = strongest // 3 + (0, 4)  # band * 4 + tone
-        # every tone's power (the strongest of its bins at -1.5 %, 0, +1.5 %: strided views, no gather), then
-        # the two chosen ones'
-        every_tone = np.maximum(np.maximum(power[:, 1:24:3], power[:, 24::2]), power[:, 25::2])
-        tone_power = every_tone[np.arange(frames)[:, None], tone]
-        low, high = tone_power[:, 0], tone_power[:, 1]
-        nominal = self._is_nominal[strongest]  # (not .all(axis=1): a reduction costs several times an operator)
+        # each band's strongest of its guards and nominals, numbered 0-23 over both bands, and what it stands for
+        strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2) + self._band_start
+        tone = self._tone_of[strongest]
+        low_high = self._meter.pick(tones, tone)
+        low, high = low_high[:, 0], low_high[:, 1]
+        code_parts = self._code_of[strongest]
         valid = (
-            nominal[:, 0]
-            & nominal[:, 1]
-            & (low >= MIN_TONE_POWER)
-            & (high >= MIN_TONE_POWER)
+            (np.minimum(low, high) >= MIN_TONE_POWER)  # (0 where a guard was the strongest)
             & (high >= low * 10 ** (MIN_TWIST_DB / 10))
-            & (high <= low * 10 ** (MAX_TWIST_DB / 10))
+            & (low * 10 ** (MAX_TWIST_DB / 10) >= high)
             & (min_energy >= MIN_STEADY * mean_energy)
         )
         # the share, read only where every other rule passed (few frames, and often none in a batch)
         near = valid.nonzero()[0]
         if near.size:
-            at, bins = near[:, None, None], self._tone_bins[tone[near]]
-            # each bin back at the frame's own origin: the common one turned the bins apart, which the cross
-            # terms of the projection would see
-            measured = frame_coeffs[at, bins] * self._unturn[at, bins]
-            folded = self._band_form[tone[near]] @ measured.view(np.float32)[..., None]
-            band = np.einsum("ftij,ftij->f", folded, folded)
+            band = self._meter.band_energy(summed, near, tone[near])
             valid[near] = band >= MIN_TONE_SHARE * mean_energy[near]
-        codes = np.where(valid, tone[:, 0] * 4 + tone[:, 1] - 4, -1)
-        twice = np.where(min_energy >= MIN_STEADY_TWICE * mean_energy, codes, -1)
+        codes = np.where(valid, code_parts[:, 0] + code_parts[:, 1], -1.0)
+        twice = np.where(min_energy >= MIN_STEADY_TWICE * mean_energy, codes, -1.0)
         # per window of SUBBLOCKS + LATE_BLOCKS sub-blocks whose every sub-block is loud: the key of any frame in
         # it that passed (max: there is one, or the same twice). The window ending at frame f is reported at f;
         # the windows ending at the last frames are judged in the next batch, whose carried samples begin with them
@@ -338,7 +254,7 @@ class DtmfBank:
         sound = np.minimum(fours[:late], fours[3 : 3 + late])
         passed = np.maximum(np.maximum(codes[:late], codes[1 : late + 1]), codes[2:])  # the window's 3 frames
         # loud: measured against the middle frame's mean energy
-        return twice, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[1 : late + 1], passed, -1)
+        return twice, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[1 : late + 1], passed, -1.0)
 
 
 class DtmfDetector:
