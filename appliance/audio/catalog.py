@@ -68,7 +68,7 @@ def render_prompts(config: Config, cache_dir: Path, uploads_dir: Path | None = N
                     failed.add(group)
                     problems.append((group, f"{group} could not be spoken ({_reason(exc)}); waiting callers hear "
                                             "no such announcement"))
-    sounds.update(tones(config))
+    sounds.update(tones(config, cache_dir))
     log.info("%d prompts ready", len(sounds))
     return sounds
 
@@ -126,12 +126,12 @@ def _connecting(config: Config, library: PromptLibrary | None) -> list[tuple[str
 def prompt_names(config: Config) -> set[str]:
     """The name of every sound render_prompts makes for this config, without making any: what the flow may
     ask for while they are still being made."""
-    return {name for name, _, _ in _jobs(config, None, Path())} | set(tones(config))
+    return {name for name, _, _ in _jobs(config, None, Path())} | {RINGBACK, BEEP}
 
 
-def tones(config: Config) -> dict[str, Sound]:
-    """The two tones: generated in memory, so there from the first moment."""
-    return {RINGBACK: tone("ringback", config.country), BEEP: tone("beep", config.country)}
+def tones(config: Config, cache: Path | None = None) -> dict[str, Sound]:
+    """The two tones, held in memory so there from the first moment (rendered once into `cache`)."""
+    return {RINGBACK: tone("ringback", config.country, cache=cache), BEEP: tone("beep", config.country, cache=cache)}
 
 
 def _jobs(config: Config, library: PromptLibrary | None, uploads_dir: Path) -> list[tuple[str, str, tuple[Any, ...]]]:

@@ -2,14 +2,28 @@
 
 Frequencies and cadences follow ITU-T E.180 (Supplement 2, "Various tones used in national networks").
 `tone()` returns one cadence cycle; the player loops it for as long as the tone should sound.
+
+Rendering is a Python loop over every sample (8-47 ms here for a ringback cycle, about ten times that on a Pi
+Zero), and the start needs its tones before READY=1: with `cache` (the prompt cache) a tone is rendered once
+and kept there under a name made of what shapes it (the cadence, the rate, RENDER_VERSION), with its SHA-256
+beside it as the prompts have; a restart reads it back. A file that does not match is rendered again.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from array import array
 from functools import lru_cache
+from pathlib import Path
+
+from ..digest import sha256
+from ..files import atomic_write
+
+log = logging.getLogger(__name__)
+
+RENDER_VERSION = "1"  # change it with _render: the cached tones are then rendered again
 
 # One step of a cadence: the frequencies sounding together (none = silence) and for how long.
 Step = tuple[tuple[float, ...], float]
@@ -83,15 +97,32 @@ def plan(kind: str, country: str) -> tuple[Step, ...]:
     return _PLANS[key][kind]
 
 
-def tone(kind: str, country: str, rate: int = 8000) -> bytes:
-    """One cadence cycle of a call-progress tone as raw signed 16-bit little-endian mono PCM."""
+def tone(kind: str, country: str, rate: int = 8000, cache: Path | None = None) -> bytes:
+    """One cadence cycle of a call-progress tone as raw signed 16-bit little-endian mono PCM (kept in `cache`)."""
     steps = plan(kind, country)
     if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
         raise ValueError(f"tone rate must be a positive integer, got {rate!r}")
     top = max(f for freqs, _ in steps for f in freqs)
     if top * 2 >= rate:
         raise ValueError(f"tone rate {rate} Hz is too low for the {top:g} Hz of the {country} {kind} tone")
-    return _render(steps, rate)
+    if cache is None:
+        return _render(steps, rate)
+    path = cache / f"tone-{sha256(repr((RENDER_VERSION, rate, steps)).encode()).hexdigest()[:40]}.raw"
+    checksum = path.with_name(path.name + ".sha256")
+    try:
+        pcm = path.read_bytes()
+        if sha256(pcm).hexdigest() == checksum.read_text(encoding="ascii").strip():
+            return pcm
+    except (OSError, ValueError):
+        pass  # not made yet, or cut short: rendered again
+    pcm = _render(steps, rate)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, pcm, mode=0o644)
+        atomic_write(checksum, sha256(pcm).hexdigest() + "\n", mode=0o644)
+    except OSError as exc:  # a full or read-only disk: the tone plays from memory all the same
+        log.warning("tone %s could not be kept in %s (%s): rendered at each start", kind, cache, exc.strerror or exc)
+    return pcm
 
 
 @lru_cache(maxsize=64)

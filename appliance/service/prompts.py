@@ -34,8 +34,8 @@ class PromptMaker:
         self.stopping = threading.Event()  # prompts not yet begun are not made once the box is stopping
 
     def start(self, config: Config) -> None:
-        """The tones, generated rather than made: there before the first call."""
-        self.sounds.update(tones(config))
+        """The tones, generated rather than made (once, then read from the cache): there before the first call."""
+        self.sounds.update(tones(config, self.directory))
 
     def make(self, config: Config, then: Callable[[], None]) -> None:
         """Make the config's prompts off the loop; then() on the loop once they are (made or not)."""

@@ -122,3 +122,22 @@ def test_unknown_kind_or_country_is_named(kind: str, country: str, named: str) -
 def test_rate_too_low_for_the_tone_is_refused() -> None:
     with pytest.raises(ValueError, match="1000 Hz"):
         tone("beep", "us", rate=1500)
+
+
+def test_a_tone_kept_in_the_cache_is_read_back_not_rendered_and_a_damaged_one_is_rendered_again(
+        tmp_path, monkeypatch) -> None:
+    """A start needs its tones before READY=1; rendering a ringback cycle sample by sample took 8-47 ms here.
+    Kept in the prompt cache, a restart reads it (what makes it names the file, its SHA-256 beside it)."""
+    from appliance.audio import tones
+
+    fresh = tone("ringback", "ru", cache=tmp_path)
+    assert fresh == tone("ringback", "ru")
+    (kept,) = tmp_path.glob("tone-*.raw")
+    rendered = []
+    real = tones._render.__wrapped__
+    monkeypatch.setattr(tones, "_render", lambda steps, rate: rendered.append(rate) or real(steps, rate))
+    assert tone("ringback", "ru", cache=tmp_path) == fresh and rendered == []
+    assert tone("ringback", "uk", cache=tmp_path) != fresh and rendered == [8000]  # another cadence, another file
+    kept.write_bytes(fresh[: len(fresh) // 2])  # cut short by a power cut
+    assert tone("ringback", "ru", cache=tmp_path) == fresh and rendered == [8000, 8000]
+    assert kept.read_bytes() == fresh
