@@ -27,8 +27,9 @@ if str(ROOT) not in sys.path:
 
 from appliance.records.privacy import Privacy  # noqa: E402
 from appliance.records.store import stats  # noqa: E402
-from appliance.records.store.calls import CallLog, CallStore  # noqa: E402
+from appliance.records.store.calls import CallStore  # noqa: E402
 from appliance.records.store.migrations import MIGRATIONS  # noqa: E402
+from appliance.records.store.queries import CallLog  # noqa: E402
 from appliance.records.store.rollups import backfill_rollups  # noqa: E402
 
 CACHE = Path("/tmp/hotline-bench")

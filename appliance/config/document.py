@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,8 @@ class ConfigError(Exception):
 
 
 def default_document() -> dict[str, Any]:
+    from importlib import resources  # with tempfile and random: only `hotline simulate` and the tests ask
+
     text = resources.files("appliance.config").joinpath("defaults/simulate.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 

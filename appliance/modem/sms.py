@@ -11,7 +11,6 @@ box was off are read at start with AT+CMGL. Parts of a long message are joined b
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 import time
@@ -205,6 +204,8 @@ def _text_mode_time(stamp: str) -> float | None:
     match = re.fullmatch(r"(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d+)?", stamp)
     if not match:
         return None
+    import calendar  # loaded with the first text: a box that gets none never holds it
+
     y, mo, d, h, mi, s = (int(g) for g in match.groups()[:6])
     zone = int(match.group(7) or 0) * 15 * 60
     return calendar.timegm((2000 + y, mo, d, h, mi, s, 0, 0, 0)) - zone

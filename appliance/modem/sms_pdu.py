@@ -7,7 +7,6 @@ message over one part (160 GSM-7 / 70 UCS-2 characters) goes out as concatenated
 
 from __future__ import annotations
 
-import calendar
 import time
 from dataclasses import dataclass
 
@@ -129,6 +128,8 @@ def _encode_time(when: float) -> bytes:
 
 
 def _decode_time(data: bytes) -> float | None:
+    import calendar  # loaded with the first text: a box that gets none never holds it
+
     d = [(b & 0x0F) * 10 + (b >> 4) for b in data[:6]]
     tz_raw = (data[6] & 0x07) * 10 + (data[6] >> 4)  # quarter hours; bit 3 of the low nibble is the sign
     offset = tz_raw * 15 * 60 * (-1 if data[6] & 0x08 else 1)

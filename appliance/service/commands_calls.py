@@ -12,7 +12,6 @@ from ..audio.player import AlsaPlayer
 from ..core import events as ev
 from ..core.call import Call
 from ..records.store.access import AccessStore
-from ..records.store.calls import CallLog
 from ..records.store.retention import erase_caller, export_caller
 from .commands_host import CommandHost, running
 
@@ -218,6 +217,8 @@ def _announcement(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]:
 
 def _caller(daemon: CommandHost, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     caller, actor = _text(args, "caller"), _text(args, "actor")
+    from ..records.store.queries import CallLog  # the reader, for this rare request only (retention.py)
+
     core, store = running(daemon)
     access = AccessStore(daemon.data_dir / "access.db")
     try:

@@ -15,7 +15,7 @@ import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..audio.catalog import prompt_names
 from ..config import Config
@@ -32,7 +32,6 @@ from . import commands, commands_calls, commands_risk, override
 from .actions import Actions
 from .adapters import Adapters
 from .alarms import Alarms
-from .alerting import Alerting
 from .background import Done, OffLoop, Pending, answer
 from .commands_host import Command
 from .control_server import ControlRequest, ControlServer
@@ -47,6 +46,9 @@ from .status_view import StatusView
 from .switchboard_setup import make_switchboard
 from .texting import TextLine
 from .timesync import ClockWatch, SystemTime
+
+if TYPE_CHECKING:
+    from .alerting import Alerting
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +369,9 @@ class Daemon:
         self.speech.configure(config, self.core)
 
     def _start_alerts(self, config: Config) -> None:
-        if config.alerts.rules:  # no thread, no smtplib for a box without alert rules
+        if config.alerts.rules:  # no thread, no smtplib, no alert texts loaded for a box without alert rules
+            from .alerting import Alerting
+
             self.alerting = Alerting(config, self.data_dir, hook=self.hook, privacy=self.store.privacy,
                                      alarms=self.alarms, lines=self.lines, line_state=lambda: self.core.line_state,
                                      wall=self.clock.wall, transcript_due=self.speech.transcript_due)

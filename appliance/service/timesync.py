@@ -5,7 +5,6 @@ appliance/core/clock.py says why it matters.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import sys
@@ -51,6 +50,8 @@ class SystemTime:
 
 def _kernel_synced() -> bool:
     """adjtimex(2) with modes 0 only reads: STA_UNSYNC clear means an NTP daemon disciplines the clock."""
+    import ctypes  # only on a box whose time sync is not systemd-timesyncd (its file answers first)
+
     buffer = ctypes.create_string_buffer(512)  # struct timex is 208 bytes on 64-bit Linux; zeroed modes = read
     try:
         state = ctypes.CDLL(None, use_errno=True).adjtimex(buffer)  # libc, already loaded in this process

@@ -8,7 +8,8 @@ import pytest
 
 from appliance.core import events as ev
 from appliance.core.record import CallRecord
-from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallStore
+from appliance.records.store.queries import CallLog
 from tests.unit.test_switchboard import LINE, board, classic_document, to_menu
 
 

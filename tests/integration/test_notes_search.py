@@ -11,7 +11,8 @@ import sqlite_utils
 
 from appliance.records.privacy import Privacy
 from appliance.records.store import migrations, queries
-from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallStore
+from appliance.records.store.queries import CallLog
 from tests.support.calls import record, write
 
 WORDS = ("deposit", "landlord", "eviction", "court", "pension", "school")

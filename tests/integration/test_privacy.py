@@ -10,8 +10,9 @@ from appliance import config as configuration
 from appliance.core.clock import BoxClock
 from appliance.records.privacy import Privacy, load_secret, mask, shown
 from appliance.records.store.access import AccessStore
-from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallStore
 from appliance.records.store.journal import Journal, JournaledStore
+from appliance.records.store.queries import CallLog
 from appliance.records.store.retention import enforce_retention, erase_caller, export_caller
 from appliance.service.keeper import RecordKeeper
 from tests.support.calls import NUMBER, record, write

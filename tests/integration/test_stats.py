@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from appliance.records.store import stats
-from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallStore
+from appliance.records.store.queries import CallLog
 from tests.support.calls import record, write
 
 HOUR = 3600.0

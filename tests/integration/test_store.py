@@ -9,7 +9,8 @@ import sqlite_utils
 
 from appliance.records.privacy import Privacy
 from appliance.records.store import migrations
-from appliance.records.store.calls import CallLog, CallStore
+from appliance.records.store.calls import CallStore
+from appliance.records.store.queries import CallLog
 from tests.support.calls import NUMBER, record, write
 
 

@@ -14,7 +14,7 @@ from array import array
 
 import pytest
 
-from appliance.records.store.calls import CallLog
+from appliance.records.store.queries import CallLog
 from appliance.service import control
 from appliance.sim.simulation import Simulation
 from tests.support import prompt_seed

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from appliance import config as configuration
-from appliance.records.store.calls import CallLog
+from appliance.records.store.queries import CallLog
 from appliance.service import control
 from tests.support.boxes import simulated_box
 from tests.support.status import loop_status

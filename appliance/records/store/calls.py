@@ -18,10 +18,12 @@ from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protec
 from ..webhooks import Endpoint, enqueue
 from .lite import Database
 from .migrations import migrate
-from .queries import CallLog
 from .rows import call_row, interrupted_record
 
-__all__ = ["CallLog", "CallStore", "EVENTS", "CALL_TYPES", "TICKET_STATES"]
+# The reader, CallLog, is the web app's: it lives in queries.py (with the statistics), which the daemon, the
+# writer, loads only for a caller's erasure or export.
+__all__ = ["CallStore", "EVENTS", "CALL_TYPES", "TICKET_STATES"]
+
 
 EVENTS = (
     "ANSWERED", "KEY", "ENTERQUEUE", "RINGNOANSWER", "CONNECT", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY",

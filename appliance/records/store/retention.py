@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..privacy import RETENTION_KINDS
-from . import erasure
 from .access import AccessStore
-from .queries import CallLog
 from .rollups import ROLLUP_STATE
 
 if TYPE_CHECKING:
     from .calls import CallStore
+    from .queries import CallLog
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,10 @@ def erase_caller(store: CallStore, caller: str, *, actor: str, now: float,
     """Delete everything about one caller (number, pseudonym or caller key), files included.
 
     Their calls leave the statistics too (the rollups are taken down with them)."""
+    # Loaded by an erasure, an admin's rare request: the daemon's daily retention needs neither.
+    from . import erasure
+    from .queries import CallLog
+
     key = CallLog(store.path, privacy=store.privacy).caller_key(caller)
     if key is None:
         raise LookupError(f"no calls from {caller!r}")

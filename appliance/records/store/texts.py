@@ -14,7 +14,6 @@ from typing import Any
 
 from ..privacy import Privacy, appear
 from ..sealed import Seal
-from .queries import _reader
 
 LABEL = b"hotline text conversations"
 LIMIT = 200
@@ -85,6 +84,8 @@ def _dict(db: Any, row: Any) -> dict[str, Any] | None:
 
 
 def _rows(path: Path, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    from .queries import _reader  # the web's reader: the daemon, which only writes texts, never loads it
+
     if not path.exists():
         return []
     try:
