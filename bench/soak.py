@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from collections import Counter
 from pathlib import Path
 
@@ -183,6 +184,26 @@ def records(database: Path) -> list[tuple]:
                             "FROM calls").fetchall()
 
 
+def lost_calls(database: Path, calls: list[tuple[str, str, float]], window: float = 10.0) -> list[dict]:
+    """What calls.db holds of each (caller, line, wall time placed), to tell why a call has no one complete record:
+    the caller's records with each one's timeline, and the other records on that line within `window` s (a
+    record may carry its neighbour's number, or none)."""
+    found = []
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        columns = "id, line, caller, started_at, answered_at, ended_at, outcome, ended_by, reason"
+        for number, line, placed_at in calls:
+            mine = [dict(r) for r in conn.execute(f"SELECT {columns} FROM calls WHERE caller = ?", (number,))]
+            for record in mine:
+                record["events"] = [tuple(e) for e in conn.execute(
+                    "SELECT at, event, detail FROM call_events WHERE call_id = ? ORDER BY at, id", (record["id"],))]
+            near = [dict(r) for r in conn.execute(
+                f"SELECT {columns} FROM calls WHERE line = ? AND started_at BETWEEN ? AND ? AND caller IS NOT ? "
+                "ORDER BY started_at", (line, placed_at - window, placed_at + window, number))]
+            found.append({"caller": number, "line": line, "placed_at": placed_at, "records": mine, "near": near})
+    return found
+
+
 def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Path | None = None,
         curve: Path | None = None) -> dict:
     """Place `calls` calls; figures on records, relays, memory, threads and fds afterwards.
@@ -194,14 +215,19 @@ def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Pat
         return _run(calls, seed, progress, Path(data_dir or tmp), curve)
 
 
+NUMBERS = "+7900"  # each caller's number is this and the call's index: one number per call
+
+
 def _number(n: int) -> str:
-    return f"+7900{n:07d}"
+    return f"{NUMBERS}{n:07d}"
 
 
 def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | None = None) -> dict:
     # The harness's own memory must not grow with the calls, or it would count as the daemon's: one slot per
     # call made up front, each pointing at one of the few (stage, answered) pairs.
     placed: list[tuple[str, bool] | None] = [None] * calls
+    placed_at = array("d", bytes(8 * calls))  # when each call rang (wall time) and on which line: kept up front
+    placed_on = array("b", bytes(calls))  # too, to look a lost call up in calls.db afterwards
     kinds: dict[tuple[str, bool], tuple[str, bool]] = {}
     lock = threading.Lock()
     numbers = iter(range(calls))
@@ -221,6 +247,7 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
                     n = next(numbers, None)
                 if n is None:
                     return
+                placed_at[n], placed_on[n] = time.time(), LINES.index(line)
                 result = place_call(box, line, _number(n), line_rng)
                 placed[n] = kinds.setdefault(result, result)
                 if n == warm_up:
@@ -258,15 +285,17 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
         database = box.daemon.data_dir / "calls.db"
         time.sleep(0.2)
         rows = records(database)
+        per_caller = Counter(caller for caller, _ in rows)
+        complete = Counter(caller for caller, ok in rows if ok)
+        done = {_number(n): result for n, result in enumerate(placed) if result is not None}
+        bad = [n for n, (stage, answered) in done.items()
+               if per_caller[n] > 1 or (answered and complete[n] != 1) or (per_caller[n] and not complete[n])]
+        lost = [int(n.removeprefix(NUMBERS)) for n in bad[:5]]
+        detail = lost_calls(database, [(_number(i), LINES[placed_on[i]], placed_at[i]) for i in lost])
     seconds = time.monotonic() - began
-    per_caller = Counter(caller for caller, _ in rows)
-    complete = Counter(caller for caller, ok in rows if ok)
-    done = {_number(n): result for n, result in enumerate(placed) if result is not None}
-    bad = [n for n, (stage, answered) in done.items()
-           if per_caller[n] > 1 or (answered and complete[n] != 1) or (per_caller[n] and not complete[n])]
     return {
         "calls": len(done), "seconds": seconds, "records": len(rows), "bad_records": len(bad),
-        "bad_examples": [(n, *done[n], per_caller[n], complete[n]) for n in bad[:5]],
+        "bad_examples": [(n, *done[n], per_caller[n], complete[n]) for n in bad[:5]], "bad_detail": detail,
         "stages": dict(Counter(stage for stage, _ in done.values())),
         "answered": sum(answered for _, answered in done.values()), "relays_on": relays_on,
         "rss_growth_mb": (after["rss"] - baseline.get("rss", after["rss"])) / 1024, "rss_mb": after["rss"] / 1024,

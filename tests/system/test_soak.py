@@ -46,4 +46,4 @@ def test_no_thread_or_file_descriptor_leaks(figures):
 
 
 def test_every_answered_call_has_exactly_one_complete_record(figures):
-    assert figures["bad_records"] == 0, figures["bad_examples"]
+    assert figures["bad_records"] == 0, (figures["bad_examples"], figures["bad_detail"])
