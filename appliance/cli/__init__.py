@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     if args.command == "run":
+        from ..dataclass_code import use
+
+        use()  # the dataclasses' code compiled at install, not again at each start
         # Forked before the box is loaded (serve imports the config model and, through it, most of the box): a
         # first start's databases are made on the other core meanwhile. The daemon waits for it before it opens
         # the data directory.
