@@ -212,7 +212,10 @@ def faults(quick: bool) -> list[Row]:
     return [
         Row("faults: calls placed", f["calls"], "calls",
             note=f"{f['seconds']:.0f} s, 2 lines, {f['kills']} SIGKILLs, {modem_faults} modem faults"),
-        Row("faults: calls without exactly one complete record", f["bad_records"], "calls", target=0),
+        Row("faults: calls without exactly one complete record", f["bad_records"], "calls", target=0,
+            note=_examples([f"{number} on {line} {stage}{' answered' if answered else ''}: {records} records, "
+                            f"{complete} complete" for number, line, stage, answered, records, complete
+                            in f["bad_examples"]])),
         Row("faults: database integrity problems", 0 if f["integrity"] == "ok" else 1, "problems", target=0,
             note=f"PRAGMA integrity_check: {f['integrity']}"),
         Row("faults: restarts not idle (handset ringing or on call, live call)", f["unclean_restarts"], "restarts",

@@ -31,16 +31,17 @@ def test_every_section_gives_figures_and_the_table_prints():
 def clean_faults_run(**changes: object) -> dict:
     """What bench/faults.py's run() returns for a run where nothing went wrong, with `changes`."""
     figures = {"calls": 600, "seconds": 400.0, "kills": 20, "faults": {"hung": 10}, "bad_records": 0,
-               "integrity": "ok", "unclean_restarts": 0, "lines_down_at_end": 0, "cut_interrupted": 20,
-               "cut_by_kill": 25, "refused_starts": 0, "refused_examples": [], "restart_ready_median": 1.0,
-               "refused_storage": 0, "disk_full_skipped": None, "disk_full_spells": 10, "changed_by_clock_step": 0,
-               "clock_steps": 5, "bad_state_starts": 7, "refused_bad_state": 0, "bad_state_examples": [],
-               "unclear_start_state": 0, "unclear_start_examples": [], "second_instances": 2,
+               "bad_examples": [], "integrity": "ok", "unclean_restarts": 0, "lines_down_at_end": 0,
+               "cut_interrupted": 20, "cut_by_kill": 25, "refused_starts": 0, "refused_examples": [],
+               "restart_ready_median": 1.0, "refused_storage": 0, "disk_full_skipped": None, "disk_full_spells": 10,
+               "changed_by_clock_step": 0, "clock_steps": 5, "bad_state_starts": 7, "refused_bad_state": 0,
+               "bad_state_examples": [], "unclear_start_state": 0, "unclear_start_examples": [], "second_instances": 2,
                "second_instance_started": 0, "second_examples": [], "first_disturbed": 0}
     return figures | changes
 
 
 @pytest.mark.parametrize("fault", [
+    {"bad_records": 1, "bad_examples": [("+79110000003", "gsm2", "queue", True, 0, 0)]},
     {"second_instance_started": 1, "second_examples": ["the same data directory"]},
     {"first_disturbed": 1},
     {"refused_bad_state": 1, "bad_state_examples": ["calls.db not a database: Traceback"]},
@@ -67,3 +68,10 @@ def test_the_soak_row_names_the_calls_without_one_complete_record(monkeypatch):
     assert (lost.verdict, lost.note) == ("MISSED", "+79000000042 queue answered: 0 records, 0 complete")
     assert rows["soak: threads leaked"].note == "wal-sync x1"
     assert rows["soak: file descriptors leaked"].note == ""  # fewer than before: nothing leaked to name
+
+
+def test_the_faults_row_names_the_calls_without_one_complete_record(monkeypatch):
+    lost = clean_faults_run(bad_records=1, bad_examples=[("+79110000003", "gsm2", "queue", True, 0, 0)])
+    monkeypatch.setitem(sys.modules, "faults", types.SimpleNamespace(run=lambda **_: lost, LINE_FAULTS={}))
+    (row,) = [r for r in run.faults(quick=True) if r.figure == "faults: calls without exactly one complete record"]
+    assert (row.verdict, row.note) == ("MISSED", "+79110000003 on gsm2 queue answered: 0 records, 0 complete")
