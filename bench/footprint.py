@@ -58,7 +58,8 @@ def proc_status(pid: int) -> dict[str, int]:
 
 def cpu_seconds(pid: int, children: bool = False) -> float:
     """utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat, after the command name), and
-    with `children` its waited-for children's (16 and 17: a first start's migrations run in one)."""
+    with `children` its waited-for children's (16 and 17: a first start's migrations run in one where the
+    install made no empty logs, records/store/blank_logs.py)."""
     after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     fields = (11, 12, 13, 14) if children else (11, 12)
     return sum(int(after_name[i]) for i in fields) / os.sysconf("SC_CLK_TCK")
@@ -94,7 +95,7 @@ def launch(box: boxenv.Box, config: Path, data: Path, log: Path) -> Hotline:
 
 def ours(box: boxenv.Box, seconds: float, root: Path, runs: int) -> dict[str, Any]:
     """The box's figures at a restart (its call log made, its prompts in the cache: how a box spends its days),
-    and its memory after the first start (the call log made then loads sqlite-utils for the migrations)."""
+    and its memory after the first start (the call log copied from the one the install made, every prompt made)."""
     emulator = ModemEmulator("sim800")
     emulator.start()
     config, data = write_box(root, {"gsm1": emulator.port})

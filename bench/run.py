@@ -260,7 +260,7 @@ def footprint(quick: bool) -> list[Row]:
             target=25, note=f"VmRSS at a restart: call log made, prompts cached; {f['interpreter']}"),
         Row("footprint: idle resident memory after the first start", ours["first_start_rss_mb"], "MB",
             target=25,
-            note=f"the call log made (its migrations in a child process) and every prompt; {f['interpreter']}"),
+            note=f"the call log made (copied from the one the install made) and every prompt; {f['interpreter']}"),
         Row("footprint: idle threads", ours["threads"], "threads", peer.get("threads")),
         Row("footprint: exec to READY=1", ours["ready_seconds"], "s", peer.get("ready_seconds"),
             note="peer: to connect() returned"),
@@ -272,7 +272,7 @@ def footprint(quick: bool) -> list[Row]:
                  f"{f['interpreter']}"),
         Row(f"footprint: start to READY=1, first start with {f['first_start_prompts']} prompts, the daemon's CPU time",
             f["first_start_cpu_seconds"], "s", target=0.3,
-            note="utime+stime at READY=1 with the migrations' child process: load-independent"),
+            note="utime+stime at READY=1, with any schema child (none where the install made the logs)"),
         Row("footprint: import appliance.service.daemon", ours["import_ms"], "ms", peer.get("import_ms"),
             note="peer: gsmmodem.modem; -X importtime"),
     ]
