@@ -30,9 +30,7 @@ DtmfDetector is one signal through it (`hotline dtmf-decode`, tests).
 
 from __future__ import annotations
 
-import argparse
 import sys
-import wave
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -272,6 +270,8 @@ class DtmfDetector:
 
 def _read_wav(path: str) -> tuple[int, bytes]:
     """(rate, signed 16-bit little-endian mono PCM) of a PCM WAV file."""
+    import wave  # with the command (and argparse below): the daemon's receiver never reads a file
+
     import numpy as np
 
     try:
@@ -312,6 +312,8 @@ def decode_file(path: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`hotline dtmf-decode FILE.wav`: print the digits in the file."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="hotline dtmf-decode", description="Print the DTMF digits in a WAV file."
     )

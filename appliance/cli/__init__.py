@@ -3,17 +3,23 @@ the module that does it (serve.py: run, simulate, web; check.py: check; the tool
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 DEFAULT_DATA = Path("/var/lib/hotline")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Every `hotline` command and its arguments (the shipped systemd units are checked against this)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="hotline", description="A Raspberry Pi telephone hotline.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,8 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def as_the_unit_runs_it(argv: list[str]) -> SimpleNamespace | None:
+    """`[-v] run --config FILE [--data DIR]`, the daemon's command line as hotline.service gives it, read
+    without argparse: argparse (with gettext, ~0.3 MB) would stay in the daemon for its life to read four words
+    once. None for any other form (abbreviations, `--config=FILE`, `--help`, a missing value, other commands):
+    build_parser() reads those, with its messages. tests/unit/test_cli_run_arguments.py holds this to what
+    build_parser() makes of the same words."""
+    verbose = argv[:1] in (["-v"], ["--verbose"])
+    words = argv[1:] if verbose else argv
+    names, values = words[1::2], words[2::2]
+    if (words[:1] != ["run"] or len(names) != len(values) or "--config" not in names or len(set(names)) != len(names)
+            or not set(names) <= {"--config", "--data"} or any(value.startswith("-") for value in values)):
+        return None
+    given = dict(zip(names, values, strict=True))
+    return SimpleNamespace(command="run", verbose=verbose, config=Path(given["--config"]),
+                           data=Path(given.get("--data", DEFAULT_DATA)))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = as_the_unit_runs_it(argv) or build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     if args.command == "run":
         from ..dataclass_code import use

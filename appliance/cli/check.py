@@ -4,12 +4,15 @@ with the commands that start the box (serve.py)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import config as configuration
 from ..core.problems import Problem
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def print_problems(problems: list[Problem]) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sqlite3
@@ -12,11 +11,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config as configuration
 from ..core.problems import Problem
 from .check import load_config, print_problems
+
+if TYPE_CHECKING:
+    import argparse
 
 log = logging.getLogger("hotline")
 

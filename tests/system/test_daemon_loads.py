@@ -118,10 +118,12 @@ def test_hotline_run_holds_no_library_it_does_not_call_after_its_first_start(tmp
 # What an idle box never calls, on the paths a running box takes only rarely or never: the call log's reader
 # and statistics (the web app's: ~600 lines), a caller's erasure, the alert sender and its texts (a box
 # without alert rules), the calendar (the first SMS), ctypes (adjtimex, only without systemd-timesyncd's
-# file), and Python's build configuration (sysconfig's table, which zoneinfo reads unless the unit names its
-# search path). Each loads at its first use, off the path of a call (docs/proof.md, the daemon's memory).
+# file), Python's build configuration (sysconfig's table, which zoneinfo reads unless the unit names its
+# search path), argparse with gettext (the unit's command line is read without them) and wave (only
+# `hotline dtmf-decode` reads a file). Each loads at its first use, off the path of a call (docs/proof.md).
 RARE = ("appliance.records.store.queries", "appliance.records.store.stats", "appliance.records.store.erasure",
         "appliance.alerts.sender", "appliance.alerts.texts", "appliance.service.alerting", "calendar", "ctypes",
+        "argparse", "gettext", "wave",
         "_sysconfigdata__x86_64-linux-gnu", "_sysconfigdata__aarch64-linux-gnu")
 
 
