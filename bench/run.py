@@ -152,10 +152,16 @@ def web(quick: bool) -> list[Row]:
 
     f = web_process.run(quick)
     return [
-        Row("web process: idle resident memory", f["idle_rss_mb"], "MB", target=30,
-            note=f"VmRSS, hotline web; {f['interpreter']}"),
+        Row("web process: idle resident memory at a restart", f["idle_rss_mb"], "MB", target=30,
+            note=f"VmRSS after the login page, hotline web as its unit runs it; {f['interpreter']}"),
+        Row("web process: idle resident memory at the first start", f["idle_first_rss_mb"], "MB", target=30,
+            note="the same before the templates' bytecode is cached (after an install or upgrade)"),
         Row(f"web process: peak resident memory after {f['sign_ins']} sign-ins", f["peak_rss_mb"], "MB", target=45,
             note="VmHWM; scrypt N=2^13, r=8, p=10 per sign-in, in a helper process"),
+        Row(f"web process: resident memory after every page ({f['pages']}) once", f["walk_rss_mb"], "MB",
+            note=f"VmRSS after a signed-in walk of every page; VmHWM {f['walk_peak_mb']:.2f} MB"),
+        Row("web: the slowest first visit of a page", max(first for first, _ in f["first_visits_ms"].values()), "ms",
+            note=_slowest_first_visit(f["first_visits_ms"])),
         Row("web: /api/dashboard, 20 concurrent clients (median)", f["dashboard_p50_ms"], "ms", f["bare_flask_p50_ms"],
             target=10, note=f"{f['dashboard_requests']} requests, API token, 4 waitress threads; "
                             "peer: bare Flask on waitress, same bytes"),
@@ -163,6 +169,11 @@ def web(quick: bool) -> list[Row]:
         Row("web: CPU of the web process per /api/dashboard request", f["dashboard_cpu_ms"], "ms",
             f["bare_flask_cpu_ms"], note="utime+stime over the 20-client run; peer: bare Flask on waitress"),
     ]
+
+
+def _slowest_first_visit(visits: dict[str, tuple[float, float]]) -> str:
+    page, (first, second) = max(visits.items(), key=lambda item: item[1][0])
+    return f"{page}: {first:.0f} ms, {second:.0f} ms the second time (what it loads with its first request)"
 
 
 def handoff(quick: bool) -> list[Row]:

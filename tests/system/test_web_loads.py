@@ -21,9 +21,10 @@ from web.store import WebStore
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway box's
-# Loaded with the first page that needs them (web/configure.py, web/alerts.py, web/backup.py), never when idle.
+# Loaded with the first page that needs them (web/configure.py, web/alerts.py, web/backup.py, web/speech.py),
+# never when idle.
 DEFERRED = ("appliance.config", "appliance.config.model", "appliance.core.events", "appliance.core.queue",
-            "web.forms", "web.flowtree", "web.calendar_days")
+            "web.forms", "web.flowtree", "web.calendar_days", "appliance.speech.models", "appliance.speech.voices")
 
 
 def _unit_environment() -> dict[str, str]:
@@ -71,6 +72,7 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         idle = _imported(log)
         assert "web.configure" in idle and "flask" in idle  # the log is read: the app and its routes are there
         assert not idle & set(DEFERRED), sorted(idle & set(DEFERRED))
+        assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
         for username, lang in (("админ", "ru"), ("admin", "en")):  # Russian first: it meets the lazy imports
             browser = Browser(port)
             browser.sign_in(username, PASSWORD)
