@@ -11,7 +11,7 @@ of its bins at -1.5 %, 0 and +1.5 %, since the frame is narrow at 1633 Hz), and 
 
 Written for few kinds of numpy operation per batch, not only few operations: a batch runs every 100 ms, by
 then the code of each kind of operation (its ufunc loop, the BLAS kernel) has left the CPU's caches, and on
-this VM the first call of a kind costs 10-40 µs against ~1 µs for the next (docs/proof.md). So the integer
+this VM the first call of a kind costs 10-40 µs against ~1 µs for the next (docs/dtmf.md, "Speed"). So the integer
 work is table look-ups, the complex arithmetic is done on float32 pairs, and sums are float32 additions.
 
 numpy is imported when a meter is made, never when the module is imported (the daemon imports it on a Pi Zero).
