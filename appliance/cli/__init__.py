@@ -105,7 +105,7 @@ def as_the_unit_runs_it(argv: list[str]) -> SimpleNamespace | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = as_the_unit_runs_it(argv) or build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(args.verbose, journal_fields=args.command != "web")
     if args.command == "run":
         from ..dataclass_code import use
 
@@ -133,14 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     return handler(args)
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool, journal_fields: bool) -> None:
     try:
         from ..service.notify import setup_logging
     except ImportError:
         logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return
-    setup_logging(verbose)
+    setup_logging(verbose, journal_fields=journal_fields)
 
 
 def _setup_code(args: argparse.Namespace) -> int:

@@ -80,14 +80,33 @@ def under_systemd(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("JOURNAL_STREAM") or env.get("INVOCATION_ID"))
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """Journal with structured fields under systemd, plain stderr elsewhere."""
+# sd-daemon(3): a line on a stream journald reads may begin with its syslog priority.
+_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class _PriorityLines(logging.Formatter):
+    """Each line of a record led by the record's priority, so a traceback's lines keep it too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines())
+
+
+def setup_logging(verbose: bool = False, *, journal_fields: bool = True) -> None:
+    """Journal with structured fields under systemd, plain stderr elsewhere.
+
+    `journal_fields=False` (the web process, whose records carry no fields of their own): under systemd too,
+    plain lines on stderr, each led by its priority, which journald reads from the stream the unit gives it;
+    systemd-python and libsystemd (~1.2 MB resident) are then not loaded for the log."""
     level = logging.DEBUG if verbose else logging.INFO
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler: logging.Handler
-    if under_systemd():
+    if under_systemd() and not journal_fields:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_PriorityLines("%(name)s: %(message)s"))
+    elif under_systemd():
         from systemd.journal import JournalHandler
 
         # The handler adds CODE_FILE/LOGGER and any `extra=` fields (e.g. LINE=gsm1) as journal fields.

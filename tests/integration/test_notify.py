@@ -117,3 +117,24 @@ def test_logs_go_to_the_journal_with_the_hotline_identifier_under_systemd(monkey
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_the_web_process_logs_plain_lines_with_their_priority_under_systemd(monkeypatch, capsys) -> None:
+    """journal_fields=False (hotline web): journald reads the priority from each line's "<N>", a traceback's too."""
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        setup_logging(journal_fields=False)
+        try:
+            raise ValueError("the relay refused")
+        except ValueError:
+            logging.getLogger("hotline.web").exception("alert not sent")
+        logging.getLogger("hotline.web").warning("slow")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "<3>hotline.web: alert not sent" and lines[-1] == "<4>hotline.web: slow"
+    assert len(lines) > 3 and all(line.startswith("<3>") for line in lines[:-1])
+    assert "<3>ValueError: the relay refused" in lines

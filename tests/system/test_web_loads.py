@@ -1,6 +1,7 @@
 """What `hotline web` loads, started as its unit starts it: an idle web process (the login page and an unsigned
 dashboard poll served, as the bench weighs it) holds neither the config model nor the core it checks against,
-and every page still answers, in English and in Russian, once what it needs has loaded with its first request.
+nor systemd-python for its log (plain lines with their priority on stderr, which journald reads), and every page
+still answers, in English and in Russian, once what it needs has loaded with its first request.
 
 Which modules a process imported is read from outside, from the interpreter's own import log on stderr
 (PYTHONPROFILEIMPORTTIME=1: one line per module, the first time it is imported).
@@ -52,7 +53,8 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
     store.add_user("админ", PASSWORD, "admin", "ru")
     log = tmp_path / "imports.log"
     port = free_port()
-    env = {**_unit_environment(), "PYTHONPROFILEIMPORTTIME": "1"}
+    # INVOCATION_ID: systemd's mark of a process it started (appliance/service/notify.py under_systemd)
+    env = {**_unit_environment(), "PYTHONPROFILEIMPORTTIME": "1", "INVOCATION_ID": "0123456789abcdef" * 2}
     assert env["PYTHONOPTIMIZE"] == "2"
     with open(log, "w") as stderr:
         web = subprocess.Popen([sys.executable, "-m", "appliance.cli", "web", "--data", str(data), "--port", str(port)],
@@ -73,6 +75,8 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         assert "web.configure" in idle and "flask" in idle  # the log is read: the app and its routes are there
         assert not idle & set(DEFERRED), sorted(idle & set(DEFERRED))
         assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
+        assert "systemd.journal" not in idle
+        assert "<6>hotline.web: API token in " in log.read_text()  # the journal's priority 6, info
         for username, lang in (("админ", "ru"), ("admin", "en")):  # Russian first: it meets the lazy imports
             browser = Browser(port)
             browser.sign_in(username, PASSWORD)
