@@ -202,6 +202,7 @@ class Daemon:
         self.clock_watch = ClockWatch(self.clock, self.keeper, self.core, self.alarms)
         self.clock_watch.check()  # "clock not set" is in the status from the first moment
         self.notifier.ready(self.summary())
+        self.keeper.check_after_start()  # a call log too big to check before READY=1
         self.prompt_maker.make(cfg, self._prompts_made)
         log.info("hotline ready: %s", self.summary())
 

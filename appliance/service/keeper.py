@@ -27,7 +27,7 @@ from ..records.store.durable import WalSync
 from ..records.store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
 from ..records.store.restamp import ProvisionalRuns
 from ..records.store.retention import enforce_retention
-from ..records.store.salvage import open_call_log
+from ..records.store.salvage import check_after_start, open_call_log, too_big_to_check_at_start
 from ..records.webhooks import WebhookSender
 from .alarms import Alarms
 from .interrupted_audio import salvage_audio
@@ -66,6 +66,7 @@ class RecordKeeper:
         journal = Journal(data_dir / "calls.journal", secret=privacy.secret)
         # A backup restored from the web page is swapped in here (only the daemon writes calls.db); a
         # damaged log is moved aside and salvaged. Each is an alarm until the next start.
+        self.unchecked = too_big_to_check_at_start(data_dir / "calls.db")  # checked after READY=1 instead
         store = open_call_log(data_dir / "calls.db", lambda: self._open_store(privacy),
                               lambda kind, text: self.alarms.set(f"start.{kind}", "warning", text), clock.wall())
         self.durable = WalSync(data_dir / "calls.db")  # call records fsynced off the loop (docs/records.md)
@@ -276,6 +277,21 @@ class RecordKeeper:
             text += f" {store.lost} write(s) could not be kept and are lost."
         self.alarms.set("disk.write", "error", text)
         self._next_disk_check = self.monotonic()  # a refused write: look at the free space now
+
+    def check_after_start(self) -> None:
+        """A log too big to check before READY=1 is checked now, on a thread of its own: damage found is an
+        alarm until the next start, which moves the log aside and salvages it (records/store/salvage.py)."""
+        if self.unchecked:
+            threading.Thread(target=self._check_log, name="log-check", daemon=True).start()
+
+    def _check_log(self) -> None:
+        then = "it will be moved aside and salvaged at the next start; restart the box soon"
+        try:
+            problem = check_after_start(self.data_dir / "calls.db")
+        except OSError as exc:  # the note could not be written (a full disk): the next start would not know
+            problem, then = "is damaged", f"the note for the next start could not be written ({exc.strerror or exc})"
+        if problem:
+            self.alarms.set("start.database", "error", f"the call log calls.db {problem}: {then}")
 
     def _chore_result(self, chore: str, trouble: str | None) -> None:
         if trouble is None:
