@@ -93,9 +93,31 @@ def launch(box: boxenv.Box, config: Path, data: Path, log: Path) -> Hotline:
     return hotline
 
 
+def one_call(emulator: ModemEmulator, hotline: Hotline) -> None:
+    """A caller rings, is answered, presses a key and hangs up; back when the daemon says the line is free."""
+    answers = emulator.count("ATA")
+    emulator.incoming_call("+79161234567")
+    wait(lambda: emulator.count("ATA") > answers, "the call answered")
+    time.sleep(1.0)
+    emulator.send_dtmf("1")
+    time.sleep(1.0)
+    emulator.remote_hangup()
+    wait(lambda: all(line.get("call") is None for line in (hotline.status() or {}).get("lines", [{}])),
+         "the line free again")
+
+
+def wait(done: Any, what: str, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"footprint: {what} did not happen within {seconds:g} s")
+        time.sleep(0.05)
+
+
 def ours(box: boxenv.Box, seconds: float, root: Path, runs: int) -> dict[str, Any]:
     """The box's figures at a restart (its call log made, its prompts in the cache: how a box spends its days),
-    and its memory after the first start (the call log copied from the one the install made, every prompt made)."""
+    its memory after the first start (the call log copied from the one the install made, every prompt made),
+    and its memory idle again after one call (what it holds from then on: the first call loads what calls use)."""
     emulator = ModemEmulator("sim800")
     emulator.start()
     config, data = write_box(root, {"gsm1": emulator.port})
@@ -111,6 +133,8 @@ def ours(box: boxenv.Box, seconds: float, root: Path, runs: int) -> dict[str, An
                 hotline.stop()
         figures = {"ready_seconds": ready, "ready_cpu_seconds": cpu_to_ready, **idle(hotline.proc.pid, seconds),
                    "first_start_rss_mb": first_rss}
+        one_call(emulator, hotline)
+        figures["after_call_rss_mb"] = idle(hotline.proc.pid, min(seconds, 2.0))["rss_mb"]
     finally:
         hotline.close()
         emulator.stop()
@@ -197,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     theirs = figures["peer"] or {}
     print(f"idle window {figures['idle_seconds']:g} s; {figures['interpreter']}")
     print(f"{'':18} {'ours':>10} {'python-gsmmodem-new':>20} {'ours/peer':>10}")
-    for name in ("ready_seconds", "ready_cpu_seconds", "cpu_percent", "rss_mb", "first_start_rss_mb", "threads",
-                 "import_ms"):
+    for name in ("ready_seconds", "ready_cpu_seconds", "cpu_percent", "rss_mb", "first_start_rss_mb",
+                 "after_call_rss_mb", "threads", "import_ms"):
         mine, other = figures["ours"][name], theirs.get(name)
         ratio = f"{mine / other:.2f}" if other else "-"
         print(f"{name:18} {mine:10.2f} {other if other is None else round(other, 2)!s:>20} {ratio:>10}")
