@@ -30,11 +30,14 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 def snapshot(data: Path) -> dict[str, object]:
     """What the box keeps: every database's rows (WAL included) and every other file's bytes.
 
-    Audit rows are left out: recording a refused request is what the audit log is for.
+    Audit rows are left out: recording a refused request is what the audit log is for; so are the pages'
+    compiled templates (web/template_cache.py), which a refusal's error page may be the first to need: a cache
+    of the package's own templates, keyed by their names, not anything a request writes.
     """
     state: dict[str, object] = {}
     for path in sorted(data.rglob("*")):
-        if not path.is_file() or path.name.endswith(("-wal", "-shm", "-journal")):
+        kept = path.is_file() and path.parent.name != "web-templates"
+        if not kept or path.name.endswith(("-wal", "-shm", "-journal")):
             continue
         if path.suffix == ".db":
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
