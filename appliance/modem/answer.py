@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
@@ -19,7 +20,21 @@ from appliance.modem.dialects.base import caller_from_clcc, fields
 
 CHECK_TIMEOUT = 2.0  # AT+CPAS answers at once; a modem without it is given up on quickly
 ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the caller hears busy, not silence)
-Send = Callable[..., "Callable[[], Reply] | None"]  # writes a command now if the channel is free; waits for its reply
+# A modem that has not answered ATA within this long takes its time (a real one: hundreds of ms); the number read
+# meanwhile is journalled then rather than at its reply, so a crash before the reply still leaves it. Sooner
+# would seal it while the ATA is still on its way, on the CPU the ATA's way needs (bench/answer_latency.py).
+NUMBER_GRACE = 0.05
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A command written at once: `reply()` waits for its reply, `replied(within)` whether it came within so long."""
+
+    reply: Callable[[], Reply]
+    replied: Callable[[float], bool]
+
+
+Send = Callable[..., "Sent | None"]  # writes a command now if the channel is free
 AnswerNote = Callable[[str, str, "str | None"], None]  # (call id, line, caller): noted just before ATA
 
 
@@ -52,7 +67,7 @@ class AnswerExchange:
                  call: Callable[[], tuple[str | None, str | None]], go: Callable[..., list[str]],
                  run: Callable[[list[str]], None], hold: Callable[[], None], release: Callable[[], None],
                  settle: Callable[[str, str | None], None], rang_meanwhile: Callable[[str | None], None],
-                 timeout: float) -> None:
+                 slow: Callable[[], None], timeout: float) -> None:
         self.line_id = line_id
         self._lock = lock
         self._command = command
@@ -68,6 +83,7 @@ class AnswerExchange:
         self._release = release
         self._settle = settle
         self._rang_meanwhile = rang_meanwhile
+        self._slow = slow
         self.timeout = timeout  # ATA's own reply
         self.attempts = 0  # ATAs the modem refused for this caller
         self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
@@ -104,10 +120,10 @@ class AnswerExchange:
             self._hold()
             self.note(*self._call())
             self._ata_outcome = ([], False)
-            reply = self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
-                               on_final=self._ata_replied)
-            if reply is not None:
-                self._urgent(lambda: self._answered(reply))
+            sent = self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
+                              on_final=self._ata_replied)
+            if sent is not None:
+                self._urgent(lambda: self._answered(sent.reply, sent.replied))
                 return
         self._urgent(self.answer)
 
@@ -129,9 +145,12 @@ class AnswerExchange:
         self._answered(lambda: self._command(self._dialect().answer_command, timeout=self.timeout,
                                              finals=CALL_FINALS, on_final=self._ata_replied))
 
-    def _answered(self, ata: Callable[[], Reply]) -> None:
+    def _answered(self, ata: Callable[[], Reply], replied: Callable[[float], bool] | None = None) -> None:
         """The ATA's reply (`ata()` waits for it; the state moved already, on the reader): the after-answer
-        commands, then the core hears of the call, then the check if the caller left."""
+        commands, then the core hears of the call, then the check if the caller left. `replied(within)`, for an
+        ATA sent from the reader: a reply slower than NUMBER_GRACE lets Calls journal the number meanwhile."""
+        if replied is not None and not replied(NUMBER_GRACE):
+            self._slow()
         try:
             reply = ata()
         except AtTimeout:

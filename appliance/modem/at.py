@@ -155,6 +155,10 @@ class AtChannel:
         except PortLost:
             return None
 
+    def replied(self, pending: _Pending, within: float) -> bool:
+        """Whether the command's final came within `within` s (waiting that long at most); it stays in flight."""
+        return pending.done.wait(within)
+
     def wait(self, pending: _Pending) -> Reply:
         """The reply to a command written by `command` or `send`; AtTimeout once its deadline passes."""
         if not pending.done.wait(max(0.0, pending.deadline - time.monotonic())):

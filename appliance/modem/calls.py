@@ -100,11 +100,12 @@ class Calls:
         self._rang_at = 0.0
         self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
         self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
+        self._slow_answer = False  # the modem is taking its time over the ATA now out (answer.NUMBER_GRACE)
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
             go=self._go, run=self._run, hold=self._hold, release=self._announced, settle=self._settle,
-            rang_meanwhile=self._rang_meanwhile, timeout=ANSWER_TIMEOUT)
+            rang_meanwhile=self._rang_meanwhile, slow=self._answer_is_slow, timeout=ANSWER_TIMEOUT)
         # What the parts that dial a second leg with the caller held (a transfer, a remote operator) work with.
         self.line = LineHandle(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
@@ -165,10 +166,14 @@ class Calls:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
             if self._held is not None and data:
-                # The journal's record gets the number too, once the ATA is answered (_announced): sealed now, on
-                # the reader just after the ATA went out, it took the CPU the ATA's way needs. A crash inside the
-                # ATA's round trip leaves the record without the number, never without the record.
-                self._unnoted = (self.call_id, data)
+                # The journal's record gets the number too: once the ATA is answered (_announced) or once the modem
+                # is seen taking its time over it (_answer_is_slow), whichever is first. Sealed at once, on the
+                # reader just after the ATA went out, it took the CPU the ATA's way needs; left until the reply, a
+                # crash inside a real modem's ATA (hundreds of ms) left the record without the number.
+                if self._slow_answer:
+                    self.answering.note(self.call_id, data)
+                else:
+                    self._unnoted = (self.call_id, data)
         elif effect == cs.TELL_DTMF:
             self._say(DtmfReceived(line, data or ""))
         elif effect == cs.RETRY:
@@ -197,6 +202,7 @@ class Calls:
         """The ATA is answered (or will not be sent): the core hears what was held back, in order."""
         with self._lock:
             held, self._held = self._held, None
+            self._slow_answer = False
             unnoted, self._unnoted = self._unnoted, None
             if unnoted is not None:  # before its call is announced: the record (and so the settling) comes after
                 self.answering.note(*unnoted)
@@ -204,6 +210,17 @@ class Calls:
                 if isinstance(event, IncomingCall) and event.call_id == self.call_id:
                     event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
                 self._post(event)
+
+    def _answer_is_slow(self) -> None:
+        """The modem has not answered the ATA yet (answer.NUMBER_GRACE): the number heard so far goes into the
+        journal now, and one heard later as soon as it is, so a crash before the reply still leaves it."""
+        with self._lock:
+            if self._held is None:
+                return  # announced meanwhile: the number went in with it
+            self._slow_answer = True
+            unnoted, self._unnoted = self._unnoted, None
+            if unnoted is not None:
+                self.answering.note(*unnoted)
 
     def _run(self, commands: list[str]) -> None:
         """Carry out the modem effects (on the worker)."""

@@ -22,6 +22,7 @@ from typing import Any
 import serial
 
 from appliance.core.events import CallForwarded, DialFailed, RemoteFailed, SmsResult, TransferResult
+from appliance.modem.answer import Sent
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import DIAL_TIMEOUT, AnswerNote, Calls
 from appliance.modem.dialects import Dialect, dialect_named
@@ -352,7 +353,7 @@ class ModemLine:
         self._heard_at = time.monotonic()
         return reply
 
-    def _send_now(self, text: str, **kw: Any) -> Callable[[], Reply] | None:
+    def _send_now(self, text: str, **kw: Any) -> Sent | None:
         """`text` written at once, on the calling thread, if no command is in flight (None if one is, or the line
         is down): what waits for its reply (on the worker)."""
         channel = self._channel
@@ -367,7 +368,7 @@ class ModemLine:
                 return channel.wait(sent)
             finally:
                 self._heard_at = time.monotonic()
-        return reply
+        return Sent(reply, lambda within: channel.replied(sent, within))
 
     # --- reports (reader thread) ---------------------------------------------------------
 

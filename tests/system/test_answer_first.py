@@ -66,6 +66,42 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
         emulator.stop()
 
 
+@pytest.mark.slow
+def test_a_caller_answered_as_the_daemon_dies_keeps_their_number_in_the_record(tmp_path):
+    """The daemon is killed while its ATA is out (a real modem takes hundreds of ms to answer it; a crash, the
+    watchdog or the OOM killer may strike then): the next start makes the record from the answer journal, and it
+    must name the caller, read with the RING before the kill, or nobody can call back a caller who was answered
+    and cut off. The faults bench counts it as an answered call with no record under its number."""
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
+    first, second = "+79160000001", "+79160000002"
+    try:
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        wait_until(lambda: (hotline.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        emulator.incoming_call(first)  # a line's first answer after a start is noted whole: the second one is not
+        wait_until(lambda: emulator.script.call == "active", what="the first caller answered")
+        emulator.remote_hangup()
+        wait_until(lambda: not (hotline.status() or {}).get("calls"), what="the first call over")
+        answering = emulator.script.gate("ATA")  # the modem takes its time over the second ATA
+        emulator.incoming_call(second)
+        assert answering.reached.wait(5)
+        journal = AnswerJournal(data / "answers.journal", load_secret(data))
+        wait_until(lambda: [e["caller"] for e in journal.unsettled()] == [second], what="the number noted")
+        hotline.kill()  # inside the ATA's round trip
+        answering.opened.set()
+        emulator.remote_hangup()
+        assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+        with sqlite3.connect(data / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls").fetchone() == (2,), what="the record made")
+            calls = conn.execute("SELECT caller, outcome FROM calls ORDER BY started_at").fetchall()
+    finally:
+        hotline.close()
+        emulator.stop()
+    assert calls == [(first, "left in menu"), (second, "interrupted")]
+
+
 YEARS = 3 * 365 * 86400.0
 
 
