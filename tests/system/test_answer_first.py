@@ -66,7 +66,6 @@ def test_ata_goes_out_while_the_database_is_busy_and_a_sigkill_before_the_record
         emulator.stop()
 
 
-@pytest.mark.slow
 def test_a_caller_answered_as_the_daemon_dies_keeps_their_number_in_the_record(tmp_path):
     """The daemon is killed while its ATA is out (a real modem takes hundreds of ms to answer it; a crash, the
     watchdog or the OOM killer may strike then): the next start makes the record from the answer journal, and it
