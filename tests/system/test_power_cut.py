@@ -9,8 +9,6 @@ daemon's main thread, its event loop, for it (docs/records.md, "Power cuts").
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import re
 import shutil
 import sqlite3
@@ -138,34 +136,6 @@ def test_records_reach_the_database_file_through_the_threads_checkpoints(tmp_pat
         for i in range(3):
             journaled.call_started(f"c{i}", "gsm1", "+79161234567", 1000.0 + i)
         wait_until(lambda: sync.synced_count == 3 and in_the_file_alone() == 3, what="the records checkpointed")
-    finally:
-        sync.close()
-        store.close()
-
-
-
-def test_the_sync_thread_holds_no_connection_between_its_checkpoints(tmp_path):
-    """Each connection to calls.db holds its own parsed schema (~0.6 MB for its tables, indexes and triggers):
-    the thread's checkpoint connection is opened for a checkpoint and closed after it, so an idle box keeps the
-    writer's schema alone (docs/proof.md, the daemon's memory). Read as SQLite's own count of the memory it
-    holds in this process (the library _sqlite3 is linked to), once the records are synced and checkpointed."""
-    sqlite_library = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
-    sqlite_library.sqlite3_memory_used.restype = ctypes.c_int64
-    store = CallStore(tmp_path / "calls.db")
-    sync = WalSync(store.path, checkpoint_every=2)
-    sync.adopt(store.db.conn)
-    journaled = JournaledStore(store, Journal(tmp_path / "calls.journal"), on_commit=sync.committed)
-    try:
-        store.call_started("c0", "gsm1", "+79161234567", 1000.0)  # the writer's schema and statements, no sync
-        before = sqlite_library.sqlite3_memory_used()
-        with contextlib.closing(sqlite3.connect(store.path)) as another:
-            another.execute("SELECT COUNT(*) FROM calls").fetchone()
-            schema = sqlite_library.sqlite3_memory_used() - before  # what one more connection holds
-        for i in range(1, 6):
-            journaled.call_started(f"c{i}", "gsm1", "+79161234567", 1000.0 + i)
-            wait_until(lambda i=i: sync.synced_count == i, what="the commit synced")  # checkpoints at 2 and 4
-        assert schema > 100_000
-        assert sqlite_library.sqlite3_memory_used() - before < schema / 2
     finally:
         sync.close()
         store.close()

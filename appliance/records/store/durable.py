@@ -10,10 +10,7 @@ a call record is on the card one fsync after its commit, and the loop never wait
 Checkpoints move here too: SQLite's automatic one runs in the committing connection, so on the loop, every
 1000 pages of log (about 40 calls), and it copies up to 4 MB into calls.db and fsyncs both files, a pause
 that on an SD card can pass a second. The loop's connection is told not to (`adopt`), and this thread runs a
-PASSIVE checkpoint every CHECKPOINT_EVERY commits (it never waits for a reader), on a connection of its own
-opened for it and closed after it: a connection holds its own parsed copy of the schema (~0.6 MB of SQLite's
-memory for calls.db's tables, indexes and triggers), which a box would otherwise keep for months to use it for
-a few milliseconds every forty calls (docs/proof.md, the daemon's memory). What
+PASSIVE checkpoint on its own connection every CHECKPOINT_EVERY commits (it never waits for a reader). What
 stays on the loop is SQLite's sync of the log's 32-byte header when it starts the log over after a
 checkpoint: one small fdatasync per cycle.
 
@@ -46,6 +43,7 @@ class WalSync:
         self.committed_count = 0  # commits told, by the loop
         self.synced_count = 0  # of those, known to be on the card
         self._checkpointed_at = 0  # the commit count at the last checkpoint
+        self._checkpoints: sqlite3.Connection | None = None  # this thread's own connection
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -64,6 +62,12 @@ class WalSync:
         self._wake.set()
 
     def _run(self) -> None:
+        # Its connection opens with the thread (the first call's commit), not at the first checkpoint: the
+        # daemon holds the same descriptors from its first call on, rather than two more appearing hours later.
+        try:
+            self._connect()
+        except sqlite3.Error as exc:  # a full or failing disk: the first checkpoint tries again
+            log.warning("the call log's checkpoint connection could not be opened: %s", exc)
         while True:
             self._wake.wait()
             self._wake.clear()
@@ -81,25 +85,22 @@ class WalSync:
             except OSError as exc:  # a failing card: the next commit tries again; the disk alarms say the rest
                 log.warning("call records could not be synced to the card: %s", exc)
                 continue
+            self.synced_count = through
             if through - self._checkpointed_at >= self.checkpoint_every:
                 self._checkpoint(through)
-            # Told after the checkpoint too: whoever waits for the last sync finds its connection closed again.
-            self.synced_count = through
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._checkpoints is None:
+            self._checkpoints = sqlite3.connect(str(self.database), timeout=10, check_same_thread=False)
+            self._checkpoints.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
+        return self._checkpoints
 
     def _checkpoint(self, through: int) -> None:
         try:
-            conn = sqlite3.connect(str(self.database), timeout=10)
-        except sqlite3.Error as exc:  # a full or failing disk: tried again after the next commit
-            log.warning("the call log could not be checkpointed: %s", exc)
-            return
-        try:
-            conn.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._checkpointed_at = through
         except sqlite3.Error as exc:  # busy, or a full or failing disk: tried again after the next commit
             log.warning("the call log could not be checkpointed: %s", exc)
-        finally:
-            conn.close()
 
     def close(self) -> None:
         """At shutdown, before the store closes (its last connection checkpoints and syncs the database)."""
@@ -107,3 +108,5 @@ class WalSync:
             self._stopping = True
             self._wake.set()
             self._thread.join(timeout=5)
+        if self._checkpoints is not None:
+            self._checkpoints.close()
