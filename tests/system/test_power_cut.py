@@ -139,3 +139,44 @@ def test_records_reach_the_database_file_through_the_threads_checkpoints(tmp_pat
     finally:
         sync.close()
         store.close()
+
+
+def _opened(pid: int, path: Path) -> int:
+    """How many of the process's descriptors are open on `path`."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if _target(fd) == str(path))
+
+
+def _target(fd: Path) -> str | None:
+    try:
+        return str(fd.readlink())
+    except OSError:  # closed while listed
+        return None
+
+
+def test_a_restart_that_writes_no_record_keeps_no_sync_connection_until_the_first_call(tmp_path):
+    """A clean restart finds no interrupted call to close: nothing reached the log, so the sync thread and its
+    checkpoint connection (a second parsed schema, ~0.6 MB of a Pi Zero's memory) wait for the first record;
+    the first call's record then starts them, and is on the card one fsync after its commit as before."""
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": emulator.port})
+    hotline = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
+    try:
+        for start in ("first start", "restart"):
+            assert hotline.start() is not None, (tmp_path / "hotline.log").read_text()
+            assert hotline.wait_for_prompts()
+            assert hotline.status() is not None  # answered by the loop: the start's writes are done
+            if start == "first start":
+                hotline.stop()
+        pid = hotline.proc.pid
+        assert _opened(pid, data / "calls.db") == 1  # the writer's connection alone
+        emulator.incoming_call("+79161234567")
+        assert emulator.wait_for("ATA", timeout=10)
+        wait_until(lambda: emulator.script.call == "active", what="the call answered")
+        emulator.remote_hangup()
+        wait_until(lambda: _recorded(data), what="the call's record committed")
+        wait_until(lambda: _opened(pid, data / "calls.db") == 2, what="the sync thread's connection opened")
+    finally:
+        hotline.close()
+        emulator.stop()

@@ -177,13 +177,17 @@ class JournaledStore:
 
     def _write(self, op: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if not self.pending:
+            changes = self._store.db.conn.total_changes
             try:
                 result = getattr(self._store, op)(*args, **kwargs)
             except STORAGE_ERRORS as exc:
                 self.last_error = str(exc)
                 log.error("call record write %s failed (%s): kept until it can be written", op, exc)
             else:
-                self._committed()
+                # A write that changed no row put nothing in the log, so there is nothing to sync: a clean
+                # start's close_interrupted must not start the sync thread and its connection (~0.6 MB).
+                if self._store.db.conn.total_changes != changes:
+                    self._committed()
                 return result
         self._queue(op, args, kwargs)
         self.flush()  # a write behind others waits its turn; the turn may be now
