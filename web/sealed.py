@@ -5,6 +5,7 @@ written in the clear. The archive is sealed in 1 MiB chunks (so neither side hol
 chunk's nonce counts up and the last one is marked, so a reordered, cut or altered file fails to open as a whole.
 
 Layout: MAGIC, scrypt log2(n), 16-byte salt, 7-byte nonce prefix, then chunks of (4-byte length, sealed bytes).
+scrypt and AES-GCM are the box's one seal (appliance/records/sealed.py), loaded by the first backup or restore.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO
+
+from appliance.records.sealed import gcm_open, gcm_seal, scrypt_key
 
 from .i18n import Refusal
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"HOTLINE-SEALED-1\n"
 CHUNK = 1024 * 1024
@@ -33,12 +33,8 @@ class WrongPassphrase(SealError):
     pass
 
 
-def _key(passphrase: str, salt: bytes, log_n: int) -> AESGCM:
-    # cryptography (~7 MB resident with its Rust library) is loaded by the first backup or restore, not with the app
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-    return AESGCM(Scrypt(salt=salt, length=32, n=2 ** log_n, r=8, p=1).derive(passphrase.encode("utf-8")))
+def _key(passphrase: str, salt: bytes, log_n: int) -> bytes:
+    return scrypt_key(passphrase.encode("utf-8"), salt, n=2 ** log_n, r=8)
 
 
 def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
@@ -51,12 +47,12 @@ def seal(source: IO[bytes], out: IO[bytes], passphrase: str) -> None:
         raise SealError("the passphrase must be at least {n} characters", n=MIN_PASSPHRASE)
     salt, prefix = os.urandom(16), os.urandom(7)
     header = MAGIC + bytes([LOG_N]) + salt + prefix
-    aead = _key(passphrase, salt, LOG_N)
+    key = _key(passphrase, salt, LOG_N)
     out.write(header)
     chunk, index = source.read(CHUNK), 0
     while True:
         following = source.read(CHUNK)
-        sealed = aead.encrypt(_nonce(prefix, index, not following), chunk, header)
+        sealed = gcm_seal(key, _nonce(prefix, index, not following), chunk, header)
         out.write(struct.pack(">I", len(sealed)) + sealed)
         if not following:
             return
@@ -76,9 +72,7 @@ def unseal(source: IO[bytes], passphrase: str) -> Iterator[bytes]:
     log_n, salt, prefix = header[len(MAGIC)], header[len(MAGIC) + 1:-7], header[-7:]
     if not 10 <= log_n <= 20:
         raise SealError("this sealed backup asks for an unreasonable key derivation; it was not made by a hotline")
-    from cryptography.exceptions import InvalidTag
-
-    aead, index = _key(passphrase, salt, log_n), 0
+    key, index = _key(passphrase, salt, log_n), 0
     while True:
         size = source.read(4)
         if len(size) < 4:
@@ -89,9 +83,9 @@ def unseal(source: IO[bytes], passphrase: str) -> Iterator[bytes]:
         sealed = source.read(length)
         for last in (False, True):
             try:
-                chunk = aead.decrypt(_nonce(prefix, index, last), sealed, header)
+                chunk = gcm_open(key, _nonce(prefix, index, last), sealed, header)
                 break
-            except InvalidTag:
+            except ValueError:
                 continue
         else:
             if index == 0:

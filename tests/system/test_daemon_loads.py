@@ -45,7 +45,8 @@ simulation.close()
 # with speak nodes, the serial audio paths to lines that use them. systemd-python stays (a dependency of record:
 # it tells systemd READY=1 and writes the journal).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
-            "jinja2", "werkzeug", "cryptography", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac", "secrets",
+            "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
+            "secrets",
             "appliance.speech.engines", "appliance.speech.recogniser",
             "appliance.audio.serial_audio", "appliance.audio.voice_port")
 

@@ -62,7 +62,7 @@ class Journal:
 
     With a `secret` (the box's privacy key) each line is sealed (AES-GCM), because an entry holds the caller's
     number as the line gave it: the journal must not be the one file on the card where a masked or
-    pseudonymous box keeps numbers readable. cryptography is imported only when a line is sealed or opened,
+    pseudonymous box keeps numbers readable. The seal's library is imported only when a line is sealed or opened,
     which happens only while the disk refuses writes.
     """
 
