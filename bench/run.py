@@ -155,7 +155,7 @@ def web(quick: bool) -> list[Row]:
         Row("web process: idle resident memory at a restart", f["idle_rss_mb"], "MB", target=30,
             note=f"VmRSS after the login page, hotline web as its unit runs it; {f['interpreter']}"),
         Row("web process: idle resident memory at the first start", f["idle_first_rss_mb"], "MB", target=30,
-            note="the same before the templates' bytecode is cached (after an install or upgrade)"),
+            note="the same on a new data directory (after an install or upgrade; the install compiled the templates)"),
         Row(f"web process: peak resident memory after {f['sign_ins']} sign-ins", f["peak_rss_mb"], "MB", target=45,
             note="VmHWM; scrypt N=2^13, r=8, p=10 per sign-in, in a helper process"),
         Row(f"web process: resident memory after every page ({f['pages']}) once", f["walk_rss_mb"], "MB",

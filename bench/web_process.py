@@ -14,7 +14,8 @@ through systemd-python (appliance/service/notify.py). Figures:
 * idle resident memory: VmRSS two seconds after the login page was served: the first requests are an unsigned
   /api/dashboard (answered 401) while waiting for the server, then GET /login, as a browser meets the box. At a
   restart (the process stopped and started again on the same data directory, as every boot does), and at the
-  first start, when the templates' bytecode cache is still empty (web/template_cache.py);
+  first start, when the data directory's templates cache is still empty (the install's is read first: the box
+  is built as install.sh builds it, web/template_cache.py);
 * peak after 100 sign-ins (10 with --quick): VmHWM after them, one after another (each a fresh session: the login
   page for its CSRF token, then the form), each checking the password with scrypt in a helper process
   (web/passwords.py);
@@ -210,7 +211,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             WebStore(data / "web.db").add_user("admin", PASSWORD, "admin")
             port = free_port()
             idle_first = 0.0
-            for start in ("first", "restart"):  # a restart finds the templates compiled (web/template_cache.py)
+            for start in ("first", "restart"):  # a first start on an empty data directory, then a restart
                 if web is not None:
                     web.terminate()
                     web.wait(15)

@@ -54,7 +54,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         words,
     )
     from .store import WebStore, one_malloc_arena
-    from .template_cache import TemplateCache
+    from .template_cache import TemplateCache, installed
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     one_malloc_arena()  # before waitress starts its threads
     app = Flask(__name__)
-    app.jinja_options = {**app.jinja_options, "bytecode_cache": TemplateCache(data_dir / "web-templates")}
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": TemplateCache(data_dir / "web-templates", installed())}
     app.config.update(
         DATA_DIR=data_dir,
         DATABASE=data_dir / "calls.db",

@@ -8,9 +8,10 @@ user may write neither (ProtectSystem=strict): without this every start would co
 from source. So every module either may load, the standard library's and the venv's, is compiled here at
 level 2 into PREFIX, where that interpreter then finds it. Run by scripts/install.sh (and bench/boxenv.py) with
 the venv's own interpreter; files that do not compile (test data in some standard libraries) are skipped.
-The same step makes the empty call and audit logs a first start copies (records/store/blank_logs.py), and
-records the code @dataclass generates for the daemon's classes (appliance/dataclass_code.py), in a fresh
-interpreter that runs as the unit does.
+The same step makes the empty call and audit logs a first start copies (records/store/blank_logs.py),
+records the code @dataclass generates for the daemon's classes (appliance/dataclass_code.py), and compiles the
+web's templates (web/template_cache.py: PREFIX/web-templates, so that not even a first start compiles one), each
+in a fresh interpreter that runs as the unit does.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     compile_into(Path(args[0]))
     blank_logs.make(Path(args[0]))
-    # from /, so that the venv's copy is imported and not a source tree the installer runs in
-    subprocess.run([sys.executable, "-OO", "-m", "appliance.dataclass_code", str(Path(args[0]).resolve())], cwd="/",
-                   check=True, env={**os.environ, "PYTHONPYCACHEPREFIX": str(Path(args[0]).resolve())},
-                   stdout=subprocess.DEVNULL)
+    prefix = str(Path(args[0]).resolve())
+    # the code @dataclass generates (appliance/dataclass_code.py) and the web's templates compiled by the app's own
+    # Jinja environment (web/template_cache.py), each in an interpreter run as the units run: from /, so that the
+    # venv's copy is imported and not a source tree the installer runs in
+    for module in ("appliance.dataclass_code", "web.template_cache"):
+        subprocess.run([sys.executable, "-OO", "-m", module, prefix], cwd="/", check=True,
+                       env={**os.environ, "PYTHONPYCACHEPREFIX": prefix}, stdout=subprocess.DEVNULL)
     return 0
 
 

@@ -1,7 +1,9 @@
 """What `hotline web` loads, started as its unit starts it: an idle web process (the login page and an unsigned
 dashboard poll served, as the bench weighs it) holds neither the config model nor the core it checks against,
 nor systemd-python for its log (plain lines with their priority on stderr, which journald reads), and every page
-still answers, in English and in Russian, once what it needs has loaded with its first request.
+still answers, in English and in Russian, once what it needs has loaded with its first request. After the install's
+step that compiles the templates (web/template_cache.py), not even a first start on an empty data directory compiles
+one: what Jinja compiles it keeps in DATA/web-templates, and that stays empty through the walk.
 
 Which modules a process imported is read from outside, from the interpreter's own import log on stderr
 (PYTHONPROFILEIMPORTTIME=1: one line per module, the first time it is imported).
@@ -28,17 +30,16 @@ DEFERRED = ("appliance.config", "appliance.config.model", "appliance.core.events
             "web.forms", "web.flowtree", "web.calendar_days", "appliance.speech.models", "appliance.speech.voices")
 
 
-def _unit_environment() -> dict[str, str]:
-    """hotline-web.service's Environment=, but the bytecode prefix: /opt/hotline/pycache is not here, so this
-    tree's level-2 bytecode goes beside its sources as usual."""
+def _unit_environment(prefix: Path) -> dict[str, str]:
+    """hotline-web.service's Environment=, its bytecode prefix (/opt/hotline/pycache on a box) moved to `prefix`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     for line in (REPO / "systemd/hotline-web.service").read_text().splitlines():
         if line.startswith("Environment="):
             for assignment in line.removeprefix("Environment=").split():
                 key, _, value = assignment.partition("=")
                 env[key] = value
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    return env
+    assert env.get("PYTHONPYCACHEPREFIX") == "/opt/hotline/pycache", env
+    return {**env, "PYTHONPYCACHEPREFIX": str(prefix)}
 
 
 def _imported(log: Path) -> set[str]:
@@ -53,8 +54,13 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
     store.add_user("админ", PASSWORD, "admin", "ru")
     log = tmp_path / "imports.log"
     port = free_port()
+    prefix = tmp_path / "pycache"
+    # the install's step for the templates, as appliance/ops/bytecode.py runs it (the rest of that step, every
+    # module's bytecode, takes a minute: here the web compiles what it imports into the prefix as it starts)
+    subprocess.run([sys.executable, "-OO", "-m", "web.template_cache", str(prefix)], cwd="/", check=True,
+                   env={**_unit_environment(prefix), "PYTHONDONTWRITEBYTECODE": "1"}, stdout=subprocess.DEVNULL)
     # INVOCATION_ID: systemd's mark of a process it started (appliance/service/notify.py under_systemd)
-    env = {**_unit_environment(), "PYTHONPROFILEIMPORTTIME": "1", "INVOCATION_ID": "0123456789abcdef" * 2}
+    env = {**_unit_environment(prefix), "PYTHONPROFILEIMPORTTIME": "1", "INVOCATION_ID": "0123456789abcdef" * 2}
     assert env["PYTHONOPTIMIZE"] == "2"
     with open(log, "w") as stderr:
         web = subprocess.Popen([sys.executable, "-m", "appliance.cli", "web", "--data", str(data), "--port", str(port)],
@@ -77,6 +83,8 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
         assert "systemd.journal" not in idle
         assert "<6>hotline.web: API token in " in log.read_text()  # the journal's priority 6, info
+        compiled = data / "web-templates"  # what the process compiled itself: none, the install did
+        assert compiled.is_dir() and not any(compiled.iterdir()), sorted(compiled.iterdir())
         for username, lang in (("админ", "ru"), ("admin", "en")):  # Russian first: it meets the lazy imports
             browser = Browser(port)
             browser.sign_in(username, PASSWORD)
@@ -85,6 +93,7 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
                 if status == 200 and body.startswith("<!doctype html>"):
                     assert f'<html lang="{lang}">' in body, (lang, page)
         assert set(DEFERRED) <= _imported(log)  # the walk reached every deferred import
+        assert not any(compiled.iterdir()), sorted(compiled.iterdir())  # every page's templates came compiled
         assert web.poll() is None
     finally:
         web.send_signal(signal.SIGTERM)
