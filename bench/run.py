@@ -126,11 +126,14 @@ def _queries(calls: int, quick: bool, target_ms: float | None) -> list[Row]:
     dashboard = {k: v for k, v in results.items() if k.startswith("dashboard")}
     searches = {k: v for k, v in results.items() if not k.startswith(("dashboard", "report"))}
     reports = {k: v for k, v in results.items() if k.startswith("report")}
+    deep = {k: v for k, v in searches.items() if ", page " in k}  # page 50 and the last, by cursor
     slowest, report, search = (max(group, key=group.get) for group in (dashboard, reports, searches))
     return [
         Row(f"slowest dashboard query, {calls:,} calls", ms(dashboard[slowest]), "ms", target=target_ms, note=slowest),
         Row(f"slowest report query, {calls:,} calls", ms(reports[report]), "ms", target=target_ms, note=report),
         Row(f"slowest call-log search, {calls:,} calls", ms(searches[search]), "ms", target=target_ms, note=search),
+        Row(f"slowest deep search page, {calls:,} calls", ms(max(deep.values())), "ms", target=target_ms,
+            note="; ".join(f"{name.removeprefix('search ')}: {ms(seconds):.2f} ms" for name, seconds in deep.items())),
         Row(f"yearly report, all figures, {calls:,} calls", ms(sum(reports.values())), "ms"),
     ]
 

@@ -21,6 +21,7 @@ from .link import audited_query
 blueprint = Blueprint("api_records", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 500
+MAX_OFFSET = 1000  # an offset costs its rows; a cursor (after/before) costs nothing however deep
 
 
 class BadRequest(ValueError):
@@ -117,10 +118,14 @@ def calls():
     filters = _filters()
     limit = int(_number("limit", 50, 1, MAX_LIMIT))
     offset = int(_number("offset", 0, 0, 10**9))
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"offset={offset} is past {MAX_OFFSET}: deeper pages are reached by cursor, "
+                         "after=<the next of the page before> (every page gives its next and previous)")
     role = g.api_client["role"]
-    rows = _query(lambda: _log().search(limit=limit, offset=offset, role=role, **filters))
+    page = _query(lambda: _log().page(limit=limit, offset=offset, after=request.args.get("after"),
+                                      before=request.args.get("before"), role=role, **filters))
     _audit("api.calls.list", None, audited_query(_log()))
-    return jsonify(calls=rows, limit=limit, offset=offset)
+    return jsonify(calls=page.calls, limit=limit, offset=offset, next=page.next, previous=page.previous)
 
 
 @blueprint.get("/calls/<call_id>")

@@ -30,11 +30,12 @@ blueprint = Blueprint("records", __name__)
 OUTCOMES = ("completed", "abandoned", "missed", "left in menu", "no answer", "voicemail", "closed", "transferred",
             "ended by flow", "blocked", "failed", "interrupted", "rejected_busy")
 PAGE = 50
+MAX_PAGE = 10  # page numbers an old link may give (an offset of up to 450 calls)
 
 
 def _query() -> dict[str, str]:
     """The filters as given, to carry into the export link and the next page."""
-    return {key: value for key, value in request.args.items() if key != "page" and value}
+    return {key: value for key, value in request.args.items() if key not in ("page", "after", "before") and value}
 
 
 def _day(name: str) -> date | None:
@@ -67,11 +68,18 @@ def _run(query):
 @blueprint.get("/calls", endpoint="call_log")
 @requires("supervisor")
 def call_log_page():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # Pages follow each other by cursor (the last call's place: `after`, the first's: `before`), so the
+    # hundredth page costs what the first does; a page number (an old link) is an offset, cheap near the top.
+    number = request.args.get("page", 1, type=int) or 1
+    if not 1 <= number <= MAX_PAGE:
+        abort(400, _("page={number}: page numbers go from 1 to {most}; further on, follow the \"Older\" link "
+                     "from the last of them", number=number, most=MAX_PAGE))
     filters = _filters()
-    rows = _run(lambda: call_log().search(limit=PAGE, offset=(page - 1) * PAGE, role=viewer_role(), **filters))
-    return render_template("calls.html", calls=rows, outcomes=OUTCOMES, call_types=CALL_TYPES, page=page,
-                           more=len(rows) == PAGE, query=_query())
+    page = _run(lambda: call_log().page(limit=PAGE, offset=(number - 1) * PAGE, after=request.args.get("after"),
+                                        before=request.args.get("before"), role=viewer_role(), **filters))
+    past_end = not page.calls and (number > 1 or "after" in request.args or "before" in request.args)
+    return render_template("calls.html", calls=page.calls, outcomes=OUTCOMES, call_types=CALL_TYPES,
+                           older=page.next, newer=page.previous, past_end=past_end, query=_query())
 
 
 @blueprint.get("/calls/<call_id>")

@@ -233,10 +233,50 @@ def _m16_notes_by_time(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_notes_at ON notes (at, call_id)")
 
 
+# A note's place in the notes search: its call's start in milliseconds, then the note (20 bits), so a search
+# reads its pages from the full-text index in the calls' order (CallLog.page). Two notes collide only when
+# their calls began in the same millisecond and their ids differ by a multiple of 2**20.
+NOTE_PLACE_BITS = 20
+_NOTE_PLACE = f"(CAST({{started}} * 1000 AS INTEGER) << {NOTE_PLACE_BITS}) + ({{note}} & {(1 << NOTE_PLACE_BITS) - 1})"
+
+
+def note_place(started: str, note: str) -> str:
+    """The SQL of a note's place from the SQL of its call's start and of its id."""
+    return _NOTE_PLACE.format(started=started, note=note)
+
+
+def _m17_notes_in_call_order(db: sqlite_utils.Database) -> None:
+    # The notes search pages by a cursor (the last call's start), not an offset: its full-text index is keyed by
+    # each note's place (above), so the page after a call is a range of the index read newest first and stopped
+    # once full, however deep. Kept in step by triggers, also when a call's start is moved (clock set, restamp).
+    if "sort_key" not in {c[1] for c in db.execute("PRAGMA table_info(notes)").fetchall()}:
+        db.execute("ALTER TABLE notes ADD COLUMN sort_key INTEGER")
+    started = "COALESCE((SELECT c.started_at FROM calls c WHERE c.id = notes.call_id), notes.at)"
+    db.execute(f"UPDATE notes SET sort_key = {note_place(started, 'notes.id')}")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notes_sort ON notes (sort_key, call_id)")
+    for trigger in ("notes_ai", "notes_ad"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS notes_fts")
+    db.execute("CREATE VIRTUAL TABLE notes_fts USING fts5(text, content='notes', content_rowid='sort_key')")
+    db.execute("INSERT INTO notes_fts(notes_fts) VALUES ('rebuild')")
+    placed = note_place("COALESCE((SELECT c.started_at FROM calls c WHERE c.id = new.call_id), new.at)", "new.id")
+    db.execute(f"CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN "
+               f"UPDATE notes SET sort_key = {placed} WHERE id = new.id; "
+               f"INSERT INTO notes_fts(rowid, text) SELECT sort_key, text FROM notes WHERE id = new.id; END")
+    db.execute("CREATE TRIGGER notes_ad AFTER DELETE ON notes BEGIN "
+               "INSERT INTO notes_fts(notes_fts, rowid, text) VALUES ('delete', old.sort_key, old.text); END")
+    db.execute(f"CREATE TRIGGER calls_notes_moved AFTER UPDATE OF started_at ON calls "
+               f"WHEN new.started_at IS NOT old.started_at BEGIN "
+               f"INSERT INTO notes_fts(notes_fts, rowid, text) SELECT 'delete', sort_key, text FROM notes "
+               f"WHERE call_id = new.id; "
+               f"UPDATE notes SET sort_key = {note_place('new.started_at', 'id')} WHERE call_id = new.id; "
+               f"INSERT INTO notes_fts(rowid, text) SELECT sort_key, text FROM notes WHERE call_id = new.id; END")
+
+
 MIGRATIONS = [_m1_calls, _m2_timeline, _m3_caller_data, _m4_outbox, _m5_callback_requests, _m6_stats_rollups,
               _m7_heartbeat, _m8_report_indexes, _m9_hour_and_day_rollups, _m10_alerts,
               _m11_text_conversations, _m12_caller_risk, _m13_voicemail_transcripts,
-              _m14_callback_days, _m15_alert_callers, _m16_notes_by_time]
+              _m14_callback_days, _m15_alert_callers, _m16_notes_by_time, _m17_notes_in_call_order]
 
 
 def migrate(db: Any, migrations: list | None = None, *, here: bool = False) -> int:

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import heapq
+import math
 import os
 import re
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..privacy import PSEUDONYM_PREFIX, SECRET_FILE, Privacy, appear_in_event, has_digits, shown
 from . import stats
+from .migrations import NOTE_PLACE_BITS
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _FILTERS = ("since", "until", "outcome", "caller", "q", "call_type", "operator", "line")
-# Up to this many matching notes a notes search reads them all (~10 ms on 5M calls); beyond, it walks the
-# notes newest first (CallLog._by_notes).
-_FEW_MATCHES = 1000
-_WALK_AT_MOST = 500  # calls (limit + offset): the first ten pages of 50
+_CURSOR = re.compile(r"^(-?[0-9][0-9.e+-]*)_([0-9]+)$")
 
 
 # Per thread and database file: (device, inode) of the file it was opened on, the read-only connection.
@@ -92,7 +92,10 @@ class CallLog:
             raise ValueError("cannot look a number up: this box has no privacy key yet")
         return self.privacy.key(caller)
 
-    def _where(self, filters: dict[str, Any]) -> tuple[str, list]:
+    def _where(self, filters: dict[str, Any], notes_by: str = "sort_key", each: bool = False) -> tuple[str, list]:
+        """SQL conditions on calls; `notes_by` the notes' column the full-text index is keyed by (`id` before
+        migration 17); `each`: a call's notes are checked call by call (a caller's few calls), not every match
+        gathered first."""
         unknown = set(filters) - set(_FILTERS)
         if unknown:
             raise ValueError(f"unknown call filter(s): {', '.join(sorted(unknown))}")
@@ -111,92 +114,122 @@ class CallLog:
             clauses.append("caller_key = ?")
             params.append(self.caller_key(filters["caller"]))
         if filters.get("q"):
-            clauses.append("id IN (SELECT call_id FROM notes WHERE id IN "
-                           "(SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?))")
+            matches = "(SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
+            # (each: `+` keeps SQLite from looking every match up per call: the call's notes are tested instead)
+            clauses.append(f"EXISTS (SELECT 1 FROM notes n WHERE n.call_id = calls.id AND +n.{notes_by} IN {matches})"
+                           if each else f"id IN (SELECT call_id FROM notes WHERE {notes_by} IN {matches})")
             params.append(fts_query(filters["q"]))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def search(self, *, limit: int = 100, offset: int = 0, role: str | None = None, **filters: Any) -> list[dict]:
         """Calls matching the filters (since, until, outcome, caller, q, call_type, operator, line), newest first."""
-        where, params = self._where(filters)
-        if filters.get("q"):
-            rows = self._by_notes(filters, limit, offset)
-            if rows is None:
-                rows = self._all_matches(where, params, limit, offset)
-            return [_public(row, role) for row in rows]
-        return [_public(row, role) for row in self._page("calls", where, params, limit, offset)]
+        return self.page(limit=limit, offset=offset, role=role, **filters).calls
 
-    def _page(self, source: str, where: str, params: list, limit: int, offset: int) -> list[dict]:
-        # The page's calls are chosen from indexes (their rowids), and only those rows are read whole.
-        return self._query(f"SELECT * FROM calls WHERE rowid IN (SELECT rowid FROM {source}{where} "
-                           "ORDER BY started_at DESC LIMIT ? OFFSET ?) ORDER BY started_at DESC",
-                           [*params, limit, offset])
+    def page(self, *, limit: int = 50, offset: int = 0, after: str | None = None, before: str | None = None,
+             role: str | None = None, **filters: Any) -> Page:
+        """One page of a search, newest first: the calls just older than the cursor `after`, or just newer than
+        `before` (cursors are a call's place, `Page.next` and `Page.previous`), skipping `offset` of them.
 
-    def _all_matches(self, where: str, params: list, limit: int, offset: int) -> list[dict]:
-        """A notes search that reads every matching note: quickest when they are few."""
-        try:
-            # each match's call sorted by its start from (id, started_at): SQLite would rather take the unique
-            # index on id and read the row for started_at
-            return self._page("calls INDEXED BY idx_calls_id_started", where, params, limit, offset)
-        except sqlite3.OperationalError as exc:
-            # The index comes with migration 8: a database the daemon has not migrated yet (a restored older
-            # one, read before the next start) is searched without it, only slower.
-            if "no such index" not in str(exc):
-                raise
-            return self._page("calls", where, params, limit, offset)
-
-    def _by_notes(self, filters: dict[str, Any], limit: int, offset: int) -> list[dict] | None:
-        """A notes search with many matches, read newest note first and stopped once its page is complete.
-
-        Reading every match cost one lookup per matching note (80-250 ms for a common word on 5M calls). A note
-        is never stamped before its call began (CallStore.add_note, migration 16), so once `limit + offset`
-        calls have started after the note in hand, no note further down can bring a call onto the page.
-        None when the matches are few or the page deep (reading them all is quicker), or the database predates
-        migration 16.
-        """
-        if limit + offset > _WALK_AT_MOST:
-            return None  # a deep page: each call on the way costs a lookup, more than reading every match
+        A page is read from an index in the calls' order from the cursor on and stopped once full, so its cost
+        does not grow with its depth; an offset costs its rows. New calls arriving between pages move nothing:
+        following `next` from the first page walks every match once."""
+        if after and before:
+            raise ValueError("a page is either after a call or before one: give after or before, not both")
+        backward = bool(before)
+        given = before if backward else after
+        mark = place_of("before" if backward else "after", given) if given else None  # an empty one: the top
         if not self.path.exists():
-            return []
-        conn = self._connect()
+            return Page([], None, None)
+        want = offset + limit + 1  # one more tells whether a page follows
+        if filters.get("q"):
+            places = self._noted(filters, mark, backward, want)
+        else:
+            places = self._ordered(filters, mark, backward, want)
+        places = places[offset:]
+        more = len(places) > limit
+        places = places[:limit]
+        if backward:
+            places.reverse()
+        rows = self._query(f"SELECT * FROM calls WHERE rowid IN ({', '.join('?' * len(places))}) "
+                           "ORDER BY started_at DESC, rowid DESC", [rowid for _, rowid in places]) if places else []
+        newest, oldest = (cursor(*places[0]), cursor(*places[-1])) if places else (None, None)
+        if backward:
+            following, preceding = oldest, newest if more else None
+        else:
+            following, preceding = (oldest if more else None), (newest if mark is not None or offset else None)
+        return Page([_public(row, role) for row in rows], following, preceding)
+
+    def _ordered(self, filters: dict[str, Any], mark: tuple[float, int] | None, backward: bool, want: int,
+                 notes_by: str = "sort_key", each: bool = False) -> list[tuple[float, int]]:
+        """The (start, rowid) of the first `want` matching calls from the cursor on, from the calls' indexes."""
+        where, params = self._where(filters, notes_by, each)
+        if mark is not None:
+            sign = ">" if backward else "<"
+            clause = f"started_at {sign}= ? AND (started_at {sign} ? OR rowid {sign} ?)"
+            where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+            params = [*params, mark[0], mark[0], mark[1]]
+        order = "ASC" if backward else "DESC"
+        return [tuple(row) for row in self._connect().execute(
+            f"SELECT started_at, rowid FROM calls{where} ORDER BY started_at {order}, rowid {order} LIMIT ?",
+            [*params, want])]
+
+    def _noted(self, filters: dict[str, Any], mark: tuple[float, int] | None, backward: bool,
+               want: int) -> list[tuple[float, int]]:
+        """A notes search: the matching notes read from the full-text index in their calls' order (the index is
+        keyed by each note's place: its call's start in ms, then the note; migration 17), from the cursor on,
+        each new call checked against the other filters, stopped once `want` calls are found and the notes
+        left belong to calls that began later (backward) or earlier than all of them."""
+        if filters.get("caller"):
+            # A caller's calls are few (their own index): each is checked for a matching note, in order.
+            return self._ordered(filters, mark, backward, want, each=True)
         text = fts_query(filters["q"])
-        many = conn.execute("SELECT count(*) FROM (SELECT 1 FROM notes_fts WHERE notes_fts MATCH ? LIMIT ?)",
-                            [text, _FEW_MATCHES + 1]).fetchone()[0]
-        if many <= _FEW_MATCHES:
-            return None
         where, params = self._where({k: v for k, v in filters.items() if k != "q"})
-        check = "SELECT rowid, started_at FROM calls WHERE id = ?" + where.replace(" WHERE ", " AND ", 1)
-        wanted, since = limit + offset, filters.get("since")
-        seen: set[str] = set()
-        found: list[tuple[float, int]] = []  # (started_at, rowid) of the calls that make it
-        latest: list[float] = []  # a min-heap of the `wanted` latest starts among them
+        # (id, started_at) holds all a call's check needs when no other filter reads its row
+        calls = "calls" if where else "calls INDEXED BY idx_calls_id_started"
+        check = f"SELECT started_at, rowid FROM {calls} WHERE id = ?" + where.replace(" WHERE ", " AND ", 1)
+        low, high = [], []  # the range of places to read: from each low (inclusive) to each high (exclusive)
+        if filters.get("since") is not None:
+            low.append(_ms(filters["since"]) << NOTE_PLACE_BITS)
+        if filters.get("until") is not None:
+            high.append((_ms(filters["until"]) + 1) << NOTE_PLACE_BITS)
+        if mark is not None:
+            (low if backward else high).append((_ms(mark[0]) + (0 if backward else 1)) << NOTE_PLACE_BITS)
+        bounds = ([f"rowid >= {max(low)}"] if low else []) + ([f"rowid < {min(high)}"] if high else [])
+        conn = self._connect()
         try:
-            notes = conn.execute("SELECT at, call_id FROM notes INDEXED BY idx_notes_at WHERE id IN "
-                                 "(SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?) ORDER BY at DESC", [text])
+            notes = conn.execute(
+                "SELECT rowid, (SELECT call_id FROM notes INDEXED BY idx_notes_sort WHERE sort_key = notes_fts.rowid) "
+                f"FROM notes_fts WHERE {' AND '.join(['notes_fts MATCH ?', *bounds])} "
+                f"ORDER BY rowid {'ASC' if backward else 'DESC'}", [text])
         except sqlite3.OperationalError as exc:
-            if "no such index" not in str(exc):
+            if "idx_notes_sort" not in str(exc):
                 raise
-            return None
+            # A log older than migration 17 (a restored one, read before the daemon's next start): its index is
+            # keyed by note, so every match is read, only slower.
+            return self._ordered(filters, mark, backward, want, notes_by="id")
+        sign = 1 if backward else -1  # keys compared as sign * (start, rowid): the page's best are the smallest
+        seen: set[str] = set()
+        best: list[tuple[float, int]] = []  # a max-heap (negated keys) of the `want` best calls so far
         try:
-            for at, call_id in notes:
-                if (len(latest) >= wanted and latest[0] >= at) or (since is not None and at < float(since)):
-                    break
+            for place, call_id in notes:
+                if len(best) >= want and sign * (place >> NOTE_PLACE_BITS) > sign * _ms(-best[0][0] * sign):
+                    break  # every call still to come began after (backward) or before the last one kept
                 if call_id in seen:
                     continue
                 seen.add(call_id)
                 row = conn.execute(check, [call_id, *params]).fetchone()
                 if row is None:  # the other filters leave it out
                     continue
-                found.append((row[1], row[0]))
-                if len(latest) < wanted:
-                    heapq.heappush(latest, row[1])
-                elif row[1] > latest[0]:
-                    heapq.heapreplace(latest, row[1])
+                key = (sign * row[0], sign * row[1])
+                if mark is not None and key <= (sign * mark[0], sign * mark[1]):
+                    continue  # on the cursor's side of it: shown on an earlier page
+                if len(best) < want:
+                    heapq.heappush(best, (-key[0], -key[1]))
+                elif key < (-best[0][0], -best[0][1]):
+                    heapq.heapreplace(best, (-key[0], -key[1]))
         finally:
             notes.close()
-        page = [rowid for _, rowid in sorted(found, reverse=True)[offset:wanted]]
-        return self._query(f"SELECT * FROM calls WHERE rowid IN ({', '.join('?' * len(page))}) "
-                           "ORDER BY started_at DESC", page)
+        return sorted(((-k0 * sign, -k1 * sign) for k0, k1 in best), reverse=not backward)
 
     def iter_calls(self, *, role: str | None = None, batch: int = 500, **filters: Any) -> Iterator[dict]:
         """Every matching call, oldest first, a batch at a time (for streaming exports of any size).
@@ -282,6 +315,37 @@ class CallLog:
         if not self.path.exists():
             return stats.empty(since, until)
         return stats.dashboard(self._connect(), since, until, **options)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a search, newest call first, and the cursors of the pages beside it (None: there is none)."""
+
+    calls: list[dict]
+    next: str | None  # `after` of the page of older calls
+    previous: str | None  # `before` of the page of newer calls
+
+
+def cursor(started_at: float, rowid: int) -> str:
+    """A call's place in every search (its start, then its row) as a page cursor: `1717199999.25_4812`."""
+    return f"{started_at!r}_{rowid}"
+
+
+def place_of(name: str, text: str) -> tuple[float, int]:
+    """The place a cursor names; ValueError naming the parameter for anything else."""
+    found = _CURSOR.match(text.strip())
+    try:
+        if found and math.isfinite(float(found[1])):
+            return float(found[1]), int(found[2])
+    except ValueError:
+        pass
+    raise ValueError(f"{name}={text!r} is not a page cursor (the next and previous links carry them, "
+                     "as a call's start and row: 1717199999.25_4812)")
+
+
+def _ms(moment: float) -> int:
+    # As SQLite makes a note's place (migrations.note_place): the same double product, truncated.
+    return int(float(moment) * 1000)
 
 
 def fts_query(text: str) -> str:
