@@ -189,9 +189,12 @@ class DtmfBank:
         energies = energy.tolist()
         sizes = [len(rows) // (2 * hop) for _, _, rows in taken]
         starts = list(accumulate(sizes, initial=0))
-        active = [k for k, (_, state, _) in enumerate(taken)
-                  if state.held >= 0 or state.candidate >= 0
-                  or max(energies[starts[k]:starts[k + 1]]) >= MIN_TONE_POWER / 2]
+        if min(energies) >= MIN_TONE_POWER / 2:  # every line talks (one look, not one per line)
+            active = list(range(len(taken)))
+        else:
+            active = [k for k, (_, state, _) in enumerate(taken)
+                      if state.held >= 0 or state.candidate >= 0
+                      or max(energies[starts[k]:starts[k + 1]]) >= MIN_TONE_POWER / 2]
         for k, (_, state, _) in enumerate(taken):
             if k not in active:
                 state.candidate, state.candidate_frames = -1, 0
@@ -202,7 +205,13 @@ class DtmfBank:
             energy = np.concatenate([energy[starts[k]:starts[k + 1]] for k in active])
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped here
-        codes, levels, lasting = (a.tolist() for a in self._classify(self._meter.transform(blocks), energy))
+        classified = self._classify(self._meter.transform(blocks), energy)
+        if classified is None:  # no frame shows a key: every code is -1, and a level is read only with a key
+            total = len(blocks) - SUBBLOCKS + 1
+            codes = lasting = [-1.0] * total
+            levels = [0.0] * total
+        else:
+            codes, levels, lasting = (a.tolist() for a in classified)
         at = 0  # where the line starts among the active lines' sub-blocks
         for k in active:
             i, state, _ = taken[k]
@@ -215,25 +224,34 @@ class DtmfBank:
         return found
 
     def _classify(self, coeffs: numpy.ndarray,
-                  energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                  energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray] | None:
         """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows steadily enough to count towards
         two in a row (-1 for none) and its mean energy; per window of SUBBLOCKS + LATE_BLOCKS sub-blocks, the key
-        of a frame in it that passed if the sound fills the window (else -1). Codes are float32."""
+        of a frame in it that passed if the sound fills the window (else -1). Codes are float32. None when no
+        frame has both its tones at the minimum power, so every code is -1."""
         np = self._np
-        summed, power, tones, mean_energy = self._meter.frames(coeffs, energy)
+        summed, power, tones = self._meter.frames(coeffs)
         frames = len(summed)
-        # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
-        pairs = np.minimum(energy[:-1], energy[1:])
-        fours = np.minimum(pairs[:-2], pairs[2:])
-        min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
         # each band's strongest of its guards and nominals, numbered 0-23 over both bands, and what it stands for
         strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2) + self._band_start
         tone = self._tone_of[strongest]
         low_high = self._meter.pick(tones, tone)
         low, high = low_high[:, 0], low_high[:, 1]
+        # The power rule first, alone: in most batches of speech and music no frame passes it (a guard is the
+        # strongest in a band, or a tone is too weak), and then the other rules, the steadiness and the codes
+        # are not worked out at all. After a sleep each numpy call costs 5-40 µs, so the ~25 calls this leaves
+        # out are a third of a batch (docs/dtmf.md, "Speed").
+        powered = np.minimum(low, high) >= MIN_TONE_POWER  # (0 where a guard was the strongest)
+        if not np.count_nonzero(powered):  # (ndarray.any goes through Python code)
+            return None
+        mean_energy = self._meter.mean_energy(energy)
+        # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
+        pairs = np.minimum(energy[:-1], energy[1:])
+        fours = np.minimum(pairs[:-2], pairs[2:])
+        min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
         code_parts = self._code_of[strongest]
         valid = (
-            (np.minimum(low, high) >= MIN_TONE_POWER)  # (0 where a guard was the strongest)
+            powered
             & (high >= low * 10 ** (MIN_TWIST_DB / 10))
             & (low * 10 ** (MAX_TWIST_DB / 10) >= high)
             & (min_energy >= MIN_STEADY * mean_energy)

@@ -5,8 +5,8 @@ Each sub-block is transformed once, by one matrix product for every line's audio
 (rectangular window, one DFT bin each): per nominal tone, the tone itself, two guard frequencies 5 % below
 and above it, and two bins 1.5 % either side. A frame's transform is the sum of its sub-blocks', turned to
 one common time origin. From it `ToneMeter.frames` gives every bin's power, each tone's power (the strongest
-of its bins at -1.5 %, 0 and +1.5 %, since the frame is narrow at 1633 Hz), and the frame's mean energy; and
-`band_energy` the frame's energy in the span of a tone's three bins (which holds a tone anywhere within
+of its bins at -1.5 %, 0 and +1.5 %, since the frame is narrow at 1633 Hz); `mean_energy` the frame's mean
+energy; and `band_energy` the frame's energy in the span of a tone's three bins (which holds a tone anywhere within
 ±1.5 %, and one whose level steps inside the frame). What counts as a key is decided in dtmf.py.
 
 Written for few kinds of numpy operation per batch, not only few operations: a batch runs every 100 ms, by
@@ -72,6 +72,7 @@ class ToneMeter:
         self._phase = np.empty((0, omega.size), dtype=np.complex64)
         self._unturn = np.empty((0, omega.size), dtype=np.complex64)
         self._tone_rows = np.empty((0, 1), dtype=np.intp)
+        self._tones = np.zeros((0, NO_TONE + 1), dtype=np.float32)  # frames() writes into it; NO_TONE stays 0
         band_tone = np.arange(8)
         # per tone (band * 4 + tone): its bins at -1.5 %, 0 and +1.5 %
         self._tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
@@ -103,10 +104,9 @@ class ToneMeter:
         """Each sub-block's transform at the 40 frequencies, as float32 (re, im) pairs."""
         return blocks @ self._basis
 
-    def frames(self, coeffs: numpy.ndarray,
-               energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    def frames(self, coeffs: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """For every run of SUBBLOCKS sub-blocks: (its transform as float32 (re, im) pairs, every bin's power,
-        every tone's power with a last column NO_TONE of zeros, its mean energy)."""
+        every tone's power with a last column NO_TONE of zeros)."""
         np = self._np
         count = len(coeffs)
         frames = count - SUBBLOCKS + 1
@@ -120,20 +120,29 @@ class ToneMeter:
             self._phase = (steps[:, None, :] * within).reshape(-1, within.shape[1])
             self._unturn = self._phase.conj()
             self._tone_rows = np.arange(len(self._phase))[:, None] * (NO_TONE + 1)
+            self._tones = np.zeros((len(self._phase), NO_TONE + 1), dtype=np.float32)
         turned = (coeffs.view(np.complex64) * self._phase[:count]).view(np.float32)
         summed = turned[:frames] + turned[1 : frames + 1]
-        mean_energy = energy[:frames] + energy[1 : frames + 1]
         for k in range(2, SUBBLOCKS):
             summed += turned[k : k + frames]
-            mean_energy += energy[k : k + frames]
-        mean_energy *= 1 / SUBBLOCKS
         squares = summed * summed
         power = squares[:, 0::2] + squares[:, 1::2]
         # every tone's power: the strongest of its bins at -1.5 %, 0, +1.5 % (strided views, no gather)
-        tones = np.zeros((frames, NO_TONE + 1), dtype=np.float32)
+        # (written over in place: a batch's tone powers are read before the next batch starts)
+        tones = self._tones[:frames]
         np.maximum(power[:, 1:24:3], power[:, 24::2], out=tones[:, :NO_TONE])
         np.maximum(tones[:, :NO_TONE], power[:, 25::2], out=tones[:, :NO_TONE])
-        return summed, power, tones, mean_energy
+        return summed, power, tones
+
+    @staticmethod
+    def mean_energy(energy: numpy.ndarray) -> numpy.ndarray:
+        """Every frame's mean energy, from its sub-blocks': apart from frames(), as most batches never need it."""
+        frames = len(energy) - SUBBLOCKS + 1
+        mean_energy = energy[:frames] + energy[1 : frames + 1]
+        for k in range(2, SUBBLOCKS):
+            mean_energy += energy[k : k + frames]
+        mean_energy *= 1 / SUBBLOCKS
+        return mean_energy
 
     def pick(self, tones: numpy.ndarray, columns: numpy.ndarray) -> numpy.ndarray:
         """tones[f, columns[f, j]] for every frame f: a flat look-up, not a two-index gather."""

@@ -159,6 +159,23 @@ def test_music_does_not_talk_off() -> None:
     assert heard(resample(music(seconds=4), 8000, 44100), rate=44100) == ""
 
 
+def test_talk_with_no_tone_at_key_power_skips_the_rest_of_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The power rule is tried alone first: a batch where no frame has both tones at key power (most of talk)
+    is not classified further, so a line that talks all the time costs a fraction of a full batch."""
+    from appliance.audio import dtmf_tones
+
+    worked_out: list[int] = []
+    full = dtmf_tones.ToneMeter.mean_energy
+    monkeypatch.setattr(dtmf_tones.ToneMeter, "mean_energy",
+                        staticmethod(lambda energy: worked_out.append(len(energy)) or full(energy)))
+    t = np.arange(8000 * 2) / 8000
+    voice_like = 0.18 * np.sin(2 * np.pi * 220 * t) + 0.09 * np.sin(2 * np.pi * 440 * t)  # the simulated caller
+    assert heard(voice_like, period_ms=100) == ""
+    assert worked_out == []
+    assert heard(np.concatenate((voice_like, sequence("5#"))), period_ms=100) == "5#"  # keys still go all the way
+    assert worked_out
+
+
 def test_rate_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="1000"):
         DtmfDetector(1000)
