@@ -14,8 +14,13 @@ What the caller waits for is the ATA, so the note before it is made cheap (bench
    call's record is written (`settled`, on the event loop), and holds what is known then, the line. The
    answer adds the call's id and the time in the clear (neither says anything about the caller) and the
    number, if the line has it yet, in a second sealed line after the ATA ("a later line for the same call").
-   A line's first answer after a start, and an answer whose number is known before the ATA (V.253 caller ID,
-   +CLIP before RING), are sealed whole before the ATA as before.
+   An answer whose number is known before the ATA (V.253 caller ID, +CLIP before RING) is sealed whole
+   before the ATA.
+ * the seal's library is loaded by the first number to seal (~20 ms here, a few hundred on a Pi Zero), not
+   before: until the journal has sealed one, an entry that holds no number (a line's first answer after a
+   start, a settled mark) is written in the clear, and nothing is sealed ahead, so neither the first caller's
+   ATA nor the event loop waits for that import. Such an entry shows the line, the call's id and the time:
+   what calls.db holds anyway.
  * the file is reserved (zeros written) at start and kept mapped (MAP_SHARED): an entry is a copy into the
    page cache at a known offset, with no system call and no size to change (an append to the emptied file
    cost ~40 us). The mapped pages are the file's: they outlive the process like a write() would.
@@ -53,6 +58,7 @@ class AnswerJournal:
         self._lock = threading.Lock()
         self._pending: dict[str, str] = {}  # call id -> its line, for calls noted and not yet settled
         self._ready: dict[str, bytes] = {}  # line -> the sealed start of its next note, made ahead
+        self._sealing = False  # a number was sealed: the library is in memory, every entry is sealed from now on
         self._fd: int | None = None
         self._map: mmap.mmap | None = None  # the reserved part of the file, mapped
         self._end = 0  # where the next line goes; zeros from here to the end of the reservation
@@ -80,7 +86,7 @@ class AnswerJournal:
         """One line as written: sealed whole, or sealed ahead with the id and time added; None if unreadable."""
         if not row:
             return None
-        if row.startswith(b"{"):  # written by software from before the journal was sealed
+        if row.startswith(b"{"):  # an entry with no number, before any was sealed (or from older software)
             try:
                 entry = json.loads(row)
             except ValueError:
@@ -143,11 +149,16 @@ class AnswerJournal:
                 self._write(self._line({"id": call_id, "settled": True}))
             else:
                 self._wipe()  # nothing in flight: the journal holds no entry
-            if line not in self._ready:  # the line's next note, sealed now rather than before its ATA
+            # the line's next note, sealed now rather than before its ATA (once the library is in memory)
+            if line not in self._ready and self._sealing:
                 self._ready[line] = self._seal.seal(json.dumps({"line": line}).encode())
 
     def _line(self, entry: dict) -> bytes:
-        return self._seal.seal(json.dumps(entry).encode()) + b"\n"
+        plain = json.dumps(entry).encode()
+        if entry.get("caller") is None and not self._sealing:
+            return plain + b"\n"  # no number to hide, and the library's import is not worth a caller's wait
+        self._sealing = True
+        return self._seal.seal(plain) + b"\n"
 
     def _write(self, row: bytes, at: int | None = None) -> None:
         start = self._end if at is None else at

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 from ..digest import hmac_sha256
 
@@ -19,26 +20,32 @@ NONCE = 12  # bytes: GCM's standard nonce
 TAG = 16  # bytes, after the ciphertext
 
 
+_aes: Any = None  # Cryptodome.Cipher.AES, imported by the first seal or open (not each time: ~1 us a seal)
+
+
+def _cipher(key: bytes, nonce: bytes, associated: bytes) -> Any:
+    global _aes
+    if _aes is None:
+        from Cryptodome.Cipher import AES
+
+        _aes = AES
+    cipher = _aes.new(key, _aes.MODE_GCM, nonce=nonce, mac_len=TAG)
+    cipher.update(associated)
+    return cipher
+
+
 def gcm_seal(key: bytes, nonce: bytes, plain: bytes, associated: bytes = b"") -> bytes:
     """The ciphertext with its tag after it. `associated` is authenticated, not sealed."""
-    from Cryptodome.Cipher import AES
-
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG)
-    cipher.update(associated)
-    sealed, tag = cipher.encrypt_and_digest(plain)
+    sealed, tag = _cipher(key, nonce, associated).encrypt_and_digest(plain)
     return sealed + tag
 
 
 def gcm_open(key: bytes, nonce: bytes, sealed: bytes, associated: bytes = b"") -> bytes:
     """What `gcm_seal` was given; ValueError when the tag does not match (another key, or altered bytes)."""
-    from Cryptodome.Cipher import AES
-
     if len(nonce) != NONCE or len(sealed) < TAG:
         raise ValueError("not sealed with this box's key")
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG)
-    cipher.update(associated)
     try:
-        return cipher.decrypt_and_verify(sealed[:-TAG], sealed[-TAG:])
+        return _cipher(key, nonce, associated).decrypt_and_verify(sealed[:-TAG], sealed[-TAG:])
     except ValueError:  # pycryptodome's "MAC check failed"
         raise ValueError("not sealed with this box's key") from None
 

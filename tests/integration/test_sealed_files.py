@@ -1,7 +1,8 @@
 """Files sealed before the seal changed library (cryptography, up to 3a5f8e1) open with this one: the answer
 journal, the call journal, a text conversation's sealed number and a sealed backup, each kept here as the bytes
 the earlier code wrote (made once with it; that library is no longer the box's). A wrong key or a torn line
-still gives the clear error it gave, and sealing loads no OpenSSL binding into the daemon or the web.
+still gives the clear error it gave, and sealing loads no OpenSSL binding into the daemon or the web. A line's
+first answer after a start waits for no library: it holds no number, and the number after it is still sealed.
 """
 
 from __future__ import annotations
@@ -116,3 +117,31 @@ def test_sealing_an_answer_or_a_backup_loads_no_openssl_binding():
                          cwd=REPO)
     daemon, web = json.loads(out.stdout)
     assert daemon == [] and web == []
+
+
+FIRST_ANSWER = """
+import json, sys, tempfile
+from pathlib import Path
+from appliance.modem.answer_journal import AnswerJournal
+def held():
+    return sorted(name for name in sys.modules if name.split(".")[0] in ("cryptography", "Cryptodome"))
+journal = AnswerJournal(Path(tempfile.mkdtemp()) / "answers.journal", bytes(32))
+journal.open()
+journal.note("c1", "gsm1", None)  # the line's reader, just before the first ATA: the number is not read yet
+journal.note("c2", "gsm2", None)
+journal.settled("c2")  # the event loop: c2's caller withheld their number
+steps = [held()]
+journal.note("c1", "gsm1", "+79161234567")  # after the ATA: the number, sealed
+steps.append(held())
+on_disk = journal.path.read_bytes()
+print(json.dumps([steps, AnswerJournal(journal.path, bytes(32)).unsettled(), "79161234567" in on_disk.decode()]))
+"""
+
+
+def test_a_first_answer_waits_for_no_seal_library_and_the_number_after_it_is_sealed():
+    out = subprocess.run([sys.executable, "-c", FIRST_ANSWER], capture_output=True, text=True, check=True, cwd=REPO)
+    (before_number, after_number), unsettled, readable = json.loads(out.stdout)
+    assert before_number == []  # neither the ATA's way nor the event loop loaded it (~20 ms here, more on a Pi)
+    assert after_number != []
+    assert [(entry["id"], entry["line"], entry["caller"]) for entry in unsettled] == [("c1", "gsm1", "+79161234567")]
+    assert not readable

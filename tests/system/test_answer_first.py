@@ -176,16 +176,21 @@ def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settle
     journal.settled("b")
     journal.close()  # a crash: "a" never got its record
     on_disk = (tmp_path / "answers.journal").read_bytes()
-    assert not any(number in on_disk for number in (b"7900", b"7911", b"gsm")), on_disk  # sealed
+    # sealed; a's first note, made before the journal had a number to seal, holds none and is in the clear
+    assert not any(number in on_disk for number in (b"7900", b"7911")), on_disk
+    assert on_disk.startswith(b'{"id": "a", "line": "gsm1", "caller": null'), on_disk
     assert AnswerJournal(tmp_path / "answers.journal", secret).unsettled() == [
         {"id": "a", "line": "gsm1", "caller": "+7911", "at": 100.0}]
-    assert AnswerJournal(tmp_path / "answers.journal", b"x" * 32).unsettled() == []  # another box's key opens none
+    # another box's key opens none of the sealed lines: no number, only a's note made in the clear
+    assert AnswerJournal(tmp_path / "answers.journal", b"x" * 32).unsettled() == [
+        {"id": "a", "line": "gsm1", "caller": None, "at": 100.0}]
     older = tmp_path / "older.journal"  # left by a crash of software from before the journal was sealed
     older.write_text('{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}\n{"id": "e", "li')
     assert AnswerJournal(older, secret).unsettled() == [{"id": "d", "line": "gsm1", "caller": "+7922", "at": 90.0}]
     again = AnswerJournal(tmp_path / "answers.journal", secret, clock=lambda: 200.0)
     again.open()  # the next start deals with what was left, then starts empty
     again.note("c", "gsm1", None)
+    again.note("c", "gsm1", "+7944")  # its number: this journal seals every entry from now on
     again.settled("c")
     assert not (tmp_path / "answers.journal").read_bytes().strip(b"\0")  # no entry left
     # gsm1's next note was sealed ahead when c was settled; the answer adds its id and time, the number after
