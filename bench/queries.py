@@ -228,24 +228,25 @@ def run(calls: int = 1_000_000, rebuild: bool = False, db: Path | None = None) -
     # Deep pages, reached as a user reaches them: following "next" from the first page (not timed), then the
     # page itself timed by its cursor.
     for what, filters in (("notes \"eviction\"", {"q": "eviction"}), ("outcome abandoned", {"outcome": "abandoned"})):
-        after, pages = _pages(log, filters, 1000)
+        after, pages, more = _pages(log, filters, 1000)
         for number in sorted({min(50, pages), pages}):
-            searches[f"search {what}, page {number} of {pages}"] = \
+            searches[f"search {what}, page {number} of {'more than ' if more else ''}{pages}"] = \
                 lambda cursor=after[number], filters=filters: log.page(limit=50, after=cursor, **filters)
     for name, fn in searches.items():
         results[name] = _time(fn)
     return results
 
 
-def _pages(log: CallLog, filters: dict, most: int) -> tuple[dict[int, str | None], int]:
-    """The `after` cursor of each page of a search (page 1: none), up to `most` pages; and how many there are."""
+def _pages(log: CallLog, filters: dict, most: int) -> tuple[dict[int, str | None], int, bool]:
+    """The `after` cursor of each page of a search (page 1: none), up to `most` pages; how many were walked, and
+    whether more follow."""
     after: dict[int, str | None] = {1: None}
     page, number = log.page(limit=50, **filters), 1
     while page.next is not None and number < most:
         number += 1
         after[number] = page.next
         page = log.page(limit=50, after=page.next, **filters)
-    return after, number
+    return after, number, page.next is not None
 
 
 def main(argv: list[str] | None = None) -> int:

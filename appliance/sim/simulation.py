@@ -82,10 +82,17 @@ class Simulation:
         return daemon
 
     def open_capture(self, device: str, rate: int, period_frames: int) -> SimulatedMicrophone:
-        """The daemon's capture opener: each line hears its simulated caller."""
+        """The daemon's capture opener: each line hears its simulated caller.
+
+        One microphone per line for the simulation's life, as a real line's caller goes on talking while the
+        box's capture is closed between recordings: a caller who speaks as a recording starts, before the
+        capture thread has opened it again, is heard in it (a new microphone per open lost that speech, and
+        with it the message, when the thread was slow to open: a loaded machine)."""
         line = device.removeprefix("sim:")
-        self.microphones[line] = SimulatedMicrophone(period_frames)
-        return self.microphones[line]
+        held = self.microphones.get(line)
+        if held is None or held.period_frames != period_frames:
+            self.microphones[line] = held = SimulatedMicrophone(period_frames)
+        return held
 
     def commands(self) -> dict[str, Any]:
         """Control-socket commands that play the caller and the operators."""
