@@ -10,12 +10,19 @@ row, "ours: ModemLine alone", is the component figure (the line answering on its
 Both run in processes of their own, as the modem emulator (this process) stands for hardware of its own: in
 one process the emulator would wait for the daemon's record write to give back the interpreter, which no
 real modem does. The peer, python-gsmmodem-new answering on the first ring, is a library and runs here, as
-the earlier benches ran it. The sides alternate for `rounds` rounds, so a machine getting busier hurts all
-of them alike.
+the earlier benches ran it.
+
+All three sides are up at once, each on an emulator of its own, and take calls in turn, one call each in an
+order that rotates (ours, peer, line; peer, line, ours; ...): a machine getting busier, or another process's
+turn on a core, falls on all of them alike, call by call rather than round by round. Each side first takes
+WARM calls that are not counted (the first calls of a process load code and fill caches; said in the output).
+Every other call counts: a miss is a miss, never left out. `rounds` x `calls` calls per side; the figure is
+the median, shown with its quartiles and with the ratio of each round's medians, so a reader sees how far
+the figure moves inside one run.
 
 Each call comes from a new number: python-gsmmodem-new does not notice a far-end hang-up on a
 generic modem, so a caller ringing again counts as the old call's next ring and is never answered.
-A call not answered within CALL_WAIT s counts as a miss, and each side stops after BUDGET s a round.
+A call not answered within CALL_WAIT s counts as a miss, and the run stops after BUDGET s a round.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 # A SIM7600 on every side: the SIM800 emulator also reports the incoming call as +CLCC (AT+CLCC=1), which
@@ -34,7 +42,8 @@ from pathlib import Path
 # command's reply and misses most calls, which would leave it no latency to compare.
 FAMILY = "sim7600"
 CALL_WAIT = 2.0  # a ring gets answered within milliseconds or not at all
-BUDGET = 40.0  # seconds per side and round
+BUDGET = 120.0  # seconds per round, all three sides
+WARM = 5  # calls per side before the counted ones
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -45,36 +54,29 @@ import simbox  # noqa: E402
 from appliance.sim.emulator import ModemEmulator  # noqa: E402
 
 
-def one_call(emu: ModemEmulator, n: int, settled: Callable[[], bool]) -> float | None:
+@dataclass
+class Side:
+    name: str
+    emu: ModemEmulator
+    settled: Callable[[], bool]  # the side is done with the last call (the next may ring)
+
+
+def one_call(side: Side, n: int) -> float | None:
+    emu = side.emu
     rings, atas = len(emu.ring_sent_at), emu.count("ATA")
     emu.incoming_call(f"+7916{n:07d}")
-    deadline = time.monotonic() + CALL_WAIT
-    while emu.count("ATA") == atas and time.monotonic() < deadline:
-        time.sleep(0.002)
-    answered = emu.count("ATA") > atas
-    while answered and len(emu.ring_sent_at) <= rings:  # the emulator stamps RING just after writing it
-        time.sleep(0.001)
+    # Waits on the emulator's condition, not in a poll: this process hosts the peer, whose threads would
+    # otherwise meet a poll holding the interpreter.
+    answered = emu.wait_count("ATA", atas + 1, CALL_WAIT)
     if answered:
         ring_at = emu.ring_sent_at[rings]
         ata_at = [t for c, t in zip(emu.received, emu.received_at, strict=False) if c.upper() == "ATA"][atas]
     emu.remote_hangup()
     deadline = time.monotonic() + CALL_WAIT
-    while not settled() and time.monotonic() < deadline:  # the side is done with the call before the next RING
+    while not side.settled() and time.monotonic() < deadline:  # the side is done with the call before the next RING
         time.sleep(0.005)
     time.sleep(0.02)
     return ata_at - ring_at if answered else None
-
-
-def run_calls(emu: ModemEmulator, calls: int, first: int, settled: Callable[[], bool]) -> list[float]:
-    samples, deadline = [], time.monotonic() + BUDGET
-    for n in range(first, first + calls):
-        if time.monotonic() > deadline:
-            print(f"  (time budget of {BUDGET:g} s used up after {n - first} calls)")
-            break
-        latency = one_call(emu, n, settled)
-        if latency is not None:
-            samples.append(latency)
-    return samples
 
 
 LINE_ALONE = """
@@ -109,11 +111,20 @@ def process(code: str, port: str) -> Iterator[None]:
             proc.wait(5)
 
 
-def ours(calls: int, first: int = 0) -> list[float]:
-    """RING to ATA through the whole daemon: `hotline run` with a real call store."""
+@contextmanager
+def emulator() -> Iterator[ModemEmulator]:
     emu = ModemEmulator(FAMILY)
     emu.start()
-    with tempfile.TemporaryDirectory(prefix="answer-bench-") as root:
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@contextmanager
+def ours() -> Iterator[Side]:
+    """RING to ATA through the whole daemon: `hotline run` with a real call store."""
+    with emulator() as emu, tempfile.TemporaryDirectory(prefix="answer-bench-") as root:
         config, data = hotline_process.write_box(Path(root), {"gsm1": emu.port})
         config.write_text(config.read_text().replace('dialect = "sim800"', f'dialect = "{FAMILY}"'))
         hotline = hotline_process.Hotline(config, data, Path(root) / "hotline.log")
@@ -130,10 +141,9 @@ def ours(calls: int, first: int = 0) -> list[float]:
                 status = hotline.status() or {}
                 return all(line.get("call") is None for line in status.get("lines", []))
 
-            return run_calls(emu, calls, first, settled)
+            yield Side("ours", emu, settled)
         finally:
             hotline.close()
-            emu.stop()
 
 
 def line_up(hotline: hotline_process.Hotline) -> bool:
@@ -141,60 +151,99 @@ def line_up(hotline: hotline_process.Hotline) -> bool:
     return any(line.get("state") == "up" for line in status.get("lines", []))
 
 
-def ours_line_alone(calls: int, first: int = 0) -> list[float]:
+@contextmanager
+def line_alone() -> Iterator[Side]:
     """RING to ATA through ModemLine alone: the component figure."""
-    emu = ModemEmulator(FAMILY)
-    emu.start()
-    try:
-        with process(LINE_ALONE, emu.port):
-            return run_calls(emu, calls, first, lambda: True)
-    finally:
-        emu.stop()
+    with emulator() as emu, process(LINE_ALONE, emu.port):
+        yield Side("line", emu, lambda: True)
 
 
-def peer(calls: int, first: int = 0) -> list[float] | None:
-    """The peer as the library it is, in this process. (In a process of its own it misses most calls here:
-    the +CLIP that follows RING arrives while it sends AT+CRC=1 and is taken as that command's reply.)"""
+PEER = """
+import sys
+from gsmmodem.modem import GsmModem
+
+def on_call(call):
+    if call.ringCount == 1 and not call.answered:
+        call.answer()
+
+modem = GsmModem(sys.argv[1], 115200, incomingCallCallbackFunc=on_call)
+modem.connect()
+print("ready", flush=True)
+sys.stdout = open("/dev/null", "w")
+sys.stdin.read()
+modem.close()
+"""
+
+
+@contextmanager
+def peer() -> Iterator[Side | None]:
+    """python-gsmmodem-new answering on its first ring, in a process of its own as ours is (None when it is
+    not installed)."""
     try:
-        from gsmmodem.modem import GsmModem
+        import gsmmodem  # noqa: F401 - only whether it is there; it runs in its own process
     except ImportError:
-        return None
-    emu = ModemEmulator(FAMILY)
-    emu.start()
-
-    def on_call(call) -> None:
-        if call.ringCount == 1 and not call.answered:
-            call.answer()
-
-    modem = GsmModem(emu.port, 115200, incomingCallCallbackFunc=on_call)
-    modem.connect()
-    try:
-        return run_calls(emu, calls, first, lambda: True)
-    finally:
-        modem.close()
-        emu.stop()
+        yield None
+        return
+    with emulator() as emu, process(PEER, emu.port):
+        yield Side("peer", emu, lambda: True)
 
 
-def rounds(calls: int, count: int = 3) -> dict[str, list[float] | None]:
-    """`count` alternating rounds of `calls` calls each: daemon, peer, line alone, daemon, peer, ..."""
-    sides: dict[str, list[float] | None] = {"ours": [], "peer": [], "line": []}
-    for r in range(count):
-        first = r * calls
-        sides["ours"] += ours(calls, first)
-        theirs = peer(calls, first)
-        sides["peer"] = None if theirs is None or sides["peer"] is None else sides["peer"] + theirs
-        sides["line"] += ours_line_alone(calls, first)
-    return sides
+def rounds(calls: int, count: int = 3) -> dict[str, list[list[float]] | None]:
+    """`count` rounds of `calls` calls per side, the sides taking calls in turn: {side: [each round's samples]},
+    the peer None when it is not installed."""
+    with ExitStack() as stack:
+        sides = [stack.enter_context(ours()), stack.enter_context(line_alone())]
+        theirs = stack.enter_context(peer())
+        if theirs is not None:
+            sides.insert(1, theirs)
+        n = 0
+        for side in sides:
+            for _ in range(WARM):
+                one_call(side, n)
+                n += 1
+        taken: dict[str, list[list[float]] | None] = {"ours": [], "peer": None if theirs is None else [], "line": []}
+        for r in range(count):
+            for side in sides:
+                taken[side.name].append([])
+            deadline = time.monotonic() + BUDGET
+            for i in range(calls):
+                if time.monotonic() > deadline:
+                    print(f"  (time budget of {BUDGET:g} s used up after {i} calls in round {r + 1})")
+                    break
+                for k in range(len(sides)):
+                    side = sides[(i + k) % len(sides)]
+                    latency = one_call(side, n)
+                    n += 1
+                    if latency is not None:
+                        taken[side.name][-1].append(latency)
+        return taken
+
+
+def flat(per_round: list[list[float]]) -> list[float]:
+    return [x for samples in per_round for x in samples]
+
+
+def quartiles(samples: list[float]) -> tuple[float, float, float]:
+    """(lower quartile, median, upper quartile)."""
+    q1, q2, q3 = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
+    return q1, q2, q3
+
+
+def round_ratios(ours_rounds: list[list[float]], peer_rounds: list[list[float]]) -> list[float]:
+    """Each round's median ratio, ours / peer: how far the figure moves inside the run."""
+    return [statistics.median(a) / statistics.median(b) for a, b in zip(ours_rounds, peer_rounds, strict=False)
+            if a and b]
 
 
 def describe(name: str, samples: list[float], calls: int) -> float | None:
     if not samples:
         print(f"{name:<26} answered 0/{calls}")
         return None
+    q1, median, q3 = quartiles(samples)
     ordered = sorted(samples)
-    median = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    print(f"{name:<26} answered {len(samples)}/{calls}  median {median * 1000:7.2f} ms  p99 {p99 * 1000:7.2f} ms")
+    print(f"{name:<26} answered {len(samples)}/{calls}  median {median * 1000:6.3f} ms  "
+          f"quartiles {q1 * 1000:.3f}-{q3 * 1000:.3f}  p99 {p99 * 1000:6.2f} ms")
     return median
 
 
@@ -208,14 +257,16 @@ def main() -> None:
         print(f"failed: {exc!r}")
         return
     total = calls * count
-    ours_median = describe("ours: whole daemon", sides["ours"], total)
-    describe("ours: ModemLine alone", sides["line"], total)
+    print(f"{WARM} calls per side first, not counted; then the sides in turn, call by call")
+    ours_median = describe("ours: whole daemon", flat(sides["ours"]), total)
+    describe("ours: ModemLine alone", flat(sides["line"]), total)
     if sides["peer"] is None:
         print("python-gsmmodem-new: peer not installed (.venv/bin/pip install python-gsmmodem-new)")
         return
-    peer_median = describe("python-gsmmodem-new", sides["peer"], total)
+    peer_median = describe("python-gsmmodem-new", flat(sides["peer"]), total)
     if ours_median is not None and peer_median:
-        print(f"ratio whole daemon/peer (median) {ours_median / peer_median:.2f}  (target <= 0.5)")
+        each = " ".join(f"{r:.2f}" for r in round_ratios(sides["ours"], sides["peer"]))
+        print(f"ratio whole daemon/peer (median) {ours_median / peer_median:.2f}  (target <= 0.5); rounds: {each}")
     print(f"took {time.monotonic() - started:.0f} s")
 
 

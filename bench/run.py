@@ -62,14 +62,25 @@ def answer(quick: bool) -> list[Row]:
     import answer_latency
 
     sides = answer_latency.rounds(5 if quick else 100, 3)
-    ours, line, peer = sides["ours"], sides["line"], sides["peer"]
+    ours, line = answer_latency.flat(sides["ours"]), answer_latency.flat(sides["line"])
+    peer = answer_latency.flat(sides["peer"]) if sides["peer"] is not None else None
     theirs = statistics.median(peer) if peer else None
-    note = "peer: python-gsmmodem-new; 3 alternating rounds" if peer else "peer not installed"
+
+    def spread(samples: list[float]) -> str:
+        q1, _, q3 = answer_latency.quartiles(samples)
+        return f"quartiles {q1 * 1000:.2f}-{q3 * 1000:.2f} ms"
+
+    if peer:
+        each = ", ".join(f"{r:.2f}" for r in answer_latency.round_ratios(sides["ours"], sides["peer"]))
+        note = (f"peer: python-gsmmodem-new, {spread(peer)}; ours {spread(ours)}; sides in turn call by call, "
+                f"3 rounds, ratio per round {each}")
+    else:
+        note = "peer not installed"
     return [
         Row("answer latency, RING to ATA through the whole daemon (median)", ms(statistics.median(ours)), "ms",
             ms(theirs), target=ms(theirs) * 0.5 if theirs else None, note=note),
         Row("answer latency, RING to ATA, ModemLine alone (component, median)", ms(statistics.median(line)), "ms",
-            ms(theirs), note="the line without the daemon behind it"),
+            ms(theirs), note=f"the line without the daemon behind it; {spread(line)}"),
     ]
 
 

@@ -293,7 +293,7 @@ class AtChannel:
                     if not self._closed.is_set():
                         self._lose(str(exc) or type(exc).__name__)
                     return
-                for token in self.splitter.feed(data):
+                for token in self.splitter.tokens(data):
                     self._dispatch(token)
         finally:
             with self._park:

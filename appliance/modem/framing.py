@@ -7,11 +7,15 @@ raise on what a modem sends: unreadable bytes and over-long lines are logged and
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
 DLE = 0x10
+_LINE_ENDS = re.compile(rb"[\r\n]")
+_UNREADABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # control characters but TAB: a glitching UART
 PROMPT = "> "  # the SMS text prompt, which arrives without a line end
 
 
@@ -43,6 +47,37 @@ class LineSplitter:
         self.skipped = 0
 
     def feed(self, data: bytes) -> list[str | DleEvent]:
+        return list(self.tokens(data))
+
+    def tokens(self, data: bytes) -> Iterator[str | DleEvent]:
+        """`feed`, one token at a time: each is handed on before the rest of `data` is split, so the line
+        answers a RING before it has read the +CLIP that came with it (the caller waits for that ATA)."""
+        if self._dle or self._glued is not None or DLE in data:
+            yield from self._feed_bytes(data)
+            return
+        # No <DLE> anywhere (every GSM modem's text): whole lines at a time, not a byte at a time.
+        pieces = _LINE_ENDS.split(data)
+        for piece in pieces[:-1]:
+            self._add(piece)
+            line = self._take_line()
+            if line is not None:
+                yield line
+        self._add(pieces[-1])
+        if self._buf in (b"> ", b">"):
+            self._buf.clear()
+            yield PROMPT
+
+    def _add(self, piece: bytes) -> None:
+        """`piece` (no line end in it) onto the line being read, as `_text` adds it byte by byte."""
+        if piece and not self._overflow:
+            self._buf.extend(piece)
+            if len(self._buf) > self._max:
+                log.warning("%s: line longer than %d bytes dropped", self._name, self._max)
+                self.skipped += 1
+                self._buf.clear()
+                self._overflow = True
+
+    def _feed_bytes(self, data: bytes) -> list[str | DleEvent]:
         out: list[str | DleEvent] = []
         glued, self._glued = self._glued, None
         if glued is not None and data[:1] and _printable(data[0]) and not self._buf:
@@ -84,21 +119,25 @@ class LineSplitter:
                 self._overflow = True
 
     def _end_line(self, out: list[str | DleEvent]) -> None:
+        line = self._take_line()
+        if line is not None:
+            out.append(line)
+
+    def _take_line(self) -> str | None:
+        """The line read so far, ended: its text, or None (empty, over-long or unreadable)."""
         raw = bytes(self._buf)
         self._buf.clear()
         if self._overflow:
             self._overflow = False
-            return
+            return None
         if not raw:
-            return
+            return None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is None or any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in text):
+        if text is None or _UNREADABLE.search(text):
             log.warning("%s: unreadable line skipped: %r", self._name, raw[:80])
             self.skipped += 1
-            return
-        text = text.strip()
-        if text:
-            out.append(text)
+            return None
+        return text.strip() or None

@@ -27,8 +27,8 @@ class ModemEmulator:
         self.dialect = dialect
         self.link = link
         self.received: list[str] = []
-        self.received_at: list[float] = []  # time.monotonic() of each received command, for the bench
-        self.ring_sent_at: list[float] = []  # time.monotonic() just after each RING was written
+        self.received_at: list[float] = []  # time.monotonic() as each received command was read, for the bench
+        self.ring_sent_at: list[float] = []  # time.monotonic() just before each RING (+CRING) was written
         # the families with a USB voice port get one: a second pty (`voice_port.port`), quiet until switched on
         self.voice_port = UsbVoicePort(link + "-audio" if link else None) if dialect in USB_VOICE else None
         self.script = Script(dialect, self._send, sim_pin=sim_pin, usb_voice=self.voice_port)
@@ -158,6 +158,13 @@ class ModemEmulator:
             return self._cond.wait_for(
                 lambda: any(c.upper().startswith(want) for c in self.received[:self._carried_out]), timeout)
 
+    def wait_count(self, prefix: str, n: int, timeout: float) -> bool:
+        """Block until `n` commands starting with `prefix` have arrived (since start); False after `timeout` s."""
+        want = prefix.upper()
+        with self._cond:
+            return self._cond.wait_for(lambda: sum(1 for c in self.received if c.upper().startswith(want)) >= n,
+                                       timeout)
+
     def count(self, prefix: str) -> int:
         want = prefix.upper()
         with self._cond:
@@ -241,6 +248,7 @@ class ModemEmulator:
                 continue
             except OSError:
                 return
+            arrived = time.monotonic()  # the command's time is when it was read, not once the lines before it are done
             pending.extend(data)
             while True:
                 if self.script.voice.mode is not None:  # voice data: every byte is a sample, not AT text
@@ -262,12 +270,12 @@ class ModemEmulator:
                 line = bytes(pending[:end]).decode(errors="replace").strip()
                 del pending[: end + 1]
                 if line:
-                    self._command(line)
+                    self._command(line, arrived)
 
-    def _command(self, line: str) -> None:
+    def _command(self, line: str, arrived: float) -> None:
         with self._cond:  # in `received` before any reply: whatever the box did on the reply, it is there
             self.received.append(line)
-            self.received_at.append(time.monotonic())
+            self.received_at.append(arrived)
         try:
             if not (self.hung or self.script.powered_off):
                 if self.script.echo:
@@ -280,13 +288,22 @@ class ModemEmulator:
                 self._carried_out += 1
                 self._cond.notify_all()
 
-    def _send(self, *lines: str, raw: bytes | None = None) -> None:
+    def _send(self, *lines: str, raw: bytes | None = None, together: bool = False) -> None:
+        """`lines` written one by one, or with `together` in one write (a burst the host reads at once)."""
         if raw is not None:
             self._write(raw)
+        burst = []
         for line in lines:
-            self._write(b"\r\n" + line.encode() + b"\r\n")
-            if line == "RING":
+            if line in ("RING", "+CRING: VOICE"):
+                # Stamped as it leaves: stamped after the write, a thread put off the CPU by the host it woke
+                # stamped late, and the host's answer looked quicker than it was (bench/answer_latency.py).
                 self.ring_sent_at.append(time.monotonic())
+            if together:
+                burst.append(b"\r\n" + line.encode() + b"\r\n")
+            else:
+                self._write(b"\r\n" + line.encode() + b"\r\n")
+        if burst:
+            self._write(b"".join(burst))
 
     def _write(self, data: bytes) -> None:
         with self._write_lock:

@@ -55,6 +55,7 @@ class Script:
         self.outgoing = False  # the current call was dialled by us
         self.unsupported: dict[str, str | None] = {}  # command -> its refusal (COMMAND NOT SUPPORT), None: silence
         self.clip = True  # False: the network sends no +CLIP (SIM800 still names the caller in +CLCC)
+        self.crc = False  # AT+CRC=1 (27.007 6.11): an incoming call rings as +CRING: VOICE, not RING
         self.ring_period = 3.0
         self.caller_id_delay = 0.0  # V.253: caller ID this long after the first RING, only while still on-hook
         self.waiting: str | None = None  # a second caller waiting (call 2)
@@ -95,14 +96,15 @@ class Script:
             with self._exchange:  # RING and its caller ID go out together, never split by the call's end
                 if stop.is_set() or self.call != "ringing":
                     return
-                self._send("RING")
+                reports = ["+CRING: VOICE" if self.crc and self.family.gsm else "RING"]
                 number = self.caller or ""
                 if first and self.dialect == "sim800":  # AT+CLCC=1: the incoming call, with its number
-                    self._send(f'+CLCC: 1,1,4,0,0,"{number}",{145 if number.startswith("+") else 129},""')
+                    reports.append(f'+CLCC: 1,1,4,0,0,"{number}",{145 if number.startswith("+") else 129},""')
                 if self.family.gsm and self.clip:
                     validity = 0 if self.caller else 1
-                    self._send(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
-                               f'"",0,"",{validity}')
+                    reports.append(f'+CLIP: "{number}",{145 if number.startswith("+") else 129 if number else 128},'
+                                   f'"",0,"",{validity}')
+                self._send(*reports, together=True)
             if first and not self.family.gsm:  # the exchange sends caller ID between the first and second ring
                 if stop.wait(self.caller_id_delay):
                     return
@@ -179,6 +181,7 @@ class Script:
     def power_on(self) -> None:
         self.powered_off = False
         self.echo = True
+        self.crc = False
         self.boot_reports()
 
     def boot_reports(self) -> None:
@@ -206,6 +209,14 @@ class Script:
         if cmd in self.unsupported:
             refusal = self.unsupported[cmd]
             return None if refusal is None else (refusal,)
+        if fam.gsm and cmd in ("AT+CRC=0", "AT+CRC=1", "AT+CRC?"):
+            if cmd == "AT+CRC?":
+                return (f"+CRC: {int(self.crc)}", "OK")
+            self.crc = cmd == "AT+CRC=1"
+            return ("OK",)
+        if cmd in ("ATZ", "AT&F"):  # back to the stored profile: the report formats too
+            self.crc = False
+            return ("OK",)
         if cmd in ("ATE0", "ATE1"):
             self.echo = cmd == "ATE1"
             return ("OK",)

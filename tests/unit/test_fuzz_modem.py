@@ -99,3 +99,20 @@ def test_sms_pdu_decoder_answers_a_message_or_a_value_error(text):
 @given(text=st.one_of(st.binary(max_size=120).map(bytes.hex), st.text(max_size=120)), dcs=st.integers(0, 255))
 def test_ussd_text_decoder_always_answers_text(text, dcs):
     assert isinstance(ussd.decode(text, dcs), str)
+
+
+TEXT = st.lists(st.sampled_from([b"\r", b"\n", b"RING", b"+CLIP: \"+79161234567\",145", b"OK", b"> ", b">", b"\t",
+                                 b"\x07", b"\xff", "Баланс".encode(), b"x" * 70]), max_size=30).map(b"".join)
+
+
+@FUZZ
+@given(stream=st.one_of(TEXT, st.binary(max_size=600)).map(lambda b: b.replace(b"\x10", b"")),
+       cuts=st.lists(st.integers(0, 600), max_size=8))
+def test_whole_lines_at_a_time_read_as_one_byte_at_a_time(stream, cuts):
+    """Text with no <DLE> is split a line at a time (for the RING the caller waits on): the same tokens, and
+    the same lines skipped, as the byte-at-a-time reading every other stream gets, however the reads cut it."""
+    bounds = sorted({0, len(stream), *(c for c in cuts if c < len(stream))})
+    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    lines, bytewise = LineSplitter(max_line=64), LineSplitter(max_line=64)
+    assert [t for c in chunks for t in lines.feed(c)] == [t for c in chunks for t in bytewise._feed_bytes(c)]
+    assert lines.skipped == bytewise.skipped
