@@ -127,21 +127,36 @@ def run() -> dict:
 
 # Run in a child process, so the figure is the daemon's process alone: the bench's own numpy work is not in it.
 LINES_CPU = """
-import sys, tempfile, time
+import itertools, sys, tempfile, time
 from pathlib import Path
 sys.path[:0] = [{repo!r}, {bench!r}]
 import simbox
 from appliance.sim.simulation import SimulatedMicrophone
 
 class CardPacedMicrophone(SimulatedMicrophone):
-    # a capture card's pace: read() blocks until the next 20 ms period has arrived, as ALSA's does
+    # A capture card's pace: read() blocks until the next period has arrived, as ALSA's does. Its own work is
+    # a sleep and the next period, cut when the caller starts talking: a card's read is C code (alsa-lib,
+    # pyalsaaudio), and the simulated one's Python (a lock, three copies, padding) cost ~35 µs a read after a
+    # sleep here, 0.14 % of a core for four lines, counted as the daemon's (docs/proof.md, sixth session: dtmf3).
+    due = None
+
+    def __init__(self, period_frames):
+        super().__init__(period_frames)
+        self.periods = itertools.repeat(bytes(2 * period_frames))  # silence until the caller talks
+
+    def speak(self, seconds, rate=8000):
+        super().speak(seconds, rate)
+        size, talk = 2 * self.period_frames, bytes(self._pending)
+        self._pending.clear()
+        cut = [talk[at:at + size].ljust(size, b"\\0") for at in range(0, len(talk), size)]
+        self.periods = itertools.chain(cut, itertools.repeat(bytes(size)))
 
     def read(self):
-        if not hasattr(self, "started"):
-            self.started, self.periods = time.monotonic(), 0
-        self.periods += 1
-        time.sleep(max(0.0, self.started + self.periods * self.period_frames / 8000 - time.monotonic()))
-        return super().read()
+        if self.due is None:
+            self.due = time.monotonic()
+        self.due += self.period_frames / 8000
+        time.sleep(max(0.0, self.due - time.monotonic()))
+        return self.period_frames, next(self.periods)
 
 def open_capture(self, device, rate, period_frames):
     self.microphones[device.removeprefix("sim:")] = mic = CardPacedMicrophone(period_frames)
