@@ -30,7 +30,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
         api,
         api_records,
         auth,
-        backup,
+        backup_pages,
         blocking,
         configure,
         continuity,
@@ -85,7 +85,7 @@ def create_app(data_dir: str | Path, *, control_path: str | Path | None = None,
     labels.install(app)
     words.install(app)
     row_ids.install(app)
-    for module in (api, api_records, auth, pages, records, configure, backup, people, inbox, access, knowledge,
+    for module in (api, api_records, auth, pages, records, configure, backup_pages, people, inbox, access, knowledge,
                    blocking, alerts, fleet, texts, continuity, speech):
         app.register_blueprint(module.blueprint)
     signin.install(app)

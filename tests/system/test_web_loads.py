@@ -28,6 +28,8 @@ PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway box's
 # never when idle.
 DEFERRED = ("appliance.config", "appliance.config.model", "appliance.core.events", "appliance.core.queue",
             "web.forms", "web.flowtree", "web.calendar_days", "appliance.speech.models", "appliance.speech.voices")
+# Loaded with a backup made or restored (web/backup_pages.py), which no page's GET does.
+ON_USE = ("web.backup", "tarfile", "gzip", "appliance.records.store.salvage")
 
 
 def _unit_environment(prefix: Path) -> dict[str, str]:
@@ -79,7 +81,7 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         assert visitor.request("GET", "/login")[0] == 200
         idle = _imported(log)
         assert "web.configure" in idle and "flask" in idle  # the log is read: the app and its routes are there
-        assert not idle & set(DEFERRED), sorted(idle & set(DEFERRED))
+        assert not idle & {*DEFERRED, *ON_USE}, sorted(idle & {*DEFERRED, *ON_USE})
         assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
         assert "systemd.journal" not in idle
         assert "<6>hotline.web: API token in " in log.read_text()  # the journal's priority 6, info
