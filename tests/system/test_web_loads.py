@@ -84,6 +84,8 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         assert not idle & {*DEFERRED, *ON_USE}, sorted(idle & {*DEFERRED, *ON_USE})
         assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
         assert "systemd.journal" not in idle
+        # the unit names the time zones' path (PYTHONTZPATH): zoneinfo does not build sysconfig's table for it
+        assert not {name for name in idle if name.startswith("_sysconfigdata")}
         assert "<6>hotline.web: API token in " in log.read_text()  # the journal's priority 6, info
         compiled = data / "web-templates"  # what the process compiled itself: none, the install did
         assert compiled.is_dir() and not any(compiled.iterdir()), sorted(compiled.iterdir())
