@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
 DEFAULT_DATA = Path("/var/lib/hotline")
 
@@ -85,21 +86,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The units' own command lines (systemd/hotline.service, hotline-web.service ExecStart): each option the unit may
+# give, with its value's type as build_parser() has it (None: a switch), and what build_parser() gives one left out
+# (an option with no default here is required).
+UNIT_OPTIONS: dict[str, dict[str, Callable[[str], object] | None]] = {
+    "run": {"--config": Path, "--data": Path},
+    "web": {"--data": Path, "--host": str, "--port": int, "--behind-tls-proxy": None},
+}
+
+
+def _unit_defaults(command: str) -> dict[str, object]:
+    return {"run": {"data": DEFAULT_DATA},
+            "web": {"data": DEFAULT_DATA, "host": "127.0.0.1", "port": 8080, "trusted_host": [],
+                    "behind_tls_proxy": False}}[command]
+
+
 def as_the_unit_runs_it(argv: list[str]) -> SimpleNamespace | None:
-    """`[-v] run --config FILE [--data DIR]`, the daemon's command line as hotline.service gives it, read
-    without argparse: argparse (with gettext, ~0.3 MB) would stay in the daemon for its life to read four words
-    once. None for any other form (abbreviations, `--config=FILE`, `--help`, a missing value, other commands):
-    build_parser() reads those, with its messages. tests/unit/test_cli_run_arguments.py holds this to what
-    build_parser() makes of the same words."""
+    """A unit's own command line (`[-v] run --config FILE [--data DIR]`; `[-v] web [--data DIR] [--host HOST]
+    [--port N] [--behind-tls-proxy]`), read without argparse: argparse (with gettext, ~0.3 MB) would stay in the
+    daemon and the web process for their lives to read a few words once. None for any other form (abbreviations,
+    `--config=FILE`, `--help`, a missing, repeated or malformed value, other options and commands): build_parser()
+    reads those, with its messages. tests/unit/test_cli_run_arguments.py holds this to what build_parser() makes of
+    the same words, for both units' lines."""
     verbose = argv[:1] in (["-v"], ["--verbose"])
     words = argv[1:] if verbose else argv
-    names, values = words[1::2], words[2::2]
-    if (words[:1] != ["run"] or len(names) != len(values) or "--config" not in names or len(set(names)) != len(names)
-            or not set(names) <= {"--config", "--data"} or any(value.startswith("-") for value in values)):
+    if not words or words[0] not in UNIT_OPTIONS:
         return None
-    given = dict(zip(names, values, strict=True))
-    return SimpleNamespace(command="run", verbose=verbose, config=Path(given["--config"]),
-                           data=Path(given.get("--data", DEFAULT_DATA)))
+    command, options = words[0], UNIT_OPTIONS[words[0]]
+    given, seen, rest = _unit_defaults(command), set(), iter(words[1:])
+    for name in rest:
+        if name not in options or name in seen:
+            return None
+        seen.add(name)
+        kind, dest = options[name], name[2:].replace("-", "_")
+        value = True if kind is None else next(rest, None)
+        if value is None or (isinstance(value, str) and value.startswith("-")):
+            return None
+        try:
+            given[dest] = value if kind is None else kind(value)
+        except ValueError:
+            return None
+    if any(name[2:].replace("-", "_") not in given for name in options):
+        return None  # a required option left out
+    return SimpleNamespace(command=command, verbose=verbose, **given)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,10 @@ core (~2 MB): the web process loads those only with the first config page that n
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def web(args: argparse.Namespace) -> int:

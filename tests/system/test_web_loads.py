@@ -84,6 +84,7 @@ def test_an_idle_web_process_holds_no_config_model_and_every_page_loads_what_it_
         assert not idle & {*DEFERRED, *ON_USE}, sorted(idle & {*DEFERRED, *ON_USE})
         assert "ctypes" not in idle  # the unit's MALLOC_ARENA_MAX=1 does what web/store.py would call glibc for
         assert "systemd.journal" not in idle
+        assert "argparse" not in idle  # its unit's command line is read without it (cli.as_the_unit_runs_it)
         # the unit names the time zones' path (PYTHONTZPATH): zoneinfo does not build sysconfig's table for it
         assert not {name for name in idle if name.startswith("_sysconfigdata")}
         assert "<6>hotline.web: API token in " in log.read_text()  # the journal's priority 6, info
