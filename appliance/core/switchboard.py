@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import events as ev
-from .call import Call, CallbackRequest
+from .call import Call, CallbackRequest, new_id as new_call_id
 from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
@@ -59,7 +58,7 @@ class Switchboard:
         prompts: Iterable[str] = (),
         recording_prompt: str | None = None,
         presence: dict[str, str] | None = None,
-        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_id: Callable[[], str] = new_call_id,
         rng: random.Random | None = None,
         move_after: float = 0.0,
     ) -> None:

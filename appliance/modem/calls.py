@@ -17,9 +17,9 @@ import functools
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
+from appliance.core.call import new_id
 from appliance.core.events import (
     AnswerFailed,
     AnswerRetry,
@@ -98,7 +98,7 @@ class Calls:
         # journal covers a crash meanwhile.
         self._held: list[object] | None = None
         self._rang_at = 0.0
-        self._next_id: str | None = uuid.uuid4().hex  # the id the next call takes
+        self._next_id: str | None = new_id()  # the id the next call takes
         self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
         self._slow_answer = False  # the modem is taking its time over the ATA now out (answer.NUMBER_GRACE)
         self.answering = AnswerExchange(
@@ -149,12 +149,12 @@ class Calls:
                 else:
                     self._tell(effect, event, why, data)
             if self._next_id is None:  # the next call's id, made now rather than before its ATA (~50 us cold)
-                self._next_id = uuid.uuid4().hex
+                self._next_id = new_id()
             return commands
 
     def _new_call(self) -> None:
         """A new caller's call: its id (made beforehand), the number heard before its RING (if any), when it rang."""
-        self.call_id, self._next_id, self._caller = self._next_id or uuid.uuid4().hex, None, self._early_caller
+        self.call_id, self._next_id, self._caller = self._next_id or new_id(), None, self._early_caller
         self._caller_told, self._early_caller = self._caller is not None, None
         self._rang_at = self._clock()
 

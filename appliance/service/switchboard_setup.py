@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import uuid
 from collections.abc import Callable
 
 from ..config import Config
+from ..core.call import new_id as new_call_id
 from ..core.clock import Clock
 from ..core.operators import Operators
 from ..core.switchboard import Switchboard
@@ -27,7 +27,7 @@ def make_operators(config: Config, now: float, wall: float, synced: bool = True)
 
 
 def make_switchboard(config: Config, clock: Clock, *, prompts: set[str] | None = None,
-                     new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                     new_id: Callable[[], str] = new_call_id,
                      rng: random.Random | None = None) -> Switchboard:
     board = Switchboard(
         lines=[line.id for line in config.lines],

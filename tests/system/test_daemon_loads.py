@@ -42,13 +42,13 @@ simulation.close()
 
 # Each is megabytes of a Pi Zero's 512 MB, and none is called by a running box of this config. _hashlib is
 # OpenSSL's libcrypto (3.4 MB resident; hashlib, hmac and secrets load it), the speech modules belong to a box
-# with speak nodes, the serial audio paths to lines that use them. systemd-python stays (a dependency of record:
-# it tells systemd READY=1 and writes the journal).
+# with speak nodes, the serial audio paths to lines that use them; uuid (with platform) made nothing but a call's
+# random id. systemd-python stays (a dependency of record: it tells systemd READY=1 and writes the journal).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
             "secrets",
             "appliance.speech.engines", "appliance.speech.recogniser",
-            "appliance.audio.serial_audio", "appliance.audio.voice_port")
+            "appliance.audio.serial_audio", "appliance.audio.voice_port", "uuid", "platform")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:
