@@ -196,10 +196,12 @@ def run(calls: int = 1_000_000, rebuild: bool = False, db: Path | None = None) -
     log = CallLog(path, privacy=Privacy("masked", SECRET))
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     results: dict[str, float] = {}
-    # The dashboard shows today, the week and the month; a year is the report (the same target since issue 7).
-    for kind, period, days in (("dashboard", "today", 1), ("dashboard", "7 days", 7), ("dashboard", "30 days", 30),
-                               ("report", "365 days", 365)):
-        p = stats.params(END - days * DAY, END, utc_offset=3 * 3600)
+    # The dashboard shows today, the week and the month; a year is the report (the same target since issue 7),
+    # also in a zone half an hour off UTC (India, Iran, central Australia), whose hours no hour row holds.
+    for kind, period, days, offset in (("dashboard", "today", 1, 3), ("dashboard", "7 days", 7, 3),
+                                       ("dashboard", "30 days", 30, 3), ("report", "365 days", 365, 3),
+                                       ("report", "365 days, UTC+5:30", 365, 5.5)):
+        p = stats.params(END - days * DAY, END, utc_offset=offset * 3600)
         for name, query in stats.QUERIES.items():
             results[f"{kind} {name} ({period})"] = _time(lambda q=query, p=p: q(conn, p))
     # A local-time year with other thresholds: the part-days at both edges come from the calls themselves.

@@ -145,7 +145,8 @@ def _queries(calls: int, quick: bool, target_ms: float | None) -> list[Row]:
         Row(f"slowest call-log search, {calls:,} calls", ms(searches[search]), "ms", target=target_ms, note=search),
         Row(f"slowest deep search page, {calls:,} calls", ms(max(deep.values())), "ms", target=target_ms,
             note="; ".join(f"{name.removeprefix('search ')}: {ms(seconds):.2f} ms" for name, seconds in deep.items())),
-        Row(f"yearly report, all figures, {calls:,} calls", ms(sum(reports.values())), "ms"),
+        Row(f"yearly report, all figures, {calls:,} calls", ms(sum(v for k, v in reports.items()
+                                                                    if k.endswith("(365 days)"))), "ms"),
     ]
 
 
