@@ -166,6 +166,8 @@ class DtmfBank:
         self._code_of = np.array([(t % 4) * (4 if t < 4 else 1) if t != NO_TONE else 0 for t in tone_of],
                                  dtype=np.float32)
         self._band_start = np.array([0, 12])
+        # the frames that straddle two lines, for the line sizes of the last batch (the daemon's seldom change)
+        self._straddling: tuple[tuple[int, ...], numpy.ndarray] = ((), np.empty(0, dtype=np.intp))
 
     def state(self) -> LineState:
         return LineState(self.hop)
@@ -205,7 +207,12 @@ class DtmfBank:
             energy = np.concatenate([energy[starts[k]:starts[k + 1]] for k in active])
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
         # straddle two lines are dropped here
-        classified = self._classify(self._meter.transform(blocks), energy)
+        lines = tuple(sizes[k] for k in active)
+        if lines != self._straddling[0]:
+            ends = accumulate(lines[:-1])
+            self._straddling = lines, np.array([end - back for end in ends for back in range(1, SUBBLOCKS)],
+                                               dtype=np.intp)
+        classified = self._classify(self._meter.transform(blocks), energy, self._straddling[1])
         if classified is None:  # no frame shows a key: every code is -1, and a level is read only with a key
             total = len(blocks) - SUBBLOCKS + 1
             codes = lasting = [-1.0] * total
@@ -223,12 +230,13 @@ class DtmfBank:
             at += size
         return found
 
-    def _classify(self, coeffs: numpy.ndarray,
-                  energy: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray] | None:
+    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray,
+                  straddling: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray] | None:
         """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows steadily enough to count towards
         two in a row (-1 for none) and its mean energy; per window of SUBBLOCKS + LATE_BLOCKS sub-blocks, the key
         of a frame in it that passed if the sound fills the window (else -1). Codes are float32. None when no
-        frame has both its tones at the minimum power, so every code is -1."""
+        frame has both its tones at the minimum power, so every code is -1. The `straddling` frames (across
+        two lines) are dropped by the caller: they count as passing no rule."""
         np = self._np
         summed, power, tones = self._meter.frames(coeffs)
         frames = len(summed)
@@ -242,6 +250,9 @@ class DtmfBank:
         # are not worked out at all. After a sleep each numpy call costs 5-40 µs, so the ~25 calls this leaves
         # out are a third of a batch (docs/dtmf.md, "Speed").
         powered = np.minimum(low, high) >= MIN_TONE_POWER  # (0 where a guard was the strongest)
+        # a frame across two lines' audio sees a jump there, whose broad spectrum often passes this rule: it
+        # would make a third of the daemon's batches of talk go all the way for frames that are dropped
+        powered[straddling] = False
         if not np.count_nonzero(powered):  # (ndarray.any goes through Python code)
             return None
         mean_energy = self._meter.mean_energy(energy)

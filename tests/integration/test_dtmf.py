@@ -176,6 +176,27 @@ def test_talk_with_no_tone_at_key_power_skips_the_rest_of_the_rules(monkeypatch:
     assert worked_out
 
 
+def test_lines_talking_together_skip_the_rest_of_the_rules_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four lines decided in one batch, as the daemon's engine does: the frames across two lines' audio (dropped
+    anyway) must not make the batch go all the way."""
+    from appliance.audio import dtmf_tones
+    from appliance.audio.dtmf import DtmfBank
+
+    worked_out: list[int] = []
+    full = dtmf_tones.ToneMeter.mean_energy
+    monkeypatch.setattr(dtmf_tones.ToneMeter, "mean_energy",
+                        staticmethod(lambda energy: worked_out.append(len(energy)) or full(energy)))
+    t = np.arange(8000 * 2) / 8000
+    talk = [pcm(0.18 * np.sin(2 * np.pi * 220 * (t + lag)) + 0.09 * np.sin(2 * np.pi * 440 * (t + lag)))
+            for lag in np.array([0, 22, 45, 74]) / 8000]  # four callers, each at their own phase
+    bank = DtmfBank(8000)
+    states = [bank.state() for _ in talk]
+    for at in range(0, len(talk[0]), 1600):
+        assert bank.detect([(state, line[at:at + 1600]) for state, line in zip(states, talk, strict=True)]) \
+            == [[], [], [], []]
+    assert worked_out == []
+
+
 def test_rate_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="1000"):
         DtmfDetector(1000)
