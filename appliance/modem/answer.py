@@ -89,6 +89,7 @@ class AnswerExchange:
         self._ata_outcome: tuple[list[str], bool] = ([], False)  # (modem effects, check next) of the last ATA reply
         self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
         self._answered_number: str | None = None  # the number heard before that report: the answered caller's
+        self._first: tuple[str, Sent | None] | None = None  # (call id noted, its ATA) by `first`, for `now`
 
     # --- what Calls tells its part ------------------------------------------------------------
 
@@ -113,19 +114,34 @@ class AnswerExchange:
 
     # --- the exchange -------------------------------------------------------------------------
 
+    def first(self, call_id: str, caller: str | None) -> None:
+        """The answer's note and ATA, for the call `call_id` about to be made of a RING (Calls.ring_first, under
+        its lock, on the reader): before anything else is done about that RING. `now` takes them."""
+        if self._send is not None:
+            self.note(call_id, caller)
+            self._first = (call_id, self._write_ata())
+
     def now(self) -> None:
         """ATA on this thread (the reader, at the RING) if the channel is free, its reply awaited on the worker;
         else ATA at the head of the worker's jobs. Either way before the event loop hears of the call."""
         if self._send is not None:
             self._hold()
-            self.note(*self._call())
-            self._ata_outcome = ([], False)
-            sent = self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
-                              on_final=self._ata_replied)
+            call_id, caller = self._call()
+            first, self._first = self._first, None
+            if first is not None and first[0] == call_id:  # noted and written at the RING (`first`)
+                sent = first[1]
+            else:
+                self.note(call_id, caller)
+                sent = self._write_ata()
             if sent is not None:
                 self._urgent(lambda: self._answered(sent.reply, sent.replied))
                 return
         self._urgent(self.answer)
+
+    def _write_ata(self) -> Sent | None:
+        self._ata_outcome = ([], False)
+        return self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
+                          on_final=self._ata_replied)
 
     def answer(self) -> None:
         """ATA for the call the table said to answer. Its reply is an event of the table taken on the reader

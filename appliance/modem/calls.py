@@ -148,7 +148,9 @@ class Calls:
                     commands.append(effect)
                 else:
                     self._tell(effect, event, why, data)
-            if self._next_id is None:  # the next call's id, made now rather than before its ATA (~50 us cold)
+            if self._next_id is None and self.state != cs.ANSWERING:
+                # The next call's id, made at this call's next step rather than before its ATA or just after it
+                # (~50 us cold, a system call): on the box's CPU then, it held up the ATA's way to the modem.
                 self._next_id = new_id()
             return commands
 
@@ -273,6 +275,22 @@ class Calls:
     def _answered_while_checking(self) -> None:
         if self.state == cs.CHECKING:
             self.answering.came_up(self._early_caller)  # the late ATA answered someone: this number is theirs
+
+    def ring_first(self) -> bool:
+        """A read that begins with RING, before it is split (reader thread). When this RING is answered at once
+        (the line idle, answering on the first ring, no counted ring within RING_MIN_GAP), the ATA is noted
+        and written first thing, then the ring is taken as `_ring` takes any (its `now` finds the ATA out), all
+        under the lock; True. The same RING, read as a report next, is then that ring again. Else nothing
+        (False): the report answers as it always did."""
+        with self._lock:
+            if (self.state != cs.IDLE or self.answer_after_rings != 1
+                    or self._clock() - self._counted_ring < RING_MIN_GAP):
+                return False
+            if self._next_id is None:
+                self._next_id = new_id()
+            self.answering.first(self._next_id, self._early_caller)
+            self._ring()
+            return True
 
     def _ring(self) -> None:
         with self._lock:

@@ -46,6 +46,11 @@ class LineSplitter:
         self._glued: str | None = None  # a <DLE>x that ended a read: x may be a report's first letter
         self.skipped = 0
 
+    @property
+    def at_line_start(self) -> bool:
+        """Nothing of a line (or a <DLE> code) read yet: the next byte starts a new one."""
+        return not self._buf and not self._dle and self._glued is None and not self._overflow
+
     def feed(self, data: bytes) -> list[str | DleEvent]:
         return list(self.tokens(data))
 

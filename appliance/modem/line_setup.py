@@ -18,6 +18,7 @@ from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import Calls
 from appliance.modem.dialects import Dialect, identify
+from appliance.modem.dialects.base import Ring
 from appliance.modem.forwarding import CallForwarding
 from appliance.modem.news import LineNews
 from appliance.modem.optional import Capabilities
@@ -68,12 +69,19 @@ class LineSetup:
             raise ModemError(f"line {self.line_id}: cannot open {self.port}: {exc}") from exc
         channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
                             is_report=lambda line: self._dialect().is_report(line),
-                            on_report=self._on_report, on_lost=self._recovery.on_lost)
+                            on_report=self._on_report, on_lost=self._recovery.on_lost, on_ring=self._ring_first)
         if not self._adopt(channel):  # close() ran meanwhile: it must not be left holding the port
             port.close()
             raise ModemError(f"line {self.line_id}: closed")
         channel.start()
         return channel
+
+    def _ring_first(self) -> bool:
+        """A read that begins with RING (reader thread): the call's news first sees a ring as any report's does
+        (while idle it forgets the last calls' indexes), then the line may answer it before the read is split
+        (True when it did)."""
+        self._news.take(Ring())
+        return self._calls.ring_first()
 
     def initialise(self, channel: AtChannel) -> str | None:
         """Bring the modem to a known state within INIT_BUDGET; the reason in words if it cannot be."""

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from appliance.modem.at import AtChannel, AtTimeout, PortLost
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
+from tests.support.waiting import wait_until
 
 
 def test_lines_end_with_cr_lf_crlf_or_crcr():
@@ -204,3 +205,88 @@ def test_port_vanishing_is_reported_once_and_fails_commands(rig):
         for _ in range(20):  # the loss may be noticed by the read or by the write
             channel.command("AT", timeout=0.2)
     assert len(lost) == 1
+
+
+class CountingPort:
+    """A pyserial port that counts the reads the channel makes of it (everything else is the port's own)."""
+
+    def __init__(self, port: serial.Serial) -> None:
+        self.__dict__["_port"], self.__dict__["reads"] = port, []
+
+    def read(self, size: int = 1) -> bytes:
+        data = self._port.read(size)
+        self.reads.append(data)
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._port, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._port, name, value)
+
+
+def test_a_ring_and_its_caller_id_sent_together_are_one_read_and_the_ring_hook_runs_before_they_are_split():
+    """The reader waits for the port, then reads what is there: a RING with its +CLIP, written at once, is one
+    read (a read of one byte while waiting, then another of the rest, cost the caller ~0.05 ms), and `on_ring`
+    runs for that read before any of its lines is news."""
+    modem, seen = FakeModem(), []
+    port = CountingPort(serial.serial_for_url(modem.path, baudrate=115200, timeout=None))
+    rang = threading.Event()
+
+    def on_ring() -> bool:
+        seen.append("ring hook")
+        rang.set()
+        return False  # not answered: the read goes on at once
+
+    channel = AtChannel(port, name="line t (pty)", is_report=lambda ln: ln.startswith(("RING", "+CLIP")),
+                        on_report=seen.append, on_lost=lambda why: None, on_ring=on_ring)
+    channel.start()
+    try:
+        modem.say(b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n')
+        assert rang.wait(2)
+        wait_until(lambda: len(seen) == 3, 2, "the two reports")
+        assert seen == ["ring hook", "RING", '+CLIP: "+79161234567",145,"",0,"",0']
+        assert [r for r in port.reads if r] == [b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n']
+        modem.say(b"\r\n+CREG: 1\r\n")  # any other read: no hook
+        wait_until(lambda: len(seen) == 4, 2, "the report")
+        assert seen[-1] == "+CREG: 1"
+    finally:
+        channel.close()
+        modem.vanish()
+
+
+@pytest.mark.parametrize("modem_replies", [True, False])
+def test_after_an_answer_at_the_ring_the_rest_of_the_read_waits_for_the_modem(modem_replies):
+    """`on_ring` answered (True): the rest of that read (the caller's number) is taken once the modem replies to
+    the ATA, in order before the reply, or after AFTER_ANSWER when it says nothing: the reader keeps off the CPU
+    the ATA's way to the modem needs (docs/proof.md, issue 18 sixth session: answer)."""
+    from appliance.modem.at import AFTER_ANSWER
+
+    modem, seen = FakeModem(), []
+    port = serial.serial_for_url(modem.path, baudrate=115200, timeout=None)
+    answered_at: list[float] = []
+
+    def on_ring() -> bool:
+        answered_at.append(time.monotonic())
+        if modem_replies:
+            modem.say(b"\r\nOK\r\n")
+        return True
+
+    def on_report(token) -> None:
+        seen.append((token, time.monotonic()))
+
+    channel = AtChannel(port, name="line t (pty)", is_report=lambda ln: ln.startswith(("RING", "+CLIP")),
+                        on_report=on_report, on_lost=lambda why: None, on_ring=on_ring)
+    channel.start()
+    try:
+        modem.say(b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n')
+        wait_until(lambda: len(seen) == (3 if modem_replies else 2), 2, "the reports")
+        assert [token for token, _ in seen][:2] == ["RING", '+CLIP: "+79161234567",145,"",0,"",0']
+        waited = seen[0][1] - answered_at[0]
+        if modem_replies:
+            assert seen[2][0] == "OK" and waited < 1.0
+        else:
+            assert waited >= AFTER_ANSWER * 0.9
+    finally:
+        channel.close()
+        modem.vanish()

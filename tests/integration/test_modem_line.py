@@ -18,6 +18,7 @@ from appliance.core.events import (
 )
 from appliance.modem.line import ModemLine
 from tests.support.modem_kit import is_new_call
+from tests.support.waiting import wait_until
 
 
 def test_start_brings_the_line_up_with_health(line, emulator):
@@ -158,3 +159,29 @@ def test_ata_leaves_from_the_reader_at_the_ring_without_waiting_for_the_worker(l
     assert is_new_call(events.next(), "gsm1")
     assert events.next() == CallerId("gsm1", "+79161234567")
     assert events.next() == CallAnswered("gsm1")
+
+
+def test_ata_leaves_before_the_read_that_carried_the_ring_is_parsed(line, emulator, events):
+    """The line answers from the read that begins with RING, before its lines are parsed as reports: with the
+    report parser held at the first RING until the ATA reaches the modem (at most 2 s, less than the next
+    ring), the caller is answered while it is held, and the RING, then read as a report, is that same ring
+    (one call, one ATA)."""
+    dialect, held = line._dialect, []
+    parse = dialect.parse
+
+    def held_parse(token):
+        if token == "RING" and not held:
+            held.append(emulator.wait_for("ATA", 2))
+        return parse(token)
+
+    dialect.parse = held_parse
+    try:
+        emulator.incoming_call("+79161234567")
+        wait_until(lambda: held, 5, "the first RING parsed")
+        assert held == [True], "the ATA waited for the RING to be parsed"
+        assert is_new_call(events.next(), "gsm1")
+        assert events.next() == CallerId("gsm1", "+79161234567")
+        assert events.next() == CallAnswered("gsm1")
+        assert emulator.count("ATA") == 1
+    finally:
+        dialect.parse = parse
