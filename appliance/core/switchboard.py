@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import events as ev
-from .call import Call, CallbackRequest, new_id as new_call_id
+from .call import Call, CallbackRequest
+from .call import new_id as new_call_id
 from .callbacks import Callbacks, CallbackSettings
 from .callers import CallerLists
 from .clock import Clock
