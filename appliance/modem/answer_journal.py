@@ -7,7 +7,7 @@ interrupted with the rest), and the journal starts empty again.
 
 Each line is sealed with the box's privacy key (AES-GCM, as the records' own journal is): it holds the
 caller's number as the line gave it, and no file on the card may keep a number readable outside the
-records' privacy rule. The seal's library is loaded with the first answer, never by an idle box.
+records' privacy rule. The seal's library is loaded with the first number sealed, never by an idle box.
 
 What the caller waits for is the ATA, so the note before it is made cheap (bench/answer_latency.py):
  * sealing costs ~130 us (JSON, AES-GCM, a nonce): each line's next note is sealed ahead, when its last

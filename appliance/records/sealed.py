@@ -3,7 +3,7 @@ journal, texts) with the box's privacy key, and the web's backups (web/sealed.py
 
 The library is pycryptodomex (`Cryptodome`), imported only when something is sealed or opened: an idle daemon
 does neither and never holds it. In the box's interpreter it costs ~1.6 MB resident from the first seal on
-(its ctypes binding and six small C modules), where `cryptography` cost ~9.9 MB (its Rust binding links a whole
+(its ctypes binding and eight small C modules), where `cryptography` cost ~9.9 MB (its Rust binding links a whole
 OpenSSL; docs/proof.md, "Issue 18, sixth session: crypto"). The bytes are standard GCM, a 96-bit nonce and a
 16-byte tag after the ciphertext, so everything sealed by either library opens with the other.
 """
