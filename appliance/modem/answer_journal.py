@@ -59,6 +59,7 @@ class AnswerJournal:
         self._pending: dict[str, str] = {}  # call id -> its line, for calls noted and not yet settled
         self._ready: dict[str, bytes] = {}  # line -> the sealed start of its next note, made ahead
         self._sealing = False  # a number was sealed: the library is in memory, every entry is sealed from now on
+        self._recorded: dict[str, str] = {}  # line -> its last call settled (its record is in the database)
         self._fd: int | None = None
         self._map: mmap.mmap | None = None  # the reserved part of the file, mapped
         self._end = 0  # where the next line goes; zeros from here to the end of the reservation
@@ -123,7 +124,9 @@ class AnswerJournal:
         """On the line's reader (or worker) just before ATA; again on its reader when the caller's number
         comes after it."""
         with self._lock:
-            if self._fd is None:
+            # A number read after the call's record was written (a +CLIP late, or its seal slower than the
+            # record: the first one loads the library) has the record to keep it: a note now would outlive it.
+            if self._fd is None or self._recorded.get(line) == call_id:
                 return
             ahead = self._ready.pop(line, None) if caller is None and call_id not in self._pending else None
             if ahead is not None:  # the answer: its line sealed ahead, its id and time added
@@ -132,7 +135,7 @@ class AnswerJournal:
                 return
         row = self._line({"id": call_id, "line": line, "caller": caller, "at": self._clock()})
         with self._lock:
-            if self._fd is None:
+            if self._fd is None or self._recorded.get(line) == call_id:
                 return
             self._pending[call_id] = line
             self._write(row)  # a full disk must not stop the answer: the record is written as usual
@@ -145,6 +148,7 @@ class AnswerJournal:
             line = self._pending.pop(call_id, None)
             if self._fd is None or line is None:
                 return
+            self._recorded[line] = call_id
             if self._pending:
                 self._write(self._line({"id": call_id, "settled": True}))
             else:

@@ -210,6 +210,21 @@ def test_the_journal_keeps_the_number_that_came_after_the_ata_and_forgets_settle
         {"id": "f", "line": "gsm1", "caller": None, "at": 200.0}]
 
 
+
+def test_a_number_read_after_the_calls_record_was_written_leaves_no_entry_to_reopen_it(tmp_path):
+    """The caller's number can be journalled after the call's record is written: a +CLIP late, or a line's first
+    number, whose seal loads the library. An entry left then would outlive the record, and the next start would
+    close the recorded call again as interrupted (seen under load: a caller who left in the menu recorded as
+    interrupted)."""
+    journal = AnswerJournal(tmp_path / "answers.journal", b"k" * 32, clock=lambda: 100.0)
+    journal.open()
+    journal.note("a", "gsm1", None)  # just before the ATA
+    journal.settled("a")  # its record is in the database
+    journal.note("a", "gsm1", "+7911")  # the number, after it
+    journal.note("b", "gsm1", None)  # the line's next call is journalled as ever
+    journal.close()  # a crash
+    assert [entry["id"] for entry in AnswerJournal(tmp_path / "answers.journal", b"k" * 32).unsettled()] == ["b"]
+
 def test_an_ata_that_picks_up_the_next_caller_gives_them_a_call_and_a_record(tmp_path, monkeypatch):
     """A caller hangs up while it rings just as the box's ATA goes out (the journal write before it is slow),
     and the next caller rings in that moment: the ATA reaches the modem and answers them. They are answered,
