@@ -83,7 +83,7 @@ HELD_CODE = {"hotline.service": "from appliance.service.daemon import Daemon; co
 @pytest.mark.parametrize("unit", sorted(HELD_CODE))
 def test_the_daemon_and_the_web_hold_their_code_without_column_tables(unit: str, tmp_path: Path) -> None:
     """Python 3.11 keeps, for every instruction of every function it loads, the columns a traceback underlines
-    (~0.3 MB of the daemon's resident memory, ~0.5 MB of the web's, docs/proof.md); under its unit's environment
+    (~0.3 MB of the daemon's resident memory, ~0.15 MB of the web's, docs/proof.md); under its unit's environment
     each keeps line numbers alone, whether a module is compiled from source or loaded from its bytecode."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(_unit_environment(REPO / "systemd" / unit), PYTHONPYCACHEPREFIX=str(tmp_path / "pycache"))
