@@ -254,7 +254,7 @@ def _m17_notes_in_call_order(db: sqlite_utils.Database) -> None:
     started = "COALESCE((SELECT c.started_at FROM calls c WHERE c.id = notes.call_id), notes.at)"
     db.execute(f"UPDATE notes SET sort_key = {note_place(started, 'notes.id')}")
     db.execute("CREATE INDEX IF NOT EXISTS idx_notes_sort ON notes (sort_key, call_id)")
-    for trigger in ("notes_ai", "notes_ad"):
+    for trigger in ("notes_ai", "notes_ad", "calls_notes_moved"):  # (a step run again makes them anew)
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     db.execute("DROP TABLE IF EXISTS notes_fts")
     db.execute("CREATE VIRTUAL TABLE notes_fts USING fts5(text, content='notes', content_rowid='sort_key')")
