@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,22 +139,27 @@ class CardPacedMicrophone(SimulatedMicrophone):
     # a sleep and the next period, cut when the caller starts talking: a card's read is C code (alsa-lib,
     # pyalsaaudio), and the simulated one's Python (a lock, three copies, padding) cost ~35 µs a read after a
     # sleep here, 0.14 % of a core for four lines, counted as the daemon's (docs/proof.md, sixth session: dtmf3).
+    # Each line is its own card: their periods fall a quarter period apart, not in step, as independent cards'
+    # clocks do (in step, the four capture threads shared their wake-ups and the figure was ~0.1 % lower).
     due = None
+    cards = 0
 
     def __init__(self, period_frames):
         super().__init__(period_frames)
+        self.phase = CardPacedMicrophone.cards * period_frames / 4 / 8000
+        CardPacedMicrophone.cards += 1
         self.periods = itertools.repeat(bytes(2 * period_frames))  # silence until the caller talks
 
-    def speak(self, seconds, rate=8000):
-        super().speak(seconds, rate)
-        size, talk = 2 * self.period_frames, bytes(self._pending)
-        self._pending.clear()
-        cut = [talk[at:at + size].ljust(size, b"\\0") for at in range(0, len(talk), size)]
-        self.periods = itertools.chain(cut, itertools.repeat(bytes(size)))
+    def talk(self, pcm, start):
+        # Real speech, each caller from another place in it: a tone (the simulation's speak()) passed no
+        # frame at key power, so every batch ended at the receiver's first rule, which real speech does not.
+        size, pcm = 2 * self.period_frames, pcm[start:] + pcm[:start]
+        cut = [pcm[at:at + size] for at in range(0, len(pcm) - size + 1, size)]
+        self.periods = itertools.cycle(cut)
 
     def read(self):
         if self.due is None:
-            self.due = time.monotonic()
+            self.due = time.monotonic() + self.phase
         self.due += self.period_frames / 8000
         time.sleep(max(0.0, self.due - time.monotonic()))
         return self.period_frames, next(self.periods)
@@ -174,8 +180,9 @@ with tempfile.TemporaryDirectory() as tmp, simbox.Box(Path(tmp), doc) as box:
         box.simulation.emulators[line].incoming_call("+15550000" + line[-1])
     assert box.wait(lambda: len(box.status()["calls"]) == len(simbox.LINES), 30), box.status()
     time.sleep(0.5)  # the menu prompt (60 ms) has played
-    for mic in box.simulation.microphones.values():
-        mic.speak({seconds} + 2)
+    talk = Path({talk!r}).read_bytes()
+    for n, mic in enumerate(box.simulation.microphones.values()):
+        mic.talk(talk, 2 * (n * len(talk) // 8))
     time.sleep(0.5)
     cpu, wall = time.process_time(), time.monotonic()
     time.sleep({seconds})
@@ -185,20 +192,27 @@ with tempfile.TemporaryDirectory() as tmp, simbox.Box(Path(tmp), doc) as box:
 
 def lines_cpu(seconds: float) -> float:
     """% of one core the daemon process uses with 4 lines listening to talking callers at real-time pace."""
-    script = LINES_CPU.format(repo=str(REPO), bench=str(REPO / "bench"), seconds=seconds)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                          timeout=120 + seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        talk = Path(tmp) / "talk.raw"
+        talk.write_bytes(pcm(talking(seconds)))
+        script = LINES_CPU.format(repo=str(REPO), bench=str(REPO / "bench"), seconds=seconds, talk=str(talk))
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              timeout=120 + seconds)
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def talking(seconds: float) -> np.ndarray:
+    """A caller talking for `seconds`: espeak-ng's sentences (music where it is missing), peaks at half scale."""
+    talk = np.concatenate(speech(RATE)) if shutil.which("espeak-ng") else music(seconds=seconds)
+    return np.resize(talk * (0.5 / np.abs(talk).max()), int(seconds * RATE))
 
 
 def engine_cpu(seconds: float = 10.0, lines: int = 4) -> float:
     """% of one core the receiver alone needs for `lines` talking lines, fed in 45 ms batches back to back."""
     from appliance.audio.dtmf import DtmfBank
-    from tests.support.dtmf_signals import speech as spoken_sentences
 
     bank = DtmfBank(RATE)
-    talk = np.concatenate(spoken_sentences(RATE)) if shutil.which("espeak-ng") else music(seconds=seconds)
-    talk = pcm(np.resize(talk * (0.5 / np.abs(talk).max()), int(seconds * RATE)))
+    talk = pcm(talking(seconds))
     states = [bank.state() for _ in range(lines)]
     batch = 2 * round(RATE * 0.045)
     start = time.process_time()
