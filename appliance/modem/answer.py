@@ -119,7 +119,7 @@ class AnswerExchange:
         its lock, on the reader): before anything else is done about that RING. `now` takes them."""
         if self._send is not None:
             self.note(call_id, caller)
-            self._first = (call_id, self._write_ata())
+            self._first = (call_id, self._write_ata(self._send))
 
     def now(self) -> None:
         """ATA on this thread (the reader, at the RING) if the channel is free, its reply awaited on the worker;
@@ -132,15 +132,15 @@ class AnswerExchange:
                 sent = first[1]
             else:
                 self.note(call_id, caller)
-                sent = self._write_ata()
+                sent = self._write_ata(self._send)
             if sent is not None:
                 self._urgent(lambda: self._answered(sent.reply, sent.replied))
                 return
         self._urgent(self.answer)
 
-    def _write_ata(self) -> Sent | None:
+    def _write_ata(self, send: Send) -> Sent | None:
         self._ata_outcome = ([], False)
-        return self._send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
+        return send(self._dialect().answer_command, timeout=self.timeout, finals=CALL_FINALS,
                           on_final=self._ata_replied)
 
     def answer(self) -> None:

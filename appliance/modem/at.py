@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
 
@@ -323,8 +323,9 @@ class AtChannel:
 
     def _waits(self) -> list[int] | None:
         """The port's descriptor and its cancel_read pipe (pyserial's PosixSerial), or None: read as before."""
+        port: Any = self._port  # not in SerialPort: only a PosixSerial has them
         try:
-            waits = [self._port.fileno(), self._port.pipe_abort_read_r]
+            waits = [port.fileno(), port.pipe_abort_read_r]
         except Exception:  # noqa: BLE001 - another kind of port (a URL handler, a test's fake), or closed
             return None
         return waits if all(isinstance(fd, int) for fd in waits) else None
@@ -340,8 +341,9 @@ class AtChannel:
             select.select(waits, [], [], AFTER_ANSWER)
 
     def _ring_first(self) -> bool:
+        hook = self._on_ring
         try:
-            return self._on_ring()
+            return hook is not None and hook()
         except Exception:  # noqa: BLE001 - the reader must go on; the RING is read as a report next
             log.exception("%s: answering at the RING failed", self.name)
             return False
