@@ -7,15 +7,15 @@ over-long lines are logged and dropped, and a broken report handler is logged, n
 from __future__ import annotations
 
 import logging
-import select
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
+from appliance.modem.port_wait import read_burst, wait_for_more
 
 log = logging.getLogger(__name__)
 
@@ -313,22 +313,7 @@ class AtChannel:
                 self._park.notify_all()
 
     def _read(self) -> bytes:
-        """What the port has, once it has something. A pyserial port on POSIX is waited on with select (its
-        cancel_read pipe too) and then read whole: read(1) while waiting, then the rest, took a second read and
-        a split of the first byte alone, ~0.05 ms cold, between a RING's arrival and the line's answer."""
-        waits = self._waits()
-        if waits is not None:
-            select.select(waits, [], [])
-        return self._port.read(max(1, self._port.in_waiting))
-
-    def _waits(self) -> list[int] | None:
-        """The port's descriptor and its cancel_read pipe (pyserial's PosixSerial), or None: read as before."""
-        port: Any = self._port  # not in SerialPort: only a PosixSerial has them
-        try:
-            waits = [port.fileno(), port.pipe_abort_read_r]
-        except Exception:  # noqa: BLE001 - another kind of port (a URL handler, a test's fake), or closed
-            return None
-        return waits if all(isinstance(fd, int) for fd in waits) else None
+        return read_burst(self._port)
 
     def _give_way(self) -> None:
         """After the ATA `on_ring` wrote: the rest of the read (the caller's number) waits until the modem says
@@ -336,9 +321,7 @@ class AtChannel:
         modem may need (a pty's bytes are moved on by a kernel worker: ~0.1 ms of Python here after the write
         delayed the ATA as long under load). Nothing waits for that rest meanwhile: what the core hears of the
         call is held until the ATA's reply anyway, and the number is journalled then (answer.py)."""
-        waits = self._waits()
-        if waits is not None:
-            select.select(waits, [], [], AFTER_ANSWER)
+        wait_for_more(self._port, AFTER_ANSWER)
 
     def _ring_first(self) -> bool:
         hook = self._on_ring
