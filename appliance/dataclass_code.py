@@ -1,8 +1,9 @@
 """The code `@dataclass` generates for the daemon's classes, compiled once at install instead of at every start.
 
 `@dataclass` writes each class's __init__, __repr__, __eq__, __hash__, __setattr__... as Python source and
-compiles it while the module is imported: ~590 functions for the daemon's ~130 classes, 35-49 ms of the
-~170 ms its imports take here (about ten times that on a Pi Zero), at every start, for source that depends
+compiles it while the module is imported: ~590 functions for the daemon's ~130 classes (~360 since their __eq__,
+__hash__ and __repr__ are shared, core/lean.py), 35-49 ms of the ~170 ms its imports took here (about ten times
+that on a Pi Zero), at every start, for source that depends
 only on the classes' fields. So the install's bytecode step (ops/bytecode.py) imports the daemon's modules
 once with `record()`, and writes each source text with the code it compiles to into the bytecode prefix
 (the daemon's user cannot write there); `hotline run` calls `use()` before it loads the box, and dataclasses

@@ -21,9 +21,10 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from appliance.core.lean import lean
 
 from ..core.events import DtmfReceived, RecordingFinished
 from .dtmf_engine import shared_engine
@@ -60,7 +61,7 @@ def encode_flac(raw: str, dst: str, rate: int) -> None:
     )
 
 
-@dataclass
+@lean
 class _Take:
     """One recording in progress: written by the capture thread only, ended by whoever sets `reason`."""
 

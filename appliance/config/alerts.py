@@ -9,9 +9,10 @@ box's other secrets.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import time
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.problems import Problem
 
@@ -29,7 +30,7 @@ _PHONE = re.compile(r"\+?[0-9]{3,20}")
 _HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class AlertRule:
     event: str
     channel: str
@@ -49,7 +50,7 @@ class AlertRule:
         return start <= clock_time < end if start < end else clock_time >= start or clock_time < end
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Smtp:
     host: str
     port: int = 587
@@ -60,7 +61,7 @@ class Smtp:
     timeout: float = 30.0
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Alerts:
     rules: tuple[AlertRule, ...] = ()
     smtp: Smtp | None = None

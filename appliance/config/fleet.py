@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from appliance.core.lean import lean
 
 from ..core.problems import Problem
 from .validators import boolean, checked, identifier, number, seconds
@@ -20,7 +21,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PHONE = re.compile(r"\+?[0-9]{3,20}")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class FleetConfig:
     box: str  # this box's name in the topics: hotline/<box>/...
     host: str

@@ -8,7 +8,9 @@ key. This is the one place that says which keys exist; the parsers check their v
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
+
+from appliance.core.lean import lean
 
 from ..core.flow import Node
 from ..core.problems import Problem
@@ -20,7 +22,7 @@ from .texts import KEYS as TEXT_KEYS
 from .validators import language_variants
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Table:
     """A TOML table: its known keys, each a nested Table/Items or None for a value the parsers check."""
 
@@ -28,7 +30,7 @@ class Table:
     names: Table | None = None  # a table of admin-chosen names (prompts, flow nodes), each shaped like this
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Items:
     """An array of tables ([[lines]]), each shaped like `table`."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.flow import Flow
 from ..core.problems import Problem
@@ -25,7 +26,7 @@ HANDSET_KEYS = ("id", "name", "operator", "kind", "ring_pin", "hook_pin", "ring_
                 "skills", "presence_pin", "mute_pin", "bounce_time", "active_low", "ring_hz")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class LineConfig:
     id: str
     port: str
@@ -49,7 +50,7 @@ class LineConfig:
     forward_after: int = 20  # seconds of ringing before an unanswered call goes on
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class HandsetConfig:
     """One [[handsets]] table, checked: every pin a BCM number on the header, each used once in the box."""
 
@@ -76,7 +77,7 @@ class HandsetConfig:
             [self.mute_pin] if self.mute_pin is not None else [])
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class PromptConfig:
     """What a prompt is made from: a text spoken in `lang`, or a recording uploaded to the box."""
 
@@ -86,7 +87,7 @@ class PromptConfig:
     voice: str | None = None  # a text's voice (docs/speech.md): "piper:<uploaded>", "rhvoice:<name>"; else espeak-ng
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Config:
     # The document as written, handed back only to be edited and kept (config.get, revisions): the box itself
     # reads the typed fields below, never this.

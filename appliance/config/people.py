@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.callbacks import CallbackSettings
 from ..core.callers import CallerLists, parse_callers
@@ -20,7 +22,7 @@ _OPERATOR_NUMBERS = {"ring_timeout": (1, 300), "wrap_up": (0, 3600), "retry_paus
                      "max_missed": (0, 100), "weight": (1, 100)}
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class People:
     operators: tuple[Operator, ...]
     logins: dict[str, str]  # operator -> handset they are logged in at when the box starts

@@ -4,8 +4,10 @@ operators may hand a caller on to."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.problems import Problem
 from ..records.privacy import MODES
@@ -15,7 +17,7 @@ from ..records.webhooks import EVENTS, Endpoint
 AUDIT_DAYS = 365.0  # a year of who saw and changed what, unless [retention] audit says otherwise
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Records:
     privacy: str = "full"
     retention: dict[str, float | None] = field(default_factory=dict)  # kind -> days; None keeps forever

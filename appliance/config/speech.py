@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.problems import Problem
 
 ENGINES = ("auto", "off")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Speech:
     engine: str = "auto"  # "auto": pocketsphinx for English, an uploaded Vosk model per language; "off"
     # Voicemail transcribed after the call, when an engine runs. Off unless asked for: the language model costs

@@ -13,8 +13,9 @@ import logging
 import sqlite3
 import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+
+from appliance.core.lean import lean
 
 from ..files import atomic_write
 from . import document as configuration
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 REVISIONS_TRIED = 20  # the newest ones: older revisions are unlikely to suit the box any better
 
 
-@dataclass
+@lean
 class Choice:
     path: Path  # the file the running config came from (what SIGHUP reads again)
     config: configuration.Config | None  # None: the --config file is to be loaded as usual

@@ -3,8 +3,9 @@ emergency announcement answers texts too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from appliance.core.lean import lean
 
 from ..core.problems import Problem
 
@@ -12,7 +13,7 @@ KEYS = ("enabled", "canned", "skill", "announce")
 MAX_CANNED = 20
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Texts:
     enabled: bool = True  # incoming SMS become conversations routed to operators
     canned: tuple[str, ...] = ()  # replies an operator picks instead of typing

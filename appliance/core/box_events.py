@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from appliance.core.lean import lean
 
 from . import events as ev
 
@@ -24,7 +26,7 @@ SERVICE_LEVEL_TARGET = 0.8  # below this share of the last calls: breached
 SERVICE_LEVEL_CALLS = 10  # judged over the last this many calls offered to the queue
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class BoxEvent:
     kind: str
     at: float  # wall-clock stamp

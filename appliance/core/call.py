@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
+
+from appliance.core.lean import lean
 
 from .record import CallRecord
 
@@ -16,7 +18,7 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
-@dataclass
+@lean
 class Call:
     direction: ClassVar[str] = "inbound"
     id: str
@@ -123,7 +125,7 @@ class Call:
         }
 
 
-@dataclass(kw_only=True)
+@lean(kw_only=True)
 class CallbackRequest(Call):
     """A caller asked to be called back: it waits in the queue like a caller (with no line yet), and once an
     operator lifts, the box dials `number` on a free line and it becomes that line's outbound call."""

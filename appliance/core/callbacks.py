@@ -7,7 +7,8 @@ and take a free line only when an operator is on the handset.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 from . import events as ev
 from .call import Call, CallbackRequest
@@ -17,7 +18,7 @@ from .plan import CallPlan
 from .queue import Queue
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallbackSettings:
     max_attempts: int = 3  # dial-outs before a request is given up
     retry_after: float = 300.0  # seconds between a failed attempt and the next

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
+
+from appliance.core.lean import lean
 
 from .problems import Problem
 
@@ -14,7 +16,7 @@ _NUMBER = re.compile(r"^\+?[0-9*#]{3,20}$")
 _KEY = re.compile(r"^[0-9a-f]{32}$")  # a caller's pseudonym key (appliance.records.privacy.Privacy.key)
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallerLists:
     blocked: dict[str, float | None] = field(default_factory=dict)  # number -> blocked until (epoch), None forever
     priority: frozenset[str] = frozenset()

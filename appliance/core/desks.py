@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 from . import events as ev
 from .call import Call, CallbackRequest
@@ -38,7 +39,7 @@ def handover_prompt(skill: str | None) -> str:
     return f"handover.{skill}" if skill else "handover"
 
 
-@dataclass
+@lean
 class Whisper:
     """A handover being told to the desk that took it, on a free line's audio bus."""
 
@@ -47,7 +48,7 @@ class Whisper:
     joins: list[object]  # the audio switched once it has been said: the caller (and a staying colleague) joined
 
 
-@dataclass
+@lean
 class Handover:
     """A caller on hold music while another desk rings for them."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from appliance.core.lean import lean
 
 from .problems import Problem
 
@@ -49,7 +51,7 @@ _INTEGERS = ("retries", "length")
 _KNOWN_FIELDS = {"type", "keys", "intents", *_STRINGS, *_NUMBERS, *_INTEGERS}
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Node:
     id: str
     type: str
@@ -98,7 +100,7 @@ class Node:
         yield from self.intents
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Flow:
     start: str
     nodes: dict[str, Node]

@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 from . import events as ev
 from .call import Call, CallbackRequest
@@ -44,7 +45,7 @@ FRESH = 60.0
 SETTLE = 60.0
 
 
-@dataclass(eq=False)  # one caller's move: told apart by identity
+@lean(eq=False)  # one caller's move: told apart by identity
 class Move:
     call: Call
     box: str

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from appliance.core.lean import lean
 from appliance.core.strategies import Candidate
 
 PHONE_PREFIX = "phone:"  # a remote operator's phone stands in the queue as the handset "phone:<name>"
@@ -30,7 +31,7 @@ class State(StrEnum):
     LOGGED_OUT = "logged_out"
 
 
-@dataclass
+@lean
 class Operator:
     """A person and their settings; the live fields below them are kept by `Operators`."""
 
@@ -54,7 +55,7 @@ class Operator:
     overridden: bool = False
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Shift:
     """`operator` is on duty at `handset` on `days` (0 = Monday) from `start` to `end`, local time.
 
@@ -79,7 +80,7 @@ class Shift:
             yield start.timestamp(), datetime.combine(end_day, self.end, tzinfo=tz).timestamp()
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Change:
     """What changed for one operator, for the log and the live view."""
 

@@ -6,14 +6,14 @@ the callbacks and the switchboard at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 from .callers import CallerLists
 from .flow import Flow
 from .schedule import Schedule
 
 
-@dataclass
+@lean
 class CallPlan:
     flow: Flow
     schedule: Schedule

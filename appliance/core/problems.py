@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Problem:
     field: str  # dotted path into the config document, e.g. "handsets[1].hook_pin"
     message: str

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 from . import events as ev
 from .call import Call, CallbackRequest
@@ -22,7 +23,7 @@ from .timers import QUEUE_TIMERS, TimerKind, Timers
 RINGBACK = "tone:ringback"  # a prompt name the audio side generates rather than loads
 
 
-@dataclass
+@lean
 class HandsetState:
     id: str
     off_hook: bool = False
@@ -58,7 +59,7 @@ def wait_prompt(minutes: int) -> str:
     return f"queue.wait.{max(1, min(minutes, MAX_WAIT_MINUTES))}"
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class QueueSettings:
     strategy: str = "ringall"
     tiers: tuple[SkillTier, ...] = DEFAULT_TIERS

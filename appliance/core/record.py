@@ -6,11 +6,13 @@ during a call changes neither the wait nor the talk time. The store writes a rec
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from appliance.core.lean import lean
 
-@dataclass(frozen=True)
+
+@lean(frozen=True)
 class CallRecord:
     id: str
     line: str

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from appliance.core.lean import lean
 
 from .problems import Problem
 
@@ -17,7 +19,7 @@ _YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
 WHEN_TIME_UNKNOWN = ("open", "closed")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Schedule:
     timezone: str = "UTC"
     always_open: bool = True

@@ -7,10 +7,12 @@ core in `events.SiblingsHeard`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from appliance.core.lean import lean
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Sibling:
     """What a sibling box's retained status offers (only online boxes that are open and give a number)."""
 

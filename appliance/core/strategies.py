@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from appliance.core.lean import lean
 
 STRATEGIES = ("ringall", "linear", "rrmemory", "leastrecent", "fewestcalls", "random", "wrandom")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Candidate:
     """An operator who could be rung now, at the handset they are logged in at."""
 
@@ -24,7 +26,7 @@ class Candidate:
     weight: int = 1  # wrandom: an operator with weight 2 is rung first twice as often as one with 1
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SkillTier:
     """From `after` seconds of waiting, operators with the skill at `min_level` or more may be rung.
 
@@ -38,7 +40,7 @@ class SkillTier:
 DEFAULT_TIERS = (SkillTier(0.0, 1),)
 
 
-@dataclass
+@lean
 class StrategyMemory:
     """What rrmemory remembers between calls: the operator last rung, per queue (skill)."""
 

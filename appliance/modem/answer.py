@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from appliance.core.lean import lean
 from appliance.modem import call_states as cs
 from appliance.modem.at import CALL_FINALS, AtTimeout, Reply
 from appliance.modem.dialects import Dialect
@@ -26,7 +26,7 @@ ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the call
 NUMBER_GRACE = 0.05
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Sent:
     """A command written at once: `reply()` waits for its reply, `replied(within)` whether it came within so long."""
 

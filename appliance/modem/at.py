@@ -11,9 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
+from appliance.core.lean import lean
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
 from appliance.modem.port_wait import read_burst, wait_for_more
 
@@ -43,7 +44,7 @@ class PortLost(ModemError):
     pass
 
 
-@dataclass
+@lean
 class Reply:
     command: str
     lines: list[str]
@@ -66,7 +67,7 @@ def is_final(line: str, finals: tuple[str, ...]) -> bool:
     return any(line == f or line.startswith(f + ":") or line.startswith(f + " ") for f in finals)
 
 
-@dataclass
+@lean
 class _Pending:
     command: str
     finals: tuple[str, ...]

@@ -7,7 +7,7 @@ A (state, event) pair missing from TABLE leaves the state as it is and does noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 # --- states -----------------------------------------------------------------------------------
 
@@ -75,7 +75,7 @@ DIAL_ANSWERED = "dial answered"  # post DialAnswered, then the after-answer comm
 DIAL_FAILED = "dial failed"  # post DialFailed
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Step:
     to: str
     effects: tuple[str, ...] = ()

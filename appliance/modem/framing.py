@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ _UNREADABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # control characters but T
 PROMPT = "> "  # the SMS text prompt, which arrives without a line end
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class DleEvent:
     """A <DLE>-shielded code from a V.253 voice modem (DTMF digit or call-progress tone)."""
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from appliance.core.lean import lean
 from appliance.modem.at import CALL_FINALS, Reply
 from appliance.modem.dialects import Dialect
 from appliance.modem.dialects.base import fields
@@ -44,7 +45,7 @@ def clcc_calls(reply: Reply) -> list[tuple[int, int, int]]:
     return calls
 
 
-@dataclass(eq=False)
+@lean(eq=False)
 class LineHandle:
     line_id: str
     post: Callable[[object], None]

@@ -11,16 +11,16 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from appliance.core.events import LineDown, LineUp
+from appliance.core.lean import lean
 from appliance.modem.at import ModemError
 from appliance.modem.calls import Calls
 
 log = logging.getLogger("appliance.modem.line")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Job:
     """One piece of work for the line's worker."""
 

@@ -8,8 +8,8 @@ message over one part (160 GSM-7 / 70 UCS-2 characters) goes out as concatenated
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from appliance.core.lean import lean
 from appliance.modem import gsm7
 
 SINGLE = {"gsm7": 160, "ucs2": 70}
@@ -17,7 +17,7 @@ PART = {"gsm7": 153, "ucs2": 67}
 VALIDITY_24H = 167  # relative validity: (167 - 143) * 30 min + 12 h = 24 h
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Pdu:
     """One message in PDU form: `hex` for the modem and `length`, the octets AT+CMGS=<length> counts."""
 
@@ -25,7 +25,7 @@ class Pdu:
     length: int
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Message:
     """A decoded SMS-DELIVER or SMS-SUBMIT; `part` is (reference, total, sequence) for a concatenated one."""
 

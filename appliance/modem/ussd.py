@@ -11,8 +11,8 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from appliance.core.lean import lean
 from appliance.modem import gsm7
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import UssdReply
@@ -53,7 +53,7 @@ def decode(text: str, dcs: int) -> str:
 _AMOUNT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class BalanceRead:
     """Posted to the daemon each time the balance is read: alerts compare `amount` (the first number in the
     network's words, None if it has none) with their threshold."""

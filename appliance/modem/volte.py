@@ -16,7 +16,8 @@ port it finds and shows the answer (appliance/ops/hwcheck.py); `--fix` sends the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from appliance.core.lean import lean
 
 QUERIES = {"quectel": 'AT+QCFG="ims"', "sim7600": "AT+CIREG?"}
 ENABLE = {
@@ -26,7 +27,7 @@ ENABLE = {
 NO_LTE = {"sim800": "a 2G-only module", "huawei": "a 3G-only stick", "v253": "an analogue line"}
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Volte:
     state: str  # "on", "off", "unknown" (the modem did not say), "none" (no LTE in this family)
     detail: str

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from appliance.core.lean import lean
 
 from ..digest import hmac_sha256, token_hex
 from ..files import atomic_write
@@ -151,7 +152,7 @@ def load_secret(data_dir: str | Path) -> bytes:
     return secret
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Privacy:
     """A box's number policy: the mode and the secret behind its pseudonyms."""
 

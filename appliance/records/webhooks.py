@@ -25,8 +25,10 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from appliance.core.lean import lean
 
 from ..digest import hmac_sha256
 
@@ -39,7 +41,7 @@ Resolve = Callable[[str], list[str]]
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Endpoint:
     url: str
     secret: str

@@ -12,8 +12,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from appliance.core.lean import lean
 
 from .control_server import ControlRequest
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 Outcome = Callable[[], Any]  # returns the job's value, or raises the exception the job raised
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Done:
     """Posted to the loop when a job has run: the loop calls then(outcome)."""
 
@@ -30,7 +31,7 @@ class Done:
     outcome: Outcome
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Pending:
     """A control command's answer that needs work off the loop first: work() runs on the worker, then
     then(outcome) on the loop gives the reply (or raises, as a command does)."""

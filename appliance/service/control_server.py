@@ -14,16 +14,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from appliance.core.lean import lean
 
 from .control import MAX_REQUEST
 
 MAX_WAIT = 600.0  # the longest a client may ask the daemon to take over its answer
 
 
-@dataclass
+@lean
 class ControlRequest:
     command: str
     args: dict[str, Any]

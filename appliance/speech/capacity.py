@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from appliance.core.lean import lean
 
 # What the worker costs at its peak (bench/speech.py, docs/speech.md): pocketsphinx's grammar search ~45 MB,
 # its language model for voicemail ~110 MB; a small Vosk model ~150 MB.
 MIN_CORES = 2  # one core answers calls; a single-core board would stutter prompts while a caller is heard
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Verdict:
     on: bool
     why: str

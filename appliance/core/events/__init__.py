@@ -14,7 +14,7 @@ Callers use them through this package: `from appliance.core import events as ev;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 from .audio import (
     Play,
@@ -55,7 +55,7 @@ from .records import CallConnected, CallEnded, CallerKnown, CallStarted, SaveCal
 from .remote_leg import Bridge, DropRemote, JoinRemote, RemoteAnswered, RemoteFailed, RemoteJoined, RingRemote
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Tick:
     """Nothing happened but time passed: lets the core fire its timers."""
 

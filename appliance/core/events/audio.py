@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 # --- events: adapters -> core -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class PromptFinished:
     """A prompt played to its end (not emitted when it was stopped)."""
 
@@ -15,7 +15,7 @@ class PromptFinished:
     prompt: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class RecordingFinished:
     """A voicemail or call recording ended; path is None when it was discarded (too short)."""
 
@@ -25,7 +25,7 @@ class RecordingFinished:
     reason: str  # "key", "silence", "max length", "stopped", "too short"
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SpeechHeard:
     """The recogniser's answer to a Recognise: the intent it heard, or None (unsure, nothing said, engine off)."""
 
@@ -36,7 +36,7 @@ class SpeechHeard:
     reason: str | None = None  # why no intent: "unsure", "nothing heard", "busy", "failed: ..."
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Transcribed:
     """A voicemail's text, made after the call by the recogniser (None: it could not be made, reason says why)."""
 
@@ -48,19 +48,19 @@ class Transcribed:
 # --- actions: core -> adapters ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Play:
     line: str
     prompt: str
     loop: bool = False
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class StopAudio:
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class StartRecording:
     """Record the caller into path (compressed by the recorder); stop on '#' if stop_on_key."""
 
@@ -72,12 +72,12 @@ class StartRecording:
     stop_on_key: bool = True
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class StopRecording:
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Recognise:
     """Which of `intents` the caller said in the audio at `path` (deleted once heard); SpeechHeard answers."""
 

@@ -3,24 +3,24 @@ handset (ring, connect to a line's audio, mute)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 # --- events: adapters -> core -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class HookOff:
     """A handset's receiver was lifted (debounced)."""
 
     handset: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class HookOn:
     handset: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class PresenceChanged:
     """The presence switch at a handset's desk: the operator sat down (present) or left."""
 
@@ -31,28 +31,28 @@ class PresenceChanged:
 # --- actions: core -> adapters ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class RingHandset:
     handset: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class StopRinging:
     handset: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class ConnectAudio:
     handset: str
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class DisconnectAudio:
     handset: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class MuteHandset:
     """Cut (or give back) a handset's microphone: a supervisor listening without being heard."""
 

@@ -4,19 +4,19 @@ way here, heard from the broker; calling off a caller's move to a sibling, and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 from ..siblings import Sibling
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SiblingsHeard:
     """Every sibling as the broker last told of it (posted by the fleet link when a status or presence comes)."""
 
     siblings: tuple[Sibling, ...] = ()
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CancelTransfer:
     """Call off the line's transfer to `number` in progress: the second leg is dropped, the caller taken back
     (TransferResult, not ok, follows). One that has gone through already is not undone."""
@@ -26,7 +26,7 @@ class CancelTransfer:
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class AnnounceMove:
     """Tell sibling `to` that a caller is on the way (before the transfer), or no longer is (`off`): what the caller
     chose here, so that box puts them straight in its queue. `caller` is the number as the core knows it: the fleet
@@ -42,7 +42,7 @@ class AnnounceMove:
     landed: bool = False  # the other way: the caller sibling `to` announced (its `call_id`) is here now
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class MoveAnnounced:
     """A sibling said it is moving a caller to this box (or, `off`, that it no longer is); heard from the broker."""
 

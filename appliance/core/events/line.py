@@ -3,12 +3,14 @@ core asks of it (hang up, dial, send an SMS, transfer the caller)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from appliance.core.lean import lean
 
 # --- events: adapters -> core -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class IncomingCall:
     """The line rang (RING / +CRING / VOICE CALL / ring cadence on FXO)."""
 
@@ -18,7 +20,7 @@ class IncomingCall:
     waited: float = 0.0  # seconds since the RING: the line tells the core once its ATA is answered
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallerId:
     """Caller ID that arrived after the ring (+CLIP, NMBR = ...)."""
 
@@ -26,27 +28,27 @@ class CallerId:
     caller: str | None  # None when withheld
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallForwarded:
     """The network says the call arriving on the line was forwarded to it (+CSSU: 0), before or after its RING."""
 
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallAnswered:
     """The modem accepted ATA (or went off-hook): audio now flows."""
 
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class AnswerFailed:
     line: str
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class AnswerRetry:
     """The modem refused ATA (attempt n); the line answers again on the caller's next RING."""
 
@@ -55,13 +57,13 @@ class AnswerRetry:
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class DtmfReceived:
     line: str
     digit: str  # one of 0-9 * # A-D
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class RemoteHangup:
     """The far end went away (NO CARRIER, VOICE CALL: END, ^CEND, busy tone...)."""
 
@@ -69,7 +71,7 @@ class RemoteHangup:
     reason: str = "caller hung up"
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class UnansweredCall:
     """A caller the line let go beside the call flow: a second caller turned away busy while a call was up
     (outcome rejected_busy), or a ring the modem itself reported missed (missed). Recorded, nothing else."""
@@ -80,7 +82,7 @@ class UnansweredCall:
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class LineDown:
     """The line can no longer carry calls; any call on it is lost."""
 
@@ -88,7 +90,7 @@ class LineDown:
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class LineUp:
     line: str
     # The line can hand a call on (GSM); an analogue (V.253) line cannot (core/moves.py). What the line can do, not
@@ -96,20 +98,20 @@ class LineUp:
     transfers: bool = field(default=True, compare=False)
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class DialAnswered:
     """An outbound call (a callback) was answered by the far end."""
 
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class DialFailed:
     line: str
     reason: str  # "busy", "no answer", "failed: ..."
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SmsReceived:
     line: str
     sender: str | None
@@ -117,7 +119,7 @@ class SmsReceived:
     received_at: float
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SmsResult:
     """The outcome of a SendSms: ok, or the modem's reason for refusing it."""
 
@@ -127,7 +129,7 @@ class SmsResult:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class TransferResult:
     line: str
     number: str
@@ -138,25 +140,25 @@ class TransferResult:
 # --- actions: core -> adapters ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class HangUp:
     line: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Dial:
     line: str
     number: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SendSms:
     line: str
     number: str
     text: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Transfer:
     """Hand the caller to an external number (deflection / explicit transfer / conference per network)."""
 

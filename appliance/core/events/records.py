@@ -3,14 +3,14 @@ callback requests, for the store (and through it the web page and the integratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from appliance.core.lean import lean
 
 from ..record import CallRecord
 
 # --- actions: core -> adapters ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SaveVoicemail:
     """A voicemail was recorded for this call (it may arrive after the call record was written)."""
 
@@ -20,7 +20,7 @@ class SaveVoicemail:
     caller: str | None
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SaveRecording:
     """A whole-call recording (only when the box records calls, and the caller was told)."""
 
@@ -29,7 +29,7 @@ class SaveRecording:
     seconds: float
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SaveCallback:
     """A callback request, or an attempt at one: the store keeps the queue of callbacks to do."""
 
@@ -41,7 +41,7 @@ class SaveCallback:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallStarted:
     """Persist the call's opening so a crash mid-call leaves a trace."""
 
@@ -51,7 +51,7 @@ class CallStarted:
     started_at: float
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallerKnown:
     """The caller's number arrived after the call was opened (+CLIP after RING): the live record shows it."""
 
@@ -59,7 +59,7 @@ class CallerKnown:
     caller: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallConnected:
     """An operator took the call: shown live, and integrations hear of it now rather than at the end."""
 
@@ -69,7 +69,7 @@ class CallConnected:
     at: float
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallEnded:
     """Persist the finished call: the whole record in one write."""
 

@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
+from appliance.core.lean import lean
 from appliance.modem.framing import DleEvent
 
 # --- happenings: what a modem report means, in the line's words ------------------------------
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Ring:
     pass
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallerNumber:
     number: str | None  # None when withheld or unavailable
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Dtmf:
     digit: str
 
@@ -38,14 +38,14 @@ def _brief(self: Any) -> str:
     return f"{type(self).__name__}({', '.join(shown)})"
 
 
-@dataclass(frozen=True, repr=False)
+@lean(frozen=True, repr=False)
 class LineAnswered:
     call: int | None = None  # the modem's call index (+CLCC <id>, ^CONN:<id>) when the report gives it
 
     __repr__ = _brief
 
 
-@dataclass(frozen=True, repr=False)
+@lean(frozen=True, repr=False)
 class LineHungUp:
     reason: str
     call: int | None = None
@@ -53,13 +53,13 @@ class LineHungUp:
     __repr__ = _brief
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class OwedOk:
     """OK read with no command in flight: the reply owed to a command already ended, as a late ATA's own OK is
     when the caller's NO CARRIER was read as its reply. It says that ATA answered someone (the next caller)."""
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class CallWaiting:
     """A second caller while a call is up (+CCWA, +CLCC stat 5): never news about the first call."""
 
@@ -67,14 +67,14 @@ class CallWaiting:
     call: int | None = None
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class MissedCall:
     """The modem's own note that a call rang and was not answered (SIMCom MISSED_CALL:)."""
 
     number: str | None
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class ModemWarning:
     """Something the box cannot fix by itself but an admin must hear: kind is power, sms_full or temperature."""
 
@@ -82,13 +82,13 @@ class ModemWarning:
     text: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class NewSms:
     storage: str
     index: int
 
 
-@dataclass(frozen=True, repr=False)
+@lean(frozen=True, repr=False)
 class Registration:
     stat: int
     domain: str = "CREG"  # CREG circuit-switched, CGREG packet (GPRS/UMTS), CEREG LTE (EPS)
@@ -96,30 +96,30 @@ class Registration:
     __repr__ = _brief
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class PowerDown:
     reason: str
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class SimStatus:
     state: str  # READY, SIM PIN, NOT READY, ...
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Forwarded:
     """+CSSU: 0 (27.007 supplementary service notification, after AT+CSSN=0,1): the call being set up was
     forwarded to this line by the network, e.g. from a sibling box's busy line."""
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class UssdReply:
     status: int
     text: str | None
     dcs: int
 
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class Signal:
     rssi: int  # 0..31, 99 unknown (27.007 +CSQ scale)
 
@@ -129,7 +129,7 @@ Happening = (
     | Registration | PowerDown | SimStatus | UssdReply | Signal | Forwarded
 )
 
-@dataclass(frozen=True)
+@lean(frozen=True)
 class VoiceSwitching:
     """How a family puts a call's audio on its USB voice path (docs/modems.md, "Line audio").
 
