@@ -1,17 +1,16 @@
 """The code `@dataclass` generates for the daemon's classes, compiled once at install instead of at every start.
 
-`@dataclass` writes each class's __init__, __repr__, __eq__, __hash__, __setattr__... as Python source and
-compiles it while the module is imported: ~590 functions for the daemon's ~130 classes (~360 since their __eq__,
-__hash__ and __repr__ are shared, core/lean.py), 35-49 ms of the ~170 ms its imports took here (about ten times
-that on a Pi Zero), at every start, for source that depends
-only on the classes' fields. So the install's bytecode step (ops/bytecode.py) imports the daemon's modules
-once with `record()`, and writes each source text with the code it compiles to into the bytecode prefix
-(the daemon's user cannot write there); `hotline run` calls `use()` before it loads the box, and dataclasses
-are handed that code instead of compiling the same text again. The only thing replaced is the compiling:
-`use()` puts an `exec` into the dataclasses module's namespace, where its one `exec(text, globals, ns)` call
-finds it before the builtin, and that `exec` runs the recorded code for a text it knows and compiles any
-other text (another version's class, one added since) as the builtin would. No file (a tree run from source,
-tests): nothing changes. Each entry is dropped once used: what stays in the daemon is the functions, as before.
+`@dataclass` writes each class's __init__, __repr__, __eq__, __hash__, __setattr__... as Python source and compiles
+it while the module is imported: ~590 functions for the daemon's ~130 classes (~130 since all but their __init__s
+are shared: core/lean.py), 35-49 ms of the ~170 ms its imports took here (about ten times that on a Pi Zero), at
+every start, for source that depends only on the classes' fields. So the install's bytecode step (ops/bytecode.py)
+imports the daemon's modules once with `record()`, and writes each source text with the code it compiles to into the
+bytecode prefix (the daemon's user cannot write there); `hotline run` calls `use()` before it loads the box, and
+dataclasses are handed that code instead of compiling the same text again. The only thing replaced is the compiling:
+`use()` puts an `exec` into the dataclasses module's namespace, where its one `exec(text, globals, ns)` call finds
+it before the builtin, and that `exec` runs the recorded code for a text it knows and compiles any other text
+(another version's class, one added since) as the builtin would. No file (a tree run from source, tests): nothing
+changes. Each entry is dropped once used: what stays in the daemon is the functions, as before.
 """
 
 from __future__ import annotations

@@ -1,18 +1,23 @@
-"""`@lean`: a dataclass whose __eq__, __hash__ and __repr__ are one shared function each, not three per class.
+"""`@lean`: a dataclass whose __eq__, __hash__, __repr__ (and a frozen one's __setattr__ and __delattr__) are one
+shared function each, not generated per class.
 
-`@dataclass` writes these three for every class as source text naming its fields and compiles it: ~4 KB of code
-and function objects per class (a frozen class with eq and repr: ~12.5 KB, ~4 of them these three; measured with
-tracemalloc on the box's python 3.11). The daemon holds ~130 such classes (events, config, the modem's happenings),
-~0.5 MB of its 25 MB budget for methods that are mostly never called: equality is what tests and the
-reconfigure diff use, repr what a log line or a failed assert prints. One function each, reading the class's
-field names from a tuple, behaves the same:
+`@dataclass` writes these for every class as source text naming its fields and compiles it: a frozen class with eq
+and repr costs ~12.5 KB of code and function objects, ~7 of them these five (tracemalloc, the box's python 3.11).
+The daemon holds ~130 such classes (events, config, the modem's happenings), ~110 of them frozen: ~0.8 MB of its
+25 MB budget for methods that are mostly never called (equality is what tests and the reconfigure diff use,
+repr what a log line or a failed assert prints). One function each, reading the class's field names from a
+tuple, behaves the same:
 
 - `==`: instances of exactly the same class compare their `compare` fields in order, else NotImplemented;
 - `hash()`: the hash of the tuple of the fields `@dataclass` would hash (frozen classes with eq; a non-frozen
   class with eq is unhashable), unless the class body defines __hash__;
-- `repr()`: `Class(field=value!r, ...)` over the `repr` fields, with the class's qualified name.
+- `repr()`: `Class(field=value!r, ...)` over the `repr` fields, with the class's qualified name;
+- frozen: assigning a field once set, or any attribute of the class's own instances, raises FrozenInstanceError,
+  as deleting does. The class is made by `@dataclass` unfrozen, so its __init__ assigns each field through that
+  __setattr__ (the first assignment of a field is its __init__'s) rather than through `object.__setattr__`, and
+  its `__dataclass_params__.frozen` reads False (nothing of the box's reads it).
 
-Everything else is `@dataclass`'s own (fields, __init__, frozen's __setattr__, __match_args__, replace()):
+Everything else is `@dataclass`'s own (fields, __init__, __match_args__, replace()):
 the decorator calls it with eq and repr off and adds the shared functions where `@dataclass` would have
 generated its own (never over a method the class body defines). `order` and `unsafe_hash` are not taken: a
 class needing them uses `@dataclass`. Unlike `@dataclass`'s repr, the shared one has no guard against a class
@@ -28,6 +33,7 @@ from typing import Any, TypeVar, dataclass_transform, overload
 T = TypeVar("T", bound=type)
 
 _REPR, _COMPARE, _HASH = "_lean_repr", "_lean_compare", "_lean_hash"  # the field names, on each class
+_FROZEN = "_lean_frozen"  # (the frozen class, its field names): a plain subclass's instances may take other attributes
 
 
 def _values(obj: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
@@ -50,25 +56,46 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
+def _setattr(self: Any, name: str, value: Any) -> None:
+    owner, fields = getattr(self.__class__, _FROZEN)
+    if (name in self.__dict__) if name in fields else self.__class__ is owner:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _delattr(self: Any, name: str) -> None:
+    owner, fields = getattr(self.__class__, _FROZEN)
+    if self.__class__ is owner or name in fields:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    object.__delattr__(self, name)
+
+
 def _make(cls: T, repr: bool, eq: bool, frozen: bool, kw_only: bool) -> T:  # noqa: A002 - dataclass's own names
     body = cls.__dict__
     share_repr = repr and "__repr__" not in body
     share_eq = eq and "__eq__" not in body
-    made: Any = dataclasses.dataclass(cls, repr=repr and not share_repr, eq=eq and not share_eq, frozen=frozen,
-                                      kw_only=kw_only)
+    # as @dataclass reads it: a body with __eq__ and no __hash__ has __hash__ = None, which is not the class's own
+    own_hash = "__hash__" in body and not (body["__hash__"] is None and "__eq__" in body)
+    if frozen and ("__setattr__" in body or "__delattr__" in body):
+        raise TypeError(f"Cannot overwrite attribute __setattr__ or __delattr__ in class {cls.__name__}")
+    made: Any = dataclasses.dataclass(cls, repr=repr and not share_repr, eq=eq and not share_eq, kw_only=kw_only)
     fields = dataclasses.fields(made)
+    if frozen:
+        setattr(made, _FROZEN, (made, frozenset(f.name for f in fields)))
+        made.__setattr__ = _setattr  # type: ignore[assignment]
+        made.__delattr__ = _delattr  # type: ignore[assignment]
     if share_repr:
         setattr(made, _REPR, tuple(f.name for f in fields if f.repr))
         made.__repr__ = _repr  # type: ignore[assignment]
     if share_eq:
         setattr(made, _COMPARE, tuple(f.name for f in fields if f.compare))
         made.__eq__ = _eq  # type: ignore[assignment]
-        if "__hash__" not in body:  # what @dataclass does with eq and no hash of the class's own
-            if frozen:
-                setattr(made, _HASH, tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
-                made.__hash__ = _hash  # type: ignore[assignment]
-            else:
-                made.__hash__ = None  # type: ignore[assignment]
+    if eq and not own_hash:  # what @dataclass does with eq and no hash of the class's own
+        if frozen:
+            setattr(made, _HASH, tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+            made.__hash__ = _hash  # type: ignore[assignment]
+        else:
+            made.__hash__ = None  # type: ignore[assignment]
     return made
 
 

@@ -30,9 +30,9 @@ def test_a_start_builds_every_dataclass_of_the_daemon_from_the_code_recorded_at_
     """Before: each start compiled ~590 generated functions (35-49 ms of ~170 ms of imports here)."""
     recorded = subprocess.run([sys.executable, "-m", "appliance.dataclass_code", str(tmp_path)], cwd=REPO,
                               capture_output=True, text=True, check=True).stdout
-    # __init__, and a frozen class's __setattr__ and __delattr__, of the daemon's ~130 classes (their __eq__, __hash__
-    # and __repr__ are one shared function each: appliance/core/lean.py)
-    assert int(recorded.split()[0]) > 300
+    # the __init__ of each of the daemon's ~130 classes (their __eq__, __hash__, __repr__ and a frozen one's
+    # __setattr__ and __delattr__ are one shared function each: appliance/core/lean.py)
+    assert int(recorded.split()[0]) > 100
     out = subprocess.run([sys.executable, "-c", STARTS.format(prefix=str(tmp_path))], cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
     start = json.loads(out)

@@ -52,9 +52,21 @@ def test_a_lean_class_compares_hashes_and_prints_as_a_dataclass_does(options):
             assert hash(shared(**one)) == hash(plain(**one))  # the same tuple hashed
     assert shared(name="a") != plain(name="a") and shared(name="a").__eq__("a") is NotImplemented
     assert dataclasses.replace(shared(name="a"), count=3).count == 3
-    if options.get("frozen"):
+    for made in (plain, shared) if options.get("frozen") else ():
+        one = made(name="a")
+        for change, name in ((setattr, "count"), (setattr, "other"), (delattr, "count"), (delattr, "other")):
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                change(one, name, 1) if change is setattr else change(one, name)
+        assert one.count == 0
+
+        class Loose(made):  # type: ignore[valid-type,misc]  # a plain subclass may take attributes of its own
+            pass
+
+        loose = Loose(name="a")
+        loose.other = 1
+        del loose.other
         with pytest.raises(dataclasses.FrozenInstanceError):
-            shared(name="a").count = 1  # type: ignore[misc]
+            loose.name = "b"
 
 
 def test_methods_of_the_class_body_stay_and_subclasses_compare_their_own_fields():
@@ -71,6 +83,22 @@ def test_methods_of_the_class_body_stay_and_subclasses_compare_their_own_fields(
         __hash__ = object.__hash__
 
     assert repr(Shown(1)) == "shown" and Shown(1) == Shown(2) and Shown.__hash__ is object.__hash__
+    for decorate in (dataclass, lean):
+        @decorate(frozen=True)
+        class Equal:
+            value: int
+
+            def __eq__(self, other: object) -> bool:
+                return True
+
+        assert hash(Equal(1)) == hash(Equal(1))  # frozen with an __eq__ of its own: still hashed by its fields
+        with pytest.raises(TypeError):
+            @decorate(frozen=True)
+            class Settable:
+                value: int
+
+                def __setattr__(self, name: str, value: object) -> None:
+                    pass
 
     @lean
     class Base:
@@ -87,7 +115,7 @@ def test_methods_of_the_class_body_stay_and_subclasses_compare_their_own_fields(
 def test_lean_classes_share_one_function_each():
     plain, shared = pair(frozen=True)
     other = pair(frozen=True)[1]
-    for method in ("__eq__", "__hash__", "__repr__"):
+    for method in ("__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"):
         assert getattr(shared, method) is getattr(other, method)
         assert getattr(plain, method) is not getattr(pair(frozen=True)[0], method)
 
@@ -104,7 +132,7 @@ for name, module in list(sys.modules.items()):
     if name.startswith("appliance."):
         for value in vars(module).values():
             if isinstance(value, type) and value.__module__ == name and dataclasses.is_dataclass(value):
-                for method in ("__eq__", "__hash__", "__repr__"):
+                for method in ("__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"):
                     code = getattr(value.__dict__.get(method), "__code__", None)
                     if code is not None and code.co_filename == "<string>":  # the text @dataclass compiles
                         generated.append(name + "." + value.__qualname__ + "." + method)
@@ -112,7 +140,7 @@ print(json.dumps(generated))
 """
 
 
-def test_no_class_the_daemon_loads_carries_its_own_generated_eq_hash_or_repr():
-    """Each would be ~4 KB of code and function objects in the idle daemon (docs/proof.md, "memown")."""
+def test_no_class_the_daemon_loads_carries_its_own_generated_eq_hash_repr_or_frozen_setattr():
+    """Each would be ~4-7 KB of code and function objects in the idle daemon (docs/proof.md, "memown")."""
     out = subprocess.run([sys.executable, "-c", GENERATED], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == []
