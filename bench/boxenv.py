@@ -47,8 +47,9 @@ class Box:
 
 
 def tree_hash() -> str:
-    """A digest of every file pip would install from the tree (compiled caches left out)."""
-    digest = hashlib.sha256()
+    """A digest of every file pip would install from the tree (compiled caches left out), and of this file: a
+    change in how the venv is made (`_build`) makes a new one."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
     for top in SOURCES:
         path = ROOT / top
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
@@ -126,7 +127,8 @@ def _build(base: Path, venv: Path) -> None:
                 shutil.copytree(path, Path(src) / top, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         # install.sh's install_venv: the venv, the tree into it, and the daemon's bytecode into the prefix its
         # unit names (a tree from before the unit named one has no such step)
-        steps = [[str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src]]
+        steps = [[str(base), "-m", "venv", str(venv)], [str(venv / "bin/pip"), "install", "--quiet", src],
+                 [str(venv / "bin/pip"), "uninstall", "--yes", "--quiet", "setuptools"]]
         if "PYTHONPYCACHEPREFIX" in unit_environment():
             steps.append([str(venv / "bin/python"), "-m", "appliance.ops.bytecode", str(venv / "opt/pycache")])
         _run(*steps)

@@ -288,3 +288,22 @@ def test_what_the_tests_write_as_they_run_is_not_copied_to_the_box(pi_root: Path
         marker.unlink()
     assert (pi_root / "opt/hotline/src/appliance").is_dir()
     assert not (pi_root / "opt/hotline/src/tests/screenshots").exists()
+
+
+@pytest.mark.slow  # ~17 s: the venv's ensurepip
+def test_the_installed_venv_starts_without_setuptools_distutils_shim(pi_root: Path, tmp_path: Path) -> None:
+    """Python 3.11's `venv` brings setuptools, whose .pth file makes every interpreter of the venv (the daemon's,
+    the web's) import its distutils shim at start; the install's own venv commands, run here as planned (all but
+    the network's `pip install`), leave an interpreter that starts without it."""
+    assert _install(pi_root).returncode == 0
+    venv = tmp_path / "venv"
+    steps = [line.replace("/opt/hotline/venv", str(venv)) for line in _plan(pi_root)
+             if "/opt/hotline/venv" in line and " install " not in line and "appliance.ops" not in line
+             and "tls-cert" not in line]
+    assert steps and steps[0] == f"python3 -m venv {venv}", steps
+    for step in steps:
+        done = subprocess.run(step.split(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (step, done.stderr)
+    started = subprocess.run([str(venv / "bin/python"), "-c", "import sys; print(sorted(sys.modules))"],
+                             capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    assert "_distutils_hack" not in started.stdout, started.stdout
