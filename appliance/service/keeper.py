@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Records
 from ..core.call import Call
@@ -28,9 +29,11 @@ from ..records.store.journal import STORAGE_ERRORS, Journal, JournaledStore, res
 from ..records.store.restamp import ProvisionalRuns
 from ..records.store.retention import enforce_retention
 from ..records.store.salvage import check_after_start, open_call_log, too_big_to_check_at_start
-from ..records.webhooks import WebhookSender
 from .alarms import Alarms
 from .interrupted_audio import salvage_audio
+
+if TYPE_CHECKING:
+    from ..records.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,9 @@ class RecordKeeper:
         self._stop = threading.Event()
         self._sender: WebhookSender | None = None
         self._thread: threading.Thread | None = None
-        if records.webhooks:
+        if records.webhooks:  # the sender loads only where the config names an endpoint
+            from ..records.webhook_sender import WebhookSender
+
             self._sender = WebhookSender(self.store.path, records.webhooks, clock=clock.wall,
                                          on_trouble=lambda text: self._chore_result("webhooks", text))
             store.on_outbox = self._sender.wake

@@ -10,7 +10,8 @@ import pytest
 from appliance import config as configuration
 from appliance.records.privacy import Privacy
 from appliance.records.store.calls import CallStore
-from appliance.records.webhooks import REPLAY_WINDOW, Endpoint, WebhookSender, verify
+from appliance.records.webhook_sender import WebhookSender, verify
+from appliance.records.webhooks import REPLAY_WINDOW, Endpoint
 from tests.support.calls import NUMBER, record, write
 from tests.support.receiver import SECRET, Receiver
 

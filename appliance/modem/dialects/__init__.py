@@ -1,26 +1,28 @@
-"""Modem families by name, and `auto` detection from what the modem says about itself."""
+"""Modem families by name, and `auto` detection from what the modem says about itself.
+
+A family's module is imported when a line is made with its name or `auto` finds it (at the start or a
+reconfigure, never in a call): a box holds only its own modems' dialects.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from appliance.modem.at import Reply
 from appliance.modem.dialects.base import Dialect
-from appliance.modem.dialects.huawei import Huawei
-from appliance.modem.dialects.quectel import Quectel
-from appliance.modem.dialects.sim800 import Sim800
-from appliance.modem.dialects.sim7600 import Sim7600
-from appliance.modem.dialects.v253 import V253
 
-DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Sim800, Sim7600, Quectel, Huawei, V253)}
+# name: its class, in the module appliance.modem.dialects.<name>
+DIALECTS: dict[str, str] = {"sim800": "Sim800", "sim7600": "Sim7600", "quectel": "Quectel", "huawei": "Huawei",
+                            "v253": "V253"}
 
 
 def dialect_named(name: str) -> Dialect:
-    try:
-        return DIALECTS[name]()
-    except KeyError:
+    if name not in DIALECTS:
         known = ", ".join(sorted(DIALECTS) + ["auto"])
-        raise ValueError(f"unknown modem dialect {name!r} (known: {known})") from None
+        raise ValueError(f"unknown modem dialect {name!r} (known: {known})")
+    family: type[Dialect] = getattr(importlib.import_module(f"{__name__}.{name}"), DIALECTS[name])
+    return family()
 
 
 def detect(identity: str) -> str | None:
