@@ -9,6 +9,7 @@ puts the line in `checking`: the modem is asked what the ATA did, and Calls sett
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -24,6 +25,8 @@ ANSWER_ATTEMPTS = 3  # ATA refused this often and the call is rejected (the call
 # meanwhile is journalled then rather than at its reply, so a crash before the reply still leaves it. Sooner
 # would seal it while the ATA is still on its way, on the CPU the ATA's way needs (bench/answer_latency.py).
 NUMBER_GRACE = 0.05
+
+log = logging.getLogger(__name__)
 
 
 @lean(frozen=True)
@@ -90,6 +93,7 @@ class AnswerExchange:
         self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
         self._answered_number: str | None = None  # the number heard before that report: the answered caller's
         self._first: tuple[str, Sent | None] | None = None  # (call id noted, its ATA) by `first`, for `now`
+        self._journal_failed = False  # the answer journal raised once: said in the log, not again for each call
 
     # --- what Calls tells its part ------------------------------------------------------------
 
@@ -108,9 +112,19 @@ class AnswerExchange:
         self._up_while_checking, self._answered_number = False, None
 
     def note(self, call_id: str | None, caller: str | None) -> None:
-        """Journal the answer (the daemon's answer journal, so a crash before the record is written leaves one)."""
-        if self._note_answer is not None:
+        """Journal the answer (the daemon's answer journal, so a crash before the record is written leaves one).
+
+        The journal only covers a crash: whatever it raises, the answer and the call's record go on (an
+        exception here, on the reader or in the worker's job, held the call back from the core for good)."""
+        if self._note_answer is None:
+            return
+        try:
             self._note_answer(call_id or "", self.line_id, caller)
+        except Exception:  # noqa: BLE001 - see above
+            if not self._journal_failed:
+                self._journal_failed = True
+                log.exception("line %s: the answer journal failed; calls are answered and recorded as usual, but a "
+                              "crash before a call's record is written would lose that call", self.line_id)
 
     # --- the exchange -------------------------------------------------------------------------
 

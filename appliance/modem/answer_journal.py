@@ -59,6 +59,7 @@ class AnswerJournal:
         self._pending: dict[str, str] = {}  # call id -> its line, for calls noted and not yet settled
         self._ready: dict[str, bytes] = {}  # line -> the sealed start of its next note, made ahead
         self._sealing = False  # a number was sealed: the library is in memory, every entry is sealed from now on
+        self._unsealable = False  # the seal failed once: the rest of this run is journalled in the clear, no numbers
         self._recorded: dict[str, str] = {}  # line -> its last call settled (its record is in the database)
         self._fd: int | None = None
         self._map: mmap.mmap | None = None  # the reserved part of the file, mapped
@@ -137,6 +138,8 @@ class AnswerJournal:
         with self._lock:
             if self._fd is None or self._recorded.get(line) == call_id:
                 return
+            if self._unsealable and call_id in self._pending:
+                return  # the number, which cannot be sealed, was all this line would add
             self._pending[call_id] = line
             self._write(row)  # a full disk must not stop the answer: the record is written as usual
 
@@ -155,14 +158,36 @@ class AnswerJournal:
                 self._wipe()  # nothing in flight: the journal holds no entry
             # the line's next note, sealed now rather than before its ATA (once the library is in memory)
             if line not in self._ready and self._sealing:
-                self._ready[line] = self._seal.seal(json.dumps({"line": line}).encode())
+                ahead = self._sealed({"line": line})
+                if ahead is not None:
+                    self._ready[line] = ahead
 
     def _line(self, entry: dict) -> bytes:
-        plain = json.dumps(entry).encode()
-        if entry.get("caller") is None and not self._sealing:
-            return plain + b"\n"  # no number to hide, and the library's import is not worth a caller's wait
-        self._sealing = True
-        return self._seal.seal(plain) + b"\n"
+        if entry.get("caller") is not None or self._sealing:
+            sealed = self._sealed(entry)
+            if sealed is not None:
+                self._sealing = True
+                return sealed + b"\n"
+            entry = {key: value for key, value in entry.items() if key != "caller"}
+        # no number to hide (or none that can be hidden), and the library's import is not worth a caller's wait
+        return json.dumps(entry).encode() + b"\n"
+
+    def _sealed(self, entry: dict) -> bytes | None:
+        """`entry` sealed; None when the seal fails (its library missing from the install, or the seal itself).
+
+        The journal then goes on in the clear without the numbers, and says so once: it only covers a crash
+        between an ATA and its record, and neither the answer nor the record may wait on it (nor be lost with
+        it: its exception, raised into the line's reader or worker, kept the call from the core for good)."""
+        if self._unsealable:
+            return None
+        try:
+            return self._seal.seal(json.dumps(entry).encode())
+        except Exception as exc:  # noqa: BLE001 - see above
+            self._unsealable = True
+            log.error("answer journal %s: cannot seal (%s: %s); answers are journalled without the caller's number "
+                      "until the daemon restarts: a crash before a call's record is written leaves that record "
+                      "without it", self.path, type(exc).__name__, exc)
+            return None
 
     def _write(self, row: bytes, at: int | None = None) -> None:
         start = self._end if at is None else at
