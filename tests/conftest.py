@@ -8,6 +8,7 @@ a file of their own, tests/integration/test_clock.py).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -36,6 +37,21 @@ def pytest_unconfigure(config) -> None:
     own = config.stash.get(_OWN_SEED, None)
     if own is not None:
         shutil.rmtree(own, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """A test that runs a `hotline` command in-process (cli.main sets the root logger up as the real command does:
+    a handler on the stderr of that moment, level INFO) leaves no handler behind. One left behind wrote every later
+    test's log lines into a capture stream closed with its test ("Logging error ... I/O operation on closed file",
+    test_restore's `hotline check` in CI's log), and at INFO, for the rest of that worker's run."""
+    root = logging.getLogger()
+    handlers, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers and type(handler).__module__ != "_pytest.logging":  # pytest's own come and go
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
