@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
+import tempfile
 import threading
 import time
 import tty
@@ -23,14 +25,23 @@ USB_VOICE = ("huawei", "sim7600", "quectel")
 
 class ModemEmulator:
     def __init__(self, dialect: str = "sim800", *, link: str | None = None, sim_pin: str | None = None) -> None:
-        """`link`, when given, is a stable symlink (like /dev/serial/by-id/...) re-pointed at each new pty."""
+        """`port` is a stable symlink re-pointed at each new pty, as /dev/serial/by-id/... follows its device:
+        `link` when given, else one in a directory of the emulator's own, removed by stop().
+
+        Never the pty's own /dev/pts/N: the kernel gives the next pty made anywhere on the machine the lowest free
+        number, so a program still retrying an unplugged or stopped emulator's /dev/pts/N opened the next
+        emulator instead (another test's, in any process) and took its lock (docs/testing.md)."""
         self.dialect = dialect
+        self._own_dir: str | None = None
+        if link is None:
+            self._own_dir = tempfile.mkdtemp(prefix="hotline-modem-")
+            link = os.path.join(self._own_dir, "at")
         self.link = link
         self.received: list[str] = []
         self.received_at: list[float] = []  # time.monotonic() as each received command was read, for the bench
         self.ring_sent_at: list[float] = []  # time.monotonic() just before each RING (+CRING) was written
         # the families with a USB voice port get one: a second pty (`voice_port.port`), quiet until switched on
-        self.voice_port = UsbVoicePort(link + "-audio" if link else None) if dialect in USB_VOICE else None
+        self.voice_port = UsbVoicePort(link + "-audio") if dialect in USB_VOICE else None
         self.script = Script(dialect, self._send, sim_pin=sim_pin, usb_voice=self.voice_port)
         self.hung = False  # fault: the firmware stops answering commands
         self._deaf = False  # fault: the modem takes no more bytes (CTS held low): stop_taking_input
@@ -47,7 +58,7 @@ class ModemEmulator:
 
     @property
     def port(self) -> str:
-        return self.link or self._slave_path
+        return self.link
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -67,6 +78,8 @@ class ModemEmulator:
         for fd in (self._wake_r, self._wake_w, self._deaf_r, self._deaf_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
 
     def unplug(self) -> None:
         """The USB device vanishes: the port's path goes away and the open port fails."""
@@ -178,12 +191,11 @@ class ModemEmulator:
         os.set_blocking(master, False)  # a line that stopped reading must not block the emulator
         self._master, self._slave = master, slave
         self._slave_path = os.ttyname(slave)
-        if self.link:
-            tmp = self.link + ".new"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            os.symlink(self._slave_path, tmp)
-            os.replace(tmp, self.link)
+        tmp = self.link + ".new"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        os.symlink(self._slave_path, tmp)
+        os.replace(tmp, self.link)
         self._thread = threading.Thread(target=self._serve, args=(master,), name="modem-emulator", daemon=True)
         self._thread.start()
 
@@ -199,9 +211,8 @@ class ModemEmulator:
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        if self.link:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.link)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.link)
 
     def stop_taking_input(self) -> None:
         """The modem takes no more bytes, as one holding CTS low: the port's queue towards it is stuffed full, so

@@ -43,8 +43,8 @@ def key_tone(digit: str, seconds: float = 0.1, gap: float = 0.1, level_dbov: flo
 
 
 class UsbVoicePort:
-    def __init__(self, link: str | None = None) -> None:
-        self.link = link
+    def __init__(self, link: str) -> None:
+        self.link = link  # the port's path: a symlink to the pty of the moment (ModemEmulator says why)
         self.silent = False  # fault: switching is accepted but no sound ever flows
         self.switch_delay = 0.0  # fault: the switch takes effect this many seconds after the command
         self.on = False
@@ -62,7 +62,7 @@ class UsbVoicePort:
 
     @property
     def port(self) -> str:
-        return self.link or self._path
+        return self.link
 
     def start(self) -> None:
         self._plug()
@@ -86,12 +86,11 @@ class UsbVoicePort:
         tty.setraw(slave)
         os.set_blocking(master, False)
         self._master, self._slave, self._path = master, slave, os.ttyname(slave)
-        if self.link:
-            tmp = self.link + ".new"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            os.symlink(self._path, tmp)
-            os.replace(tmp, self.link)
+        tmp = self.link + ".new"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        os.symlink(self._path, tmp)
+        os.replace(tmp, self.link)
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, name="emulator-voice-port", daemon=True)
         self._thread.start()
@@ -108,9 +107,8 @@ class UsbVoicePort:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
-        if self.link:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.link)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.link)
 
     # --- the modem's side: switching ------------------------------------------------------
 

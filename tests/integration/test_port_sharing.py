@@ -16,9 +16,11 @@ import pytest
 import serial
 
 from appliance.audio.voice_port import VoicePort
-from appliance.core.events import LineDown
+from appliance.core.events import LineDown, LineUp
 from appliance.modem.line import ModemLine
+from appliance.sim.emulator import ModemEmulator
 from tests.support.modem_kit import Events
+from tests.support.waiting import wait_until
 
 
 def test_a_second_line_on_a_running_lines_modem_port_is_refused_and_the_first_keeps_its_calls(line, emulator):
@@ -48,3 +50,38 @@ def test_a_second_opener_of_a_voice_port_in_use_is_refused():
         capture.close()
         for fd in (master, slave):
             os.close(fd)
+
+
+def test_a_line_retrying_its_unplugged_modem_never_opens_the_next_modem_made_on_the_machine(events):
+    """A pty's number is free once its modem is gone, and the next pty made anywhere takes the lowest free one.
+    A line retrying its unplugged modem's /dev/pts/N then opened the next test's modem (in any xdist worker),
+    initialised it and held its lock: that test's line read "Could not exclusively lock port" (stop 18's CI
+    flake, test_call_waiting_end_to_end). An emulator's port is a path of its own that goes with it, as a udev
+    name (/dev/serial/by-id/..., /dev/hotline/...) goes with its device: the retrying line finds no port."""
+    first = ModemEmulator("sim800")
+    first.start()
+    opened: list[str] = []
+
+    def counted(port: str, **options) -> serial.Serial:
+        opened.append(port)
+        return serial.serial_for_url(port, **options)
+
+    line = ModemLine("gsm1", first.port, post=events.post, dialect="sim800", serial_factory=counted)
+    nxt = ModemEmulator("sim800")
+    try:
+        line.start()
+        assert events.next() == LineUp("gsm1")
+        tried = len(opened)
+        first.unplug()  # the modem's USB cable pulled
+        events.until(LineDown)
+        # its first retry failed: the line holds nothing of the old pty now, so its number is free
+        wait_until(lambda: len(opened) > tried, 10, "the line to retry its port")
+        nxt.start()  # the next test's modem
+        tried = len(opened)
+        wait_until(lambda: len(opened) >= tried + 2 or nxt.received, 10, "the line to try its port twice more")
+        assert nxt.received == [], "the line retrying its unplugged modem opened the next one"
+        assert "No such file" in line.status()["reason"], line.status()
+    finally:
+        line.close()
+        nxt.stop()
+        first.stop()
