@@ -121,6 +121,10 @@ class AlsaRecorder:
         self._paced_from = 0.0
         self._paced_frames = 0
         self._wake = threading.Condition()
+        # The wait for the next tick is on this lock, held while no one has anything to say: a condition's wait
+        # runs ~20 lines of Python at every period (~40 µs after a sleep here, a sixth of four lines' CPU).
+        self._nudge = threading.Lock()
+        self._nudge.acquire()
         self._take: _Take | None = None
         self._listening = False
         self._taps: list[Callable[[bytes], bool]] = []  # live listeners (a supervisor's browser): period -> go on?
@@ -141,19 +145,19 @@ class AlsaRecorder:
         """Capture for the software DTMF receiver from now on (the call was answered); needs detect_dtmf."""
         with self._wake:
             self._listening = self.detect_dtmf
-            self._wake.notify()
+            self._notify()
 
     def stop_listening(self) -> None:
         """No key matters now (the call is over, or the caller talks to an operator): capture only to record."""
         with self._wake:
             self._listening = False
-            self._wake.notify()
+            self._notify()
 
     def tap(self, sink: Callable[[bytes], bool]) -> None:
         """Hand every captured period to `sink` (on the capture thread) until it returns False: a live listener."""
         with self._wake:
             self._taps.append(sink)
-            self._wake.notify()
+            self._notify()
 
     def start(self, path: str, *, max_seconds: float, silence_seconds: float, min_seconds: float,
               stop_on_key: bool = True) -> None:
@@ -184,7 +188,7 @@ class AlsaRecorder:
             elif not self._listening:  # nobody read while idle: pace from now, not from when the PCM opened
                 self._paced_from, self._paced_frames = self._clock(), 0
             self._take = take
-            self._wake.notify()
+            self._notify()
 
     def key(self, digit: str) -> None:
         """A key the modem heard: '#' ends a recording started with stop_on_key."""
@@ -197,13 +201,13 @@ class AlsaRecorder:
             if self._take is not None:
                 self._take.reason = "stopped"
                 self._take = None
-                self._wake.notify()
+                self._notify()
 
     def close(self) -> None:
         self.stop()
         with self._wake:
             self._closed = True
-            self._wake.notify()
+            self._notify()
         self._thread.join(timeout=5)
         for encoder in list(self._encoders):
             encoder.join(timeout=60)
@@ -215,11 +219,20 @@ class AlsaRecorder:
 
     # --- the capture thread --------------------------------------------------------------
 
+    def _notify(self) -> None:
+        """Wake the capture thread, in its idle wait (the condition, held by the caller) or its wait for the tick."""
+        self._wake.notify()
+        if self._nudge.locked():
+            try:
+                self._nudge.release()
+            except RuntimeError:  # another nudge came first: one is enough
+                pass
+
     def _end_on_key(self, digit: str) -> None:
         if digit == "#" and self._take is not None and self._take.stop_on_key:
             self._take.reason = "key"
             self._take = None
-            self._wake.notify()
+            self._notify()
 
     def _run(self) -> None:
         current: _Take | None = None
@@ -266,12 +279,14 @@ class AlsaRecorder:
         try:
             self.open()
             due = self._tick(self._paced_from + self._paced_frames / self.rate)
-            with self._wake:
-                # A condition wait, not a sleep: stop(), key() and close() cut it short.
-                while self._take is take and not self._closed and self._clock() < due:
-                    self._wake.wait(due - self._clock())
-                if self._take is not take or self._closed:
-                    return None
+            # Not a sleep: stop(), key() and close() cut it short (they change what is read here, then nudge).
+            while self._take is take and not self._closed:
+                wait = due - self._clock()
+                if wait <= 0:
+                    break
+                self._nudge.acquire(True, wait)
+            if self._take is not take or self._closed:
+                return None
             asked = self._clock()
             frames, data = self._pcm.read()
             ended = self._clock()
