@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from dataclasses import replace
@@ -44,6 +45,16 @@ def high_spans(states) -> tuple[list[float], list[float]]:
     for previous, current in zip(states[1:-2], states[2:-1], strict=False):
         (on if previous.state else off).append(current.timestamp)
     return on, off
+
+
+def typical(spans: list[float], places: int) -> list[float]:
+    """The median stretch at each place of a cycle of `places` stretches (the first the cadence's first).
+
+    The ring thread changes the output at deadlines counted from one start, so a wake-up the machine delays adds
+    up to nothing over a ring; but it makes that one stretch longer and the next one shorter, even to nothing
+    when it comes after the next deadline. On the shared CI machine that is tens to hundreds of ms now and then
+    (a 50 ms gap came out as 7 us at a load of 15); the cadence the box plays is each place's typical stretch."""
+    return [statistics.median(spans[place::places]) for place in range(places)]
 
 
 class GroundedPin(MockPin):
@@ -97,13 +108,12 @@ def test_relay_cadence_timing_follows_the_cadence(factory):
     handset = relay_handset(factory, Inbox(), cadence=(0.15, 0.3))
     ring = factory.pin(17)
     handset.ring()
-    wait_until(lambda: min(map(len, high_spans(ring.states))) >= 2, what="two whole on and off stretches")
+    wait_until(lambda: min(map(len, high_spans(ring.states))) >= 3, what="three whole on and off stretches")
     handset.stop_ringing()
     assert ring.state is False
     on, off = high_spans(ring.states)
-    assert len(on) >= 2 and len(off) >= 2
-    assert all(0.12 <= t <= 0.3 for t in on), on
-    assert all(0.25 <= t <= 0.5 for t in off), off
+    assert 0.12 <= typical(on, 1)[0] <= 0.3, on
+    assert 0.25 <= typical(off, 1)[0] <= 0.5, off
 
 
 def test_uk_double_ring_has_two_bursts_per_cycle(factory):
@@ -111,15 +121,13 @@ def test_uk_double_ring_has_two_bursts_per_cycle(factory):
     cadence = tuple(s / 4 for s in CADENCES["uk"])
     handset = relay_handset(factory, Inbox(), cadence=cadence)
     handset.ring()
-    # Two whole cycles (eight changes after the first "on"), however slowly a loaded machine gets there.
-    assert wait_until(lambda: len(factory.pin(17).states) >= 11, timeout=10)
+    # Three whole cycles (a short and a long gap each), however slowly a loaded machine gets there.
+    wait_until(lambda: len(high_spans(factory.pin(17).states)[1]) >= 6, 20, "three whole cycles")
     handset.stop_ringing()
-    _, off = high_spans(factory.pin(17).states)
-    short = [t for t in off if t < 0.3]
-    long = [t for t in off if t >= 0.3]
-    assert short and long, off
-    assert all(0.03 <= t <= 0.25 for t in short), off
-    assert all(0.4 <= t <= 1.0 for t in long), off
+    on, off = high_spans(factory.pin(17).states)
+    short, long = typical(off, 2)  # each cycle's first gap is the short one
+    assert 0.03 <= short <= 0.25 and 0.4 <= long <= 1.0, off
+    assert all(0.06 <= t <= 0.25 for t in typical(on, 2)), on
 
 
 def test_stop_ringing_silences_at_once_mid_burst(factory):
