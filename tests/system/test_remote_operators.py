@@ -10,7 +10,7 @@ from appliance import config as configuration
 from appliance.records.store.queries import CallLog
 from appliance.service import control
 from tests.support.boxes import simulated_box
-from tests.support.status import loop_status
+from tests.support.status import loop_status, on_loop
 from tests.support.waiting import wait_until
 
 VERA, GLEB = "+79160000001", "+79160000002"
@@ -100,7 +100,12 @@ def test_a_volunteer_calls_back_as_the_helpline_from_her_phone(box):
     assert control.call(daemon.control_path, "callback.request", number="+79165550303", operator="Vera")["ok"]
     wait_until(lambda: script.conference, 20, "Vera and the caller joined")
     assert emulator.count(f"ATD{VERA}") == vera_dials + 1 and emulator.count("ATD+79165550303") == 1
-    call = _call(daemon)
-    assert (call.operator, call.handset) == ("Vera", "phone:Vera") and call.connected_at is not None
+
+    def connected():  # on the loop: the modem joins them as it takes AT+CHLD=3, the box once it has read the OK
+        call = _call(daemon)
+        return call if call is not None and call.connected_at is not None else None
+
+    call = wait_until(lambda: on_loop(daemon, connected), 10, "the box to have Vera and the caller connected")
+    assert (call.operator, call.handset) == ("Vera", "phone:Vera")
     emulator.remote_hangup()
     wait_until(lambda: _call(daemon) is None, 10, "the callback to end")
