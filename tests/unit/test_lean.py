@@ -52,6 +52,7 @@ def test_a_lean_class_compares_hashes_and_prints_as_a_dataclass_does(options):
             assert hash(shared(**one)) == hash(plain(**one))  # the same tuple hashed
     assert shared(name="a") != plain(name="a") and shared(name="a").__eq__("a") is NotImplemented
     assert dataclasses.replace(shared(name="a"), count=3).count == 3
+    assert shared.__dataclass_params__.frozen == plain.__dataclass_params__.frozen  # type: ignore[attr-defined]
     for made in (plain, shared) if options.get("frozen") else ():
         one = made(name="a")
         for change, name in ((setattr, "count"), (setattr, "other"), (delattr, "count"), (delattr, "other")):
