@@ -231,3 +231,26 @@ def test_a_notes_search_works_on_a_version_7_database_not_yet_migrated(tmp_path)
     log = CallLog(path)
     assert [c["id"] for c in log.search(q="deposit")] == ["old"]
     assert log.search(q="parking") == []
+
+
+def test_the_writers_page_cache_stays_small_however_large_the_call_log(tmp_path):
+    """The daemon's writer appends and touches recent rows, and the OS caches the file. SQLite's page cache of it
+    is held for the daemon's life and fills as calls.db grows (~0.8 MB more of a Pi's memory at 1 MiB after a few
+    hundred calls, docs/proof.md). Read whole, a call log of thousands of calls leaves 256 KiB of pages (was 1.1 MB)."""
+    import ctypes
+    import ctypes.util
+
+    library = ctypes.CDLL(ctypes.util.find_library("sqlite3"))  # the one Python's sqlite3 links
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    store = CallStore(tmp_path / "calls.db")
+    for n in range(2000):
+        write(store, record(f"c{n:05d}", 1_700_000_000 + n * 300, caller=f"+7916{n:07d}"))
+    store.close()
+    assert (tmp_path / "calls.db").stat().st_size > 1536 * 1024  # more than even the old 1 MiB cache held
+    store = CallStore(tmp_path / "calls.db")  # the daemon's next start
+    try:
+        opened = library.sqlite3_memory_used()
+        assert store.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"  # every page of every table and index
+        assert library.sqlite3_memory_used() - opened <= 400 * 1024  # 256 KiB of pages, their headers, the check
+    finally:
+        store.close()
