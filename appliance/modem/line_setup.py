@@ -7,7 +7,9 @@ work" (line.py: the worker, the commands, the reports). ModemLine runs it at sta
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +68,10 @@ class LineSetup:
         try:
             port = self._serial_factory(self.port, **self._serial_args)
         except Exception as exc:  # noqa: BLE001 - SerialException, OSError, ValueError from a bad URL
+            if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):  # the exclusive lock refused
+                raise ModemError(f"line {self.line_id}: cannot open {self.port}: it is in use by "
+                                 f"{lock_holder(self.port) or 'another program'} (another hotline daemon, "
+                                 "ModemManager, a terminal program?); the line tries again") from exc
             raise ModemError(f"line {self.line_id}: cannot open {self.port}: {exc}") from exc
         channel = AtChannel(port, name=f"line {self.line_id} ({self.port})",
                             is_report=lambda line: self._dialect().is_report(line),
@@ -154,3 +160,29 @@ class LineSetup:
     def sim_heard(self, state: str) -> None:
         """An unsolicited SIM status report (reader thread) between polls."""
         self.health["sim"] = state
+
+
+def lock_holder(port: str) -> str | None:
+    """"process 812 (ModemManager)": who holds the exclusive lock (flock) on the device at `port`, as
+    /proc/locks says; None when it cannot tell.
+
+    pyserial's own message ("Could not exclusively lock port ...: Resource temporarily unavailable") named no
+    one, and the one to stop is what the reader of the line's alarm needs (docs/testing.md: in the test suite it
+    was another test's line still retrying a pty number that had been reused)."""
+    try:
+        device = os.stat(port)
+        with open("/proc/locks", encoding="ascii") as locks:
+            rows = locks.read().splitlines()
+    except OSError:
+        return None
+    inode = f"{os.major(device.st_dev):02x}:{os.minor(device.st_dev):02x}:{device.st_ino}"
+    for row in rows:  # "1: FLOCK  ADVISORY  WRITE 812 00:1a:5 0 EOF" ("1: -> FLOCK ..." for a waiter)
+        fields = row.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode:
+            try:
+                with open(f"/proc/{fields[4]}/comm", encoding="utf-8", errors="replace") as comm:
+                    name = comm.read().strip()
+            except OSError:
+                name = "gone since"
+            return f"process {fields[4]} ({name})"
+    return None

@@ -29,7 +29,9 @@ def test_a_second_line_on_a_running_lines_modem_port_is_refused_and_the_first_ke
     try:
         intruder.start()
         down = other.next()
-        assert isinstance(down, LineDown) and "lock" in down.reason, down
+        # says who holds it, and that it tries again (here the holder is this process: the first line)
+        assert isinstance(down, LineDown) and f"in use by process {os.getpid()} (" in down.reason, down
+        assert "tries again" in down.reason, down
         with pytest.raises(serial.SerialException, match="lock"):
             serial.serial_for_url(emulator.port, timeout=0.1, exclusive=True)
     finally:
