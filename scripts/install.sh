@@ -141,7 +141,8 @@ install_venv() {
     run "$VENV/bin/pip" install --quiet --upgrade /opt/hotline/src
     # Python 3.11's venv brings setuptools, whose .pth file makes every interpreter of the venv import its
     # distutils shim at start (~0.1 MB of the daemon's and the web's memory, docs/proof.md); nothing the box runs
-    # uses it, and pip builds the tree in an isolated environment of its own.
+    # uses it, and pip builds the tree in an isolated environment of its own. colorzero 2.0 names setuptools in its
+    # metadata without importing it (so `pip check` lists it, and each install run brings it back before this).
     run "$VENV/bin/pip" uninstall --yes --quiet setuptools
     # The daemon's and the web's units run at PYTHONOPTIMIZE=2 from this prefix: its bytecode, made once here (ops/bytecode.py).
     run rm -rf /opt/hotline/pycache
