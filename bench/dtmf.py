@@ -141,6 +141,8 @@ class CardPacedMicrophone(SimulatedMicrophone):
     # sleep here, 0.14 % of a core for four lines, counted as the daemon's (docs/proof.md, sixth session: dtmf3).
     # Each line is its own card: their periods fall a quarter period apart, not in step, as independent cards'
     # clocks do (in step, the four capture threads shared their wake-ups and the figure was ~0.1 % lower).
+    # A read of a period that has already arrived returns at once, as alsa-lib's does: no sleep(0), which
+    # gives up the CPU (a context switch a real card's read does not make; the daemon reads on a shared tick).
     due = None
     cards = 0
 
@@ -161,7 +163,9 @@ class CardPacedMicrophone(SimulatedMicrophone):
         if self.due is None:
             self.due = time.monotonic() + self.phase
         self.due += self.period_frames / 8000
-        time.sleep(max(0.0, self.due - time.monotonic()))
+        wait = self.due - time.monotonic()
+        if wait > 0:  # a period that has arrived is handed over at once: sleep(0) would still switch threads
+            time.sleep(wait)
         return self.period_frames, next(self.periods)
 
 def open_capture(self, device, rate, period_frames):
