@@ -36,15 +36,16 @@ def status_generation() -> int:
     return _forgotten[0]
 
 
-def ask(command: str, timeout: float = 6.0, **args: Any) -> dict[str, Any]:
+def ask(command: str, timeout: float = 6.0, *, max_age: float = STATUS_SECONDS, **args: Any) -> dict[str, Any]:
     """The daemon's reply to `command`; DaemonError with an HTTP status when it is down or refuses.
 
-    "status" is kept for STATUS_SECONDS; any other command may change it, so it forgets the kept one."""
+    "status" is kept for STATUS_SECONDS (or asked afresh when the kept one is older than `max_age`); any other
+    command may change it, so it forgets the kept one."""
     path = str(current_app.config["CONTROL_PATH"])
     if command == "status" and not args:
         with _status_lock:
             kept = _status.get(path)
-        if kept is not None and time.monotonic() - kept[0] < STATUS_SECONDS:
+        if kept is not None and time.monotonic() - kept[0] < min(max_age, STATUS_SECONDS):
             return copy.deepcopy(kept[1])
     elif command not in READS:
         with _status_lock:
@@ -70,9 +71,9 @@ def _ask(command: str, timeout: float, **args: Any) -> dict[str, Any]:
     return reply
 
 
-def live_status() -> dict[str, Any]:
+def live_status(max_age: float = STATUS_SECONDS) -> dict[str, Any]:
     """The daemon's status with each live caller as the viewer's role may see it (DaemonError as ask)."""
-    state = ask("status")
+    state = ask("status", max_age=max_age)
     role = viewer_role()
     for call in state.get("calls", []):
         call["caller"] = appear(call.get("caller"), "view", role=role)

@@ -78,14 +78,17 @@ def test_the_ringing_caller_shows_on_the_console_before_the_receiver_is_lifted(
         expect(page.locator("#no-call")).to_be_visible()
         page.evaluate(SHOWN_AT)
     call = call_at(base, data, caller)
+    # From the key that rings the handset (the ring starts after it): not from when this test's poll of the
+    # status saw it ringing, which is served from the web's status kept up to a second (web/link.py) and so
+    # stamped the ring late by as much as the consoles' own polls were.
+    pressed = time.time()  # wall clock: the browser's Date.now() on this same machine stamps the other end
     sim_api(base, data, "/api/sim/dtmf", {"digits": key})
-    wait_until(lambda: _ringing(base, data, handset), 10, f"{handset} to ring", every=0.005)
-    rang = time.time()  # wall clock: the browser's Date.now() on this same machine stamps the other end
+    wait_until(lambda: _ringing(base, data, handset), 10, f"{handset} to ring")
     delays = []
     for page in pages:
         page.wait_for_selector(f'#current-call[data-call="{call["id"]}"][data-state="ringing"]', timeout=5000)
-        delays.append(page.evaluate("window.shownAt") / 1000 - rang)
-    print(f"console shows the ringing call {', '.join(f'{d:.2f}' for d in delays)} s after the ring ({lang})")
+        delays.append(page.evaluate("window.shownAt") / 1000 - pressed)
+    print(f"console shows the ringing call {', '.join(f'{d:.2f}' for d in delays)} s after the key ({lang})")
     assert max(delays) < 1.0, f"the ringing call showed only after {max(delays):.2f} s"
     assert _ringing(base, data, handset), "the console must show the call while the handset still rings"
     for page, (width, height) in zip(pages, SIZES, strict=True):

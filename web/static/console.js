@@ -26,7 +26,8 @@ async function watch() {
   const typing = document.activeElement && ["TEXTAREA", "INPUT"].includes(document.activeElement.tagName);
   if (select && !typing) {
     try {
-      const status = await Hotline.get("/api/status");
+      // no older than this poll: a status the web kept from before the ring would hide it for up to a second more
+      const status = await Hotline.get("/api/status?max_age=" + POLL_MS / 1000);
       if (seen(status, select.value) !== shown()) await swapIn(select.value);
     } catch (err) {
       // The page itself shows when the box is unreachable; keep watching.
