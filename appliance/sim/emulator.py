@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import tty
+import weakref
 
 from appliance.sim.emulator_script import Script
 from appliance.sim.emulator_usb_voice import UsbVoicePort
@@ -36,6 +37,9 @@ class ModemEmulator:
         if link is None:
             self._own_dir = tempfile.mkdtemp(prefix="hotline-modem-")
             link = os.path.join(self._own_dir, "at")
+            # and at the process's exit for one never stopped (a test that made it only for its script, a box
+            # whose simulation was left to the exit): a leftover link would point at whatever pty comes next
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._own_dir, ignore_errors=True)
         self.link = link
         self.received: list[str] = []
         self.received_at: list[float] = []  # time.monotonic() as each received command was read, for the bench
@@ -79,7 +83,7 @@ class ModemEmulator:
             with contextlib.suppress(OSError):
                 os.close(fd)
         if self._own_dir is not None:
-            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._cleanup()
 
     def unplug(self) -> None:
         """The USB device vanishes: the port's path goes away and the open port fails."""

@@ -10,7 +10,10 @@ expects when it reports a running daemon's port as busy.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tty
+from pathlib import Path
 
 import pytest
 import serial
@@ -87,3 +90,15 @@ def test_a_line_retrying_its_unplugged_modem_never_opens_the_next_modem_made_on_
         line.close()
         nxt.stop()
         first.stop()
+
+
+def test_an_emulator_never_stopped_leaves_no_port_path_behind_when_its_process_exits(tmp_path):
+    """Its directory (the port's link) goes at the process's exit too: a leftover link would point at whatever
+    pty the kernel numbers alike next."""
+    code = ("from appliance.sim.emulator import ModemEmulator; e = ModemEmulator('sim800'); e.start(); "
+            "print(e.port, flush=True)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    port = Path(done.stdout.strip())
+    assert done.returncode == 0 and port.name == "at", done.stdout + done.stderr
+    assert not port.parent.exists(), f"{port.parent} outlived its emulator's process"
