@@ -5,9 +5,10 @@ processing second) of each.  It prints figures and asserts nothing.  `run()` ret
 
 `lines_cpu()` is the figure a user's box pays: a real daemon (simulated hardware, bench/simbox.py) in its own
 process with four software-DTMF lines, a caller on each waiting in the menu and talking all the time (so the
-energy gate never spares the receiver), its capture threads reading 20 ms periods at real-time pace; the
-process's CPU time over the window, as a share of one core.  `engine_cpu()` is the receiver alone on the same
-load (four lines in 45 ms batches), back to back: the component figure.
+energy gate never spares the receiver), its capture threads reading the periods it asks for (100 ms) at
+real-time pace from cards a quarter period apart; the process's CPU time over the window, as a share of one
+core.  `engine_cpu()` is the receiver alone on the same load (four lines in 45 ms batches), back to back: the
+component figure.
 
     .venv/bin/python bench/dtmf.py
 """
