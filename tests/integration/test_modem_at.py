@@ -204,6 +204,9 @@ def test_port_vanishing_is_reported_once_and_fails_commands(rig):
     with pytest.raises(PortLost):
         for _ in range(20):  # the loss may be noticed by the read or by the write
             channel.command("AT", timeout=0.2)
+    # the waiting command is failed first, the loss reported just after on the reader thread (CI saw 0 here)
+    wait_until(lambda: lost, timeout=5, what="the port's loss reported")
+    channel.close()  # joins the reader: nothing more can be reported after this
     assert len(lost) == 1
 
 
