@@ -3,7 +3,7 @@
 The thread reads one period (20 ms at 8 kHz) at a time. A real capture PCM blocks until a period is
 there, which paces the thread; PCMs that do not pace (ALSA `null` and `file` in tests and simulation)
 are paced to real time by a condition wait, so `stop()` and `key()` take effect within one period.
-Every line reads on one shared tick (see TICK_SLACK), so the lines' capture threads wake together.
+Every line reads on one shared tick (capture_tick.py), so the lines' capture threads wake together.
 Audio goes to a raw scratch file next to the target, never into memory (a call recording can last an
 hour on a 512 MB Pi), and is compressed to FLAC on a short-lived thread once the recording ends, so the
 line keeps listening for keys meanwhile.
@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 from appliance.core.lean import lean
 
 from ..core.events import DtmfReceived, RecordingFinished
+from .capture_tick import shared_tick
 from .dtmf_engine import shared_engine
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,6 @@ CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 8 perio
 # fifth of the wakeups, for keys heard at most a period later; the buffer then holds 800 ms.
 LINE_PERIOD_FRAMES = 800
 CAPTURE_RATE = 8000  # every line captures 16-bit mono at this rate (service/interrupted_audio.py reads them so)
-# Every line reads on one shared tick, a period apart: independent cards end their periods at their own
-# moments, and a thread woken alone pays the wakeup and cold caches for itself (four lines a quarter period
-# apart cost ~40 % more CPU than four in step). A line reads its next period at the first tick after the card
-# has it, so the data waits in the card's buffer (less than a period) instead of in the DTMF engine's batch,
-# which waited for the last line anyway: no key comes later than before. The ticks follow the last card seen
-# ending a period (a read that waited for it), so one line alone reads the moment its period ends.
-TICK_SLACK = 8  # a read that waits more than 1/8 period waited for its card (not for the GIL)
-_tick_origins: dict[tuple[int, int], float] = {}  # (period frames, rate) -> a moment a period ended
 
 
 def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:
@@ -105,7 +98,7 @@ class AlsaRecorder:
         self.device = device
         self.rate = rate
         self.period_frames = period_frames
-        self._period = period_frames / rate
+        self._tick = shared_tick(period_frames, rate)
         self.detect_dtmf = detect_dtmf
         self.frames_captured = 0  # every frame read from the PCM: tests and status read it
         self.overruns = 0
@@ -278,7 +271,7 @@ class AlsaRecorder:
         """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""
         try:
             self.open()
-            due = self._tick(self._paced_from + self._paced_frames / self.rate)
+            due = self._tick.next_at(self._paced_from + self._paced_frames / self.rate)
             # Not a sleep: stop(), key() and close() cut it short (they change what is read here, then nudge).
             while self._take is take and not self._closed:
                 wait = due - self._clock()
@@ -309,15 +302,9 @@ class AlsaRecorder:
             return None
         self._paced_frames += frames
         self.frames_captured += frames
-        if ended - asked > self._period / TICK_SLACK:  # the card's period ended just now: pace from it
-            self._paced_from = ended + self._period - self._paced_frames / self.rate  # next read: a period on
-            _tick_origins[self.period_frames, self.rate] = ended
+        if self._tick.read(asked, ended):  # the card's period ended just now: pace from it
+            self._paced_from = ended + self._tick.period - self._paced_frames / self.rate  # next read: a period on
         return bytes(data[:frames * 2])
-
-    def _tick(self, due: float) -> float:
-        """The first shared tick at which a period due at `due` is there (or nearly: TICK_SLACK)."""
-        origin = _tick_origins.get((self.period_frames, self.rate), 0.0)
-        return origin + math.ceil((due - self._period / TICK_SLACK - origin) / self._period) * self._period
 
     def _heard_key(self, digit: str) -> None:
         """A key the shared receiver confirmed (on the capture thread, this line's or another's, that decided it)."""
