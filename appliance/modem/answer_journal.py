@@ -2,7 +2,8 @@
 
 The line answers a caller straight from the RING, before the daemon has written the call's record. A
 crash in between must not lose the call, so each answer is first noted here. The daemon marks an entry
-settled once the record is in the database; at start, entries never settled become records (closed as
+settled once the record in the database holds what it holds (a number read after the RING is a write of its own
+after the record's first); at start, entries never settled become records (closed as
 interrupted with the rest), and the journal starts empty again.
 
 Each line is sealed with the box's privacy key (AES-GCM, as the records' own journal is): it holds the
@@ -144,7 +145,8 @@ class AnswerJournal:
             self._write(row)  # a full disk must not stop the answer: the record is written as usual
 
     def settled(self, call_id: str) -> None:
-        """The call's record is in the database: its journal line is no longer needed (on the event loop)."""
+        """The call's record is in the database with what the entry holds (the number, when it came after the
+        record was begun): its journal line is no longer needed (on the event loop)."""
         with self._lock:
             # Not noted: a call that ended before its ATA went out (the line posts IncomingCall only after
             # its ATA is answered, so a noted call's record never comes first).

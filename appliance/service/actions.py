@@ -153,14 +153,20 @@ class Actions:
                                            action.attempts, action.detail, at=self.clock.wall())
             case ev.CallerKnown():
                 self.store.caller_known(action.call_id, action.caller)
+                self.answers.settled(action.call_id)
             case ev.CallConnected():
                 self.store.call_connected(action.call_id, action.handset, action.operator, action.at)
             case ev.CallStarted():
                 self.store.call_started(action.call_id, action.line, action.caller, action.started_at)
-                self.answers.settled(action.call_id)
+                # The answer's journal entry goes once the record holds all it holds: a number read after the
+                # RING (the line answers before it) is written by CallerKnown, and a crash before that write
+                # left an answered caller's record with no number. A withheld number settles at the call's end.
+                if action.caller is not None:
+                    self.answers.settled(action.call_id)
             case ev.CallEnded(record=record):
                 if record.line in recorders and self.core.line_calls.get(record.line) is None:
                     recorders[record.line].stop_listening()  # not for a waiting caller turned away
                 self.store.call_ended(record.as_dict())
+                self.answers.settled(record.id)
             case _:
                 raise TypeError(f"unknown action {action!r}")

@@ -6,6 +6,7 @@ found so far in which a modem missing at start keeps a line (or the whole box) d
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -42,13 +43,14 @@ def test_calls_went_on_while_every_kind_of_fault_struck(figures):
 
 @pytest.mark.slow
 def test_every_answered_call_has_exactly_one_complete_record(figures):
-    assert figures["bad_records"] == 0, figures["bad_examples"]
+    # A failing soak keeps its data directory and the daemon's log: figures["kept"] says where.
+    assert figures["bad_records"] == 0, (figures["bad_examples"], figures["nameless_records"], figures.get("kept"))
     assert figures["interrupted"] >= figures["cut_interrupted"]
 
 
 @pytest.mark.slow
 def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
-    assert figures["refused_storage"] == 0
+    assert figures["refused_storage"] == 0, figures.get("kept")
 
 
 @pytest.mark.slow
@@ -68,18 +70,18 @@ def test_no_start_is_refused_because_of_bad_state_and_a_second_instance_never_st
 
 @pytest.mark.slow
 def test_the_database_survives_sigkill_intact(figures):
-    assert figures["integrity"] == "ok"
+    assert figures["integrity"] == "ok", figures.get("kept")
 
 
 @pytest.mark.slow
 def test_after_each_restart_no_handset_rings_and_no_call_is_live(figures):
-    assert figures["unclean_restarts"] == 0, figures["unclean_examples"]
+    assert figures["unclean_restarts"] == 0, (figures["unclean_examples"], figures.get("kept"))
 
 
 @pytest.mark.slow
 def test_both_lines_are_back_in_service_and_sigterm_still_stops_cleanly(figures):
-    assert figures["lines_down_at_end"] == 0
-    assert figures["clean_exit"]
+    assert figures["lines_down_at_end"] == 0, figures.get("kept")
+    assert figures["clean_exit"], figures.get("kept")
 
 
 @pytest.fixture
@@ -123,3 +125,33 @@ def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_i
     finally:
         daemon.stop()
         runner.join(10)
+
+
+def test_a_daemon_killed_between_the_record_and_the_callers_number_keeps_the_number(tmp_path):
+    """The line answers at the RING, before the number that follows it is read: the call's record is begun without
+    the number, which comes in a write of its own just after. A crash between the two (SIGKILL, here exactly
+    there) must not leave an answered caller's record with no number: nobody could call back a caller who was
+    answered and cut off, and the faults bench found no record under their number (seen once under load)."""
+    modem = ModemEmulator("sim800")
+    modem.start()
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": modem.port})
+    argv = [sys.executable, "-m", "tests.support.killed_daemon", str(config), str(data), "caller_known"]
+    dies = hotline_process.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
+    again = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
+    try:
+        assert dies.start() is not None, dies.log.read_text()
+        wait_until(lambda: (dies.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        modem.incoming_call("+79161234567")
+        assert dies.proc is not None and dies.proc.wait(10) == -9, dies.log.read_text()
+        modem.remote_hangup()
+        assert again.start() is not None, again.log.read_text()
+        with sqlite3.connect(data / "calls.db") as conn:
+            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
+                       what="the record closed")
+            calls = conn.execute("SELECT caller, outcome FROM calls").fetchall()
+        conn.close()
+    finally:
+        dies.close()
+        again.close()
+        modem.stop()
+    assert calls == [("+79161234567", "interrupted")]

@@ -114,8 +114,11 @@ class CallStore:
 
     def answered_before_crash(self, call_id: str, line: str, caller: str | None, at: float) -> bool:
         """A call the line's answer journal says was answered: its record, if the crash came before it was
-        written (then closed as interrupted by close_interrupted). True when a record had to be made."""
+        written (then closed as interrupted by close_interrupted), or the caller's number, if it came before
+        the record got it. True when a record had to be made."""
         if self.db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone():
+            if caller is not None:
+                self.caller_known(call_id, caller)  # a record that has a number keeps it
             return False
         self.call_started(call_id, line, caller, at)
         return True
