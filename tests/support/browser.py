@@ -107,7 +107,18 @@ def sim_api(base: str, data, path: str, body: dict | None = None):
 
 
 def no_calls(base, data) -> None:
-    wait_until(lambda: not sim_api(base, data, "/api/status")["calls"], 15, "no call in progress")
+    """Until the box has no call in progress; at the timeout, the message names the calls it still had."""
+    seen: list = []
+
+    def none_left() -> bool:
+        seen[:] = sim_api(base, data, "/api/status")["calls"]
+        return not seen
+
+    try:
+        wait_until(none_left, 15, "no call in progress")
+    except AssertionError as timed_out:
+        # Once in CI under load, with nothing more said: which call, in what state, is what to look into.
+        raise AssertionError(f"{timed_out}; still in progress: {seen}") from None
 
 
 def new_operator(browser, base, user: str, lang: str, size: tuple[int, int], admin) -> object:

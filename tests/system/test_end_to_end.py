@@ -9,6 +9,7 @@ the record lands in a real SQLite file.
 from __future__ import annotations
 
 import sqlite3
+import statistics
 import time
 
 import pytest
@@ -74,13 +75,16 @@ def test_one_call_end_to_end(box):
         first_on = next(i for i, s in enumerate(states) if s.state == 1)
         return [(a.state, b.timestamp) for a, b in zip(states[first_on:], states[first_on + 1:], strict=False)]
 
-    wait_until(lambda: [state for state, _ in lasted()].count(0) >= 2, what="two whole ring cycles")
+    # Five whole cycles, however slowly a loaded machine gets there.
+    wait_until(lambda: [state for state, _ in lasted()].count(0) >= 5, 20, "five whole ring cycles")
     lasted = lasted()
     on_times = [t for state, t in lasted if state == 1]
     off_times = [t for state, t in lasted if state == 0]
-    assert on_times and off_times, lasted
-    assert all(0.2 < t < 0.5 for t in on_times), on_times
-    assert all(0.1 < t < 0.4 for t in off_times), off_times
+    # The ring thread keeps its deadlines from one start, so a wake-up the machine delays makes that stretch
+    # longer and the next one shorter by as much (a 0.2 s gap read 0.099 s in CI at three workers on 2 cores);
+    # the cadence the handsets ring is each part's typical stretch: the median of five cycles.
+    assert 0.2 < statistics.median(on_times) < 0.4, lasted
+    assert 0.1 < statistics.median(off_times) < 0.3, lasted
 
     # Handset 2 lifts: ringing stops everywhere and only handset 2 hears the line.
     pin(simulation, HOOK["h2"]).drive_low()
