@@ -100,22 +100,7 @@ class PromptLibrary:
     def from_text(self, text: str, lang: str, chosen: str | None = None) -> Path:
         """Speak `text` in `lang` with the `chosen` voice (speech/voices.py) where it can, else espeak-ng; returns
         the cached .raw file."""
-        what = f"prompt text {text[:40]!r}"
-        if not text.strip():
-            raise PromptError("prompt text is empty")
-        voice = voice_for(chosen.removeprefix("espeak-ng:") if chosen and chosen.startswith("espeak-ng:") else lang)
-        if chosen is not None and not chosen.startswith("espeak-ng:"):
-            from ..speech.voices import voices  # only a box whose prompts name such a voice looks for one
-
-            ready = {v.id for v in voices(self.cache_dir.parent / "voices") if v.ready}
-            if chosen in ready:
-                voice = chosen
-            else:  # espeak-ng is the fallback: the prompt is still made, in the voice every box has
-                log.warning("voice %s cannot speak here (not installed or not uploaded): %s in espeak-ng", chosen,
-                            what)
-        key = _digest(b"text", PIPELINE_VERSION.encode(), str(self.rate).encode(), voice.encode(),
-                      text.encode("utf-8"))
-        dst = self.cache_dir / f"tts-{key}.raw"
+        dst, voice, what = self._text_target(text, lang, chosen)
         if self._cached(dst):
             return dst
         with self._blame_a_full_disk(what), self._scratch() as work:
@@ -132,18 +117,33 @@ class PromptLibrary:
             self._finish(wav, "wav", dst, what, work)
         return dst
 
+    def cached_text(self, text: str, lang: str, chosen: str | None = None) -> Path | None:
+        """The cached .raw file from_text would return, or None where it is still to be made (nothing is run)."""
+        dst = self._text_target(text, lang, chosen)[0]
+        return dst if self._cached(dst) else None
+
+    def _text_target(self, text: str, lang: str, chosen: str | None) -> tuple[Path, str, str]:
+        """(the cache file, the voice that speaks it, what it is called in a message)."""
+        what = f"prompt text {text[:40]!r}"
+        if not text.strip():
+            raise PromptError("prompt text is empty")
+        voice = voice_for(chosen.removeprefix("espeak-ng:") if chosen and chosen.startswith("espeak-ng:") else lang)
+        if chosen is not None and not chosen.startswith("espeak-ng:"):
+            from ..speech.voices import voices  # only a box whose prompts name such a voice looks for one
+
+            ready = {v.id for v in voices(self.cache_dir.parent / "voices") if v.ready}
+            if chosen in ready:
+                voice = chosen
+            else:  # espeak-ng is the fallback: the prompt is still made, in the voice every box has
+                log.warning("voice %s cannot speak here (not installed or not uploaded): %s in espeak-ng", chosen,
+                            what)
+        key = _digest(b"text", PIPELINE_VERSION.encode(), str(self.rate).encode(), voice.encode(),
+                      text.encode("utf-8"))
+        return self.cache_dir / f"tts-{key}.raw", voice, what
+
     def from_upload(self, data: bytes, filename: str) -> Path:
         """Convert an uploaded WAV/MP3/OGG/FLAC recording; returns the cached .raw file."""
-        what = f"upload {filename!r}"
-        if not data:
-            raise PromptError(f"{what} is empty")
-        if len(data) > self.max_upload_bytes:
-            raise PromptError(f"{what} is {len(data)} bytes, more than the limit of {self.max_upload_bytes}")
-        src_type = sniff(data)
-        if src_type is None:
-            raise PromptError(f"{what} is not a WAV, MP3, OGG or FLAC recording")
-        key = _digest(b"upload", PIPELINE_VERSION.encode(), str(self.rate).encode(), data)
-        dst = self.cache_dir / f"upload-{key}.raw"
+        dst, src_type, what = self._upload_target(data, filename)
         if self._cached(dst):
             return dst
         with self._blame_a_full_disk(what), self._scratch() as work:
@@ -153,6 +153,24 @@ class PromptLibrary:
             self._check_length(duration(src, what), what)
             self._finish(src, src_type, dst, what, work)
         return dst
+
+    def cached_upload(self, data: bytes, filename: str) -> Path | None:
+        """The cached .raw file from_upload would return, or None where it is still to be made."""
+        dst = self._upload_target(data, filename)[0]
+        return dst if self._cached(dst) else None
+
+    def _upload_target(self, data: bytes, filename: str) -> tuple[Path, str, str]:
+        """(the cache file, the recording's sox type, what it is called in a message)."""
+        what = f"upload {filename!r}"
+        if not data:
+            raise PromptError(f"{what} is empty")
+        if len(data) > self.max_upload_bytes:
+            raise PromptError(f"{what} is {len(data)} bytes, more than the limit of {self.max_upload_bytes}")
+        src_type = sniff(data)
+        if src_type is None:
+            raise PromptError(f"{what} is not a WAV, MP3, OGG or FLAC recording")
+        key = _digest(b"upload", PIPELINE_VERSION.encode(), str(self.rate).encode(), data)
+        return self.cache_dir / f"upload-{key}.raw", src_type, what
 
     def samples(self, path: Path) -> bytes:
         """The PCM bytes of a prompt made by this library."""

@@ -238,7 +238,7 @@ class Daemon:
     def shutdown(self) -> None:
         """Every relay off first, then release the hardware; safe to call more than once."""
         self.adapters.switch_off()
-        self.prompt_maker.stopping.set()
+        self.prompt_maker.stop()
         self.background.close()  # the prompt in hand is finished, so nothing writes in prompts/ once stopped
         if self.fleet is not None:
             self.fleet.close()

@@ -1,7 +1,8 @@
 """The box's prompts, made off the event loop and never on it (espeak-ng and sox take seconds on a Pi).
 
-At start the tones are there at once and the spoken prompts are made on the worker after READY=1: a caller who
-comes first hears each as soon as it is made, and a prompt that cannot be made is a tone and an alarm, not a box
+At start the tones are there at once and the spoken prompts are looked up on the worker after READY=1, those not
+in the cache made by one child process (audio/prompt_process.py): a caller who comes first hears each as soon as
+it is made, and a prompt that cannot be made is a tone and an alarm, not a box
 off the phone. A config applied from the web page has its prompts made before it is applied: the control
 command's reply is deferred until then, and a prompt that cannot be made refuses the config.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audio.catalog import render_prompts, tones
+from ..audio.prompt_process import PromptProcess
 from ..audio.prompts import PromptError
 from ..config import Config
 from ..ports import Sound
@@ -31,7 +33,10 @@ class PromptMaker:
         self.alarms = alarms
         self.sounds: dict[str, Sound] = {}  # updated in place: the actions read this same mapping
         self.made = threading.Event()  # set once the start's prompts are made (READY=1 does not wait)
-        self.stopping = threading.Event()  # prompts not yet begun are not made once the box is stopping
+        self.process = PromptProcess()  # stopped with the box: prompts not yet begun are then not made
+
+    def stop(self) -> None:
+        self.process.stop()
 
     def start(self, config: Config) -> None:
         """The tones, generated rather than made (once, then read from the cache): there before the first call."""
@@ -43,7 +48,7 @@ class PromptMaker:
 
     def _render(self, config: Config) -> tuple[dict[str, Sound], list[tuple[str, str]]]:
         problems: list[tuple[str, str]] = []  # a bad prompt is a tone and an alarm, not a box off the phone
-        return render_prompts(config, self.directory, problems=problems, stop=self.stopping), problems
+        return render_prompts(config, self.directory, problems=problems, maker=self.process), problems
 
     def _made(self, outcome: Outcome, then: Callable[[], None]) -> None:
         try:
@@ -68,7 +73,7 @@ class PromptMaker:
                 raise ValueError(str(exc)) from None
             return then(prompts)
 
-        return Pending(lambda: render_prompts(config, self.directory, stop=self.stopping), made)
+        return Pending(lambda: render_prompts(config, self.directory, maker=self.process), made)
 
     def take(self, prompts: dict[str, Sound]) -> None:
         """A new config's prompts, all made: its sounds replace the old, and the old prompts' alarms go."""

@@ -44,7 +44,8 @@ simulation.close()
 # of this config. _hashlib is OpenSSL's libcrypto (3.4 MB resident; hashlib, hmac and secrets load it), the speech
 # modules belong to a box with speak nodes, the serial audio paths to lines that use them; uuid (with platform)
 # made nothing but a call's random id; the webhook sender is a box's with webhooks, and each modem family's dialect
-# is imported where a line names it (this box's is sim800). systemd-python stays (a dependency of record: it tells
+# is imported where a line names it (this box's is sim800); prompts still to be made are made by a child process
+# (audio/prompt_process.py), so the daemon holds no thread pool. systemd-python stays (a dependency of record: it tells
 # systemd READY=1 and writes the journal).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
@@ -52,7 +53,7 @@ NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata",
             "appliance.speech.engines", "appliance.speech.recogniser",
             "appliance.audio.serial_audio", "appliance.audio.voice_port", "uuid", "platform",
             "appliance.records.webhook_sender", "appliance.modem.dialects.sim7600", "appliance.modem.dialects.quectel",
-            "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253")
+            "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253", "concurrent.futures")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:

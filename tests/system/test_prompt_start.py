@@ -90,15 +90,24 @@ def test_a_failure_in_finishing_work_done_off_the_loop_is_logged_and_the_box_kee
 
 
 def children() -> list[str]:
-    """The commands of this process's child processes still running (espeak-ng, sox making a prompt)."""
-    found = []
+    """The commands of this process's descendants still running (the prompt maker's child interpreter and the
+    espeak-ng and sox it runs to make a prompt)."""
+    running: dict[int, tuple[int, Path]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
-            found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        if fields[0] != "Z":
+            running[int(stat.parent.name)] = (int(fields[1]), stat.parent)
+    ours, found = {os.getpid()}, []
+    while grown := [pid for pid, (parent, _) in running.items() if parent in ours and pid not in ours]:
+        ours.update(grown)
+        for pid in grown:
+            try:
+                found.append((running[pid][1] / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
     return found
 
 
