@@ -1,4 +1,4 @@
-"""The physical parts wired to a Pi for one handset: ringers, switches and relays, through gpiozero.
+"""The physical parts wired to a Pi for one handset: ringers, switches and relays, on gpiozero's pins (pins.py).
 
 Every part takes the pin factory as an argument (the daemon passes the real one, tests pass
 gpiozero's MockFactory); nothing here sets gpiozero's global Device.pin_factory.
@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from gpiozero import DigitalInputDevice, DigitalOutputDevice, PWMOutputDevice
 from gpiozero.exc import PinPWMUnsupported
 
 from appliance.config.handset_rules import BOUNCE_TIME, RING_HZ, Pin, check_cadence
+from appliance.handsets.pins import Input, Output, PwmOutput
 
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)
@@ -106,12 +106,10 @@ class RingRelay(_CadencePlayer):
 
     def __init__(self, pin: Pin, *, pin_factory: object, active_high: bool = True) -> None:
         super().__init__()
-        self._relay = DigitalOutputDevice(
-            pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
-        )
+        self._relay = Output(pin, pin_factory=pin_factory, active_high=active_high)
 
     def _sound(self, on: bool) -> None:
-        self._relay.value = on
+        self._relay.switch(on)
 
     def close(self) -> None:
         self.stop()
@@ -133,14 +131,12 @@ class SlicRinger(_CadencePlayer):
         if isinstance(ring_hz, bool) or not isinstance(ring_hz, int | float) or not RING_HZ[0] <= ring_hz <= RING_HZ[1]:
             raise ValueError(f"ring_hz {ring_hz!r} must be a number from {RING_HZ[0]:g} to {RING_HZ[1]:g}")
         self.ring_hz = float(ring_hz)
-        self._ring_mode = DigitalOutputDevice(ring_mode_pin, initial_value=False, pin_factory=pin_factory)
+        self._ring_mode = Output(ring_mode_pin, pin_factory=pin_factory)
         try:
-            self._fr: DigitalOutputDevice | PWMOutputDevice = PWMOutputDevice(
-                fr_pin, initial_value=0, frequency=self.ring_hz, pin_factory=pin_factory
-            )
+            self._fr: Output | PwmOutput = PwmOutput(fr_pin, pin_factory=pin_factory, frequency=self.ring_hz)
             self.uses_pwm = True
         except PinPWMUnsupported:
-            self._fr = DigitalOutputDevice(fr_pin, initial_value=False, pin_factory=pin_factory)
+            self._fr = Output(fr_pin, pin_factory=pin_factory)
             self.uses_pwm = False
         except Exception:
             self._ring_mode.close()
@@ -148,11 +144,18 @@ class SlicRinger(_CadencePlayer):
 
     def _sound(self, on: bool) -> None:
         if on:
-            self._ring_mode.on()
-            self._fr.value = 0.5 if self.uses_pwm else 1
+            self._ring_mode.switch(True)
+            self._drive_fr(True)
         else:
-            self._fr.off()
-            self._ring_mode.off()
+            self._drive_fr(False)
+            self._ring_mode.switch(False)
+
+    def _drive_fr(self, high: bool) -> None:
+        """F/R high (a 50 % square wave at ring_hz where it is PWM) or low."""
+        if isinstance(self._fr, PwmOutput):
+            self._fr.duty(0.5 if high else 0.0)
+        else:
+            self._fr.switch(high)
 
     def _burst(self, deadline: float, stopped: threading.Event) -> bool:
         if self.uses_pwm:
@@ -164,8 +167,8 @@ class SlicRinger(_CadencePlayer):
             with self._output:
                 if stopped.is_set():
                     return True
-                self._ring_mode.on()
-                self._fr.value = level
+                self._ring_mode.switch(True)
+                self._drive_fr(level)
             next_toggle = min(next_toggle + half_period, deadline)
             if stopped.wait(max(0.0, next_toggle - time.monotonic())):
                 return True
@@ -183,18 +186,16 @@ class AudioRelay:
     """A relay that puts one line's audio on one handset: closed = that handset hears that line."""
 
     def __init__(self, pin: Pin, *, pin_factory: object, active_high: bool = True) -> None:
-        self._relay = DigitalOutputDevice(
-            pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
-        )
+        self._relay = Output(pin, pin_factory=pin_factory, active_high=active_high)
 
     def on(self) -> None:
-        self._relay.on()
+        self._relay.switch(True)
 
     def off(self) -> None:
-        self._relay.off()
+        self._relay.switch(False)
 
     def close(self) -> None:
-        self._relay.off()
+        self._relay.switch(False)
         self._relay.close()
 
 
@@ -235,10 +236,8 @@ class _DebouncedInput:
         self._closed = False
         # A closed-to-ground switch uses the pull-up; a driven logic output gets a pull-down so an
         # unpowered module reads inactive.
-        self._device = DigitalInputDevice(pin, pull_up=active_when == "low", pin_factory=pin_factory)
-        self._active = bool(self._device.is_active)
-        self._device.when_activated = self._edge
-        self._device.when_deactivated = self._edge
+        self._device = Input(pin, pin_factory=pin_factory, pull_up=active_when == "low", on_edge=self._edge)
+        self._active = self._device.is_active
 
     @property
     def is_active(self) -> bool:

@@ -46,14 +46,19 @@ simulation.close()
 # made nothing but a call's random id; the webhook sender is a box's with webhooks, and each modem family's dialect
 # is imported where a line names it (this box's is sim800); prompts still to be made are made by a child process
 # (audio/prompt_process.py), so the daemon holds no thread pool. systemd-python stays (a dependency of record: it tells
-# systemd READY=1 and writes the journal).
+# systemd READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer only (appliance/handsets/
+# __init__.py): not its device classes, colorzero, tones or fonts, nor the statistics (with decimal and fractions)
+# and pprint they import (nor importlib.resources: RARE, the built-in simulation's document reads it).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
             "secrets",
             "appliance.speech.engines", "appliance.speech.recogniser",
             "appliance.audio.serial_audio", "appliance.audio.voice_port", "uuid", "platform",
             "appliance.records.webhook_sender", "appliance.modem.dialects.sim7600", "appliance.modem.dialects.quectel",
-            "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253", "concurrent.futures")
+            "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253", "concurrent.futures",
+            "gpiozero.boards", "gpiozero.input_devices", "gpiozero.output_devices", "gpiozero.tones",
+            "gpiozero.internal_devices", "gpiozero.spi_devices", "colorzero", "statistics", "decimal", "fractions",
+            "pprint")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:
@@ -125,11 +130,12 @@ def test_hotline_run_holds_no_library_it_does_not_call_after_its_first_start(tmp
 # and statistics (the web app's: ~600 lines), a caller's erasure, the alert sender and its texts (a box
 # without alert rules), the calendar (the first SMS), ctypes (adjtimex, only without systemd-timesyncd's
 # file), Python's build configuration (sysconfig's table, which zoneinfo reads unless the unit names its
-# search path), argparse with gettext (the unit's command line is read without them) and wave (only
-# `hotline dtmf-decode` reads a file). Each loads at its first use, off the path of a call (docs/proof.md).
+# search path), argparse with gettext (the unit's command line is read without them), wave (only
+# `hotline dtmf-decode` reads a file) and importlib.resources (the built-in simulation's config; gpiozero's
+# boards read their fonts with it). Each loads at its first use, off the path of a call (docs/proof.md).
 RARE = ("appliance.records.store.queries", "appliance.records.store.stats", "appliance.records.store.erasure",
         "appliance.alerts.sender", "appliance.alerts.texts", "appliance.service.alerting", "calendar", "ctypes",
-        "argparse", "gettext", "wave",
+        "argparse", "gettext", "wave", "importlib.resources",
         "_sysconfigdata__x86_64-linux-gnu", "_sysconfigdata__aarch64-linux-gnu")
 
 
