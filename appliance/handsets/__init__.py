@@ -1,10 +1,11 @@
 """Handsets wired to the Pi through gpiozero's pins.
 
-The daemon drives its relays and reads its switches through gpiozero's pin layer (`factory.pin(n)`: pins.py), with
-the pin factory passed explicitly (gpio_backend.py, or gpiozero's MockFactory). gpiozero's package `__init__`
-imports every device family it has (boards, tones, SPI and internal devices, colorzero's colours) and, through them
-and the pin layer itself, importlib.metadata, statistics with decimal and fractions, pprint and importlib.resources:
-some 1.3 MB of a Pi Zero's memory that the box never calls. So before anything imports gpiozero:
+The daemon drives its relays, reads its switches and pulses its modems' power keys through gpiozero's pin layer
+(`factory.pin(n)`: appliance/pins.py), with the pin factory passed explicitly (gpio_backend.py, or gpiozero's
+MockFactory). gpiozero's package `__init__` imports every device family it has (boards, tones, SPI and internal
+devices, colorzero's colours) and, through them and the pin layer itself, importlib.metadata, statistics with decimal
+and fractions, pprint and importlib.resources: some 1.3 MB of a Pi Zero's memory that the box never calls. So
+before anything imports gpiozero:
 
 * its package is made from its spec without running `__init__`, so `gpiozero.pins.*` load alone; the first name
   asked of the package itself (`from gpiozero import LED`) runs `__init__` then, for whoever wants the devices;

@@ -1,4 +1,6 @@
-"""The physical parts wired to a Pi for one handset: ringers, switches and relays, on gpiozero's pins (pins.py).
+"""The physical parts wired to a Pi for one handset: ringers, switches and relays, on gpiozero's pins.
+
+They drive the pins through appliance/pins.py, not gpiozero's device classes (see appliance/handsets/__init__.py).
 
 Every part takes the pin factory as an argument (the daemon passes the real one, tests pass
 gpiozero's MockFactory); nothing here sets gpiozero's global Device.pin_factory.
@@ -15,7 +17,7 @@ from collections.abc import Callable, Sequence
 from gpiozero.exc import PinPWMUnsupported
 
 from appliance.config.handset_rules import BOUNCE_TIME, RING_HZ, Pin, check_cadence
-from appliance.handsets.pins import Input, Output, PwmOutput
+from appliance.pins import Input, Output, PwmOutput
 
 Callback = Callable[[], None]
 log = logging.getLogger(__name__)

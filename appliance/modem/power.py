@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import threading
 
+from ..pins import Output
+
 
 class PowerKey:
     def __init__(self, pin: int | str, *, pin_factory: object, pulse_seconds: float = 1.2,
                  active_high: bool = True) -> None:
         if not pulse_seconds > 0:
             raise ValueError(f"bad pulse_seconds {pulse_seconds!r} for the power key: must be above 0")
-        from gpiozero import DigitalOutputDevice  # the daemon imports gpiozero only when a key is wired
-
         self.pulse_seconds = pulse_seconds
-        self._device = DigitalOutputDevice(pin, active_high=active_high, initial_value=False,
-                                           pin_factory=pin_factory)
+        self._key = Output(pin, pin_factory=pin_factory, active_high=active_high)  # released from the start
         self._lock = threading.Lock()
         self._closed = threading.Event()  # close() during a pulse releases the key at once
 
@@ -28,13 +27,13 @@ class PowerKey:
         with self._lock:
             if self._closed.is_set():
                 raise RuntimeError("the power key is closed")
-            self._device.on()
+            self._key.switch(True)
             try:
                 self._closed.wait(self.pulse_seconds)
             finally:
-                self._device.off()
+                self._key.switch(False)
 
     def close(self) -> None:
         self._closed.set()
         with self._lock:
-            self._device.close()
+            self._key.close()

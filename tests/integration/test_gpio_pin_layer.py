@@ -58,6 +58,20 @@ print(json.dumps({"off": off, "ringing": ringing, "posted": posted, "closed": cl
                                 "gpiozero.pins.spi", "gpiozero.pins.style", "gpiozero.threads"]
 
 
+def test_a_modem_power_key_pulses_its_pin_on_the_pin_layer():
+    seen = fresh("""
+from gpiozero.pins.mock import MockFactory
+from appliance.modem.power import PowerKey
+factory = MockFactory()
+key = PowerKey(23, pin_factory=factory, pulse_seconds=0.05, active_high=False)  # a transistor inverts the level
+key()
+key.close()
+print(json.dumps({"levels": [s.state for s in factory.pin(23).states][-3:],
+                  "devices": sorted(m for m in sys.modules if m.endswith("_devices") or m.startswith("colorzero"))}))
+""")
+    assert seen == {"levels": [True, False, True], "devices": []}  # released, pressed (low), released
+
+
 def test_a_device_class_asked_of_gpiozero_later_loads_the_rest_of_it():
     seen = fresh("""
 from gpiozero.pins.mock import MockFactory

@@ -1,8 +1,9 @@
-"""One GPIO pin each, on gpiozero's pin API (`pin_factory.pin(n)`): what the parts need of gpiozero's devices.
+"""One GPIO pin each, on gpiozero's pin API (`pin_factory.pin(n)`): what the box needs of gpiozero's devices.
 
-A part drives or reads a pin directly instead of through gpiozero's device classes (DigitalOutputDevice,
-PWMOutputDevice, DigitalInputDevice), so the daemon loads only gpiozero's pin layer (see __init__.py). Each pin is
-reserved with the factory as a device reserves it, so two parts cannot take one pin, and is given back on close.
+The handsets' parts and the modem's power key drive or read a pin directly instead of through gpiozero's device
+classes (DigitalOutputDevice, PWMOutputDevice, DigitalInputDevice), so the daemon loads only gpiozero's pin layer
+(appliance/handsets/__init__.py). Each pin is reserved with the factory as a device reserves it, so two parts cannot
+take one pin, and is given back on close. A pin is a BCM number or a name gpiozero knows ("GPIO17", "BOARD11").
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from appliance.config.handset_rules import Pin
+PinName = int | str  # gpiozero takes either
 
 
 class _Reserved:
-    def __init__(self, number: Pin, pin_factory: object) -> None:
+    def __init__(self, number: PinName, pin_factory: object) -> None:
         self._number = number
         self._factory: Any = pin_factory  # gpiozero's Factory; None once closed
         self._factory.reserve_pins(self, number)  # GPIOPinInUse where a part holds it
@@ -36,7 +37,7 @@ class _Reserved:
 class Output(_Reserved):
     """A digital output (a relay's coil, a SLIC's control line): off from the moment it is made."""
 
-    def __init__(self, number: Pin, *, pin_factory: object, active_high: bool = True) -> None:
+    def __init__(self, number: PinName, *, pin_factory: object, active_high: bool = True) -> None:
         super().__init__(number, pin_factory)
         self._active_high = active_high
         self._pin.output_with_state(not active_high)  # off in one step: no blip on an active-low relay
@@ -51,7 +52,7 @@ class Output(_Reserved):
 class PwmOutput(_Reserved):
     """A pin making a square wave at `frequency` Hz; gpiozero's PinPWMUnsupported where the backend cannot."""
 
-    def __init__(self, number: Pin, *, pin_factory: object, frequency: float) -> None:
+    def __init__(self, number: PinName, *, pin_factory: object, frequency: float) -> None:
         super().__init__(number, pin_factory)
         try:
             self._pin.function = "output"
@@ -74,7 +75,7 @@ class PwmOutput(_Reserved):
 class Input(_Reserved):
     """A switch's input with its pull resistor; `on_edge` is called (in the backend's thread) at every edge."""
 
-    def __init__(self, number: Pin, *, pin_factory: object, pull_up: bool, on_edge: Callable[[], None]) -> None:
+    def __init__(self, number: PinName, *, pin_factory: object, pull_up: bool, on_edge: Callable[[], None]) -> None:
         super().__init__(number, pin_factory)
         self._active_state = not pull_up
         self._on_edge = on_edge
