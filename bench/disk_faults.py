@@ -45,12 +45,13 @@ class DiskFull:
         while not done.wait(rng.uniform(*gap)):
             faults["disk full"] += 1
             began = time.monotonic()
-            self._fill()
+            self.fill()
             done.wait(rng.uniform(*hold))
             self.filler.unlink(missing_ok=True)
             self.windows.append((began, time.monotonic()))
 
-    def _fill(self) -> None:
+    def fill(self) -> None:
+        """Take every free byte of the tmpfs (down to the last one) with the filler file."""
         with open(self.filler, "ab", buffering=0) as out:
             for size in CHUNKS:
                 chunk = bytes(size)

@@ -127,6 +127,36 @@ def test_a_line_whose_modem_was_unplugged_at_start_comes_up_when_it_is_plugged_i
         runner.join(10)
 
 
+CALLER = "+79161234567"
+
+
+def answered_then_killed(tmp_path: Path, modem: ModemEmulator, write: str) -> tuple[Path, Path]:
+    """`hotline run` on `modem` answers CALLER and dies by SIGKILL just before its call-log write `write`; the
+    caller hangs up on the dead line. (config, data directory)."""
+    config, data = hotline_process.write_box(tmp_path, {"gsm1": modem.port})
+    argv = [sys.executable, "-m", "tests.support.killed_daemon", str(config), str(data), write]
+    dies = hotline_process.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
+    try:
+        assert dies.start() is not None, dies.log.read_text()
+        wait_until(lambda: (dies.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+        modem.incoming_call(CALLER)
+        assert dies.proc is not None and dies.proc.wait(10) == -9, dies.log.read_text()
+    finally:
+        dies.close()
+    modem.remote_hangup()
+    return config, data
+
+
+def closed_records(database: Path) -> list[tuple]:
+    """(caller, outcome) of each call, once every call is closed."""
+    with sqlite3.connect(database) as conn:
+        wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,)
+                   and conn.execute("SELECT count(*) FROM calls").fetchone() != (0,), 20, "the records closed")
+        rows = conn.execute("SELECT caller, outcome FROM calls").fetchall()
+    conn.close()
+    return rows
+
+
 def test_a_daemon_killed_between_the_record_and_the_callers_number_keeps_the_number(tmp_path):
     """The line answers at the RING, before the number that follows it is read: the call's record is begun without
     the number, which comes in a write of its own just after. A crash between the two (SIGKILL, here exactly
@@ -134,24 +164,42 @@ def test_a_daemon_killed_between_the_record_and_the_callers_number_keeps_the_num
     answered and cut off, and the faults bench found no record under their number (seen once under load)."""
     modem = ModemEmulator("sim800")
     modem.start()
-    config, data = hotline_process.write_box(tmp_path, {"gsm1": modem.port})
-    argv = [sys.executable, "-m", "tests.support.killed_daemon", str(config), str(data), "caller_known"]
-    dies = hotline_process.Hotline(config, data, tmp_path / "hotline.log", argv=argv)
-    again = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
     try:
-        assert dies.start() is not None, dies.log.read_text()
-        wait_until(lambda: (dies.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
-        modem.incoming_call("+79161234567")
-        assert dies.proc is not None and dies.proc.wait(10) == -9, dies.log.read_text()
-        modem.remote_hangup()
-        assert again.start() is not None, again.log.read_text()
-        with sqlite3.connect(data / "calls.db") as conn:
-            wait_until(lambda: conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NULL").fetchone() == (0,),
-                       what="the record closed")
-            calls = conn.execute("SELECT caller, outcome FROM calls").fetchall()
-        conn.close()
+        config, data = answered_then_killed(tmp_path, modem, "caller_known")
+        again = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
+        try:
+            assert again.start() is not None, again.log.read_text()
+            calls = closed_records(data / "calls.db")
+        finally:
+            again.close()
     finally:
-        dies.close()
-        again.close()
         modem.stop()
-    assert calls == [("+79161234567", "interrupted")]
+    assert calls == [(CALLER, "interrupted")]
+
+
+def test_a_box_killed_before_a_callers_record_starts_on_a_full_disk_and_the_record_is_written(tmp_path):
+    """The daemon dies between an ATA and the call's record (the answer journal holds the answer), and the data disk
+    is full when it starts again: the box must start and take calls (a hotline down for as long as its disk is full
+    refuses every caller), and the answered caller's record be written once there is room."""
+    from disk_faults import DiskFull
+
+    disk = DiskFull(tmp_path)
+    if disk.skipped:
+        pytest.skip(disk.skipped)
+    modem = ModemEmulator("sim800")
+    modem.start()
+    try:
+        config, data = answered_then_killed(tmp_path, modem, "call_started")
+        disk.fill()
+        again = hotline_process.Hotline(config, data, tmp_path / "hotline.log")
+        try:
+            assert again.start() is not None, again.log.read_text()
+            wait_until(lambda: (again.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
+            disk.filler.unlink()
+            calls = closed_records(data / "calls.db")
+        finally:
+            again.close()
+    finally:
+        modem.stop()
+        disk.close()
+    assert calls == [(CALLER, "interrupted")]

@@ -31,10 +31,12 @@ MAX_PENDING = 2000  # entries kept in memory (a call is 2 to 5): the bound on wh
 STORAGE_ERRORS = (sqlite3.OperationalError, OSError)  # full, I/O error, read-only, locked: worth retrying
 
 # The writes of a call in progress: they must never fail the call. Operators' writes (notes, tickets) are not
-# here: the web page shows them their error at once instead.
+# here: the web page shows them their error at once instead. The records a start makes of what a crash left
+# (answered_before_crash, close_interrupted) are here too: refused by a full disk, they failed the start, and the
+# box stayed down, refusing every caller, for as long as its disk was full.
 JOURNALED = frozenset({
-    "close_interrupted", "call_started", "caller_known", "call_connected", "call_ended", "voicemail_saved",
-    "recording_saved", "callback_update", "record_sms",
+    "answered_before_crash", "close_interrupted", "call_started", "caller_known", "call_connected", "call_ended",
+    "voicemail_saved", "recording_saved", "callback_update", "record_sms",
 })
 
 
