@@ -7,7 +7,6 @@ write to ALSA or frame for a V.253 modem, with no header to parse at call time.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 # Bumped whenever the effect chain changes, so cached prompts made the old way are not reused.
@@ -74,6 +73,8 @@ def _summarise(stderr: bytes) -> str:
 
 def run_tool(argv: list[str], what: str, *, stdin: bytes | None = None, timeout: float) -> bytes:
     """Run a tool to completion and return its stdout; any failure is a PromptError about `what`."""
+    import subprocess  # prompts are made in a child process (prompt_process.py): the daemon never runs a tool here
+
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:

@@ -15,14 +15,16 @@ import logging
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .prompts import PromptDiskFull, PromptError, PromptLibrary, pcm_file
+
+if TYPE_CHECKING:
+    import subprocess
 
 # What a prompt is made from: ("text", text, language, voice or "") or ("upload", the recording's path).
 Source = tuple[str, ...]
@@ -89,6 +91,8 @@ class PromptProcess:
         return outcomes
 
     def _in_child(self, library: PromptLibrary, sources: list[Source]) -> dict[Source, Outcome]:
+        import subprocess  # a first start's, or a new prompt's: a restart with its cache full holds no subprocess
+
         # -P: the daemon's working directory is not on the child's path; the unit's PYTHON* settings are kept
         command = [sys.executable, "-P", "-m", __name__]
         with self._lock:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +74,8 @@ def _salvage(store: CallStore, kind: str, raw: Path, target: Path,
 
 
 def _compress(raw: Path, target: Path, encode: Callable[[str, str, int], None]) -> bool:
+    import subprocess  # only where a crash left audio: an idle daemon holds no subprocess module
+
     part = None
     try:
         fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

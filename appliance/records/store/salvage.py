@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -204,6 +203,8 @@ def open_call_log(db: Path, open_store: Callable[[], T], alarm: Alarm, now: floa
 
 def _recovered(corrupt: Path, scratch: Path) -> tuple[Path, str]:
     """A readable copy of what sqlite3's .recover finds; the corrupt file itself when the CLI is missing."""
+    import subprocess  # only for a damaged log: an idle daemon holds no subprocess module
+
     cli = shutil.which("sqlite3")
     if cli is None:
         return corrupt, "read row by row"
