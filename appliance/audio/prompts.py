@@ -26,7 +26,6 @@ from appliance.audio.convert import (
     voice_for,
     without_paths,
 )
-from appliance.audio.loudness import normalise
 from appliance.digest import sha256
 from appliance.diskspace import MB, free_space
 from appliance.files import atomic_write
@@ -192,6 +191,8 @@ class PromptLibrary:
         if size == 0:
             raise PromptError(f"{what} is silent: nothing is left after trimming silence")
         self._check_length(size / _BYTES_PER_SAMPLE / self.rate, what)
+        from .loudness import normalise  # made in the prompt maker's child: the daemon only looks prompts up
+
         out.write_bytes(normalise(out.read_bytes(), self.rate))  # every prompt at one speech level (loudness.py)
         os.replace(out, dst)
         atomic_write(_sum_path(dst), _sha256(dst) + "\n", mode=0o644)

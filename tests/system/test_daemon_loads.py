@@ -45,10 +45,11 @@ simulation.close()
 # modules belong to a box with speak nodes, the serial audio paths to lines that use them; uuid (with platform)
 # made nothing but a call's random id; the webhook sender is a box's with webhooks, and each modem family's dialect
 # is imported where a line names it (this box's is sim800); prompts still to be made are made by a child process
-# (audio/prompt_process.py), so the daemon holds no thread pool. systemd-python stays (a dependency of record: it tells
-# systemd READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer only (appliance/handsets/
-# __init__.py): not its device classes, colorzero, tones or fonts, nor the statistics (with decimal and fractions)
-# and pprint they import (nor importlib.resources: RARE, the built-in simulation's document reads it).
+# (audio/prompt_process.py), so the daemon holds no thread pool and no loudness pass. systemd-python stays (a
+# dependency of record: it tells systemd READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer
+# only (appliance/handsets/__init__.py): not its device classes, colorzero, tones or fonts, nor the statistics (with
+# decimal and fractions) and pprint they import (nor importlib.resources: RARE, the built-in simulation's document
+# reads it).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
             "secrets",
@@ -58,7 +59,7 @@ NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata",
             "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253", "concurrent.futures",
             "gpiozero.boards", "gpiozero.input_devices", "gpiozero.output_devices", "gpiozero.tones",
             "gpiozero.internal_devices", "gpiozero.spi_devices", "colorzero", "statistics", "decimal", "fractions",
-            "pprint")
+            "pprint", "appliance.audio.loudness")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:
