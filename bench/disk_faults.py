@@ -80,3 +80,13 @@ _STORE_FAILED = re.compile(r"could not carry out (?:CallStarted|CallerKnown|Call
 def refused_for_storage(log: str) -> int:
     """Calls the daemon hung up on (or never answered) because a write to its records failed."""
     return len({match.group(1) for match in _STORE_FAILED.finditer(log)})
+
+
+# A start refused for its data disk: SQLite's words for a full or failing disk, or the system's.
+_STORAGE_WORDS = re.compile(r"database or disk is full|disk I/O error|No space left on device|Read-only file system")
+
+
+def refused_start_for_storage(why: str) -> bool:
+    """Whether a start's last error (`hotline could not start: ...`) was its data disk: a full disk must not stop a
+    start (docs/records.md, a full disk), or the box refuses every caller for as long as it stays full."""
+    return bool(_STORAGE_WORDS.search(why))

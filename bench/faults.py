@@ -39,7 +39,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import clock_steps  # noqa: E402
 import start_faults  # noqa: E402
-from disk_faults import DiskFull, refused_for_storage  # noqa: E402
+from disk_faults import DiskFull, refused_for_storage, refused_start_for_storage  # noqa: E402
 from hotline_process import Hotline, write_box  # noqa: E402
 from simbox import saw, wait  # noqa: E402
 
@@ -280,6 +280,7 @@ class Bench:
             "integrity": "ok" if integrity == ["ok"] else "; ".join(integrity[:3]),
             "unclean_restarts": len(self.unclean_restarts), "unclean_examples": self.unclean_restarts[:3],
             "refused_starts": len(self.refused_starts), "refused_examples": sorted(set(self.refused_starts))[:3],
+            "starts_refused_for_storage": sum(map(refused_start_for_storage, self.refused_starts)),
             "restart_ready_median": statistics.median(self.ready_times) if self.ready_times else None,
             "lines_down_at_end": 0 if lines_back else sum(
                 lx["state"] != "up" for lx in final.get("lines", [{"state": "unknown"}] * len(LINES))),
@@ -315,7 +316,8 @@ def run(calls: int = 600, seed: int = 1, quick: bool = False, progress: bool = T
 def soak_failed(figures: dict[str, Any]) -> bool:
     """What the soak itself checks went wrong (the clock steps and bad-state starts after it have their own)."""
     return bool(figures["bad_records"] or figures["integrity"] != "ok" or figures["unclean_restarts"]
-                or figures["lines_down_at_end"] or figures["refused_storage"] or not figures["clean_exit"])
+                or figures["lines_down_at_end"] or figures["refused_storage"] or figures["starts_refused_for_storage"]
+                or not figures["clean_exit"])
 
 
 def main(argv: list[str] | None = None) -> int:

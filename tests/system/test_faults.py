@@ -51,6 +51,7 @@ def test_every_answered_call_has_exactly_one_complete_record(figures):
 @pytest.mark.slow
 def test_no_caller_is_refused_because_the_data_disk_was_full(figures):
     assert figures["refused_storage"] == 0, figures.get("kept")
+    assert figures["starts_refused_for_storage"] == 0, (figures["refused_examples"], figures.get("kept"))
 
 
 @pytest.mark.slow
