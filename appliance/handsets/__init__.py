@@ -72,6 +72,7 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
 
 @contextmanager
 def _standing_in() -> Iterator[None]:
+    # Only while this module is imported, which the daemon does before it starts a thread: no other import sees them.
     stand_ins = {}
     for module, names in DEFERRED.items():
         if module in sys.modules:  # already loaded for real: nothing to spare

@@ -34,16 +34,16 @@ def post(event):
     posted.append(type(event).__name__)
     lifted.set()
 relay = build_handset(HandsetConfig(id="h1", kind="relay", ring_pin=17, hook_pin=27, audio_pins={"gsm1": 22}),
-                      pin_factory=factory, cadence=(1.0, 1.0), post=post)
+                      pin_factory=factory, cadence=(10.0, 1.0), post=post)
 slic = build_handset(HandsetConfig(id="s1", kind="slic", ring_mode_pin=5, fr_pin=6, hook_pin=13,
-                                   audio_pins={"gsm1": 19}), pin_factory=factory, cadence=(1.0, 1.0), post=post)
+                                   audio_pins={"gsm1": 19}), pin_factory=factory, cadence=(10.0, 1.0), post=post)
 off = [factory.pin(n).state for n in (17, 22, 5, 6)]
 relay.ring(); slic.ring()
 while not (factory.pin(17).state and factory.pin(5).state):
     threading.Event().wait(0.01)
 ringing = [factory.pin(n).state for n in (17, 5, 6)], factory.pin(6).frequency
 factory.pin(27).drive_low()  # the relay handset's receiver lifted: its switch closes to ground
-lifted.wait(5)
+lifted.wait(30)
 relay.close(); slic.close()
 closed = [factory.pin(n).state for n in (17, 22, 5, 6)]
 print(json.dumps({"off": off, "ringing": ringing, "posted": posted, "closed": closed,
