@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -22,6 +21,19 @@ def fsync_dir(directory: str | Path) -> None:
         os.close(fd)
 
 
+def scratch_beside(path: str | Path, suffix: str) -> tuple[int, str]:
+    """A new file `.<name>.<random><suffix>` next to `path`, open for writing, and its name: tempfile.mkstemp's
+    way, without the tempfile module, which imports shutil and with it bz2 and lzma (~0.3 MB the daemon would
+    hold for its months for a random name)."""
+    path = Path(path)
+    while True:
+        scratch = str(path.parent / f".{path.name}.{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600), scratch
+        except FileExistsError:
+            continue
+
+
 def atomic_write(path: str | Path, data: bytes | str, *, mode: int | None = 0o600, exclusive: bool = False) -> bool:
     """Write `data` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
 
@@ -32,7 +44,7 @@ def atomic_write(path: str | Path, data: bytes | str, *, mode: int | None = 0o60
     """
     path = Path(path)
     blob = data.encode("utf-8") if isinstance(data, str) else data
-    fd, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    fd, scratch = scratch_beside(path, ".new")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(blob)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -227,6 +226,8 @@ class PromptLibrary:
 
     @contextmanager
     def _scratch(self) -> Iterator[Path]:
+        import tempfile  # prompts are made in the prompt maker's child: the daemon only looks them up
+
         # Inside the cache directory so os.replace stays on one filesystem and is atomic.
         with tempfile.TemporaryDirectory(prefix=".work-", dir=self.cache_dir) as work:
             yield Path(work)

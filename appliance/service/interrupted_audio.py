@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from ..audio.recorder import CAPTURE_RATE, encode_flac
+from ..files import scratch_beside
 from ..records.store.calls import CallStore
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _compress(raw: Path, target: Path, encode: Callable[[str, str, int], None]) 
 
     part = None
     try:
-        fd, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        fd, part = scratch_beside(target, ".part")
         os.close(fd)
         os.truncate(raw, raw.stat().st_size // 2 * 2)  # a crash can stop a write half-way through a sample
         encode(str(raw), part, CAPTURE_RATE)

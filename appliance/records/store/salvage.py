@@ -11,9 +11,7 @@ import contextlib
 import itertools
 import logging
 import os
-import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,6 +130,8 @@ def undo_restore(db: Path, kept: Path, stamp: str, reason: str, alarm: Alarm) ->
 
 def salvage_corrupt(db: Path, problem: str, stamp: str, alarm: Alarm) -> None:
     """Move a corrupt log aside, start a fresh one and copy into it every row that can still be read."""
+    import tempfile  # only for a damaged log: with the shutil, bz2 and lzma it imports, not held by an idle daemon
+
     aside = db.with_name(f"{db.name}.corrupt-{stamp}")
     move_database(db, aside)
     fresh = sqlite_utils_without_numpy().Database(sqlite3.connect(db), execute_plugins=False)  # as migrations._apply
@@ -203,7 +203,8 @@ def open_call_log(db: Path, open_store: Callable[[], T], alarm: Alarm, now: floa
 
 def _recovered(corrupt: Path, scratch: Path) -> tuple[Path, str]:
     """A readable copy of what sqlite3's .recover finds; the corrupt file itself when the CLI is missing."""
-    import subprocess  # only for a damaged log: an idle daemon holds no subprocess module
+    import shutil  # only for a damaged log, as subprocess: an idle daemon holds neither
+    import subprocess
 
     cli = shutil.which("sqlite3")
     if cli is None:
