@@ -303,6 +303,10 @@ def run(calls: int = 600, seed: int = 1, quick: bool = False, progress: bool = T
         bench = Bench(Path(data_dir or tmp), calls, seed, quick, progress)
         try:
             figures = bench.run()
+        except Exception as exc:
+            bench.hotline.kill()  # its files still, to be copied whole
+            exc.add_note(f"the soak's data directory and the daemon's log are kept in {bench.keep()}")
+            raise
         finally:
             bench.close()
         figures |= clock_steps.run(4 if quick else 8, seed, Path(data_dir or tmp) / "clock")
