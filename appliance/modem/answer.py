@@ -9,6 +9,7 @@ puts the line in `checking`: the modem is asked what the ATA did, and Calls sett
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 @lean(frozen=True)
 class Sent:
-    """A command written at once: `reply()` waits for its reply, `replied(within)` whether it came within so long."""
+    """A command written at once: `reply()` waits for its reply, `replied(within)` whether it came within so long
+    of its writing."""
 
     reply: Callable[[], Reply]
     replied: Callable[[float], bool]
@@ -93,6 +95,7 @@ class AnswerExchange:
         self._up_while_checking = False  # a call came up while checking (+CLCC stat 0, ^CONN, VOICE CALL: BEGIN)
         self._answered_number: str | None = None  # the number heard before that report: the answered caller's
         self._first: tuple[str, Sent | None] | None = None  # (call id noted, its ATA) by `first`, for `now`
+        self._awaited: Callable[[], None] | None = None  # that ATA's reply, for the worker, once `handover` says
         self._journal_failed = False  # the answer journal raised once: said in the log, not again for each call
 
     # --- what Calls tells its part ------------------------------------------------------------
@@ -137,20 +140,34 @@ class AnswerExchange:
 
     def now(self) -> None:
         """ATA on this thread (the reader, at the RING) if the channel is free, its reply awaited on the worker;
-        else ATA at the head of the worker's jobs. Either way before the event loop hears of the call."""
+        else ATA at the head of the worker's jobs. Either way before the event loop hears of the call. An ATA
+        written by `first` is awaited once the reader has given way (`handover`)."""
         if self._send is not None:
             self._hold()
             call_id, caller = self._call()
             first, self._first = self._first, None
             if first is not None and first[0] == call_id:  # noted and written at the RING (`first`)
-                sent = first[1]
+                sent, at_ring = first[1], True
             else:
                 self.note(call_id, caller)
-                sent = self._write_ata(self._send)
+                sent, at_ring = self._write_ata(self._send), False
             if sent is not None:
-                self._urgent(lambda: self._answered(sent.reply, sent.replied))
+                awaited = functools.partial(self._answered, sent.reply, sent.replied)
+                if at_ring:
+                    self._awaited = awaited  # the reader queues it once it has given way (`handover`)
+                else:
+                    self._urgent(awaited)
                 return
         self._urgent(self.answer)
+
+    def handover(self) -> Callable[[], None] | None:
+        """What is left of `first`'s ATA once the reader that wrote it has given way: the worker set to await its
+        reply (None when the ATA could not be written: `now` queued it on the worker). Woken at once, the worker
+        took the CPU on the other core just as the ATA was on its way to the modem."""
+        awaited, self._awaited = self._awaited, None
+        if awaited is None:
+            return None
+        return functools.partial(self._urgent, awaited)
 
     def _write_ata(self, send: Send) -> Sent | None:
         self._ata_outcome = ([], False)

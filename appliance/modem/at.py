@@ -16,7 +16,7 @@ from typing import Protocol
 
 from appliance.core.lean import lean
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
-from appliance.modem.port_wait import read_burst, wait_for_more
+from appliance.modem.port_wait import read_burst, wait_for_more, write_now
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,13 @@ class AtChannel:
     `on_lost(reason)` is called once when the port fails. `on_ring()`, when given, is called on the reader
     for a read that begins with a RING line, before that read is split into lines: the line answers from
     there (calls.py, `ring_first`), ahead of the ~0.1 ms of Python every report takes before it is news.
-    When it says it answered (True), the rest of that read is taken once the modem replies, or after
-    AFTER_ANSWER (`_give_way`).
+    When it answered, it returns what is left to do about that RING: the reader gives way first (`_give_way`:
+    until the modem replies, or AFTER_ANSWER), then runs it, then takes the rest of that read.
     """
 
     def __init__(self, port: SerialPort, *, name: str, is_report: Callable[[str], bool],
                  on_report: Callable[[str | DleEvent], None], on_lost: Callable[[str], None],
-                 on_ring: Callable[[], bool] | None = None) -> None:
+                 on_ring: Callable[[], Callable[[], None] | None] | None = None) -> None:
         self._port = port
         self.name = name
         self._is_report = is_report
@@ -166,8 +166,9 @@ class AtChannel:
             return None
 
     def replied(self, pending: _Pending, within: float) -> bool:
-        """Whether the command's final came within `within` s (waiting that long at most); it stays in flight."""
-        return pending.done.wait(within)
+        """Whether the command's final came within `within` s of its writing (waiting until then at most); it stays
+        in flight."""
+        return pending.done.wait(max(0.0, pending.born + within - time.monotonic()))
 
     def wait(self, pending: _Pending) -> Reply:
         """The reply to a command written by `command` or `send`; AtTimeout once its deadline passes."""
@@ -286,7 +287,7 @@ class AtChannel:
 
     def _write(self, text: str) -> None:
         try:
-            self._port.write(text.encode())
+            write_now(self._port, text.encode())
         except Exception as exc:  # noqa: BLE001 - any failure to write means the port is gone
             self._lose(f"write failed: {exc}")
             raise PortLost(f"{self.name}: write failed: {exc}") from exc
@@ -304,8 +305,7 @@ class AtChannel:
                         self._lose(str(exc) or type(exc).__name__)
                     return
                 if self._on_ring is not None and self.splitter.at_line_start and data.lstrip(b"\r\n").startswith(RING):
-                    if self._ring_first():
-                        self._give_way()
+                    self._ring_first()
                 for token in self.splitter.tokens(data):
                     self._dispatch(token)
         finally:
@@ -324,13 +324,25 @@ class AtChannel:
         call is held until the ATA's reply anyway, and the number is journalled then (answer.py)."""
         wait_for_more(self._port, AFTER_ANSWER)
 
-    def _ring_first(self) -> bool:
+    def _ring_first(self) -> None:
+        """`on_ring`; when it answered, the reader gives way, then does what it left to do about the RING (waking
+        the worker that awaits the ATA's reply among it: on the other core, that wake-up took CPU the ATA's way
+        needs)."""
         hook = self._on_ring
         try:
-            return hook is not None and hook()
+            rest = hook() if hook is not None else None
         except Exception:  # noqa: BLE001 - the reader must go on; the RING is read as a report next
             log.exception("%s: answering at the RING failed", self.name)
-            return False
+            return
+        if rest is None:
+            return
+        try:
+            self._give_way()
+        finally:  # whatever the wait met (a port closing), the answer's reply is still awaited
+            try:
+                rest()
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("%s: answering at the RING failed", self.name)
 
     def _wait_unpaused(self) -> None:
         with self._park:

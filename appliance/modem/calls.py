@@ -276,21 +276,22 @@ class Calls:
         if self.state == cs.CHECKING:
             self.answering.came_up(self._early_caller)  # the late ATA answered someone: this number is theirs
 
-    def ring_first(self) -> bool:
+    def ring_first(self) -> Callable[[], None] | None:
         """A read that begins with RING, before it is split (reader thread). When this RING is answered at once
         (the line idle, answering on the first ring, no counted ring within RING_MIN_GAP), the ATA is noted
         and written first thing, then the ring is taken as `_ring` takes any (its `now` finds the ATA out), all
-        under the lock; True. The same RING, read as a report next, is then that ring again. Else nothing
-        (False): the report answers as it always did."""
+        under the lock. The same RING, read as a report next, is then that ring again. Returns what is left for
+        once the reader has given way (the worker set to await the ATA's reply), or None: nothing was written
+        (the report answers as it always did)."""
         with self._lock:
             if (self.state != cs.IDLE or self.answer_after_rings != 1
                     or self._clock() - self._counted_ring < RING_MIN_GAP):
-                return False
+                return None
             if self._next_id is None:
                 self._next_id = new_id()
             self.answering.first(self._next_id, self._early_caller)
             self._ring()
-            return True
+            return self.answering.handover()
 
     def _ring(self) -> None:
         with self._lock:

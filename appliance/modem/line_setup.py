@@ -20,7 +20,6 @@ from appliance.modem import health as health_poll
 from appliance.modem.at import AtChannel, AtTimeout, DleEvent, ModemError, PortLost, Reply
 from appliance.modem.calls import Calls
 from appliance.modem.dialects import Dialect, identify
-from appliance.modem.dialects.base import Ring
 from appliance.modem.forwarding import CallForwarding
 from appliance.modem.news import LineNews
 from appliance.modem.optional import Capabilities
@@ -82,12 +81,19 @@ class LineSetup:
         channel.start()
         return channel
 
-    def _ring_first(self) -> bool:
-        """A read that begins with RING (reader thread): the call's news first sees a ring as any report's does
-        (while idle it forgets the last calls' indexes), then the line may answer it before the read is split
-        (True when it did)."""
-        self._news.take(Ring())
-        return self._calls.ring_first()
+    def _ring_first(self) -> Callable[[], None] | None:
+        """A read that begins with RING (reader thread): the line may answer it before the read is split. When it
+        did, what is left (the reader runs it once it has given way): the call's news forgets the last calls'
+        indexes, as any report read while idle makes it do (the line answers only while idle), and the worker
+        awaits the ATA's reply. When it did not, the RING is read as a report next, and the news sees it then."""
+        rest = self._calls.ring_first()
+        if rest is None:
+            return None
+
+        def then() -> None:
+            self._news.forget_calls()
+            rest()
+        return then
 
     def initialise(self, channel: AtChannel) -> str | None:
         """Bring the modem to a known state within INIT_BUDGET; the reason in words if it cannot be."""

@@ -66,8 +66,7 @@ class LineNews:
     def take(self, h: Happening) -> Happening | None:
         """What the call in progress must hear of `h` (None: nothing, it was other news)."""
         if self._calls_state() in (cs.IDLE, cs.DOWN, cs.CHECKING):
-            with self._lock:  # no call: whatever indexes were known belong to calls that are over
-                self._ours, self._others, self._rejected = None, set(), set()
+            self.forget_calls()
         if isinstance(h, CallWaiting):
             self._waiting(h)
         elif isinstance(h, MissedCall):
@@ -79,6 +78,11 @@ class LineNews:
         else:
             return h
         return None
+
+    def forget_calls(self) -> None:
+        """No call: whatever indexes were known belong to calls that are over."""
+        with self._lock:
+            self._ours, self._others, self._rejected = None, set(), set()
 
     def registration_heard(self, domains: dict[str, int]) -> int | None:
         """The line's registration once `domains` (+CREG/+CGREG/+CEREG states) are counted in, judged over every

@@ -210,36 +210,28 @@ def test_port_vanishing_is_reported_once_and_fails_commands(rig):
     assert len(lost) == 1
 
 
-class CountingPort:
-    """A pyserial port that counts the reads the channel makes of it (everything else is the port's own)."""
-
-    def __init__(self, port: serial.Serial) -> None:
-        self.__dict__["_port"], self.__dict__["reads"] = port, []
-
-    def read(self, size: int = 1) -> bytes:
-        data = self._port.read(size)
-        self.reads.append(data)
-        return data
-
-    def __getattr__(self, name: str):
-        return getattr(self._port, name)
-
-    def __setattr__(self, name: str, value) -> None:
-        setattr(self._port, name, value)
-
-
-def test_a_ring_and_its_caller_id_sent_together_are_one_read_and_the_ring_hook_runs_before_they_are_split():
+def test_a_ring_and_its_caller_id_sent_together_are_one_read_and_the_ring_hook_runs_before_they_are_split(
+        monkeypatch):
     """The reader waits for the port, then reads what is there: a RING with its +CLIP, written at once, is one
     read (a read of one byte while waiting, then another of the rest, cost the caller ~0.05 ms), and `on_ring`
     runs for that read before any of its lines is news."""
-    modem, seen = FakeModem(), []
-    port = CountingPort(serial.serial_for_url(modem.path, baudrate=115200, timeout=None))
+    from appliance.modem import at
+
+    modem, seen, reads = FakeModem(), [], []
+    port = serial.serial_for_url(modem.path, baudrate=115200, timeout=None)
     rang = threading.Event()
 
-    def on_ring() -> bool:
+    def read_burst(port) -> bytes:  # what the reader reads of the port, read by read
+        data = port_read(port)
+        reads.append(data)
+        return data
+    port_read = at.read_burst
+    monkeypatch.setattr(at, "read_burst", read_burst)
+
+    def on_ring() -> None:
         seen.append("ring hook")
         rang.set()
-        return False  # not answered: the read goes on at once
+        return None  # not answered: the read goes on at once
 
     channel = AtChannel(port, name="line t (pty)", is_report=lambda ln: ln.startswith(("RING", "+CLIP")),
                         on_report=seen.append, on_lost=lambda why: None, on_ring=on_ring)
@@ -249,7 +241,7 @@ def test_a_ring_and_its_caller_id_sent_together_are_one_read_and_the_ring_hook_r
         assert rang.wait(2)
         wait_until(lambda: len(seen) == 3, 2, "the two reports")
         assert seen == ["ring hook", "RING", '+CLIP: "+79161234567",145,"",0,"",0']
-        assert [r for r in port.reads if r] == [b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n']
+        assert [r for r in reads if r] == [b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n']
         modem.say(b"\r\n+CREG: 1\r\n")  # any other read: no hook
         wait_until(lambda: len(seen) == 4, 2, "the report")
         assert seen[-1] == "+CREG: 1"
@@ -260,20 +252,21 @@ def test_a_ring_and_its_caller_id_sent_together_are_one_read_and_the_ring_hook_r
 
 @pytest.mark.parametrize("modem_replies", [True, False])
 def test_after_an_answer_at_the_ring_the_rest_of_the_read_waits_for_the_modem(modem_replies):
-    """`on_ring` answered (True): the rest of that read (the caller's number) is taken once the modem replies to
-    the ATA, in order before the reply, or after AFTER_ANSWER when it says nothing: the reader keeps off the CPU
-    the ATA's way to the modem needs (docs/proof.md, issue 18 sixth session: answer)."""
+    """`on_ring` answered (it returns what is left to do about the RING): that rest runs, and then the rest of
+    that read (the caller's number) is taken, once the modem replies to the ATA (in order before the reply) or
+    after AFTER_ANSWER when it says nothing: the reader keeps off the CPU the ATA's way to the modem needs, and
+    wakes no other thread meanwhile (docs/proof.md, issue 18 sixth and eighth sessions: answer)."""
     from appliance.modem.at import AFTER_ANSWER
 
     modem, seen = FakeModem(), []
     port = serial.serial_for_url(modem.path, baudrate=115200, timeout=None)
     answered_at: list[float] = []
 
-    def on_ring() -> bool:
+    def on_ring():
         answered_at.append(time.monotonic())
         if modem_replies:
             modem.say(b"\r\nOK\r\n")
-        return True
+        return lambda: on_report("what was left of the RING")
 
     def on_report(token) -> None:
         seen.append((token, time.monotonic()))
@@ -283,11 +276,12 @@ def test_after_an_answer_at_the_ring_the_rest_of_the_read_waits_for_the_modem(mo
     channel.start()
     try:
         modem.say(b'\r\nRING\r\n\r\n+CLIP: "+79161234567",145,"",0,"",0\r\n')
-        wait_until(lambda: len(seen) == (3 if modem_replies else 2), 2, "the reports")
-        assert [token for token, _ in seen][:2] == ["RING", '+CLIP: "+79161234567",145,"",0,"",0']
+        wait_until(lambda: len(seen) == (4 if modem_replies else 3), 2, "the reports")
+        assert [token for token, _ in seen][:3] == ["what was left of the RING", "RING",
+                                                    '+CLIP: "+79161234567",145,"",0,"",0']
         waited = seen[0][1] - answered_at[0]
         if modem_replies:
-            assert seen[2][0] == "OK" and waited < 1.0
+            assert seen[3][0] == "OK" and waited < 1.0
         else:
             assert waited >= AFTER_ANSWER * 0.9
     finally:
