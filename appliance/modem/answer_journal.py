@@ -111,13 +111,16 @@ class AnswerJournal:
     def open(self) -> None:
         """Start empty (after unsettled() was dealt with), the file reserved and kept open for the notes."""
         with self._lock:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            # Not truncated: the room an earlier run reserved stays this file's. Given back, a disk filling at that
+            # instant took it, and on a full disk no answer of the run was noted.
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._pending.clear()
             self._end = 0
             try:
-                # Real zeros, not a hole: the disk's room is taken now, so a note never meets a full disk
-                # in a mapped page (that would be SIGBUS, not an error).
-                if os.pwrite(self._fd, bytes(RESERVED_BYTES), 0) == RESERVED_BYTES:
+                # Real zeros, not a hole, over what the last run left and up to the reservation: the disk's room is
+                # taken now, so a note never meets a full disk in a mapped page (that would be SIGBUS, not an error).
+                size = max(RESERVED_BYTES, os.fstat(self._fd).st_size)
+                if os.pwrite(self._fd, bytes(size), 0) == size:
                     self._map = mmap.mmap(self._fd, RESERVED_BYTES)
             except OSError as exc:  # a full disk: notes still go in, by write(), each growing the file
                 log.warning("answer journal %s: cannot reserve %d bytes: %s", self.path, RESERVED_BYTES, exc)

@@ -204,3 +204,39 @@ def test_a_box_killed_before_a_callers_record_starts_on_a_full_disk_and_the_reco
         modem.stop()
         disk.close()
     assert calls == [(CALLER, "interrupted")]
+
+
+def test_a_start_on_a_full_disk_keeps_the_answer_journals_room(tmp_path, monkeypatch):
+    """The answer journal's room is reserved while the disk has it, so that an answer is noted on a full disk too. A
+    start must not give that room back: a writer filling the disk in that instant (a runaway log, the bench's filler)
+    takes it, and no answer of the whole run is noted; a crash before a record then loses that caller."""
+    import os
+
+    from disk_faults import DiskFull
+
+    from appliance.modem.answer_journal import AnswerJournal
+
+    disk = DiskFull(tmp_path)
+    if disk.skipped:
+        pytest.skip(disk.skipped)
+    path, secret = disk.data / "answers.journal", b"k" * 32
+    try:
+        earlier = AnswerJournal(path, secret)
+        earlier.open()  # a run that reserved its room, and stopped
+        earlier.close()
+        pwrite, filled = os.pwrite, []
+
+        def disk_fills_meanwhile(fd: int, data: bytes, offset: int) -> int:
+            if not filled:
+                filled.append(disk.fill())
+            return pwrite(fd, data, offset)
+
+        monkeypatch.setattr(os, "pwrite", disk_fills_meanwhile)
+        journal = AnswerJournal(path, secret, clock=lambda: 100.0)
+        journal.open()  # the next start, as the disk fills
+        monkeypatch.undo()
+        journal.note("c", "gsm1", CALLER)  # just before an ATA
+        journal.close()  # a crash before the record
+        assert AnswerJournal(path, secret).unsettled() == [{"id": "c", "line": "gsm1", "caller": CALLER, "at": 100.0}]
+    finally:
+        disk.close()
