@@ -34,7 +34,7 @@ import sys
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from .dtmf_tones import MAX_RATE, MIN_RATE, NO_TONE, SUBBLOCKS, ToneMeter
+from .dtmf_tones import MAX_RATE, MIN_RATE, SUBBLOCKS, ToneMeter
 
 if TYPE_CHECKING:
     import numpy
@@ -49,6 +49,7 @@ MIN_TONE_POWER = 0.5 * 10 ** (-45 / 10)  # each tone at least -45 dB below a ful
 # through AMR-NB 53 (docs/dtmf.md has the table); no digit in speech and music at these limits.
 MAX_TWIST_DB = 10.0
 MIN_TWIST_DB = -16.0
+MIN_TWIST, MAX_TWIST = 10 ** (MIN_TWIST_DB / 10), 10 ** (MAX_TWIST_DB / 10)  # as power ratios
 # The two tones' band energy as a share of the frame's: in frames passing every other rule, 40 ms keys through
 # GSM 06.10 and AMR-NB reach >= 0.94 (a held-out noisy key through GSM 0.875-0.88: 0.89 lost it), speech and
 # music <= 0.85; speech gives a digit at 0.83, a second DTMF-pair chord through GSM at 0.87 (docs/dtmf.md).
@@ -158,16 +159,15 @@ class DtmfBank:
         self.rate = rate
         self._np = np
         self.hop = self._meter.hop
-        # The key each of the 24 guards and nominals stands for, when it is its band's strongest: its tone's
-        # column in the frame's tone powers (NO_TONE, always 0, for a guard: such a frame fails the power rule)
-        # and its part of the key code (row * 4 + column), as float32 so that the codes stay in one dtype.
-        tone_of = [band * 4 + at // 3 if at % 3 == 1 else NO_TONE for band in (0, 1) for at in range(12)]
-        self._tone_of = np.array(tone_of)
-        self._code_of = np.array([(t % 4) * (4 if t < 4 else 1) if t != NO_TONE else 0 for t in tone_of],
-                                 dtype=np.float32)
-        self._band_start = np.array([0, 12])
+        # the meter's energies are in the samples' own units
+        self._min_power = MIN_TONE_POWER * self._meter.full_scale
+        self._gate = self._min_power / 2
+        # The key a frame shows by the strongest of each band's guards and nominals (0-11 each): row * 4 + column
+        # where both are nominals (3 * tone + 1), -1 where either is a guard, which fails the power rule.
+        self._key_of = np.array([[(row // 3) * 4 + column // 3 if row % 3 == 1 and column % 3 == 1 else -1
+                                  for column in range(12)] for row in range(12)])
         # the frames that straddle two lines, for the line sizes of the last batch (the daemon's seldom change)
-        self._straddling: tuple[tuple[int, ...], numpy.ndarray] = ((), np.empty(0, dtype=np.intp))
+        self._straddling: tuple[tuple[int, ...], set[int]] = ((), set())
 
     def state(self) -> LineState:
         return LineState(self.hop)
@@ -191,34 +191,33 @@ class DtmfBank:
         energies = energy.tolist()
         sizes = [len(rows) // (2 * hop) for _, _, rows in taken]
         starts = list(accumulate(sizes, initial=0))
-        if min(energies) >= MIN_TONE_POWER / 2:  # every line talks (one look, not one per line)
+        if min(energies) >= self._gate:  # every line talks (one look, not one per line)
             active = list(range(len(taken)))
         else:
             active = [k for k, (_, state, _) in enumerate(taken)
                       if state.held >= 0 or state.candidate >= 0
-                      or max(energies[starts[k]:starts[k + 1]]) >= MIN_TONE_POWER / 2]
+                      or max(energies[starts[k]:starts[k + 1]]) >= self._gate]
         for k, (_, state, _) in enumerate(taken):
             if k not in active:
                 state.candidate, state.candidate_frames = -1, 0
         if not active:
             return found
+        heard = energies
         if len(active) < len(taken):
             blocks = np.concatenate([blocks[starts[k]:starts[k + 1]] for k in active])
-            energy = np.concatenate([energy[starts[k]:starts[k + 1]] for k in active])
+            heard = [e for k in active for e in energies[starts[k]:starts[k + 1]]]
         # frames are classified at every position of the joined lines (slices, not gathers); the few that
-        # straddle two lines are dropped here
+        # straddle two lines are dropped at the power rule
         lines = tuple(sizes[k] for k in active)
         if lines != self._straddling[0]:
-            ends = accumulate(lines[:-1])
-            self._straddling = lines, np.array([end - back for end in ends for back in range(1, SUBBLOCKS)],
-                                               dtype=np.intp)
-        classified = self._classify(self._meter.transform(blocks), energy, self._straddling[1])
+            self._straddling = lines, {end - back for end in accumulate(lines[:-1]) for back in range(1, SUBBLOCKS)}
+        classified = self._classify(self._meter.transform(blocks), heard, self._straddling[1])
         if classified is None:  # no frame shows a key: every code is -1, and a level is read only with a key
-            total = len(blocks) - SUBBLOCKS + 1
-            codes = lasting = [-1.0] * total
+            total = len(heard) - SUBBLOCKS + 1
+            codes = lasting = [-1] * total
             levels = [0.0] * total
         else:
-            codes, levels, lasting = (a.tolist() for a in classified)
+            codes, levels, lasting = classified
         at = 0  # where the line starts among the active lines' sub-blocks
         for k in active:
             i, state, _ = taken[k]
@@ -230,58 +229,73 @@ class DtmfBank:
             at += size
         return found
 
-    def _classify(self, coeffs: numpy.ndarray, energy: numpy.ndarray,
-                  straddling: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray] | None:
+    def _classify(self, coeffs: numpy.ndarray, energies: list[float],
+                  straddling: set[int]) -> tuple[list[int], list[float], list[int]] | None:
         """Per frame (every run of SUBBLOCKS sub-blocks): the key code it shows steadily enough to count towards
-        two in a row (-1 for none) and its mean energy; per window of SUBBLOCKS + LATE_BLOCKS sub-blocks, the key
-        of a frame in it that passed if the sound fills the window (else -1). Codes are float32. None when no
-        frame has both its tones at the minimum power, so every code is -1. The `straddling` frames (across
-        two lines) are dropped by the caller: they count as passing no rule."""
-        np = self._np
-        summed, power, tones = self._meter.frames(coeffs)
-        frames = len(summed)
-        # each band's strongest of its guards and nominals, numbered 0-23 over both bands, and what it stands for
-        strongest = power[:, :24].reshape(frames, 2, 12).argmax(axis=2) + self._band_start
-        tone = self._tone_of[strongest]
-        low_high = self._meter.pick(tones, tone)
-        low, high = low_high[:, 0], low_high[:, 1]
-        # The power rule first, alone: in most batches of speech and music no frame passes it (a guard is the
-        # strongest in a band, or a tone is too weak), and then the other rules, the steadiness and the codes
-        # are not worked out at all. After a sleep each numpy call costs 5-40 µs, so the ~25 calls this leaves
-        # out are a third of a batch (docs/dtmf.md, "Speed").
-        powered = np.minimum(low, high) >= MIN_TONE_POWER  # (0 where a guard was the strongest)
-        # a frame across two lines' audio sees a jump there, whose broad spectrum often passes this rule: it
-        # would make a third of the daemon's batches of talk go all the way for frames that are dropped
-        powered[straddling] = False
-        if not np.count_nonzero(powered):  # (ndarray.any goes through Python code)
+        two in a row (-1 for none) and its mean energy (where a key is read; 0 elsewhere); per window of
+        SUBBLOCKS + LATE_BLOCKS sub-blocks, the key of a frame in it that passed if the sound fills the window
+        (else -1). None when no frame passes every rule, so every code is -1. `energies` are the sub-blocks';
+        the `straddling` frames (across two lines) are dropped: they count as passing no rule."""
+        summed, power = self._meter.frames(coeffs)
+        # The frequency rule in numpy over every frame, as one look-up of the two bands' strongest: in most
+        # batches of speech and music no frame passes it, and in the rest a few do. The other rules are read
+        # for those few alone, in Python: after a sleep each numpy call costs 5-30 µs, whatever its size
+        # (docs/dtmf.md, "Speed").
+        strongest = power[:, :24].reshape(len(power), 2, 12).argmax(axis=2)
+        # read in Python through memoryviews: a numpy call for the few frames would cost more than the loop
+        keys = self._key_of[strongest[:, 0], strongest[:, 1]].data
+        near = [f for f, key in enumerate(keys) if key >= 0 and f not in straddling]
+        if not near:
             return None
-        mean_energy = self._meter.mean_energy(energy)
-        # the quietest sub-block of each frame (5) and of each frame with its LATE_BLOCKS (7), from runs of 2 and 4
-        pairs = np.minimum(energy[:-1], energy[1:])
-        fours = np.minimum(pairs[:-2], pairs[2:])
-        min_energy = np.minimum(fours[:frames], energy[SUBBLOCKS - 1 :])
-        code_parts = self._code_of[strongest]
-        valid = (
-            powered
-            & (high >= low * 10 ** (MIN_TWIST_DB / 10))
-            & (low * 10 ** (MAX_TWIST_DB / 10) >= high)
-            & (min_energy >= MIN_STEADY * mean_energy)
-        )
+        return self._judge(near, keys, power.data, summed, energies)
+
+    def _judge(self, near: list[int], keys: memoryview, power: memoryview, summed: numpy.ndarray,
+               energies: list[float]) -> tuple[list[int], list[float], list[int]] | None:
+        """The rules after the frequency rule, for the frames that passed it (`near`; every frame's key and
+        bin powers), as _classify returns them."""
+        np = self._np
+        frames = len(summed)
+        bins = self._meter.tone_bins
+        # power, twist and steadiness: (key, mean energy) of each frame that passes them
+        steady: dict[int, tuple[int, float]] = {}
+        for f in near:
+            key = keys[f]
+            # each tone's power: the strongest of its bins at -1.5 %, 0 and +1.5 %
+            low, high = (max(power[f, b] for b in bins[tone]) for tone in (key // 4, 4 + key % 4))
+            if min(low, high) < self._min_power:
+                continue
+            window = energies[f:f + SUBBLOCKS]
+            level = sum(window) / SUBBLOCKS
+            if low * MIN_TWIST <= high <= low * MAX_TWIST and min(window) >= MIN_STEADY * level:
+                steady[f] = (key, level)
+        if not steady:
+            return None
         # the share, read only where every other rule passed (few frames, and often none in a batch)
-        near = valid.nonzero()[0]
-        if near.size:
-            band = self._meter.band_energy(summed, near, tone[near])
-            valid[near] = band >= MIN_TONE_SHARE * mean_energy[near]
-        codes = np.where(valid, code_parts[:, 0] + code_parts[:, 1], -1.0)
-        twice = np.where(min_energy >= MIN_STEADY_TWICE * mean_energy, codes, -1.0)
-        # per window of SUBBLOCKS + LATE_BLOCKS sub-blocks whose every sub-block is loud: the key of any frame in
-        # it that passed (max: there is one, or the same twice). The window ending at frame f is reported at f;
-        # the windows ending at the last frames are judged in the next batch, whose carried samples begin with them
+        at = list(steady)
+        tones = np.array([(key // 4, 4 + key % 4) for key, _ in steady.values()])
+        bands = self._meter.band_energy(summed, np.array(at), tones)
+        codes = {f: key for (f, (key, level)), band in zip(steady.items(), bands.tolist(), strict=True)
+                 if band >= MIN_TONE_SHARE * level}
+        if not codes:
+            return None
+        twice, levels = [-1] * frames, [0.0] * frames
+        for f, code in codes.items():
+            levels[f] = steady[f][1]
+            if min(energies[f:f + SUBBLOCKS]) >= MIN_STEADY_TWICE * levels[f]:
+                twice[f] = code
+        # per window of SUBBLOCKS + LATE_BLOCKS sub-blocks whose every sub-block is loud (against the middle
+        # frame's mean energy): the key of any frame in it that passed (max: there is one, or the same twice).
+        # The window starting at frame f is reported at its last frame, f + LATE_BLOCKS, whose level is read
+        # then; the windows ending at the last frames are judged in the next batch, whose carried samples begin
+        # with them
         late = frames - LATE_BLOCKS
-        sound = np.minimum(fours[:late], fours[3 : 3 + late])
-        passed = np.maximum(np.maximum(codes[:late], codes[1 : late + 1]), codes[2:])  # the window's 3 frames
-        # loud: measured against the middle frame's mean energy
-        return twice, mean_energy, np.where(sound >= MIN_LASTING * mean_energy[1 : late + 1], passed, -1.0)
+        lasting = [-1] * late
+        for f in sorted({w for v in codes for w in range(v - LATE_BLOCKS, v + 1) if 0 <= w < late}):
+            middle = sum(energies[f + 1:f + 1 + SUBBLOCKS]) / SUBBLOCKS
+            if min(energies[f:f + SUBBLOCKS + LATE_BLOCKS]) >= MIN_LASTING * middle:
+                lasting[f] = max(codes.get(g, -1) for g in range(f, f + LATE_BLOCKS + 1))
+                levels[f + LATE_BLOCKS] = sum(energies[f + LATE_BLOCKS:f + LATE_BLOCKS + SUBBLOCKS]) / SUBBLOCKS
+        return twice, levels, lasting
 
 
 class DtmfDetector:

@@ -35,7 +35,6 @@ SPREAD = 0.015  # extra bins where an off-frequency tone that must still be acce
 MIN_RATE = 4000  # the highest guard frequency (1715 Hz) must stay below Nyquist
 MAX_RATE = 192000
 
-NO_TONE = 8  # the column of ToneMeter.frames' tone powers that is always 0: where a guard, not a tone, won
 
 
 class ToneMeter:
@@ -60,22 +59,23 @@ class ToneMeter:
         freqs = np.concatenate((decision.ravel(), spread.ravel()))
         omega = 2 * np.pi * freqs / rate
         phase = np.outer(np.arange(self.hop), omega)
+        # Energies and powers are in the samples' own units, 16-bit integers squared and summed over a sub-block,
+        # so that the conversion is one cast and a sub-block's energy one more call: FULL_SCALE (a sub-block at
+        # mean-square 1, full scale) is what the thresholds are multiplied by.
+        self.full_scale = float(self.hop * 32768**2)
         # interleaved (cos, -sin) columns: the real matrix product viewed as complex64 is the DFT, no copy;
-        # scaled so that |X|² of a full frame is the sine's mean-square power, samples read as 16-bit integers
-        scale = np.sqrt(2.0) / self._window / 32768
+        # scaled so that |X|² of a full frame is a sine's mean-square power in those units
+        scale = np.sqrt(2.0) / self._window * np.sqrt(self.hop)
         self._basis = (
             (scale * np.stack((np.cos(phase), -np.sin(phase)), axis=2)).reshape(self.hop, -1).astype(np.float32)
         )
-        # a sub-block's mean-square energy, full scale 1, as one more matrix product
-        self._energy = np.full((self.hop, 1), 1 / self.hop / 32768**2, dtype=np.float32)
         self._omega_hop = omega * self.hop
         self._phase = np.empty((0, omega.size), dtype=np.complex64)
         self._unturn = np.empty((0, omega.size), dtype=np.complex64)
-        self._tone_rows = np.empty((0, 1), dtype=np.intp)
-        self._tones = np.zeros((0, NO_TONE + 1), dtype=np.float32)  # frames() writes into it; NO_TONE stays 0
         band_tone = np.arange(8)
         # per tone (band * 4 + tone): its bins at -1.5 %, 0 and +1.5 %
         self._tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
+        self.tone_bins = [tuple(bins) for bins in self._tone_bins.tolist()]
         # The band energy X^H G^-1 X, G the Gram matrix of a tone's three bins over a frame: a steady tone
         # anywhere within ±1.5 %, or one whose level steps inside the frame (GSM 06.10 at its own frame edges),
         # where one bin sees leakage. Bins a frame bin (42 Hz) apart would need no G, but lose up to 15 % of a
@@ -95,18 +95,17 @@ class ToneMeter:
         self._band_form = np.linalg.cholesky(real_form[:, order][:, :, order]).transpose(0, 2, 1).astype(np.float32)
 
     def sub_blocks(self, pcm: bytes) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """(the sub-blocks, each one's mean-square energy) of 16-bit PCM made of whole sub-blocks."""
+        """(the sub-blocks, each one's energy) of 16-bit PCM made of whole sub-blocks."""
         np = self._np
         blocks = np.frombuffer(pcm, dtype="<i2").astype(np.float32).reshape(-1, self.hop)
-        return blocks, ((blocks * blocks) @ self._energy).reshape(-1)
+        return blocks, np.vecdot(blocks, blocks)
 
     def transform(self, blocks: numpy.ndarray) -> numpy.ndarray:
         """Each sub-block's transform at the 40 frequencies, as float32 (re, im) pairs."""
         return blocks @ self._basis
 
-    def frames(self, coeffs: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """For every run of SUBBLOCKS sub-blocks: (its transform as float32 (re, im) pairs, every bin's power,
-        every tone's power with a last column NO_TONE of zeros)."""
+    def frames(self, coeffs: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """For every run of SUBBLOCKS sub-blocks: (its transform as float32 (re, im) pairs, every bin's power)."""
         np = self._np
         count = len(coeffs)
         frames = count - SUBBLOCKS + 1
@@ -119,34 +118,13 @@ class ToneMeter:
             steps = np.exp(-1j * np.arange(0, count + 64, 64)[:, None] * self._omega_hop).astype(np.complex64)
             self._phase = (steps[:, None, :] * within).reshape(-1, within.shape[1])
             self._unturn = self._phase.conj()
-            self._tone_rows = np.arange(len(self._phase))[:, None] * (NO_TONE + 1)
-            self._tones = np.zeros((len(self._phase), NO_TONE + 1), dtype=np.float32)
         turned = (coeffs.view(np.complex64) * self._phase[:count]).view(np.float32)
-        summed = turned[:frames] + turned[1 : frames + 1]
-        for k in range(2, SUBBLOCKS):
-            summed += turned[k : k + frames]
+        # runs of 2, then of 4, then 5 sub-blocks: three additions (SUBBLOCKS is 5)
+        pairs = turned[:-1] + turned[1:]
+        summed = pairs[:frames] + pairs[2 : frames + 2]
+        summed += turned[SUBBLOCKS - 1 :]
         squares = summed * summed
-        power = squares[:, 0::2] + squares[:, 1::2]
-        # every tone's power: the strongest of its bins at -1.5 %, 0, +1.5 % (strided views, no gather)
-        # (written over in place: a batch's tone powers are read before the next batch starts)
-        tones = self._tones[:frames]
-        np.maximum(power[:, 1:24:3], power[:, 24::2], out=tones[:, :NO_TONE])
-        np.maximum(tones[:, :NO_TONE], power[:, 25::2], out=tones[:, :NO_TONE])
-        return summed, power, tones
-
-    @staticmethod
-    def mean_energy(energy: numpy.ndarray) -> numpy.ndarray:
-        """Every frame's mean energy, from its sub-blocks': apart from frames(), as most batches never need it."""
-        frames = len(energy) - SUBBLOCKS + 1
-        mean_energy = energy[:frames] + energy[1 : frames + 1]
-        for k in range(2, SUBBLOCKS):
-            mean_energy += energy[k : k + frames]
-        mean_energy *= 1 / SUBBLOCKS
-        return mean_energy
-
-    def pick(self, tones: numpy.ndarray, columns: numpy.ndarray) -> numpy.ndarray:
-        """tones[f, columns[f, j]] for every frame f: a flat look-up, not a two-index gather."""
-        return tones.reshape(-1)[self._tone_rows[: len(columns)] + columns]
+        return summed, squares[:, 0::2] + squares[:, 1::2]
 
     def band_energy(self, summed: numpy.ndarray, at: numpy.ndarray, tones: numpy.ndarray) -> numpy.ndarray:
         """Frames `at`'s energy in the span of the three bins of each of its `tones` (frames x 2), both summed."""

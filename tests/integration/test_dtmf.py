@@ -159,33 +159,42 @@ def test_music_does_not_talk_off() -> None:
     assert heard(resample(music(seconds=4), 8000, 44100), rate=44100) == ""
 
 
-def test_talk_with_no_tone_at_key_power_skips_the_rest_of_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The power rule is tried alone first: a batch where no frame has both tones at key power (most of talk)
-    is not classified further, so a line that talks all the time costs a fraction of a full batch."""
+def judged_and_shared(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """(frames judged past the frequency rule per batch, frames whose share was worked out per batch), as the
+    receiver goes."""
     from appliance.audio import dtmf_tones
+    from appliance.audio.dtmf import DtmfBank
 
-    worked_out: list[int] = []
-    full = dtmf_tones.ToneMeter.mean_energy
-    monkeypatch.setattr(dtmf_tones.ToneMeter, "mean_energy",
-                        staticmethod(lambda energy: worked_out.append(len(energy)) or full(energy)))
+    judged: list[int] = []
+    shared: list[int] = []
+    judge, share = DtmfBank._judge, dtmf_tones.ToneMeter.band_energy
+    monkeypatch.setattr(DtmfBank, "_judge",
+                        lambda self, near, *rest: judged.append(len(near)) or judge(self, near, *rest))
+    monkeypatch.setattr(dtmf_tones.ToneMeter, "band_energy",
+                        lambda self, summed, at, tones: shared.append(len(at)) or share(self, summed, at, tones))
+    return judged, shared
+
+
+def test_talk_with_no_tone_at_key_power_skips_the_rest_of_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frequency rule is tried alone first, over every frame at once: only the few frames of talk that pass it
+    are judged further, and none of them reaches the share (the costly step), so a line that talks all the time
+    costs a fraction of a full batch."""
+    judged, shared = judged_and_shared(monkeypatch)
     t = np.arange(8000 * 2) / 8000
     voice_like = 0.18 * np.sin(2 * np.pi * 220 * t) + 0.09 * np.sin(2 * np.pi * 440 * t)  # the simulated caller
     assert heard(voice_like, period_ms=100) == ""
-    assert worked_out == []
+    assert sum(judged) <= 0.01 * len(t) / 38  # of ~420 frames
+    assert shared == []
     assert heard(np.concatenate((voice_like, sequence("5#"))), period_ms=100) == "5#"  # keys still go all the way
-    assert worked_out
+    assert shared
 
 
 def test_lines_talking_together_skip_the_rest_of_the_rules_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Four lines decided in one batch, as the daemon's engine does: the frames across two lines' audio (dropped
     anyway) must not make the batch go all the way."""
-    from appliance.audio import dtmf_tones
     from appliance.audio.dtmf import DtmfBank
 
-    worked_out: list[int] = []
-    full = dtmf_tones.ToneMeter.mean_energy
-    monkeypatch.setattr(dtmf_tones.ToneMeter, "mean_energy",
-                        staticmethod(lambda energy: worked_out.append(len(energy)) or full(energy)))
+    judged, shared = judged_and_shared(monkeypatch)
     t = np.arange(8000 * 2) / 8000
     talk = [pcm(0.18 * np.sin(2 * np.pi * 220 * (t + lag)) + 0.09 * np.sin(2 * np.pi * 440 * (t + lag)))
             for lag in np.array([0, 22, 45, 74]) / 8000]  # four callers, each at their own phase
@@ -194,7 +203,8 @@ def test_lines_talking_together_skip_the_rest_of_the_rules_too(monkeypatch: pyte
     for at in range(0, len(talk[0]), 1600):
         assert bank.detect([(state, line[at:at + 1600]) for state, line in zip(states, talk, strict=True)]) \
             == [[], [], [], []]
-    assert worked_out == []
+    assert sum(judged) <= 0.01 * 4 * len(t) / 38  # of ~1,680 frames (those across two lines: 45 in 20 batches)
+    assert shared == []  # (across two lines: in 10 of 20 batches)
 
 
 def test_rate_out_of_range_is_refused() -> None:
