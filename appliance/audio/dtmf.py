@@ -160,8 +160,12 @@ class DtmfBank:
         self._np = np
         self.hop = self._meter.hop
         # the meter's energies are in the samples' own units
-        self._min_power = MIN_TONE_POWER * self._meter.full_scale
-        self._gate = self._min_power / 2
+        min_power = MIN_TONE_POWER * self._meter.full_scale
+        self._gate = min_power / 2
+        self._min_magnitude = min_power**0.5
+        # per key (row * 4 + column): the bins at -1.5 %, 0 and +1.5 % of its row tone, then of its column tone
+        bins = self._meter.tone_bins
+        self._key_bins = [bins[key // 4] + bins[4 + key % 4] for key in range(16)]
         # The key a frame shows by the strongest of each band's guards and nominals (0-11 each): row * 4 + column
         # where both are nominals (3 * tone + 1), -1 where either is a guard, which fails the power rule.
         self._key_of = np.array([[(row // 3) * 4 + column // 3 if row % 3 == 1 and column % 3 == 1 else -1
@@ -182,8 +186,7 @@ class DtmfBank:
         np = self._np
         hop = self.hop
         found: list[list[str]] = [[] for _ in work]
-        taken = [(i, state, state.take(pcm, hop)) for i, (state, pcm) in enumerate(work)]
-        taken = [(i, state, rows) for i, state, rows in taken if rows]
+        taken = [(i, state, rows) for i, (state, pcm) in enumerate(work) if (rows := state.take(pcm, hop))]
         if not taken:
             return found
         # every line's sub-blocks converted at once: per-call overhead, not arithmetic, is the cost here
@@ -197,9 +200,9 @@ class DtmfBank:
             active = [k for k, (_, state, _) in enumerate(taken)
                       if state.held >= 0 or state.candidate >= 0
                       or max(energies[starts[k]:starts[k + 1]]) >= self._gate]
-        for k, (_, state, _) in enumerate(taken):
-            if k not in active:
-                state.candidate, state.candidate_frames = -1, 0
+            for k, (_, state, _) in enumerate(taken):
+                if k not in active:
+                    state.candidate, state.candidate_frames = -1, 0
         if not active:
             return found
         heard = energies
@@ -236,34 +239,38 @@ class DtmfBank:
         SUBBLOCKS + LATE_BLOCKS sub-blocks, the key of a frame in it that passed if the sound fills the window
         (else -1). None when no frame passes every rule, so every code is -1. `energies` are the sub-blocks';
         the `straddling` frames (across two lines) are dropped: they count as passing no rule."""
-        summed, power = self._meter.frames(coeffs)
+        summed, magnitude = self._meter.frames(coeffs)
         # The frequency rule in numpy over every frame, as one look-up of the two bands' strongest: in most
         # batches of speech and music no frame passes it, and in the rest a few do. The other rules are read
         # for those few alone, in Python: after a sleep each numpy call costs 5-30 µs, whatever its size
         # (docs/dtmf.md, "Speed").
-        strongest = power[:, :24].reshape(len(power), 2, 12).argmax(axis=2)
+        strongest = magnitude[:, :24].reshape(len(magnitude), 2, 12).argmax(axis=2)
         # read in Python through memoryviews: a numpy call for the few frames would cost more than the loop
         keys = self._key_of[strongest[:, 0], strongest[:, 1]].data
         near = [f for f, key in enumerate(keys) if key >= 0 and f not in straddling]
         if not near:
             return None
-        return self._judge(near, keys, power.data, summed, energies)
+        return self._judge(near, keys, magnitude.data.cast("B").cast("f"), summed, energies)
 
-    def _judge(self, near: list[int], keys: memoryview, power: memoryview, summed: numpy.ndarray,
+    def _judge(self, near: list[int], keys: memoryview[int], magnitude: memoryview[float], summed: numpy.ndarray,
                energies: list[float]) -> tuple[list[int], list[float], list[int]] | None:
-        """The rules after the frequency rule, for the frames that passed it (`near`; every frame's key and
-        bin powers), as _classify returns them."""
+        """The rules after the frequency rule, for the frames that passed it (`near`; every frame's key, and
+        its bins' magnitudes frame after frame), as _classify returns them."""
         np = self._np
         frames = len(summed)
-        bins = self._meter.tone_bins
+        width = len(magnitude) // frames
         # power, twist and steadiness: (key, mean energy) of each frame that passes them
         steady: dict[int, tuple[int, float]] = {}
         for f in near:
             key = keys[f]
-            # each tone's power: the strongest of its bins at -1.5 %, 0 and +1.5 %
-            low, high = (max(power[f, b] for b in bins[tone]) for tone in (key // 4, 4 + key % 4))
-            if min(low, high) < self._min_power:
+            # each tone's magnitude: the strongest of its bins at -1.5 %, 0 and +1.5 %
+            row = f * width
+            r1, r2, r3, c1, c2, c3 = self._key_bins[key]
+            low = max(magnitude[row + r1], magnitude[row + r2], magnitude[row + r3])
+            high = max(magnitude[row + c1], magnitude[row + c2], magnitude[row + c3])
+            if low < self._min_magnitude or high < self._min_magnitude:
                 continue
+            low, high = low * low, high * high
             window = energies[f:f + SUBBLOCKS]
             level = sum(window) / SUBBLOCKS
             if low * MIN_TWIST <= high <= low * MAX_TWIST and min(window) >= MIN_STEADY * level:

@@ -4,15 +4,17 @@ Audio is cut into sub-blocks of HOP_SECONDS; a frame is SUBBLOCKS of them in a r
 Each sub-block is transformed once, by one matrix product for every line's audio together, at 40 frequencies
 (rectangular window, one DFT bin each): per nominal tone, the tone itself, two guard frequencies 5 % below
 and above it, and two bins 1.5 % either side. A frame's transform is the sum of its sub-blocks', turned to
-one common time origin. From it `ToneMeter.frames` gives every bin's power, each tone's power (the strongest
-of its bins at -1.5 %, 0 and +1.5 %, since the frame is narrow at 1633 Hz); `mean_energy` the frame's mean
-energy; and `band_energy` the frame's energy in the span of a tone's three bins (which holds a tone anywhere within
-±1.5 %, and one whose level steps inside the frame). What counts as a key is decided in dtmf.py.
+one common time origin. From it `ToneMeter.frames` gives every bin's magnitude (a tone's power is the square of
+the strongest of its bins at -1.5 %, 0 and +1.5 %, since the frame is narrow at 1633 Hz); `sub_blocks` each
+sub-block's energy; and `band_energy` the frame's energy in the span of a tone's three bins (which holds a tone
+anywhere within ±1.5 %, and one whose level steps inside the frame). What counts as a key is decided in dtmf.py.
+Energies and powers are in the samples' own units (16-bit integers, squared and summed over a sub-block);
+`full_scale` converts.
 
-Written for few kinds of numpy operation per batch, not only few operations: a batch runs every 100 ms, by
-then the code of each kind of operation (its ufunc loop, the BLAS kernel) has left the CPU's caches, and on
-this VM the first call of a kind costs 10-40 µs against ~1 µs for the next (docs/dtmf.md, "Speed"). So the integer
-work is table look-ups, the complex arithmetic is done on float32 pairs, and sums are float32 additions.
+Written for few numpy calls per batch: a batch runs every 100 ms, by then numpy's code and data have left the
+CPU's caches, and after the sleep every call costs 5-30 µs whatever its size (docs/dtmf.md, "Speed"). So a
+batch's measurement is a cast, one energy call, one matrix product, one turn, three additions and one magnitude
+call, for every line's audio together; the complex arithmetic is done on float32 pairs.
 
 numpy is imported when a meter is made, never when the module is imported (the daemon imports it on a Pi Zero).
 """
@@ -105,7 +107,8 @@ class ToneMeter:
         return blocks @ self._basis
 
     def frames(self, coeffs: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """For every run of SUBBLOCKS sub-blocks: (its transform as float32 (re, im) pairs, every bin's power)."""
+        """For every run of SUBBLOCKS sub-blocks: (its transform as float32 (re, im) pairs, every bin's magnitude,
+        the square root of its power: one call, and the strongest bin is the same)."""
         np = self._np
         count = len(coeffs)
         frames = count - SUBBLOCKS + 1
@@ -123,8 +126,7 @@ class ToneMeter:
         pairs = turned[:-1] + turned[1:]
         summed = pairs[:frames] + pairs[2 : frames + 2]
         summed += turned[SUBBLOCKS - 1 :]
-        squares = summed * summed
-        return summed, squares[:, 0::2] + squares[:, 1::2]
+        return summed, np.abs(summed.view(np.complex64))
 
     def band_energy(self, summed: numpy.ndarray, at: numpy.ndarray, tones: numpy.ndarray) -> numpy.ndarray:
         """Frames `at`'s energy in the span of the three bins of each of its `tones` (frames x 2), both summed."""
