@@ -225,6 +225,10 @@ class DtmfBank:
         for k in active:
             i, state, _ = taken[k]
             size, start = sizes[k], starts[k]
+            if classified is None and state.held < 0 and state.spent < 0:  # no key before or now: nothing to track
+                state.candidate, state.candidate_frames = -1, 0
+                at += size
+                continue
             new = slice(at + LATE_BLOCKS, at + size - SUBBLOCKS + 1)  # the frames not judged in an earlier batch
             found[i] = state.track(codes[new], levels[new],
                                    energies[start + LATE_BLOCKS + SUBBLOCKS - 1:start + size],  # their newest
@@ -256,7 +260,6 @@ class DtmfBank:
                energies: list[float]) -> tuple[list[int], list[float], list[int]] | None:
         """The rules after the frequency rule, for the frames that passed it (`near`; every frame's key, and
         its bins' magnitudes frame after frame), as _classify returns them."""
-        np = self._np
         frames = len(summed)
         width = len(magnitude) // frames
         # power, twist and steadiness: (key, mean energy) of each frame that passes them
@@ -278,10 +281,8 @@ class DtmfBank:
         if not steady:
             return None
         # the share, read only where every other rule passed (few frames, and often none in a batch)
-        at = list(steady)
-        tones = np.array([(key // 4, 4 + key % 4) for key, _ in steady.values()])
-        bands = self._meter.band_energy(summed, np.array(at), tones)
-        codes = {f: key for (f, (key, level)), band in zip(steady.items(), bands.tolist(), strict=True)
+        bands = self._meter.band_energy(summed, list(steady), [key for key, _ in steady.values()])
+        codes = {f: key for (f, (key, level)), band in zip(steady.items(), bands, strict=True)
                  if band >= MIN_TONE_SHARE * level}
         if not codes:
             return None

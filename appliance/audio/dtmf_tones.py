@@ -76,25 +76,32 @@ class ToneMeter:
         self._unturn = np.empty((0, omega.size), dtype=np.complex64)
         band_tone = np.arange(8)
         # per tone (band * 4 + tone): its bins at -1.5 %, 0 and +1.5 %
-        self._tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
-        self.tone_bins = [tuple(bins) for bins in self._tone_bins.tolist()]
+        tone_bins = np.stack((24 + band_tone * 2, band_tone * 3 + 1, 25 + band_tone * 2), axis=1)
+        self.tone_bins = [tuple(bins) for bins in tone_bins.tolist()]
+        # per pair of tones (row tone * 4 + column tone, as a key's code): the row tone's bins, then the column's
+        self._pair_bins = [self.tone_bins[pair // 4] + self.tone_bins[4 + pair % 4] for pair in range(16)]
         # The band energy X^H G^-1 X, G the Gram matrix of a tone's three bins over a frame: a steady tone
         # anywhere within ±1.5 %, or one whose level steps inside the frame (GSM 06.10 at its own frame edges),
         # where one bin sees leakage. Bins a frame bin (42 Hz) apart would need no G, but lose up to 15 % of a
         # steady tone between two of them.
-        band_omega = omega[self._tone_bins]  # 8 tones x 3 bins
+        band_omega = omega[tone_bins]  # 8 tones x 3 bins
         apart = band_omega[:, :, None] - band_omega[:, None, :]
         apart[:, np.arange(3), np.arange(3)] = 1.0  # (the diagonal is set to 1 below; this keeps it finite)
         # the mean of exp(-i d n) over a frame's samples, as the geometric sum it is (building the terms for a
         # 22 kHz frame cost more than the rest of a detector's start)
         gram = (1 - np.exp(-1j * apart * self._window)) / (self._window * (1 - np.exp(-1j * apart)))
         gram[:, np.arange(3), np.arange(3)] = 1.0
-        # X^H G^-1 X as |C^T z|^2, z the real and imaginary parts of X side by side (a view of complex64 as float32)
-        # and C C^T the real 6x6 form of G^-1: one real matrix product per frame and tone
+        # X^H G^-1 X as z^T R z, z the real and imaginary parts of X side by side (a view of complex64 as float32)
+        # and R the real 6x6 form of G^-1; per pair of tones, the two forms on a 12x12 diagonal, so that both
+        # tones' band energies of any number of frames are one product
         inverse = np.linalg.inv(gram)
         real_form = np.block([[inverse.real, -inverse.imag], [inverse.imag, inverse.real]])
         order = np.array([0, 3, 1, 4, 2, 5])  # (re, im) pairs interleaved, as complex64 lies in memory
-        self._band_form = np.linalg.cholesky(real_form[:, order][:, :, order]).transpose(0, 2, 1).astype(np.float32)
+        tone_form = real_form[:, order][:, :, order]
+        self._pair_form = np.zeros((16, 12, 12), dtype=np.float32)
+        for pair in range(16):
+            self._pair_form[pair, :6, :6] = tone_form[pair // 4]
+            self._pair_form[pair, 6:, 6:] = tone_form[4 + pair % 4]
 
     def sub_blocks(self, pcm: bytes) -> tuple[numpy.ndarray, numpy.ndarray]:
         """(the sub-blocks, each one's energy) of 16-bit PCM made of whole sub-blocks."""
@@ -128,12 +135,14 @@ class ToneMeter:
         summed += turned[SUBBLOCKS - 1 :]
         return summed, np.abs(summed.view(np.complex64))
 
-    def band_energy(self, summed: numpy.ndarray, at: numpy.ndarray, tones: numpy.ndarray) -> numpy.ndarray:
-        """Frames `at`'s energy in the span of the three bins of each of its `tones` (frames x 2), both summed."""
+    def band_energy(self, summed: numpy.ndarray, at: list[int], pairs: list[int]) -> list[float]:
+        """Frames `at`'s energy in the span of the three bins of each of its two tones (`pairs`, each row tone * 4
+        + column tone), the two summed."""
         np = self._np
-        at, bins = at[:, None, None], self._tone_bins[tones]
+        width = summed.shape[1] // 2  # bins per frame
+        flat = np.array([f * width + b for f, pair in zip(at, pairs, strict=True) for b in self._pair_bins[pair]])
         # each bin back at the frame's own origin: the common one turned the bins apart, which the cross terms
         # of the projection would see
-        measured = summed.view(np.complex64)[at, bins] * self._unturn[at, bins]
-        folded = self._band_form[tones] @ measured.view(np.float32)[..., None]
-        return np.einsum("ftij,ftij->f", folded, folded)
+        measured = summed.view(np.complex64).reshape(-1)[flat] * self._unturn.reshape(-1)[flat]
+        z = measured.view(np.float32).reshape(len(at), 12)
+        return np.einsum("fi,fij,fj->f", z, self._pair_form[pairs], z).tolist()
