@@ -19,12 +19,9 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .prompts import PromptDiskFull, PromptError, PromptLibrary, pcm_file
-
-if TYPE_CHECKING:
-    import subprocess
 
 # What a prompt is made from: ("text", text, language, voice or "") or ("upload", the recording's path).
 Source = tuple[str, ...]
@@ -63,7 +60,7 @@ class PromptProcess:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # stop() and a child being started: a child started after stop() is not
-        self._child: subprocess.Popen[bytes] | None = None
+        self._child: int | None = None  # the child's pid while it runs
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -71,7 +68,7 @@ class PromptProcess:
         with self._lock:
             self.stopping.set()
             if self._child is not None:
-                self._child.send_signal(signal.SIGTERM)
+                os.kill(self._child, signal.SIGTERM)
 
     def make(self, library: PromptLibrary, sources: Sequence[Source]) -> dict[Source, Outcome]:
         outcomes: dict[Source, Outcome] = {}
@@ -91,27 +88,41 @@ class PromptProcess:
         return outcomes
 
     def _in_child(self, library: PromptLibrary, sources: list[Source]) -> dict[Source, Outcome]:
-        import subprocess  # a first start's, or a new prompt's: a restart with its cache full holds no subprocess
-
+        job = json.dumps({"cache": str(library.cache_dir), "rate": library.rate, "sources": sources}).encode()
         # -P: the daemon's working directory is not on the child's path; the unit's PYTHON* settings are kept
-        command = [sys.executable, "-P", "-m", __name__]
+        argv = [sys.executable, "-P", "-m", __name__]
+        job_read, job_write = os.pipe()
+        told_read, told_write = os.pipe()
         with self._lock:
-            if self.stopping.is_set():
-                return {source: PromptError(STOPPING) for source in sources}
-            self._child = child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            try:
+                if self.stopping.is_set():
+                    os.close(job_write)
+                    os.close(told_read)
+                    return {source: PromptError(STOPPING) for source in sources}
+                # posix_spawn, not subprocess.Popen: the daemon then holds no subprocess module (with locale ~0.2 MB)
+                # for the months after a first start. Its other descriptors are close-on-exec (Python's, SQLite's).
+                actions = [(os.POSIX_SPAWN_DUP2, job_read, 0), (os.POSIX_SPAWN_DUP2, told_write, 1)]
+                try:
+                    self._child = pid = os.posix_spawn(sys.executable, argv, os.environ, file_actions=actions)
+                except OSError:
+                    os.close(job_write)
+                    os.close(told_read)
+                    raise
+            finally:
+                os.close(job_read)
+                os.close(told_write)
         outcomes: dict[Source, Outcome] = {}
         try:
-            assert child.stdin is not None and child.stdout is not None
-            with child.stdin:
-                child.stdin.write(json.dumps({"cache": str(library.cache_dir), "rate": library.rate,
-                                              "sources": sources}).encode())
-            for line in child.stdout:
-                told = json.loads(line)
-                outcomes[sources[told["index"]]] = _outcome(told)
+            with open(job_write, "wb") as job_pipe:  # read whole by the child before it makes anything
+                job_pipe.write(job)
+            with open(told_read, "rb") as told:
+                for line in told:
+                    said = json.loads(line)
+                    outcomes[sources[said["index"]]] = _outcome(said)
         finally:
             with self._lock:
-                self._child = None
-            code = child.wait()
+                self._child = None  # not signalled once reaped: its pid may be another process's by then
+            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         for source in sources:  # a child that died (the OOM killer) left these unmade
             outcomes.setdefault(source, PromptError(f"not made: the prompt maker ended ({code})"))
         return outcomes
