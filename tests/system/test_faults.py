@@ -141,7 +141,9 @@ def answered_then_killed(tmp_path: Path, modem: ModemEmulator, write: str) -> tu
         assert dies.start() is not None, dies.log.read_text()
         wait_until(lambda: (dies.status() or {}).get("lines", [{}])[0].get("state") == "up", what="line up")
         modem.incoming_call(CALLER)
-        assert dies.proc is not None and dies.proc.wait(10) == -9, dies.log.read_text()
+        assert dies.proc is not None
+        wait_until(lambda: dies.proc.poll() is not None, what=f"the daemon's SIGKILL just before its {write}")
+        assert dies.proc.returncode == -9, dies.log.read_text()
     finally:
         dies.close()
     modem.remote_hangup()
