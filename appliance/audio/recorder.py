@@ -15,21 +15,22 @@ import logging
 import math
 import operator
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from appliance.core.lean import lean
 
 from ..core.events import DtmfReceived, RecordingFinished
+from ..files import scratch_beside
 from .capture_tick import shared_tick
-from .dtmf_engine import shared_engine
+
+if TYPE_CHECKING:
+    from .dtmf_engine import Listener
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:
 
 def encode_flac(raw: str, dst: str, rate: int) -> None:
     """Compress raw S16LE mono into FLAC at dst; CalledProcessError/OSError/TimeoutExpired when it cannot."""
+    import subprocess  # at the end of a recording, on the flac thread
+
     seconds = os.path.getsize(raw) / 2 / rate
     subprocess.run(
         ["flac", "--silent", "--force", "--force-raw-format", "--endian=little", "--sign=signed",
@@ -109,7 +112,11 @@ class AlsaRecorder:
         self._silence_level = period_frames * (32768 * 10 ** (silence_dbfs / 20)) ** 2  # sum of squares
         self._pcm: Any = None
         # the shared receiver is made here, at start: numpy must not load on this thread at the first call
-        self._keys = shared_engine(rate).attach(self._heard_key) if detect_dtmf else None
+        self._keys: Listener | None = None
+        if detect_dtmf:
+            from .dtmf_engine import shared_engine  # a line whose modem reports keys loads no software receiver
+
+            self._keys = shared_engine(rate).attach(self._heard_key)
         self._feeding = False  # this line's last period went to the receiver (only the capture thread uses it)
         self._paced_from = 0.0
         self._paced_frames = 0
@@ -170,7 +177,7 @@ class AlsaRecorder:
             raise ValueError(f"recording path {path} is a directory")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, raw_path = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".raw", dir=target.parent)
+            fd, raw_path = scratch_beside(target, ".raw")
         except OSError as exc:
             raise ValueError(f"recording path {path} cannot be written: {exc.strerror or exc}") from exc
         take = _Take(str(target), raw_path, os.fdopen(fd, "wb"), max_seconds * self.rate,
@@ -367,8 +374,9 @@ class AlsaRecorder:
         encoder.start()
 
     def _compress(self, take: _Take, seconds: float) -> None:
-        fd, part = tempfile.mkstemp(prefix=f".{Path(take.path).name}.", suffix=".part",
-                                    dir=Path(take.path).parent)
+        import subprocess  # for its errors: encode_flac imported it
+
+        fd, part = scratch_beside(take.path, ".part")
         os.close(fd)
         try:
             self._encode(take.raw_path, part, self.rate)

@@ -45,11 +45,12 @@ simulation.close()
 # modules belong to a box with speak nodes, the serial audio paths to lines that use them; uuid (with platform)
 # made nothing but a call's random id; the webhook sender is a box's with webhooks, and each modem family's dialect
 # is imported where a line names it (this box's is sim800); prompts still to be made are made by a child process
-# (audio/prompt_process.py), so the daemon holds no thread pool and no loudness pass. systemd-python stays (a
-# dependency of record: it tells systemd READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer
-# only (appliance/handsets/__init__.py): not its device classes, colorzero, tones or fonts, nor the statistics (with
-# decimal and fractions) and pprint they import (nor importlib.resources: RARE, the built-in simulation's document
-# reads it).
+# (audio/prompt_process.py, started by posix_spawn), so the daemon holds no thread pool, loudness pass or subprocess
+# (the recorder imports it at the end of a recording); a line whose modem reports keys loads no software DTMF
+# receiver (the bench's and this box's modems do). systemd-python stays (a dependency of record: it tells systemd
+# READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer only (appliance/handsets/__init__.py):
+# not its device classes, colorzero, tones or fonts, nor the statistics (with decimal and fractions) and pprint they
+# import (nor importlib.resources: RARE, the built-in simulation's document reads it).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
             "secrets",
@@ -59,7 +60,12 @@ NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata",
             "appliance.modem.dialects.huawei", "appliance.modem.dialects.v253", "concurrent.futures",
             "gpiozero.boards", "gpiozero.input_devices", "gpiozero.output_devices", "gpiozero.tones",
             "gpiozero.internal_devices", "gpiozero.spi_devices", "colorzero", "statistics", "decimal", "fractions",
-            "pprint", "appliance.audio.loudness")
+            "pprint", "appliance.audio.loudness", "subprocess", "appliance.audio.dtmf",
+            "appliance.audio.dtmf_engine", "appliance.audio.dtmf_tones")
+# Asked of `hotline run` only (the simulation's built-in document is read through importlib.resources, which imports
+# tempfile): tempfile with the shutil, bz2 and lzma it imports. The recorder and atomic_write make their scratch
+# files with files.scratch_beside; a prompt's or a damaged log's work directory imports tempfile where it is made.
+SCRATCH = ("tempfile", "shutil", "bz2", "lzma")
 
 
 def started(data: Path, names: tuple[str, ...]) -> dict:
@@ -121,7 +127,7 @@ def test_hotline_run_holds_no_library_it_does_not_call_after_its_first_start(tmp
     emulator = ModemEmulator("sim800")
     emulator.start()
     try:
-        loaded = run_loads(tmp_path, emulator.port, NOT_USED)
+        loaded = run_loads(tmp_path, emulator.port, NOT_USED + SCRATCH)
         assert loaded["names"] == [], loaded
     finally:
         emulator.stop()
