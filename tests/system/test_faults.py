@@ -242,3 +242,21 @@ def test_a_start_on_a_full_disk_keeps_the_answer_journals_room(tmp_path, monkeyp
         assert AnswerJournal(path, secret).unsettled() == [{"id": "c", "line": "gsm1", "caller": CALLER, "at": 100.0}]
     finally:
         disk.close()
+
+
+def test_a_withheld_numbers_answer_leaves_the_journal_once_its_call_is_recorded(start_box, tmp_path):
+    """A caller who withholds their number never gives the record a number to wait for: the answer's journal entry
+    goes when the call's record is closed, and the journal is left empty (it would otherwise grow, and a crash
+    later would find the entry of a call long recorded)."""
+    _, simulation = start_box()
+    modem = simulation.emulators["gsm1"]
+    journal = tmp_path / "data" / "answers.journal"
+    modem.incoming_call(None)
+    wait_until(lambda: modem.script.call == "active", what="the call answered")
+    assert journal.read_bytes().strip(b"\0"), "the answer was not journalled"  # a crash now would still leave a record
+    modem.remote_hangup()
+    with sqlite3.connect(tmp_path / "data" / "calls.db") as conn:
+        wait_until(lambda: conn.execute("SELECT caller, ended_at IS NOT NULL FROM calls").fetchall() == [(None, 1)],
+                   what="the call recorded and closed")
+    conn.close()
+    wait_until(lambda: not journal.read_bytes().strip(b"\0"), what="the journal emptied")
