@@ -142,7 +142,7 @@ class LineState:
                 # without a pause is the same press
                 if code != self.spent:
                     self.held_level = level
-                    confirmed.append(KEYS[int(code) // 4][int(code) % 4])
+                    confirmed.append(KEYS[code // 4][code % 4])
                 self.held, self.spent = code, -1
                 self.quiet_blocks = self.missing_frames = 0
                 self.candidate, self.candidate_frames = -1, 0
