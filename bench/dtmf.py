@@ -160,6 +160,13 @@ class CardPacedMicrophone(SimulatedMicrophone):
         cut = [pcm[at:at + size] for at in range(0, len(pcm) - size + 1, size)]
         self.periods = itertools.cycle(cut)
 
+    def avail(self):
+        # the frames it holds, as ALSA's avail() says: the periods that have arrived and were not read (the
+        # daemon reads a line's period on another line's thread only when it is there, so the read cannot wait)
+        if self.due is None:
+            return 0
+        return max(0, int((time.monotonic() - self.due) * 8000) // self.period_frames) * self.period_frames
+
     def read(self):
         if self.due is None:
             self.due = time.monotonic() + self.phase

@@ -3,7 +3,7 @@
 The thread reads one period (20 ms at 8 kHz) at a time. A real capture PCM blocks until a period is
 there, which paces the thread; PCMs that do not pace (ALSA `null` and `file` in tests and simulation)
 are paced to real time by a condition wait, so `stop()` and `key()` take effect within one period.
-Every line reads on one shared tick (capture_tick.py), so the lines' capture threads wake together.
+Every line reads on one shared tick (capture_tick.py), where one thread reads for the lines that only listen.
 Audio goes to a raw scratch file next to the target, never into memory (a call recording can last an
 hour on a 512 MB Pi), and is compressed to FLAC on a short-lived thread once the recording ends, so the
 line keeps listening for keys meanwhile.
@@ -27,7 +27,7 @@ from appliance.core.lean import lean
 
 from ..core.events import DtmfReceived, RecordingFinished
 from ..files import scratch_beside
-from .capture_tick import shared_tick
+from .capture_tick import Turn, nudge, shared_tick
 
 if TYPE_CHECKING:
     from .dtmf_engine import Listener
@@ -125,6 +125,7 @@ class AlsaRecorder:
         # runs ~20 lines of Python at every period (~40 µs after a sleep here, a sixth of four lines' CPU).
         self._nudge = threading.Lock()
         self._nudge.acquire()
+        self._turn = Turn(self._nudge, self._serve)  # this line's place at the ticks, woken through the same lock
         self._take: _Take | None = None
         self._listening = False
         self._taps: list[Callable[[bytes], bool]] = []  # live listeners (a supervisor's browser): period -> go on?
@@ -222,11 +223,7 @@ class AlsaRecorder:
     def _notify(self) -> None:
         """Wake the capture thread, in its idle wait (the condition, held by the caller) or its wait for the tick."""
         self._wake.notify()
-        if self._nudge.locked():
-            try:
-                self._nudge.release()
-            except RuntimeError:  # another nudge came first: one is enough
-                pass
+        nudge(self._nudge)
 
     def _end_on_key(self, digit: str) -> None:
         if digit == "#" and self._take is not None and self._take.stop_on_key:
@@ -240,6 +237,7 @@ class AlsaRecorder:
             with self._wake:
                 while (current is None and self._take is None and not self._listening and not self._taps
                        and not self._closed):
+                    self._tick.release(self._turn)  # the lines read for at its last tick read by themselves
                     self._wake.wait()
                 wanted = self._take
                 busy = wanted is not None or ((self._listening or bool(self._taps)) and not self._closed)
@@ -247,6 +245,7 @@ class AlsaRecorder:
                 self._finish(current)  # whoever replaced or ended it gave the reason
                 current = None
             if not busy:
+                self._tick.release(self._turn)
                 self._pause_keys()
                 self._release()
                 if self._closed:
@@ -278,20 +277,27 @@ class AlsaRecorder:
         """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""
         try:
             self.open()
-            due = self._tick.next_at(self._paced_from + self._paced_frames / self.rate)
-            # Not a sleep: stop(), key() and close() cut it short (they change what is read here, then nudge).
+            turn = self._turn
+            self._tick.queue(turn, self._tick.next_at(self._paced_from + self._paced_frames / self.rate))
+            # Not a sleep: stop(), key() and close() cut it short (they change what is read here, then nudge),
+            # and so does the line that woke at the tick, when it cannot read for this one (wake_at changed).
             while self._take is take and not self._closed:
-                wait = due - self._clock()
+                wait = turn.wake_at - self._clock()
                 if wait <= 0:
                     break
-                self._nudge.acquire(True, wait)
+                self._nudge.acquire(True, min(wait, threading.TIMEOUT_MAX))  # inf: the head reads for this line
+            self._tick.start(turn, self._clock())
             if self._take is not take or self._closed:
+                self._tick.release(turn)
                 return None
+            if not self._ready():  # the read may wait for the card, or stall: the lines read for go on by themselves
+                self._tick.release(turn)
             asked = self._clock()
             frames, data = self._pcm.read()
             ended = self._clock()
         except Exception as exc:  # a sound card that vanished must not kill the line
             log.error("line %s: capture from %s failed: %s", self.line_id, self.device, exc)
+            self._tick.release(self._turn)
             self._pause_keys()
             self._release()
             with self._wake:
@@ -312,6 +318,33 @@ class AlsaRecorder:
         if self._tick.read(asked, ended):  # the card's period ended just now: pace from it
             self._paced_from = ended + self._tick.period - self._paced_frames / self.rate  # next read: a period on
         return bytes(data[:frames * 2])
+
+    def _ready(self) -> bool:
+        """The card holds a whole period, so reading it cannot wait (an ALSA PCM says; others may wait)."""
+        avail = getattr(self._pcm, "avail", None)
+        try:
+            return avail is not None and avail() >= self.period_frames
+        except Exception:  # noqa: BLE001 - a vanished card: the line's own read meets it and reports it
+            return False
+
+    def _serve(self) -> bool:
+        """Read this line's period and hand it to the receiver on the thread of the line that woke at the tick
+        (this line's thread sleeps on), if the line only listens for keys and its card holds the period already;
+        else False (this line's thread is woken to read it). `Turn.reading` keeps the two threads apart."""
+        if (self._take is not None or self._taps or not self._listening or self._closed or self._keys is None
+                or not self._ready()):
+            return False
+        try:
+            frames, data = self._pcm.read()
+        except Exception:  # noqa: BLE001 - the line's own thread reads again, meets it and reports it
+            return False
+        if frames <= 0:  # nothing, or an overrun: the line's own thread reads and counts it
+            return False
+        self._paced_frames += frames
+        self.frames_captured += frames
+        self._keys.feed(bytes(data[:frames * 2]))
+        self._feeding = True
+        return True
 
     def _heard_key(self, digit: str) -> None:
         """A key the shared receiver confirmed (on the capture thread, this line's or another's, that decided it)."""
