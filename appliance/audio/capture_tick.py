@@ -107,20 +107,29 @@ class SharedTick:
                 other.reading.acquire()  # its thread waits (it is queued): no one else reads its card now
         turn.reading.acquire()  # the head may be reading for this line: its period comes before the next
         turn.reading.release()
-        for other in others:
-            try:
-                served = other.serve()
-            finally:
-                other.reading.release()
-            with self._lock:
-                if not other.waiting:  # its own work woke it meanwhile: it reads on by itself
-                    continue
-                if served:  # it sleeps on, until this line lets it go or its own work changes
-                    other.wake_at = math.inf
-                    turn.flock.append(other)
-                else:
-                    other.wake_at = -math.inf
-                    nudge(other.lock)
+        try:
+            while others:
+                other, served = others.pop(0), False
+                try:
+                    served = other.serve()
+                finally:
+                    self._settle(turn, other, served)
+        finally:  # the receiver failed on this thread: the lines not read for yet read by themselves
+            for other in others:
+                self._settle(turn, other, False)
+
+    def _settle(self, turn: Turn, other: Turn, served: bool) -> None:
+        """`other` was read for (it sleeps on and follows `turn`), or it was not (it wakes to read by itself)."""
+        other.reading.release()
+        with self._lock:
+            if not other.waiting:  # its own work woke it meanwhile: it reads on by itself
+                return
+            if served:
+                other.wake_at = math.inf
+                turn.flock.append(other)
+            else:
+                other.wake_at = -math.inf
+                nudge(other.lock)
 
     def release(self, turn: Turn) -> None:
         """`turn`'s line may wait for its card now, or goes idle: the lines it read for wake at their next tick

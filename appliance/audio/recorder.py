@@ -117,7 +117,8 @@ class AlsaRecorder:
             from .dtmf_engine import shared_engine  # a line whose modem reports keys loads no software receiver
 
             self._keys = shared_engine(rate).attach(self._heard_key)
-        self._feeding = False  # this line's last period went to the receiver (only the capture thread uses it)
+        self._feeding = False  # this line's last period went to the receiver (its capture thread or the one reading
+        # for it uses it, never both at once: Turn.reading)
         self._paced_from = 0.0
         self._paced_frames = 0
         self._wake = threading.Condition()
@@ -306,6 +307,13 @@ class AlsaRecorder:
                     self._take = None
                 self._wake.wait(RETRY_SECONDS)  # close() and start() still wake it at once
             return None
+        period = self._counted(frames, data)
+        if period is not None and self._tick.read(asked, ended):  # the card's period ended just now: pace from it
+            self._paced_from = ended + self._tick.period - self._paced_frames / self.rate  # next read: a period on
+        return period
+
+    def _counted(self, frames: int, data: bytes) -> bytes | None:
+        """What a read of the card returned, counted: the period, or None (nothing yet, or an overrun)."""
         if frames == 0:  # a source that had nothing yet (serial audio while the modem transmits)
             return None
         if frames < 0:  # -EPIPE: the core was busy too long and the card overwrote audio
@@ -315,8 +323,6 @@ class AlsaRecorder:
             return None
         self._paced_frames += frames
         self.frames_captured += frames
-        if self._tick.read(asked, ended):  # the card's period ended just now: pace from it
-            self._paced_from = ended + self._tick.period - self._paced_frames / self.rate  # next read: a period on
         return bytes(data[:frames * 2])
 
     def _ready(self) -> bool:
@@ -335,14 +341,12 @@ class AlsaRecorder:
                 or not self._ready()):
             return False
         try:
-            frames, data = self._pcm.read()
+            period = self._counted(*self._pcm.read())
         except Exception:  # noqa: BLE001 - the line's own thread reads again, meets it and reports it
             return False
-        if frames <= 0:  # nothing, or an overrun: the line's own thread reads and counts it
+        if period is None:  # an overrun (counted): the line's own thread reads on
             return False
-        self._paced_frames += frames
-        self.frames_captured += frames
-        self._keys.feed(bytes(data[:frames * 2]))
+        self._keys.feed(period)
         self._feeding = True
         return True
 
