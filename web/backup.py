@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from appliance.files import atomic_write, fsync_dir
+from appliance.records.store.call_log import CALLS_VERSION, database_problem
 from appliance.records.store.migrations import MIGRATIONS
-from appliance.records.store.salvage import CALLS_VERSION, database_problem
 
 from .i18n import Phrase, Refusal
 from .i18n import translate as _

@@ -23,12 +23,12 @@ from ..files import fsync_dir
 from ..modem.answer_journal import AnswerJournal
 from ..records.privacy import Privacy
 from ..records.store.access import AccessStore
+from ..records.store.call_log import check_after_start, open_call_log, too_big_to_check_at_start
 from ..records.store.calls import CallStore
 from ..records.store.durable import WalSync
 from ..records.store.journal import STORAGE_ERRORS, Journal, JournaledStore, reserve
 from ..records.store.restamp import ProvisionalRuns
 from ..records.store.retention import enforce_retention
-from ..records.store.salvage import check_after_start, open_call_log, too_big_to_check_at_start
 from .alarms import Alarms
 from .interrupted_audio import salvage_audio
 

@@ -114,7 +114,7 @@ def _make(data_dir: Path, due: list[str]) -> int:
             db.close()
             # Made here and not finished (a full disk): gone again, or the start would take an empty file
             # for a damaged log and set it aside with an alarm.
-            from ..records.store.salvage import remove_database
+            from ..records.store.call_log import remove_database
 
             remove_database(data_dir / name)
             raise

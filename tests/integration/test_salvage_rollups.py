@@ -12,9 +12,9 @@ import sqlite3
 from pathlib import Path
 
 from appliance.records.store import stats
+from appliance.records.store.call_log import open_call_log
 from appliance.records.store.calls import CallStore
 from appliance.records.store.retention import enforce_retention
-from appliance.records.store.salvage import open_call_log
 from tests.integration.test_store_rollup import BASE, DAY, HOUR, fill
 
 PAGE = 4096

@@ -47,10 +47,12 @@ simulation.close()
 # is imported where a line names it (this box's is sim800); prompts still to be made are made by a child process
 # (audio/prompt_process.py, started by posix_spawn), so the daemon holds no thread pool, loudness pass or subprocess
 # (the recorder imports it at the end of a recording); a line whose modem reports keys loads no software DTMF
-# receiver (the bench's and this box's modems do). systemd-python stays (a dependency of record: it tells systemd
-# READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer only (appliance/handsets/__init__.py):
-# not its device classes, colorzero, tones or fonts, nor the statistics (with decimal and fractions) and pprint they
-# import (nor importlib.resources: RARE, the built-in simulation's document reads it).
+# receiver (the bench's and this box's modems do); a damaged call log is salvaged by a module imported then
+# (records/store/salvage.py; the start's checks are in call_log.py). systemd-python stays (a dependency of record:
+# it tells systemd READY=1 and writes the journal). Of gpiozero the daemon loads its pin layer only
+# (appliance/handsets/__init__.py): not its device classes, colorzero, tones or fonts, nor the statistics (with
+# decimal and fractions) and pprint they import (nor importlib.resources: RARE, the built-in simulation's document
+# reads it).
 NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata", "email", "numpy", "flask",
             "jinja2", "werkzeug", "cryptography", "Cryptodome", "http", "ssl", "paho", "_hashlib", "hashlib", "hmac",
             "secrets",
@@ -61,7 +63,7 @@ NOT_USED = ("sqlite_utils", "click", "pluggy", "dateutil", "importlib.metadata",
             "gpiozero.boards", "gpiozero.input_devices", "gpiozero.output_devices", "gpiozero.tones",
             "gpiozero.internal_devices", "gpiozero.spi_devices", "colorzero", "statistics", "decimal", "fractions",
             "pprint", "appliance.audio.loudness", "subprocess", "appliance.audio.dtmf",
-            "appliance.audio.dtmf_engine", "appliance.audio.dtmf_tones")
+            "appliance.audio.dtmf_engine", "appliance.audio.dtmf_tones", "appliance.records.store.salvage")
 # Asked of `hotline run` only (the simulation's built-in document is read through importlib.resources, which imports
 # tempfile): tempfile with the shutil, bz2 and lzma it imports. The recorder and atomic_write make their scratch
 # files with files.scratch_beside; a prompt's or a damaged log's work directory imports tempfile where it is made.

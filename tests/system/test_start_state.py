@@ -76,9 +76,9 @@ def test_a_log_too_big_to_check_at_start_is_checked_after_ready_and_salvaged_at_
     """The check reads the whole log: 40 s here for a 1M-call log, every restart waited for it before READY=1.
     A log over the size checked at start (2 MiB; here any) is checked after READY=1; damage is then an alarm,
     and the next start salvages the log from the note left beside it."""
-    from appliance.records.store import salvage
+    from appliance.records.store import call_log
 
-    monkeypatch.setattr(salvage, "CHECKED_AT_START", 0, raising=False)
+    monkeypatch.setattr(call_log, "CHECKED_AT_START", 0)
     smash_page(data / "calls.db", rootpage(data / "calls.db", "idx_events_kind"))
     with simulated_box(data) as (daemon, _):
         # ready, and not moved aside before READY=1; the check after it finds the damage

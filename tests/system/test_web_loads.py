@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway box's
 DEFERRED = ("appliance.config", "appliance.config.model", "appliance.core.events", "appliance.core.queue",
             "web.forms", "web.flowtree", "web.calendar_days", "appliance.speech.models", "appliance.speech.voices")
 # Loaded with a backup made or restored (web/backup_pages.py), which no page's GET does.
-ON_USE = ("web.backup", "tarfile", "gzip", "appliance.records.store.salvage")
+ON_USE = ("web.backup", "tarfile", "gzip", "appliance.records.store.call_log")
 
 
 def _unit_environment(prefix: Path) -> dict[str, str]:
