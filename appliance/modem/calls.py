@@ -100,12 +100,12 @@ class Calls:
         self._rang_at = 0.0
         self._next_id: str | None = new_id()  # the id the next call takes
         self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
-        self._slow_answer = False  # the modem is taking its time over the ATA now out (answer.NUMBER_GRACE)
+        self._number_at_once = False  # the ATA now out has had its way to the modem: a number is journalled as read
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
             go=self._go, run=self._run, hold=self._hold, release=self._announced, settle=self._settle,
-            rang_meanwhile=self._rang_meanwhile, slow=self._answer_is_slow, timeout=ANSWER_TIMEOUT)
+            rang_meanwhile=self._rang_meanwhile, slow=self._note_number_at_once, timeout=ANSWER_TIMEOUT)
         # What the parts that dial a second leg with the caller held (a transfer, a remote operator) work with.
         self.line = LineHandle(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
@@ -168,11 +168,13 @@ class Calls:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
             if self._held is not None and data:
-                # The journal's record gets the number too: once the ATA is answered (_announced) or once the modem
-                # is seen taking its time over it (_answer_is_slow), whichever is first. Sealed at once, on the
-                # reader just after the ATA went out, it took the CPU the ATA's way needs; left until the reply, a
-                # crash inside a real modem's ATA (hundreds of ms) left the record without the number.
-                if self._slow_answer:
+                # The journal's record gets the number too, as soon as the ATA has had its way to the modem: once
+                # the reader has given way after an ATA it wrote at the RING (the +CLIP read with that RING is split
+                # only then), once the ATA is answered (_announced), or once the modem is seen taking its time over
+                # it (NUMBER_GRACE), whichever is first. Sealed on the reader just after the ATA's write, it took the
+                # CPU the ATA's way needs; left until the reply, a crash inside a real modem's ATA (hundreds of ms)
+                # left the record without the number.
+                if self._number_at_once:
                     self.answering.note(self.call_id, data)
                 else:
                     self._unnoted = (self.call_id, data)
@@ -204,7 +206,7 @@ class Calls:
         """The ATA is answered (or will not be sent): the core hears what was held back, in order."""
         with self._lock:
             held, self._held = self._held, None
-            self._slow_answer = False
+            self._number_at_once = False
             unnoted, self._unnoted = self._unnoted, None
             if unnoted is not None:  # before its call is announced: the record (and so the settling) comes after
                 self.answering.note(*unnoted)
@@ -213,13 +215,14 @@ class Calls:
                     event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
                 self._post(event)
 
-    def _answer_is_slow(self) -> None:
-        """The modem has not answered the ATA yet (answer.NUMBER_GRACE): the number heard so far goes into the
-        journal now, and one heard later as soon as it is, so a crash before the reply still leaves it."""
+    def _note_number_at_once(self) -> None:
+        """The ATA has had its way to the modem (the reader gave way after writing it at the RING), or the modem has
+        not answered it yet (answer.NUMBER_GRACE): the number heard so far goes into the journal now, and one heard
+        later as soon as it is, so a crash before the reply still leaves it."""
         with self._lock:
             if self._held is None:
                 return  # announced meanwhile: the number went in with it
-            self._slow_answer = True
+            self._number_at_once = True
             unnoted, self._unnoted = self._unnoted, None
             if unnoted is not None:
                 self.answering.note(*unnoted)
@@ -281,8 +284,8 @@ class Calls:
         (the line idle, answering on the first ring, no counted ring within RING_MIN_GAP), the ATA is noted
         and written first thing, then the ring is taken as `_ring` takes any (its `now` finds the ATA out), all
         under the lock. The same RING, read as a report next, is then that ring again. Returns what is left for
-        once the reader has given way (the worker set to await the ATA's reply), or None: nothing was written
-        (the report answers as it always did)."""
+        once the reader has given way (the worker set to await the ATA's reply; the caller's number journalled as
+        soon as it is read), or None: nothing was written (the report answers as it always did)."""
         with self._lock:
             if (self.state != cs.IDLE or self.answer_after_rings != 1
                     or self._clock() - self._counted_ring < RING_MIN_GAP):
@@ -291,7 +294,14 @@ class Calls:
                 self._next_id = new_id()
             self.answering.first(self._next_id, self._early_caller)
             self._ring()
-            return self.answering.handover()
+            awaited = self.answering.handover()
+        if awaited is None:
+            return None
+
+        def given_way() -> None:
+            awaited()
+            self._note_number_at_once()
+        return given_way
 
     def _ring(self) -> None:
         with self._lock:

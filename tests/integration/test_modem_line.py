@@ -14,6 +14,7 @@ from appliance.core.events import (
     CallerId,
     DtmfReceived,
     LineDown,
+    LineUp,
     RemoteHangup,
 )
 from appliance.modem.line import ModemLine
@@ -185,3 +186,32 @@ def test_ata_leaves_before_the_read_that_carried_the_ring_is_parsed(line, emulat
         assert emulator.count("ATA") == 1
     finally:
         dialect.parse = parse
+
+
+def test_the_callers_number_is_journalled_as_read_while_the_modem_still_answers(emulator, events, monkeypatch):
+    """The ATA written at the RING, the reader gives way (to the modem's reply, or for 5 ms), then reads the +CLIP
+    that came with the RING: the number goes into the answer journal then, while the modem is still answering (a
+    real one takes hundreds of ms), not once its reply comes: a crash meanwhile left the caller's record without
+    the number (docs/proof.md, issue 18, eighth session: faults). The grace the worker gives a slow reply before
+    it journals the number (NUMBER_GRACE) is put out of reach here, so only the read can have noted it."""
+    from appliance.modem import answer
+
+    monkeypatch.setattr(answer, "NUMBER_GRACE", 3600.0)
+    noted: list[tuple[str, str | None]] = []
+    line = ModemLine("gsm1", emulator.port, post=events.post, dialect="sim800",
+                     note_answer=lambda call_id, line_id, caller: noted.append((call_id, caller)))
+    line.start()
+    try:
+        assert events.next() == LineUp("gsm1")
+        answering = emulator.script.gate("ATA")  # the modem takes its time over the ATA
+        emulator.incoming_call("+79161234567")
+        assert answering.reached.wait(5)
+        wait_until(lambda: len(noted) == 2, 5, "the number noted while the modem answers")
+        assert noted[0][1] is None and noted[1][1] == "+79161234567" and noted[0][0] == noted[1][0]
+        assert events.q.empty(), "the core heard of the call before the modem answered"
+        answering.opened.set()
+        assert is_new_call(events.next(), "gsm1")
+        assert events.next() == CallerId("gsm1", "+79161234567")
+        assert events.next() == CallAnswered("gsm1")
+    finally:
+        line.close()
