@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appliance.audio.recorder import encode_flac  # noqa: E402
+from appliance.audio.takes import encode_flac  # noqa: E402
 from appliance.core import events as ev  # noqa: E402
 from appliance.speech.recogniser import Recogniser  # noqa: E402
 from tests.support.speech import INTENTS, SAID, phone_speech  # noqa: E402

@@ -5,8 +5,7 @@ there, which paces the thread; PCMs that do not pace (ALSA `null` and `file` in 
 are paced to real time by a condition wait, so `stop()` and `key()` take effect within one period.
 Every line reads on one shared tick (capture_tick.py), where one thread reads for the lines that only listen.
 Audio goes to a raw scratch file next to the target, never into memory (a call recording can last an
-hour on a 512 MB Pi), and is compressed to FLAC on a short-lived thread once the recording ends, so the
-line keeps listening for keys meanwhile.
+hour on a 512 MB Pi); what becomes of a recording once it ends is takes.py's.
 """
 
 from __future__ import annotations
@@ -21,13 +20,12 @@ import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
-from appliance.core.lean import lean
-
-from ..core.events import DtmfReceived, RecordingFinished
+from ..core.events import DtmfReceived
 from ..files import scratch_beside
 from .capture_tick import Turn, nudge, shared_tick
+from .takes import Finisher, Take, encode_flac
 
 if TYPE_CHECKING:
     from .dtmf_engine import Listener
@@ -35,8 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -40.0  # a period whose RMS is below this is silence: line hiss sits near -50, speech above -35
-SILENCE_TAIL_SECONDS = 0.3  # kept after the last sound, so the last word's decay is not cut off
-KEY_TAIL_SECONDS = 0.25  # dropped before a '#' that ended the take: the tone sounded that long before it was heard
 RETRY_SECONDS = 1.0  # wait before reopening a capture PCM that failed
 CAPTURE_PERIODS = 8  # ALSA buffer in periods: rides out a busy core for 8 periods before it overruns
 # A line's capture thread wakes once per period: 100 ms periods (not 20) make four listening lines cost a
@@ -52,34 +48,6 @@ def open_alsa_capture(device: str, rate: int, period_frames: int) -> Any:
         alsaaudio.PCM_CAPTURE, device=device, channels=1, rate=rate,
         format=alsaaudio.PCM_FORMAT_S16_LE, periodsize=period_frames, periods=CAPTURE_PERIODS,
     )
-
-
-def encode_flac(raw: str, dst: str, rate: int) -> None:
-    """Compress raw S16LE mono into FLAC at dst; CalledProcessError/OSError/TimeoutExpired when it cannot."""
-    import subprocess  # at the end of a recording, on the flac thread
-
-    seconds = os.path.getsize(raw) / 2 / rate
-    subprocess.run(
-        ["flac", "--silent", "--force", "--force-raw-format", "--endian=little", "--sign=signed",
-         "--channels=1", "--bps=16", f"--sample-rate={rate}", "-o", dst, raw],
-        capture_output=True, check=True, timeout=60 + seconds,  # ~100x real time even on a Pi Zero
-    )
-
-
-@lean
-class _Take:
-    """One recording in progress: written by the capture thread only, ended by whoever sets `reason`."""
-
-    path: str
-    raw_path: str
-    raw: BinaryIO
-    max_frames: float
-    silence_frames: float
-    min_frames: float
-    stop_on_key: bool
-    frames: int = 0
-    heard_until: int = 0  # frames up to the end of the last period that was not silence
-    reason: str | None = None
 
 
 class AlsaRecorder:
@@ -107,7 +75,7 @@ class AlsaRecorder:
         self.overruns = 0
         self._post = post
         self._open_pcm = open_pcm
-        self._encode = encode
+        self._finisher = Finisher(line_id, rate, post, encode)
         self._clock = clock
         self._silence_level = period_frames * (32768 * 10 ** (silence_dbfs / 20)) ** 2  # sum of squares
         self._pcm: Any = None
@@ -127,11 +95,10 @@ class AlsaRecorder:
         self._nudge = threading.Lock()
         self._nudge.acquire()
         self._turn = Turn(self._nudge, self._serve)  # this line's place at the ticks, woken through the same lock
-        self._take: _Take | None = None
+        self._take: Take | None = None
         self._listening = False
         self._taps: list[Callable[[bytes], bool]] = []  # live listeners (a supervisor's browser): period -> go on?
         self._closed = False
-        self._encoders: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._run, name=f"capture-{line_id}", daemon=True)
         self._thread.start()
 
@@ -182,8 +149,8 @@ class AlsaRecorder:
             fd, raw_path = scratch_beside(target, ".raw")
         except OSError as exc:
             raise ValueError(f"recording path {path} cannot be written: {exc.strerror or exc}") from exc
-        take = _Take(str(target), raw_path, os.fdopen(fd, "wb"), max_seconds * self.rate,
-                     silence_seconds * self.rate, min_seconds * self.rate, stop_on_key)
+        take = Take(str(target), raw_path, os.fdopen(fd, "wb"), max_seconds * self.rate,
+                    silence_seconds * self.rate, min_seconds * self.rate, stop_on_key)
         with self._wake:
             if self._take is not None:
                 self._take.reason = "stopped"
@@ -211,8 +178,7 @@ class AlsaRecorder:
             self._closed = True
             self._notify()
         self._thread.join(timeout=5)
-        for encoder in list(self._encoders):
-            encoder.join(timeout=60)
+        self._finisher.join()
         self._release()
 
     @property
@@ -233,7 +199,7 @@ class AlsaRecorder:
             self._notify()
 
     def _run(self) -> None:
-        current: _Take | None = None
+        current: Take | None = None
         while True:
             with self._wake:
                 while (current is None and self._take is None and not self._listening and not self._taps
@@ -243,7 +209,7 @@ class AlsaRecorder:
                 wanted = self._take
                 busy = wanted is not None or ((self._listening or bool(self._taps)) and not self._closed)
             if current is not None and current is not wanted:
-                self._finish(current)  # whoever replaced or ended it gave the reason
+                self._finisher.finish(current)  # whoever replaced or ended it gave the reason
                 current = None
             if not busy:
                 self._tick.release(self._turn)
@@ -274,7 +240,7 @@ class AlsaRecorder:
             self._feeding = False
             self._keys.pause()
 
-    def _read(self, take: _Take | None) -> bytes | None:
+    def _read(self, take: Take | None) -> bytes | None:
         """One period, paced to real time; None when nothing was read (overrun, failure, work changed)."""
         try:
             self.open()
@@ -356,7 +322,7 @@ class AlsaRecorder:
         with self._wake:
             self._end_on_key(digit)
 
-    def _keep(self, take: _Take, period: bytes) -> None:
+    def _keep(self, take: Take, period: bytes) -> None:
         try:
             take.raw.write(period)
         except OSError as exc:  # a full disk: the message cannot be kept, but the caller must be let go on
@@ -382,55 +348,6 @@ class AlsaRecorder:
             if self._take is take:
                 take.reason = reason
                 self._take = None
-
-    def _finish(self, take: _Take) -> None:
-        try:
-            take.raw.close()
-        except OSError as exc:  # the last buffered samples found the disk full
-            take.reason = f"failed: {exc.strerror or exc}"
-        if take.reason and take.reason.startswith("failed"):
-            os.unlink(take.raw_path)
-            self._post(RecordingFinished(self.line_id, None, take.frames / self.rate, take.reason))
-            return
-        kept = take.frames
-        if take.reason == "key":
-            kept -= round(KEY_TAIL_SECONDS * self.rate)
-        if math.isfinite(take.silence_frames):  # a voicemail; a call recording keeps its quiet end
-            tail = round(SILENCE_TAIL_SECONDS * self.rate) if take.heard_until else 0  # all quiet: nothing said
-            kept = min(kept, take.heard_until + tail)
-        kept = max(0, min(kept, take.frames))
-        seconds = kept / self.rate
-        if kept < take.min_frames or kept == 0:
-            os.unlink(take.raw_path)
-            self._post(RecordingFinished(self.line_id, None, seconds, "too short"))
-            return
-        os.truncate(take.raw_path, kept * 2)
-        encoder = threading.Thread(target=self._compress, args=(take, seconds),
-                                   name=f"flac-{self.line_id}", daemon=True)
-        self._encoders.append(encoder)
-        encoder.start()
-
-    def _compress(self, take: _Take, seconds: float) -> None:
-        import subprocess  # for its errors: encode_flac imported it
-
-        fd, part = scratch_beside(take.path, ".part")
-        os.close(fd)
-        try:
-            self._encode(take.raw_path, part, self.rate)
-            with open(part, "rb") as done:
-                os.fsync(done.fileno())  # the rename must not land before the data on the SD card
-            os.replace(part, take.path)
-            event = RecordingFinished(self.line_id, take.path, seconds, take.reason or "stopped")
-        except (OSError, subprocess.SubprocessError) as exc:
-            why = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else str(exc)
-            log.error("line %s: compressing %s failed: %s", self.line_id, take.path, why)
-            event = RecordingFinished(self.line_id, None, seconds, f"failed: {why[:200]}")
-            if os.path.exists(part):
-                os.unlink(part)
-        finally:
-            os.unlink(take.raw_path)
-            self._encoders.remove(threading.current_thread())
-        self._post(event)
 
     def _release(self) -> None:
         if self._pcm is not None:

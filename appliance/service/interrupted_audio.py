@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from ..audio.recorder import CAPTURE_RATE, encode_flac
+from ..audio.recorder import CAPTURE_RATE
+from ..audio.takes import encode_flac
 from ..files import scratch_beside
 from ..records.store.calls import CallStore
 

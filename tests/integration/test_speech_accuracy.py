@@ -9,7 +9,7 @@ from importlib.util import find_spec
 
 import pytest
 
-from appliance.audio.recorder import encode_flac
+from appliance.audio.takes import encode_flac
 from appliance.core import events as ev
 from appliance.core.flow import Node
 from appliance.speech.recogniser import Recogniser

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.audio.recorder import encode_flac
+from appliance.audio.takes import encode_flac
 from appliance.core import events as ev
 from appliance.speech.capacity import judge
 from appliance.speech.grammar import choose, jsgf
