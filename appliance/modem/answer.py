@@ -1,6 +1,6 @@
 """The answer exchange of a line's call: RING -> ATA -> its reply -> (the caller left meanwhile) the check.
 
-A part Calls (calls.py) owns: Calls keeps the call's state, its lock and what the core hears, and hands this
+A part Calls (calls.py) owns: Calls keeps the call's state, its lock and what the core hears (held.py), and hands this
 part the steps it needs; every step moves through its table (call_states.py). ATA is written on the thread
 that took the RING (the AT channel's reader) when the channel is free, and its reply is a table event taken
 on the reader as it is read, in order with the reports around it. A caller who leaves as their ATA goes out

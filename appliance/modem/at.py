@@ -16,7 +16,8 @@ from typing import Protocol
 
 from appliance.core.lean import lean
 from appliance.modem.framing import PROMPT, DleEvent, LineSplitter
-from appliance.modem.port_wait import read_burst, wait_for_more, write_now
+from appliance.modem.port_wait import read_burst, write_now
+from appliance.modem.ring_first import RING, ring_first
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ VENDOR_FINALS = ("COMMAND NOT SUPPORT", "COMMAND NOT SUPPORTED", "TOO MANY PARAM
 BASIC_FINALS = ("OK", "ERROR", "+CME ERROR", "+CMS ERROR") + VENDOR_FINALS
 # Call set-up commands end with these too; for any other command they are reports about the call.
 CALL_FINALS = BASIC_FINALS + ("NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "CONNECT")
-RING = b"RING\r"  # a read beginning with this (after line ends) begins with a RING line: `on_ring`
-AFTER_ANSWER = 0.005  # the longest the rest of a read waits after the ATA `on_ring` wrote (`_give_way`)
 
 
 class ModemError(Exception):
@@ -109,7 +108,7 @@ class AtChannel:
     `on_lost(reason)` is called once when the port fails. `on_ring()`, when given, is called on the reader
     for a read that begins with a RING line, before that read is split into lines: the line answers from
     there (calls.py, `ring_first`), ahead of the ~0.1 ms of Python every report takes before it is news.
-    When it answered, it returns what is left to do about that RING: the reader gives way first (`_give_way`:
+    When it answered, it returns what is left to do about that RING: the reader gives way first (ring_first.py:
     until the modem replies, or AFTER_ANSWER), then runs it, then takes the rest of that read.
     """
 
@@ -311,7 +310,7 @@ class AtChannel:
                         self._lose(str(exc) or type(exc).__name__)
                     return
                 if self._on_ring is not None and self.splitter.at_line_start and data.lstrip(b"\r\n").startswith(RING):
-                    self._ring_first()
+                    ring_first(self._port, self._on_ring, self.name)
                 for token in self.splitter.tokens(data):
                     self._dispatch(token)
         finally:
@@ -321,34 +320,6 @@ class AtChannel:
 
     def _read(self) -> bytes:
         return read_burst(self._port)
-
-    def _give_way(self) -> None:
-        """After the ATA `on_ring` wrote: the rest of the read (the caller's number) waits until the modem says
-        more (the ATA's reply) or AFTER_ANSWER has passed, so the reader is not on the CPU the ATA's way to the
-        modem may need (a pty's bytes are moved on by a kernel worker: ~0.1 ms of Python here after the write
-        delayed the ATA as long under load). Nothing waits for that rest meanwhile: what the core hears of the
-        call is held until the ATA's reply anyway, and the number is journalled then (answer.py)."""
-        wait_for_more(self._port, AFTER_ANSWER)
-
-    def _ring_first(self) -> None:
-        """`on_ring`; when it answered, the reader gives way, then does what it left to do about the RING (waking
-        the worker that awaits the ATA's reply among it: on the other core, that wake-up took CPU the ATA's way
-        needs)."""
-        hook = self._on_ring
-        try:
-            rest = hook() if hook is not None else None
-        except Exception:  # noqa: BLE001 - the reader must go on; the RING is read as a report next
-            log.exception("%s: answering at the RING failed", self.name)
-            return
-        if rest is None:
-            return
-        try:
-            self._give_way()
-        finally:  # whatever the wait met (a port closing), the answer's reply is still awaited
-            try:
-                rest()
-            except Exception:  # noqa: BLE001 - as above
-                log.exception("%s: answering at the RING failed", self.name)
 
     def _wait_unpaused(self) -> None:
         with self._park:

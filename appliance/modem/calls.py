@@ -12,7 +12,6 @@ posted, so the caller never waits for the worker, the event loop or the database
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import threading
@@ -45,6 +44,7 @@ from appliance.modem.dialects.base import (
     Ring,
 )
 from appliance.modem.dialling import Dialling
+from appliance.modem.held import Held
 from appliance.modem.line_handle import LineHandle, clcc_calls, dial_failure
 from appliance.modem.remote_leg import RemoteLeg
 
@@ -66,8 +66,8 @@ class Calls:
     queues a job on the worker and `urgent(job)` puts one at the head of its queue; `dialect()` is the
     line's current dialect. `note_answer(call_id, line, caller)` is called just before each ATA (the
     daemon's answer journal, so a crash before the record is written still leaves one). The answer exchange
-    (ATA, its reply, the check) is its part `answering` (answer.py), the outgoing calls (dial, transfer) its
-    part `dialling` (dialling.py)."""
+    (ATA, its reply, the check) is its part `answering` (answer.py), what the core hears held while the ATA is
+    out its part `held` (held.py), the outgoing calls (dial, transfer) its part `dialling` (dialling.py)."""
 
     def __init__(self, line_id: str, *, post: Callable[[object], None], command: Command,
                  later: Callable[[Callable[[], None]], None], urgent: Callable[[Callable[[], None]], None],
@@ -93,19 +93,17 @@ class Calls:
         self._last_ring = -RING_GONE  # any RING: the caller still rings
         self._counted_ring = -RING_MIN_GAP  # the last RING that counted as a ring of its own
         self._rings = 0
-        # Until a new call's ATA is answered, what the core hears of the call waits with it: waking the
-        # event loop (and its write of the record) must not compete with the ATA for the CPU. The answer
-        # journal covers a crash meanwhile.
-        self._held: list[object] | None = None
-        self._rang_at = 0.0
         self._next_id: str | None = new_id()  # the id the next call takes
-        self._unnoted: tuple[str | None, str] | None = None  # (call id, number) heard while its ATA was out
-        self._number_at_once = False  # the ATA now out has had its way to the modem: a number is journalled as read
+        # What the core hears of the call, held while its ATA is out (held.py). Its steps are bound here once, so
+        # the way from a RING to its ATA looks up no more than before the part was split out.
+        self.held = Held(lock=self._lock, post=post, clock=clock, call_id=lambda: self.call_id)
+        self._hold, self._say = self.held.hold, self.held.say
         self.answering = AnswerExchange(
             line_id, lock=self._lock, command=command, send=send, urgent=urgent, dialect=dialect,
             note_answer=note_answer, state=lambda: self.state, call=lambda: (self.call_id, self._caller),
-            go=self._go, run=self._run, hold=self._hold, release=self._announced, settle=self._settle,
-            rang_meanwhile=self._rang_meanwhile, slow=self._note_number_at_once, timeout=ANSWER_TIMEOUT)
+            go=self._go, run=self._run, hold=self._hold, release=self.held.announced, settle=self._settle,
+            rang_meanwhile=self._rang_meanwhile, slow=self.held.note_number_at_once, timeout=ANSWER_TIMEOUT)
+        self.held.note = self.answering.note
         # What the parts that dial a second leg with the caller held (a transfer, a remote operator) work with.
         self.line = LineHandle(line_id, post=post, command=command, dialect=dialect, clock=clock,
                                dial_timeout=dial_timeout, state=lambda: self.state, go=self._go, hangup=self.hangup)
@@ -158,7 +156,7 @@ class Calls:
         """A new caller's call: its id (made beforehand), the number heard before its RING (if any), when it rang."""
         self.call_id, self._next_id, self._caller = self._next_id or new_id(), None, self._early_caller
         self._caller_told, self._early_caller = self._caller is not None, None
-        self._rang_at = self._clock()
+        self.held.rang_at = self._clock()
 
     def _tell(self, effect: str, event: str, why: str, data: str | None) -> None:
         line = self.line_id
@@ -167,17 +165,8 @@ class Calls:
         elif effect == cs.TELL_CALLER and not self._caller_told:
             self._caller_told, self._caller = True, data
             self._say(CallerId(line, data))
-            if self._held is not None and data:
-                # The journal's record gets the number too, as soon as the ATA has had its way to the modem: once
-                # the reader has given way after an ATA it wrote at the RING (the +CLIP read with that RING is split
-                # only then), once the ATA is answered (_announced), or once the modem is seen taking its time over
-                # it (NUMBER_GRACE), whichever is first. Sealed on the reader just after the ATA's write, it took the
-                # CPU the ATA's way needs; left until the reply, a crash inside a real modem's ATA (hundreds of ms)
-                # left the record without the number.
-                if self._number_at_once:
-                    self.answering.note(self.call_id, data)
-                else:
-                    self._unnoted = (self.call_id, data)
+            if self.held.events is not None and data:
+                self.held.number(self.call_id, data)  # the journal's record gets it too (held.py says when)
         elif effect == cs.TELL_DTMF:
             self._say(DtmfReceived(line, data or ""))
         elif effect == cs.RETRY:
@@ -188,44 +177,6 @@ class Calls:
             self._say(RemoteHangup(line, why))
         elif effect == cs.DIAL_FAILED:
             self._say(DialFailed(line, why if event in (cs.PORT_LOST, cs.DIAL_TIMEOUT) else dial_failure(why)))
-
-    def _hold(self) -> None:
-        """What the core hears of the call waits from now until `_announced` (an answer is under way)."""
-        with self._lock:
-            if self._held is None:
-                self._held = []
-
-    def _say(self, event: object) -> None:
-        with self._lock:
-            if self._held is not None:
-                self._held.append(event)
-            else:
-                self._post(event)
-
-    def _announced(self) -> None:
-        """The ATA is answered (or will not be sent): the core hears what was held back, in order."""
-        with self._lock:
-            held, self._held = self._held, None
-            self._number_at_once = False
-            unnoted, self._unnoted = self._unnoted, None
-            if unnoted is not None:  # before its call is announced: the record (and so the settling) comes after
-                self.answering.note(*unnoted)
-            for event in held or ():
-                if isinstance(event, IncomingCall) and event.call_id == self.call_id:
-                    event = dataclasses.replace(event, waited=round(self._clock() - self._rang_at, 3))
-                self._post(event)
-
-    def _note_number_at_once(self) -> None:
-        """The ATA has had its way to the modem (the reader gave way after writing it at the RING), or the modem has
-        not answered it yet (answer.NUMBER_GRACE): the number heard so far goes into the journal now, and one heard
-        later as soon as it is, so a crash before the reply still leaves it."""
-        with self._lock:
-            if self._held is None:
-                return  # announced meanwhile: the number went in with it
-            self._number_at_once = True
-            unnoted, self._unnoted = self._unnoted, None
-            if unnoted is not None:
-                self.answering.note(*unnoted)
 
     def _run(self, commands: list[str]) -> None:
         """Carry out the modem effects (on the worker)."""
@@ -300,7 +251,7 @@ class Calls:
 
         def given_way() -> None:
             awaited()
-            self._note_number_at_once()
+            self.held.note_number_at_once()
         return given_way
 
     def _ring(self) -> None:
@@ -343,7 +294,7 @@ class Calls:
             self.answering.note(call_id, caller)  # answered: journalled like any other answer
         self._run(commands)
         if event in (cs.CHECK_UP, cs.CHECK_GONE):
-            self._announced()
+            self.held.announced()
 
     def _rang_meanwhile(self, number: str | None) -> None:
         """The check found the next caller ringing after the late ATA's caller left: they are answered now."""
@@ -358,7 +309,7 @@ class Calls:
 
     def drop(self, reason: str) -> None:
         """The line failed: whatever call there was is gone (LineDown, posted next, ends it in the core)."""
-        self._announced()
+        self.held.announced()
         self.remote.ended()
         self.dialling.dropped(reason)
         self._go(cs.PORT_LOST, f"failed: line failed: {reason}")

@@ -256,7 +256,7 @@ def test_after_an_answer_at_the_ring_the_rest_of_the_read_waits_for_the_modem(mo
     that read (the caller's number) is taken, once the modem replies to the ATA (in order before the reply) or
     after AFTER_ANSWER when it says nothing: the reader keeps off the CPU the ATA's way to the modem needs, and
     wakes no other thread meanwhile (docs/proof.md, issue 18 sixth and eighth sessions: answer)."""
-    from appliance.modem.at import AFTER_ANSWER
+    from appliance.modem.ring_first import AFTER_ANSWER
 
     modem, seen = FakeModem(), []
     port = serial.serial_for_url(modem.path, baudrate=115200, timeout=None)
