@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "hotline"
 QOS = 1  # at least once: a status or an event the broker has not acknowledged is sent again
+RETRY_MAX = 30  # s: the longest wait between tries while the broker is away (paho doubles it from 1 s)
 
 
 def topic(box: str, kind: str) -> str:
@@ -61,7 +62,7 @@ class FleetClient:
         if publishing:
             client.will_set(topic(config.box, "online"), encode({"box": config.box, "online": False}), QOS,
                             retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=1, max_delay=RETRY_MAX)
         client.on_connect = self._connected_cb
         client.on_disconnect = self._disconnected_cb
         client.on_message = self._message_cb

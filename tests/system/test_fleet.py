@@ -10,10 +10,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
 
+from appliance.fleet.client import RETRY_MAX
 from tests.support.broker import (  # noqa: F401 - the fixtures
     Listener,
     box_data,
@@ -135,6 +137,7 @@ def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_b
         wait_until(lambda: listener_status(laptop, "office-3"), what="office-3's status")
         broker.stop()
         wait_until(lambda: not daemon.fleet.client.connected, 20, "the box to notice the broker gone")
+        gone = time.monotonic()
         emulator = simulation.emulators["gsm1"]
         # Asked through the loop: a call the status no longer shows has had its call_ended queued, so the
         # broker comes back only after all four events (the test thread's read could come before it).
@@ -143,9 +146,14 @@ def test_events_made_while_the_broker_is_away_arrive_when_it_returns_the_queue_b
             wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is not None, 20, "the call taken")
             emulator.remote_hangup()
             wait_until(lambda: loop_status(daemon)["lines"][0]["call"] is None, 20, "the call over")
+        away = time.monotonic() - gone
         broker.start()
+        # Its tries come up to RETRY_MAX s apart by now (the calls took a while on a loaded machine): it is back
+        # within that of the broker's return, and the laptop hears it a moment later.
         status = wait_until(lambda: (s := listener_status(laptop, "office-3")) and s["events_dropped"] and s,
-                            timeout=40, what="office-3 back, telling of the events it dropped")
+                            timeout=RETRY_MAX + 20,
+                            what=f"office-3 back, telling of the events it dropped (the broker was away "
+                                 f"{away:.0f} s; the box connected: {daemon.fleet.client.connected})")
         assert status["events_dropped"] == 2
         events = wait_until(lambda: len(laptop.on("hotline/office-3/events")) >= 3 and
                             laptop.on("hotline/office-3/events"), what="the kept events")
