@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,32 @@ def test_a_first_answer_waits_for_no_seal_library_and_the_number_after_it_is_sea
     assert after_number != []
     assert [(entry["id"], entry["line"], entry["caller"]) for entry in unsettled] == [("c1", "gsm1", "+79161234567")]
     assert not readable
+
+
+# GCM's published test case 4 (McGrew and Viega, "The Galois/Counter Mode of Operation", as in NIST's GCM
+# validation): AES-128, a 60-byte text, 20 bytes authenticated and not sealed.
+KEY, IV = bytes.fromhex("feffe9928665731c6d6a8f9467308308"), bytes.fromhex("cafebabefacedbaddecaf888")
+PLAIN = bytes.fromhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525"
+                      "b16aedf5aa0de657ba637b39")
+ASSOCIATED = bytes.fromhex("feedfacedeadbeeffeedfacedeadbeefabaddad2")
+SEALED = bytes.fromhex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84a"
+                       "a051ba30b396a0aac973d58e091" "5bc94fbc3221a5db94fae95ae7121a47")  # the ciphertext, then the tag
+
+STANDARD = """
+import sys
+from appliance.records.sealed import gcm_open, gcm_seal
+key, iv, plain, associated = (bytes.fromhex(arg) for arg in sys.argv[1:])
+sealed = gcm_seal(key, iv, plain, associated)
+print(sealed.hex(), gcm_open(key, iv, sealed, associated) == plain)
+"""
+
+
+@pytest.mark.parametrize("optimize", ["", "2"])
+def test_the_seal_is_standard_aes_gcm_as_the_box_loads_it_and_as_the_tests_do(optimize):
+    # The unit's -OO (PYTHONOPTIMIZE=2) makes pycryptodomex bind its C modules with ctypes, cffi otherwise: the
+    # library is loaded with stand-ins for ctypes.util, platform and Util.number (records/sealed.py) either way.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONOPTIMIZE"} | ({"PYTHONOPTIMIZE": optimize} if optimize
+                                                                          else {})
+    out = subprocess.run([sys.executable, "-c", STANDARD, KEY.hex(), IV.hex(), PLAIN.hex(), ASSOCIATED.hex()],
+                         capture_output=True, text=True, check=True, cwd=REPO, env=env)
+    assert out.stdout.split() == [SEALED.hex(), "True"]

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.service.control import call
@@ -168,10 +169,49 @@ def test_a_restarted_daemon_with_its_clock_set_holds_no_module_of_a_rare_path(tm
         emulator.stop()
 
 
+# What a first call loads, a box holds for the rest of its life (bench footprint, "after a first call"). The seal of
+# the caller's number (records/sealed.py) loads pycryptodomex's AES-GCM, but not what it imports for paths AES-GCM
+# never takes: ctypes.util with the standard library's process and archive modules, platform (whose architecture()
+# forked `file` at the first seal), and Util.number with its table of primes: ~1.4 MB (docs/proof.md). subprocess
+# and locale are not here: a box that records a call loads them at its end, for the FLAC encoder.
+FIRST_CALL = ("ctypes.util", "platform", "shutil", "tempfile", "bz2", "lzma", "Cryptodome.Util.number")
+SEALED = "Cryptodome.Cipher._mode_gcm"  # held once the number is sealed: the call took the seal's path
+
+
+def test_hotline_run_after_its_first_call_holds_the_seal_without_what_its_binding_never_calls(tmp_path):
+    from appliance.sim.emulator import ModemEmulator
+    from bench.boxenv import unit_environment
+    from tests.support.waiting import wait_until
+
+    # the unit's -OO, under which pycryptodomex binds its C modules with ctypes (with cffi otherwise, as here)
+    env = {k: v for k, v in unit_environment().items() if k == "PYTHONOPTIMIZE"}
+    emulator = ModemEmulator("sim800")
+    emulator.start()
+
+    def first_call(pid: int, data: Path) -> None:
+        emulator.incoming_call("+79161234567")
+        wait_until(lambda: emulator.script.call == "active", what="the call answered")
+        # the seal's GHASH module mapped (the answer journal sealed the number) before the caller hangs up
+        wait_until(lambda: "_ghash_portable" in Path(f"/proc/{pid}/maps").read_text(), timeout=30,
+                   what="the caller's number sealed")
+        emulator.remote_hangup()
+        wait_until(lambda: all(line.get("call") is None
+                               for line in call(data / "control.sock", "status", timeout=10)["lines"]),
+                   what="the line free again")
+
+    try:
+        run_loads(tmp_path, emulator.port, (), env)  # the first start: the call log and the prompts made
+        loaded = run_loads(tmp_path, emulator.port, FIRST_CALL + (SEALED,), env, then=first_call)
+        assert loaded["names"] == [SEALED], loaded
+    finally:
+        emulator.stop()
+
+
 def run_loads(root: Path, port: str, names: tuple[str, ...], extra_env: dict[str, str] | None = None,
-              retention: bool = False) -> dict:
+              retention: bool = False, then: Callable[[int, Path], None] | None = None) -> dict:
     """`hotline run` on the emulated modem until READY=1 and its prompts made: which of `names` it holds (with
-    `retention`, once the start's retention has run), and its log."""
+    `retention`, once the start's retention has run; with `then`, once it returned, given the daemon's pid and
+    data directory), and its log."""
     from tests.support.boxes import write_config
     from tests.support.waiting import wait_until
 
@@ -201,6 +241,8 @@ def run_loads(root: Path, port: str, names: tuple[str, ...], extra_env: dict[str
         wait_until(made_prompts, timeout=60, what="READY=1 and the prompts made")
         if retention:  # answered by the loop between two items: the start's maintenance (retention) is done
             assert call(root / "data" / "control.sock", "status", timeout=60)["ok"]
+        if then is not None:
+            then(proc.pid, root / "data")
         proc.send_signal(signal.SIGUSR1)
         wait_until(lambda: out.exists() and out.read_text().endswith("]"), timeout=10, what="the module list")
         return {"names": json.loads(out.read_text()), "log": log.read_text()[:2500]}
