@@ -9,6 +9,8 @@ daemon's main thread, its event loop, for it (docs/records.md, "Power cuts").
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import re
 import shutil
 import sqlite3
@@ -139,6 +141,39 @@ def test_records_reach_the_database_file_through_the_threads_checkpoints(tmp_pat
     finally:
         sync.close()
         store.close()
+
+
+def test_the_sync_threads_connection_holds_no_parsed_schema_between_its_checkpoints(tmp_path):
+    """Each connection to calls.db parses the whole schema for itself (~0.5 MB for its tables, indexes and
+    triggers). The thread's checkpoint connection stays open from the first call on (its descriptors are the
+    box's for good) but gives its schema back after each checkpoint, so an idle box holds the writer's alone
+    (docs/proof.md, "Issue 18, ninth session: firstcall"). Read as SQLite's own count of the memory it holds in
+    this process (the library _sqlite3 is linked to), once the records are synced and checkpointed."""
+    sqlite_library = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
+    sqlite_library.sqlite3_memory_used.restype = ctypes.c_int64
+    store = CallStore(tmp_path / "calls.db")
+    sync = WalSync(store.path, checkpoint_every=2)
+    sync.adopt(store.db.conn)
+    journaled = JournaledStore(store, Journal(tmp_path / "calls.journal"), on_commit=sync.committed)
+    try:
+        store.call_started("c0", "gsm1", "+79161234567", 1000.0)  # the writer's schema and statements, no sync
+        before = sqlite_library.sqlite3_memory_used()
+        with contextlib.closing(sqlite3.connect(store.path)) as another:
+            another.execute("SELECT COUNT(*) FROM calls").fetchone()
+            schema = sqlite_library.sqlite3_memory_used() - before  # what one more connection holds
+        for i in range(1, 6):
+            journaled.call_started(f"c{i}", "gsm1", "+79161234567", 1000.0 + i)
+            wait_until(lambda i=i: sync.synced_count == i, what="the commit synced")  # checkpoints at 2 and 4
+        assert schema > 100_000
+        assert _opened_here(store.path) == 2  # the writer's and the thread's connections, both open
+        assert sqlite_library.sqlite3_memory_used() - before < schema / 2
+    finally:
+        sync.close()
+        store.close()
+
+
+def _opened_here(path: Path) -> int:
+    return _opened(int(Path("/proc/self").resolve().name), path)
 
 
 def _opened(pid: int, path: Path) -> int:

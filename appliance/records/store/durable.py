@@ -93,12 +93,24 @@ class WalSync:
         if self._checkpoints is None:
             self._checkpoints = sqlite3.connect(str(self.database), timeout=10, check_same_thread=False)
             self._checkpoints.execute("PRAGMA synchronous=NORMAL")  # a checkpoint syncs the log, then the file
+            self._let_go(self._checkpoints)
         return self._checkpoints
+
+    @staticmethod
+    def _let_go(conn: sqlite3.Connection) -> None:
+        """The connection's parsed schema and cached pages given back; it stays open. Each connection parses the
+        whole schema of calls.db for itself (~0.5 MB), and this one needs it only while it checkpoints, every
+        CHECKPOINT_EVERY commits: held, the daemon kept it from its first call on (docs/proof.md). RESET makes
+        SQLite read the schema again when the connection next needs it."""
+        conn.execute("PRAGMA writable_schema=RESET")
+        conn.execute("PRAGMA shrink_memory")
 
     def _checkpoint(self, through: int) -> None:
         try:
-            self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn = self._connect()
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._checkpointed_at = through
+            self._let_go(conn)
         except sqlite3.Error as exc:  # busy, or a full or failing disk: tried again after the next commit
             log.warning("the call log could not be checkpointed: %s", exc)
 
