@@ -210,8 +210,9 @@ def soak(quick: bool) -> list[Row]:
     import soak as bench_soak
 
     f = bench_soak.run(calls=40 if quick else 10_000, progress=not quick)
-    lost = [f"{number} {stage}{' answered' if answered else ''}: {records} records, {complete} complete"
-            for number, stage, answered, records, complete in f["bad_examples"]]
+    lost = [f"kept in {f['kept']}"] if "kept" in f else []  # first: the note is cut at 120 characters
+    lost += [f"{number} {stage}{' answered' if answered else ''}: {records} records, {complete} complete, rang {rang}"
+             for number, stage, answered, records, complete, rang in f["bad_examples"]]
     return [
         Row("soak: calls placed", f["calls"], "calls", note=f"{f['seconds']:.0f} s, 4 lines"),
         Row("soak: calls without exactly one complete record", f["bad_records"], "calls", target=0,

@@ -16,8 +16,10 @@ import argparse
 import ctypes
 import ctypes.util
 import gc
+import logging
 import os
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -205,14 +207,42 @@ def lost_calls(database: Path, calls: list[tuple[str, str, float]], window: floa
 
 
 def run(calls: int = 10_000, seed: int = 1, progress: bool = True, data_dir: Path | None = None,
-        curve: Path | None = None) -> dict:
+        curve: Path | None = None, log_level: int = logging.INFO) -> dict:
     """Place `calls` calls; figures on records, relays, memory, threads and fds afterwards.
 
     `curve`, if given, gets one line per 200 calls as they happen (calls, RSS, SQLite's heap), so a run
-    cut short still leaves its memory curve.
+    cut short still leaves its memory curve. The daemon's log goes to hotline.log beside its data directory; a
+    run with a call lacking exactly one complete record copies both to a `hotline-soak-kept-*` directory that
+    outlives it (`figures["kept"]`): a miss seen once in 10,000 calls is not seen again on demand.
     """
     with tempfile.TemporaryDirectory(prefix="hotline-soak-") as tmp:
-        return _run(calls, seed, progress, Path(data_dir or tmp), curve)
+        root = Path(data_dir or tmp)
+        log = logging.FileHandler(root / "hotline.log")
+        log.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(threadName)s %(levelname)s %(name)s: "
+                                           "%(message)s", "%H:%M:%S"))
+        logger = logging.getLogger()
+        level = logger.level
+        logger.addHandler(log)
+        logger.setLevel(log_level)
+        try:
+            figures = _run(calls, seed, progress, root, curve)
+        finally:
+            logger.removeHandler(log)
+            logger.setLevel(level)
+            log.close()
+        if figures["bad_records"]:
+            figures["kept"] = str(keep(root))
+        return figures
+
+
+def keep(root: Path) -> Path:
+    """A copy of the daemon's data directory and log that outlives the run (its own directory goes with it)."""
+    kept = Path(tempfile.mkdtemp(prefix="hotline-soak-kept-"))
+    # Not the daemon's reserved zeros, its sockets, or the prompts made from the config (megabytes, nothing to read).
+    shutil.copytree(root / "data", kept / "data",
+                    ignore=shutil.ignore_patterns("space.reserve", "*.sock", "prompts", "uploads"))
+    shutil.copy2(root / "hotline.log", kept / "hotline.log")
+    return kept
 
 
 NUMBERS = "+7900"  # each caller's number is this and the call's index: one number per call
@@ -295,7 +325,8 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
     seconds = time.monotonic() - began
     return {
         "calls": len(done), "seconds": seconds, "records": len(rows), "bad_records": len(bad),
-        "bad_examples": [(n, *done[n], per_caller[n], complete[n]) for n in bad[:5]], "bad_detail": detail,
+        "bad_examples": [(n, *done[n], per_caller[n], complete[n], _clock(placed_at[int(n.removeprefix(NUMBERS))]))
+                         for n in bad[:5]], "bad_detail": detail,
         "stages": dict(Counter(stage for stage, _ in done.values())),
         "answered": sum(answered for _, answered in done.values()), "relays_on": relays_on,
         "rss_growth_mb": (after["rss"] - baseline.get("rss", after["rss"])) / 1024, "rss_mb": after["rss"] / 1024,
@@ -305,6 +336,11 @@ def _run(calls: int, seed: int, progress: bool, data_dir: Path, curve: Path | No
         "new_threads": dict(after["threads"] - baseline.get("threads", Counter())),
         "sqlite_mb": sqlite_kb() / 1024, "rss_curve": sorted(samples),
     }
+
+
+def _clock(wall: float) -> str:
+    """A wall time as the kept log's lines are stamped (local time, ms), to find a lost call there."""
+    return time.strftime("%H:%M:%S", time.localtime(wall)) + f".{int(wall % 1 * 1000):03d}"
 
 
 def _settle(box: Box) -> None:
@@ -321,8 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--curve", type=Path, help="write the memory curve here as the run goes (TSV)")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG too (call-state moves)")
     args = parser.parse_args(argv)
-    figures = run(args.calls, args.seed, curve=args.curve)
+    figures = run(args.calls, args.seed, curve=args.curve, log_level=logging.DEBUG if args.debug else logging.INFO)
     for calls_placed, rss, heap in figures.pop("rss_curve"):
         print(f"  after {calls_placed:>6,} calls  RSS {rss:6.1f} MB  SQLite {heap:5.2f} MB")
     for name, value in figures.items():
@@ -330,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     ok = not figures["bad_records"] and not figures["relays_on"] and figures["rss_growth_mb"] < 2 \
         and figures["threads_leaked"] <= 0 and figures["fds_leaked"] <= 0
     print("PASS" if ok else "FAIL")
+    if "kept" in figures:
+        print(f"kept: {figures['kept']} (the data directory and the daemon's log; bad_examples: caller, stage, "
+              "answered, records, complete, when it rang)", file=sys.stderr)
     return 0 if ok else 1
 
 
