@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from simbox import LINES, OPERATORS, Box, saw  # noqa: E402
+from simbox import LINES, OPERATORS, Box  # noqa: E402
 
 from appliance.service import control  # noqa: E402
 
@@ -146,14 +146,19 @@ class Operators(threading.Thread):
 
 
 def place_call(box: Box, line: str, caller: str, rng: random.Random) -> tuple[str, bool]:
-    """One caller's call on `line`; returns (stage they hung up at, whether the modem saw ATA)."""
+    """One caller's call on `line`; returns (stage they hung up at, whether the modem answered them).
+
+    Answered means an ATA met this caller's call while it rang, not that an ATA arrived during it: the box writes
+    its ATA at the RING, and a caller who hangs up at once is over for the harness (no call in the daemon's status
+    yet) before that ATA has reached the modem, so it can land in the next caller's call, after their own hang-up,
+    and answer no one (NO CARRIER). Counted as theirs, that caller showed as answered with no record."""
     emulator = box.simulation.emulators[line]
     del emulator.received[:], emulator.received_at[:], emulator.ring_sent_at[:]  # the harness's own history
     stage = rng.choices(list(STAGES), weights=list(STAGES.values()))[0]
     emulator.incoming_call(caller)
     if stage == "ringing":
         emulator.cancel_call()
-    elif box.wait(lambda: saw(emulator.received, 0, "ATA"), 5):
+    elif box.wait(lambda: emulator.script.answered == caller, 5):
         time.sleep(rng.uniform(0.0, 0.05))
         if stage == "menu":
             emulator.remote_hangup()
@@ -163,7 +168,7 @@ def place_call(box: Box, line: str, caller: str, rng: random.Random) -> tuple[st
             emulator.send_dtmf(rng.choice(["", "9", "99"]) + rng.choice("120"))  # sometimes a wrong key first
             _wait_for_operator(box, line, emulator, stage, rng)
     box.wait(lambda: box.line_call(line) is None, 15, 0.02)
-    return stage, saw(emulator.received, 0, "ATA")
+    return stage, emulator.script.answered == caller
 
 
 def _wait_for_operator(box: Box, line: str, emulator, stage: str, rng: random.Random) -> None:

@@ -62,6 +62,7 @@ class Script:
         self.rejected: list[str] = []  # waiting callers turned away with AT+CHLD=0
         self.call = "idle"  # idle | ringing | active | dialing
         self.caller: str | None = None
+        self.answered: str | None = None  # the caller an ATA answered since their call was presented (None: no one)
         self.voice = Voice(send)  # AT+VSM/VTX/VRX; only a V.253 modem answers them
         self._ring_stop = threading.Event()
         self._timers: list[threading.Timer] = []
@@ -81,7 +82,7 @@ class Script:
         while True:  # the emulator is test equipment: a short poll keeps it simple
             with self._exchange:
                 if self.call == "idle":
-                    self.call, self.caller, self.outgoing = "ringing", caller, False
+                    self.call, self.caller, self.outgoing, self.answered = "ringing", caller, False, None
                     self._ring_stop = threading.Event()
                     threading.Thread(target=self._ring, args=(self._ring_stop,), daemon=True,
                                      name="emulator-ring").start()
@@ -289,7 +290,7 @@ class Script:
         if self.call != "ringing":
             return ("NO CARRIER",) if self.family.gsm else ("OK",)
         self._ring_stop.set()
-        self.call = "active"
+        self.call, self.answered = "active", self.caller
         return ("OK",) + tuple(r.format(num=self.caller or "") for r in self.family.answered)
 
     def _dial(self, number: str) -> tuple[str, ...]:
