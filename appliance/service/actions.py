@@ -20,6 +20,7 @@ from ..modem.answer_journal import AnswerJournal
 from ..ports import Sound
 from ..records.privacy import appear
 from ..records.store.calls import CallStore
+from . import heap
 from .adapters import Adapters
 from .refusals import RefusalMemory
 from .speech import SpeechService
@@ -168,5 +169,7 @@ class Actions:
                     recorders[record.line].stop_listening()  # not for a waiting caller turned away
                 self.store.call_ended(record.as_dict())
                 self.answers.settled(record.id)
+                if all(call is None for call in self.core.line_calls.values()):
+                    heap.trim()  # the box's last call is over: what its calls freed goes back to the system
             case _:
                 raise TypeError(f"unknown action {action!r}")
