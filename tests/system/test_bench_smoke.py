@@ -59,13 +59,16 @@ def test_a_start_fault_is_a_missed_row_of_the_table(monkeypatch, fault):
 
 def test_the_soak_row_names_the_calls_without_one_complete_record(monkeypatch):
     """Which call lost its record, and at which stage its caller left: the figure alone gave nothing to go on."""
-    figures = {"calls": 160, "seconds": 30.0, "bad_records": 1, "bad_examples": [("+79000000042", "queue", True, 0, 0)],
-               "relays_on": 0, "rss_growth_mb": 0.1, "threads_leaked": 1, "new_threads": {"wal-sync": 1},
-               "fds_leaked": -2, "new_fds": {"/tmp/x/calls.db-wal": 1}}
+    figures = {"calls": 160, "seconds": 30.0, "bad_records": 1,
+               "bad_examples": [("+79000000042", "queue", True, 0, 0, "10:31:07.250")],
+               "kept": "/tmp/hotline-soak-kept-x", "relays_on": 0, "rss_growth_mb": 0.1, "threads_leaked": 1,
+               "new_threads": {"wal-sync": 1}, "fds_leaked": -2, "new_fds": {"/tmp/x/calls.db-wal": 1}}
     monkeypatch.setitem(sys.modules, "soak", types.SimpleNamespace(run=lambda **_: figures))
     rows = {r.figure: r for r in run.soak(quick=True)}
     lost = rows["soak: calls without exactly one complete record"]
-    assert (lost.verdict, lost.note) == ("MISSED", "+79000000042 queue answered: 0 records, 0 complete")
+    # Where its data and log were kept comes first, then the call and when it rang, to find it in that log.
+    assert (lost.verdict, lost.note) == ("MISSED", "kept in /tmp/hotline-soak-kept-x; +79000000042 queue answered: "
+                                                   "0 records, 0 complete, rang 10:31:07.250")
     assert rows["soak: threads leaked"].note == "wal-sync x1"
     assert rows["soak: file descriptors leaked"].note == ""  # fewer than before: nothing leaked to name
 
