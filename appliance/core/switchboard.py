@@ -128,6 +128,15 @@ class Switchboard:
         return self._lines.calls
 
     @property
+    def live_calls(self) -> list[Call]:
+        """The calls on the lines now, one per busy line."""
+        return self._lines.live()
+
+    def line_call_by_id(self, call_id: str) -> Call | None:
+        """The call on a line with this id; None when it has ended (or is a callback still waiting)."""
+        return self._lines.by_id(call_id)
+
+    @property
     def line_state(self) -> dict[str, str]:
         return self._lines.state
 

@@ -169,7 +169,7 @@ class Actions:
                     recorders[record.line].stop_listening()  # not for a waiting caller turned away
                 self.store.call_ended(record.as_dict())
                 self.answers.settled(record.id)
-                if all(call is None for call in self.core.line_calls.values()):
+                if not self.core.live_calls:
                     heap.trim()  # the box's last call is over: what its calls freed goes back to the system
             case _:
                 raise TypeError(f"unknown action {action!r}")

@@ -112,7 +112,7 @@ def _test_ring_stop(daemon: CommandHost, args: dict[str, Any]) -> dict[str, Any]
 def _restart(daemon: CommandHost) -> dict[str, Any]:
     """Stop so the service manager starts the box again (exit status RESTART): lines and handsets are rebuilt."""
     core, _ = running(daemon)
-    calls = sum(1 for call in core.line_calls.values() if call is not None)
+    calls = len(core.live_calls)
     if calls:
         raise ValueError(f"{calls} call(s) in progress: restart when the lines are quiet")
     daemon.restart_requested = True

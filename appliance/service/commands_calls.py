@@ -62,7 +62,7 @@ def _text(args: dict[str, Any], key: str) -> str:
 def _live_call(daemon: CommandHost, call_id: str) -> Call:
     """A call in progress, by id: its number stays in the daemon (the web page only ever sees it as shown)."""
     core, _ = running(daemon)
-    call = next((c for c in core.line_calls.values() if c is not None and c.id == call_id), None)
+    call = core.line_call_by_id(call_id)
     if call is None:
         raise LookupError(f"no call {call_id!r} in progress")
     return call
@@ -103,8 +103,8 @@ def _withdraw(daemon: CommandHost, core: Switchboard, privacy: Privacy, key: str
     or the box would ring a desk and dial them after they were forgotten."""
     if key is None:
         return
-    for call in core.line_calls.values():
-        if call is not None and privacy.key(call.caller) == key:
+    for call in core.live_calls:
+        if privacy.key(call.caller) == key:
             raise ValueError(f"the caller is on a call now (line {call.line}); erase them once it has ended")
     for request in [r for r in core.callbacks.requests.values() if privacy.key(r.number) == key]:
         daemon.run_actions(core.callbacks.withdraw(request))

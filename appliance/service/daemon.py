@@ -279,7 +279,7 @@ class Daemon:
                     self._dispatch(heapq.heappop(self._later)[2])
                 self.clock_watch.check()
                 self.keeper.maintain()
-                self.keeper.beat(self.core.line_calls.values())
+                self.keeper.beat(self.core.live_calls)
                 if watchdog is not None and time.monotonic() >= next_ping:
                     # Only a loop that gets here is healthy: a hung loop stops petting and systemd restarts us.
                     self.notifier.ping()

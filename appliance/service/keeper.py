@@ -11,7 +11,6 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,12 +181,11 @@ class RecordKeeper:
             log.exception("could not salvage the audio a crash cut short; trying again at the next start")
         return interrupted
 
-    def beat(self, calls: Iterable[Call | None]) -> None:
+    def beat(self, live: list[Call]) -> None:
         """Write the heartbeat of the live calls when it is due (the loop calls this after every event).
 
         Best effort: a heartbeat the disk refuses is skipped, not queued (the next one says more).
         """
-        live = [call for call in calls if call is not None]
         if not live:
             self._next_beat = None
             return

@@ -67,7 +67,7 @@ class StatusView:
     def summary(self) -> str:
         lines = self.core.line_state
         up = sum(1 for state in lines.values() if state == "up")
-        calls = sum(1 for call in self.core.line_calls.values() if call is not None)
+        calls = len(self.core.live_calls)
         operators = sum(1 for o in self.core.operators if o.handset is not None)
         alarms = len(self.alarms.active())
         return (f"{up}/{len(lines)} lines up, {operators} operators, {calls} calls in progress"
