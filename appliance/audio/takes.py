@@ -108,7 +108,8 @@ class Finisher:
             os.replace(part, take.path)
             event = RecordingFinished(self.line_id, take.path, seconds, take.reason or "stopped")
         except (OSError, subprocess.SubprocessError) as exc:
-            why = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else str(exc)
+            stderr = getattr(exc, "stderr", None)  # the encoder's own words, when it ran and failed
+            why = stderr.decode(errors="replace").strip() if isinstance(stderr, bytes) and stderr else str(exc)
             log.error("line %s: compressing %s failed: %s", self.line_id, take.path, why)
             event = RecordingFinished(self.line_id, None, seconds, f"failed: {why[:200]}")
             if os.path.exists(part):
