@@ -290,8 +290,8 @@ def footprint(quick: bool) -> list[Row]:
             note=f"the call log made (copied from the one the install made) and every prompt; {f['interpreter']}"),
         Row("footprint: idle resident memory after a first call", ours["after_call_rss_mb"], "MB", target=25,
             note="a restart, then one call answered, a key, hung up: what a box holds from its first call on "
-                 "(the answer journal's AES-GCM loads pycryptodomex, ~0.6 MB; the call log's sync thread and the "
-                 "writer's prepared statements ~1 MB; docs/proof.md)"),
+                 "(the answer journal's AES-GCM loads ctypes and pycryptodomex's C modules, ~0.3 MB; the call log's "
+                 "sync thread and the writer's prepared statements ~1 MB; docs/proof.md)"),
         Row("footprint: idle threads", ours["threads"], "threads", peer.get("threads")),
         Row("footprint: exec to READY=1", ours["ready_seconds"], "s", peer.get("ready_seconds"),
             note="peer: to connect() returned"),

@@ -31,6 +31,6 @@ def _glibc() -> Any:
             return False
     except (ValueError, OSError):  # no such name here: not glibc
         return False
-    import ctypes  # already loaded in a box that sealed a number: pycryptodomex binds with it under the unit's -OO
+    import ctypes  # already loaded in a box that sealed a number: the seal binds its C modules with it
 
     return ctypes.CDLL(None)

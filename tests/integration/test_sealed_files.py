@@ -168,8 +168,8 @@ print(sealed.hex(), gcm_open(key, iv, sealed, associated) == plain)
 
 @pytest.mark.parametrize("optimize", ["", "2"])
 def test_the_seal_is_standard_aes_gcm_as_the_box_loads_it_and_as_the_tests_do(optimize):
-    # The unit's -OO (PYTHONOPTIMIZE=2) makes pycryptodomex bind its C modules with ctypes, cffi otherwise: the
-    # library is loaded with stand-ins for ctypes.util, platform and Util.number (records/sealed.py) either way.
+    # The box runs under the unit's -OO (PYTHONOPTIMIZE=2), the tests without it: the seal is the same under both
+    # (its C modules bound with ctypes either way; more vectors in tests/unit/test_seal_gcm.py).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONOPTIMIZE"} | ({"PYTHONOPTIMIZE": optimize} if optimize
                                                                           else {})
     out = subprocess.run([sys.executable, "-c", STANDARD, KEY.hex(), IV.hex(), PLAIN.hex(), ASSOCIATED.hex()],

@@ -27,9 +27,8 @@ def records(database) -> list[tuple]:
 
 def no_library(monkeypatch) -> None:
     """A venv without pycryptodomex (a stale install): the first seal's import fails."""
-    monkeypatch.setattr(sealed, "_aes", None)
-    for name in ("Cryptodome", "Cryptodome.Cipher", "Cryptodome.Cipher.AES"):
-        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setattr(sealed, "_modules", None)
+    monkeypatch.setitem(sys.modules, "Cryptodome", None)
 
 
 def seal_raises(monkeypatch) -> None:

@@ -170,39 +170,48 @@ def test_a_restarted_daemon_with_its_clock_set_holds_no_module_of_a_rare_path(tm
 
 
 # What a first call loads, a box holds for the rest of its life (bench footprint, "after a first call"). The seal of
-# the caller's number (records/sealed.py) loads pycryptodomex's AES-GCM, but not what it imports for paths AES-GCM
-# never takes: ctypes.util with the standard library's process and archive modules, platform (whose architecture()
-# forked `file` at the first seal), and Util.number with its table of primes: ~1.4 MB (docs/proof.md). subprocess
-# and locale are not here: a box that records a call loads them at its end, for the FLAC encoder.
-FIRST_CALL = ("ctypes.util", "platform", "shutil", "tempfile", "bz2", "lzma", "Cryptodome.Util.number")
-SEALED = "Cryptodome.Cipher._mode_gcm"  # held once the number is sealed: the call took the seal's path
+# the caller's number (records/sealed.py) is AES-GCM composed over pycryptodomex's C modules, bound with ctypes: one
+# AES block module, the ECB module that runs it, one GHASH module (and, where the x86 ones were built, the CPU probe
+# that chooses them). None of the library's Python side: its ctypes binding (with ctypes.util, the standard
+# library's process and archive modules, platform), its AES and GCM objects with their CTR, BLAKE2s and Util.number
+# (a table of primes), and their four other C modules (docs/proof.md, "tenth session: sealmin"). subprocess and
+# locale are not here: a box that records a call loads them at its end, for the FLAC encoder.
+FIRST_CALL = ("ctypes.util", "platform", "shutil", "tempfile", "bz2", "lzma", "Cryptodome.Util", "Cryptodome.Cipher",
+              "Cryptodome.Hash", "Cryptodome.Random")
+AES, GHASH = {"_raw_aes", "_raw_aesni"}, {"_ghash_portable", "_ghash_clmul"}
 
 
-def test_hotline_run_after_its_first_call_holds_the_seal_without_what_its_binding_never_calls(tmp_path):
+def test_hotline_run_after_its_first_call_holds_the_seals_c_modules_and_none_of_its_librarys_python(tmp_path):
     from appliance.sim.emulator import ModemEmulator
     from bench.boxenv import unit_environment
     from tests.support.waiting import wait_until
 
-    # the unit's -OO, under which pycryptodomex binds its C modules with ctypes (with cffi otherwise, as here)
-    env = {k: v for k, v in unit_environment().items() if k == "PYTHONOPTIMIZE"}
+    env = {k: v for k, v in unit_environment().items() if k == "PYTHONOPTIMIZE"}  # the unit's -OO
     emulator = ModemEmulator("sim800")
     emulator.start()
+    mapped: set[str] = set()
+
+    def cryptodome(pid: int) -> set[str]:
+        return {Path(line.split()[-1]).name.split(".")[0] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+                if "/Cryptodome/" in line}
 
     def first_call(pid: int, data: Path) -> None:
         emulator.incoming_call("+79161234567")
         wait_until(lambda: emulator.script.call == "active", what="the call answered")
-        # the seal's GHASH module mapped (the answer journal sealed the number) before the caller hangs up
-        wait_until(lambda: "_ghash_portable" in Path(f"/proc/{pid}/maps").read_text(), timeout=30,
-                   what="the caller's number sealed")
+        # a GHASH module mapped (the answer journal sealed the number) before the caller hangs up
+        wait_until(lambda: cryptodome(pid) & GHASH, timeout=30, what="the caller's number sealed")
         emulator.remote_hangup()
         wait_until(lambda: all(line.get("call") is None
                                for line in call(data / "control.sock", "status", timeout=10)["lines"]),
                    what="the line free again")
+        mapped.update(cryptodome(pid))
 
     try:
         run_loads(tmp_path, emulator.port, (), env)  # the first start: the call log and the prompts made
-        loaded = run_loads(tmp_path, emulator.port, FIRST_CALL + (SEALED,), env, then=first_call)
-        assert loaded["names"] == [SEALED], loaded
+        loaded = run_loads(tmp_path, emulator.port, FIRST_CALL, env, then=first_call)
+        assert loaded["names"] == [], loaded
+        aes, ghash = mapped & AES, mapped & GHASH
+        assert (len(aes), len(ghash)) == (1, 1) and mapped - aes - ghash <= {"_raw_ecb", "_cpuid_c"}, mapped
     finally:
         emulator.stop()
 
