@@ -243,6 +243,21 @@ def test_rollups_follow_a_call_through_start_connect_end_type_and_interruption(t
     store.close()
 
 
+def test_a_call_whose_start_never_reached_the_log_is_kept_whole_and_counted_once(tmp_path):
+    """Its start lost (the disk full past the journal's bound) or the record made elsewhere: the end writes it all."""
+    store = CallStore(tmp_path / "calls.db")
+    conn = sqlite3.connect(tmp_path / "calls.db")
+    period = (BASE, BASE + DAY)
+    store.call_connected("c1", "h2", "Boris", BASE + 12)  # no row to show it on
+    store.call_ended(record("c1", BASE, wait=8.0, survey=4))
+    rows = conn.execute("SELECT outcome, operator, caller_key, survey_score FROM calls").fetchall()
+    assert rows == [("completed", "Boris", store.privacy.key(NUMBER), 4)]
+    figures = stats.dashboard(conn, *period)
+    assert (figures["summary"]["calls"], figures["summary"]["answered"]) == (1, 1) and figures == oracle(conn, *period)
+    conn.close()
+    store.close()
+
+
 def test_a_call_still_costs_two_commits_with_its_rollups(tmp_path):
     store = CallStore(tmp_path / "calls.db")
     commits = []

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 
-def _value(value: Any) -> Any:
+def as_stored(value: Any) -> Any:
     # as sqlite-utils stores them, so a row reads back the same whichever wrote it
     return json.dumps(value, default=repr) if isinstance(value, dict | list | tuple) else value
 
@@ -34,7 +34,7 @@ class Table:
         columns = list(row)
         cursor = self.db.execute(
             f"INSERT INTO {_name(self.name)} ({', '.join(map(_name, columns))}) "
-            f"VALUES ({', '.join('?' * len(columns))})", [_value(row[c]) for c in columns])
+            f"VALUES ({', '.join('?' * len(columns))})", [as_stored(row[c]) for c in columns])
         self.last_pk = cursor.lastrowid
         return self
 
@@ -46,7 +46,7 @@ class Table:
         if rows:
             self.db.conn.executemany(
                 f"INSERT INTO {_name(self.name)} ({', '.join(map(_name, columns))}) "
-                f"VALUES ({', '.join('?' * len(columns))})", [[_value(row.get(c)) for c in columns] for row in rows])
+                f"VALUES ({', '.join('?' * len(columns))})", [[as_stored(row.get(c)) for c in columns] for row in rows])
         return self
 
     def upsert(self, row: Mapping[str, Any], pk: str) -> Table:
@@ -58,13 +58,13 @@ class Table:
         self.db.execute(
             f"INSERT INTO {_name(self.name)} ({', '.join(map(_name, columns))}) "
             f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({_name(pk)}) {update}",
-            [_value(row[c]) for c in columns])
+            [as_stored(row[c]) for c in columns])
         return self
 
     def update(self, key: Any, changes: Mapping[str, Any], pk: str = "id") -> Table:
         if changes:
             self.db.execute(f"UPDATE {_name(self.name)} SET {', '.join(f'{_name(c)} = ?' for c in changes)} "
-                            f"WHERE {_name(pk)} = ?", [*map(_value, changes.values()), key])
+                            f"WHERE {_name(pk)} = ?", [*map(as_stored, changes.values()), key])
         return self
 
     def get(self, key: Any, pk: str = "id") -> dict[str, Any]:
