@@ -381,6 +381,9 @@ class CallStore:
 
     def _rewrite(self, call_id: str, changes: dict[str, Any]) -> None:
         """`changes` written over a call's row by the one REWRITE text (each other column given back as it is)."""
+        unknown = set(changes) - {"id", *ROW_COLUMNS}
+        if unknown:  # a column added to the record but not here would be dropped without a word
+            raise ValueError(f"call {call_id}: no such column in a call's row: {', '.join(sorted(unknown))}")
         given: list[Any] = []
         for column in ROW_COLUMNS:
             given += (0, as_stored(changes[column])) if column in changes else (1, None)
