@@ -53,6 +53,15 @@ _DURATIONS = (f"COUNT(CASE WHEN {_ANSWERED} THEN wait_seconds END) AS wait_n, "
               f"COUNT(CASE WHEN {_ANSWERED} THEN talk_seconds END) AS talk_n, "
               f"COALESCE(SUM(CASE WHEN {_ANSWERED} THEN {_ms('talk_seconds')} END), 0) AS talk_ms")
 _DAY = floor_div("started_at", DAY_SECONDS)
+# stats_day_counts: (kind, value, which calls count) with `{r}` before each column (a trigger's "NEW.", or none).
+_DAY_COUNTS = (
+    ("outcome", "COALESCE({r}outcome, 'in progress')", "1"),
+    ("call_type", "COALESCE({r}call_type, 'unclassified')", "1"),
+    ("survey", "{r}survey_score", "{r}survey_score IS NOT NULL"),
+    ("answered_wait", f"-{floor_div('-{r}wait_seconds', 1)}",
+     "{r}connected_at IS NOT NULL AND {r}wait_seconds IS NOT NULL"),
+    ("abandoned_wait", floor_div("COALESCE({r}wait_seconds, 0)", 1), "{r}outcome = 'abandoned'"),
+)
 
 
 def _over_time(key: str, unit: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]:
@@ -70,14 +79,8 @@ ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]
     "stats_day_counts": (
         _CALL_SOURCE, ("day", "kind", "value"), ("n",),
         " UNION ALL ".join(
-            f"SELECT {_DAY} AS day, '{kind}' AS kind, {value} AS value, COUNT(*) AS n FROM {{src}} "
-            f"WHERE {where} GROUP BY 1, 3" for kind, value, where in (
-                ("outcome", "COALESCE(outcome, 'in progress')", "1"),
-                ("call_type", "COALESCE(call_type, 'unclassified')", "1"),
-                ("survey", "survey_score", "survey_score IS NOT NULL"),
-                ("answered_wait", f"-{floor_div('-wait_seconds', 1)}", f"{_ANSWERED} AND wait_seconds IS NOT NULL"),
-                ("abandoned_wait", floor_div("COALESCE(wait_seconds, 0)", 1), "outcome = 'abandoned'"),
-            ))),
+            f"SELECT {_DAY} AS day, '{kind}' AS kind, {value.format(r='')} AS value, COUNT(*) AS n FROM {{src}} "
+            f"WHERE {where.format(r='')} GROUP BY 1, 3" for kind, value, where in _DAY_COUNTS)),
     "stats_day_operators": (
         _CALL_SOURCE, ("day", "operator"),
         ("answered", "wait_n", "wait_ms", "talk_n", "talk_ms", "surveys", "survey_total"),
@@ -93,38 +96,83 @@ ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]
 }
 
 
-def _fold(table: str, src: str, sign: int) -> list[str]:
-    """Statements adding (sign 1) or taking away (sign -1) the rows of `src` in one rollup table."""
+def _fold(table: str, src: str) -> list[str]:
+    """The statement adding the rows of `src` into one rollup table (the backfill)."""
     _, keys, sums, select = ROLLUPS[table]
-    spec = select.format(src=src)
-    values = ", ".join([*keys, *(f"{sign} * {column}" for column in sums)])
+    longest = table in TIME_ROLLUPS
+    columns = ", ".join([*keys, *sums, *(["longest_wait"] if longest else [])])
+    return [f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ({select.format(src=src)}) WHERE true "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {_added(sums, longest=longest)}"]
+
+
+def _added(sums: tuple[str, ...], *, longest: bool) -> str:
+    """The upsert's SET: each sum added, and the longest wait kept if the new one is not longer."""
     updates = [f"{column} = {column} + excluded.{column}" for column in sums]
-    columns = [*keys, *sums]
-    if table in TIME_ROLLUPS and sign > 0:
-        columns.append("longest_wait")
-        values += ", longest_wait"
+    if longest:
         updates.append("longest_wait = CASE WHEN longest_wait IS NULL OR excluded.longest_wait > longest_wait "
                        "THEN excluded.longest_wait ELSE longest_wait END")
-    statements = [f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM ({spec}) WHERE true "
-                  f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"]
-    if table in TIME_ROLLUPS and sign < 0:  # only triggers take away, always the OLD row
+    return ", ".join(updates)
+
+
+def _one(r: str) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """Each rollup's figures of one row (its columns prefixed by `r`: "NEW." or "OLD.") as plain expressions,
+    what its ROLLUPS SELECT gives over that row alone: table -> [(condition, {column: expression})], one rollup
+    row per condition that holds. The triggers fold with these, not with a GROUP BY over a one-row source: no
+    aggregators to compile into every statement that can fire them (the writer caches its statements for life).
+    """
+    answered = f"{r}connected_at IS NOT NULL"
+    durations = {f"{name}_n": f"{answered} AND {r}{name}_seconds IS NOT NULL" for name in ("wait", "talk")} | {
+        f"{name}_ms": f"CASE WHEN {answered} THEN COALESCE({_ms(f'{r}{name}_seconds')}, 0) ELSE 0 END"
+        for name in ("wait", "talk")}
+    surveys = {"surveys": f"{r}survey_score IS NOT NULL", "survey_total": f"COALESCE({r}survey_score, 0)"}
+    day = floor_div(f"{r}started_at", DAY_SECONDS)
+    figures: dict[str, list[tuple[str, dict[str, str]]]] = {
+        table: [("true", {key: floor_div(f"{r}started_at", unit), "calls": "1",
+                          "offered": f"{r}queued_at IS NOT NULL", "answered": answered,
+                          "abandoned": f"{r}outcome IS 'abandoned'", **durations, **surveys,
+                          "longest_wait": f"CASE WHEN {r}queued_at IS NOT NULL THEN {r}wait_seconds END"})]
+        for table, (key, unit) in TIME_ROLLUPS.items()}
+    figures["stats_day_counts"] = [
+        (where.format(r=r), {"day": day, "kind": f"'{kind}'", "value": value.format(r=r), "n": "1"})
+        for kind, value, where in _DAY_COUNTS]
+    figures["stats_day_operators"] = [
+        (answered, {"day": day, "operator": f"COALESCE({r}operator, '')", "answered": "1", **durations, **surveys})]
+    figures["stats_day_handsets"] = [
+        (f"{r}event IN ('CONNECT', 'RINGNOANSWER')",
+         {"day": floor_div(f"{r}at", DAY_SECONDS), "handset": f"COALESCE({r}handset, '')",
+          "connected": f"{r}event = 'CONNECT'", "ring_no_answer": f"{r}event = 'RINGNOANSWER'"})]
+    return figures
+
+
+def _fold_row(table: str, row: str, sign: int) -> list[str]:
+    """Statements adding (sign 1, the NEW row) or taking away (sign -1, the OLD row) one row in one rollup."""
+    _, keys, sums, _ = ROLLUPS[table]
+    longest = table in TIME_ROLLUPS and sign > 0  # a maximum is only ever added (below for taking away)
+    extra = ["longest_wait"] if longest else []
+    statements = []
+    for where, terms in _one(f"{row}.")[table]:
+        values = [terms[key] for key in keys] + [f"{sign} * ({terms[column]})" for column in sums]
+        values += [terms[column] for column in extra]
+        statements.append(
+            f"INSERT INTO {table} ({', '.join([*keys, *sums, *extra])}) SELECT {', '.join(values)} WHERE {where} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {_added(sums, longest=longest)}")
+    if table in TIME_ROLLUPS and sign < 0:
         # A maximum cannot be taken away: when the longest wait leaves its row, look at the row's calls again.
         key, unit = TIME_ROLLUPS[table]
-        at = floor_div("OLD.started_at", unit)
+        at = floor_div(f"{row}.started_at", unit)
         statements.append(
             f"UPDATE {table} SET longest_wait = (SELECT MAX(wait_seconds) FROM calls INDEXED BY idx_calls_stats "
             f"WHERE started_at >= {at} * {unit} AND started_at < ({at} + 1) * {unit} "
-            f"AND queued_at IS NOT NULL) WHERE {key} = {at} AND OLD.queued_at IS NOT NULL "
-            f"AND OLD.wait_seconds >= longest_wait")
+            f"AND queued_at IS NOT NULL) WHERE {key} = {at} AND {row}.queued_at IS NOT NULL "
+            f"AND {row}.wait_seconds >= longest_wait")
     return statements
 
 
 def _body(tables: tuple[str, ...], columns: tuple[str, ...], *sides: tuple[str, int]) -> str:
     """A trigger body folding the OLD and/or NEW row into each of `tables` fed by these columns."""
     targets = [table for table in tables if ROLLUPS[table][0] == columns]
-    rows = {prefix: "(SELECT " + ", ".join(f"{prefix}.{c} AS {c}" for c in columns) + ")" for prefix, _ in sides}
-    return " ".join(f"{statement};" for prefix, sign in sides for table in targets
-                    for statement in _fold(table, rows[prefix], sign))
+    return " ".join(f"{statement};" for row, sign in sides for table in targets
+                    for statement in _fold_row(table, row, sign))
 
 
 def _when(*conditions: str) -> str:
@@ -172,7 +220,7 @@ def backfill_rollups(db: sqlite_utils.Database | sqlite3.Connection, chunk_days:
     while a <= last:
         span = {"a": a, "b": a + step}
         for table in tables:
-            for statement in _fold(table, sources[ROLLUPS[table][0]], 1):
+            for statement in _fold(table, sources[ROLLUPS[table][0]]):
                 db.execute(statement, span)
         done += db.execute("SELECT COUNT(*) FROM calls WHERE started_at >= :a AND started_at < :b",
                            span).fetchone()[0]
