@@ -9,6 +9,10 @@ threshold chosen when the dashboard is read. Triggers keep them in step inside t
 transaction, whatever changes a call (start, connect, end, call type, interrupted, erasure).
 
 The tables themselves are made by the numbered migrations (migrations.py: 6 and 9), with what is here.
+Two forms of the same figures: ROLLUPS, a GROUP BY SELECT over many calls (the backfill, and the calls at a
+dashboard period's edges), and _one, plain expressions of one row (the triggers, since migration 18: SQLite
+compiles a trigger into every statement that can fire it, and aggregators over a one-row source only cost).
+tests/integration/test_rollup_triggers.py keeps them equal.
 """
 
 from __future__ import annotations
