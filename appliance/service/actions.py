@@ -170,6 +170,7 @@ class Actions:
                 self.store.call_ended(record.as_dict())
                 self.answers.settled(record.id)
                 if not self.core.live_calls:
+                    self.store.idle()  # the writer's cached pages freed first, for the trim to give back
                     heap.trim()  # the box's last call is over: what its calls freed goes back to the system
             case _:
                 raise TypeError(f"unknown action {action!r}")

@@ -356,6 +356,11 @@ class CallStore:
             self.db.execute("UPDATE voicemails SET listened_at = COALESCE(listened_at, ?) WHERE id = ?",
                             [now, voicemail_id])
 
+    def idle(self) -> None:
+        """The box's last call is over: the writer's cached pages (up to WRITER_CACHE_KIB) go back to the heap, for
+        the heap's trim to return; the next call reads them from the OS's cache of calls.db (docs/proof.md, idle)."""
+        self.db.execute("PRAGMA shrink_memory")
+
     def close(self) -> None:
         self.db.close()
 
