@@ -85,6 +85,11 @@ def fleet_page(client) -> str:
     return client.get("/fleet").text
 
 
+def told_a_caller_is_coming(daemon) -> bool:
+    """A sibling's word that it is moving a caller here has reached this box (core/moves.py's `coming`)."""
+    return any(daemon.core.moves.coming.values())
+
+
 def hears(daemon, box: str, skill: str) -> bool:
     sibling = daemon.core.moves.siblings.get(box)
     return sibling is not None and sibling.offers(skill) > 0
@@ -109,6 +114,9 @@ def test_a_waiting_caller_is_moved_to_the_sibling_with_a_free_operator_and_both_
     # Office-a puts the caller on hold and dials office-b's number (not office-c's: nobody there for legal).
     assert a_line.wait_for(f"ATD{B_NUMBER}", timeout=20), "office-a never dialled office-b"
     assert a_line.count("AT+CHLD=2") == 1 and a_line.count(f"ATD{C_NUMBER}") == 0
+    # A network's call set-up takes seconds, the broker's word milliseconds: the call reaches office-b after it
+    # (here the test rings at once, so it waits for the word, which a loaded CI machine once delayed past the ring).
+    wait_until(lambda: told_a_caller_is_coming(b), what="office-b told over the broker that a caller is coming")
     b_line.incoming_call(A_NUMBER)  # the network: office-a's call reaches office-b, showing office-a's number
     assert a_line.wait_for("AT+CHLD=4", timeout=10), "the transfer was not completed"
     assert a_line.script.transferred == [(CALLER, B_NUMBER)]
@@ -203,6 +211,7 @@ def test_a_call_off_that_comes_as_the_calls_are_joined_leaves_the_caller_with_th
     assert a_line.count("AT+CHLD=1") == 0 and a_line.script.transferred == [(CALLER, B_NUMBER)]
 
     # The network brings the caller to office-g, which takes them in (they wait there, ahead of its own callers).
+    wait_until(lambda: told_a_caller_is_coming(b), what="office-g told over the broker that a caller is coming")
     b_line.incoming_call(A_NUMBER)
     moved = wait_until(lambda: (c := b.core.line_calls["gsm1"]) is not None and c.queued and c, what="office-g")
     assert moved.skill == "legal" and moved.priority
