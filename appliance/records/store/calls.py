@@ -16,9 +16,9 @@ from typing import Any
 
 from ..privacy import NUMBER_EVENTS, Privacy, appear, appear_in_event, is_protected, transcript_as_kept
 from ..webhooks import Endpoint, enqueue
-from .lite import Database, as_stored
+from .lite import Database
 from .migrations import migrate
-from .rows import CALL_COLUMNS, MILESTONES, call_row, interrupted_record
+from .rows import REWRITE, call_row, interrupted_record, rewritten
 
 # The reader, CallLog, is the web app's: it lives in queries.py (with the statistics), which the daemon, the
 # writer, loads only for a caller's erasure or export.
@@ -37,11 +37,6 @@ INTERRUPTED_REASON = "the box stopped during the call (a crash or power cut); it
 # SQLite's default is 2 MiB per connection, filled as the database grows and held for the daemon's life; a call's
 # writes touch a few dozen pages, and 256 KiB wrote calls as fast as 1 MiB on a log of 20,000 (docs/proof.md)
 WRITER_CACHE_KIB = 256
-# A call's connection and its end write its row with one statement text, each column given or kept as it is:
-# SQLite compiles the rollup triggers (rollups.py) into each statement that can fire them and keeps that program
-# with each cached statement (~0.2 MB), so one text holds one copy for the daemon's life (docs/proof.md, stmts).
-ROW_COLUMNS = (*CALL_COLUMNS[1:], *MILESTONES, "caller_key", "survey_score", "extra", "last_alive", "progress")
-REWRITE = f"UPDATE calls SET {', '.join(f'{c} = CASE WHEN ? THEN {c} ELSE ? END' for c in ROW_COLUMNS)} WHERE id = ?"
 
 
 class CallStore:
@@ -137,7 +132,8 @@ class CallStore:
     def call_connected(self, call_id: str, handset: str, operator: str | None, at: float) -> None:
         """An operator took the call: shown live, and the `call.answered` webhook goes out now, not at the end."""
         with self.db.atomic():
-            self._rewrite(call_id, {"connected_at": at, "handset": handset, "operator": operator, "last_alive": at})
+            self.db.execute(REWRITE, rewritten(call_id, {"connected_at": at, "handset": handset, "operator": operator,
+                                                         "last_alive": at}))
             queued = self._webhook("call.answered", at,
                                    {"id": call_id, "handset": handset, "operator": operator, "connected_at": at})
         self._wake(queued)
@@ -170,7 +166,7 @@ class CallStore:
         with self.db.atomic():
             before = self.db.execute("SELECT connected_at FROM calls WHERE id = ?", [call_id]).fetchone()
             if before is not None:
-                self._rewrite(call_id, row)
+                self.db.execute(REWRITE, rewritten(call_id, row))
             else:  # a record whose start never reached the log (lost while the disk was full, or from elsewhere)
                 self.db["calls"].insert(row)
             self.db.execute("DELETE FROM call_events WHERE call_id = ?", [call_id])  # a rewrite replaces
@@ -383,16 +379,6 @@ class CallStore:
         if changed:
             with self.db.atomic():
                 self.db.conn.executemany("UPDATE call_events SET detail = ? WHERE rowid = ?", changed)
-
-    def _rewrite(self, call_id: str, changes: dict[str, Any]) -> None:
-        """`changes` written over a call's row by the one REWRITE text (each other column given back as it is)."""
-        unknown = set(changes) - {"id", *ROW_COLUMNS}
-        if unknown:  # a column added to the record but not here would be dropped without a word
-            raise ValueError(f"call {call_id}: no such column in a call's row: {', '.join(sorted(unknown))}")
-        given: list[Any] = []
-        for column in ROW_COLUMNS:
-            given += (0, as_stored(changes[column])) if column in changes else (1, None)
-        self.db.execute(REWRITE, [*given, call_id])
 
     def _caller_key(self, call_id: str) -> str | None:
         row = self.db.execute("SELECT caller_key FROM calls WHERE id = ?", [call_id]).fetchone()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from .lite import as_stored
 
 CALL_COLUMNS = (
     "id", "line", "caller", "started_at", "answered_at", "ended_at", "menu_path", "nodes", "skill", "handset",
@@ -10,6 +13,22 @@ CALL_COLUMNS = (
 )
 MILESTONES = ("queued_at", "connected_at")  # carried by a record the core finished (core.record.CallRecord)
 NOT_EXTRA = {*CALL_COLUMNS, *MILESTONES, "events", "recordings"}
+# A call's connection and its end write its row with one statement text, each column given or kept as it is:
+# SQLite compiles the rollup triggers (rollups.py) into each statement that can fire them and keeps that program
+# with each cached statement (~0.2 MB), so one text holds one copy for the daemon's life (docs/proof.md, stmts).
+ROW_COLUMNS = (*CALL_COLUMNS[1:], *MILESTONES, "caller_key", "survey_score", "extra", "last_alive", "progress")
+REWRITE = f"UPDATE calls SET {', '.join(f'{c} = CASE WHEN ? THEN {c} ELSE ? END' for c in ROW_COLUMNS)} WHERE id = ?"
+
+
+def rewritten(call_id: str, changes: dict[str, Any]) -> list[Any]:
+    """REWRITE's parameters writing `changes` over a call's row (each other column given back as it is)."""
+    unknown = set(changes) - {"id", *ROW_COLUMNS}
+    if unknown:  # a column added to the record but not here would be dropped without a word
+        raise ValueError(f"call {call_id}: no such column in a call's row: {', '.join(sorted(unknown))}")
+    given: list[Any] = []
+    for column in ROW_COLUMNS:
+        given += (0, as_stored(changes[column])) if column in changes else (1, None)
+    return [*given, call_id]
 
 
 def interrupted_record(known: dict, *, last_alive: float | None, connected_at: float | None,
